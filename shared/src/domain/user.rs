@@ -1,0 +1,489 @@
+//! Users: roles, account status, profiles and the rules for registering and editing them.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::error::{ApiResult, Violations};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Client,
+    Freelancer,
+    /// Only ever created from the command line (`gigctl create-admin`), never through the API.
+    Admin,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum UserStatus {
+    #[default]
+    Active,
+    /// Set by moderation: cannot log in or refresh; their gigs disappear from browse.
+    Blocked,
+}
+
+/// A stored user without credentials: the password hash lives on a separate item the profile
+/// code never reads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct User {
+    pub id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    #[serde(default)]
+    pub status: UserStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bio: Option<String>,
+    #[serde(default)]
+    pub skills: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar_url: Option<String>,
+    #[serde(default)]
+    pub rating_sum: u64,
+    #[serde(default)]
+    pub rating_count: u64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+impl User {
+    pub fn new(email: String, name: String, role: Role, now: OffsetDateTime) -> Self {
+        Self {
+            id: Uuid::new_v4(),
+            email,
+            name,
+            role,
+            status: UserStatus::Active,
+            bio: None,
+            skills: Vec::new(),
+            country: None,
+            avatar_url: None,
+            rating_sum: 0,
+            rating_count: 0,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    pub fn is_blocked(&self) -> bool {
+        self.status == UserStatus::Blocked
+    }
+
+    pub fn rating(&self) -> Rating {
+        Rating::from_sum(self.rating_sum, self.rating_count)
+    }
+}
+
+/// An average of 1..5 stars, rounded to two decimals, with how many reviews it rests on.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Rating {
+    pub average: Option<f64>,
+    pub count: u64,
+}
+
+impl Rating {
+    pub fn from_sum(sum: u64, count: u64) -> Self {
+        let average = (count > 0).then(|| ((sum as f64 / count as f64) * 100.0).round() / 100.0);
+        Self { average, count }
+    }
+}
+
+/// What the owner sees at `GET /me`.
+#[derive(Debug, Serialize)]
+pub struct PrivateProfile {
+    pub id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub status: UserStatus,
+    pub bio: Option<String>,
+    pub skills: Vec<String>,
+    pub country: Option<String>,
+    pub avatar_url: Option<String>,
+    pub rating: Rating,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+impl From<&User> for PrivateProfile {
+    fn from(user: &User) -> Self {
+        Self {
+            id: user.id,
+            email: user.email.clone(),
+            name: user.name.clone(),
+            role: user.role,
+            status: user.status,
+            bio: user.bio.clone(),
+            skills: user.skills.clone(),
+            country: user.country.clone(),
+            avatar_url: user.avatar_url.clone(),
+            rating: user.rating(),
+            created_at: user.created_at,
+            updated_at: user.updated_at,
+        }
+    }
+}
+
+/// What anyone sees at `GET /users/{id}`: no email, no status, no internal counters.
+#[derive(Debug, Serialize)]
+pub struct PublicProfile {
+    pub id: Uuid,
+    pub name: String,
+    pub role: Role,
+    pub bio: Option<String>,
+    pub skills: Vec<String>,
+    pub country: Option<String>,
+    pub avatar_url: Option<String>,
+    pub rating: Rating,
+    #[serde(with = "time::serde::rfc3339")]
+    pub member_since: OffsetDateTime,
+}
+
+impl From<&User> for PublicProfile {
+    fn from(user: &User) -> Self {
+        Self {
+            id: user.id,
+            name: user.name.clone(),
+            role: user.role,
+            bio: user.bio.clone(),
+            skills: user.skills.clone(),
+            country: user.country.clone(),
+            avatar_url: user.avatar_url.clone(),
+            rating: user.rating(),
+            member_since: user.created_at,
+        }
+    }
+}
+
+pub const PASSWORD_MIN_CHARS: usize = 10;
+/// argon2 accepts anything, but unbounded input is a cheap way to burn our CPU.
+pub const PASSWORD_MAX_CHARS: usize = 128;
+pub const NAME_MAX_CHARS: usize = 80;
+pub const BIO_MAX_CHARS: usize = 2_000;
+pub const SKILLS_MAX: usize = 20;
+pub const SKILL_MAX_CHARS: usize = 40;
+pub const URL_MAX_CHARS: usize = 500;
+
+/// Emails are compared trimmed and lower-cased: `Ann@Example.com ` and `ann@example.com` are one
+/// account. (Local parts are case-sensitive by RFC, but no real provider treats them so.)
+pub fn normalize_email(raw: &str) -> String {
+    raw.trim().to_lowercase()
+}
+
+pub fn check_email(violations: &mut Violations, field: &str, email: &str) {
+    let valid =
+        email.len() <= 254 && email_address::EmailAddress::is_valid(email) && email.contains('.');
+    violations.check(
+        valid,
+        field,
+        "invalid_email",
+        "must be a valid email address",
+    );
+}
+
+pub fn check_password(violations: &mut Violations, password: &str, normalized_email: &str) {
+    let chars = password.chars().count();
+    violations.check(
+        chars >= PASSWORD_MIN_CHARS,
+        "password",
+        "too_short",
+        format!("must be at least {PASSWORD_MIN_CHARS} characters"),
+    );
+    violations.check(
+        chars <= PASSWORD_MAX_CHARS,
+        "password",
+        "too_long",
+        format!("must be at most {PASSWORD_MAX_CHARS} characters"),
+    );
+    let lowered = password.trim().to_lowercase();
+    let local_part = normalized_email.split('@').next().unwrap_or_default();
+    violations.check(
+        lowered != normalized_email && (local_part.len() < 4 || !lowered.contains(local_part)),
+        "password",
+        "contains_email",
+        "must not be or contain your email address",
+    );
+}
+
+/// A display name: trimmed, 1..=80 characters, no control characters.
+pub fn check_name(violations: &mut Violations, name: &str) {
+    let trimmed = name.trim();
+    violations.check(!trimmed.is_empty(), "name", "required", "must not be empty");
+    violations.check(
+        trimmed.chars().count() <= NAME_MAX_CHARS,
+        "name",
+        "too_long",
+        format!("must be at most {NAME_MAX_CHARS} characters"),
+    );
+    violations.check(
+        !trimmed.chars().any(char::is_control),
+        "name",
+        "invalid_characters",
+        "must not contain control characters",
+    );
+}
+
+/// `POST /auth/register` after parsing.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Registration {
+    pub email: String,
+    pub password: String,
+    pub name: String,
+    pub role: Role,
+}
+
+impl Registration {
+    /// Checks every rule; returns the normalised email on success.
+    pub fn validate(&self) -> ApiResult<String> {
+        let email = normalize_email(&self.email);
+        let mut violations = Violations::new();
+        check_email(&mut violations, "email", &email);
+        check_password(&mut violations, &self.password, &email);
+        check_name(&mut violations, &self.name);
+        violations.check(
+            self.role != Role::Admin,
+            "role",
+            "role_not_allowed",
+            "must be client or freelancer; admin accounts are created by operators",
+        );
+        violations.into_result().map(|()| email)
+    }
+}
+
+/// `PATCH /me`. A missing field is left alone; `null` clears an optional field.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfilePatch {
+    pub name: Option<String>,
+    #[serde(default, with = "nullable")]
+    pub bio: Option<Option<String>>,
+    pub skills: Option<Vec<String>>,
+    #[serde(default, with = "nullable")]
+    pub country: Option<Option<String>>,
+    #[serde(default, with = "nullable")]
+    pub avatar_url: Option<Option<String>>,
+}
+
+/// The patch after validation and normalisation, ready to store.
+#[derive(Debug, Default, PartialEq)]
+pub struct ProfileChanges {
+    pub name: Option<String>,
+    pub bio: Option<Option<String>>,
+    pub skills: Option<Vec<String>>,
+    pub country: Option<Option<String>>,
+    pub avatar_url: Option<Option<String>>,
+}
+
+impl ProfileChanges {
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+impl ProfilePatch {
+    pub fn validate(self) -> ApiResult<ProfileChanges> {
+        let mut violations = Violations::new();
+        let name = self.name.map(|name| {
+            check_name(&mut violations, &name);
+            name.trim().to_owned()
+        });
+        let bio = self.bio.map(|bio| {
+            bio.map(|text| text.trim().to_owned())
+                .filter(|text| !text.is_empty())
+                .inspect(|text| {
+                    violations.check(
+                        text.chars().count() <= BIO_MAX_CHARS,
+                        "bio",
+                        "too_long",
+                        format!("must be at most {BIO_MAX_CHARS} characters"),
+                    );
+                })
+        });
+        let skills = self.skills.map(|skills| {
+            violations.check(
+                skills.len() <= SKILLS_MAX,
+                "skills",
+                "too_many",
+                format!("at most {SKILLS_MAX} skills"),
+            );
+            let mut normalized: Vec<String> = Vec::with_capacity(skills.len());
+            for (index, skill) in skills.iter().enumerate() {
+                let skill = skill.trim();
+                let field = format!("skills[{index}]");
+                violations.check(
+                    !skill.is_empty(),
+                    field.clone(),
+                    "required",
+                    "must not be empty",
+                );
+                violations.check(
+                    skill.chars().count() <= SKILL_MAX_CHARS,
+                    field,
+                    "too_long",
+                    format!("must be at most {SKILL_MAX_CHARS} characters"),
+                );
+                // Duplicates (ignoring case) are dropped rather than rejected: it is what the user meant.
+                if !normalized
+                    .iter()
+                    .any(|seen| seen.eq_ignore_ascii_case(skill))
+                {
+                    normalized.push(skill.to_owned());
+                }
+            }
+            normalized
+        });
+        let country = self.country.map(|country| {
+            country
+                .map(|code| code.trim().to_ascii_uppercase())
+                .inspect(|code| {
+                    violations.check(
+                        isocountry::CountryCode::for_alpha2(code).is_ok(),
+                        "country",
+                        "invalid_country",
+                        "must be an ISO 3166-1 alpha-2 country code such as DE or US",
+                    );
+                })
+        });
+        let avatar_url = self.avatar_url.map(|url| {
+            url.map(|raw| raw.trim().to_owned()).inspect(|raw| {
+                check_https_url(&mut violations, "avatar_url", raw);
+            })
+        });
+        violations.into_result()?;
+        Ok(ProfileChanges {
+            name,
+            bio,
+            skills,
+            country,
+            avatar_url,
+        })
+    }
+}
+
+/// An absolute `https` URL of sane length; we never fetch it, clients render it.
+pub fn check_https_url(violations: &mut Violations, field: &str, raw: &str) {
+    let parsed = url::Url::parse(raw);
+    let ok = raw.len() <= URL_MAX_CHARS
+        && parsed
+            .as_ref()
+            .is_ok_and(|url| url.scheme() == "https" && url.host_str().is_some());
+    violations.check(
+        ok,
+        field,
+        "invalid_url",
+        format!("must be an https URL of at most {URL_MAX_CHARS} characters"),
+    );
+}
+
+/// Distinguishes an absent field (`None`) from an explicit `null` (`Some(None)`).
+mod nullable {
+    use serde::{Deserialize, Deserializer};
+
+    pub fn deserialize<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+    where
+        D: Deserializer<'de>,
+        T: Deserialize<'de>,
+    {
+        Option::<T>::deserialize(deserializer).map(Some)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn registration(email: &str, password: &str, role: Role) -> Registration {
+        Registration {
+            email: email.to_owned(),
+            password: password.to_owned(),
+            name: "Ann".to_owned(),
+            role,
+        }
+    }
+
+    fn fields(result: ApiResult<impl std::fmt::Debug>) -> Vec<(String, &'static str)> {
+        match result {
+            Err(crate::error::ApiError::Validation(errors)) => errors
+                .into_iter()
+                .map(|error| (error.field, error.code))
+                .collect(),
+            other => panic!("expected validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn registration_normalises_email() {
+        let email = registration("  Ann@Example.COM ", "long enough pass", Role::Client)
+            .validate()
+            .unwrap();
+        assert_eq!(email, "ann@example.com");
+    }
+
+    #[test]
+    fn registration_rejects_admin_short_password_and_email_password() {
+        assert_eq!(
+            fields(registration("ann@example.com", "long enough pass", Role::Admin).validate()),
+            vec![("role".to_owned(), "role_not_allowed")]
+        );
+        assert_eq!(
+            fields(registration("ann@example.com", "short", Role::Client).validate()),
+            vec![("password".to_owned(), "too_short")]
+        );
+        assert_eq!(
+            fields(
+                registration("annabelle@example.com", "Annabelle2024!", Role::Client).validate()
+            ),
+            vec![("password".to_owned(), "contains_email")]
+        );
+        assert_eq!(
+            fields(registration("not-an-email", "long enough pass", Role::Client).validate()),
+            vec![("email".to_owned(), "invalid_email")]
+        );
+    }
+
+    #[test]
+    fn profile_patch_normalises_and_validates() {
+        let patch: ProfilePatch = serde_json::from_value(serde_json::json!({
+            "skills": ["Rust", "rust", " SQL "], "country": "de", "bio": null
+        }))
+        .unwrap();
+        let changes = patch.validate().unwrap();
+        assert_eq!(
+            changes.skills,
+            Some(vec!["Rust".to_owned(), "SQL".to_owned()])
+        );
+        assert_eq!(changes.country, Some(Some("DE".to_owned())));
+        assert_eq!(changes.bio, Some(None));
+        assert_eq!(changes.name, None);
+
+        let patch: ProfilePatch = serde_json::from_value(serde_json::json!({
+            "country": "XX", "avatar_url": "http://insecure.example/a.png", "name": " "
+        }))
+        .unwrap();
+        let mut got = fields(patch.validate());
+        got.sort();
+        assert_eq!(
+            got,
+            vec![
+                ("avatar_url".to_owned(), "invalid_url"),
+                ("country".to_owned(), "invalid_country"),
+                ("name".to_owned(), "required"),
+            ]
+        );
+    }
+
+    #[test]
+    fn rating_rounds_to_two_decimals() {
+        assert_eq!(Rating::from_sum(14, 3).average, Some(4.67));
+        assert_eq!(Rating::from_sum(0, 0).average, None);
+    }
+}

@@ -1,0 +1,256 @@
+//! The one error type every handler returns, rendered as RFC 9457 `application/problem+json`.
+//!
+//! Each variant has a stable machine-readable `type` URI (clients switch on it, never on `detail`)
+//! and the HTTP status it maps to. Internal failures are logged with their cause and rendered
+//! without it, so nothing about the store or the SDK leaks to callers.
+
+use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, StatusCode, header};
+use serde::Serialize;
+
+/// Base of every problem `type` URI. The documents behind it are the README's error table.
+pub const PROBLEM_TYPE_BASE: &str = "https://gigmarket.dev/problems/";
+
+/// One invalid input field: `field` is a JSON pointer-ish path (`packages[1].price_cents`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The body parsed but its values break the rules; one entry per offending field.
+    #[error("validation failed")]
+    Validation(Vec<FieldError>),
+    /// The request itself is unusable: malformed JSON, wrong types, unknown fields, bad query.
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    #[error("payload too large (limit {limit} bytes)")]
+    PayloadTooLarge { limit: usize },
+    #[error("unsupported media type: {0}")]
+    UnsupportedMediaType(String),
+    /// Missing, malformed, expired or forged credentials. One message for all of them on purpose.
+    #[error("unauthorized: {0}")]
+    Unauthorized(&'static str),
+    #[error("forbidden: {0}")]
+    Forbidden(&'static str),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// The request conflicts with current state (duplicate email, wrong order state, ...).
+    #[error("conflict: {detail}")]
+    Conflict { code: &'static str, detail: String },
+    /// An `If-Match` precondition or version check failed.
+    #[error("precondition failed: {0}")]
+    PreconditionFailed(String),
+    #[error("unprocessable: {detail}")]
+    Unprocessable { code: &'static str, detail: String },
+    #[error("too many requests")]
+    TooManyRequests {
+        retry_after_secs: u64,
+        detail: String,
+    },
+    /// Anything we did not expect. The cause is logged, never returned.
+    #[error("internal error: {0:#}")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl ApiError {
+    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::Conflict {
+            code,
+            detail: detail.into(),
+        }
+    }
+
+    pub fn unprocessable(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::Unprocessable {
+            code,
+            detail: detail.into(),
+        }
+    }
+
+    pub fn invalid(
+        field: impl Into<String>,
+        code: &'static str,
+        message: impl Into<String>,
+    ) -> Self {
+        Self::Validation(vec![FieldError::new(field, code, message)])
+    }
+
+    pub fn internal(err: impl Into<anyhow::Error>) -> Self {
+        Self::Internal(err.into())
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Validation(_) | Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+            Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The last segment of the problem `type` URI; stable, documented, safe to switch on.
+    pub fn problem_code(&self) -> &'static str {
+        match self {
+            Self::Validation(_) => "validation-error",
+            Self::BadRequest(_) => "bad-request",
+            Self::PayloadTooLarge { .. } => "payload-too-large",
+            Self::UnsupportedMediaType(_) => "unsupported-media-type",
+            Self::Unauthorized(_) => "unauthorized",
+            Self::Forbidden(_) => "forbidden",
+            Self::NotFound(_) => "not-found",
+            Self::MethodNotAllowed => "method-not-allowed",
+            Self::Conflict { code, .. } | Self::Unprocessable { code, .. } => code,
+            Self::PreconditionFailed(_) => "precondition-failed",
+            Self::TooManyRequests { .. } => "rate-limited",
+            Self::Internal(_) => "internal-error",
+        }
+    }
+
+    fn detail(&self) -> String {
+        match self {
+            Self::Validation(errors) => format!("{} field(s) failed validation", errors.len()),
+            Self::Internal(_) => "an unexpected error occurred; it has been logged".to_owned(),
+            Self::Conflict { detail, .. }
+            | Self::Unprocessable { detail, .. }
+            | Self::TooManyRequests { detail, .. } => detail.clone(),
+            Self::Unauthorized(detail) | Self::Forbidden(detail) => (*detail).to_owned(),
+            Self::NotFound(what) => format!("{what} not found"),
+            Self::BadRequest(detail)
+            | Self::UnsupportedMediaType(detail)
+            | Self::PreconditionFailed(detail) => detail.clone(),
+            Self::PayloadTooLarge { limit } => format!("request body exceeds {limit} bytes"),
+            Self::MethodNotAllowed => "method not allowed on this resource".to_owned(),
+        }
+    }
+
+    pub fn to_problem(&self) -> Problem {
+        let status = self.status();
+        Problem {
+            problem_type: format!("{PROBLEM_TYPE_BASE}{}", self.problem_code()),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            detail: self.detail(),
+            errors: match self {
+                Self::Validation(errors) => Some(errors.clone()),
+                _ => None,
+            },
+        }
+    }
+}
+
+/// The RFC 9457 body. `errors` is our extension member for per-field validation failures.
+#[derive(Debug, Serialize)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<FieldError>>,
+}
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match &self {
+            Self::Internal(cause) => tracing::error!(error = ?cause, "internal error"),
+            other if other.status().is_client_error() => {
+                tracing::info!(
+                    status = other.status().as_u16(),
+                    problem = other.problem_code(),
+                    "client error"
+                )
+            }
+            _ => {}
+        }
+        let problem = self.to_problem();
+        let body = serde_json::to_vec(&problem).unwrap_or_default();
+        let mut response = (self.status(), body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        match &self {
+            Self::TooManyRequests {
+                retry_after_secs, ..
+            } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+            }
+            Self::Unauthorized(_) => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+/// Collects field errors so a request reports every problem at once, not the first one.
+#[derive(Debug, Default)]
+pub struct Violations(Vec<FieldError>);
+
+impl Violations {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn add(
+        &mut self,
+        field: impl Into<String>,
+        code: &'static str,
+        message: impl Into<String>,
+    ) {
+        self.0.push(FieldError::new(field, code, message));
+    }
+
+    /// Records `message` under `field` unless `ok` holds.
+    pub fn check(
+        &mut self,
+        ok: bool,
+        field: impl Into<String>,
+        code: &'static str,
+        message: impl Into<String>,
+    ) {
+        if !ok {
+            self.add(field, code, message);
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn into_result(self) -> ApiResult<()> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::Validation(self.0))
+        }
+    }
+}

@@ -1,0 +1,251 @@
+//! Extractors that turn a request into typed input or a problem+json error, never a plain-text
+//! framework rejection.
+
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE};
+use http::request::Parts;
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+
+use super::AppState;
+use crate::domain::user::Role;
+use crate::error::{ApiError, FieldError};
+
+/// The authenticated caller, from a valid `Authorization: Bearer <access token>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuthUser {
+    pub id: Uuid,
+    pub role: Role,
+}
+
+impl AuthUser {
+    pub fn require(&self, role: Role) -> Result<(), ApiError> {
+        if self.role == role {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden("your role may not perform this action"))
+        }
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+}
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let header = parts
+            .headers
+            .get(AUTHORIZATION)
+            .ok_or(ApiError::Unauthorized("missing bearer token"))?;
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|value| {
+                let (scheme, token) = value.split_once(' ')?;
+                scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+            })
+            .filter(|token| !token.is_empty())
+            .ok_or(ApiError::Unauthorized(
+                "authorization header must be `Bearer <token>`",
+            ))?;
+        let claims = state.tokens.verify(token)?;
+        Ok(Self {
+            id: claims.sub,
+            role: claims.role,
+        })
+    }
+}
+
+/// A JSON request body: `Content-Type: application/json`, at most `MAX_BODY_BYTES`, parsed into
+/// `T` with the path of the first offending field on error. Unknown fields are rejected by the
+/// body types themselves (`deny_unknown_fields`), so a typo never silently does nothing.
+#[derive(Debug)]
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let limit = state.config.max_body_bytes;
+        let headers = request.headers();
+        let content_type = headers
+            .get(CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or("");
+        let essence = content_type
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        if essence != "application/json"
+            && !(essence.starts_with("application/") && essence.ends_with("+json"))
+        {
+            return Err(ApiError::UnsupportedMediaType(format!(
+                "expected Content-Type application/json, got {:?}",
+                if content_type.is_empty() {
+                    "(none)"
+                } else {
+                    content_type
+                }
+            )));
+        }
+        let declared = headers
+            .get(CONTENT_LENGTH)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.parse::<usize>().ok());
+        if declared.is_some_and(|length| length > limit) {
+            return Err(ApiError::PayloadTooLarge { limit });
+        }
+        let bytes = axum::body::to_bytes(request.into_body(), limit)
+            .await
+            .map_err(|_| ApiError::PayloadTooLarge { limit })?;
+        parse_json(&bytes).map(JsonBody)
+    }
+}
+
+/// Parses a JSON document, turning serde's message into a problem that names the field.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::BadRequest(
+            "request body is empty; expected a JSON object".to_owned(),
+        ));
+    }
+    let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
+    let result: Result<T, _> = serde_path_to_error::deserialize(deserializer);
+    result.map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Data => {
+                ApiError::Validation(vec![field_error(&path, &inner.to_string())])
+            }
+            _ => ApiError::BadRequest(format!("malformed JSON: {inner}")),
+        }
+    })
+}
+
+/// Maps serde's data-error message to a field, a code and a readable message.
+fn field_error(path: &str, message: &str) -> FieldError {
+    // serde reports a missing/unknown field at its parent's path, naming the field in backticks.
+    let named = message.split('`').nth(1).unwrap_or_default();
+    // serde_path_to_error already ends the path with an unknown field's name, but not a missing one's.
+    let join = |parent: &str, child: &str| {
+        if parent == "." || parent.is_empty() {
+            child.to_owned()
+        } else if parent == child || parent.ends_with(&format!(".{child}")) {
+            parent.to_owned()
+        } else {
+            format!("{parent}.{child}")
+        }
+    };
+    let message = message
+        .split(" at line ")
+        .next()
+        .unwrap_or(message)
+        .to_owned();
+    if message.starts_with("missing field") {
+        FieldError::new(join(path, named), "required", "is required")
+    } else if message.starts_with("unknown field") {
+        FieldError::new(join(path, named), "unknown_field", message)
+    } else if message.starts_with("unknown variant") {
+        FieldError::new(path, "invalid_value", message)
+    } else if message.starts_with("invalid type") {
+        FieldError::new(path, "invalid_type", message)
+    } else {
+        FieldError::new(path, "invalid_value", message)
+    }
+}
+
+/// A path parameter. An id that does not even parse can not exist, so it is a 404, not a 400.
+#[derive(Debug)]
+pub struct PathParam<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for PathParam<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(value)| PathParam(value))
+            .map_err(|_| ApiError::NotFound("resource"))
+    }
+}
+
+/// Query-string parameters, with the offending parameter named on error.
+#[derive(Debug)]
+pub struct QueryParams<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for QueryParams<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        let deserializer =
+            serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(deserializer)
+            .map(QueryParams)
+            .map_err(|error| {
+                let path = error.path().to_string();
+                ApiError::Validation(vec![field_error(&path, &error.into_inner().to_string())])
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Body {
+        name: String,
+        count: u32,
+    }
+
+    fn first_field(result: Result<Body, ApiError>) -> (String, &'static str) {
+        match result {
+            Err(ApiError::Validation(errors)) => (errors[0].field.clone(), errors[0].code),
+            other => panic!("expected validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn json_errors_name_the_field() {
+        assert_eq!(
+            first_field(parse_json(br#"{"name": "a"}"#)),
+            ("count".to_owned(), "required")
+        );
+        assert_eq!(
+            first_field(parse_json(br#"{"name": "a", "count": "x"}"#)),
+            ("count".to_owned(), "invalid_type")
+        );
+        assert_eq!(
+            first_field(parse_json(br#"{"name": "a", "count": 1, "extra": 1}"#)),
+            ("extra".to_owned(), "unknown_field")
+        );
+        assert!(matches!(
+            parse_json::<Body>(b"{not json"),
+            Err(ApiError::BadRequest(_))
+        ));
+        assert!(matches!(
+            parse_json::<Body>(b"  "),
+            Err(ApiError::BadRequest(_))
+        ));
+    }
+}

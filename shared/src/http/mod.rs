@@ -1,0 +1,73 @@
+//! HTTP plumbing shared by every API function: application state, extractors (JSON body, caller,
+//! path, query), the request-id/logging middleware and the problem+json fallbacks.
+
+mod extract;
+mod state;
+
+pub use extract::{AuthUser, JsonBody, PathParam, QueryParams};
+pub use state::AppState;
+
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::Request;
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use http::HeaderValue;
+use tracing::Instrument;
+
+use crate::error::ApiError;
+
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// Wraps a function's routes with what every API function needs, and binds the state.
+pub fn api(routes: Router<AppState>, state: AppState) -> Router {
+    routes
+        .fallback(|| async { ApiError::NotFound("route") })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(middleware::from_fn(request_span))
+        .with_state(state)
+}
+
+/// The id that ties a response to its log lines: API Gateway's request id when there is one (the
+/// caller sees it as `apigw-requestid` too), else the Lambda invocation id, else a fresh one.
+fn request_id(request: &Request) -> String {
+    use lambda_http::request::RequestContext;
+    let extensions = request.extensions();
+    if let Some(RequestContext::ApiGatewayV2(context)) = extensions.get::<RequestContext>()
+        && let Some(id) = context.request_id.as_deref().filter(|id| !id.is_empty())
+    {
+        return id.to_owned();
+    }
+    if let Some(context) = extensions.get::<lambda_http::Context>()
+        && !context.request_id.is_empty()
+    {
+        return context.request_id.clone();
+    }
+    uuid::Uuid::new_v4().to_string()
+}
+
+async fn request_span(request: Request, next: Next) -> Response {
+    let request_id = request_id(&request);
+    let span = tracing::info_span!(
+        "request",
+        request_id = %request_id,
+        method = %request.method(),
+        path = %request.uri().path(),
+    );
+    async move {
+        let started = Instant::now();
+        let mut response = next.run(request).await;
+        tracing::info!(
+            status = response.status().as_u16(),
+            latency_ms = started.elapsed().as_millis() as u64,
+            "request finished"
+        );
+        if let Ok(value) = HeaderValue::from_str(&request_id) {
+            response.headers_mut().insert(REQUEST_ID_HEADER, value);
+        }
+        response
+    }
+    .instrument(span)
+    .await
+}

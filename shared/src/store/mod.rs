@@ -1,0 +1,159 @@
+//! The single-table store. The only module that knows the table's key layouts (see `keys`), index
+//! names and DynamoDB expressions; everything above it works with domain types.
+
+pub mod keys;
+pub mod sessions;
+pub mod table;
+pub mod users;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+use keys::Key;
+
+pub type Item = HashMap<String, AttributeValue>;
+
+#[derive(Debug, Clone)]
+pub struct Store {
+    client: Client,
+    table: String,
+}
+
+/// Turns any SDK failure into an internal error that keeps the service's own explanation.
+pub(crate) fn sdk_error<E, R>(operation: &'static str) -> impl FnOnce(SdkError<E, R>) -> ApiError
+where
+    E: std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    move |error| {
+        ApiError::Internal(anyhow::anyhow!(
+            "{operation}: {}",
+            DisplayErrorContext(error)
+        ))
+    }
+}
+
+/// Builds a stored item: the domain value's attributes plus its key and entity tag.
+pub(crate) fn to_item<T: Serialize>(key: &Key, entity: &str, value: &T) -> Result<Item, ApiError> {
+    let mut item: Item =
+        serde_dynamo::to_item(value).map_err(|error| ApiError::internal(anyhow::anyhow!(error)))?;
+    item.insert("pk".to_owned(), AttributeValue::S(key.pk.clone()));
+    item.insert("sk".to_owned(), AttributeValue::S(key.sk.clone()));
+    item.insert("entity".to_owned(), AttributeValue::S(entity.to_owned()));
+    Ok(item)
+}
+
+pub(crate) fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, ApiError> {
+    serde_dynamo::from_item(item)
+        .map_err(|error| ApiError::internal(anyhow::anyhow!("decoding item: {error}")))
+}
+
+pub(crate) fn key_attributes(key: &Key) -> Item {
+    HashMap::from([
+        ("pk".to_owned(), AttributeValue::S(key.pk.clone())),
+        ("sk".to_owned(), AttributeValue::S(key.sk.clone())),
+    ])
+}
+
+pub(crate) fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+pub(crate) fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+/// Why a transaction was cancelled, per item in request order (`None` = that item was fine).
+#[derive(Debug)]
+pub(crate) enum TransactOutcome {
+    Committed,
+    /// Indices of the items whose condition failed.
+    ConditionFailed(Vec<usize>),
+}
+
+impl Store {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    pub(crate) async fn get(&self, key: &Key) -> Result<Option<Item>, ApiError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key_attributes(key)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(sdk_error("GetItem"))?;
+        Ok(output.item)
+    }
+
+    /// Runs a transaction. Conflicts with another in-flight transaction on the same items
+    /// (`TransactionConflict`) are retried with jittered backoff, because they say nothing about
+    /// our conditions; failed conditions come back to the caller to decide what they mean.
+    pub(crate) async fn transact(
+        &self,
+        items: Vec<TransactWriteItem>,
+    ) -> Result<TransactOutcome, ApiError> {
+        const ATTEMPTS: u32 = 8;
+        for attempt in 1..=ATTEMPTS {
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .send()
+                .await;
+            let error = match result {
+                Ok(_) => return Ok(TransactOutcome::Committed),
+                Err(error) => error,
+            };
+            let retryable = match error.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
+                    let codes: Vec<&str> = cancelled
+                        .cancellation_reasons()
+                        .iter()
+                        .map(|reason| reason.code().unwrap_or("None"))
+                        .collect();
+                    let failed: Vec<usize> = codes
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, code)| **code == "ConditionalCheckFailed")
+                        .map(|(index, _)| index)
+                        .collect();
+                    if !failed.is_empty() {
+                        return Ok(TransactOutcome::ConditionFailed(failed));
+                    }
+                    codes.contains(&"TransactionConflict")
+                }
+                Some(TransactWriteItemsError::TransactionInProgressException(_)) => true,
+                _ => false,
+            };
+            if !retryable || attempt == ATTEMPTS {
+                return Err(sdk_error("TransactWriteItems")(error));
+            }
+            let jitter = u64::from(crate::auth::refresh::random_bytes::<1>()[0]) % 20;
+            tokio::time::sleep(Duration::from_millis(10 * u64::from(attempt) + jitter)).await;
+        }
+        unreachable!("loop returns on the last attempt")
+    }
+}

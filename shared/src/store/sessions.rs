@@ -1,0 +1,220 @@
+//! Refresh-token sessions and login throttling.
+//!
+//! A session is a *family* of refresh tokens: each refresh spends the presented token and issues
+//! its successor. Presenting an already-spent token means it was copied, so the whole family is
+//! revoked and both the thief and the user must log in again (OAuth 2.0 Security BCP, 4.14).
+
+use aws_sdk_dynamodb::types::{Put, ReturnValue, TransactWriteItem, Update};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::keys::{self, entity};
+use super::{Store, TransactOutcome, from_item, key_attributes, n, sdk_error, to_item};
+use crate::error::ApiError;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RefreshToken {
+    pub user_id: Uuid,
+    pub family_id: Uuid,
+    /// Unix seconds; also the TTL attribute, but TTL deletion is lazy so reads check it too.
+    pub expires_at: i64,
+    /// Set when the token has been exchanged for its successor. Never written as NULL: the
+    /// conditions test `attribute_not_exists(used_at)`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub used_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct RefreshFamily {
+    user_id: Uuid,
+    expires_at: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    revoked_at: Option<i64>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Rotation {
+    Rotated,
+    /// The presented token was spent concurrently or before: treat as theft.
+    AlreadyUsed,
+    /// The family was revoked (logout or detected reuse).
+    Revoked,
+}
+
+impl Store {
+    /// Starts a new refresh family with its first token.
+    pub async fn start_session(
+        &self,
+        token_digest: &str,
+        token: &RefreshToken,
+    ) -> Result<(), ApiError> {
+        let family = to_item(
+            &keys::refresh_family(token.family_id),
+            entity::REFRESH_FAMILY,
+            &RefreshFamily {
+                user_id: token.user_id,
+                expires_at: token.expires_at,
+                revoked_at: None,
+            },
+        )?;
+        let token = to_item(
+            &keys::refresh_token(token_digest),
+            entity::REFRESH_TOKEN,
+            token,
+        )?;
+        let put = |item| {
+            Put::builder()
+                .table_name(self.table())
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(pk)")
+                .build()
+                .map(|put| TransactWriteItem::builder().put(put).build())
+                .map_err(ApiError::internal)
+        };
+        match self.transact(vec![put(family)?, put(token)?]).await? {
+            TransactOutcome::Committed => Ok(()),
+            TransactOutcome::ConditionFailed(_) => {
+                Err(ApiError::internal(anyhow::anyhow!("session id collision")))
+            }
+        }
+    }
+
+    pub async fn refresh_token(
+        &self,
+        token_digest: &str,
+    ) -> Result<Option<RefreshToken>, ApiError> {
+        self.get(&keys::refresh_token(token_digest))
+            .await?
+            .map(from_item)
+            .transpose()
+    }
+
+    /// Spends `old` and stores `new` in one transaction, only if `old` is unspent and its family
+    /// is not revoked. Also extends the family's TTL to the new token's expiry.
+    pub async fn rotate_refresh_token(
+        &self,
+        old_digest: &str,
+        new_digest: &str,
+        new: &RefreshToken,
+        now: i64,
+    ) -> Result<Rotation, ApiError> {
+        let spend_old = Update::builder()
+            .table_name(self.table())
+            .set_key(Some(key_attributes(&keys::refresh_token(old_digest))))
+            .update_expression("SET used_at = :now")
+            .condition_expression("attribute_exists(pk) AND attribute_not_exists(used_at)")
+            .expression_attribute_values(":now", n(now))
+            .build()
+            .map_err(ApiError::internal)?;
+        let extend_family = Update::builder()
+            .table_name(self.table())
+            .set_key(Some(key_attributes(&keys::refresh_family(new.family_id))))
+            .update_expression("SET expires_at = :expires_at")
+            .condition_expression("attribute_exists(pk) AND attribute_not_exists(revoked_at)")
+            .expression_attribute_values(":expires_at", n(new.expires_at))
+            .build()
+            .map_err(ApiError::internal)?;
+        let put_new = Put::builder()
+            .table_name(self.table())
+            .set_item(Some(to_item(
+                &keys::refresh_token(new_digest),
+                entity::REFRESH_TOKEN,
+                new,
+            )?))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(ApiError::internal)?;
+        let items = vec![
+            TransactWriteItem::builder().update(spend_old).build(),
+            TransactWriteItem::builder().update(extend_family).build(),
+            TransactWriteItem::builder().put(put_new).build(),
+        ];
+        Ok(match self.transact(items).await? {
+            TransactOutcome::Committed => Rotation::Rotated,
+            TransactOutcome::ConditionFailed(failed) if failed.contains(&1) => Rotation::Revoked,
+            TransactOutcome::ConditionFailed(_) => Rotation::AlreadyUsed,
+        })
+    }
+
+    /// Revokes every token of a family. Idempotent.
+    pub async fn revoke_session(&self, family_id: Uuid, now: i64) -> Result<(), ApiError> {
+        self.client()
+            .update_item()
+            .table_name(self.table())
+            .set_key(Some(key_attributes(&keys::refresh_family(family_id))))
+            .update_expression("SET revoked_at = if_not_exists(revoked_at, :now)")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":now", n(now))
+            .send()
+            .await
+            .map(|_| ())
+            .or_else(|error| {
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception())
+                {
+                    Ok(())
+                } else {
+                    Err(sdk_error("UpdateItem")(error))
+                }
+            })
+    }
+
+    pub async fn is_session_revoked(&self, family_id: Uuid) -> Result<bool, ApiError> {
+        let family: Option<RefreshFamily> = self
+            .get(&keys::refresh_family(family_id))
+            .await?
+            .map(from_item)
+            .transpose()?;
+        Ok(family.is_none_or(|family| family.revoked_at.is_some()))
+    }
+
+    /// Failed logins recorded for this email in the window starting at `window_start`.
+    pub async fn login_failures(
+        &self,
+        normalized_email: &str,
+        window_start: i64,
+    ) -> Result<u32, ApiError> {
+        #[derive(Deserialize)]
+        struct Window {
+            failures: u32,
+        }
+        let window: Option<Window> = self
+            .get(&keys::login_failures(normalized_email, window_start))
+            .await?
+            .map(from_item)
+            .transpose()?;
+        Ok(window.map_or(0, |window| window.failures))
+    }
+
+    /// Counts one failed login atomically; returns the new count for the window.
+    pub async fn record_login_failure(
+        &self,
+        normalized_email: &str,
+        window_start: i64,
+        expires_at: i64,
+    ) -> Result<u32, ApiError> {
+        let output = self
+            .client()
+            .update_item()
+            .table_name(self.table())
+            .set_key(Some(key_attributes(&keys::login_failures(
+                normalized_email,
+                window_start,
+            ))))
+            .update_expression("ADD failures :one SET expires_at = :expires_at, entity = :entity")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":expires_at", n(expires_at))
+            .expression_attribute_values(":entity", super::s(entity::LOGIN_FAILURES))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(sdk_error("UpdateItem"))?;
+        let failures = output
+            .attributes
+            .and_then(|attributes| attributes.get("failures").cloned())
+            .and_then(|value| value.as_n().ok().and_then(|raw| raw.parse().ok()))
+            .unwrap_or(1);
+        Ok(failures)
+    }
+}

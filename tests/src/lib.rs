@@ -1,0 +1,363 @@
+//! The test harness: every test gets a fresh table in the real DynamoDB Local, its own JWT keyset,
+//! and calls the functions' routers in-process with requests built from API Gateway HTTP API (v2)
+//! events, exactly as Lambda would hand them over.
+//!
+//! Needs the local stack: run the suite with `make test`, or `make stack` and then
+//! `source .local/stack.env` before `cargo nextest run`.
+
+use std::collections::HashMap;
+
+use axum::Router;
+use gigmarket_shared::auth::JwtKeys;
+use gigmarket_shared::auth::access::KeysetDocument;
+use gigmarket_shared::aws::AwsClients;
+use gigmarket_shared::config::Config;
+use gigmarket_shared::http::AppState;
+use gigmarket_shared::routes::ROUTES;
+use gigmarket_shared::store::table;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+use uuid::Uuid;
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub struct TestApp {
+    pub state: AppState,
+    pub keyset: KeysetDocument,
+    routers: HashMap<&'static str, Router>,
+    matcher: matchit::Router<&'static str>,
+}
+
+/// A response with its body decoded as JSON when it is JSON.
+#[derive(Debug)]
+pub struct TestResponse {
+    pub status: u16,
+    pub headers: http::HeaderMap,
+    pub body: Value,
+}
+
+impl TestResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|value| value.to_str().ok())
+    }
+
+    /// The problem `type` suffix (`validation-error`, ...), asserting the body is problem+json.
+    pub fn problem(&self) -> &str {
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json"),
+            "not a problem response: {self:?}"
+        );
+        assert_eq!(
+            self.body["status"], self.status,
+            "problem status matches HTTP status"
+        );
+        self.body["type"]
+            .as_str()
+            .and_then(|uri| uri.strip_prefix(gigmarket_shared::error::PROBLEM_TYPE_BASE))
+            .unwrap_or_else(|| panic!("problem without our type URI: {}", self.body))
+    }
+
+    /// The `field` of every validation error, sorted.
+    pub fn error_fields(&self) -> Vec<String> {
+        let mut fields: Vec<String> = self.body["errors"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no field errors in {}", self.body))
+            .iter()
+            .map(|error| error["field"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        fields.sort();
+        fields
+    }
+}
+
+/// A raw request: method, path (with query string), headers and body bytes.
+pub struct RawRequest {
+    pub method: &'static str,
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<String>,
+}
+
+impl RawRequest {
+    pub fn new(method: &'static str, path: impl Into<String>) -> Self {
+        Self {
+            method,
+            path: path.into(),
+            headers: Vec::new(),
+            body: None,
+        }
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    pub fn bearer(self, token: &str) -> Self {
+        self.header("authorization", &format!("Bearer {token}"))
+    }
+
+    pub fn json(self, body: &Value) -> Self {
+        self.raw_body("application/json", body.to_string())
+    }
+
+    pub fn raw_body(mut self, content_type: &str, body: String) -> Self {
+        self.headers
+            .push(("content-type".to_owned(), content_type.to_owned()));
+        self.body = Some(body);
+        self
+    }
+
+    /// The API Gateway HTTP API payload format 2.0 event for this request.
+    pub fn to_apigw_event(&self) -> Value {
+        let (path, query) = self.path.split_once('?').unwrap_or((&self.path, ""));
+        let mut headers = serde_json::Map::new();
+        for (name, value) in &self.headers {
+            headers.insert(name.to_lowercase(), Value::String(value.clone()));
+        }
+        if let Some(body) = &self.body {
+            headers.insert(
+                "content-length".to_owned(),
+                Value::String(body.len().to_string()),
+            );
+        }
+        headers.insert("host".to_owned(), json!("api.gigmarket.test"));
+        json!({
+            "version": "2.0",
+            "routeKey": "$default",
+            "rawPath": path,
+            "rawQueryString": query,
+            "headers": headers,
+            "requestContext": {
+                "accountId": "123456789012",
+                "apiId": "gigmarket",
+                "domainName": "api.gigmarket.test",
+                "domainPrefix": "api",
+                "http": {
+                    "method": self.method,
+                    "path": path,
+                    "protocol": "HTTP/1.1",
+                    "sourceIp": "127.0.0.1",
+                    "userAgent": "gigmarket-tests"
+                },
+                "requestId": Uuid::new_v4().to_string(),
+                "routeKey": "$default",
+                "stage": "$default",
+                "time": "25/Nov/2026:08:00:00 +0000",
+                "timeEpoch": 1795680000000u64
+            },
+            "body": self.body,
+            "isBase64Encoded": false
+        })
+    }
+}
+
+/// The endpoint of the local DynamoDB, or a panic telling how to start the stack.
+pub fn require_stack() {
+    if std::env::var("AWS_ENDPOINT_URL_DYNAMODB").is_err()
+        && std::env::var("AWS_ENDPOINT_URL").is_err()
+    {
+        panic!(
+            "the local stack is not configured: run `make test`, or `make stack && source .local/stack.env` \
+             before running tests directly"
+        );
+    }
+}
+
+impl TestApp {
+    pub async fn new() -> Self {
+        Self::with_config(|_| {}).await
+    }
+
+    /// A fresh table and keyset; `configure` may change the defaults (token lifetimes, limits...).
+    pub async fn with_config(configure: impl FnOnce(&mut Config)) -> Self {
+        require_stack();
+        let table_name = format!("test-{}", Uuid::new_v4().simple());
+        let mut config = Config::for_table(&table_name);
+        configure(&mut config);
+        let aws = AwsClients::from_env().await;
+        table::create_table(&aws.dynamodb, &table_name)
+            .await
+            .expect("creating test table");
+        let keyset = new_keyset("test-key-1");
+        let keys = JwtKeys::from_document(&keyset).expect("valid keyset");
+        let state = AppState::new(config, aws, keys);
+        let routers = HashMap::from([
+            ("auth", auth::router(state.clone())),
+            ("users", users::router(state.clone())),
+        ]);
+        let mut matcher = matchit::Router::new();
+        for route in ROUTES {
+            // Several methods share a path; the first insert wins and they name the same function.
+            let _ = matcher.insert(route.path, route.function);
+        }
+        Self {
+            state,
+            keyset,
+            routers,
+            matcher,
+        }
+    }
+
+    /// Sends the request through the function that the route table assigns to its path, as API
+    /// Gateway would. Unknown paths go to `auth`'s router, whose fallback answers 404.
+    pub async fn send(&self, request: RawRequest) -> TestResponse {
+        let event = request.to_apigw_event().to_string();
+        let http_request = lambda_http::request::from_str(&event).expect("valid API Gateway event");
+        let path = request.path.split('?').next().unwrap_or_default();
+        let function = self
+            .matcher
+            .at(path)
+            .map(|matched| *matched.value)
+            .unwrap_or("auth");
+        let router = self
+            .routers
+            .get(function)
+            .unwrap_or_else(|| panic!("no router for {function}"));
+        let response = router
+            .clone()
+            .oneshot(http_request)
+            .await
+            .expect("routers are infallible");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .expect("body");
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+        };
+        TestResponse {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> TestResponse {
+        let mut request = RawRequest::new("GET", path);
+        if let Some(token) = token {
+            request = request.bearer(token);
+        }
+        self.send(request).await
+    }
+
+    pub async fn post(&self, path: &str, body: &Value, token: Option<&str>) -> TestResponse {
+        self.with_body("POST", path, body, token).await
+    }
+
+    pub async fn patch(&self, path: &str, body: &Value, token: Option<&str>) -> TestResponse {
+        self.with_body("PATCH", path, body, token).await
+    }
+
+    async fn with_body(
+        &self,
+        method: &'static str,
+        path: &str,
+        body: &Value,
+        token: Option<&str>,
+    ) -> TestResponse {
+        let mut request = RawRequest::new(method, path).json(body);
+        if let Some(token) = token {
+            request = request.bearer(token);
+        }
+        self.send(request).await
+    }
+
+    /// Registers a user with a unique email and returns the session body.
+    pub async fn register(&self, role: &str) -> Session {
+        let email = format!("{role}-{}@example.com", Uuid::new_v4().simple());
+        let response = self
+            .post(
+                "/auth/register",
+                &json!({"email": email, "password": PASSWORD, "name": format!("Test {role}"), "role": role}),
+                None,
+            )
+            .await;
+        assert_eq!(response.status, 201, "register failed: {response:?}");
+        Session::from_body(&response.body, email)
+    }
+
+    pub async fn register_client(&self) -> Session {
+        self.register("client").await
+    }
+
+    pub async fn register_freelancer(&self) -> Session {
+        self.register("freelancer").await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> TestResponse {
+        self.post(
+            "/auth/login",
+            &json!({"email": email, "password": password}),
+            None,
+        )
+        .await
+    }
+
+    /// Signs arbitrary claims with this app's key (or any other secret), for token-forgery tests.
+    pub fn sign(&self, claims: &Value, kid: &str, secret: &[u8]) -> String {
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+        header.kid = Some(kid.to_owned());
+        jsonwebtoken::encode(
+            &header,
+            claims,
+            &jsonwebtoken::EncodingKey::from_secret(secret),
+        )
+        .expect("sign")
+    }
+
+    /// The raw secret of this app's active key.
+    pub fn secret(&self) -> Vec<u8> {
+        use base64::Engine;
+        let encoded = &self.keyset.keys[&self.keyset.active_kid];
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(encoded)
+            .expect("keyset secret")
+    }
+}
+
+pub fn new_keyset(kid: &str) -> KeysetDocument {
+    use base64::Engine;
+    let secret = gigmarket_shared::auth::refresh::random_bytes::<64>();
+    KeysetDocument {
+        active_kid: kid.to_owned(),
+        keys: HashMap::from([(
+            kid.to_owned(),
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret),
+        )]),
+    }
+}
+
+/// A logged-in user as the tests see them.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub id: Uuid,
+    pub email: String,
+    pub access_token: String,
+    pub refresh_token: String,
+}
+
+impl Session {
+    pub fn from_body(body: &Value, email: String) -> Self {
+        Self {
+            id: body["user"]["id"]
+                .as_str()
+                .and_then(|id| id.parse().ok())
+                .expect("user id"),
+            email,
+            access_token: body["access_token"]
+                .as_str()
+                .expect("access token")
+                .to_owned(),
+            refresh_token: body["refresh_token"]
+                .as_str()
+                .expect("refresh token")
+                .to_owned(),
+        }
+    }
+}

@@ -1,0 +1,221 @@
+//! `gigctl`: the operator's command line. Everything that must never be possible through the API
+//! (creating admins, blocking users) and everything the local stack needs (table, queues, verified
+//! sender, demo data) lives here.
+
+use anyhow::{Context, bail};
+use aws_sdk_sqs::types::QueueAttributeName;
+use clap::{Parser, Subcommand};
+use gigmarket_shared::accounts;
+use gigmarket_shared::aws::AwsClients;
+use gigmarket_shared::domain::user::{Registration, Role, UserStatus, normalize_email};
+use gigmarket_shared::http::AppState;
+use gigmarket_shared::store::table;
+use uuid::Uuid;
+
+#[derive(Parser)]
+#[command(name = "gigctl", about = "Gigmarket operator commands")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create the table (from infra/table.json), the order-events queue with its DLQ, and verify
+    /// the SES sender. Idempotent. Prints the environment the functions need.
+    Setup {
+        #[arg(long, env = "TABLE_NAME")]
+        table: String,
+        #[arg(
+            long,
+            env = "ORDER_EVENTS_QUEUE_NAME",
+            default_value = "gigmarket-order-events"
+        )]
+        queue: String,
+        #[arg(long, env = "SENDER_EMAIL", default_value = "no-reply@gigmarket.local")]
+        sender: String,
+        /// Receives before a message goes to the dead-letter queue.
+        #[arg(long, default_value_t = 5)]
+        max_receives: u32,
+    },
+    /// Seed demo users (idempotent). Needs the functions' environment (TABLE_NAME, JWT keys).
+    Seed,
+    /// Create an admin account. The password comes from GIGMARKET_ADMIN_PASSWORD.
+    CreateAdmin {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, env = "GIGMARKET_ADMIN_PASSWORD", hide_env_values = true)]
+        password: String,
+    },
+    /// Block a user: no more logins or refreshes.
+    BlockUser { id: Uuid },
+    /// Lift a block.
+    UnblockUser { id: Uuid },
+    /// Print the `cargo lambda watch` router table generated from the route table.
+    Routes,
+}
+
+/// Demo accounts for local development only; the local stack prints them.
+const DEMO_PASSWORD: &str = "demo-password-123";
+const DEMO_USERS: &[(&str, &str, Role)] = &[
+    (
+        "freelancer@demo.gigmarket.local",
+        "Frida Freelancer",
+        Role::Freelancer,
+    ),
+    (
+        "designer@demo.gigmarket.local",
+        "Dario Designer",
+        Role::Freelancer,
+    ),
+    ("client@demo.gigmarket.local", "Clara Client", Role::Client),
+    ("admin@demo.gigmarket.local", "Ada Admin", Role::Admin),
+];
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Setup {
+            table,
+            queue,
+            sender,
+            max_receives,
+        } => setup(&table, &queue, &sender, max_receives).await,
+        Command::Seed => seed().await,
+        Command::CreateAdmin {
+            email,
+            name,
+            password,
+        } => {
+            let state = AppState::from_env().await?;
+            let email = normalize_email(&email);
+            // Same rules as self-registration, except the role.
+            Registration {
+                email: email.clone(),
+                password: password.clone(),
+                name: name.clone(),
+                role: Role::Client,
+            }
+            .validate()
+            .map_err(|error| anyhow::anyhow!("{:?}", error.to_problem()))?;
+            let user = accounts::create_user(&state, email, password, name, Role::Admin)
+                .await
+                .map_err(|error| anyhow::anyhow!("{}", error.to_problem().detail))?;
+            println!("created admin {} ({})", user.email, user.id);
+            Ok(())
+        }
+        Command::BlockUser { id } => set_status(id, UserStatus::Blocked).await,
+        Command::UnblockUser { id } => set_status(id, UserStatus::Active).await,
+        Command::Routes => {
+            print!("{}", gigmarket_shared::routes::watch_router_toml());
+            Ok(())
+        }
+    }
+}
+
+async fn setup(
+    table_name: &str,
+    queue: &str,
+    sender: &str,
+    max_receives: u32,
+) -> anyhow::Result<()> {
+    let aws = AwsClients::from_env().await;
+    table::create_table(&aws.dynamodb, table_name).await?;
+    let dlq_url = create_queue(&aws, &format!("{queue}-dlq"), None).await?;
+    let dlq_arn = aws
+        .sqs
+        .get_queue_attributes()
+        .queue_url(&dlq_url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .context("reading DLQ ARN")?
+        .attributes
+        .and_then(|attributes| attributes.get(&QueueAttributeName::QueueArn).cloned())
+        .context("DLQ has no ARN")?;
+    let redrive =
+        serde_json::json!({ "deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receives })
+            .to_string();
+    let queue_url = create_queue(&aws, queue, Some(redrive)).await?;
+    aws.ses
+        .verify_email_identity()
+        .email_address(sender)
+        .send()
+        .await
+        .context("verifying SES sender")?;
+    println!("export TABLE_NAME={table_name}");
+    println!("export ORDER_EVENTS_QUEUE_URL={queue_url}");
+    println!("export ORDER_EVENTS_DLQ_URL={dlq_url}");
+    println!("export SENDER_EMAIL={sender}");
+    Ok(())
+}
+
+async fn create_queue(
+    aws: &AwsClients,
+    name: &str,
+    redrive_policy: Option<String>,
+) -> anyhow::Result<String> {
+    let mut request = aws
+        .sqs
+        .create_queue()
+        .queue_name(name)
+        // Longer than the notifier's timeout, so a message is not handed out twice concurrently.
+        .attributes(QueueAttributeName::VisibilityTimeout, "60");
+    if let Some(policy) = redrive_policy {
+        request = request.attributes(QueueAttributeName::RedrivePolicy, policy);
+    }
+    let output = request
+        .send()
+        .await
+        .with_context(|| format!("creating queue {name}"))?;
+    output.queue_url.context("queue without URL")
+}
+
+async fn seed() -> anyhow::Result<()> {
+    let state = AppState::from_env().await?;
+    for (email, name, role) in DEMO_USERS {
+        if state
+            .store
+            .credentials(email)
+            .await
+            .map_err(to_anyhow)?
+            .is_some()
+        {
+            println!("exists  {role:?} {email}");
+            continue;
+        }
+        let user = accounts::create_user(
+            &state,
+            (*email).to_owned(),
+            DEMO_PASSWORD.to_owned(),
+            (*name).to_owned(),
+            *role,
+        )
+        .await
+        .map_err(to_anyhow)?;
+        println!("created {role:?} {email} ({})", user.id);
+    }
+    println!("demo password for all of them: {DEMO_PASSWORD}");
+    Ok(())
+}
+
+async fn set_status(id: Uuid, status: UserStatus) -> anyhow::Result<()> {
+    let state = AppState::from_env().await?;
+    if state.store.get_user(id).await.map_err(to_anyhow)?.is_none() {
+        bail!("no user {id}");
+    }
+    state
+        .store
+        .set_user_status(id, status, time::OffsetDateTime::now_utc())
+        .await
+        .map_err(to_anyhow)?;
+    println!("user {id} is now {status:?}");
+    Ok(())
+}
+
+fn to_anyhow(error: gigmarket_shared::ApiError) -> anyhow::Error {
+    anyhow::anyhow!("{error}")
+}
