@@ -1,4 +1,5 @@
 //! Domain types and rules. No AWS types here: these are plain data plus the checks that decide
 //! whether a request is acceptable, unit-tested without any server.
 
+pub mod gig;
 pub mod user;

@@ -8,6 +8,7 @@
 //! | refresh token       | `REFRESH#<sha256>`      | `TOKEN`            | TTL `expires_at`                     |
 //! | refresh family      | `FAMILY#<family_id>`    | `FAMILY`           | TTL `expires_at`; revoked flag       |
 //! | login failures      | `LOGINFAIL#<email>`     | `WINDOW#<start>`   | TTL `expires_at`; fixed window count |
+//! | gig                 | `GIG#<gig_id>`          | `GIG`              |                                      |
 //!
 //! GSIs `gsi1`..`gsi3` are generic (`gsiNpk`/`gsiNsk`), overloaded by the entities that need them;
 //! each entity documents its use beside its key function.
@@ -53,6 +54,10 @@ pub fn login_failures(normalized_email: &str, window_start: i64) -> Key {
     )
 }
 
+pub fn gig(gig_id: Uuid) -> Key {
+    Key::new(format!("GIG#{gig_id}"), "GIG")
+}
+
 /// Entity tags stored in every item's `entity` attribute; the stream dispatcher filters on them.
 pub mod entity {
     pub const USER: &str = "user";
@@ -60,4 +65,5 @@ pub mod entity {
     pub const REFRESH_TOKEN: &str = "refresh_token";
     pub const REFRESH_FAMILY: &str = "refresh_family";
     pub const LOGIN_FAILURES: &str = "login_failures";
+    pub const GIG: &str = "gig";
 }

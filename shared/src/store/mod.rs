@@ -1,6 +1,7 @@
 //! The single-table store. The only module that knows the table's key layouts (see `keys`), index
 //! names and DynamoDB expressions; everything above it works with domain types.
 
+pub mod gigs;
 pub mod keys;
 pub mod sessions;
 pub mod table;
