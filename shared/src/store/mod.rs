@@ -13,7 +13,8 @@ use std::time::Duration;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -39,6 +40,25 @@ where
             "{operation}: {}",
             DisplayErrorContext(error)
         ))
+    }
+}
+
+/// For an UpdateItem conditioned on the item existing: a failed condition means `what` is gone.
+pub(crate) fn missing_if_condition_failed<R>(
+    what: &'static str,
+) -> impl FnOnce(SdkError<UpdateItemError, R>) -> ApiError
+where
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    move |error| {
+        if error
+            .as_service_error()
+            .is_some_and(UpdateItemError::is_conditional_check_failed_exception)
+        {
+            ApiError::NotFound(what)
+        } else {
+            sdk_error("UpdateItem")(error)
+        }
     }
 }
 
@@ -94,6 +114,17 @@ impl Store {
 
     pub fn table(&self) -> &str {
         &self.table
+    }
+
+    /// A transaction item that creates `item` only if no item has its key yet.
+    pub(crate) fn put_new(&self, item: Item) -> Result<TransactWriteItem, ApiError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(ApiError::internal)?;
+        Ok(TransactWriteItem::builder().put(put).build())
     }
 
     pub(crate) async fn get(&self, key: &Key) -> Result<Option<Item>, ApiError> {

@@ -4,7 +4,7 @@
 //! its successor. Presenting an already-spent token means it was copied, so the whole family is
 //! revoked and both the thief and the user must log in again (OAuth 2.0 Security BCP, 4.14).
 
-use aws_sdk_dynamodb::types::{Put, ReturnValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{ReturnValue, TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -62,16 +62,10 @@ impl Store {
             entity::REFRESH_TOKEN,
             token,
         )?;
-        let put = |item| {
-            Put::builder()
-                .table_name(self.table())
-                .set_item(Some(item))
-                .condition_expression("attribute_not_exists(pk)")
-                .build()
-                .map(|put| TransactWriteItem::builder().put(put).build())
-                .map_err(ApiError::internal)
-        };
-        match self.transact(vec![put(family)?, put(token)?]).await? {
+        match self
+            .transact(vec![self.put_new(family)?, self.put_new(token)?])
+            .await?
+        {
             TransactOutcome::Committed => Ok(()),
             TransactOutcome::ConditionFailed(_) => {
                 Err(ApiError::internal(anyhow::anyhow!("session id collision")))
@@ -114,20 +108,11 @@ impl Store {
             .expression_attribute_values(":expires_at", n(new.expires_at))
             .build()
             .map_err(ApiError::internal)?;
-        let put_new = Put::builder()
-            .table_name(self.table())
-            .set_item(Some(to_item(
-                &keys::refresh_token(new_digest),
-                entity::REFRESH_TOKEN,
-                new,
-            )?))
-            .condition_expression("attribute_not_exists(pk)")
-            .build()
-            .map_err(ApiError::internal)?;
+        let new_item = to_item(&keys::refresh_token(new_digest), entity::REFRESH_TOKEN, new)?;
         let items = vec![
             TransactWriteItem::builder().update(spend_old).build(),
             TransactWriteItem::builder().update(extend_family).build(),
-            TransactWriteItem::builder().put(put_new).build(),
+            self.put_new(new_item)?,
         ];
         Ok(match self.transact(items).await? {
             TransactOutcome::Committed => Rotation::Rotated,

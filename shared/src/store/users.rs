@@ -1,12 +1,14 @@
 //! Users and their credentials.
 
-use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::keys::{self, entity};
-use super::{Store, TransactOutcome, from_item, key_attributes, s, sdk_error, to_item};
+use super::{
+    Store, TransactOutcome, from_item, key_attributes, missing_if_condition_failed, s, to_item,
+};
 use crate::domain::user::{ProfileChanges, User, UserStatus};
 use crate::error::ApiError;
 
@@ -30,17 +32,8 @@ impl Store {
                 password_hash: password_hash.to_owned(),
             },
         )?;
-        let put = |item| {
-            Put::builder()
-                .table_name(self.table())
-                .set_item(Some(item))
-                .condition_expression("attribute_not_exists(pk)")
-                .build()
-                .map(|put| TransactWriteItem::builder().put(put).build())
-                .map_err(ApiError::internal)
-        };
         match self
-            .transact(vec![put(profile)?, put(credentials)?])
+            .transact(vec![self.put_new(profile)?, self.put_new(credentials)?])
             .await?
         {
             TransactOutcome::Committed => Ok(()),
@@ -120,16 +113,7 @@ impl Store {
             .update_expression(expression)
             .send()
             .await
-            .map_err(|error| {
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception())
-                {
-                    ApiError::NotFound("user")
-                } else {
-                    sdk_error("UpdateItem")(error)
-                }
-            })?;
+            .map_err(missing_if_condition_failed("user"))?;
         from_item(output.attributes.unwrap_or_default())
     }
 
@@ -151,16 +135,7 @@ impl Store {
             .expression_attribute_values(":now", s(rfc3339(now)))
             .send()
             .await
-            .map_err(|error| {
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception())
-                {
-                    ApiError::NotFound("user")
-                } else {
-                    sdk_error("UpdateItem")(error)
-                }
-            })?;
+            .map_err(missing_if_condition_failed("user"))?;
         Ok(())
     }
 }
