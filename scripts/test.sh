@@ -34,6 +34,8 @@ export AWS_DEFAULT_REGION=${AWS_DEFAULT_REGION:-us-east-1} SAM_CLI_TELEMETRY=0 C
 )
 # W3005 (a DependsOn a GetAtt already implies) is how CDK writes every Lambda role.
 .local/venv/bin/cfn-lint --ignore-checks W3005 -- infra/cdk/cdk.out/*.template.json
+# The custom resource that writes the first JWT keyset, against moto's Secrets Manager.
+PYTHONDONTWRITEBYTECODE=1 .local/venv/bin/python -m unittest discover -s infra/jwt-keyset
 
 log "building the workspace (functions, tools, tests)"
 cargo build --workspace --all-targets --locked
