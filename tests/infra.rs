@@ -1,8 +1,8 @@
 //! One source of truth for the deployable infra: the SAM template (`infra/template.yaml`) and the
 //! CDK app's synth output (`infra/cdk/cdk.out`, written by `make test` before the tests run) must
 //! deploy exactly the route table (`shared::routes::ROUTES`), one function per crate in
-//! `functions/`, and the table in `infra/table.json` (which local tables are created from too).
-//! No file here needs the local stack.
+//! `functions/`, and the table in `infra/table.json` (which local tables are created from too:
+//! the last test creates one in DynamoDB Local and compares).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -410,4 +410,66 @@ fn cdk_preview_wires_the_event_driven_functions() {
             .any(|(_, rule)| rule["Properties"]["ScheduleExpression"] == "rate(15 minutes)"),
         "scheduler runs on a schedule"
     );
+}
+
+/// `gigctl setup` and the test harness create tables with `store::table::create_table`: what
+/// DynamoDB Local then describes is infra/table.json too.
+#[tokio::test]
+async fn a_locally_created_table_is_infra_table_json() {
+    use gigmarket_shared::aws::AwsClients;
+    use gigmarket_shared::store::table;
+    gigmarket_tests::require_stack();
+    let aws = AwsClients::from_env().await;
+    let name = format!("infra-{}", uuid::Uuid::new_v4().simple());
+    table::create_table(&aws.dynamodb, &name)
+        .await
+        .expect("create");
+    let described = aws
+        .dynamodb
+        .describe_table()
+        .table_name(&name)
+        .send()
+        .await
+        .expect("describe")
+        .table
+        .expect("table");
+    let ttl = aws
+        .dynamodb
+        .describe_time_to_live()
+        .table_name(&name)
+        .send()
+        .await
+        .expect("describe TTL")
+        .time_to_live_description
+        .expect("TTL");
+    table::delete_table(&aws.dynamodb, &name)
+        .await
+        .expect("delete");
+    let keys = |schema: &[aws_sdk_dynamodb::types::KeySchemaElement]| -> Value {
+        schema
+            .iter()
+            .map(|key| json!({"AttributeName": key.attribute_name(), "KeyType": key.key_type().as_str()}))
+            .collect()
+    };
+    let properties = json!({
+        "AttributeDefinitions": described.attribute_definitions().iter().map(|attribute| json!({
+            "AttributeName": attribute.attribute_name(),
+            "AttributeType": attribute.attribute_type().as_str(),
+        })).collect::<Vec<_>>(),
+        "KeySchema": keys(described.key_schema()),
+        "GlobalSecondaryIndexes": described.global_secondary_indexes().iter().map(|index| json!({
+            "IndexName": index.index_name(),
+            "KeySchema": keys(index.key_schema()),
+            "Projection": {"ProjectionType": index.projection().and_then(|p| p.projection_type()).map(|t| t.as_str())},
+        })).collect::<Vec<_>>(),
+        "BillingMode": described.billing_mode_summary().and_then(|b| b.billing_mode()).map(|m| m.as_str()),
+        "StreamSpecification": {
+            "StreamViewType": described.stream_specification().and_then(|s| s.stream_view_type()).map(|v| v.as_str()),
+        },
+        "TimeToLiveSpecification": {
+            "AttributeName": ttl.attribute_name(),
+            "Enabled": ttl.time_to_live_status().map(|status| status.as_str()) == Some("ENABLED"),
+        },
+    });
+    assert_eq!(canonical_cfn_table(&properties), canonical_table_json());
 }
