@@ -119,12 +119,14 @@ fuzz_token=$(curl -s --noproxy '*' -X POST "$GIGMARKET_API_URL/auth/register" -H
 mkdir -p .local/schemathesis
 (
   cd .local/schemathesis
-  # No 5xx, and every status, content type, header and body as the spec says; schema-invalid
-  # input must be rejected. (unsupported_method and the like probe routes API Gateway itself
-  # answers, not our functions.)
+  # Every check but two: no 5xx; every status, content type, header and body as the spec says;
+  # schema-invalid input rejected; bearer routes refuse a missing or bad token. Left out:
+  # unsupported_method (an unrouted method never reaches a function: API Gateway, like watch,
+  # answers 404 itself) and positive_data_acceptance (some rules, e.g. "the password must not
+  # contain the email" or real ISO country codes, are stricter than JSON Schema can say).
   PYTHONPATH="$ROOT/scripts" SCHEMATHESIS_HOOKS=schemathesis_hooks "$ROOT/.local/venv/bin/schemathesis" run \
     "$ROOT/openapi.yaml" --url "$GIGMARKET_API_URL" -H "Authorization: Bearer $fuzz_token" \
-    --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance,negative_data_rejection \
+    --checks all --exclude-checks unsupported_method,positive_data_acceptance \
     --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-50}" --seed "${SCHEMATHESIS_SEED:-20261125}" \
     --workers 2 --request-timeout 30 \
     --generation-database none --no-color
