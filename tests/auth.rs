@@ -392,3 +392,15 @@ async fn bad_access_tokens_are_all_401() {
         .await;
     assert_eq!(basic.status, 401);
 }
+
+/// An email longer than any account's is refused before the store is asked (its throttle key
+/// would exceed DynamoDB's key size: this was a 500).
+#[tokio::test]
+async fn login_with_an_overlong_email_is_400_naming_the_field() {
+    let app = TestApp::new().await;
+    let email = format!("{}@example.com", "a".repeat(3000));
+    let response = app.login(&email, PASSWORD).await;
+    assert_eq!(response.status, 400, "{response:?}");
+    assert_eq!(response.error_fields(), vec!["email"]);
+    assert_eq!(response.body["errors"][0]["code"], "too_long");
+}

@@ -6,7 +6,9 @@ use uuid::Uuid;
 
 use crate::auth::password::{hash_password, verify_against_dummy, verify_password};
 use crate::auth::refresh::{new_refresh_token, refresh_token_digest};
-use crate::domain::user::{PrivateProfile, Registration, Role, User, normalize_email};
+use crate::domain::user::{
+    EMAIL_MAX_BYTES, PrivateProfile, Registration, Role, User, normalize_email,
+};
 use crate::error::{ApiError, ApiResult};
 use crate::http::AppState;
 use crate::store::sessions::{RefreshToken, Rotation};
@@ -68,6 +70,15 @@ pub async fn register(state: &AppState, registration: Registration) -> ApiResult
 
 pub async fn login(state: &AppState, email: &str, password: String) -> ApiResult<Session> {
     let email = normalize_email(email);
+    // No account has a longer email (registration refuses it), and the throttle's key would be
+    // over DynamoDB's key size limit: answer before touching the store. Saying so leaks nothing.
+    if email.len() > EMAIL_MAX_BYTES {
+        return Err(ApiError::invalid(
+            "email",
+            "too_long",
+            format!("must be at most {EMAIL_MAX_BYTES} bytes"),
+        ));
+    }
     let window = state.config.login_failure_window.as_secs().max(1) as i64;
     let now = unix_now();
     let window_start = now - now.rem_euclid(window);

@@ -1,8 +1,11 @@
-//! The API's route table: which function serves which method and path. The `cargo lambda watch`
-//! router in Cargo.toml is generated from it (`gigctl routes`), and tests check that the router,
-//! each function and the infra agree with it.
+//! The API's route table: which function serves which method and path. Generated from it (by
+//! `gigctl routes`) are the `cargo lambda watch` router in Cargo.toml and `infra/routes.json`
+//! (which the CDK app reads); tests check that those, each function, the SAM template, the CDK
+//! synth output and `openapi.yaml` agree with it.
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Route {
     pub method: &'static str,
     /// matchit / API Gateway syntax: `/users/{id}`.
@@ -50,4 +53,19 @@ pub fn watch_router_toml() -> String {
         lines.push(format!("\"{}\" = [{}]", route.path, entries.join(", ")));
     }
     lines.join("\n") + "\n"
+}
+
+/// `infra/routes.json`: the route table as a JSON array of `{method, path, function}`, in table
+/// order, one route per line, for the tools that are not Rust (the CDK app).
+pub fn routes_json() -> String {
+    let lines: Vec<String> = ROUTES
+        .iter()
+        .map(|route| {
+            format!(
+                "  {}",
+                serde_json::to_string(route).expect("routes serialize")
+            )
+        })
+        .collect();
+    format!("[\n{}\n]\n", lines.join(",\n"))
 }

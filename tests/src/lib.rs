@@ -204,13 +204,19 @@ impl TestApp {
     /// Gateway would. Unknown paths go to `auth`'s router, whose fallback answers 404.
     pub async fn send(&self, request: RawRequest) -> TestResponse {
         let event = request.to_apigw_event().to_string();
-        let http_request = lambda_http::request::from_str(&event).expect("valid API Gateway event");
         let path = request.path.split('?').next().unwrap_or_default();
         let function = self
             .matcher
             .at(path)
             .map(|matched| *matched.value)
             .unwrap_or("auth");
+        self.invoke(function, &event).await
+    }
+
+    /// Invokes one function's router with a raw API Gateway HTTP API (v2) event, as Lambda would
+    /// (what `cargo lambda invoke <function> --data-file <event>` does against the real binary).
+    pub async fn invoke(&self, function: &str, event: &str) -> TestResponse {
+        let http_request = lambda_http::request::from_str(event).expect("valid API Gateway event");
         let router = self
             .routers
             .get(function)

@@ -171,6 +171,8 @@ pub const BIO_MAX_CHARS: usize = 2_000;
 pub const SKILLS_MAX: usize = 20;
 pub const SKILL_MAX_CHARS: usize = 40;
 pub const URL_MAX_CHARS: usize = 500;
+/// RFC 5321's limit on a forward path; longer addresses can not be delivered, nor registered.
+pub const EMAIL_MAX_BYTES: usize = 254;
 
 /// Emails are compared trimmed and lower-cased: `Ann@Example.com ` and `ann@example.com` are one
 /// account. (Local parts are case-sensitive by RFC, but no real provider treats them so.)
@@ -179,8 +181,9 @@ pub fn normalize_email(raw: &str) -> String {
 }
 
 pub fn check_email(violations: &mut Violations, field: &str, email: &str) {
-    let valid =
-        email.len() <= 254 && email_address::EmailAddress::is_valid(email) && email.contains('.');
+    let valid = email.len() <= EMAIL_MAX_BYTES
+        && email_address::EmailAddress::is_valid(email)
+        && email.contains('.');
     violations.check(
         valid,
         field,
@@ -259,13 +262,16 @@ impl Registration {
     }
 }
 
-/// `PATCH /me`. A missing field is left alone; `null` clears an optional field.
+/// `PATCH /me`. A missing field is left alone; `null` clears an optional field. `name` and
+/// `skills` can not be cleared, so `null` for them is a type error, not a silent no-op.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProfilePatch {
+    #[serde(default, deserialize_with = "non_null")]
     pub name: Option<String>,
     #[serde(default, with = "nullable")]
     pub bio: Option<Option<String>>,
+    #[serde(default, deserialize_with = "non_null")]
     pub skills: Option<Vec<String>>,
     #[serde(default, with = "nullable")]
     pub country: Option<Option<String>>,
@@ -384,6 +390,15 @@ pub fn check_https_url(violations: &mut Violations, field: &str, raw: &str) {
     );
 }
 
+/// A field that may be absent (`None`) but never `null`: `null` fails as the wrong type.
+fn non_null<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
+}
+
 /// Distinguishes an absent field (`None`) from an explicit `null` (`Some(None)`).
 mod nullable {
     use serde::{Deserialize, Deserializer};
@@ -479,6 +494,21 @@ mod tests {
                 ("name".to_owned(), "required"),
             ]
         );
+    }
+
+    #[test]
+    fn profile_patch_refuses_null_for_fields_that_can_not_be_cleared() {
+        for field in ["name", "skills"] {
+            let error = serde_json::from_str::<ProfilePatch>(&format!(r#"{{"{field}": null}}"#))
+                .expect_err("null must be rejected");
+            assert!(
+                error.to_string().starts_with("invalid type: null"),
+                "{field}: {error}"
+            );
+        }
+        let patch: ProfilePatch = serde_json::from_str(r#"{"bio": null}"#).unwrap();
+        assert_eq!(patch.bio, Some(None));
+        assert!(patch.name.is_none() && patch.skills.is_none());
     }
 
     #[test]

@@ -112,9 +112,16 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
 
 /// Parses a JSON document, turning serde's message into a problem that names the field.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    if bytes.iter().all(u8::is_ascii_whitespace) {
+    let Some(first) = bytes.iter().find(|byte| !byte.is_ascii_whitespace()) else {
         return Err(ApiError::BadRequest(
             "request body is empty; expected a JSON object".to_owned(),
+        ));
+    };
+    // serde also builds a struct from a JSON array (`["a@b.c", "pw", ...]` as a registration),
+    // and `[]` as an all-absent PATCH: every body is an object, so say so up front.
+    if *first != b'{' {
+        return Err(ApiError::BadRequest(
+            "request body must be a JSON object".to_owned(),
         ));
     }
     let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
@@ -247,5 +254,15 @@ mod tests {
             parse_json::<Body>(b"  "),
             Err(ApiError::BadRequest(_))
         ));
+        for not_an_object in [&b"[\"a\", 1]"[..], b" []", b"42", b"\"a\"", b"null"] {
+            assert!(
+                matches!(
+                    parse_json::<Body>(not_an_object),
+                    Err(ApiError::BadRequest(ref detail)) if detail.contains("JSON object")
+                ),
+                "{}",
+                String::from_utf8_lossy(not_an_object)
+            );
+        }
     }
 }

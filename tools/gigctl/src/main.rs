@@ -53,8 +53,12 @@ enum Command {
     BlockUser { id: Uuid },
     /// Lift a block.
     UnblockUser { id: Uuid },
-    /// Print the `cargo lambda watch` router table generated from the route table.
-    Routes,
+    /// Print the `cargo lambda watch` router table generated from the route table (for Cargo.toml),
+    /// or with `--json` the route table itself (for infra/routes.json, which the CDK app reads).
+    Routes {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Demo accounts for local development only; the local stack prints them.
@@ -109,8 +113,12 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::BlockUser { id } => set_status(id, UserStatus::Blocked).await,
         Command::UnblockUser { id } => set_status(id, UserStatus::Active).await,
-        Command::Routes => {
-            print!("{}", gigmarket_shared::routes::watch_router_toml());
+        Command::Routes { json } => {
+            if json {
+                print!("{}", gigmarket_shared::routes::routes_json());
+            } else {
+                print!("{}", gigmarket_shared::routes::watch_router_toml());
+            }
             Ok(())
         }
     }

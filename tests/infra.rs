@@ -1,0 +1,475 @@
+//! One source of truth for the deployable infra: the SAM template (`infra/template.yaml`) and the
+//! CDK app's synth output (`infra/cdk/cdk.out`, written by `make test` before the tests run) must
+//! deploy exactly the route table (`shared::routes::ROUTES`), one function per crate in
+//! `functions/`, and the table in `infra/table.json` (which local tables are created from too:
+//! the last test creates one in DynamoDB Local and compares).
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use gigmarket_shared::routes::{ROUTES, routes_json};
+use serde_json::{Value, json};
+
+fn repo(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(relative)
+}
+
+fn read(relative: &str) -> String {
+    std::fs::read_to_string(repo(relative)).unwrap_or_else(|error| panic!("{relative}: {error}"))
+}
+
+/// The SAM template as JSON; a short-form intrinsic like `!Ref X` becomes `{"!Ref": "X"}`.
+fn sam_template() -> Value {
+    let yaml: serde_norway::Value =
+        serde_norway::from_str(&read("infra/template.yaml")).expect("template.yaml is YAML");
+    serde_json::to_value(yaml).expect("template as JSON")
+}
+
+const CDK_STACK: &str = "Gigmarket-dev";
+
+/// The CDK synth output for the dev stage. `make test` synthesises it first (offline, without
+/// building the functions); by hand: `cd infra/cdk && npm run synth:offline`.
+fn cdk_template(stack: &str) -> Value {
+    let relative = format!("infra/cdk/cdk.out/{stack}.template.json");
+    let text = std::fs::read_to_string(repo(&relative)).unwrap_or_else(|error| {
+        panic!("{relative}: {error}; synthesise it with `cd infra/cdk && npm run synth:offline` (make test does)")
+    });
+    serde_json::from_str(&text).expect("synth output is JSON")
+}
+
+fn resources_of_type<'a>(template: &'a Value, kind: &str) -> Vec<(&'a String, &'a Value)> {
+    template["Resources"]
+        .as_object()
+        .expect("Resources")
+        .iter()
+        .filter(|(_, resource)| resource["Type"] == kind)
+        .collect()
+}
+
+fn function_crates() -> BTreeSet<String> {
+    std::fs::read_dir(repo("functions"))
+        .expect("functions/")
+        .filter_map(|entry| {
+            let path = entry.ok()?.path();
+            path.join("Cargo.toml")
+                .exists()
+                .then(|| path.file_name()?.to_str().map(str::to_owned))?
+        })
+        .collect()
+}
+
+fn route_table() -> BTreeSet<(String, String, String)> {
+    ROUTES
+        .iter()
+        .map(|route| {
+            (
+                route.method.to_owned(),
+                route.path.to_owned(),
+                route.function.to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// A table's definition in one comparable shape, from CloudFormation properties.
+fn canonical_cfn_table(properties: &Value) -> Value {
+    let mut attributes = properties["AttributeDefinitions"]
+        .as_array()
+        .expect("AttributeDefinitions")
+        .clone();
+    attributes.sort_by_key(|attribute| attribute["AttributeName"].to_string());
+    let mut indexes: Vec<Value> = properties["GlobalSecondaryIndexes"]
+        .as_array()
+        .expect("GlobalSecondaryIndexes")
+        .iter()
+        .map(|index| {
+            json!({
+                "IndexName": index["IndexName"],
+                "KeySchema": index["KeySchema"],
+                "Projection": index["Projection"],
+            })
+        })
+        .collect();
+    indexes.sort_by_key(|index| index["IndexName"].to_string());
+    json!({
+        "AttributeDefinitions": attributes,
+        "KeySchema": properties["KeySchema"],
+        "GlobalSecondaryIndexes": indexes,
+        "BillingMode": properties["BillingMode"],
+        "StreamViewType": properties["StreamSpecification"]["StreamViewType"],
+        "TimeToLive": properties["TimeToLiveSpecification"],
+    })
+}
+
+/// infra/table.json in the same shape as `canonical_cfn_table`.
+fn canonical_table_json() -> Value {
+    let definition: Value = serde_json::from_str(&read("infra/table.json")).expect("table.json");
+    assert_eq!(
+        definition["StreamSpecification"]["StreamEnabled"], true,
+        "the dispatcher needs the stream"
+    );
+    let mut properties = definition.clone();
+    properties["TimeToLiveSpecification"] =
+        json!({"AttributeName": definition["TimeToLiveAttribute"], "Enabled": true});
+    canonical_cfn_table(&properties)
+}
+
+fn only_table(template: &Value) -> &Value {
+    let tables = resources_of_type(template, "AWS::DynamoDB::Table");
+    assert_eq!(tables.len(), 1, "exactly one table: {tables:?}");
+    &tables[0].1["Properties"]
+}
+
+#[test]
+fn routes_json_is_generated_from_the_route_table() {
+    assert_eq!(
+        read("infra/routes.json"),
+        routes_json(),
+        "infra/routes.json is stale: regenerate it with `cargo run -p gigctl -- routes --json > infra/routes.json`"
+    );
+}
+
+#[test]
+fn sam_deploys_one_rust_function_per_crate() {
+    let template = sam_template();
+    assert_eq!(
+        template["Globals"]["Function"]["Runtime"],
+        "provided.al2023"
+    );
+    assert_eq!(
+        template["Globals"]["Function"]["Architectures"],
+        json!(["arm64"])
+    );
+    let mut deployed = BTreeSet::new();
+    for (id, function) in resources_of_type(&template, "AWS::Serverless::Function") {
+        assert_eq!(
+            function["Metadata"]["BuildMethod"], "rust-cargolambda",
+            "{id}"
+        );
+        let code_uri = function["Properties"]["CodeUri"].as_str().expect("CodeUri");
+        let name = code_uri
+            .strip_prefix("../functions/")
+            .unwrap_or_else(|| panic!("{id}: CodeUri {code_uri} is not ../functions/<crate>"));
+        assert!(deployed.insert(name.to_owned()), "{name} deployed twice");
+    }
+    assert_eq!(
+        deployed,
+        function_crates(),
+        "infra/template.yaml must have one AWS::Serverless::Function per crate in functions/"
+    );
+}
+
+#[test]
+fn sam_http_api_serves_exactly_the_route_table() {
+    let template = sam_template();
+    let mut served = BTreeSet::new();
+    for (id, function) in resources_of_type(&template, "AWS::Serverless::Function") {
+        let code_uri = function["Properties"]["CodeUri"]
+            .as_str()
+            .unwrap_or_default();
+        let name = code_uri.trim_start_matches("../functions/");
+        let Some(events) = function["Properties"]["Events"].as_object() else {
+            continue;
+        };
+        for (event_id, event) in events {
+            if event["Type"] != "HttpApi" {
+                continue;
+            }
+            let properties = &event["Properties"];
+            assert_eq!(
+                properties["ApiId"],
+                json!({"!Ref": "HttpApi"}),
+                "{id}.{event_id}: every route is on the one HttpApi"
+            );
+            let route = (
+                properties["Method"].as_str().expect("Method").to_owned(),
+                properties["Path"].as_str().expect("Path").to_owned(),
+                name.to_owned(),
+            );
+            assert!(served.insert(route.clone()), "{route:?} twice");
+        }
+    }
+    assert_eq!(
+        served,
+        route_table(),
+        "infra/template.yaml HttpApi events differ from shared/src/routes.rs"
+    );
+}
+
+#[test]
+fn sam_table_is_infra_table_json() {
+    let template = sam_template();
+    assert_eq!(
+        canonical_cfn_table(only_table(&template)),
+        canonical_table_json()
+    );
+}
+
+#[test]
+fn cdk_deploys_one_rust_function_per_crate() {
+    let template = cdk_template(CDK_STACK);
+    let deployed: BTreeSet<String> = resources_of_type(&template, "AWS::Lambda::Function")
+        .into_iter()
+        .filter(|(_, function)| function["Properties"]["Runtime"] == "provided.al2023")
+        .map(|(id, function)| {
+            assert_eq!(
+                function["Properties"]["Architectures"],
+                json!(["arm64"]),
+                "{id}"
+            );
+            function_tag(function).unwrap_or_else(|| panic!("{id} has no gigmarket:function tag"))
+        })
+        .collect();
+    assert_eq!(deployed, function_crates());
+}
+
+fn function_tag(resource: &Value) -> Option<String> {
+    resource["Properties"]["Tags"]
+        .as_array()?
+        .iter()
+        .find(|tag| tag["Key"] == "gigmarket:function")
+        .and_then(|tag| tag["Value"].as_str())
+        .map(str::to_owned)
+}
+
+#[test]
+fn cdk_http_api_serves_exactly_the_route_table() {
+    let template = cdk_template(CDK_STACK);
+    let resources = &template["Resources"];
+    let mut served = BTreeSet::new();
+    for (id, route) in resources_of_type(&template, "AWS::ApiGatewayV2::Route") {
+        let key = route["Properties"]["RouteKey"].as_str().expect("RouteKey");
+        let (method, path) = key.split_once(' ').expect("METHOD /path");
+        // Target: {"Fn::Join": ["", ["integrations/", {"Ref": <integration>}]]}
+        let integration_id = route["Properties"]["Target"]["Fn::Join"][1][1]["Ref"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{id}: unexpected Target"));
+        let integration = &resources[integration_id]["Properties"];
+        assert_eq!(integration["IntegrationType"], "AWS_PROXY");
+        assert_eq!(integration["PayloadFormatVersion"], "2.0");
+        let function_id = integration["IntegrationUri"]["Fn::GetAtt"][0]
+            .as_str()
+            .unwrap_or_else(|| panic!("{integration_id}: unexpected IntegrationUri"));
+        let function = function_tag(&resources[function_id]).expect("function tag");
+        assert!(served.insert((method.to_owned(), path.to_owned(), function)));
+    }
+    assert_eq!(served, route_table());
+}
+
+#[test]
+fn cdk_table_is_infra_table_json() {
+    let template = cdk_template(CDK_STACK);
+    assert_eq!(
+        canonical_cfn_table(only_table(&template)),
+        canonical_table_json()
+    );
+}
+
+/// Every IAM statement in a template, wherever it sits (SAM `Policies`, IAM roles and policies).
+fn statements(value: &Value, found: &mut Vec<Value>) {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::Array(list)) = map.get("Statement") {
+                found.extend(list.iter().cloned());
+            }
+            map.values().for_each(|child| statements(child, found));
+        }
+        Value::Array(list) => list.iter().for_each(|child| statements(child, found)),
+        _ => {}
+    }
+}
+
+fn as_list(value: &Value) -> Vec<Value> {
+    match value {
+        Value::Array(list) => list.clone(),
+        Value::Null => Vec::new(),
+        other => vec![other.clone()],
+    }
+}
+
+#[test]
+fn no_statement_grants_dynamodb_on_every_resource() {
+    for (name, template) in [
+        ("infra/template.yaml", sam_template()),
+        ("CDK synth", cdk_template(CDK_STACK)),
+        ("CDK preview synth", cdk_template("Gigmarket-preview")),
+    ] {
+        let mut found = Vec::new();
+        statements(&template, &mut found);
+        // ListStreams has no resource-level permissions (IAM needs `*`), and names no table: the
+        // stream event source asks for it.
+        let dynamodb: Vec<&Value> = found
+            .iter()
+            .filter(|statement| {
+                as_list(&statement["Action"]).iter().any(|action| {
+                    action.as_str().is_some_and(|action| {
+                        action.starts_with("dynamodb:") && action != "dynamodb:ListStreams"
+                    })
+                })
+            })
+            .collect();
+        assert!(!dynamodb.is_empty(), "{name}: no DynamoDB statements found");
+        for statement in dynamodb {
+            for action in as_list(&statement["Action"]) {
+                assert!(
+                    !action.as_str().unwrap_or_default().contains('*'),
+                    "{name}: wildcard action in {statement}"
+                );
+            }
+            for resource in as_list(&statement["Resource"]) {
+                assert_ne!(resource, json!("*"), "{name}: `*` resource in {statement}");
+            }
+        }
+    }
+}
+
+#[test]
+fn keyset_initialiser_is_one_piece_of_code() {
+    let source = read("infra/jwt-keyset/index.py");
+    let sam = sam_template();
+    assert_eq!(
+        sam["Resources"]["JwtKeysetInitFunction"]["Properties"]["Code"]["ZipFile"],
+        json!(source),
+        "infra/template.yaml's JwtKeysetInitFunction must inline infra/jwt-keyset/index.py"
+    );
+    let cdk = cdk_template(CDK_STACK);
+    let inline: Vec<_> = resources_of_type(&cdk, "AWS::Lambda::Function")
+        .into_iter()
+        .filter(|(_, function)| function["Properties"]["Code"]["ZipFile"] == json!(source))
+        .collect();
+    assert_eq!(
+        inline.len(),
+        1,
+        "the CDK app inlines infra/jwt-keyset/index.py"
+    );
+}
+
+/// The order-events queue redrives to its DLQ after as many receives as `gigctl setup` uses locally.
+#[test]
+fn order_events_queue_redrives_to_its_dlq() {
+    let sam = sam_template();
+    let redrive = &sam["Resources"]["OrderEventsQueue"]["Properties"]["RedrivePolicy"];
+    assert_eq!(redrive["maxReceiveCount"], 5);
+    assert_eq!(
+        redrive["deadLetterTargetArn"],
+        json!({"!GetAtt": "OrderEventsDlq.Arn"})
+    );
+    let cdk = cdk_template(CDK_STACK);
+    let redrives: Vec<&Value> = resources_of_type(&cdk, "AWS::SQS::Queue")
+        .into_iter()
+        .filter_map(|(_, queue)| queue["Properties"].get("RedrivePolicy"))
+        .collect();
+    assert_eq!(redrives.len(), 1, "one queue with a DLQ: {redrives:?}");
+    assert_eq!(redrives[0]["maxReceiveCount"], 5);
+}
+
+/// The event-driven functions are wired before their crates land (checked on the preview stack).
+#[test]
+fn cdk_preview_wires_the_event_driven_functions() {
+    let template = cdk_template("Gigmarket-preview");
+    let mappings = resources_of_type(&template, "AWS::Lambda::EventSourceMapping");
+    let by_function = |name: &str| {
+        mappings
+            .iter()
+            .find(|(_, mapping)| function_tag(mapping).as_deref() == Some(name))
+            .map(|(_, mapping)| &mapping["Properties"])
+            .unwrap_or_else(|| panic!("no event source for {name}"))
+    };
+    let stream = by_function("dispatcher");
+    assert_eq!(stream["EventSourceArn"]["Fn::GetAtt"][1], "StreamArn");
+    assert_eq!(stream["BisectBatchOnFunctionError"], true);
+    assert_eq!(
+        stream["FunctionResponseTypes"],
+        json!(["ReportBatchItemFailures"])
+    );
+    let filters: Vec<Value> = stream["FilterCriteria"]["Filters"]
+        .as_array()
+        .expect("filters")
+        .iter()
+        .map(|filter| serde_json::from_str(filter["Pattern"].as_str().unwrap()).unwrap())
+        .collect();
+    for image in ["NewImage", "OldImage"] {
+        assert!(
+            filters
+                .iter()
+                .any(|pattern| !pattern["dynamodb"][image]["entity"].is_null()),
+            "the stream is filtered on {image}.entity: {filters:?}"
+        );
+    }
+    let queue = by_function("notifier");
+    assert_eq!(
+        queue["FunctionResponseTypes"],
+        json!(["ReportBatchItemFailures"])
+    );
+    let rules = resources_of_type(&template, "AWS::Events::Rule");
+    assert!(
+        rules
+            .iter()
+            .any(|(_, rule)| rule["Properties"]["ScheduleExpression"] == "rate(15 minutes)"),
+        "scheduler runs on a schedule"
+    );
+}
+
+/// `gigctl setup` and the test harness create tables with `store::table::create_table`: what
+/// DynamoDB Local then describes is infra/table.json too.
+#[tokio::test]
+async fn a_locally_created_table_is_infra_table_json() {
+    use gigmarket_shared::aws::AwsClients;
+    use gigmarket_shared::store::table;
+    gigmarket_tests::require_stack();
+    let aws = AwsClients::from_env().await;
+    let name = format!("infra-{}", uuid::Uuid::new_v4().simple());
+    table::create_table(&aws.dynamodb, &name)
+        .await
+        .expect("create");
+    let described = aws
+        .dynamodb
+        .describe_table()
+        .table_name(&name)
+        .send()
+        .await
+        .expect("describe")
+        .table
+        .expect("table");
+    let ttl = aws
+        .dynamodb
+        .describe_time_to_live()
+        .table_name(&name)
+        .send()
+        .await
+        .expect("describe TTL")
+        .time_to_live_description
+        .expect("TTL");
+    table::delete_table(&aws.dynamodb, &name)
+        .await
+        .expect("delete");
+    let keys = |schema: &[aws_sdk_dynamodb::types::KeySchemaElement]| -> Value {
+        schema
+            .iter()
+            .map(|key| json!({"AttributeName": key.attribute_name(), "KeyType": key.key_type().as_str()}))
+            .collect()
+    };
+    let properties = json!({
+        "AttributeDefinitions": described.attribute_definitions().iter().map(|attribute| json!({
+            "AttributeName": attribute.attribute_name(),
+            "AttributeType": attribute.attribute_type().as_str(),
+        })).collect::<Vec<_>>(),
+        "KeySchema": keys(described.key_schema()),
+        "GlobalSecondaryIndexes": described.global_secondary_indexes().iter().map(|index| json!({
+            "IndexName": index.index_name(),
+            "KeySchema": keys(index.key_schema()),
+            "Projection": {"ProjectionType": index.projection().and_then(|p| p.projection_type()).map(|t| t.as_str())},
+        })).collect::<Vec<_>>(),
+        "BillingMode": described.billing_mode_summary().and_then(|b| b.billing_mode()).map(|m| m.as_str()),
+        "StreamSpecification": {
+            "StreamViewType": described.stream_specification().and_then(|s| s.stream_view_type()).map(|v| v.as_str()),
+        },
+        "TimeToLiveSpecification": {
+            "AttributeName": ttl.attribute_name(),
+            "Enabled": ttl.time_to_live_status().map(|status| status.as_str()) == Some("ENABLED"),
+        },
+    });
+    assert_eq!(canonical_cfn_table(&properties), canonical_table_json());
+}

@@ -1,0 +1,103 @@
+//! `openapi.yaml` describes exactly the route table, and every error it documents is problem+json.
+//! (`make test` also fuzzes the running API against it with schemathesis.)
+
+use std::collections::BTreeSet;
+
+use gigmarket_shared::routes::ROUTES;
+use serde_json::Value;
+
+const METHODS: &[&str] = &[
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
+
+fn spec() -> Value {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../openapi.yaml"))
+        .expect("openapi.yaml");
+    let yaml: serde_norway::Value = serde_norway::from_str(&text).expect("openapi.yaml is YAML");
+    serde_json::to_value(yaml).expect("as JSON")
+}
+
+/// Follows a local `$ref` (`#/components/...`).
+fn resolve<'a>(spec: &'a Value, value: &'a Value) -> &'a Value {
+    match value["$ref"].as_str() {
+        Some(reference) => {
+            let pointer = reference.strip_prefix('#').expect("local $ref");
+            resolve(spec, spec.pointer(pointer).expect("$ref target exists"))
+        }
+        None => value,
+    }
+}
+
+fn operations(spec: &Value) -> Vec<(String, String, &Value)> {
+    let mut found = Vec::new();
+    for (path, item) in spec["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("path item") {
+            if METHODS.contains(&method.as_str()) {
+                found.push((method.to_uppercase(), path.clone(), operation));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn spec_is_openapi_3_1() {
+    assert_eq!(spec()["openapi"], "3.1.0");
+}
+
+#[test]
+fn spec_routes_are_the_route_table() {
+    let spec = spec();
+    let documented: BTreeSet<(String, String)> = operations(&spec)
+        .into_iter()
+        .map(|(method, path, _)| (method, path))
+        .collect();
+    let routed: BTreeSet<(String, String)> = ROUTES
+        .iter()
+        .map(|route| (route.method.to_owned(), route.path.to_owned()))
+        .collect();
+    assert_eq!(
+        documented, routed,
+        "openapi.yaml must document exactly shared/src/routes.rs"
+    );
+}
+
+#[test]
+fn every_error_is_problem_json_and_every_operation_states_its_auth() {
+    let spec = spec();
+    for (method, path, operation) in operations(&spec) {
+        assert!(
+            operation.get("security").is_some(),
+            "{method} {path}: say `security: []` or which scheme"
+        );
+        let needs_token = operation["security"]
+            .as_array()
+            .is_some_and(|schemes| !schemes.is_empty());
+        let responses = operation["responses"].as_object().expect("responses");
+        if needs_token {
+            assert!(
+                responses.contains_key("401"),
+                "{method} {path}: a bearer route documents 401"
+            );
+        }
+        for (status, response) in responses {
+            let response = resolve(&spec, response);
+            if status.starts_with('4') || status.starts_with('5') {
+                let content = response["content"].as_object().expect("error content");
+                assert_eq!(
+                    content.keys().collect::<Vec<_>>(),
+                    vec!["application/problem+json"],
+                    "{method} {path} {status}"
+                );
+                assert_eq!(
+                    content["application/problem+json"]["schema"]["$ref"],
+                    "#/components/schemas/Problem"
+                );
+            }
+            assert!(
+                response["headers"].get("x-request-id").is_some(),
+                "{method} {path} {status}: every response carries x-request-id"
+            );
+        }
+    }
+}
