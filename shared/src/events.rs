@@ -417,7 +417,15 @@ mod tests {
 
         let accepted = step(&order, OrderAction::Accept, freelancer, None);
         let delivered = step(&accepted, OrderAction::Deliver, freelancer, Some("Done"));
-        let auto = step(&delivered, OrderAction::AutoComplete, Actor::system(), None);
+        let auto = delivered
+            .transition(
+                OrderAction::AutoComplete,
+                Actor::system(),
+                ActionInput::default(),
+                delivered.auto_complete_at.unwrap(),
+            )
+            .unwrap()
+            .after;
         let event = Event::for_order_change(&auto);
         let to_freelancer = render(&event, Recipient::Freelancer, "Frida");
         let to_client = render(&event, Recipient::Client, "Clara");

@@ -48,6 +48,13 @@ impl TestApp {
     /// An active gig of `freelancer_id` with a basic (EUR 50, 2 days, `revisions`) and a premium
     /// (EUR 200, 5 days, unlimited revisions) package.
     pub async fn create_active_gig(&self, freelancer_id: Uuid, revisions: Revisions) -> Gig {
+        let gig = Self::active_gig(freelancer_id, revisions);
+        self.state.store.create_gig(&gig).await.expect("gig stored");
+        gig
+    }
+
+    /// The gig [`TestApp::create_active_gig`] stores, for tests that store it elsewhere.
+    pub fn active_gig(freelancer_id: Uuid, revisions: Revisions) -> Gig {
         let now = OffsetDateTime::now_utc();
         let package = |tier, price_cents, delivery_days, revisions| Package {
             tier,
@@ -59,7 +66,7 @@ impl TestApp {
             revisions,
             features: Vec::new(),
         };
-        let gig = Gig {
+        Gig {
             id: Uuid::new_v4(),
             freelancer_id,
             title: "I will design your logo".to_owned(),
@@ -79,9 +86,7 @@ impl TestApp {
             rating_count: 0,
             created_at: now,
             updated_at: now,
-        };
-        self.state.store.create_gig(&gig).await.expect("gig stored");
-        gig
+        }
     }
 
     pub async fn gig(&self, gig_id: Uuid) -> Gig {

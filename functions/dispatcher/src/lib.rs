@@ -144,3 +144,28 @@ async fn send_chunk<'a>(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The sample event is a real stream shape and yields exactly the event of its order record.
+    #[test]
+    fn sample_event_yields_one_order_event() {
+        let sample = include_str!("../../../events/dispatcher/order-placed.json");
+        let batch: StreamEvent = serde_json::from_str(sample).unwrap();
+        let events: Vec<Option<Event>> = batch
+            .records
+            .iter()
+            .map(|record| order_event(record).unwrap())
+            .collect();
+        assert_eq!(events.len(), 2);
+        let placed = events[0].as_ref().expect("the order INSERT is an event");
+        assert_eq!(placed.event_type.as_str(), "order.placed");
+        assert_eq!(
+            placed.event_id,
+            "order:0193a0c2-5f00-7c3e-9a51-3b9e2f1c0a11:1"
+        );
+        assert!(events[1].is_none(), "timeline entries are not events");
+    }
+}

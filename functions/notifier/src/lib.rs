@@ -122,3 +122,17 @@ impl Notifier {
         Ok(output.message_id)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sample_event_carries_an_order_event() {
+        let sample = include_str!("../../../events/notifier/order-placed.json");
+        let batch: SqsEvent = serde_json::from_str(sample).unwrap();
+        let event: Event = serde_json::from_str(batch.records[0].body.as_deref().unwrap()).unwrap();
+        assert_eq!(event.version, SCHEMA_VERSION);
+        assert_eq!(event.event_type.as_str(), "order.placed");
+    }
+}

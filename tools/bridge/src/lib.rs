@@ -210,12 +210,22 @@ pub fn failed_items(response: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Where reading one shard stands.
+#[derive(Debug, Default)]
+struct ShardCursor {
+    /// `None`: (re)acquire one before the next read.
+    iterator: Option<String>,
+    /// The last record read, to resume after it when an iterator has to be replaced.
+    last_sequence: Option<String>,
+    /// The shard was closed (rolled over) and fully read.
+    closed: bool,
+}
+
 /// Reads every shard of a table's stream from the trim horizon, following shard rollover.
 pub struct StreamReader {
     client: aws_sdk_dynamodbstreams::Client,
     pub stream_arn: String,
-    /// Open shards and their next iterator; a closed shard's iterator is `None`.
-    shards: BTreeMap<String, Option<String>>,
+    shards: BTreeMap<String, ShardCursor>,
 }
 
 impl StreamReader {
@@ -257,21 +267,9 @@ impl StreamReader {
                 .stream_description()
                 .context("no stream description")?;
             for shard in description.shards() {
-                let Some(id) = shard.shard_id() else { continue };
-                if self.shards.contains_key(id) {
-                    continue;
+                if let Some(id) = shard.shard_id() {
+                    self.shards.entry(id.to_owned()).or_default();
                 }
-                let iterator = self
-                    .client
-                    .get_shard_iterator()
-                    .stream_arn(&self.stream_arn)
-                    .shard_id(id)
-                    .shard_iterator_type(ShardIteratorType::TrimHorizon)
-                    .send()
-                    .await
-                    .context("GetShardIterator")?
-                    .shard_iterator;
-                self.shards.insert(id.to_owned(), iterator);
             }
             start = description.last_evaluated_shard_id().map(str::to_owned);
             if start.is_none() {
@@ -280,25 +278,85 @@ impl StreamReader {
         }
     }
 
+    /// A fresh iterator: right after the last record read, or from the trim horizon.
+    async fn acquire_iterator(
+        &self,
+        shard: &str,
+        cursor: &ShardCursor,
+    ) -> anyhow::Result<Option<String>> {
+        let request = self
+            .client
+            .get_shard_iterator()
+            .stream_arn(&self.stream_arn)
+            .shard_id(shard);
+        let request = match &cursor.last_sequence {
+            Some(sequence) => request
+                .shard_iterator_type(ShardIteratorType::AfterSequenceNumber)
+                .sequence_number(sequence),
+            None => request.shard_iterator_type(ShardIteratorType::TrimHorizon),
+        };
+        Ok(request
+            .send()
+            .await
+            .context("GetShardIterator")?
+            .shard_iterator)
+    }
+
     /// New records since the last poll, per shard, in stream order.
     pub async fn poll(&mut self) -> anyhow::Result<Vec<(String, Vec<Record>)>> {
+        use aws_sdk_dynamodbstreams::operation::get_records::GetRecordsError;
         self.discover_shards().await?;
         let mut batches = Vec::new();
-        for (shard, iterator) in self.shards.iter_mut() {
-            let Some(current) = iterator.clone() else {
+        let shard_ids: Vec<String> = self.shards.keys().cloned().collect();
+        for shard in shard_ids {
+            if self.shards[&shard].closed {
+                continue;
+            }
+            if self.shards[&shard].iterator.is_none() {
+                let iterator = self.acquire_iterator(&shard, &self.shards[&shard]).await?;
+                self.shards.get_mut(&shard).expect("known shard").iterator = iterator;
+            }
+            let cursor = self.shards.get_mut(&shard).expect("known shard");
+            let Some(current) = cursor.iterator.clone() else {
+                cursor.closed = true;
                 continue;
             };
-            let output = self
+            let output = match self
                 .client
                 .get_records()
                 .shard_iterator(current)
                 .send()
                 .await
-                .context("GetRecords")?;
-            *iterator = output.next_shard_iterator().map(str::to_owned);
+            {
+                Ok(output) => output,
+                // DynamoDB Local answers a trim-horizon iterator taken on an empty shard with
+                // TrimmedDataAccess; iterators also expire. Take a new one next round.
+                Err(error)
+                    if matches!(
+                        error.as_service_error(),
+                        Some(GetRecordsError::TrimmedDataAccessException(_))
+                            | Some(GetRecordsError::ExpiredIteratorException(_))
+                    ) =>
+                {
+                    cursor.iterator = None;
+                    continue;
+                }
+                Err(error) => return Err(anyhow::Error::from(error).context("GetRecords")),
+            };
             let records = output.records().to_vec();
+            if let Some(last) = records
+                .last()
+                .and_then(|record| record.dynamodb())
+                .and_then(|data| data.sequence_number())
+            {
+                cursor.last_sequence = Some(last.to_owned());
+            }
+            match output.next_shard_iterator() {
+                Some(next) => cursor.iterator = Some(next.to_owned()),
+                None => cursor.closed = true,
+            }
             if !records.is_empty() {
-                batches.push((shard.clone(), records));
+                batches.push((shard, records));
             }
         }
         Ok(batches)
