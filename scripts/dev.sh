@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The one dev command (`make dev`): installs what is missing, starts the local stack, creates the
 # table and queues, seeds demo data, and serves every function on one port with `cargo lambda watch`.
-# Ctrl-C stops the API; the stack keeps running (`make stop` stops it).
+# The local bridge plays AWS's event source mappings (table stream -> dispatcher, order-events queue
+# -> notifier, a schedule -> scheduler) against watch's invoke endpoint, so order changes end up
+# as mail in moto. Ctrl-C stops the API and the bridge; the stack keeps running (`make stop`).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -24,8 +26,14 @@ cat <<MSG
 Gigmarket API: http://127.0.0.1:$PORT
   try:  curl -s -X POST http://127.0.0.1:$PORT/auth/login -H 'content-type: application/json' \\
           -d '{"email":"client@demo.gigmarket.local","password":"demo-password-123"}'
-  stack endpoints: .local/stack.env   sent mail: $MOTO_ENDPOINT/moto-api/data.json
-  Ctrl-C stops the API; 'make stop' stops DynamoDB Local and moto.
+  stack endpoints: .local/stack.env   sent mail: curl -s $MOTO_ENDPOINT/moto-api/data.json (key "ses" -> "Message")
+  bridge log (stream -> dispatcher, queue -> notifier, scheduler every 60 s): .local/logs/bridge.log
+  Ctrl-C stops the API and the bridge; 'make stop' stops DynamoDB Local and moto.
 
 MSG
-exec cargo lambda watch -P "$PORT" --concurrency 4
+mkdir -p .local/logs
+# The bridge retries until watch answers, so it can start first.
+"${CARGO_TARGET_DIR:-target}/debug/bridge" --invoke-url "http://127.0.0.1:$PORT" >.local/logs/bridge.log 2>&1 &
+bridge_pid=$!
+trap 'kill "$bridge_pid" 2>/dev/null || true' EXIT
+cargo lambda watch -P "$PORT" --concurrency 4

@@ -6,6 +6,8 @@ ROOT=${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 source "$ROOT/.local/stack.env"
 # The SDK reads these itself; the functions have no local-only code path.
 export AWS_ENDPOINT_URL_DYNAMODB="$DYNAMODB_ENDPOINT"
+# The stream API (the local bridge reads it) is served by DynamoDB Local on the same port.
+export AWS_ENDPOINT_URL_DYNAMODB_STREAMS="$DYNAMODB_ENDPOINT"
 export AWS_ENDPOINT_URL_SQS="$MOTO_ENDPOINT"
 export AWS_ENDPOINT_URL_SES="$MOTO_ENDPOINT"
 export AWS_ENDPOINT_URL_SECRETS_MANAGER="$MOTO_ENDPOINT"

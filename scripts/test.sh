@@ -46,7 +46,12 @@ if ! bash scripts/stack.sh status >/dev/null 2>&1; then
   started_stack=true
 fi
 watch_pid=""
+bridge_pid=""
 cleanup() {
+  if [[ -n "$bridge_pid" ]]; then
+    kill "$bridge_pid" 2>/dev/null || true
+    wait "$bridge_pid" 2>/dev/null || true
+  fi
   if [[ -n "$watch_pid" ]]; then
     kill -- "-$watch_pid" 2>/dev/null || kill "$watch_pid" 2>/dev/null || true
     wait "$watch_pid" 2>/dev/null || true
@@ -84,6 +89,13 @@ for _ in $(seq 1 180); do
   sleep 1
 done
 [[ "$code" == 400 ]] || { echo "cargo lambda watch did not answer (last status $code)"; tail -n 40 .local/logs/watch-test.log; exit 1; }
+
+# The bridge plays AWS's event source mappings: table stream -> dispatcher, queue -> notifier.
+# The schedule is off: the end-to-end test invokes the scheduler itself.
+log "starting the local bridge"
+"${CARGO_TARGET_DIR:-target}/debug/bridge" --invoke-url "$GIGMARKET_API_URL" --schedule-every 0 \
+  >.local/logs/bridge-test.log 2>&1 &
+bridge_pid=$!
 
 log "invoking sample events through cargo lambda invoke"
 # events/ on a fresh table: register, log in, then the profile with the session's token.

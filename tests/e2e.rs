@@ -1,6 +1,13 @@
 //! End to end over real HTTP through `cargo lambda watch` (started by `make test` with the
-//! function router from Cargo.toml): register, read and edit the profile, refresh, log out.
+//! function router from Cargo.toml): register, read and edit the profile, refresh, log out; and
+//! an order's whole lifecycle with its mail, through the local bridge.
 
+use gigmarket_shared::domain::gig::Revisions;
+use gigmarket_shared::domain::order::{Order, TimelineEntry};
+use gigmarket_shared::events::Event;
+use gigmarket_shared::store::Store;
+use gigmarket_tests::TestApp;
+use gigmarket_tests::marketplace::subjects_to;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -130,4 +137,223 @@ async fn account_lifecycle_through_cargo_lambda_watch() {
 
     let (status, _, _) = call(&client, Method::GET, "/me", None, None).await;
     assert_eq!(status, 401);
+}
+
+/// Sends a request with extra headers and returns (status, body).
+async fn call_with(
+    client: &reqwest::Client,
+    method: reqwest::Method,
+    path: &str,
+    token: &str,
+    headers: &[(&str, &str)],
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut request = client
+        .request(method, format!("{}{path}", base_url()))
+        .bearer_auth(token);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.expect("watch answers");
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+async fn register_over_http(client: &reqwest::Client, role: &str) -> (String, String, String) {
+    let email = format!("e2e-{role}-{}@example.com", Uuid::new_v4().simple());
+    let (status, _, body) = call(
+        client,
+        reqwest::Method::POST,
+        "/auth/register",
+        None,
+        Some(json!({"email": email, "password": "an end-to-end password", "name": format!("E2E {role}"), "role": role})),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    (
+        body["user"]["id"].as_str().unwrap().to_owned(),
+        body["access_token"].as_str().unwrap().to_owned(),
+        email,
+    )
+}
+
+/// Waits until `address` has `count` mails (or the deadline passes) and returns their subjects.
+async fn wait_for_mail(address: &str, count: usize) -> Vec<String> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(180);
+    loop {
+        let subjects = subjects_to(address).await;
+        if subjects.len() >= count || std::time::Instant::now() > deadline {
+            return subjects;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+}
+
+/// The whole path of an order through the deployed shape: HTTP through watch, the table's stream
+/// through the bridge to `dispatcher`, the queue through the bridge to `notifier`, SES in moto.
+#[tokio::test]
+async fn an_order_lifecycle_over_http_mails_each_party_exactly_once() {
+    use reqwest::Method;
+    let client = reqwest::Client::new();
+    let (_, client_token, client_email) = register_over_http(&client, "client").await;
+    let (freelancer_id, freelancer_token, freelancer_email) =
+        register_over_http(&client, "freelancer").await;
+
+    // The gigs API is another branch's work: put an active gig straight into the functions' table.
+    let table =
+        std::env::var("TABLE_NAME").expect("TABLE_NAME of the functions (make test sets it)");
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await;
+    let store = Store::new(aws_sdk_dynamodb::Client::new(&config), table);
+    let gig = TestApp::active_gig(freelancer_id.parse().unwrap(), Revisions::Limited(1));
+    store.create_gig(&gig).await.unwrap();
+
+    let body = json!({"gig_id": gig.id, "package": "basic", "requirements": "Make it pop."});
+    let key = Uuid::new_v4().to_string();
+    let (status, placed) = call_with(
+        &client,
+        Method::POST,
+        "/orders",
+        &client_token,
+        &[("Idempotency-Key", &key)],
+        Some(body.clone()),
+    )
+    .await;
+    assert_eq!(status, 201, "{placed}");
+    let order_id = placed["id"].as_str().unwrap().to_owned();
+    let (status, replayed) = call_with(
+        &client,
+        Method::POST,
+        "/orders",
+        &client_token,
+        &[("Idempotency-Key", &key)],
+        Some(body),
+    )
+    .await;
+    assert_eq!((status, &replayed["id"]), (201, &placed["id"]));
+
+    for (token, action, body) in [
+        (&freelancer_token, "accept", None),
+        (
+            &freelancer_token,
+            "deliver",
+            Some(
+                json!({"message": "Done!", "attachments": ["https://files.example.com/logo.svg"]}),
+            ),
+        ),
+        (&client_token, "complete", None),
+    ] {
+        let (status, order) = call_with(
+            &client,
+            Method::POST,
+            &format!("/orders/{order_id}/{action}"),
+            token,
+            &[],
+            Some(body.unwrap_or(json!({}))),
+        )
+        .await;
+        assert_eq!(status, 200, "{action}: {order}");
+    }
+    let (status, order) = call_with(
+        &client,
+        Method::GET,
+        &format!("/orders/{order_id}"),
+        &client_token,
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(order["status"], "completed");
+    assert_eq!(order["timeline"].as_array().unwrap().len(), 4);
+
+    let title = &gig.title;
+    let expected_freelancer = vec![
+        format!("New order: {title}"),
+        format!("Order completed: {title}"),
+    ];
+    let mut expected_client = vec![
+        format!("Delivered: {title}"),
+        format!("Order completed: {title}"),
+        format!("Your order was accepted: {title}"),
+    ];
+    expected_client.sort();
+    assert_eq!(
+        wait_for_mail(&freelancer_email, 2).await,
+        expected_freelancer
+    );
+    assert_eq!(wait_for_mail(&client_email, 3).await, expected_client);
+
+    // Redeliver every event of the order onto the queue, as SQS would after a lost ack: the
+    // bridge hands them to the notifier again, which sends nothing new.
+    let queue_url = std::env::var("ORDER_EVENTS_QUEUE_URL").expect("ORDER_EVENTS_QUEUE_URL");
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let final_order: Order = serde_json::from_value(order.clone()).unwrap();
+    for entry in order["timeline"].as_array().unwrap() {
+        let entry: TimelineEntry = serde_json::from_value(entry.clone()).unwrap();
+        let mut snapshot = final_order.clone();
+        snapshot.last_change = entry.clone();
+        let event = Event::for_order_change(&snapshot);
+        assert_eq!(event.event_id, format!("order:{order_id}:{}", entry.seq));
+        sqs.send_message()
+            .queue_url(&queue_url)
+            .message_body(serde_json::to_string(&event).unwrap())
+            .send()
+            .await
+            .unwrap();
+    }
+    wait_until_queue_is_drained(&sqs, &queue_url).await;
+    assert_eq!(subjects_to(&freelancer_email).await, expected_freelancer);
+    assert_eq!(subjects_to(&client_email).await, expected_client);
+
+    // The scheduler answers through watch too (nothing is due).
+    let summary = bridge::invoke(
+        &bridge::http_client(),
+        &base_url(),
+        "scheduler",
+        &bridge::scheduled_event("us-east-1"),
+    )
+    .await
+    .expect("scheduler runs");
+    assert!(summary.get("auto_completed").is_some(), "{summary}");
+}
+
+async fn wait_until_queue_is_drained(sqs: &aws_sdk_sqs::Client, queue_url: &str) {
+    use aws_sdk_sqs::types::QueueAttributeName;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let mut empty_polls = 0;
+    while empty_polls < 3 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the bridge did not drain the queue"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        let attributes = sqs
+            .get_queue_attributes()
+            .queue_url(queue_url)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+            .send()
+            .await
+            .unwrap()
+            .attributes
+            .unwrap_or_default();
+        let count = |name| {
+            attributes
+                .get(&name)
+                .and_then(|value| value.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        if count(QueueAttributeName::ApproximateNumberOfMessages) == 0
+            && count(QueueAttributeName::ApproximateNumberOfMessagesNotVisible) == 0
+        {
+            empty_polls += 1;
+        } else {
+            empty_polls = 0;
+        }
+    }
 }

@@ -29,6 +29,15 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/me", "users"),
     route("PATCH", "/me", "users"),
     route("GET", "/users/{id}", "users"),
+    route("POST", "/orders", "orders"),
+    route("GET", "/orders", "orders"),
+    route("GET", "/orders/{id}", "orders"),
+    route("POST", "/orders/{id}/accept", "orders"),
+    route("POST", "/orders/{id}/reject", "orders"),
+    route("POST", "/orders/{id}/deliver", "orders"),
+    route("POST", "/orders/{id}/request-revision", "orders"),
+    route("POST", "/orders/{id}/complete", "orders"),
+    route("POST", "/orders/{id}/cancel", "orders"),
 ];
 
 /// The `[workspace.metadata.lambda.watch.router]` table body, one line per path, in table order.

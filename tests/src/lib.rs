@@ -5,6 +5,8 @@
 //! Needs the local stack: run the suite with `make test`, or `make stack` and then
 //! `source .local/stack.env` before `cargo nextest run`.
 
+pub mod marketplace;
+
 use std::collections::HashMap;
 
 use axum::Router;
@@ -186,6 +188,7 @@ impl TestApp {
         let routers = HashMap::from([
             ("auth", auth::router(state.clone())),
             ("users", users::router(state.clone())),
+            ("orders", orders::router(state.clone())),
         ]);
         let mut matcher = matchit::Router::new();
         for route in ROUTES {

@@ -2,4 +2,5 @@
 //! whether a request is acceptable, unit-tested without any server.
 
 pub mod gig;
+pub mod order;
 pub mod user;

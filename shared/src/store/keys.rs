@@ -9,9 +9,19 @@
 //! | refresh family      | `FAMILY#<family_id>`    | `FAMILY`           | TTL `expires_at`; revoked flag       |
 //! | login failures      | `LOGINFAIL#<email>`     | `WINDOW#<start>`   | TTL `expires_at`; fixed window count |
 //! | gig                 | `GIG#<gig_id>`          | `GIG`              |                                      |
+//! | order               | `ORDER#<order_id>`      | `ORDER`            | gsi1, gsi2, sparse gsi3 (below)      |
+//! | order timeline entry| `ORDER#<order_id>`      | `EVENT#<seq:06>`   | one per change; same partition as the order, so one Query reads both |
+//! | order idempotency   | `IDEMPOTENCY#<client_id>#<key>` | `ORDER_REQUEST` | TTL `expires_at` (24 h); body hash + order id |
+//! | mail dedupe record  | `MAIL#<event_id>`       | `TO#<user_id>`     | TTL `expires_at` (7 days); notifier's exactly-once guard |
 //!
 //! GSIs `gsi1`..`gsi3` are generic (`gsiNpk`/`gsiNsk`), overloaded by the entities that need them;
-//! each entity documents its use beside its key function.
+//! each entity documents its use beside its key function. Orders use:
+//!
+//! | index | pk                          | sk                                 | what for                               |
+//! |-------|-----------------------------|------------------------------------|----------------------------------------|
+//! | gsi1  | `CLIENT#<client_id>`        | `ORDER#<order_id>`                 | a client's orders, newest first (ids are UUIDv7, time-ordered) |
+//! | gsi2  | `FREELANCER#<freelancer_id>`| `ORDER#<order_id>`                 | a freelancer's orders, newest first    |
+//! | gsi3  | `DUE#LATE` / `DUE#AUTOCOMPLETE` | `<unix secs:012>#<order_id>`   | SPARSE: set only while the scheduler still has something to do (in progress and not late: `due_at`; delivered: auto-complete time); queried with `sk <= now`, never scanned |
 
 use uuid::Uuid;
 
@@ -58,6 +68,71 @@ pub fn gig(gig_id: Uuid) -> Key {
     Key::new(format!("GIG#{gig_id}"), "GIG")
 }
 
+pub fn order(order_id: Uuid) -> Key {
+    Key::new(order_partition(order_id), "ORDER")
+}
+
+/// The partition holding an order and its timeline.
+pub fn order_partition(order_id: Uuid) -> String {
+    format!("ORDER#{order_id}")
+}
+
+/// Zero-padded so entries sort by sequence number.
+pub fn order_timeline_entry(order_id: Uuid, seq: u64) -> Key {
+    Key::new(order_partition(order_id), &format!("EVENT#{seq:06}"))
+}
+
+pub fn order_idempotency(client_id: Uuid, idempotency_key: &str) -> Key {
+    Key::new(
+        format!("IDEMPOTENCY#{client_id}#{idempotency_key}"),
+        "ORDER_REQUEST",
+    )
+}
+
+pub fn mail_sent(event_id: &str, recipient_id: Uuid) -> Key {
+    Key::new(format!("MAIL#{event_id}"), &format!("TO#{recipient_id}"))
+}
+
+/// gsi1 partition: a client's orders.
+pub fn orders_of_client(client_id: Uuid) -> String {
+    format!("CLIENT#{client_id}")
+}
+
+/// gsi2 partition: a freelancer's orders.
+pub fn orders_of_freelancer(freelancer_id: Uuid) -> String {
+    format!("FREELANCER#{freelancer_id}")
+}
+
+/// gsi1/gsi2 sort key of an order: its UUIDv7 id sorts by placement time.
+pub fn order_listing_sort(order_id: Uuid) -> String {
+    format!("ORDER#{order_id}")
+}
+
+/// The two deadline lists the scheduler reads from gsi3.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeadlineList {
+    Late,
+    AutoComplete,
+}
+
+/// gsi3 partition of a deadline list.
+pub fn deadline_partition(list: DeadlineList) -> &'static str {
+    match list {
+        DeadlineList::Late => "DUE#LATE",
+        DeadlineList::AutoComplete => "DUE#AUTOCOMPLETE",
+    }
+}
+
+/// gsi3 sort key: the deadline (unix seconds, zero-padded so strings sort like numbers), then the id.
+pub fn deadline_sort(at_unix: i64, order_id: Uuid) -> String {
+    format!("{at_unix:012}#{order_id}")
+}
+
+/// The greatest gsi3 sort key of anything due at or before `now_unix` (`~` sorts after the id).
+pub fn deadline_upper_bound(now_unix: i64) -> String {
+    format!("{now_unix:012}#~")
+}
+
 /// Entity tags stored in every item's `entity` attribute; the stream dispatcher filters on them.
 pub mod entity {
     pub const USER: &str = "user";
@@ -66,4 +141,9 @@ pub mod entity {
     pub const REFRESH_FAMILY: &str = "refresh_family";
     pub const LOGIN_FAILURES: &str = "login_failures";
     pub const GIG: &str = "gig";
+    /// The dispatcher turns stream records of these into order events.
+    pub const ORDER: &str = "order";
+    pub const ORDER_EVENT: &str = "order_event";
+    pub const ORDER_REQUEST: &str = "order_request";
+    pub const MAIL_SENT: &str = "mail_sent";
 }

@@ -3,6 +3,7 @@
 
 pub mod gigs;
 pub mod keys;
+pub mod orders;
 pub mod sessions;
 pub mod table;
 pub mod users;

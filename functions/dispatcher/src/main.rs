@@ -1,0 +1,23 @@
+use aws_lambda_events::event::dynamodb::Event;
+use gigmarket_shared::aws::AwsClients;
+use gigmarket_shared::config::Config;
+use gigmarket_shared::telemetry;
+use lambda_runtime::{LambdaEvent, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    telemetry::init();
+    let config = Config::from_env()?;
+    let queue_url = config
+        .order_events_queue_url
+        .clone()
+        .ok_or("ORDER_EVENTS_QUEUE_URL must be set")?;
+    let aws = AwsClients::from_env().await;
+    lambda_runtime::run(service_fn(|event: LambdaEvent<Event>| {
+        let (sqs, queue_url) = (&aws.sqs, &queue_url);
+        async move {
+            Ok::<_, lambda_runtime::Error>(dispatcher::handle(event.payload, sqs, queue_url).await)
+        }
+    }))
+    .await
+}

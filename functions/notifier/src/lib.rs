@@ -1,0 +1,138 @@
+//! `notifier`: order events from SQS -> emails through SES, to the recipients each event type
+//! names, rendered by `gigmarket_shared::events::render`.
+//!
+//! Exactly once per (event, recipient) as far as people can tell: before sending, the notifier
+//! claims a dedupe record (conditional put, TTL 7 days); after SES accepts the mail the record is
+//! marked sent, and a redelivered event finds it and sends nothing. A failed send releases the
+//! claim and reports the message in `batchItemFailures`, so only that message is retried; a
+//! claim left by a crashed invocation can be taken over once its lease has passed. Messages that
+//! keep failing (unparsable, unknown schema version) reach the DLQ after the queue's
+//! maxReceiveCount.
+
+use anyhow::{Context, bail};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_sdk_ses::types::{Body, Content, Destination, Message};
+use gigmarket_shared::events::{Email, Event, SCHEMA_VERSION, render};
+use gigmarket_shared::store::Store;
+use gigmarket_shared::store::orders::MailClaim;
+use gigmarket_shared::unix_now;
+
+/// Longer than the notifier may run, so a live sender's claim is never taken over.
+pub const MAIL_CLAIM_LEASE_SECS: i64 = 120;
+/// Longer than any redelivery (SQS keeps messages 4 days by default).
+pub const MAIL_DEDUPE_TTL_SECS: i64 = 7 * 24 * 3600;
+
+pub struct Notifier {
+    pub store: Store,
+    pub ses: aws_sdk_ses::Client,
+    /// A verified SES identity.
+    pub sender: String,
+}
+
+impl Notifier {
+    /// Handles one SQS batch; the response names only the messages that failed.
+    pub async fn handle(&self, batch: SqsEvent) -> SqsBatchResponse {
+        let mut response = SqsBatchResponse::default();
+        for message in &batch.records {
+            if let Err(error) = self.process(message).await {
+                tracing::error!(
+                    error = format!("{error:#}"),
+                    message_id = message.message_id.as_deref().unwrap_or_default(),
+                    "notification failed; the message will be retried"
+                );
+                response.add_failure(message.message_id.clone().unwrap_or_default());
+            }
+        }
+        response
+    }
+
+    async fn process(&self, message: &SqsMessage) -> anyhow::Result<()> {
+        let body = message.body.as_deref().context("message without body")?;
+        let event: Event = serde_json::from_str(body).context("not an order event")?;
+        if event.version != SCHEMA_VERSION {
+            bail!("unknown event schema version {}", event.version);
+        }
+        for recipient in event.event_type.recipients() {
+            let user_id = event.recipient_id(*recipient);
+            let Some(user) = self.store.get_user(user_id).await? else {
+                tracing::warn!(%user_id, event_id = event.event_id, "recipient not found; skipped");
+                continue;
+            };
+            match self
+                .store
+                .claim_mail(
+                    &event.event_id,
+                    user_id,
+                    unix_now(),
+                    MAIL_CLAIM_LEASE_SECS,
+                    MAIL_DEDUPE_TTL_SECS,
+                )
+                .await?
+            {
+                MailClaim::AlreadySent => {
+                    tracing::info!(event_id = event.event_id, %user_id, "already mailed");
+                    continue;
+                }
+                MailClaim::InFlight => bail!("another delivery of this event is mailing {user_id}"),
+                MailClaim::Claimed => {}
+            }
+            let email = render(&event, *recipient, &user.name);
+            match self.send(&user.email, &email).await {
+                Ok(message_id) => {
+                    self.store
+                        .mark_mail_sent(&event.event_id, user_id, &message_id)
+                        .await?;
+                    tracing::info!(
+                        event_id = event.event_id,
+                        event_type = event.event_type.as_str(),
+                        %user_id,
+                        "mailed"
+                    );
+                }
+                Err(error) => {
+                    self.store.release_mail(&event.event_id, user_id).await?;
+                    return Err(error);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn send(&self, to: &str, email: &Email) -> anyhow::Result<String> {
+        let content = |data: &str| Content::builder().data(data).charset("UTF-8").build();
+        let message = Message::builder()
+            .subject(content(&email.subject)?)
+            .body(
+                Body::builder()
+                    .text(content(&email.text)?)
+                    .html(content(&email.html)?)
+                    .build(),
+            )
+            .build();
+        let output = self
+            .ses
+            .send_email()
+            .source(&self.sender)
+            .destination(Destination::builder().to_addresses(to).build())
+            .message(message)
+            .send()
+            .await
+            .map_err(|error| anyhow::anyhow!("{}", aws_sdk_ses::error::DisplayErrorContext(error)))
+            .context("SES SendEmail")?;
+        Ok(output.message_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sample_event_carries_an_order_event() {
+        let sample = include_str!("../../../events/notifier/order-placed.json");
+        let batch: SqsEvent = serde_json::from_str(sample).unwrap();
+        let event: Event = serde_json::from_str(batch.records[0].body.as_deref().unwrap()).unwrap();
+        assert_eq!(event.version, SCHEMA_VERSION);
+        assert_eq!(event.event_type.as_str(), "order.placed");
+    }
+}

@@ -1,0 +1,66 @@
+//! `scheduler` (EventBridge schedule, e.g. every 5 minutes): completes orders delivered more
+//! than 3 days ago and marks in-progress orders past their due date as late.
+//!
+//! It reads the sparse deadline index (gsi3) with a key condition on time, never a Scan, and
+//! changes each order through `ordering::change_order`, the same state machine and transaction
+//! as a person's action. A client completing at the same moment simply wins (the version
+//! condition fails and the order is skipped); a run that stops half-way is finished by the next.
+
+use gigmarket_shared::ApiError;
+use gigmarket_shared::domain::order::{ActionInput, Actor, OrderAction};
+use gigmarket_shared::ordering::change_order;
+use gigmarket_shared::store::Store;
+use gigmarket_shared::store::keys::DeadlineList;
+use serde::Serialize;
+use time::OffsetDateTime;
+
+/// Orders handled per list and run; the rest wait for the next run.
+pub const MAX_PER_RUN: usize = 500;
+
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+pub struct RunSummary {
+    pub auto_completed: usize,
+    pub marked_late: usize,
+    /// Changed by someone else between the index read and our write, or not yet due.
+    pub skipped: usize,
+}
+
+/// One scheduler run as of `now`.
+pub async fn run(store: &Store, now: OffsetDateTime) -> Result<RunSummary, ApiError> {
+    let mut summary = RunSummary::default();
+    let mut first_error = None;
+    for (list, action) in [
+        (DeadlineList::AutoComplete, OrderAction::AutoComplete),
+        (DeadlineList::Late, OrderAction::MarkLate),
+    ] {
+        let due = store
+            .orders_past_deadline(list, now.unix_timestamp(), MAX_PER_RUN)
+            .await?;
+        for order in due {
+            match change_order(
+                store,
+                &order,
+                action,
+                Actor::system(),
+                ActionInput::default(),
+                now,
+            )
+            .await
+            {
+                Ok(_) if action == OrderAction::AutoComplete => summary.auto_completed += 1,
+                Ok(_) => summary.marked_late += 1,
+                Err(ApiError::Conflict { .. }) => summary.skipped += 1,
+                Err(error) => {
+                    tracing::error!(order_id = %order.id, error = %error, "scheduler change failed");
+                    first_error.get_or_insert(error);
+                }
+            }
+        }
+    }
+    tracing::info!(?summary, "scheduler run finished");
+    // Report a failure (so the invocation is retried) only after doing everything else.
+    match first_error {
+        Some(error) => Err(error),
+        None => Ok(summary),
+    }
+}

@@ -1,0 +1,23 @@
+use gigmarket_shared::aws::AwsClients;
+use gigmarket_shared::config::Config;
+use gigmarket_shared::store::Store;
+use gigmarket_shared::telemetry;
+use lambda_runtime::{LambdaEvent, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    telemetry::init();
+    let config = Config::from_env()?;
+    let aws = AwsClients::from_env().await;
+    let store = Store::new(aws.dynamodb.clone(), config.table_name.clone());
+    lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
+        let store = &store;
+        async move {
+            let _ = event; // the EventBridge scheduled event carries nothing we need
+            scheduler::run(store, time::OffsetDateTime::now_utc())
+                .await
+                .map_err(lambda_runtime::Error::from)
+        }
+    }))
+    .await
+}

@@ -1,0 +1,947 @@
+//! Orders: what a client bought from a freelancer, and the state machine every change goes through.
+//!
+//! ```text
+//!             accept (freelancer)          deliver (freelancer)
+//!   pending ─────────────────────▶ in_progress ─────────────────▶ delivered ──complete (client)──▶ completed
+//!     │  │                           ▲   │ mark_late (system)       │  │      auto_complete (system, 3 days)
+//!     │  └─reject (freelancer)─▶ rejected└───────────────────────────┘  │
+//!     │                               request_revision (client, limited) │
+//!     └──cancel (client; admin from any non-terminal state)──▶ cancelled ◀┘
+//! ```
+//!
+//! [`decide`] is the whole table of states x actions x parties; [`Order::transition`] applies it
+//! and yields the next order, its timeline entry and the gig counter change, so handlers and the
+//! scheduler never decide anything themselves. Pure: no clock, no AWS.
+
+use serde::{Deserialize, Serialize};
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use super::gig::{Gig, Revisions, Tier};
+use super::user::{Role, check_https_url};
+use crate::error::{ApiError, ApiResult, Violations};
+
+/// Delivered orders the client neither accepts nor disputes complete by themselves after this.
+pub const AUTO_COMPLETE_AFTER: Duration = Duration::days(3);
+pub const REQUIREMENTS_MAX_CHARS: usize = 5_000;
+pub const MESSAGE_MAX_CHARS: usize = 5_000;
+pub const REASON_MAX_CHARS: usize = 1_000;
+pub const ATTACHMENTS_MAX: usize = 10;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    Pending,
+    InProgress,
+    Delivered,
+    Completed,
+    Rejected,
+    Cancelled,
+}
+
+impl OrderStatus {
+    pub const ALL: [Self; 6] = [
+        Self::Pending,
+        Self::InProgress,
+        Self::Delivered,
+        Self::Completed,
+        Self::Rejected,
+        Self::Cancelled,
+    ];
+
+    /// No action leaves a terminal state; the gig's open-order count drops on entering one.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Self::Completed | Self::Rejected | Self::Cancelled)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::InProgress => "in_progress",
+            Self::Delivered => "delivered",
+            Self::Completed => "completed",
+            Self::Rejected => "rejected",
+            Self::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// Something a party asks to do to an existing order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderAction {
+    Accept,
+    Reject,
+    Deliver,
+    RequestRevision,
+    Complete,
+    Cancel,
+    /// The scheduler, 3 days after delivery.
+    AutoComplete,
+    /// The scheduler, once `due_at` has passed on an order still in progress.
+    MarkLate,
+}
+
+impl OrderAction {
+    pub const ALL: [Self; 8] = [
+        Self::Accept,
+        Self::Reject,
+        Self::Deliver,
+        Self::RequestRevision,
+        Self::Complete,
+        Self::Cancel,
+        Self::AutoComplete,
+        Self::MarkLate,
+    ];
+
+    /// The verb in messages: "cannot accept an order that is delivered".
+    pub fn verb(self) -> &'static str {
+        match self {
+            Self::Accept => "accept",
+            Self::Reject => "reject",
+            Self::Deliver => "deliver",
+            Self::RequestRevision => "request a revision of",
+            Self::Complete => "complete",
+            Self::Cancel => "cancel",
+            Self::AutoComplete => "auto-complete",
+            Self::MarkLate => "mark late",
+        }
+    }
+
+    /// What the timeline (and the event) calls the change this action makes.
+    pub fn change_kind(self) -> ChangeKind {
+        match self {
+            Self::Accept => ChangeKind::Accepted,
+            Self::Reject => ChangeKind::Rejected,
+            Self::Deliver => ChangeKind::Delivered,
+            Self::RequestRevision => ChangeKind::RevisionRequested,
+            Self::Complete | Self::AutoComplete => ChangeKind::Completed,
+            Self::Cancel => ChangeKind::Cancelled,
+            Self::MarkLate => ChangeKind::Late,
+        }
+    }
+}
+
+/// Who is acting, relative to one order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Party {
+    Client,
+    Freelancer,
+    Admin,
+    /// Anyone else: they may not even learn the order exists.
+    Stranger,
+    /// The scheduler.
+    System,
+}
+
+impl Party {
+    pub const ALL: [Self; 5] = [
+        Self::Client,
+        Self::Freelancer,
+        Self::Admin,
+        Self::Stranger,
+        Self::System,
+    ];
+
+    pub fn of(user_id: Uuid, role: Role, order: &Order) -> Self {
+        if user_id == order.client_id {
+            Self::Client
+        } else if user_id == order.freelancer_id {
+            Self::Freelancer
+        } else if role == Role::Admin {
+            Self::Admin
+        } else {
+            Self::Stranger
+        }
+    }
+
+    /// Client, freelancer and admins may read an order; nobody else.
+    pub fn may_view(self) -> bool {
+        !matches!(self, Self::Stranger)
+    }
+}
+
+/// The kind of a timeline entry, and (prefixed `order.`) the type of its event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeKind {
+    Placed,
+    Accepted,
+    Rejected,
+    Delivered,
+    RevisionRequested,
+    Completed,
+    Cancelled,
+    Late,
+}
+
+impl ChangeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Placed => "placed",
+            Self::Accepted => "accepted",
+            Self::Rejected => "rejected",
+            Self::Delivered => "delivered",
+            Self::RevisionRequested => "revision_requested",
+            Self::Completed => "completed",
+            Self::Cancelled => "cancelled",
+            Self::Late => "late",
+        }
+    }
+}
+
+/// Who did something: a user (with their party) or the system.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<Uuid>,
+    pub role: Party,
+}
+
+impl Actor {
+    pub fn user(id: Uuid, role: Party) -> Self {
+        Self { id: Some(id), role }
+    }
+
+    pub fn system() -> Self {
+        Self {
+            id: None,
+            role: Party::System,
+        }
+    }
+}
+
+/// One line of an order's history: who changed what, when, from which state to which, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimelineEntry {
+    /// 1 for placement, then one more per change; equals the order's `version` after the change.
+    pub seq: u64,
+    pub kind: ChangeKind,
+    pub actor: Actor,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<OrderStatus>,
+    pub to: OrderStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+}
+
+/// An order. Everything the client agreed to is a snapshot of the gig package at placement, so
+/// later gig edits never change what was bought.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Order {
+    /// UUIDv7: time-ordered, so ids sort by placement time.
+    pub id: Uuid,
+    pub client_id: Uuid,
+    pub freelancer_id: Uuid,
+    pub gig_id: Uuid,
+    pub gig_title: String,
+    pub package: Tier,
+    /// Integer minor units of `currency`.
+    pub price_cents: u64,
+    pub currency: String,
+    pub delivery_days: u32,
+    pub revisions: Revisions,
+    #[serde(default)]
+    pub revisions_used: u32,
+    pub requirements: String,
+    pub status: OrderStatus,
+    /// Set once by the scheduler when an in-progress order passes `due_at`.
+    #[serde(default)]
+    pub late: bool,
+    /// Bumped by every change; every write is conditioned on the version it read.
+    pub version: u64,
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub due_at: Option<OffsetDateTime>,
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub delivered_at: Option<OffsetDateTime>,
+    /// While delivered: when the scheduler completes it if the client has not.
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub auto_complete_at: Option<OffsetDateTime>,
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub closed_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+    /// The newest timeline entry (also stored on its own): the change the order's stream record
+    /// describes, so the event dispatcher needs nothing but the record.
+    pub last_change: TimelineEntry,
+}
+
+/// What the scheduler watches an order for, and when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deadline {
+    /// In progress and not yet late: mark late at `due_at`.
+    Late(OffsetDateTime),
+    /// Delivered: complete at `auto_complete_at`.
+    AutoComplete(OffsetDateTime),
+}
+
+/// Why an action is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The caller is not a party to the order: answer as if it did not exist.
+    NotVisible,
+    /// A party to the order, but this action is not theirs.
+    WrongParty,
+    /// The action is theirs, but not from this state.
+    WrongState {
+        action: OrderAction,
+        status: OrderStatus,
+    },
+    RevisionLimitReached {
+        limit: u32,
+    },
+    /// A scheduler action before its time.
+    NotDue,
+}
+
+impl From<Refusal> for ApiError {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::NotVisible => ApiError::NotFound("order"),
+            Refusal::WrongParty => {
+                ApiError::Forbidden("your part in this order does not allow this action")
+            }
+            Refusal::WrongState { action, status } => ApiError::conflict(
+                "invalid-transition",
+                format!(
+                    "cannot {} an order that is {}",
+                    action.verb(),
+                    status.as_str()
+                ),
+            ),
+            Refusal::RevisionLimitReached { limit } => ApiError::conflict(
+                "revision-limit-reached",
+                format!("this package includes {limit} revision(s), all of them used"),
+            ),
+            Refusal::NotDue => ApiError::conflict("not-due", "the order is not due yet"),
+        }
+    }
+}
+
+/// The table: may `party` do `action` to an order in `status`, and to which state does it lead?
+/// Order of checks: visibility (404), party (403), state (409).
+pub fn decide(
+    status: OrderStatus,
+    action: OrderAction,
+    party: Party,
+) -> Result<OrderStatus, Refusal> {
+    use OrderAction as A;
+    use OrderStatus as S;
+    if !party.may_view() {
+        return Err(Refusal::NotVisible);
+    }
+    let allowed_parties: &[Party] = match action {
+        A::Accept | A::Reject | A::Deliver => &[Party::Freelancer],
+        A::RequestRevision | A::Complete => &[Party::Client],
+        A::Cancel => &[Party::Client, Party::Admin],
+        A::AutoComplete | A::MarkLate => &[Party::System],
+    };
+    if !allowed_parties.contains(&party) {
+        return Err(Refusal::WrongParty);
+    }
+    let next = match (action, status, party) {
+        (A::Accept, S::Pending, _) => S::InProgress,
+        (A::Reject, S::Pending, _) => S::Rejected,
+        (A::Deliver, S::InProgress, _) => S::Delivered,
+        (A::RequestRevision, S::Delivered, _) => S::InProgress,
+        (A::Complete | A::AutoComplete, S::Delivered, _) => S::Completed,
+        (A::Cancel, S::Pending, Party::Client) => S::Cancelled,
+        (A::Cancel, from, Party::Admin) if !from.is_terminal() => S::Cancelled,
+        (A::MarkLate, S::InProgress, _) => S::InProgress,
+        _ => return Err(Refusal::WrongState { action, status }),
+    };
+    Ok(next)
+}
+
+/// An accepted change: the order after it, its timeline entry, and what it does to the gig's
+/// open-order counter (-1 on entering a terminal state).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transition {
+    pub before: Order,
+    pub after: Order,
+    pub entry: TimelineEntry,
+    pub open_orders_delta: i64,
+}
+
+/// What the caller says with an action (reason, delivery message, attachments).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ActionInput {
+    pub note: Option<String>,
+    pub attachments: Vec<String>,
+}
+
+impl Order {
+    /// A new pending order for `package` of `gig`, snapshotting what the client buys.
+    pub fn place(
+        client_id: Uuid,
+        gig: &Gig,
+        package: Tier,
+        requirements: String,
+        now: OffsetDateTime,
+    ) -> Option<Self> {
+        let bought = gig.package(package)?;
+        let entry = TimelineEntry {
+            seq: 1,
+            kind: ChangeKind::Placed,
+            actor: Actor::user(client_id, Party::Client),
+            from: None,
+            to: OrderStatus::Pending,
+            note: None,
+            attachments: Vec::new(),
+            at: now,
+        };
+        Some(Self {
+            id: Uuid::now_v7(),
+            client_id,
+            freelancer_id: gig.freelancer_id,
+            gig_id: gig.id,
+            gig_title: gig.title.clone(),
+            package,
+            price_cents: bought.price_cents,
+            currency: bought.currency.clone(),
+            delivery_days: bought.delivery_days,
+            revisions: bought.revisions,
+            revisions_used: 0,
+            requirements,
+            status: OrderStatus::Pending,
+            late: false,
+            version: 1,
+            due_at: None,
+            delivered_at: None,
+            auto_complete_at: None,
+            closed_at: None,
+            created_at: now,
+            updated_at: now,
+            last_change: entry,
+        })
+    }
+
+    /// Applies `action` by `actor` at `now`, or says why not. The only way an order changes.
+    pub fn transition(
+        &self,
+        action: OrderAction,
+        actor: Actor,
+        input: ActionInput,
+        now: OffsetDateTime,
+    ) -> Result<Transition, Refusal> {
+        let to = decide(self.status, action, actor.role)?;
+        let mut after = self.clone();
+        match action {
+            OrderAction::Accept => {
+                after.due_at = Some(now + Duration::days(i64::from(self.delivery_days)));
+            }
+            OrderAction::Deliver => {
+                after.delivered_at = Some(now);
+                after.auto_complete_at = Some(now + AUTO_COMPLETE_AFTER);
+            }
+            OrderAction::RequestRevision => {
+                if !self.revisions.allows_another(self.revisions_used) {
+                    let Revisions::Limited(limit) = self.revisions else {
+                        unreachable!("unlimited revisions always allow another")
+                    };
+                    return Err(Refusal::RevisionLimitReached { limit });
+                }
+                after.revisions_used += 1;
+                after.auto_complete_at = None;
+            }
+            OrderAction::AutoComplete => {
+                if self.auto_complete_at.is_none_or(|at| at > now) {
+                    return Err(Refusal::NotDue);
+                }
+            }
+            OrderAction::MarkLate => {
+                if self.late || self.due_at.is_none_or(|at| at > now) {
+                    return Err(Refusal::NotDue);
+                }
+                after.late = true;
+            }
+            OrderAction::Reject | OrderAction::Complete | OrderAction::Cancel => {}
+        }
+        if to.is_terminal() {
+            after.closed_at = Some(now);
+            after.auto_complete_at = None;
+        }
+        after.status = to;
+        after.version = self.version + 1;
+        after.updated_at = now;
+        let entry = TimelineEntry {
+            seq: after.version,
+            kind: action.change_kind(),
+            actor,
+            from: Some(self.status),
+            to,
+            note: input.note,
+            attachments: input.attachments,
+            at: now,
+        };
+        after.last_change = entry.clone();
+        Ok(Transition {
+            before: self.clone(),
+            after,
+            entry,
+            open_orders_delta: if to.is_terminal() { -1 } else { 0 },
+        })
+    }
+
+    /// The scheduler's next look at this order, if any. The store keeps the sparse index of
+    /// deadlines from this, so only orders that can still need the scheduler are in it.
+    pub fn deadline(&self) -> Option<Deadline> {
+        match self.status {
+            OrderStatus::InProgress if !self.late => self.due_at.map(Deadline::Late),
+            OrderStatus::Delivered => self.auto_complete_at.map(Deadline::AutoComplete),
+            _ => None,
+        }
+    }
+}
+
+/// `POST /orders`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlaceOrder {
+    pub gig_id: Uuid,
+    pub package: Tier,
+    pub requirements: String,
+}
+
+impl PlaceOrder {
+    /// Checks the rules and returns the trimmed requirements.
+    pub fn validate(&self) -> ApiResult<String> {
+        let requirements = self.requirements.trim().to_owned();
+        let mut violations = Violations::new();
+        check_text(
+            &mut violations,
+            "requirements",
+            &requirements,
+            REQUIREMENTS_MAX_CHARS,
+        );
+        violations.into_result().map(|()| requirements)
+    }
+}
+
+/// `Idempotency-Key`: 1..=255 visible ASCII characters (a UUID is the usual choice).
+pub fn check_idempotency_key(key: Option<&str>) -> ApiResult<String> {
+    let key = key.map(str::trim).unwrap_or_default();
+    if key.is_empty() {
+        return Err(ApiError::invalid(
+            "Idempotency-Key",
+            "required",
+            "the Idempotency-Key header is required (e.g. a UUID per order attempt)",
+        ));
+    }
+    if key.len() > 255 || !key.bytes().all(|byte| byte.is_ascii_graphic()) {
+        return Err(ApiError::invalid(
+            "Idempotency-Key",
+            "invalid_value",
+            "must be 1 to 255 visible ASCII characters",
+        ));
+    }
+    Ok(key.to_owned())
+}
+
+/// `POST /orders/{id}/reject` and `/cancel`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReasonBody {
+    pub reason: String,
+}
+
+impl ReasonBody {
+    pub fn validate(self) -> ApiResult<ActionInput> {
+        let reason = self.reason.trim().to_owned();
+        let mut violations = Violations::new();
+        check_text(&mut violations, "reason", &reason, REASON_MAX_CHARS);
+        violations.into_result()?;
+        Ok(ActionInput {
+            note: Some(reason),
+            attachments: Vec::new(),
+        })
+    }
+}
+
+/// `POST /orders/{id}/request-revision`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MessageBody {
+    pub message: String,
+}
+
+impl MessageBody {
+    pub fn validate(self) -> ApiResult<ActionInput> {
+        let message = self.message.trim().to_owned();
+        let mut violations = Violations::new();
+        check_text(&mut violations, "message", &message, MESSAGE_MAX_CHARS);
+        violations.into_result()?;
+        Ok(ActionInput {
+            note: Some(message),
+            attachments: Vec::new(),
+        })
+    }
+}
+
+/// `POST /orders/{id}/deliver`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveryBody {
+    pub message: String,
+    #[serde(default)]
+    pub attachments: Vec<String>,
+}
+
+impl DeliveryBody {
+    pub fn validate(self) -> ApiResult<ActionInput> {
+        let message = self.message.trim().to_owned();
+        let mut violations = Violations::new();
+        check_text(&mut violations, "message", &message, MESSAGE_MAX_CHARS);
+        violations.check(
+            self.attachments.len() <= ATTACHMENTS_MAX,
+            "attachments",
+            "too_many",
+            format!("at most {ATTACHMENTS_MAX} attachments"),
+        );
+        let attachments: Vec<String> = self
+            .attachments
+            .iter()
+            .map(|url| url.trim().to_owned())
+            .collect();
+        for (index, url) in attachments.iter().enumerate() {
+            check_https_url(&mut violations, &format!("attachments[{index}]"), url);
+        }
+        violations.into_result()?;
+        Ok(ActionInput {
+            note: Some(message),
+            attachments,
+        })
+    }
+}
+
+fn check_text(violations: &mut Violations, field: &str, text: &str, max_chars: usize) {
+    violations.check(!text.is_empty(), field, "required", "must not be empty");
+    violations.check(
+        text.chars().count() <= max_chars,
+        field,
+        "too_long",
+        format!("must be at most {max_chars} characters"),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::gig::{GigStatus, Package};
+    use OrderAction as A;
+    use OrderStatus as S;
+
+    fn now() -> OffsetDateTime {
+        time::macros::datetime!(2026-11-25 12:00 UTC)
+    }
+
+    fn gig(revisions: Revisions) -> Gig {
+        Gig {
+            id: Uuid::new_v4(),
+            freelancer_id: Uuid::new_v4(),
+            title: "A logo".to_owned(),
+            description: "d".to_owned(),
+            category: "design".to_owned(),
+            subcategory: None,
+            tags: Vec::new(),
+            packages: vec![Package {
+                tier: Tier::Basic,
+                name: "Basic".to_owned(),
+                description: "one logo".to_owned(),
+                price_cents: 5_000,
+                currency: "EUR".to_owned(),
+                delivery_days: 2,
+                revisions,
+                features: Vec::new(),
+            }],
+            status: GigStatus::Active,
+            version: 1,
+            open_orders: 0,
+            order_count: 0,
+            rating_sum: 0,
+            rating_count: 0,
+            created_at: now(),
+            updated_at: now(),
+        }
+    }
+
+    fn order(revisions: Revisions) -> Order {
+        Order::place(
+            Uuid::new_v4(),
+            &gig(revisions),
+            Tier::Basic,
+            "r".into(),
+            now(),
+        )
+        .unwrap()
+    }
+
+    fn actor(order: &Order, party: Party) -> Actor {
+        match party {
+            Party::Client => Actor::user(order.client_id, party),
+            Party::Freelancer => Actor::user(order.freelancer_id, party),
+            Party::System => Actor::system(),
+            _ => Actor::user(Uuid::new_v4(), party),
+        }
+    }
+
+    fn step(order: &Order, action: OrderAction, party: Party) -> Order {
+        order
+            .transition(
+                action,
+                actor(order, party),
+                ActionInput::default(),
+                order.updated_at,
+            )
+            .unwrap_or_else(|refusal| panic!("{action:?} by {party:?}: {refusal:?}"))
+            .after
+    }
+
+    #[test]
+    fn placement_snapshots_the_package() {
+        let order = order(Revisions::Limited(2));
+        assert_eq!(order.status, S::Pending);
+        assert_eq!(order.price_cents, 5_000);
+        assert_eq!(order.currency, "EUR");
+        assert_eq!(order.delivery_days, 2);
+        assert_eq!(order.gig_title, "A logo");
+        assert_eq!(order.version, 1);
+        assert_eq!(order.last_change.kind, ChangeKind::Placed);
+        assert!(
+            Order::place(
+                Uuid::new_v4(),
+                &gig(Revisions::Unlimited),
+                Tier::Premium,
+                "r".into(),
+                now()
+            )
+            .is_none()
+        );
+    }
+
+    /// Every (state, action, party) cell, against the expectation written out independently.
+    #[test]
+    fn the_whole_table() {
+        let allowed = |status, action, party| -> Option<OrderStatus> {
+            match (status, action, party) {
+                (S::Pending, A::Accept, Party::Freelancer) => Some(S::InProgress),
+                (S::Pending, A::Reject, Party::Freelancer) => Some(S::Rejected),
+                (S::InProgress, A::Deliver, Party::Freelancer) => Some(S::Delivered),
+                (S::Delivered, A::RequestRevision, Party::Client) => Some(S::InProgress),
+                (S::Delivered, A::Complete, Party::Client) => Some(S::Completed),
+                (S::Delivered, A::AutoComplete, Party::System) => Some(S::Completed),
+                (S::InProgress, A::MarkLate, Party::System) => Some(S::InProgress),
+                (S::Pending, A::Cancel, Party::Client) => Some(S::Cancelled),
+                (S::Pending | S::InProgress | S::Delivered, A::Cancel, Party::Admin) => {
+                    Some(S::Cancelled)
+                }
+                _ => None,
+            }
+        };
+        let mut cells = 0;
+        for status in S::ALL {
+            for action in A::ALL {
+                for party in Party::ALL {
+                    cells += 1;
+                    let result = decide(status, action, party);
+                    match allowed(status, action, party) {
+                        Some(to) => assert_eq!(result, Ok(to), "{status:?} {action:?} {party:?}"),
+                        None => {
+                            let refusal = result.expect_err("must be refused");
+                            let expected = if party == Party::Stranger {
+                                Refusal::NotVisible
+                            } else if decide_party_ok(action, party) {
+                                Refusal::WrongState { action, status }
+                            } else {
+                                Refusal::WrongParty
+                            };
+                            assert_eq!(refusal, expected, "{status:?} {action:?} {party:?}");
+                        }
+                    }
+                }
+            }
+        }
+        assert_eq!(cells, 6 * 8 * 5);
+    }
+
+    fn decide_party_ok(action: OrderAction, party: Party) -> bool {
+        matches!(
+            (action, party),
+            (A::Accept | A::Reject | A::Deliver, Party::Freelancer)
+                | (A::RequestRevision | A::Complete | A::Cancel, Party::Client)
+                | (A::Cancel, Party::Admin)
+                | (A::AutoComplete | A::MarkLate, Party::System)
+        )
+    }
+
+    #[test]
+    fn happy_path_sets_deadlines_and_counters() {
+        let placed = order(Revisions::Limited(1));
+        assert_eq!(placed.deadline(), None);
+        let accepted = step(&placed, A::Accept, Party::Freelancer);
+        assert_eq!(accepted.due_at, Some(now() + Duration::days(2)));
+        assert_eq!(
+            accepted.deadline(),
+            Some(Deadline::Late(now() + Duration::days(2)))
+        );
+        let delivered = step(&accepted, A::Deliver, Party::Freelancer);
+        assert_eq!(
+            delivered.deadline(),
+            Some(Deadline::AutoComplete(now() + AUTO_COMPLETE_AFTER))
+        );
+        let transition = delivered
+            .transition(
+                A::Complete,
+                actor(&delivered, Party::Client),
+                ActionInput::default(),
+                now(),
+            )
+            .unwrap();
+        assert_eq!(transition.open_orders_delta, -1);
+        assert_eq!(transition.after.version, 4);
+        assert_eq!(transition.entry.seq, 4);
+        assert_eq!(transition.entry.from, Some(S::Delivered));
+        assert_eq!(transition.after.last_change, transition.entry);
+        assert_eq!(transition.after.deadline(), None);
+        assert_eq!(transition.after.closed_at, Some(now()));
+    }
+
+    #[test]
+    fn revisions_are_limited_by_the_package() {
+        let delivered = step(
+            &step(&order(Revisions::Limited(1)), A::Accept, Party::Freelancer),
+            A::Deliver,
+            Party::Freelancer,
+        );
+        let revised = step(&delivered, A::RequestRevision, Party::Client);
+        assert_eq!(revised.revisions_used, 1);
+        let again = step(&revised, A::Deliver, Party::Freelancer);
+        let refused = again
+            .transition(
+                A::RequestRevision,
+                actor(&again, Party::Client),
+                ActionInput::default(),
+                now(),
+            )
+            .unwrap_err();
+        assert_eq!(refused, Refusal::RevisionLimitReached { limit: 1 });
+        let none = step(
+            &step(&order(Revisions::Limited(0)), A::Accept, Party::Freelancer),
+            A::Deliver,
+            Party::Freelancer,
+        );
+        assert!(
+            none.transition(
+                A::RequestRevision,
+                actor(&none, Party::Client),
+                ActionInput::default(),
+                now()
+            )
+            .is_err()
+        );
+        let mut unlimited = step(
+            &step(&order(Revisions::Unlimited), A::Accept, Party::Freelancer),
+            A::Deliver,
+            Party::Freelancer,
+        );
+        for _ in 0..12 {
+            unlimited = step(
+                &step(&unlimited, A::RequestRevision, Party::Client),
+                A::Deliver,
+                Party::Freelancer,
+            );
+        }
+        assert_eq!(unlimited.revisions_used, 12);
+    }
+
+    #[test]
+    fn scheduler_actions_wait_for_their_time() {
+        let accepted = step(&order(Revisions::Unlimited), A::Accept, Party::Freelancer);
+        let due = accepted.due_at.unwrap();
+        let early = accepted.transition(
+            A::MarkLate,
+            Actor::system(),
+            ActionInput::default(),
+            due - Duration::seconds(1),
+        );
+        assert_eq!(early.unwrap_err(), Refusal::NotDue);
+        let late = accepted
+            .transition(A::MarkLate, Actor::system(), ActionInput::default(), due)
+            .unwrap();
+        assert!(late.after.late);
+        assert_eq!(late.entry.kind, ChangeKind::Late);
+        assert_eq!(late.after.deadline(), None, "late is marked once");
+        assert_eq!(
+            late.after
+                .transition(A::MarkLate, Actor::system(), ActionInput::default(), due)
+                .unwrap_err(),
+            Refusal::NotDue
+        );
+        let delivered = step(&late.after, A::Deliver, Party::Freelancer);
+        let at = delivered.auto_complete_at.unwrap();
+        assert!(
+            delivered
+                .transition(
+                    A::AutoComplete,
+                    Actor::system(),
+                    ActionInput::default(),
+                    at - Duration::seconds(1)
+                )
+                .is_err()
+        );
+        let done = delivered
+            .transition(A::AutoComplete, Actor::system(), ActionInput::default(), at)
+            .unwrap();
+        assert_eq!(done.after.status, S::Completed);
+        assert_eq!(done.entry.kind, ChangeKind::Completed);
+        assert_eq!(done.entry.actor, Actor::system());
+    }
+
+    #[test]
+    fn bodies_are_validated() {
+        let bad = DeliveryBody {
+            message: " ".into(),
+            attachments: vec!["http://x.example".into(), "https://ok.example/a.png".into()],
+        }
+        .validate()
+        .unwrap_err();
+        let ApiError::Validation(errors) = bad else {
+            panic!()
+        };
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["message", "attachments[0]"]);
+        assert!(
+            ReasonBody {
+                reason: "x".repeat(REASON_MAX_CHARS + 1)
+            }
+            .validate()
+            .is_err()
+        );
+        assert!(check_idempotency_key(None).is_err());
+        assert!(check_idempotency_key(Some("has space")).is_err());
+        assert_eq!(check_idempotency_key(Some("k-1")).unwrap(), "k-1");
+    }
+}

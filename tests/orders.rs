@@ -1,0 +1,571 @@
+//! `orders` function: placement (rules, snapshot, idempotency), every transition of the state
+//! machine through the real handlers and store, races, revision limits, reading and listing.
+
+use std::collections::HashSet;
+
+use gigmarket_shared::domain::gig::{GigStatus, Revisions};
+use gigmarket_shared::domain::user::UserStatus;
+use gigmarket_tests::TestApp;
+use gigmarket_tests::marketplace::Cast;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+fn basic_order(gig_id: Uuid) -> Value {
+    json!({"gig_id": gig_id, "package": "basic", "requirements": "Blue, please."})
+}
+
+#[tokio::test]
+async fn placing_an_order_snapshots_the_package_and_counts_on_the_gig() {
+    let app = TestApp::new().await;
+    let cast = app.cast().await;
+    let gig = app
+        .create_active_gig(cast.freelancer.id, Revisions::Limited(2))
+        .await;
+    let response = app
+        .place_order_with_key(&cast.client, "key-1", &basic_order(gig.id))
+        .await;
+    assert_eq!(response.status, 201, "{response:?}");
+    let order = &response.body;
+    assert_eq!(order["status"], "pending");
+    assert_eq!(order["price_cents"], 5_000);
+    assert_eq!(order["currency"], "EUR");
+    assert_eq!(order["delivery_days"], 2);
+    assert_eq!(order["revisions"], 2);
+    assert_eq!(order["package"], "basic");
+    assert_eq!(order["gig_title"], gig.title);
+    assert_eq!(order["freelancer_id"], cast.freelancer.id.to_string());
+    assert_eq!(order["client_id"], cast.client.id.to_string());
+    assert_eq!(order["version"], 1);
+    let stored = app.gig(gig.id).await;
+    assert_eq!((stored.open_orders, stored.order_count), (1, 1));
+    assert_eq!(stored.title, gig.title, "no other gig field written");
+}
+
+#[tokio::test]
+async fn placement_rules_are_enforced_and_store_nothing() {
+    let app = TestApp::new().await;
+    let cast = app.cast().await;
+    let gig = app
+        .create_active_gig(cast.freelancer.id, Revisions::Limited(2))
+        .await;
+    let place = |who: &gigmarket_tests::Session, body: Value| {
+        let who = who.clone();
+        let app = &app;
+        async move {
+            app.place_order_with_key(&who, &Uuid::new_v4().to_string(), &body)
+                .await
+        }
+    };
+
+    let no_key = app
+        .post(
+            "/orders",
+            &basic_order(gig.id),
+            Some(&cast.client.access_token),
+        )
+        .await;
+    assert_eq!(no_key.status, 400);
+    assert_eq!(no_key.error_fields(), ["Idempotency-Key"]);
+
+    let by_freelancer = place(&cast.freelancer, basic_order(gig.id)).await;
+    assert_eq!(by_freelancer.status, 403, "{by_freelancer:?}");
+    let by_admin = place(&cast.admin, basic_order(gig.id)).await;
+    assert_eq!(by_admin.status, 403);
+
+    let unknown_gig = place(&cast.client, basic_order(Uuid::new_v4())).await;
+    assert_eq!(unknown_gig.status, 404);
+
+    let premium_only = place(
+        &cast.client,
+        json!({"gig_id": gig.id, "package": "standard", "requirements": "x"}),
+    )
+    .await;
+    assert_eq!(premium_only.status, 400);
+    assert_eq!(premium_only.error_fields(), ["package"]);
+
+    let too_long = place(
+        &cast.client,
+        json!({"gig_id": gig.id, "package": "basic", "requirements": "x".repeat(5_001)}),
+    )
+    .await;
+    assert_eq!(too_long.error_fields(), ["requirements"]);
+    let unknown_field = place(
+        &cast.client,
+        json!({"gig_id": gig.id, "package": "basic", "requirements": "x", "price_cents": 1}),
+    )
+    .await;
+    assert_eq!(unknown_field.error_fields(), ["price_cents"]);
+
+    let mut paused = app
+        .create_active_gig(cast.freelancer.id, Revisions::Limited(1))
+        .await;
+    paused.id = Uuid::new_v4();
+    paused.status = GigStatus::Paused;
+    app.state.store.create_gig(&paused).await.unwrap();
+    let not_active = place(&cast.client, basic_order(paused.id)).await;
+    assert_eq!(not_active.status, 409);
+    assert_eq!(not_active.problem(), "gig-not-orderable");
+
+    app.state
+        .store
+        .set_user_status(
+            cast.freelancer.id,
+            UserStatus::Blocked,
+            time::OffsetDateTime::now_utc(),
+        )
+        .await
+        .unwrap();
+    let blocked = place(&cast.client, basic_order(gig.id)).await;
+    assert_eq!(blocked.status, 409);
+    assert_eq!(blocked.problem(), "freelancer-unavailable");
+
+    let stored = app.gig(gig.id).await;
+    assert_eq!((stored.open_orders, stored.order_count), (0, 0));
+    let listed = app.get("/orders", Some(&cast.client.access_token)).await;
+    assert_eq!(listed.body["items"], json!([]));
+}
+
+#[tokio::test]
+async fn idempotency_key_replays_the_same_order_and_refuses_a_different_body() {
+    let app = TestApp::new().await;
+    let cast = app.cast().await;
+    let gig = app
+        .create_active_gig(cast.freelancer.id, Revisions::Limited(2))
+        .await;
+    let first = app
+        .place_order_with_key(&cast.client, "retry-me", &basic_order(gig.id))
+        .await;
+    assert_eq!(first.status, 201);
+    let again = app
+        .place_order_with_key(&cast.client, "retry-me", &basic_order(gig.id))
+        .await;
+    assert_eq!(again.status, 201);
+    assert_eq!(again.body["id"], first.body["id"]);
+
+    let different = app
+        .place_order_with_key(
+            &cast.client,
+            "retry-me",
+            &json!({"gig_id": gig.id, "package": "premium", "requirements": "Blue, please."}),
+        )
+        .await;
+    assert_eq!(different.status, 422);
+    assert_eq!(different.problem(), "idempotency-key-reused");
+
+    // A replay answers as the first request did, even after the gig stopped taking orders.
+    pause_gig(&app, gig.id).await;
+    let after_pause = app
+        .place_order_with_key(&cast.client, "retry-me", &basic_order(gig.id))
+        .await;
+    assert_eq!(after_pause.status, 201, "{after_pause:?}");
+    assert_eq!(after_pause.body["id"], first.body["id"]);
+    let fresh_key = app
+        .place_order_with_key(&cast.client, "another-key", &basic_order(gig.id))
+        .await;
+    assert_eq!(fresh_key.status, 409, "a new order on a paused gig");
+    reactivate_gig(&app, gig.id).await;
+
+    let other_client = app.register_client().await;
+    let replay_other_client = app
+        .place_order_with_key(&other_client, "retry-me", &basic_order(gig.id))
+        .await;
+    assert_eq!(
+        replay_other_client.status, 201,
+        "keys are per client: another client's key is a new order"
+    );
+    assert_ne!(replay_other_client.body["id"], first.body["id"]);
+    let stored = app.gig(gig.id).await;
+    assert_eq!(stored.order_count, 2);
+}
+
+#[tokio::test]
+async fn ten_concurrent_identical_requests_make_one_order() {
+    let app = TestApp::new().await;
+    let cast = app.cast().await;
+    let gig = app
+        .create_active_gig(cast.freelancer.id, Revisions::Limited(2))
+        .await;
+    let body = basic_order(gig.id);
+    let responses = futures_join_all(
+        (0..10).map(|_| app.place_order_with_key(&cast.client, "double-click", &body)),
+    )
+    .await;
+    let ids: HashSet<String> = responses
+        .iter()
+        .map(|response| {
+            assert_eq!(response.status, 201, "{response:?}");
+            response.body["id"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert_eq!(ids.len(), 1, "one order for ten identical requests");
+    let stored = app.gig(gig.id).await;
+    assert_eq!((stored.open_orders, stored.order_count), (1, 1));
+    let listed = app.get("/orders", Some(&cast.client.access_token)).await;
+    assert_eq!(listed.body["items"].as_array().unwrap().len(), 1);
+}
+
+async fn set_gig_status(app: &TestApp, gig_id: Uuid, status: &str) {
+    // The gigs API is not on this branch; flip the status attribute directly.
+    let key = gigmarket_shared::store::keys::gig(gig_id);
+    app.state
+        .store
+        .client()
+        .update_item()
+        .table_name(app.state.store.table())
+        .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(key.pk))
+        .key("sk", aws_sdk_dynamodb::types::AttributeValue::S(key.sk))
+        .update_expression("SET #status = :status")
+        .expression_attribute_names("#status", "status")
+        .expression_attribute_values(
+            ":status",
+            aws_sdk_dynamodb::types::AttributeValue::S(status.to_owned()),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
+async fn pause_gig(app: &TestApp, gig_id: Uuid) {
+    set_gig_status(app, gig_id, "paused").await;
+}
+
+async fn reactivate_gig(app: &TestApp, gig_id: Uuid) {
+    set_gig_status(app, gig_id, "active").await;
+}
+
+/// Runs futures concurrently on this task (no `futures` crate needed).
+async fn futures_join_all<F: std::future::Future>(
+    futures: impl IntoIterator<Item = F>,
+) -> Vec<F::Output> {
+    let handles: Vec<_> = futures.into_iter().map(Box::pin).collect();
+    let mut outputs: Vec<Option<F::Output>> = handles.iter().map(|_| None).collect();
+    let mut handles: Vec<_> = handles.into_iter().map(Some).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (slot, output) in handles.iter_mut().zip(outputs.iter_mut()) {
+            if let Some(future) = slot {
+                match future.as_mut().poll(cx) {
+                    std::task::Poll::Ready(value) => {
+                        *output = Some(value);
+                        *slot = None;
+                    }
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    outputs.into_iter().map(Option::unwrap).collect()
+}
+
+const STATES: [&str; 6] = [
+    "pending",
+    "in_progress",
+    "delivered",
+    "completed",
+    "rejected",
+    "cancelled",
+];
+const ACTIONS: [&str; 6] = [
+    "accept",
+    "reject",
+    "deliver",
+    "request-revision",
+    "complete",
+    "cancel",
+];
+const ACTORS: [&str; 4] = ["client", "freelancer", "admin", "stranger"];
+
+/// The specification, written out independently of the domain's table: the resulting state, or
+/// the refusal status.
+fn expected(state: &str, action: &str, actor: &str) -> Result<&'static str, u16> {
+    if actor == "stranger" {
+        return Err(404);
+    }
+    let party_may = match action {
+        "accept" | "reject" | "deliver" => actor == "freelancer",
+        "request-revision" | "complete" => actor == "client",
+        "cancel" => actor == "client" || actor == "admin",
+        _ => unreachable!(),
+    };
+    if !party_may {
+        return Err(403);
+    }
+    match (state, action, actor) {
+        ("pending", "accept", _) => Ok("in_progress"),
+        ("pending", "reject", _) => Ok("rejected"),
+        ("in_progress", "deliver", _) => Ok("delivered"),
+        ("delivered", "request-revision", _) => Ok("in_progress"),
+        ("delivered", "complete", _) => Ok("completed"),
+        ("pending", "cancel", "client") => Ok("cancelled"),
+        ("pending" | "in_progress" | "delivered", "cancel", "admin") => Ok("cancelled"),
+        _ => Err(409),
+    }
+}
+
+fn who<'a>(cast: &'a Cast, actor: &str) -> &'a gigmarket_tests::Session {
+    match actor {
+        "client" => &cast.client,
+        "freelancer" => &cast.freelancer,
+        "admin" => &cast.admin,
+        _ => &cast.stranger,
+    }
+}
+
+/// Every state x action x actor through the real handlers: the status code, the state after,
+/// the timeline length and the gig's open-order counter.
+#[tokio::test]
+async fn every_transition_is_allowed_or_refused_as_specified() {
+    let app = TestApp::new().await;
+    let cast = app.cast().await;
+    let gig = app
+        .create_active_gig(cast.freelancer.id, Revisions::Limited(3))
+        .await;
+    let mut allowed = 0;
+    let mut refused = 0;
+    for state in STATES {
+        for action in ACTIONS {
+            for actor in ACTORS {
+                let order_id = app.order_in(&cast, &gig, state).await;
+                let before = app.order(&cast.client, order_id).await.body;
+                let open_before = app.gig(gig.id).await.open_orders;
+                let response = app.order_action(who(&cast, actor), order_id, action).await;
+                let after = app.order(&cast.client, order_id).await.body;
+                let timeline_before = before["timeline"].as_array().unwrap().len();
+                let timeline_after = after["timeline"].as_array().unwrap().len();
+                let case = format!("{action} by {actor} on {state}");
+                match expected(state, action, actor) {
+                    Ok(next) => {
+                        allowed += 1;
+                        assert_eq!(response.status, 200, "{case}: {response:?}");
+                        assert_eq!(response.body["status"], next, "{case}");
+                        assert_eq!(after["status"], next, "{case}");
+                        assert_eq!(timeline_after, timeline_before + 1, "{case}");
+                        let entry = &after["timeline"][timeline_before];
+                        assert_eq!(entry["from"], state, "{case}");
+                        assert_eq!(entry["to"], next, "{case}");
+                        assert_eq!(entry["actor"]["id"], who(&cast, actor).id.to_string());
+                        assert_eq!(entry["actor"]["role"], actor, "{case}");
+                        let closes = ["completed", "rejected", "cancelled"].contains(&next);
+                        let open_after = app.gig(gig.id).await.open_orders;
+                        assert_eq!(
+                            open_after,
+                            if closes { open_before - 1 } else { open_before },
+                            "{case}: open_orders"
+                        );
+                    }
+                    Err(status) => {
+                        refused += 1;
+                        assert_eq!(response.status, status, "{case}: {response:?}");
+                        response.problem();
+                        assert_eq!(after, before, "{case}: nothing changed");
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(allowed + refused, 6 * 6 * 4);
+    assert_eq!(allowed, 9);
+    // Every order ever placed here and still open is counted once.
+    let listed = app
+        .get("/orders?limit=100", Some(&cast.client.access_token))
+        .await;
+    let still_open = listed.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|order| {
+            ["pending", "in_progress", "delivered"].contains(&order["status"].as_str().unwrap())
+        })
+        .count() as u64;
+    let mut total = still_open;
+    let mut cursor = listed.body["next_cursor"].as_str().map(str::to_owned);
+    while let Some(next) = cursor {
+        let page = app
+            .get(
+                &format!("/orders?limit=100&cursor={next}"),
+                Some(&cast.client.access_token),
+            )
+            .await;
+        total += page.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|order| {
+                ["pending", "in_progress", "delivered"].contains(&order["status"].as_str().unwrap())
+            })
+            .count() as u64;
+        cursor = page.body["next_cursor"].as_str().map(str::to_owned);
+    }
+    assert_eq!(app.gig(gig.id).await.open_orders, total);
+}
+
+#[tokio::test]
+async fn twenty_concurrent_conflicting_transitions_one_wins() {
+    let app = TestApp::new().await;
+    let cast = app.cast().await;
+    let gig = app
+        .create_active_gig(cast.freelancer.id, Revisions::Limited(3))
+        .await;
+    let order_id = app.order_in(&cast, &gig, "pending").await;
+    let attempts = (0..20).map(|index| {
+        let (who, action) = match index % 3 {
+            0 => (&cast.freelancer, "accept"),
+            1 => (&cast.freelancer, "reject"),
+            _ => (&cast.client, "cancel"),
+        };
+        app.order_action(who, order_id, action)
+    });
+    let responses = futures_join_all(attempts).await;
+    let winners = responses.iter().filter(|r| r.status == 200).count();
+    let conflicts = responses.iter().filter(|r| r.status == 409).count();
+    assert_eq!((winners, conflicts), (1, 19), "{responses:?}");
+    let order = app.order(&cast.client, order_id).await.body;
+    let timeline = order["timeline"].as_array().unwrap();
+    assert_eq!(
+        timeline.len(),
+        2,
+        "placed + exactly one change: {timeline:?}"
+    );
+    assert_eq!(order["version"], 2);
+    let winner = responses.iter().find(|r| r.status == 200).unwrap();
+    assert_eq!(winner.body["status"], order["status"]);
+    let open = app.gig(gig.id).await.open_orders;
+    assert_eq!(open, u64::from(order["status"] == "in_progress"));
+}
+
+#[tokio::test]
+async fn revisions_stop_at_the_package_limit() {
+    let app = TestApp::new().await;
+    let cast = app.cast().await;
+    let gig = app
+        .create_active_gig(cast.freelancer.id, Revisions::Limited(1))
+        .await;
+    let order_id = app.order_in(&cast, &gig, "delivered").await;
+    let revised = app
+        .order_step(&cast.client, order_id, "request-revision")
+        .await;
+    assert_eq!(revised["revisions_used"], 1);
+    assert_eq!(revised["status"], "in_progress");
+    app.order_step(&cast.freelancer, order_id, "deliver").await;
+    let refused = app
+        .order_action(&cast.client, order_id, "request-revision")
+        .await;
+    assert_eq!(refused.status, 409);
+    assert_eq!(refused.problem(), "revision-limit-reached");
+    let completed = app.order_step(&cast.client, order_id, "complete").await;
+    assert_eq!(completed["status"], "completed");
+}
+
+#[tokio::test]
+async fn an_order_shows_its_timeline_to_its_parties_only() {
+    let app = TestApp::new().await;
+    let cast = app.cast().await;
+    let gig = app
+        .create_active_gig(cast.freelancer.id, Revisions::Limited(1))
+        .await;
+    let order_id = app.order_in(&cast, &gig, "delivered").await;
+    let order = app.order(&cast.freelancer, order_id).await;
+    assert_eq!(order.status, 200);
+    let timeline = order.body["timeline"].as_array().unwrap();
+    let kinds: Vec<&str> = timeline
+        .iter()
+        .map(|entry| entry["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["placed", "accepted", "delivered"]);
+    assert_eq!(timeline[0]["to"], "pending");
+    assert!(timeline[0].get("from").is_none());
+    assert_eq!(timeline[2]["note"], "Here it is.");
+    assert_eq!(
+        timeline[2]["attachments"],
+        json!(["https://files.example.com/logo.png"])
+    );
+    assert!(timeline[2]["at"].as_str().is_some());
+    assert!(order.body["due_at"].as_str().is_some());
+    assert!(order.body["auto_complete_at"].as_str().is_some());
+    assert_eq!(app.order(&cast.admin, order_id).await.status, 200);
+    assert_eq!(app.order(&cast.client, order_id).await.status, 200);
+    let stranger = app.order(&cast.stranger, order_id).await;
+    assert_eq!(stranger.status, 404);
+    assert_eq!(stranger.problem(), "not-found");
+    assert_eq!(app.order(&cast.client, Uuid::new_v4()).await.status, 404);
+    assert_eq!(
+        app.get("/orders/not-a-uuid", Some(&cast.client.access_token))
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        app.get(&format!("/orders/{order_id}"), None).await.status,
+        401
+    );
+}
+
+#[tokio::test]
+async fn orders_are_listed_newest_first_paged_and_filtered() {
+    let app = TestApp::new().await;
+    let cast = app.cast().await;
+    let gig = app
+        .create_active_gig(cast.freelancer.id, Revisions::Limited(1))
+        .await;
+    let mut placed = Vec::new();
+    for _ in 0..5 {
+        placed.push(app.place_order(&cast.client, &gig).await);
+        tokio::time::sleep(std::time::Duration::from_millis(3)).await;
+    }
+    app.order_step(&cast.freelancer, placed[1], "accept").await;
+    app.order_step(&cast.freelancer, placed[3], "accept").await;
+    let newest_first: Vec<String> = placed.iter().rev().map(Uuid::to_string).collect();
+
+    let token = Some(cast.client.access_token.as_str());
+    let first = app.get("/orders?limit=2", token).await;
+    assert_eq!(first.status, 200, "{first:?}");
+    let mut seen: Vec<String> = ids(&first.body);
+    let mut cursor = first.body["next_cursor"].as_str().unwrap().to_owned();
+    loop {
+        let page = app
+            .get(&format!("/orders?limit=2&cursor={cursor}"), token)
+            .await;
+        assert_eq!(page.status, 200, "{page:?}");
+        seen.extend(ids(&page.body));
+        match page.body["next_cursor"].as_str() {
+            Some(next) => cursor = next.to_owned(),
+            None => break,
+        }
+    }
+    assert_eq!(seen, newest_first);
+
+    let in_progress = app.get("/orders?status=in_progress", token).await;
+    assert_eq!(
+        ids(&in_progress.body),
+        [placed[3].to_string(), placed[1].to_string()]
+    );
+    let as_freelancer = app
+        .get("/orders?as=freelancer", Some(&cast.freelancer.access_token))
+        .await;
+    assert_eq!(ids(&as_freelancer.body), newest_first);
+    let stranger = app.get("/orders", Some(&cast.stranger.access_token)).await;
+    assert_eq!(stranger.body["items"], json!([]));
+
+    let bad_status = app.get("/orders?status=lost", token).await;
+    assert_eq!(bad_status.status, 400);
+    assert_eq!(bad_status.error_fields(), ["status"]);
+    let other_query_cursor = app
+        .get(&format!("/orders?status=pending&cursor={cursor}"), token)
+        .await;
+    assert_eq!(other_query_cursor.status, 400);
+}
+
+fn ids(page: &Value) -> Vec<String> {
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|order| order["id"].as_str().unwrap().to_owned())
+        .collect()
+}

@@ -1,0 +1,185 @@
+//! The event pipeline in-process against the real local stack: real stream records from DynamoDB
+//! Local through the `dispatcher` handler into a real moto queue, real SQS messages through the
+//! `notifier` handler into moto's SES. Redelivery at both hops sends no second mail.
+
+use std::collections::HashSet;
+
+use gigmarket_shared::domain::gig::Revisions;
+use gigmarket_shared::events::Event;
+use gigmarket_tests::TestApp;
+use gigmarket_tests::marketplace::{Pipeline, mail_to, subjects_to};
+
+#[tokio::test]
+async fn order_changes_become_events_and_each_mail_is_sent_once() {
+    let (app, mut pipeline) = TestApp::with_pipeline().await;
+    let cast = app.cast().await;
+    let gig = app
+        .create_active_gig(cast.freelancer.id, Revisions::Limited(1))
+        .await;
+    let order_id = app.order_in(&cast, &gig, "completed").await;
+
+    // Stream -> dispatcher -> queue.
+    let stream_event = pipeline.stream_event().await;
+    assert!(
+        stream_event.records.len() > 4,
+        "users, gig, order items and timeline entries are all on the stream"
+    );
+    let queue_url = &pipeline.queue_url;
+    let response = dispatcher::handle(stream_event.clone(), &pipeline.sqs, queue_url).await;
+    assert!(response.batch_item_failures.is_empty(), "{response:?}");
+    let messages = pipeline.receive_all().await;
+    let events: Vec<Event> = messages
+        .iter()
+        .map(|message| serde_json::from_str(message.body().unwrap()).unwrap())
+        .collect();
+    let mut types: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
+    types.sort();
+    assert_eq!(
+        types,
+        [
+            "order.accepted",
+            "order.completed",
+            "order.delivered",
+            "order.placed"
+        ],
+        "one event per order change, none for other items"
+    );
+    let ids: HashSet<&str> = events.iter().map(|e| e.event_id.as_str()).collect();
+    assert_eq!(ids.len(), 4);
+    assert!(ids.contains(format!("order:{order_id}:1").as_str()));
+    let completed = events
+        .iter()
+        .find(|e| e.event_type.as_str() == "order.completed")
+        .unwrap();
+    assert_eq!(completed.order.status.as_str(), "completed");
+    assert_eq!(completed.actor.id, Some(cast.client.id));
+    assert_eq!(completed.version, 1);
+    assert_eq!(
+        messages[0].message_attributes().unwrap()["event_type"].string_value(),
+        Some(events[0].event_type.as_str())
+    );
+
+    // The stream retries the batch (say the dispatcher died after sending): the same events
+    // again, with the same ids.
+    let again = dispatcher::handle(stream_event, &pipeline.sqs, queue_url).await;
+    assert!(again.batch_item_failures.is_empty());
+    let duplicates = pipeline.receive_all().await;
+    let duplicate_ids: HashSet<String> = duplicates
+        .iter()
+        .map(|m| {
+            serde_json::from_str::<Event>(m.body().unwrap())
+                .unwrap()
+                .event_id
+        })
+        .collect();
+    assert_eq!(
+        duplicate_ids,
+        ids.iter().map(|id| id.to_string()).collect::<HashSet<_>>()
+    );
+
+    // Queue -> notifier -> SES, with the duplicates in the same batch.
+    let mut all = messages.clone();
+    all.extend(duplicates);
+    let notifier = app.notifier();
+    for batch in all.chunks(10) {
+        let response = notifier.handle(Pipeline::sqs_event(batch)).await;
+        assert!(response.batch_item_failures.is_empty(), "{response:?}");
+    }
+    let title = &gig.title;
+    let expected_freelancer = vec![
+        format!("New order: {title}"),
+        format!("Order completed: {title}"),
+    ];
+    let mut expected_client = vec![
+        format!("Delivered: {title}"),
+        format!("Order completed: {title}"),
+        format!("Your order was accepted: {title}"),
+    ];
+    expected_client.sort();
+    assert_eq!(
+        subjects_to(&cast.freelancer.email).await,
+        expected_freelancer
+    );
+    assert_eq!(subjects_to(&cast.client.email).await, expected_client);
+    let mail = mail_to(&cast.freelancer.email).await;
+    assert!(mail[0].body.contains("Hello Test freelancer"), "{mail:?}");
+
+    // SQS redelivers the whole batch: nothing new is sent.
+    let response = notifier.handle(Pipeline::sqs_event(&messages)).await;
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!(
+        subjects_to(&cast.freelancer.email).await,
+        expected_freelancer
+    );
+    assert_eq!(subjects_to(&cast.client.email).await, expected_client);
+    assert!(subjects_to(&cast.stranger.email).await.is_empty());
+    assert!(subjects_to(&cast.admin.email).await.is_empty());
+}
+
+#[tokio::test]
+async fn notifier_fails_only_the_bad_messages() {
+    let (app, mut pipeline) = TestApp::with_pipeline().await;
+    let cast = app.cast().await;
+    let gig = app
+        .create_active_gig(cast.freelancer.id, Revisions::Limited(1))
+        .await;
+    app.order_in(&cast, &gig, "pending").await;
+    let response = dispatcher::handle(
+        pipeline.stream_event().await,
+        &pipeline.sqs,
+        &pipeline.queue_url,
+    )
+    .await;
+    assert!(response.batch_item_failures.is_empty());
+    let mut messages = pipeline.receive_all().await;
+    assert_eq!(messages.len(), 1);
+    let mut poison = messages[0].clone();
+    poison.message_id = Some("poison-1".to_owned());
+    poison.body = Some("{\"not\": \"an event\"}".to_owned());
+    let mut future_schema = messages[0].clone();
+    future_schema.message_id = Some("future-1".to_owned());
+    let mut event: serde_json::Value = serde_json::from_str(future_schema.body().unwrap()).unwrap();
+    event["version"] = 2.into();
+    event["event_id"] = "order:other:1".into();
+    future_schema.body = Some(event.to_string());
+    messages.push(poison);
+    messages.push(future_schema);
+
+    let response = app.notifier().handle(Pipeline::sqs_event(&messages)).await;
+    let failed: Vec<&str> = response
+        .batch_item_failures
+        .iter()
+        .map(|failure| failure.item_identifier.as_str())
+        .collect();
+    assert_eq!(failed, ["poison-1", "future-1"]);
+    assert_eq!(subjects_to(&cast.freelancer.email).await.len(), 1);
+}
+
+#[tokio::test]
+async fn dispatcher_reports_records_it_could_not_queue() {
+    let (app, mut pipeline) = TestApp::with_pipeline().await;
+    let cast = app.cast().await;
+    let gig = app
+        .create_active_gig(cast.freelancer.id, Revisions::Limited(1))
+        .await;
+    app.order_in(&cast, &gig, "in_progress").await;
+    let event = pipeline.stream_event().await;
+    let order_records: Vec<String> = event
+        .records
+        .iter()
+        .filter(|record| dispatcher::order_event(record).unwrap().is_some())
+        .map(|record| record.change.sequence_number.clone().unwrap())
+        .collect();
+    assert_eq!(order_records.len(), 2, "placed and accepted");
+    let missing_queue = format!("{}-missing", pipeline.queue_url);
+    let response = dispatcher::handle(event, &pipeline.sqs, &missing_queue).await;
+    let failed: Vec<String> = response
+        .batch_item_failures
+        .into_iter()
+        .filter_map(|failure| failure.item_identifier)
+        .collect();
+    assert_eq!(
+        failed, order_records,
+        "exactly the order records are retried; the rest are acknowledged"
+    );
+}

@@ -1,0 +1,108 @@
+//! `bridge`: runs the local event source mappings until stopped (see the library docs).
+//!
+//! ```sh
+//! source scripts/env.sh   # endpoints; TABLE_NAME and ORDER_EVENTS_QUEUE_URL from `gigctl setup`
+//! cargo run -p bridge -- --invoke-url http://127.0.0.1:9000
+//! ```
+
+use std::time::{Duration, Instant};
+
+use aws_config::BehaviorVersion;
+use bridge::{QueuePump, StreamPump, StreamReader, http_client, invoke, scheduled_event};
+use clap::Parser;
+
+#[derive(Parser)]
+#[command(
+    name = "bridge",
+    about = "Local event source mappings: stream -> dispatcher, queue -> notifier, schedule -> scheduler"
+)]
+struct Cli {
+    /// Where `cargo lambda watch` listens, e.g. http://127.0.0.1:9000.
+    #[arg(long, env = "BRIDGE_INVOKE_URL")]
+    invoke_url: String,
+    #[arg(long, env = "TABLE_NAME")]
+    table: String,
+    #[arg(long, env = "ORDER_EVENTS_QUEUE_URL")]
+    queue_url: String,
+    /// Seconds between scheduler invocations; 0 turns the schedule off.
+    #[arg(long, env = "BRIDGE_SCHEDULE_EVERY", default_value_t = 60)]
+    schedule_every: u64,
+    #[arg(long, env = "AWS_REGION", default_value = "us-east-1")]
+    region: String,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
+    let dynamodb = aws_sdk_dynamodb::Client::new(&config);
+    let streams = aws_sdk_dynamodbstreams::Client::new(&config);
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let http = http_client();
+
+    let reader = StreamReader::for_table(&dynamodb, streams, &cli.table).await?;
+    let mut stream = StreamPump::new(reader, cli.region.clone(), "dispatcher".to_owned());
+    let queue = QueuePump::new(
+        sqs,
+        cli.queue_url.clone(),
+        cli.region.clone(),
+        "notifier".to_owned(),
+    )
+    .await?;
+    eprintln!(
+        "bridge: {} stream -> dispatcher, {} -> notifier, via {}",
+        cli.table, cli.queue_url, cli.invoke_url
+    );
+
+    let stream_task = {
+        let (http, invoke_url) = (http.clone(), cli.invoke_url.clone());
+        tokio::spawn(async move {
+            loop {
+                match stream.pump(&http, &invoke_url).await {
+                    Ok(0) => tokio::time::sleep(Duration::from_millis(250)).await,
+                    Ok(count) => eprintln!("bridge: dispatched {count} stream record(s)"),
+                    Err(error) => {
+                        eprintln!("bridge: stream: {error:#}");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                }
+            }
+        })
+    };
+    let queue_task = {
+        let (http, invoke_url) = (http.clone(), cli.invoke_url.clone());
+        tokio::spawn(async move {
+            loop {
+                match queue.pump(&http, &invoke_url, 1).await {
+                    Ok(0) => {}
+                    Ok(count) => eprintln!("bridge: notified {count} message(s)"),
+                    Err(error) => {
+                        eprintln!("bridge: queue: {error:#}");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                }
+            }
+        })
+    };
+    if cli.schedule_every > 0 {
+        let every = Duration::from_secs(cli.schedule_every);
+        let mut next = Instant::now() + every;
+        loop {
+            tokio::time::sleep_until(next.into()).await;
+            next += every;
+            match invoke(
+                &http,
+                &cli.invoke_url,
+                "scheduler",
+                &scheduled_event(&cli.region),
+            )
+            .await
+            {
+                Ok(summary) => eprintln!("bridge: scheduler: {summary}"),
+                Err(error) => eprintln!("bridge: scheduler: {error:#}"),
+            }
+        }
+    }
+    let _ = tokio::join!(stream_task, queue_task);
+    Ok(())
+}
