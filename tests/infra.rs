@@ -4,7 +4,7 @@
 //! `functions/`, and the table in `infra/table.json` (which local tables are created from too:
 //! the last test creates one in DynamoDB Local and compares).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use gigmarket_shared::routes::{ROUTES, routes_json};
@@ -294,7 +294,6 @@ fn no_statement_grants_dynamodb_on_every_resource() {
     for (name, template) in [
         ("infra/template.yaml", sam_template()),
         ("CDK synth", cdk_template(CDK_STACK)),
-        ("CDK preview synth", cdk_template("Gigmarket-preview")),
     ] {
         let mut found = Vec::new();
         statements(&template, &mut found);
@@ -365,51 +364,277 @@ fn order_events_queue_redrives_to_its_dlq() {
     assert_eq!(redrives[0]["maxReceiveCount"], 5);
 }
 
-/// The event-driven functions are wired before their crates land (checked on the preview stack).
-#[test]
-fn cdk_preview_wires_the_event_driven_functions() {
-    let template = cdk_template("Gigmarket-preview");
-    let mappings = resources_of_type(&template, "AWS::Lambda::EventSourceMapping");
-    let by_function = |name: &str| {
-        mappings
-            .iter()
-            .find(|(_, mapping)| function_tag(mapping).as_deref() == Some(name))
-            .map(|(_, mapping)| &mapping["Properties"])
-            .unwrap_or_else(|| panic!("no event source for {name}"))
-    };
-    let stream = by_function("dispatcher");
-    assert_eq!(stream["EventSourceArn"]["Fn::GetAtt"][1], "StreamArn");
-    assert_eq!(stream["BisectBatchOnFunctionError"], true);
-    assert_eq!(
-        stream["FunctionResponseTypes"],
-        json!(["ReportBatchItemFailures"])
-    );
-    let filters: Vec<Value> = stream["FilterCriteria"]["Filters"]
-        .as_array()
-        .expect("filters")
-        .iter()
-        .map(|filter| serde_json::from_str(filter["Pattern"].as_str().unwrap()).unwrap())
-        .collect();
-    for image in ["NewImage", "OldImage"] {
-        assert!(
-            filters
+/// SAM functions by crate name.
+fn sam_functions(template: &Value) -> BTreeMap<String, &Value> {
+    resources_of_type(template, "AWS::Serverless::Function")
+        .into_iter()
+        .map(|(id, function)| {
+            let code_uri = function["Properties"]["CodeUri"].as_str().expect("CodeUri");
+            let name = code_uri
+                .strip_prefix("../functions/")
+                .unwrap_or_else(|| panic!("{id}: CodeUri {code_uri}"));
+            (name.to_owned(), function)
+        })
+        .collect()
+}
+
+/// CDK Rust functions by crate name (their `gigmarket:function` tag), with their logical ids.
+fn cdk_functions(template: &Value) -> BTreeMap<String, (&String, &Value)> {
+    resources_of_type(template, "AWS::Lambda::Function")
+        .into_iter()
+        .filter_map(|(id, function)| function_tag(function).map(|name| (name, (id, function))))
+        .collect()
+}
+
+/// The statement with `sid` among `found`, if any.
+fn statement_with_sid<'a>(found: &'a [Value], sid: &str) -> Option<&'a Value> {
+    found.iter().find(|statement| statement["Sid"] == sid)
+}
+
+fn action_set(statement: Option<&Value>) -> BTreeSet<String> {
+    statement
+        .map(|statement| {
+            as_list(&statement["Action"])
                 .iter()
-                .any(|pattern| !pattern["dynamodb"][image]["entity"].is_null()),
-            "the stream is filtered on {image}.entity: {filters:?}"
-        );
+                .map(|action| action.as_str().expect("action").to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The statements of a SAM function's inline `Policies`.
+fn sam_statements(function: &Value) -> Vec<Value> {
+    let mut found = Vec::new();
+    statements(&function["Properties"]["Policies"], &mut found);
+    found
+}
+
+/// The statements of the IAM policies attached to a CDK function's role.
+fn cdk_statements(template: &Value, function: &Value) -> Vec<Value> {
+    let role = &function["Properties"]["Role"]["Fn::GetAtt"][0];
+    let mut found = Vec::new();
+    for (_, policy) in resources_of_type(template, "AWS::IAM::Policy") {
+        if as_list(&policy["Properties"]["Roles"]).contains(&json!({"Ref": role})) {
+            statements(&policy["Properties"]["PolicyDocument"], &mut found);
+        }
     }
-    let queue = by_function("notifier");
+    found
+}
+
+/// Both deployments give each function the same table actions and the same JWT keyset access,
+/// and only the API functions (the ones with routes) read the keyset.
+#[test]
+fn sam_and_cdk_grant_each_function_the_same_access() {
+    let sam = sam_template();
+    let cdk = cdk_template(CDK_STACK);
+    let sam_functions = sam_functions(&sam);
+    let cdk_functions = cdk_functions(&cdk);
+    let api_functions: BTreeSet<&str> = ROUTES.iter().map(|route| route.function).collect();
+    for name in function_crates() {
+        let sam_found = sam_statements(sam_functions[&name]);
+        let cdk_found = cdk_statements(&cdk, cdk_functions[&name].1);
+        let sam_table = statement_with_sid(&sam_found, "Table");
+        let cdk_table = statement_with_sid(&cdk_found, "Table");
+        assert_eq!(
+            action_set(sam_table),
+            action_set(cdk_table),
+            "{name}: table actions differ between infra/template.yaml and infra/cdk/lib/functions.ts"
+        );
+        // Index ARNs in both or in neither.
+        let on_indexes = |statement: Option<&Value>| {
+            statement
+                .is_some_and(|statement| statement["Resource"].to_string().contains("/index/*"))
+        };
+        assert_eq!(
+            on_indexes(sam_table),
+            on_indexes(cdk_table),
+            "{name}: index resources"
+        );
+        let queries = action_set(sam_table).contains("dynamodb:Query");
+        assert_eq!(
+            on_indexes(sam_table),
+            queries,
+            "{name}: Query goes with the index ARNs"
+        );
+        let reads_keys = api_functions.contains(name.as_str());
+        for (deployment, found) in [("SAM", &sam_found), ("CDK", &cdk_found)] {
+            assert_eq!(
+                statement_with_sid(found, "JwtKeys").is_some(),
+                reads_keys,
+                "{deployment} {name}: only API functions read the JWT keyset"
+            );
+        }
+    }
+}
+
+/// The stream trigger of the dispatcher, the queue trigger of the notifier and the scheduler's
+/// schedule, in both deployments.
+#[test]
+fn event_driven_functions_are_wired_in_sam_and_cdk() {
+    use gigmarket_shared::store::keys::entity;
+    let only_order_items = json!({"dynamodb": {"NewImage": {"entity": {"S": [entity::ORDER]}}}});
+    let check_stream = |deployment: &str, stream: &Value, failure_destination: &Value| {
+        assert_eq!(stream["BisectBatchOnFunctionError"], true, "{deployment}");
+        assert_eq!(stream["MaximumRetryAttempts"], 5, "{deployment}");
+        assert_eq!(
+            stream["FunctionResponseTypes"],
+            json!(["ReportBatchItemFailures"]),
+            "{deployment}"
+        );
+        assert_eq!(
+            failure_destination,
+            &json!("StreamFailuresDlq"),
+            "{deployment}: failed batches go to the stream DLQ"
+        );
+        let filters: Vec<Value> = stream["FilterCriteria"]["Filters"]
+            .as_array()
+            .expect("filters")
+            .iter()
+            .map(|filter| serde_json::from_str(filter["Pattern"].as_str().unwrap()).unwrap())
+            .collect();
+        assert_eq!(
+            filters,
+            vec![only_order_items.clone()],
+            "{deployment}: the dispatcher sees order items only"
+        );
+    };
+
+    // SAM
+    let sam = sam_template();
+    let functions = sam_functions(&sam);
+    let event_of = |name: &str, kind: &str| -> Value {
+        let events = functions[name]["Properties"]["Events"]
+            .as_object()
+            .unwrap_or_else(|| panic!("{name} has no events"));
+        let found: Vec<&Value> = events
+            .values()
+            .filter(|event| event["Type"] == kind)
+            .collect();
+        assert_eq!(found.len(), 1, "{name}: one {kind} event: {events:?}");
+        found[0]["Properties"].clone()
+    };
+    let stream = event_of("dispatcher", "DynamoDB");
+    assert_eq!(stream["Stream"], json!({"!GetAtt": "Table.StreamArn"}));
+    let destination = stream["DestinationConfig"]["OnFailure"]["Destination"]["!GetAtt"]
+        .as_str()
+        .and_then(|target| target.strip_suffix(".Arn"))
+        .map(|queue| json!(queue))
+        .unwrap_or_default();
+    check_stream("SAM", &stream, &destination);
+    let queue = event_of("notifier", "SQS");
+    assert_eq!(queue["Queue"], json!({"!GetAtt": "OrderEventsQueue.Arn"}));
     assert_eq!(
         queue["FunctionResponseTypes"],
         json!(["ReportBatchItemFailures"])
     );
-    let rules = resources_of_type(&template, "AWS::Events::Rule");
-    assert!(
-        rules
-            .iter()
-            .any(|(_, rule)| rule["Properties"]["ScheduleExpression"] == "rate(15 minutes)"),
-        "scheduler runs on a schedule"
+    assert_eq!(
+        event_of("scheduler", "Schedule")["Schedule"],
+        "rate(15 minutes)"
     );
+    let dispatcher_statements = sam_statements(functions["dispatcher"]);
+    let send = statement_with_sid(&dispatcher_statements, "OrderEvents").expect("dispatcher sends");
+    assert_eq!(send["Action"], "sqs:SendMessage");
+    assert_eq!(send["Resource"], json!({"!GetAtt": "OrderEventsQueue.Arn"}));
+    assert_eq!(
+        functions["notifier"]["Properties"]["Policies"]
+            .as_array()
+            .expect("policies")
+            .iter()
+            .filter(|policy| **policy == json!({"!Ref": "SendOrderEmailPolicy"}))
+            .count(),
+        1,
+        "the notifier may send mail"
+    );
+
+    // CDK
+    let cdk = cdk_template(CDK_STACK);
+    let resources = &cdk["Resources"];
+    let mappings = resources_of_type(&cdk, "AWS::Lambda::EventSourceMapping");
+    let mapping_of = |name: &str| {
+        let found: Vec<&Value> = mappings
+            .iter()
+            .filter(|(_, mapping)| function_tag(mapping).as_deref() == Some(name))
+            .map(|(_, mapping)| &mapping["Properties"])
+            .collect();
+        assert_eq!(found.len(), 1, "{name}: one event source");
+        found[0]
+    };
+    let logical_type = |reference: &Value| -> String {
+        let id = reference["Fn::GetAtt"][0].as_str().unwrap_or_default();
+        resources[id]["Type"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let stream = mapping_of("dispatcher");
+    assert_eq!(
+        stream["EventSourceArn"]["Fn::GetAtt"],
+        json!(["Table", "StreamArn"])
+    );
+    let destination = stream["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0]
+        .as_str()
+        .filter(|id| id.starts_with("StreamFailuresDlq"))
+        .map(|_| json!("StreamFailuresDlq"))
+        .unwrap_or_default();
+    check_stream("CDK", stream, &destination);
+    let queue = mapping_of("notifier");
+    assert_eq!(logical_type(&queue["EventSourceArn"]), "AWS::SQS::Queue");
+    assert!(
+        queue["EventSourceArn"]["Fn::GetAtt"][0]
+            .as_str()
+            .is_some_and(|id| id.starts_with("OrderEventsQueue"))
+    );
+    assert_eq!(
+        queue["FunctionResponseTypes"],
+        json!(["ReportBatchItemFailures"])
+    );
+    let scheduler_id = cdk_functions(&cdk)["scheduler"].0.clone();
+    let rules = resources_of_type(&cdk, "AWS::Events::Rule");
+    assert!(
+        rules.iter().any(|(_, rule)| {
+            rule["Properties"]["ScheduleExpression"] == "rate(15 minutes)"
+                && rule["Properties"]["Targets"][0]["Arn"]["Fn::GetAtt"][0] == json!(scheduler_id)
+        }),
+        "the scheduler runs every 15 minutes"
+    );
+    let functions = cdk_functions(&cdk);
+    let dispatcher_statements = cdk_statements(&cdk, functions["dispatcher"].1);
+    let send = statement_with_sid(&dispatcher_statements, "OrderEvents").expect("dispatcher sends");
+    assert_eq!(send["Action"], "sqs:SendMessage");
+    let notifier_role = &functions["notifier"].1["Properties"]["Role"]["Fn::GetAtt"][0];
+    let notifier_policies =
+        &resources[notifier_role.as_str().unwrap()]["Properties"]["ManagedPolicyArns"];
+    assert!(
+        as_list(notifier_policies).iter().any(|policy| policy["Ref"]
+            .as_str()
+            .is_some_and(|id| id.starts_with("SendOrderEmailPolicy"))),
+        "the notifier may send mail: {notifier_policies}"
+    );
+}
+
+/// A notifier invocation ends before its messages become visible again and before its mail claims
+/// may be taken over, so a live send is never duplicated by a redelivery.
+#[test]
+fn notifier_times_out_before_redelivery_and_claim_takeover() {
+    let sam = sam_template();
+    let timeout = sam_functions(&sam)["notifier"]["Properties"]["Timeout"]
+        .as_i64()
+        .or_else(|| sam["Globals"]["Function"]["Timeout"].as_i64())
+        .expect("timeout");
+    let visibility = sam["Resources"]["OrderEventsQueue"]["Properties"]["VisibilityTimeout"]
+        .as_i64()
+        .expect("visibility timeout");
+    assert!(timeout * 6 <= visibility, "AWS: visibility >= 6 x timeout");
+    assert!(timeout < notifier::MAIL_CLAIM_LEASE_SECS);
+    let cdk = cdk_template(CDK_STACK);
+    let cdk_timeout = cdk_functions(&cdk)["notifier"].1["Properties"]["Timeout"].clone();
+    assert_eq!(cdk_timeout, json!(timeout), "CDK and SAM agree");
+    let cdk_visibility: Vec<Value> = resources_of_type(&cdk, "AWS::SQS::Queue")
+        .into_iter()
+        .filter(|(_, queue)| queue["Properties"].get("RedrivePolicy").is_some())
+        .map(|(_, queue)| queue["Properties"]["VisibilityTimeout"].clone())
+        .collect();
+    assert_eq!(cdk_visibility, vec![json!(visibility)]);
 }
 
 /// `gigctl setup` and the test harness create tables with `store::table::create_table`: what

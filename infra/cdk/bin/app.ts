@@ -3,9 +3,7 @@
  * The Gigmarket CDK app: `npm run deploy -- -c stage=prod --parameters SenderEmail=...`.
  *
  * GIGMARKET_SKIP_BUNDLING=1 synthesises without building the Rust functions (no cargo-lambda or
- * zig needed): what `make test` does to check the app offline. GIGMARKET_PREVIEW_PENDING=1 adds the
- * stack `Gigmarket-preview`, which also wires the functions whose crates have not landed yet (from
- * a stand-in crate), so their triggers and permissions are checked before they exist.
+ * zig needed): what `make test` does to check the app offline.
  */
 import * as cdk from 'aws-cdk-lib';
 
@@ -22,10 +20,3 @@ new GigmarketStack(app, `Gigmarket-${stage}`, {
   stage,
   description: 'Gigmarket: Rust Lambda functions, HTTP API, DynamoDB table, order events, SES',
 });
-if (process.env.GIGMARKET_PREVIEW_PENDING === '1') {
-  new GigmarketStack(app, 'Gigmarket-preview', {
-    stage: 'preview',
-    previewPendingFunctions: true,
-    description: 'Offline check only, never deployed: every function in lib/functions.ts',
-  });
-}

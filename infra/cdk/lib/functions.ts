@@ -2,12 +2,11 @@
  * What each Lambda function may do and what triggers it, besides HTTP routes (those come from
  * infra/routes.json, generated from shared/src/routes.rs).
  *
- * Adding a function: add its entry here. An HTTP function needs only `tableActions`; its routes
- * follow from the route table. The stack refuses to synth while a crate in functions/ has no entry
- * here or a route names a function that is not here, so nothing is silently left out.
- *
- * Entries for crates that have not landed yet are skipped (`functions/<name>/Cargo.toml` missing),
- * which lets the event-driven functions below be wired in advance.
+ * Adding a function: add its entry here. An HTTP function needs only `tableActions` (and
+ * `readsJwtKeys`); its routes follow from the route table. The stack refuses to synth while a
+ * crate in functions/ has no entry here, an entry has no crate, or a route names a function that
+ * is not here, so nothing is silently left out. tests/infra.rs checks that each function's table
+ * actions are the same as in infra/template.yaml.
  */
 
 /** DynamoDB actions a function's code paths call. TransactWriteItems is authorised per item as
@@ -22,7 +21,7 @@ export type TableAction =
   | 'dynamodb:Query';
 
 export type Trigger =
-  /** Order changes on the table stream (filtered on the `entity` attribute). */
+  /** Order items on the table stream (filtered on `entity` = `order`). */
   | { kind: 'orderStream' }
   /** The order-events queue, with partial batch failures. */
   | { kind: 'orderQueue' }
@@ -33,9 +32,12 @@ export interface FunctionSpec {
   /** The crate under functions/ (and its binary). */
   readonly name: string;
   readonly description: string;
+  /** Empty: no table access at all (a stream trigger's read is granted with the trigger). */
   readonly tableActions: TableAction[];
   /** Query/read the GSIs (`<table>/index/*`) too. */
   readonly queriesIndexes?: boolean;
+  /** Verifies or issues access tokens: reads the JWT keyset secret at cold start. */
+  readonly readsJwtKeys?: boolean;
   readonly memorySize?: number;
   readonly timeoutSeconds?: number;
   readonly trigger?: Trigger;
@@ -50,6 +52,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     name: 'auth',
     description: 'Registration, login, token refresh and logout',
     tableActions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+    readsJwtKeys: true,
     // argon2id hashing is CPU-bound: more memory is more CPU.
     memorySize: 1024,
   },
@@ -57,27 +60,41 @@ export const FUNCTIONS: FunctionSpec[] = [
     name: 'users',
     description: "The caller's profile and public profiles",
     tableActions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+    readsJwtKeys: true,
   },
-  // Event-driven functions, wired in advance; each appears once its crate lands. Check the
-  // table actions against its store calls then.
+  {
+    name: 'orders',
+    description: 'Order placement, lifecycle transitions and order reads with their timeline',
+    // GetItem: idempotency record, gig, freelancer, order. Query: an order's partition and the
+    // listing indexes. Placement and transitions are one TransactWriteItems of Puts and an Update
+    // (no ConditionCheck or Delete items).
+    tableActions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+    queriesIndexes: true,
+    readsJwtKeys: true,
+  },
   {
     name: 'dispatcher',
-    description: 'Turns order changes on the table stream into order events',
-    tableActions: ['dynamodb:GetItem'],
+    description: 'Turns order changes on the table stream into order events on the queue',
+    // Everything it needs is in the stream record; the trigger grants the stream read.
+    tableActions: [],
     trigger: { kind: 'orderStream' },
     sendsOrderEvents: true,
   },
   {
     name: 'notifier',
-    description: 'Emails the parties of an order event',
-    tableActions: ['dynamodb:GetItem'],
+    description: 'Emails the parties of an order event (once per event and recipient)',
+    // GetItem: the recipient. The dedupe record: Put (claim), Update (sent), Delete (release).
+    tableActions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+    // Below the queue's visibility timeout (60 s) and the 120 s lease of a mail claim.
+    timeoutSeconds: 10,
     trigger: { kind: 'orderQueue' },
     sendsEmail: true,
   },
   {
     name: 'scheduler',
-    description: 'Periodic order housekeeping',
-    tableActions: ['dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'],
+    description: 'Auto-completes delivered orders after 3 days and marks late orders',
+    // Query: the sparse deadline index. Transitions: Puts (order, timeline) and an Update (gig).
+    tableActions: ['dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
     queriesIndexes: true,
     timeoutSeconds: 60,
     trigger: { kind: 'schedule', expression: 'rate(15 minutes)' },

@@ -30,11 +30,6 @@ const readJson = (relative: string) => JSON.parse(fs.readFileSync(path.join(REPO
 
 export interface GigmarketStackProps extends cdk.StackProps {
   readonly stage: string;
-  /**
-   * Also create the functions in ./functions.ts whose crates have not landed, built from a
-   * stand-in crate: only to check their triggers and permissions offline (never deploy this).
-   */
-  readonly previewPendingFunctions?: boolean;
 }
 
 export class GigmarketStack extends cdk.Stack {
@@ -165,6 +160,11 @@ export class GigmarketStack extends cdk.Stack {
         throw new Error(`functions/${crate} has no entry in infra/cdk/lib/functions.ts`);
       }
     }
+    for (const spec of FUNCTIONS) {
+      if (!crates.includes(spec.name)) {
+        throw new Error(`infra/cdk/lib/functions.ts: ${spec.name} has no crate functions/${spec.name}`);
+      }
+    }
     const environment = {
       TABLE_NAME: cfnTable.ref,
       JWT_KEYS_SECRET_ID: jwtKeysSecret.secretArn,
@@ -175,30 +175,43 @@ export class GigmarketStack extends cdk.Stack {
       ORDER_EVENTS_QUEUE_URL: orderEventsQueue.queueUrl,
     };
     const functions = new Map<string, lambda.Function>();
-    for (const spec of FUNCTIONS.filter((spec) => props.previewPendingFunctions || crates.includes(spec.name))) {
-      const crate = crates.includes(spec.name) ? spec.name : 'users';
-      const fn = this.rustFunction(spec, crate, environment, logLevel.valueAsString);
-      fn.node.addDependency(jwtKeyset);
-      fn.addToRolePolicy(
-        new iam.PolicyStatement({
-          sid: 'Table',
-          actions: spec.tableActions,
-          resources: spec.queriesIndexes ? [table.tableArn, `${table.tableArn}/index/*`] : [table.tableArn],
-        }),
-      );
-      fn.addToRolePolicy(
-        new iam.PolicyStatement({
-          sid: 'JwtKeys',
-          actions: ['secretsmanager:GetSecretValue'],
-          resources: [jwtKeysSecret.secretArn],
-        }),
-      );
-      if (spec.sendsOrderEvents) orderEventsQueue.grantSendMessages(fn);
+    for (const spec of FUNCTIONS) {
+      const fn = this.rustFunction(spec, environment, logLevel.valueAsString);
+      if (spec.tableActions.length > 0) {
+        fn.addToRolePolicy(
+          new iam.PolicyStatement({
+            sid: 'Table',
+            actions: spec.tableActions,
+            resources: spec.queriesIndexes ? [table.tableArn, `${table.tableArn}/index/*`] : [table.tableArn],
+          }),
+        );
+      }
+      if (spec.readsJwtKeys) {
+        // Functions read the keyset at cold start: only after the initialiser has written it.
+        fn.node.addDependency(jwtKeyset);
+        fn.addToRolePolicy(
+          new iam.PolicyStatement({
+            sid: 'JwtKeys',
+            actions: ['secretsmanager:GetSecretValue'],
+            resources: [jwtKeysSecret.secretArn],
+          }),
+        );
+      }
+      if (spec.sendsOrderEvents) {
+        fn.addToRolePolicy(
+          new iam.PolicyStatement({
+            sid: 'OrderEvents',
+            actions: ['sqs:SendMessage'],
+            resources: [orderEventsQueue.queueArn],
+          }),
+        );
+      }
       if (spec.sendsEmail) fn.role?.addManagedPolicy(sendOrderEmailPolicy);
       switch (spec.trigger?.kind) {
         case 'orderStream': {
-          // Only order items: NewImage for inserts and updates, OldImage for removals.
-          const isOrder = { entity: { S: lambda.FilterRule.beginsWith('order') } };
+          // Only order items (entity "order", shared/src/store/keys.rs) become events; removals
+          // have no NewImage and are ignored by the dispatcher anyway.
+          const isOrder = { entity: { S: lambda.FilterRule.isEqual('order') } };
           fn.addEventSource(
             new sources.DynamoEventSource(table, {
               startingPosition: lambda.StartingPosition.LATEST,
@@ -208,10 +221,7 @@ export class GigmarketStack extends cdk.Stack {
               maxRecordAge: cdk.Duration.hours(24),
               reportBatchItemFailures: true,
               onFailure: new sources.SqsDlq(streamFailuresDlq),
-              filters: [
-                lambda.FilterCriteria.filter({ dynamodb: { NewImage: isOrder } }),
-                lambda.FilterCriteria.filter({ dynamodb: { OldImage: isOrder } }),
-              ],
+              filters: [lambda.FilterCriteria.filter({ dynamodb: { NewImage: isOrder } })],
             }),
           );
           break;
@@ -262,13 +272,12 @@ export class GigmarketStack extends cdk.Stack {
 
   private rustFunction(
     spec: FunctionSpec,
-    crate: string,
     environment: Record<string, string>,
     logLevel: string,
   ): lambda.Function {
     const fn = new RustFunction(this, `${pascal(spec.name)}Function`, {
-      manifestPath: path.join(REPO_ROOT, 'functions', crate, 'Cargo.toml'),
-      binaryName: crate,
+      manifestPath: path.join(REPO_ROOT, 'functions', spec.name, 'Cargo.toml'),
+      binaryName: spec.name,
       architecture: lambda.Architecture.ARM_64,
       description: spec.description,
       memorySize: spec.memorySize ?? 256,
