@@ -1,12 +1,26 @@
 """Schemathesis hooks for `make test` (loaded through SCHEMATHESIS_HOOKS by scripts/test.sh).
 
-`cargo lambda watch` answers a request whose body is not valid UTF-8 with its own 500 before any
-function runs (deployed, API Gateway passes such a body base64-encoded and the function answers
-400: tests/http_contract.rs `a_body_that_is_not_utf8_is_400`). So the malformed bodies schemathesis
-sends are made valid UTF-8 here; they stay malformed JSON and must still be rejected with a 4xx.
+`cargo lambda watch` answers a request whose body or a header value is not valid UTF-8 with its
+own 500 before any function runs (it must put both into a JSON event; deployed, API Gateway passes
+such a body base64-encoded and the function answers 400: tests/http_contract.rs
+`a_body_that_is_not_utf8_is_400`). So the malformed bodies and header values schemathesis sends
+are made valid UTF-8 here: a body's invalid bytes become U+FFFD, and a header value's non-ASCII
+characters (which HTTP clients send as Latin-1 bytes) are sent as their UTF-8 bytes instead. They
+stay malformed (not JSON, not visible ASCII) and must still be rejected with a 4xx.
 """
 
 import schemathesis
+
+
+def _utf8_on_the_wire(value):
+    """A header value whose Latin-1 encoding (what goes on the wire) is valid UTF-8."""
+    if not isinstance(value, str) or value.isascii():
+        return value
+    try:
+        value.encode("latin-1").decode("utf-8")
+        return value  # already UTF-8 bytes on the wire
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return value.encode("utf-8").decode("latin-1")
 
 
 @schemathesis.hook
@@ -16,3 +30,6 @@ def before_call(context, case, kwargs):
             case.body.decode("utf-8")
         except UnicodeDecodeError:
             case.body = case.body.decode("utf-8", "replace").encode("utf-8")
+    if case.headers:
+        for name, value in list(case.headers.items()):
+            case.headers[name] = _utf8_on_the_wire(value)

@@ -66,6 +66,16 @@ async fn placement_rules_are_enforced_and_store_nothing() {
         .await;
     assert_eq!(no_key.status, 400);
     assert_eq!(no_key.error_fields(), ["Idempotency-Key"]);
+    assert_eq!(no_key.body["errors"][0]["code"], "required");
+    // Present but not visible ASCII (here not even ASCII): invalid, not missing.
+    for bad_key in ["schlüssel", "two words", &"k".repeat(256)] {
+        let bad = app
+            .place_order_with_key(&cast.client, bad_key, &basic_order(gig.id))
+            .await;
+        assert_eq!(bad.status, 400, "{bad_key}: {bad:?}");
+        assert_eq!(bad.error_fields(), ["Idempotency-Key"]);
+        assert_eq!(bad.body["errors"][0]["code"], "invalid_value", "{bad_key}");
+    }
 
     let by_freelancer = place(&cast.freelancer, basic_order(gig.id)).await;
     assert_eq!(by_freelancer.status, 403, "{by_freelancer:?}");

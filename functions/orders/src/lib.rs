@@ -44,10 +44,12 @@ async fn place_order(
     JsonBody(request): JsonBody<PlaceOrder>,
 ) -> ApiResult<(StatusCode, Json<Order>)> {
     caller.require(Role::Client)?;
+    // A value that is not even text is present but invalid (not "required"): checked lossily.
     let key = check_idempotency_key(
         headers
             .get(IDEMPOTENCY_KEY_HEADER)
-            .and_then(|value| value.to_str().ok()),
+            .map(|value| String::from_utf8_lossy(value.as_bytes()))
+            .as_deref(),
     )?;
     let placed = ordering::place_order(
         &state.store,
