@@ -97,7 +97,7 @@ log "starting the local bridge"
 bridge_pid=$!
 
 log "invoking sample events through cargo lambda invoke"
-# events/ on a fresh table: register, log in, then the profile with the session's token.
+# events/ on a fresh table: register, log in, then the profile and orders with the session's token.
 invoke() {
   local function=$1 file=$2 expected=$3 output status
   output=$(cargo lambda invoke -P "$watch_port" "$function" --data-file "$file")
@@ -115,6 +115,12 @@ invoke auth events/auth/login.json 200
 access_token=$(python3 -c 'import json,sys; print(json.loads(json.load(sys.stdin)["body"])["access_token"])' <<<"$INVOKE_OUTPUT")
 sed "s/<ACCESS_TOKEN>/$access_token/" events/users/get-me.json >.local/get-me.json
 invoke users .local/get-me.json 200
+sed "s/<CLIENT_TOKEN>/$access_token/" events/orders/list-orders.json >.local/list-orders.json
+invoke orders .local/list-orders.json 200
+# The scheduler's sample (what its rule sends): a run over the still empty table does nothing.
+output=$(cargo lambda invoke -P "$watch_port" scheduler --data-file events/scheduler/scheduled.json)
+python3 -c 'import json,sys; r=json.load(sys.stdin); sys.exit(0 if r=={"auto_completed":0,"marked_late":0,"skipped":0} else f"scheduler: {r}")' <<<"$output"
+echo "  events/scheduler/scheduled.json -> $output" >&2
 
 log "running the test suite"
 cargo nextest run --workspace --locked --no-fail-fast

@@ -1,18 +1,34 @@
 //! The sample events in `events/<function>/*.json` (the ones the README feeds to
-//! `cargo lambda invoke --data-file`) are real API Gateway HTTP API (v2) requests for their
-//! function's routes: each one is invoked on its function and its response checked.
+//! `cargo lambda invoke --data-file`) are real events for their function: API Gateway HTTP API
+//! (v2) requests for each API function's main routes, a DynamoDB stream batch for `dispatcher`,
+//! an SQS batch for `notifier` and an EventBridge scheduled event for `scheduler`. Each one is
+//! invoked on its function in-process and its response checked.
 //!
-//! Samples that need a session carry placeholders, replaced here as a person would by hand:
-//! `<ACCESS_TOKEN>`, `<REFRESH_TOKEN>` and the user id `11111111-1111-4111-8111-111111111111`.
+//! Samples that need a session or an existing resource carry placeholders, replaced here as a
+//! person would by hand: `<ACCESS_TOKEN>`, `<REFRESH_TOKEN>`, `<CLIENT_TOKEN>`,
+//! `<FREELANCER_TOKEN>`, and the ids below.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use aws_lambda_events::event::dynamodb::Event as StreamEvent;
+use aws_lambda_events::event::sqs::SqsEvent;
+use gigmarket_shared::domain::gig::Revisions;
+use gigmarket_shared::events::Event;
 use gigmarket_shared::routes::ROUTES;
 use gigmarket_tests::TestApp;
+use gigmarket_tests::marketplace::subjects_to;
 use serde_json::Value;
+use time::{Duration, OffsetDateTime};
 
+/// The user in `events/users/get-user.json`.
 const SAMPLE_USER_ID: &str = "11111111-1111-4111-8111-111111111111";
+/// The order in `events/orders/*` (after placement, the placed order's id).
+const SAMPLE_ORDER_ID: &str = "22222222-2222-4222-8222-222222222222";
+/// The gig `events/orders/place-order.json` orders.
+const SAMPLE_GIG_ID: &str = "33333333-3333-4333-8333-333333333333";
+/// The freelancer of the order in the dispatcher and notifier samples.
+const SAMPLE_EVENT_FREELANCER_ID: &str = "9b2e7d14-3c6a-4f0e-8b5d-1a7c2e9f4d32";
 
 fn events_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../events")
@@ -45,25 +61,56 @@ fn all_samples() -> BTreeSet<String> {
     found
 }
 
-/// What each sample must answer, in the order a person would try them.
-const EXPECTED: &[(&str, u16)] = &[
+/// Every crate in `functions/`.
+fn function_crates() -> BTreeSet<String> {
+    std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../functions"))
+        .expect("functions/")
+        .filter_map(|entry| {
+            let path = entry.ok()?.path();
+            path.join("Cargo.toml")
+                .exists()
+                .then(|| path.file_name()?.to_str().map(str::to_owned))?
+        })
+        .collect()
+}
+
+/// The API Gateway samples and what each must answer, in the order a person would try them.
+const HTTP_SAMPLES: &[(&str, u16)] = &[
     ("auth/register.json", 201),
     ("auth/login.json", 200),
     ("users/get-me.json", 200),
     ("users/update-me.json", 200),
     ("users/get-user.json", 200),
+    ("orders/place-order.json", 201),
+    ("orders/list-orders.json", 200),
+    ("orders/accept-order.json", 200),
+    ("orders/deliver-order.json", 200),
+    ("orders/complete-order.json", 200),
+    ("orders/get-order.json", 200),
     ("auth/refresh.json", 200),
     ("auth/logout.json", 204),
 ];
 
+/// The samples of the event-driven functions, each with the event source it stands for.
+const EVENT_SAMPLES: &[(&str, &str)] = &[
+    ("dispatcher/order-placed.json", "aws:dynamodb"),
+    ("notifier/order-placed.json", "aws:sqs"),
+    ("scheduler/scheduled.json", "aws.events"),
+];
+
 #[test]
-fn every_sample_is_checked_and_names_a_route_of_its_function() {
-    let checked: BTreeSet<String> = EXPECTED
+fn every_sample_is_checked_and_fits_its_function() {
+    let checked: BTreeSet<String> = HTTP_SAMPLES
         .iter()
         .map(|(file, _)| (*file).to_owned())
+        .chain(EVENT_SAMPLES.iter().map(|(file, _)| (*file).to_owned()))
         .collect();
-    assert_eq!(all_samples(), checked, "add new samples to EXPECTED");
-    for file in &checked {
+    assert_eq!(
+        all_samples(),
+        checked,
+        "add new samples to HTTP_SAMPLES or EVENT_SAMPLES"
+    );
+    for (file, _) in HTTP_SAMPLES {
         let event: Value = serde_json::from_str(&sample(file)).expect("sample is JSON");
         let function = file.split('/').next().unwrap();
         let route_key = event["routeKey"].as_str().expect("routeKey");
@@ -75,9 +122,29 @@ fn every_sample_is_checked_and_names_a_route_of_its_function() {
             "{file}: {route_key} is not a route of {function}"
         );
         assert_eq!(event["version"], "2.0", "{file}: HTTP API payload v2");
+        assert_eq!(event["requestContext"]["routeKey"], route_key, "{file}");
     }
-    let http_functions: BTreeSet<&str> = ROUTES.iter().map(|route| route.function).collect();
-    for function in http_functions {
+    for (file, source) in EVENT_SAMPLES {
+        let event: Value = serde_json::from_str(&sample(file)).expect("sample is JSON");
+        match event["Records"].as_array() {
+            Some(records) => {
+                assert!(!records.is_empty(), "{file}");
+                for record in records {
+                    assert_eq!(record["eventSource"], *source, "{file}");
+                }
+            }
+            None => {
+                // The scheduler's: the same shape as what the local bridge sends it.
+                assert_eq!(event["source"], *source, "{file}");
+                assert_eq!(event["detail-type"], "Scheduled Event", "{file}");
+                let keys = |value: &Value| -> BTreeSet<String> {
+                    value.as_object().unwrap().keys().cloned().collect()
+                };
+                assert_eq!(keys(&event), keys(&bridge::scheduled_event("us-east-1")));
+            }
+        }
+    }
+    for function in function_crates() {
         assert!(
             checked
                 .iter()
@@ -88,17 +155,31 @@ fn every_sample_is_checked_and_names_a_route_of_its_function() {
 }
 
 #[tokio::test]
-async fn every_sample_event_gets_its_expected_response() {
+async fn every_api_sample_gets_its_expected_response() {
     let app = TestApp::new().await;
+    let client = app.register_client().await;
     let mut access_token = String::new();
     let mut refresh_token = String::new();
     let mut user_id = String::new();
-    for (file, expected) in EXPECTED {
+    let mut order_id = SAMPLE_ORDER_ID.to_owned();
+    let mut gig_id = SAMPLE_GIG_ID.to_owned();
+    for (file, expected) in HTTP_SAMPLES {
         let function = file.split('/').next().unwrap();
+        if file.starts_with("orders/") && gig_id == SAMPLE_GIG_ID {
+            // Ann (the registered freelancer) offers the gig the sample orders.
+            let gig = app
+                .create_active_gig(user_id.parse().unwrap(), Revisions::Limited(1))
+                .await;
+            gig_id = gig.id.to_string();
+        }
         let event = sample(file)
             .replace("<ACCESS_TOKEN>", &access_token)
             .replace("<REFRESH_TOKEN>", &refresh_token)
-            .replace(SAMPLE_USER_ID, &user_id);
+            .replace("<FREELANCER_TOKEN>", &access_token)
+            .replace("<CLIENT_TOKEN>", &client.access_token)
+            .replace(SAMPLE_USER_ID, &user_id)
+            .replace(SAMPLE_ORDER_ID, &order_id)
+            .replace(SAMPLE_GIG_ID, &gig_id);
         let response = app.invoke(function, &event).await;
         assert_eq!(response.status, *expected, "{file}: {response:?}");
         if let Some(token) = response.body["access_token"].as_str() {
@@ -106,14 +187,58 @@ async fn every_sample_event_gets_its_expected_response() {
             refresh_token = response.body["refresh_token"].as_str().unwrap().to_owned();
             user_id = response.body["user"]["id"].as_str().unwrap().to_owned();
         }
+        let body = &response.body;
         match *file {
             "auth/register.json" | "auth/login.json" => {
-                assert_eq!(response.body["user"]["email"], "ann@example.com")
+                assert_eq!(body["user"]["email"], "ann@example.com")
             }
-            "users/update-me.json" => assert_eq!(response.body["country"], "DE"),
+            "users/update-me.json" => assert_eq!(body["country"], "DE"),
             "users/get-user.json" => {
-                assert_eq!(response.body["id"], user_id.as_str());
-                assert!(response.body.get("email").is_none(), "public profile");
+                assert_eq!(body["id"], user_id.as_str());
+                assert!(body.get("email").is_none(), "public profile");
+            }
+            "orders/place-order.json" => {
+                assert_eq!(body["status"], "pending");
+                assert_eq!(body["gig_id"], gig_id.as_str());
+                assert_eq!(body["freelancer_id"], user_id.as_str());
+                assert_eq!(body["client_id"], client.id.to_string());
+                assert_eq!(body["price_cents"], 5_000, "the basic package, snapshotted");
+                order_id = body["id"].as_str().unwrap().to_owned();
+                // The same sample again (same Idempotency-Key and body): the same order.
+                let replay = app.invoke(function, &event).await;
+                assert_eq!(replay.status, 201, "{replay:?}");
+                assert_eq!(replay.body["id"], order_id.as_str());
+            }
+            "orders/list-orders.json" => {
+                let ids: Vec<&str> = body["items"]
+                    .as_array()
+                    .expect("items")
+                    .iter()
+                    .filter_map(|order| order["id"].as_str())
+                    .collect();
+                assert_eq!(ids, [order_id.as_str()]);
+                assert!(body["next_cursor"].is_null());
+            }
+            "orders/accept-order.json" => {
+                assert_eq!(body["status"], "in_progress");
+                assert!(body["due_at"].is_string());
+            }
+            "orders/deliver-order.json" => {
+                assert_eq!(body["status"], "delivered");
+                assert_eq!(
+                    body["last_change"]["attachments"].as_array().unwrap().len(),
+                    2
+                );
+            }
+            "orders/complete-order.json" => assert_eq!(body["status"], "completed"),
+            "orders/get-order.json" => {
+                let kinds: Vec<&str> = body["timeline"]
+                    .as_array()
+                    .expect("timeline")
+                    .iter()
+                    .filter_map(|entry| entry["kind"].as_str())
+                    .collect();
+                assert_eq!(kinds, ["placed", "accepted", "delivered", "completed"]);
             }
             _ => {}
         }
@@ -121,4 +246,80 @@ async fn every_sample_event_gets_its_expected_response() {
     // The logout sample really ended the session.
     let event = sample("auth/refresh.json").replace("<REFRESH_TOKEN>", &refresh_token);
     assert_eq!(app.invoke("auth", &event).await.status, 401);
+}
+
+/// The stream batch (an order INSERT and its timeline entry) becomes exactly one order event on
+/// the queue.
+#[tokio::test]
+async fn the_dispatcher_sample_queues_one_order_event() {
+    let (_app, pipeline) = TestApp::with_pipeline().await;
+    let batch: StreamEvent =
+        serde_json::from_str(&sample("dispatcher/order-placed.json")).expect("a stream event");
+    assert_eq!(batch.records.len(), 2);
+    let response = dispatcher::handle(batch, &pipeline.sqs, &pipeline.queue_url).await;
+    assert!(response.batch_item_failures.is_empty(), "{response:?}");
+    let messages = pipeline.receive_all().await;
+    assert_eq!(messages.len(), 1, "the timeline entry is no event");
+    let event: Event = serde_json::from_str(messages[0].body().unwrap()).unwrap();
+    assert_eq!(event.event_type.as_str(), "order.placed");
+    assert_eq!(
+        event.event_id,
+        "order:0193a0c2-5f00-7c3e-9a51-3b9e2f1c0a11:1"
+    );
+    assert_eq!(event.order.gig_title, "I will design your logo");
+}
+
+/// The SQS batch mails the order's freelancer once; the same batch again mails nobody.
+#[tokio::test]
+async fn the_notifier_sample_mails_the_freelancer_once() {
+    let (app, _pipeline) = TestApp::with_pipeline().await;
+    let freelancer = app.register_freelancer().await;
+    let batch: SqsEvent = serde_json::from_str(
+        &sample("notifier/order-placed.json")
+            .replace(SAMPLE_EVENT_FREELANCER_ID, &freelancer.id.to_string()),
+    )
+    .expect("an SQS event");
+    let notifier = app.notifier();
+    let response = notifier.handle(batch.clone()).await;
+    assert!(response.batch_item_failures.is_empty(), "{response:?}");
+    let expected = vec!["New order: I will design your logo".to_owned()];
+    assert_eq!(subjects_to(&freelancer.email).await, expected);
+    let redelivered = notifier.handle(batch).await;
+    assert!(redelivered.batch_item_failures.is_empty());
+    assert_eq!(subjects_to(&freelancer.email).await, expected);
+    // A message that is not an order event fails alone (and is retried, then dead-lettered).
+    let mut poison: SqsEvent = serde_json::from_str(&sample("notifier/order-placed.json")).unwrap();
+    poison.records[0].body = Some("not an event".to_owned());
+    let failed = notifier.handle(poison).await;
+    assert_eq!(failed.batch_item_failures.len(), 1);
+}
+
+/// The scheduled event is what the scheduler's rule sends; a run then completes the delivered
+/// orders that are due (the handler ignores the event's content, so the run is called with a
+/// clock three days on).
+#[tokio::test]
+async fn the_scheduler_sample_runs_the_housekeeping() {
+    let scheduled: Value = serde_json::from_str(&sample("scheduler/scheduled.json")).expect("JSON");
+    assert_eq!(scheduled["detail-type"], "Scheduled Event");
+    let app = TestApp::new().await;
+    let cast = app.cast().await;
+    let gig = app
+        .create_active_gig(cast.freelancer.id, Revisions::Limited(1))
+        .await;
+    let delivered = app.order_in(&cast, &gig, "delivered").await;
+    let summary = scheduler::run(
+        &app.state.store,
+        OffsetDateTime::now_utc() + Duration::days(3) + Duration::minutes(1),
+    )
+    .await
+    .expect("run");
+    assert_eq!(
+        serde_json::to_value(&summary).unwrap(),
+        serde_json::json!({"auto_completed": 1, "marked_late": 0, "skipped": 0}),
+        "the invocation's result"
+    );
+    assert_eq!(
+        app.order(&cast.client, delivered).await.body["status"],
+        "completed"
+    );
 }
