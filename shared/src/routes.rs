@@ -26,6 +26,18 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/me", "users"),
     route("PATCH", "/me", "users"),
     route("GET", "/users/{id}", "users"),
+    route("GET", "/gigs", "gigs"),
+    route("POST", "/gigs", "gigs"),
+    route("GET", "/gigs/{id}", "gigs"),
+    route("PATCH", "/gigs/{id}", "gigs"),
+    route("DELETE", "/gigs/{id}", "gigs"),
+    route("POST", "/gigs/{id}/pause", "gigs"),
+    route("POST", "/gigs/{id}/resume", "gigs"),
+    route("POST", "/gigs/{id}/approve", "gigs"),
+    route("POST", "/gigs/{id}/reject", "gigs"),
+    route("GET", "/me/gigs", "gigs"),
+    route("GET", "/users/{id}/gigs", "gigs"),
+    route("GET", "/categories", "gigs"),
 ];
 
 /// The `[workspace.metadata.lambda.watch.router]` table body, one line per path, in table order.

@@ -385,7 +385,7 @@ pub fn check_https_url(violations: &mut Violations, field: &str, raw: &str) {
 }
 
 /// Distinguishes an absent field (`None`) from an explicit `null` (`Some(None)`).
-mod nullable {
+pub(crate) mod nullable {
     use serde::{Deserialize, Deserializer};
 
     pub fn deserialize<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
