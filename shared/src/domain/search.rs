@@ -48,8 +48,15 @@ pub fn normalize_words(text: &str) -> Vec<String> {
 /// unrelated words must not merge. English plurals are ambiguous (`matches` vs `caches`, `stories`
 /// vs `movies`), so after dropping the plural ending a final `e` is dropped and a final `y` becomes
 /// `i`: both sides of each pair then meet (`cach`, `stori`, `movi`). Terms are internal, never
-/// shown. Words ending in `ss`, `us`, `is` keep their `s` (`class`, `status`, `analysis`).
+/// shown. Words ending in `ss` or `is` keep their `s` (`class`, `analysis`); `-us` words lose it
+/// on both sides (`status`/`statuses` -> `statu`, `menus` -> `menu`).
 pub fn stem(word: &str) -> String {
+    // Once more on the result, so `-es` plurals meet their singular (`statuses` -> `status`
+    // -> `statu`, like `status` itself); a third pass never changes anything.
+    stem_once(&stem_once(word))
+}
+
+fn stem_once(word: &str) -> String {
     if word.chars().count() <= 3 {
         return word.to_owned();
     }
@@ -60,11 +67,7 @@ pub fn stem(word: &str) -> String {
         .any(|suffix| word.ends_with(suffix))
     {
         word[..word.len() - 2].to_owned()
-    } else if word.ends_with('s')
-        && !word.ends_with("ss")
-        && !word.ends_with("us")
-        && !word.ends_with("is")
-    {
+    } else if word.ends_with('s') && !word.ends_with("ss") && !word.ends_with("is") {
         word[..word.len() - 1].to_owned()
     } else {
         word.to_owned()
@@ -158,11 +161,17 @@ mod tests {
             ("sizes", "size"),
             ("uses", "use"),
             ("keys", "key"),
+            ("menus", "menu"),
+            ("statuses", "status"),
+            ("buses", "bus"),
         ] {
             assert_eq!(stem(plural), stem(singular), "{plural} / {singular}");
         }
-        for word in ["class", "status", "analysis", "bus"] {
+        for word in ["class", "analysis", "bus"] {
             assert_eq!(stem(word), word);
+        }
+        for word in ["statuses", "houses", "logos", "stories", "cafe"] {
+            assert_eq!(stem(&stem(word)), stem(word), "{word} is a fixed point");
         }
         assert_ne!(stem("logo"), stem("log"));
     }
