@@ -15,7 +15,8 @@
 use std::collections::{HashMap, HashSet};
 
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update,
+    AttributeValue, ConditionCheck, Delete, Put, PutRequest, TransactWriteItem, Update,
+    WriteRequest,
 };
 use serde_json::Value;
 use uuid::Uuid;
@@ -134,6 +135,16 @@ fn listing_entries(gig: &Gig) -> Result<Vec<(Key, Item)>, ApiError> {
             Ok((key, item))
         })
         .collect()
+}
+
+/// The gig item: the domain gig, its owner-index keys and the listing flag.
+fn gig_item(gig: &Gig, listed: bool) -> Result<Item, ApiError> {
+    let mut item = to_item(&keys::gig(gig.id), entity::GIG, gig)?;
+    let (pk, sk) = index_attributes(OWNER_INDEX);
+    item.insert(pk, s(keys::gig_owner_partition(gig.freelancer_id)));
+    item.insert(sk, s(keys::created_sort_key(created_ms(gig), gig.id)));
+    item.insert("listed".into(), AttributeValue::Bool(listed));
+    Ok(item)
 }
 
 fn internal(message: &'static str) -> ApiError {
@@ -552,15 +563,59 @@ impl Store {
         }
     }
 
+    /// Bulk import into a fresh table (the benchmark, data migrations): each gig as listed with
+    /// its entries, through BatchWriteItem. NOT transactional and no owner check, so never on a
+    /// request path; DynamoDB Local runs transactions one at a time, which makes seeding
+    /// thousands of gigs through `create_gig` take most of an hour.
+    pub async fn import_listed_gigs(&self, gigs: &[Gig]) -> Result<(), ApiError> {
+        let mut requests = Vec::new();
+        for gig in gigs {
+            requests.push(gig_item(gig, true)?);
+            requests.extend(listing_entries(gig)?.into_iter().map(|(_, item)| item));
+        }
+        for chunk in requests.chunks(25) {
+            let mut pending: Vec<WriteRequest> = chunk
+                .iter()
+                .map(|item| {
+                    let put = PutRequest::builder()
+                        .set_item(Some(item.clone()))
+                        .build()
+                        .map_err(ApiError::internal)?;
+                    Ok(WriteRequest::builder().put_request(put).build())
+                })
+                .collect::<Result<_, ApiError>>()?;
+            for attempt in 0..10u64 {
+                if pending.is_empty() {
+                    break;
+                }
+                let output = self
+                    .client()
+                    .batch_write_item()
+                    .request_items(self.table(), pending)
+                    .set_return_consumed_capacity(self.return_capacity())
+                    .send()
+                    .await
+                    .map_err(sdk_error("BatchWriteItem"))?;
+                self.record_capacity(output.consumed_capacity());
+                pending = output
+                    .unprocessed_items
+                    .and_then(|mut unprocessed| unprocessed.remove(self.table()))
+                    .unwrap_or_default();
+                if !pending.is_empty() {
+                    tokio::time::sleep(std::time::Duration::from_millis(20 * (attempt + 1))).await;
+                }
+            }
+            if !pending.is_empty() {
+                return Err(internal("import: items stayed unprocessed"));
+            }
+        }
+        Ok(())
+    }
+
     fn put_new_gig(&self, gig: &Gig, listed: bool) -> Result<TransactWriteItem, ApiError> {
-        let mut item = to_item(&keys::gig(gig.id), entity::GIG, gig)?;
-        let (pk, sk) = index_attributes(OWNER_INDEX);
-        item.insert(pk, s(keys::gig_owner_partition(gig.freelancer_id)));
-        item.insert(sk, s(keys::created_sort_key(created_ms(gig), gig.id)));
-        item.insert("listed".into(), AttributeValue::Bool(listed));
         let put = Put::builder()
             .table_name(self.table())
-            .set_item(Some(item))
+            .set_item(Some(gig_item(gig, listed)?))
             .condition_expression("attribute_not_exists(pk)")
             .build()
             .map_err(ApiError::internal)?;
