@@ -531,3 +531,41 @@ async fn hidden_gigs_never_appear_in_any_listing() {
         .await;
     assert_eq!(mine.len(), 5, "owners still see all of their gigs");
 }
+
+#[tokio::test]
+async fn sparse_matches_behind_many_non_matching_gigs_are_found_across_reads() {
+    let app = TestApp::with_config(|config| config.gig_auto_approve = true).await;
+    let owner = app.register_freelancer().await;
+    let mut matching = Vec::new();
+    // The two oldest gigs deliver in a day; the 30 newer ones, which newest-first reads see
+    // first, do not. A page must read past them (several Queries) and not stop empty-handed.
+    for index in 0..32 {
+        let days = if index < 2 { 1 } else { 9 };
+        let body = priced_gig(&format!("Sparse filter gig {index}"), 1_000, days);
+        let id = gig_id(&app.create_gig(&owner, &body).await);
+        if days == 1 {
+            matching.push(id);
+        }
+    }
+    matching.reverse();
+    let first = app
+        .get("/gigs?limit=1&max_delivery_days=1&sort=newest", None)
+        .await;
+    assert_eq!(
+        first.body["items"].as_array().unwrap().len(),
+        1,
+        "{first:?}"
+    );
+    let (ids, _) = app
+        .collect_pages("/gigs?limit=1&max_delivery_days=1&sort=newest", None)
+        .await;
+    assert_eq!(ids, matching);
+    let (ids, _) = app
+        .collect_pages(
+            "/gigs?limit=1&q=sparse&max_delivery_days=1&sort=rating",
+            None,
+        )
+        .await;
+    let got: HashSet<Uuid> = ids.into_iter().collect();
+    assert_eq!(got, matching.into_iter().collect());
+}
