@@ -699,3 +699,27 @@ async fn categories_are_a_fixed_tree() {
             .any(|sub| sub["id"] == "logo-design")
     );
 }
+
+#[tokio::test]
+async fn store_create_gig_lists_active_fixture_gigs_for_other_teams() {
+    // Other teams' tests put gigs straight into the store, owners not necessarily registered.
+    use gigmarket_shared::domain::gig::{Gig, GigDraft, GigStatus};
+    let app = TestApp::new().await;
+    let draft: GigDraft = serde_json::from_value(gig_body("Fixture gig for orders")).unwrap();
+    let gig = Gig::new(
+        uuid::Uuid::new_v4(),
+        draft.validate().unwrap(),
+        GigStatus::Active,
+        OffsetDateTime::now_utc(),
+    );
+    app.state.store.create_gig(&gig).await.unwrap();
+    assert_eq!(
+        app.state.store.get_gig(gig.id).await.unwrap(),
+        Some(gig.clone())
+    );
+    assert_eq!(app.browse_ids("q=fixture").await, vec![gig.id]);
+    assert_eq!(
+        app.get(&format!("/gigs/{}", gig.id), None).await.status,
+        200
+    );
+}
