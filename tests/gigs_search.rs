@@ -440,7 +440,7 @@ async fn cursors_belong_to_their_query_and_bad_parameters_are_named() {
 #[tokio::test]
 async fn hidden_gigs_never_appear_in_any_listing() {
     let app = TestApp::new().await;
-    let admin = app.create_admin().await;
+    let admin = app.admin_session().await;
     let owner = app.register_freelancer().await;
     let blocked = app.register_freelancer().await;
     let token = |session: &Session| Some(session.access_token.clone());
@@ -450,10 +450,12 @@ async fn hidden_gigs_never_appear_in_any_listing() {
         body
     };
     let visible = app
-        .create_active_gig(&owner, &admin, &body("visible"))
+        .create_approved_gig(&owner, &admin, &body("visible"))
         .await;
     app.create_gig(&owner, &body("pending")).await;
-    let paused = app.create_active_gig(&owner, &admin, &body("paused")).await;
+    let paused = app
+        .create_approved_gig(&owner, &admin, &body("paused"))
+        .await;
     app.post(
         &format!("/gigs/{paused}/pause"),
         &json!({}),
@@ -461,12 +463,12 @@ async fn hidden_gigs_never_appear_in_any_listing() {
     )
     .await;
     let archived = app
-        .create_active_gig(&owner, &admin, &body("archived"))
+        .create_approved_gig(&owner, &admin, &body("archived"))
         .await;
     app.delete(&format!("/gigs/{archived}"), token(&owner).as_deref())
         .await;
     let rejected = app
-        .create_active_gig(&owner, &admin, &body("rejected"))
+        .create_approved_gig(&owner, &admin, &body("rejected"))
         .await;
     let taken_down = app
         .post(
@@ -477,7 +479,7 @@ async fn hidden_gigs_never_appear_in_any_listing() {
         .await;
     assert_eq!(taken_down.body["status"], "rejected");
     let blocked_gig = app
-        .create_active_gig(&blocked, &admin, &body("blocked"))
+        .create_approved_gig(&blocked, &admin, &body("blocked"))
         .await;
     app.state
         .store

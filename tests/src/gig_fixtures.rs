@@ -48,7 +48,7 @@ pub fn priced_gig(title: &str, price_cents: u64, delivery_days: u32) -> Value {
 
 impl TestApp {
     /// Admins are never created through the API: like `gigctl create-admin`, then log in.
-    pub async fn create_admin(&self) -> Session {
+    pub async fn admin_session(&self) -> Session {
         let email = format!("admin-{}@example.com", Uuid::new_v4().simple());
         accounts::create_user(
             &self.state,
@@ -72,7 +72,12 @@ impl TestApp {
     }
 
     /// Creates a gig and has `admin` approve it; returns its id.
-    pub async fn create_active_gig(&self, owner: &Session, admin: &Session, body: &Value) -> Uuid {
+    pub async fn create_approved_gig(
+        &self,
+        owner: &Session,
+        admin: &Session,
+        body: &Value,
+    ) -> Uuid {
         let gig = self.create_gig(owner, body).await;
         let id = gig_id(&gig);
         let approved = self
