@@ -1,5 +1,5 @@
 # The two commands (see README): `make dev` runs the API locally, `make test` runs every check.
-.PHONY: dev test stack stop bootstrap
+.PHONY: dev test stack stop bootstrap bench
 
 dev:
 	bash scripts/dev.sh
@@ -16,3 +16,7 @@ stop:
 
 bootstrap:
 	bash scripts/bootstrap.sh
+
+# Storefront benchmark: seeds 5,000 gigs into DynamoDB Local, prints latency and capacity per call.
+bench:
+	bash scripts/bench.sh

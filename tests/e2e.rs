@@ -357,3 +357,56 @@ async fn wait_until_queue_is_drained(sqs: &aws_sdk_sqs::Client, queue_url: &str)
         }
     }
 }
+
+#[tokio::test]
+async fn gig_publishing_and_browse_through_cargo_lambda_watch() {
+    use reqwest::Method;
+    let client = reqwest::Client::new();
+    let email = format!("e2e-gigs-{}@example.com", Uuid::new_v4().simple());
+    let (status, _, registered) = call(
+        &client,
+        Method::POST,
+        "/auth/register",
+        None,
+        Some(json!({"email": email, "password": "an end-to-end password", "name": "E2E", "role": "freelancer"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{registered}");
+    let token = registered["access_token"].as_str().unwrap().to_owned();
+
+    let (status, _, categories) = call(&client, Method::GET, "/categories", None, None).await;
+    assert_eq!(status, 200);
+    assert!(!categories["categories"].as_array().unwrap().is_empty());
+
+    let word = format!("e2e{}", &Uuid::new_v4().simple().to_string()[..8]);
+    let gig = json!({
+        "title": format!("End to end {word} gig"),
+        "description": "A gig created through cargo lambda watch.",
+        "category": "programming-tech",
+        "packages": [{"tier": "basic", "name": "Basic", "description": "One thing",
+                      "price_cents": 1000, "currency": "EUR", "delivery_days": 2,
+                      "revisions": 1, "features": []}]
+    });
+    let (status, _, created) = call(&client, Method::POST, "/gigs", Some(&token), Some(gig)).await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    // Review is required by default, so it is the owner's alone until approved.
+    let (status, content_type, _) =
+        call(&client, Method::GET, &format!("/gigs/{id}"), None, None).await;
+    assert_eq!(status, 404);
+    assert_eq!(content_type, "application/problem+json");
+    let (status, _, mine) =
+        call(&client, Method::GET, "/me/gigs?limit=5", Some(&token), None).await;
+    assert_eq!(status, 200);
+    assert_eq!(mine["items"][0]["id"], id.as_str());
+    let (status, _, found) = call(
+        &client,
+        Method::GET,
+        &format!("/gigs?q={word}&sort=price_asc&limit=5"),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{found}");
+    assert_eq!(found["items"], json!([]), "pending gigs are not browsable");
+}

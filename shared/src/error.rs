@@ -56,6 +56,9 @@ pub enum ApiError {
     /// An `If-Match` precondition or version check failed.
     #[error("precondition failed: {0}")]
     PreconditionFailed(String),
+    /// A conditional request (`If-Match`) is required and was not made.
+    #[error("precondition required: {0}")]
+    PreconditionRequired(&'static str),
     #[error("unprocessable: {detail}")]
     Unprocessable { code: &'static str, detail: String },
     #[error("too many requests")]
@@ -106,6 +109,7 @@ impl ApiError {
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+            Self::PreconditionRequired(_) => StatusCode::PRECONDITION_REQUIRED,
             Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -125,6 +129,7 @@ impl ApiError {
             Self::MethodNotAllowed => "method-not-allowed",
             Self::Conflict { code, .. } | Self::Unprocessable { code, .. } => code,
             Self::PreconditionFailed(_) => "precondition-failed",
+            Self::PreconditionRequired(_) => "precondition-required",
             Self::TooManyRequests { .. } => "rate-limited",
             Self::Internal(_) => "internal-error",
         }
@@ -137,7 +142,9 @@ impl ApiError {
             Self::Conflict { detail, .. }
             | Self::Unprocessable { detail, .. }
             | Self::TooManyRequests { detail, .. } => detail.clone(),
-            Self::Unauthorized(detail) | Self::Forbidden(detail) => (*detail).to_owned(),
+            Self::Unauthorized(detail)
+            | Self::Forbidden(detail)
+            | Self::PreconditionRequired(detail) => (*detail).to_owned(),
             Self::NotFound(what) => format!("{what} not found"),
             Self::BadRequest(detail)
             | Self::UnsupportedMediaType(detail)

@@ -38,6 +38,18 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/orders/{id}/request-revision", "orders"),
     route("POST", "/orders/{id}/complete", "orders"),
     route("POST", "/orders/{id}/cancel", "orders"),
+    route("GET", "/gigs", "gigs"),
+    route("POST", "/gigs", "gigs"),
+    route("GET", "/gigs/{id}", "gigs"),
+    route("PATCH", "/gigs/{id}", "gigs"),
+    route("DELETE", "/gigs/{id}", "gigs"),
+    route("POST", "/gigs/{id}/pause", "gigs"),
+    route("POST", "/gigs/{id}/resume", "gigs"),
+    route("POST", "/gigs/{id}/approve", "gigs"),
+    route("POST", "/gigs/{id}/reject", "gigs"),
+    route("GET", "/me/gigs", "gigs"),
+    route("GET", "/users/{id}/gigs", "gigs"),
+    route("GET", "/categories", "gigs"),
 ];
 
 /// The `[workspace.metadata.lambda.watch.router]` table body, one line per path, in table order.

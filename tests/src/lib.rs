@@ -5,6 +5,7 @@
 //! Needs the local stack: run the suite with `make test`, or `make stack` and then
 //! `source .local/stack.env` before `cargo nextest run`.
 
+pub mod gig_fixtures;
 pub mod marketplace;
 
 use std::collections::HashMap;
@@ -189,6 +190,7 @@ impl TestApp {
             ("auth", auth::router(state.clone())),
             ("users", users::router(state.clone())),
             ("orders", orders::router(state.clone())),
+            ("gigs", ::gigs::router(state.clone())),
         ]);
         let mut matcher = matchit::Router::new();
         for route in ROUTES {
@@ -261,6 +263,14 @@ impl TestApp {
 
     pub async fn patch(&self, path: &str, body: &Value, token: Option<&str>) -> TestResponse {
         self.with_body("PATCH", path, body, token).await
+    }
+
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> TestResponse {
+        let mut request = RawRequest::new("DELETE", path);
+        if let Some(token) = token {
+            request = request.bearer(token);
+        }
+        self.send(request).await
     }
 
     async fn with_body(

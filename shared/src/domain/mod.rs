@@ -1,6 +1,9 @@
 //! Domain types and rules. No AWS types here: these are plain data plus the checks that decide
 //! whether a request is acceptable, unit-tested without any server.
 
+pub mod browse;
+pub mod category;
 pub mod gig;
 pub mod order;
+pub mod search;
 pub mod user;

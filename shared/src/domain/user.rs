@@ -400,7 +400,7 @@ where
 }
 
 /// Distinguishes an absent field (`None`) from an explicit `null` (`Some(None)`).
-mod nullable {
+pub(crate) mod nullable {
     use serde::{Deserialize, Deserializer};
 
     pub fn deserialize<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>

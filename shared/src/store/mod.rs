@@ -9,13 +9,17 @@ pub mod table;
 pub mod users;
 
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConsumedCapacity, Put, ReturnConsumedCapacity, TransactWriteItem,
+};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -28,6 +32,37 @@ pub type Item = HashMap<String, AttributeValue>;
 pub struct Store {
     client: Client,
     table: String,
+    /// Off (None) in the functions; the bench turns it on to count requests and capacity.
+    meter: Option<Arc<CapacityMeter>>,
+}
+
+/// Counts DynamoDB requests and the capacity they consumed (`ReturnConsumedCapacity=TOTAL`),
+/// for benchmarks. Counted: every read and write of `Store::get`, `Store::transact` and the gig
+/// store; the older user/session calls are not instrumented.
+#[derive(Debug, Default)]
+pub struct CapacityMeter {
+    requests: AtomicU64,
+    /// Capacity units x 1000, so fractional read units add up exactly enough.
+    milli_units: AtomicU64,
+}
+
+impl CapacityMeter {
+    /// (requests, capacity units) since the start or the last `take`, and resets both.
+    pub fn take(&self) -> (u64, f64) {
+        let requests = self.requests.swap(0, Ordering::Relaxed);
+        let milli = self.milli_units.swap(0, Ordering::Relaxed);
+        (requests, milli as f64 / 1000.0)
+    }
+
+    fn record<'a>(&self, consumed: impl IntoIterator<Item = &'a ConsumedCapacity>) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let units: f64 = consumed
+            .into_iter()
+            .filter_map(|capacity| capacity.capacity_units)
+            .sum();
+        self.milli_units
+            .fetch_add((units * 1000.0).round() as u64, Ordering::Relaxed);
+    }
 }
 
 /// Turns any SDK failure into an internal error that keeps the service's own explanation.
@@ -106,6 +141,27 @@ impl Store {
         Self {
             client,
             table: table.into(),
+            meter: None,
+        }
+    }
+
+    /// This store, counting requests and consumed capacity into `meter`.
+    pub fn with_capacity_meter(mut self, meter: Arc<CapacityMeter>) -> Self {
+        self.meter = Some(meter);
+        self
+    }
+
+    /// What to ask DynamoDB for: capacity only when someone is counting it.
+    pub(crate) fn return_capacity(&self) -> Option<ReturnConsumedCapacity> {
+        self.meter.as_ref().map(|_| ReturnConsumedCapacity::Total)
+    }
+
+    pub(crate) fn record_capacity<'a>(
+        &self,
+        consumed: impl IntoIterator<Item = &'a ConsumedCapacity>,
+    ) {
+        if let Some(meter) = &self.meter {
+            meter.record(consumed);
         }
     }
 
@@ -135,9 +191,11 @@ impl Store {
             .table_name(&self.table)
             .set_key(Some(key_attributes(key)))
             .consistent_read(true)
+            .set_return_consumed_capacity(self.return_capacity())
             .send()
             .await
             .map_err(sdk_error("GetItem"))?;
+        self.record_capacity(output.consumed_capacity());
         Ok(output.item)
     }
 
@@ -154,11 +212,18 @@ impl Store {
                 .client
                 .transact_write_items()
                 .set_transact_items(Some(items.clone()))
+                .set_return_consumed_capacity(self.return_capacity())
                 .send()
                 .await;
             let error = match result {
-                Ok(_) => return Ok(TransactOutcome::Committed),
-                Err(error) => error,
+                Ok(output) => {
+                    self.record_capacity(output.consumed_capacity());
+                    return Ok(TransactOutcome::Committed);
+                }
+                Err(error) => {
+                    self.record_capacity(None);
+                    error
+                }
             };
             let retryable = match error.as_service_error() {
                 Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {

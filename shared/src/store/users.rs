@@ -117,6 +117,9 @@ impl Store {
         from_item(output.attributes.unwrap_or_default())
     }
 
+    /// Blocks or unblocks a user. Their gigs leave browse and search when blocked and return
+    /// when unblocked: after the status write, each of their active gigs is re-listed from the
+    /// new status (one transaction per gig, each checking the status it relied on).
     pub async fn set_user_status(
         &self,
         user_id: Uuid,
@@ -136,7 +139,7 @@ impl Store {
             .send()
             .await
             .map_err(missing_if_condition_failed("user"))?;
-        Ok(())
+        self.reindex_owner_gigs(user_id).await
     }
 }
 

@@ -7,8 +7,10 @@ use aws_sdk_sqs::types::QueueAttributeName;
 use clap::{Parser, Subcommand};
 use gigmarket_shared::accounts;
 use gigmarket_shared::aws::AwsClients;
+use gigmarket_shared::domain::gig::{Gig, GigDraft, GigStatus};
 use gigmarket_shared::domain::user::{Registration, Role, UserStatus, normalize_email};
 use gigmarket_shared::http::AppState;
+use gigmarket_shared::pagination::PageRequest;
 use gigmarket_shared::store::table;
 use uuid::Uuid;
 
@@ -38,7 +40,8 @@ enum Command {
         #[arg(long, default_value_t = 5)]
         max_receives: u32,
     },
-    /// Seed demo users (idempotent). Needs the functions' environment (TABLE_NAME, JWT keys).
+    /// Seed demo users and their active demo gigs (idempotent). Needs the functions'
+    /// environment (TABLE_NAME, JWT keys).
     Seed,
     /// Create an admin account. The password comes from GIGMARKET_ADMIN_PASSWORD.
     CreateAdmin {
@@ -49,9 +52,9 @@ enum Command {
         #[arg(long, env = "GIGMARKET_ADMIN_PASSWORD", hide_env_values = true)]
         password: String,
     },
-    /// Block a user: no more logins or refreshes.
+    /// Block a user: no more logins or refreshes, and their gigs leave browse and search.
     BlockUser { id: Uuid },
-    /// Lift a block.
+    /// Lift a block: their active gigs are listed again.
     UnblockUser { id: Uuid },
     /// Print the `cargo lambda watch` router table generated from the route table (for Cargo.toml),
     /// or with `--json` the route table itself (for infra/routes.json, which the CDK app reads).
@@ -182,6 +185,111 @@ async fn create_queue(
     output.queue_url.context("queue without URL")
 }
 
+/// Demo gigs per demo freelancer: (email, [(title, category, subcategory, tags, description,
+/// basic price in cents, delivery days)]). Seeded active, so `make dev` opens on a storefront.
+type DemoGig = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [&'static str],
+    &'static str,
+    u64,
+    u32,
+);
+const DEMO_GIGS: &[(&str, &[DemoGig])] = &[
+    (
+        "freelancer@demo.gigmarket.local",
+        &[
+            (
+                "Rust backend API on AWS Lambda",
+                "programming-tech",
+                "backend",
+                &["rust", "aws", "serverless"],
+                "A typed, tested HTTP API in Rust with axum on Lambda and DynamoDB, with CI and docs.",
+                45_000,
+                10,
+            ),
+            (
+                "DevOps review of your cloud setup",
+                "programming-tech",
+                "devops",
+                &["aws", "terraform"],
+                "I review your infrastructure, costs and alerts and hand you a prioritised fix list.",
+                20_000,
+                5,
+            ),
+            (
+                "Technical blog articles about cloud",
+                "writing-translation",
+                "articles",
+                &["blog", "cloud"],
+                "Clear, accurate articles on serverless, databases and DevOps for developer audiences.",
+                9_000,
+                4,
+            ),
+        ],
+    ),
+    (
+        "designer@demo.gigmarket.local",
+        &[
+            (
+                "Minimalist logo design for startups",
+                "graphics-design",
+                "logo-design",
+                &["branding", "logos"],
+                "Three original logo concepts, vector files and a one-page brand sheet.",
+                7_500,
+                5,
+            ),
+            (
+                "Café and restaurant menu design",
+                "graphics-design",
+                "brand-identity",
+                &["menus", "print"],
+                "Print-ready menus and table cards that match your brand, in two languages.",
+                6_000,
+                3,
+            ),
+            (
+                "Landing page design in Figma",
+                "graphics-design",
+                "web-design",
+                &["figma", "website"],
+                "A responsive landing page design with desktop and mobile layouts and a style guide.",
+                25_000,
+                7,
+            ),
+        ],
+    ),
+];
+
+fn demo_gig(freelancer_id: Uuid, demo: &DemoGig) -> anyhow::Result<Gig> {
+    let (title, category, subcategory, tags, description, price, days) = *demo;
+    let package = |tier: &str, factor: u64, extra_days: u32| {
+        serde_json::json!({
+            "tier": tier, "name": format!("{}{}", tier[..1].to_uppercase(), &tier[1..]),
+            "description": format!("The {tier} package"), "price_cents": price * factor,
+            "currency": "EUR", "delivery_days": days + extra_days,
+            "revisions": if factor == 1 { serde_json::json!(1) } else { serde_json::json!("unlimited") },
+            "features": ["source files"]
+        })
+    };
+    let draft: GigDraft = serde_json::from_value(serde_json::json!({
+        "title": title, "description": description, "category": category,
+        "subcategory": subcategory, "tags": tags,
+        "packages": [package("basic", 1, 0), package("standard", 2, 2), package("premium", 4, 4)]
+    }))?;
+    let content = draft
+        .validate()
+        .map_err(|error| anyhow::anyhow!("demo gig {title:?}: {:?}", error.to_problem()))?;
+    Ok(Gig::new(
+        freelancer_id,
+        content,
+        GigStatus::Active,
+        time::OffsetDateTime::now_utc(),
+    ))
+}
+
 async fn seed() -> anyhow::Result<()> {
     let state = AppState::from_env().await?;
     for (email, name, role) in DEMO_USERS {
@@ -205,6 +313,33 @@ async fn seed() -> anyhow::Result<()> {
         .await
         .map_err(to_anyhow)?;
         println!("created {role:?} {email} ({})", user.id);
+    }
+    for (email, gigs) in DEMO_GIGS {
+        let freelancer_id = state
+            .store
+            .credentials(email)
+            .await
+            .map_err(to_anyhow)?
+            .with_context(|| format!("demo freelancer {email} missing"))?
+            .user_id;
+        let first_page = PageRequest {
+            limit: 1,
+            after: None,
+        };
+        let (existing, _) = state
+            .store
+            .owner_gigs(freelancer_id, &first_page)
+            .await
+            .map_err(to_anyhow)?;
+        if !existing.is_empty() {
+            println!("exists  gigs of {email}");
+            continue;
+        }
+        for demo in *gigs {
+            let gig = demo_gig(freelancer_id, demo)?;
+            state.store.create_gig(&gig).await.map_err(to_anyhow)?;
+            println!("created gig {:?} ({})", gig.title, gig.id);
+        }
     }
     println!("demo password for all of them: {DEMO_PASSWORD}");
     Ok(())

@@ -1,0 +1,205 @@
+//! Keyword search terms: how gig text and queries become index terms.
+//!
+//! Both sides go through the same `normalize_words`: NFD-decompose, drop combining marks (so
+//! `Café` and `cafe` meet), lowercase, split on anything that is not a letter or digit, drop stop
+//! words and one-letter words, then stem plurals so `logos`/`logo`, `stories`/`story` and
+//! `boxes`/`box` become one term each (see `stem`). A gig's terms are weighted by where they occur (title 3, tag 2,
+//! description 1, summed) and capped at `MAX_TERMS_PER_GIG` so one gig's write stays well inside
+//! DynamoDB's 100-item transaction limit.
+
+use std::collections::HashMap;
+
+use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::char::is_combining_mark;
+
+/// Index terms kept per gig: title and tag terms first, then the most frequent description terms.
+pub const MAX_TERMS_PER_GIG: usize = 40;
+/// Words considered in a query; more is a 400, not a silent truncation.
+pub const MAX_QUERY_TERMS: usize = 5;
+/// Longer "words" are noise (hashes, URLs) and would only bloat keys.
+pub const MAX_TERM_CHARS: usize = 32;
+
+pub const TITLE_WEIGHT: u32 = 3;
+pub const TAG_WEIGHT: u32 = 2;
+pub const DESCRIPTION_WEIGHT: u32 = 1;
+
+const STOP_WORDS: &[&str] = &[
+    "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "i", "in", "into", "is", "it",
+    "me", "my", "of", "on", "or", "our", "that", "the", "this", "to", "we", "will", "with", "you",
+    "your",
+];
+
+/// The normalised, stemmed words of `text`, in order, duplicates kept.
+pub fn normalize_words(text: &str) -> Vec<String> {
+    let folded: String = text
+        .nfd()
+        .filter(|c| !is_combining_mark(*c))
+        .flat_map(char::to_lowercase)
+        .collect();
+    folded
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|word| word.chars().count() >= 2 && word.chars().count() <= MAX_TERM_CHARS)
+        .filter(|word| !STOP_WORDS.contains(word))
+        .map(stem)
+        .collect()
+}
+
+/// Plural stemming, deliberately small: a plural and its singular must become one term, and
+/// unrelated words must not merge. English plurals are ambiguous (`matches` vs `caches`, `stories`
+/// vs `movies`), so after dropping the plural ending a final `e` is dropped and a final `y` becomes
+/// `i`: both sides of each pair then meet (`cach`, `stori`, `movi`). Terms are internal, never
+/// shown. Words ending in `ss` or `is` keep their `s` (`class`, `analysis`); `-us` words lose it
+/// on both sides (`status`/`statuses` -> `statu`, `menus` -> `menu`).
+pub fn stem(word: &str) -> String {
+    // Once more on the result, so `-es` plurals meet their singular (`statuses` -> `status`
+    // -> `statu`, like `status` itself); a third pass never changes anything.
+    stem_once(&stem_once(word))
+}
+
+fn stem_once(word: &str) -> String {
+    if word.chars().count() <= 3 {
+        return word.to_owned();
+    }
+    let singular = if let Some(base) = word.strip_suffix("ies") {
+        format!("{base}i")
+    } else if ["sses", "xes", "ches", "shes"]
+        .iter()
+        .any(|suffix| word.ends_with(suffix))
+    {
+        word[..word.len() - 2].to_owned()
+    } else if word.ends_with('s') && !word.ends_with("ss") && !word.ends_with("is") {
+        word[..word.len() - 1].to_owned()
+    } else {
+        word.to_owned()
+    };
+    if singular.chars().count() <= 3 {
+        return singular;
+    }
+    if let Some(base) = singular.strip_suffix('e') {
+        base.to_owned()
+    } else if let Some(base) = singular.strip_suffix('y') {
+        format!("{base}i")
+    } else {
+        singular
+    }
+}
+
+/// A gig's index terms with their weights, highest priority first, at most `MAX_TERMS_PER_GIG`.
+pub fn gig_terms(title: &str, tags: &[String], description: &str) -> Vec<(String, u32)> {
+    let mut weights: HashMap<String, u32> = HashMap::new();
+    // Priority order: title words, then tag words, then description words by frequency.
+    let mut order: Vec<String> = Vec::new();
+    let mut add = |term: String, weight: u32, order: &mut Vec<String>| {
+        let entry = weights.entry(term.clone()).or_insert_with(|| {
+            order.push(term);
+            0
+        });
+        *entry += weight;
+    };
+    for word in normalize_words(title) {
+        add(word, TITLE_WEIGHT, &mut order);
+    }
+    for tag in tags {
+        for word in normalize_words(tag) {
+            add(word, TAG_WEIGHT, &mut order);
+        }
+    }
+    let mut description_counts: Vec<(String, usize, usize)> = Vec::new();
+    for (position, word) in normalize_words(description).into_iter().enumerate() {
+        match description_counts
+            .iter_mut()
+            .find(|(seen, ..)| *seen == word)
+        {
+            Some((_, count, _)) => *count += 1,
+            None => description_counts.push((word, 1, position)),
+        }
+    }
+    description_counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.2.cmp(&b.2)));
+    for (word, _, _) in description_counts {
+        add(word, DESCRIPTION_WEIGHT, &mut order);
+    }
+    order
+        .into_iter()
+        .take(MAX_TERMS_PER_GIG)
+        .map(|term| {
+            let weight = weights[&term];
+            (term, weight)
+        })
+        .collect()
+}
+
+/// A query's distinct terms in order of appearance.
+pub fn query_terms(q: &str) -> Vec<String> {
+    let mut terms: Vec<String> = Vec::new();
+    for word in normalize_words(q) {
+        if !terms.contains(&word) {
+            terms.push(word);
+        }
+    }
+    terms
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folds_case_accents_and_plurals() {
+        assert_eq!(
+            normalize_words("Café LOGOS, the Stories & boxes; naïve-Résumés!"),
+            normalize_words("cafe logo story box NAIVE resume")
+        );
+        for (plural, singular) in [
+            ("logos", "logo"),
+            ("stories", "story"),
+            ("movies", "movie"),
+            ("matches", "match"),
+            ("caches", "cache"),
+            ("boxes", "box"),
+            ("classes", "class"),
+            ("websites", "website"),
+            ("sizes", "size"),
+            ("uses", "use"),
+            ("keys", "key"),
+            ("menus", "menu"),
+            ("statuses", "status"),
+            ("buses", "bus"),
+        ] {
+            assert_eq!(stem(plural), stem(singular), "{plural} / {singular}");
+        }
+        for word in ["class", "analysis", "bus"] {
+            assert_eq!(stem(word), word);
+        }
+        for word in ["statuses", "houses", "logos", "stories", "cafe"] {
+            assert_eq!(stem(&stem(word)), stem(word), "{word} is a fixed point");
+        }
+        assert_ne!(stem("logo"), stem("log"));
+    }
+
+    #[test]
+    fn gig_terms_weigh_title_over_tags_over_description_and_cap() {
+        let terms = gig_terms(
+            "Modern logo design",
+            &["Logos".to_owned(), "branding".to_owned()],
+            "I design logos. Vector files included, vector only.",
+        );
+        let weight = |t: &str| terms.iter().find(|(term, _)| term == t).map(|(_, w)| *w);
+        let weight = |word: &str| weight(&stem(word));
+        assert_eq!(weight("logo"), Some(3 + 2 + 1));
+        assert_eq!(weight("design"), Some(3 + 1));
+        assert_eq!(weight("branding"), Some(2));
+        assert_eq!(weight("vector"), Some(1));
+        assert_eq!(terms[0].0, stem("modern"));
+        let long: String = (0..200).map(|i| format!("word{i} ")).collect();
+        assert_eq!(gig_terms("Title here", &[], &long).len(), MAX_TERMS_PER_GIG);
+    }
+
+    #[test]
+    fn query_terms_are_distinct() {
+        assert_eq!(
+            query_terms("Logo logos LOGO design"),
+            vec![stem("logo"), stem("design")]
+        );
+        assert!(query_terms("the a !!").is_empty());
+    }
+}
