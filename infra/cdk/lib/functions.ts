@@ -63,6 +63,23 @@ export const FUNCTIONS: FunctionSpec[] = [
     readsJwtKeys: true,
   },
   {
+    name: 'gigs',
+    description: 'Publishing and moderating gigs, browse and search, categories',
+    // GetItem: the gig, its owner. Query: the listing and owner indexes. Every gig write is one
+    // TransactWriteItems: the gig (Put/Update), its listing entries (Put/Delete) and a
+    // ConditionCheck of the owner's status.
+    tableActions: [
+      'dynamodb:GetItem',
+      'dynamodb:Query',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:DeleteItem',
+      'dynamodb:ConditionCheckItem',
+    ],
+    queriesIndexes: true,
+    readsJwtKeys: true,
+  },
+  {
     name: 'orders',
     description: 'Order placement, lifecycle transitions and order reads with their timeline',
     // GetItem: idempotency record, gig, freelancer, order. Query: an order's partition and the
