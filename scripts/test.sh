@@ -141,7 +141,8 @@ mkdir -p .local/schemathesis
   # unsupported_method (an unrouted method never reaches a function: API Gateway, like watch,
   # answers 404 itself) and positive_data_acceptance (some rules, e.g. "the password must not
   # contain the email" or real ISO country codes, are stricter than JSON Schema can say).
-  PYTHONPATH="$ROOT/scripts" SCHEMATHESIS_HOOKS=schemathesis_hooks "$ROOT/.local/venv/bin/schemathesis" run \
+  PYTHONPATH="$ROOT/scripts" SCHEMATHESIS_HOOKS=schemathesis_hooks "$ROOT/.local/venv/bin/schemathesis" \
+    --config-file "$ROOT/scripts/schemathesis.toml" run \
     "$ROOT/openapi.yaml" --url "$GIGMARKET_API_URL" -H "Authorization: Bearer $fuzz_token" \
     --checks all --exclude-checks unsupported_method,positive_data_acceptance \
     --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-50}" --seed "${SCHEMATHESIS_SEED:-20261125}" \

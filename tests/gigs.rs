@@ -243,6 +243,14 @@ async fn edits_need_the_current_etag_and_go_back_to_review() {
         .await;
     assert_eq!(missing.status, 428);
     assert_eq!(missing.problem(), "precondition-required");
+    let empty = app
+        .send(edit(Some(" "), json!({"title": "Modern minimalist logos"})))
+        .await;
+    assert_eq!(
+        empty.status, 400,
+        "an empty If-Match is malformed: {empty:?}"
+    );
+    assert_eq!(empty.problem(), "bad-request");
 
     let edited = app
         .send(edit(

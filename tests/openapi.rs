@@ -101,3 +101,26 @@ fn every_error_is_problem_json_and_every_operation_states_its_auth() {
         }
     }
 }
+
+/// The category enums are `GET /categories` (`shared/src/domain/category.rs`), so schemathesis
+/// generates gigs the API can accept and clients can validate against the spec.
+#[test]
+fn category_enums_are_the_category_tree() {
+    use gigmarket_shared::domain::category::CATEGORIES;
+    let spec = spec();
+    let listed = |schema: &str| -> Vec<String> {
+        spec["components"]["schemas"][schema]["enum"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{schema} has an enum"))
+            .iter()
+            .map(|id| id.as_str().unwrap().to_owned())
+            .collect()
+    };
+    let categories: Vec<String> = CATEGORIES.iter().map(|c| c.id.to_owned()).collect();
+    let subcategories: Vec<String> = CATEGORIES
+        .iter()
+        .flat_map(|c| c.subcategories.iter().map(|s| s.id.to_owned()))
+        .collect();
+    assert_eq!(listed("CategoryId"), categories);
+    assert_eq!(listed("SubcategoryId"), subcategories);
+}

@@ -231,7 +231,14 @@ async fn update(
         ))?
         .to_str()
         .map_err(|_| ApiError::BadRequest("If-Match is not a valid header value".into()))?
+        .trim()
         .to_owned();
+    // An empty list names no entity tag at all: malformed, not a stale version.
+    if if_match.is_empty() {
+        return Err(ApiError::BadRequest(
+            "If-Match must name the gig's ETag (or `*`)".into(),
+        ));
+    }
     let auto_approve = state.config.gig_auto_approve;
     let stored = change_gig(&state, gig_id, Actor::Owner(caller), |stored| {
         if !stored.gig.matches_if_match(&if_match) {
