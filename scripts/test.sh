@@ -117,6 +117,7 @@ sed "s/<ACCESS_TOKEN>/$access_token/" events/users/get-me.json >.local/get-me.js
 invoke users .local/get-me.json 200
 sed "s/<CLIENT_TOKEN>/$access_token/" events/orders/list-orders.json >.local/list-orders.json
 invoke orders .local/list-orders.json 200
+invoke gigs events/gigs/list-categories.json 200
 # The scheduler's sample (what its rule sends): a run over the still empty table does nothing.
 output=$(cargo lambda invoke -P "$watch_port" scheduler --data-file events/scheduler/scheduled.json)
 python3 -c 'import json,sys; r=json.load(sys.stdin); sys.exit(0 if r=={"auto_completed":0,"marked_late":0,"skipped":0} else f"scheduler: {r}")' <<<"$output"
