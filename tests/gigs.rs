@@ -281,6 +281,17 @@ async fn edits_need_the_current_etag_and_go_back_to_review() {
         .await;
     assert_eq!(stale.status, 412);
     assert_eq!(stale.problem(), "precondition-failed");
+    // An invalid edit is 400 even with a stale ETag, and `null` never silently keeps a field.
+    let invalid_and_stale = app
+        .send(edit(Some("\"1\""), json!({"title": "short"})))
+        .await;
+    assert_eq!(invalid_and_stale.status, 400, "{invalid_and_stale:?}");
+    assert_eq!(invalid_and_stale.error_fields(), ["title"]);
+    for field in ["title", "description", "category", "tags", "packages"] {
+        let null = app.send(edit(Some("\"2\""), json!({ field: null }))).await;
+        assert_eq!(null.status, 400, "{field}: null is refused: {null:?}");
+        assert_eq!(null.error_fields(), [field]);
+    }
     let invalid = app
         .send(edit(
             Some("\"2\""),
@@ -495,9 +506,21 @@ async fn archiving_hides_for_good_and_waits_for_open_orders() {
     assert!(app.browse_ids("").await.is_empty());
     assert!(app.browse_ids("q=minimalist").await.is_empty());
     assert_eq!(app.get(&path, None).await.status, 404);
-    let own = app.get(&path, token).await;
-    assert_eq!(own.body["status"], "archived");
-    assert_eq!(own.body["order_count"], 1);
+    assert_eq!(
+        app.get(&path, token).await.status,
+        404,
+        "deleted (archived) for its owner too"
+    );
+    let mine = app.get("/me/gigs", token).await;
+    let own = mine.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|gig| gig["id"] == json!(id))
+        .cloned()
+        .expect("the owner still lists it");
+    assert_eq!(own["status"], "archived");
+    assert_eq!(own["order_count"], 1);
     for action in ["pause", "resume"] {
         let response = app
             .post(&format!("{path}/{action}"), &json!({}), token)

@@ -207,6 +207,9 @@ async fn get_gig(
         .get_stored_gig(gig_id)
         .await?
         .filter(|stored| can_see(stored, viewer.as_ref()))
+        // Archived is deleted as far as HTTP goes (DELETE answered 204): gone for everyone,
+        // owners included; they still find it, with its status, in GET /me/gigs.
+        .filter(|stored| stored.gig.status != GigStatus::Archived)
         .ok_or(ApiError::NotFound("gig"))?;
     let mut response = Json(view(&stored, viewer.as_ref())).into_response();
     if let Ok(etag) = HeaderValue::from_str(&stored.gig.etag()) {
@@ -241,13 +244,15 @@ async fn update(
     }
     let auto_approve = state.config.gig_auto_approve;
     let stored = change_gig(&state, gig_id, Actor::Owner(caller), |stored| {
+        // An invalid edit is 400 whatever the ETag: the caller learns what to fix without a
+        // fresh read first.
+        let content = patch.clone().apply(&stored.gig)?;
         if !stored.gig.matches_if_match(&if_match) {
             return Err(ApiError::PreconditionFailed(format!(
                 "the gig changed since you read it (its ETag is now {}); read it again",
                 stored.gig.etag()
             )));
         }
-        let content = patch.clone().apply(&stored.gig)?;
         if content == stored.gig.content() {
             return Ok(Change::Unchanged);
         }

@@ -221,16 +221,22 @@ pub struct GigContent {
 }
 
 /// `PATCH /gigs/{id}`: absent fields stay, `subcategory: null` clears it, `packages` replaces
-/// the whole set (packages are small and their rules are about the set).
+/// the whole set (packages are small and their rules are about the set). The other fields can
+/// not be cleared, so `null` for them is a type error, not a silent no-op.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GigPatch {
+    #[serde(default, deserialize_with = "super::user::non_null")]
     pub title: Option<String>,
+    #[serde(default, deserialize_with = "super::user::non_null")]
     pub description: Option<String>,
+    #[serde(default, deserialize_with = "super::user::non_null")]
     pub category: Option<String>,
     #[serde(default, with = "super::user::nullable")]
     pub subcategory: Option<Option<String>>,
+    #[serde(default, deserialize_with = "super::user::non_null")]
     pub tags: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "super::user::non_null")]
     pub packages: Option<Vec<PackageDraft>>,
 }
 

@@ -391,7 +391,7 @@ pub fn check_https_url(violations: &mut Violations, field: &str, raw: &str) {
 }
 
 /// A field that may be absent (`None`) but never `null`: `null` fails as the wrong type.
-fn non_null<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+pub(crate) fn non_null<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
 where
     D: serde::Deserializer<'de>,
     T: Deserialize<'de>,
