@@ -15,7 +15,10 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::keys::{self, DeadlineList, entity};
-use super::{Item, Store, TransactOutcome, from_item, key_attributes, n, s, sdk_error, to_item};
+use super::{
+    Item, Store, TransactOutcome, done_if_condition_failed, from_item, key_attributes, n, s,
+    sdk_error, to_item,
+};
 use crate::domain::order::{Deadline, Order, OrderStatus, TimelineEntry, Transition};
 use crate::error::ApiError;
 use crate::pagination::PageRequest;
@@ -99,16 +102,6 @@ fn timeline_item(order_id: Uuid, entry: &TimelineEntry) -> Result<Item, ApiError
     Ok(item)
 }
 
-fn put_new(table: &str, item: Item) -> Result<TransactWriteItem, ApiError> {
-    Put::builder()
-        .table_name(table)
-        .set_item(Some(item))
-        .condition_expression("attribute_not_exists(pk)")
-        .build()
-        .map(|put| TransactWriteItem::builder().put(put).build())
-        .map_err(ApiError::internal)
-}
-
 /// A gig counter change; the gig must exist (and for placement, still be active).
 fn gig_counters(
     table: &str,
@@ -188,17 +181,14 @@ impl Store {
             expires_at: now_unix + IDEMPOTENCY_TTL_SECS,
         };
         let items = vec![
-            put_new(self.table(), order_item(order)?)?,
-            put_new(self.table(), timeline_item(order.id, &order.last_change)?)?,
+            self.put_new(order_item(order)?)?,
+            self.put_new(timeline_item(order.id, &order.last_change)?)?,
             gig_counters(self.table(), order.gig_id, 1, true)?,
-            put_new(
-                self.table(),
-                to_item(
-                    &keys::order_idempotency(order.client_id, idempotency_key),
-                    entity::ORDER_REQUEST,
-                    &record,
-                )?,
-            )?,
+            self.put_new(to_item(
+                &keys::order_idempotency(order.client_id, idempotency_key),
+                entity::ORDER_REQUEST,
+                &record,
+            )?)?,
         ];
         match self.transact(items).await? {
             TransactOutcome::Committed => Ok(Placement::Created),
@@ -229,18 +219,13 @@ impl Store {
         idempotency_key: &str,
     ) -> Result<Option<IdempotencyRecord>, ApiError> {
         let record: Option<IdempotencyRecord> = self
-            .get(&keys::order_idempotency(client_id, idempotency_key))
-            .await?
-            .map(from_item)
-            .transpose()?;
+            .get_as(&keys::order_idempotency(client_id, idempotency_key))
+            .await?;
         Ok(record.filter(|record| record.expires_at > crate::unix_now()))
     }
 
     pub async fn get_order(&self, order_id: Uuid) -> Result<Option<Order>, ApiError> {
-        self.get(&keys::order(order_id))
-            .await?
-            .map(from_item)
-            .transpose()
+        self.get_as(&keys::order(order_id)).await
     }
 
     /// The order and its whole timeline (oldest first) in one Query of the order's partition.
@@ -294,7 +279,7 @@ impl Store {
             .map_err(ApiError::internal)?;
         let mut items = vec![
             TransactWriteItem::builder().put(put_order).build(),
-            put_new(self.table(), timeline_item(before.id, &transition.entry)?)?,
+            self.put_new(timeline_item(before.id, &transition.entry)?)?,
         ];
         if transition.open_orders_delta != 0 {
             items.push(gig_counters(
@@ -508,15 +493,6 @@ impl Store {
             .send()
             .await
             .map(|_| ())
-            .or_else(|error| {
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception())
-                {
-                    Ok(())
-                } else {
-                    Err(sdk_error("DeleteItem")(error))
-                }
-            })
+            .or_else(done_if_condition_failed("DeleteItem"))
     }
 }
