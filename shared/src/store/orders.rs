@@ -8,7 +8,8 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+    AttributeValue, ConditionCheck, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+    Update,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -48,6 +49,8 @@ pub enum Placement {
     Replayed(IdempotencyRecord),
     /// The gig stopped being active between our read and the write.
     GigNotOrderable,
+    /// The gig's freelancer was blocked (or removed) between our read and the write.
+    FreelancerUnavailable,
 }
 
 /// Which of a user's order lists to read.
@@ -100,6 +103,22 @@ fn timeline_item(order_id: Uuid, entry: &TimelineEntry) -> Result<Item, ApiError
     )?;
     item.insert("order_id".into(), s(order_id.to_string()));
     Ok(item)
+}
+
+/// Fails the placement unless the freelancer still exists and is not blocked: blocking is
+/// another request's write, so the handler's earlier read of the user can be stale.
+fn freelancer_not_blocked(table: &str, freelancer_id: Uuid) -> Result<TransactWriteItem, ApiError> {
+    ConditionCheck::builder()
+        .table_name(table)
+        .set_key(Some(key_attributes(&keys::user(freelancer_id))))
+        .condition_expression(
+            "attribute_exists(pk) AND (attribute_not_exists(#status) OR #status <> :blocked)",
+        )
+        .expression_attribute_names("#status", "status")
+        .expression_attribute_values(":blocked", s("blocked"))
+        .build()
+        .map(|check| TransactWriteItem::builder().condition_check(check).build())
+        .map_err(ApiError::internal)
 }
 
 /// A gig counter change; the gig must exist (and for placement, still be active).
@@ -165,7 +184,7 @@ fn position_to_key(position: &Value, index_pk: &str) -> Result<Item, ApiError> {
 
 impl Store {
     /// Places an order: the order, its first timeline entry, the gig's counters and the
-    /// idempotency record, all or nothing.
+    /// idempotency record, all or nothing, and only while the freelancer is not blocked.
     pub async fn place_order(
         &self,
         order: &Order,
@@ -189,6 +208,7 @@ impl Store {
                 entity::ORDER_REQUEST,
                 &record,
             )?)?,
+            freelancer_not_blocked(self.table(), order.freelancer_id)?,
         ];
         match self.transact(items).await? {
             TransactOutcome::Committed => Ok(Placement::Created),
@@ -205,6 +225,9 @@ impl Store {
             }
             TransactOutcome::ConditionFailed(failed) if failed.contains(&2) => {
                 Ok(Placement::GigNotOrderable)
+            }
+            TransactOutcome::ConditionFailed(failed) if failed.contains(&4) => {
+                Ok(Placement::FreelancerUnavailable)
             }
             TransactOutcome::ConditionFailed(failed) => Err(ApiError::internal(anyhow::anyhow!(
                 "order placement: unexpected condition failure at {failed:?}"
