@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 async fn new_gigs_wait_for_review_until_an_admin_approves() {
     let app = TestApp::new().await;
     let owner = app.register_freelancer().await;
-    let admin = app.admin_session().await;
+    let admin = app.create_admin().await;
     let created = app
         .post(
             "/gigs",
@@ -104,7 +104,7 @@ async fn only_freelancers_create_gigs() {
     let as_client = app.post("/gigs", &body, Some(&client.access_token)).await;
     assert_eq!(as_client.status, 403);
     assert_eq!(as_client.problem(), "forbidden");
-    let admin = app.admin_session().await;
+    let admin = app.create_admin().await;
     assert_eq!(
         app.post("/gigs", &body, Some(&admin.access_token))
             .await
@@ -223,7 +223,7 @@ async fn validation_names_every_offending_field_and_stores_nothing() {
 async fn edits_need_the_current_etag_and_go_back_to_review() {
     let app = TestApp::new().await;
     let owner = app.register_freelancer().await;
-    let admin = app.admin_session().await;
+    let admin = app.create_admin().await;
     let id = app
         .create_approved_gig(&owner, &admin, &gig_body("Minimalist logo design"))
         .await;
@@ -380,7 +380,7 @@ async fn other_freelancers_can_not_change_a_gig() {
     let app = TestApp::new().await;
     let owner = app.register_freelancer().await;
     let other = app.register_freelancer().await;
-    let admin = app.admin_session().await;
+    let admin = app.create_admin().await;
     let active = app
         .create_approved_gig(&owner, &admin, &gig_body("Minimalist logo design"))
         .await;
@@ -542,7 +542,7 @@ async fn archiving_hides_for_good_and_waits_for_open_orders() {
 async fn rejected_gigs_show_the_reason_to_their_owner_and_can_be_resubmitted() {
     let app = TestApp::new().await;
     let owner = app.register_freelancer().await;
-    let admin = app.admin_session().await;
+    let admin = app.create_admin().await;
     let id = gig_id(
         &app.create_gig(&owner, &gig_body("Minimalist logo design"))
             .await,
@@ -654,7 +654,7 @@ async fn blocking_a_freelancer_takes_their_gigs_out_of_the_storefront() {
 async fn my_gigs_list_every_status_and_public_lists_only_active_ones() {
     let app = TestApp::new().await;
     let owner = app.register_freelancer().await;
-    let admin = app.admin_session().await;
+    let admin = app.create_admin().await;
     let token = Some(owner.access_token.as_str());
     let active = app
         .create_approved_gig(&owner, &admin, &gig_body("Active logo design gig"))

@@ -440,7 +440,7 @@ async fn cursors_belong_to_their_query_and_bad_parameters_are_named() {
 #[tokio::test]
 async fn hidden_gigs_never_appear_in_any_listing() {
     let app = TestApp::new().await;
-    let admin = app.admin_session().await;
+    let admin = app.create_admin().await;
     let owner = app.register_freelancer().await;
     let blocked = app.register_freelancer().await;
     let token = |session: &Session| Some(session.access_token.clone());

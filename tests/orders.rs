@@ -3,8 +3,10 @@
 
 use std::collections::HashSet;
 
-use gigmarket_shared::domain::gig::{GigStatus, Revisions};
+use gigmarket_shared::domain::gig::{GigStatus, Revisions, Tier};
+use gigmarket_shared::domain::order::Order;
 use gigmarket_shared::domain::user::UserStatus;
+use gigmarket_shared::store::orders::Placement;
 use gigmarket_tests::TestApp;
 use gigmarket_tests::marketplace::Cast;
 use serde_json::{Value, json};
@@ -578,4 +580,53 @@ fn ids(page: &Value) -> Vec<String> {
         .iter()
         .map(|order| order["id"].as_str().unwrap().to_owned())
         .collect()
+}
+
+/// Blocking is another request's write: a placement that read the freelancer as active just
+/// before must still be refused by its own transaction, and write nothing.
+#[tokio::test]
+async fn placement_refuses_a_freelancer_blocked_after_the_handler_read_them() {
+    let app = TestApp::new().await;
+    let cast = app.cast().await;
+    let gig = app
+        .create_active_gig(cast.freelancer.id, Revisions::Limited(1))
+        .await;
+    let now = time::OffsetDateTime::now_utc();
+    // What the handler decided from its reads, while the freelancer was still active.
+    let order = Order::place(
+        cast.client.id,
+        &gig,
+        Tier::Basic,
+        "Blue, please.".into(),
+        now,
+    )
+    .expect("the gig offers a basic package");
+    app.state
+        .store
+        .set_user_status(cast.freelancer.id, UserStatus::Blocked, now)
+        .await
+        .unwrap();
+
+    let placement = app
+        .state
+        .store
+        .place_order(&order, "raced-key", "raced-hash", now.unix_timestamp())
+        .await
+        .unwrap();
+
+    assert!(
+        matches!(placement, Placement::FreelancerUnavailable),
+        "{placement:?}"
+    );
+    assert!(app.state.store.get_order(order.id).await.unwrap().is_none());
+    assert!(
+        app.state
+            .store
+            .idempotency_record(cast.client.id, "raced-key")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let stored = app.gig(gig.id).await;
+    assert_eq!((stored.open_orders, stored.order_count), (0, 0));
 }

@@ -309,7 +309,7 @@ pub fn render(event: &Event, recipient: Recipient, recipient_name: &str) -> Emai
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::gig::{Gig, GigStatus, Package, Revisions, Tier};
+    use crate::domain::gig::{Gig, GigContent, GigStatus, Package, Revisions, Tier};
     use crate::domain::order::{ActionInput, OrderAction};
     use uuid::Uuid;
 
@@ -318,33 +318,28 @@ mod tests {
     }
 
     fn placed() -> Order {
-        let gig = Gig {
-            id: Uuid::new_v4(),
-            freelancer_id: Uuid::new_v4(),
-            title: "Logo <b>design</b>".to_owned(),
-            description: "d".to_owned(),
-            category: "design".to_owned(),
-            subcategory: None,
-            tags: Vec::new(),
-            packages: vec![Package {
-                tier: Tier::Basic,
-                name: "Basic".to_owned(),
+        let gig = Gig::new(
+            Uuid::new_v4(),
+            GigContent {
+                title: "Logo <b>design</b>".to_owned(),
                 description: "d".to_owned(),
-                price_cents: 5_005,
-                currency: "EUR".to_owned(),
-                delivery_days: 2,
-                revisions: Revisions::Limited(1),
-                features: Vec::new(),
-            }],
-            status: GigStatus::Active,
-            version: 1,
-            open_orders: 0,
-            order_count: 0,
-            rating_sum: 0,
-            rating_count: 0,
-            created_at: now(),
-            updated_at: now(),
-        };
+                category: "design".to_owned(),
+                subcategory: None,
+                tags: Vec::new(),
+                packages: vec![Package {
+                    tier: Tier::Basic,
+                    name: "Basic".to_owned(),
+                    description: "d".to_owned(),
+                    price_cents: 5_005,
+                    currency: "EUR".to_owned(),
+                    delivery_days: 2,
+                    revisions: Revisions::Limited(1),
+                    features: Vec::new(),
+                }],
+            },
+            GigStatus::Active,
+            now(),
+        );
         Order::place(Uuid::new_v4(), &gig, Tier::Basic, "Blue".into(), now()).unwrap()
     }
 

@@ -59,10 +59,7 @@ pub async fn place_order(
         .await?
         .is_some_and(|freelancer| !freelancer.is_blocked());
     if !freelancer_available {
-        return Err(ApiError::conflict(
-            "freelancer-unavailable",
-            "the freelancer of this gig can not take orders",
-        ));
+        return Err(freelancer_unavailable());
     }
     let order =
         Order::place(client_id, &gig, request.package, requirements, now).ok_or_else(|| {
@@ -82,7 +79,15 @@ pub async fn place_order(
         }),
         Placement::Replayed(record) => replay(store, record, &hash).await,
         Placement::GigNotOrderable => Err(gig_not_orderable()),
+        Placement::FreelancerUnavailable => Err(freelancer_unavailable()),
     }
+}
+
+fn freelancer_unavailable() -> ApiError {
+    ApiError::conflict(
+        "freelancer-unavailable",
+        "the freelancer of this gig can not take orders",
+    )
 }
 
 fn gig_not_orderable() -> ApiError {

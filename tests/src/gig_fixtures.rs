@@ -1,14 +1,12 @@
-//! Gig fixtures: valid gig bodies to vary, an admin session, and helpers that create, approve and
-//! page through gigs over the API.
+//! Gig fixtures: valid gig bodies to vary, and helpers that create, approve and page through gigs
+//! over the API (admins come from [`TestApp::create_admin`]).
 
 use std::collections::HashSet;
 
-use gigmarket_shared::accounts;
-use gigmarket_shared::domain::user::Role;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::{PASSWORD, Session, TestApp};
+use crate::{Session, TestApp};
 
 /// A valid gig body; tests change what they are about.
 pub fn gig_body(title: &str) -> Value {
@@ -47,23 +45,6 @@ pub fn priced_gig(title: &str, price_cents: u64, delivery_days: u32) -> Value {
 }
 
 impl TestApp {
-    /// Admins are never created through the API: like `gigctl create-admin`, then log in.
-    pub async fn admin_session(&self) -> Session {
-        let email = format!("admin-{}@example.com", Uuid::new_v4().simple());
-        accounts::create_user(
-            &self.state,
-            email.clone(),
-            PASSWORD.to_owned(),
-            "Test admin".to_owned(),
-            Role::Admin,
-        )
-        .await
-        .expect("creating admin");
-        let response = self.login(&email, PASSWORD).await;
-        assert_eq!(response.status, 200, "admin login: {response:?}");
-        Session::from_body(&response.body, email)
-    }
-
     /// Creates a gig (asserting 201) and returns its body.
     pub async fn create_gig(&self, owner: &Session, body: &Value) -> Value {
         let response = self.post("/gigs", body, Some(&owner.access_token)).await;

@@ -1,8 +1,9 @@
-//! Helpers for order tests: active gigs written straight to the store (the gigs API lives on
-//! another branch), order placement, and moving an order to a given state through the API.
+//! Helpers for order tests: the parties of an order, active gigs written straight to the store
+//! (any shape, no approval round trip), order placement, and moving an order to a given state
+//! through the API.
 
 use gigmarket_shared::accounts;
-use gigmarket_shared::domain::gig::{Gig, GigStatus, Package, Revisions, Tier};
+use gigmarket_shared::domain::gig::{Gig, GigContent, GigStatus, Package, Revisions, Tier};
 use gigmarket_shared::domain::user::Role;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -66,9 +67,7 @@ impl TestApp {
             revisions,
             features: Vec::new(),
         };
-        Gig {
-            id: Uuid::new_v4(),
-            freelancer_id,
+        let content = GigContent {
             title: "I will design your logo".to_owned(),
             description: "A logo.".to_owned(),
             category: "design".to_owned(),
@@ -78,15 +77,8 @@ impl TestApp {
                 package(Tier::Basic, 5_000, 2, revisions),
                 package(Tier::Premium, 20_000, 5, Revisions::Unlimited),
             ],
-            status: GigStatus::Active,
-            version: 1,
-            open_orders: 0,
-            order_count: 0,
-            rating_sum: 0,
-            rating_count: 0,
-            created_at: now,
-            updated_at: now,
-        }
+        };
+        Gig::new(freelancer_id, content, GigStatus::Active, now)
     }
 
     pub async fn gig(&self, gig_id: Uuid) -> Gig {

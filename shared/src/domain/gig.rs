@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::check_text;
 use super::user::Rating;
 use crate::error::{ApiError, ApiResult, Violations};
 
@@ -260,31 +261,6 @@ impl GigPatch {
         }
         .validate()
     }
-}
-
-fn check_text(
-    violations: &mut Violations,
-    field: &str,
-    text: &str,
-    min_chars: usize,
-    max_chars: usize,
-) {
-    let chars = text.chars().count();
-    if chars == 0 {
-        violations.add(field, "required", "must not be empty");
-    } else if chars < min_chars {
-        violations.add(
-            field,
-            "too_short",
-            format!("must be at least {min_chars} characters"),
-        );
-    }
-    violations.check(
-        chars <= max_chars,
-        field,
-        "too_long",
-        format!("must be at most {max_chars} characters"),
-    );
 }
 
 /// Tags are matched by search, so they are stored in one form: trimmed, inner whitespace

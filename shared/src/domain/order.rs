@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
+use super::check_text;
 use super::gig::{Gig, Revisions, Tier};
 use super::user::{Role, check_https_url};
 use crate::error::{ApiError, ApiResult, Violations};
@@ -535,6 +536,7 @@ impl PlaceOrder {
             &mut violations,
             "requirements",
             &requirements,
+            1,
             REQUIREMENTS_MAX_CHARS,
         );
         violations.into_result().map(|()| requirements)
@@ -572,7 +574,7 @@ impl ReasonBody {
     pub fn validate(self) -> ApiResult<ActionInput> {
         let reason = self.reason.trim().to_owned();
         let mut violations = Violations::new();
-        check_text(&mut violations, "reason", &reason, REASON_MAX_CHARS);
+        check_text(&mut violations, "reason", &reason, 1, REASON_MAX_CHARS);
         violations.into_result()?;
         Ok(ActionInput {
             note: Some(reason),
@@ -592,7 +594,7 @@ impl MessageBody {
     pub fn validate(self) -> ApiResult<ActionInput> {
         let message = self.message.trim().to_owned();
         let mut violations = Violations::new();
-        check_text(&mut violations, "message", &message, MESSAGE_MAX_CHARS);
+        check_text(&mut violations, "message", &message, 1, MESSAGE_MAX_CHARS);
         violations.into_result()?;
         Ok(ActionInput {
             note: Some(message),
@@ -614,7 +616,7 @@ impl DeliveryBody {
     pub fn validate(self) -> ApiResult<ActionInput> {
         let message = self.message.trim().to_owned();
         let mut violations = Violations::new();
-        check_text(&mut violations, "message", &message, MESSAGE_MAX_CHARS);
+        check_text(&mut violations, "message", &message, 1, MESSAGE_MAX_CHARS);
         violations.check(
             self.attachments.len() <= ATTACHMENTS_MAX,
             "attachments",
@@ -637,20 +639,10 @@ impl DeliveryBody {
     }
 }
 
-fn check_text(violations: &mut Violations, field: &str, text: &str, max_chars: usize) {
-    violations.check(!text.is_empty(), field, "required", "must not be empty");
-    violations.check(
-        text.chars().count() <= max_chars,
-        field,
-        "too_long",
-        format!("must be at most {max_chars} characters"),
-    );
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::gig::{GigStatus, Package};
+    use crate::domain::gig::{GigContent, GigStatus, Package};
     use OrderAction as A;
     use OrderStatus as S;
 
@@ -659,33 +651,28 @@ mod tests {
     }
 
     fn gig(revisions: Revisions) -> Gig {
-        Gig {
-            id: Uuid::new_v4(),
-            freelancer_id: Uuid::new_v4(),
-            title: "A logo".to_owned(),
-            description: "d".to_owned(),
-            category: "design".to_owned(),
-            subcategory: None,
-            tags: Vec::new(),
-            packages: vec![Package {
-                tier: Tier::Basic,
-                name: "Basic".to_owned(),
-                description: "one logo".to_owned(),
-                price_cents: 5_000,
-                currency: "EUR".to_owned(),
-                delivery_days: 2,
-                revisions,
-                features: Vec::new(),
-            }],
-            status: GigStatus::Active,
-            version: 1,
-            open_orders: 0,
-            order_count: 0,
-            rating_sum: 0,
-            rating_count: 0,
-            created_at: now(),
-            updated_at: now(),
-        }
+        Gig::new(
+            Uuid::new_v4(),
+            GigContent {
+                title: "A logo".to_owned(),
+                description: "d".to_owned(),
+                category: "design".to_owned(),
+                subcategory: None,
+                tags: Vec::new(),
+                packages: vec![Package {
+                    tier: Tier::Basic,
+                    name: "Basic".to_owned(),
+                    description: "one logo".to_owned(),
+                    price_cents: 5_000,
+                    currency: "EUR".to_owned(),
+                    delivery_days: 2,
+                    revisions,
+                    features: Vec::new(),
+                }],
+            },
+            GigStatus::Active,
+            now(),
+        )
     }
 
     fn order(revisions: Revisions) -> Order {

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::check_text;
 use crate::error::{ApiResult, Violations};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -219,13 +220,7 @@ pub fn check_password(violations: &mut Violations, password: &str, normalized_em
 /// A display name: trimmed, 1..=80 characters, no control characters.
 pub fn check_name(violations: &mut Violations, name: &str) {
     let trimmed = name.trim();
-    violations.check(!trimmed.is_empty(), "name", "required", "must not be empty");
-    violations.check(
-        trimmed.chars().count() <= NAME_MAX_CHARS,
-        "name",
-        "too_long",
-        format!("must be at most {NAME_MAX_CHARS} characters"),
-    );
+    check_text(violations, "name", trimmed, 1, NAME_MAX_CHARS);
     violations.check(
         !trimmed.chars().any(char::is_control),
         "name",
@@ -305,14 +300,8 @@ impl ProfilePatch {
         let bio = self.bio.map(|bio| {
             bio.map(|text| text.trim().to_owned())
                 .filter(|text| !text.is_empty())
-                .inspect(|text| {
-                    violations.check(
-                        text.chars().count() <= BIO_MAX_CHARS,
-                        "bio",
-                        "too_long",
-                        format!("must be at most {BIO_MAX_CHARS} characters"),
-                    );
-                })
+                // Never empty here (an empty bio clears it), so this only bounds the length.
+                .inspect(|text| check_text(&mut violations, "bio", text, 1, BIO_MAX_CHARS))
         });
         let skills = self.skills.map(|skills| {
             violations.check(
@@ -325,18 +314,7 @@ impl ProfilePatch {
             for (index, skill) in skills.iter().enumerate() {
                 let skill = skill.trim();
                 let field = format!("skills[{index}]");
-                violations.check(
-                    !skill.is_empty(),
-                    field.clone(),
-                    "required",
-                    "must not be empty",
-                );
-                violations.check(
-                    skill.chars().count() <= SKILL_MAX_CHARS,
-                    field,
-                    "too_long",
-                    format!("must be at most {SKILL_MAX_CHARS} characters"),
-                );
+                check_text(&mut violations, &field, skill, 1, SKILL_MAX_CHARS);
                 // Duplicates (ignoring case) are dropped rather than rejected: it is what the user meant.
                 if !normalized
                     .iter()

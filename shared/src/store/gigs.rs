@@ -613,13 +613,7 @@ impl Store {
     }
 
     fn put_new_gig(&self, gig: &Gig, listed: bool) -> Result<TransactWriteItem, ApiError> {
-        let put = Put::builder()
-            .table_name(self.table())
-            .set_item(Some(gig_item(gig, listed)?))
-            .condition_expression("attribute_not_exists(pk)")
-            .build()
-            .map_err(ApiError::internal)?;
-        Ok(TransactWriteItem::builder().put(put).build())
+        self.put_new(gig_item(gig, listed)?)
     }
 
     /// Sets the content and status attributes by name, so the counters the orders and reviews

@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
@@ -79,6 +80,29 @@ where
     }
 }
 
+/// The errors of the single-item writes that take a condition.
+pub(crate) trait ConditionalWriteError: std::error::Error + Send + Sync + 'static {
+    fn is_condition_failed(&self) -> bool;
+}
+
+impl ConditionalWriteError for UpdateItemError {
+    fn is_condition_failed(&self) -> bool {
+        self.is_conditional_check_failed_exception()
+    }
+}
+
+impl ConditionalWriteError for DeleteItemError {
+    fn is_condition_failed(&self) -> bool {
+        self.is_conditional_check_failed_exception()
+    }
+}
+
+pub(crate) fn condition_failed<E: ConditionalWriteError, R>(error: &SdkError<E, R>) -> bool {
+    error
+        .as_service_error()
+        .is_some_and(ConditionalWriteError::is_condition_failed)
+}
+
 /// For an UpdateItem conditioned on the item existing: a failed condition means `what` is gone.
 pub(crate) fn missing_if_condition_failed<R>(
     what: &'static str,
@@ -87,13 +111,28 @@ where
     R: std::fmt::Debug + Send + Sync + 'static,
 {
     move |error| {
-        if error
-            .as_service_error()
-            .is_some_and(UpdateItemError::is_conditional_check_failed_exception)
-        {
+        if condition_failed(&error) {
             ApiError::NotFound(what)
         } else {
             sdk_error("UpdateItem")(error)
+        }
+    }
+}
+
+/// For an idempotent write whose condition only says whether there is anything to do: a failed
+/// condition is success (use with `.map(|_| ()).or_else(..)`).
+pub(crate) fn done_if_condition_failed<E, R>(
+    operation: &'static str,
+) -> impl FnOnce(SdkError<E, R>) -> Result<(), ApiError>
+where
+    E: ConditionalWriteError,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    move |error| {
+        if condition_failed(&error) {
+            Ok(())
+        } else {
+            Err(sdk_error(operation)(error))
         }
     }
 }
@@ -182,6 +221,14 @@ impl Store {
             .build()
             .map_err(ApiError::internal)?;
         Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// [`Store::get`], decoded into the domain type stored there.
+    pub(crate) async fn get_as<T: DeserializeOwned>(
+        &self,
+        key: &Key,
+    ) -> Result<Option<T>, ApiError> {
+        self.get(key).await?.map(from_item).transpose()
     }
 
     pub(crate) async fn get(&self, key: &Key) -> Result<Option<Item>, ApiError> {

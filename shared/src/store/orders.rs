@@ -8,14 +8,18 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+    AttributeValue, ConditionCheck, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+    Update,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
 use super::keys::{self, DeadlineList, entity};
-use super::{Item, Store, TransactOutcome, from_item, key_attributes, n, s, sdk_error, to_item};
+use super::{
+    Item, Store, TransactOutcome, done_if_condition_failed, from_item, key_attributes, n, s,
+    sdk_error, to_item,
+};
 use crate::domain::order::{Deadline, Order, OrderStatus, TimelineEntry, Transition};
 use crate::error::ApiError;
 use crate::pagination::PageRequest;
@@ -45,6 +49,8 @@ pub enum Placement {
     Replayed(IdempotencyRecord),
     /// The gig stopped being active between our read and the write.
     GigNotOrderable,
+    /// The gig's freelancer was blocked (or removed) between our read and the write.
+    FreelancerUnavailable,
 }
 
 /// Which of a user's order lists to read.
@@ -99,13 +105,19 @@ fn timeline_item(order_id: Uuid, entry: &TimelineEntry) -> Result<Item, ApiError
     Ok(item)
 }
 
-fn put_new(table: &str, item: Item) -> Result<TransactWriteItem, ApiError> {
-    Put::builder()
+/// Fails the placement unless the freelancer still exists and is not blocked: blocking is
+/// another request's write, so the handler's earlier read of the user can be stale.
+fn freelancer_not_blocked(table: &str, freelancer_id: Uuid) -> Result<TransactWriteItem, ApiError> {
+    ConditionCheck::builder()
         .table_name(table)
-        .set_item(Some(item))
-        .condition_expression("attribute_not_exists(pk)")
+        .set_key(Some(key_attributes(&keys::user(freelancer_id))))
+        .condition_expression(
+            "attribute_exists(pk) AND (attribute_not_exists(#status) OR #status <> :blocked)",
+        )
+        .expression_attribute_names("#status", "status")
+        .expression_attribute_values(":blocked", s("blocked"))
         .build()
-        .map(|put| TransactWriteItem::builder().put(put).build())
+        .map(|check| TransactWriteItem::builder().condition_check(check).build())
         .map_err(ApiError::internal)
 }
 
@@ -172,7 +184,7 @@ fn position_to_key(position: &Value, index_pk: &str) -> Result<Item, ApiError> {
 
 impl Store {
     /// Places an order: the order, its first timeline entry, the gig's counters and the
-    /// idempotency record, all or nothing.
+    /// idempotency record, all or nothing, and only while the freelancer is not blocked.
     pub async fn place_order(
         &self,
         order: &Order,
@@ -188,17 +200,15 @@ impl Store {
             expires_at: now_unix + IDEMPOTENCY_TTL_SECS,
         };
         let items = vec![
-            put_new(self.table(), order_item(order)?)?,
-            put_new(self.table(), timeline_item(order.id, &order.last_change)?)?,
+            self.put_new(order_item(order)?)?,
+            self.put_new(timeline_item(order.id, &order.last_change)?)?,
             gig_counters(self.table(), order.gig_id, 1, true)?,
-            put_new(
-                self.table(),
-                to_item(
-                    &keys::order_idempotency(order.client_id, idempotency_key),
-                    entity::ORDER_REQUEST,
-                    &record,
-                )?,
-            )?,
+            self.put_new(to_item(
+                &keys::order_idempotency(order.client_id, idempotency_key),
+                entity::ORDER_REQUEST,
+                &record,
+            )?)?,
+            freelancer_not_blocked(self.table(), order.freelancer_id)?,
         ];
         match self.transact(items).await? {
             TransactOutcome::Committed => Ok(Placement::Created),
@@ -216,6 +226,9 @@ impl Store {
             TransactOutcome::ConditionFailed(failed) if failed.contains(&2) => {
                 Ok(Placement::GigNotOrderable)
             }
+            TransactOutcome::ConditionFailed(failed) if failed.contains(&4) => {
+                Ok(Placement::FreelancerUnavailable)
+            }
             TransactOutcome::ConditionFailed(failed) => Err(ApiError::internal(anyhow::anyhow!(
                 "order placement: unexpected condition failure at {failed:?}"
             ))),
@@ -229,18 +242,13 @@ impl Store {
         idempotency_key: &str,
     ) -> Result<Option<IdempotencyRecord>, ApiError> {
         let record: Option<IdempotencyRecord> = self
-            .get(&keys::order_idempotency(client_id, idempotency_key))
-            .await?
-            .map(from_item)
-            .transpose()?;
+            .get_as(&keys::order_idempotency(client_id, idempotency_key))
+            .await?;
         Ok(record.filter(|record| record.expires_at > crate::unix_now()))
     }
 
     pub async fn get_order(&self, order_id: Uuid) -> Result<Option<Order>, ApiError> {
-        self.get(&keys::order(order_id))
-            .await?
-            .map(from_item)
-            .transpose()
+        self.get_as(&keys::order(order_id)).await
     }
 
     /// The order and its whole timeline (oldest first) in one Query of the order's partition.
@@ -294,7 +302,7 @@ impl Store {
             .map_err(ApiError::internal)?;
         let mut items = vec![
             TransactWriteItem::builder().put(put_order).build(),
-            put_new(self.table(), timeline_item(before.id, &transition.entry)?)?,
+            self.put_new(timeline_item(before.id, &transition.entry)?)?,
         ];
         if transition.open_orders_delta != 0 {
             items.push(gig_counters(
@@ -508,15 +516,6 @@ impl Store {
             .send()
             .await
             .map(|_| ())
-            .or_else(|error| {
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception())
-                {
-                    Ok(())
-                } else {
-                    Err(sdk_error("DeleteItem")(error))
-                }
-            })
+            .or_else(done_if_condition_failed("DeleteItem"))
     }
 }

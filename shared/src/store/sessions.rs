@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::keys::{self, entity};
-use super::{Store, TransactOutcome, from_item, key_attributes, n, sdk_error, to_item};
+use super::{
+    Store, TransactOutcome, done_if_condition_failed, key_attributes, n, sdk_error, to_item,
+};
 use crate::error::ApiError;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -77,10 +79,7 @@ impl Store {
         &self,
         token_digest: &str,
     ) -> Result<Option<RefreshToken>, ApiError> {
-        self.get(&keys::refresh_token(token_digest))
-            .await?
-            .map(from_item)
-            .transpose()
+        self.get_as(&keys::refresh_token(token_digest)).await
     }
 
     /// Spends `old` and stores `new` in one transaction, only if `old` is unspent and its family
@@ -133,24 +132,11 @@ impl Store {
             .send()
             .await
             .map(|_| ())
-            .or_else(|error| {
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception())
-                {
-                    Ok(())
-                } else {
-                    Err(sdk_error("UpdateItem")(error))
-                }
-            })
+            .or_else(done_if_condition_failed("UpdateItem"))
     }
 
     pub async fn is_session_revoked(&self, family_id: Uuid) -> Result<bool, ApiError> {
-        let family: Option<RefreshFamily> = self
-            .get(&keys::refresh_family(family_id))
-            .await?
-            .map(from_item)
-            .transpose()?;
+        let family: Option<RefreshFamily> = self.get_as(&keys::refresh_family(family_id)).await?;
         Ok(family.is_none_or(|family| family.revoked_at.is_some()))
     }
 
@@ -165,10 +151,8 @@ impl Store {
             failures: u32,
         }
         let window: Option<Window> = self
-            .get(&keys::login_failures(normalized_email, window_start))
-            .await?
-            .map(from_item)
-            .transpose()?;
+            .get_as(&keys::login_failures(normalized_email, window_start))
+            .await?;
         Ok(window.map_or(0, |window| window.failures))
     }
 

@@ -47,20 +47,15 @@ impl Store {
     }
 
     pub async fn get_user(&self, user_id: Uuid) -> Result<Option<User>, ApiError> {
-        self.get(&keys::user(user_id))
-            .await?
-            .map(from_item)
-            .transpose()
+        self.get_as(&keys::user(user_id)).await
     }
 
     pub async fn credentials(
         &self,
         normalized_email: &str,
     ) -> Result<Option<Credentials>, ApiError> {
-        self.get(&keys::email_credentials(normalized_email))
-            .await?
-            .map(from_item)
-            .transpose()
+        self.get_as(&keys::email_credentials(normalized_email))
+            .await
     }
 
     /// Applies a validated profile patch in one conditional update and returns the new profile.
