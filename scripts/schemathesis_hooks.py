@@ -12,7 +12,14 @@ Second, watch itself sometimes answers a request with its own 500 (`https://http
 never a function's problem+json) when a function's response is large: about 1 in 100 responses
 of ~50 KB (`GET /me/gigs?limit=100`), even one request at a time, while the function logged its
 200. Such a transport failure is retried (up to 3 times); any 500 a function produces is not.
+
+Third, in the client pass (FUZZ_GIG_ID set), a well-formed `gig_id` in `POST /orders` names the
+active gig scripts/test.sh seeded, so orders are really placed and their responses (and the linked
+order routes) are checked against the spec; a malformed `gig_id` is left malformed.
 """
+
+import os
+import uuid
 
 import requests
 import schemathesis
@@ -32,8 +39,23 @@ def _utf8_on_the_wire(value):
         return value.encode("utf-8").decode("latin-1")
 
 
+def _seeded_gig(case):
+    """Points a well-formed POST /orders body at the seeded active gig."""
+    gig_id = os.environ.get("FUZZ_GIG_ID")
+    if not gig_id or case.operation.method.upper() != "POST" or case.operation.path != "/orders":
+        return
+    if not isinstance(case.body, dict) or not isinstance(case.body.get("gig_id"), str):
+        return
+    try:
+        uuid.UUID(case.body["gig_id"])
+    except ValueError:
+        return
+    case.body["gig_id"] = gig_id
+
+
 @schemathesis.hook
 def before_call(context, case, kwargs):
+    _seeded_gig(case)
     if isinstance(case.body, (bytes, bytearray)):
         try:
             case.body.decode("utf-8")

@@ -135,18 +135,42 @@ fuzz_token=$(curl -s --noproxy '*' -X POST "$GIGMARKET_API_URL/auth/register" -H
 # Run from .local/ (gitignored): watch restarts every function when a file in the workspace
 # changes, and schemathesis writes its state into its working directory.
 mkdir -p .local/schemathesis
-(
-  cd .local/schemathesis
-  # Every check but two: no 5xx; every status, content type, header and body as the spec says;
-  # schema-invalid input rejected; bearer routes refuse a missing or bad token. Left out:
-  # unsupported_method (an unrouted method never reaches a function: API Gateway, like watch,
-  # answers 404 itself) and positive_data_acceptance (some rules, e.g. "the password must not
-  # contain the email" or real ISO country codes, are stricter than JSON Schema can say).
-  PYTHONPATH="$ROOT/scripts" SCHEMATHESIS_HOOKS=schemathesis_hooks "$ROOT/.local/venv/bin/schemathesis" \
-    --config-file "$ROOT/scripts/schemathesis.toml" run \
-    "$ROOT/openapi.yaml" --url "$GIGMARKET_API_URL" -H "Authorization: Bearer $fuzz_token" \
-    --checks all --exclude-checks unsupported_method,positive_data_acceptance \
-    --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-50}" --seed "${SCHEMATHESIS_SEED:-20261125}" \
-    --workers 2 --request-timeout 30 \
-    --generation-database none --no-color
-)
+fuzz() {
+  local token=$1
+  (
+    cd .local/schemathesis
+    # Every check but two: no 5xx; every status, content type, header and body as the spec says;
+    # schema-invalid input rejected; bearer routes refuse a missing or bad token. Left out:
+    # unsupported_method (an unrouted method never reaches a function: API Gateway, like watch,
+    # answers 404 itself) and positive_data_acceptance (some rules, e.g. "the password must not
+    # contain the email" or real ISO country codes, are stricter than JSON Schema can say).
+    PYTHONPATH="$ROOT/scripts" SCHEMATHESIS_HOOKS=schemathesis_hooks "$ROOT/.local/venv/bin/schemathesis" \
+      --config-file "$ROOT/scripts/schemathesis.toml" run \
+      "$ROOT/openapi.yaml" --url "$GIGMARKET_API_URL" -H "Authorization: Bearer $token" \
+      --checks all --exclude-checks unsupported_method,positive_data_acceptance \
+      --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-50}" --seed "${SCHEMATHESIS_SEED:-20261125}" \
+      --workers 2 --request-timeout 30 \
+      --generation-database none --no-color
+  )
+}
+fuzz "$fuzz_token"
+
+log "schemathesis: again as a client, with an active gig to order"
+# A freelancer can not order, so the pass above only sees the order routes refuse. Seed an active
+# gig (published by the fuzz freelancer, approved by an admin made with gigctl) and fuzz as a
+# client; the hooks point well-formed POST /orders bodies at that gig.
+json_field() { python3 -c "import json,sys; print(json.load(sys.stdin)[\"$1\"])"; }
+admin_email="fuzz-admin-$run_id@example.com"
+GIGMARKET_ADMIN_PASSWORD="fuzzing admin password" cargo run --quiet --locked -p gigctl -- \
+  create-admin --email "$admin_email" --name "Fuzz Admin" >/dev/null
+admin_token=$(curl -s --noproxy '*' -X POST "$GIGMARKET_API_URL/auth/login" -H 'content-type: application/json' \
+  -d "{\"email\":\"$admin_email\",\"password\":\"fuzzing admin password\"}" | json_field access_token)
+fuzz_gig_id=$(curl -s --noproxy '*' -X POST "$GIGMARKET_API_URL/gigs" -H "authorization: Bearer $fuzz_token" \
+  -H 'content-type: application/json' \
+  --data "$(python3 -c 'import json; print(json.load(open("events/gigs/create-gig.json"))["body"])')" | json_field id)
+curl -sf --noproxy '*' -o /dev/null -X POST "$GIGMARKET_API_URL/gigs/$fuzz_gig_id/approve" \
+  -H "authorization: Bearer $admin_token" -H 'content-type: application/json' -d '{}'
+client_token=$(curl -s --noproxy '*' -X POST "$GIGMARKET_API_URL/auth/register" -H 'content-type: application/json' \
+  -d "{\"email\":\"fuzz-client-$run_id@example.com\",\"password\":\"fuzzing password 1\",\"name\":\"Fuzz Client\",\"role\":\"client\"}" |
+  json_field access_token)
+FUZZ_GIG_ID=$fuzz_gig_id fuzz "$client_token"
