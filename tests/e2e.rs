@@ -7,7 +7,7 @@ use gigmarket_shared::domain::order::{Order, TimelineEntry};
 use gigmarket_shared::events::Event;
 use gigmarket_shared::store::Store;
 use gigmarket_tests::TestApp;
-use gigmarket_tests::marketplace::subjects_to;
+use gigmarket_tests::marketplace::{lifecycle_subjects, subjects_to};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -271,17 +271,7 @@ async fn an_order_lifecycle_over_http_mails_each_party_exactly_once() {
     assert_eq!(order["status"], "completed");
     assert_eq!(order["timeline"].as_array().unwrap().len(), 4);
 
-    let title = &gig.title;
-    let expected_freelancer = vec![
-        format!("New order: {title}"),
-        format!("Order completed: {title}"),
-    ];
-    let mut expected_client = vec![
-        format!("Delivered: {title}"),
-        format!("Order completed: {title}"),
-        format!("Your order was accepted: {title}"),
-    ];
-    expected_client.sort();
+    let (expected_freelancer, expected_client) = lifecycle_subjects(&gig.title);
     assert_eq!(
         wait_for_mail(&freelancer_email, 2).await,
         expected_freelancer

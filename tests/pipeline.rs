@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use gigmarket_shared::domain::gig::Revisions;
 use gigmarket_shared::events::Event;
 use gigmarket_tests::TestApp;
-use gigmarket_tests::marketplace::{Pipeline, mail_to, subjects_to};
+use gigmarket_tests::marketplace::{Pipeline, lifecycle_subjects, mail_to, subjects_to};
 
 #[tokio::test]
 async fn order_changes_become_events_and_each_mail_is_sent_once() {
@@ -85,17 +85,7 @@ async fn order_changes_become_events_and_each_mail_is_sent_once() {
         let response = notifier.handle(Pipeline::sqs_event(batch)).await;
         assert!(response.batch_item_failures.is_empty(), "{response:?}");
     }
-    let title = &gig.title;
-    let expected_freelancer = vec![
-        format!("New order: {title}"),
-        format!("Order completed: {title}"),
-    ];
-    let mut expected_client = vec![
-        format!("Delivered: {title}"),
-        format!("Order completed: {title}"),
-        format!("Your order was accepted: {title}"),
-    ];
-    expected_client.sort();
+    let (expected_freelancer, expected_client) = lifecycle_subjects(&gig.title);
     assert_eq!(
         subjects_to(&cast.freelancer.email).await,
         expected_freelancer

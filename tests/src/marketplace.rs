@@ -335,3 +335,19 @@ pub async fn subjects_to(address: &str) -> Vec<String> {
     subjects.sort();
     subjects
 }
+
+/// The mail subjects a place -> accept -> deliver -> complete lifecycle of a gig titled `title`
+/// must produce, sorted as `subjects_to` returns them: (to the freelancer, to the client).
+pub fn lifecycle_subjects(title: &str) -> (Vec<String>, Vec<String>) {
+    let freelancer = vec![
+        format!("New order: {title}"),
+        format!("Order completed: {title}"),
+    ];
+    let mut client = vec![
+        format!("Delivered: {title}"),
+        format!("Order completed: {title}"),
+        format!("Your order was accepted: {title}"),
+    ];
+    client.sort();
+    (freelancer, client)
+}
