@@ -641,16 +641,13 @@ fn notifier_times_out_before_redelivery_and_claim_takeover() {
 /// DynamoDB Local then describes is infra/table.json too.
 #[tokio::test]
 async fn a_locally_created_table_is_infra_table_json() {
-    use gigmarket_shared::aws::AwsClients;
+    use gigmarket_shared::aws;
     use gigmarket_shared::store::table;
     gigmarket_tests::require_stack();
-    let aws = AwsClients::from_env().await;
+    let dynamodb = aws::dynamodb(&aws::sdk_config().await);
     let name = format!("infra-{}", uuid::Uuid::new_v4().simple());
-    table::create_table(&aws.dynamodb, &name)
-        .await
-        .expect("create");
-    let described = aws
-        .dynamodb
+    table::create_table(&dynamodb, &name).await.expect("create");
+    let described = dynamodb
         .describe_table()
         .table_name(&name)
         .send()
@@ -658,8 +655,7 @@ async fn a_locally_created_table_is_infra_table_json() {
         .expect("describe")
         .table
         .expect("table");
-    let ttl = aws
-        .dynamodb
+    let ttl = dynamodb
         .describe_time_to_live()
         .table_name(&name)
         .send()
@@ -667,9 +663,7 @@ async fn a_locally_created_table_is_infra_table_json() {
         .expect("describe TTL")
         .time_to_live_description
         .expect("TTL");
-    table::delete_table(&aws.dynamodb, &name)
-        .await
-        .expect("delete");
+    table::delete_table(&dynamodb, &name).await.expect("delete");
     let keys = |schema: &[aws_sdk_dynamodb::types::KeySchemaElement]| -> Value {
         schema
             .iter()

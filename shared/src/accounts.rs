@@ -10,9 +10,9 @@ use crate::domain::user::{
     EMAIL_MAX_BYTES, PrivateProfile, Registration, Role, User, normalize_email,
 };
 use crate::error::{ApiError, ApiResult};
-use crate::http::AppState;
 use crate::store::sessions::{RefreshToken, Rotation};
 use crate::unix_now;
+use crate::web::AppState;
 
 /// What register, login and refresh return.
 #[derive(Debug, serde::Serialize)]

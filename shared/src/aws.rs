@@ -1,36 +1,45 @@
-//! AWS clients, built once per cold start from the standard environment. `AWS_ENDPOINT_URL` (or
-//! `AWS_ENDPOINT_URL_DYNAMODB`, `_SQS`, `_SES`) points them at local servers; the SDK reads those
-//! itself, so there is no local-only code path here.
+//! AWS clients, built once per cold start from the standard environment, and only the ones a
+//! function uses: each client sits behind a cargo feature of this crate (`sqs`, `ses`,
+//! `jwt-secret`), so e.g. `auth` neither compiles nor links the SQS and SES SDKs. DynamoDB is
+//! always there: every function but the dispatcher uses the table.
+//!
+//! `AWS_ENDPOINT_URL` (or `AWS_ENDPOINT_URL_DYNAMODB`, `_SQS`, `_SES`, `_SECRETS_MANAGER`) points
+//! the clients at local servers; the SDK reads those itself, so there is no local-only code path.
 
-use anyhow::Context;
-use aws_config::BehaviorVersion;
+use aws_config::{BehaviorVersion, SdkConfig};
 
-use crate::auth::JwtKeys;
-
-#[derive(Debug, Clone)]
-pub struct AwsClients {
-    pub dynamodb: aws_sdk_dynamodb::Client,
-    pub sqs: aws_sdk_sqs::Client,
-    pub ses: aws_sdk_ses::Client,
-    pub secrets: aws_sdk_secretsmanager::Client,
+/// The shared SDK configuration (region, credentials, endpoints): load it once, then build the
+/// clients the function needs from it.
+pub async fn sdk_config() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest()).load().await
 }
 
-impl AwsClients {
-    pub async fn from_env() -> Self {
-        let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
-        Self {
-            dynamodb: aws_sdk_dynamodb::Client::new(&config),
-            sqs: aws_sdk_sqs::Client::new(&config),
-            ses: aws_sdk_ses::Client::new(&config),
-            secrets: aws_sdk_secretsmanager::Client::new(&config),
-        }
-    }
+pub fn dynamodb(config: &SdkConfig) -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::new(config)
 }
 
-/// The JWT keyset, from the first of: `JWT_KEYS` (the JSON itself), `JWT_KEYS_FILE` (a path, what
-/// the local stack writes), `JWT_KEYS_SECRET_ID` (a Secrets Manager secret holding the JSON; what
-/// deployed functions use). Nothing secret is ever in the repository or the template.
-pub async fn load_jwt_keys(aws: &AwsClients) -> anyhow::Result<JwtKeys> {
+#[cfg(feature = "sqs")]
+pub fn sqs(config: &SdkConfig) -> aws_sdk_sqs::Client {
+    aws_sdk_sqs::Client::new(config)
+}
+
+#[cfg(feature = "ses")]
+pub fn ses(config: &SdkConfig) -> aws_sdk_ses::Client {
+    aws_sdk_ses::Client::new(config)
+}
+
+#[cfg(feature = "jwt-secret")]
+pub fn secrets_manager(config: &SdkConfig) -> aws_sdk_secretsmanager::Client {
+    aws_sdk_secretsmanager::Client::new(config)
+}
+
+/// The JWT keyset, from the first of: `JWT_KEYS` (the JSON itself), `JWT_KEYS_FILE` (a path),
+/// `JWT_KEYS_SECRET_ID` (a Secrets Manager secret holding the JSON; what deployed functions use,
+/// and needs the `jwt-secret` feature). Nothing secret is ever in the repository or the template.
+pub async fn jwt_keys(config: &SdkConfig) -> anyhow::Result<crate::auth::JwtKeys> {
+    use crate::auth::JwtKeys;
+    use anyhow::Context;
+
     if let Ok(json) = std::env::var("JWT_KEYS") {
         return JwtKeys::from_json(&json);
     }
@@ -41,10 +50,16 @@ pub async fn load_jwt_keys(aws: &AwsClients) -> anyhow::Result<JwtKeys> {
     }
     let secret_id = std::env::var("JWT_KEYS_SECRET_ID")
         .context("set one of JWT_KEYS, JWT_KEYS_FILE or JWT_KEYS_SECRET_ID")?;
-    let secret = aws
-        .secrets
+    JwtKeys::from_json(&read_secret(config, &secret_id).await?)
+}
+
+#[cfg(feature = "jwt-secret")]
+async fn read_secret(config: &SdkConfig, secret_id: &str) -> anyhow::Result<String> {
+    use anyhow::Context;
+
+    let secret = secrets_manager(config)
         .get_secret_value()
-        .secret_id(&secret_id)
+        .secret_id(secret_id)
         .send()
         .await
         .map_err(|error| {
@@ -54,8 +69,15 @@ pub async fn load_jwt_keys(aws: &AwsClients) -> anyhow::Result<JwtKeys> {
             )
         })
         .with_context(|| format!("reading secret {secret_id}"))?;
-    let json = secret
+    secret
         .secret_string()
-        .context("JWT secret has no SecretString")?;
-    JwtKeys::from_json(json)
+        .map(str::to_owned)
+        .context("JWT secret has no SecretString")
+}
+
+#[cfg(not(feature = "jwt-secret"))]
+async fn read_secret(_config: &SdkConfig, secret_id: &str) -> anyhow::Result<String> {
+    anyhow::bail!(
+        "JWT_KEYS_SECRET_ID={secret_id}, but this build has no Secrets Manager client (feature `jwt-secret`)"
+    )
 }

@@ -4,8 +4,7 @@
 //! and the HTTP status it maps to. Internal failures are logged with their cause and rendered
 //! without it, so nothing about the store or the SDK leaks to callers.
 
-use axum::response::{IntoResponse, Response};
-use http::{HeaderValue, StatusCode, header};
+use http::StatusCode;
 use serde::Serialize;
 
 /// Base of every problem `type` URI. The documents behind it are the README's error table.
@@ -183,8 +182,12 @@ pub struct Problem {
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
+/// Only API functions render responses; the event-driven functions never link axum.
+#[cfg(feature = "web")]
+impl axum::response::IntoResponse for ApiError {
+    fn into_response(self) -> axum::response::Response {
+        use http::{HeaderValue, header};
+
         match &self {
             Self::Internal(cause) => tracing::error!(error = ?cause, "internal error"),
             other if other.status().is_client_error() => {

@@ -8,12 +8,13 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod events;
-pub mod http;
 pub mod ordering;
 pub mod pagination;
 pub mod routes;
 pub mod store;
 pub mod telemetry;
+#[cfg(feature = "web")]
+pub mod web;
 
 pub use error::{ApiError, ApiResult};
 

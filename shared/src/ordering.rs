@@ -9,9 +9,9 @@ use uuid::Uuid;
 use crate::domain::gig::GigStatus;
 use crate::domain::order::{ActionInput, Actor, Order, OrderAction, Party, PlaceOrder};
 use crate::error::{ApiError, ApiResult};
-use crate::http::AuthUser;
 use crate::store::Store;
 use crate::store::orders::{IdempotencyRecord, Placement};
+use crate::web::AuthUser;
 
 /// SHA-256 (hex) of the request as parsed and re-serialised, so whitespace and key order do not
 /// make two equal requests differ.

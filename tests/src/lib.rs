@@ -13,11 +13,11 @@ use std::collections::HashMap;
 use axum::Router;
 use gigmarket_shared::auth::JwtKeys;
 use gigmarket_shared::auth::access::KeysetDocument;
-use gigmarket_shared::aws::AwsClients;
+use gigmarket_shared::aws;
 use gigmarket_shared::config::Config;
-use gigmarket_shared::http::AppState;
 use gigmarket_shared::routes::ROUTES;
 use gigmarket_shared::store::table;
+use gigmarket_shared::web::AppState;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 use uuid::Uuid;
@@ -27,6 +27,8 @@ pub const PASSWORD: &str = "correct horse battery staple";
 pub struct TestApp {
     pub state: AppState,
     pub keyset: KeysetDocument,
+    /// The SDK configuration the state's clients were built from (the local stack's endpoints).
+    pub sdk: aws_config::SdkConfig,
     routers: HashMap<&'static str, Router>,
     matcher: matchit::Router<&'static str>,
 }
@@ -179,13 +181,14 @@ impl TestApp {
         let table_name = format!("test-{}", Uuid::new_v4().simple());
         let mut config = Config::for_table(&table_name);
         configure(&mut config);
-        let aws = AwsClients::from_env().await;
-        table::create_table(&aws.dynamodb, &table_name)
+        let sdk = aws::sdk_config().await;
+        let dynamodb = aws::dynamodb(&sdk);
+        table::create_table(&dynamodb, &table_name)
             .await
             .expect("creating test table");
         let keyset = new_keyset("test-key-1");
         let keys = JwtKeys::from_document(&keyset).expect("valid keyset");
-        let state = AppState::new(config, aws, keys);
+        let state = AppState::new(config, dynamodb, keys);
         let routers = HashMap::from([
             ("auth", auth::router(state.clone())),
             ("users", users::router(state.clone())),
@@ -200,6 +203,7 @@ impl TestApp {
         Self {
             state,
             keyset,
+            sdk,
             routers,
             matcher,
         }

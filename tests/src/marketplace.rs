@@ -205,16 +205,14 @@ impl TestApp {
             config.order_events_queue_url = Some(queue_url.clone());
         })
         .await;
-        app.state
-            .aws
-            .ses
+        gigmarket_shared::aws::ses(&config)
             .verify_email_identity()
             .email_address(&app.state.config.sender_email)
             .send()
             .await
             .expect("sender verified");
         let stream = bridge::StreamReader::for_table(
-            &app.state.aws.dynamodb,
+            &gigmarket_shared::aws::dynamodb(&config),
             aws_sdk_dynamodbstreams::Client::new(&config),
             app.state.store.table(),
         )
@@ -233,7 +231,7 @@ impl TestApp {
     pub fn notifier(&self) -> notifier::Notifier {
         notifier::Notifier {
             store: self.state.store.clone(),
-            ses: self.state.aws.ses.clone(),
+            ses: gigmarket_shared::aws::ses(&self.sdk),
             sender: self.state.config.sender_email.clone(),
         }
     }

@@ -8,7 +8,7 @@ use axum::routing::post;
 use gigmarket_shared::ApiResult;
 use gigmarket_shared::accounts::{self, Session};
 use gigmarket_shared::domain::user::Registration;
-use gigmarket_shared::http::{self, AppState, JsonBody};
+use gigmarket_shared::web::{self, AppState, JsonBody};
 use serde::Deserialize;
 
 pub fn router(state: AppState) -> Router {
@@ -17,7 +17,7 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/login", post(login))
         .route("/auth/refresh", post(refresh))
         .route("/auth/logout", post(logout));
-    http::api(routes, state)
+    web::api(routes, state)
 }
 
 async fn register(

@@ -1,5 +1,5 @@
 use aws_lambda_events::event::dynamodb::Event;
-use gigmarket_shared::aws::AwsClients;
+use gigmarket_shared::aws;
 use gigmarket_shared::config::Config;
 use gigmarket_shared::telemetry;
 use lambda_runtime::{LambdaEvent, service_fn};
@@ -12,9 +12,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         .order_events_queue_url
         .clone()
         .ok_or("ORDER_EVENTS_QUEUE_URL must be set")?;
-    let aws = AwsClients::from_env().await;
+    let sqs = aws::sqs(&aws::sdk_config().await);
     lambda_runtime::run(service_fn(|event: LambdaEvent<Event>| {
-        let (sqs, queue_url) = (&aws.sqs, &queue_url);
+        let (sqs, queue_url) = (&sqs, &queue_url);
         async move {
             Ok::<_, lambda_runtime::Error>(dispatcher::handle(event.payload, sqs, queue_url).await)
         }

@@ -15,17 +15,15 @@ use gigmarket_shared::domain::gig::{
     Gig, GigCard, GigDraft, GigPatch, GigStatus, GigView, Rejection,
 };
 use gigmarket_shared::domain::user::Role;
-use gigmarket_shared::http::{self, AppState, AuthUser, JsonBody, PathParam, QueryParams};
 use gigmarket_shared::pagination::{Page, PageParams};
 use gigmarket_shared::store::gigs::{GigWrite, StoredGig};
+use gigmarket_shared::web::{self, AppState, AuthUser, JsonBody, PathParam, QueryParams};
 use gigmarket_shared::{ApiError, ApiResult};
-use http_types::header::{AUTHORIZATION, ETAG, IF_MATCH, LOCATION};
-use http_types::request::Parts;
-use http_types::{HeaderMap, HeaderValue, StatusCode};
+use http::header::{AUTHORIZATION, ETAG, IF_MATCH, LOCATION};
+use http::request::Parts;
+use http::{HeaderMap, HeaderValue, StatusCode};
 use time::OffsetDateTime;
 use uuid::Uuid;
-
-use ::http as http_types;
 
 pub fn router(state: AppState) -> Router {
     let routes = Router::new()
@@ -38,7 +36,7 @@ pub fn router(state: AppState) -> Router {
         .route("/me/gigs", get(my_gigs))
         .route("/users/{id}/gigs", get(user_gigs))
         .route("/categories", get(categories));
-    http::api(routes, state)
+    web::api(routes, state)
 }
 
 /// The caller if they sent a token (a bad token is still a 401), or an anonymous visitor.

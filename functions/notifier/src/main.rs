@@ -1,5 +1,5 @@
 use aws_lambda_events::event::sqs::SqsEvent;
-use gigmarket_shared::aws::AwsClients;
+use gigmarket_shared::aws;
 use gigmarket_shared::config::Config;
 use gigmarket_shared::store::Store;
 use gigmarket_shared::telemetry;
@@ -10,10 +10,10 @@ use notifier::Notifier;
 async fn main() -> Result<(), lambda_runtime::Error> {
     telemetry::init();
     let config = Config::from_env()?;
-    let aws = AwsClients::from_env().await;
+    let sdk = aws::sdk_config().await;
     let notifier = Notifier {
-        store: Store::new(aws.dynamodb.clone(), config.table_name.clone()),
-        ses: aws.ses.clone(),
+        store: Store::new(aws::dynamodb(&sdk), config.table_name.clone()),
+        ses: aws::ses(&sdk),
         sender: config.sender_email.clone(),
     };
     lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| {

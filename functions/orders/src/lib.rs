@@ -12,10 +12,10 @@ use gigmarket_shared::domain::order::{
     ReasonBody, TimelineEntry, check_idempotency_key,
 };
 use gigmarket_shared::domain::user::Role;
-use gigmarket_shared::http::{self, AppState, AuthUser, JsonBody, PathParam, QueryParams};
 use gigmarket_shared::ordering;
 use gigmarket_shared::pagination::{Page, PageParams};
 use gigmarket_shared::store::orders::OrderList;
+use gigmarket_shared::web::{self, AppState, AuthUser, JsonBody, PathParam, QueryParams};
 use gigmarket_shared::{ApiError, ApiResult};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -33,7 +33,7 @@ pub fn router(state: AppState) -> Router {
         .route("/orders/{id}/request-revision", post(request_revision))
         .route("/orders/{id}/complete", post(complete))
         .route("/orders/{id}/cancel", post(cancel));
-    http::api(routes, state)
+    web::api(routes, state)
 }
 
 /// Clients only. Same `Idempotency-Key` + same body: the same order and status, however often.

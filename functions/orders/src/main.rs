@@ -1,4 +1,4 @@
-use gigmarket_shared::{http::AppState, telemetry};
+use gigmarket_shared::{telemetry, web::AppState};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

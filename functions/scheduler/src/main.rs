@@ -1,4 +1,4 @@
-use gigmarket_shared::aws::AwsClients;
+use gigmarket_shared::aws;
 use gigmarket_shared::config::Config;
 use gigmarket_shared::store::Store;
 use gigmarket_shared::telemetry;
@@ -8,8 +8,10 @@ use lambda_runtime::{LambdaEvent, service_fn};
 async fn main() -> Result<(), lambda_runtime::Error> {
     telemetry::init();
     let config = Config::from_env()?;
-    let aws = AwsClients::from_env().await;
-    let store = Store::new(aws.dynamodb.clone(), config.table_name.clone());
+    let store = Store::new(
+        aws::dynamodb(&aws::sdk_config().await),
+        config.table_name.clone(),
+    );
     lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
         let store = &store;
         async move {

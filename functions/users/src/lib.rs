@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::response::Json;
 use axum::routing::get;
 use gigmarket_shared::domain::user::{PrivateProfile, ProfilePatch, PublicProfile};
-use gigmarket_shared::http::{self, AppState, AuthUser, JsonBody, PathParam};
+use gigmarket_shared::web::{self, AppState, AuthUser, JsonBody, PathParam};
 use gigmarket_shared::{ApiError, ApiResult};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -14,7 +14,7 @@ pub fn router(state: AppState) -> Router {
     let routes = Router::new()
         .route("/me", get(get_me).patch(update_me))
         .route("/users/{id}", get(get_public_profile));
-    http::api(routes, state)
+    web::api(routes, state)
 }
 
 async fn get_me(

@@ -15,13 +15,13 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use axum::Router;
 use gigmarket_shared::auth::JwtKeys;
-use gigmarket_shared::aws::AwsClients;
+use gigmarket_shared::aws;
 use gigmarket_shared::config::Config;
 use gigmarket_shared::domain::category::CATEGORIES;
 use gigmarket_shared::domain::gig::{Gig, GigContent, GigStatus, Package, Revisions, Tier};
 use gigmarket_shared::domain::user::{Role, User};
-use gigmarket_shared::http::AppState;
 use gigmarket_shared::store::{CapacityMeter, table};
+use gigmarket_shared::web::AppState;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use tower::ServiceExt;
@@ -356,12 +356,12 @@ async fn main() -> anyhow::Result<()> {
     let gigs = env_number("BENCH_GIGS", DEFAULT_GIGS)?;
     let calls = env_number("BENCH_CALLS", DEFAULT_CALLS)?;
     let table_name = format!("bench-{}", Uuid::new_v4().simple());
-    let aws = AwsClients::from_env().await;
-    table::create_table(&aws.dynamodb, &table_name).await?;
+    let dynamodb = aws::dynamodb(&aws::sdk_config().await);
+    table::create_table(&dynamodb, &table_name).await?;
     let meter = Arc::new(CapacityMeter::default());
     let mut state = AppState::new(
         Config::for_table(&table_name),
-        aws.clone(),
+        dynamodb.clone(),
         JwtKeys::generate("bench"),
     );
     state.store = state.store.clone().with_capacity_meter(meter.clone());
@@ -478,7 +478,7 @@ async fn main() -> anyhow::Result<()> {
     );
 
     if std::env::var("BENCH_KEEP_TABLE").is_err() {
-        table::delete_table(&aws.dynamodb, &table_name).await?;
+        table::delete_table(&dynamodb, &table_name).await?;
     }
     Ok(())
 }

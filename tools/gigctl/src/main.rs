@@ -6,12 +6,12 @@ use anyhow::{Context, bail};
 use aws_sdk_sqs::types::QueueAttributeName;
 use clap::{Parser, Subcommand};
 use gigmarket_shared::accounts;
-use gigmarket_shared::aws::AwsClients;
+use gigmarket_shared::aws;
 use gigmarket_shared::domain::gig::{Gig, GigDraft, GigStatus};
 use gigmarket_shared::domain::user::{Registration, Role, UserStatus, normalize_email};
-use gigmarket_shared::http::AppState;
 use gigmarket_shared::pagination::PageRequest;
 use gigmarket_shared::store::table;
+use gigmarket_shared::web::AppState;
 use uuid::Uuid;
 
 #[derive(Parser)]
@@ -133,11 +133,11 @@ async fn setup(
     sender: &str,
     max_receives: u32,
 ) -> anyhow::Result<()> {
-    let aws = AwsClients::from_env().await;
-    table::create_table(&aws.dynamodb, table_name).await?;
-    let dlq_url = create_queue(&aws, &format!("{queue}-dlq"), None).await?;
-    let dlq_arn = aws
-        .sqs
+    let sdk = aws::sdk_config().await;
+    let sqs = aws::sqs(&sdk);
+    table::create_table(&aws::dynamodb(&sdk), table_name).await?;
+    let dlq_url = create_queue(&sqs, &format!("{queue}-dlq"), None).await?;
+    let dlq_arn = sqs
         .get_queue_attributes()
         .queue_url(&dlq_url)
         .attribute_names(QueueAttributeName::QueueArn)
@@ -150,8 +150,8 @@ async fn setup(
     let redrive =
         serde_json::json!({ "deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receives })
             .to_string();
-    let queue_url = create_queue(&aws, queue, Some(redrive)).await?;
-    aws.ses
+    let queue_url = create_queue(&sqs, queue, Some(redrive)).await?;
+    aws::ses(&sdk)
         .verify_email_identity()
         .email_address(sender)
         .send()
@@ -165,12 +165,11 @@ async fn setup(
 }
 
 async fn create_queue(
-    aws: &AwsClients,
+    sqs: &aws_sdk_sqs::Client,
     name: &str,
     redrive_policy: Option<String>,
 ) -> anyhow::Result<String> {
-    let mut request = aws
-        .sqs
+    let mut request = sqs
         .create_queue()
         .queue_name(name)
         // Longer than the notifier's timeout, so a message is not handed out twice concurrently.

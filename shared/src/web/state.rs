@@ -5,7 +5,7 @@ use std::sync::Arc;
 use anyhow::Context;
 
 use crate::auth::{JwtKeys, TokenIssuer};
-use crate::aws::AwsClients;
+use crate::aws;
 use crate::config::Config;
 use crate::pagination::CursorCodec;
 use crate::store::Store;
@@ -16,22 +16,19 @@ pub struct AppState {
     pub store: Store,
     pub tokens: TokenIssuer,
     pub cursors: CursorCodec,
-    pub aws: AwsClients,
 }
 
 impl AppState {
-    /// Reads config and the JWT keyset, builds the AWS clients. Called once in each `main`.
+    /// Reads config and the JWT keyset, builds the one AWS client API functions use (DynamoDB). Called once in each `main`.
     pub async fn from_env() -> anyhow::Result<Self> {
         let config = Config::from_env()?;
-        let aws = AwsClients::from_env().await;
-        let keys = crate::aws::load_jwt_keys(&aws)
-            .await
-            .context("loading JWT keys")?;
-        Ok(Self::new(config, aws, keys))
+        let sdk = aws::sdk_config().await;
+        let keys = aws::jwt_keys(&sdk).await.context("loading JWT keys")?;
+        Ok(Self::new(config, aws::dynamodb(&sdk), keys))
     }
 
-    pub fn new(config: Config, aws: AwsClients, keys: JwtKeys) -> Self {
-        let store = Store::new(aws.dynamodb.clone(), config.table_name.clone());
+    pub fn new(config: Config, dynamodb: aws_sdk_dynamodb::Client, keys: JwtKeys) -> Self {
+        let store = Store::new(dynamodb, config.table_name.clone());
         let tokens = TokenIssuer::new(
             keys.clone(),
             config.jwt_issuer.clone(),
@@ -43,7 +40,6 @@ impl AppState {
             config: Arc::new(config),
             store,
             tokens,
-            aws,
         }
     }
 }
