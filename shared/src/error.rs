@@ -7,26 +7,14 @@
 use http::StatusCode;
 use serde::Serialize;
 
+use crate::domain::Invalid;
+use crate::domain::gig::GigRefusal;
+use crate::domain::order::Refusal as OrderRefusal;
+
 /// Base of every problem `type` URI. The documents behind it are the README's error table.
 pub const PROBLEM_TYPE_BASE: &str = "https://gigmarket.dev/problems/";
 
-/// One invalid input field: `field` is a JSON pointer-ish path (`packages[1].price_cents`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FieldError {
-    pub field: String,
-    pub code: &'static str,
-    pub message: String,
-}
-
-impl FieldError {
-    pub fn new(field: impl Into<String>, code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            code,
-            message: message.into(),
-        }
-    }
-}
+pub use crate::domain::FieldError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -221,46 +209,50 @@ impl axum::response::IntoResponse for ApiError {
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
-/// Collects field errors so a request reports every problem at once, not the first one.
-#[derive(Debug, Default)]
-pub struct Violations(Vec<FieldError>);
+// Domain refusals become problems here, and only here: the domain says why, this says how it
+// reads over HTTP.
 
-impl Violations {
-    pub fn new() -> Self {
-        Self::default()
+impl From<Invalid> for ApiError {
+    fn from(Invalid(errors): Invalid) -> Self {
+        ApiError::Validation(errors)
     }
+}
 
-    pub fn add(
-        &mut self,
-        field: impl Into<String>,
-        code: &'static str,
-        message: impl Into<String>,
-    ) {
-        self.0.push(FieldError::new(field, code, message));
-    }
-
-    /// Records `message` under `field` unless `ok` holds.
-    pub fn check(
-        &mut self,
-        ok: bool,
-        field: impl Into<String>,
-        code: &'static str,
-        message: impl Into<String>,
-    ) {
-        if !ok {
-            self.add(field, code, message);
+impl From<OrderRefusal> for ApiError {
+    fn from(refusal: OrderRefusal) -> Self {
+        match refusal {
+            OrderRefusal::NotVisible => ApiError::NotFound("order"),
+            OrderRefusal::WrongParty => {
+                ApiError::Forbidden("your part in this order does not allow this action")
+            }
+            OrderRefusal::WrongState { action, status } => ApiError::conflict(
+                "invalid-transition",
+                format!(
+                    "cannot {} an order that is {}",
+                    action.verb(),
+                    status.as_str()
+                ),
+            ),
+            OrderRefusal::RevisionLimitReached { limit } => ApiError::conflict(
+                "revision-limit-reached",
+                format!("this package includes {limit} revision(s), all of them used"),
+            ),
+            OrderRefusal::NotDue => ApiError::conflict("not-due", "the order is not due yet"),
         }
     }
+}
 
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    pub fn into_result(self) -> ApiResult<()> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(ApiError::Validation(self.0))
+impl From<GigRefusal> for ApiError {
+    fn from(refusal: GigRefusal) -> Self {
+        match refusal {
+            GigRefusal::WrongStatus { status, action } => ApiError::conflict(
+                "invalid-gig-status",
+                format!("a gig that is {} can not be {action}", status.as_str()),
+            ),
+            GigRefusal::HasOpenOrders { open_orders } => ApiError::conflict(
+                "gig-has-open-orders",
+                format!("this gig has {open_orders} open order(s); finish or cancel them first"),
+            ),
         }
     }
 }

@@ -1,14 +1,18 @@
-//! Gigmarket's domain library, shared by every Lambda function: configuration, AWS clients, the
-//! single-table store, the error type, HTTP extractors, pagination, auth and telemetry.
+//! Gigmarket's domain library, shared by every Lambda function. Layers, each using only the ones
+//! below it:
+//!
+//! - `web` (feature `web`): axum plumbing for the API functions: state, extractors, problem+json.
+//! - `app`: the use cases, one function per thing a caller can do.
+//! - `domain` (pure rules, no clock, no AWS) and `store` (the single table, every key layout).
+//! - `auth`, `config`, `aws`, `events`, `pagination`, `error`, `telemetry`: supporting pieces.
 
-pub mod accounts;
+pub mod app;
 pub mod auth;
 pub mod aws;
 pub mod config;
 pub mod domain;
 pub mod error;
 pub mod events;
-pub mod ordering;
 pub mod pagination;
 pub mod routes;
 pub mod store;
@@ -18,7 +22,8 @@ pub mod web;
 
 pub use error::{ApiError, ApiResult};
 
-/// Unix seconds now.
+/// Unix seconds now: the clock of adapters (the notifier, the store's own expiry checks); use
+/// cases get `now` passed in instead.
 pub fn unix_now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }

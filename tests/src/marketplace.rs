@@ -2,7 +2,6 @@
 //! (any shape, no approval round trip), order placement, and moving an order to a given state
 //! through the API.
 
-use gigmarket_shared::accounts;
 use gigmarket_shared::domain::gig::{Gig, GigContent, GigStatus, Package, Revisions, Tier};
 use gigmarket_shared::domain::user::Role;
 use serde_json::{Value, json};
@@ -23,15 +22,17 @@ impl TestApp {
     /// An admin, created the only way admins are: outside the API.
     pub async fn create_admin(&self) -> Session {
         let email = format!("admin-{}@example.com", Uuid::new_v4().simple());
-        accounts::create_user(
-            &self.state,
-            email.clone(),
-            PASSWORD.to_owned(),
-            "Test admin".to_owned(),
-            Role::Admin,
-        )
-        .await
-        .expect("admin created");
+        self.state
+            .accounts()
+            .create_user(
+                email.clone(),
+                PASSWORD.to_owned(),
+                "Test admin".to_owned(),
+                Role::Admin,
+                time::OffsetDateTime::now_utc(),
+            )
+            .await
+            .expect("admin created");
         let response = self.login(&email, PASSWORD).await;
         assert_eq!(response.status, 200, "{response:?}");
         Session::from_body(&response.body, email)

@@ -1,15 +1,17 @@
-//! `auth`: registration, login, token refresh and logout.
+//! `auth`: registration, login, token refresh and logout. Handlers parse; `app::accounts`
+//! decides.
 
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Json};
+use axum::response::Json;
 use axum::routing::post;
 use gigmarket_shared::ApiResult;
-use gigmarket_shared::accounts::{self, Session};
+use gigmarket_shared::app::accounts::Session;
 use gigmarket_shared::domain::user::Registration;
 use gigmarket_shared::web::{self, AppState, JsonBody};
 use serde::Deserialize;
+use time::OffsetDateTime;
 
 pub fn router(state: AppState) -> Router {
     let routes = Router::new()
@@ -24,7 +26,10 @@ async fn register(
     State(state): State<AppState>,
     JsonBody(registration): JsonBody<Registration>,
 ) -> ApiResult<(StatusCode, Json<Session>)> {
-    let session = accounts::register(&state, registration).await?;
+    let session = state
+        .accounts()
+        .register(registration, OffsetDateTime::now_utc())
+        .await?;
     Ok((StatusCode::CREATED, Json(session)))
 }
 
@@ -39,9 +44,11 @@ async fn login(
     State(state): State<AppState>,
     JsonBody(request): JsonBody<LoginRequest>,
 ) -> ApiResult<Json<Session>> {
-    accounts::login(&state, &request.email, request.password)
-        .await
-        .map(Json)
+    let session = state
+        .accounts()
+        .login(&request.email, request.password, OffsetDateTime::now_utc())
+        .await?;
+    Ok(Json(session))
 }
 
 #[derive(Deserialize)]
@@ -54,15 +61,20 @@ async fn refresh(
     State(state): State<AppState>,
     JsonBody(request): JsonBody<RefreshRequest>,
 ) -> ApiResult<Json<Session>> {
-    accounts::refresh(&state, &request.refresh_token)
-        .await
-        .map(Json)
+    let session = state
+        .accounts()
+        .refresh(&request.refresh_token, OffsetDateTime::now_utc())
+        .await?;
+    Ok(Json(session))
 }
 
 async fn logout(
     State(state): State<AppState>,
     JsonBody(request): JsonBody<RefreshRequest>,
-) -> ApiResult<impl IntoResponse> {
-    accounts::logout(&state, &request.refresh_token).await?;
+) -> ApiResult<StatusCode> {
+    state
+        .accounts()
+        .logout(&request.refresh_token, OffsetDateTime::now_utc())
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -2,13 +2,13 @@
 //! than 3 days ago and marks in-progress orders past their due date as late.
 //!
 //! It reads the sparse deadline index (gsi3) with a key condition on time, never a Scan, and
-//! changes each order through `ordering::change_order`, the same state machine and transaction
+//! changes each order through `app::orders::change`, the same state machine and transaction
 //! as a person's action. A client completing at the same moment simply wins (the version
 //! condition fails and the order is skipped); a run that stops half-way is finished by the next.
 
 use gigmarket_shared::ApiError;
+use gigmarket_shared::app::orders::change as change_order;
 use gigmarket_shared::domain::order::{ActionInput, Actor, OrderAction};
-use gigmarket_shared::ordering::change_order;
 use gigmarket_shared::store::Store;
 use gigmarket_shared::store::keys::DeadlineList;
 use serde::Serialize;

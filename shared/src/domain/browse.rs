@@ -5,7 +5,7 @@ use serde::Deserialize;
 
 use super::category;
 use super::search::{MAX_QUERY_TERMS, query_terms};
-use crate::error::{ApiResult, Violations};
+use super::{Invalid, Violations};
 use crate::pagination::PageParams;
 
 pub const QUERY_MAX_CHARS: usize = 200;
@@ -68,7 +68,7 @@ pub struct BrowseQuery {
 }
 
 impl BrowseParams {
-    pub fn validate(self) -> ApiResult<(BrowseQuery, PageParams)> {
+    pub fn validate(self) -> Result<(BrowseQuery, PageParams), Invalid> {
         let mut violations = Violations::new();
         let q = self.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
         let terms = q.map(query_terms).unwrap_or_default();
@@ -204,11 +204,11 @@ impl BrowseQuery {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::ApiError;
+    use crate::domain::Invalid;
 
     fn fields(params: BrowseParams) -> Vec<String> {
         match params.validate() {
-            Err(ApiError::Validation(errors)) => errors.into_iter().map(|e| e.field).collect(),
+            Err(Invalid(errors)) => errors.into_iter().map(|e| e.field).collect(),
             other => panic!("expected validation error, got {other:?}"),
         }
     }

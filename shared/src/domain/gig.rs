@@ -7,9 +7,8 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::check_text;
 use super::user::Rating;
-use crate::error::{ApiError, ApiResult, Violations};
+use super::{Invalid, Violations, check_text, required_text};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -244,7 +243,7 @@ pub struct GigPatch {
 impl GigPatch {
     /// The gig's content with this patch applied, validated as a whole (so a new category is
     /// checked against the subcategory it keeps).
-    pub fn apply(self, current: &Gig) -> ApiResult<GigContent> {
+    pub fn apply(self, current: &Gig) -> Result<GigContent, Invalid> {
         GigDraft {
             title: self.title.unwrap_or_else(|| current.title.clone()),
             description: self
@@ -274,7 +273,7 @@ fn normalize_tag(tag: &str) -> String {
 
 impl GigDraft {
     /// Checks every rule, reporting each offending field (`packages[1].price_cents`).
-    pub fn validate(self) -> ApiResult<GigContent> {
+    pub fn validate(self) -> Result<GigContent, Invalid> {
         let mut violations = Violations::new();
         let title = self.title.trim().to_owned();
         check_text(
@@ -531,17 +530,17 @@ impl GigStatus {
         }
     }
 
-    fn refuse(self, action: &str) -> ApiError {
-        ApiError::conflict(
-            "invalid-gig-status",
-            format!("a gig that is {} can not be {action}", self.as_str()),
-        )
+    fn refuse(self, action: &'static str) -> GigRefusal {
+        GigRefusal::WrongStatus {
+            status: self,
+            action,
+        }
     }
 
     /// After a content edit. With review required every edit goes (back) to review, because
     /// what was approved is no longer what is shown; with auto-approval an active or paused gig
     /// keeps its status and a pending or rejected one becomes active.
-    pub fn after_edit(self, auto_approve: bool) -> ApiResult<Self> {
+    pub fn after_edit(self, auto_approve: bool) -> Result<Self, GigRefusal> {
         match (self, auto_approve) {
             (Self::Archived, _) => Err(self.refuse("edited")),
             (_, false) => Ok(Self::PendingReview),
@@ -550,7 +549,7 @@ impl GigStatus {
         }
     }
 
-    pub fn approve(self) -> ApiResult<Self> {
+    pub fn approve(self) -> Result<Self, GigRefusal> {
         match self {
             Self::PendingReview => Ok(Self::Active),
             _ => Err(self.refuse("approved")),
@@ -558,26 +557,38 @@ impl GigStatus {
     }
 
     /// Moderation may refuse a gig in review or take down an active one.
-    pub fn reject(self) -> ApiResult<Self> {
+    pub fn reject(self) -> Result<Self, GigRefusal> {
         match self {
             Self::PendingReview | Self::Active | Self::Paused => Ok(Self::Rejected),
             _ => Err(self.refuse("rejected")),
         }
     }
 
-    pub fn pause(self) -> ApiResult<Self> {
+    pub fn pause(self) -> Result<Self, GigRefusal> {
         match self {
             Self::Active => Ok(Self::Paused),
             _ => Err(self.refuse("paused")),
         }
     }
 
-    pub fn resume(self) -> ApiResult<Self> {
+    pub fn resume(self) -> Result<Self, GigRefusal> {
         match self {
             Self::Paused => Ok(Self::Active),
             _ => Err(self.refuse("resumed")),
         }
     }
+}
+
+/// Why a gig change is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GigRefusal {
+    /// The status does not allow the change (approve an active gig, pause a paused one...).
+    WrongStatus {
+        status: GigStatus,
+        action: &'static str,
+    },
+    /// Archiving while orders are open: they still need the gig.
+    HasOpenOrders { open_orders: u64 },
 }
 
 pub const REJECTION_REASON_MAX_CHARS: usize = 1_000;
@@ -590,17 +601,8 @@ pub struct Rejection {
 }
 
 impl Rejection {
-    pub fn validate(self) -> ApiResult<String> {
-        let reason = self.reason.trim().to_owned();
-        let mut violations = Violations::new();
-        check_text(
-            &mut violations,
-            "reason",
-            &reason,
-            1,
-            REJECTION_REASON_MAX_CHARS,
-        );
-        violations.into_result().map(|()| reason)
+    pub fn validate(self) -> Result<String, Invalid> {
+        required_text("reason", &self.reason, 1, REJECTION_REASON_MAX_CHARS)
     }
 }
 
@@ -660,15 +662,11 @@ impl Gig {
     }
 
     /// Only a gig without open orders may be archived: its orders still need it.
-    pub fn check_archivable(&self) -> ApiResult<()> {
+    pub fn check_archivable(&self) -> Result<(), GigRefusal> {
         if self.open_orders > 0 {
-            return Err(ApiError::conflict(
-                "gig-has-open-orders",
-                format!(
-                    "this gig has {} open order(s); finish or cancel them first",
-                    self.open_orders
-                ),
-            ));
+            return Err(GigRefusal::HasOpenOrders {
+                open_orders: self.open_orders,
+            });
         }
         Ok(())
     }
@@ -880,11 +878,9 @@ mod tests {
         }
     }
 
-    fn fields(result: ApiResult<GigContent>) -> Vec<(String, &'static str)> {
+    fn fields(result: Result<GigContent, Invalid>) -> Vec<(String, &'static str)> {
         match result {
-            Err(ApiError::Validation(errors)) => {
-                errors.into_iter().map(|e| (e.field, e.code)).collect()
-            }
+            Err(Invalid(errors)) => errors.into_iter().map(|e| (e.field, e.code)).collect(),
             other => panic!("expected validation error, got {other:?}"),
         }
     }

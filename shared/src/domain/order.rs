@@ -17,10 +17,9 @@ use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use super::check_text;
 use super::gig::{Gig, Revisions, Tier};
 use super::user::{Role, check_https_url};
-use crate::error::{ApiError, ApiResult, Violations};
+use super::{Invalid, Violations, check_text, required_text};
 
 /// Delivered orders the client neither accepts nor disputes complete by themselves after this.
 pub const AUTO_COMPLETE_AFTER: Duration = Duration::days(3);
@@ -318,30 +317,6 @@ pub enum Refusal {
     NotDue,
 }
 
-impl From<Refusal> for ApiError {
-    fn from(refusal: Refusal) -> Self {
-        match refusal {
-            Refusal::NotVisible => ApiError::NotFound("order"),
-            Refusal::WrongParty => {
-                ApiError::Forbidden("your part in this order does not allow this action")
-            }
-            Refusal::WrongState { action, status } => ApiError::conflict(
-                "invalid-transition",
-                format!(
-                    "cannot {} an order that is {}",
-                    action.verb(),
-                    status.as_str()
-                ),
-            ),
-            Refusal::RevisionLimitReached { limit } => ApiError::conflict(
-                "revision-limit-reached",
-                format!("this package includes {limit} revision(s), all of them used"),
-            ),
-            Refusal::NotDue => ApiError::conflict("not-due", "the order is not due yet"),
-        }
-    }
-}
-
 /// The table: may `party` do `action` to an order in `status`, and to which state does it lead?
 /// Order of checks: visibility (404), party (403), state (409).
 pub fn decide(
@@ -529,32 +504,28 @@ pub struct PlaceOrder {
 
 impl PlaceOrder {
     /// Checks the rules and returns the trimmed requirements.
-    pub fn validate(&self) -> ApiResult<String> {
-        let requirements = self.requirements.trim().to_owned();
-        let mut violations = Violations::new();
-        check_text(
-            &mut violations,
+    pub fn validate(&self) -> Result<String, Invalid> {
+        required_text(
             "requirements",
-            &requirements,
+            &self.requirements,
             1,
             REQUIREMENTS_MAX_CHARS,
-        );
-        violations.into_result().map(|()| requirements)
+        )
     }
 }
 
 /// `Idempotency-Key`: 1..=255 visible ASCII characters (a UUID is the usual choice).
-pub fn check_idempotency_key(key: Option<&str>) -> ApiResult<String> {
+pub fn check_idempotency_key(key: Option<&str>) -> Result<String, Invalid> {
     let key = key.map(str::trim).unwrap_or_default();
     if key.is_empty() {
-        return Err(ApiError::invalid(
+        return Err(Invalid::field(
             "Idempotency-Key",
             "required",
             "the Idempotency-Key header is required (e.g. a UUID per order attempt)",
         ));
     }
     if key.len() > 255 || !key.bytes().all(|byte| byte.is_ascii_graphic()) {
-        return Err(ApiError::invalid(
+        return Err(Invalid::field(
             "Idempotency-Key",
             "invalid_value",
             "must be 1 to 255 visible ASCII characters",
@@ -571,11 +542,8 @@ pub struct ReasonBody {
 }
 
 impl ReasonBody {
-    pub fn validate(self) -> ApiResult<ActionInput> {
-        let reason = self.reason.trim().to_owned();
-        let mut violations = Violations::new();
-        check_text(&mut violations, "reason", &reason, 1, REASON_MAX_CHARS);
-        violations.into_result()?;
+    pub fn validate(self) -> Result<ActionInput, Invalid> {
+        let reason = required_text("reason", &self.reason, 1, REASON_MAX_CHARS)?;
         Ok(ActionInput {
             note: Some(reason),
             attachments: Vec::new(),
@@ -591,11 +559,8 @@ pub struct MessageBody {
 }
 
 impl MessageBody {
-    pub fn validate(self) -> ApiResult<ActionInput> {
-        let message = self.message.trim().to_owned();
-        let mut violations = Violations::new();
-        check_text(&mut violations, "message", &message, 1, MESSAGE_MAX_CHARS);
-        violations.into_result()?;
+    pub fn validate(self) -> Result<ActionInput, Invalid> {
+        let message = required_text("message", &self.message, 1, MESSAGE_MAX_CHARS)?;
         Ok(ActionInput {
             note: Some(message),
             attachments: Vec::new(),
@@ -613,7 +578,7 @@ pub struct DeliveryBody {
 }
 
 impl DeliveryBody {
-    pub fn validate(self) -> ApiResult<ActionInput> {
+    pub fn validate(self) -> Result<ActionInput, Invalid> {
         let message = self.message.trim().to_owned();
         let mut violations = Violations::new();
         check_text(&mut violations, "message", &message, 1, MESSAGE_MAX_CHARS);
@@ -915,9 +880,7 @@ mod tests {
         }
         .validate()
         .unwrap_err();
-        let ApiError::Validation(errors) = bad else {
-            panic!()
-        };
+        let Invalid(errors) = bad;
         let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["message", "attachments[0]"]);
         assert!(

@@ -4,8 +4,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::check_text;
-use crate::error::{ApiResult, Violations};
+use super::{Invalid, Violations, check_text};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -23,6 +22,20 @@ pub enum UserStatus {
     Active,
     /// Set by moderation: cannot log in or refresh; their gigs disappear from browse.
     Blocked,
+}
+
+/// Who is asking: a user proven by their access token, with the role it carries. The web layer
+/// makes one per request; use cases decide what it may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Caller {
+    pub id: Uuid,
+    pub role: Role,
+}
+
+impl Caller {
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
 }
 
 /// A stored user without credentials: the password hash lives on a separate item the profile
@@ -241,7 +254,7 @@ pub struct Registration {
 
 impl Registration {
     /// Checks every rule; returns the normalised email on success.
-    pub fn validate(&self) -> ApiResult<String> {
+    pub fn validate(&self) -> Result<String, Invalid> {
         let email = normalize_email(&self.email);
         let mut violations = Violations::new();
         check_email(&mut violations, "email", &email);
@@ -291,7 +304,7 @@ impl ProfileChanges {
 }
 
 impl ProfilePatch {
-    pub fn validate(self) -> ApiResult<ProfileChanges> {
+    pub fn validate(self) -> Result<ProfileChanges, Invalid> {
         let mut violations = Violations::new();
         let name = self.name.map(|name| {
             check_name(&mut violations, &name);
@@ -403,9 +416,9 @@ mod tests {
         }
     }
 
-    fn fields(result: ApiResult<impl std::fmt::Debug>) -> Vec<(String, &'static str)> {
+    fn fields(result: Result<impl std::fmt::Debug, Invalid>) -> Vec<(String, &'static str)> {
         match result {
-            Err(crate::error::ApiError::Validation(errors)) => errors
+            Err(Invalid(errors)) => errors
                 .into_iter()
                 .map(|error| (error.field, error.code))
                 .collect(),

@@ -5,34 +5,13 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE};
 use http::request::Parts;
 use serde::de::DeserializeOwned;
-use uuid::Uuid;
 
 use super::AppState;
-use crate::domain::user::Role;
+use crate::domain::user::Caller;
 use crate::error::{ApiError, FieldError};
 
 /// The authenticated caller, from a valid `Authorization: Bearer <access token>`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AuthUser {
-    pub id: Uuid,
-    pub role: Role,
-}
-
-impl AuthUser {
-    pub fn require(&self, role: Role) -> Result<(), ApiError> {
-        if self.role == role {
-            Ok(())
-        } else {
-            Err(ApiError::Forbidden("your role may not perform this action"))
-        }
-    }
-
-    pub fn is_admin(&self) -> bool {
-        self.role == Role::Admin
-    }
-}
-
-impl FromRequestParts<AppState> for AuthUser {
+impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(
@@ -59,6 +38,28 @@ impl FromRequestParts<AppState> for AuthUser {
             id: claims.sub,
             role: claims.role,
         })
+    }
+}
+
+/// The caller if they sent a token (a bad token is still a 401), or `None` for an anonymous
+/// visitor: for routes that anyone may call but that show more to some.
+#[derive(Debug, Clone, Copy)]
+pub struct OptionalCaller(pub Option<Caller>);
+
+impl FromRequestParts<AppState> for OptionalCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        if parts.headers.contains_key(AUTHORIZATION) {
+            Caller::from_request_parts(parts, state)
+                .await
+                .map(|caller| Self(Some(caller)))
+        } else {
+            Ok(Self(None))
+        }
     }
 }
 

@@ -4,7 +4,7 @@
 mod extract;
 mod state;
 
-pub use extract::{AuthUser, JsonBody, PathParam, QueryParams};
+pub use extract::{JsonBody, OptionalCaller, PathParam, QueryParams};
 pub use state::AppState;
 
 use std::time::Instant;

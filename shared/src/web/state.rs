@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
+use crate::app::accounts::Accounts;
 use crate::auth::{JwtKeys, TokenIssuer};
 use crate::aws;
 use crate::config::Config;
@@ -40,6 +41,15 @@ impl AppState {
             config: Arc::new(config),
             store,
             tokens,
+        }
+    }
+
+    /// The account use cases, on this function's store, keys and session rules.
+    pub fn accounts(&self) -> Accounts<'_> {
+        Accounts {
+            store: &self.store,
+            tokens: &self.tokens,
+            config: &self.config,
         }
     }
 }

@@ -5,7 +5,6 @@
 use anyhow::{Context, bail};
 use aws_sdk_sqs::types::QueueAttributeName;
 use clap::{Parser, Subcommand};
-use gigmarket_shared::accounts;
 use gigmarket_shared::aws;
 use gigmarket_shared::domain::gig::{Gig, GigDraft, GigStatus};
 use gigmarket_shared::domain::user::{Registration, Role, UserStatus, normalize_email};
@@ -107,8 +106,16 @@ async fn main() -> anyhow::Result<()> {
                 role: Role::Client,
             }
             .validate()
-            .map_err(|error| anyhow::anyhow!("{:?}", error.to_problem()))?;
-            let user = accounts::create_user(&state, email, password, name, Role::Admin)
+            .map_err(|error| anyhow::anyhow!("{error:?}"))?;
+            let user = state
+                .accounts()
+                .create_user(
+                    email,
+                    password,
+                    name,
+                    Role::Admin,
+                    time::OffsetDateTime::now_utc(),
+                )
                 .await
                 .map_err(|error| anyhow::anyhow!("{}", error.to_problem().detail))?;
             println!("created admin {} ({})", user.email, user.id);
@@ -280,7 +287,7 @@ fn demo_gig(freelancer_id: Uuid, demo: &DemoGig) -> anyhow::Result<Gig> {
     }))?;
     let content = draft
         .validate()
-        .map_err(|error| anyhow::anyhow!("demo gig {title:?}: {:?}", error.to_problem()))?;
+        .map_err(|error| anyhow::anyhow!("demo gig {title:?}: {:?}", error))?;
     Ok(Gig::new(
         freelancer_id,
         content,
@@ -302,15 +309,17 @@ async fn seed() -> anyhow::Result<()> {
             println!("exists  {role:?} {email}");
             continue;
         }
-        let user = accounts::create_user(
-            &state,
-            (*email).to_owned(),
-            DEMO_PASSWORD.to_owned(),
-            (*name).to_owned(),
-            *role,
-        )
-        .await
-        .map_err(to_anyhow)?;
+        let user = state
+            .accounts()
+            .create_user(
+                (*email).to_owned(),
+                DEMO_PASSWORD.to_owned(),
+                (*name).to_owned(),
+                *role,
+                time::OffsetDateTime::now_utc(),
+            )
+            .await
+            .map_err(to_anyhow)?;
         println!("created {role:?} {email} ({})", user.id);
     }
     for (email, gigs) in DEMO_GIGS {

@@ -1,0 +1,333 @@
+//! Gig use cases: publishing (create, edit, pause, resume, archive), moderation (approve,
+//! reject), who sees what, and the storefront lists.
+//!
+//! Every change is read-decide-write: the gig is read, a domain rule decides the new gig, and the
+//! store writes it in one transaction conditioned on what was read. If another change landed in
+//! between, the decision is made again on the fresh gig (an `If-Match` edit then fails with 412).
+
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::require_role;
+use crate::domain::browse::BrowseParams;
+use crate::domain::gig::{Gig, GigCard, GigDraft, GigPatch, GigStatus, GigView, Rejection};
+use crate::domain::user::{Caller, Role};
+use crate::error::{ApiError, ApiResult};
+use crate::pagination::{CursorCodec, Page, PageParams};
+use crate::store::Store;
+use crate::store::gigs::{GigWrite, StoredGig};
+
+/// A gig as one caller may see it, with the version its `ETag` names.
+#[derive(Debug)]
+pub struct SeenGig {
+    pub view: GigView,
+    pub etag: String,
+}
+
+/// Owners and admins see every status and the moderation details.
+fn is_privileged(stored: &StoredGig, viewer: Option<Caller>) -> bool {
+    viewer.is_some_and(|viewer| viewer.is_admin() || viewer.id == stored.gig.freelancer_id)
+}
+
+/// Listed gigs are public; the rest exist only for their owner and admins.
+fn can_see(stored: &StoredGig, viewer: Option<Caller>) -> bool {
+    stored.listed || is_privileged(stored, viewer)
+}
+
+fn seen_by(stored: &StoredGig, viewer: Option<Caller>) -> SeenGig {
+    let view = if is_privileged(stored, viewer) {
+        GigView::private(&stored.gig, stored.rejection_reason.as_deref())
+    } else {
+        GigView::public(&stored.gig)
+    };
+    SeenGig {
+        view,
+        etag: stored.gig.etag(),
+    }
+}
+
+/// Who changes a gig, and in which capacity.
+#[derive(Clone, Copy)]
+enum GigEditor {
+    /// Publishing: only the gig's owner.
+    Owner(Caller),
+    /// Moderation: only admins.
+    Moderator(Caller),
+}
+
+/// What a rule decided for the gig as read. Short-lived, so the size difference is fine.
+#[allow(clippy::large_enum_variant)]
+enum Change {
+    Unchanged,
+    To {
+        gig: Gig,
+        rejection_reason: Option<String>,
+    },
+}
+
+impl Change {
+    /// A status move that keeps the content (and clears any rejection reason).
+    fn status(stored: &StoredGig, status: GigStatus, now: OffsetDateTime) -> Self {
+        Self::To {
+            gig: Gig {
+                status,
+                updated_at: now,
+                ..stored.gig.clone()
+            },
+            rejection_reason: None,
+        }
+    }
+}
+
+async fn load(store: &Store, gig_id: Uuid, editor: GigEditor) -> ApiResult<StoredGig> {
+    let stored = store
+        .get_stored_gig(gig_id)
+        .await?
+        .ok_or(ApiError::NotFound("gig"))?;
+    match editor {
+        GigEditor::Owner(caller) if stored.gig.freelancer_id != caller.id => {
+            // Someone else's gig: say so only if they could see it anyway.
+            if can_see(&stored, Some(caller)) {
+                Err(ApiError::Forbidden("only the gig's owner may change it"))
+            } else {
+                Err(ApiError::NotFound("gig"))
+            }
+        }
+        _ => Ok(stored),
+    }
+}
+
+/// Reads the gig, lets `decide` choose its new state, writes it conditioned on what was read;
+/// when something else changed the gig in between, decides again on the fresh read.
+async fn change_gig(
+    store: &Store,
+    gig_id: Uuid,
+    editor: GigEditor,
+    decide: impl Fn(&StoredGig) -> ApiResult<Change>,
+) -> ApiResult<StoredGig> {
+    if let GigEditor::Moderator(caller) = editor
+        && !caller.is_admin()
+    {
+        return Err(ApiError::Forbidden("only admins moderate gigs"));
+    }
+    for _ in 0..5 {
+        let stored = load(store, gig_id, editor).await?;
+        let (gig, rejection_reason) = match decide(&stored)? {
+            Change::Unchanged => return Ok(stored),
+            Change::To {
+                gig,
+                rejection_reason,
+            } => (gig, rejection_reason),
+        };
+        if let GigWrite::Saved { listed } = store
+            .save_gig(&stored, &gig, rejection_reason.as_deref())
+            .await?
+        {
+            return Ok(StoredGig {
+                gig,
+                listed,
+                rejection_reason,
+            });
+        }
+    }
+    Err(ApiError::conflict(
+        "concurrent-update",
+        "the gig kept changing while this request was applied; try again",
+    ))
+}
+
+/// `POST /gigs` (freelancers): a new gig, in review unless `auto_approve`. `draft` is the body
+/// as parsed, or why it could not be: a caller of the wrong role hears that first.
+pub async fn create(
+    store: &Store,
+    caller: Caller,
+    draft: ApiResult<GigDraft>,
+    auto_approve: bool,
+    now: OffsetDateTime,
+) -> ApiResult<SeenGig> {
+    require_role(caller, Role::Freelancer)?;
+    let content = draft?.validate()?;
+    let gig = Gig::new(caller.id, content, GigStatus::initial(auto_approve), now);
+    store.create_gig(&gig).await?;
+    let stored = StoredGig {
+        gig,
+        listed: false,
+        rejection_reason: None,
+    };
+    Ok(seen_by(&stored, Some(caller)))
+}
+
+/// `GET /gigs/{id}`: anyone may read a listed gig; owners and admins any but an archived one.
+pub async fn get(store: &Store, viewer: Option<Caller>, gig_id: Uuid) -> ApiResult<SeenGig> {
+    let stored = store
+        .get_stored_gig(gig_id)
+        .await?
+        .filter(|stored| can_see(stored, viewer))
+        // Archived is deleted as far as the API goes (DELETE answered 204): gone for everyone,
+        // owners included; they still find it, with its status, in GET /me/gigs.
+        .filter(|stored| stored.gig.status != GigStatus::Archived)
+        .ok_or(ApiError::NotFound("gig"))?;
+    Ok(seen_by(&stored, viewer))
+}
+
+/// `PATCH /gigs/{id}`: a content edit based on the version `if_match` names (the header's
+/// value, already known to be present and non-empty), so an edit is always based on what the
+/// editor saw.
+pub async fn edit(
+    store: &Store,
+    caller: Caller,
+    gig_id: Uuid,
+    patch: GigPatch,
+    if_match: &str,
+    auto_approve: bool,
+    now: OffsetDateTime,
+) -> ApiResult<SeenGig> {
+    let stored = change_gig(store, gig_id, GigEditor::Owner(caller), |stored| {
+        // An invalid edit is 400 whatever the ETag: the caller learns what to fix without a
+        // fresh read first.
+        let content = patch.clone().apply(&stored.gig)?;
+        if !stored.gig.matches_if_match(if_match) {
+            return Err(ApiError::PreconditionFailed(format!(
+                "the gig changed since you read it (its ETag is now {}); read it again",
+                stored.gig.etag()
+            )));
+        }
+        if content == stored.gig.content() {
+            return Ok(Change::Unchanged);
+        }
+        let status = stored.gig.status.after_edit(auto_approve)?;
+        Ok(Change::To {
+            gig: stored.gig.edited(content, status, now),
+            rejection_reason: None,
+        })
+    })
+    .await?;
+    Ok(seen_by(&stored, Some(caller)))
+}
+
+/// `DELETE /gigs/{id}`: archives the gig: hidden for good, kept for its orders. Refused while
+/// orders are open (the write itself is conditioned on `open_orders = 0`, so an order placed
+/// meanwhile wins). Archiving an archived gig is done already.
+pub async fn archive(
+    store: &Store,
+    caller: Caller,
+    gig_id: Uuid,
+    now: OffsetDateTime,
+) -> ApiResult<()> {
+    change_gig(store, gig_id, GigEditor::Owner(caller), |stored| {
+        if stored.gig.status == GigStatus::Archived {
+            return Ok(Change::Unchanged);
+        }
+        stored.gig.check_archivable()?;
+        Ok(Change::status(stored, GigStatus::Archived, now))
+    })
+    .await?;
+    Ok(())
+}
+
+/// A status move without content change, by the owner (pause, resume) or a moderator (approve).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusMove {
+    Pause,
+    Resume,
+    Approve,
+}
+
+/// `POST /gigs/{id}/pause`, `/resume` (owner) and `/approve` (admins).
+pub async fn move_status(
+    store: &Store,
+    caller: Caller,
+    gig_id: Uuid,
+    status_move: StatusMove,
+    now: OffsetDateTime,
+) -> ApiResult<SeenGig> {
+    let editor = match status_move {
+        StatusMove::Pause | StatusMove::Resume => GigEditor::Owner(caller),
+        StatusMove::Approve => GigEditor::Moderator(caller),
+    };
+    let stored = change_gig(store, gig_id, editor, |stored| {
+        let status = stored.gig.status;
+        let next = match status_move {
+            StatusMove::Pause => status.pause(),
+            StatusMove::Resume => status.resume(),
+            StatusMove::Approve => status.approve(),
+        }?;
+        Ok(Change::status(stored, next, now))
+    })
+    .await?;
+    Ok(seen_by(&stored, Some(caller)))
+}
+
+/// `POST /gigs/{id}/reject` (admins): refused with a reason its owner will see. `rejection` is
+/// the body as parsed, or why it could not be: admins only, before the body is judged.
+pub async fn reject(
+    store: &Store,
+    caller: Caller,
+    gig_id: Uuid,
+    rejection: ApiResult<Rejection>,
+    now: OffsetDateTime,
+) -> ApiResult<SeenGig> {
+    if !caller.is_admin() {
+        return Err(ApiError::Forbidden("only admins moderate gigs"));
+    }
+    let reason = rejection?.validate()?;
+    let stored = change_gig(store, gig_id, GigEditor::Moderator(caller), |stored| {
+        let status = stored.gig.status.reject()?;
+        Ok(Change::To {
+            gig: Gig {
+                status,
+                updated_at: now,
+                ..stored.gig.clone()
+            },
+            rejection_reason: Some(reason.clone()),
+        })
+    })
+    .await?;
+    Ok(seen_by(&stored, Some(caller)))
+}
+
+/// `GET /gigs`: browse and keyword search over listed gigs.
+pub async fn browse(
+    store: &Store,
+    cursors: &CursorCodec,
+    params: BrowseParams,
+) -> ApiResult<Page<GigCard>> {
+    let (query, paging) = params.validate()?;
+    let scope = query.scope();
+    let page = cursors.page_request(&scope, &paging)?;
+    let (summaries, next) = store.browse_gigs(&query, &page).await?;
+    let cards = summaries.iter().map(GigCard::from).collect();
+    Ok(cursors.page(&scope, cards, next))
+}
+
+/// `GET /me/gigs` (freelancers): the caller's gigs in every status, newest first.
+pub async fn my_gigs(
+    store: &Store,
+    cursors: &CursorCodec,
+    caller: Caller,
+    paging: PageParams,
+) -> ApiResult<Page<GigView>> {
+    require_role(caller, Role::Freelancer)?;
+    let scope = format!("me/gigs|{}", caller.id);
+    let page = cursors.page_request(&scope, &paging)?;
+    let (gigs, next) = store.owner_gigs(caller.id, &page).await?;
+    let views = gigs
+        .iter()
+        .map(|stored| GigView::private(&stored.gig, stored.rejection_reason.as_deref()))
+        .collect();
+    Ok(cursors.page(&scope, views, next))
+}
+
+/// `GET /users/{id}/gigs`, public: a freelancer's listed gigs (none while they are blocked).
+pub async fn listed_gigs_of(
+    store: &Store,
+    cursors: &CursorCodec,
+    freelancer_id: Uuid,
+    paging: PageParams,
+) -> ApiResult<Page<GigCard>> {
+    let scope = format!("users/gigs|{freelancer_id}");
+    let page = cursors.page_request(&scope, &paging)?;
+    let (summaries, next) = store.listed_gigs_of(freelancer_id, &page).await?;
+    let cards = summaries.iter().map(GigCard::from).collect();
+    Ok(cursors.page(&scope, cards, next))
+}

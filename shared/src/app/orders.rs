@@ -1,0 +1,224 @@
+//! Order use cases: place (idempotently), list, read, and change orders. The `orders` function
+//! and the `scheduler` both go through [`change`], so a change by a person and one by the clock
+//! are decided by the same state machine and written by the same transaction.
+
+use aws_lc_rs::digest;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::require_role;
+use crate::domain::gig::GigStatus;
+use crate::domain::order::{
+    ActionInput, Actor, Order, OrderAction, OrderStatus, Party, PlaceOrder, TimelineEntry,
+    check_idempotency_key,
+};
+use crate::domain::user::{Caller, Role};
+use crate::error::{ApiError, ApiResult};
+use crate::pagination::{CursorCodec, Page, PageParams};
+use crate::store::Store;
+use crate::store::orders::{IdempotencyRecord, OrderList, Placement};
+
+/// SHA-256 (hex) of the request as parsed and re-serialised, so whitespace and key order do not
+/// make two equal requests differ.
+pub fn request_hash(request: &PlaceOrder) -> ApiResult<String> {
+    let canonical = serde_json::to_vec(request).map_err(ApiError::internal)?;
+    Ok(digest::digest(&digest::SHA256, &canonical)
+        .as_ref()
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect())
+}
+
+/// A placement's answer: the order and the status code to send (the same on every replay).
+pub struct Placed {
+    pub order: Order,
+    pub status_code: u16,
+}
+
+/// `POST /orders` (clients only). `idempotency_key` is the header as sent, if it was: the same
+/// key and body answer the same order and status, however often.
+pub async fn place(
+    store: &Store,
+    caller: Caller,
+    idempotency_key: Option<&str>,
+    request: &PlaceOrder,
+    now: OffsetDateTime,
+) -> ApiResult<Placed> {
+    require_role(caller, Role::Client)?;
+    let idempotency_key = check_idempotency_key(idempotency_key)?;
+    let requirements = request.validate()?;
+    let hash = request_hash(request)?;
+    // A replay answers as the first request did, even if the gig has changed since.
+    if let Some(record) = store
+        .idempotency_record(caller.id, &idempotency_key)
+        .await?
+    {
+        return replay(store, record, &hash).await;
+    }
+    let gig = store
+        .get_gig(request.gig_id)
+        .await?
+        .ok_or(ApiError::NotFound("gig"))?;
+    if gig.freelancer_id == caller.id {
+        return Err(ApiError::Forbidden("you can not order your own gig"));
+    }
+    if gig.status != GigStatus::Active {
+        return Err(gig_not_orderable());
+    }
+    let freelancer_available = store
+        .get_user(gig.freelancer_id)
+        .await?
+        .is_some_and(|freelancer| !freelancer.is_blocked());
+    if !freelancer_available {
+        return Err(freelancer_unavailable());
+    }
+    let order =
+        Order::place(caller.id, &gig, request.package, requirements, now).ok_or_else(|| {
+            ApiError::invalid(
+                "package",
+                "not_offered",
+                "this gig does not offer that package",
+            )
+        })?;
+    match store
+        .place_order(&order, &idempotency_key, &hash, now.unix_timestamp())
+        .await?
+    {
+        Placement::Created => Ok(Placed {
+            order,
+            status_code: 201,
+        }),
+        Placement::Replayed(record) => replay(store, record, &hash).await,
+        Placement::GigNotOrderable => Err(gig_not_orderable()),
+        Placement::FreelancerUnavailable => Err(freelancer_unavailable()),
+    }
+}
+
+fn freelancer_unavailable() -> ApiError {
+    ApiError::conflict(
+        "freelancer-unavailable",
+        "the freelancer of this gig can not take orders",
+    )
+}
+
+fn gig_not_orderable() -> ApiError {
+    ApiError::conflict("gig-not-orderable", "this gig is not taking orders")
+}
+
+async fn replay(store: &Store, record: IdempotencyRecord, hash: &str) -> ApiResult<Placed> {
+    if record.request_hash != hash {
+        return Err(ApiError::unprocessable(
+            "idempotency-key-reused",
+            "this Idempotency-Key was used for a different request; use a new key for a new order",
+        ));
+    }
+    let order = store.get_order(record.order_id).await?.ok_or_else(|| {
+        ApiError::internal(anyhow::anyhow!("order of idempotency record missing"))
+    })?;
+    Ok(Placed {
+        order,
+        status_code: record.status_code,
+    })
+}
+
+/// Which side of their orders a caller lists.
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ListAs {
+    Client,
+    Freelancer,
+}
+
+/// `GET /orders`: the caller's orders, newest first. `as` defaults to the caller's role.
+pub async fn list(
+    store: &Store,
+    cursors: &CursorCodec,
+    caller: Caller,
+    list_as: Option<ListAs>,
+    status: Option<OrderStatus>,
+    paging: PageParams,
+) -> ApiResult<Page<Order>> {
+    let list_as = list_as.unwrap_or(match caller.role {
+        Role::Freelancer => ListAs::Freelancer,
+        Role::Client | Role::Admin => ListAs::Client,
+    });
+    let scope = format!(
+        "orders:{}:{:?}:{:?}",
+        caller.id,
+        list_as,
+        status.map(OrderStatus::as_str)
+    );
+    let page = cursors.page_request(&scope, &paging)?;
+    let list = match list_as {
+        ListAs::Client => OrderList::AsClient,
+        ListAs::Freelancer => OrderList::AsFreelancer,
+    };
+    let (orders, next) = store.list_orders(list, caller.id, status, &page).await?;
+    Ok(cursors.page(&scope, orders, next))
+}
+
+/// An order with its whole history, as its parties see it.
+#[derive(Debug, Serialize)]
+pub struct OrderWithTimeline {
+    #[serde(flatten)]
+    pub order: Order,
+    pub timeline: Vec<TimelineEntry>,
+}
+
+/// `GET /orders/{id}`: its client, its freelancer and admins; anyone else gets 404, as for an
+/// unknown id.
+pub async fn get(store: &Store, caller: Caller, order_id: Uuid) -> ApiResult<OrderWithTimeline> {
+    let (order, timeline) = store
+        .order_with_timeline(order_id)
+        .await?
+        .filter(|(order, _)| Party::of(caller.id, caller.role, order).may_view())
+        .ok_or(ApiError::NotFound("order"))?;
+    Ok(OrderWithTimeline { order, timeline })
+}
+
+/// A caller's action on an order by id: unknown and foreign orders are both 404.
+pub async fn act(
+    store: &Store,
+    caller: Caller,
+    order_id: Uuid,
+    action: OrderAction,
+    input: ActionInput,
+    now: OffsetDateTime,
+) -> ApiResult<Order> {
+    let order = store
+        .get_order(order_id)
+        .await?
+        .ok_or(ApiError::NotFound("order"))?;
+    let party = Party::of(caller.id, caller.role, &order);
+    change(
+        store,
+        &order,
+        action,
+        Actor::user(caller.id, party),
+        input,
+        now,
+    )
+    .await
+}
+
+/// Applies `action` to `order` (as read) and writes it. A concurrent change that got there first
+/// makes this a 409, never a lost update.
+pub async fn change(
+    store: &Store,
+    order: &Order,
+    action: OrderAction,
+    actor: Actor,
+    input: ActionInput,
+    now: OffsetDateTime,
+) -> ApiResult<Order> {
+    let transition = order.transition(action, actor, input, now)?;
+    if store.apply_transition(&transition).await? {
+        Ok(transition.after)
+    } else {
+        Err(ApiError::conflict(
+            "order-changed",
+            "the order was changed by someone else at the same time; reload it and try again",
+        ))
+    }
+}

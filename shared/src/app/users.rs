@@ -1,0 +1,41 @@
+//! Profile use cases: the caller's own profile and other users' public profiles.
+
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::domain::user::{Caller, PrivateProfile, ProfilePatch, PublicProfile};
+use crate::error::{ApiError, ApiResult};
+use crate::store::Store;
+
+pub async fn my_profile(store: &Store, caller: Caller) -> ApiResult<PrivateProfile> {
+    let user = store
+        .get_user(caller.id)
+        .await?
+        .ok_or(ApiError::NotFound("user"))?;
+    Ok(PrivateProfile::from(&user))
+}
+
+/// Applies the validated patch; an empty patch changes nothing and answers the profile.
+pub async fn update_my_profile(
+    store: &Store,
+    caller: Caller,
+    patch: ProfilePatch,
+    now: OffsetDateTime,
+) -> ApiResult<PrivateProfile> {
+    let changes = patch.validate()?;
+    if changes.is_empty() {
+        return my_profile(store, caller).await;
+    }
+    let user = store.update_profile(caller.id, &changes, now).await?;
+    Ok(PrivateProfile::from(&user))
+}
+
+/// Public: anyone may look. Blocked accounts are hidden like unknown ones.
+pub async fn public_profile(store: &Store, user_id: Uuid) -> ApiResult<PublicProfile> {
+    let user = store
+        .get_user(user_id)
+        .await?
+        .filter(|user| !user.is_blocked())
+        .ok_or(ApiError::NotFound("user"))?;
+    Ok(PublicProfile::from(&user))
+}
