@@ -103,9 +103,15 @@ pub struct Rating {
 
 impl Rating {
     pub fn from_sum(sum: u64, count: u64) -> Self {
-        let average = (count > 0).then(|| ((sum as f64 / count as f64) * 100.0).round() / 100.0);
+        let average = (count > 0).then(|| rating_centi(sum, count) as f64 / 100.0);
         Self { average, count }
     }
+}
+
+/// The average of `count` ratings summing to `sum`, in hundredths of a star rounded half up
+/// (0 while unrated): the one way an average is computed, for display and for sort keys alike.
+pub fn rating_centi(sum: u64, count: u64) -> u64 {
+    (sum * 100 + count / 2).checked_div(count).unwrap_or(0)
 }
 
 /// What the owner sees at `GET /me`.

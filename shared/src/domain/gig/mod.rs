@@ -1,0 +1,243 @@
+//! Gigs: the services freelancers sell, each with one to three packages (basic, standard, premium).
+//!
+//! This module is the contract other parts (orders, reviews) rely on: the `Gig` shape, its
+//! statuses and the package snapshot an order takes. Beside it: `content` (the rules a gig's
+//! content must meet when created or edited), `lifecycle` (which status a gig moves to, and why
+//! not), `views` (what browse cards, owners and the public see).
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::user::Rating;
+
+mod content;
+mod lifecycle;
+mod views;
+
+pub use content::*;
+pub use lifecycle::*;
+pub use views::*;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Tier {
+    Basic,
+    Standard,
+    Premium,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GigStatus {
+    /// Waiting for an admin to approve it; visible to its owner and admins only.
+    PendingReview,
+    /// Listed in browse and search, orderable.
+    Active,
+    /// Hidden and not orderable until the owner resumes it.
+    Paused,
+    /// Refused by moderation; the owner may edit and resubmit.
+    Rejected,
+    /// Deleted by its owner: hidden for good, kept for the orders that reference it.
+    Archived,
+}
+
+/// How many revisions a package includes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Revisions {
+    Limited(u32),
+    Unlimited,
+}
+
+impl Revisions {
+    /// Whether a client who already asked `used` times may ask again.
+    pub fn allows_another(&self, used: u32) -> bool {
+        match self {
+            Self::Limited(limit) => used < *limit,
+            Self::Unlimited => true,
+        }
+    }
+}
+
+/// On the wire and in the table: a number 0..=10, or the string `"unlimited"`.
+impl Serialize for Revisions {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::Limited(count) => serializer.serialize_u32(*count),
+            Self::Unlimited => serializer.serialize_str("unlimited"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Revisions {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Count(u32),
+            Word(String),
+        }
+        match Raw::deserialize(deserializer)? {
+            Raw::Count(count) => Ok(Self::Limited(count)),
+            Raw::Word(word) if word == "unlimited" => Ok(Self::Unlimited),
+            Raw::Word(word) => Err(serde::de::Error::custom(format!(
+                "invalid revisions {word:?}: expected a number or \"unlimited\""
+            ))),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Package {
+    pub tier: Tier,
+    pub name: String,
+    pub description: String,
+    /// Integer minor units (cents); never floating point money.
+    pub price_cents: u64,
+    /// ISO 4217, upper case; the same for every package of a gig.
+    pub currency: String,
+    pub delivery_days: u32,
+    pub revisions: Revisions,
+    #[serde(default)]
+    pub features: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Gig {
+    pub id: Uuid,
+    pub freelancer_id: Uuid,
+    pub title: String,
+    pub description: String,
+    pub category: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subcategory: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    pub packages: Vec<Package>,
+    pub status: GigStatus,
+    /// Optimistic-concurrency version, bumped by every content edit.
+    pub version: u64,
+    /// Orders not yet completed, rejected or cancelled; maintained by the orders transactions.
+    /// A gig with open orders can not be archived.
+    #[serde(default)]
+    pub open_orders: u64,
+    /// Orders ever placed.
+    #[serde(default)]
+    pub order_count: u64,
+    #[serde(default)]
+    pub rating_sum: u64,
+    #[serde(default)]
+    pub rating_count: u64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+impl Gig {
+    pub fn package(&self, tier: Tier) -> Option<&Package> {
+        self.packages.iter().find(|package| package.tier == tier)
+    }
+
+    pub fn rating(&self) -> Rating {
+        Rating::from_sum(self.rating_sum, self.rating_count)
+    }
+
+    /// The price browse filters and sorts on: the cheapest package.
+    pub fn starting_price_cents(&self) -> u64 {
+        self.packages
+            .iter()
+            .map(|package| package.price_cents)
+            .min()
+            .unwrap_or(0)
+    }
+}
+
+impl Gig {
+    /// A new gig owned by `freelancer_id`, version 1, no orders or ratings yet.
+    pub fn new(
+        freelancer_id: Uuid,
+        content: GigContent,
+        status: GigStatus,
+        now: OffsetDateTime,
+    ) -> Self {
+        Self {
+            id: Uuid::new_v4(),
+            freelancer_id,
+            title: content.title,
+            description: content.description,
+            category: content.category,
+            subcategory: content.subcategory,
+            tags: content.tags,
+            packages: content.packages,
+            status,
+            version: 1,
+            open_orders: 0,
+            order_count: 0,
+            rating_sum: 0,
+            rating_count: 0,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    pub fn content(&self) -> GigContent {
+        GigContent {
+            title: self.title.clone(),
+            description: self.description.clone(),
+            category: self.category.clone(),
+            subcategory: self.subcategory.clone(),
+            tags: self.tags.clone(),
+            packages: self.packages.clone(),
+        }
+    }
+
+    /// This gig with new content: the version moves on, so edits based on the old one fail.
+    pub fn edited(&self, content: GigContent, status: GigStatus, now: OffsetDateTime) -> Self {
+        Self {
+            title: content.title,
+            description: content.description,
+            category: content.category,
+            subcategory: content.subcategory,
+            tags: content.tags,
+            packages: content.packages,
+            status,
+            version: self.version + 1,
+            updated_at: now,
+            ..self.clone()
+        }
+    }
+
+    /// The fastest package: `max_delivery_days` filters on it.
+    pub fn fastest_delivery_days(&self) -> u32 {
+        self.packages
+            .iter()
+            .map(|package| package.delivery_days)
+            .min()
+            .unwrap_or(0)
+    }
+
+    pub fn currency(&self) -> &str {
+        self.packages
+            .first()
+            .map(|package| package.currency.as_str())
+            .unwrap_or("")
+    }
+
+    /// The HTTP entity tag of this gig's content: edits send it back in `If-Match`.
+    pub fn etag(&self) -> String {
+        format!("\"{}\"", self.version)
+    }
+
+    /// Whether an `If-Match` header value names this gig's current version (`*` matches any).
+    pub fn matches_if_match(&self, header: &str) -> bool {
+        let current = self.etag();
+        header
+            .split(',')
+            .map(str::trim)
+            .any(|tag| tag == "*" || tag == current)
+    }
+}
+
+#[cfg(test)]
+mod tests;
