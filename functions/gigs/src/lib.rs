@@ -352,11 +352,10 @@ async fn browse(
     QueryParams(params): QueryParams<BrowseParams>,
 ) -> ApiResult<Json<Page<GigCard>>> {
     let (query, page_params) = params.validate()?;
-    let scope = query.scope();
-    let page = state.cursors.page_request(&scope, &page_params)?;
+    let page = state.cursors.page_request(&page_params)?;
     let (summaries, next) = state.store.browse_gigs(&query, &page).await?;
     let cards = summaries.iter().map(GigCard::from).collect();
-    Ok(Json(state.cursors.page(&scope, cards, next)))
+    Ok(Json(state.cursors.page(cards, next)))
 }
 
 /// Paging only: these lists take no other parameters.
@@ -382,14 +381,13 @@ async fn my_gigs(
     QueryParams(params): QueryParams<PagingOnly>,
 ) -> ApiResult<Json<Page<GigView>>> {
     caller.require(Role::Freelancer)?;
-    let scope = format!("me/gigs|{}", caller.id);
-    let page = state.cursors.page_request(&scope, &params.into())?;
+    let page = state.cursors.page_request(&params.into())?;
     let (gigs, next) = state.store.owner_gigs(caller.id, &page).await?;
     let views = gigs
         .iter()
         .map(|stored| GigView::private(&stored.gig, stored.rejection_reason.as_deref()))
         .collect();
-    Ok(Json(state.cursors.page(&scope, views, next)))
+    Ok(Json(state.cursors.page(views, next)))
 }
 
 /// Public: a freelancer's listed gigs (none while they are blocked).
@@ -398,11 +396,10 @@ async fn user_gigs(
     PathParam(freelancer_id): PathParam<Uuid>,
     QueryParams(params): QueryParams<PagingOnly>,
 ) -> ApiResult<Json<Page<GigCard>>> {
-    let scope = format!("users/gigs|{freelancer_id}");
-    let page = state.cursors.page_request(&scope, &params.into())?;
+    let page = state.cursors.page_request(&params.into())?;
     let (summaries, next) = state.store.listed_gigs_of(freelancer_id, &page).await?;
     let cards = summaries.iter().map(GigCard::from).collect();
-    Ok(Json(state.cursors.page(&scope, cards, next)))
+    Ok(Json(state.cursors.page(cards, next)))
 }
 
 async fn categories() -> Json<serde_json::Value> {

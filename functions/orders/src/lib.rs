@@ -90,19 +90,10 @@ async fn list_orders(
         Role::Freelancer => ListAs::Freelancer,
         Role::Client | Role::Admin => ListAs::Client,
     });
-    let scope = format!(
-        "orders:{}:{:?}:{:?}",
-        caller.id,
-        list_as,
-        query.status.map(OrderStatus::as_str)
-    );
-    let page = state.cursors.page_request(
-        &scope,
-        &PageParams {
-            limit: query.limit,
-            cursor: query.cursor,
-        },
-    )?;
+    let page = state.cursors.page_request(&PageParams {
+        limit: query.limit,
+        cursor: query.cursor,
+    })?;
     let list = match list_as {
         ListAs::Client => OrderList::AsClient,
         ListAs::Freelancer => OrderList::AsFreelancer,
@@ -111,7 +102,7 @@ async fn list_orders(
         .store
         .list_orders(list, caller.id, query.status, &page)
         .await?;
-    Ok(Json(state.cursors.page(&scope, orders, next)))
+    Ok(Json(state.cursors.page(orders, next)))
 }
 
 #[derive(Debug, Serialize)]
