@@ -52,8 +52,6 @@
 
 use uuid::Uuid;
 
-use super::orders::DueList;
-
 /// Attribute names the store reads or writes itself (in keys, conditions, filters). The other
 /// attributes of an item are the serde field names of the domain type stored there.
 pub(crate) mod attr {
@@ -233,12 +231,14 @@ pub fn order_listing_sort(order_id: Uuid) -> String {
 /// What every gsi1/gsi2 sort key of an order starts with (the indexes are shared with gigs).
 pub const ORDER_LISTING_PREFIX: &str = "ORDER#";
 
-/// gsi3 partition of a deadline list.
-pub fn deadline_partition(list: DueList) -> &'static str {
-    match list {
-        DueList::Late => "DUE#LATE",
-        DueList::AutoComplete => "DUE#AUTOCOMPLETE",
-    }
+/// gsi3 partition of the orders to mark late once past their due date.
+pub fn due_late_partition() -> String {
+    "DUE#LATE".to_owned()
+}
+
+/// gsi3 partition of the delivered orders to complete automatically.
+pub fn due_auto_complete_partition() -> String {
+    "DUE#AUTOCOMPLETE".to_owned()
 }
 
 /// gsi3 sort key: the deadline (unix seconds, zero-padded so strings sort like numbers), then the id.

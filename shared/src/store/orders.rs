@@ -68,6 +68,16 @@ pub enum DueList {
     AutoComplete,
 }
 
+impl DueList {
+    /// Its partition of the deadline index.
+    fn partition(self) -> String {
+        match self {
+            Self::Late => keys::due_late_partition(),
+            Self::AutoComplete => keys::due_auto_complete_partition(),
+        }
+    }
+}
+
 /// The items of an order placement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Placing {
@@ -119,7 +129,7 @@ fn order_item(order: &Order) -> Result<Item, ApiError> {
             Deadline::AutoComplete(at) => (DueList::AutoComplete, at),
         };
         let index = index::ORDER_DEADLINES;
-        item.insert(index.pk().into(), s(keys::deadline_partition(list)));
+        item.insert(index.pk().into(), s(list.partition()));
         item.insert(
             index.sk().into(),
             s(keys::deadline_sort(at.unix_timestamp(), order.id)),
@@ -351,10 +361,9 @@ impl Store {
         now: OffsetDateTime,
         limit: usize,
     ) -> Result<Vec<Order>, ApiError> {
-        let listing = Listing::on(index::ORDER_DEADLINES, keys::deadline_partition(list))
-            .sort_range(SortRange::AtMost(keys::deadline_upper_bound(
-                now.unix_timestamp(),
-            )));
+        let listing = Listing::on(index::ORDER_DEADLINES, list.partition()).sort_range(
+            SortRange::AtMost(keys::deadline_upper_bound(now.unix_timestamp())),
+        );
         self.read_all(&listing, limit)
             .await?
             .into_iter()
