@@ -473,15 +473,15 @@ async fn archiving_hides_for_good_and_waits_for_open_orders() {
     let path = format!("/gigs/{id}");
     let token = Some(owner.access_token.as_str());
 
-    // An order is placed (the orders team's transaction): archiving is refused.
-    app.update_gig_counters(id, "ADD open_orders :one, order_count :one", &[(":one", 1)])
-        .await;
+    // An order is placed: archiving is refused.
+    let client = app.register_client().await;
+    let order_id = app.place_order(&client, &app.gig(id).await).await;
     let refused = app.delete(&path, token).await;
     assert_eq!(refused.status, 409);
     assert_eq!(refused.problem(), "gig-has-open-orders");
     assert_eq!(app.browse_ids("").await, vec![id], "still listed");
 
-    // Edits never overwrite the counters the orders team maintains.
+    // Edits never overwrite the counters the orders transactions maintain.
     let edited = app
         .send(
             RawRequest::new("PATCH", path.clone())
@@ -495,8 +495,7 @@ async fn archiving_hides_for_good_and_waits_for_open_orders() {
     assert_eq!(edited.body["order_count"], 1);
 
     // The order ends: now it archives.
-    app.update_gig_counters(id, "ADD open_orders :minus", &[(":minus", -1)])
-        .await;
+    app.order_step(&client, order_id, "cancel").await;
     assert_eq!(app.delete(&path, token).await.status, 204);
     assert_eq!(
         app.delete(&path, token).await.status,

@@ -471,7 +471,7 @@ fn sam_and_cdk_grant_each_function_the_same_access() {
 /// schedule, in both deployments.
 #[test]
 fn event_driven_functions_are_wired_in_sam_and_cdk() {
-    use gigmarket_shared::store::keys::entity;
+    use gigmarket_shared::store::entity;
     let only_order_items = json!({"dynamodb": {"NewImage": {"entity": {"S": [entity::ORDER]}}}});
     let check_stream = |deployment: &str, stream: &Value, failure_destination: &Value| {
         assert_eq!(stream["BisectBatchOnFunctionError"], true, "{deployment}");

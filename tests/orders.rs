@@ -7,8 +7,8 @@ use gigmarket_shared::domain::gig::{GigStatus, Revisions, Tier};
 use gigmarket_shared::domain::order::Order;
 use gigmarket_shared::domain::user::UserStatus;
 use gigmarket_shared::store::orders::Placement;
-use gigmarket_tests::TestApp;
 use gigmarket_tests::marketplace::Cast;
+use gigmarket_tests::{Session, TestApp};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -165,7 +165,7 @@ async fn idempotency_key_replays_the_same_order_and_refuses_a_different_body() {
     assert_eq!(different.problem(), "idempotency-key-reused");
 
     // A replay answers as the first request did, even after the gig stopped taking orders.
-    pause_gig(&app, gig.id).await;
+    gig_step(&app, &cast.freelancer, gig.id, "pause").await;
     let after_pause = app
         .place_order_with_key(&cast.client, "retry-me", &basic_order(gig.id))
         .await;
@@ -175,7 +175,7 @@ async fn idempotency_key_replays_the_same_order_and_refuses_a_different_body() {
         .place_order_with_key(&cast.client, "another-key", &basic_order(gig.id))
         .await;
     assert_eq!(fresh_key.status, 409, "a new order on a paused gig");
-    reactivate_gig(&app, gig.id).await;
+    gig_step(&app, &cast.freelancer, gig.id, "resume").await;
 
     let other_client = app.register_client().await;
     let replay_other_client = app
@@ -216,33 +216,16 @@ async fn ten_concurrent_identical_requests_make_one_order() {
     assert_eq!(listed.body["items"].as_array().unwrap().len(), 1);
 }
 
-async fn set_gig_status(app: &TestApp, gig_id: Uuid, status: &str) {
-    // The gigs API is not on this branch; flip the status attribute directly.
-    let key = gigmarket_shared::store::keys::gig(gig_id);
-    app.state
-        .store
-        .client()
-        .update_item()
-        .table_name(app.state.store.table())
-        .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(key.pk))
-        .key("sk", aws_sdk_dynamodb::types::AttributeValue::S(key.sk))
-        .update_expression("SET #status = :status")
-        .expression_attribute_names("#status", "status")
-        .expression_attribute_values(
-            ":status",
-            aws_sdk_dynamodb::types::AttributeValue::S(status.to_owned()),
+/// `POST /gigs/{id}/{action}` as the gig's owner, asserting it succeeded.
+async fn gig_step(app: &TestApp, owner: &Session, gig_id: Uuid, action: &str) {
+    let response = app
+        .post(
+            &format!("/gigs/{gig_id}/{action}"),
+            &json!({}),
+            Some(&owner.access_token),
         )
-        .send()
-        .await
-        .unwrap();
-}
-
-async fn pause_gig(app: &TestApp, gig_id: Uuid) {
-    set_gig_status(app, gig_id, "paused").await;
-}
-
-async fn reactivate_gig(app: &TestApp, gig_id: Uuid) {
-    set_gig_status(app, gig_id, "active").await;
+        .await;
+    assert_eq!(response.status, 200, "{action}: {response:?}");
 }
 
 /// Runs futures concurrently on this task (no `futures` crate needed).

@@ -1,8 +1,11 @@
 //! Cursor pagination: `limit` + `cursor` in, `items` + `next_cursor` out.
 //!
-//! A cursor is the store's resume position, bound to the query it came from (`scope`), encoded as
-//! `base64url(json) "." base64url(HMAC-SHA256)`. Clients can not forge one to read from a key space
-//! they should not, nor replay one against a different query: either is a 400.
+//! A cursor is the store's resume [`Position`]: the key of the last item returned plus the scope
+//! of the listing it came from (derived by the store's paged query, `store::paged`, from the
+//! index, partition, key range and filters, never built by callers). It is encoded as
+//! `base64url(json) "." base64url(HMAC-SHA256)`. Clients can not forge one to read from a key
+//! space they should not (the signature), nor replay one against a different query (the store
+//! refuses a position of another scope): either is a 400.
 
 use aws_lc_rs::hmac;
 use base64::Engine;
@@ -26,7 +29,28 @@ pub struct PageParams {
 #[derive(Debug, Clone, PartialEq)]
 pub struct PageRequest {
     pub limit: u32,
-    pub after: Option<Value>,
+    pub after: Option<Position>,
+}
+
+impl PageRequest {
+    /// The first page of a listing.
+    pub fn first(limit: u32) -> Self {
+        Self { limit, after: None }
+    }
+}
+
+/// Where a listing resumes: opaque above the store, which makes and checks it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Position {
+    /// The listing it belongs to (`store::paged::Listing::scope`).
+    pub(crate) scope: String,
+    /// The key attributes of the last item returned.
+    pub(crate) key: Value,
+}
+
+/// The error for any cursor that is not a position of this listing.
+pub(crate) fn invalid_cursor() -> ApiError {
+    ApiError::invalid("cursor", "invalid_cursor", INVALID_CURSOR)
 }
 
 #[derive(Debug, Serialize)]
@@ -42,7 +66,7 @@ pub struct CursorCodec {
 
 #[derive(Serialize, Deserialize)]
 struct CursorBody {
-    /// The query this cursor belongs to.
+    /// The listing this cursor belongs to.
     s: String,
     /// The resume position.
     p: Value,
@@ -57,10 +81,10 @@ impl CursorCodec {
         }
     }
 
-    pub fn encode(&self, scope: &str, position: &Value) -> String {
+    pub fn encode(&self, position: &Position) -> String {
         let body = serde_json::to_vec(&CursorBody {
-            s: scope.to_owned(),
-            p: position.clone(),
+            s: position.scope.clone(),
+            p: position.key.clone(),
         })
         .expect("JSON values serialise");
         let tag = hmac::sign(&self.key, &body);
@@ -71,21 +95,22 @@ impl CursorCodec {
         )
     }
 
-    pub fn decode(&self, scope: &str, cursor: &str) -> ApiResult<Value> {
-        let invalid = || ApiError::invalid("cursor", "invalid_cursor", INVALID_CURSOR);
-        let (body, tag) = cursor.split_once('.').ok_or_else(invalid)?;
-        let body = URL_SAFE_NO_PAD.decode(body).map_err(|_| invalid())?;
-        let tag = URL_SAFE_NO_PAD.decode(tag).map_err(|_| invalid())?;
-        hmac::verify(&self.key, &body, &tag).map_err(|_| invalid())?;
-        let body: CursorBody = serde_json::from_slice(&body).map_err(|_| invalid())?;
-        if body.s != scope {
-            return Err(invalid());
-        }
-        Ok(body.p)
+    /// A position this codec signed; whether it belongs to the listing read next is the
+    /// store's check.
+    pub fn decode(&self, cursor: &str) -> ApiResult<Position> {
+        let (body, tag) = cursor.split_once('.').ok_or_else(invalid_cursor)?;
+        let body = URL_SAFE_NO_PAD.decode(body).map_err(|_| invalid_cursor())?;
+        let tag = URL_SAFE_NO_PAD.decode(tag).map_err(|_| invalid_cursor())?;
+        hmac::verify(&self.key, &body, &tag).map_err(|_| invalid_cursor())?;
+        let body: CursorBody = serde_json::from_slice(&body).map_err(|_| invalid_cursor())?;
+        Ok(Position {
+            scope: body.s,
+            key: body.p,
+        })
     }
 
-    /// Validates `limit` (1..=100, default 20) and decodes `cursor` for this `scope`.
-    pub fn page_request(&self, scope: &str, params: &PageParams) -> ApiResult<PageRequest> {
+    /// Validates `limit` (1..=100, default 20) and decodes `cursor`.
+    pub fn page_request(&self, params: &PageParams) -> ApiResult<PageRequest> {
         let limit = params.limit.unwrap_or(DEFAULT_LIMIT);
         if !(1..=MAX_LIMIT).contains(&limit) {
             return Err(ApiError::invalid(
@@ -97,16 +122,16 @@ impl CursorCodec {
         let after = params
             .cursor
             .as_deref()
-            .map(|cursor| self.decode(scope, cursor))
+            .map(|cursor| self.decode(cursor))
             .transpose()?;
         Ok(PageRequest { limit, after })
     }
 
     /// Wraps a store page into the response shape, encoding the next position if there is one.
-    pub fn page<T>(&self, scope: &str, items: Vec<T>, next: Option<Value>) -> Page<T> {
+    pub fn page<T>(&self, items: Vec<T>, next: Option<Position>) -> Page<T> {
         Page {
             items,
-            next_cursor: next.map(|position| self.encode(scope, &position)),
+            next_cursor: next.map(|position| self.encode(&position)),
         }
     }
 }
@@ -120,21 +145,21 @@ mod tests {
     #[test]
     fn cursors_round_trip_and_resist_tampering() {
         let codec = CursorCodec::new(b"0123456789abcdef0123456789abcdef");
-        let position = json!({"pk": "GIG#1", "sk": "A"});
-        let cursor = codec.encode("gigs?q=x", &position);
-        assert_eq!(codec.decode("gigs?q=x", &cursor).unwrap(), position);
-        assert!(codec.decode("gigs?q=y", &cursor).is_err(), "other query");
+        let position = Position {
+            scope: "listing-a".into(),
+            key: json!({"pk": "A#1", "sk": "A"}),
+        };
+        let cursor = codec.encode(&position);
+        assert_eq!(codec.decode(&cursor).unwrap(), position);
         let (body, tag) = cursor.split_once('.').unwrap();
-        let forged_body = URL_SAFE_NO_PAD.encode(br#"{"s":"gigs?q=x","p":{"pk":"USER#1"}}"#);
+        let forged_body = URL_SAFE_NO_PAD.encode(br#"{"s":"listing-a","p":{"pk":"B#1"}}"#);
         assert!(
-            codec
-                .decode("gigs?q=x", &format!("{forged_body}.{tag}"))
-                .is_err(),
+            codec.decode(&format!("{forged_body}.{tag}")).is_err(),
             "forged"
         );
-        assert!(codec.decode("gigs?q=x", body).is_err(), "no tag");
+        assert!(codec.decode(body).is_err(), "no tag");
         let other = CursorCodec::new(b"another key another key another k");
-        assert!(other.decode("gigs?q=x", &cursor).is_err(), "other key");
+        assert!(other.decode(&cursor).is_err(), "other key");
     }
 
     #[test]
@@ -145,14 +170,11 @@ mod tests {
             cursor: None,
         };
         assert_eq!(
-            codec
-                .page_request("s", &PageParams::default())
-                .unwrap()
-                .limit,
+            codec.page_request(&PageParams::default()).unwrap().limit,
             DEFAULT_LIMIT
         );
-        assert!(codec.page_request("s", &params(0)).is_err());
-        assert!(codec.page_request("s", &params(101)).is_err());
-        assert_eq!(codec.page_request("s", &params(100)).unwrap().limit, 100);
+        assert!(codec.page_request(&params(0)).is_err());
+        assert!(codec.page_request(&params(101)).is_err());
+        assert_eq!(codec.page_request(&params(100)).unwrap().limit, 100);
     }
 }

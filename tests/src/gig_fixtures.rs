@@ -113,46 +113,12 @@ pub fn gig_id(body: &Value) -> Uuid {
 }
 
 impl TestApp {
-    /// Does to a gig item what the orders and reviews transactions do (they are another team's
-    /// code): one `UpdateItem` with `expression` over numeric `values`, e.g.
-    /// `ADD open_orders :one` or `SET rating_sum = :sum, rating_count = :count`.
-    pub async fn update_gig_counters(
-        &self,
-        gig_id: Uuid,
-        expression: &str,
-        values: &[(&str, i64)],
-    ) {
-        use aws_sdk_dynamodb::types::AttributeValue;
-        let key = gigmarket_shared::store::keys::gig(gig_id);
-        let mut request = self
-            .state
-            .store
-            .client()
-            .update_item()
-            .table_name(self.state.store.table())
-            .key("pk", AttributeValue::S(key.pk))
-            .key("sk", AttributeValue::S(key.sk))
-            .update_expression(expression)
-            .condition_expression("attribute_exists(pk)");
-        for (name, value) in values {
-            request =
-                request.expression_attribute_values(*name, AttributeValue::N(value.to_string()));
-        }
-        request.send().await.expect("counter update");
-    }
-
     /// Gives a gig a rating the way reviews will: counters on the gig item, then a re-index.
-    pub async fn rate_gig(&self, gig_id: Uuid, rating_sum: i64, rating_count: i64) {
-        self.update_gig_counters(
-            gig_id,
-            "SET rating_sum = :sum, rating_count = :count",
-            &[(":sum", rating_sum), (":count", rating_count)],
-        )
-        .await;
+    pub async fn rate_gig(&self, gig_id: Uuid, rating_sum: u64, rating_count: u64) {
         self.state
             .store
-            .reindex_gig(gig_id)
+            .set_gig_rating(gig_id, rating_sum, rating_count)
             .await
-            .expect("reindex after rating");
+            .expect("rating set and re-indexed");
     }
 }

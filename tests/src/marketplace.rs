@@ -1,8 +1,8 @@
-//! Helpers for order tests: the parties of an order, active gigs written straight to the store
-//! (any shape, no approval round trip), order placement, and moving an order to a given state
-//! through the API.
+//! Helpers for order tests: the parties of an order, active gigs made through the domain's own
+//! validation and stored with `Store::create_gig` (no approval round trip), order placement, and
+//! moving an order to a given state through the API.
 
-use gigmarket_shared::domain::gig::{Gig, GigContent, GigStatus, Package, Revisions, Tier};
+use gigmarket_shared::domain::gig::{Gig, GigDraft, GigStatus, PackageDraft, Revisions, Tier};
 use gigmarket_shared::domain::user::Role;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -55,30 +55,33 @@ impl TestApp {
         gig
     }
 
-    /// The gig [`TestApp::create_active_gig`] stores, for tests that store it elsewhere.
+    /// The gig [`TestApp::create_active_gig`] stores, for tests that store it elsewhere. Its
+    /// content passes the same validation as `POST /gigs`.
     pub fn active_gig(freelancer_id: Uuid, revisions: Revisions) -> Gig {
         let now = OffsetDateTime::now_utc();
-        let package = |tier, price_cents, delivery_days, revisions| Package {
+        let package = |tier, price_cents, delivery_days, revisions| PackageDraft {
             tier,
-            name: format!("{tier:?}"),
-            description: "what you get".to_owned(),
+            name: format!("{tier:?} logo"),
+            description: "A logo in two colour variants".to_owned(),
             price_cents,
             currency: "EUR".to_owned(),
             delivery_days,
             revisions,
             features: Vec::new(),
         };
-        let content = GigContent {
+        let content = GigDraft {
             title: "I will design your logo".to_owned(),
-            description: "A logo.".to_owned(),
-            category: "design".to_owned(),
-            subcategory: None,
+            description: "A clean, memorable logo designed from your brief.".to_owned(),
+            category: "graphics-design".to_owned(),
+            subcategory: Some("logo-design".to_owned()),
             tags: Vec::new(),
             packages: vec![
                 package(Tier::Basic, 5_000, 2, revisions),
                 package(Tier::Premium, 20_000, 5, Revisions::Unlimited),
             ],
-        };
+        }
+        .validate()
+        .expect("a gig the API would accept");
         Gig::new(freelancer_id, content, GigStatus::Active, now)
     }
 
@@ -215,7 +218,7 @@ impl TestApp {
         let stream = bridge::StreamReader::for_table(
             &gigmarket_shared::aws::dynamodb(&config),
             aws_sdk_dynamodbstreams::Client::new(&config),
-            app.state.store.table(),
+            &app.state.config.table_name,
         )
         .await
         .expect("table stream");

@@ -15,7 +15,7 @@ use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventR
 use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
 use gigmarket_shared::domain::order::Order;
 use gigmarket_shared::events::Event;
-use gigmarket_shared::store::keys::entity;
+use gigmarket_shared::store::entity;
 
 /// SQS accepts at most 10 messages per SendMessageBatch.
 const SQS_BATCH: usize = 10;

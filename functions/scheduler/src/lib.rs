@@ -9,8 +9,7 @@
 use gigmarket_shared::ApiError;
 use gigmarket_shared::app::orders::change as change_order;
 use gigmarket_shared::domain::order::{ActionInput, Actor, OrderAction};
-use gigmarket_shared::store::Store;
-use gigmarket_shared::store::keys::DeadlineList;
+use gigmarket_shared::store::{DueList, Store};
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -30,12 +29,10 @@ pub async fn run(store: &Store, now: OffsetDateTime) -> Result<RunSummary, ApiEr
     let mut summary = RunSummary::default();
     let mut first_error = None;
     for (list, action) in [
-        (DeadlineList::AutoComplete, OrderAction::AutoComplete),
-        (DeadlineList::Late, OrderAction::MarkLate),
+        (DueList::AutoComplete, OrderAction::AutoComplete),
+        (DueList::Late, OrderAction::MarkLate),
     ] {
-        let due = store
-            .orders_past_deadline(list, now.unix_timestamp(), MAX_PER_RUN)
-            .await?;
+        let due = store.due_orders(list, now, MAX_PER_RUN).await?;
         for order in due {
             match change_order(
                 store,

@@ -293,11 +293,10 @@ pub async fn browse(
     params: BrowseParams,
 ) -> ApiResult<Page<GigCard>> {
     let (query, paging) = params.validate()?;
-    let scope = query.scope();
-    let page = cursors.page_request(&scope, &paging)?;
+    let page = cursors.page_request(&paging)?;
     let (summaries, next) = store.browse_gigs(&query, &page).await?;
     let cards = summaries.iter().map(GigCard::from).collect();
-    Ok(cursors.page(&scope, cards, next))
+    Ok(cursors.page(cards, next))
 }
 
 /// `GET /me/gigs` (freelancers): the caller's gigs in every status, newest first.
@@ -308,14 +307,13 @@ pub async fn my_gigs(
     paging: PageParams,
 ) -> ApiResult<Page<GigView>> {
     require_role(caller, Role::Freelancer)?;
-    let scope = format!("me/gigs|{}", caller.id);
-    let page = cursors.page_request(&scope, &paging)?;
+    let page = cursors.page_request(&paging)?;
     let (gigs, next) = store.owner_gigs(caller.id, &page).await?;
     let views = gigs
         .iter()
         .map(|stored| GigView::private(&stored.gig, stored.rejection_reason.as_deref()))
         .collect();
-    Ok(cursors.page(&scope, views, next))
+    Ok(cursors.page(views, next))
 }
 
 /// `GET /users/{id}/gigs`, public: a freelancer's listed gigs (none while they are blocked).
@@ -325,9 +323,8 @@ pub async fn listed_gigs_of(
     freelancer_id: Uuid,
     paging: PageParams,
 ) -> ApiResult<Page<GigCard>> {
-    let scope = format!("users/gigs|{freelancer_id}");
-    let page = cursors.page_request(&scope, &paging)?;
+    let page = cursors.page_request(&paging)?;
     let (summaries, next) = store.listed_gigs_of(freelancer_id, &page).await?;
     let cards = summaries.iter().map(GigCard::from).collect();
-    Ok(cursors.page(&scope, cards, next))
+    Ok(cursors.page(cards, next))
 }

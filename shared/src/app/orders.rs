@@ -143,19 +143,13 @@ pub async fn list(
         Role::Freelancer => ListAs::Freelancer,
         Role::Client | Role::Admin => ListAs::Client,
     });
-    let scope = format!(
-        "orders:{}:{:?}:{:?}",
-        caller.id,
-        list_as,
-        status.map(OrderStatus::as_str)
-    );
-    let page = cursors.page_request(&scope, &paging)?;
+    let page = cursors.page_request(&paging)?;
     let list = match list_as {
         ListAs::Client => OrderList::AsClient,
         ListAs::Freelancer => OrderList::AsFreelancer,
     };
     let (orders, next) = store.list_orders(list, caller.id, status, &page).await?;
-    Ok(cursors.page(&scope, orders, next))
+    Ok(cursors.page(orders, next))
 }
 
 /// An order with its whole history, as its parties see it.

@@ -181,24 +181,6 @@ impl BrowseQuery {
             .max_by_key(|(index, term)| (term.len(), std::cmp::Reverse(*index)))
             .map(|(_, term)| term.as_str())
     }
-
-    /// A canonical form of the query, binding cursors to it: a cursor from one query is refused
-    /// by another.
-    pub fn scope(&self) -> String {
-        let mut terms = self.terms.clone();
-        terms.sort();
-        format!(
-            "gigs|q={}|c={}|s={}|p={:?}-{:?}|d={:?}|r={:?}|o={}",
-            terms.join(" "),
-            self.category.as_deref().unwrap_or(""),
-            self.subcategory.as_deref().unwrap_or(""),
-            self.min_price,
-            self.max_price,
-            self.max_delivery_days,
-            self.min_rating,
-            self.sort.as_str()
-        )
-    }
 }
 
 #[cfg(test)]
@@ -262,22 +244,5 @@ mod tests {
             }),
             vec!["subcategory"]
         );
-    }
-
-    #[test]
-    fn scope_ignores_term_order_but_not_filters() {
-        let query = |q: &str, max| {
-            BrowseParams {
-                q: Some(q.into()),
-                max_price: max,
-                ..Default::default()
-            }
-            .validate()
-            .unwrap()
-            .0
-            .scope()
-        };
-        assert_eq!(query("logo vector", None), query("vector logos", None));
-        assert_ne!(query("logo vector", None), query("logo vector", Some(5)));
     }
 }

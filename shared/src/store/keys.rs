@@ -1,5 +1,6 @@
-//! Every key layout of the single table, in one place. Nothing outside this module spells a
-//! `pk`/`sk` string.
+//! Every key layout of the single table, in one place: key prefixes, index names and the
+//! attribute names the store writes by hand. Nothing outside this module spells a `pk`/`sk`
+//! string, an index name or a `gsiNpk`/`gsiNsk` attribute.
 //!
 //! | item                | pk                      | sk                 | indexes / notes                      |
 //! |---------------------|-------------------------|--------------------|--------------------------------------|
@@ -50,6 +51,99 @@
 //! | gsi3  | `DUE#LATE` / `DUE#AUTOCOMPLETE` | `<unix secs:012>#<order_id>`   | SPARSE: set only while the scheduler still has something to do (in progress and not late: `due_at`; delivered: auto-complete time); queried with `sk <= now`, never scanned |
 
 use uuid::Uuid;
+
+/// Attribute names the store reads or writes itself (in keys, conditions, filters). The other
+/// attributes of an item are the serde field names of the domain type stored there.
+pub(crate) mod attr {
+    /// The table's partition and sort key.
+    pub const PK: &str = "pk";
+    pub const SK: &str = "sk";
+    /// Entity tag of every item (see [`super::entity`]).
+    pub const ENTITY: &str = "entity";
+    /// Optimistic-concurrency version of gigs and orders.
+    pub const VERSION: &str = "version";
+    pub const STATUS: &str = "status";
+    /// The table's TTL attribute (`infra/table.json`).
+    pub const EXPIRES_AT: &str = "expires_at";
+    /// On the gig item: whether its listing entries exist.
+    pub const LISTED: &str = "listed";
+    pub const REJECTION_REASON: &str = "rejection_reason";
+    /// Gig counters the orders and reviews transactions maintain.
+    pub const OPEN_ORDERS: &str = "open_orders";
+    pub const ORDER_COUNT: &str = "order_count";
+    /// Written by the reviews transaction (to come); until then only by `store::testing`.
+    #[cfg_attr(not(feature = "test-support"), allow(dead_code))]
+    pub const RATING_SUM: &str = "rating_sum";
+    #[cfg_attr(not(feature = "test-support"), allow(dead_code))]
+    pub const RATING_COUNT: &str = "rating_count";
+    /// On listing entries: the average rating browse filters on, and the gig's search terms.
+    pub const RATING_AVG: &str = "rating_avg";
+    pub const TERMS: &str = "terms";
+    /// On timeline entries: the order they belong to.
+    pub const ORDER_ID: &str = "order_id";
+}
+
+/// The table's global secondary indexes (`infra/table.json`; a test holds the two together).
+/// They are generic: each entity that needs one documents its use beside its key functions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Index {
+    Gsi1,
+    Gsi2,
+    Gsi3,
+    Gsi4,
+}
+
+impl Index {
+    /// Every index, in `infra/table.json`'s order.
+    #[cfg(test)]
+    pub const ALL: [Index; 4] = [Index::Gsi1, Index::Gsi2, Index::Gsi3, Index::Gsi4];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Gsi1 => "gsi1",
+            Self::Gsi2 => "gsi2",
+            Self::Gsi3 => "gsi3",
+            Self::Gsi4 => "gsi4",
+        }
+    }
+
+    /// The index's partition-key attribute.
+    pub fn pk(self) -> &'static str {
+        match self {
+            Self::Gsi1 => "gsi1pk",
+            Self::Gsi2 => "gsi2pk",
+            Self::Gsi3 => "gsi3pk",
+            Self::Gsi4 => "gsi4pk",
+        }
+    }
+
+    /// The index's sort-key attribute.
+    pub fn sk(self) -> &'static str {
+        match self {
+            Self::Gsi1 => "gsi1sk",
+            Self::Gsi2 => "gsi2sk",
+            Self::Gsi3 => "gsi3sk",
+            Self::Gsi4 => "gsi4sk",
+        }
+    }
+}
+
+/// What each index serves, by entity (the tables above).
+pub(crate) mod index {
+    use super::Index;
+
+    /// Gig item: its owner's gigs in every status.
+    pub const GIG_OWNER: Index = Index::Gsi1;
+    /// Listing entries: by price, newest, rating, relevance (term entries only).
+    pub const LISTING_PRICE: Index = Index::Gsi1;
+    pub const LISTING_NEWEST: Index = Index::Gsi2;
+    pub const LISTING_RATING: Index = Index::Gsi3;
+    pub const LISTING_RELEVANCE: Index = Index::Gsi4;
+    /// Order item: a client's orders, a freelancer's orders, the scheduler's deadlines.
+    pub const ORDERS_OF_CLIENT: Index = Index::Gsi1;
+    pub const ORDERS_OF_FREELANCER: Index = Index::Gsi2;
+    pub const ORDER_DEADLINES: Index = Index::Gsi3;
+}
 
 /// A primary key pair.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -131,22 +225,20 @@ pub fn orders_of_freelancer(freelancer_id: Uuid) -> String {
 
 /// gsi1/gsi2 sort key of an order: its UUIDv7 id sorts by placement time.
 pub fn order_listing_sort(order_id: Uuid) -> String {
-    format!("ORDER#{order_id}")
+    format!("{ORDER_LISTING_PREFIX}{order_id}")
 }
 
-/// The two deadline lists the scheduler reads from gsi3.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DeadlineList {
-    Late,
-    AutoComplete,
+/// What every gsi1/gsi2 sort key of an order starts with (the indexes are shared with gigs).
+pub const ORDER_LISTING_PREFIX: &str = "ORDER#";
+
+/// gsi3 partition of the orders to mark late once past their due date.
+pub fn due_late_partition() -> String {
+    "DUE#LATE".to_owned()
 }
 
-/// gsi3 partition of a deadline list.
-pub fn deadline_partition(list: DeadlineList) -> &'static str {
-    match list {
-        DeadlineList::Late => "DUE#LATE",
-        DeadlineList::AutoComplete => "DUE#AUTOCOMPLETE",
-    }
+/// gsi3 partition of the delivered orders to complete automatically.
+pub fn due_auto_complete_partition() -> String {
+    "DUE#AUTOCOMPLETE".to_owned()
 }
 
 /// gsi3 sort key: the deadline (unix seconds, zero-padded so strings sort like numbers), then the id.
@@ -194,10 +286,6 @@ pub mod listing {
         format!("TERM#{term}")
     }
 
-    pub fn is_term(partition: &str) -> bool {
-        partition.starts_with("TERM#")
-    }
-
     pub fn price_sort_key(cents: u64, gig_id: Uuid) -> String {
         format!("{cents:015}#{gig_id}")
     }
@@ -226,7 +314,8 @@ pub fn gig_listing(gig_id: Uuid, partition: &str) -> Key {
     Key::new(format!("GIG#{gig_id}"), &format!("LIST#{partition}"))
 }
 
-/// Entity tags stored in every item's `entity` attribute; the stream dispatcher filters on them.
+/// Entity tags stored in every item's `entity` attribute; the stream dispatcher filters on them
+/// (so they are public: `store::entity`).
 pub mod entity {
     pub const USER: &str = "user";
     pub const CREDENTIALS: &str = "credentials";

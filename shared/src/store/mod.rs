@@ -1,31 +1,42 @@
 //! The single-table store. The only module that knows the table's key layouts (see `keys`), index
 //! names and DynamoDB expressions; everything above it works with domain types.
+//!
+//! - `keys`: every key prefix, index and attribute name (crate-private).
+//! - `paged`: the one paged-query reader every listing goes through (cursors bound to it).
+//! - `transaction`: transactions whose items have names.
+//! - `users`, `sessions`, `gigs`, `orders`: the entities' reads and writes.
+//! - `table`: the table definition (`infra/table.json`) and its creation.
+//! - `testing` (feature `test-support`): what tests need beyond the public API.
 
 pub mod gigs;
-pub mod keys;
+pub(crate) mod keys;
 pub mod orders;
+pub(crate) mod paged;
 pub mod sessions;
 pub mod table;
+#[cfg(feature = "test-support")]
+pub mod testing;
+pub(crate) mod transaction;
 pub mod users;
+
+pub use keys::entity;
+pub use orders::DueList;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, ConsumedCapacity, Put, ReturnConsumedCapacity, TransactWriteItem,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, ConsumedCapacity, ReturnConsumedCapacity};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use time::OffsetDateTime;
 
 use crate::error::ApiError;
-use keys::Key;
+use keys::{Key, attr};
 
 pub type Item = HashMap<String, AttributeValue>;
 
@@ -141,9 +152,8 @@ where
 pub(crate) fn to_item<T: Serialize>(key: &Key, entity: &str, value: &T) -> Result<Item, ApiError> {
     let mut item: Item =
         serde_dynamo::to_item(value).map_err(|error| ApiError::internal(anyhow::anyhow!(error)))?;
-    item.insert("pk".to_owned(), AttributeValue::S(key.pk.clone()));
-    item.insert("sk".to_owned(), AttributeValue::S(key.sk.clone()));
-    item.insert("entity".to_owned(), AttributeValue::S(entity.to_owned()));
+    item.extend(key_attributes(key));
+    item.insert(attr::ENTITY.to_owned(), s(entity));
     Ok(item)
 }
 
@@ -154,8 +164,8 @@ pub(crate) fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, ApiError> 
 
 pub(crate) fn key_attributes(key: &Key) -> Item {
     HashMap::from([
-        ("pk".to_owned(), AttributeValue::S(key.pk.clone())),
-        ("sk".to_owned(), AttributeValue::S(key.sk.clone())),
+        (attr::PK.to_owned(), s(&key.pk)),
+        (attr::SK.to_owned(), s(&key.sk)),
     ])
 }
 
@@ -167,12 +177,16 @@ pub(crate) fn n(value: impl ToString) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
 
-/// Why a transaction was cancelled, per item in request order (`None` = that item was fine).
-#[derive(Debug)]
-pub(crate) enum TransactOutcome {
-    Committed,
-    /// Indices of the items whose condition failed.
-    ConditionFailed(Vec<usize>),
+/// A value serialised the way the domain types store it (serde), for expressions.
+pub(crate) fn attribute<T: Serialize>(value: &T) -> Result<AttributeValue, ApiError> {
+    serde_dynamo::to_attribute_value(value)
+        .map_err(|error| ApiError::internal(anyhow::anyhow!(error)))
+}
+
+/// A timestamp as every item stores it (RFC 3339, the domain types' `time::serde::rfc3339`).
+pub(crate) fn rfc3339(at: OffsetDateTime) -> AttributeValue {
+    s(at.format(&time::format_description::well_known::Rfc3339)
+        .expect("UTC timestamps format"))
 }
 
 impl Store {
@@ -204,23 +218,12 @@ impl Store {
         }
     }
 
-    pub fn client(&self) -> &Client {
+    pub(crate) fn client(&self) -> &Client {
         &self.client
     }
 
-    pub fn table(&self) -> &str {
+    pub(crate) fn table(&self) -> &str {
         &self.table
-    }
-
-    /// A transaction item that creates `item` only if no item has its key yet.
-    pub(crate) fn put_new(&self, item: Item) -> Result<TransactWriteItem, ApiError> {
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .build()
-            .map_err(ApiError::internal)?;
-        Ok(TransactWriteItem::builder().put(put).build())
     }
 
     /// [`Store::get`], decoded into the domain type stored there.
@@ -244,61 +247,5 @@ impl Store {
             .map_err(sdk_error("GetItem"))?;
         self.record_capacity(output.consumed_capacity());
         Ok(output.item)
-    }
-
-    /// Runs a transaction. Conflicts with another in-flight transaction on the same items
-    /// (`TransactionConflict`) are retried with jittered backoff, because they say nothing about
-    /// our conditions; failed conditions come back to the caller to decide what they mean.
-    pub(crate) async fn transact(
-        &self,
-        items: Vec<TransactWriteItem>,
-    ) -> Result<TransactOutcome, ApiError> {
-        const ATTEMPTS: u32 = 8;
-        for attempt in 1..=ATTEMPTS {
-            let result = self
-                .client
-                .transact_write_items()
-                .set_transact_items(Some(items.clone()))
-                .set_return_consumed_capacity(self.return_capacity())
-                .send()
-                .await;
-            let error = match result {
-                Ok(output) => {
-                    self.record_capacity(output.consumed_capacity());
-                    return Ok(TransactOutcome::Committed);
-                }
-                Err(error) => {
-                    self.record_capacity(None);
-                    error
-                }
-            };
-            let retryable = match error.as_service_error() {
-                Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
-                    let codes: Vec<&str> = cancelled
-                        .cancellation_reasons()
-                        .iter()
-                        .map(|reason| reason.code().unwrap_or("None"))
-                        .collect();
-                    let failed: Vec<usize> = codes
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, code)| **code == "ConditionalCheckFailed")
-                        .map(|(index, _)| index)
-                        .collect();
-                    if !failed.is_empty() {
-                        return Ok(TransactOutcome::ConditionFailed(failed));
-                    }
-                    codes.contains(&"TransactionConflict")
-                }
-                Some(TransactWriteItemsError::TransactionInProgressException(_)) => true,
-                _ => false,
-            };
-            if !retryable || attempt == ATTEMPTS {
-                return Err(sdk_error("TransactWriteItems")(error));
-            }
-            let jitter = u64::from(crate::auth::refresh::random_bytes::<1>()[0]) % 20;
-            tokio::time::sleep(Duration::from_millis(10 * u64::from(attempt) + jitter)).await;
-        }
-        unreachable!("loop returns on the last attempt")
     }
 }

@@ -7,26 +7,25 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
-    Update,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::keys::{self, DeadlineList, entity};
+use super::keys::{self, attr, entity, index};
+use super::paged::{Listing, SortRange};
+use super::transaction::{TransactOutcome, Transaction};
+use super::users::UserCondition;
 use super::{
-    Item, Store, TransactOutcome, done_if_condition_failed, from_item, key_attributes, n, s,
-    sdk_error, to_item,
+    Item, Store, done_if_condition_failed, from_item, key_attributes, n, s, sdk_error, to_item,
 };
+use crate::domain::gig::GigStatus;
 use crate::domain::order::{Deadline, Order, OrderStatus, TimelineEntry, Transition};
 use crate::error::ApiError;
-use crate::pagination::PageRequest;
+use crate::pagination::{PageRequest, Position};
 
-const BY_CLIENT_INDEX: &str = "gsi1";
-const BY_FREELANCER_INDEX: &str = "gsi2";
-const DEADLINE_INDEX: &str = "gsi3";
+/// Index reads per page of a user's orders at most: a status filter may reject most of them.
+const ORDER_LIST_REQUEST_CAP: usize = 10;
 
 /// How long an `Idempotency-Key` is remembered.
 pub const IDEMPOTENCY_TTL_SECS: i64 = 24 * 3600;
@@ -60,6 +59,43 @@ pub enum OrderList {
     AsFreelancer,
 }
 
+/// The scheduler's two lists of orders with a deadline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DueList {
+    /// In progress and past `due_at`: to be marked late.
+    Late,
+    /// Delivered long enough ago: to be completed.
+    AutoComplete,
+}
+
+impl DueList {
+    /// Its partition of the deadline index.
+    fn partition(self) -> String {
+        match self {
+            Self::Late => keys::due_late_partition(),
+            Self::AutoComplete => keys::due_auto_complete_partition(),
+        }
+    }
+}
+
+/// The items of an order placement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Placing {
+    Order,
+    FirstEntry,
+    GigCounters,
+    IdempotencyRecord,
+    FreelancerCheck,
+}
+
+/// The items of an order transition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Changing {
+    Order,
+    Entry,
+    GigCounters,
+}
+
 /// Outcome of claiming the right to send one mail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MailClaim {
@@ -74,21 +110,28 @@ pub enum MailClaim {
 fn order_item(order: &Order) -> Result<Item, ApiError> {
     let mut item = to_item(&keys::order(order.id), entity::ORDER, order)?;
     let listing = s(keys::order_listing_sort(order.id));
-    item.insert("gsi1pk".into(), s(keys::orders_of_client(order.client_id)));
-    item.insert("gsi1sk".into(), listing.clone());
-    item.insert(
-        "gsi2pk".into(),
-        s(keys::orders_of_freelancer(order.freelancer_id)),
-    );
-    item.insert("gsi2sk".into(), listing);
+    for (index, partition) in [
+        (
+            index::ORDERS_OF_CLIENT,
+            keys::orders_of_client(order.client_id),
+        ),
+        (
+            index::ORDERS_OF_FREELANCER,
+            keys::orders_of_freelancer(order.freelancer_id),
+        ),
+    ] {
+        item.insert(index.pk().into(), s(partition));
+        item.insert(index.sk().into(), listing.clone());
+    }
     if let Some(deadline) = order.deadline() {
         let (list, at) = match deadline {
-            Deadline::Late(at) => (DeadlineList::Late, at),
-            Deadline::AutoComplete(at) => (DeadlineList::AutoComplete, at),
+            Deadline::Late(at) => (DueList::Late, at),
+            Deadline::AutoComplete(at) => (DueList::AutoComplete, at),
         };
-        item.insert("gsi3pk".into(), s(keys::deadline_partition(list)));
+        let index = index::ORDER_DEADLINES;
+        item.insert(index.pk().into(), s(list.partition()));
         item.insert(
-            "gsi3sk".into(),
+            index.sk().into(),
             s(keys::deadline_sort(at.unix_timestamp(), order.id)),
         );
     }
@@ -101,85 +144,59 @@ fn timeline_item(order_id: Uuid, entry: &TimelineEntry) -> Result<Item, ApiError
         entity::ORDER_EVENT,
         entry,
     )?;
-    item.insert("order_id".into(), s(order_id.to_string()));
+    item.insert(attr::ORDER_ID.into(), s(order_id.to_string()));
     Ok(item)
 }
 
-/// Fails the placement unless the freelancer still exists and is not blocked: blocking is
-/// another request's write, so the handler's earlier read of the user can be stale.
-fn freelancer_not_blocked(table: &str, freelancer_id: Uuid) -> Result<TransactWriteItem, ApiError> {
-    ConditionCheck::builder()
-        .table_name(table)
-        .set_key(Some(key_attributes(&keys::user(freelancer_id))))
-        .condition_expression(
-            "attribute_exists(pk) AND (attribute_not_exists(#status) OR #status <> :blocked)",
-        )
-        .expression_attribute_names("#status", "status")
-        .expression_attribute_values(":blocked", s("blocked"))
-        .build()
-        .map(|check| TransactWriteItem::builder().condition_check(check).build())
-        .map_err(ApiError::internal)
-}
-
-/// A gig counter change; the gig must exist (and for placement, still be active).
-fn gig_counters(
-    table: &str,
-    gig_id: Uuid,
-    open_delta: i64,
-    placed: bool,
-) -> Result<TransactWriteItem, ApiError> {
-    let mut update = Update::builder()
-        .table_name(table)
-        .set_key(Some(key_attributes(&keys::gig(gig_id))))
-        .expression_attribute_values(":open", n(open_delta));
-    update = if placed {
-        update
-            .update_expression("ADD open_orders :open, order_count :one")
-            .condition_expression("#status = :active")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":active", s("active"))
-    } else {
-        update
-            .update_expression("ADD open_orders :open")
-            .condition_expression("attribute_exists(pk)")
-    };
-    update
-        .build()
-        .map(|update| TransactWriteItem::builder().update(update).build())
-        .map_err(ApiError::internal)
-}
-
-/// Cursor positions are the query's `LastEvaluatedKey`, all of whose attributes are strings.
-fn key_to_position(key: &Item) -> Value {
-    Value::Object(
-        key.iter()
-            .filter_map(|(name, value)| {
-                value
-                    .as_s()
-                    .ok()
-                    .map(|text| (name.clone(), Value::String(text.clone())))
-            })
-            .collect(),
-    )
-}
-
-fn position_to_key(position: &Value, index_pk: &str) -> Result<Item, ApiError> {
-    let invalid = || ApiError::invalid("cursor", "invalid_cursor", "cursor is invalid");
-    let object = position.as_object().ok_or_else(invalid)?;
-    let key: Item = object
-        .iter()
-        .map(|(name, value)| {
-            value
-                .as_str()
-                .map(|text| (name.clone(), s(text)))
-                .ok_or_else(invalid)
+impl<N: Copy + std::fmt::Debug> Transaction<N> {
+    /// Moves a gig's order counters; the gig must exist (and for a placement, still be active).
+    fn gig_counters(
+        &mut self,
+        name: N,
+        gig_id: Uuid,
+        open_delta: i64,
+        placed: bool,
+    ) -> Result<&mut Self, ApiError> {
+        let active = s(GigStatus::Active.as_str());
+        self.update(name, &keys::gig(gig_id), |update| {
+            let update = update.expression_attribute_values(":open", n(open_delta));
+            if placed {
+                update
+                    .update_expression(format!(
+                        "ADD {} :open, {} :one",
+                        attr::OPEN_ORDERS,
+                        attr::ORDER_COUNT
+                    ))
+                    .condition_expression("#status = :active")
+                    .expression_attribute_names("#status", attr::STATUS)
+                    .expression_attribute_values(":one", n(1))
+                    .expression_attribute_values(":active", active)
+            } else {
+                update
+                    .update_expression(format!("ADD {} :open", attr::OPEN_ORDERS))
+                    .condition_expression(format!("attribute_exists({})", attr::PK))
+            }
         })
-        .collect::<Result<_, _>>()?;
-    if !key.contains_key(index_pk) {
-        return Err(invalid());
     }
-    Ok(key)
+}
+
+/// A user's orders as one side, newest first.
+fn order_list(list: OrderList, user_id: Uuid, status: Option<OrderStatus>) -> Listing {
+    let (index, partition) = match list {
+        OrderList::AsClient => (index::ORDERS_OF_CLIENT, keys::orders_of_client(user_id)),
+        OrderList::AsFreelancer => (
+            index::ORDERS_OF_FREELANCER,
+            keys::orders_of_freelancer(user_id),
+        ),
+    };
+    let listing = Listing::on(index, partition)
+        .sort_range(SortRange::Prefix(keys::ORDER_LISTING_PREFIX.to_owned()))
+        .descending()
+        .request_cap(ORDER_LIST_REQUEST_CAP);
+    match status {
+        Some(status) => listing.filter(attr::STATUS, "=", s(status.as_str())),
+        None => listing,
+    }
 }
 
 impl Store {
@@ -199,20 +216,32 @@ impl Store {
             status_code: 201,
             expires_at: now_unix + IDEMPOTENCY_TTL_SECS,
         };
-        let items = vec![
-            self.put_new(order_item(order)?)?,
-            self.put_new(timeline_item(order.id, &order.last_change)?)?,
-            gig_counters(self.table(), order.gig_id, 1, true)?,
-            self.put_new(to_item(
-                &keys::order_idempotency(order.client_id, idempotency_key),
-                entity::ORDER_REQUEST,
-                &record,
-            )?)?,
-            freelancer_not_blocked(self.table(), order.freelancer_id)?,
-        ];
-        match self.transact(items).await? {
+        let mut transaction = self.transaction();
+        transaction
+            .put_new(Placing::Order, order_item(order)?)?
+            .put_new(
+                Placing::FirstEntry,
+                timeline_item(order.id, &order.last_change)?,
+            )?
+            .gig_counters(Placing::GigCounters, order.gig_id, 1, true)?
+            .put_new(
+                Placing::IdempotencyRecord,
+                to_item(
+                    &keys::order_idempotency(order.client_id, idempotency_key),
+                    entity::ORDER_REQUEST,
+                    &record,
+                )?,
+            )?
+            .check_user(
+                Placing::FreelancerCheck,
+                order.freelancer_id,
+                UserCondition::NotBlocked,
+            )?;
+        match self.transact(transaction).await? {
             TransactOutcome::Committed => Ok(Placement::Created),
-            TransactOutcome::ConditionFailed(failed) if failed.contains(&3) => {
+            TransactOutcome::ConditionFailed(failed)
+                if failed.includes(Placing::IdempotencyRecord) =>
+            {
                 let earlier = self
                     .idempotency_record(order.client_id, idempotency_key)
                     .await?
@@ -223,14 +252,16 @@ impl Store {
                     })?;
                 Ok(Placement::Replayed(earlier))
             }
-            TransactOutcome::ConditionFailed(failed) if failed.contains(&2) => {
+            TransactOutcome::ConditionFailed(failed) if failed.includes(Placing::GigCounters) => {
                 Ok(Placement::GigNotOrderable)
             }
-            TransactOutcome::ConditionFailed(failed) if failed.contains(&4) => {
+            TransactOutcome::ConditionFailed(failed)
+                if failed.includes(Placing::FreelancerCheck) =>
+            {
                 Ok(Placement::FreelancerUnavailable)
             }
             TransactOutcome::ConditionFailed(failed) => Err(ApiError::internal(anyhow::anyhow!(
-                "order placement: unexpected condition failure at {failed:?}"
+                "order placement: unexpected condition failure of {failed:?}"
             ))),
         }
     }
@@ -256,31 +287,14 @@ impl Store {
         &self,
         order_id: Uuid,
     ) -> Result<Option<(Order, Vec<TimelineEntry>)>, ApiError> {
+        let listing = Listing::table(keys::order_partition(order_id)).consistent();
         let mut order = None;
         let mut timeline = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let output = self
-                .client()
-                .query()
-                .table_name(self.table())
-                .key_condition_expression("pk = :pk")
-                .expression_attribute_values(":pk", s(keys::order_partition(order_id)))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(sdk_error("Query"))?;
-            for item in output.items.unwrap_or_default() {
-                match item.get("entity").and_then(|value| value.as_s().ok()) {
-                    Some(tag) if tag == entity::ORDER => order = Some(from_item::<Order>(item)?),
-                    Some(tag) if tag == entity::ORDER_EVENT => timeline.push(from_item(item)?),
-                    _ => {}
-                }
-            }
-            start = output.last_evaluated_key;
-            if start.is_none() {
-                break;
+        for item in self.read_all(&listing, usize::MAX).await? {
+            match item.get(attr::ENTITY).and_then(|value| value.as_s().ok()) {
+                Some(tag) if tag == entity::ORDER => order = Some(from_item::<Order>(item)?),
+                Some(tag) if tag == entity::ORDER_EVENT => timeline.push(from_item(item)?),
+                _ => {}
             }
         }
         timeline.sort_by_key(|entry: &TimelineEntry| entry.seq);
@@ -291,32 +305,36 @@ impl Store {
     /// state and version the transition was computed from (somebody else changed it first).
     pub async fn apply_transition(&self, transition: &Transition) -> Result<bool, ApiError> {
         let before = &transition.before;
-        let put_order = Put::builder()
-            .table_name(self.table())
-            .set_item(Some(order_item(&transition.after)?))
-            .condition_expression("#status = :expected_status AND version = :expected_version")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":expected_status", s(before.status.as_str()))
-            .expression_attribute_values(":expected_version", n(before.version))
-            .build()
-            .map_err(ApiError::internal)?;
-        let mut items = vec![
-            TransactWriteItem::builder().put(put_order).build(),
-            self.put_new(timeline_item(before.id, &transition.entry)?)?,
-        ];
+        let mut transaction = self.transaction();
+        transaction
+            .put(Changing::Order, order_item(&transition.after)?, |put| {
+                put.condition_expression(
+                    "#status = :expected_status AND #version = :expected_version",
+                )
+                .expression_attribute_names("#status", attr::STATUS)
+                .expression_attribute_names("#version", attr::VERSION)
+                .expression_attribute_values(":expected_status", s(before.status.as_str()))
+                .expression_attribute_values(":expected_version", n(before.version))
+            })?
+            .put_new(
+                Changing::Entry,
+                timeline_item(before.id, &transition.entry)?,
+            )?;
         if transition.open_orders_delta != 0 {
-            items.push(gig_counters(
-                self.table(),
+            transaction.gig_counters(
+                Changing::GigCounters,
                 before.gig_id,
                 transition.open_orders_delta,
                 false,
-            )?);
+            )?;
         }
-        match self.transact(items).await? {
+        match self.transact(transaction).await? {
             TransactOutcome::Committed => Ok(true),
-            TransactOutcome::ConditionFailed(failed) if failed.contains(&0) => Ok(false),
+            TransactOutcome::ConditionFailed(failed) if failed.includes(Changing::Order) => {
+                Ok(false)
+            }
             TransactOutcome::ConditionFailed(failed) => Err(ApiError::internal(anyhow::anyhow!(
-                "order transition: unexpected condition failure at {failed:?}"
+                "order transition: unexpected condition failure of {failed:?}"
             ))),
         }
     }
@@ -330,97 +348,27 @@ impl Store {
         user_id: Uuid,
         status: Option<OrderStatus>,
         page: &PageRequest,
-    ) -> Result<(Vec<Order>, Option<Value>), ApiError> {
-        const MAX_READS: usize = 10;
-        let (index, pk_name, pk) = match list {
-            OrderList::AsClient => (BY_CLIENT_INDEX, "gsi1pk", keys::orders_of_client(user_id)),
-            OrderList::AsFreelancer => (
-                BY_FREELANCER_INDEX,
-                "gsi2pk",
-                keys::orders_of_freelancer(user_id),
-            ),
-        };
-        let mut start = page
-            .after
-            .as_ref()
-            .map(|position| position_to_key(position, pk_name))
-            .transpose()?;
-        if let Some(start) = &start
-            && start.get(pk_name).and_then(|value| value.as_s().ok()) != Some(&pk)
-        {
-            return Err(ApiError::invalid(
-                "cursor",
-                "invalid_cursor",
-                "cursor is invalid",
-            ));
-        }
-        let limit = page.limit as usize;
-        let mut orders = Vec::new();
-        for _ in 0..MAX_READS {
-            let mut query = self
-                .client()
-                .query()
-                .table_name(self.table())
-                .index_name(index)
-                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
-                .expression_attribute_names("#pk", pk_name)
-                .expression_attribute_names("#sk", pk_name.replace("pk", "sk"))
-                .expression_attribute_values(":pk", s(&pk))
-                .expression_attribute_values(":prefix", s("ORDER#"))
-                .scan_index_forward(false)
-                .limit((limit - orders.len()) as i32)
-                .set_exclusive_start_key(start.take());
-            if let Some(status) = status {
-                query = query
-                    .filter_expression("#status = :status")
-                    .expression_attribute_names("#status", "status")
-                    .expression_attribute_values(":status", s(status.as_str()));
-            }
-            let output = query.send().await.map_err(sdk_error("Query"))?;
-            for item in output.items.unwrap_or_default() {
-                orders.push(from_item::<Order>(item)?);
-            }
-            start = output.last_evaluated_key;
-            if start.is_none() || orders.len() >= limit {
-                break;
-            }
-        }
-        Ok((orders, start.as_ref().map(key_to_position)))
+    ) -> Result<(Vec<Order>, Option<Position>), ApiError> {
+        self.page_as(&order_list(list, user_id, status), page).await
     }
 
-    /// Orders on a deadline list whose deadline is at or before `now_unix`, oldest first, at most
-    /// `limit`. A Query on the sparse gsi3; the index is eventually consistent, so callers
+    /// Orders on a due list whose deadline is at or before `now`, oldest first, at most `limit`.
+    /// A Query on the sparse deadline index; the index is eventually consistent, so callers
     /// re-check each order (the transition's version condition does).
-    pub async fn orders_past_deadline(
+    pub async fn due_orders(
         &self,
-        list: DeadlineList,
-        now_unix: i64,
+        list: DueList,
+        now: OffsetDateTime,
         limit: usize,
     ) -> Result<Vec<Order>, ApiError> {
-        let mut orders = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let output = self
-                .client()
-                .query()
-                .table_name(self.table())
-                .index_name(DEADLINE_INDEX)
-                .key_condition_expression("gsi3pk = :pk AND gsi3sk <= :now")
-                .expression_attribute_values(":pk", s(keys::deadline_partition(list)))
-                .expression_attribute_values(":now", s(keys::deadline_upper_bound(now_unix)))
-                .limit((limit - orders.len()).min(100) as i32)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(sdk_error("Query"))?;
-            for item in output.items.unwrap_or_default() {
-                orders.push(from_item::<Order>(item)?);
-            }
-            start = output.last_evaluated_key;
-            if start.is_none() || orders.len() >= limit {
-                return Ok(orders);
-            }
-        }
+        let listing = Listing::on(index::ORDER_DEADLINES, list.partition()).sort_range(
+            SortRange::AtMost(keys::deadline_upper_bound(now.unix_timestamp())),
+        );
+        self.read_all(&listing, limit)
+            .await?
+            .into_iter()
+            .map(from_item)
+            .collect()
     }
 
     /// Claims sending the mail for (`event_id`, `recipient_id`): succeeds when nobody has, or
@@ -436,10 +384,10 @@ impl Store {
     ) -> Result<MailClaim, ApiError> {
         let mut item = key_attributes(&keys::mail_sent(event_id, recipient_id));
         item.extend(HashMap::from([
-            ("entity".to_owned(), s(entity::MAIL_SENT)),
+            (attr::ENTITY.to_owned(), s(entity::MAIL_SENT)),
             ("state".to_owned(), s("sending")),
             ("claimed_at".to_owned(), n(now_unix)),
-            ("expires_at".to_owned(), n(now_unix + ttl_secs)),
+            (attr::EXPIRES_AT.to_owned(), n(now_unix + ttl_secs)),
         ]));
         let result = self
             .client()
@@ -447,8 +395,9 @@ impl Store {
             .table_name(self.table())
             .set_item(Some(item))
             .condition_expression(
-                "attribute_not_exists(pk) OR (#state = :sending AND claimed_at < :stale)",
+                "attribute_not_exists(#pk) OR (#state = :sending AND claimed_at < :stale)",
             )
+            .expression_attribute_names("#pk", attr::PK)
             .expression_attribute_names("#state", "state")
             .expression_attribute_values(":sending", s("sending"))
             .expression_attribute_values(":stale", n(now_unix - lease_secs))

@@ -4,14 +4,13 @@
 //! its successor. Presenting an already-spent token means it was copied, so the whole family is
 //! revoked and both the thief and the user must log in again (OAuth 2.0 Security BCP, 4.14).
 
-use aws_sdk_dynamodb::types::{ReturnValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::ReturnValue;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::keys::{self, entity};
-use super::{
-    Store, TransactOutcome, done_if_condition_failed, key_attributes, n, sdk_error, to_item,
-};
+use super::keys::{self, attr, entity};
+use super::transaction::TransactOutcome;
+use super::{Store, done_if_condition_failed, key_attributes, n, s, sdk_error, to_item};
 use crate::error::ApiError;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -32,6 +31,14 @@ struct RefreshFamily {
     expires_at: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     revoked_at: Option<i64>,
+}
+
+/// The items of a session's writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SessionItem {
+    Family,
+    NewToken,
+    SpentToken,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -64,14 +71,15 @@ impl Store {
             entity::REFRESH_TOKEN,
             token,
         )?;
-        match self
-            .transact(vec![self.put_new(family)?, self.put_new(token)?])
-            .await?
-        {
+        let mut transaction = self.transaction();
+        transaction
+            .put_new(SessionItem::Family, family)?
+            .put_new(SessionItem::NewToken, token)?;
+        match self.transact(transaction).await? {
             TransactOutcome::Committed => Ok(()),
-            TransactOutcome::ConditionFailed(_) => {
-                Err(ApiError::internal(anyhow::anyhow!("session id collision")))
-            }
+            TransactOutcome::ConditionFailed(failed) => Err(ApiError::internal(anyhow::anyhow!(
+                "session id collision: {failed:?}"
+            ))),
         }
     }
 
@@ -91,31 +99,40 @@ impl Store {
         new: &RefreshToken,
         now: i64,
     ) -> Result<Rotation, ApiError> {
-        let spend_old = Update::builder()
-            .table_name(self.table())
-            .set_key(Some(key_attributes(&keys::refresh_token(old_digest))))
-            .update_expression("SET used_at = :now")
-            .condition_expression("attribute_exists(pk) AND attribute_not_exists(used_at)")
-            .expression_attribute_values(":now", n(now))
-            .build()
-            .map_err(ApiError::internal)?;
-        let extend_family = Update::builder()
-            .table_name(self.table())
-            .set_key(Some(key_attributes(&keys::refresh_family(new.family_id))))
-            .update_expression("SET expires_at = :expires_at")
-            .condition_expression("attribute_exists(pk) AND attribute_not_exists(revoked_at)")
-            .expression_attribute_values(":expires_at", n(new.expires_at))
-            .build()
-            .map_err(ApiError::internal)?;
-        let new_item = to_item(&keys::refresh_token(new_digest), entity::REFRESH_TOKEN, new)?;
-        let items = vec![
-            TransactWriteItem::builder().update(spend_old).build(),
-            TransactWriteItem::builder().update(extend_family).build(),
-            self.put_new(new_item)?,
-        ];
-        Ok(match self.transact(items).await? {
+        let exists = format!("attribute_exists({})", attr::PK);
+        let mut transaction = self.transaction();
+        transaction
+            .update(
+                SessionItem::SpentToken,
+                &keys::refresh_token(old_digest),
+                |update| {
+                    update
+                        .update_expression("SET used_at = :now")
+                        .condition_expression(format!("{exists} AND attribute_not_exists(used_at)"))
+                        .expression_attribute_values(":now", n(now))
+                },
+            )?
+            .update(
+                SessionItem::Family,
+                &keys::refresh_family(new.family_id),
+                |update| {
+                    update
+                        .update_expression("SET expires_at = :expires_at")
+                        .condition_expression(format!(
+                            "{exists} AND attribute_not_exists(revoked_at)"
+                        ))
+                        .expression_attribute_values(":expires_at", n(new.expires_at))
+                },
+            )?
+            .put_new(
+                SessionItem::NewToken,
+                to_item(&keys::refresh_token(new_digest), entity::REFRESH_TOKEN, new)?,
+            )?;
+        Ok(match self.transact(transaction).await? {
             TransactOutcome::Committed => Rotation::Rotated,
-            TransactOutcome::ConditionFailed(failed) if failed.contains(&1) => Rotation::Revoked,
+            TransactOutcome::ConditionFailed(failed) if failed.includes(SessionItem::Family) => {
+                Rotation::Revoked
+            }
             TransactOutcome::ConditionFailed(_) => Rotation::AlreadyUsed,
         })
     }
@@ -127,7 +144,7 @@ impl Store {
             .table_name(self.table())
             .set_key(Some(key_attributes(&keys::refresh_family(family_id))))
             .update_expression("SET revoked_at = if_not_exists(revoked_at, :now)")
-            .condition_expression("attribute_exists(pk)")
+            .condition_expression(format!("attribute_exists({})", attr::PK))
             .expression_attribute_values(":now", n(now))
             .send()
             .await
@@ -174,7 +191,7 @@ impl Store {
             .update_expression("ADD failures :one SET expires_at = :expires_at, entity = :entity")
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":expires_at", n(expires_at))
-            .expression_attribute_values(":entity", super::s(entity::LOGIN_FAILURES))
+            .expression_attribute_values(":entity", s(entity::LOGIN_FAILURES))
             .return_values(ReturnValue::UpdatedNew)
             .send()
             .await

@@ -1,5 +1,6 @@
 //! The table definition, from `infra/table.json`: the same document the SAM template and the CDK
-//! app are checked against, so local tables can not drift from deployed ones.
+//! app are checked against, so local tables can not drift from deployed ones (and the store's
+//! `keys::Index` is checked against it below).
 
 use anyhow::Context;
 use aws_sdk_dynamodb::Client;
@@ -150,6 +151,8 @@ pub async fn create_table(client: &Client, table_name: &str) -> anyhow::Result<(
     Ok(())
 }
 
+/// Drops a table: tests and the benchmark clean up with it, nothing deployed may.
+#[cfg(feature = "test-support")]
 pub async fn delete_table(client: &Client, table_name: &str) -> anyhow::Result<()> {
     client
         .delete_table()
@@ -160,4 +163,36 @@ pub async fn delete_table(client: &Client, table_name: &str) -> anyhow::Result<(
             anyhow::anyhow!("{}", aws_sdk_dynamodb::error::DisplayErrorContext(error))
         })?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::keys::{Index, attr};
+
+    /// The indexes and attributes the store's code names are the ones the table has.
+    #[test]
+    fn keys_match_the_table_definition() {
+        let definition = TableDefinition::load();
+        let names = |keys: &[KeyDef]| -> Vec<String> {
+            keys.iter().map(|key| key.attribute_name.clone()).collect()
+        };
+        assert_eq!(names(&definition.key_schema), [attr::PK, attr::SK]);
+        let indexes: Vec<(String, Vec<String>)> = definition
+            .global_secondary_indexes
+            .iter()
+            .map(|index| (index.index_name.clone(), names(&index.key_schema)))
+            .collect();
+        let ours: Vec<(String, Vec<String>)> = Index::ALL
+            .iter()
+            .map(|index| {
+                (
+                    index.name().to_owned(),
+                    vec![index.pk().to_owned(), index.sk().to_owned()],
+                )
+            })
+            .collect();
+        assert_eq!(indexes, ours);
+        assert_eq!(definition.time_to_live_attribute, attr::EXPIRES_AT);
+    }
 }

@@ -1,13 +1,15 @@
-//! Users and their credentials.
+//! Users and their credentials, and the one spelling of a user's status in conditions (other
+//! entities' transactions check it: a blocked freelancer's gigs are unlisted and take no orders).
 
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::keys::{self, entity};
+use super::keys::{self, attr, entity};
+use super::transaction::{TransactOutcome, Transaction};
 use super::{
-    Store, TransactOutcome, from_item, key_attributes, missing_if_condition_failed, s, to_item,
+    Store, attribute, from_item, key_attributes, missing_if_condition_failed, rfc3339, s, to_item,
 };
 use crate::domain::user::{ProfileChanges, User, UserStatus};
 use crate::error::ApiError;
@@ -17,6 +19,63 @@ use crate::error::ApiError;
 pub struct Credentials {
     pub user_id: Uuid,
     pub password_hash: String,
+}
+
+/// What a transaction requires of a user's status item, as it was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum UserCondition {
+    /// The user exists and is not blocked.
+    NotBlocked,
+    Blocked,
+    /// There is no such user (gigs stored without an account, e.g. imported ones).
+    Missing,
+}
+
+impl UserCondition {
+    /// The condition matching what was read about the user.
+    pub(crate) fn as_read(user: Option<&User>) -> Self {
+        match user {
+            None => Self::Missing,
+            Some(user) if user.is_blocked() => Self::Blocked,
+            Some(_) => Self::NotBlocked,
+        }
+    }
+}
+
+impl<N: Copy + std::fmt::Debug> Transaction<N> {
+    /// Fails the transaction (as `name`) unless the user is still as `condition` says: blocking
+    /// is another request's write, so an earlier read of the user can be stale.
+    pub(crate) fn check_user(
+        &mut self,
+        name: N,
+        user_id: Uuid,
+        condition: UserCondition,
+    ) -> Result<&mut Self, ApiError> {
+        let blocked = attribute(&UserStatus::Blocked)?;
+        self.check(name, &keys::user(user_id), |check| match condition {
+            UserCondition::Missing => {
+                check.condition_expression(format!("attribute_not_exists({})", attr::PK))
+            }
+            UserCondition::Blocked => check
+                .condition_expression("#status = :blocked")
+                .expression_attribute_names("#status", attr::STATUS)
+                .expression_attribute_values(":blocked", blocked),
+            UserCondition::NotBlocked => check
+                .condition_expression(format!(
+                    "attribute_exists({}) AND (attribute_not_exists(#status) OR #status <> :blocked)",
+                    attr::PK
+                ))
+                .expression_attribute_names("#status", attr::STATUS)
+                .expression_attribute_values(":blocked", blocked),
+        })
+    }
+}
+
+/// The items of a registration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Registration {
+    Profile,
+    Email,
 }
 
 impl Store {
@@ -32,17 +91,21 @@ impl Store {
                 password_hash: password_hash.to_owned(),
             },
         )?;
-        match self
-            .transact(vec![self.put_new(profile)?, self.put_new(credentials)?])
-            .await?
-        {
+        let mut transaction = self.transaction();
+        transaction
+            .put_new(Registration::Profile, profile)?
+            .put_new(Registration::Email, credentials)?;
+        match self.transact(transaction).await? {
             TransactOutcome::Committed => Ok(()),
-            TransactOutcome::ConditionFailed(failed) if failed.contains(&1) => Err(
-                ApiError::conflict("email-taken", "an account with this email already exists"),
-            ),
-            TransactOutcome::ConditionFailed(_) => {
-                Err(ApiError::internal(anyhow::anyhow!("user id collision")))
+            TransactOutcome::ConditionFailed(failed) if failed.includes(Registration::Email) => {
+                Err(ApiError::conflict(
+                    "email-taken",
+                    "an account with this email already exists",
+                ))
             }
+            TransactOutcome::ConditionFailed(failed) => Err(ApiError::internal(anyhow::anyhow!(
+                "user registration refused: {failed:?}"
+            ))),
         }
     }
 
@@ -72,9 +135,9 @@ impl Store {
             .update_item()
             .table_name(self.table())
             .set_key(Some(key_attributes(&keys::user(user_id))))
-            .condition_expression("attribute_exists(pk)")
+            .condition_expression(format!("attribute_exists({})", attr::PK))
             .return_values(ReturnValue::AllNew)
-            .expression_attribute_values(":updated_at", s(rfc3339(now)));
+            .expression_attribute_values(":updated_at", rfc3339(now));
         if let Some(name) = &changes.name {
             set.push("#name = :name".to_owned());
             request = request
@@ -121,24 +184,18 @@ impl Store {
         status: UserStatus,
         now: OffsetDateTime,
     ) -> Result<(), ApiError> {
-        let status = serde_json::to_value(status).map_err(ApiError::internal)?;
         self.client()
             .update_item()
             .table_name(self.table())
             .set_key(Some(key_attributes(&keys::user(user_id))))
-            .condition_expression("attribute_exists(pk)")
+            .condition_expression(format!("attribute_exists({})", attr::PK))
             .update_expression("SET #status = :status, updated_at = :now")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":status", s(status.as_str().unwrap_or_default()))
-            .expression_attribute_values(":now", s(rfc3339(now)))
+            .expression_attribute_names("#status", attr::STATUS)
+            .expression_attribute_values(":status", attribute(&status)?)
+            .expression_attribute_values(":now", rfc3339(now))
             .send()
             .await
             .map_err(missing_if_condition_failed("user"))?;
         self.reindex_owner_gigs(user_id).await
     }
-}
-
-pub(crate) fn rfc3339(at: OffsetDateTime) -> String {
-    at.format(&time::format_description::well_known::Rfc3339)
-        .expect("UTC timestamps format")
 }

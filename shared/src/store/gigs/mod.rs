@@ -1,0 +1,148 @@
+//! Gigs and their listing entries: the storefront's data.
+//!
+//! The gig item (`GIG#<id>`/`GIG`) is the truth. While a gig is *listed* (active, owner not
+//! blocked; stored as `listed` on the gig item) it also has listing entries, one per partition it
+//! can be browsed or searched in (see `keys` for the layout). Every write of a gig is ONE
+//! transaction holding the gig write, its entry puts/deletes and a check of the owner's status,
+//! conditioned on the gig's `version`, `status` and `listed` as read: a concurrent change makes
+//! it `Stale` and the caller re-reads and decides again. So entries always match the gig item,
+//! and browse reads entries only, never filtering by status.
+//!
+//! Counters (`open_orders`, `order_count`, `rating_sum`, `rating_count`) belong to the orders
+//! and reviews transactions: edits update named content attributes and never put the whole item.
+//! After a rating change, `reindex_gig` refreshes the entries' rating sort keys.
+//!
+//! - `items`: what is stored (the gig item, its listing entries).
+//! - `write`: the one transactional write path (create, save, reindex).
+//! - `browse`: the listings (browse and search, an owner's gigs, a freelancer's listed gigs).
+//! - `import`: bulk loading for benchmarks and migrations.
+
+mod browse;
+mod import;
+mod items;
+mod write;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use uuid::Uuid;
+
+use super::keys::{self, attr};
+use super::{Item, Store, from_item};
+use crate::domain::gig::{Gig, GigStatus};
+use crate::error::ApiError;
+use crate::pagination::PageRequest;
+
+/// A gig as stored: the domain gig plus what only the store and moderation track.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredGig {
+    pub gig: Gig,
+    /// Whether listing entries exist (active and owner not blocked).
+    pub listed: bool,
+    /// Why moderation rejected it; shown to the owner and admins.
+    pub rejection_reason: Option<String>,
+}
+
+/// The result of a conditional gig write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GigWrite {
+    /// Written; `listed` says whether the gig now has listing entries.
+    Saved { listed: bool },
+    /// The gig (or its owner's status) changed since it was read: re-read and decide again.
+    Stale,
+}
+
+fn decode_stored_gig(mut item: Item) -> Result<StoredGig, ApiError> {
+    let listed = matches!(item.get(attr::LISTED), Some(AttributeValue::Bool(true)));
+    let rejection_reason = match item.remove(attr::REJECTION_REASON) {
+        Some(AttributeValue::S(reason)) => Some(reason),
+        _ => None,
+    };
+    Ok(StoredGig {
+        gig: from_item(item)?,
+        listed,
+        rejection_reason,
+    })
+}
+
+fn internal(message: &'static str) -> ApiError {
+    ApiError::internal(anyhow::anyhow!(message))
+}
+
+impl Store {
+    /// Stores a new gig; when it is active (and its owner not blocked) its listing entries too,
+    /// in the same transaction.
+    pub async fn create_gig(&self, gig: &Gig) -> Result<(), ApiError> {
+        for _ in 0..5 {
+            if let GigWrite::Saved { .. } = self.write_gig(None, gig, None).await? {
+                return Ok(());
+            }
+        }
+        Err(internal("create_gig: the owner's status kept changing"))
+    }
+
+    pub async fn get_gig(&self, gig_id: Uuid) -> Result<Option<Gig>, ApiError> {
+        Ok(self.get_stored_gig(gig_id).await?.map(|stored| stored.gig))
+    }
+
+    /// The gig with its listing flag and rejection reason (one strongly consistent GetItem).
+    pub async fn get_stored_gig(&self, gig_id: Uuid) -> Result<Option<StoredGig>, ApiError> {
+        self.get(&keys::gig(gig_id))
+            .await?
+            .map(decode_stored_gig)
+            .transpose()
+    }
+
+    /// Replaces `before` (as read) with `after` (content and status; counters are never
+    /// written), re-deriving the listing entries, in one transaction. `Stale` when the gig or
+    /// its owner's status changed since `before` was read. Archiving is also conditioned on no
+    /// open orders.
+    pub async fn save_gig(
+        &self,
+        before: &StoredGig,
+        after: &Gig,
+        rejection_reason: Option<&str>,
+    ) -> Result<GigWrite, ApiError> {
+        self.write_gig(Some(before), after, rejection_reason).await
+    }
+
+    /// Re-derives a gig's listing entries from its item and its owner's status: after a block
+    /// or unblock, or after the reviews transaction changed its rating.
+    pub async fn reindex_gig(&self, gig_id: Uuid) -> Result<(), ApiError> {
+        for _ in 0..5 {
+            let Some(stored) = self.get_stored_gig(gig_id).await? else {
+                return Ok(());
+            };
+            if stored.gig.status != GigStatus::Active && !stored.listed {
+                return Ok(());
+            }
+            let write = self
+                .write_gig(
+                    Some(&stored),
+                    &stored.gig,
+                    stored.rejection_reason.as_deref(),
+                )
+                .await?;
+            if let GigWrite::Saved { .. } = write {
+                return Ok(());
+            }
+        }
+        Err(internal("reindex_gig: the gig kept changing"))
+    }
+
+    /// Lists or unlists every active gig of a freelancer after their account status changed.
+    /// Each gig is its own transaction (a freelancer's gigs do not fit in one).
+    pub async fn reindex_owner_gigs(&self, freelancer_id: Uuid) -> Result<(), ApiError> {
+        let mut page = PageRequest::first(100);
+        loop {
+            let (gigs, next) = self.owner_gigs(freelancer_id, &page).await?;
+            for stored in gigs {
+                if stored.gig.status == GigStatus::Active || stored.listed {
+                    self.reindex_gig(stored.gig.id).await?;
+                }
+            }
+            match next {
+                Some(position) => page.after = Some(position),
+                None => return Ok(()),
+            }
+        }
+    }
+}

@@ -1,0 +1,172 @@
+//! The one write path of a gig: the gig item, its listing entries and the owner check in one
+//! transaction, conditioned on what was read (see the parent module).
+
+use std::collections::{HashMap, HashSet};
+
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use super::items::{gig_item, listing_entries};
+use super::{GigWrite, StoredGig, internal};
+use crate::domain::gig::{Gig, GigStatus};
+use crate::error::ApiError;
+use crate::store::keys::{self, Key, attr};
+use crate::store::transaction::{TransactOutcome, Transaction};
+use crate::store::users::UserCondition;
+use crate::store::{Item, Store, attribute, n, rfc3339, s};
+
+/// The items of a gig write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum GigItem {
+    Gig,
+    OwnerCheck,
+    Entry,
+}
+
+impl Store {
+    /// Creates the gig when `before` is None, else replaces `before` (as read) with `after`.
+    pub(super) async fn write_gig(
+        &self,
+        before: Option<&StoredGig>,
+        after: &Gig,
+        rejection_reason: Option<&str>,
+    ) -> Result<GigWrite, ApiError> {
+        // Whether the owner is blocked matters only for an active gig; the check item pins what
+        // we read, so a concurrent block or unblock makes this write stale instead of wrong.
+        // Gigs of users that do not exist (imported ones) count as not blocked.
+        let owner = if after.status == GigStatus::Active {
+            Some(UserCondition::as_read(
+                self.get_user(after.freelancer_id).await?.as_ref(),
+            ))
+        } else {
+            None
+        };
+        let listed = owner.is_some_and(|owner| owner != UserCondition::Blocked);
+        let old_entries: Vec<Key> = match before {
+            Some(before) if before.listed => listing_entries(&before.gig)?
+                .into_iter()
+                .map(|(key, _)| key)
+                .collect(),
+            _ => Vec::new(),
+        };
+        let new_entries = if listed {
+            listing_entries(after)?
+        } else {
+            Vec::new()
+        };
+
+        let mut transaction = self.transaction();
+        match before {
+            None => {
+                transaction.put_new(GigItem::Gig, gig_item(after, listed)?)?;
+            }
+            Some(before) => {
+                update_gig(&mut transaction, before, after, listed, rejection_reason)?;
+            }
+        }
+        if let Some(owner) = owner {
+            transaction.check_user(GigItem::OwnerCheck, after.freelancer_id, owner)?;
+        }
+        let new_keys: HashSet<&Key> = new_entries.iter().map(|(key, _)| key).collect();
+        for key in old_entries.iter().filter(|key| !new_keys.contains(key)) {
+            transaction.delete(GigItem::Entry, key)?;
+        }
+        for (_, item) in new_entries {
+            transaction.put(GigItem::Entry, item, |put| put)?;
+        }
+        match self.transact(transaction).await? {
+            TransactOutcome::Committed => Ok(GigWrite::Saved { listed }),
+            TransactOutcome::ConditionFailed(failed)
+                if before.is_none() && failed.includes(GigItem::Gig) =>
+            {
+                Err(internal("gig id collision"))
+            }
+            TransactOutcome::ConditionFailed(_) => Ok(GigWrite::Stale),
+        }
+    }
+}
+
+/// Sets the content and status attributes by name, so the counters the orders and reviews
+/// transactions maintain on the same item are never overwritten.
+fn update_gig(
+    transaction: &mut Transaction<GigItem>,
+    before: &StoredGig,
+    after: &Gig,
+    listed: bool,
+    rejection_reason: Option<&str>,
+) -> Result<(), ApiError> {
+    let mut set = vec![
+        "title = :title",
+        "description = :description",
+        "category = :category",
+        "tags = :tags",
+        "packages = :packages",
+        "#status = :status",
+        "#version = :version",
+        "updated_at = :updated_at",
+        "#listed = :listed",
+    ];
+    let mut remove = Vec::new();
+    let mut values: Item = HashMap::from([
+        (":title".into(), s(&after.title)),
+        (":description".into(), s(&after.description)),
+        (":category".into(), s(&after.category)),
+        (":tags".into(), attribute(&after.tags)?),
+        (":packages".into(), attribute(&after.packages)?),
+        (":status".into(), s(after.status.as_str())),
+        (":version".into(), n(after.version)),
+        (":updated_at".into(), rfc3339(after.updated_at)),
+        (":listed".into(), AttributeValue::Bool(listed)),
+        (":old_version".into(), n(before.gig.version)),
+        (":old_status".into(), s(before.gig.status.as_str())),
+    ]);
+    match &after.subcategory {
+        Some(sub) => {
+            set.push("subcategory = :subcategory");
+            values.insert(":subcategory".into(), s(sub));
+        }
+        None => remove.push("subcategory"),
+    }
+    match rejection_reason {
+        Some(reason) => {
+            set.push("#rejection_reason = :reason");
+            values.insert(":reason".into(), s(reason));
+        }
+        None => remove.push("#rejection_reason"),
+    }
+    let mut condition = "#version = :old_version AND #status = :old_status".to_owned();
+    if before.listed {
+        condition.push_str(" AND #listed = :true");
+        values.insert(":true".into(), AttributeValue::Bool(true));
+    } else {
+        condition.push_str(" AND (attribute_not_exists(#listed) OR #listed = :false)");
+        values.insert(":false".into(), AttributeValue::Bool(false));
+    }
+    if after.status == GigStatus::Archived {
+        condition.push_str(" AND (attribute_not_exists(#open_orders) OR #open_orders = :zero)");
+        values.insert(":zero".into(), n(0));
+    }
+    let mut expression = format!("SET {}", set.join(", "));
+    if !remove.is_empty() {
+        expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
+    }
+    let mut names = HashMap::from([
+        ("#status".to_owned(), attr::STATUS.to_owned()),
+        ("#version".to_owned(), attr::VERSION.to_owned()),
+        ("#listed".to_owned(), attr::LISTED.to_owned()),
+        (
+            "#rejection_reason".to_owned(),
+            attr::REJECTION_REASON.to_owned(),
+        ),
+    ]);
+    if after.status == GigStatus::Archived {
+        names.insert("#open_orders".into(), attr::OPEN_ORDERS.into());
+    }
+    transaction.update(GigItem::Gig, &keys::gig(before.gig.id), |update| {
+        update
+            .update_expression(expression)
+            .condition_expression(condition)
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+    })?;
+    Ok(())
+}
