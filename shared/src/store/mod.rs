@@ -5,6 +5,7 @@ pub mod gigs;
 pub mod keys;
 pub mod orders;
 pub mod sessions;
+pub mod stream;
 pub mod table;
 pub mod users;
 
