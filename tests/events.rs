@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use aws_lambda_events::event::dynamodb::Event as StreamEvent;
 use aws_lambda_events::event::sqs::SqsEvent;
 use gigmarket_shared::domain::gig::Revisions;
-use gigmarket_shared::events::Event;
+use gigmarket_shared::events::{Event, Subject};
 use gigmarket_shared::routes::ROUTES;
 use gigmarket_tests::TestApp;
 use gigmarket_tests::marketplace::subjects_to;
@@ -294,12 +294,30 @@ async fn the_dispatcher_sample_queues_one_order_event() {
     let messages = pipeline.receive_all().await;
     assert_eq!(messages.len(), 1, "the timeline entry is no event");
     let event: Event = serde_json::from_str(messages[0].body().unwrap()).unwrap();
-    assert_eq!(event.event_type.as_str(), "order.placed");
+    assert_eq!(event.event_type.to_string(), "order.placed");
     assert_eq!(
         event.event_id,
         "order:0193a0c2-5f00-7c3e-9a51-3b9e2f1c0a11:1"
     );
-    assert_eq!(event.order.gig_title, "I will design your logo");
+    let Subject::Order(order) = &event.subject else {
+        panic!("an order event: {event:?}");
+    };
+    assert_eq!(order.gig_title, "I will design your logo");
+    // One wire format end to end: what the dispatcher queues for this record is the notifier
+    // sample's message, body and attribute.
+    let recorded: SqsEvent = serde_json::from_str(&sample("notifier/order-placed.json")).unwrap();
+    let recorded = &recorded.records[0];
+    let body = |text: &str| serde_json::from_str::<Value>(text).expect("JSON body");
+    assert_eq!(
+        body(messages[0].body().unwrap()),
+        body(recorded.body.as_deref().unwrap())
+    );
+    assert_eq!(
+        messages[0].message_attributes().unwrap()["event_type"].string_value(),
+        recorded.message_attributes["event_type"]
+            .string_value
+            .as_deref()
+    );
 }
 
 /// The SQS batch mails the order's freelancer once; the same batch again mails nobody.

@@ -1,9 +1,10 @@
-//! `dispatcher`: turns DynamoDB stream records of order changes into order events on SQS.
+//! `dispatcher`: turns the table's stream into events on the events queue.
 //!
 //! The API only writes to DynamoDB; this is the only path from a change to the queue, so there
 //! is no dual write. Triggered by the table's stream (deployed with a filter on
-//! `NewImage.entity = order` and `ReportBatchItemFailures`); records of other entities are
-//! acknowledged and skipped here too, so the function is correct without the filter.
+//! `NewImage.entity = order` and `ReportBatchItemFailures`). The store decodes each record into a
+//! change in domain words (`store::stream`), records that are no change are acknowledged and
+//! skipped (so the function is correct without the filter), and each change becomes one event.
 //!
 //! Every record whose event could not be queued is reported in `batchItemFailures` (by its
 //! sequence number), so Lambda retries from it: a crash or a failed send between the table write
@@ -13,39 +14,17 @@
 use aws_lambda_events::event::dynamodb::{Event as StreamEvent, EventRecord};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
-use gigmarket_shared::domain::order::Order;
 use gigmarket_shared::events::Event;
-use gigmarket_shared::store::entity;
+use gigmarket_shared::store::stream::{self, StreamChange, UndecodableRecord};
 
 /// SQS accepts at most 10 messages per SendMessageBatch.
 const SQS_BATCH: usize = 10;
 
-/// The order event a stream record stands for, if any: an order item inserted or modified with a
-/// higher version than before.
-pub fn order_event(record: &EventRecord) -> anyhow::Result<Option<Event>> {
-    let new_image = &record.change.new_image;
-    let is_order = matches!(
-        new_image.get("entity"),
-        Some(serde_dynamo::AttributeValue::S(tag)) if tag == entity::ORDER
-    );
-    if !is_order || record.event_name == "REMOVE" {
-        return Ok(None);
-    }
-    let order: Order = serde_dynamo::from_item(new_image.clone())?;
-    let old_version = match record.change.old_image.get("version") {
-        Some(serde_dynamo::AttributeValue::N(version)) => version.parse::<u64>().ok(),
-        _ => None,
-    };
-    if old_version.is_some_and(|old| old >= order.version) {
-        return Ok(None);
-    }
-    Ok(Some(Event::for_order_change(&order)))
-}
-
-fn failure(record: &EventRecord) -> DynamoDbBatchItemFailure {
-    let mut failure = DynamoDbBatchItemFailure::default();
-    failure.item_identifier = record.change.sequence_number.clone();
-    failure
+/// The event a stream record stands for, if any.
+pub fn event_for(record: &EventRecord) -> Result<Option<Event>, UndecodableRecord> {
+    Ok(stream::decode(record)?.map(|change| match change {
+        StreamChange::Order(order) => Event::for_order_change(&order),
+    }))
 }
 
 /// Handles one batch of stream records; the response lists the records to retry.
@@ -57,11 +36,11 @@ pub async fn handle(
     let mut failed: Vec<&EventRecord> = Vec::new();
     let mut ready: Vec<(&EventRecord, Event)> = Vec::new();
     for record in &batch.records {
-        match order_event(record) {
+        match event_for(record) {
             Ok(Some(event)) => ready.push((record, event)),
             Ok(None) => {}
             Err(error) => {
-                tracing::error!(error = %error, event_id = %record.event_id, "undecodable order record");
+                tracing::error!(error = %error, "undecodable stream record");
                 failed.push(record);
             }
         }
@@ -80,69 +59,72 @@ pub async fn handle(
     response
 }
 
-/// Sends up to ten events; returns the records whose event was not accepted.
+fn failure(record: &EventRecord) -> DynamoDbBatchItemFailure {
+    let mut failure = DynamoDbBatchItemFailure::default();
+    failure.item_identifier = record.change.sequence_number.clone();
+    failure
+}
+
+/// The queue message of `event`: its JSON, with its type as the `event_type` attribute (for
+/// subscription filters and for reading a queue without parsing bodies).
+fn queue_entry(id: String, event: &Event) -> anyhow::Result<SendMessageBatchRequestEntry> {
+    let event_type = MessageAttributeValue::builder()
+        .data_type("String")
+        .string_value(event.event_type.to_string())
+        .build()?;
+    Ok(SendMessageBatchRequestEntry::builder()
+        .id(id)
+        .message_body(serde_json::to_string(event)?)
+        .message_attributes("event_type", event_type)
+        .build()?)
+}
+
+/// Sends up to ten events; returns the records whose event SQS did not report as queued
+/// (refused, or never sent because its entry could not be built).
 async fn send_chunk<'a>(
     chunk: &[(&'a EventRecord, Event)],
     sqs: &aws_sdk_sqs::Client,
     queue_url: &str,
 ) -> Vec<&'a EventRecord> {
-    let mut entries = Vec::with_capacity(chunk.len());
-    for (index, (_, event)) in chunk.iter().enumerate() {
-        let entry = serde_json::to_string(event)
-            .map_err(anyhow::Error::from)
-            .and_then(|body| {
-                let attribute = MessageAttributeValue::builder()
-                    .data_type("String")
-                    .string_value(event.event_type.as_str())
-                    .build()?;
-                Ok(SendMessageBatchRequestEntry::builder()
-                    .id(index.to_string())
-                    .message_body(body)
-                    .message_attributes("event_type", attribute)
-                    .build()?)
-            });
-        match entry {
-            Ok(entry) => entries.push(entry),
-            Err(error) => tracing::error!(error = %error, "building SQS entry"),
-        }
-    }
+    let entries: Vec<SendMessageBatchRequestEntry> = chunk
+        .iter()
+        .enumerate()
+        .filter_map(|(index, (_, event))| {
+            queue_entry(index.to_string(), event)
+                .inspect_err(|error| tracing::error!(error = %error, "building SQS entry"))
+                .ok()
+        })
+        .collect();
     let result = sqs
         .send_message_batch()
         .queue_url(queue_url)
         .set_entries(Some(entries))
         .send()
         .await;
-    match result {
-        Ok(output) => output
-            .failed
-            .iter()
-            .filter_map(|failed| {
-                tracing::warn!(id = failed.id, code = failed.code, "event not queued");
-                failed.id.parse::<usize>().ok().map(|index| chunk[index].0)
-            })
-            .chain(
-                // Entries we could not even build never reached SQS.
-                chunk
-                    .iter()
-                    .enumerate()
-                    .filter(|(index, _)| {
-                        !output
-                            .successful
-                            .iter()
-                            .any(|ok| ok.id == index.to_string())
-                            && !output.failed.iter().any(|bad| bad.id == index.to_string())
-                    })
-                    .map(|(_, (record, _))| *record),
-            )
-            .collect(),
+    let output = match result {
+        Ok(output) => output,
         Err(error) => {
             tracing::error!(
                 error = %aws_sdk_sqs::error::DisplayErrorContext(&error),
                 "SendMessageBatch failed"
             );
-            chunk.iter().map(|(record, _)| *record).collect()
+            return chunk.iter().map(|(record, _)| *record).collect();
         }
+    };
+    for refused in &output.failed {
+        tracing::warn!(id = refused.id, code = refused.code, "event not queued");
     }
+    chunk
+        .iter()
+        .enumerate()
+        .filter(|(index, _)| {
+            !output
+                .successful
+                .iter()
+                .any(|queued| queued.id == index.to_string())
+        })
+        .map(|(_, (record, _))| *record)
+        .collect()
 }
 
 #[cfg(test)]
@@ -157,11 +139,11 @@ mod tests {
         let events: Vec<Option<Event>> = batch
             .records
             .iter()
-            .map(|record| order_event(record).unwrap())
+            .map(|record| event_for(record).unwrap())
             .collect();
         assert_eq!(events.len(), 2);
         let placed = events[0].as_ref().expect("the order INSERT is an event");
-        assert_eq!(placed.event_type.as_str(), "order.placed");
+        assert_eq!(placed.event_type.to_string(), "order.placed");
         assert_eq!(
             placed.event_id,
             "order:0193a0c2-5f00-7c3e-9a51-3b9e2f1c0a11:1"

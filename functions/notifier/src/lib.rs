@@ -1,18 +1,18 @@
-//! `notifier`: order events from SQS -> emails through SES, to the recipients each event type
-//! names, rendered by `gigmarket_shared::events::render`.
+//! `notifier`: events from SQS -> emails through SES, to the recipients each event names, worded
+//! by `gigmarket_shared::events` (this function knows no event type or subject).
 //!
 //! Exactly once per (event, recipient) as far as people can tell: before sending, the notifier
 //! claims a dedupe record (conditional put, TTL 7 days); after SES accepts the mail the record is
 //! marked sent, and a redelivered event finds it and sends nothing. A failed send releases the
 //! claim and reports the message in `batchItemFailures`, so only that message is retried; a
 //! claim left by a crashed invocation can be taken over once its lease has passed. Messages that
-//! keep failing (unparsable, unknown schema version) reach the DLQ after the queue's
+//! keep failing (unparsable, unknown schema version, a type that is not its subject's) reach the DLQ after the queue's
 //! maxReceiveCount.
 
 use anyhow::{Context, bail};
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use aws_sdk_ses::types::{Body, Content, Destination, Message};
-use gigmarket_shared::events::{Email, Event, SCHEMA_VERSION, render};
+use gigmarket_shared::events::{Email, Event};
 use gigmarket_shared::store::Store;
 use gigmarket_shared::store::orders::MailClaim;
 use gigmarket_shared::unix_now;
@@ -48,12 +48,10 @@ impl Notifier {
 
     async fn process(&self, message: &SqsMessage) -> anyhow::Result<()> {
         let body = message.body.as_deref().context("message without body")?;
-        let event: Event = serde_json::from_str(body).context("not an order event")?;
-        if event.version != SCHEMA_VERSION {
-            bail!("unknown event schema version {}", event.version);
-        }
-        for recipient in event.event_type.recipients() {
-            let user_id = event.recipient_id(*recipient);
+        let event: Event = serde_json::from_str(body).context("not an event")?;
+        let notice = event.notice()?;
+        for recipient in notice.recipients() {
+            let user_id = recipient.user_id;
             let Some(user) = self.store.get_user(user_id).await? else {
                 tracing::warn!(%user_id, event_id = event.event_id, "recipient not found; skipped");
                 continue;
@@ -76,7 +74,7 @@ impl Notifier {
                 MailClaim::InFlight => bail!("another delivery of this event is mailing {user_id}"),
                 MailClaim::Claimed => {}
             }
-            let email = render(&event, *recipient, &user.name);
+            let email = notice.render(&recipient, &user.name);
             match self.send(&user.email, &email).await {
                 Ok(message_id) => {
                     self.store
@@ -84,7 +82,7 @@ impl Notifier {
                         .await?;
                     tracing::info!(
                         event_id = event.event_id,
-                        event_type = event.event_type.as_str(),
+                        event_type = %event.event_type,
                         %user_id,
                         "mailed"
                     );
@@ -132,7 +130,7 @@ mod tests {
         let sample = include_str!("../../../events/notifier/order-placed.json");
         let batch: SqsEvent = serde_json::from_str(sample).unwrap();
         let event: Event = serde_json::from_str(batch.records[0].body.as_deref().unwrap()).unwrap();
-        assert_eq!(event.version, SCHEMA_VERSION);
-        assert_eq!(event.event_type.as_str(), "order.placed");
+        assert!(event.notice().is_ok(), "a known version and type");
+        assert_eq!(event.event_type.to_string(), "order.placed");
     }
 }

@@ -13,6 +13,7 @@ pub(crate) mod keys;
 pub mod orders;
 pub(crate) mod paged;
 pub mod sessions;
+pub mod stream;
 pub mod table;
 #[cfg(feature = "test-support")]
 pub mod testing;

@@ -5,10 +5,10 @@
 //! cargo run -p bridge -- --invoke-url http://127.0.0.1:9000
 //! ```
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_config::BehaviorVersion;
-use bridge::{QueuePump, StreamPump, StreamReader, http_client, invoke, scheduled_event};
+use bridge::{QueuePump, StreamPump, StreamReader, http_client, run_schedule};
 use clap::Parser;
 
 #[derive(Parser)]
@@ -41,7 +41,7 @@ async fn main() -> anyhow::Result<()> {
     let http = http_client();
 
     let reader = StreamReader::for_table(&dynamodb, streams, &cli.table).await?;
-    let mut stream = StreamPump::new(reader, cli.region.clone(), "dispatcher".to_owned());
+    let stream = StreamPump::new(reader, cli.region.clone(), "dispatcher".to_owned());
     let queue = QueuePump::new(
         sqs,
         cli.queue_url.clone(),
@@ -54,54 +54,11 @@ async fn main() -> anyhow::Result<()> {
         cli.table, cli.queue_url, cli.invoke_url
     );
 
-    let stream_task = {
-        let (http, invoke_url) = (http.clone(), cli.invoke_url.clone());
-        tokio::spawn(async move {
-            loop {
-                match stream.pump(&http, &invoke_url).await {
-                    Ok(0) => tokio::time::sleep(Duration::from_millis(250)).await,
-                    Ok(count) => eprintln!("bridge: dispatched {count} stream record(s)"),
-                    Err(error) => {
-                        eprintln!("bridge: stream: {error:#}");
-                        tokio::time::sleep(Duration::from_secs(1)).await;
-                    }
-                }
-            }
-        })
-    };
-    let queue_task = {
-        let (http, invoke_url) = (http.clone(), cli.invoke_url.clone());
-        tokio::spawn(async move {
-            loop {
-                match queue.pump(&http, &invoke_url, 1).await {
-                    Ok(0) => {}
-                    Ok(count) => eprintln!("bridge: notified {count} message(s)"),
-                    Err(error) => {
-                        eprintln!("bridge: queue: {error:#}");
-                        tokio::time::sleep(Duration::from_secs(1)).await;
-                    }
-                }
-            }
-        })
-    };
+    let stream_task = tokio::spawn(stream.run(http.clone(), cli.invoke_url.clone()));
+    let queue_task = tokio::spawn(queue.run(http.clone(), cli.invoke_url.clone()));
     if cli.schedule_every > 0 {
         let every = Duration::from_secs(cli.schedule_every);
-        let mut next = Instant::now() + every;
-        loop {
-            tokio::time::sleep_until(next.into()).await;
-            next += every;
-            match invoke(
-                &http,
-                &cli.invoke_url,
-                "scheduler",
-                &scheduled_event(&cli.region),
-            )
-            .await
-            {
-                Ok(summary) => eprintln!("bridge: scheduler: {summary}"),
-                Err(error) => eprintln!("bridge: scheduler: {error:#}"),
-            }
-        }
+        run_schedule(http, cli.invoke_url, cli.region, every).await;
     }
     let _ = tokio::join!(stream_task, queue_task);
     Ok(())

@@ -1,0 +1,548 @@
+//! The one event schema on the events queue, and which mail each event becomes.
+//!
+//! The dispatcher builds events from the table's stream (see `store::stream`); the notifier mails
+//! them. Both sides use these types, so the wire format has one definition:
+//!
+//! ```json
+//! {"event_id": "order:<order_id>:<seq>", "type": "order.placed", "occurred_at": "...",
+//!  "actor": {"id": "...", "role": "client"}, "order": {...}, "version": 1}
+//! ```
+//!
+//! Every event is about one [`Subject`], carried under the subject's own key (`"order"` today;
+//! `"review"`, `"message"`, `"account"` next), and its `type` is `<subject>.<kind>`. Everything
+//! between the table and the mail (dispatcher, queue message attribute, notifier claim, dedupe and
+//! send loop) only sees `Event`: a new kind of event is a new [`Subject`] variant and
+//! [`EventType`] variant plus its recipients and wording in this module, and no new plumbing.
+//!
+//! `version` is the schema version: a consumer that sees a version it does not know leaves the
+//! message for the DLQ instead of guessing. `event_id` is derived from the change itself, so a
+//! stream record delivered twice yields the same id and the notifier mails nothing twice.
+//!
+//! Rendering is pure: subject, plain text and HTML per event type and recipient.
+
+mod mail;
+mod order;
+mod review;
+
+use std::fmt;
+
+use serde::de::{Error as _, IntoDeserializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::domain::order::{Actor, ChangeKind, Order};
+
+pub use mail::{Email, format_money};
+pub use review::{ReviewEventKind, ReviewSummary};
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// What an event is about, serialised under the subject's name beside the event's other fields
+/// (`"order": {...}`): flattened, externally tagged.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one event lives at a time per record or message; boxing would buy nothing"
+)]
+pub enum Subject {
+    /// The order as it was right after the change.
+    Order(Order),
+    /// Reserved for the reviews feature: mailed already, not yet produced.
+    Review(ReviewSummary),
+}
+
+impl Subject {
+    /// The subject's name: its key on the wire and the prefix of its events' types.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Order(_) => "order",
+            Self::Review(_) => "review",
+        }
+    }
+}
+
+/// What happened to the subject; on the wire `<subject>.<kind>`, e.g. `order.revision_requested`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventType {
+    /// One per kind of order change (the timeline entry's kind).
+    Order(ChangeKind),
+    Review(ReviewEventKind),
+}
+
+impl EventType {
+    /// The name of the [`Subject`] events of this type are about.
+    pub fn subject_name(self) -> &'static str {
+        match self {
+            Self::Order(_) => "order",
+            Self::Review(_) => "review",
+        }
+    }
+
+    fn kind(self) -> &'static str {
+        match self {
+            Self::Order(kind) => kind.as_str(),
+            Self::Review(kind) => kind.as_str(),
+        }
+    }
+}
+
+impl fmt::Display for EventType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.subject_name(), self.kind())
+    }
+}
+
+impl Serialize for EventType {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for EventType {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        let parsed = match name.split_once('.') {
+            Some(("order", kind_name)) => kind(kind_name).map(Self::Order),
+            Some(("review", kind_name)) => kind(kind_name).map(Self::Review),
+            _ => Err(serde::de::value::Error::custom("no such subject")),
+        };
+        parsed.map_err(|error| D::Error::custom(format!("event type `{name}`: {error}")))
+    }
+}
+
+/// A kind read by its own enum's snake_case names, so no second table of names exists.
+fn kind<'a, K: Deserialize<'a>>(name: &'a str) -> Result<K, serde::de::value::Error> {
+    K::deserialize(name.into_deserializer())
+}
+
+/// One event on the queue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub event_id: String,
+    #[serde(rename = "type")]
+    pub event_type: EventType,
+    #[serde(with = "time::serde::rfc3339")]
+    pub occurred_at: OffsetDateTime,
+    pub actor: Actor,
+    /// Between `actor` and `version`, so the fields keep the order they have always had on the
+    /// wire.
+    #[serde(flatten)]
+    pub subject: Subject,
+    pub version: u32,
+}
+
+impl Event {
+    /// The event for the order's latest change (`order.last_change`).
+    pub fn for_order_change(order: &Order) -> Self {
+        let change = &order.last_change;
+        Self {
+            event_id: format!("order:{}:{}", order.id, change.seq),
+            event_type: EventType::Order(change.kind),
+            occurred_at: change.at,
+            actor: change.actor,
+            subject: Subject::Order(order.clone()),
+            version: SCHEMA_VERSION,
+        }
+    }
+
+    /// The event as something this build can mail: a schema version it knows and a type that
+    /// belongs to the subject. Anything else is for the DLQ, not for guessing.
+    pub fn notice(&self) -> Result<Notice<'_>, UnmailableEvent> {
+        if self.version != SCHEMA_VERSION {
+            return Err(UnmailableEvent::UnknownVersion(self.version));
+        }
+        if self.event_type.subject_name() != self.subject.name() {
+            return Err(UnmailableEvent::TypeOfAnotherSubject {
+                event_type: self.event_type,
+                subject: self.subject.name(),
+            });
+        }
+        Ok(Notice { event: self })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UnmailableEvent {
+    #[error("unknown event schema version {0}")]
+    UnknownVersion(u32),
+    #[error("a {event_type} event about a {subject}")]
+    TypeOfAnotherSubject {
+        event_type: EventType,
+        subject: &'static str,
+    },
+}
+
+/// One person an event is mailed to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Recipient {
+    pub user_id: Uuid,
+    pub role: RecipientRole,
+}
+
+/// The part the recipient plays in the subject; the mail's wording depends on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecipientRole {
+    Client,
+    Freelancer,
+}
+
+/// A checked event (see [`Event::notice`]): who is told, and what each one reads.
+#[derive(Debug, Clone, Copy)]
+pub struct Notice<'a> {
+    event: &'a Event,
+}
+
+impl Notice<'_> {
+    pub fn event(&self) -> &Event {
+        self.event
+    }
+
+    /// Who is mailed, in a stable order.
+    pub fn recipients(&self) -> Vec<Recipient> {
+        match (&self.event.subject, self.event.event_type) {
+            (Subject::Order(subject), EventType::Order(kind)) => order::recipients(kind, subject),
+            (Subject::Review(subject), EventType::Review(kind)) => {
+                review::recipients(kind, subject)
+            }
+            _ => unreachable!("Event::notice pairs every type with its subject"),
+        }
+    }
+
+    /// The mail for `recipient`, greeting them by `recipient_name`.
+    pub fn render(&self, recipient: &Recipient, recipient_name: &str) -> Email {
+        let event = self.event;
+        let message = match (&event.subject, event.event_type) {
+            (Subject::Order(subject), EventType::Order(kind)) => {
+                order::message(kind, subject, &event.actor, recipient.role)
+            }
+            (Subject::Review(subject), EventType::Review(kind)) => {
+                review::message(kind, subject, recipient.role)
+            }
+            _ => unreachable!("Event::notice pairs every type with its subject"),
+        };
+        message.to_email(recipient_name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::gig::{Gig, GigContent, GigStatus, Package, Revisions, Tier};
+    use crate::domain::order::{ActionInput, OrderAction, Party};
+
+    fn now() -> OffsetDateTime {
+        time::macros::datetime!(2026-11-25 12:00 UTC)
+    }
+
+    fn placed() -> Order {
+        let gig = Gig::new(
+            Uuid::new_v4(),
+            GigContent {
+                title: "Logo <b>design</b>".to_owned(),
+                description: "d".to_owned(),
+                category: "design".to_owned(),
+                subcategory: None,
+                tags: Vec::new(),
+                packages: vec![Package {
+                    tier: Tier::Basic,
+                    name: "Basic".to_owned(),
+                    description: "d".to_owned(),
+                    price_cents: 5_005,
+                    currency: "EUR".to_owned(),
+                    delivery_days: 2,
+                    revisions: Revisions::Limited(1),
+                    features: Vec::new(),
+                }],
+            },
+            GigStatus::Active,
+            now(),
+        );
+        Order::place(Uuid::new_v4(), &gig, Tier::Basic, "Blue".into(), now()).unwrap()
+    }
+
+    fn step(order: &Order, action: OrderAction, actor: Actor, note: Option<&str>) -> Order {
+        order
+            .transition(
+                action,
+                actor,
+                ActionInput {
+                    note: note.map(str::to_owned),
+                    attachments: Vec::new(),
+                },
+                now(),
+            )
+            .unwrap()
+            .after
+    }
+
+    /// The mail of `event` to its recipient in `role`.
+    fn mail(event: &Event, role: RecipientRole, name: &str) -> Email {
+        let notice = event.notice().unwrap();
+        let recipient = notice
+            .recipients()
+            .into_iter()
+            .find(|recipient| recipient.role == role)
+            .unwrap_or_else(|| panic!("{} is not mailed to the {role:?}", event.event_type));
+        notice.render(&recipient, name)
+    }
+
+    /// The notifier sample's event body: what the dispatcher has always queued.
+    fn recorded_order_event() -> String {
+        let sample: serde_json::Value =
+            serde_json::from_str(include_str!("../../../events/notifier/order-placed.json"))
+                .unwrap();
+        sample["Records"][0]["body"].as_str().unwrap().to_owned()
+    }
+
+    #[test]
+    fn event_ids_are_derived_from_the_change() {
+        let order = placed();
+        let event = Event::for_order_change(&order);
+        assert_eq!(event.event_id, format!("order:{}:1", order.id));
+        assert_eq!(event.event_type, EventType::Order(ChangeKind::Placed));
+        assert_eq!(event, Event::for_order_change(&order), "deterministic");
+        let json = serde_json::to_value(&event).unwrap();
+        assert_eq!(json["type"], "order.placed");
+        assert_eq!(json["version"], 1);
+        assert_eq!(json["actor"]["role"], "client");
+        let back: Event = serde_json::from_value(json).unwrap();
+        assert_eq!(back, event);
+    }
+
+    /// Order events read and write exactly the JSON they always had: the recorded body reads,
+    /// and writes back to the same value, with the fields in the same order as before subjects
+    /// existed (the struct below is that old layout).
+    #[test]
+    fn order_events_keep_their_wire_format() {
+        let recorded = recorded_order_event();
+        let event: Event = serde_json::from_str(&recorded).unwrap();
+        let Subject::Order(order) = &event.subject else {
+            panic!("an order event: {event:?}");
+        };
+        assert_eq!(order.gig_title, "I will design your logo");
+        assert_eq!(
+            serde_json::to_value(&event).unwrap(),
+            serde_json::from_str::<serde_json::Value>(&recorded).unwrap()
+        );
+
+        #[derive(Serialize)]
+        struct EventBeforeSubjects<'a> {
+            event_id: &'a str,
+            #[serde(rename = "type")]
+            event_type: &'a str,
+            #[serde(with = "time::serde::rfc3339")]
+            occurred_at: OffsetDateTime,
+            actor: &'a Actor,
+            order: &'a Order,
+            version: u32,
+        }
+        let before = EventBeforeSubjects {
+            event_id: &event.event_id,
+            event_type: "order.placed",
+            occurred_at: event.occurred_at,
+            actor: &event.actor,
+            order,
+            version: event.version,
+        };
+        assert_eq!(
+            serde_json::to_string(&event).unwrap(),
+            serde_json::to_string(&before).unwrap()
+        );
+    }
+
+    #[test]
+    fn event_types_are_subject_dot_kind() {
+        use ChangeKind as K;
+        for kind in [
+            K::Placed,
+            K::Accepted,
+            K::Rejected,
+            K::Delivered,
+            K::RevisionRequested,
+            K::Completed,
+            K::Cancelled,
+            K::Late,
+        ] {
+            let event_type = EventType::Order(kind);
+            let name = format!("order.{}", kind.as_str());
+            assert_eq!(event_type.to_string(), name);
+            assert_eq!(serde_json::to_value(event_type).unwrap(), name.as_str());
+            assert_eq!(
+                serde_json::from_value::<EventType>(name.into()).unwrap(),
+                event_type
+            );
+        }
+        let posted = EventType::Review(ReviewEventKind::Posted);
+        assert_eq!(posted.to_string(), "review.posted");
+        assert_eq!(
+            serde_json::from_value::<EventType>("review.posted".into()).unwrap(),
+            posted
+        );
+        for unknown in ["order.shipped", "gig.placed", "placed", ""] {
+            assert!(
+                serde_json::from_value::<EventType>(unknown.into()).is_err(),
+                "{unknown}"
+            );
+        }
+    }
+
+    #[test]
+    fn recipients_follow_the_spec() {
+        use RecipientRole::{Client, Freelancer};
+        let order = placed();
+        let roles_for = |kind: ChangeKind| -> Vec<RecipientRole> {
+            let mut changed = order.clone();
+            changed.last_change.kind = kind;
+            let event = Event::for_order_change(&changed);
+            let recipients = event.notice().unwrap().recipients();
+            for recipient in &recipients {
+                let expected = match recipient.role {
+                    Client => order.client_id,
+                    Freelancer => order.freelancer_id,
+                };
+                assert_eq!(recipient.user_id, expected);
+            }
+            recipients.iter().map(|recipient| recipient.role).collect()
+        };
+        assert_eq!(roles_for(ChangeKind::Placed), [Freelancer]);
+        assert_eq!(roles_for(ChangeKind::Accepted), [Client]);
+        assert_eq!(roles_for(ChangeKind::Rejected), [Client]);
+        assert_eq!(roles_for(ChangeKind::Delivered), [Client]);
+        assert_eq!(roles_for(ChangeKind::RevisionRequested), [Freelancer]);
+        assert_eq!(roles_for(ChangeKind::Completed), [Client, Freelancer]);
+        assert_eq!(roles_for(ChangeKind::Cancelled), [Client, Freelancer]);
+        assert_eq!(roles_for(ChangeKind::Late), [Client, Freelancer]);
+    }
+
+    #[test]
+    fn emails_are_rendered_per_type_and_recipient_and_escaped() {
+        let order = placed();
+        let placed_mail = mail(
+            &Event::for_order_change(&order),
+            RecipientRole::Freelancer,
+            "Frida",
+        );
+        assert_eq!(placed_mail.subject, "New order: Logo <b>design</b>");
+        assert!(placed_mail.text.starts_with("Hello Frida,\n\n"));
+        assert!(placed_mail.text.contains("EUR 50.05"));
+        assert!(
+            placed_mail
+                .text
+                .ends_with(&format!("\n\nOrder {} - Gigmarket", order.id))
+        );
+        assert!(placed_mail.html.contains("Logo &lt;b&gt;design&lt;/b&gt;"));
+        assert!(!placed_mail.html.contains("<b>"));
+
+        let freelancer = Actor::user(order.freelancer_id, Party::Freelancer);
+        let rejected = step(&order, OrderAction::Reject, freelancer, Some("Too busy"));
+        let rejected_mail = mail(
+            &Event::for_order_change(&rejected),
+            RecipientRole::Client,
+            "Clara",
+        );
+        assert!(rejected_mail.subject.starts_with("Your order was declined"));
+        assert!(rejected_mail.text.contains("Reason: Too busy"));
+
+        let accepted = step(&order, OrderAction::Accept, freelancer, None);
+        let delivered = step(&accepted, OrderAction::Deliver, freelancer, Some("Done"));
+        let auto = delivered
+            .transition(
+                OrderAction::AutoComplete,
+                Actor::system(),
+                ActionInput::default(),
+                delivered.auto_complete_at.unwrap(),
+            )
+            .unwrap()
+            .after;
+        let event = Event::for_order_change(&auto);
+        let to_freelancer = mail(&event, RecipientRole::Freelancer, "Frida");
+        let to_client = mail(&event, RecipientRole::Client, "Clara");
+        assert!(to_freelancer.text.contains("completed automatically"));
+        assert!(to_freelancer.text.contains("You earned EUR 50.05"));
+        assert!(to_client.text.contains("leave a review"));
+        for kind in [
+            ChangeKind::Accepted,
+            ChangeKind::Delivered,
+            ChangeKind::RevisionRequested,
+            ChangeKind::Cancelled,
+            ChangeKind::Late,
+        ] {
+            let mut changed = delivered.clone();
+            changed.last_change.kind = kind;
+            let event = Event::for_order_change(&changed);
+            let notice = event.notice().unwrap();
+            for recipient in notice.recipients() {
+                let mail = notice.render(&recipient, "X");
+                assert!(!mail.subject.is_empty() && mail.html.starts_with("<!doctype html>"));
+            }
+        }
+    }
+
+    /// A second subject goes through the same schema, checks and mail layout: nothing else
+    /// learns about it.
+    #[test]
+    fn review_events_are_carried_under_their_own_key() {
+        let order = placed();
+        let event = Event {
+            event_id: format!("review:{}:client", order.id),
+            event_type: EventType::Review(ReviewEventKind::Posted),
+            occurred_at: now(),
+            actor: Actor::user(order.client_id, Party::Client),
+            subject: Subject::Review(ReviewSummary {
+                order_id: order.id,
+                gig_title: order.gig_title.clone(),
+                reviewee_id: order.freelancer_id,
+                reviewee_role: RecipientRole::Freelancer,
+                rating: 5,
+                comment: "Great & fast".to_owned(),
+            }),
+            version: SCHEMA_VERSION,
+        };
+        let json = serde_json::to_value(&event).unwrap();
+        assert_eq!(json["type"], "review.posted");
+        assert_eq!(json["review"]["rating"], 5);
+        assert!(json.get("order").is_none());
+        assert_eq!(serde_json::from_value::<Event>(json).unwrap(), event);
+
+        let notice = event.notice().unwrap();
+        assert_eq!(
+            notice.recipients(),
+            [Recipient {
+                user_id: order.freelancer_id,
+                role: RecipientRole::Freelancer
+            }]
+        );
+        let review_mail = mail(&event, RecipientRole::Freelancer, "Frida");
+        assert_eq!(
+            review_mail.subject,
+            "New review: 5 stars for Logo <b>design</b>"
+        );
+        assert!(review_mail.text.contains("Your client reviewed"));
+        assert!(review_mail.html.contains("Great &amp; fast"));
+    }
+
+    #[test]
+    fn events_this_build_can_not_mail_are_refused() {
+        let mut event: Event = serde_json::from_str(&recorded_order_event()).unwrap();
+        event.version = 2;
+        assert_eq!(
+            event.notice().unwrap_err(),
+            UnmailableEvent::UnknownVersion(2)
+        );
+        event.version = SCHEMA_VERSION;
+        event.event_type = EventType::Review(ReviewEventKind::Posted);
+        assert!(matches!(
+            event.notice().unwrap_err(),
+            UnmailableEvent::TypeOfAnotherSubject {
+                subject: "order",
+                ..
+            }
+        ));
+        let mut json: serde_json::Value = serde_json::from_str(&recorded_order_event()).unwrap();
+        json["type"] = "order.teleported".into();
+        assert!(serde_json::from_value::<Event>(json).is_err());
+    }
+}

@@ -1,0 +1,132 @@
+//! Order events (`order.<change kind>`): who is told of each change and what they read.
+
+use super::mail::{Message, format_date, format_money};
+use super::{Recipient, RecipientRole};
+use crate::domain::order::{Actor, ChangeKind, Order, Party};
+
+/// Placed and revision requests go to the freelancer (they must act), answers and deliveries to
+/// the client, endings and lateness to both.
+pub(super) fn recipients(kind: ChangeKind, order: &Order) -> Vec<Recipient> {
+    use ChangeKind as K;
+    use RecipientRole::{Client, Freelancer};
+    let roles: &[RecipientRole] = match kind {
+        K::Placed | K::RevisionRequested => &[Freelancer],
+        K::Accepted | K::Rejected | K::Delivered => &[Client],
+        K::Completed | K::Cancelled | K::Late => &[Client, Freelancer],
+    };
+    roles
+        .iter()
+        .map(|&role| Recipient {
+            user_id: match role {
+                Client => order.client_id,
+                Freelancer => order.freelancer_id,
+            },
+            role,
+        })
+        .collect()
+}
+
+pub(super) fn message(
+    kind: ChangeKind,
+    order: &Order,
+    actor: &Actor,
+    recipient: RecipientRole,
+) -> Message {
+    let title = &order.gig_title;
+    let price = format_money(order.price_cents, &order.currency);
+    let note = order.last_change.note.clone().unwrap_or_default();
+    let (subject, lines) = match kind {
+        ChangeKind::Placed => (
+            format!("New order: {title}"),
+            vec![
+                format!("You have a new order for \"{title}\" ({price})."),
+                format!("Requirements: {}", order.requirements),
+                "Accept or reject it from your orders page.".to_owned(),
+            ],
+        ),
+        ChangeKind::Accepted => (
+            format!("Your order was accepted: {title}"),
+            vec![
+                format!("The freelancer accepted your order for \"{title}\"."),
+                format!("Expected delivery: {}.", format_date(order.due_at)),
+            ],
+        ),
+        ChangeKind::Rejected => (
+            format!("Your order was declined: {title}"),
+            vec![
+                format!("The freelancer declined your order for \"{title}\"."),
+                format!("Reason: {note}"),
+            ],
+        ),
+        ChangeKind::Delivered => {
+            let mut lines = vec![
+                format!("Your order for \"{title}\" has been delivered."),
+                format!("Message: {note}"),
+            ];
+            lines.extend(
+                order
+                    .last_change
+                    .attachments
+                    .iter()
+                    .map(|url| format!("Attachment: {url}")),
+            );
+            lines.push(format!(
+                "Complete it or request a revision; it completes by itself on {}.",
+                format_date(order.auto_complete_at)
+            ));
+            (format!("Delivered: {title}"), lines)
+        }
+        ChangeKind::RevisionRequested => (
+            format!("Revision requested: {title}"),
+            vec![
+                format!("The client asked for a revision of \"{title}\"."),
+                format!("Message: {note}"),
+            ],
+        ),
+        ChangeKind::Completed => (
+            format!("Order completed: {title}"),
+            vec![
+                if actor.role == Party::System {
+                    format!(
+                        "The order for \"{title}\" completed automatically 3 days after delivery."
+                    )
+                } else {
+                    format!("The client marked the order for \"{title}\" as complete.")
+                },
+                match recipient {
+                    RecipientRole::Freelancer => format!("You earned {price}. Thank you!"),
+                    RecipientRole::Client => {
+                        "Thank you for your order. You can now leave a review.".to_owned()
+                    }
+                },
+            ],
+        ),
+        ChangeKind::Cancelled => (
+            format!("Order cancelled: {title}"),
+            vec![
+                format!("The order for \"{title}\" ({price}) was cancelled."),
+                format!("Reason: {note}"),
+            ],
+        ),
+        ChangeKind::Late => (
+            format!("Order overdue: {title}"),
+            vec![
+                format!(
+                    "The order for \"{title}\" was due on {} and has not been delivered.",
+                    format_date(order.due_at)
+                ),
+                match recipient {
+                    RecipientRole::Freelancer => "Please deliver as soon as you can.".to_owned(),
+                    RecipientRole::Client => {
+                        "You may contact the freelancer or ask support to cancel.".to_owned()
+                    }
+                },
+            ],
+        ),
+    };
+    Message {
+        subject,
+        lines,
+        footer: format!("Order {} - Gigmarket", order.id),
+    }
+}

@@ -1,0 +1,125 @@
+//! The table's stream in domain words: which change, if any, a stream record stands for.
+//!
+//! Only the store knows how items are tagged (`entity`) and versioned, so only the store reads
+//! stream images. The dispatcher gets a [`StreamChange`] and maps it to an event; it never sees
+//! an attribute. A new kind of change (a review published, a message sent, an account created)
+//! is a new variant here, decoded from its entity's items.
+
+use aws_lambda_events::event::dynamodb::EventRecord;
+use serde_dynamo::{AttributeValue, Item};
+
+use super::keys::entity;
+use crate::domain::order::Order;
+
+/// A change someone may need to hear about.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StreamChange {
+    /// An order was placed or changed: `order.last_change` is the change, and the order is as it
+    /// was right after it. Every change bumps the order's `version`, so a record whose version did
+    /// not go up (a rewrite of the same state) is none.
+    Order(Order),
+}
+
+/// A record of a known entity whose image does not read as that entity.
+#[derive(Debug, thiserror::Error)]
+#[error("stream record {event_id}: the new image is no readable {entity}: {source}")]
+pub struct UndecodableRecord {
+    pub event_id: String,
+    pub entity: &'static str,
+    #[source]
+    pub source: serde_dynamo::Error,
+}
+
+/// The change `record` stands for; `None` for records nobody is told about (other entities,
+/// removals, same-version rewrites).
+pub fn decode(record: &EventRecord) -> Result<Option<StreamChange>, UndecodableRecord> {
+    // Items leave the table only by TTL or cleanup, never as a change to announce.
+    if record.event_name == "REMOVE" {
+        return Ok(None);
+    }
+    let new_image = &record.change.new_image;
+    match string(new_image, "entity") {
+        Some(entity::ORDER) => {
+            let order: Order = read(record, entity::ORDER)?;
+            let old_version = number(&record.change.old_image, "version");
+            let changed = old_version.is_none_or(|old| old < order.version);
+            Ok(changed.then_some(StreamChange::Order(order)))
+        }
+        _ => Ok(None),
+    }
+}
+
+fn read<T: serde::de::DeserializeOwned>(
+    record: &EventRecord,
+    entity: &'static str,
+) -> Result<T, UndecodableRecord> {
+    serde_dynamo::from_item(record.change.new_image.clone()).map_err(|source| UndecodableRecord {
+        event_id: record.event_id.clone(),
+        entity,
+        source,
+    })
+}
+
+fn string<'a>(image: &'a Item, name: &str) -> Option<&'a str> {
+    match image.get(name) {
+        Some(AttributeValue::S(value)) => Some(value),
+        _ => None,
+    }
+}
+
+fn number(image: &Item, name: &str) -> Option<u64> {
+    match image.get(name) {
+        Some(AttributeValue::N(value)) => value.parse().ok(),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_lambda_events::event::dynamodb::Event as StreamBatch;
+
+    use super::*;
+    use crate::domain::order::ChangeKind;
+
+    fn sample() -> StreamBatch {
+        serde_json::from_str(include_str!("../../../events/dispatcher/order-placed.json")).unwrap()
+    }
+
+    #[test]
+    fn an_order_insert_is_its_first_change_and_timeline_entries_are_none() {
+        let batch = sample();
+        let Some(StreamChange::Order(order)) = decode(&batch.records[0]).unwrap() else {
+            panic!("the order INSERT is a change");
+        };
+        assert_eq!(order.id.to_string(), "0193a0c2-5f00-7c3e-9a51-3b9e2f1c0a11");
+        assert_eq!(order.last_change.seq, 1);
+        assert_eq!(order.last_change.kind, ChangeKind::Placed);
+        assert_eq!(decode(&batch.records[1]).unwrap(), None);
+    }
+
+    #[test]
+    fn only_a_higher_version_is_a_change() {
+        let mut record = sample().records.remove(0);
+        let inserted = record.change.new_image.clone();
+        let with_version = |version: &str| {
+            let mut image = inserted.clone();
+            image.insert("version".into(), AttributeValue::N(version.into()));
+            image
+        };
+        record.change.old_image = with_version("1");
+        assert_eq!(decode(&record).unwrap(), None, "same version: a rewrite");
+        record.change.new_image = with_version("2");
+        assert!(decode(&record).unwrap().is_some(), "version 1 -> 2");
+        record.event_name = "REMOVE".into();
+        assert_eq!(decode(&record).unwrap(), None);
+    }
+
+    #[test]
+    fn an_unreadable_order_is_an_error_not_a_skip() {
+        let mut record = sample().records.remove(0);
+        record.change.new_image.remove("status");
+        let error = decode(&record).unwrap_err();
+        assert_eq!(error.entity, entity::ORDER);
+        assert_eq!(error.event_id, "c4ca4238a0b923820dcc509a6f75849b");
+    }
+}
