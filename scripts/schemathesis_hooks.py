@@ -2,7 +2,7 @@
 
 `cargo lambda watch` answers a request whose body or a header value is not valid UTF-8 with its
 own 500 before any function runs (it must put both into a JSON event; deployed, API Gateway passes
-such a body base64-encoded and the function answers 400: tests/http_contract.rs
+such a body base64-encoded and the function answers 400: tests/integration/http_contract.rs
 `a_body_that_is_not_utf8_is_400`). So the malformed bodies and header values schemathesis sends
 are made valid UTF-8 here: a body's invalid bytes become U+FFFD, and a header value's non-ASCII
 characters (which HTTP clients send as Latin-1 bytes) are sent as their UTF-8 bytes instead. They

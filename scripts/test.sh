@@ -24,7 +24,7 @@ log "infra offline checks: cfn-lint, sam validate --lint, cdk synth (no bundling
 export AWS_DEFAULT_REGION=${AWS_DEFAULT_REGION:-us-east-1} SAM_CLI_TELEMETRY=0 CDK_DISABLE_CLI_TELEMETRY=true
 .local/venv/bin/cfn-lint infra/template.yaml
 .local/venv/bin/sam validate --lint -t infra/template.yaml
-# The synth output is what tests/infra.rs checks.
+# The synth output is what tests/integration/infra.rs checks.
 (
   cd infra/cdk
   rm -rf cdk.out

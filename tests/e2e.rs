@@ -7,7 +7,7 @@ use gigmarket_shared::domain::order::{Order, TimelineEntry};
 use gigmarket_shared::events::Event;
 use gigmarket_shared::store::Store;
 use gigmarket_tests::TestApp;
-use gigmarket_tests::marketplace::{lifecycle_subjects, subjects_to};
+use gigmarket_tests::pipeline::{lifecycle_subjects, subjects_to};
 use serde_json::{Value, json};
 use uuid::Uuid;
 

@@ -5,8 +5,8 @@
 //! Needs the local stack: run the suite with `make test`, or `make stack` and then
 //! `source .local/stack.env` before `cargo nextest run`.
 
-pub mod gig_fixtures;
-pub mod marketplace;
+pub mod fixtures;
+pub mod pipeline;
 
 use std::collections::HashMap;
 

@@ -7,7 +7,7 @@ use gigmarket_shared::domain::gig::{GigStatus, Revisions, Tier};
 use gigmarket_shared::domain::order::Order;
 use gigmarket_shared::domain::user::UserStatus;
 use gigmarket_shared::store::orders::Placement;
-use gigmarket_tests::marketplace::Cast;
+use gigmarket_tests::fixtures::Cast;
 use gigmarket_tests::{Session, TestApp};
 use serde_json::{Value, json};
 use uuid::Uuid;

@@ -1,6 +1,10 @@
-//! Helpers for order tests: the parties of an order, active gigs made through the domain's own
-//! validation and stored with `Store::create_gig` (no approval round trip), order placement, and
-//! moving an order to a given state through the API.
+//! Test data, made the way the API makes it: users registered through `auth` (admins created as
+//! `gigmarket_shared::app::accounts` creates them for `gigctl`), gigs built by the domain's own
+//! constructor and validation (`GigDraft::validate`, `Gig::new`) or posted through `gigs`, and
+//! orders placed and moved through `orders`. Never raw items: a fixture the API would refuse
+//! proves nothing about the API.
+
+use std::collections::HashSet;
 
 use gigmarket_shared::domain::gig::{Gig, GigDraft, GigStatus, PackageDraft, Revisions, Tier};
 use gigmarket_shared::domain::user::Role;
@@ -9,6 +13,121 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::{PASSWORD, RawRequest, Session, TestApp, TestResponse};
+
+/// A valid gig body; tests change what they are about.
+pub fn gig_body(title: &str) -> Value {
+    json!({
+        "title": title,
+        "description": "A careful, complete service description that is long enough.",
+        "category": "graphics-design",
+        "subcategory": "logo-design",
+        "tags": ["branding"],
+        "packages": [
+            package("basic", 5_000, 7),
+            package("standard", 10_000, 5),
+            package("premium", 20_000, 3),
+        ]
+    })
+}
+
+pub fn package(tier: &str, price_cents: u64, delivery_days: u32) -> Value {
+    json!({
+        "tier": tier,
+        "name": format!("{tier} package"),
+        "description": format!("What the {tier} package includes"),
+        "price_cents": price_cents,
+        "currency": "EUR",
+        "delivery_days": delivery_days,
+        "revisions": 2,
+        "features": ["source files"]
+    })
+}
+
+/// A gig with a single basic package at this price and delivery time.
+pub fn priced_gig(title: &str, price_cents: u64, delivery_days: u32) -> Value {
+    let mut body = gig_body(title);
+    body["packages"] = json!([package("basic", price_cents, delivery_days)]);
+    body
+}
+
+impl TestApp {
+    /// Creates a gig (asserting 201) and returns its body.
+    pub async fn create_gig(&self, owner: &Session, body: &Value) -> Value {
+        let response = self.post("/gigs", body, Some(&owner.access_token)).await;
+        assert_eq!(response.status, 201, "create gig: {response:?}");
+        response.body
+    }
+
+    /// Creates a gig and has `admin` approve it; returns its id.
+    pub async fn create_approved_gig(
+        &self,
+        owner: &Session,
+        admin: &Session,
+        body: &Value,
+    ) -> Uuid {
+        let gig = self.create_gig(owner, body).await;
+        let id = gig_id(&gig);
+        let approved = self
+            .post(
+                &format!("/gigs/{id}/approve"),
+                &json!({}),
+                Some(&admin.access_token),
+            )
+            .await;
+        assert_eq!(approved.status, 200, "approve: {approved:?}");
+        assert_eq!(approved.body["status"], "active");
+        id
+    }
+
+    /// Follows `next_cursor` from `path` (which has a query string) to the end; asserts no item
+    /// repeats and returns ids in order with the number of pages.
+    pub async fn collect_pages(&self, path: &str, token: Option<&str>) -> (Vec<Uuid>, usize) {
+        let mut ids = Vec::new();
+        let mut pages = 0;
+        let mut url = path.to_owned();
+        loop {
+            let response = self.get(&url, token).await;
+            assert_eq!(response.status, 200, "{url}: {response:?}");
+            pages += 1;
+            for item in response.body["items"].as_array().expect("items") {
+                ids.push(gig_id(item));
+            }
+            match response.body["next_cursor"].as_str() {
+                Some(cursor) => url = format!("{path}&cursor={cursor}"),
+                None => break,
+            }
+            assert!(pages < 1_000, "paging does not end");
+        }
+        let distinct: HashSet<&Uuid> = ids.iter().collect();
+        assert_eq!(distinct.len(), ids.len(), "no item appears twice: {ids:?}");
+        (ids, pages)
+    }
+
+    /// Every gig id `GET /gigs?<query>` returns, over all pages (limit 100).
+    pub async fn browse_ids(&self, query: &str) -> Vec<Uuid> {
+        self.collect_pages(&format!("/gigs?limit=100&{query}"), None)
+            .await
+            .0
+    }
+}
+
+pub fn gig_id(body: &Value) -> Uuid {
+    body["id"]
+        .as_str()
+        .and_then(|id| id.parse().ok())
+        .unwrap_or_else(|| panic!("no gig id in {body}"))
+}
+
+impl TestApp {
+    /// Gives a gig a rating the way reviews will: counters on the gig item, then a re-index.
+    pub async fn rate_gig(&self, gig_id: Uuid, rating_sum: u64, rating_count: u64) {
+        self.state
+            .store
+            .set_gig_rating(gig_id, rating_sum, rating_count)
+            .await
+            .expect("rating set and re-indexed");
+    }
+}
 
 /// The parties of one order.
 pub struct Cast {
@@ -175,181 +294,4 @@ impl TestApp {
         self.get(&format!("/orders/{order_id}"), Some(&who.access_token))
             .await
     }
-}
-
-/// The order-event pipeline around a [`TestApp`]: its own queue in moto, the table's stream,
-/// and the mail moto's SES has accepted.
-pub struct Pipeline {
-    pub queue_url: String,
-    pub sqs: aws_sdk_sqs::Client,
-    stream: bridge::StreamReader,
-}
-
-impl TestApp {
-    /// A fresh table plus a fresh order-events queue, with the sender verified in moto's SES.
-    pub async fn with_pipeline() -> (Self, Pipeline) {
-        crate::require_stack();
-        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .load()
-            .await;
-        let sqs = aws_sdk_sqs::Client::new(&config);
-        let queue_url = sqs
-            .create_queue()
-            .queue_name(format!("test-{}", Uuid::new_v4().simple()))
-            .attributes(
-                aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout,
-                "1",
-            )
-            .send()
-            .await
-            .expect("queue created")
-            .queue_url
-            .expect("queue url");
-        let app = TestApp::with_config(|config| {
-            config.order_events_queue_url = Some(queue_url.clone());
-        })
-        .await;
-        gigmarket_shared::aws::ses(&config)
-            .verify_email_identity()
-            .email_address(&app.state.config.sender_email)
-            .send()
-            .await
-            .expect("sender verified");
-        let stream = bridge::StreamReader::for_table(
-            &gigmarket_shared::aws::dynamodb(&config),
-            aws_sdk_dynamodbstreams::Client::new(&config),
-            &app.state.config.table_name,
-        )
-        .await
-        .expect("table stream");
-        (
-            app,
-            Pipeline {
-                queue_url,
-                sqs,
-                stream,
-            },
-        )
-    }
-
-    pub fn notifier(&self) -> notifier::Notifier {
-        notifier::Notifier {
-            store: self.state.store.clone(),
-            ses: gigmarket_shared::aws::ses(&self.sdk),
-            sender: self.state.config.sender_email.clone(),
-        }
-    }
-}
-
-impl Pipeline {
-    /// Every stream record not read before, as the Lambda event the dispatcher gets.
-    pub async fn stream_event(&mut self) -> aws_lambda_events::event::dynamodb::Event {
-        let records = self.stream.read_all().await.expect("stream readable");
-        let event = bridge::stream_event(&records, &self.stream.stream_arn, "us-east-1");
-        serde_json::from_value(event).expect("a valid DynamoDB stream event")
-    }
-
-    /// Receives everything on the queue (without deleting it: like a delivery that is retried).
-    pub async fn receive_all(&self) -> Vec<aws_sdk_sqs::types::Message> {
-        let mut messages = Vec::new();
-        loop {
-            let output = self
-                .sqs
-                .receive_message()
-                .queue_url(&self.queue_url)
-                .max_number_of_messages(10)
-                .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
-                .message_attribute_names("All")
-                .visibility_timeout(60)
-                .send()
-                .await
-                .expect("receive");
-            let batch = output.messages.unwrap_or_default();
-            if batch.is_empty() {
-                return messages;
-            }
-            messages.extend(batch);
-        }
-    }
-
-    /// The messages as the SQS event the notifier gets.
-    pub fn sqs_event(
-        messages: &[aws_sdk_sqs::types::Message],
-    ) -> aws_lambda_events::event::sqs::SqsEvent {
-        let event = bridge::sqs_event(
-            messages,
-            "arn:aws:sqs:us-east-1:123456789012:test",
-            "us-east-1",
-        );
-        serde_json::from_value(event).expect("a valid SQS event")
-    }
-}
-
-/// A mail moto's SES accepted.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SentMail {
-    pub to: Vec<String>,
-    pub subject: String,
-    pub body: String,
-}
-
-/// Every mail moto has accepted for `address` (moto keeps them at `/moto-api/data.json`).
-pub async fn mail_to(address: &str) -> Vec<SentMail> {
-    let endpoint = std::env::var("MOTO_ENDPOINT").expect("MOTO_ENDPOINT (source scripts/env.sh)");
-    let data: Value = reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .unwrap()
-        .get(format!("{endpoint}/moto-api/data.json"))
-        .send()
-        .await
-        .expect("moto answers")
-        .json()
-        .await
-        .expect("moto data is JSON");
-    data["ses"]["Message"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .iter()
-        .map(|message| SentMail {
-            to: message["destinations"]["ToAddresses"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-                .iter()
-                .filter_map(|to| to.as_str().map(str::to_owned))
-                .collect(),
-            subject: message["subject"].as_str().unwrap_or_default().to_owned(),
-            body: message["body"].as_str().unwrap_or_default().to_owned(),
-        })
-        .filter(|mail| mail.to.iter().any(|to| to == address))
-        .collect()
-}
-
-/// The subjects of the mail to `address`, sorted.
-pub async fn subjects_to(address: &str) -> Vec<String> {
-    let mut subjects: Vec<String> = mail_to(address)
-        .await
-        .into_iter()
-        .map(|mail| mail.subject)
-        .collect();
-    subjects.sort();
-    subjects
-}
-
-/// The mail subjects a place -> accept -> deliver -> complete lifecycle of a gig titled `title`
-/// must produce, sorted as `subjects_to` returns them: (to the freelancer, to the client).
-pub fn lifecycle_subjects(title: &str) -> (Vec<String>, Vec<String>) {
-    let freelancer = vec![
-        format!("New order: {title}"),
-        format!("Order completed: {title}"),
-    ];
-    let mut client = vec![
-        format!("Delivered: {title}"),
-        format!("Order completed: {title}"),
-        format!("Your order was accepted: {title}"),
-    ];
-    client.sort();
-    (freelancer, client)
 }

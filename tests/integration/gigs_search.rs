@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use gigmarket_shared::domain::user::UserStatus;
-use gigmarket_tests::gig_fixtures::{gig_body, gig_id, priced_gig};
+use gigmarket_tests::fixtures::{gig_body, gig_id, priced_gig};
 use gigmarket_tests::{Session, TestApp};
 use serde_json::{Value, json};
 use time::OffsetDateTime;

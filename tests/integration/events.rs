@@ -17,7 +17,7 @@ use gigmarket_shared::domain::gig::Revisions;
 use gigmarket_shared::events::{Event, Subject};
 use gigmarket_shared::routes::ROUTES;
 use gigmarket_tests::TestApp;
-use gigmarket_tests::marketplace::subjects_to;
+use gigmarket_tests::pipeline::subjects_to;
 use serde_json::Value;
 use time::{Duration, OffsetDateTime};
 

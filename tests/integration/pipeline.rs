@@ -10,7 +10,7 @@ use gigmarket_shared::events::{
     Event, EventType, RecipientRole, ReviewEventKind, ReviewSummary, SCHEMA_VERSION, Subject,
 };
 use gigmarket_tests::TestApp;
-use gigmarket_tests::marketplace::{Pipeline, lifecycle_subjects, mail_to, subjects_to};
+use gigmarket_tests::pipeline::{Pipeline, lifecycle_subjects, mail_to, subjects_to};
 
 #[tokio::test]
 async fn order_changes_become_events_and_each_mail_is_sent_once() {

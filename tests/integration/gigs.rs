@@ -2,7 +2,7 @@
 //! archiving rules. Browse and search have their own file (`gigs_search.rs`).
 
 use gigmarket_shared::domain::user::UserStatus;
-use gigmarket_tests::gig_fixtures::{gig_body, gig_id, package, priced_gig};
+use gigmarket_tests::fixtures::{gig_body, gig_id, package, priced_gig};
 use gigmarket_tests::{RawRequest, TestApp};
 use serde_json::json;
 use time::OffsetDateTime;

@@ -1,0 +1,17 @@
+//! Every integration test in one binary (one link instead of twelve): in-process handlers against
+//! the real local stack (DynamoDB Local, moto), plus the checks of `infra/`, `openapi.yaml`, the
+//! route table and the sample events. `tests/e2e.rs` is its own binary because it needs the API
+//! served by `cargo lambda watch` (`GIGMARKET_API_URL`, which `make test` sets).
+
+mod auth;
+mod events;
+mod gigs;
+mod gigs_search;
+mod http_contract;
+mod infra;
+mod openapi;
+mod orders;
+mod pipeline;
+mod routes;
+mod scheduler;
+mod users;
