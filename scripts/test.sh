@@ -72,11 +72,26 @@ export TABLE_NAME="gigmarket-e2e-$run_id"
 export ORDER_EVENTS_QUEUE_NAME="gigmarket-e2e-$run_id"
 eval "$(cargo run --quiet --locked -p gigctl -- setup)"
 
+# The JWT keyset in moto's Secrets Manager: the functions under watch read it as deployed ones do
+# (JWT_KEYS_SECRET_ID), so the secret's grant is proven too. In-process tests keep the file.
+jwt_secret_id="gigmarket/e2e-$run_id/jwt-keys"
+.local/venv/bin/python - "$jwt_secret_id" "$JWT_KEYS_FILE" <<'PY'
+import sys, boto3
+secret_id, keys_file = sys.argv[1], sys.argv[2]
+boto3.client("secretsmanager").create_secret(Name=secret_id, SecretString=open(keys_file).read())
+PY
+
+# Every AWS call the functions make from here on, one JSON line per IAM authorisation
+# (shared/src/call_log.rs); tests/permissions.rs checks the SAM and CDK grants against it last.
+export CALL_LOG="$ROOT/.local/aws-calls-$run_id.jsonl"
+: >"$CALL_LOG"
+
 watch_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 log "starting cargo lambda watch on port $watch_port"
 mkdir -p .local/logs
 # setsid: its own process group, so cleanup stops watch and every function it spawned.
-setsid cargo lambda watch -P "$watch_port" --concurrency 4 >.local/logs/watch-test.log 2>&1 &
+setsid env -u JWT_KEYS_FILE JWT_KEYS_SECRET_ID="$jwt_secret_id" GIGMARKET_AWS_CALL_LOG="$CALL_LOG" \
+  cargo lambda watch -P "$watch_port" --concurrency 4 >.local/logs/watch-test.log 2>&1 &
 watch_pid=$!
 export GIGMARKET_API_URL="http://127.0.0.1:$watch_port"
 # Ready when a function answers (a problem+json 4xx counts): watch itself is up and routes.
@@ -124,7 +139,8 @@ python3 -c 'import json,sys; r=json.load(sys.stdin); sys.exit(0 if r=={"auto_com
 echo "  events/scheduler/scheduled.json -> $output" >&2
 
 log "running the test suite"
-cargo nextest run --workspace --locked --no-fail-fast
+# permissions runs last, on the call log of everything (below).
+cargo nextest run --workspace --locked --no-fail-fast -E 'not binary(permissions)'
 
 log "schemathesis: fuzzing the local API against openapi.yaml"
 # A seeded account, so the bearer routes are exercised past authentication.
@@ -174,3 +190,12 @@ client_token=$(curl -s --noproxy '*' -X POST "$GIGMARKET_API_URL/auth/register" 
   -d "{\"email\":\"fuzz-client-$run_id@example.com\",\"password\":\"fuzzing password 1\",\"name\":\"Fuzz Client\",\"role\":\"client\"}" |
   json_field access_token)
 FUZZ_GIG_ID=$fuzz_gig_id fuzz "$client_token"
+
+log "permissions: every call recorded in this run is granted, every grant was called"
+# The bridge may still be delivering the last order events: wait until the log stops growing.
+size=-1
+while [[ "$(stat -c %s "$CALL_LOG")" != "$size" ]]; do
+  size=$(stat -c %s "$CALL_LOG")
+  sleep 3
+done
+GIGMARKET_AWS_CALL_LOG="$CALL_LOG" cargo nextest run --locked -p gigmarket-tests --test permissions

@@ -18,11 +18,29 @@ pub struct AwsClients {
 impl AwsClients {
     pub async fn from_env() -> Self {
         let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
+        // Every client records its calls when the call log is on (crate::call_log, tests/permissions.rs).
+        use crate::call_log::CallLog;
         Self {
-            dynamodb: aws_sdk_dynamodb::Client::new(&config),
-            sqs: aws_sdk_sqs::Client::new(&config),
-            ses: aws_sdk_ses::Client::new(&config),
-            secrets: aws_sdk_secretsmanager::Client::new(&config),
+            dynamodb: aws_sdk_dynamodb::Client::from_conf(
+                aws_sdk_dynamodb::config::Builder::from(&config)
+                    .interceptor(CallLog::from_env())
+                    .build(),
+            ),
+            sqs: aws_sdk_sqs::Client::from_conf(
+                aws_sdk_sqs::config::Builder::from(&config)
+                    .interceptor(CallLog::from_env())
+                    .build(),
+            ),
+            ses: aws_sdk_ses::Client::from_conf(
+                aws_sdk_ses::config::Builder::from(&config)
+                    .interceptor(CallLog::from_env())
+                    .build(),
+            ),
+            secrets: aws_sdk_secretsmanager::Client::from_conf(
+                aws_sdk_secretsmanager::config::Builder::from(&config)
+                    .interceptor(CallLog::from_env())
+                    .build(),
+            ),
         }
     }
 }

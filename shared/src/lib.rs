@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod auth;
 pub mod aws;
+pub mod call_log;
 pub mod config;
 pub mod domain;
 pub mod error;
