@@ -10,6 +10,7 @@ pub mod domain;
 pub mod error;
 pub mod events;
 pub mod http;
+pub mod metrics;
 pub mod ordering;
 pub mod pagination;
 pub mod routes;

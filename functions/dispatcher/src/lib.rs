@@ -69,6 +69,7 @@ pub async fn handle(
     for chunk in ready.chunks(SQS_BATCH) {
         failed.extend(send_chunk(chunk, sqs, queue_url).await);
     }
+    count_business_events(&ready, &failed);
     let mut response = DynamoDbEventResponse::default();
     response.batch_item_failures = failed.into_iter().map(failure).collect();
     tracing::info!(
@@ -78,6 +79,22 @@ pub async fn handle(
         "dispatched"
     );
     response
+}
+
+/// Business metrics (EMF): orders placed and completed, from the events that were queued.
+fn count_business_events(ready: &[(&EventRecord, Event)], failed: &[&EventRecord]) {
+    use gigmarket_shared::metrics;
+    let queued = |kind: &str| {
+        ready
+            .iter()
+            .filter(|(record, event)| {
+                event.event_type.as_str() == kind
+                    && !failed.iter().any(|bad| std::ptr::eq(*bad, *record))
+            })
+            .count() as u64
+    };
+    metrics::count(metrics::ORDERS_PLACED, queued("order.placed"));
+    metrics::count(metrics::ORDERS_COMPLETED, queued("order.completed"));
 }
 
 /// Sends up to ten events; returns the records whose event was not accepted.

@@ -79,6 +79,7 @@ impl Notifier {
             let email = render(&event, *recipient, &user.name);
             match self.send(&user.email, &email).await {
                 Ok(message_id) => {
+                    gigmarket_shared::metrics::count(gigmarket_shared::metrics::MAILS_SENT, 1);
                     self.store
                         .mark_mail_sent(&event.event_id, user_id, &message_id)
                         .await?;
@@ -90,6 +91,7 @@ impl Notifier {
                     );
                 }
                 Err(error) => {
+                    gigmarket_shared::metrics::count(gigmarket_shared::metrics::MAIL_FAILURES, 1);
                     self.store.release_mail(&event.event_id, user_id).await?;
                     return Err(error);
                 }
