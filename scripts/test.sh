@@ -39,6 +39,7 @@ PYTHONDONTWRITEBYTECODE=1 .local/venv/bin/python -m unittest discover -s infra/j
 log "building the workspace (functions, tools, tests)"
 cargo build --workspace --all-targets --locked
 
+
 # Reuse a stack `make dev` left running; otherwise start one and stop it at the end.
 started_stack=false
 if ! bash scripts/stack.sh status >/dev/null 2>&1; then
@@ -46,7 +47,12 @@ if ! bash scripts/stack.sh status >/dev/null 2>&1; then
 fi
 watch_pid=""
 bridge_pid=""
+arm64_pid=""
 cleanup() {
+  if [[ -n "$arm64_pid" ]]; then
+    kill -- "-$arm64_pid" 2>/dev/null || true
+    wait "$arm64_pid" 2>/dev/null || true
+  fi
   if [[ -n "$bridge_pid" ]]; then
     kill "$bridge_pid" 2>/dev/null || true
     wait "$bridge_pid" 2>/dev/null || true
@@ -61,6 +67,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# The deployment build (arm64 release of every function, zipped sizes within budget) runs beside
+# the stack tests, which mostly wait on DynamoDB Local and HTTP; it is checked at the end.
+log "deployment build: every function for arm64, in the background (.local/logs/arm64-build.log)"
+mkdir -p .local/logs
+setsid bash scripts/build-arm64.sh >.local/logs/arm64-build.log 2>&1 &
+arm64_pid=$!
+
 log "starting the local stack"
 bash scripts/stack.sh start
 source scripts/env.sh
@@ -72,11 +85,26 @@ export TABLE_NAME="gigmarket-e2e-$run_id"
 export ORDER_EVENTS_QUEUE_NAME="gigmarket-e2e-$run_id"
 eval "$(cargo run --quiet --locked -p gigctl -- setup)"
 
+# The JWT keyset in moto's Secrets Manager: the functions under watch read it as deployed ones do
+# (JWT_KEYS_SECRET_ID), so the secret's grant is proven too. In-process tests keep the file.
+jwt_secret_id="gigmarket/e2e-$run_id/jwt-keys"
+.local/venv/bin/python - "$jwt_secret_id" "$JWT_KEYS_FILE" <<'PY'
+import sys, boto3
+secret_id, keys_file = sys.argv[1], sys.argv[2]
+boto3.client("secretsmanager").create_secret(Name=secret_id, SecretString=open(keys_file).read())
+PY
+
+# Every AWS call the functions make from here on, one JSON line per IAM authorisation
+# (shared/src/call_log.rs); tests/permissions.rs checks the SAM and CDK grants against it last.
+export CALL_LOG="$ROOT/.local/aws-calls-$run_id.jsonl"
+: >"$CALL_LOG"
+
 watch_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 log "starting cargo lambda watch on port $watch_port"
 mkdir -p .local/logs
 # setsid: its own process group, so cleanup stops watch and every function it spawned.
-setsid cargo lambda watch -P "$watch_port" --concurrency 4 >.local/logs/watch-test.log 2>&1 &
+setsid env -u JWT_KEYS_FILE JWT_KEYS_SECRET_ID="$jwt_secret_id" GIGMARKET_AWS_CALL_LOG="$CALL_LOG" \
+  cargo lambda watch -P "$watch_port" --concurrency 4 >.local/logs/watch-test.log 2>&1 &
 watch_pid=$!
 export GIGMARKET_API_URL="http://127.0.0.1:$watch_port"
 # Ready when a function answers (a problem+json 4xx counts): watch itself is up and routes.
@@ -124,7 +152,8 @@ python3 -c 'import json,sys; r=json.load(sys.stdin); sys.exit(0 if r=={"auto_com
 echo "  events/scheduler/scheduled.json -> $output" >&2
 
 log "running the test suite"
-cargo nextest run --workspace --locked --no-fail-fast
+# permissions runs last, on the call log of everything (below).
+cargo nextest run --workspace --locked --no-fail-fast -E 'not binary(permissions)'
 
 log "schemathesis: fuzzing the local API against openapi.yaml"
 # A seeded account, so the bearer routes are exercised past authentication.
@@ -174,3 +203,101 @@ client_token=$(curl -s --noproxy '*' -X POST "$GIGMARKET_API_URL/auth/register" 
   -d "{\"email\":\"fuzz-client-$run_id@example.com\",\"password\":\"fuzzing password 1\",\"name\":\"Fuzz Client\",\"role\":\"client\"}" |
   json_field access_token)
 FUZZ_GIG_ID=$fuzz_gig_id fuzz "$client_token"
+
+log "the scheduler through watch: one order past its auto-complete deadline, one past its due date"
+# Deadlines are days away, so move two real orders' deadline index entries (gsi3sk) into the past
+# and let the deployed code path do the rest: auto-complete (order, timeline, the gig's counters)
+# and mark late.
+place_order() {
+  curl -sf --noproxy '*' -X POST "$GIGMARKET_API_URL/orders" -H "authorization: Bearer $client_token" \
+    -H "Idempotency-Key: $1-$run_id" -H 'content-type: application/json' \
+    -d "{\"gig_id\":\"$fuzz_gig_id\",\"package\":\"basic\",\"requirements\":\"Scheduled housekeeping.\"}" | json_field id
+}
+order_action() {
+  local body=${3:-'{}'}
+  curl -sf --noproxy '*' -o /dev/null -X POST "$GIGMARKET_API_URL/orders/$1/$2" -H "authorization: Bearer $fuzz_token" \
+    -H 'content-type: application/json' -d "$body"
+}
+to_complete=$(place_order auto-complete)
+order_action "$to_complete" accept
+order_action "$to_complete" deliver '{"message":"Done","attachments":["https://files.example.com/logo.png"]}'
+to_mark_late=$(place_order late)
+order_action "$to_mark_late" accept
+.local/venv/bin/python - "$TABLE_NAME" "$to_complete" "$to_mark_late" <<'PY'
+import sys, boto3
+table, *orders = sys.argv[1:]
+for order in orders:
+    boto3.client("dynamodb").update_item(
+        TableName=table, Key={"pk": {"S": f"ORDER#{order}"}, "sk": {"S": "ORDER"}},
+        UpdateExpression="SET gsi3sk = :past", ExpressionAttributeValues={":past": {"S": f"{0:012}#{order}"}},
+        ConditionExpression="attribute_exists(gsi3pk)")
+PY
+output=$(cargo lambda invoke -P "$watch_port" scheduler --data-file events/scheduler/scheduled.json)
+echo "  scheduler: $output" >&2
+python3 -c 'import json,sys; r=json.load(sys.stdin); sys.exit(0 if r["auto_completed"]>=1 and r["marked_late"]>=1 else f"scheduler: {r}")' <<<"$output"
+
+log "a failed mail: SES refuses, the notifier releases its claim and counts a failure"
+# The notifier's failure path (release the mail claim, MailFailures), through watch and the
+# bridge like every other call: moto refuses mail from an unverified sender, so un-verify it,
+# place an order, wait for the failure, verify it again (the redelivery then mails).
+sender=${SENDER_EMAIL:-no-reply@gigmarket.local}
+ses() { .local/venv/bin/python -c "import boto3, sys; getattr(boto3.client('ses'), sys.argv[1])(**{sys.argv[2]: sys.argv[3]})" "$@"; }
+ses delete_identity Identity "$sender"
+curl -sf --noproxy '*' -o /dev/null -X POST "$GIGMARKET_API_URL/orders" -H "authorization: Bearer $client_token" \
+  -H "Idempotency-Key: mail-failure-$run_id" -H 'content-type: application/json' \
+  -d "{\"gig_id\":\"$fuzz_gig_id\",\"package\":\"basic\",\"requirements\":\"A failed mail, then a sent one.\"}"
+released=false
+for _ in $(seq 1 60); do
+  if grep -q '"function":"notifier","action":"dynamodb:DeleteItem"' "$CALL_LOG"; then
+    released=true
+    break
+  fi
+  sleep 1
+done
+ses verify_email_identity EmailAddress "$sender"
+$released || { echo "the notifier never released a mail claim after a refused send"; tail -n 40 .local/logs/watch-test.log; exit 1; }
+
+log "unlisting a gig through watch: its listing entries are deleted"
+# Pausing an active gig deletes its browse and search entries in the gig's transaction.
+curl -sf --noproxy '*' -o /dev/null -X POST "$GIGMARKET_API_URL/gigs/$fuzz_gig_id/pause" \
+  -H "authorization: Bearer $fuzz_token" -H 'content-type: application/json' -d '{}'
+
+log "business metrics: EMF lines in the functions' output"
+# What CloudWatch turns into metrics: each counter this run must have produced at least once.
+.local/venv/bin/python - .local/logs/watch-test.log <<'PY'
+import json, sys
+seen = {}
+for line in open(sys.argv[1], errors="replace"):
+    start = line.find('{"_aws"')
+    if start < 0:
+        continue
+    document = json.loads(line[start:])
+    for directive in document["_aws"]["CloudWatchMetrics"]:
+        for metric in directive["Metrics"]:
+            name = metric["Name"]
+            assert isinstance(document[name], int) and document[name] > 0, line
+            assert metric["Unit"] == "Count", line
+            seen[name] = seen.get(name, 0) + document[name]
+print("  EMF counters seen:", ", ".join(f"{name} {count}" for name, count in sorted(seen.items())), file=sys.stderr)
+missing = {"OrdersPlaced", "OrdersCompleted", "MailsSent", "MailFailures"} - set(seen)
+sys.exit(f"no EMF line for {sorted(missing)}" if missing else 0)
+PY
+
+log "permissions: every call recorded in this run is granted, every grant was called"
+# The bridge may still be delivering the last order events: wait until the log stops growing.
+size=-1
+while [[ "$(stat -c %s "$CALL_LOG")" != "$size" ]]; do
+  size=$(stat -c %s "$CALL_LOG")
+  sleep 3
+done
+GIGMARKET_AWS_CALL_LOG="$CALL_LOG" cargo nextest run --locked -p gigmarket-tests --test permissions
+
+log "deployment build: arm64 sizes"
+if ! wait "$arm64_pid"; then
+  arm64_pid=""
+  tail -n 40 .local/logs/arm64-build.log
+  echo "the arm64 deployment build failed (or a zipped bootstrap is over budget)"
+  exit 1
+fi
+arm64_pid=""
+grep -E '^(\||arm64 release build)' .local/logs/arm64-build.log

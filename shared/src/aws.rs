@@ -8,29 +8,50 @@
 
 use aws_config::{BehaviorVersion, SdkConfig};
 
+use crate::call_log::CallLog;
+
 /// The shared SDK configuration (region, credentials, endpoints): load it once, then build the
 /// clients the function needs from it.
 pub async fn sdk_config() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest()).load().await
 }
 
+// Every client records its calls when the call log is on (`crate::call_log`, checked against
+// the deployed grants by tests/permissions.rs).
+
 pub fn dynamodb(config: &SdkConfig) -> aws_sdk_dynamodb::Client {
-    aws_sdk_dynamodb::Client::new(config)
+    aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(config)
+            .interceptor(CallLog::from_env())
+            .build(),
+    )
 }
 
 #[cfg(feature = "sqs")]
 pub fn sqs(config: &SdkConfig) -> aws_sdk_sqs::Client {
-    aws_sdk_sqs::Client::new(config)
+    aws_sdk_sqs::Client::from_conf(
+        aws_sdk_sqs::config::Builder::from(config)
+            .interceptor(CallLog::from_env())
+            .build(),
+    )
 }
 
 #[cfg(feature = "ses")]
 pub fn ses(config: &SdkConfig) -> aws_sdk_ses::Client {
-    aws_sdk_ses::Client::new(config)
+    aws_sdk_ses::Client::from_conf(
+        aws_sdk_ses::config::Builder::from(config)
+            .interceptor(CallLog::from_env())
+            .build(),
+    )
 }
 
 #[cfg(feature = "jwt-secret")]
 pub fn secrets_manager(config: &SdkConfig) -> aws_sdk_secretsmanager::Client {
-    aws_sdk_secretsmanager::Client::new(config)
+    aws_sdk_secretsmanager::Client::from_conf(
+        aws_sdk_secretsmanager::config::Builder::from(config)
+            .interceptor(CallLog::from_env())
+            .build(),
+    )
 }
 
 /// The JWT keyset, from the first of: `JWT_KEYS` (the JSON itself), `JWT_KEYS_FILE` (a path),

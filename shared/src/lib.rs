@@ -9,10 +9,12 @@
 pub mod app;
 pub mod auth;
 pub mod aws;
+pub mod call_log;
 pub mod config;
 pub mod domain;
 pub mod error;
 pub mod events;
+pub mod metrics;
 pub mod pagination;
 pub mod routes;
 pub mod store;

@@ -90,3 +90,119 @@ pub fn routes_json() -> String {
         .collect();
     format!("[\n{}\n]\n", lines.join(",\n"))
 }
+
+/// The SAM `HttpApi` events of one function, as `infra/template.yaml` lists them under the
+/// function's `Events` (indented by the caller), one event per route, named `<Method><Path>`.
+pub fn sam_events_yaml(function: &str) -> String {
+    let mut text = String::new();
+    for route in ROUTES.iter().filter(|route| route.function == function) {
+        let path = if route.path.contains('{') {
+            format!("\"{}\"", route.path)
+        } else {
+            route.path.to_owned()
+        };
+        text.push_str(&format!(
+            "{}:\n  Type: HttpApi\n  Properties: {{ApiId: !Ref HttpApi, Method: {}, Path: {path}}}\n",
+            sam_event_name(route),
+            route.method
+        ));
+    }
+    text
+}
+
+/// `GET /users/{id}/gigs` -> `GetUsersIdGigs`.
+pub fn sam_event_name(route: &Route) -> String {
+    let pascal = |word: &str| {
+        let mut chars = word.chars();
+        chars
+            .next()
+            .map(|first| {
+                first.to_ascii_uppercase().to_string() + &chars.as_str().to_ascii_lowercase()
+            })
+            .unwrap_or_default()
+    };
+    let mut name = pascal(route.method);
+    for word in route.path.split(|c: char| !c.is_ascii_alphanumeric()) {
+        name.push_str(&pascal(word));
+    }
+    name
+}
+
+/// Marks a generated block in a file: `# BEGIN generated routes: <key>` ... `# END generated
+/// routes: <key>` (any indentation; the block's lines get the BEGIN line's).
+const BEGIN: &str = "# BEGIN generated routes: ";
+const END: &str = "# END generated routes: ";
+
+/// `text` with each marked block replaced by `render(key)`; an error for a BEGIN without its END.
+pub fn regenerate_blocks(text: &str, render: impl Fn(&str) -> String) -> Result<String, String> {
+    let mut out = String::with_capacity(text.len());
+    let mut lines = text.split_inclusive('\n');
+    while let Some(line) = lines.next() {
+        out.push_str(line);
+        let trimmed = line.trim_start();
+        let Some(rest) = trimmed.strip_prefix(BEGIN) else {
+            continue;
+        };
+        let key = rest
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        let indent = &line[..line.len() - trimmed.len()];
+        for generated in render(&key).lines() {
+            out.push_str(indent);
+            out.push_str(generated);
+            out.push('\n');
+        }
+        let end = format!("{END}{key}");
+        loop {
+            let Some(line) = lines.next() else {
+                return Err(format!("`{BEGIN}{key}` has no `{end}`"));
+            };
+            if line.trim() == end {
+                out.push_str(line);
+                break;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The keys of the marked blocks in `text`.
+pub fn block_keys(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|line| line.trim_start().strip_prefix(BEGIN))
+        .map(|rest| {
+            rest.split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_names_are_method_and_path_in_pascal_case() {
+        let route = route("POST", "/orders/{id}/request-revision", "orders");
+        assert_eq!(sam_event_name(&route), "PostOrdersIdRequestRevision");
+        assert_eq!(
+            sam_event_name(&super::route("GET", "/me", "users")),
+            "GetMe"
+        );
+    }
+
+    #[test]
+    fn blocks_are_replaced_with_their_indentation() {
+        let text = "a:\n  # BEGIN generated routes: x\n  stale\n  # END generated routes: x\nb\n";
+        let out = regenerate_blocks(text, |key| format!("{key}1\n{key}2\n")).unwrap();
+        assert_eq!(
+            out,
+            "a:\n  # BEGIN generated routes: x\n  x1\n  x2\n  # END generated routes: x\nb\n"
+        );
+        assert!(regenerate_blocks("# BEGIN generated routes: y\n", |_| String::new()).is_err());
+    }
+}

@@ -421,8 +421,10 @@ fn cdk_statements(template: &Value, function: &Value) -> Vec<Value> {
     found
 }
 
-/// Both deployments give each function the same table actions and the same JWT keyset access,
-/// and only the API functions (the ones with routes) read the keyset.
+/// Both deployments give each function the same table access (actions, leading keys, index
+/// queries) and the same JWT keyset access, and only the API functions (the ones with routes)
+/// read the keyset. Whether that access is the right one is tests/permissions.rs's job: it
+/// checks both against the calls each function made in a `make test` run.
 #[test]
 fn sam_and_cdk_grant_each_function_the_same_access() {
     let sam = sam_template();
@@ -430,32 +432,51 @@ fn sam_and_cdk_grant_each_function_the_same_access() {
     let sam_functions = sam_functions(&sam);
     let cdk_functions = cdk_functions(&cdk);
     let api_functions: BTreeSet<&str> = ROUTES.iter().map(|route| route.function).collect();
+    let leading_keys = |statement: Option<&Value>| -> BTreeSet<String> {
+        statement
+            .map(|statement| {
+                as_list(&statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"])
+                    .iter()
+                    .map(|key| key.as_str().expect("pattern").to_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
     for name in function_crates() {
         let sam_found = sam_statements(sam_functions[&name]);
         let cdk_found = cdk_statements(&cdk, cdk_functions[&name].1);
-        let sam_table = statement_with_sid(&sam_found, "Table");
-        let cdk_table = statement_with_sid(&cdk_found, "Table");
-        assert_eq!(
-            action_set(sam_table),
-            action_set(cdk_table),
-            "{name}: table actions differ between infra/template.yaml and infra/cdk/lib/functions.ts"
-        );
-        // Index ARNs in both or in neither.
-        let on_indexes = |statement: Option<&Value>| {
-            statement
-                .is_some_and(|statement| statement["Resource"].to_string().contains("/index/*"))
-        };
-        assert_eq!(
-            on_indexes(sam_table),
-            on_indexes(cdk_table),
-            "{name}: index resources"
-        );
-        let queries = action_set(sam_table).contains("dynamodb:Query");
-        assert_eq!(
-            on_indexes(sam_table),
-            queries,
-            "{name}: Query goes with the index ARNs"
-        );
+        for sid in ["Table", "TableIndexes"] {
+            let (sam_statement, cdk_statement) = (
+                statement_with_sid(&sam_found, sid),
+                statement_with_sid(&cdk_found, sid),
+            );
+            assert_eq!(
+                action_set(sam_statement),
+                action_set(cdk_statement),
+                "{name}: {sid} actions differ between infra/template.yaml and infra/cdk/lib/functions.ts"
+            );
+            assert_eq!(
+                leading_keys(sam_statement),
+                leading_keys(cdk_statement),
+                "{name}: {sid} dynamodb:LeadingKeys differ"
+            );
+            // The table ARN alone, or the index ARNs alone.
+            for (deployment, statement) in [("SAM", sam_statement), ("CDK", cdk_statement)] {
+                if let Some(statement) = statement {
+                    let resources = as_list(&statement["Resource"]);
+                    assert_eq!(
+                        resources.len(),
+                        1,
+                        "{deployment} {name} {sid}: {resources:?}"
+                    );
+                    assert_eq!(
+                        resources[0].to_string().contains("/index/*"),
+                        sid == "TableIndexes",
+                        "{deployment} {name} {sid}: {resources:?}"
+                    );
+                }
+            }
+        }
         let reads_keys = api_functions.contains(name.as_str());
         for (deployment, found) in [("SAM", &sam_found), ("CDK", &cdk_found)] {
             assert_eq!(
@@ -691,4 +712,346 @@ async fn a_locally_created_table_is_infra_table_json() {
         },
     });
     assert_eq!(canonical_cfn_table(&properties), canonical_table_json());
+}
+
+// ------------------------------------------------------------------ generated routes
+
+/// The SAM template's HttpApi events are generated from the route table (`cargo run -p gigctl --
+/// routes` rewrites the marked block under each API function's `Events`).
+#[test]
+fn sam_route_events_are_generated_from_the_route_table() {
+    use gigmarket_shared::routes::{block_keys, regenerate_blocks, sam_events_yaml};
+    let text = read("infra/template.yaml");
+    let keys = block_keys(&text);
+    for route in ROUTES {
+        assert!(
+            keys.iter().any(|key| key == route.function),
+            "infra/template.yaml: {} has routes but no `# BEGIN generated routes: {}` block",
+            route.function,
+            route.function
+        );
+    }
+    assert!(
+        regenerate_blocks(&text, sam_events_yaml).expect("well-formed blocks") == text,
+        "infra/template.yaml's HttpApi events are stale: run `cargo run -p gigctl -- routes`"
+    );
+}
+
+// ------------------------------------------------------------------ operations
+
+/// A logical id's target, SAM (`{"!Ref": id}`, `{"!GetAtt": "id.Attr"}`) or CDK (`{"Ref": id}`,
+/// `{"Fn::GetAtt": [id, attr]}`).
+fn referenced_id(value: &Value) -> Option<String> {
+    value["!Ref"]
+        .as_str()
+        .or_else(|| value["Ref"].as_str())
+        .or_else(|| {
+            value["!GetAtt"]
+                .as_str()
+                .and_then(|target| target.split('.').next())
+        })
+        .or_else(|| value["Fn::GetAtt"][0].as_str())
+        .map(str::to_owned)
+}
+
+/// Logical id -> crate name of each Rust function, in either template.
+fn function_ids(template: &Value) -> BTreeMap<String, String> {
+    let mut ids = BTreeMap::new();
+    for (id, function) in resources_of_type(template, "AWS::Serverless::Function") {
+        if let Some(name) = function["Properties"]["CodeUri"]
+            .as_str()
+            .and_then(|uri| uri.strip_prefix("../functions/"))
+        {
+            ids.insert(id.clone(), name.to_owned());
+        }
+    }
+    for (id, function) in resources_of_type(template, "AWS::Lambda::Function") {
+        if let Some(name) = function_tag(function) {
+            ids.insert(id.clone(), name);
+        }
+    }
+    ids
+}
+
+/// Every alarm as (namespace, metric, what it watches), after checking it fires on any datum
+/// and notifies the one topic that AlarmEmail subscribes to.
+fn alarms(deployment: &str, template: &Value) -> BTreeSet<(String, String, String)> {
+    let functions = function_ids(template);
+    let topics = resources_of_type(template, "AWS::SNS::Topic");
+    assert_eq!(topics.len(), 1, "{deployment}: one alarm topic");
+    let topic = topics[0].0.clone();
+    let subscriptions = resources_of_type(template, "AWS::SNS::Subscription");
+    assert!(
+        subscriptions.iter().any(|(_, subscription)| {
+            let properties = &subscription["Properties"];
+            properties["Protocol"] == "email"
+                && referenced_id(&properties["Endpoint"]).as_deref() == Some("AlarmEmail")
+                && referenced_id(&properties["TopicArn"]).as_deref() == Some(topic.as_str())
+        }),
+        "{deployment}: AlarmEmail subscribes to the alarm topic"
+    );
+    let mut found = BTreeSet::new();
+    for (id, alarm) in resources_of_type(template, "AWS::CloudWatch::Alarm") {
+        let properties = &alarm["Properties"];
+        assert_eq!(properties["Threshold"], 0, "{deployment} {id}");
+        assert_eq!(
+            properties["ComparisonOperator"], "GreaterThanThreshold",
+            "{deployment} {id}"
+        );
+        assert_eq!(properties["EvaluationPeriods"], 1, "{deployment} {id}");
+        assert_eq!(properties["Period"], 300, "{deployment} {id}");
+        assert_eq!(
+            properties["TreatMissingData"], "notBreaching",
+            "{deployment} {id}"
+        );
+        let actions = as_list(&properties["AlarmActions"]);
+        assert_eq!(actions.len(), 1, "{deployment} {id}");
+        assert_eq!(
+            referenced_id(&actions[0]).as_deref(),
+            Some(topic.as_str()),
+            "{deployment} {id}: notifies the alarm topic"
+        );
+        let dimensions = as_list(&properties["Dimensions"]);
+        assert_eq!(dimensions.len(), 1, "{deployment} {id}: {dimensions:?}");
+        let target = referenced_id(&dimensions[0]["Value"]).unwrap_or_default();
+        let watched = match dimensions[0]["Name"].as_str().unwrap_or_default() {
+            "FunctionName" => format!("function {}", functions[&target]),
+            "QueueName" => {
+                let queue = ["OrderEventsDlq", "StreamFailuresDlq"]
+                    .into_iter()
+                    .find(|queue| target.starts_with(queue))
+                    .unwrap_or_else(|| panic!("{deployment} {id}: queue {target}"));
+                format!("queue {queue}")
+            }
+            "ApiId" => {
+                assert!(target.starts_with("HttpApi"), "{deployment} {id}: {target}");
+                "api".to_owned()
+            }
+            other => panic!("{deployment} {id}: dimension {other}"),
+        };
+        found.insert((
+            properties["Namespace"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            properties["MetricName"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            watched,
+        ));
+    }
+    found
+}
+
+/// Both deployments alarm on any message in either DLQ, any error or throttle of any function and
+/// any API 5xx, to the topic AlarmEmail subscribes to.
+#[test]
+fn sam_and_cdk_have_the_same_alarms() {
+    let mut expected: BTreeSet<(String, String, String)> = BTreeSet::new();
+    let entry = |namespace: &str, metric: &str, watched: String| {
+        (namespace.to_owned(), metric.to_owned(), watched)
+    };
+    for name in function_crates() {
+        for metric in ["Errors", "Throttles"] {
+            expected.insert(entry("AWS/Lambda", metric, format!("function {name}")));
+        }
+    }
+    for queue in ["OrderEventsDlq", "StreamFailuresDlq"] {
+        expected.insert(entry(
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            format!("queue {queue}"),
+        ));
+    }
+    expected.insert(entry("AWS/ApiGateway", "5xx", "api".to_owned()));
+    assert_eq!(alarms("SAM", &sam_template()), expected, "SAM alarms");
+    assert_eq!(
+        alarms("CDK", &cdk_template(CDK_STACK)),
+        expected,
+        "CDK alarms"
+    );
+}
+
+/// The parameters both deployments take, with their defaults: logs, alarms, CORS, the table.
+#[test]
+fn sam_and_cdk_take_the_same_operations_parameters() {
+    let sam = sam_template();
+    let cdk = cdk_template(CDK_STACK);
+    for name in [
+        "LogLevel",
+        "LogRetentionDays",
+        "AlarmEmail",
+        "CorsAllowedOrigins",
+        "TableDeletionProtection",
+    ] {
+        let (sam_parameter, cdk_parameter) = (&sam["Parameters"][name], &cdk["Parameters"][name]);
+        assert!(sam_parameter.is_object(), "SAM parameter {name}");
+        for field in ["Type", "Default", "AllowedValues", "AllowedPattern"] {
+            // CloudFormation takes numbers as strings or numbers alike.
+            let normalise = |value: &Value| match value {
+                Value::Array(list) => list
+                    .iter()
+                    .map(|item| item.to_string().replace('"', ""))
+                    .collect::<Vec<_>>()
+                    .into(),
+                other => json!(other.to_string().replace('"', "")),
+            };
+            assert_eq!(
+                normalise(&sam_parameter[field]),
+                normalise(&cdk_parameter[field]),
+                "{name}.{field} differs between SAM and CDK"
+            );
+        }
+    }
+    assert_eq!(sam["Parameters"]["LogRetentionDays"]["Default"], 30);
+    assert_eq!(
+        sam["Parameters"]["TableDeletionProtection"]["Default"],
+        "true"
+    );
+    let levels = as_list(&sam["Parameters"]["LogLevel"]["AllowedValues"]);
+    assert!(
+        !levels.contains(&json!("TRACE")),
+        "TRACE would log payloads"
+    );
+}
+
+/// Every function logs JSON into a log group of its own with the retention parameter, and the
+/// API writes an access log (the same line in both) into one too.
+#[test]
+fn sam_and_cdk_keep_logs_with_retention() {
+    let retention_of = |template: &Value, reference: &Value, what: &str| {
+        let id = referenced_id(reference).unwrap_or_else(|| panic!("{what}: {reference}"));
+        let group = &template["Resources"][&id];
+        assert_eq!(group["Type"], "AWS::Logs::LogGroup", "{what}: {id}");
+        referenced_id(&group["Properties"]["RetentionInDays"])
+    };
+    // SAM: LoggingConfig merges the Globals (format, levels) with each function's log group.
+    let sam = sam_template();
+    let globals = &sam["Globals"]["Function"]["LoggingConfig"];
+    assert_eq!(globals["LogFormat"], "JSON");
+    assert_eq!(globals["ApplicationLogLevel"], json!({"!Ref": "LogLevel"}));
+    for (name, function) in sam_functions(&sam) {
+        let group = &function["Properties"]["LoggingConfig"]["LogGroup"];
+        assert_eq!(
+            retention_of(&sam, group, &name).as_deref(),
+            Some("LogRetentionDays"),
+            "SAM {name}"
+        );
+    }
+    let sam_api = &sam["Resources"]["HttpApi"]["Properties"]["AccessLogSettings"];
+    assert_eq!(
+        retention_of(&sam, &sam_api["DestinationArn"], "SAM API").as_deref(),
+        Some("LogRetentionDays")
+    );
+    // CDK
+    let cdk = cdk_template(CDK_STACK);
+    for (name, (_, function)) in cdk_functions(&cdk) {
+        let config = &function["Properties"]["LoggingConfig"];
+        assert_eq!(config["LogFormat"], "JSON", "CDK {name}");
+        assert_eq!(config["ApplicationLogLevel"], json!({"Ref": "LogLevel"}));
+        assert_eq!(
+            retention_of(&cdk, &config["LogGroup"], &name).as_deref(),
+            Some("LogRetentionDays"),
+            "CDK {name}"
+        );
+    }
+    let stages = resources_of_type(&cdk, "AWS::ApiGatewayV2::Stage");
+    assert_eq!(stages.len(), 1);
+    let cdk_api = &stages[0].1["Properties"]["AccessLogSettings"];
+    assert_eq!(
+        retention_of(&cdk, &cdk_api["DestinationArn"], "CDK API").as_deref(),
+        Some("LogRetentionDays")
+    );
+    let format = |settings: &Value| -> Value {
+        serde_json::from_str(settings["Format"].as_str().expect("Format")).expect("a JSON line")
+    };
+    let line = format(sam_api);
+    assert_eq!(line, format(cdk_api), "the same access log line");
+    assert_eq!(line["requestId"], "$context.requestId");
+}
+
+/// X-Ray on every function (HTTP APIs can not trace themselves: infra/README.md).
+#[test]
+fn sam_and_cdk_trace_every_function() {
+    let sam = sam_template();
+    assert_eq!(sam["Globals"]["Function"]["Tracing"], "Active");
+    for (name, function) in sam_functions(&sam) {
+        assert!(
+            function["Properties"].get("Tracing").is_none(),
+            "SAM {name} overrides tracing"
+        );
+    }
+    let cdk = cdk_template(CDK_STACK);
+    for (name, (_, function)) in cdk_functions(&cdk) {
+        assert_eq!(
+            function["Properties"]["TracingConfig"]["Mode"], "Active",
+            "CDK {name}"
+        );
+    }
+}
+
+/// The same CORS rules on the API, the origins from the CorsAllowedOrigins parameter.
+#[test]
+fn sam_and_cdk_apis_allow_the_same_cors() {
+    let canonical = |cors: &Value| -> Value {
+        let lower = |field: &str| -> BTreeSet<String> {
+            as_list(&cors[field])
+                .iter()
+                .map(|value| value.as_str().unwrap_or_default().to_ascii_lowercase())
+                .collect()
+        };
+        json!({
+            "origins": referenced_id(&cors["AllowOrigins"]),
+            "methods": lower("AllowMethods"),
+            "headers": lower("AllowHeaders"),
+            "expose": lower("ExposeHeaders"),
+            "max_age": cors["MaxAge"],
+        })
+    };
+    let sam = sam_template();
+    let sam_cors = canonical(&sam["Resources"]["HttpApi"]["Properties"]["CorsConfiguration"]);
+    let cdk = cdk_template(CDK_STACK);
+    let apis = resources_of_type(&cdk, "AWS::ApiGatewayV2::Api");
+    assert_eq!(apis.len(), 1);
+    let cdk_cors = canonical(&apis[0].1["Properties"]["CorsConfiguration"]);
+    assert_eq!(sam_cors, cdk_cors);
+    assert_eq!(sam_cors["origins"], "CorsAllowedOrigins");
+    // What browsers need for this API: bearer tokens, JSON bodies, idempotency and ETags.
+    for header in [
+        "authorization",
+        "content-type",
+        "idempotency-key",
+        "if-match",
+    ] {
+        assert!(
+            sam_cors["headers"]
+                .as_array()
+                .unwrap()
+                .contains(&json!(header))
+        );
+    }
+}
+
+/// The table is retained on stack deletion and protected from deletion unless the parameter
+/// says otherwise, in both.
+#[test]
+fn sam_and_cdk_protect_the_table() {
+    let sam = sam_template();
+    let cdk = cdk_template(CDK_STACK);
+    for (deployment, template) in [("SAM", &sam), ("CDK", &cdk)] {
+        let tables = resources_of_type(template, "AWS::DynamoDB::Table");
+        let table = tables[0].1;
+        assert_eq!(table["DeletionPolicy"], "Retain", "{deployment}");
+        let protection = table["Properties"]["DeletionProtectionEnabled"].to_string();
+        assert!(
+            protection.contains("ProtectTable") && protection.contains("true"),
+            "{deployment}: DeletionProtectionEnabled follows the ProtectTable condition: {protection}"
+        );
+        let condition = template["Conditions"]["ProtectTable"].to_string();
+        assert!(
+            condition.contains("TableDeletionProtection"),
+            "{deployment}: {condition}"
+        );
+    }
 }

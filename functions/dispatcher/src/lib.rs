@@ -14,7 +14,8 @@
 use aws_lambda_events::event::dynamodb::{Event as StreamEvent, EventRecord};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
-use gigmarket_shared::events::Event;
+use gigmarket_shared::domain::order::ChangeKind;
+use gigmarket_shared::events::{Event, EventType};
 use gigmarket_shared::store::stream::{self, StreamChange, UndecodableRecord};
 
 /// SQS accepts at most 10 messages per SendMessageBatch.
@@ -48,6 +49,7 @@ pub async fn handle(
     for chunk in ready.chunks(SQS_BATCH) {
         failed.extend(send_chunk(chunk, sqs, queue_url).await);
     }
+    count_business_events(&ready, &failed);
     let mut response = DynamoDbEventResponse::default();
     response.batch_item_failures = failed.into_iter().map(failure).collect();
     tracing::info!(
@@ -57,6 +59,22 @@ pub async fn handle(
         "dispatched"
     );
     response
+}
+
+/// Business metrics (EMF): orders placed and completed, from the events that were queued.
+fn count_business_events(ready: &[(&EventRecord, Event)], failed: &[&EventRecord]) {
+    use gigmarket_shared::metrics;
+    let queued = |kind: ChangeKind| {
+        ready
+            .iter()
+            .filter(|(record, event)| {
+                event.event_type == EventType::Order(kind)
+                    && !failed.iter().any(|bad| std::ptr::eq(*bad, *record))
+            })
+            .count() as u64
+    };
+    metrics::count(metrics::ORDERS_PLACED, queued(ChangeKind::Placed));
+    metrics::count(metrics::ORDERS_COMPLETED, queued(ChangeKind::Completed));
 }
 
 fn failure(record: &EventRecord) -> DynamoDbBatchItemFailure {

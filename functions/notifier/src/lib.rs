@@ -77,6 +77,7 @@ impl Notifier {
             let email = notice.render(&recipient, &user.name);
             match self.send(&user.email, &email).await {
                 Ok(message_id) => {
+                    gigmarket_shared::metrics::count(gigmarket_shared::metrics::MAILS_SENT, 1);
                     self.store
                         .mark_mail_sent(&event.event_id, user_id, &message_id)
                         .await?;
@@ -88,6 +89,7 @@ impl Notifier {
                     );
                 }
                 Err(error) => {
+                    gigmarket_shared::metrics::count(gigmarket_shared::metrics::MAIL_FAILURES, 1);
                     self.store.release_mail(&event.event_id, user_id).await?;
                     return Err(error);
                 }

@@ -6,11 +6,12 @@
  * `readsJwtKeys`); its routes follow from the route table. The stack refuses to synth while a
  * crate in functions/ has no entry here, an entry has no crate, or a route names a function that
  * is not here, so nothing is silently left out. tests/infra.rs checks that each function's table
- * actions are the same as in infra/template.yaml.
+ * access is the same as in infra/template.yaml, and tests/permissions.rs that it is exactly what
+ * the function was seen calling in a `make test` run (actions, resources, leading keys).
  */
 
-/** DynamoDB actions a function's code paths call. TransactWriteItems is authorised per item as
- * Put/Update/Delete/ConditionCheckItem; Query on an index needs `queriesIndexes`. */
+/** DynamoDB actions a function's code paths call on the table. TransactWriteItems is authorised
+ * per item as Put/Update/Delete/ConditionCheckItem; Query on an index is `queriesIndexes`. */
 export type TableAction =
   | 'dynamodb:GetItem'
   | 'dynamodb:BatchGetItem'
@@ -28,13 +29,21 @@ export type Trigger =
   /** An EventBridge schedule expression, e.g. `rate(15 minutes)`. */
   | { kind: 'schedule'; expression: string };
 
+export interface TableAccess {
+  readonly actions: TableAction[];
+  /** `dynamodb:LeadingKeys` (ForAllValues:StringLike): the partition key prefixes its items and
+   * table Queries have, e.g. `USER#*` (shared/src/store/keys.rs). */
+  readonly leadingKeys: string[];
+}
+
 export interface FunctionSpec {
   /** The crate under functions/ (and its binary). */
   readonly name: string;
   readonly description: string;
-  /** Empty: no table access at all (a stream trigger's read is granted with the trigger). */
-  readonly tableActions: TableAction[];
-  /** Query/read the GSIs (`<table>/index/*`) too. */
+  /** Its access to the table's items; none: no table access at all (a stream trigger's read is
+   * granted with the trigger). */
+  readonly table?: TableAccess;
+  /** Query on the GSIs (`<table>/index/*`). */
   readonly queriesIndexes?: boolean;
   /** Verifies or issues access tokens: reads the JWT keyset secret at cold start. */
   readonly readsJwtKeys?: boolean;
@@ -51,7 +60,10 @@ export const FUNCTIONS: FunctionSpec[] = [
   {
     name: 'auth',
     description: 'Registration, login, token refresh and logout',
-    tableActions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+    table: {
+      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+      leadingKeys: ['USER#*', 'EMAIL#*', 'REFRESH#*', 'FAMILY#*', 'LOGINFAIL#*'],
+    },
     readsJwtKeys: true,
     // argon2id hashing is CPU-bound: more memory is more CPU.
     memorySize: 1024,
@@ -59,7 +71,10 @@ export const FUNCTIONS: FunctionSpec[] = [
   {
     name: 'users',
     description: "The caller's profile and public profiles",
-    tableActions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+    table: {
+      actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      leadingKeys: ['USER#*'],
+    },
     readsJwtKeys: true,
   },
   {
@@ -68,14 +83,10 @@ export const FUNCTIONS: FunctionSpec[] = [
     // GetItem: the gig, its owner. Query: the listing and owner indexes. Every gig write is one
     // TransactWriteItems: the gig (Put/Update), its listing entries (Put/Delete) and a
     // ConditionCheck of the owner's status.
-    tableActions: [
-      'dynamodb:GetItem',
-      'dynamodb:Query',
-      'dynamodb:PutItem',
-      'dynamodb:UpdateItem',
-      'dynamodb:DeleteItem',
-      'dynamodb:ConditionCheckItem',
-    ],
+    table: {
+      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem'],
+      leadingKeys: ['GIG#*', 'USER#*'],
+    },
     queriesIndexes: true,
     readsJwtKeys: true,
   },
@@ -83,9 +94,12 @@ export const FUNCTIONS: FunctionSpec[] = [
     name: 'orders',
     description: 'Order placement, lifecycle transitions and order reads with their timeline',
     // GetItem: idempotency record, gig, freelancer, order. Query: an order's partition and the
-    // listing indexes. Placement and transitions are one TransactWriteItems of Puts and an Update
-    // (no ConditionCheck or Delete items).
-    tableActions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+    // listing indexes. Placement and transitions are one TransactWriteItems of Puts, an Update
+    // (the gig) and, at placement, a ConditionCheck of the freelancer (not blocked).
+    table: {
+      actions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'],
+      leadingKeys: ['ORDER#*', 'IDEMPOTENCY#*', 'GIG#*', 'USER#*'],
+    },
     queriesIndexes: true,
     readsJwtKeys: true,
   },
@@ -93,7 +107,6 @@ export const FUNCTIONS: FunctionSpec[] = [
     name: 'dispatcher',
     description: 'Turns order changes on the table stream into order events on the queue',
     // Everything it needs is in the stream record; the trigger grants the stream read.
-    tableActions: [],
     trigger: { kind: 'orderStream' },
     sendsOrderEvents: true,
   },
@@ -101,7 +114,10 @@ export const FUNCTIONS: FunctionSpec[] = [
     name: 'notifier',
     description: 'Emails the parties of an order event (once per event and recipient)',
     // GetItem: the recipient. The dedupe record: Put (claim), Update (sent), Delete (release).
-    tableActions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+    table: {
+      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+      leadingKeys: ['USER#*', 'MAIL#*'],
+    },
     // Below the queue's visibility timeout (60 s) and the 120 s lease of a mail claim.
     timeoutSeconds: 10,
     trigger: { kind: 'orderQueue' },
@@ -111,7 +127,10 @@ export const FUNCTIONS: FunctionSpec[] = [
     name: 'scheduler',
     description: 'Auto-completes delivered orders after 3 days and marks late orders',
     // Query: the sparse deadline index. Transitions: Puts (order, timeline) and an Update (gig).
-    tableActions: ['dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+    table: {
+      actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
+      leadingKeys: ['ORDER#*', 'GIG#*'],
+    },
     queriesIndexes: true,
     timeoutSeconds: 60,
     trigger: { kind: 'schedule', expression: 'rate(15 minutes)' },

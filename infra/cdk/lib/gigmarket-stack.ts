@@ -9,14 +9,18 @@ import * as path from 'path';
 
 import * as cdk from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { RustFunction } from 'cargo-lambda-cdk';
 import { Construct } from 'constructs';
@@ -66,8 +70,40 @@ export class GigmarketStack extends cdk.Stack {
     const logLevel = new cdk.CfnParameter(this, 'LogLevel', {
       type: 'String',
       default: 'INFO',
-      allowedValues: ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'],
-      description: 'Application log level of every function.',
+      // No TRACE: it would log request and SDK payloads. DEBUG applies to Gigmarket's crates only.
+      allowedValues: ['DEBUG', 'INFO', 'WARN', 'ERROR'],
+      description: "Application log level of every function (Lambda's ApplicationLogLevel).",
+    });
+    const logRetentionDays = new cdk.CfnParameter(this, 'LogRetentionDays', {
+      type: 'Number',
+      default: '30',
+      allowedValues: RETENTION_DAYS.map(String),
+      description: "Days CloudWatch keeps the functions' logs and the API access log.",
+    });
+    const alarmEmail = new cdk.CfnParameter(this, 'AlarmEmail', {
+      type: 'String',
+      allowedPattern: '^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$',
+      description:
+        'Where alarms are mailed (dead-lettered messages, function errors and throttles, API 5xx). ' +
+        'SNS mails a confirmation link first; alarms reach the address once it is confirmed.',
+    });
+    const corsAllowedOrigins = new cdk.CfnParameter(this, 'CorsAllowedOrigins', {
+      type: 'CommaDelimitedList',
+      description:
+        'Origins browsers may call the API from, comma separated, e.g. ' +
+        'https://app.example.com,https://admin.example.com (`*` allows any origin; the API uses ' +
+        'bearer tokens, never cookies).',
+    });
+    const tableDeletionProtection = new cdk.CfnParameter(this, 'TableDeletionProtection', {
+      type: 'String',
+      default: 'true',
+      allowedValues: ['true', 'false'],
+      description:
+        'DynamoDB deletion protection on the table (the stack also retains it on deletion). Set ' +
+        '"false" only to delete the table by hand.',
+    });
+    const protectTable = new cdk.CfnCondition(this, 'ProtectTable', {
+      expression: cdk.Fn.conditionEquals(tableDeletionProtection.valueAsString, 'true'),
     });
 
     // ------------------------------------------------------------ data: exactly infra/table.json
@@ -94,6 +130,7 @@ export class GigmarketStack extends cdk.Stack {
       timeToLiveSpecification: { attributeName: definition.TimeToLiveAttribute, enabled: true },
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       sseSpecification: { sseEnabled: true },
+      deletionProtectionEnabled: cdk.Fn.conditionIf(protectTable.logicalId, true, false) as unknown as boolean,
     });
     cfnTable.applyRemovalPolicy(cdk.RemovalPolicy.RETAIN);
     const table = dynamodb.Table.fromTableAttributes(this, 'TableRef', {
@@ -120,7 +157,8 @@ export class GigmarketStack extends cdk.Stack {
       description: 'Send order emails through SES, only from the configured sender address.',
       statements: [
         new iam.PolicyStatement({
-          actions: ['ses:SendEmail', 'ses:SendRawEmail'],
+          // SendEmail only: the notifier never sends raw MIME.
+          actions: ['ses:SendEmail'],
           resources: [this.formatArn({ service: 'ses', resource: 'identity', resourceName: '*' })],
           conditions: { StringEquals: { 'ses:FromAddress': senderEmail.valueAsString } },
         }),
@@ -173,16 +211,69 @@ export class GigmarketStack extends cdk.Stack {
       GIG_AUTO_APPROVE: gigAutoApprove.valueAsString,
       SENDER_EMAIL: senderEmail.valueAsString,
       ORDER_EVENTS_QUEUE_URL: orderEventsQueue.queueUrl,
+      METRICS_NAMESPACE: `Gigmarket/${props.stage}`,
     };
+    // Alarms go to one topic that AlarmEmail subscribes to (and must confirm).
+    const alarmTopic = new sns.Topic(this, 'AlarmTopic', { displayName: 'Gigmarket alarms' });
+    new sns.Subscription(this, 'AlarmEmailSubscription', {
+      topic: alarmTopic,
+      protocol: sns.SubscriptionProtocol.EMAIL,
+      endpoint: alarmEmail.valueAsString,
+    });
+    const alarmAction = new cwActions.SnsAction(alarmTopic);
+    const anyIn5Minutes = (id: string, description: string, metric: cloudwatch.Metric) =>
+      new cloudwatch.Alarm(this, id, {
+        alarmDescription: description,
+        metric,
+        threshold: 0,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }).addAlarmAction(alarmAction);
+    // Any message in a DLQ is an event or a stream batch that was given up on.
+    anyIn5Minutes(
+      'OrderEventsDlqAlarm',
+      'Order events were dead-lettered (the notifier failed 5 times)',
+      orderEventsDlq.metricApproximateNumberOfMessagesVisible({ period: cdk.Duration.minutes(5), statistic: 'Maximum' }),
+    );
+    anyIn5Minutes(
+      'StreamFailuresDlqAlarm',
+      'Stream batches were given up on (the dispatcher failed after retries)',
+      streamFailuresDlq.metricApproximateNumberOfMessagesVisible({ period: cdk.Duration.minutes(5), statistic: 'Maximum' }),
+    );
+
     const functions = new Map<string, lambda.Function>();
     for (const spec of FUNCTIONS) {
-      const fn = this.rustFunction(spec, environment, logLevel.valueAsString);
-      if (spec.tableActions.length > 0) {
+      const logGroup = new logs.CfnLogGroup(this, `${pascal(spec.name)}LogGroup`, {
+        logGroupName: `/aws/lambda/${this.stackName}-${spec.name}`,
+        retentionInDays: logRetentionDays.valueAsNumber,
+      });
+      const fn = this.rustFunction(
+        spec,
+        environment,
+        logLevel.valueAsString,
+        logs.LogGroup.fromLogGroupName(this, `${pascal(spec.name)}LogGroupRef`, logGroup.ref),
+      );
+      // Errors and Throttles of every function (any in 5 minutes).
+      const period = cdk.Duration.minutes(5);
+      anyIn5Minutes(`${pascal(spec.name)}ErrorsAlarm`, `${spec.name} function errors`, fn.metricErrors({ period, statistic: 'Sum' }));
+      anyIn5Minutes(`${pascal(spec.name)}ThrottlesAlarm`, `${spec.name} function throttles`, fn.metricThrottles({ period, statistic: 'Sum' }));
+      if (spec.table) {
         fn.addToRolePolicy(
           new iam.PolicyStatement({
             sid: 'Table',
-            actions: spec.tableActions,
-            resources: spec.queriesIndexes ? [table.tableArn, `${table.tableArn}/index/*`] : [table.tableArn],
+            actions: spec.table.actions,
+            resources: [table.tableArn],
+            conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': spec.table.leadingKeys } },
+          }),
+        );
+      }
+      if (spec.queriesIndexes) {
+        fn.addToRolePolicy(
+          new iam.PolicyStatement({
+            sid: 'TableIndexes',
+            actions: ['dynamodb:Query'],
+            resources: [`${table.tableArn}/index/*`],
           }),
         );
       }
@@ -244,9 +335,38 @@ export class GigmarketStack extends cdk.Stack {
     // ------------------------------------------------------------ the API: infra/routes.json
     const api = new apigwv2.HttpApi(this, 'HttpApi', {
       description: 'Gigmarket public API (routes from shared/src/routes.rs)',
+      corsPreflight: {
+        allowOrigins: corsAllowedOrigins.valueAsList,
+        allowMethods: [
+          apigwv2.CorsHttpMethod.GET,
+          apigwv2.CorsHttpMethod.POST,
+          apigwv2.CorsHttpMethod.PATCH,
+          apigwv2.CorsHttpMethod.DELETE,
+        ],
+        allowHeaders: ['authorization', 'content-type', 'idempotency-key', 'if-match'],
+        exposeHeaders: ['etag', 'location', 'retry-after', 'x-request-id'],
+        maxAge: cdk.Duration.seconds(600),
+      },
+    });
+    const apiAccessLogs = new logs.CfnLogGroup(this, 'ApiAccessLogs', {
+      logGroupName: `/aws/apigateway/${this.stackName}-access`,
+      retentionInDays: logRetentionDays.valueAsNumber,
     });
     const defaultStage = api.defaultStage?.node.defaultChild as apigwv2.CfnStage;
     defaultStage.defaultRouteSettings = { throttlingBurstLimit: 200, throttlingRateLimit: 100 };
+    // One JSON line per request; never headers or bodies.
+    defaultStage.accessLogSettings = { destinationArn: apiAccessLogs.attrArn, format: ACCESS_LOG_FORMAT };
+    anyIn5Minutes(
+      'Api5xxAlarm',
+      'The API answered 5xx (a function error, timeout or throttle)',
+      new cloudwatch.Metric({
+        namespace: 'AWS/ApiGateway',
+        metricName: '5xx',
+        dimensionsMap: { ApiId: api.apiId },
+        period: cdk.Duration.minutes(5),
+        statistic: 'Sum',
+      }),
+    );
     const integrations = new Map<string, HttpLambdaIntegration>();
     for (const route of readJson('infra/routes.json') as Route[]) {
       const fn = functions.get(route.function);
@@ -268,12 +388,14 @@ export class GigmarketStack extends cdk.Stack {
     new cdk.CfnOutput(this, 'OrderEventsQueueUrl', { value: orderEventsQueue.queueUrl });
     new cdk.CfnOutput(this, 'OrderEventsDlqUrl', { value: orderEventsDlq.queueUrl });
     new cdk.CfnOutput(this, 'JwtKeysSecretArn', { value: jwtKeysSecret.secretArn });
+    new cdk.CfnOutput(this, 'AlarmTopicArn', { value: alarmTopic.topicArn });
   }
 
   private rustFunction(
     spec: FunctionSpec,
     environment: Record<string, string>,
     logLevel: string,
+    logGroup: logs.ILogGroup,
   ): lambda.Function {
     const fn = new RustFunction(this, `${pascal(spec.name)}Function`, {
       manifestPath: path.join(REPO_ROOT, 'functions', spec.name, 'Cargo.toml'),
@@ -286,12 +408,34 @@ export class GigmarketStack extends cdk.Stack {
       loggingFormat: lambda.LoggingFormat.JSON,
       applicationLogLevelV2: logLevel as lambda.ApplicationLogLevel,
       systemLogLevelV2: lambda.SystemLogLevel.WARN,
+      logGroup,
+      // X-Ray: every invocation and its AWS SDK calls' latency (HTTP APIs themselves can not trace).
+      tracing: lambda.Tracing.ACTIVE,
     });
     // tests/infra.rs maps deployed functions to crates by this tag.
     cdk.Tags.of(fn).add('gigmarket:function', spec.name);
     return fn;
   }
 }
+
+/** CloudWatch Logs' allowed retention periods. */
+const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+
+/** The API access log line, as in infra/template.yaml (tests/infra.rs compares them). */
+const ACCESS_LOG_FORMAT = JSON.stringify({
+  requestId: '$context.requestId',
+  ip: '$context.identity.sourceIp',
+  requestTime: '$context.requestTime',
+  method: '$context.httpMethod',
+  routeKey: '$context.routeKey',
+  status: '$context.status',
+  responseLength: '$context.responseLength',
+  latencyMs: '$context.responseLatency',
+  integrationLatencyMs: '$context.integrationLatency',
+  integrationStatus: '$context.integrationStatus',
+  integrationError: '$context.integrationErrorMessage',
+  userAgent: '$context.identity.userAgent',
+});
 
 const pascal = (name: string) =>
   name

@@ -55,8 +55,10 @@ enum Command {
     BlockUser { id: Uuid },
     /// Lift a block: their active gigs are listed again.
     UnblockUser { id: Uuid },
-    /// Print the `cargo lambda watch` router table generated from the route table (for Cargo.toml),
-    /// or with `--json` the route table itself (for infra/routes.json, which the CDK app reads).
+    /// Regenerate every copy of the route table (shared/src/routes.rs) in the repository: the
+    /// `cargo lambda watch` router in Cargo.toml, infra/routes.json (the CDK app reads it) and the
+    /// SAM template's HttpApi events; run from the repository root. With `--json`, only print
+    /// the route table as JSON.
     Routes {
         #[arg(long)]
         json: bool,
@@ -126,10 +128,10 @@ async fn main() -> anyhow::Result<()> {
         Command::Routes { json } => {
             if json {
                 print!("{}", gigmarket_shared::routes::routes_json());
+                Ok(())
             } else {
-                print!("{}", gigmarket_shared::routes::watch_router_toml());
+                write_routes()
             }
-            Ok(())
         }
     }
 }
@@ -369,4 +371,38 @@ async fn set_status(id: Uuid, status: UserStatus) -> anyhow::Result<()> {
 
 fn to_anyhow(error: gigmarket_shared::ApiError) -> anyhow::Error {
     anyhow::anyhow!("{error}")
+}
+
+/// Rewrites the generated route blocks and files (see `Command::Routes`).
+fn write_routes() -> anyhow::Result<()> {
+    use gigmarket_shared::routes;
+    let rewrite = |path: &str, render: &dyn Fn(&str) -> String| -> anyhow::Result<()> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("{path} (run from the repository root)"))?;
+        let new = routes::regenerate_blocks(&text, render)
+            .map_err(|error| anyhow::anyhow!("{path}: {error}"))?;
+        if new != text {
+            std::fs::write(path, new)?;
+            println!("updated {path}");
+        }
+        Ok(())
+    };
+    rewrite("Cargo.toml", &|_| routes::watch_router_toml())?;
+    rewrite("infra/template.yaml", &|function| {
+        routes::sam_events_yaml(function)
+    })?;
+    let template = std::fs::read_to_string("infra/template.yaml")?;
+    let blocks = routes::block_keys(&template);
+    for function in routes::ROUTES.iter().map(|route| route.function) {
+        anyhow::ensure!(
+            blocks.iter().any(|key| key == function),
+            "infra/template.yaml: function {function} has routes but no `# BEGIN generated routes: {function}` block under its Events"
+        );
+    }
+    let json = routes::routes_json();
+    if std::fs::read_to_string("infra/routes.json").ok().as_deref() != Some(json.as_str()) {
+        std::fs::write("infra/routes.json", json)?;
+        println!("updated infra/routes.json");
+    }
+    Ok(())
 }

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The deployment build: every function for Lambda's arm64 (Graviton) with the pinned cargo-lambda
+# and zig from .local/venv (scripts/requirements-dev.txt), exactly what `sam build` and the CDK app
+# run. Checks each zipped bootstrap against the budget and prints a size table.
+# Called by scripts/test.sh; by hand: `bash scripts/build-arm64.sh` (after `make bootstrap`).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+# Lambda's limit for a zip upload is 50 MB; ours is far lower, to keep cold starts short.
+BUDGET_BYTES=${ARM64_ZIP_BUDGET_BYTES:-6000000}
+TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+export PATH="$ROOT/.local/venv/bin:$PATH"
+
+functions=()
+for manifest in functions/*/Cargo.toml; do
+  functions+=("$(basename "$(dirname "$manifest")")")
+done
+packages=()
+for function in "${functions[@]}"; do
+  packages+=(-p "$function")
+done
+
+start=$(date +%s)
+# One cargo invocation for all functions: dependencies compile once. --output-format zip writes
+# target/lambda/<function>/bootstrap.zip, the artifact Lambda takes.
+cargo lambda build --release --arm64 --locked --output-format zip "${packages[@]}"
+echo "arm64 release build of ${#functions[@]} functions: $(($(date +%s) - start)) s" >&2
+
+python3 - "$TARGET_DIR/lambda" "$BUDGET_BYTES" "${functions[@]}" <<'PY'
+import os, sys, zipfile
+lambda_dir, budget, functions = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+mb = lambda n: f"{n / 1e6:.2f} MB"
+print(f"| function | bootstrap | zipped | budget {mb(budget)} |")
+print("|---|---|---|---|")
+over = []
+for name in functions:
+    path = os.path.join(lambda_dir, name, "bootstrap.zip")
+    with zipfile.ZipFile(path) as archive:
+        raw = archive.getinfo("bootstrap").file_size
+    zipped = os.path.getsize(path)
+    ok = zipped <= budget
+    if not ok:
+        over.append(name)
+    print(f"| {name} | {mb(raw)} | {mb(zipped)} | {'ok' if ok else 'OVER'} |")
+if over:
+    sys.exit(f"zipped bootstrap over budget: {', '.join(over)}")
+PY

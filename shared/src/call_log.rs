@@ -1,0 +1,289 @@
+//! The evidence for IAM: every AWS operation a function calls, recorded as it is made.
+//!
+//! Attached to every SDK client (see `aws.rs`) as an interceptor. It records only when
+//! `GIGMARKET_AWS_CALL_LOG` names a file AND the process is a Lambda function
+//! (`AWS_LAMBDA_FUNCTION_NAME`, which Lambda and `cargo lambda watch` set); anywhere else (tests
+//! that build their own clients, gigctl, the bridge) it does nothing. Each call appends one JSON
+//! line per IAM authorisation it needs, so a `TransactWriteItems` of a Put, an Update and a
+//! ConditionCheck is three lines (`dynamodb:PutItem`, `dynamodb:UpdateItem`,
+//! `dynamodb:ConditionCheckItem`), exactly as DynamoDB authorises it:
+//!
+//! ```json
+//! {"function":"orders","action":"dynamodb:ConditionCheckItem","resource":"table","leading_key":"USER#"}
+//! ```
+//!
+//! `resource` is what IAM sees: `table` or `index` for DynamoDB (a Query with an `IndexName` is
+//! authorised on `<table>/index/<name>`), `order-events-queue` (the queue in
+//! `ORDER_EVENTS_QUEUE_URL`) or `queue:<name>`, `jwt-keys-secret` (the secret in
+//! `JWT_KEYS_SECRET_ID`) or `secret:<id>`, `ses-identity`. `leading_key` is the prefix (up to
+//! and including the first `#`) of the item's partition key, what a `dynamodb:LeadingKeys`
+//! condition is written against. Nothing else of the request (no payload) is written.
+//!
+//! `tests/permissions.rs` reads the file `make test` collected and checks the SAM template and
+//! the CDK app against it. Lines are written with one `write` on a file opened with `O_APPEND`,
+//! so concurrent functions never interleave.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::PathBuf;
+
+use aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContextRef;
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept};
+use aws_sdk_dynamodb::error::BoxError;
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_smithy_runtime_api::client::interceptors::context::Input;
+use serde_json::json;
+
+/// The environment variable naming the JSON-lines file.
+pub const ENV: &str = "GIGMARKET_AWS_CALL_LOG";
+
+/// The table's partition key attribute (`infra/table.json`).
+const PARTITION_KEY: &str = "pk";
+
+/// The interceptor; `CallLog::from_env()` is inert unless recording is on.
+#[derive(Debug, Clone)]
+pub struct CallLog {
+    target: Option<(PathBuf, String)>,
+}
+
+impl CallLog {
+    pub fn from_env() -> Self {
+        let path = std::env::var_os(ENV).filter(|path| !path.is_empty());
+        let function = std::env::var("AWS_LAMBDA_FUNCTION_NAME")
+            .ok()
+            .filter(|name| !name.is_empty());
+        Self {
+            target: path.zip(function).map(|(path, f)| (PathBuf::from(path), f)),
+        }
+    }
+
+    fn write(&self, calls: &[Call]) {
+        let Some((path, function)) = &self.target else {
+            return;
+        };
+        let mut text = String::new();
+        for call in calls {
+            let mut line = json!({
+                "function": function,
+                "action": call.action,
+                "resource": call.resource,
+            });
+            if let Some(prefix) = &call.leading_key {
+                line["leading_key"] = json!(prefix);
+            }
+            text.push_str(&line.to_string());
+            text.push('\n');
+        }
+        if text.is_empty() {
+            return;
+        }
+        // One write of all lines of this call on an O_APPEND file: atomic for regular files on
+        // Linux, so processes writing at once never interleave.
+        let result = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .and_then(|mut file| file.write_all(text.as_bytes()));
+        if let Err(error) = result {
+            tracing::warn!(%error, path = %path.display(), "could not record an AWS call");
+        }
+    }
+}
+
+/// One IAM authorisation a call needs.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Call {
+    pub action: String,
+    pub resource: String,
+    pub leading_key: Option<String>,
+}
+
+impl Call {
+    fn new(action: &str, resource: impl Into<String>, leading_key: Option<String>) -> Self {
+        Self {
+            action: action.to_owned(),
+            resource: resource.into(),
+            leading_key,
+        }
+    }
+}
+
+impl Intercept for CallLog {
+    fn name(&self) -> &'static str {
+        "GigmarketCallLog"
+    }
+
+    // Before execution, not per attempt: a retried call is one record.
+    fn read_before_execution(
+        &self,
+        context: &BeforeSerializationInterceptorContextRef<'_>,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if self.target.is_some() {
+            self.write(&describe(context.input()));
+        }
+        Ok(())
+    }
+}
+
+/// The first `#`-terminated prefix of a key value (`USER#123` -> `USER#`).
+fn prefix(value: Option<&AttributeValue>) -> Option<String> {
+    let text = value?.as_s().ok()?;
+    let end = text.find('#').map_or(text.len(), |at| at + 1);
+    Some(text[..end].to_owned())
+}
+
+fn key_prefix(key: Option<&HashMap<String, AttributeValue>>) -> Option<String> {
+    prefix(key?.get(PARTITION_KEY))
+}
+
+/// The partition key value of a Query on the table, from `pk = :v` in its key condition.
+fn query_prefix(
+    expression: Option<&str>,
+    names: Option<&HashMap<String, String>>,
+    values: Option<&HashMap<String, AttributeValue>>,
+) -> Option<String> {
+    let expression = expression?;
+    for condition in expression.split(" AND ").chain(expression.split(" and ")) {
+        let Some((left, right)) = condition.split_once('=') else {
+            continue;
+        };
+        let (left, right) = (left.trim(), right.trim());
+        let attribute = names
+            .and_then(|names| names.get(left))
+            .map_or(left, String::as_str);
+        if attribute == PARTITION_KEY {
+            return prefix(values?.get(right));
+        }
+    }
+    None
+}
+
+fn queue_resource(url: &str) -> String {
+    if std::env::var("ORDER_EVENTS_QUEUE_URL").is_ok_and(|queue| queue == url) {
+        "order-events-queue".to_owned()
+    } else {
+        format!("queue:{}", url.rsplit('/').next().unwrap_or(url))
+    }
+}
+
+fn secret_resource(id: &str) -> String {
+    if std::env::var("JWT_KEYS_SECRET_ID").is_ok_and(|secret| secret == id) {
+        "jwt-keys-secret".to_owned()
+    } else {
+        format!("secret:{id}")
+    }
+}
+
+/// The authorisations an operation input needs. An operation not described here is recorded as
+/// `unknown:<input type>`, which no grant matches: the permissions test then fails until it is.
+pub fn describe(input: &Input) -> Vec<Call> {
+    use aws_sdk_dynamodb::operation as ddb;
+    let item = |action: &str, key: Option<String>| Call::new(action, "table", key);
+    if let Some(get) = input.downcast_ref::<ddb::get_item::GetItemInput>() {
+        return vec![item("dynamodb:GetItem", key_prefix(get.key.as_ref()))];
+    }
+    if let Some(put) = input.downcast_ref::<ddb::put_item::PutItemInput>() {
+        return vec![item("dynamodb:PutItem", key_prefix(put.item.as_ref()))];
+    }
+    if let Some(update) = input.downcast_ref::<ddb::update_item::UpdateItemInput>() {
+        return vec![item("dynamodb:UpdateItem", key_prefix(update.key.as_ref()))];
+    }
+    if let Some(delete) = input.downcast_ref::<ddb::delete_item::DeleteItemInput>() {
+        return vec![item("dynamodb:DeleteItem", key_prefix(delete.key.as_ref()))];
+    }
+    if let Some(query) = input.downcast_ref::<ddb::query::QueryInput>() {
+        // On an index IAM sees `<table>/index/<name>`; LeadingKeys is the table's partition key.
+        if query.index_name.is_some() {
+            return vec![Call::new("dynamodb:Query", "index", None)];
+        }
+        let key = query_prefix(
+            query.key_condition_expression.as_deref(),
+            query.expression_attribute_names.as_ref(),
+            query.expression_attribute_values.as_ref(),
+        );
+        return vec![item("dynamodb:Query", key)];
+    }
+    if let Some(transaction) =
+        input.downcast_ref::<ddb::transact_write_items::TransactWriteItemsInput>()
+    {
+        // DynamoDB authorises each item of a transaction as the single-item action.
+        return transaction
+            .transact_items
+            .iter()
+            .flatten()
+            .map(|entry| {
+                if let Some(put) = &entry.put {
+                    item("dynamodb:PutItem", key_prefix(Some(&put.item)))
+                } else if let Some(update) = &entry.update {
+                    item("dynamodb:UpdateItem", key_prefix(Some(&update.key)))
+                } else if let Some(delete) = &entry.delete {
+                    item("dynamodb:DeleteItem", key_prefix(Some(&delete.key)))
+                } else if let Some(check) = &entry.condition_check {
+                    item("dynamodb:ConditionCheckItem", key_prefix(Some(&check.key)))
+                } else {
+                    Call::new("unknown:TransactWriteItem", "table", None)
+                }
+            })
+            .collect();
+    }
+    if let Some(batch) = input.downcast_ref::<ddb::batch_write_item::BatchWriteItemInput>() {
+        return batch
+            .request_items
+            .iter()
+            .flat_map(|tables| tables.values().flatten())
+            .map(|request| {
+                let key = request
+                    .put_request
+                    .as_ref()
+                    .map(|put| &put.item)
+                    .or(request.delete_request.as_ref().map(|delete| &delete.key));
+                item("dynamodb:BatchWriteItem", key_prefix(key))
+            })
+            .collect();
+    }
+    #[cfg(feature = "sqs")]
+    if let Some(send) =
+        input.downcast_ref::<aws_sdk_sqs::operation::send_message_batch::SendMessageBatchInput>()
+    {
+        // SendMessageBatch is authorised as sqs:SendMessage.
+        let url = send.queue_url.as_deref().unwrap_or_default();
+        return vec![Call::new("sqs:SendMessage", queue_resource(url), None)];
+    }
+    #[cfg(feature = "sqs")]
+    if let Some(send) =
+        input.downcast_ref::<aws_sdk_sqs::operation::send_message::SendMessageInput>()
+    {
+        let url = send.queue_url.as_deref().unwrap_or_default();
+        return vec![Call::new("sqs:SendMessage", queue_resource(url), None)];
+    }
+    #[cfg(feature = "ses")]
+    if let Some(send) = input.downcast_ref::<aws_sdk_ses::operation::send_email::SendEmailInput>() {
+        // The deployed grant is conditioned on ses:FromAddress = the configured sender.
+        let sender = std::env::var("SENDER_EMAIL").ok();
+        let resource = if send.source.is_some() && send.source == sender {
+            "ses-identity"
+        } else {
+            "ses-identity:other-sender"
+        };
+        return vec![Call::new("ses:SendEmail", resource, None)];
+    }
+    #[cfg(feature = "jwt-secret")]
+    if let Some(get) = input
+        .downcast_ref::<aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueInput>()
+    {
+        let id = get.secret_id.as_deref().unwrap_or_default();
+        return vec![Call::new(
+            "secretsmanager:GetSecretValue",
+            secret_resource(id),
+            None,
+        )];
+    }
+    // Only the type name of the Debug rendering: never the request's content.
+    let rendered = format!("{input:?}");
+    let name: String = rendered
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_')
+        .collect();
+    vec![Call::new(&format!("unknown:{name}"), "unknown", None)]
+}
