@@ -5,7 +5,7 @@
  * Adding a function: add its entry here. An HTTP function needs only `tableActions` (and
  * `readsJwtKeys`); its routes follow from the route table. The stack refuses to synth while a
  * crate in functions/ has no entry here, an entry has no crate, or a route names a function that
- * is not here, so nothing is silently left out. tests/infra.rs checks that each function's table
+ * is not here, so nothing is silently left out. tests/integration/infra.rs checks that each function's table
  * access is the same as in infra/template.yaml, and tests/permissions.rs that it is exactly what
  * the function was seen calling in a `make test` run (actions, resources, leading keys).
  */

@@ -2,7 +2,7 @@
  * The Gigmarket stack: the same resources as infra/template.yaml, built from the same sources:
  * the table from infra/table.json, the HTTP routes from infra/routes.json (generated from
  * shared/src/routes.rs), the keyset initialiser from infra/jwt-keyset/index.py, and each
- * function's permissions and triggers from ./functions.ts. tests/infra.rs checks the synth output.
+ * function's permissions and triggers from ./functions.ts. tests/integration/infra.rs checks the synth output.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -412,7 +412,7 @@ export class GigmarketStack extends cdk.Stack {
       // X-Ray: every invocation and its AWS SDK calls' latency (HTTP APIs themselves can not trace).
       tracing: lambda.Tracing.ACTIVE,
     });
-    // tests/infra.rs maps deployed functions to crates by this tag.
+    // tests/integration/infra.rs maps deployed functions to crates by this tag.
     cdk.Tags.of(fn).add('gigmarket:function', spec.name);
     return fn;
   }
@@ -421,7 +421,7 @@ export class GigmarketStack extends cdk.Stack {
 /** CloudWatch Logs' allowed retention periods. */
 const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
 
-/** The API access log line, as in infra/template.yaml (tests/infra.rs compares them). */
+/** The API access log line, as in infra/template.yaml (tests/integration/infra.rs compares them). */
 const ACCESS_LOG_FORMAT = JSON.stringify({
   requestId: '$context.requestId',
   ip: '$context.identity.sourceIp',
