@@ -159,6 +159,7 @@ fn query_prefix(
     None
 }
 
+#[cfg(feature = "sqs")]
 fn queue_resource(url: &str) -> String {
     if std::env::var("ORDER_EVENTS_QUEUE_URL").is_ok_and(|queue| queue == url) {
         "order-events-queue".to_owned()
@@ -167,6 +168,7 @@ fn queue_resource(url: &str) -> String {
     }
 }
 
+#[cfg(feature = "jwt-secret")]
 fn secret_resource(id: &str) -> String {
     if std::env::var("JWT_KEYS_SECRET_ID").is_ok_and(|secret| secret == id) {
         "jwt-keys-secret".to_owned()
