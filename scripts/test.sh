@@ -249,7 +249,8 @@ curl -sf --noproxy '*' -o /dev/null -X POST "$GIGMARKET_API_URL/orders" -H "auth
   -d "{\"gig_id\":\"$fuzz_gig_id\",\"package\":\"basic\",\"requirements\":\"A failed mail, then a sent one.\"}"
 released=false
 for _ in $(seq 1 60); do
-  if grep -q '"function":"notifier","action":"dynamodb:DeleteItem"' "$CALL_LOG"; then
+  # Call log lines have their keys sorted: action, function, leading_key, resource.
+  if grep -q '"action":"dynamodb:DeleteItem","function":"notifier"' "$CALL_LOG"; then
     released=true
     break
   fi
