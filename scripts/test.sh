@@ -205,9 +205,9 @@ client_token=$(curl -s --noproxy '*' -X POST "$GIGMARKET_API_URL/auth/register" 
 FUZZ_GIG_ID=$fuzz_gig_id fuzz "$client_token"
 
 log "the scheduler through watch: one order past its auto-complete deadline, one past its due date"
-# Deadlines are days away, so move two real orders' deadline index entries (gsi3sk) into the past
-# and let the deployed code path do the rest: auto-complete (order, timeline, the gig's counters)
-# and mark late.
+# Deadlines are days away, so move two real orders' deadlines (the attribute the domain checks and
+# its deadline index entry, gsi3sk) into the past and let the deployed code path do the rest:
+# auto-complete (order, timeline, the gig's counters) and mark late.
 place_order() {
   curl -sf --noproxy '*' -X POST "$GIGMARKET_API_URL/orders" -H "authorization: Bearer $client_token" \
     -H "Idempotency-Key: $1-$run_id" -H 'content-type: application/json' \
@@ -225,12 +225,13 @@ to_mark_late=$(place_order late)
 order_action "$to_mark_late" accept
 .local/venv/bin/python - "$TABLE_NAME" "$to_complete" "$to_mark_late" <<'PY'
 import sys, boto3
-table, *orders = sys.argv[1:]
-for order in orders:
+table, to_complete, to_mark_late = sys.argv[1:]
+for order, deadline in [(to_complete, "auto_complete_at"), (to_mark_late, "due_at")]:
     boto3.client("dynamodb").update_item(
         TableName=table, Key={"pk": {"S": f"ORDER#{order}"}, "sk": {"S": "ORDER"}},
-        UpdateExpression="SET gsi3sk = :past", ExpressionAttributeValues={":past": {"S": f"{0:012}#{order}"}},
-        ConditionExpression="attribute_exists(gsi3pk)")
+        UpdateExpression=f"SET gsi3sk = :past, {deadline} = :then",
+        ExpressionAttributeValues={":past": {"S": f"{0:012}#{order}"}, ":then": {"S": "2000-01-01T00:00:00Z"}},
+        ConditionExpression=f"attribute_exists(gsi3pk) AND attribute_exists({deadline})")
 PY
 output=$(cargo lambda invoke -P "$watch_port" scheduler --data-file events/scheduler/scheduled.json)
 echo "  scheduler: $output" >&2
@@ -248,7 +249,8 @@ curl -sf --noproxy '*' -o /dev/null -X POST "$GIGMARKET_API_URL/orders" -H "auth
   -d "{\"gig_id\":\"$fuzz_gig_id\",\"package\":\"basic\",\"requirements\":\"A failed mail, then a sent one.\"}"
 released=false
 for _ in $(seq 1 60); do
-  if grep -q '"function":"notifier","action":"dynamodb:DeleteItem"' "$CALL_LOG"; then
+  # Call log lines have their keys sorted: action, function, leading_key, resource.
+  if grep -q '"action":"dynamodb:DeleteItem","function":"notifier"' "$CALL_LOG"; then
     released=true
     break
   fi
