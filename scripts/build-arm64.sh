@@ -16,15 +16,15 @@ functions=()
 for manifest in functions/*/Cargo.toml; do
   functions+=("$(basename "$(dirname "$manifest")")")
 done
-packages=()
-for function in "${functions[@]}"; do
-  packages+=(-p "$function")
-done
-
 start=$(date +%s)
-# One cargo invocation for all functions: dependencies compile once. --output-format zip writes
-# target/lambda/<function>/bootstrap.zip, the artifact Lambda takes.
-cargo lambda build --release --arm64 --locked --output-format zip "${packages[@]}"
+# One cargo invocation per function, as `sam build` and the CDK app build them: cargo unifies
+# features across the packages of one invocation, so building all at once would give every
+# function the gigmarket-shared features (and AWS clients) of all the others. Dependencies still
+# compile once (the four API functions even share one build of gigmarket-shared).
+# --output-format zip writes target/lambda/<function>/bootstrap.zip, the artifact Lambda takes.
+for function in "${functions[@]}"; do
+  cargo lambda build --release --arm64 --locked --output-format zip -p "$function"
+done
 echo "arm64 release build of ${#functions[@]} functions: $(($(date +%s) - start)) s" >&2
 
 python3 - "$TARGET_DIR/lambda" "$BUDGET_BYTES" "${functions[@]}" <<'PY'
