@@ -270,10 +270,15 @@ log "business metrics: EMF lines in the functions' output"
 import json, sys
 seen = {}
 for line in open(sys.argv[1], errors="replace"):
-    start = line.find('{"_aws"')
-    if start < 0:
+    start = line.find("{")
+    if start < 0 or '"_aws"' not in line:
         continue
-    document = json.loads(line[start:])
+    try:
+        document = json.loads(line[start:])
+    except ValueError:
+        continue
+    if "_aws" not in document:
+        continue
     for directive in document["_aws"]["CloudWatchMetrics"]:
         for metric in directive["Metrics"]:
             name = metric["Name"]
