@@ -17,13 +17,20 @@ for manifest in functions/*/Cargo.toml; do
   functions+=("$(basename "$(dirname "$manifest")")")
 done
 start=$(date +%s)
-# One cargo invocation per function, as `sam build` and the CDK app build them: cargo unifies
-# features across the packages of one invocation, so building all at once would give every
-# function the gigmarket-shared features (and AWS clients) of all the others. Dependencies still
-# compile once (the four API functions even share one build of gigmarket-shared).
+# Built as `sam build` and the CDK app build them, each function with only its own features: cargo
+# unifies features across the packages of one invocation, so one invocation for all would give
+# every function the gigmarket-shared features (and AWS clients) of all the others. Functions with
+# the same gigmarket-shared dependency line share one invocation, so their fat-LTO links run in
+# parallel; dependencies compile once for all.
 # --output-format zip writes target/lambda/<function>/bootstrap.zip, the artifact Lambda takes.
+declare -A groups=()
 for function in "${functions[@]}"; do
-  cargo lambda build --release --arm64 --locked --output-format zip -p "$function"
+  shared_line=$(grep -E '^gigmarket-shared' "functions/$function/Cargo.toml")
+  groups[$shared_line]+=" -p $function"
+done
+for shared_line in "${!groups[@]}"; do
+  # shellcheck disable=SC2086  # the package flags are meant to split
+  cargo lambda build --release --arm64 --locked --output-format zip ${groups[$shared_line]}
 done
 echo "arm64 release build of ${#functions[@]} functions: $(($(date +%s) - start)) s" >&2
 
