@@ -26,15 +26,9 @@
 //! `GIGMARKET_AWS_CALL_LOG=.local/aws-calls.jsonl cargo nextest run -p gigmarket-tests --test permissions`.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
 
+use gigmarket_tests::{function_crates, repo_path as repo};
 use serde_json::{Value, json};
-
-fn repo(relative: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join(relative)
-}
 
 fn read(relative: &str) -> String {
     std::fs::read_to_string(repo(relative)).unwrap_or_else(|error| panic!("{relative}: {error}"))
@@ -344,18 +338,6 @@ fn problems(
     problems.sort();
     problems.dedup();
     problems
-}
-
-fn function_crates() -> BTreeSet<String> {
-    std::fs::read_dir(repo("functions"))
-        .expect("functions/")
-        .filter_map(|entry| {
-            let path = entry.ok()?.path();
-            path.join("Cargo.toml")
-                .exists()
-                .then(|| path.file_name()?.to_str().map(str::to_owned))?
-        })
-        .collect()
 }
 
 #[test]

@@ -17,6 +17,7 @@ use gigmarket_shared::domain::gig::Revisions;
 use gigmarket_shared::events::{Event, Subject};
 use gigmarket_shared::routes::ROUTES;
 use gigmarket_tests::TestApp;
+use gigmarket_tests::function_crates;
 use gigmarket_tests::pipeline::subjects_to;
 use serde_json::Value;
 use time::{Duration, OffsetDateTime};
@@ -60,19 +61,6 @@ fn all_samples() -> BTreeSet<String> {
         }
     }
     found
-}
-
-/// Every crate in `functions/`.
-fn function_crates() -> BTreeSet<String> {
-    std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../functions"))
-        .expect("functions/")
-        .filter_map(|entry| {
-            let path = entry.ok()?.path();
-            path.join("Cargo.toml")
-                .exists()
-                .then(|| path.file_name()?.to_str().map(str::to_owned))?
-        })
-        .collect()
 }
 
 /// The API Gateway samples and what each must answer, in the order a person would try them.

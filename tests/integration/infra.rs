@@ -5,16 +5,10 @@
 //! the last test creates one in DynamoDB Local and compares).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
 
 use gigmarket_shared::routes::{ROUTES, routes_json};
+use gigmarket_tests::{function_crates, repo_path as repo};
 use serde_json::{Value, json};
-
-fn repo(relative: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join(relative)
-}
 
 fn read(relative: &str) -> String {
     std::fs::read_to_string(repo(relative)).unwrap_or_else(|error| panic!("{relative}: {error}"))
@@ -45,18 +39,6 @@ fn resources_of_type<'a>(template: &'a Value, kind: &str) -> Vec<(&'a String, &'
         .expect("Resources")
         .iter()
         .filter(|(_, resource)| resource["Type"] == kind)
-        .collect()
-}
-
-fn function_crates() -> BTreeSet<String> {
-    std::fs::read_dir(repo("functions"))
-        .expect("functions/")
-        .filter_map(|entry| {
-            let path = entry.ok()?.path();
-            path.join("Cargo.toml")
-                .exists()
-                .then(|| path.file_name()?.to_str().map(str::to_owned))?
-        })
         .collect()
 }
 

@@ -384,3 +384,23 @@ impl Session {
         }
     }
 }
+
+/// A path in the repository, from the tests crate.
+pub fn repo_path(relative: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(relative)
+}
+
+/// Every crate in `functions/`: one Lambda function each.
+pub fn function_crates() -> std::collections::BTreeSet<String> {
+    std::fs::read_dir(repo_path("functions"))
+        .expect("functions/")
+        .filter_map(|entry| {
+            let path = entry.ok()?.path();
+            path.join("Cargo.toml")
+                .exists()
+                .then(|| path.file_name()?.to_str().map(str::to_owned))?
+        })
+        .collect()
+}
