@@ -23,6 +23,13 @@ pub struct Config {
     /// `LOGIN_MAX_FAILURES` per `LOGIN_FAILURE_WINDOW_SECS` (defaults 5 per 900 s) before 429.
     pub login_max_failures: u32,
     pub login_failure_window: Duration,
+    /// `LOGIN_MAX_ATTEMPTS_PER_ADDRESS` (default 50): login attempts from one source address,
+    /// any email, per login window (successes are given back).
+    pub login_max_attempts_per_address: u32,
+    /// `REGISTRATIONS_PER_ADDRESS` per `REGISTRATION_WINDOW_SECS` (defaults 20 per 3600 s):
+    /// registrations from one source address before 429.
+    pub registrations_per_address: u32,
+    pub registration_window: Duration,
     /// `MAX_BODY_BYTES` (default 64 KiB): larger JSON bodies get 413.
     pub max_body_bytes: usize,
     /// `GIG_AUTO_APPROVE` (default false): new and edited gigs skip the review queue.
@@ -45,6 +52,9 @@ impl Config {
             )?),
             login_max_failures: number("LOGIN_MAX_FAILURES", 5)?,
             login_failure_window: Duration::from_secs(number("LOGIN_FAILURE_WINDOW_SECS", 900)?),
+            login_max_attempts_per_address: number("LOGIN_MAX_ATTEMPTS_PER_ADDRESS", 50)?,
+            registrations_per_address: number("REGISTRATIONS_PER_ADDRESS", 20)?,
+            registration_window: Duration::from_secs(number("REGISTRATION_WINDOW_SECS", 3600)?),
             max_body_bytes: number("MAX_BODY_BYTES", 64 * 1024)?,
             gig_auto_approve: flag("GIG_AUTO_APPROVE")?,
             sender_email: optional("SENDER_EMAIL")
@@ -63,6 +73,9 @@ impl Config {
             refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
             login_max_failures: 5,
             login_failure_window: Duration::from_secs(900),
+            login_max_attempts_per_address: 50,
+            registrations_per_address: 20,
+            registration_window: Duration::from_secs(3600),
             max_body_bytes: 64 * 1024,
             gig_auto_approve: false,
             sender_email: "no-reply@gigmarket.local".to_owned(),

@@ -56,6 +56,20 @@ pub enum ApiError {
     /// Anything we did not expect. The cause is logged, never returned.
     #[error("internal error: {0:#}")]
     Internal(#[from] anyhow::Error),
+    /// `POST /orders` with `expected_price_cents` that is no longer the package's price.
+    #[error("price changed: expected {expected_price_cents}, now {current_price_cents}")]
+    PriceChanged {
+        expected_price_cents: u64,
+        current_price_cents: u64,
+    },
+    /// DynamoDB throttled the request, timed out, or cancelled a transaction for throughput:
+    /// nothing is wrong with the request, and the same request is worth sending again later.
+    /// The cause is logged, never returned.
+    #[error("service unavailable: {cause:#}")]
+    ServiceUnavailable {
+        retry_after_secs: u64,
+        cause: anyhow::Error,
+    },
 }
 
 impl ApiError {
@@ -100,6 +114,8 @@ impl ApiError {
             Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::ServiceUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::PriceChanged { .. } => StatusCode::CONFLICT,
         }
     }
 
@@ -119,6 +135,8 @@ impl ApiError {
             Self::PreconditionRequired(_) => "precondition-required",
             Self::TooManyRequests { .. } => "rate-limited",
             Self::Internal(_) => "internal-error",
+            Self::ServiceUnavailable { .. } => "service-unavailable",
+            Self::PriceChanged { .. } => "price-changed",
         }
     }
 
@@ -126,6 +144,16 @@ impl ApiError {
         match self {
             Self::Validation(errors) => format!("{} field(s) failed validation", errors.len()),
             Self::Internal(_) => "an unexpected error occurred; it has been logged".to_owned(),
+            Self::ServiceUnavailable {
+                retry_after_secs, ..
+            } => format!("the service is busy; retry in {retry_after_secs} second(s)"),
+            Self::PriceChanged {
+                expected_price_cents,
+                current_price_cents,
+            } => format!(
+                "the package now costs {current_price_cents} cents, not {expected_price_cents}; \
+                 review the gig and order again"
+            ),
             Self::Conflict { detail, .. }
             | Self::Unprocessable { detail, .. }
             | Self::TooManyRequests { detail, .. } => detail.clone(),
@@ -152,6 +180,13 @@ impl ApiError {
                 Self::Validation(errors) => Some(errors.clone()),
                 _ => None,
             },
+            current_price_cents: match self {
+                Self::PriceChanged {
+                    current_price_cents,
+                    ..
+                } => Some(*current_price_cents),
+                _ => None,
+            },
         }
     }
 }
@@ -166,6 +201,9 @@ pub struct Problem {
     pub detail: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errors: Option<Vec<FieldError>>,
+    /// Extension member of `price-changed`: what the package costs now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_price_cents: Option<u64>,
 }
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -178,6 +216,9 @@ impl axum::response::IntoResponse for ApiError {
 
         match &self {
             Self::Internal(cause) => tracing::error!(error = ?cause, "internal error"),
+            Self::ServiceUnavailable { cause, .. } => {
+                tracing::warn!(error = ?cause, "service unavailable")
+            }
             other if other.status().is_client_error() => {
                 tracing::info!(
                     status = other.status().as_u16(),
@@ -195,6 +236,9 @@ impl axum::response::IntoResponse for ApiError {
         match &self {
             Self::TooManyRequests {
                 retry_after_secs, ..
+            }
+            | Self::ServiceUnavailable {
+                retry_after_secs, ..
             } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
             }
@@ -208,6 +252,91 @@ impl axum::response::IntoResponse for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+// AWS SDK failures: the transient ones (throttling, timeouts, transactions cancelled for
+// throughput) become 503 with `Retry-After`, everything else is internal. Decided here, from the
+// SDK's error kinds and the service's error codes, so every store call maps them the same way.
+
+/// How long a client should wait before retrying after DynamoDB throttled or timed out. The SDK
+/// has already retried with backoff by the time we answer, so a second is a fair pause.
+pub const RETRY_AFTER_BUSY_SECS: u64 = 1;
+
+/// Service error codes that say "too much traffic right now", not "your request is wrong".
+const THROTTLING_CODES: &[&str] = &[
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "ThrottlingException",
+    "Throttling",
+    "LimitExceededException",
+    "InternalServerError",
+    "ServiceUnavailable",
+];
+
+/// Cancellation reason codes of a transaction cancelled for throughput (one per item).
+const THROUGHPUT_CANCELLATION_CODES: &[&str] =
+    &["ThrottlingError", "ProvisionedThroughputExceeded"];
+
+/// Whether an SDK error is transient: a timeout, a connection failure, or throttling.
+pub fn is_transient_sdk_error<E, R>(error: &aws_sdk_dynamodb::error::SdkError<E, R>) -> bool
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+{
+    use aws_sdk_dynamodb::error::SdkError;
+    match error {
+        SdkError::TimeoutError(_) => true,
+        SdkError::DispatchFailure(failure) => failure.is_timeout() || failure.is_io(),
+        SdkError::ServiceError(service) => service
+            .err()
+            .code()
+            .is_some_and(|code| THROTTLING_CODES.contains(&code)),
+        _ => false,
+    }
+}
+
+/// Whether a transaction's cancellation reasons say it was cancelled for throughput (and no
+/// condition failed: a failed condition is an answer, not a reason to retry).
+pub fn is_throughput_cancellation(reason_codes: &[&str]) -> bool {
+    !reason_codes.contains(&"ConditionalCheckFailed")
+        && reason_codes
+            .iter()
+            .any(|code| THROUGHPUT_CANCELLATION_CODES.contains(code))
+}
+
+impl ApiError {
+    /// A 503 for a transient failure of `operation`.
+    pub fn service_unavailable(cause: impl Into<anyhow::Error>) -> Self {
+        Self::ServiceUnavailable {
+            retry_after_secs: RETRY_AFTER_BUSY_SECS,
+            cause: cause.into(),
+        }
+    }
+
+    /// Any SDK failure of `operation`: 503 when transient, else internal (keeping the service's
+    /// own explanation in the log).
+    pub fn from_sdk<E, R>(
+        operation: &'static str,
+        error: aws_sdk_dynamodb::error::SdkError<E, R>,
+    ) -> Self
+    where
+        E: aws_sdk_dynamodb::error::ProvideErrorMetadata
+            + std::error::Error
+            + Send
+            + Sync
+            + 'static,
+        R: std::fmt::Debug + Send + Sync + 'static,
+    {
+        let transient = is_transient_sdk_error(&error);
+        let cause = anyhow::anyhow!(
+            "{operation}: {}",
+            aws_sdk_dynamodb::error::DisplayErrorContext(error)
+        );
+        if transient {
+            Self::service_unavailable(cause)
+        } else {
+            Self::Internal(cause)
+        }
+    }
+}
 
 // Domain refusals become problems here, and only here: the domain says why, this says how it
 // reads over HTTP.
@@ -254,5 +383,102 @@ impl From<GigRefusal> for ApiError {
                 format!("this gig has {open_orders} open order(s); finish or cancel them first"),
             ),
         }
+    }
+}
+
+#[cfg(test)]
+mod sdk_error_tests {
+    use aws_sdk_dynamodb::error::{ErrorMetadata, SdkError};
+    use aws_sdk_dynamodb::operation::get_item::GetItemError;
+    use aws_sdk_dynamodb::types::error::ProvisionedThroughputExceededException;
+
+    use super::*;
+
+    fn service_error(error: GetItemError) -> SdkError<GetItemError, ()> {
+        SdkError::service_error(error, ())
+    }
+
+    fn coded(code: &str) -> GetItemError {
+        GetItemError::generic(ErrorMetadata::builder().code(code).message("m").build())
+    }
+
+    #[test]
+    fn throttling_is_503_with_retry_after() {
+        let throughput = GetItemError::ProvisionedThroughputExceededException(
+            ProvisionedThroughputExceededException::builder()
+                .message("slow down")
+                .meta(
+                    ErrorMetadata::builder()
+                        .code("ProvisionedThroughputExceededException")
+                        .build(),
+                )
+                .build(),
+        );
+        for error in [
+            service_error(throughput),
+            service_error(coded("ThrottlingException")),
+            service_error(coded("RequestLimitExceeded")),
+        ] {
+            let mapped = ApiError::from_sdk("GetItem", error);
+            assert_eq!(mapped.status(), StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(mapped.problem_code(), "service-unavailable");
+            assert!(matches!(
+                mapped,
+                ApiError::ServiceUnavailable {
+                    retry_after_secs: RETRY_AFTER_BUSY_SECS,
+                    ..
+                }
+            ));
+        }
+    }
+
+    #[test]
+    fn timeouts_are_503() {
+        let error: SdkError<GetItemError, ()> = SdkError::timeout_error("took too long");
+        assert_eq!(
+            ApiError::from_sdk("GetItem", error).status(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+    }
+
+    #[test]
+    fn other_service_errors_stay_internal() {
+        for code in ["ValidationException", "ResourceNotFoundException"] {
+            let mapped = ApiError::from_sdk("GetItem", service_error(coded(code)));
+            assert_eq!(mapped.status(), StatusCode::INTERNAL_SERVER_ERROR, "{code}");
+        }
+        let construction: SdkError<GetItemError, ()> = SdkError::construction_failure("bad input");
+        assert_eq!(
+            ApiError::from_sdk("GetItem", construction).status(),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+    }
+
+    #[test]
+    fn transactions_cancelled_for_throughput_are_transient_unless_a_condition_failed() {
+        assert!(is_throughput_cancellation(&["None", "ThrottlingError"]));
+        assert!(is_throughput_cancellation(&[
+            "ProvisionedThroughputExceeded"
+        ]));
+        assert!(!is_throughput_cancellation(&[
+            "ConditionalCheckFailed",
+            "ThrottlingError"
+        ]));
+        assert!(!is_throughput_cancellation(&[
+            "None",
+            "TransactionConflict"
+        ]));
+    }
+
+    #[cfg(feature = "web")]
+    #[test]
+    fn service_unavailable_renders_retry_after() {
+        use axum::response::IntoResponse;
+        let response = ApiError::service_unavailable(anyhow::anyhow!("throttled")).into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            response.headers().get(http::header::RETRY_AFTER).unwrap(),
+            &RETRY_AFTER_BUSY_SECS.to_string()
+        );
     }
 }

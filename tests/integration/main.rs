@@ -3,6 +3,7 @@
 //! route table and the sample events. `tests/e2e.rs` is its own binary because it needs the API
 //! served by `cargo lambda watch` (`GIGMARKET_API_URL`, which `make test` sets).
 
+mod accounts;
 mod auth;
 mod events;
 mod gigs;

@@ -82,6 +82,8 @@ pub struct RawRequest {
     pub path: String,
     pub headers: Vec<(String, String)>,
     pub body: Option<String>,
+    /// `requestContext.http.sourceIp` (default `127.0.0.1`): what per-address throttles count.
+    pub source_ip: Option<String>,
 }
 
 impl RawRequest {
@@ -91,7 +93,14 @@ impl RawRequest {
             path: path.into(),
             headers: Vec::new(),
             body: None,
+            source_ip: None,
         }
+    }
+
+    /// Sends the request as if from `source_ip` (API Gateway's `sourceIp`).
+    pub fn from_address(mut self, source_ip: &str) -> Self {
+        self.source_ip = Some(source_ip.to_owned());
+        self
     }
 
     pub fn header(mut self, name: &str, value: &str) -> Self {
@@ -143,7 +152,7 @@ impl RawRequest {
                     "method": self.method,
                     "path": path,
                     "protocol": "HTTP/1.1",
-                    "sourceIp": "127.0.0.1",
+                    "sourceIp": self.source_ip.as_deref().unwrap_or("127.0.0.1"),
                     "userAgent": "gigmarket-tests"
                 },
                 "requestId": Uuid::new_v4().to_string(),

@@ -9,7 +9,7 @@ use axum::routing::post;
 use gigmarket_shared::ApiResult;
 use gigmarket_shared::app::accounts::Session;
 use gigmarket_shared::domain::user::Registration;
-use gigmarket_shared::web::{self, AppState, JsonBody};
+use gigmarket_shared::web::{self, AppState, JsonBody, SourceIp};
 use serde::Deserialize;
 use time::OffsetDateTime;
 
@@ -24,11 +24,12 @@ pub fn router(state: AppState) -> Router {
 
 async fn register(
     State(state): State<AppState>,
+    SourceIp(source_ip): SourceIp,
     JsonBody(registration): JsonBody<Registration>,
 ) -> ApiResult<(StatusCode, Json<Session>)> {
     let session = state
         .accounts()
-        .register(registration, OffsetDateTime::now_utc())
+        .register(registration, &source_ip, OffsetDateTime::now_utc())
         .await?;
     Ok((StatusCode::CREATED, Json(session)))
 }
@@ -42,11 +43,17 @@ struct LoginRequest {
 
 async fn login(
     State(state): State<AppState>,
+    SourceIp(source_ip): SourceIp,
     JsonBody(request): JsonBody<LoginRequest>,
 ) -> ApiResult<Json<Session>> {
     let session = state
         .accounts()
-        .login(&request.email, request.password, OffsetDateTime::now_utc())
+        .login(
+            &request.email,
+            request.password,
+            &source_ip,
+            OffsetDateTime::now_utc(),
+        )
         .await?;
     Ok(Json(session))
 }

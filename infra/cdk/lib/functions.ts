@@ -62,7 +62,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     description: 'Registration, login, token refresh and logout',
     table: {
       actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
-      leadingKeys: ['USER#*', 'EMAIL#*', 'REFRESH#*', 'FAMILY#*', 'LOGINFAIL#*'],
+      leadingKeys: ['USER#*', 'EMAIL#*', 'REFRESH#*', 'FAMILY#*', 'LOGINFAIL#*', 'LOGINIP#*', 'LOGINOK#*', 'REGISTERIP#*'],
     },
     readsJwtKeys: true,
     // argon2id hashing is CPU-bound: more memory is more CPU.

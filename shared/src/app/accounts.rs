@@ -1,5 +1,6 @@
 //! Account use cases: register, log in, refresh, log out, and creating users (admins too, for
-//! `gigctl`). The rules of how sessions start, rotate and end live here, once.
+//! `gigctl`). The rules of how sessions start, rotate and end, and the throttles on login and
+//! registration, live here, once.
 
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -14,6 +15,7 @@ use crate::domain::user::{
 use crate::error::{ApiError, ApiResult};
 use crate::store::Store;
 use crate::store::sessions::{RefreshToken, Rotation};
+use crate::store::throttle::{Throttle, Window};
 
 /// What register, login and refresh return.
 #[derive(Debug, serde::Serialize)]
@@ -37,6 +39,21 @@ pub struct Accounts<'a> {
     pub store: &'a Store,
     pub tokens: &'a TokenIssuer,
     pub config: &'a Config,
+}
+
+/// How many password verifications (real or against the dummy hash) this process has run:
+/// what proves that the login throttle holds under concurrency (tests run one per process).
+#[cfg(feature = "test-support")]
+static PASSWORD_VERIFICATIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+#[cfg(feature = "test-support")]
+pub fn password_verifications() -> u64 {
+    PASSWORD_VERIFICATIONS.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+fn password_verification_started() {
+    #[cfg(feature = "test-support")]
+    PASSWORD_VERIFICATIONS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
 }
 
 /// argon2 takes tens of milliseconds of pure CPU: keep it off the async workers.
@@ -63,28 +80,71 @@ impl Accounts<'_> {
         Ok(user)
     }
 
+    /// Registers a client or freelancer from `source_ip` and signs them in. The user, their
+    /// email claim and their first session are ONE transaction. Registrations are limited per
+    /// source address (`registrations_per_address` per `registration_window`); only valid
+    /// requests use up the budget.
     pub async fn register(
         &self,
         registration: Registration,
+        source_ip: &str,
         now: OffsetDateTime,
     ) -> ApiResult<Session> {
         let email = registration.validate()?;
-        let user = self
-            .create_user(
-                email,
-                registration.password,
-                registration.name,
-                registration.role,
-                now,
+        let window = Window::containing(
+            now.unix_timestamp(),
+            self.config.registration_window.as_secs(),
+        );
+        if !self
+            .store
+            .reserve_attempt(
+                Throttle::RegistrationFromAddress(source_ip),
+                self.config.registrations_per_address,
+                window,
+            )
+            .await?
+        {
+            return Err(ApiError::TooManyRequests {
+                retry_after_secs: window.retry_after(now.unix_timestamp()),
+                detail: "too many registrations from this address; try again later".to_owned(),
+            });
+        }
+        let password = registration.password;
+        let password_hash = blocking(move || hash_password(&password)).await??;
+        let user = User::new(
+            email,
+            registration.name.trim().to_owned(),
+            registration.role,
+            now,
+        );
+        let (token, record) = self.new_session_token(&user, Uuid::new_v4(), now);
+        self.store
+            .create_user_with_session(
+                &user,
+                &password_hash,
+                Some((&refresh_token_digest(&token), &record)),
             )
             .await?;
-        self.start_session(&user, Uuid::new_v4(), now).await
+        self.session_for(&user, token)
     }
 
+    /// Logs in. The throttle, in order (each step reserves its attempt atomically BEFORE the
+    /// password is verified, so concurrent guesses can not get past a limit):
+    ///
+    /// 1. per source address: `login_max_attempts_per_address` attempts per window, any email;
+    /// 2. per email: `login_max_failures` attempts per window, counted in one bucket for every
+    ///    address that never signed in to this account, and in a bucket of its own for each
+    ///    address that did (within the last 90 days). So failures from elsewhere can not lock
+    ///    the owner out of the places they use; someone guessing from the owner's own address
+    ///    gets no more than the same limit.
+    ///
+    /// A successful login gives both attempts back and remembers the address. An owner locked out
+    /// from a new address waits for the window to end (the README's "Login throttle").
     pub async fn login(
         &self,
         email: &str,
         password: String,
+        source_ip: &str,
         now: OffsetDateTime,
     ) -> ApiResult<Session> {
         let email = normalize_email(email);
@@ -98,17 +158,45 @@ impl Accounts<'_> {
                 format!("must be at most {EMAIL_MAX_BYTES} bytes"),
             ));
         }
-        let window = self.config.login_failure_window.as_secs().max(1) as i64;
         let now_unix = now.unix_timestamp();
-        let window_start = now_unix - now_unix.rem_euclid(window);
-        let failures = self.store.login_failures(&email, window_start).await?;
-        if failures >= self.config.login_max_failures {
-            return Err(ApiError::TooManyRequests {
-                retry_after_secs: (window_start + window - now_unix).max(1) as u64,
-                detail: "too many failed logins for this account; try again later".to_owned(),
-            });
+        let window = Window::containing(now_unix, self.config.login_failure_window.as_secs());
+        let throttled = |detail: &str| ApiError::TooManyRequests {
+            retry_after_secs: window.retry_after(now_unix),
+            detail: detail.to_owned(),
+        };
+        let address = Throttle::LoginFromAddress(source_ip);
+        if !self
+            .store
+            .reserve_attempt(address, self.config.login_max_attempts_per_address, window)
+            .await?
+        {
+            return Err(throttled(
+                "too many failed logins from this address; try again later",
+            ));
+        }
+        let account = if self
+            .store
+            .is_known_login_address(&email, source_ip, now_unix)
+            .await?
+        {
+            Throttle::LoginToEmailFromKnownAddress {
+                email: &email,
+                source_ip,
+            }
+        } else {
+            Throttle::LoginToEmail(&email)
+        };
+        if !self
+            .store
+            .reserve_attempt(account, self.config.login_max_failures, window)
+            .await?
+        {
+            return Err(throttled(
+                "too many failed logins for this account; try again later",
+            ));
         }
         let credentials = self.store.credentials(&email).await?;
+        password_verification_started();
         let verified = match credentials.clone() {
             Some(credentials) => {
                 blocking(move || verify_password(&password, &credentials.password_hash)).await?
@@ -122,15 +210,18 @@ impl Accounts<'_> {
             (true, Some(credentials)) => self.store.get_user(credentials.user_id).await?,
             _ => None,
         };
+        // A failure keeps both reserved attempts: that is what the limits count.
         let Some(user) = user else {
-            self.store
-                .record_login_failure(&email, window_start, window_start + window)
-                .await?;
             return Err(BAD_CREDENTIALS);
         };
+        self.store.release_attempt(address, window).await?;
+        self.store.release_attempt(account, window).await?;
         if user.is_blocked() {
             return Err(BLOCKED);
         }
+        self.store
+            .remember_login_address(&email, source_ip, now_unix)
+            .await?;
         self.start_session(&user, Uuid::new_v4(), now).await
     }
 
@@ -204,19 +295,29 @@ impl Accounts<'_> {
         Ok(())
     }
 
-    async fn start_session(
+    /// A fresh refresh token (plaintext, for the client) and the record stored under its digest.
+    fn new_session_token(
         &self,
         user: &User,
         family_id: Uuid,
         now: OffsetDateTime,
-    ) -> ApiResult<Session> {
-        let token = new_refresh_token();
+    ) -> (String, RefreshToken) {
         let record = RefreshToken {
             user_id: user.id,
             family_id,
             expires_at: now.unix_timestamp() + self.config.refresh_token_ttl.as_secs() as i64,
             used_at: None,
         };
+        (new_refresh_token(), record)
+    }
+
+    async fn start_session(
+        &self,
+        user: &User,
+        family_id: Uuid,
+        now: OffsetDateTime,
+    ) -> ApiResult<Session> {
+        let (token, record) = self.new_session_token(user, family_id, now);
         self.store
             .start_session(&refresh_token_digest(&token), &record)
             .await?;

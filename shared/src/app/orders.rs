@@ -81,6 +81,14 @@ pub async fn place(
                 "this gig does not offer that package",
             )
         })?;
+    if let Some(expected_price_cents) = request.expected_price_cents
+        && expected_price_cents != order.price_cents
+    {
+        return Err(ApiError::PriceChanged {
+            expected_price_cents,
+            current_price_cents: order.price_cents,
+        });
+    }
     match store
         .place_order(&order, &idempotency_key, &hash, now.unix_timestamp())
         .await?

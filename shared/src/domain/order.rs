@@ -500,6 +500,11 @@ pub struct PlaceOrder {
     pub gig_id: Uuid,
     pub package: Tier,
     pub requirements: String,
+    /// The package price the client saw. When given and the gig's price differs now, the order
+    /// is refused (409 `price-changed`) instead of charging a price the client never saw. Left
+    /// out of the request hash when absent, so earlier Idempotency-Keys still match.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_price_cents: Option<u64>,
 }
 
 impl PlaceOrder {

@@ -8,7 +8,10 @@
 //! | email credentials   | `EMAIL#<email>`         | `CREDENTIALS`      | uniqueness guard + password hash     |
 //! | refresh token       | `REFRESH#<sha256>`      | `TOKEN`            | TTL `expires_at`                     |
 //! | refresh family      | `FAMILY#<family_id>`    | `FAMILY`           | TTL `expires_at`; revoked flag       |
-//! | login failures      | `LOGINFAIL#<email>`     | `WINDOW#<start>`   | TTL `expires_at`; fixed window count |
+//! | login attempts      | `LOGINFAIL#<email>`     | `WINDOW#<start>` (unknown addresses) or `WINDOW#<start>#FROM#<ip>` (an address that signed in before) | TTL `expires_at`; reserved-attempt count (`store::throttle`) |
+//! | login attempts / IP | `LOGINIP#<ip>`          | `WINDOW#<start>`   | TTL `expires_at`; reserved-attempt count |
+//! | registrations / IP  | `REGISTERIP#<ip>`       | `WINDOW#<start>`   | TTL `expires_at`; reserved-attempt count |
+//! | known login address | `LOGINOK#<email>`       | `IP#<ip>`          | TTL `expires_at` (90 days from the last sign-in from there) |
 //! | gig                 | `GIG#<gig_id>`          | `GIG`              | gsi1: `GIGOWNER#<freelancer_id>` / `<created_ms>#<gig_id>` |
 //! | gig listing entry   | `GIG#<gig_id>`          | `LIST#<partition>` | gsi1 price, gsi2 newest, gsi3 rating, gsi4 relevance (terms only); pk of each = `<partition>` |
 //! | order               | `ORDER#<order_id>`      | `ORDER`            | gsi1, gsi2, sparse gsi3 (below)      |
@@ -81,6 +84,8 @@ pub(crate) mod attr {
     pub const TERMS: &str = "terms";
     /// On timeline entries: the order they belong to.
     pub const ORDER_ID: &str = "order_id";
+    /// On throttle windows: the attempts reserved so far.
+    pub const ATTEMPTS: &str = "attempts";
 }
 
 /// The table's global secondary indexes (`infra/table.json`; a test holds the two together).
@@ -177,12 +182,44 @@ pub fn refresh_family(family_id: Uuid) -> Key {
     Key::new(format!("FAMILY#{family_id}"), "FAMILY")
 }
 
-pub fn login_failures(normalized_email: &str, window_start: i64) -> Key {
+// ---- Accounts hardening (issue 12): throttle windows and known sign-in addresses ----
+
+/// Login attempts for one email in the window starting at `window_start`: one shared bucket for
+/// every address that never signed in to this account (`from: None`), and one bucket of its own
+/// for each address that has (`from: Some(ip)`), so failures from elsewhere never fill it.
+pub fn login_attempts(normalized_email: &str, window_start: i64, from: Option<&str>) -> Key {
+    let sk = match from {
+        None => format!("WINDOW#{window_start}"),
+        Some(address) => format!("WINDOW#{window_start}#FROM#{address}"),
+    };
+    Key::new(format!("LOGINFAIL#{normalized_email}"), &sk)
+}
+
+/// Login attempts from one source address (any email) in a window.
+pub fn login_attempts_from_address(source_ip: &str, window_start: i64) -> Key {
     Key::new(
-        format!("LOGINFAIL#{normalized_email}"),
+        format!("LOGINIP#{source_ip}"),
         &format!("WINDOW#{window_start}"),
     )
 }
+
+/// Registrations from one source address in a window.
+pub fn registrations_from_address(source_ip: &str, window_start: i64) -> Key {
+    Key::new(
+        format!("REGISTERIP#{source_ip}"),
+        &format!("WINDOW#{window_start}"),
+    )
+}
+
+/// An address this email signed in from successfully.
+pub fn known_login_address(normalized_email: &str, source_ip: &str) -> Key {
+    Key::new(
+        format!("LOGINOK#{normalized_email}"),
+        &format!("IP#{source_ip}"),
+    )
+}
+
+// ---- end of accounts hardening keys ----
 
 pub fn gig(gig_id: Uuid) -> Key {
     Key::new(format!("GIG#{gig_id}"), "GIG")
@@ -321,7 +358,9 @@ pub mod entity {
     pub const CREDENTIALS: &str = "credentials";
     pub const REFRESH_TOKEN: &str = "refresh_token";
     pub const REFRESH_FAMILY: &str = "refresh_family";
-    pub const LOGIN_FAILURES: &str = "login_failures";
+    /// A throttle window's reserved-attempt count (`store::throttle`).
+    pub const THROTTLE_WINDOW: &str = "throttle_window";
+    pub const KNOWN_LOGIN_ADDRESS: &str = "known_login_address";
     pub const GIG: &str = "gig";
     /// The dispatcher turns stream records of these into order events.
     pub const ORDER: &str = "order";

@@ -6,6 +6,7 @@
 //! - `transaction`: transactions whose items have names.
 //! - `users`, `sessions`, `gigs`, `orders`: the entities' reads and writes.
 //! - `table`: the table definition (`infra/table.json`) and its creation.
+//! - `throttle`: attempt counters reserved before the work they guard (login, registration).
 //! - `testing` (feature `test-support`): what tests need beyond the public API.
 
 pub mod gigs;
@@ -17,6 +18,9 @@ pub mod stream;
 pub mod table;
 #[cfg(feature = "test-support")]
 pub mod testing;
+#[cfg(feature = "test-support")]
+pub mod testing_accounts;
+pub mod throttle;
 pub(crate) mod transaction;
 pub mod users;
 
@@ -28,7 +32,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ConsumedCapacity, ReturnConsumedCapacity};
@@ -78,22 +82,20 @@ impl CapacityMeter {
     }
 }
 
-/// Turns any SDK failure into an internal error that keeps the service's own explanation.
+/// Turns any SDK failure into an error: 503 when transient (throttling, timeouts), else an
+/// internal error that keeps the service's own explanation (`ApiError::from_sdk`).
 pub(crate) fn sdk_error<E, R>(operation: &'static str) -> impl FnOnce(SdkError<E, R>) -> ApiError
 where
-    E: std::error::Error + Send + Sync + 'static,
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
 {
-    move |error| {
-        ApiError::Internal(anyhow::anyhow!(
-            "{operation}: {}",
-            DisplayErrorContext(error)
-        ))
-    }
+    move |error| ApiError::from_sdk(operation, error)
 }
 
 /// The errors of the single-item writes that take a condition.
-pub(crate) trait ConditionalWriteError: std::error::Error + Send + Sync + 'static {
+pub(crate) trait ConditionalWriteError:
+    aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static
+{
     fn is_condition_failed(&self) -> bool;
 }
 

@@ -1,16 +1,15 @@
-//! Refresh-token sessions and login throttling.
+//! Refresh-token sessions (login throttling is `store::throttle`).
 //!
 //! A session is a *family* of refresh tokens: each refresh spends the presented token and issues
 //! its successor. Presenting an already-spent token means it was copied, so the whole family is
 //! revoked and both the thief and the user must log in again (OAuth 2.0 Security BCP, 4.14).
 
-use aws_sdk_dynamodb::types::ReturnValue;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::keys::{self, attr, entity};
 use super::transaction::TransactOutcome;
-use super::{Store, done_if_condition_failed, key_attributes, n, s, sdk_error, to_item};
+use super::{Item, Store, done_if_condition_failed, key_attributes, n, to_item};
 use crate::error::ApiError;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -50,6 +49,28 @@ pub enum Rotation {
     Revoked,
 }
 
+/// The two items a new session writes: its family and its first token.
+pub(crate) fn session_items(
+    token_digest: &str,
+    token: &RefreshToken,
+) -> Result<(Item, Item), ApiError> {
+    let family = to_item(
+        &keys::refresh_family(token.family_id),
+        entity::REFRESH_FAMILY,
+        &RefreshFamily {
+            user_id: token.user_id,
+            expires_at: token.expires_at,
+            revoked_at: None,
+        },
+    )?;
+    let token = to_item(
+        &keys::refresh_token(token_digest),
+        entity::REFRESH_TOKEN,
+        token,
+    )?;
+    Ok((family, token))
+}
+
 impl Store {
     /// Starts a new refresh family with its first token.
     pub async fn start_session(
@@ -57,20 +78,7 @@ impl Store {
         token_digest: &str,
         token: &RefreshToken,
     ) -> Result<(), ApiError> {
-        let family = to_item(
-            &keys::refresh_family(token.family_id),
-            entity::REFRESH_FAMILY,
-            &RefreshFamily {
-                user_id: token.user_id,
-                expires_at: token.expires_at,
-                revoked_at: None,
-            },
-        )?;
-        let token = to_item(
-            &keys::refresh_token(token_digest),
-            entity::REFRESH_TOKEN,
-            token,
-        )?;
+        let (family, token) = session_items(token_digest, token)?;
         let mut transaction = self.transaction();
         transaction
             .put_new(SessionItem::Family, family)?
@@ -155,52 +163,5 @@ impl Store {
     pub async fn is_session_revoked(&self, family_id: Uuid) -> Result<bool, ApiError> {
         let family: Option<RefreshFamily> = self.get_as(&keys::refresh_family(family_id)).await?;
         Ok(family.is_none_or(|family| family.revoked_at.is_some()))
-    }
-
-    /// Failed logins recorded for this email in the window starting at `window_start`.
-    pub async fn login_failures(
-        &self,
-        normalized_email: &str,
-        window_start: i64,
-    ) -> Result<u32, ApiError> {
-        #[derive(Deserialize)]
-        struct Window {
-            failures: u32,
-        }
-        let window: Option<Window> = self
-            .get_as(&keys::login_failures(normalized_email, window_start))
-            .await?;
-        Ok(window.map_or(0, |window| window.failures))
-    }
-
-    /// Counts one failed login atomically; returns the new count for the window.
-    pub async fn record_login_failure(
-        &self,
-        normalized_email: &str,
-        window_start: i64,
-        expires_at: i64,
-    ) -> Result<u32, ApiError> {
-        let output = self
-            .client()
-            .update_item()
-            .table_name(self.table())
-            .set_key(Some(key_attributes(&keys::login_failures(
-                normalized_email,
-                window_start,
-            ))))
-            .update_expression("ADD failures :one SET expires_at = :expires_at, entity = :entity")
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":expires_at", n(expires_at))
-            .expression_attribute_values(":entity", s(entity::LOGIN_FAILURES))
-            .return_values(ReturnValue::UpdatedNew)
-            .send()
-            .await
-            .map_err(sdk_error("UpdateItem"))?;
-        let failures = output
-            .attributes
-            .and_then(|attributes| attributes.get("failures").cloned())
-            .and_then(|value| value.as_n().ok().and_then(|raw| raw.parse().ok()))
-            .unwrap_or(1);
-        Ok(failures)
     }
 }

@@ -24,7 +24,7 @@ use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, TransactWriteItem, Up
 
 use super::keys::{Key, attr};
 use super::{Item, Store, key_attributes, sdk_error};
-use crate::error::ApiError;
+use crate::error::{ApiError, is_throughput_cancellation};
 
 /// The items of one `TransactWriteItems`, each with its name. Names need not be unique (all
 /// listing entries of a gig can share one).
@@ -187,7 +187,14 @@ impl Store {
                     if !failed.is_empty() {
                         return Ok(TransactOutcome::ConditionFailed(Failed(failed)));
                     }
-                    codes.contains(&"TransactionConflict")
+                    // Throttled items are backed off like a conflict; 503 if it persists.
+                    let throughput = is_throughput_cancellation(&codes);
+                    if throughput && attempt == ATTEMPTS {
+                        return Err(ApiError::service_unavailable(anyhow::anyhow!(
+                            "TransactWriteItems cancelled for throughput: {codes:?}"
+                        )));
+                    }
+                    throughput || codes.contains(&"TransactionConflict")
                 }
                 Some(TransactWriteItemsError::TransactionInProgressException(_)) => true,
                 _ => false,

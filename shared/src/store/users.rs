@@ -7,6 +7,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::keys::{self, attr, entity};
+use super::sessions::{RefreshToken, session_items};
 use super::transaction::{TransactOutcome, Transaction};
 use super::{
     Store, attribute, from_item, key_attributes, missing_if_condition_failed, rfc3339, s, to_item,
@@ -76,12 +77,27 @@ impl<N: Copy + std::fmt::Debug> Transaction<N> {
 enum Registration {
     Profile,
     Email,
+    SessionFamily,
+    SessionToken,
 }
 
 impl Store {
     /// Creates the user and claims their email in one transaction: of any number of concurrent
     /// registrations for one email exactly one succeeds, the rest get 409.
     pub async fn create_user(&self, user: &User, password_hash: &str) -> Result<(), ApiError> {
+        self.create_user_with_session(user, password_hash, None)
+            .await
+    }
+
+    /// [`Store::create_user`], and when `session` is given (refresh-token digest and record) its
+    /// first session too, in the SAME transaction: a registration either leaves a user who is
+    /// signed in or nothing at all, so a retry after a failure never meets "email taken".
+    pub async fn create_user_with_session(
+        &self,
+        user: &User,
+        password_hash: &str,
+        session: Option<(&str, &RefreshToken)>,
+    ) -> Result<(), ApiError> {
         let profile = to_item(&keys::user(user.id), entity::USER, user)?;
         let credentials = to_item(
             &keys::email_credentials(&user.email),
@@ -95,6 +111,12 @@ impl Store {
         transaction
             .put_new(Registration::Profile, profile)?
             .put_new(Registration::Email, credentials)?;
+        if let Some((token_digest, token)) = session {
+            let (family, token) = session_items(token_digest, token)?;
+            transaction
+                .put_new(Registration::SessionFamily, family)?
+                .put_new(Registration::SessionToken, token)?;
+        }
         match self.transact(transaction).await? {
             TransactOutcome::Committed => Ok(()),
             TransactOutcome::ConditionFailed(failed) if failed.includes(Registration::Email) => {

@@ -2,9 +2,11 @@
 //! path, query), the request-id/logging middleware and the problem+json fallbacks.
 
 mod extract;
+mod source_ip;
 mod state;
 
 pub use extract::{JsonBody, OptionalCaller, PathParam, QueryParams};
+pub use source_ip::{SourceIp, UNKNOWN_SOURCE_IP};
 pub use state::AppState;
 
 use std::time::Instant;

@@ -1,0 +1,195 @@
+//! Throttles that can not be raced: fixed-window counters where each attempt is RESERVED with a
+//! conditional `ADD` under the limit before the guarded work runs (password verification,
+//! registration). However many requests arrive at once, DynamoDB serialises the writes to one
+//! item, so at most `limit` of them are granted per window; the rest are refused before doing
+//! anything. A check-then-act (read the count, work, then increment) lets every request that
+//! starts before the first increment through.
+//!
+//! Also the addresses an account has signed in from, which give that address its own login
+//! bucket (see `app::accounts::Accounts::login` for the rule).
+
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+
+use super::keys::{self, Key, attr, entity};
+use super::{Store, condition_failed, key_attributes, n, s, sdk_error};
+use crate::error::ApiError;
+
+/// A fixed window: `[start, start + length)`, in unix seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub start: i64,
+    pub length: i64,
+}
+
+impl Window {
+    /// The window of `length_secs` (at least 1) that contains `now_unix`.
+    pub fn containing(now_unix: i64, length_secs: u64) -> Self {
+        let length = length_secs.max(1) as i64;
+        Self {
+            start: now_unix - now_unix.rem_euclid(length),
+            length,
+        }
+    }
+
+    pub fn end(self) -> i64 {
+        self.start + self.length
+    }
+
+    /// Seconds from `now_unix` until the window ends (at least 1), for `Retry-After`.
+    pub fn retry_after(self, now_unix: i64) -> u64 {
+        (self.end() - now_unix).max(1) as u64
+    }
+}
+
+/// What an attempt is counted against.
+#[derive(Debug, Clone, Copy)]
+pub enum Throttle<'a> {
+    /// Logins to one email from addresses that never signed in to it.
+    LoginToEmail(&'a str),
+    /// Logins to one email from one address that signed in to it before.
+    LoginToEmailFromKnownAddress { email: &'a str, source_ip: &'a str },
+    /// Logins from one address, whatever the email.
+    LoginFromAddress(&'a str),
+    /// Registrations from one address.
+    RegistrationFromAddress(&'a str),
+}
+
+impl Throttle<'_> {
+    fn key(self, window: Window) -> Key {
+        match self {
+            Self::LoginToEmail(email) => keys::login_attempts(email, window.start, None),
+            Self::LoginToEmailFromKnownAddress { email, source_ip } => {
+                keys::login_attempts(email, window.start, Some(source_ip))
+            }
+            Self::LoginFromAddress(source_ip) => {
+                keys::login_attempts_from_address(source_ip, window.start)
+            }
+            Self::RegistrationFromAddress(source_ip) => {
+                keys::registrations_from_address(source_ip, window.start)
+            }
+        }
+    }
+}
+
+/// How long a successful sign-in keeps its address known.
+pub const KNOWN_ADDRESS_TTL_SECS: i64 = 90 * 24 * 3600;
+
+impl Store {
+    /// Reserves one attempt under `limit` in `window`, atomically: `true` if granted. The item
+    /// expires (TTL) when the window ends.
+    pub async fn reserve_attempt(
+        &self,
+        throttle: Throttle<'_>,
+        limit: u32,
+        window: Window,
+    ) -> Result<bool, ApiError> {
+        let result = self
+            .client()
+            .update_item()
+            .table_name(self.table())
+            .set_key(Some(key_attributes(&throttle.key(window))))
+            .update_expression(
+                "ADD #attempts :one SET #expires_at = :expires_at, #entity = :entity",
+            )
+            .condition_expression("attribute_not_exists(#attempts) OR #attempts < :limit")
+            .expression_attribute_names("#attempts", attr::ATTEMPTS)
+            .expression_attribute_names("#expires_at", attr::EXPIRES_AT)
+            .expression_attribute_names("#entity", attr::ENTITY)
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":limit", n(limit))
+            .expression_attribute_values(":expires_at", n(window.end()))
+            .expression_attribute_values(":entity", s(entity::THROTTLE_WINDOW))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(error) if condition_failed::<UpdateItemError, _>(&error) => Ok(false),
+            Err(error) => Err(sdk_error("UpdateItem")(error)),
+        }
+    }
+
+    /// Gives back an attempt that turned out legitimate (a successful login), so successes never
+    /// use up the budget for failures. Only ever after a granted reservation in the same window.
+    pub async fn release_attempt(
+        &self,
+        throttle: Throttle<'_>,
+        window: Window,
+    ) -> Result<(), ApiError> {
+        let result = self
+            .client()
+            .update_item()
+            .table_name(self.table())
+            .set_key(Some(key_attributes(&throttle.key(window))))
+            .update_expression("ADD #attempts :minus_one")
+            .condition_expression("#attempts > :zero")
+            .expression_attribute_names("#attempts", attr::ATTEMPTS)
+            .expression_attribute_values(":minus_one", n(-1))
+            .expression_attribute_values(":zero", n(0))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // Nothing to give back (the window item expired or was never there).
+            Err(error) if condition_failed::<UpdateItemError, _>(&error) => Ok(()),
+            Err(error) => Err(sdk_error("UpdateItem")(error)),
+        }
+    }
+
+    /// Attempts reserved (and not given back) in `window`.
+    pub async fn reserved_attempts(
+        &self,
+        throttle: Throttle<'_>,
+        window: Window,
+    ) -> Result<u32, ApiError> {
+        #[derive(serde::Deserialize)]
+        struct Counted {
+            attempts: u32,
+        }
+        let counted: Option<Counted> = self.get_as(&throttle.key(window)).await?;
+        Ok(counted.map_or(0, |counted| counted.attempts))
+    }
+
+    /// Whether `normalized_email` signed in successfully from `source_ip` (and that is not
+    /// older than [`KNOWN_ADDRESS_TTL_SECS`]).
+    pub async fn is_known_login_address(
+        &self,
+        normalized_email: &str,
+        source_ip: &str,
+        now_unix: i64,
+    ) -> Result<bool, ApiError> {
+        #[derive(serde::Deserialize)]
+        struct Known {
+            expires_at: i64,
+        }
+        let known: Option<Known> = self
+            .get_as(&keys::known_login_address(normalized_email, source_ip))
+            .await?;
+        // TTL deletion is lazy: an expired record is not there.
+        Ok(known.is_some_and(|known| known.expires_at > now_unix))
+    }
+
+    /// Records a successful sign-in from `source_ip` (creates or refreshes the record).
+    pub async fn remember_login_address(
+        &self,
+        normalized_email: &str,
+        source_ip: &str,
+        now_unix: i64,
+    ) -> Result<(), ApiError> {
+        self.client()
+            .update_item()
+            .table_name(self.table())
+            .set_key(Some(key_attributes(&keys::known_login_address(
+                normalized_email,
+                source_ip,
+            ))))
+            .update_expression("SET #expires_at = :expires_at, #entity = :entity")
+            .expression_attribute_names("#expires_at", attr::EXPIRES_AT)
+            .expression_attribute_names("#entity", attr::ENTITY)
+            .expression_attribute_values(":expires_at", n(now_unix + KNOWN_ADDRESS_TTL_SECS))
+            .expression_attribute_values(":entity", s(entity::KNOWN_LOGIN_ADDRESS))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(sdk_error("UpdateItem"))
+    }
+}

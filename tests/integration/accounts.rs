@@ -1,0 +1,277 @@
+//! Accounts hardening (issue 12): login and registration throttles that hold under concurrency
+//! and can not be turned on a victim, idempotency keys reused past their expiry, and orders that
+//! refuse a price the client never saw.
+
+use std::sync::Arc;
+
+use gigmarket_shared::app::accounts::password_verifications;
+use gigmarket_shared::domain::gig::Revisions;
+use gigmarket_shared::store::throttle::{Throttle, Window};
+use gigmarket_tests::{PASSWORD, RawRequest, TestApp, TestResponse};
+use serde_json::json;
+use uuid::Uuid;
+
+const WRONG: &str = "wrong password here";
+
+async fn login_from(app: &TestApp, email: &str, password: &str, address: &str) -> TestResponse {
+    app.send(
+        RawRequest::new("POST", "/auth/login")
+            .from_address(address)
+            .json(&json!({"email": email, "password": password})),
+    )
+    .await
+}
+
+async fn register_from(app: &TestApp, address: &str) -> TestResponse {
+    let email = format!("user-{}@example.com", Uuid::new_v4().simple());
+    app.send(
+        RawRequest::new("POST", "/auth/register")
+            .from_address(address)
+            .json(&json!({"email": email, "password": PASSWORD, "name": "Ann", "role": "client"})),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn two_hundred_concurrent_bad_logins_reach_password_verification_at_most_the_limit() {
+    let app = Arc::new(TestApp::new().await);
+    let limit = app.state.config.login_max_failures;
+    let victim = app.register_client().await;
+    let verifications_before = password_verifications();
+
+    // 200 guesses at once, each from its own address so only the per-email limit can stop them.
+    let mut tasks = tokio::task::JoinSet::new();
+    for attempt in 0..200u32 {
+        let app = app.clone();
+        let email = victim.email.clone();
+        tasks.spawn(async move {
+            let address = format!("10.0.{}.{}", attempt / 250, attempt % 250 + 1);
+            login_from(&app, &email, &format!("{WRONG} {attempt}"), &address).await
+        });
+    }
+    let (mut unauthorized, mut throttled) = (0, 0);
+    while let Some(response) = tasks.join_next().await {
+        let response = response.unwrap();
+        match response.status {
+            401 => unauthorized += 1,
+            429 => {
+                assert_eq!(response.problem(), "rate-limited");
+                assert!(response.header("retry-after").is_some());
+                throttled += 1;
+            }
+            other => panic!("unexpected {other}: {response:?}"),
+        }
+    }
+    let verified = password_verifications() - verifications_before;
+    assert!(
+        verified <= u64::from(limit),
+        "{verified} guesses reached password verification; the limit is {limit}"
+    );
+    assert_eq!(unauthorized, limit, "only verified guesses answer 401");
+    assert_eq!(throttled, 200 - limit);
+    let window = Window::containing(
+        time::OffsetDateTime::now_utc().unix_timestamp(),
+        app.state.config.login_failure_window.as_secs(),
+    );
+    let stored = app
+        .state
+        .store
+        .reserved_attempts(Throttle::LoginToEmail(&victim.email), window)
+        .await
+        .unwrap();
+    assert_eq!(stored, limit, "the stored counter never passes the limit");
+}
+
+#[tokio::test]
+async fn failures_from_elsewhere_do_not_lock_the_owner_out_of_an_address_they_used() {
+    let app = TestApp::new().await;
+    let owner = app.register_client().await;
+    let home = "198.51.100.7";
+    assert_eq!(
+        login_from(&app, &owner.email, PASSWORD, home).await.status,
+        200
+    );
+
+    // An attacker uses up the account's budget from their own address.
+    for _ in 0..app.state.config.login_max_failures {
+        assert_eq!(
+            login_from(&app, &owner.email, WRONG, "203.0.113.9")
+                .await
+                .status,
+            401
+        );
+    }
+    // From the attacker's address, and any new one, even the right password waits now...
+    let attacker = login_from(&app, &owner.email, PASSWORD, "203.0.113.9").await;
+    assert_eq!(attacker.status, 429, "{attacker:?}");
+    assert_eq!(
+        login_from(&app, &owner.email, PASSWORD, "192.0.2.1")
+            .await
+            .status,
+        429
+    );
+    // ...but the owner, from where they signed in before, gets in.
+    let owner_login = login_from(&app, &owner.email, PASSWORD, home).await;
+    assert_eq!(owner_login.status, 200, "{owner_login:?}");
+    assert_eq!(owner_login.body["user"]["id"], owner.id.to_string());
+
+    // The known address has a bucket of its own, with the same limit: guessing from there is
+    // no easier.
+    for _ in 0..app.state.config.login_max_failures {
+        assert_eq!(
+            login_from(&app, &owner.email, WRONG, home).await.status,
+            401
+        );
+    }
+    assert_eq!(
+        login_from(&app, &owner.email, PASSWORD, home).await.status,
+        429
+    );
+}
+
+#[tokio::test]
+async fn successful_logins_do_not_use_up_the_budget() {
+    let app = TestApp::new().await;
+    let user = app.register_client().await;
+    let limit = app.state.config.login_max_failures;
+    for _ in 0..limit + 3 {
+        assert_eq!(
+            login_from(&app, &user.email, PASSWORD, "192.0.2.50")
+                .await
+                .status,
+            200
+        );
+    }
+    // All of the budget is still there for a mistyped password and a retry.
+    for _ in 0..limit - 1 {
+        assert_eq!(
+            login_from(&app, &user.email, WRONG, "192.0.2.51")
+                .await
+                .status,
+            401
+        );
+    }
+    assert_eq!(
+        login_from(&app, &user.email, PASSWORD, "192.0.2.51")
+            .await
+            .status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn logins_are_limited_per_source_address_across_emails() {
+    let app = TestApp::with_config(|config| config.login_max_attempts_per_address = 3).await;
+    let user = app.register_client().await;
+    let sprayer = "203.0.113.77";
+    for attempt in 0..3 {
+        let email = format!("nobody-{attempt}@example.com");
+        assert_eq!(login_from(&app, &email, WRONG, sprayer).await.status, 401);
+    }
+    let refused = login_from(&app, &user.email, PASSWORD, sprayer).await;
+    assert_eq!(refused.status, 429, "{refused:?}");
+    assert!(refused.body["detail"].as_str().unwrap().contains("address"));
+    assert_eq!(
+        login_from(&app, &user.email, PASSWORD, "203.0.113.78")
+            .await
+            .status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn registrations_are_limited_per_source_address() {
+    let app = TestApp::with_config(|config| config.registrations_per_address = 2).await;
+    let address = "198.51.100.20";
+    // Invalid requests are refused before the throttle and use none of the budget.
+    let invalid = app
+        .send(
+            RawRequest::new("POST", "/auth/register")
+                .from_address(address)
+                .json(&json!({"email": "nope", "password": "x", "name": "", "role": "client"})),
+        )
+        .await;
+    assert_eq!(invalid.status, 400);
+    assert_eq!(register_from(&app, address).await.status, 201);
+    assert_eq!(register_from(&app, address).await.status, 201);
+    let refused = register_from(&app, address).await;
+    assert_eq!(refused.status, 429, "{refused:?}");
+    assert_eq!(refused.problem(), "rate-limited");
+    let retry_after: u64 = refused.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=3600).contains(&retry_after), "{retry_after}");
+    assert_eq!(register_from(&app, "198.51.100.21").await.status, 201);
+}
+
+#[tokio::test]
+async fn registration_signs_in_with_a_working_session() {
+    let app = TestApp::new().await;
+    let user = app.register_freelancer().await;
+    let refreshed = app
+        .post(
+            "/auth/refresh",
+            &json!({"refresh_token": user.refresh_token}),
+            None,
+        )
+        .await;
+    assert_eq!(refreshed.status, 200, "{refreshed:?}");
+}
+
+#[tokio::test]
+async fn an_idempotency_key_reused_after_its_record_expired_places_a_new_order() {
+    let app = TestApp::new().await;
+    let cast = app.cast().await;
+    let gig = app
+        .create_active_gig(cast.freelancer.id, Revisions::Limited(2))
+        .await;
+    let body = json!({"gig_id": gig.id, "package": "basic", "requirements": "Blue, please."});
+    let first = app
+        .place_order_with_key(&cast.client, "reused-key", &body)
+        .await;
+    assert_eq!(first.status, 201, "{first:?}");
+
+    // A day later the record is past its expiry, but DynamoDB's lazy TTL has not deleted it.
+    let yesterday = time::OffsetDateTime::now_utc().unix_timestamp() - 60;
+    app.state
+        .store
+        .age_idempotency_record(cast.client.id, "reused-key", yesterday)
+        .await
+        .unwrap();
+
+    let second = app
+        .place_order_with_key(&cast.client, "reused-key", &body)
+        .await;
+    assert_eq!(second.status, 201, "a new order, not a 500: {second:?}");
+    assert_ne!(second.body["id"], first.body["id"]);
+    // The replaced record now answers replays with the new order.
+    let replay = app
+        .place_order_with_key(&cast.client, "reused-key", &body)
+        .await;
+    assert_eq!(replay.status, 201);
+    assert_eq!(replay.body["id"], second.body["id"]);
+}
+
+#[tokio::test]
+async fn an_order_at_a_price_the_client_did_not_see_is_refused_with_the_current_price() {
+    let app = TestApp::new().await;
+    let cast = app.cast().await;
+    let gig = app
+        .create_active_gig(cast.freelancer.id, Revisions::Limited(2))
+        .await;
+    let order = |expected: u64| {
+        json!({"gig_id": gig.id, "package": "basic", "requirements": "Blue, please.",
+               "expected_price_cents": expected})
+    };
+    let stale = app
+        .place_order_with_key(&cast.client, &Uuid::new_v4().to_string(), &order(4_000))
+        .await;
+    assert_eq!(stale.status, 409, "{stale:?}");
+    assert_eq!(stale.problem(), "price-changed");
+    assert_eq!(stale.body["current_price_cents"], 5_000);
+    assert_eq!(app.gig(gig.id).await.order_count, 0, "nothing placed");
+
+    let current = app
+        .place_order_with_key(&cast.client, &Uuid::new_v4().to_string(), &order(5_000))
+        .await;
+    assert_eq!(current.status, 201, "{current:?}");
+    assert_eq!(current.body["price_cents"], 5_000);
+}
