@@ -2,6 +2,8 @@
 //! (creating admins, blocking users) and everything the local stack needs (table, queues, verified
 //! sender, demo data) lives here.
 
+mod local_only;
+
 use anyhow::{Context, bail};
 use aws_sdk_sqs::types::QueueAttributeName;
 use clap::{Parser, Subcommand};
@@ -40,7 +42,8 @@ enum Command {
         max_receives: u32,
     },
     /// Seed demo users and their active demo gigs (idempotent). Needs the functions'
-    /// environment (TABLE_NAME, JWT keys).
+    /// environment (TABLE_NAME, JWT keys). Refuses unless DynamoDB is local
+    /// (AWS_ENDPOINT_URL_DYNAMODB on this machine): the demo password is published.
     Seed,
     /// Create an admin account. The password comes from GIGMARKET_ADMIN_PASSWORD.
     CreateAdmin {
@@ -299,6 +302,7 @@ fn demo_gig(freelancer_id: Uuid, demo: &DemoGig) -> anyhow::Result<Gig> {
 }
 
 async fn seed() -> anyhow::Result<()> {
+    local_only::require_local_dynamodb()?;
     let state = AppState::from_env().await?;
     for (email, name, role) in DEMO_USERS {
         if state
