@@ -26,6 +26,8 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/auth/login", "auth"),
     route("POST", "/auth/refresh", "auth"),
     route("POST", "/auth/logout", "auth"),
+    // accounts hardening (issue 12)
+    route("POST", "/auth/password/change", "auth"),
     route("GET", "/me", "users"),
     route("PATCH", "/me", "users"),
     route("GET", "/users/{id}", "users"),

@@ -22,6 +22,15 @@ async fn login_from(app: &TestApp, email: &str, password: &str, address: &str) -
     .await
 }
 
+async fn refresh(app: &TestApp, refresh_token: &str) -> TestResponse {
+    app.post(
+        "/auth/refresh",
+        &json!({"refresh_token": refresh_token}),
+        None,
+    )
+    .await
+}
+
 async fn register_from(app: &TestApp, address: &str) -> TestResponse {
     let email = format!("user-{}@example.com", Uuid::new_v4().simple());
     app.send(
@@ -206,13 +215,7 @@ async fn registrations_are_limited_per_source_address() {
 async fn registration_signs_in_with_a_working_session() {
     let app = TestApp::new().await;
     let user = app.register_freelancer().await;
-    let refreshed = app
-        .post(
-            "/auth/refresh",
-            &json!({"refresh_token": user.refresh_token}),
-            None,
-        )
-        .await;
+    let refreshed = refresh(&app, &user.refresh_token).await;
     assert_eq!(refreshed.status, 200, "{refreshed:?}");
 }
 
@@ -274,4 +277,97 @@ async fn an_order_at_a_price_the_client_did_not_see_is_refused_with_the_current_
         .await;
     assert_eq!(current.status, 201, "{current:?}");
     assert_eq!(current.body["price_cents"], 5_000);
+}
+
+#[tokio::test]
+async fn changing_the_password_ends_every_other_session_and_keeps_the_callers() {
+    let app = TestApp::new().await;
+    let user = app.register_client().await;
+    let other_device = app.login(&user.email, PASSWORD).await;
+    assert_eq!(other_device.status, 200);
+    let other_refresh = other_device.body["refresh_token"].as_str().unwrap();
+    let new_password = "a brand new long password";
+
+    let changed = app
+        .post(
+            "/auth/password/change",
+            &json!({"current_password": PASSWORD, "new_password": new_password}),
+            Some(&user.access_token),
+        )
+        .await;
+    assert_eq!(changed.status, 200, "{changed:?}");
+    assert_eq!(changed.body["user"]["id"], user.id.to_string());
+
+    // Both earlier sessions are over; the one the change answered with works.
+    for revoked in [user.refresh_token.as_str(), other_refresh] {
+        let refreshed = refresh(&app, revoked).await;
+        assert_eq!(refreshed.status, 401, "{refreshed:?}");
+    }
+    let current = changed.body["refresh_token"].as_str().unwrap();
+    let refreshed = refresh(&app, current).await;
+    assert_eq!(refreshed.status, 200, "{refreshed:?}");
+    // ...and keeps working after rotation.
+    let rotated = refreshed.body["refresh_token"].as_str().unwrap();
+    let again = refresh(&app, rotated).await;
+    assert_eq!(again.status, 200, "{again:?}");
+
+    assert_eq!(app.login(&user.email, PASSWORD).await.status, 401);
+    assert_eq!(app.login(&user.email, new_password).await.status, 200);
+}
+
+#[tokio::test]
+async fn a_password_change_needs_the_current_password_and_a_valid_new_one() {
+    let app = TestApp::new().await;
+    let user = app.register_freelancer().await;
+    let change =
+        |current: &str, new: &str| json!({"current_password": current, "new_password": new});
+    let wrong = app
+        .post(
+            "/auth/password/change",
+            &change("not my password", "a brand new long password"),
+            Some(&user.access_token),
+        )
+        .await;
+    assert_eq!(wrong.status, 400, "{wrong:?}");
+    assert_eq!(wrong.error_fields(), ["current_password"]);
+    let short = app
+        .post(
+            "/auth/password/change",
+            &change(PASSWORD, "short"),
+            Some(&user.access_token),
+        )
+        .await;
+    assert_eq!(short.status, 400);
+    assert_eq!(short.error_fields(), ["new_password"]);
+    let anonymous = app
+        .post(
+            "/auth/password/change",
+            &change(PASSWORD, "a brand new long password"),
+            None,
+        )
+        .await;
+    assert_eq!(anonymous.status, 401);
+    // Nothing changed: the old password and session still work.
+    assert_eq!(app.login(&user.email, PASSWORD).await.status, 200);
+    let refreshed = refresh(&app, &user.refresh_token).await;
+    assert_eq!(refreshed.status, 200);
+}
+
+#[tokio::test]
+async fn wrong_current_passwords_are_throttled() {
+    let app = TestApp::new().await;
+    let user = app.register_client().await;
+    let limit = app.state.config.login_max_failures;
+    let body = json!({"current_password": "a guessed password", "new_password": "a brand new long password"});
+    for _ in 0..limit {
+        let guess = app
+            .post("/auth/password/change", &body, Some(&user.access_token))
+            .await;
+        assert_eq!(guess.status, 400, "{guess:?}");
+    }
+    let throttled = app
+        .post("/auth/password/change", &body, Some(&user.access_token))
+        .await;
+    assert_eq!(throttled.status, 429, "{throttled:?}");
+    assert!(throttled.header("retry-after").is_some());
 }

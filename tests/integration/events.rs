@@ -85,6 +85,8 @@ const HTTP_SAMPLES: &[(&str, u16)] = &[
     ("gigs/update-gig.json", 200),
     ("auth/refresh.json", 200),
     ("auth/logout.json", 204),
+    // Ann's access token outlives her logged-out session: she changes her password with it.
+    ("auth/change-password.json", 200),
 ];
 
 /// The samples of the event-driven functions, each with the event source it stands for.
@@ -160,6 +162,7 @@ async fn every_api_sample_gets_its_expected_response() {
     let mut user_id = String::new();
     let mut order_id = SAMPLE_ORDER_ID.to_owned();
     let mut gig_id = SAMPLE_GIG_ID.to_owned();
+    let mut logged_out_refresh_token = String::new();
     for (file, expected) in HTTP_SAMPLES {
         let function = file.split('/').next().unwrap();
         let event = sample(file)
@@ -173,6 +176,9 @@ async fn every_api_sample_gets_its_expected_response() {
             .replace(SAMPLE_GIG_ID, &gig_id);
         let response = app.invoke(function, &event).await;
         assert_eq!(response.status, *expected, "{file}: {response:?}");
+        if *file == "auth/logout.json" {
+            logged_out_refresh_token = refresh_token.clone();
+        }
         if let Some(token) = response.body["access_token"].as_str() {
             access_token = token.to_owned();
             refresh_token = response.body["refresh_token"].as_str().unwrap().to_owned();
@@ -265,8 +271,11 @@ async fn every_api_sample_gets_its_expected_response() {
         }
     }
     // The logout sample really ended the session.
-    let event = sample("auth/refresh.json").replace("<REFRESH_TOKEN>", &refresh_token);
+    let event = sample("auth/refresh.json").replace("<REFRESH_TOKEN>", &logged_out_refresh_token);
     assert_eq!(app.invoke("auth", &event).await.status, 401);
+    // The password-change sample answered with a new session that works.
+    let event = sample("auth/refresh.json").replace("<REFRESH_TOKEN>", &refresh_token);
+    assert_eq!(app.invoke("auth", &event).await.status, 200);
 }
 
 /// The stream batch (an order INSERT and its timeline entry) becomes exactly one order event on

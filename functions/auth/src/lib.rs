@@ -1,4 +1,4 @@
-//! `auth`: registration, login, token refresh and logout. Handlers parse; `app::accounts`
+//! `auth`: registration, login, token refresh, logout and password change. Handlers parse; `app::accounts`
 //! decides.
 
 use axum::Router;
@@ -8,7 +8,8 @@ use axum::response::Json;
 use axum::routing::post;
 use gigmarket_shared::ApiResult;
 use gigmarket_shared::app::accounts::Session;
-use gigmarket_shared::domain::user::Registration;
+use gigmarket_shared::domain::password_change::PasswordChange;
+use gigmarket_shared::domain::user::{Caller, Registration};
 use gigmarket_shared::web::{self, AppState, JsonBody, SourceIp};
 use serde::Deserialize;
 use time::OffsetDateTime;
@@ -18,7 +19,8 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/register", post(register))
         .route("/auth/login", post(login))
         .route("/auth/refresh", post(refresh))
-        .route("/auth/logout", post(logout));
+        .route("/auth/logout", post(logout))
+        .route("/auth/password/change", post(change_password));
     web::api(routes, state)
 }
 
@@ -84,4 +86,17 @@ async fn logout(
         .logout(&request.refresh_token, OffsetDateTime::now_utc())
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+async fn change_password(
+    State(state): State<AppState>,
+    caller: Caller,
+    SourceIp(source_ip): SourceIp,
+    JsonBody(change): JsonBody<PasswordChange>,
+) -> ApiResult<Json<Session>> {
+    let session = state
+        .accounts()
+        .change_password(caller, change, &source_ip, OffsetDateTime::now_utc())
+        .await?;
+    Ok(Json(session))
 }

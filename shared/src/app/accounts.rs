@@ -9,8 +9,9 @@ use crate::auth::TokenIssuer;
 use crate::auth::password::{hash_password, verify_against_dummy, verify_password};
 use crate::auth::refresh::{new_refresh_token, refresh_token_digest};
 use crate::config::Config;
+use crate::domain::password_change::PasswordChange;
 use crate::domain::user::{
-    EMAIL_MAX_BYTES, PrivateProfile, Registration, Role, User, normalize_email,
+    Caller, EMAIL_MAX_BYTES, PrivateProfile, Registration, Role, User, normalize_email,
 };
 use crate::error::{ApiError, ApiResult};
 use crate::store::Store;
@@ -54,6 +55,12 @@ pub fn password_verifications() -> u64 {
 fn password_verification_started() {
     #[cfg(feature = "test-support")]
     PASSWORD_VERIFICATIONS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// Unix milliseconds: session start and revocation times compare at this resolution, so a
+/// session started right after a password change is not caught by it.
+fn unix_ms(at: OffsetDateTime) -> i64 {
+    (at.unix_timestamp_nanos() / 1_000_000) as i64
 }
 
 /// argon2 takes tens of milliseconds of pure CPU: keep it off the async workers.
@@ -225,6 +232,68 @@ impl Accounts<'_> {
         self.start_session(&user, Uuid::new_v4(), now).await
     }
 
+    /// `POST /auth/password/change`: the signed-in caller sets a new password by giving the
+    /// current one. Every other session of theirs is revoked (refresh tokens at once, access
+    /// tokens when they expire, at most 15 minutes); the answer is a new session for the caller.
+    /// Wrong current passwords are throttled like logins, in the caller's own bucket for the
+    /// address they call from, so a stolen access token can not be used to guess it.
+    pub async fn change_password(
+        &self,
+        caller: Caller,
+        change: PasswordChange,
+        source_ip: &str,
+        now: OffsetDateTime,
+    ) -> ApiResult<Session> {
+        let user = self
+            .store
+            .get_user(caller.id)
+            .await?
+            .ok_or(ApiError::Unauthorized("this account no longer exists"))?;
+        if user.is_blocked() {
+            return Err(BLOCKED);
+        }
+        change.validate(&user.email)?;
+        let now_unix = now.unix_timestamp();
+        let window = Window::containing(now_unix, self.config.login_failure_window.as_secs());
+        let bucket = Throttle::LoginToEmailFromKnownAddress {
+            email: &user.email,
+            source_ip,
+        };
+        if !self
+            .store
+            .reserve_attempt(bucket, self.config.login_max_failures, window)
+            .await?
+        {
+            return Err(ApiError::TooManyRequests {
+                retry_after_secs: window.retry_after(now_unix),
+                detail: "too many wrong current passwords; try again later".to_owned(),
+            });
+        }
+        let credentials = self
+            .store
+            .credentials(&user.email)
+            .await?
+            .filter(|credentials| credentials.user_id == user.id)
+            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("user without credentials")))?;
+        let current_hash = credentials.password_hash.clone();
+        let current = change.current_password;
+        password_verification_started();
+        if !blocking(move || verify_password(&current, &credentials.password_hash)).await? {
+            return Err(ApiError::invalid(
+                "current_password",
+                "incorrect",
+                "is not your current password",
+            ));
+        }
+        self.store.release_attempt(bucket, window).await?;
+        let new_password = change.new_password;
+        let new_hash = blocking(move || hash_password(&new_password)).await??;
+        self.store
+            .change_password(&user, &current_hash, &new_hash, unix_ms(now), now)
+            .await?;
+        self.start_session(&user, Uuid::new_v4(), now).await
+    }
+
     /// Exchanges a refresh token for a new pair. A token presented twice revokes its whole
     /// family.
     pub async fn refresh(&self, presented: &str, now: OffsetDateTime) -> ApiResult<Session> {
@@ -256,12 +325,19 @@ impl Accounts<'_> {
                 .await?;
             return Err(BLOCKED);
         }
+        if user.revoked_session(record.session_started_ms) {
+            self.store
+                .revoke_session(record.family_id, now_unix)
+                .await?;
+            return Err(BAD_REFRESH);
+        }
         let next_token = new_refresh_token();
         let next = RefreshToken {
             user_id: user.id,
             family_id: record.family_id,
             expires_at: now_unix + self.config.refresh_token_ttl.as_secs() as i64,
             used_at: None,
+            session_started_ms: record.session_started_ms,
         };
         match self
             .store
@@ -307,6 +383,7 @@ impl Accounts<'_> {
             family_id,
             expires_at: now.unix_timestamp() + self.config.refresh_token_ttl.as_secs() as i64,
             used_at: None,
+            session_started_ms: Some(unix_ms(now)),
         };
         (new_refresh_token(), record)
     }

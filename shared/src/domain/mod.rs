@@ -5,6 +5,7 @@ pub mod browse;
 pub mod category;
 pub mod gig;
 pub mod order;
+pub mod password_change;
 pub mod search;
 pub mod user;
 pub mod validation;

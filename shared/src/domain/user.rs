@@ -64,6 +64,11 @@ pub struct User {
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
+    // ---- accounts hardening (issue 12) ----
+    /// Sessions started before this instant (unix milliseconds) are revoked: set by a password
+    /// change (which then starts the caller's new session) and, later, by a password reset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sessions_revoked_before_ms: Option<i64>,
 }
 
 impl User {
@@ -82,7 +87,15 @@ impl User {
             rating_count: 0,
             created_at: now,
             updated_at: now,
+            sessions_revoked_before_ms: None,
         }
+    }
+
+    /// Whether a session that started at `started_ms` (unix ms; `None` for sessions from before
+    /// the start time was recorded) was revoked by a password change.
+    pub fn revoked_session(&self, started_ms: Option<i64>) -> bool {
+        self.sessions_revoked_before_ms
+            .is_some_and(|before| started_ms.unwrap_or(0) < before)
     }
 
     pub fn is_blocked(&self) -> bool {

@@ -13,6 +13,7 @@ pub mod gigs;
 pub(crate) mod keys;
 pub mod orders;
 pub(crate) mod paged;
+pub mod passwords;
 pub mod sessions;
 pub mod stream;
 pub mod table;

@@ -22,6 +22,10 @@ pub struct RefreshToken {
     /// conditions test `attribute_not_exists(used_at)`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub used_at: Option<i64>,
+    /// When the session (the family) started, unix ms; each rotation copies it. Compared with
+    /// the user's `sessions_revoked_before_ms`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_started_ms: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
