@@ -5,6 +5,8 @@ pub mod browse;
 pub mod category;
 pub mod gig;
 pub mod order;
+// Reviews (issue 10).
+pub mod review;
 pub mod search;
 pub mod user;
 pub mod validation;

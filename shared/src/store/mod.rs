@@ -11,7 +11,9 @@
 pub mod gigs;
 pub(crate) mod keys;
 pub mod orders;
+// Reviews (issue 10).
 pub(crate) mod paged;
+pub mod reviews;
 pub mod sessions;
 pub mod stream;
 pub mod table;
