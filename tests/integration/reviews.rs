@@ -636,3 +636,116 @@ async fn the_reviewed_party_replies_to_a_published_review_once() {
     let distinct: HashSet<String> = ids(&listed).into_iter().collect();
     assert_eq!(distinct.len(), 1);
 }
+
+/// The review events of the stream records written since the last call, through the real
+/// dispatcher and queue, mailed by the real notifier; returns their types.
+async fn dispatch_review_events(
+    app: &TestApp,
+    pipeline: &mut gigmarket_tests::pipeline::Pipeline,
+) -> Vec<String> {
+    let stream_event = pipeline.stream_event().await;
+    let response = dispatcher::handle(stream_event, &pipeline.sqs, &pipeline.queue_url).await;
+    assert!(response.batch_item_failures.is_empty(), "{response:?}");
+    let messages: Vec<_> = pipeline
+        .receive_all()
+        .await
+        .into_iter()
+        .filter(|message| {
+            let event: gigmarket_shared::events::Event =
+                serde_json::from_str(message.body().unwrap()).unwrap();
+            event.event_type.to_string().starts_with("review.")
+        })
+        .collect();
+    let mut types: Vec<String> = messages
+        .iter()
+        .map(|message| {
+            serde_json::from_str::<Value>(message.body().unwrap()).unwrap()["type"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    types.sort();
+    if !messages.is_empty() {
+        let notifier = app.notifier();
+        let batch = gigmarket_tests::pipeline::Pipeline::sqs_event(&messages);
+        // Delivered twice: mailed once.
+        for _ in 0..2 {
+            let response = notifier.handle(batch.clone()).await;
+            assert!(response.batch_item_failures.is_empty(), "{response:?}");
+        }
+    }
+    types
+}
+
+#[tokio::test]
+async fn the_other_side_is_invited_once_and_each_published_review_is_mailed_to_its_reviewee() {
+    use gigmarket_tests::pipeline::subjects_to;
+    let (app, mut pipeline) = TestApp::with_pipeline().await;
+    let cast = app.cast().await;
+    let gig = app
+        .create_active_gig(cast.freelancer.id, Revisions::Limited(1))
+        .await;
+    let order_id = app.order_in(&cast, &gig, "completed").await;
+    assert!(dispatch_review_events(&app, &mut pipeline).await.is_empty());
+    // moto lists mail in no particular order: compare what arrived since, as sorted lists.
+    let mut seen_freelancer = subjects_to(&cast.freelancer.email).await;
+    let mut seen_client = subjects_to(&cast.client.email).await;
+    async fn new_since(address: &str, seen: &mut Vec<String>) -> Vec<String> {
+        let mut fresh = subjects_to(address).await;
+        for old in seen.iter() {
+            let position = fresh.iter().position(|subject| subject == old).unwrap();
+            fresh.remove(position);
+        }
+        seen.extend(fresh.iter().cloned());
+        fresh.sort();
+        fresh
+    }
+
+    let by_client = review(&app, &cast.client, order_id, simple(4)).await;
+    assert_eq!(by_client.status, 201);
+    assert_eq!(
+        dispatch_review_events(&app, &mut pipeline).await,
+        ["review.sealed"]
+    );
+    assert_eq!(
+        new_since(&cast.freelancer.email, &mut seen_freelancer).await,
+        ["Your client reviewed \"I will design your logo\": leave your review to see theirs"]
+    );
+    assert!(
+        new_since(&cast.client.email, &mut seen_client)
+            .await
+            .is_empty()
+    );
+
+    assert_eq!(
+        review(&app, &cast.freelancer, order_id, simple(5))
+            .await
+            .status,
+        201
+    );
+    assert_eq!(
+        dispatch_review_events(&app, &mut pipeline).await,
+        ["review.published", "review.published"],
+        "the second review (inserted published) and the first (sealed -> published)"
+    );
+    assert_eq!(
+        new_since(&cast.freelancer.email, &mut seen_freelancer).await,
+        ["New review: 4 stars for I will design your logo"]
+    );
+    assert_eq!(
+        new_since(&cast.client.email, &mut seen_client).await,
+        ["New review: 5 stars for I will design your logo"]
+    );
+
+    // A reply changes a published review: nobody is told again.
+    let reply = app
+        .post(
+            &format!("/reviews/{}/reply", by_client.body["id"].as_str().unwrap()),
+            &json!({"comment": "Thanks!"}),
+            Some(&cast.freelancer.access_token),
+        )
+        .await;
+    assert_eq!(reply.status, 200);
+    assert!(dispatch_review_events(&app, &mut pipeline).await.is_empty());
+}
