@@ -52,6 +52,11 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/me/gigs", "gigs"),
     route("GET", "/users/{id}/gigs", "gigs"),
     route("GET", "/categories", "gigs"),
+    // Reviews (issue 10).
+    route("POST", "/reviews", "reviews"),
+    route("POST", "/reviews/{id}/reply", "reviews"),
+    route("GET", "/gigs/{id}/reviews", "reviews"),
+    route("GET", "/users/{id}/reviews", "reviews"),
 ];
 
 /// The `[workspace.metadata.lambda.watch.router]` table body, one line per path, in table order.

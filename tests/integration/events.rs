@@ -29,6 +29,9 @@ const SAMPLE_ORDER_ID: &str = "22222222-2222-4222-8222-222222222222";
 /// The gig in `events/gigs/*` (after creation, the created gig's id), which
 /// `events/orders/place-order.json` orders.
 const SAMPLE_GIG_ID: &str = "33333333-3333-4333-8333-333333333333";
+/// Reviews (issue 10): the review in `events/reviews/reply-to-review.json` (the client's review
+/// posted by `events/reviews/post-review.json`).
+const SAMPLE_REVIEW_ID: &str = "44444444-4444-4444-8444-444444444444";
 /// The freelancer of the order in the dispatcher and notifier samples.
 const SAMPLE_EVENT_FREELANCER_ID: &str = "9b2e7d14-3c6a-4f0e-8b5d-1a7c2e9f4d32";
 
@@ -81,6 +84,12 @@ const HTTP_SAMPLES: &[(&str, u16)] = &[
     ("orders/accept-order.json", 200),
     ("orders/deliver-order.json", 200),
     ("orders/complete-order.json", 200),
+    // Reviews (issue 10): both sides review the completed order, the freelancer answers.
+    ("reviews/post-review.json", 201),
+    ("reviews/post-review-freelancer.json", 201),
+    ("reviews/gig-reviews.json", 200),
+    ("reviews/user-reviews.json", 200),
+    ("reviews/reply-to-review.json", 200),
     ("orders/get-order.json", 200),
     ("gigs/update-gig.json", 200),
     ("auth/refresh.json", 200),
@@ -163,6 +172,7 @@ async fn every_api_sample_gets_its_expected_response() {
     let mut order_id = SAMPLE_ORDER_ID.to_owned();
     let mut gig_id = SAMPLE_GIG_ID.to_owned();
     let mut logged_out_refresh_token = String::new();
+    let mut review_id = SAMPLE_REVIEW_ID.to_owned();
     for (file, expected) in HTTP_SAMPLES {
         let function = file.split('/').next().unwrap();
         let event = sample(file)
@@ -173,7 +183,8 @@ async fn every_api_sample_gets_its_expected_response() {
             .replace("<ADMIN_TOKEN>", &admin.access_token)
             .replace(SAMPLE_USER_ID, &user_id)
             .replace(SAMPLE_ORDER_ID, &order_id)
-            .replace(SAMPLE_GIG_ID, &gig_id);
+            .replace(SAMPLE_GIG_ID, &gig_id)
+            .replace(SAMPLE_REVIEW_ID, &review_id);
         let response = app.invoke(function, &event).await;
         assert_eq!(response.status, *expected, "{file}: {response:?}");
         if *file == "auth/logout.json" {
@@ -258,6 +269,21 @@ async fn every_api_sample_gets_its_expected_response() {
                 );
             }
             "orders/complete-order.json" => assert_eq!(body["status"], "completed"),
+            "reviews/post-review.json" => {
+                assert_eq!(body["state"], "sealed");
+                review_id = body["id"].as_str().unwrap().to_owned();
+            }
+            "reviews/post-review-freelancer.json" => assert_eq!(body["state"], "published"),
+            "reviews/gig-reviews.json" | "reviews/user-reviews.json" => {
+                let ids: Vec<&str> = body["items"]
+                    .as_array()
+                    .expect("items")
+                    .iter()
+                    .filter_map(|review| review["id"].as_str())
+                    .collect();
+                assert_eq!(ids, [review_id.as_str()], "{file}");
+            }
+            "reviews/reply-to-review.json" => assert!(body["reply"]["comment"].is_string()),
             "orders/get-order.json" => {
                 let kinds: Vec<&str> = body["timeline"]
                     .as_array()
@@ -363,7 +389,7 @@ async fn the_scheduler_sample_runs_the_housekeeping() {
     .expect("run");
     assert_eq!(
         serde_json::to_value(&summary).unwrap(),
-        serde_json::json!({"auto_completed": 1, "marked_late": 0, "skipped": 0}),
+        serde_json::json!({"auto_completed": 1, "marked_late": 0, "skipped": 0, "reviews_published": 0}),
         "the invocation's result"
     );
     assert_eq!(

@@ -475,7 +475,9 @@ fn sam_and_cdk_grant_each_function_the_same_access() {
 #[test]
 fn event_driven_functions_are_wired_in_sam_and_cdk() {
     use gigmarket_shared::store::entity;
-    let only_order_items = json!({"dynamodb": {"NewImage": {"entity": {"S": [entity::ORDER]}}}});
+    // Reviews (issue 10): review items are events too.
+    let only_order_items =
+        json!({"dynamodb": {"NewImage": {"entity": {"S": [entity::ORDER, entity::REVIEW]}}}});
     let check_stream = |deployment: &str, stream: &Value, failure_destination: &Value| {
         assert_eq!(stream["BisectBatchOnFunctionError"], true, "{deployment}");
         assert_eq!(stream["MaximumRetryAttempts"], 5, "{deployment}");
@@ -498,7 +500,7 @@ fn event_driven_functions_are_wired_in_sam_and_cdk() {
         assert_eq!(
             filters,
             vec![only_order_items.clone()],
-            "{deployment}: the dispatcher sees order items only"
+            "{deployment}: the dispatcher sees order and review items only"
         );
     };
 

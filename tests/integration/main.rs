@@ -13,6 +13,8 @@ mod infra;
 mod openapi;
 mod orders;
 mod pipeline;
+// Reviews (issue 10).
+mod reviews;
 mod routes;
 mod scheduler;
 mod users;

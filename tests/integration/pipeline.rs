@@ -180,7 +180,7 @@ async fn dispatcher_reports_records_it_could_not_queue() {
     );
 }
 
-/// A second subject needs no new plumbing: a `review.posted` event (nothing produces it yet)
+/// A second subject needs no new plumbing: a `review.published` event
 /// goes through the same notifier, claim and dedupe, and mails only the reviewed party, once.
 #[tokio::test]
 async fn the_notifier_mails_any_subject_through_the_same_claims() {
@@ -189,16 +189,18 @@ async fn the_notifier_mails_any_subject_through_the_same_claims() {
     let order_id = uuid::Uuid::now_v7();
     let event = Event {
         event_id: format!("review:{order_id}:client"),
-        event_type: EventType::Review(ReviewEventKind::Posted),
+        event_type: EventType::Review(ReviewEventKind::Published),
         occurred_at: time::OffsetDateTime::now_utc(),
         actor: Actor::user(cast.client.id, Party::Client),
         subject: Subject::Review(ReviewSummary {
+            review_id: uuid::Uuid::now_v7(),
             order_id,
             gig_title: "A logo".to_owned(),
             reviewee_id: cast.freelancer.id,
             reviewee_role: RecipientRole::Freelancer,
             rating: 4,
             comment: "Quick and clean".to_owned(),
+            window_closes_at: time::OffsetDateTime::now_utc(),
         }),
         version: SCHEMA_VERSION,
     };

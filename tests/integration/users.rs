@@ -119,12 +119,15 @@ async fn public_profiles_hide_private_fields() {
             vec![
                 "avatar_url",
                 "bio",
+                // Reviews (issue 10).
+                "buyer_rating",
                 "country",
                 "id",
                 "member_since",
                 "name",
                 "rating",
                 "role",
+                "seller_rating",
                 "skills"
             ]
         );

@@ -203,6 +203,8 @@ impl TestApp {
             ("users", users::router(state.clone())),
             ("orders", orders::router(state.clone())),
             ("gigs", ::gigs::router(state.clone())),
+            // Reviews (issue 10).
+            ("reviews", ::reviews::router(state.clone())),
         ]);
         let mut matcher = matchit::Router::new();
         for route in ROUTES {

@@ -2,7 +2,7 @@
 //!
 //! The API only writes to DynamoDB; this is the only path from a change to the queue, so there
 //! is no dual write. Triggered by the table's stream (deployed with a filter on
-//! `NewImage.entity = order` and `ReportBatchItemFailures`). The store decodes each record into a
+//! `NewImage.entity` in `order`, `review` and `ReportBatchItemFailures`). The store decodes each record into a
 //! change in domain words (`store::stream`), records that are no change are acknowledged and
 //! skipped (so the function is correct without the filter), and each change becomes one event.
 //!
@@ -15,7 +15,7 @@ use aws_lambda_events::event::dynamodb::{Event as StreamEvent, EventRecord};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
 use gigmarket_shared::domain::order::ChangeKind;
-use gigmarket_shared::events::{Event, EventType};
+use gigmarket_shared::events::{Event, EventType, ReviewEventKind};
 use gigmarket_shared::store::stream::{self, StreamChange, UndecodableRecord};
 
 /// SQS accepts at most 10 messages per SendMessageBatch.
@@ -25,6 +25,11 @@ const SQS_BATCH: usize = 10;
 pub fn event_for(record: &EventRecord) -> Result<Option<Event>, UndecodableRecord> {
     Ok(stream::decode(record)?.map(|change| match change {
         StreamChange::Order(order) => Event::for_order_change(&order),
+        // Reviews (issue 10).
+        StreamChange::ReviewSealed(review) => Event::for_review(&review, ReviewEventKind::Sealed),
+        StreamChange::ReviewPublished(review) => {
+            Event::for_review(&review, ReviewEventKind::Published)
+        }
     }))
 }
 

@@ -1,5 +1,6 @@
 //! `scheduler` (EventBridge schedule, e.g. every 5 minutes): completes orders delivered more
-//! than 3 days ago and marks in-progress orders past their due date as late.
+//! than 3 days ago, marks in-progress orders past their due date as late, and publishes the
+//! reviews still sealed when their order's review window closed.
 //!
 //! It reads the sparse deadline index (gsi3) with a key condition on time, never a Scan, and
 //! changes each order through `app::orders::change`, the same state machine and transaction
@@ -8,6 +9,7 @@
 
 use gigmarket_shared::ApiError;
 use gigmarket_shared::app::orders::change as change_order;
+use gigmarket_shared::app::reviews::publish_due as publish_due_reviews;
 use gigmarket_shared::domain::order::{ActionInput, Actor, OrderAction};
 use gigmarket_shared::store::{DueList, Store};
 use serde::Serialize;
@@ -22,6 +24,8 @@ pub struct RunSummary {
     pub marked_late: usize,
     /// Changed by someone else between the index read and our write, or not yet due.
     pub skipped: usize,
+    /// Reviews (issue 10): sealed reviews published because their window closed.
+    pub reviews_published: usize,
 }
 
 /// One scheduler run as of `now`.
@@ -52,6 +56,17 @@ pub async fn run(store: &Store, now: OffsetDateTime) -> Result<RunSummary, ApiEr
                     first_error.get_or_insert(error);
                 }
             }
+        }
+    }
+    // Reviews (issue 10): what is still sealed when its window closes is published alone.
+    match publish_due_reviews(store, now, MAX_PER_RUN).await {
+        Ok(publication) => {
+            summary.reviews_published = publication.published;
+            summary.skipped += publication.skipped;
+        }
+        Err(error) => {
+            tracing::error!(error = %error, "publishing due reviews failed");
+            first_error.get_or_insert(error);
         }
     }
     tracing::info!(?summary, "scheduler run finished");

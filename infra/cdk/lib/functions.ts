@@ -22,7 +22,7 @@ export type TableAction =
   | 'dynamodb:Query';
 
 export type Trigger =
-  /** Order items on the table stream (filtered on `entity` = `order`). */
+  /** Order and review items on the table stream (filtered on `entity` = `order` / `review`). */
   | { kind: 'orderStream' }
   /** The order-events queue, with partial batch failures. */
   | { kind: 'orderQueue' }
@@ -103,6 +103,22 @@ export const FUNCTIONS: FunctionSpec[] = [
     queriesIndexes: true,
     readsJwtKeys: true,
   },
+  // Reviews (issue 10).
+  {
+    name: 'reviews',
+    description: 'Two-way reviews of completed orders (sealed until both have spoken), replies, review listings',
+    // GetItem: the order, its review states, the other review, the author, the gig. Query: the
+    // sparse review indexes. A review is one TransactWriteItems: Puts (the review, the other one
+    // when published with it), Updates (review states, rating totals on users and the gig) and a
+    // ConditionCheck of the author; a reply is one UpdateItem. Then the gig's re-index (Update of
+    // the gig, Put of each listing entry, ConditionCheck of the owner).
+    table: {
+      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'],
+      leadingKeys: ['ORDER#*', 'REVIEW#*', 'USER#*', 'GIG#*'],
+    },
+    queriesIndexes: true,
+    readsJwtKeys: true,
+  },
   {
     name: 'dispatcher',
     description: 'Turns order changes on the table stream into order events on the queue',
@@ -125,11 +141,14 @@ export const FUNCTIONS: FunctionSpec[] = [
   },
   {
     name: 'scheduler',
-    description: 'Auto-completes delivered orders after 3 days and marks late orders',
-    // Query: the sparse deadline index. Transitions: Puts (order, timeline) and an Update (gig).
+    description: 'Auto-completes delivered orders after 3 days, marks late orders, publishes reviews whose window closed',
+    // Query: the sparse deadline indexes. Transitions: Puts (order, timeline) and an Update (gig).
+    // Reviews (issue 10): publishing a sealed review is a Put (review) and Updates (review
+    // states, rating totals), then the gig's re-index (GetItem gig and owner, Update gig, Put
+    // entries, ConditionCheck owner).
     table: {
-      actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
-      leadingKeys: ['ORDER#*', 'GIG#*'],
+      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'],
+      leadingKeys: ['ORDER#*', 'GIG#*', 'REVIEW#*', 'USER#*'],
     },
     queriesIndexes: true,
     timeoutSeconds: 60,

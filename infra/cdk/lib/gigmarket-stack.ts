@@ -300,9 +300,9 @@ export class GigmarketStack extends cdk.Stack {
       if (spec.sendsEmail) fn.role?.addManagedPolicy(sendOrderEmailPolicy);
       switch (spec.trigger?.kind) {
         case 'orderStream': {
-          // Only order items (entity "order", shared/src/store/keys.rs) become events; removals
-          // have no NewImage and are ignored by the dispatcher anyway.
-          const isOrder = { entity: { S: lambda.FilterRule.isEqual('order') } };
+          // Only order and review items (entity "order" / "review", shared/src/store/keys.rs)
+          // become events; removals have no NewImage and are ignored by the dispatcher anyway.
+          const isOrder = { entity: { S: lambda.FilterRule.or('order', 'review') } };
           fn.addEventSource(
             new sources.DynamoEventSource(table, {
               startingPosition: lambda.StartingPosition.LATEST,

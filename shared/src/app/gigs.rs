@@ -159,15 +159,18 @@ pub async fn create(
 
 /// `GET /gigs/{id}`: anyone may read a listed gig; owners and admins any but an archived one.
 pub async fn get(store: &Store, viewer: Option<Caller>, gig_id: Uuid) -> ApiResult<SeenGig> {
-    let stored = store
-        .get_stored_gig(gig_id)
+    // With the rating totals the reviews keep on the same item (one read).
+    let (stored, ratings) = store
+        .stored_gig_with_ratings(gig_id)
         .await?
-        .filter(|stored| can_see(stored, viewer))
+        .filter(|(stored, _)| can_see(stored, viewer))
         // Archived is deleted as far as the API goes (DELETE answered 204): gone for everyone,
         // owners included; they still find it, with its status, in GET /me/gigs.
-        .filter(|stored| stored.gig.status != GigStatus::Archived)
+        .filter(|(stored, _)| stored.gig.status != GigStatus::Archived)
         .ok_or(ApiError::NotFound("gig"))?;
-    Ok(seen_by(&stored, viewer))
+    let mut seen = seen_by(&stored, viewer);
+    seen.view.rating_summary = Some(ratings.summary());
+    Ok(seen)
 }
 
 /// `PATCH /gigs/{id}`: a content edit based on the version `if_match` names (the header's

@@ -11,6 +11,8 @@
 pub mod accounts;
 pub mod gigs;
 pub mod orders;
+// Reviews (issue 10).
+pub mod reviews;
 pub mod users;
 
 use crate::domain::user::{Caller, Role};

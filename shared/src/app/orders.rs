@@ -13,6 +13,7 @@ use crate::domain::order::{
     ActionInput, Actor, Order, OrderAction, OrderStatus, Party, PlaceOrder, TimelineEntry,
     check_idempotency_key,
 };
+use crate::domain::review::OrderReviewStates;
 use crate::domain::user::{Caller, Role};
 use crate::error::{ApiError, ApiResult};
 use crate::pagination::{CursorCodec, Page, PageParams};
@@ -166,17 +167,23 @@ pub struct OrderWithTimeline {
     #[serde(flatten)]
     pub order: Order,
     pub timeline: Vec<TimelineEntry>,
+    /// Reviews (issue 10): each side's review state (`none`, `sealed`, `published`).
+    pub reviews: OrderReviewStates,
 }
 
 /// `GET /orders/{id}`: its client, its freelancer and admins; anyone else gets 404, as for an
 /// unknown id.
 pub async fn get(store: &Store, caller: Caller, order_id: Uuid) -> ApiResult<OrderWithTimeline> {
-    let (order, timeline) = store
+    let (order, timeline, reviews) = store
         .order_with_timeline(order_id)
         .await?
-        .filter(|(order, _)| Party::of(caller.id, caller.role, order).may_view())
+        .filter(|(order, _, _)| Party::of(caller.id, caller.role, order).may_view())
         .ok_or(ApiError::NotFound("order"))?;
-    Ok(OrderWithTimeline { order, timeline })
+    Ok(OrderWithTimeline {
+        order,
+        timeline,
+        reviews,
+    })
 }
 
 /// A caller's action on an order by id: unknown and foreign orders are both 404.

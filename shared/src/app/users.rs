@@ -8,11 +8,12 @@ use crate::error::{ApiError, ApiResult};
 use crate::store::Store;
 
 pub async fn my_profile(store: &Store, caller: Caller) -> ApiResult<PrivateProfile> {
-    let user = store
-        .get_user(caller.id)
+    // With the seller and buyer ratings the reviews keep on the profile item (one read).
+    let (user, ratings) = store
+        .user_with_ratings(caller.id)
         .await?
         .ok_or(ApiError::NotFound("user"))?;
-    Ok(PrivateProfile::from(&user))
+    Ok(PrivateProfile::from(&user).with_ratings(&ratings))
 }
 
 /// Applies the validated patch; an empty patch changes nothing and answers the profile.
@@ -32,10 +33,10 @@ pub async fn update_my_profile(
 
 /// Public: anyone may look. Blocked accounts are hidden like unknown ones.
 pub async fn public_profile(store: &Store, user_id: Uuid) -> ApiResult<PublicProfile> {
-    let user = store
-        .get_user(user_id)
+    let (user, ratings) = store
+        .user_with_ratings(user_id)
         .await?
-        .filter(|user| !user.is_blocked())
+        .filter(|(user, _)| !user.is_blocked())
         .ok_or(ApiError::NotFound("user"))?;
-    Ok(PublicProfile::from(&user))
+    Ok(PublicProfile::from(&user).with_ratings(&ratings))
 }

@@ -6,6 +6,7 @@ pub mod category;
 pub mod gig;
 pub mod order;
 pub mod password_change;
+pub mod review;
 pub mod search;
 pub mod user;
 pub mod validation;

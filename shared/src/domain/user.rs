@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::review::{RatingSummary, UserRatings};
 use super::{Invalid, Violations, check_text};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -144,6 +145,11 @@ pub struct PrivateProfile {
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
+    // --- Reviews (issue 10): set by `with_ratings` where the ratings were read ---
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seller_rating: Option<RatingSummary>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub buyer_rating: Option<RatingSummary>,
 }
 
 impl From<&User> for PrivateProfile {
@@ -161,6 +167,20 @@ impl From<&User> for PrivateProfile {
             rating: user.rating(),
             created_at: user.created_at,
             updated_at: user.updated_at,
+            // Reviews (issue 10).
+            seller_rating: None,
+            buyer_rating: None,
+        }
+    }
+}
+
+// Reviews (issue 10).
+impl PrivateProfile {
+    pub fn with_ratings(self, ratings: &UserRatings) -> Self {
+        Self {
+            seller_rating: Some(ratings.seller.summary()),
+            buyer_rating: Some(ratings.buyer.summary()),
+            ..self
         }
     }
 }
@@ -178,6 +198,11 @@ pub struct PublicProfile {
     pub rating: Rating,
     #[serde(with = "time::serde::rfc3339")]
     pub member_since: OffsetDateTime,
+    // --- Reviews (issue 10): set by `with_ratings` where the ratings were read ---
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seller_rating: Option<RatingSummary>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub buyer_rating: Option<RatingSummary>,
 }
 
 impl From<&User> for PublicProfile {
@@ -192,6 +217,20 @@ impl From<&User> for PublicProfile {
             avatar_url: user.avatar_url.clone(),
             rating: user.rating(),
             member_since: user.created_at,
+            // Reviews (issue 10).
+            seller_rating: None,
+            buyer_rating: None,
+        }
+    }
+}
+
+// Reviews (issue 10).
+impl PublicProfile {
+    pub fn with_ratings(self, ratings: &UserRatings) -> Self {
+        Self {
+            seller_rating: Some(ratings.seller.summary()),
+            buyer_rating: Some(ratings.buyer.summary()),
+            ..self
         }
     }
 }

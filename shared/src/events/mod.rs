@@ -49,7 +49,7 @@ pub const SCHEMA_VERSION: u32 = 1;
 pub enum Subject {
     /// The order as it was right after the change.
     Order(Order),
-    /// Reserved for the reviews feature: mailed already, not yet produced.
+    /// A review as it was right after the change (issue 10).
     Review(ReviewSummary),
 }
 
@@ -375,11 +375,11 @@ mod tests {
                 event_type
             );
         }
-        let posted = EventType::Review(ReviewEventKind::Posted);
-        assert_eq!(posted.to_string(), "review.posted");
+        let published = EventType::Review(ReviewEventKind::Published);
+        assert_eq!(published.to_string(), "review.published");
         assert_eq!(
-            serde_json::from_value::<EventType>("review.posted".into()).unwrap(),
-            posted
+            serde_json::from_value::<EventType>("review.published".into()).unwrap(),
+            published
         );
         for unknown in ["order.shipped", "gig.placed", "placed", ""] {
             assert!(
@@ -488,21 +488,23 @@ mod tests {
         let order = placed();
         let event = Event {
             event_id: format!("review:{}:client", order.id),
-            event_type: EventType::Review(ReviewEventKind::Posted),
+            event_type: EventType::Review(ReviewEventKind::Published),
             occurred_at: now(),
             actor: Actor::user(order.client_id, Party::Client),
             subject: Subject::Review(ReviewSummary {
+                review_id: Uuid::now_v7(),
                 order_id: order.id,
                 gig_title: order.gig_title.clone(),
                 reviewee_id: order.freelancer_id,
                 reviewee_role: RecipientRole::Freelancer,
                 rating: 5,
                 comment: "Great & fast".to_owned(),
+                window_closes_at: now(),
             }),
             version: SCHEMA_VERSION,
         };
         let json = serde_json::to_value(&event).unwrap();
-        assert_eq!(json["type"], "review.posted");
+        assert_eq!(json["type"], "review.published");
         assert_eq!(json["review"]["rating"], 5);
         assert!(json.get("order").is_none());
         assert_eq!(serde_json::from_value::<Event>(json).unwrap(), event);
@@ -533,7 +535,7 @@ mod tests {
             UnmailableEvent::UnknownVersion(2)
         );
         event.version = SCHEMA_VERSION;
-        event.event_type = EventType::Review(ReviewEventKind::Posted);
+        event.event_type = EventType::Review(ReviewEventKind::Published);
         assert!(matches!(
             event.notice().unwrap_err(),
             UnmailableEvent::TypeOfAnotherSubject {

@@ -18,6 +18,8 @@
 //! | order timeline entry| `ORDER#<order_id>`      | `EVENT#<seq:06>`   | one per change; same partition as the order, so one Query reads both |
 //! | order idempotency   | `IDEMPOTENCY#<client_id>#<key>` | `ORDER_REQUEST` | TTL `expires_at` (24 h); body hash + order id |
 //! | mail dedupe record  | `MAIL#<event_id>`       | `TO#<user_id>`     | TTL `expires_at` (7 days); notifier's exactly-once guard |
+//! | review              | `REVIEW#<review_id>`    | `REVIEW`           | sealed: gsi3 (publication deadline); published: gsi1 (gig's), gsi2 (user's) |
+//! | order review states | `ORDER#<order_id>`      | `REVIEWS`          | each side's review id and state; in the order's partition, so `GET /orders/{id}` reads it with the order |
 //!
 //! GSIs `gsi1`..`gsi4` are generic (`gsiNpk`/`gsiNsk`), overloaded by the entities that need them;
 //! each entity documents its use beside its key function. Partition values carry a prefix per
@@ -53,6 +55,21 @@
 //! | gsi2  | `FREELANCER#<freelancer_id>`| `ORDER#<order_id>`                 | a freelancer's orders, newest first    |
 //! | gsi3  | `DUE#LATE` / `DUE#AUTOCOMPLETE` | `<unix secs:012>#<order_id>`   | SPARSE: set only while the scheduler still has something to do (in progress and not late: `due_at`; delivered: auto-complete time); queried with `sk <= now`, never scanned |
 
+//!
+//! ## Reviews
+//!
+//! | index | pk                            | sk                              | what for                               |
+//! |-------|-------------------------------|---------------------------------|----------------------------------------|
+//! | gsi1  | `REVIEWS#GIG#<gig_id>`        | `<published ms:016>#<review_id>`| SPARSE (published clients' reviews): a gig's reviews, newest first |
+//! | gsi2  | `REVIEWS#SELLER#<user_id>` / `REVIEWS#BUYER#<user_id>` | same | SPARSE (published): the reviews a user received as seller / buyer |
+//! | gsi3  | `DUE#REVIEWS`                 | `<window closes:012>#<review_id>` | SPARSE (sealed): what the scheduler publishes when the window closes |
+//!
+//! Rating totals are flat number attributes (`<prefix>_count`, `_sum`, `_stars_<n>`,
+//! `_communication_sum`/`_count`, `_as_described_sum`/`_count`, `_recommend_yes`/`_count`) that
+//! the publishing transaction `ADD`s to: prefix `rating` on the gig and on the freelancer (the
+//! seller rating; `rating_sum`/`rating_count` are the ones browse sorts by), `buyer_rating` on
+//! the client.
+
 use uuid::Uuid;
 
 /// Attribute names the store reads or writes itself (in keys, conditions, filters). The other
@@ -74,10 +91,10 @@ pub(crate) mod attr {
     /// Gig counters the orders and reviews transactions maintain.
     pub const OPEN_ORDERS: &str = "open_orders";
     pub const ORDER_COUNT: &str = "order_count";
-    /// Written by the reviews transaction (to come); until then only by `store::testing`.
+    /// Written by the reviews transaction (`store::reviews`, prefix `rating`) and `store::testing`;
+    /// gig writes are conditioned on the count they read (see `store::gigs::write`).
     #[cfg_attr(not(feature = "test-support"), allow(dead_code))]
     pub const RATING_SUM: &str = "rating_sum";
-    #[cfg_attr(not(feature = "test-support"), allow(dead_code))]
     pub const RATING_COUNT: &str = "rating_count";
     /// On listing entries: the average rating browse filters on, and the gig's search terms.
     pub const RATING_AVG: &str = "rating_avg";
@@ -86,6 +103,14 @@ pub(crate) mod attr {
     pub const ORDER_ID: &str = "order_id";
     /// On throttle windows: the attempts reserved so far.
     pub const ATTEMPTS: &str = "attempts";
+
+    // Reviews (issue 10).
+    /// On reviews: sealed or published.
+    pub const REVIEW_STATE: &str = "state";
+    pub const REPLY: &str = "reply";
+    /// Rating-total prefixes (see the module docs): a seller's (and a gig's), a buyer's.
+    pub const SELLER_RATING_PREFIX: &str = "rating";
+    pub const BUYER_RATING_PREFIX: &str = "buyer_rating";
 }
 
 /// The table's global secondary indexes (`infra/table.json`; a test holds the two together).
@@ -148,6 +173,11 @@ pub(crate) mod index {
     pub const ORDERS_OF_CLIENT: Index = Index::Gsi1;
     pub const ORDERS_OF_FREELANCER: Index = Index::Gsi2;
     pub const ORDER_DEADLINES: Index = Index::Gsi3;
+
+    // Reviews (issue 10): sparse, see the module docs.
+    pub const REVIEWS_OF_GIG: Index = Index::Gsi1;
+    pub const REVIEWS_OF_USER: Index = Index::Gsi2;
+    pub const REVIEW_DEADLINES: Index = Index::Gsi3;
 }
 
 /// A primary key pair.
@@ -351,6 +381,43 @@ pub fn gig_listing(gig_id: Uuid, partition: &str) -> Key {
     Key::new(format!("GIG#{gig_id}"), &format!("LIST#{partition}"))
 }
 
+// Reviews (issue 10).
+
+pub fn review(review_id: Uuid) -> Key {
+    Key::new(format!("REVIEW#{review_id}"), "REVIEW")
+}
+
+/// Each side's review state of an order, beside the order in its partition.
+pub fn order_reviews(order_id: Uuid) -> Key {
+    Key::new(order_partition(order_id), "REVIEWS")
+}
+
+/// gsi1 partition: the published reviews of a gig (by its clients).
+pub fn reviews_of_gig(gig_id: Uuid) -> String {
+    format!("REVIEWS#GIG#{gig_id}")
+}
+
+/// gsi2 partition: the published reviews a user received from clients (as a seller).
+pub fn reviews_of_seller(user_id: Uuid) -> String {
+    format!("REVIEWS#SELLER#{user_id}")
+}
+
+/// gsi2 partition: the published reviews a user received from freelancers (as a buyer).
+pub fn reviews_of_buyer(user_id: Uuid) -> String {
+    format!("REVIEWS#BUYER#{user_id}")
+}
+
+/// gsi1/gsi2 sort key of a published review: publication time, then id (two reviews published
+/// together differ by id).
+pub fn review_listing_sort(published_unix_ms: i128, review_id: Uuid) -> String {
+    format!("{published_unix_ms:016}#{review_id}")
+}
+
+/// gsi3 partition of the sealed reviews, by when their window closes.
+pub fn due_reviews_partition() -> String {
+    "DUE#REVIEWS".to_owned()
+}
+
 /// Entity tags stored in every item's `entity` attribute; the stream dispatcher filters on them
 /// (so they are public: `store::entity`).
 pub mod entity {
@@ -368,4 +435,7 @@ pub mod entity {
     pub const ORDER_REQUEST: &str = "order_request";
     pub const MAIL_SENT: &str = "mail_sent";
     pub const GIG_LISTING: &str = "gig_listing";
+    // Reviews (issue 10). The dispatcher turns stream records of reviews into review events.
+    pub const REVIEW: &str = "review";
+    pub const ORDER_REVIEWS: &str = "order_reviews";
 }

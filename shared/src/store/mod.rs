@@ -14,6 +14,7 @@ pub(crate) mod keys;
 pub mod orders;
 pub(crate) mod paged;
 pub mod passwords;
+pub mod reviews;
 pub mod sessions;
 pub mod stream;
 pub mod table;

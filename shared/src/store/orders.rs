@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use super::keys::{self, attr, entity, index};
 use super::paged::{Listing, SortRange};
+use super::reviews::OrderReviews;
 use super::transaction::{TransactOutcome, Transaction};
 use super::users::UserCondition;
 use super::{
@@ -21,6 +22,7 @@ use super::{
 };
 use crate::domain::gig::GigStatus;
 use crate::domain::order::{Deadline, Order, OrderStatus, TimelineEntry, Transition};
+use crate::domain::review::OrderReviewStates;
 use crate::error::ApiError;
 use crate::pagination::{PageRequest, Position};
 
@@ -293,23 +295,29 @@ impl Store {
         self.get_as(&keys::order(order_id)).await
     }
 
-    /// The order and its whole timeline (oldest first) in one Query of the order's partition.
+    /// The order, its whole timeline (oldest first) and each side's review state, in one
+    /// Query of the order's partition.
     pub async fn order_with_timeline(
         &self,
         order_id: Uuid,
-    ) -> Result<Option<(Order, Vec<TimelineEntry>)>, ApiError> {
+    ) -> Result<Option<(Order, Vec<TimelineEntry>, OrderReviewStates)>, ApiError> {
         let listing = Listing::table(keys::order_partition(order_id)).consistent();
         let mut order = None;
         let mut timeline = Vec::new();
+        let mut reviews = OrderReviewStates::default();
         for item in self.read_all(&listing, usize::MAX).await? {
             match item.get(attr::ENTITY).and_then(|value| value.as_s().ok()) {
                 Some(tag) if tag == entity::ORDER => order = Some(from_item::<Order>(item)?),
                 Some(tag) if tag == entity::ORDER_EVENT => timeline.push(from_item(item)?),
+                // Reviews (issue 10).
+                Some(tag) if tag == entity::ORDER_REVIEWS => {
+                    reviews = from_item::<OrderReviews>(item)?.states();
+                }
                 _ => {}
             }
         }
         timeline.sort_by_key(|entry: &TimelineEntry| entry.seq);
-        Ok(order.map(|order| (order, timeline)))
+        Ok(order.map(|order| (order, timeline, reviews)))
     }
 
     /// Writes a transition decided by the domain. `Ok(false)`: the order is no longer in the

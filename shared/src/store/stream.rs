@@ -8,8 +8,9 @@
 use aws_lambda_events::event::dynamodb::EventRecord;
 use serde_dynamo::{AttributeValue, Item};
 
-use super::keys::entity;
+use super::keys::{attr, entity};
 use crate::domain::order::Order;
+use crate::domain::review::{Review, ReviewState};
 
 /// A change someone may need to hear about.
 #[derive(Debug, Clone, PartialEq)]
@@ -18,6 +19,11 @@ pub enum StreamChange {
     /// was right after it. Every change bumps the order's `version`, so a record whose version did
     /// not go up (a rewrite of the same state) is none.
     Order(Order),
+    /// Reviews (issue 10): a review written sealed (its INSERT as `sealed`).
+    ReviewSealed(Review),
+    /// A review published: inserted as `published` (the second of a pair), or flipped from
+    /// `sealed` to `published` (by the second review or the scheduler). A reply is none.
+    ReviewPublished(Review),
 }
 
 /// A record of a known entity whose image does not read as that entity.
@@ -44,6 +50,18 @@ pub fn decode(record: &EventRecord) -> Result<Option<StreamChange>, UndecodableR
             let old_version = number(&record.change.old_image, "version");
             let changed = old_version.is_none_or(|old| old < order.version);
             Ok(changed.then_some(StreamChange::Order(order)))
+        }
+        // Reviews (issue 10).
+        Some(entity::REVIEW) => {
+            let review: Review = read(record, entity::REVIEW)?;
+            let was = string(&record.change.old_image, attr::REVIEW_STATE);
+            Ok(match (was, review.state) {
+                (None, ReviewState::Sealed) => Some(StreamChange::ReviewSealed(review)),
+                (None | Some("sealed"), ReviewState::Published) => {
+                    Some(StreamChange::ReviewPublished(review))
+                }
+                _ => None,
+            })
         }
         _ => Ok(None),
     }

@@ -5,6 +5,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{Gig, GigStatus, Package};
+use crate::domain::review::RatingSummary;
 use crate::domain::user::{Rating, rating_centi};
 
 impl Gig {
@@ -120,6 +121,9 @@ pub struct GigView {
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
+    /// Reviews (issue 10): average, count, histogram and sub-ratings; on `GET /gigs/{id}` only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rating_summary: Option<RatingSummary>,
 }
 
 impl GigView {
@@ -143,6 +147,7 @@ impl GigView {
             rejection_reason: None,
             created_at: gig.created_at,
             updated_at: gig.updated_at,
+            rating_summary: None,
         }
     }
 

@@ -50,7 +50,7 @@ pub enum GigWrite {
     Stale,
 }
 
-fn decode_stored_gig(mut item: Item) -> Result<StoredGig, ApiError> {
+pub(in crate::store) fn decode_stored_gig(mut item: Item) -> Result<StoredGig, ApiError> {
     let listed = matches!(item.get(attr::LISTED), Some(AttributeValue::Bool(true)));
     let rejection_reason = match item.remove(attr::REJECTION_REASON) {
         Some(AttributeValue::S(reason)) => Some(reason),

@@ -145,6 +145,16 @@ fn update_gig(
         condition.push_str(" AND (attribute_not_exists(#open_orders) OR #open_orders = :zero)");
         values.insert(":zero".into(), n(0));
     }
+    // Reviews (issue 10): the entries' rating sort keys come from the rating as read, so a
+    // review counted since makes this write stale (re-read), never an older rating's entries.
+    if before.gig.rating_count == 0 {
+        condition.push_str(
+            " AND (attribute_not_exists(#rating_count) OR #rating_count = :old_rating_count)",
+        );
+    } else {
+        condition.push_str(" AND #rating_count = :old_rating_count");
+    }
+    values.insert(":old_rating_count".into(), n(before.gig.rating_count));
     let mut expression = format!("SET {}", set.join(", "));
     if !remove.is_empty() {
         expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
@@ -161,6 +171,7 @@ fn update_gig(
     if after.status == GigStatus::Archived {
         names.insert("#open_orders".into(), attr::OPEN_ORDERS.into());
     }
+    names.insert("#rating_count".into(), attr::RATING_COUNT.into());
     transaction.update(GigItem::Gig, &keys::gig(before.gig.id), |update| {
         update
             .update_expression(expression)
