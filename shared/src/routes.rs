@@ -50,6 +50,12 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/me/gigs", "gigs"),
     route("GET", "/users/{id}/gigs", "gigs"),
     route("GET", "/categories", "gigs"),
+    // Messaging.
+    route("POST", "/conversations", "messages"),
+    route("GET", "/conversations", "messages"),
+    route("GET", "/conversations/{id}/messages", "messages"),
+    route("POST", "/conversations/{id}/messages", "messages"),
+    route("POST", "/conversations/{id}/read", "messages"),
 ];
 
 /// The `[workspace.metadata.lambda.watch.router]` table body, one line per path, in table order.

@@ -194,6 +194,8 @@ impl TestApp {
             ("users", users::router(state.clone())),
             ("orders", orders::router(state.clone())),
             ("gigs", ::gigs::router(state.clone())),
+            // Messaging.
+            ("messages", ::messages::router(state.clone())),
         ]);
         let mut matcher = matchit::Router::new();
         for route in ROUTES {

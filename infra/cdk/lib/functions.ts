@@ -103,6 +103,21 @@ export const FUNCTIONS: FunctionSpec[] = [
     queriesIndexes: true,
     readsJwtKeys: true,
   },
+  // Messaging.
+  {
+    name: 'messages',
+    description: 'Conversations, messages, the inbox and read receipts',
+    // GetItem: inbox entries, users, the order or gig of a context. Query: a conversation's
+    // messages and the inbox index. Opening, sending and reading are one TransactWriteItems each:
+    // Puts (message, inbox entries), Updates (inbox entries, unread totals, the hourly counter of
+    // opened conversations) and a ConditionCheck of the sender (not blocked).
+    table: {
+      actions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'],
+      leadingKeys: ['CONV#*', 'CONVRATE#*', 'USER#*', 'ORDER#*', 'GIG#*'],
+    },
+    queriesIndexes: true,
+    readsJwtKeys: true,
+  },
   {
     name: 'dispatcher',
     description: 'Turns order changes on the table stream into order events on the queue',

@@ -64,6 +64,9 @@ pub struct User {
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
+    // Messaging: unread messages over all conversations, moved by the messaging transactions.
+    #[serde(default)]
+    pub unread_messages: u64,
 }
 
 impl User {
@@ -82,6 +85,8 @@ impl User {
             rating_count: 0,
             created_at: now,
             updated_at: now,
+            // Messaging.
+            unread_messages: 0,
         }
     }
 
@@ -131,6 +136,8 @@ pub struct PrivateProfile {
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
+    // Messaging: the unread total (kept on the user item, so `GET /me` stays one read).
+    pub unread_messages: u64,
 }
 
 impl From<&User> for PrivateProfile {
@@ -148,6 +155,8 @@ impl From<&User> for PrivateProfile {
             rating: user.rating(),
             created_at: user.created_at,
             updated_at: user.updated_at,
+            // Messaging.
+            unread_messages: user.unread_messages,
         }
     }
 }

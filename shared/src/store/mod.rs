@@ -10,6 +10,7 @@
 
 pub mod gigs;
 pub(crate) mod keys;
+pub mod messages;
 pub mod orders;
 pub(crate) mod paged;
 pub mod sessions;
