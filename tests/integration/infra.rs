@@ -475,7 +475,8 @@ fn sam_and_cdk_grant_each_function_the_same_access() {
 #[test]
 fn event_driven_functions_are_wired_in_sam_and_cdk() {
     use gigmarket_shared::store::entity;
-    let only_order_items = json!({"dynamodb": {"NewImage": {"entity": {"S": [entity::ORDER]}}}});
+    let only_order_items =
+        json!({"dynamodb": {"NewImage": {"entity": {"S": [entity::ORDER, entity::MESSAGE]}}}});
     let check_stream = |deployment: &str, stream: &Value, failure_destination: &Value| {
         assert_eq!(stream["BisectBatchOnFunctionError"], true, "{deployment}");
         assert_eq!(stream["MaximumRetryAttempts"], 5, "{deployment}");

@@ -5,6 +5,8 @@ use gigmarket_shared::app::messages as use_case;
 use gigmarket_shared::domain::gig::Revisions;
 use gigmarket_shared::domain::message::OpenConversation;
 use gigmarket_shared::domain::user::{Caller, Role, UserStatus};
+use gigmarket_shared::events::Event;
+use gigmarket_tests::pipeline::{Pipeline, mail_to};
 use gigmarket_tests::{Session, TestApp, TestResponse};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -268,7 +270,7 @@ async fn an_order_conversation_is_between_its_two_parties() {
     assert_eq!(parties.status, 201, "{parties:?}");
     assert_eq!(
         parties.body["conversation"]["context"],
-        json!({"order_id": order_id.to_string()})
+        json!({"order_id": order_id.to_string(), "gig_id": null})
     );
     let both = open(
         &app,
@@ -571,4 +573,65 @@ async fn opening_new_conversations_is_limited_per_hour() {
         .await
         .unwrap();
     assert!(opened.created);
+}
+
+/// `message.received` through the pipeline in-process (real stream records, dispatcher, a moto
+/// queue, notifier, moto's SES): of three messages in one conversation the recipient is mailed
+/// once (15-minute throttle), of a conversation they read before the notifier ran not at all,
+/// and redelivery mails nothing new.
+#[tokio::test]
+async fn message_mails_are_throttled_per_conversation_and_skipped_once_read() {
+    let (app, mut pipeline) = TestApp::with_pipeline().await;
+    let ann = app.register_client().await;
+    let bob = app.register_freelancer().await;
+    let cid = app.register_client().await;
+    let with_bob = open_with(&app, &ann, &bob, "first").await;
+    assert_eq!(send(&app, &ann, with_bob, "second").await.status, 201);
+    assert_eq!(send(&app, &ann, with_bob, "third").await.status, 201);
+    let with_cid = open_with(&app, &cid, &bob, "from cid").await;
+    let read = app
+        .post(
+            &format!("/conversations/{with_cid}/read"),
+            &json!({}),
+            Some(&bob.access_token),
+        )
+        .await;
+    assert_eq!(read.status, 200);
+
+    let stream_event = pipeline.stream_event().await;
+    let response = dispatcher::handle(stream_event, &pipeline.sqs, &pipeline.queue_url).await;
+    assert!(response.batch_item_failures.is_empty(), "{response:?}");
+    let messages = pipeline.receive_all().await;
+    let events: Vec<Event> = messages
+        .iter()
+        .map(|message| serde_json::from_str(message.body().unwrap()).unwrap())
+        .collect();
+    let types: Vec<String> = events
+        .iter()
+        .map(|event| event.event_type.to_string())
+        .collect();
+    assert_eq!(
+        types, ["message.received"; 4],
+        "one event per message; inbox entries, counters and reads are none"
+    );
+
+    let notifier = app.notifier();
+    let handled = notifier.handle(Pipeline::sqs_event(&messages)).await;
+    assert!(handled.batch_item_failures.is_empty(), "{handled:?}");
+    let mails = mail_to(&bob.email).await;
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    assert_eq!(mails[0].subject, "You have a new message on Gigmarket");
+    assert!(
+        mails[0].body.contains(&format!("Conversation {with_bob}")),
+        "{mails:?}"
+    );
+    assert!(
+        mail_to(&ann.email).await.is_empty(),
+        "senders are not mailed"
+    );
+
+    // Redelivered (a lost acknowledgement): nothing new.
+    let again = notifier.handle(Pipeline::sqs_event(&messages)).await;
+    assert!(again.batch_item_failures.is_empty());
+    assert_eq!(mail_to(&bob.email).await.len(), 1);
 }

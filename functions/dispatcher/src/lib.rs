@@ -2,7 +2,7 @@
 //!
 //! The API only writes to DynamoDB; this is the only path from a change to the queue, so there
 //! is no dual write. Triggered by the table's stream (deployed with a filter on
-//! `NewImage.entity = order` and `ReportBatchItemFailures`). The store decodes each record into a
+//! `NewImage.entity` in `order`, `message` and `ReportBatchItemFailures`). The store decodes each record into a
 //! change in domain words (`store::stream`), records that are no change are acknowledged and
 //! skipped (so the function is correct without the filter), and each change becomes one event.
 //!
@@ -25,6 +25,7 @@ const SQS_BATCH: usize = 10;
 pub fn event_for(record: &EventRecord) -> Result<Option<Event>, UndecodableRecord> {
     Ok(stream::decode(record)?.map(|change| match change {
         StreamChange::Order(order) => Event::for_order_change(&order),
+        StreamChange::Message(message) => Event::for_message(&message),
     }))
 }
 

@@ -129,9 +129,10 @@ export const FUNCTIONS: FunctionSpec[] = [
     name: 'notifier',
     description: 'Emails the parties of an order event (once per event and recipient)',
     // GetItem: the recipient. The dedupe record: Put (claim), Update (sent), Delete (release).
+    // Messaging: GetItem of the recipient's inbox entry, Put of the 15-minute mail throttle.
     table: {
       actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
-      leadingKeys: ['USER#*', 'MAIL#*'],
+      leadingKeys: ['USER#*', 'MAIL#*', 'CONV#*', 'MSGMAIL#*'],
     },
     // Below the queue's visibility timeout (60 s) and the 120 s lease of a mail claim.
     timeoutSeconds: 10,

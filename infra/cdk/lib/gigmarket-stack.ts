@@ -300,9 +300,9 @@ export class GigmarketStack extends cdk.Stack {
       if (spec.sendsEmail) fn.role?.addManagedPolicy(sendOrderEmailPolicy);
       switch (spec.trigger?.kind) {
         case 'orderStream': {
-          // Only order items (entity "order", shared/src/store/keys.rs) become events; removals
-          // have no NewImage and are ignored by the dispatcher anyway.
-          const isOrder = { entity: { S: lambda.FilterRule.isEqual('order') } };
+          // Only order and message items (entity "order" / "message", shared/src/store/keys.rs)
+          // become events; removals have no NewImage and are ignored by the dispatcher anyway.
+          const isEventItem = { entity: { S: lambda.FilterRule.or('order', 'message') } };
           fn.addEventSource(
             new sources.DynamoEventSource(table, {
               startingPosition: lambda.StartingPosition.LATEST,
@@ -312,7 +312,7 @@ export class GigmarketStack extends cdk.Stack {
               maxRecordAge: cdk.Duration.hours(24),
               reportBatchItemFailures: true,
               onFailure: new sources.SqsDlq(streamFailuresDlq),
-              filters: [lambda.FilterCriteria.filter({ dynamodb: { NewImage: isOrder } })],
+              filters: [lambda.FilterCriteria.filter({ dynamodb: { NewImage: isEventItem } })],
             }),
           );
           break;

@@ -41,7 +41,7 @@ pub async fn open(
     let (context, text) = request.validate(caller.id)?;
     let participant_id = request.participant_id;
     let conversation_id = message::conversation_id(caller.id, participant_id, &context);
-    let message = Message::new(conversation_id, caller.id, participant_id, text, now);
+    let message = Message::new(conversation_id, caller, participant_id, text, now);
     // An existing conversation was allowed when it was opened; it only takes the new message.
     if store
         .inbox_entry(conversation_id, caller.id)
@@ -154,7 +154,7 @@ pub async fn send(
         .inbox_entry(conversation_id, caller.id)
         .await?
         .ok_or(ApiError::NotFound("conversation"))?;
-    let message = Message::new(conversation_id, caller.id, entry.counterpart.id, text, now);
+    let message = Message::new(conversation_id, caller, entry.counterpart.id, text, now);
     send_into(store, caller, &message).await
 }
 

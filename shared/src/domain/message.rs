@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::user::{Caller, Role};
 use super::{Invalid, Violations, required_text};
 
 /// A message's text, in characters.
@@ -19,12 +20,13 @@ pub const PREVIEW_MAX_CHARS: usize = 100;
 /// New conversations one user may open per clock hour, unless configured otherwise.
 pub const DEFAULT_CONVERSATIONS_PER_HOUR: u32 = 20;
 
-/// What a conversation is about. At most one of the two.
+/// What a conversation is about. At most one of the two. Both are always written (null when
+/// absent): an empty map would reach the stream as `{}`, which DynamoDB Local emits unreadably.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Context {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub gig_id: Option<Uuid>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub order_id: Option<Uuid>,
 }
 
@@ -124,6 +126,8 @@ pub struct Message {
     pub id: Uuid,
     pub conversation_id: Uuid,
     pub sender_id: Uuid,
+    /// The sender's role when they sent it (the `message.received` event's actor).
+    pub sender_role: Role,
     pub recipient_id: Uuid,
     pub text: String,
     #[serde(with = "time::serde::rfc3339")]
@@ -133,7 +137,7 @@ pub struct Message {
 impl Message {
     pub fn new(
         conversation_id: Uuid,
-        sender_id: Uuid,
+        sender: Caller,
         recipient_id: Uuid,
         text: String,
         now: OffsetDateTime,
@@ -147,7 +151,8 @@ impl Message {
         Self {
             id: Uuid::new_v7(timestamp),
             conversation_id,
-            sender_id,
+            sender_id: sender.id,
+            sender_role: sender.role,
             recipient_id,
             text,
             sent_at: now,

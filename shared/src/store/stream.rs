@@ -9,15 +9,22 @@ use aws_lambda_events::event::dynamodb::EventRecord;
 use serde_dynamo::{AttributeValue, Item};
 
 use super::keys::entity;
+use crate::domain::message::Message;
 use crate::domain::order::Order;
 
 /// A change someone may need to hear about.
 #[derive(Debug, Clone, PartialEq)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one change lives at a time per record; boxing would buy nothing"
+)]
 pub enum StreamChange {
     /// An order was placed or changed: `order.last_change` is the change, and the order is as it
     /// was right after it. Every change bumps the order's `version`, so a record whose version did
     /// not go up (a rewrite of the same state) is none.
     Order(Order),
+    /// A message was sent (messages are only ever inserted).
+    Message(Message),
 }
 
 /// A record of a known entity whose image does not read as that entity.
@@ -44,6 +51,9 @@ pub fn decode(record: &EventRecord) -> Result<Option<StreamChange>, UndecodableR
             let old_version = number(&record.change.old_image, "version");
             let changed = old_version.is_none_or(|old| old < order.version);
             Ok(changed.then_some(StreamChange::Order(order)))
+        }
+        Some(entity::MESSAGE) if record.event_name == "INSERT" => {
+            Ok(Some(StreamChange::Message(read(record, entity::MESSAGE)?)))
         }
         _ => Ok(None),
     }
