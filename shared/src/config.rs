@@ -36,6 +36,9 @@ pub struct Config {
     pub gig_auto_approve: bool,
     /// `SENDER_EMAIL`: the verified SES identity the notifier sends from.
     pub sender_email: String,
+    // Messaging.
+    /// `CONVERSATIONS_PER_HOUR` (default 20): new conversations one user may open per clock hour.
+    pub conversations_per_hour: u32,
 }
 
 impl Config {
@@ -59,6 +62,11 @@ impl Config {
             gig_auto_approve: flag("GIG_AUTO_APPROVE")?,
             sender_email: optional("SENDER_EMAIL")
                 .unwrap_or_else(|| "no-reply@gigmarket.local".to_owned()),
+            // Messaging.
+            conversations_per_hour: number(
+                "CONVERSATIONS_PER_HOUR",
+                crate::domain::message::DEFAULT_CONVERSATIONS_PER_HOUR,
+            )?,
         })
     }
 
@@ -79,6 +87,8 @@ impl Config {
             max_body_bytes: 64 * 1024,
             gig_auto_approve: false,
             sender_email: "no-reply@gigmarket.local".to_owned(),
+            // Messaging.
+            conversations_per_hour: crate::domain::message::DEFAULT_CONVERSATIONS_PER_HOUR,
         }
     }
 }

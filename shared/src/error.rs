@@ -482,6 +482,8 @@ mod sdk_error_tests {
             &RETRY_AFTER_BUSY_SECS.to_string()
         );
     }
+}
+
 impl From<ReviewRefusal> for ApiError {
     fn from(refusal: ReviewRefusal) -> Self {
         match refusal {

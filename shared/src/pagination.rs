@@ -25,6 +25,23 @@ pub struct PageParams {
     pub cursor: Option<String>,
 }
 
+/// The query string of a listing that takes nothing but paging (unknown parameters are a 400).
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PagingOnly {
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+impl From<PagingOnly> for PageParams {
+    fn from(params: PagingOnly) -> Self {
+        Self {
+            limit: params.limit,
+            cursor: params.cursor,
+        }
+    }
+}
+
 /// A validated page request: the limit and, after the first page, the position to resume from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PageRequest {

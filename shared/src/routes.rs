@@ -57,6 +57,12 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/reviews/{id}/reply", "reviews"),
     route("GET", "/gigs/{id}/reviews", "reviews"),
     route("GET", "/users/{id}/reviews", "reviews"),
+    // Messaging.
+    route("POST", "/conversations", "messages"),
+    route("GET", "/conversations", "messages"),
+    route("GET", "/conversations/{id}/messages", "messages"),
+    route("POST", "/conversations/{id}/messages", "messages"),
+    route("POST", "/conversations/{id}/read", "messages"),
 ];
 
 /// The `[workspace.metadata.lambda.watch.router]` table body, one line per path, in table order.

@@ -32,6 +32,8 @@ const SAMPLE_GIG_ID: &str = "33333333-3333-4333-8333-333333333333";
 /// Reviews (issue 10): the review in `events/reviews/reply-to-review.json` (the client's review
 /// posted by `events/reviews/post-review.json`).
 const SAMPLE_REVIEW_ID: &str = "44444444-4444-4444-8444-444444444444";
+/// The conversation in `events/messages/*` (after opening, the opened conversation's id).
+const SAMPLE_CONVERSATION_ID: &str = "55555555-5555-4555-8555-555555555555";
 /// The freelancer of the order in the dispatcher and notifier samples.
 const SAMPLE_EVENT_FREELANCER_ID: &str = "9b2e7d14-3c6a-4f0e-8b5d-1a7c2e9f4d32";
 
@@ -91,6 +93,12 @@ const HTTP_SAMPLES: &[(&str, u16)] = &[
     ("reviews/user-reviews.json", 200),
     ("reviews/reply-to-review.json", 200),
     ("orders/get-order.json", 200),
+    // Messaging: the client asks Ann (the freelancer) about the order, she answers.
+    ("messages/open-conversation.json", 201),
+    ("messages/list-conversations.json", 200),
+    ("messages/send-message.json", 201),
+    ("messages/list-messages.json", 200),
+    ("messages/mark-read.json", 200),
     ("gigs/update-gig.json", 200),
     ("auth/refresh.json", 200),
     ("auth/logout.json", 204),
@@ -173,6 +181,7 @@ async fn every_api_sample_gets_its_expected_response() {
     let mut gig_id = SAMPLE_GIG_ID.to_owned();
     let mut logged_out_refresh_token = String::new();
     let mut review_id = SAMPLE_REVIEW_ID.to_owned();
+    let mut conversation_id = SAMPLE_CONVERSATION_ID.to_owned();
     for (file, expected) in HTTP_SAMPLES {
         let function = file.split('/').next().unwrap();
         let event = sample(file)
@@ -184,7 +193,8 @@ async fn every_api_sample_gets_its_expected_response() {
             .replace(SAMPLE_USER_ID, &user_id)
             .replace(SAMPLE_ORDER_ID, &order_id)
             .replace(SAMPLE_GIG_ID, &gig_id)
-            .replace(SAMPLE_REVIEW_ID, &review_id);
+            .replace(SAMPLE_REVIEW_ID, &review_id)
+            .replace(SAMPLE_CONVERSATION_ID, &conversation_id);
         let response = app.invoke(function, &event).await;
         assert_eq!(response.status, *expected, "{file}: {response:?}");
         if *file == "auth/logout.json" {
@@ -293,6 +303,26 @@ async fn every_api_sample_gets_its_expected_response() {
                     .collect();
                 assert_eq!(kinds, ["placed", "accepted", "delivered", "completed"]);
             }
+            // Messaging.
+            "messages/open-conversation.json" => {
+                assert_eq!(
+                    body["conversation"]["context"]["order_id"],
+                    order_id.as_str()
+                );
+                assert_eq!(body["message"]["recipient_id"], user_id.as_str());
+                conversation_id = body["conversation"]["id"].as_str().unwrap().to_owned();
+            }
+            "messages/list-conversations.json" => {
+                assert_eq!(body["items"][0]["id"], conversation_id.as_str());
+                assert_eq!(body["items"][0]["unread_count"], 1);
+            }
+            "messages/send-message.json" => {
+                assert_eq!(body["message"]["text"], "Sure, blue it is.")
+            }
+            "messages/list-messages.json" => {
+                assert_eq!(body["items"].as_array().unwrap().len(), 2)
+            }
+            "messages/mark-read.json" => assert_eq!(body["unread_count"], 0),
             _ => {}
         }
     }

@@ -475,9 +475,7 @@ fn sam_and_cdk_grant_each_function_the_same_access() {
 #[test]
 fn event_driven_functions_are_wired_in_sam_and_cdk() {
     use gigmarket_shared::store::entity;
-    // Reviews (issue 10): review items are events too.
-    let only_order_items =
-        json!({"dynamodb": {"NewImage": {"entity": {"S": [entity::ORDER, entity::REVIEW]}}}});
+    let only_order_items = json!({"dynamodb": {"NewImage": {"entity": {"S": [entity::ORDER, entity::REVIEW, entity::MESSAGE]}}}});
     let check_stream = |deployment: &str, stream: &Value, failure_destination: &Value| {
         assert_eq!(stream["BisectBatchOnFunctionError"], true, "{deployment}");
         assert_eq!(stream["MaximumRetryAttempts"], 5, "{deployment}");

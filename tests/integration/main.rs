@@ -10,6 +10,7 @@ mod gigs;
 mod gigs_search;
 mod http_contract;
 mod infra;
+mod messages;
 mod openapi;
 mod orders;
 mod pipeline;

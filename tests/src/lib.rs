@@ -205,6 +205,8 @@ impl TestApp {
             ("gigs", ::gigs::router(state.clone())),
             // Reviews (issue 10).
             ("reviews", ::reviews::router(state.clone())),
+            // Messaging.
+            ("messages", ::messages::router(state.clone())),
         ]);
         let mut matcher = matchit::Router::new();
         for route in ROUTES {

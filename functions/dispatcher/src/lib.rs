@@ -2,7 +2,7 @@
 //!
 //! The API only writes to DynamoDB; this is the only path from a change to the queue, so there
 //! is no dual write. Triggered by the table's stream (deployed with a filter on
-//! `NewImage.entity` in `order`, `review` and `ReportBatchItemFailures`). The store decodes each record into a
+//! `NewImage.entity` in `order`, `review`, `message` and `ReportBatchItemFailures`). The store decodes each record into a
 //! change in domain words (`store::stream`), records that are no change are acknowledged and
 //! skipped (so the function is correct without the filter), and each change becomes one event.
 //!
@@ -30,6 +30,7 @@ pub fn event_for(record: &EventRecord) -> Result<Option<Event>, UndecodableRecor
         StreamChange::ReviewPublished(review) => {
             Event::for_review(&review, ReviewEventKind::Published)
         }
+        StreamChange::Message(message) => Event::for_message(&message),
     }))
 }
 

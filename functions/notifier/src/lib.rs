@@ -12,10 +12,11 @@
 use anyhow::{Context, bail};
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use aws_sdk_ses::types::{Body, Content, Destination, Message};
-use gigmarket_shared::events::{Email, Event};
+use gigmarket_shared::events::{Email, Event, Notice};
 use gigmarket_shared::store::Store;
 use gigmarket_shared::store::orders::MailClaim;
 use gigmarket_shared::unix_now;
+use uuid::Uuid;
 
 /// Longer than the notifier may run, so a live sender's claim is never taken over.
 pub const MAIL_CLAIM_LEASE_SECS: i64 = 120;
@@ -74,6 +75,14 @@ impl Notifier {
                 MailClaim::InFlight => bail!("another delivery of this event is mailing {user_id}"),
                 MailClaim::Claimed => {}
             }
+            if let Some(reason) = self.suppressed(&notice, user_id).await? {
+                // Handled: a redelivery finds the claim marked and sends nothing either.
+                self.store
+                    .mark_mail_sent(&event.event_id, user_id, reason)
+                    .await?;
+                tracing::info!(event_id = event.event_id, %user_id, reason, "not mailed");
+                continue;
+            }
             let email = notice.render(&recipient, &user.name);
             match self.send(&user.email, &email).await {
                 Ok(message_id) => {
@@ -96,6 +105,33 @@ impl Notifier {
             }
         }
         Ok(())
+    }
+
+    /// Why a conversation's mail is not sent, if it is not: the recipient has read the
+    /// conversation since the message, or was mailed about it within the window (whose slot
+    /// this takes otherwise).
+    async fn suppressed(
+        &self,
+        notice: &Notice<'_>,
+        user_id: Uuid,
+    ) -> anyhow::Result<Option<&'static str>> {
+        let Some(gate) = notice.conversation_gate() else {
+            return Ok(None);
+        };
+        let read = self
+            .store
+            .inbox_entry(gate.conversation_id, user_id)
+            .await?
+            .and_then(|entry| entry.last_read_at)
+            .is_some_and(|read_at| read_at >= gate.sent_at);
+        if read {
+            return Ok(Some("suppressed: already read"));
+        }
+        let slot = self
+            .store
+            .take_message_mail_slot(gate.conversation_id, user_id, unix_now(), gate.window_secs)
+            .await?;
+        Ok((!slot).then_some("suppressed: mailed about this conversation lately"))
     }
 
     async fn send(&self, to: &str, email: &Email) -> anyhow::Result<String> {

@@ -119,6 +119,21 @@ export const FUNCTIONS: FunctionSpec[] = [
     queriesIndexes: true,
     readsJwtKeys: true,
   },
+  // Messaging.
+  {
+    name: 'messages',
+    description: 'Conversations, messages, the inbox and read receipts',
+    // GetItem: inbox entries, users, the order or gig of a context. Query: a conversation's
+    // messages and the inbox index. Opening, sending and reading are one TransactWriteItems each:
+    // Puts (message, inbox entries), Updates (inbox entries, unread totals, the hourly counter of
+    // opened conversations) and a ConditionCheck of the sender (not blocked).
+    table: {
+      actions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'],
+      leadingKeys: ['CONV#*', 'CONVRATE#*', 'USER#*', 'ORDER#*', 'GIG#*'],
+    },
+    queriesIndexes: true,
+    readsJwtKeys: true,
+  },
   {
     name: 'dispatcher',
     description: 'Turns order changes on the table stream into order events on the queue',
@@ -130,9 +145,10 @@ export const FUNCTIONS: FunctionSpec[] = [
     name: 'notifier',
     description: 'Emails the parties of an order event (once per event and recipient)',
     // GetItem: the recipient. The dedupe record: Put (claim), Update (sent), Delete (release).
+    // Messaging: GetItem of the recipient's inbox entry, Put of the 15-minute mail throttle.
     table: {
       actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
-      leadingKeys: ['USER#*', 'MAIL#*'],
+      leadingKeys: ['USER#*', 'MAIL#*', 'CONV#*', 'MSGMAIL#*'],
     },
     // Below the queue's visibility timeout (60 s) and the 120 s lease of a mail claim.
     timeoutSeconds: 10,

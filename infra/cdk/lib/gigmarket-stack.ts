@@ -300,9 +300,10 @@ export class GigmarketStack extends cdk.Stack {
       if (spec.sendsEmail) fn.role?.addManagedPolicy(sendOrderEmailPolicy);
       switch (spec.trigger?.kind) {
         case 'orderStream': {
-          // Only order and review items (entity "order" / "review", shared/src/store/keys.rs)
-          // become events; removals have no NewImage and are ignored by the dispatcher anyway.
-          const isOrder = { entity: { S: lambda.FilterRule.or('order', 'review') } };
+          // Only order, review and message items (entity "order" / "review" / "message",
+          // shared/src/store/keys.rs) become events; removals have no NewImage and are ignored
+          // by the dispatcher anyway.
+          const isEventItem = { entity: { S: lambda.FilterRule.or('order', 'review', 'message') } };
           fn.addEventSource(
             new sources.DynamoEventSource(table, {
               startingPosition: lambda.StartingPosition.LATEST,
@@ -312,7 +313,7 @@ export class GigmarketStack extends cdk.Stack {
               maxRecordAge: cdk.Duration.hours(24),
               reportBatchItemFailures: true,
               onFailure: new sources.SqsDlq(streamFailuresDlq),
-              filters: [lambda.FilterCriteria.filter({ dynamodb: { NewImage: isOrder } })],
+              filters: [lambda.FilterCriteria.filter({ dynamodb: { NewImage: isEventItem } })],
             }),
           );
           break;

@@ -10,6 +10,7 @@
 
 pub mod accounts;
 pub mod gigs;
+pub mod messages;
 pub mod orders;
 // Reviews (issue 10).
 pub mod reviews;

@@ -4,6 +4,7 @@
 pub mod browse;
 pub mod category;
 pub mod gig;
+pub mod message;
 pub mod order;
 pub mod password_change;
 pub mod review;

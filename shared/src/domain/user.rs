@@ -70,6 +70,9 @@ pub struct User {
     /// change (which then starts the caller's new session) and, later, by a password reset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sessions_revoked_before_ms: Option<i64>,
+    // Messaging: unread messages over all conversations, moved by the messaging transactions.
+    #[serde(default)]
+    pub unread_messages: u64,
 }
 
 impl User {
@@ -89,6 +92,8 @@ impl User {
             created_at: now,
             updated_at: now,
             sessions_revoked_before_ms: None,
+            // Messaging.
+            unread_messages: 0,
         }
     }
 
@@ -150,6 +155,8 @@ pub struct PrivateProfile {
     pub seller_rating: Option<RatingSummary>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub buyer_rating: Option<RatingSummary>,
+    // Messaging: the unread total (kept on the user item, so `GET /me` stays one read).
+    pub unread_messages: u64,
 }
 
 impl From<&User> for PrivateProfile {
@@ -170,6 +177,7 @@ impl From<&User> for PrivateProfile {
             // Reviews (issue 10).
             seller_rating: None,
             buyer_rating: None,
+            unread_messages: user.unread_messages,
         }
     }
 }

@@ -21,6 +21,7 @@
 //! Rendering is pure: subject, plain text and HTML per event type and recipient.
 
 mod mail;
+mod message;
 mod order;
 mod review;
 
@@ -34,6 +35,7 @@ use uuid::Uuid;
 use crate::domain::order::{Actor, ChangeKind, Order};
 
 pub use mail::{Email, format_money};
+pub use message::{MESSAGE_MAIL_WINDOW_SECS, MessageEventKind, MessageSummary};
 pub use review::{ReviewEventKind, ReviewSummary};
 
 pub const SCHEMA_VERSION: u32 = 1;
@@ -51,6 +53,8 @@ pub enum Subject {
     Order(Order),
     /// A review as it was right after the change (issue 10).
     Review(ReviewSummary),
+    /// A message to someone (messaging).
+    Message(MessageSummary),
 }
 
 impl Subject {
@@ -59,6 +63,7 @@ impl Subject {
         match self {
             Self::Order(_) => "order",
             Self::Review(_) => "review",
+            Self::Message(_) => "message",
         }
     }
 }
@@ -69,6 +74,7 @@ pub enum EventType {
     /// One per kind of order change (the timeline entry's kind).
     Order(ChangeKind),
     Review(ReviewEventKind),
+    Message(MessageEventKind),
 }
 
 impl EventType {
@@ -77,6 +83,7 @@ impl EventType {
         match self {
             Self::Order(_) => "order",
             Self::Review(_) => "review",
+            Self::Message(_) => "message",
         }
     }
 
@@ -84,6 +91,7 @@ impl EventType {
         match self {
             Self::Order(kind) => kind.as_str(),
             Self::Review(kind) => kind.as_str(),
+            Self::Message(kind) => kind.as_str(),
         }
     }
 }
@@ -106,6 +114,7 @@ impl<'de> Deserialize<'de> for EventType {
         let parsed = match name.split_once('.') {
             Some(("order", kind_name)) => kind(kind_name).map(Self::Order),
             Some(("review", kind_name)) => kind(kind_name).map(Self::Review),
+            Some(("message", kind_name)) => kind(kind_name).map(Self::Message),
             _ => Err(serde::de::value::Error::custom("no such subject")),
         };
         parsed.map_err(|error| D::Error::custom(format!("event type `{name}`: {error}")))
@@ -143,6 +152,23 @@ impl Event {
             occurred_at: change.at,
             actor: change.actor,
             subject: Subject::Order(order.clone()),
+            version: SCHEMA_VERSION,
+        }
+    }
+
+    /// The event for a message just sent: its recipient hears of it.
+    pub fn for_message(message: &crate::domain::message::Message) -> Self {
+        let sender_party = match message.sender_role {
+            crate::domain::user::Role::Client => crate::domain::order::Party::Client,
+            crate::domain::user::Role::Freelancer => crate::domain::order::Party::Freelancer,
+            crate::domain::user::Role::Admin => crate::domain::order::Party::Admin,
+        };
+        Self {
+            event_id: format!("message:{}", message.id),
+            event_type: EventType::Message(MessageEventKind::Received),
+            occurred_at: message.sent_at,
+            actor: Actor::user(message.sender_id, sender_party),
+            subject: Subject::Message(MessageSummary::from(message)),
             version: SCHEMA_VERSION,
         }
     }
@@ -187,6 +213,8 @@ pub struct Recipient {
 pub enum RecipientRole {
     Client,
     Freelancer,
+    /// One of a conversation's two participants (messaging: their role plays no part).
+    Participant,
 }
 
 /// A checked event (see [`Event::notice`]): who is told, and what each one reads.
@@ -207,6 +235,9 @@ impl Notice<'_> {
             (Subject::Review(subject), EventType::Review(kind)) => {
                 review::recipients(kind, subject)
             }
+            (Subject::Message(subject), EventType::Message(kind)) => {
+                message::recipients(kind, subject)
+            }
             _ => unreachable!("Event::notice pairs every type with its subject"),
         }
     }
@@ -221,10 +252,35 @@ impl Notice<'_> {
             (Subject::Review(subject), EventType::Review(kind)) => {
                 review::message(kind, subject, recipient.role)
             }
+            (Subject::Message(subject), EventType::Message(kind)) => {
+                message::message(kind, subject)
+            }
             _ => unreachable!("Event::notice pairs every type with its subject"),
         };
         message.to_email(recipient_name)
     }
+
+    /// For mails about a conversation: which conversation, and when the news was made. The
+    /// notifier mails only if the recipient has not read the conversation since and has not
+    /// been mailed about it within [`MESSAGE_MAIL_WINDOW_SECS`].
+    pub fn conversation_gate(&self) -> Option<ConversationGate> {
+        match &self.event.subject {
+            Subject::Message(message) => Some(ConversationGate {
+                conversation_id: message.conversation_id,
+                sent_at: message.sent_at,
+                window_secs: MESSAGE_MAIL_WINDOW_SECS,
+            }),
+            Subject::Order(_) | Subject::Review(_) => None,
+        }
+    }
+}
+
+/// See [`Notice::conversation_gate`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConversationGate {
+    pub conversation_id: Uuid,
+    pub sent_at: OffsetDateTime,
+    pub window_secs: i64,
 }
 
 #[cfg(test)]
@@ -402,6 +458,7 @@ mod tests {
                 let expected = match recipient.role {
                     Client => order.client_id,
                     Freelancer => order.freelancer_id,
+                    RecipientRole::Participant => panic!("order mails go to its parties"),
                 };
                 assert_eq!(recipient.user_id, expected);
             }
@@ -546,5 +603,48 @@ mod tests {
         let mut json: serde_json::Value = serde_json::from_str(&recorded_order_event()).unwrap();
         json["type"] = "order.teleported".into();
         assert!(serde_json::from_value::<Event>(json).is_err());
+    }
+
+    /// Messaging: a message event is carried under `message`, mailed to its recipient only,
+    /// with a preview, and gated by its conversation.
+    #[test]
+    fn message_events_go_to_the_recipient_and_are_gated_by_the_conversation() {
+        use crate::domain::message::Message;
+        use crate::domain::user::{Caller, Role};
+        let sender = Caller {
+            id: Uuid::new_v4(),
+            role: Role::Client,
+        };
+        let recipient_id = Uuid::new_v4();
+        let message = Message::new(
+            Uuid::new_v4(),
+            sender,
+            recipient_id,
+            format!("<b>Hi</b> {}", "x".repeat(300)),
+            now(),
+        );
+        let event = Event::for_message(&message);
+        assert_eq!(event.event_id, format!("message:{}", message.id));
+        let json = serde_json::to_value(&event).unwrap();
+        assert_eq!(json["type"], "message.received");
+        assert_eq!(json["message"]["recipient_id"], recipient_id.to_string());
+        assert_eq!(json["actor"]["role"], "client");
+        assert_eq!(serde_json::from_value::<Event>(json).unwrap(), event);
+        let notice = event.notice().unwrap();
+        let recipients = notice.recipients();
+        assert_eq!(recipients.len(), 1);
+        assert_eq!(recipients[0].user_id, recipient_id);
+        let mail = notice.render(&recipients[0], "Rita");
+        assert!(mail.text.starts_with("Hello Rita,"));
+        assert!(mail.html.contains("&lt;b&gt;Hi"));
+        assert!(
+            !mail.text.contains(&"x".repeat(200)),
+            "a preview, not the text"
+        );
+        let gate = notice.conversation_gate().expect("gated");
+        assert_eq!(gate.conversation_id, message.conversation_id);
+        assert_eq!(gate.window_secs, 15 * 60);
+        let order_event: Event = serde_json::from_str(&recorded_order_event()).unwrap();
+        assert!(order_event.notice().unwrap().conversation_gate().is_none());
     }
 }

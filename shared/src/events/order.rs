@@ -20,6 +20,7 @@ pub(super) fn recipients(kind: ChangeKind, order: &Order) -> Vec<Recipient> {
             user_id: match role {
                 Client => order.client_id,
                 Freelancer => order.freelancer_id,
+                RecipientRole::Participant => unreachable!("order mails go to its parties"),
             },
             role,
         })
@@ -95,7 +96,7 @@ pub(super) fn message(
                 },
                 match recipient {
                     RecipientRole::Freelancer => format!("You earned {price}. Thank you!"),
-                    RecipientRole::Client => {
+                    RecipientRole::Client | RecipientRole::Participant => {
                         "Thank you for your order. You can now leave a review.".to_owned()
                     }
                 },
@@ -117,7 +118,7 @@ pub(super) fn message(
                 ),
                 match recipient {
                     RecipientRole::Freelancer => "Please deliver as soon as you can.".to_owned(),
-                    RecipientRole::Client => {
+                    RecipientRole::Client | RecipientRole::Participant => {
                         "You may contact the freelancer or ask support to cancel.".to_owned()
                     }
                 },

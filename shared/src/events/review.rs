@@ -95,7 +95,7 @@ pub(super) fn message(
     let title = &review.gig_title;
     let author = match recipient {
         RecipientRole::Freelancer => "client",
-        RecipientRole::Client => "freelancer",
+        RecipientRole::Client | RecipientRole::Participant => "freelancer",
     };
     let (subject, lines) = match kind {
         // Sealed: nothing of the review itself, or the rule would leak.

@@ -20,6 +20,10 @@
 //! | mail dedupe record  | `MAIL#<event_id>`       | `TO#<user_id>`     | TTL `expires_at` (7 days); notifier's exactly-once guard |
 //! | review              | `REVIEW#<review_id>`    | `REVIEW`           | sealed: gsi3 (publication deadline); published: gsi1 (gig's), gsi2 (user's) |
 //! | order review states | `ORDER#<order_id>`      | `REVIEWS`          | each side's review id and state; in the order's partition, so `GET /orders/{id}` reads it with the order |
+//! | conversation member (inbox entry) | `CONV#<conversation_id>` | `MEMBER#<user_id>` | gsi1: `INBOX#<user_id>` / `<last activity ms:016>#<conversation_id>` |
+//! | message             | `CONV#<conversation_id>` | `MSG#<message_id>` | UUIDv7 ids: sorted by send time; one Query reads a page |
+//! | conversations opened| `CONVRATE#<user_id>`    | `HOUR#<start>`     | TTL `expires_at`; new conversations per clock hour |
+//! | message mail throttle | `MSGMAIL#<conversation_id>#<user_id>` | `THROTTLE` | TTL `expires_at`; one mail per 15 minutes |
 //!
 //! GSIs `gsi1`..`gsi4` are generic (`gsiNpk`/`gsiNsk`), overloaded by the entities that need them;
 //! each entity documents its use beside its key function. Partition values carry a prefix per
@@ -111,6 +115,16 @@ pub(crate) mod attr {
     /// Rating-total prefixes (see the module docs): a seller's (and a gig's), a buyer's.
     pub const SELLER_RATING_PREFIX: &str = "rating";
     pub const BUYER_RATING_PREFIX: &str = "buyer_rating";
+
+    // Messaging.
+    /// On inbox entries: messages the owner has not read; on the user item: their total.
+    pub const UNREAD_COUNT: &str = "unread_count";
+    pub const UNREAD_MESSAGES: &str = "unread_messages";
+    pub const LAST_MESSAGE: &str = "last_message";
+    pub const LAST_READ_AT: &str = "last_read_at";
+    pub const COUNTERPART_LAST_READ_AT: &str = "counterpart_last_read_at";
+    /// On the per-hour counter of opened conversations.
+    pub const OPENED: &str = "opened";
 }
 
 /// The table's global secondary indexes (`infra/table.json`; a test holds the two together).
@@ -178,6 +192,8 @@ pub(crate) mod index {
     pub const REVIEWS_OF_GIG: Index = Index::Gsi1;
     pub const REVIEWS_OF_USER: Index = Index::Gsi2;
     pub const REVIEW_DEADLINES: Index = Index::Gsi3;
+    /// Inbox entry: a user's conversations, most recent activity first.
+    pub const INBOX: Index = Index::Gsi1;
 }
 
 /// A primary key pair.
@@ -418,6 +434,52 @@ pub fn due_reviews_partition() -> String {
     "DUE#REVIEWS".to_owned()
 }
 
+/// The partition of a conversation: its members' inbox entries and its messages.
+pub fn conversation_partition(conversation_id: Uuid) -> String {
+    format!("CONV#{conversation_id}")
+}
+
+pub fn conversation_member(conversation_id: Uuid, user_id: Uuid) -> Key {
+    Key::new(
+        conversation_partition(conversation_id),
+        &format!("MEMBER#{user_id}"),
+    )
+}
+
+/// Message ids are UUIDv7, so `MSG#` keys sort by send time.
+pub fn message(conversation_id: Uuid, message_id: Uuid) -> Key {
+    Key::new(
+        conversation_partition(conversation_id),
+        &format!("{MESSAGE_PREFIX}{message_id}"),
+    )
+}
+
+/// What every message's sort key starts with (the partition also holds inbox entries).
+pub const MESSAGE_PREFIX: &str = "MSG#";
+
+/// gsi1 partition: a user's inbox.
+pub fn inbox(user_id: Uuid) -> String {
+    format!("INBOX#{user_id}")
+}
+
+/// gsi1 sort key of an inbox entry: the last activity (unix ms, zero-padded), then the id.
+pub fn inbox_sort(last_activity_ms: i128, conversation_id: Uuid) -> String {
+    format!("{last_activity_ms:016}#{conversation_id}")
+}
+
+/// The counter of conversations `user_id` opened in the clock hour starting at `hour_start`.
+pub fn conversations_opened(user_id: Uuid, hour_start: i64) -> Key {
+    Key::new(format!("CONVRATE#{user_id}"), &format!("HOUR#{hour_start}"))
+}
+
+/// The notifier's "mailed about this conversation lately" marker for one recipient.
+pub fn message_mail_throttle(conversation_id: Uuid, recipient_id: Uuid) -> Key {
+    Key::new(
+        format!("MSGMAIL#{conversation_id}#{recipient_id}"),
+        "THROTTLE",
+    )
+}
+
 /// Entity tags stored in every item's `entity` attribute; the stream dispatcher filters on them
 /// (so they are public: `store::entity`).
 pub mod entity {
@@ -438,4 +500,9 @@ pub mod entity {
     // Reviews (issue 10). The dispatcher turns stream records of reviews into review events.
     pub const REVIEW: &str = "review";
     pub const ORDER_REVIEWS: &str = "order_reviews";
+    // Messaging. The dispatcher turns stream records of messages into `message.received`.
+    pub const CONVERSATION_MEMBER: &str = "conversation_member";
+    pub const MESSAGE: &str = "message";
+    pub const CONVERSATIONS_OPENED: &str = "conversations_opened";
+    pub const MESSAGE_MAIL_THROTTLE: &str = "message_mail_throttle";
 }

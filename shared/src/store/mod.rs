@@ -11,6 +11,7 @@
 
 pub mod gigs;
 pub(crate) mod keys;
+pub mod messages;
 pub mod orders;
 pub(crate) mod paged;
 pub mod passwords;

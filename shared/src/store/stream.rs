@@ -9,11 +9,16 @@ use aws_lambda_events::event::dynamodb::EventRecord;
 use serde_dynamo::{AttributeValue, Item};
 
 use super::keys::{attr, entity};
+use crate::domain::message::Message;
 use crate::domain::order::Order;
 use crate::domain::review::{Review, ReviewState};
 
 /// A change someone may need to hear about.
 #[derive(Debug, Clone, PartialEq)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one change lives at a time per record; boxing would buy nothing"
+)]
 pub enum StreamChange {
     /// An order was placed or changed: `order.last_change` is the change, and the order is as it
     /// was right after it. Every change bumps the order's `version`, so a record whose version did
@@ -24,6 +29,8 @@ pub enum StreamChange {
     /// A review published: inserted as `published` (the second of a pair), or flipped from
     /// `sealed` to `published` (by the second review or the scheduler). A reply is none.
     ReviewPublished(Review),
+    /// A message was sent (messages are only ever inserted).
+    Message(Message),
 }
 
 /// A record of a known entity whose image does not read as that entity.
@@ -62,6 +69,9 @@ pub fn decode(record: &EventRecord) -> Result<Option<StreamChange>, UndecodableR
                 }
                 _ => None,
             })
+        }
+        Some(entity::MESSAGE) if record.event_name == "INSERT" => {
+            Ok(Some(StreamChange::Message(read(record, entity::MESSAGE)?)))
         }
         _ => Ok(None),
     }

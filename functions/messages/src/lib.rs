@@ -1,0 +1,109 @@
+//! `messages`: conversations between users, their messages, the inbox and read receipts.
+//! Handlers parse and authenticate; `app::messages` decides.
+
+use axum::Router;
+use axum::extract::State;
+use axum::response::Json;
+use axum::routing::{get, post};
+use gigmarket_shared::ApiResult;
+use gigmarket_shared::app::messages::{self, Sent};
+use gigmarket_shared::domain::message::{ConversationView, Message, OpenConversation, SendMessage};
+use gigmarket_shared::domain::user::Caller;
+use gigmarket_shared::pagination::{Page, PagingOnly};
+use gigmarket_shared::web::{self, AppState, JsonBody, PathParam, QueryParams};
+use http::StatusCode;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+pub fn router(state: AppState) -> Router {
+    let routes = Router::new()
+        .route("/conversations", post(open_conversation).get(inbox))
+        .route(
+            "/conversations/{id}/messages",
+            get(list_messages).post(send_message),
+        )
+        .route("/conversations/{id}/read", post(mark_read));
+    web::api(routes, state)
+}
+
+/// `POST /conversations`: 201 when this request opened it, 200 when it existed.
+async fn open_conversation(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(request): JsonBody<OpenConversation>,
+) -> ApiResult<(StatusCode, Json<Sent>)> {
+    let sent = messages::open(
+        &state.store,
+        caller,
+        &request,
+        state.config.conversations_per_hour,
+        OffsetDateTime::now_utc(),
+    )
+    .await?;
+    let status = if sent.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(sent)))
+}
+
+async fn inbox(
+    State(state): State<AppState>,
+    caller: Caller,
+    QueryParams(query): QueryParams<PagingOnly>,
+) -> ApiResult<Json<Page<ConversationView>>> {
+    messages::inbox(&state.store, &state.cursors, caller, query.into())
+        .await
+        .map(Json)
+}
+
+async fn list_messages(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParam(conversation_id): PathParam<Uuid>,
+    QueryParams(query): QueryParams<PagingOnly>,
+) -> ApiResult<Json<Page<Message>>> {
+    messages::messages(
+        &state.store,
+        &state.cursors,
+        caller,
+        conversation_id,
+        query.into(),
+    )
+    .await
+    .map(Json)
+}
+
+/// `POST /conversations/{id}/messages`: 201 with the message and the caller's inbox entry.
+async fn send_message(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParam(conversation_id): PathParam<Uuid>,
+    JsonBody(request): JsonBody<SendMessage>,
+) -> ApiResult<(StatusCode, Json<Sent>)> {
+    let sent = messages::send(
+        &state.store,
+        caller,
+        conversation_id,
+        &request,
+        OffsetDateTime::now_utc(),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(sent)))
+}
+
+async fn mark_read(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParam(conversation_id): PathParam<Uuid>,
+) -> ApiResult<Json<ConversationView>> {
+    messages::mark_read(
+        &state.store,
+        caller,
+        conversation_id,
+        OffsetDateTime::now_utc(),
+    )
+    .await
+    .map(Json)
+}
