@@ -16,6 +16,11 @@ of ~50 KB (`GET /me/gigs?limit=100`), even one request at a time, while the func
 Third, in the client pass (FUZZ_GIG_ID set), a well-formed `gig_id` in `POST /orders` names the
 active gig scripts/test.sh seeded, so orders are really placed and their responses (and the linked
 order routes) are checked against the spec; a malformed `gig_id` is left malformed.
+
+Fourth (reviews, issue 10), in the client pass (FUZZ_ORDER_ID set), a well-formed `order_id` in
+`POST /reviews` names the completed order scripts/test.sh seeded between the fuzz client and the
+fuzz freelancer, so a review is really created (the first valid body; later ones are 409
+`already-reviewed`) and its response checked against the spec.
 """
 
 import os
@@ -53,9 +58,24 @@ def _seeded_gig(case):
     case.body["gig_id"] = gig_id
 
 
+def _seeded_review_order(case):
+    """Reviews (issue 10): points a well-formed POST /reviews body at the seeded completed order."""
+    order_id = os.environ.get("FUZZ_ORDER_ID")
+    if not order_id or case.operation.method.upper() != "POST" or case.operation.path != "/reviews":
+        return
+    if not isinstance(case.body, dict) or not isinstance(case.body.get("order_id"), str):
+        return
+    try:
+        uuid.UUID(case.body["order_id"])
+    except ValueError:
+        return
+    case.body["order_id"] = order_id
+
+
 @schemathesis.hook
 def before_call(context, case, kwargs):
     _seeded_gig(case)
+    _seeded_review_order(case)
     if isinstance(case.body, (bytes, bytearray)):
         try:
             case.body.decode("utf-8")

@@ -205,7 +205,17 @@ curl -sf --noproxy '*' -o /dev/null -X POST "$GIGMARKET_API_URL/gigs/$fuzz_gig_i
 client_token=$(curl -s --noproxy '*' -X POST "$GIGMARKET_API_URL/auth/register" -H 'content-type: application/json' \
   -d "{\"email\":\"fuzz-client-$run_id@example.com\",\"password\":\"fuzzing password 1\",\"name\":\"Fuzz Client\",\"role\":\"client\"}" |
   json_field access_token)
-FUZZ_GIG_ID=$fuzz_gig_id fuzz "$client_token"
+# Reviews (issue 10): a completed order between the fuzz client and the fuzz freelancer, so the
+# hooks point well-formed POST /reviews bodies at it and a review is really created and checked.
+review_order_id=$(curl -sf --noproxy '*' -X POST "$GIGMARKET_API_URL/orders" -H "authorization: Bearer $client_token" \
+  -H "Idempotency-Key: review-seed-$run_id" -H 'content-type: application/json' \
+  -d "{\"gig_id\":\"$fuzz_gig_id\",\"package\":\"basic\",\"requirements\":\"A review seed.\"}" | json_field id)
+for step in "accept:$fuzz_token:{}" "deliver:$fuzz_token:{\"message\":\"Done\",\"attachments\":[]}" "complete:$client_token:{}"; do
+  IFS=: read -r action token body <<<"$step"
+  curl -sf --noproxy '*' -o /dev/null -X POST "$GIGMARKET_API_URL/orders/$review_order_id/$action" \
+    -H "authorization: Bearer $token" -H 'content-type: application/json' -d "$body"
+done
+FUZZ_GIG_ID=$fuzz_gig_id FUZZ_ORDER_ID=$review_order_id fuzz "$client_token"
 
 log "the scheduler through watch: one order past its auto-complete deadline, one past its due date"
 # Deadlines are days away, so move two real orders' deadlines (the attribute the domain checks and
@@ -239,6 +249,27 @@ PY
 output=$(cargo lambda invoke -P "$watch_port" scheduler --data-file events/scheduler/scheduled.json)
 echo "  scheduler: $output" >&2
 python3 -c 'import json,sys; r=json.load(sys.stdin); sys.exit(0 if r["auto_completed"]>=1 and r["marked_late"]>=1 else f"scheduler: {r}")' <<<"$output"
+
+log "the scheduler through watch: a review still sealed when its window closed is published"
+# Reviews (issue 10): the auto-completed order above is reviewed by its client (sealed); move the
+# review's window (the attribute the use case checks and its deadline index entry, gsi3sk) into
+# the past and let the deployed code path publish it (review, review states, rating totals, the
+# gig's re-index).
+review_id=$(curl -sf --noproxy '*' -X POST "$GIGMARKET_API_URL/reviews" -H "authorization: Bearer $client_token" \
+  -H 'content-type: application/json' \
+  -d "{\"order_id\":\"$to_complete\",\"rating\":4,\"comment\":\"Published by the clock.\"}" | json_field id)
+.local/venv/bin/python - "$TABLE_NAME" "$review_id" <<'PY'
+import sys, boto3
+table, review = sys.argv[1:]
+boto3.client("dynamodb").update_item(
+    TableName=table, Key={"pk": {"S": f"REVIEW#{review}"}, "sk": {"S": "REVIEW"}},
+    UpdateExpression="SET gsi3sk = :past, window_closes_at = :then",
+    ExpressionAttributeValues={":past": {"S": f"{0:012}#{review}"}, ":then": {"S": "2000-01-01T00:00:00Z"}},
+    ConditionExpression="attribute_exists(gsi3pk)")
+PY
+output=$(cargo lambda invoke -P "$watch_port" scheduler --data-file events/scheduler/scheduled.json)
+echo "  scheduler: $output" >&2
+python3 -c 'import json,sys; r=json.load(sys.stdin); sys.exit(0 if r["reviews_published"]>=1 else f"scheduler: {r}")' <<<"$output"
 
 log "a failed mail: SES refuses, the notifier releases its claim and counts a failure"
 # The notifier's failure path (release the mail claim, MailFailures), through watch and the

@@ -400,3 +400,154 @@ async fn gig_publishing_and_browse_through_cargo_lambda_watch() {
     assert_eq!(status, 200, "{found}");
     assert_eq!(found["items"], json!([]), "pending gigs are not browsable");
 }
+
+/// Reviews (issue 10) through watch and the pipeline: both sides review a completed order, the
+/// first review is sealed (the other side is invited, once), the second publishes both (each
+/// reviewee is mailed), the reviewee answers; listings and aggregates read through the API.
+#[tokio::test]
+async fn reviews_over_http_are_sealed_then_published_together_and_mailed() {
+    use reqwest::Method;
+    let client = reqwest::Client::new();
+    let (client_id, client_token, client_email) = register_over_http(&client, "client").await;
+    let (freelancer_id, freelancer_token, freelancer_email) =
+        register_over_http(&client, "freelancer").await;
+    let table =
+        std::env::var("TABLE_NAME").expect("TABLE_NAME of the functions (make test sets it)");
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await;
+    let store = Store::new(aws_sdk_dynamodb::Client::new(&config), table);
+    let gig = TestApp::active_gig(freelancer_id.parse().unwrap(), Revisions::Limited(1));
+    store.create_gig(&gig).await.unwrap();
+
+    let key = Uuid::new_v4().to_string();
+    let (status, placed) = call_with(
+        &client,
+        Method::POST,
+        "/orders",
+        &client_token,
+        &[("Idempotency-Key", &key)],
+        Some(json!({"gig_id": gig.id, "package": "basic", "requirements": "A review, please."})),
+    )
+    .await;
+    assert_eq!(status, 201, "{placed}");
+    let order_id = placed["id"].as_str().unwrap().to_owned();
+    for (token, action, body) in [
+        (&freelancer_token, "accept", json!({})),
+        (
+            &freelancer_token,
+            "deliver",
+            json!({"message": "Done!", "attachments": ["https://files.example.com/logo.svg"]}),
+        ),
+        (&client_token, "complete", json!({})),
+    ] {
+        let (status, order) = call_with(
+            &client,
+            Method::POST,
+            &format!("/orders/{order_id}/{action}"),
+            token,
+            &[],
+            Some(body),
+        )
+        .await;
+        assert_eq!(status, 200, "{action}: {order}");
+    }
+
+    let (status, sealed) = call_with(
+        &client,
+        Method::POST,
+        "/reviews",
+        &client_token,
+        &[],
+        Some(json!({"order_id": order_id, "rating": 4, "comment": "Good work.", "communication": 5, "would_recommend": true})),
+    )
+    .await;
+    assert_eq!(status, 201, "{sealed}");
+    assert_eq!(sealed["state"], "sealed");
+    let (expected_freelancer, expected_client) = lifecycle_subjects(&gig.title);
+    let invite = format!(
+        "Your client reviewed \"{}\": leave your review to see theirs",
+        gig.title
+    );
+    let sorted = |mut subjects: Vec<String>| {
+        subjects.sort();
+        subjects
+    };
+    let mut want_freelancer = expected_freelancer.clone();
+    want_freelancer.push(invite);
+    assert_eq!(
+        sorted(wait_for_mail(&freelancer_email, want_freelancer.len()).await),
+        sorted(want_freelancer.clone())
+    );
+    let gig_reviews = format!("/gigs/{}/reviews", gig.id);
+    let (status, _, listed) = call(&client, Method::GET, &gig_reviews, None, None).await;
+    assert_eq!((status, &listed["items"]), (200, &json!([])), "sealed");
+
+    let (status, second) = call_with(
+        &client,
+        Method::POST,
+        "/reviews",
+        &freelancer_token,
+        &[],
+        Some(json!({"order_id": order_id, "rating": 5, "comment": "Clear brief."})),
+    )
+    .await;
+    assert_eq!(status, 201, "{second}");
+    assert_eq!(second["state"], "published");
+    want_freelancer.push(format!("New review: 4 stars for {}", gig.title));
+    let mut want_client = expected_client.clone();
+    want_client.push(format!("New review: 5 stars for {}", gig.title));
+    assert_eq!(
+        sorted(wait_for_mail(&freelancer_email, want_freelancer.len()).await),
+        sorted(want_freelancer.clone())
+    );
+    assert_eq!(
+        sorted(wait_for_mail(&client_email, want_client.len()).await),
+        sorted(want_client.clone())
+    );
+
+    let (_, _, listed) = call(&client, Method::GET, &gig_reviews, None, None).await;
+    assert_eq!(listed["items"][0]["id"], sealed["id"]);
+    let (_, _, as_buyer) = call(
+        &client,
+        Method::GET,
+        &format!("/users/{client_id}/reviews?as=buyer"),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(as_buyer["items"][0]["id"], second["id"]);
+    let (status, replied) = call_with(
+        &client,
+        Method::POST,
+        &format!("/reviews/{}/reply", sealed["id"].as_str().unwrap()),
+        &freelancer_token,
+        &[],
+        Some(json!({"comment": "Thank you!"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{replied}");
+    let (_, _, seen_gig) = call(
+        &client,
+        Method::GET,
+        &format!("/gigs/{}", gig.id),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(seen_gig["rating_summary"]["count"], 1, "{seen_gig}");
+    let (_, _, seen_client) = call(
+        &client,
+        Method::GET,
+        &format!("/users/{client_id}"),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(seen_client["buyer_rating"]["average"], 5.0, "{seen_client}");
+    // Nothing more is mailed for the reply.
+    assert_eq!(
+        sorted(subjects_to(&freelancer_email).await),
+        sorted(want_freelancer)
+    );
+}

@@ -66,7 +66,7 @@ pub async fn post(
         };
         match store.post_review(&review, other.as_ref(), now).await? {
             ReviewWrite::Written => {
-                refresh_gig_listing(store, &review, other.as_ref()).await?;
+                refresh_gig_listing(store, &review, other.as_ref()).await;
                 return Ok(review);
             }
             ReviewWrite::AuthorBlocked => {
@@ -83,20 +83,23 @@ pub async fn post(
 
 /// After a client's review was counted, the gig's listing entries take its new rating (so
 /// browse sorted by rating sees it).
-async fn refresh_gig_listing(
-    store: &Store,
-    review: &Review,
-    other: Option<&Review>,
-) -> ApiResult<()> {
+async fn refresh_gig_listing(store: &Store, review: &Review, other: Option<&Review>) {
     let published = |review: &Review| review.state == ReviewState::Published;
     let client_review_published = [Some(review), other]
         .into_iter()
         .flatten()
         .any(|review| published(review) && review.author_side == Side::Client);
     if client_review_published {
-        store.reindex_gig(review.gig_id).await?;
+        reindex_after_rating_change(store, review.gig_id).await;
     }
-    Ok(())
+}
+
+/// Re-indexes a gig after its rating changed. The review is committed by then, so a failure is
+/// logged, not answered: the listing keeps the older rating until the gig's next write.
+async fn reindex_after_rating_change(store: &Store, gig_id: Uuid) {
+    if let Err(error) = store.reindex_gig(gig_id).await {
+        tracing::error!(%gig_id, error = %error, "re-indexing a gig after a rating change failed");
+    }
 }
 
 /// `POST /reviews/{id}/reply`: the reviewed party answers a published review, once.
@@ -185,7 +188,7 @@ pub async fn publish_due(
         }
         if store.publish_sealed_review(&review, now).await? {
             if review.author_side == Side::Client {
-                store.reindex_gig(review.gig_id).await?;
+                reindex_after_rating_change(store, review.gig_id).await;
             }
             publication.published += 1;
         } else {
