@@ -16,6 +16,11 @@ of ~50 KB (`GET /me/gigs?limit=100`), even one request at a time, while the func
 Third, in the client pass (FUZZ_GIG_ID set), a well-formed `gig_id` in `POST /orders` names the
 active gig scripts/test.sh seeded, so orders are really placed and their responses (and the linked
 order routes) are checked against the spec; a malformed `gig_id` is left malformed.
+
+Fourth (messaging), a well-formed `participant_id` in `POST /conversations` names the second user
+scripts/test.sh seeded (FUZZ_PARTICIPANT_ID), and in the client pass a well-formed `gig_id` there
+names the seeded gig, so conversations are really opened and continued, and their responses (and
+the linked conversation routes) checked against the spec.
 """
 
 import os
@@ -53,9 +58,28 @@ def _seeded_gig(case):
     case.body["gig_id"] = gig_id
 
 
+def _seeded_conversation(case):
+    """Messaging: points a well-formed POST /conversations body at the seeded participant (and,
+    in the client pass, the seeded gig)."""
+    if case.operation.method.upper() != "POST" or case.operation.path != "/conversations":
+        return
+    if not isinstance(case.body, dict):
+        return
+    for field, variable in (("participant_id", "FUZZ_PARTICIPANT_ID"), ("gig_id", "FUZZ_GIG_ID")):
+        seeded = os.environ.get(variable)
+        if not seeded or not isinstance(case.body.get(field), str):
+            continue
+        try:
+            uuid.UUID(case.body[field])
+        except ValueError:
+            continue
+        case.body[field] = seeded
+
+
 @schemathesis.hook
 def before_call(context, case, kwargs):
     _seeded_gig(case)
+    _seeded_conversation(case)
     if isinstance(case.body, (bytes, bytearray)):
         try:
             case.body.decode("utf-8")
