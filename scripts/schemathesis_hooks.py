@@ -21,6 +21,10 @@ Fourth (reviews, issue 10), in the client pass (FUZZ_ORDER_ID set), a well-forme
 `POST /reviews` names the completed order scripts/test.sh seeded between the fuzz client and the
 fuzz freelancer, so a review is really created (the first valid body; later ones are 409
 `already-reviewed`) and its response checked against the spec.
+Fourth (messaging), a well-formed `participant_id` in `POST /conversations` names the second user
+scripts/test.sh seeded (FUZZ_PARTICIPANT_ID), and in the client pass a well-formed `gig_id` there
+names the seeded gig, so conversations are really opened and continued, and their responses (and
+the linked conversation routes) checked against the spec.
 """
 
 import os
@@ -70,12 +74,29 @@ def _seeded_review_order(case):
     except ValueError:
         return
     case.body["order_id"] = order_id
+def _seeded_conversation(case):
+    """Messaging: points a well-formed POST /conversations body at the seeded participant (and,
+    in the client pass, the seeded gig)."""
+    if case.operation.method.upper() != "POST" or case.operation.path != "/conversations":
+        return
+    if not isinstance(case.body, dict):
+        return
+    for field, variable in (("participant_id", "FUZZ_PARTICIPANT_ID"), ("gig_id", "FUZZ_GIG_ID")):
+        seeded = os.environ.get(variable)
+        if not seeded or not isinstance(case.body.get(field), str):
+            continue
+        try:
+            uuid.UUID(case.body[field])
+        except ValueError:
+            continue
+        case.body[field] = seeded
 
 
 @schemathesis.hook
 def before_call(context, case, kwargs):
     _seeded_gig(case)
     _seeded_review_order(case)
+    _seeded_conversation(case)
     if isinstance(case.body, (bytes, bytearray)):
         try:
             case.body.decode("utf-8")

@@ -164,6 +164,12 @@ fuzz_email="fuzz-$run_id@example.com"
 fuzz_token=$(curl -s --noproxy '*' -X POST "$GIGMARKET_API_URL/auth/register" -H 'content-type: application/json' \
   -d "{\"email\":\"$fuzz_email\",\"password\":\"fuzzing password 1\",\"name\":\"Fuzz\",\"role\":\"freelancer\"}" |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+# Messaging: a second account for POST /conversations to talk to (the hooks point
+# participant_id at it), so conversations are really opened in both passes.
+FUZZ_PARTICIPANT_ID=$(curl -s --noproxy '*' -X POST "$GIGMARKET_API_URL/auth/register" -H 'content-type: application/json' \
+  -d "{\"email\":\"fuzz-peer-$run_id@example.com\",\"password\":\"fuzzing password 1\",\"name\":\"Fuzz Peer\",\"role\":\"client\"}" |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["user"]["id"])')
+export FUZZ_PARTICIPANT_ID
 # Run from .local/ (gitignored): watch restarts every function when a file in the workspace
 # changes, and schemathesis writes its state into its working directory.
 mkdir -p .local/schemathesis

@@ -551,3 +551,135 @@ async fn reviews_over_http_are_sealed_then_published_together_and_mailed() {
         sorted(want_freelancer)
     );
 }
+
+/// Messaging through watch and the bridge: conversations about a gig and an order, sends,
+/// inbox, messages, reading; and the mail: of several messages in one conversation the
+/// recipient is mailed once (the notifier's 15-minute throttle), with real mail in moto.
+#[tokio::test]
+async fn messaging_over_http_mails_once_per_conversation() {
+    use reqwest::Method;
+    let client = reqwest::Client::new();
+    let (client_id, client_token, client_email) = register_over_http(&client, "client").await;
+    let (freelancer_id, freelancer_token, freelancer_email) =
+        register_over_http(&client, "freelancer").await;
+    let table =
+        std::env::var("TABLE_NAME").expect("TABLE_NAME of the functions (make test sets it)");
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await;
+    let store = Store::new(aws_sdk_dynamodb::Client::new(&config), table);
+    let gig = TestApp::active_gig(freelancer_id.parse().unwrap(), Revisions::Limited(1));
+    store.create_gig(&gig).await.unwrap();
+
+    // About the gig: three messages from the client in one conversation.
+    let (status, opened) = call_with(
+        &client,
+        Method::POST,
+        "/conversations",
+        &client_token,
+        &[],
+        Some(json!({"participant_id": freelancer_id, "gig_id": gig.id, "text": "Is this available?"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{opened}");
+    let about_gig = opened["conversation"]["id"].as_str().unwrap().to_owned();
+    for text in ["Second question", "Third question"] {
+        let (status, sent) = call_with(
+            &client,
+            Method::POST,
+            &format!("/conversations/{about_gig}/messages"),
+            &client_token,
+            &[],
+            Some(json!({"text": text})),
+        )
+        .await;
+        assert_eq!(status, 201, "{sent}");
+    }
+    // About an order of theirs: the order context checks both are its parties.
+    let (status, placed) = call_with(
+        &client,
+        Method::POST,
+        "/orders",
+        &client_token,
+        &[("Idempotency-Key", &Uuid::new_v4().to_string())],
+        Some(json!({"gig_id": gig.id, "package": "basic", "requirements": "Blue."})),
+    )
+    .await;
+    assert_eq!(status, 201, "{placed}");
+    let (status, about_order) = call_with(
+        &client,
+        Method::POST,
+        "/conversations",
+        &freelancer_token,
+        &[],
+        Some(json!({"participant_id": client_id, "order_id": placed["id"], "text": "Thanks for the order!"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{about_order}");
+
+    let (status, inbox) = call_with(
+        &client,
+        Method::GET,
+        "/conversations?limit=10",
+        &freelancer_token,
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(inbox["items"].as_array().unwrap().len(), 2, "{inbox}");
+    let (status, messages) = call_with(
+        &client,
+        Method::GET,
+        &format!("/conversations/{about_gig}/messages"),
+        &freelancer_token,
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(messages["items"][0]["text"], "Third question");
+    let (status, read) = call_with(
+        &client,
+        Method::POST,
+        &format!("/conversations/{about_gig}/read"),
+        &freelancer_token,
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{read}");
+    let (status, _, me) = call(&client, Method::GET, "/me", Some(&client_token), None).await;
+    assert_eq!(status, 200);
+    assert_eq!(me["unread_messages"], 1, "the freelancer's order message");
+
+    // The mail: one per conversation to each recipient, whatever the number of messages.
+    let message_mails = |subjects: Vec<String>| {
+        subjects
+            .into_iter()
+            .filter(|subject| subject == "You have a new message on Gigmarket")
+            .count()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(180);
+    while message_mails(subjects_to(&freelancer_email).await) < 1
+        && std::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    let queue_url = std::env::var("ORDER_EVENTS_QUEUE_URL").expect("ORDER_EVENTS_QUEUE_URL");
+    wait_until_queue_is_drained(&aws_sdk_sqs::Client::new(&config), &queue_url).await;
+    assert_eq!(
+        message_mails(subjects_to(&freelancer_email).await),
+        1,
+        "three messages in one conversation, one mail"
+    );
+    // The client's mail about the order conversation may be skipped only if they had read it,
+    // which they had not.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while message_mails(subjects_to(&client_email).await) < 1
+        && std::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    assert_eq!(message_mails(subjects_to(&client_email).await), 1);
+}
