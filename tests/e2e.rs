@@ -2,7 +2,7 @@
 //! function router from Cargo.toml): register, read and edit the profile, refresh, log out; and
 //! an order's whole lifecycle with its mail, through the local bridge.
 
-use gigmarket_shared::domain::gig::Revisions;
+use gigmarket_shared::domain::gig::{Gig, Revisions};
 use gigmarket_shared::domain::order::{Order, TimelineEntry};
 use gigmarket_shared::events::Event;
 use gigmarket_shared::store::Store;
@@ -180,6 +180,20 @@ async fn register_over_http(client: &reqwest::Client, role: &str) -> (String, St
     )
 }
 
+/// An active gig of `freelancer_id`, put straight into the functions' table (a fixture, as the
+/// order and messaging tests need one without going through review), and the SDK config used.
+async fn active_gig_in_functions_table(freelancer_id: &str) -> (Gig, aws_config::SdkConfig) {
+    let table =
+        std::env::var("TABLE_NAME").expect("TABLE_NAME of the functions (make test sets it)");
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await;
+    let store = Store::new(aws_sdk_dynamodb::Client::new(&config), table);
+    let gig = TestApp::active_gig(freelancer_id.parse().unwrap(), Revisions::Limited(1));
+    store.create_gig(&gig).await.unwrap();
+    (gig, config)
+}
+
 /// Waits until `address` has `count` mails (or the deadline passes) and returns their subjects.
 async fn wait_for_mail(address: &str, count: usize) -> Vec<String> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(180);
@@ -202,15 +216,7 @@ async fn an_order_lifecycle_over_http_mails_each_party_exactly_once() {
     let (freelancer_id, freelancer_token, freelancer_email) =
         register_over_http(&client, "freelancer").await;
 
-    // The gigs API is another branch's work: put an active gig straight into the functions' table.
-    let table =
-        std::env::var("TABLE_NAME").expect("TABLE_NAME of the functions (make test sets it)");
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .load()
-        .await;
-    let store = Store::new(aws_sdk_dynamodb::Client::new(&config), table);
-    let gig = TestApp::active_gig(freelancer_id.parse().unwrap(), Revisions::Limited(1));
-    store.create_gig(&gig).await.unwrap();
+    let (gig, config) = active_gig_in_functions_table(&freelancer_id).await;
 
     let body = json!({"gig_id": gig.id, "package": "basic", "requirements": "Make it pop."});
     let key = Uuid::new_v4().to_string();
@@ -562,14 +568,7 @@ async fn messaging_over_http_mails_once_per_conversation() {
     let (client_id, client_token, client_email) = register_over_http(&client, "client").await;
     let (freelancer_id, freelancer_token, freelancer_email) =
         register_over_http(&client, "freelancer").await;
-    let table =
-        std::env::var("TABLE_NAME").expect("TABLE_NAME of the functions (make test sets it)");
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .load()
-        .await;
-    let store = Store::new(aws_sdk_dynamodb::Client::new(&config), table);
-    let gig = TestApp::active_gig(freelancer_id.parse().unwrap(), Revisions::Limited(1));
-    store.create_gig(&gig).await.unwrap();
+    let (gig, config) = active_gig_in_functions_table(&freelancer_id).await;
 
     // About the gig: three messages from the client in one conversation.
     let (status, opened) = call_with(
