@@ -140,6 +140,15 @@ async fn reviews_are_sealed_until_both_sides_have_spoken_then_published_together
     assert_eq!(summary["as_described"], 4.0);
     assert_eq!(summary["would_recommend_percent"], 100);
     assert_eq!(gig_view["rating"], json!({"average": 4.0, "count": 1}));
+    // The client's review, published by the freelancer's, re-indexed the gig for browse too.
+    let entry = app
+        .state
+        .store
+        .raw_item(&format!("GIG#{}", gig.id), "LIST#BROWSE#ALL")
+        .await
+        .unwrap()
+        .expect("the gig is listed");
+    assert_eq!(entry["rating_avg"], 4.0, "{entry}");
 
     let seller = app
         .get(&format!("/users/{}", cast.freelancer.id), None)

@@ -84,12 +84,15 @@ pub async fn post(
 /// After a client's review was counted, the gig's listing entries take its new rating (so
 /// browse sorted by rating sees it).
 async fn refresh_gig_listing(store: &Store, review: &Review, other: Option<&Review>) {
-    let published = |review: &Review| review.state == ReviewState::Published;
-    let client_review_published = [Some(review), other]
-        .into_iter()
-        .flatten()
-        .any(|review| published(review) && review.author_side == Side::Client);
-    if client_review_published {
+    // `other` is the sealed review as read: this review's transaction published it.
+    let counted = match review.state {
+        ReviewState::Sealed => Vec::new(),
+        ReviewState::Published => [Some(review), other].into_iter().flatten().collect(),
+    };
+    if counted
+        .iter()
+        .any(|review| review.author_side == Side::Client)
+    {
         reindex_after_rating_change(store, review.gig_id).await;
     }
 }
