@@ -17,7 +17,7 @@ Third, in the client pass (FUZZ_GIG_ID set), a well-formed `gig_id` in `POST /or
 active gig scripts/test.sh seeded, so orders are really placed and their responses (and the linked
 order routes) are checked against the spec; a malformed `gig_id` is left malformed.
 
-Fourth (reviews, issue 10), in the client pass (FUZZ_ORDER_ID set), a well-formed `order_id` in
+Fourth, in the client pass (FUZZ_ORDER_ID set), a well-formed `order_id` in
 `POST /reviews` names the completed order scripts/test.sh seeded between the fuzz client and the
 fuzz freelancer, so a review is really created (the first valid body; later ones are 409
 `already-reviewed`) and its response checked against the spec.
@@ -63,7 +63,7 @@ def _seeded_gig(case):
 
 
 def _seeded_review_order(case):
-    """Reviews (issue 10): points a well-formed POST /reviews body at the seeded completed order."""
+    """Points a well-formed POST /reviews body at the seeded completed order."""
     order_id = os.environ.get("FUZZ_ORDER_ID")
     if not order_id or case.operation.method.upper() != "POST" or case.operation.path != "/reviews":
         return

@@ -211,7 +211,7 @@ curl -sf --noproxy '*' -o /dev/null -X POST "$GIGMARKET_API_URL/gigs/$fuzz_gig_i
 client_token=$(curl -s --noproxy '*' -X POST "$GIGMARKET_API_URL/auth/register" -H 'content-type: application/json' \
   -d "{\"email\":\"fuzz-client-$run_id@example.com\",\"password\":\"fuzzing password 1\",\"name\":\"Fuzz Client\",\"role\":\"client\"}" |
   json_field access_token)
-# Reviews (issue 10): a completed order between the fuzz client and the fuzz freelancer, so the
+# A completed order between the fuzz client and the fuzz freelancer, so the
 # hooks point well-formed POST /reviews bodies at it and a review is really created and checked.
 review_order_id=$(curl -sf --noproxy '*' -X POST "$GIGMARKET_API_URL/orders" -H "authorization: Bearer $client_token" \
   -H "Idempotency-Key: review-seed-$run_id" -H 'content-type: application/json' \
@@ -257,7 +257,7 @@ echo "  scheduler: $output" >&2
 python3 -c 'import json,sys; r=json.load(sys.stdin); sys.exit(0 if r["auto_completed"]>=1 and r["marked_late"]>=1 else f"scheduler: {r}")' <<<"$output"
 
 log "the scheduler through watch: a review still sealed when its window closed is published"
-# Reviews (issue 10): the auto-completed order above is reviewed by its client (sealed); move the
+# The auto-completed order above is reviewed by its client (sealed); move the
 # review's window (the attribute the use case checks and its deadline index entry, gsi3sk) into
 # the past and let the deployed code path publish it (review, review states, rating totals, the
 # gig's re-index).

@@ -407,7 +407,7 @@ async fn gig_publishing_and_browse_through_cargo_lambda_watch() {
     assert_eq!(found["items"], json!([]), "pending gigs are not browsable");
 }
 
-/// Reviews (issue 10) through watch and the pipeline: both sides review a completed order, the
+/// Reviews through watch and the pipeline: both sides review a completed order, the
 /// first review is sealed (the other side is invited, once), the second publishes both (each
 /// reviewee is mailed), the reviewee answers; listings and aggregates read through the API.
 #[tokio::test]

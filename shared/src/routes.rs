@@ -26,7 +26,6 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/auth/login", "auth"),
     route("POST", "/auth/refresh", "auth"),
     route("POST", "/auth/logout", "auth"),
-    // accounts hardening (issue 12)
     route("POST", "/auth/password/change", "auth"),
     route("GET", "/me", "users"),
     route("PATCH", "/me", "users"),
@@ -52,7 +51,6 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/me/gigs", "gigs"),
     route("GET", "/users/{id}/gigs", "gigs"),
     route("GET", "/categories", "gigs"),
-    // Reviews (issue 10).
     route("POST", "/reviews", "reviews"),
     route("POST", "/reviews/{id}/reply", "reviews"),
     route("GET", "/gigs/{id}/reviews", "reviews"),

@@ -1,4 +1,4 @@
-//! Accounts hardening (issue 12): login and registration throttles that hold under concurrency
+//! Login and registration throttles that hold under concurrency
 //! and can not be turned on a victim, idempotency keys reused past their expiry, and orders that
 //! refuse a price the client never saw.
 

@@ -29,7 +29,7 @@ const SAMPLE_ORDER_ID: &str = "22222222-2222-4222-8222-222222222222";
 /// The gig in `events/gigs/*` (after creation, the created gig's id), which
 /// `events/orders/place-order.json` orders.
 const SAMPLE_GIG_ID: &str = "33333333-3333-4333-8333-333333333333";
-/// Reviews (issue 10): the review in `events/reviews/reply-to-review.json` (the client's review
+/// The review in `events/reviews/reply-to-review.json` (the client's review
 /// posted by `events/reviews/post-review.json`).
 const SAMPLE_REVIEW_ID: &str = "44444444-4444-4444-8444-444444444444";
 /// The conversation in `events/messages/*` (after opening, the opened conversation's id).
@@ -86,7 +86,7 @@ const HTTP_SAMPLES: &[(&str, u16)] = &[
     ("orders/accept-order.json", 200),
     ("orders/deliver-order.json", 200),
     ("orders/complete-order.json", 200),
-    // Reviews (issue 10): both sides review the completed order, the freelancer answers.
+    // Both sides review the completed order, the freelancer answers.
     ("reviews/post-review.json", 201),
     ("reviews/post-review-freelancer.json", 201),
     ("reviews/gig-reviews.json", 200),

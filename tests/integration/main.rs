@@ -14,7 +14,6 @@ mod messages;
 mod openapi;
 mod orders;
 mod pipeline;
-// Reviews (issue 10).
 mod reviews;
 mod routes;
 mod scheduler;

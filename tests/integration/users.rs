@@ -119,7 +119,6 @@ async fn public_profiles_hide_private_fields() {
             vec![
                 "avatar_url",
                 "bio",
-                // Reviews (issue 10).
                 "buyer_rating",
                 "country",
                 "id",

@@ -203,7 +203,6 @@ impl TestApp {
             ("users", users::router(state.clone())),
             ("orders", orders::router(state.clone())),
             ("gigs", ::gigs::router(state.clone())),
-            // Reviews (issue 10).
             ("reviews", ::reviews::router(state.clone())),
             // Messaging.
             ("messages", ::messages::router(state.clone())),

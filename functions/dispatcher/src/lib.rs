@@ -25,7 +25,6 @@ const SQS_BATCH: usize = 10;
 pub fn event_for(record: &EventRecord) -> Result<Option<Event>, UndecodableRecord> {
     Ok(stream::decode(record)?.map(|change| match change {
         StreamChange::Order(order) => Event::for_order_change(&order),
-        // Reviews (issue 10).
         StreamChange::ReviewSealed(review) => Event::for_review(&review, ReviewEventKind::Sealed),
         StreamChange::ReviewPublished(review) => {
             Event::for_review(&review, ReviewEventKind::Published)

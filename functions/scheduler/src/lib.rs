@@ -24,7 +24,7 @@ pub struct RunSummary {
     pub marked_late: usize,
     /// Changed by someone else between the index read and our write, or not yet due.
     pub skipped: usize,
-    /// Reviews (issue 10): sealed reviews published because their window closed.
+    /// Sealed reviews published because their window closed.
     pub reviews_published: usize,
 }
 
@@ -58,7 +58,7 @@ pub async fn run(store: &Store, now: OffsetDateTime) -> Result<RunSummary, ApiEr
             }
         }
     }
-    // Reviews (issue 10): what is still sealed when its window closes is published alone.
+    // What is still sealed when its window closes is published alone.
     match publish_due_reviews(store, now, MAX_PER_RUN).await {
         Ok(publication) => {
             summary.reviews_published = publication.published;

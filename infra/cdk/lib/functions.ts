@@ -103,7 +103,6 @@ export const FUNCTIONS: FunctionSpec[] = [
     queriesIndexes: true,
     readsJwtKeys: true,
   },
-  // Reviews (issue 10).
   {
     name: 'reviews',
     description: 'Two-way reviews of completed orders (sealed until both have spoken), replies, review listings',
@@ -159,7 +158,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     name: 'scheduler',
     description: 'Auto-completes delivered orders after 3 days, marks late orders, publishes reviews whose window closed',
     // Query: the sparse deadline indexes. Transitions: Puts (order, timeline) and an Update (gig).
-    // Reviews (issue 10): publishing a sealed review is a Put (review) and Updates (review
+    // Publishing a sealed review is a Put (review) and Updates (review
     // states, rating totals), then the gig's re-index (GetItem gig and owner, Update gig, Put
     // entries, ConditionCheck owner).
     table: {

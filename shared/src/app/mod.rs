@@ -12,7 +12,6 @@ pub mod accounts;
 pub mod gigs;
 pub mod messages;
 pub mod orders;
-// Reviews (issue 10).
 pub mod reviews;
 pub mod users;
 

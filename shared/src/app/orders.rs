@@ -167,7 +167,7 @@ pub struct OrderWithTimeline {
     #[serde(flatten)]
     pub order: Order,
     pub timeline: Vec<TimelineEntry>,
-    /// Reviews (issue 10): each side's review state (`none`, `sealed`, `published`).
+    /// Each side's review state (`none`, `sealed`, `published`).
     pub reviews: OrderReviewStates,
 }
 

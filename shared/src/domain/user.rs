@@ -65,7 +65,6 @@ pub struct User {
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
-    // ---- accounts hardening (issue 12) ----
     /// Sessions started before this instant (unix milliseconds) are revoked: set by a password
     /// change (which then starts the caller's new session) and, later, by a password reset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -150,7 +149,7 @@ pub struct PrivateProfile {
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
-    // --- Reviews (issue 10): set by `with_ratings` where the ratings were read ---
+    // Set by `with_ratings` where the ratings were read
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seller_rating: Option<RatingSummary>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -174,7 +173,6 @@ impl From<&User> for PrivateProfile {
             rating: user.rating(),
             created_at: user.created_at,
             updated_at: user.updated_at,
-            // Reviews (issue 10).
             seller_rating: None,
             buyer_rating: None,
             unread_messages: user.unread_messages,
@@ -182,7 +180,6 @@ impl From<&User> for PrivateProfile {
     }
 }
 
-// Reviews (issue 10).
 impl PrivateProfile {
     pub fn with_ratings(self, ratings: &UserRatings) -> Self {
         Self {
@@ -206,7 +203,7 @@ pub struct PublicProfile {
     pub rating: Rating,
     #[serde(with = "time::serde::rfc3339")]
     pub member_since: OffsetDateTime,
-    // --- Reviews (issue 10): set by `with_ratings` where the ratings were read ---
+    // Set by `with_ratings` where the ratings were read
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seller_rating: Option<RatingSummary>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -225,14 +222,12 @@ impl From<&User> for PublicProfile {
             avatar_url: user.avatar_url.clone(),
             rating: user.rating(),
             member_since: user.created_at,
-            // Reviews (issue 10).
             seller_rating: None,
             buyer_rating: None,
         }
     }
 }
 
-// Reviews (issue 10).
 impl PublicProfile {
     pub fn with_ratings(self, ratings: &UserRatings) -> Self {
         Self {

@@ -51,7 +51,7 @@ pub const SCHEMA_VERSION: u32 = 1;
 pub enum Subject {
     /// The order as it was right after the change.
     Order(Order),
-    /// A review as it was right after the change (issue 10).
+    /// A review as it was right after the change.
     Review(ReviewSummary),
     /// A message to someone (messaging).
     Message(MessageSummary),

@@ -108,7 +108,6 @@ pub(crate) mod attr {
     /// On throttle windows: the attempts reserved so far.
     pub const ATTEMPTS: &str = "attempts";
 
-    // Reviews (issue 10).
     /// On reviews: sealed or published.
     pub const REVIEW_STATE: &str = "state";
     pub const REPLY: &str = "reply";
@@ -188,7 +187,7 @@ pub(crate) mod index {
     pub const ORDERS_OF_FREELANCER: Index = Index::Gsi2;
     pub const ORDER_DEADLINES: Index = Index::Gsi3;
 
-    // Reviews (issue 10): sparse, see the module docs.
+    // Sparse, see the module docs.
     pub const REVIEWS_OF_GIG: Index = Index::Gsi1;
     pub const REVIEWS_OF_USER: Index = Index::Gsi2;
     pub const REVIEW_DEADLINES: Index = Index::Gsi3;
@@ -228,7 +227,7 @@ pub fn refresh_family(family_id: Uuid) -> Key {
     Key::new(format!("FAMILY#{family_id}"), "FAMILY")
 }
 
-// ---- Accounts hardening (issue 12): throttle windows and known sign-in addresses ----
+// ---- throttle windows and known sign-in addresses ----
 
 /// Login attempts for one email in the window starting at `window_start`: one shared bucket for
 /// every address that never signed in to this account (`from: None`), and one bucket of its own
@@ -397,7 +396,6 @@ pub fn gig_listing(gig_id: Uuid, partition: &str) -> Key {
     Key::new(format!("GIG#{gig_id}"), &format!("LIST#{partition}"))
 }
 
-// Reviews (issue 10).
 
 pub fn review(review_id: Uuid) -> Key {
     Key::new(format!("REVIEW#{review_id}"), "REVIEW")
@@ -497,7 +495,7 @@ pub mod entity {
     pub const ORDER_REQUEST: &str = "order_request";
     pub const MAIL_SENT: &str = "mail_sent";
     pub const GIG_LISTING: &str = "gig_listing";
-    // Reviews (issue 10). The dispatcher turns stream records of reviews into review events.
+    // Reviews. The dispatcher turns stream records of reviews into review events.
     pub const REVIEW: &str = "review";
     pub const ORDER_REVIEWS: &str = "order_reviews";
     // Messaging. The dispatcher turns stream records of messages into `message.received`.

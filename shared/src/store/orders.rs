@@ -309,7 +309,6 @@ impl Store {
             match item.get(attr::ENTITY).and_then(|value| value.as_s().ok()) {
                 Some(tag) if tag == entity::ORDER => order = Some(from_item::<Order>(item)?),
                 Some(tag) if tag == entity::ORDER_EVENT => timeline.push(from_item(item)?),
-                // Reviews (issue 10).
                 Some(tag) if tag == entity::ORDER_REVIEWS => {
                     reviews = from_item::<OrderReviews>(item)?.states();
                 }

@@ -24,7 +24,7 @@ pub enum StreamChange {
     /// was right after it. Every change bumps the order's `version`, so a record whose version did
     /// not go up (a rewrite of the same state) is none.
     Order(Order),
-    /// Reviews (issue 10): a review written sealed (its INSERT as `sealed`).
+    /// A review written sealed (its INSERT as `sealed`).
     ReviewSealed(Review),
     /// A review published: inserted as `published` (the second of a pair), or flipped from
     /// `sealed` to `published` (by the second review or the scheduler). A reply is none.
@@ -58,7 +58,6 @@ pub fn decode(record: &EventRecord) -> Result<Option<StreamChange>, UndecodableR
             let changed = old_version.is_none_or(|old| old < order.version);
             Ok(changed.then_some(StreamChange::Order(order)))
         }
-        // Reviews (issue 10).
         Some(entity::REVIEW) => {
             let review: Review = read(record, entity::REVIEW)?;
             let was = string(&record.change.old_image, attr::REVIEW_STATE);

@@ -121,7 +121,7 @@ pub struct GigView {
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
-    /// Reviews (issue 10): average, count, histogram and sub-ratings; on `GET /gigs/{id}` only.
+    /// Average, count, histogram and sub-ratings; on `GET /gigs/{id}` only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rating_summary: Option<RatingSummary>,
 }

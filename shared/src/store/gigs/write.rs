@@ -145,7 +145,7 @@ fn update_gig(
         condition.push_str(" AND (attribute_not_exists(#open_orders) OR #open_orders = :zero)");
         values.insert(":zero".into(), n(0));
     }
-    // Reviews (issue 10): the entries' rating sort keys come from the rating as read, so a
+    // The entries' rating sort keys come from the rating as read, so a
     // review counted since makes this write stale (re-read), never an older rating's entries.
     if before.gig.rating_count == 0 {
         condition.push_str(
