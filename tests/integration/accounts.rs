@@ -43,7 +43,14 @@ async fn register_from(app: &TestApp, address: &str) -> TestResponse {
 
 #[tokio::test]
 async fn two_hundred_concurrent_bad_logins_reach_password_verification_at_most_the_limit() {
-    let app = Arc::new(TestApp::new().await);
+    // One window for the whole test (a year long), so a fixed-window boundary can never fall
+    // between the guesses and legitimately grant a second budget.
+    let app = Arc::new(
+        TestApp::with_config(|config| {
+            config.login_failure_window = std::time::Duration::from_secs(365 * 24 * 3600)
+        })
+        .await,
+    );
     let limit = app.state.config.login_max_failures;
     let victim = app.register_client().await;
     let verifications_before = password_verifications();
@@ -58,7 +65,7 @@ async fn two_hundred_concurrent_bad_logins_reach_password_verification_at_most_t
             login_from(&app, &email, &format!("{WRONG} {attempt}"), &address).await
         });
     }
-    let (mut unauthorized, mut throttled) = (0, 0);
+    let (mut unauthorized, mut throttled, mut unavailable) = (0, 0, 0);
     while let Some(response) = tasks.join_next().await {
         let response = response.unwrap();
         match response.status {
@@ -68,6 +75,12 @@ async fn two_hundred_concurrent_bad_logins_reach_password_verification_at_most_t
                 assert!(response.header("retry-after").is_some());
                 throttled += 1;
             }
+            // DynamoDB Local can time out under 200 concurrent requests on a busy machine: that
+            // is the 503 the store maps timeouts to, an answer the throttle's bound must survive.
+            503 => {
+                assert_eq!(response.problem(), "service-unavailable");
+                unavailable += 1;
+            }
             other => panic!("unexpected {other}: {response:?}"),
         }
     }
@@ -76,8 +89,15 @@ async fn two_hundred_concurrent_bad_logins_reach_password_verification_at_most_t
         verified <= u64::from(limit),
         "{verified} guesses reached password verification; the limit is {limit}"
     );
-    assert_eq!(unauthorized, limit, "only verified guesses answer 401");
-    assert_eq!(throttled, 200 - limit);
+    assert!(
+        (1..=limit).contains(&unauthorized),
+        "only verified guesses answer 401: {unauthorized}"
+    );
+    assert_eq!(unauthorized + throttled + unavailable, 200);
+    assert!(
+        throttled >= 200 - limit - unavailable,
+        "{throttled} throttled"
+    );
     let window = Window::containing(
         time::OffsetDateTime::now_utc().unix_timestamp(),
         app.state.config.login_failure_window.as_secs(),
@@ -88,7 +108,10 @@ async fn two_hundred_concurrent_bad_logins_reach_password_verification_at_most_t
         .reserved_attempts(Throttle::LoginToEmail(&victim.email), window)
         .await
         .unwrap();
-    assert_eq!(stored, limit, "the stored counter never passes the limit");
+    assert!(
+        (unauthorized..=limit).contains(&stored),
+        "the stored counter ({stored}) never passes the limit and counts every verified guess"
+    );
 }
 
 #[tokio::test]
