@@ -396,7 +396,6 @@ pub fn gig_listing(gig_id: Uuid, partition: &str) -> Key {
     Key::new(format!("GIG#{gig_id}"), &format!("LIST#{partition}"))
 }
 
-
 pub fn review(review_id: Uuid) -> Key {
     Key::new(format!("REVIEW#{review_id}"), "REVIEW")
 }
