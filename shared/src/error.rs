@@ -387,6 +387,51 @@ impl From<GigRefusal> for ApiError {
     }
 }
 
+impl From<ReviewRefusal> for ApiError {
+    fn from(refusal: ReviewRefusal) -> Self {
+        match refusal {
+            ReviewRefusal::NotVisible => ApiError::NotFound("review"),
+            ReviewRefusal::WrongParty => {
+                ApiError::Forbidden("only the reviewed party may answer a review")
+            }
+            ReviewRefusal::OrderNotCompleted(status) => ApiError::conflict(
+                "order-not-completed",
+                format!(
+                    "only completed orders can be reviewed; this one is {}",
+                    status.as_str()
+                ),
+            ),
+            ReviewRefusal::AlreadyReviewed => {
+                ApiError::conflict("already-reviewed", "you have already reviewed this order")
+            }
+            ReviewRefusal::WindowClosed(closed_at) => ApiError::conflict(
+                "review-window-closed",
+                format!(
+                    "reviews of this order were possible until {}",
+                    closed_at
+                        .format(&time::format_description::well_known::Rfc3339)
+                        .unwrap_or_default()
+                ),
+            ),
+            ReviewRefusal::SubRatingsFromFreelancer => ApiError::Validation(
+                ["communication", "as_described", "would_recommend"]
+                    .into_iter()
+                    .map(|field| {
+                        FieldError::new(field, "client_only", "only a client's review rates this")
+                    })
+                    .collect(),
+            ),
+            ReviewRefusal::NotPublished => ApiError::conflict(
+                "review-not-published",
+                "a review can be answered once it is published",
+            ),
+            ReviewRefusal::AlreadyReplied => {
+                ApiError::conflict("already-replied", "this review has been answered already")
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod sdk_error_tests {
     use aws_sdk_dynamodb::error::{ErrorMetadata, SdkError};
@@ -481,50 +526,5 @@ mod sdk_error_tests {
             response.headers().get(http::header::RETRY_AFTER).unwrap(),
             &RETRY_AFTER_BUSY_SECS.to_string()
         );
-    }
-}
-
-impl From<ReviewRefusal> for ApiError {
-    fn from(refusal: ReviewRefusal) -> Self {
-        match refusal {
-            ReviewRefusal::NotVisible => ApiError::NotFound("review"),
-            ReviewRefusal::WrongParty => {
-                ApiError::Forbidden("only the reviewed party may answer a review")
-            }
-            ReviewRefusal::OrderNotCompleted(status) => ApiError::conflict(
-                "order-not-completed",
-                format!(
-                    "only completed orders can be reviewed; this one is {}",
-                    status.as_str()
-                ),
-            ),
-            ReviewRefusal::AlreadyReviewed => {
-                ApiError::conflict("already-reviewed", "you have already reviewed this order")
-            }
-            ReviewRefusal::WindowClosed(closed_at) => ApiError::conflict(
-                "review-window-closed",
-                format!(
-                    "reviews of this order were possible until {}",
-                    closed_at
-                        .format(&time::format_description::well_known::Rfc3339)
-                        .unwrap_or_default()
-                ),
-            ),
-            ReviewRefusal::SubRatingsFromFreelancer => ApiError::Validation(
-                ["communication", "as_described", "would_recommend"]
-                    .into_iter()
-                    .map(|field| {
-                        FieldError::new(field, "client_only", "only a client's review rates this")
-                    })
-                    .collect(),
-            ),
-            ReviewRefusal::NotPublished => ApiError::conflict(
-                "review-not-published",
-                "a review can be answered once it is published",
-            ),
-            ReviewRefusal::AlreadyReplied => {
-                ApiError::conflict("already-replied", "this review has been answered already")
-            }
-        }
     }
 }
