@@ -71,6 +71,13 @@ pub enum ApiError {
         retry_after_secs: u64,
         cause: anyhow::Error,
     },
+    /// The account has not verified its email yet: publishing, ordering and messaging wait.
+    #[error("email unverified")]
+    EmailUnverified,
+    /// A verification or reset token that is unknown, expired, already used or for the other
+    /// purpose: one answer for all, so a guess learns nothing.
+    #[error("invalid token")]
+    InvalidToken,
 }
 
 impl ApiError {
@@ -117,6 +124,8 @@ impl ApiError {
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::ServiceUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::PriceChanged { .. } => StatusCode::CONFLICT,
+            Self::EmailUnverified => StatusCode::FORBIDDEN,
+            Self::InvalidToken => StatusCode::BAD_REQUEST,
         }
     }
 
@@ -138,6 +147,8 @@ impl ApiError {
             Self::Internal(_) => "internal-error",
             Self::ServiceUnavailable { .. } => "service-unavailable",
             Self::PriceChanged { .. } => "price-changed",
+            Self::EmailUnverified => "email-unverified",
+            Self::InvalidToken => "invalid-token",
         }
     }
 
@@ -167,6 +178,12 @@ impl ApiError {
             | Self::PreconditionFailed(detail) => detail.clone(),
             Self::PayloadTooLarge { limit } => format!("request body exceeds {limit} bytes"),
             Self::MethodNotAllowed => "method not allowed on this resource".to_owned(),
+            Self::EmailUnverified => "verify your email address first: follow the link we mailed \
+                you, or ask for a new one at POST /auth/verify/resend"
+                .to_owned(),
+            Self::InvalidToken => {
+                "this link is invalid, expired or already used; ask for a new one".to_owned()
+            }
         }
     }
 
@@ -387,6 +404,51 @@ impl From<GigRefusal> for ApiError {
     }
 }
 
+impl From<ReviewRefusal> for ApiError {
+    fn from(refusal: ReviewRefusal) -> Self {
+        match refusal {
+            ReviewRefusal::NotVisible => ApiError::NotFound("review"),
+            ReviewRefusal::WrongParty => {
+                ApiError::Forbidden("only the reviewed party may answer a review")
+            }
+            ReviewRefusal::OrderNotCompleted(status) => ApiError::conflict(
+                "order-not-completed",
+                format!(
+                    "only completed orders can be reviewed; this one is {}",
+                    status.as_str()
+                ),
+            ),
+            ReviewRefusal::AlreadyReviewed => {
+                ApiError::conflict("already-reviewed", "you have already reviewed this order")
+            }
+            ReviewRefusal::WindowClosed(closed_at) => ApiError::conflict(
+                "review-window-closed",
+                format!(
+                    "reviews of this order were possible until {}",
+                    closed_at
+                        .format(&time::format_description::well_known::Rfc3339)
+                        .unwrap_or_default()
+                ),
+            ),
+            ReviewRefusal::SubRatingsFromFreelancer => ApiError::Validation(
+                ["communication", "as_described", "would_recommend"]
+                    .into_iter()
+                    .map(|field| {
+                        FieldError::new(field, "client_only", "only a client's review rates this")
+                    })
+                    .collect(),
+            ),
+            ReviewRefusal::NotPublished => ApiError::conflict(
+                "review-not-published",
+                "a review can be answered once it is published",
+            ),
+            ReviewRefusal::AlreadyReplied => {
+                ApiError::conflict("already-replied", "this review has been answered already")
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod sdk_error_tests {
     use aws_sdk_dynamodb::error::{ErrorMetadata, SdkError};
@@ -481,50 +543,5 @@ mod sdk_error_tests {
             response.headers().get(http::header::RETRY_AFTER).unwrap(),
             &RETRY_AFTER_BUSY_SECS.to_string()
         );
-    }
-}
-
-impl From<ReviewRefusal> for ApiError {
-    fn from(refusal: ReviewRefusal) -> Self {
-        match refusal {
-            ReviewRefusal::NotVisible => ApiError::NotFound("review"),
-            ReviewRefusal::WrongParty => {
-                ApiError::Forbidden("only the reviewed party may answer a review")
-            }
-            ReviewRefusal::OrderNotCompleted(status) => ApiError::conflict(
-                "order-not-completed",
-                format!(
-                    "only completed orders can be reviewed; this one is {}",
-                    status.as_str()
-                ),
-            ),
-            ReviewRefusal::AlreadyReviewed => {
-                ApiError::conflict("already-reviewed", "you have already reviewed this order")
-            }
-            ReviewRefusal::WindowClosed(closed_at) => ApiError::conflict(
-                "review-window-closed",
-                format!(
-                    "reviews of this order were possible until {}",
-                    closed_at
-                        .format(&time::format_description::well_known::Rfc3339)
-                        .unwrap_or_default()
-                ),
-            ),
-            ReviewRefusal::SubRatingsFromFreelancer => ApiError::Validation(
-                ["communication", "as_described", "would_recommend"]
-                    .into_iter()
-                    .map(|field| {
-                        FieldError::new(field, "client_only", "only a client's review rates this")
-                    })
-                    .collect(),
-            ),
-            ReviewRefusal::NotPublished => ApiError::conflict(
-                "review-not-published",
-                "a review can be answered once it is published",
-            ),
-            ReviewRefusal::AlreadyReplied => {
-                ApiError::conflict("already-replied", "this review has been answered already")
-            }
-        }
     }
 }
