@@ -88,3 +88,47 @@ pub(super) fn message(kind: AccountEventKind, account: &AccountSummary) -> Mail 
         footer: "Your account - Gigmarket".to_owned(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::{Event, EventType};
+
+    fn summary() -> AccountSummary {
+        AccountSummary {
+            user_id: Uuid::nil(),
+            link: "http://localhost:3000/verify-email?token=secret-token".to_owned(),
+            expires_at: time::macros::datetime!(2026-11-26 12:00 UTC),
+        }
+    }
+
+    #[test]
+    fn account_events_round_trip_and_mail_the_link_to_the_owner() {
+        let event = Event::for_account(
+            AccountEventKind::PasswordResetRequested,
+            summary(),
+            time::macros::datetime!(2026-11-26 11:00 UTC),
+        );
+        let json = serde_json::to_value(&event).unwrap();
+        assert_eq!(json["type"], "account.password_reset_requested");
+        let back: Event = serde_json::from_value(json).unwrap();
+        assert_eq!(back, event);
+        assert_eq!(
+            back.event_type,
+            EventType::Account(AccountEventKind::PasswordResetRequested)
+        );
+        let notice = back.notice().expect("a known type about its subject");
+        assert!(notice.mails_unverified_addresses());
+        let recipients = notice.recipients();
+        assert_eq!(recipients.len(), 1);
+        assert_eq!(recipients[0].user_id, Uuid::nil());
+        let mail = notice.render(&recipients[0], "Ann");
+        assert!(mail.text.contains(&summary().link), "{}", mail.text);
+        assert!(mail.text.contains("November 26, 2026 12:00 UTC"));
+    }
+
+    #[test]
+    fn debug_leaves_the_link_out() {
+        assert!(!format!("{:?}", summary()).contains("secret-token"));
+    }
+}
