@@ -149,6 +149,11 @@ invoke users .local/get-me.json 200
 sed "s/<CLIENT_TOKEN>/$access_token/" events/orders/list-orders.json >.local/list-orders.json
 invoke orders .local/list-orders.json 200
 invoke gigs events/gigs/list-categories.json 200
+# Email verification and password reset: another verification mail for the new account, and a
+# reset mail (202 whatever the email). Both are `account` events auth sends to the queue itself.
+sed "s/<ACCESS_TOKEN>/$access_token/" events/auth/resend-verification.json >.local/resend-verification.json
+invoke auth .local/resend-verification.json 202
+invoke auth events/auth/forgot-password.json 202
 # The scheduler's sample (what its rule sends): a run over the still empty table does nothing.
 output=$(cargo lambda invoke -P "$watch_port" scheduler --data-file events/scheduler/scheduled.json)
 python3 -c 'import json,sys; r=json.load(sys.stdin); sys.exit(0 if r=={"auto_completed":0,"marked_late":0,"skipped":0,"reviews_published":0} else f"scheduler: {r}")' <<<"$output"
@@ -170,6 +175,11 @@ FUZZ_PARTICIPANT_ID=$(curl -s --noproxy '*' -X POST "$GIGMARKET_API_URL/auth/reg
   -d "{\"email\":\"fuzz-peer-$run_id@example.com\",\"password\":\"fuzzing password 1\",\"name\":\"Fuzz Peer\",\"role\":\"client\"}" |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["user"]["id"])')
 export FUZZ_PARTICIPANT_ID
+# Registered accounts publish, order and message only once their email is verified: an operator
+# does it for the fuzz accounts (the e2e test follows the real mail's link).
+verify_email() { cargo run --quiet --locked -p gigctl -- verify-email --email "$1" >/dev/null; }
+verify_email "$fuzz_email"
+verify_email "fuzz-peer-$run_id@example.com"
 # Run from .local/ (gitignored): watch restarts every function when a file in the workspace
 # changes, and schemathesis writes its state into its working directory.
 mkdir -p .local/schemathesis
@@ -211,6 +221,7 @@ curl -sf --noproxy '*' -o /dev/null -X POST "$GIGMARKET_API_URL/gigs/$fuzz_gig_i
 client_token=$(curl -s --noproxy '*' -X POST "$GIGMARKET_API_URL/auth/register" -H 'content-type: application/json' \
   -d "{\"email\":\"fuzz-client-$run_id@example.com\",\"password\":\"fuzzing password 1\",\"name\":\"Fuzz Client\",\"role\":\"client\"}" |
   json_field access_token)
+verify_email "fuzz-client-$run_id@example.com"
 # A completed order between the fuzz client and the fuzz freelancer, so the
 # hooks point well-formed POST /reviews bodies at it and a review is really created and checked.
 review_order_id=$(curl -sf --noproxy '*' -X POST "$GIGMARKET_API_URL/orders" -H "authorization: Bearer $client_token" \

@@ -7,7 +7,7 @@ use gigmarket_shared::domain::order::{Order, TimelineEntry};
 use gigmarket_shared::events::Event;
 use gigmarket_shared::store::Store;
 use gigmarket_tests::TestApp;
-use gigmarket_tests::pipeline::{lifecycle_subjects, subjects_to};
+use gigmarket_tests::pipeline::{lifecycle_subjects, mail_to};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -162,6 +162,9 @@ async fn call_with(
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
+/// Registers a user and verifies their email for real: the verification mail goes from `auth`
+/// to the events queue, through the bridge to `notifier`, into moto's SES; its link's token is
+/// posted to `/auth/verify`. Returns (user id, access token, email).
 async fn register_over_http(client: &reqwest::Client, role: &str) -> (String, String, String) {
     let email = format!("e2e-{role}-{}@example.com", Uuid::new_v4().simple());
     let (status, _, body) = call(
@@ -173,11 +176,60 @@ async fn register_over_http(client: &reqwest::Client, role: &str) -> (String, St
     )
     .await;
     assert_eq!(status, 201, "{body}");
+    assert_eq!(body["user"]["email_verified"], false);
+    let token = verification_token(&email).await;
+    let (status, _, verified) = call(
+        client,
+        reqwest::Method::POST,
+        "/auth/verify",
+        None,
+        Some(json!({"token": token})),
+    )
+    .await;
+    assert_eq!(status, 200, "{verified}");
+    assert_eq!(verified["email_verified"], true);
     (
         body["user"]["id"].as_str().unwrap().to_owned(),
         body["access_token"].as_str().unwrap().to_owned(),
         email,
     )
+}
+
+const VERIFICATION_SUBJECT: &str = "Verify your email address for Gigmarket";
+
+/// The token in the link of the verification mail moto's SES got for `address`.
+async fn verification_token(address: &str) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(180);
+    loop {
+        let mails = mail_to(address).await;
+        if let Some(mail) = mails
+            .iter()
+            .find(|mail| mail.subject == VERIFICATION_SUBJECT)
+        {
+            return mail
+                .body
+                .split("token=")
+                .nth(1)
+                .and_then(|rest| rest.split(|c: char| c.is_whitespace() || c == '<').next())
+                .expect("a link with a token")
+                .to_owned();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no verification mail for {address}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+}
+
+/// The subjects of the mail to `address` about orders, reviews and messages (the verification
+/// mail every e2e user gets is left out), sorted.
+async fn subjects_to(address: &str) -> Vec<String> {
+    gigmarket_tests::pipeline::subjects_to(address)
+        .await
+        .into_iter()
+        .filter(|subject| subject != VERIFICATION_SUBJECT)
+        .collect()
 }
 
 /// An active gig of `freelancer_id`, put straight into the functions' table (a fixture, as the
@@ -358,17 +410,7 @@ async fn wait_until_queue_is_drained(sqs: &aws_sdk_sqs::Client, queue_url: &str)
 async fn gig_publishing_and_browse_through_cargo_lambda_watch() {
     use reqwest::Method;
     let client = reqwest::Client::new();
-    let email = format!("e2e-gigs-{}@example.com", Uuid::new_v4().simple());
-    let (status, _, registered) = call(
-        &client,
-        Method::POST,
-        "/auth/register",
-        None,
-        Some(json!({"email": email, "password": "an end-to-end password", "name": "E2E", "role": "freelancer"})),
-    )
-    .await;
-    assert_eq!(status, 201, "{registered}");
-    let token = registered["access_token"].as_str().unwrap().to_owned();
+    let (_, token, _) = register_over_http(&client, "freelancer").await;
 
     let (status, _, categories) = call(&client, Method::GET, "/categories", None, None).await;
     assert_eq!(status, 200);

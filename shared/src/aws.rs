@@ -1,6 +1,6 @@
 //! AWS clients, built once per cold start from the standard environment, and only the ones a
 //! function uses: each client sits behind a cargo feature of this crate (`sqs`, `ses`,
-//! `jwt-secret`), so e.g. `auth` neither compiles nor links the SQS and SES SDKs. DynamoDB is
+//! `jwt-secret`), so e.g. `users` neither compiles nor links the SQS and SES SDKs. DynamoDB is
 //! always there: every function but the dispatcher uses the table.
 //!
 //! `AWS_ENDPOINT_URL` (or `AWS_ENDPOINT_URL_DYNAMODB`, `_SQS`, `_SES`, `_SECRETS_MANAGER`) points

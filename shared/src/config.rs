@@ -39,7 +39,13 @@ pub struct Config {
     // Messaging.
     /// `CONVERSATIONS_PER_HOUR` (default 20): new conversations one user may open per clock hour.
     pub conversations_per_hour: u32,
+    // Email verification and password reset.
+    /// `APP_BASE_URL` (default `http://localhost:3000`): the web app the mailed links open
+    /// (`<base>/verify-email?token=...`, `<base>/reset-password?token=...`).
+    pub app_base_url: String,
 }
+
+const DEFAULT_APP_BASE_URL: &str = "http://localhost:3000";
 
 impl Config {
     pub fn from_env() -> anyhow::Result<Self> {
@@ -67,6 +73,9 @@ impl Config {
                 "CONVERSATIONS_PER_HOUR",
                 crate::domain::message::DEFAULT_CONVERSATIONS_PER_HOUR,
             )?,
+            // Email verification and password reset.
+            app_base_url: optional("APP_BASE_URL")
+                .unwrap_or_else(|| DEFAULT_APP_BASE_URL.to_owned()),
         })
     }
 
@@ -89,6 +98,8 @@ impl Config {
             sender_email: "no-reply@gigmarket.local".to_owned(),
             // Messaging.
             conversations_per_hour: crate::domain::message::DEFAULT_CONVERSATIONS_PER_HOUR,
+            // Email verification and password reset.
+            app_base_url: DEFAULT_APP_BASE_URL.to_owned(),
         }
     }
 }

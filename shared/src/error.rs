@@ -71,6 +71,13 @@ pub enum ApiError {
         retry_after_secs: u64,
         cause: anyhow::Error,
     },
+    /// The account has not verified its email yet: publishing, ordering and messaging wait.
+    #[error("email unverified")]
+    EmailUnverified,
+    /// A verification or reset token that is unknown, expired, already used or for the other
+    /// purpose: one answer for all, so a guess learns nothing.
+    #[error("invalid token")]
+    InvalidToken,
 }
 
 impl ApiError {
@@ -117,6 +124,8 @@ impl ApiError {
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::ServiceUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::PriceChanged { .. } => StatusCode::CONFLICT,
+            Self::EmailUnverified => StatusCode::FORBIDDEN,
+            Self::InvalidToken => StatusCode::BAD_REQUEST,
         }
     }
 
@@ -138,6 +147,8 @@ impl ApiError {
             Self::Internal(_) => "internal-error",
             Self::ServiceUnavailable { .. } => "service-unavailable",
             Self::PriceChanged { .. } => "price-changed",
+            Self::EmailUnverified => "email-unverified",
+            Self::InvalidToken => "invalid-token",
         }
     }
 
@@ -167,6 +178,12 @@ impl ApiError {
             | Self::PreconditionFailed(detail) => detail.clone(),
             Self::PayloadTooLarge { limit } => format!("request body exceeds {limit} bytes"),
             Self::MethodNotAllowed => "method not allowed on this resource".to_owned(),
+            Self::EmailUnverified => "verify your email address first: follow the link we mailed \
+                you, or ask for a new one at POST /auth/verify/resend"
+                .to_owned(),
+            Self::InvalidToken => {
+                "this link is invalid, expired or already used; ask for a new one".to_owned()
+            }
         }
     }
 

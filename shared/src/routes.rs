@@ -27,6 +27,11 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/auth/refresh", "auth"),
     route("POST", "/auth/logout", "auth"),
     route("POST", "/auth/password/change", "auth"),
+    // Email verification and password reset.
+    route("POST", "/auth/verify", "auth"),
+    route("POST", "/auth/verify/resend", "auth"),
+    route("POST", "/auth/password/forgot", "auth"),
+    route("POST", "/auth/password/reset", "auth"),
     route("GET", "/me", "users"),
     route("PATCH", "/me", "users"),
     route("GET", "/users/{id}", "users"),

@@ -394,3 +394,386 @@ async fn wrong_current_passwords_are_throttled() {
     assert_eq!(throttled.status, 429, "{throttled:?}");
     assert!(throttled.header("retry-after").is_some());
 }
+
+// ---- email verification and password reset ----
+
+mod verification_and_reset {
+    use gigmarket_shared::ApiError;
+    use gigmarket_shared::app::account_tokens::{AccountMail, VERIFICATION_MAILS_PER_HOUR};
+    use gigmarket_shared::domain::account_token::{PasswordReset, TokenPurpose};
+    use gigmarket_shared::domain::gig::Revisions;
+    use gigmarket_tests::fixtures::gig_body;
+    use gigmarket_tests::{PASSWORD, RawRequest, Session, TestApp};
+    use serde_json::json;
+    use time::{Duration, OffsetDateTime};
+    use uuid::Uuid;
+
+    const NEW_PASSWORD: &str = "a brand new passphrase";
+    const ADDRESS: &str = "203.0.113.77";
+
+    /// A token for `session`'s account, as the mail would carry it.
+    async fn token_for(
+        app: &TestApp,
+        session: &Session,
+        purpose: TokenPurpose,
+        now: OffsetDateTime,
+    ) -> AccountMail {
+        let user = app
+            .state
+            .store
+            .get_user(session.id)
+            .await
+            .unwrap()
+            .expect("user");
+        app.state
+            .accounts()
+            .issue_token(&user, purpose, now)
+            .await
+            .expect("token issued")
+    }
+
+    async fn verify(app: &TestApp, token: &str) -> gigmarket_tests::TestResponse {
+        app.post("/auth/verify", &json!({"token": token}), None)
+            .await
+    }
+
+    #[tokio::test]
+    async fn unverified_accounts_browse_and_edit_but_can_not_publish_order_or_message() {
+        let app = TestApp::new().await;
+        let freelancer = app.register_unverified("freelancer").await;
+        let client = app.register_unverified("client").await;
+        let verified_freelancer = app.register_freelancer().await;
+        let gig = app
+            .create_active_gig(verified_freelancer.id, Revisions::Limited(1))
+            .await;
+
+        let me = app.get("/me", Some(&freelancer.access_token)).await;
+        assert_eq!(me.status, 200, "{me:?}");
+        assert_eq!(me.body["email_verified"], false);
+
+        let publish = app
+            .post(
+                "/gigs",
+                &gig_body("An unverified gig"),
+                Some(&freelancer.access_token),
+            )
+            .await;
+        assert_eq!(publish.status, 403, "{publish:?}");
+        assert_eq!(publish.problem(), "email-unverified");
+
+        let order = app
+            .place_order_with_key(
+                &client,
+                &Uuid::new_v4().to_string(),
+                &json!({"gig_id": gig.id, "package": "basic", "requirements": "Blue, please."}),
+            )
+            .await;
+        assert_eq!(order.status, 403, "{order:?}");
+        assert_eq!(order.problem(), "email-unverified");
+
+        let open = app
+            .post(
+                "/conversations",
+                &json!({"participant_id": verified_freelancer.id, "text": "Hello there"}),
+                Some(&client.access_token),
+            )
+            .await;
+        assert_eq!(open.status, 403, "{open:?}");
+        assert_eq!(open.problem(), "email-unverified");
+
+        // A verified user may write to them; the unverified one can not answer yet.
+        let opened = app
+            .post(
+                "/conversations",
+                &json!({"participant_id": client.id, "text": "Can I help?"}),
+                Some(&verified_freelancer.access_token),
+            )
+            .await;
+        assert_eq!(opened.status, 201, "{opened:?}");
+        let conversation = opened.body["conversation"]["id"].as_str().unwrap();
+        let answer = app
+            .post(
+                &format!("/conversations/{conversation}/messages"),
+                &json!({"text": "Yes please"}),
+                Some(&client.access_token),
+            )
+            .await;
+        assert_eq!(answer.status, 403, "{answer:?}");
+        assert_eq!(answer.problem(), "email-unverified");
+
+        // Browsing and profile edits stay open.
+        assert_eq!(
+            app.get("/gigs", Some(&client.access_token)).await.status,
+            200
+        );
+        let edit = app
+            .patch(
+                "/me",
+                &json!({"bio": "Still new here"}),
+                Some(&client.access_token),
+            )
+            .await;
+        assert_eq!(edit.status, 200, "{edit:?}");
+    }
+
+    #[tokio::test]
+    async fn a_verification_token_works_once_for_a_day_and_only_for_verification() {
+        let app = TestApp::new().await;
+        let freelancer = app.register_unverified("freelancer").await;
+        let now = OffsetDateTime::now_utc();
+
+        assert_eq!(
+            verify(&app, "not-a-token-we-issued").await.problem(),
+            "invalid-token"
+        );
+        let reset = token_for(&app, &freelancer, TokenPurpose::PasswordReset, now).await;
+        let wrong_purpose = verify(&app, &reset.token).await;
+        assert_eq!(wrong_purpose.status, 400, "{wrong_purpose:?}");
+        assert_eq!(wrong_purpose.problem(), "invalid-token");
+
+        let mail = token_for(&app, &freelancer, TokenPurpose::EmailVerification, now).await;
+        let verified = verify(&app, &mail.token).await;
+        assert_eq!(verified.status, 200, "{verified:?}");
+        assert_eq!(verified.body["email_verified"], true);
+        assert_eq!(verified.body["id"], freelancer.id.to_string());
+        let again = verify(&app, &mail.token).await;
+        assert_eq!(again.status, 400, "{again:?}");
+        assert_eq!(again.problem(), "invalid-token");
+
+        // Now they may publish.
+        app.create_gig(&freelancer, &gig_body("A verified gig"))
+            .await;
+
+        // A day later a token is refused; just before, it works.
+        let late = app.register_unverified("client").await;
+        let mail = token_for(&app, &late, TokenPurpose::EmailVerification, now).await;
+        let expired = app
+            .state
+            .accounts()
+            .verify_email(
+                &mail.token,
+                now + Duration::hours(24) + Duration::seconds(1),
+            )
+            .await;
+        assert!(
+            matches!(expired, Err(ApiError::InvalidToken)),
+            "{expired:?}"
+        );
+        let in_time = app
+            .state
+            .accounts()
+            .verify_email(&mail.token, now + Duration::hours(23))
+            .await
+            .expect("an unexpired token verifies");
+        assert!(in_time.email_verified);
+    }
+
+    #[tokio::test]
+    async fn resending_is_throttled_and_refused_once_verified() {
+        let app = TestApp::new().await;
+        let user = app.register_unverified("client").await;
+        for _ in 0..VERIFICATION_MAILS_PER_HOUR {
+            let resend = app
+                .post("/auth/verify/resend", &json!({}), Some(&user.access_token))
+                .await;
+            assert_eq!(resend.status, 202, "{resend:?}");
+        }
+        let throttled = app
+            .post("/auth/verify/resend", &json!({}), Some(&user.access_token))
+            .await;
+        assert_eq!(throttled.status, 429, "{throttled:?}");
+        assert_eq!(throttled.problem(), "rate-limited");
+        assert!(throttled.header("retry-after").is_some());
+
+        let anonymous = app.post("/auth/verify/resend", &json!({}), None).await;
+        assert_eq!(anonymous.status, 401, "{anonymous:?}");
+
+        let verified = app.register_client().await;
+        let done = app
+            .post(
+                "/auth/verify/resend",
+                &json!({}),
+                Some(&verified.access_token),
+            )
+            .await;
+        assert_eq!(done.status, 409, "{done:?}");
+        assert_eq!(done.problem(), "already-verified");
+    }
+
+    #[tokio::test]
+    async fn forgot_password_always_answers_202_and_mails_only_real_accounts_a_few_times() {
+        let app = TestApp::new().await;
+        let user = app.register_unverified("client").await;
+        for email in [user.email.as_str(), "nobody-here@example.com"] {
+            let response = app
+                .send(
+                    RawRequest::new("POST", "/auth/password/forgot")
+                        .from_address(ADDRESS)
+                        .json(&json!({"email": email})),
+                )
+                .await;
+            assert_eq!(response.status, 202, "{response:?}");
+            assert_eq!(response.body, serde_json::Value::Null);
+        }
+        let accounts = app.state.accounts();
+        let now = OffsetDateTime::now_utc();
+        let unknown = accounts
+            .forgot_password("nobody-else@example.com", ADDRESS, now)
+            .await
+            .unwrap();
+        assert!(unknown.is_none(), "no mail for an unknown email");
+        // One reset mail went out over HTTP above; two more this hour from this address, then none.
+        let other = "198.51.100.7";
+        for _ in 0..2 {
+            let mail = accounts
+                .forgot_password(&user.email, ADDRESS, now)
+                .await
+                .unwrap();
+            assert!(mail.is_some_and(|mail| mail.purpose == TokenPurpose::PasswordReset));
+        }
+        let throttled = accounts
+            .forgot_password(&user.email, ADDRESS, now)
+            .await
+            .unwrap();
+        assert!(
+            throttled.is_none(),
+            "the fourth mail in an hour is not sent"
+        );
+        assert!(
+            accounts
+                .forgot_password(&user.email, other, now)
+                .await
+                .unwrap()
+                .is_some()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_reset_sets_the_password_once_revokes_every_session_and_verifies_the_email() {
+        let app = TestApp::new().await;
+        let user = app.register_unverified("client").await;
+        let second = app.login(&user.email, PASSWORD).await;
+        assert_eq!(second.status, 200, "{second:?}");
+        let mail = app
+            .state
+            .accounts()
+            .forgot_password(&user.email, ADDRESS, OffsetDateTime::now_utc())
+            .await
+            .unwrap()
+            .expect("a reset mail");
+
+        let weak = app
+            .post(
+                "/auth/password/reset",
+                &json!({"token": mail.token, "password": "short"}),
+                None,
+            )
+            .await;
+        assert_eq!(weak.status, 400, "{weak:?}");
+        assert_eq!(weak.problem(), "validation-error");
+
+        let reset = app
+            .post(
+                "/auth/password/reset",
+                &json!({"token": mail.token, "password": NEW_PASSWORD}),
+                None,
+            )
+            .await;
+        assert_eq!(reset.status, 204, "{reset:?}");
+        let again = app
+            .post(
+                "/auth/password/reset",
+                &json!({"token": mail.token, "password": "yet another passphrase"}),
+                None,
+            )
+            .await;
+        assert_eq!(again.status, 400, "{again:?}");
+        assert_eq!(again.problem(), "invalid-token");
+
+        for refresh_token in [
+            user.refresh_token.as_str(),
+            second.body["refresh_token"].as_str().unwrap(),
+        ] {
+            let refreshed = super::refresh(&app, refresh_token).await;
+            assert_eq!(
+                refreshed.status, 401,
+                "a session from before the reset: {refreshed:?}"
+            );
+        }
+        assert_eq!(app.login(&user.email, PASSWORD).await.status, 401);
+        let signed_in = app.login(&user.email, NEW_PASSWORD).await;
+        assert_eq!(signed_in.status, 200, "{signed_in:?}");
+        assert_eq!(signed_in.body["user"]["email_verified"], true);
+    }
+
+    #[tokio::test]
+    async fn a_reset_token_expires_after_an_hour_and_verifies_nothing() {
+        let app = TestApp::new().await;
+        let user = app.register_client().await;
+        let now = OffsetDateTime::now_utc();
+        let mail = token_for(&app, &user, TokenPurpose::PasswordReset, now).await;
+        let reset = |token: &str| PasswordReset {
+            token: token.to_owned(),
+            password: NEW_PASSWORD.to_owned(),
+        };
+        let late = app
+            .state
+            .accounts()
+            .reset_password(
+                reset(&mail.token),
+                now + Duration::hours(1) + Duration::seconds(1),
+            )
+            .await;
+        assert!(matches!(late, Err(ApiError::InvalidToken)), "{late:?}");
+        let verification = token_for(&app, &user, TokenPurpose::EmailVerification, now).await;
+        let wrong = app
+            .state
+            .accounts()
+            .reset_password(reset(&verification.token), now)
+            .await;
+        assert!(matches!(wrong, Err(ApiError::InvalidToken)), "{wrong:?}");
+        assert_eq!(app.login(&user.email, PASSWORD).await.status, 200);
+        app.state
+            .accounts()
+            .reset_password(reset(&mail.token), now + Duration::minutes(59))
+            .await
+            .expect("an unexpired reset token works");
+    }
+
+    #[tokio::test]
+    async fn tokens_are_stored_only_as_digests() {
+        let app = TestApp::new().await;
+        let user = app.register_unverified("client").await;
+        let now = OffsetDateTime::now_utc();
+        let verification = token_for(&app, &user, TokenPurpose::EmailVerification, now).await;
+        let reset = app
+            .state
+            .accounts()
+            .forgot_password(&user.email, ADDRESS, now)
+            .await
+            .unwrap()
+            .expect("a reset mail");
+        let dynamodb = gigmarket_shared::aws::dynamodb(&app.sdk);
+        let items = dynamodb
+            .scan()
+            .table_name(&app.state.config.table_name)
+            .send()
+            .await
+            .expect("scan")
+            .items
+            .unwrap_or_default();
+        let text = format!("{items:?}");
+        // Registration's token, and the two issued here.
+        assert!(
+            text.matches("TOKEN#").count() >= 3,
+            "token items exist: {text}"
+        );
+        for token in [&verification.token, &reset.token] {
+            assert!(!text.contains(token.as_str()), "plaintext token stored");
+        }
+        assert!(
+            !format!("{reset:?}").contains(&reset.token),
+            "Debug shows the token"
+        );
+    }
+}

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use aws_lambda_events::event::dynamodb::Event as StreamEvent;
 use aws_lambda_events::event::sqs::SqsEvent;
+use gigmarket_shared::domain::account_token::TokenPurpose;
 use gigmarket_shared::domain::gig::Revisions;
 use gigmarket_shared::events::{Event, Subject};
 use gigmarket_shared::routes::ROUTES;
@@ -21,6 +22,7 @@ use gigmarket_tests::function_crates;
 use gigmarket_tests::pipeline::subjects_to;
 use serde_json::Value;
 use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
 
 /// The user in `events/users/get-user.json`.
 const SAMPLE_USER_ID: &str = "11111111-1111-4111-8111-111111111111";
@@ -72,6 +74,9 @@ fn all_samples() -> BTreeSet<String> {
 const HTTP_SAMPLES: &[(&str, u16)] = &[
     ("auth/register.json", 201),
     ("auth/login.json", 200),
+    // Ann asks for another verification mail, then follows a link: verified, she may publish.
+    ("auth/resend-verification.json", 202),
+    ("auth/verify-email.json", 200),
     ("users/get-me.json", 200),
     ("users/update-me.json", 200),
     ("users/get-user.json", 200),
@@ -104,6 +109,9 @@ const HTTP_SAMPLES: &[(&str, u16)] = &[
     ("auth/logout.json", 204),
     // Ann's access token outlives her logged-out session: she changes her password with it.
     ("auth/change-password.json", 200),
+    // Password reset: Ann asks for a link (202 whatever the email); the client resets theirs.
+    ("auth/forgot-password.json", 202),
+    ("auth/reset-password.json", 204),
 ];
 
 /// The samples of the event-driven functions, each with the event source it stands for.
@@ -184,7 +192,34 @@ async fn every_api_sample_gets_its_expected_response() {
     let mut conversation_id = SAMPLE_CONVERSATION_ID.to_owned();
     for (file, expected) in HTTP_SAMPLES {
         let function = file.split('/').next().unwrap();
+        // The tokens the mails would carry: Ann's verification, the client's reset.
+        let mail_token = |session: Option<Uuid>, purpose| {
+            let app = &app;
+            let user_id = session.or_else(|| user_id.parse().ok());
+            async move {
+                let Some(user_id) = user_id else {
+                    return String::new();
+                };
+                let user = app.state.store.get_user(user_id).await.unwrap().unwrap();
+                let now = time::OffsetDateTime::now_utc();
+                let accounts = app.state.accounts();
+                let mail = accounts.issue_token(&user, purpose, now).await;
+                mail.unwrap().token
+            }
+        };
+        let verify_token = match *file {
+            "auth/verify-email.json" => mail_token(None, TokenPurpose::EmailVerification).await,
+            _ => String::new(),
+        };
+        let reset_token = match *file {
+            "auth/reset-password.json" => {
+                mail_token(Some(client.id), TokenPurpose::PasswordReset).await
+            }
+            _ => String::new(),
+        };
         let event = sample(file)
+            .replace("<VERIFY_TOKEN>", &verify_token)
+            .replace("<RESET_TOKEN>", &reset_token)
             .replace("<ACCESS_TOKEN>", &access_token)
             .replace("<REFRESH_TOKEN>", &refresh_token)
             .replace("<FREELANCER_TOKEN>", &access_token)
@@ -209,6 +244,10 @@ async fn every_api_sample_gets_its_expected_response() {
         match *file {
             "auth/register.json" | "auth/login.json" => {
                 assert_eq!(body["user"]["email"], "ann@example.com")
+            }
+            "auth/verify-email.json" => {
+                assert_eq!(body["id"], user_id.as_str());
+                assert_eq!(body["email_verified"], true);
             }
             "users/update-me.json" => assert_eq!(body["country"], "DE"),
             "users/get-user.json" => {
@@ -332,6 +371,15 @@ async fn every_api_sample_gets_its_expected_response() {
     // The password-change sample answered with a new session that works.
     let event = sample("auth/refresh.json").replace("<REFRESH_TOKEN>", &refresh_token);
     assert_eq!(app.invoke("auth", &event).await.status, 200);
+    // The reset sample set the client's password and ended their sessions.
+    let event = sample("auth/refresh.json").replace("<REFRESH_TOKEN>", &client.refresh_token);
+    assert_eq!(app.invoke("auth", &event).await.status, 401);
+    assert_eq!(
+        app.login(&client.email, "a fresh reset password")
+            .await
+            .status,
+        200
+    );
 }
 
 /// The stream batch (an order INSERT and its timeline entry) becomes exactly one order event on

@@ -222,3 +222,88 @@ async fn the_notifier_mails_any_subject_through_the_same_claims() {
     );
     assert!(subjects_to(&cast.client.email).await.is_empty());
 }
+
+// ---- account mails (email verification, password reset) ----
+
+/// `auth` queues the verification mail itself; the notifier mails it to the unverified address,
+/// and nothing else (here: a message notification) until the address is verified.
+#[tokio::test]
+async fn unverified_addresses_get_only_account_mails_until_verified() {
+    use gigmarket_shared::domain::message::Message;
+    use gigmarket_shared::domain::user::{Caller, Role};
+
+    let (app, pipeline) = TestApp::with_pipeline().await;
+    let user = app.register_unverified("client").await;
+    let sender = app.register_freelancer().await;
+    let message_event = || {
+        let message = Message::new(
+            uuid::Uuid::new_v4(),
+            Caller {
+                id: sender.id,
+                role: Role::Freelancer,
+            },
+            user.id,
+            "Hello, can I help with your logo?".to_owned(),
+            time::OffsetDateTime::now_utc(),
+        );
+        serde_json::to_string(&Event::for_message(&message)).unwrap()
+    };
+    let types = queue_and_notify(&app, &pipeline, message_event()).await;
+    assert!(
+        types.contains(&"account.verification_requested".to_owned()),
+        "registration queued the verification mail: {types:?}"
+    );
+    let mails = mail_to(&user.email).await;
+    assert_eq!(
+        mails
+            .iter()
+            .map(|mail| mail.subject.as_str())
+            .collect::<Vec<_>>(),
+        ["Verify your email address for Gigmarket"],
+        "the message notification is not mailed to an unverified address"
+    );
+
+    // The link in the mail verifies the account; then other mails reach it.
+    let token = mails[0]
+        .body
+        .split("token=")
+        .nth(1)
+        .and_then(|rest| rest.split(|c: char| c.is_whitespace() || c == '<').next())
+        .expect("a link with a token");
+    let verified = app
+        .post("/auth/verify", &serde_json::json!({"token": token}), None)
+        .await;
+    assert_eq!(verified.status, 200, "{verified:?}");
+    queue_and_notify(&app, &pipeline, message_event()).await;
+    assert!(
+        subjects_to(&user.email)
+            .await
+            .contains(&"You have a new message on Gigmarket".to_owned()),
+        "mailed once verified"
+    );
+}
+
+/// Queues `event`, runs the notifier over everything on the queue (account mails included) and
+/// returns the types of what it handled.
+async fn queue_and_notify(app: &TestApp, pipeline: &Pipeline, event: String) -> Vec<String> {
+    pipeline
+        .sqs
+        .send_message()
+        .queue_url(&pipeline.queue_url)
+        .message_body(event)
+        .send()
+        .await
+        .unwrap();
+    let messages = pipeline.receive_everything().await;
+    let response = app.notifier().handle(Pipeline::sqs_event(&messages)).await;
+    assert!(response.batch_item_failures.is_empty(), "{response:?}");
+    messages
+        .iter()
+        .map(|message| {
+            serde_json::from_str::<Event>(message.body().unwrap())
+                .unwrap()
+                .event_type
+                .to_string()
+        })
+        .collect()
+}

@@ -303,8 +303,22 @@ impl TestApp {
         self.send(request).await
     }
 
-    /// Registers a user with a unique email and returns the session body.
+    /// Registers a user with a unique email, verifies their email (as following the mailed link
+    /// would) and returns the session body. Most tests are about what verified users do;
+    /// `register_unverified` is the user right after registration.
     pub async fn register(&self, role: &str) -> Session {
+        let session = self.register_unverified(role).await;
+        self.state
+            .store
+            .mark_email_verified(session.id, time::OffsetDateTime::now_utc())
+            .await
+            .expect("marking the test user verified");
+        session
+    }
+
+    /// Registers a user with a unique email and returns the session body; the email stays
+    /// unverified.
+    pub async fn register_unverified(&self, role: &str) -> Session {
         let email = format!("{role}-{}@example.com", Uuid::new_v4().simple());
         let response = self
             .post(

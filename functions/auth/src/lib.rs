@@ -1,5 +1,8 @@
-//! `auth`: registration, login, token refresh, logout and password change. Handlers parse; `app::accounts`
-//! decides.
+//! `auth`: registration, login, token refresh, logout, password change, email verification and
+//! password reset. Handlers parse; `app::accounts` and `app::account_tokens` decide; the mails
+//! with tokens go to the events queue (`mail`).
+
+mod mail;
 
 use axum::Router;
 use axum::extract::State;
@@ -8,8 +11,9 @@ use axum::response::Json;
 use axum::routing::post;
 use gigmarket_shared::ApiResult;
 use gigmarket_shared::app::accounts::Session;
+use gigmarket_shared::domain::account_token::{ForgotPassword, PasswordReset, VerifyEmail};
 use gigmarket_shared::domain::password_change::PasswordChange;
-use gigmarket_shared::domain::user::{Caller, Registration};
+use gigmarket_shared::domain::user::{Caller, PrivateProfile, Registration};
 use gigmarket_shared::web::{self, AppState, JsonBody, SourceIp};
 use serde::Deserialize;
 use time::OffsetDateTime;
@@ -20,7 +24,11 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/login", post(login))
         .route("/auth/refresh", post(refresh))
         .route("/auth/logout", post(logout))
-        .route("/auth/password/change", post(change_password));
+        .route("/auth/password/change", post(change_password))
+        .route("/auth/verify", post(verify_email))
+        .route("/auth/verify/resend", post(resend_verification))
+        .route("/auth/password/forgot", post(forgot_password))
+        .route("/auth/password/reset", post(reset_password));
     web::api(routes, state)
 }
 
@@ -29,11 +37,14 @@ async fn register(
     SourceIp(source_ip): SourceIp,
     JsonBody(registration): JsonBody<Registration>,
 ) -> ApiResult<(StatusCode, Json<Session>)> {
-    let session = state
+    let registered = state
         .accounts()
         .register(registration, &source_ip, OffsetDateTime::now_utc())
         .await?;
-    Ok((StatusCode::CREATED, Json(session)))
+    if let Some(verification) = registered.verification {
+        mail::send(&state, &verification).await;
+    }
+    Ok((StatusCode::CREATED, Json(registered.session)))
 }
 
 #[derive(Deserialize)]
@@ -99,4 +110,54 @@ async fn change_password(
         .change_password(caller, change, &source_ip, OffsetDateTime::now_utc())
         .await?;
     Ok(Json(session))
+}
+
+async fn verify_email(
+    State(state): State<AppState>,
+    JsonBody(request): JsonBody<VerifyEmail>,
+) -> ApiResult<Json<PrivateProfile>> {
+    let profile = state
+        .accounts()
+        .verify_email(&request.token, OffsetDateTime::now_utc())
+        .await?;
+    Ok(Json(profile))
+}
+
+async fn resend_verification(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<StatusCode> {
+    let verification = state
+        .accounts()
+        .resend_verification(caller, OffsetDateTime::now_utc())
+        .await?;
+    mail::send(&state, &verification).await;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// Always 202, whether or not the email has an account (nothing tells them apart).
+async fn forgot_password(
+    State(state): State<AppState>,
+    SourceIp(source_ip): SourceIp,
+    JsonBody(request): JsonBody<ForgotPassword>,
+) -> ApiResult<StatusCode> {
+    if let Some(reset) = state
+        .accounts()
+        .forgot_password(&request.email, &source_ip, OffsetDateTime::now_utc())
+        .await?
+    {
+        mail::send(&state, &reset).await;
+    }
+    Ok(StatusCode::ACCEPTED)
+}
+
+async fn reset_password(
+    State(state): State<AppState>,
+    JsonBody(reset): JsonBody<PasswordReset>,
+) -> ApiResult<StatusCode> {
+    state
+        .accounts()
+        .reset_password(reset, OffsetDateTime::now_utc())
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -12,11 +12,11 @@
 use anyhow::{Context, bail};
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use aws_sdk_ses::types::{Body, Content, Destination, Message};
+use gigmarket_shared::domain::user::User;
 use gigmarket_shared::events::{Email, Event, Notice};
 use gigmarket_shared::store::Store;
 use gigmarket_shared::store::orders::MailClaim;
 use gigmarket_shared::unix_now;
-use uuid::Uuid;
 
 /// Longer than the notifier may run, so a live sender's claim is never taken over.
 pub const MAIL_CLAIM_LEASE_SECS: i64 = 120;
@@ -75,7 +75,7 @@ impl Notifier {
                 MailClaim::InFlight => bail!("another delivery of this event is mailing {user_id}"),
                 MailClaim::Claimed => {}
             }
-            if let Some(reason) = self.suppressed(&notice, user_id).await? {
+            if let Some(reason) = self.suppressed(&notice, &user).await? {
                 // Handled: a redelivery finds the claim marked and sends nothing either.
                 self.store
                     .mark_mail_sent(&event.event_id, user_id, reason)
@@ -107,14 +107,19 @@ impl Notifier {
         Ok(())
     }
 
-    /// Why a conversation's mail is not sent, if it is not: the recipient has read the
-    /// conversation since the message, or was mailed about it within the window (whose slot
-    /// this takes otherwise).
+    /// Why a mail is not sent, if it is not: the recipient's address is not verified and the
+    /// mail is not one of the account links (so nobody's text reaches an address someone else
+    /// registered); or, for a conversation's mail, the recipient has read the conversation since
+    /// the message, or was mailed about it within the window (whose slot this takes otherwise).
     async fn suppressed(
         &self,
         notice: &Notice<'_>,
-        user_id: Uuid,
+        user: &User,
     ) -> anyhow::Result<Option<&'static str>> {
+        if !user.email_verified && !notice.mails_unverified_addresses() {
+            return Ok(Some("suppressed: email not verified"));
+        }
+        let user_id = user.id;
         let Some(gate) = notice.conversation_gate() else {
             return Ok(None);
         };

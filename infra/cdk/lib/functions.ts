@@ -59,12 +59,15 @@ export interface FunctionSpec {
 export const FUNCTIONS: FunctionSpec[] = [
   {
     name: 'auth',
-    description: 'Registration, login, token refresh and logout',
+    description: 'Registration, login, token refresh, logout, email verification and password reset',
+    // DeleteItem: a verification or reset token is consumed (deleted) when used.
     table: {
-      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
-      leadingKeys: ['USER#*', 'EMAIL#*', 'REFRESH#*', 'FAMILY#*', 'LOGINFAIL#*', 'LOGINIP#*', 'LOGINOK#*', 'REGISTERIP#*'],
+      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+      leadingKeys: ['USER#*', 'EMAIL#*', 'REFRESH#*', 'FAMILY#*', 'LOGINFAIL#*', 'LOGINIP#*', 'LOGINOK#*', 'REGISTERIP#*', 'TOKEN#*', 'VERIFYMAIL#*', 'RESETMAIL#*'],
     },
     readsJwtKeys: true,
+    // The verification and reset mails: `account` events straight to the events queue.
+    sendsOrderEvents: true,
     // argon2id hashing is CPU-bound: more memory is more CPU.
     memorySize: 1024,
   },

@@ -47,6 +47,13 @@ export class GigmarketStack extends cdk.Stack {
       allowedPattern: '^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$',
       description: 'The SES-verified address order emails are sent from.',
     });
+    // Email verification and password reset.
+    const appBaseUrl = new cdk.CfnParameter(this, 'AppBaseUrl', {
+      type: 'String',
+      default: 'http://localhost:3000',
+      allowedPattern: '^https?://[^\\s]+$',
+      description: 'The web app the verification and password-reset mails link to.',
+    });
     const gigAutoApprove = new cdk.CfnParameter(this, 'GigAutoApprove', {
       type: 'String',
       default: 'false',
@@ -211,6 +218,7 @@ export class GigmarketStack extends cdk.Stack {
       GIG_AUTO_APPROVE: gigAutoApprove.valueAsString,
       SENDER_EMAIL: senderEmail.valueAsString,
       ORDER_EVENTS_QUEUE_URL: orderEventsQueue.queueUrl,
+      APP_BASE_URL: appBaseUrl.valueAsString,
       METRICS_NAMESPACE: `Gigmarket/${props.stage}`,
     };
     // Alarms go to one topic that AlarmEmail subscribes to (and must confirm).

@@ -5,10 +5,12 @@
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::account_tokens::AccountMail;
 use crate::auth::TokenIssuer;
 use crate::auth::password::{hash_password, verify_against_dummy, verify_password};
 use crate::auth::refresh::{new_refresh_token, refresh_token_digest};
 use crate::config::Config;
+use crate::domain::account_token::TokenPurpose;
 use crate::domain::password_change::PasswordChange;
 use crate::domain::user::{
     Caller, EMAIL_MAX_BYTES, PrivateProfile, Registration, Role, User, normalize_email,
@@ -27,6 +29,14 @@ pub struct Session {
     pub token_type: &'static str,
     /// Access-token lifetime in seconds.
     pub expires_in: u64,
+}
+
+/// What registration returns: the new session, and the verification mail to send (none when
+/// its token could not be stored).
+#[derive(Debug)]
+pub struct Registered {
+    pub session: Session,
+    pub verification: Option<AccountMail>,
 }
 
 const BAD_CREDENTIALS: ApiError = ApiError::Unauthorized("invalid email or password");
@@ -59,12 +69,14 @@ fn password_verification_started() {
 
 /// Unix milliseconds: session start and revocation times compare at this resolution, so a
 /// session started right after a password change is not caught by it.
-fn unix_ms(at: OffsetDateTime) -> i64 {
+pub(super) fn unix_ms(at: OffsetDateTime) -> i64 {
     (at.unix_timestamp_nanos() / 1_000_000) as i64
 }
 
 /// argon2 takes tens of milliseconds of pure CPU: keep it off the async workers.
-async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> ApiResult<T> {
+pub(super) async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> ApiResult<T> {
     tokio::task::spawn_blocking(work)
         .await
         .map_err(ApiError::internal)
@@ -82,21 +94,25 @@ impl Accounts<'_> {
         now: OffsetDateTime,
     ) -> ApiResult<User> {
         let password_hash = blocking(move || hash_password(&password)).await??;
-        let user = User::new(email, name.trim().to_owned(), role, now);
+        let mut user = User::new(email, name.trim().to_owned(), role, now);
+        // An operator vouches for the address.
+        user.email_verified = true;
         self.store.create_user(&user, &password_hash).await?;
         Ok(user)
     }
 
-    /// Registers a client or freelancer from `source_ip` and signs them in. The user, their
-    /// email claim and their first session are ONE transaction. Registrations are limited per
-    /// source address (`registrations_per_address` per `registration_window`); only valid
-    /// requests use up the budget.
+    /// Registers a client or freelancer from `source_ip` and signs them in, unverified. The
+    /// user, their email claim and their first session are ONE transaction; the verification
+    /// token is stored after it (when that fails, it is logged and the user asks for a new mail
+    /// with `POST /auth/verify/resend`). Registrations are limited per source address
+    /// (`registrations_per_address` per `registration_window`); only valid requests use up the
+    /// budget.
     pub async fn register(
         &self,
         registration: Registration,
         source_ip: &str,
         now: OffsetDateTime,
-    ) -> ApiResult<Session> {
+    ) -> ApiResult<Registered> {
         let email = registration.validate()?;
         let window = Window::containing(
             now.unix_timestamp(),
@@ -132,7 +148,21 @@ impl Accounts<'_> {
                 Some((&refresh_token_digest(&token), &record)),
             )
             .await?;
-        self.session_for(&user, token)
+        let session = self.session_for(&user, token)?;
+        let verification = match self
+            .issue_token(&user, TokenPurpose::EmailVerification, now)
+            .await
+        {
+            Ok(mail) => Some(mail),
+            Err(error) => {
+                tracing::error!(user_id = %user.id, error = %error, "storing the verification token failed; the user can ask for a new mail");
+                None
+            }
+        };
+        Ok(Registered {
+            session,
+            verification,
+        })
     }
 
     /// Logs in. The throttle, in order (each step reserves its attempt atomically BEFORE the

@@ -8,7 +8,7 @@
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::require_role;
+use super::{require_role, verified_caller};
 use crate::domain::browse::BrowseParams;
 use crate::domain::gig::{Gig, GigCard, GigDraft, GigPatch, GigStatus, GigView, Rejection};
 use crate::domain::user::{Caller, Role};
@@ -147,6 +147,8 @@ pub async fn create(
 ) -> ApiResult<SeenGig> {
     require_role(caller, Role::Freelancer)?;
     let content = draft?.validate()?;
+    // A gig goes to review (or live) as it is created: its owner's address must be proven.
+    verified_caller(store, caller).await?;
     let gig = Gig::new(caller.id, content, GigStatus::initial(auto_approve), now);
     store.create_gig(&gig).await?;
     let stored = StoredGig {

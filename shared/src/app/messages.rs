@@ -6,6 +6,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::verified_caller;
 use crate::domain::gig::GigStatus;
 use crate::domain::message::{
     self, Context, ConversationView, InboxEntry, Message, OpenConversation, SendMessage,
@@ -39,6 +40,7 @@ pub async fn open(
     now: OffsetDateTime,
 ) -> ApiResult<Sent> {
     let (context, text) = request.validate(caller.id)?;
+    let sender = verified_caller(store, caller).await?;
     let participant_id = request.participant_id;
     let conversation_id = message::conversation_id(caller.id, participant_id, &context);
     let message = Message::new(conversation_id, caller, participant_id, text, now);
@@ -50,10 +52,6 @@ pub async fn open(
     {
         return send_into(store, caller, &message).await;
     }
-    let sender = store
-        .get_user(caller.id)
-        .await?
-        .ok_or(ApiError::NotFound("user"))?;
     let participant = store
         .get_user(participant_id)
         .await?
@@ -154,6 +152,7 @@ pub async fn send(
         .inbox_entry(conversation_id, caller.id)
         .await?
         .ok_or(ApiError::NotFound("conversation"))?;
+    verified_caller(store, caller).await?;
     let message = Message::new(conversation_id, caller, entry.counterpart.id, text, now);
     send_into(store, caller, &message).await
 }

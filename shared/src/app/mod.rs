@@ -8,6 +8,7 @@
 //! answers with domain values or an [`ApiError`]. Domain refusals become `ApiError` through the
 //! `From` impls in `error.rs`, the one place that decides how a refusal reads over HTTP.
 
+pub mod account_tokens;
 pub mod accounts;
 pub mod gigs;
 pub mod messages;
@@ -15,8 +16,9 @@ pub mod orders;
 pub mod reviews;
 pub mod users;
 
-use crate::domain::user::{Caller, Role};
+use crate::domain::user::{Caller, Role, User};
 use crate::error::{ApiError, ApiResult};
+use crate::store::Store;
 
 /// Refuses a caller whose role is not `role`.
 pub(crate) fn require_role(caller: Caller, role: Role) -> ApiResult<()> {
@@ -25,4 +27,25 @@ pub(crate) fn require_role(caller: Caller, role: Role) -> ApiResult<()> {
     } else {
         Err(ApiError::Forbidden("your role may not perform this action"))
     }
+}
+
+/// Refuses a user who has not verified their email (403 `email-unverified`): what publishing a
+/// gig, placing an order and messaging require. Takes the user item the use case read anyway.
+pub(crate) fn require_verified(user: &User) -> ApiResult<()> {
+    if user.email_verified {
+        Ok(())
+    } else {
+        Err(ApiError::EmailUnverified)
+    }
+}
+
+/// Reads the caller's user item and applies [`require_verified`], for use cases that do not
+/// read it otherwise. A caller whose account is gone is not verified either.
+pub(crate) async fn verified_caller(store: &Store, caller: Caller) -> ApiResult<User> {
+    let user = store
+        .get_user(caller.id)
+        .await?
+        .ok_or(ApiError::Unauthorized("this account no longer exists"))?;
+    require_verified(&user)?;
+    Ok(user)
 }

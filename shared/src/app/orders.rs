@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::require_role;
+use super::{require_role, verified_caller};
 use crate::domain::gig::GigStatus;
 use crate::domain::order::{
     ActionInput, Actor, Order, OrderAction, OrderStatus, Party, PlaceOrder, TimelineEntry,
@@ -64,6 +64,7 @@ pub async fn place(
     if gig.freelancer_id == caller.id {
         return Err(ApiError::Forbidden("you can not order your own gig"));
     }
+    verified_caller(store, caller).await?;
     if gig.status != GigStatus::Active {
         return Err(gig_not_orderable());
     }

@@ -1,6 +1,7 @@
 //! Domain types and rules. No AWS types here: these are plain data plus the checks that decide
 //! whether a request is acceptable, unit-tested without any server.
 
+pub mod account_token;
 pub mod browse;
 pub mod category;
 pub mod gig;

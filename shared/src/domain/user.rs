@@ -72,6 +72,15 @@ pub struct User {
     // Messaging: unread messages over all conversations, moved by the messaging transactions.
     #[serde(default)]
     pub unread_messages: u64,
+    // Email verification: `false` from registration until the mailed token comes back. An
+    // ABSENT attribute reads as verified, so accounts created before verification existed
+    // keep working.
+    #[serde(default = "verified_when_absent")]
+    pub email_verified: bool,
+}
+
+fn verified_when_absent() -> bool {
+    true
 }
 
 impl User {
@@ -93,6 +102,9 @@ impl User {
             sessions_revoked_before_ms: None,
             // Messaging.
             unread_messages: 0,
+            // Registration proves nothing about the mailbox; operators' users are verified by
+            // `Accounts::create_user`.
+            email_verified: false,
         }
     }
 
@@ -156,6 +168,8 @@ pub struct PrivateProfile {
     pub buyer_rating: Option<RatingSummary>,
     // Messaging: the unread total (kept on the user item, so `GET /me` stays one read).
     pub unread_messages: u64,
+    // Email verification.
+    pub email_verified: bool,
 }
 
 impl From<&User> for PrivateProfile {
@@ -176,6 +190,7 @@ impl From<&User> for PrivateProfile {
             seller_rating: None,
             buyer_rating: None,
             unread_messages: user.unread_messages,
+            email_verified: user.email_verified,
         }
     }
 }

@@ -20,6 +20,7 @@
 //!
 //! Rendering is pure: subject, plain text and HTML per event type and recipient.
 
+mod account;
 mod mail;
 mod message;
 mod order;
@@ -34,6 +35,7 @@ use uuid::Uuid;
 
 use crate::domain::order::{Actor, ChangeKind, Order};
 
+pub use account::{AccountEventKind, AccountSummary};
 pub use mail::{Email, format_money};
 pub use message::{MESSAGE_MAIL_WINDOW_SECS, MessageEventKind, MessageSummary};
 pub use review::{ReviewEventKind, ReviewSummary};
@@ -55,6 +57,8 @@ pub enum Subject {
     Review(ReviewSummary),
     /// A message to someone (messaging).
     Message(MessageSummary),
+    /// A link for an account's owner (email verification, password reset).
+    Account(AccountSummary),
 }
 
 impl Subject {
@@ -64,6 +68,7 @@ impl Subject {
             Self::Order(_) => "order",
             Self::Review(_) => "review",
             Self::Message(_) => "message",
+            Self::Account(_) => "account",
         }
     }
 }
@@ -75,6 +80,7 @@ pub enum EventType {
     Order(ChangeKind),
     Review(ReviewEventKind),
     Message(MessageEventKind),
+    Account(AccountEventKind),
 }
 
 impl EventType {
@@ -84,6 +90,7 @@ impl EventType {
             Self::Order(_) => "order",
             Self::Review(_) => "review",
             Self::Message(_) => "message",
+            Self::Account(_) => "account",
         }
     }
 
@@ -92,6 +99,7 @@ impl EventType {
             Self::Order(kind) => kind.as_str(),
             Self::Review(kind) => kind.as_str(),
             Self::Message(kind) => kind.as_str(),
+            Self::Account(kind) => kind.as_str(),
         }
     }
 }
@@ -115,6 +123,7 @@ impl<'de> Deserialize<'de> for EventType {
             Some(("order", kind_name)) => kind(kind_name).map(Self::Order),
             Some(("review", kind_name)) => kind(kind_name).map(Self::Review),
             Some(("message", kind_name)) => kind(kind_name).map(Self::Message),
+            Some(("account", kind_name)) => kind(kind_name).map(Self::Account),
             _ => Err(serde::de::value::Error::custom("no such subject")),
         };
         parsed.map_err(|error| D::Error::custom(format!("event type `{name}`: {error}")))
@@ -143,6 +152,23 @@ pub struct Event {
 }
 
 impl Event {
+    /// The event for an account mail (`auth` sends it to the queue itself: there is no stream
+    /// record to derive it from). Its id is random: each request is its own mail.
+    pub fn for_account(
+        kind: AccountEventKind,
+        account: AccountSummary,
+        occurred_at: OffsetDateTime,
+    ) -> Self {
+        Self {
+            event_id: format!("account:{}", Uuid::new_v4()),
+            event_type: EventType::Account(kind),
+            occurred_at,
+            actor: Actor::system(),
+            subject: Subject::Account(account),
+            version: SCHEMA_VERSION,
+        }
+    }
+
     /// The event for the order's latest change (`order.last_change`).
     pub fn for_order_change(order: &Order) -> Self {
         let change = &order.last_change;
@@ -213,7 +239,8 @@ pub struct Recipient {
 pub enum RecipientRole {
     Client,
     Freelancer,
-    /// One of a conversation's two participants (messaging: their role plays no part).
+    /// One of a conversation's two participants (messaging: their role plays no part), or the
+    /// owner of the account an account event is about.
     Participant,
 }
 
@@ -238,6 +265,7 @@ impl Notice<'_> {
             (Subject::Message(subject), EventType::Message(kind)) => {
                 message::recipients(kind, subject)
             }
+            (Subject::Account(subject), EventType::Account(_)) => account::recipients(subject),
             _ => unreachable!("Event::notice pairs every type with its subject"),
         }
     }
@@ -255,9 +283,19 @@ impl Notice<'_> {
             (Subject::Message(subject), EventType::Message(kind)) => {
                 message::message(kind, subject)
             }
+            (Subject::Account(subject), EventType::Account(kind)) => {
+                account::message(kind, subject)
+            }
             _ => unreachable!("Event::notice pairs every type with its subject"),
         };
         message.to_email(recipient_name)
+    }
+
+    /// Whether this mail may go to an address that is not verified yet: only the mails that
+    /// carry an account link do (everything else could carry other people's text to whoever's
+    /// address was registered).
+    pub fn mails_unverified_addresses(&self) -> bool {
+        matches!(self.event.subject, Subject::Account(_))
     }
 
     /// For mails about a conversation: which conversation, and when the news was made. The
@@ -270,7 +308,7 @@ impl Notice<'_> {
                 sent_at: message.sent_at,
                 window_secs: MESSAGE_MAIL_WINDOW_SECS,
             }),
-            Subject::Order(_) | Subject::Review(_) => None,
+            Subject::Order(_) | Subject::Review(_) | Subject::Account(_) => None,
         }
     }
 }

@@ -12,6 +12,9 @@
 //! | login attempts / IP | `LOGINIP#<ip>`          | `WINDOW#<start>`   | TTL `expires_at`; reserved-attempt count |
 //! | registrations / IP  | `REGISTERIP#<ip>`       | `WINDOW#<start>`   | TTL `expires_at`; reserved-attempt count |
 //! | known login address | `LOGINOK#<email>`       | `IP#<ip>`          | TTL `expires_at` (90 days from the last sign-in from there) |
+//! | account token       | `TOKEN#<sha256>`        | `ACCOUNT`          | TTL `expires_at`; purpose + user id; single-use (deleted when used) |
+//! | verification mails  | `VERIFYMAIL#<user_id>`  | `WINDOW#<start>`   | TTL `expires_at`; reserved-attempt count |
+//! | reset mails         | `RESETMAIL#<email>`     | `WINDOW#<start>#FROM#<ip>` | TTL `expires_at`; reserved-attempt count |
 //! | gig                 | `GIG#<gig_id>`          | `GIG`              | gsi1: `GIGOWNER#<freelancer_id>` / `<created_ms>#<gig_id>` |
 //! | gig listing entry   | `GIG#<gig_id>`          | `LIST#<partition>` | gsi1 price, gsi2 newest, gsi3 rating, gsi4 relevance (terms only); pk of each = `<partition>` |
 //! | order               | `ORDER#<order_id>`      | `ORDER`            | gsi1, gsi2, sparse gsi3 (below)      |
@@ -124,6 +127,15 @@ pub(crate) mod attr {
     pub const COUNTERPART_LAST_READ_AT: &str = "counterpart_last_read_at";
     /// On the per-hour counter of opened conversations.
     pub const OPENED: &str = "opened";
+
+    // Email verification and password reset.
+    /// On the user item.
+    pub const EMAIL_VERIFIED: &str = "email_verified";
+    pub const SESSIONS_REVOKED_BEFORE_MS: &str = "sessions_revoked_before_ms";
+    pub const PASSWORD_HASH: &str = "password_hash";
+    pub const USER_ID: &str = "user_id";
+    /// On account tokens.
+    pub const PURPOSE: &str = "purpose";
 }
 
 /// The table's global secondary indexes (`infra/table.json`; a test holds the two together).
@@ -265,6 +277,31 @@ pub fn known_login_address(normalized_email: &str, source_ip: &str) -> Key {
 }
 
 // ---- end of accounts hardening keys ----
+
+// ---- email verification and password reset ----
+
+/// A single-use account token (verification or reset), under the SHA-256 of its plaintext.
+pub fn account_token(token_digest: &str) -> Key {
+    Key::new(format!("TOKEN#{token_digest}"), "ACCOUNT")
+}
+
+/// Verification mails requested by one user in a window.
+pub fn verification_mails(user_id: Uuid, window_start: i64) -> Key {
+    Key::new(
+        format!("VERIFYMAIL#{user_id}"),
+        &format!("WINDOW#{window_start}"),
+    )
+}
+
+/// Password-reset mails requested for one email from one address in a window.
+pub fn reset_mails(normalized_email: &str, source_ip: &str, window_start: i64) -> Key {
+    Key::new(
+        format!("RESETMAIL#{normalized_email}"),
+        &format!("WINDOW#{window_start}#FROM#{source_ip}"),
+    )
+}
+
+// ---- end of email verification and password reset keys ----
 
 pub fn gig(gig_id: Uuid) -> Key {
     Key::new(format!("GIG#{gig_id}"), "GIG")
@@ -502,4 +539,6 @@ pub mod entity {
     pub const MESSAGE: &str = "message";
     pub const CONVERSATIONS_OPENED: &str = "conversations_opened";
     pub const MESSAGE_MAIL_THROTTLE: &str = "message_mail_throttle";
+    // Email verification and password reset.
+    pub const ACCOUNT_TOKEN: &str = "account_token";
 }

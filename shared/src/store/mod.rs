@@ -9,6 +9,7 @@
 //! - `throttle`: attempt counters reserved before the work they guard (login, registration).
 //! - `testing` (feature `test-support`): what tests need beyond the public API.
 
+pub mod account_tokens;
 pub mod gigs;
 pub(crate) mod keys;
 pub mod messages;

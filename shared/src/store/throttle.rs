@@ -52,6 +52,10 @@ pub enum Throttle<'a> {
     LoginFromAddress(&'a str),
     /// Registrations from one address.
     RegistrationFromAddress(&'a str),
+    /// Verification mails one user asked for.
+    VerificationMails(uuid::Uuid),
+    /// Password-reset mails for one email asked from one address.
+    ResetMails { email: &'a str, source_ip: &'a str },
 }
 
 impl Throttle<'_> {
@@ -66,6 +70,10 @@ impl Throttle<'_> {
             }
             Self::RegistrationFromAddress(source_ip) => {
                 keys::registrations_from_address(source_ip, window.start)
+            }
+            Self::VerificationMails(user_id) => keys::verification_mails(user_id, window.start),
+            Self::ResetMails { email, source_ip } => {
+                keys::reset_mails(email, source_ip, window.start)
             }
         }
     }

@@ -19,7 +19,9 @@ use std::fmt::Debug;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::builders::{ConditionCheckBuilder, PutBuilder, UpdateBuilder};
+use aws_sdk_dynamodb::types::builders::{
+    ConditionCheckBuilder, DeleteBuilder, PutBuilder, UpdateBuilder,
+};
 use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, TransactWriteItem, Update};
 
 use super::keys::{Key, attr};
@@ -116,6 +118,24 @@ impl<N: Copy + Debug> Transaction<N> {
             .set_key(Some(key_attributes(key)))
             .build()
             .map_err(ApiError::internal)?;
+        Ok(self.push(name, TransactWriteItem::builder().delete(delete).build()))
+    }
+
+    /// A delete of the item at `key` under the condition `condition` sets (a single-use token:
+    /// only the transaction that finds it as expected consumes it).
+    pub fn delete_if(
+        &mut self,
+        name: N,
+        key: &Key,
+        condition: impl FnOnce(DeleteBuilder) -> DeleteBuilder,
+    ) -> Result<&mut Self, ApiError> {
+        let delete = condition(
+            Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(key_attributes(key))),
+        )
+        .build()
+        .map_err(ApiError::internal)?;
         Ok(self.push(name, TransactWriteItem::builder().delete(delete).build()))
     }
 

@@ -58,6 +58,12 @@ enum Command {
     BlockUser { id: Uuid },
     /// Lift a block: their active gigs are listed again.
     UnblockUser { id: Uuid },
+    /// Mark an account's email verified without its mailed token (support, and scripts/test.sh's
+    /// fuzz users). Needs the functions' environment (TABLE_NAME).
+    VerifyEmail {
+        #[arg(long)]
+        email: String,
+    },
     /// Regenerate every copy of the route table (shared/src/routes.rs) in the repository: the
     /// `cargo lambda watch` router in Cargo.toml, infra/routes.json (the CDK app reads it) and the
     /// SAM template's HttpApi events; run from the repository root. With `--json`, only print
@@ -128,6 +134,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::BlockUser { id } => set_status(id, UserStatus::Blocked).await,
         Command::UnblockUser { id } => set_status(id, UserStatus::Active).await,
+        Command::VerifyEmail { email } => verify_email(&email).await,
         Command::Routes { json } => {
             if json {
                 print!("{}", gigmarket_shared::routes::routes_json());
@@ -370,6 +377,21 @@ async fn set_status(id: Uuid, status: UserStatus) -> anyhow::Result<()> {
         .await
         .map_err(to_anyhow)?;
     println!("user {id} is now {status:?}");
+    Ok(())
+}
+
+async fn verify_email(email: &str) -> anyhow::Result<()> {
+    let state = AppState::from_env().await?;
+    let email = normalize_email(email);
+    let Some(credentials) = state.store.credentials(&email).await.map_err(to_anyhow)? else {
+        bail!("no account with email {email}");
+    };
+    state
+        .store
+        .mark_email_verified(credentials.user_id, time::OffsetDateTime::now_utc())
+        .await
+        .map_err(to_anyhow)?;
+    println!("{email} ({}) is verified", credentials.user_id);
     Ok(())
 }
 

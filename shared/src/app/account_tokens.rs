@@ -1,0 +1,235 @@
+//! Email verification and password reset: issuing the single-use tokens that are mailed, and
+//! using them. A token's plaintext leaves here only inside an [`AccountMail`] for the events
+//! queue; the table holds its digest. Tokens are 256 random bits (as refresh tokens), so a plain
+//! SHA-256 is the right digest.
+
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::accounts::{Accounts, blocking, unix_ms};
+use crate::auth::password::hash_password;
+use crate::auth::refresh::{new_refresh_token, refresh_token_digest};
+use crate::domain::account_token::{PasswordReset, TOKEN_MAX_CHARS, TokenPurpose};
+use crate::domain::user::{Caller, EMAIL_MAX_BYTES, PrivateProfile, User, normalize_email};
+use crate::error::{ApiError, ApiResult};
+use crate::store::account_tokens::{AccountToken, Consumed};
+use crate::store::throttle::{Throttle, Window};
+
+/// Verification mails a user may ask for per hour (`POST /auth/verify/resend`).
+pub const VERIFICATION_MAILS_PER_HOUR: u32 = 3;
+/// Reset mails per hour for one email from one address; more are silently not sent.
+pub const RESET_MAILS_PER_HOUR: u32 = 3;
+const HOUR_SECS: u64 = 3600;
+
+/// A mail to send through the events queue: whom, why, and the token's plaintext. `Debug`
+/// leaves the token out, so logging the value never leaks it.
+#[derive(Clone)]
+pub struct AccountMail {
+    pub purpose: TokenPurpose,
+    pub user_id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub token: String,
+    /// When the token stops working (unix seconds), for the mail's text.
+    pub expires_at: i64,
+}
+
+impl std::fmt::Debug for AccountMail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccountMail")
+            .field("purpose", &self.purpose)
+            .field("user_id", &self.user_id)
+            .field("token", &"<redacted>")
+            .finish()
+    }
+}
+
+fn token_refused() -> ApiError {
+    ApiError::InvalidToken
+}
+
+impl Accounts<'_> {
+    /// A new token for `user`, stored hashed; the mail that carries its plaintext.
+    pub async fn issue_token(
+        &self,
+        user: &User,
+        purpose: TokenPurpose,
+        now: OffsetDateTime,
+    ) -> ApiResult<AccountMail> {
+        let token = new_refresh_token();
+        let expires_at = now.unix_timestamp() + purpose.lifetime_secs();
+        self.store
+            .put_account_token(
+                &refresh_token_digest(&token),
+                &AccountToken {
+                    user_id: user.id,
+                    purpose,
+                    expires_at,
+                },
+            )
+            .await?;
+        Ok(AccountMail {
+            purpose,
+            user_id: user.id,
+            email: user.email.clone(),
+            name: user.name.clone(),
+            token,
+            expires_at,
+        })
+    }
+
+    /// The stored token a presented one stands for, if it is usable for `purpose` at `now`.
+    async fn usable_token(
+        &self,
+        presented: &str,
+        purpose: TokenPurpose,
+        now: OffsetDateTime,
+    ) -> ApiResult<(String, AccountToken)> {
+        if presented.is_empty() || presented.chars().count() > TOKEN_MAX_CHARS {
+            return Err(token_refused());
+        }
+        let digest = refresh_token_digest(presented);
+        let token = self
+            .store
+            .account_token(&digest)
+            .await?
+            .filter(|token| token.purpose == purpose && token.expires_at > now.unix_timestamp())
+            .ok_or_else(token_refused)?;
+        Ok((digest, token))
+    }
+
+    /// `POST /auth/verify/resend`: a new verification mail for the signed-in caller, at most
+    /// [`VERIFICATION_MAILS_PER_HOUR`] an hour (429 with `Retry-After` past it). Earlier tokens
+    /// stay valid until they expire. Already verified: 409 `already-verified`.
+    pub async fn resend_verification(
+        &self,
+        caller: Caller,
+        now: OffsetDateTime,
+    ) -> ApiResult<AccountMail> {
+        let user = self
+            .store
+            .get_user(caller.id)
+            .await?
+            .ok_or(ApiError::Unauthorized("this account no longer exists"))?;
+        if user.email_verified {
+            return Err(ApiError::conflict(
+                "already-verified",
+                "your email address is verified already",
+            ));
+        }
+        let now_unix = now.unix_timestamp();
+        let window = Window::containing(now_unix, HOUR_SECS);
+        if !self
+            .store
+            .reserve_attempt(
+                Throttle::VerificationMails(user.id),
+                VERIFICATION_MAILS_PER_HOUR,
+                window,
+            )
+            .await?
+        {
+            return Err(ApiError::TooManyRequests {
+                retry_after_secs: window.retry_after(now_unix),
+                detail: format!(
+                    "at most {VERIFICATION_MAILS_PER_HOUR} verification mails an hour; \
+                     check your inbox for the last one"
+                ),
+            });
+        }
+        self.issue_token(&user, TokenPurpose::EmailVerification, now)
+            .await
+    }
+
+    /// `POST /auth/verify`: uses a verification token (once) and answers the verified profile.
+    /// Unknown, expired, used or reset tokens: 400 `invalid-token`.
+    pub async fn verify_email(
+        &self,
+        presented: &str,
+        now: OffsetDateTime,
+    ) -> ApiResult<PrivateProfile> {
+        let (digest, token) = self
+            .usable_token(presented, TokenPurpose::EmailVerification, now)
+            .await?;
+        match self
+            .store
+            .verify_email_with_token(&digest, token.user_id, now)
+            .await?
+        {
+            Consumed::Done => {}
+            Consumed::Refused => return Err(token_refused()),
+        }
+        let user = self
+            .store
+            .get_user(token.user_id)
+            .await?
+            .ok_or_else(token_refused)?;
+        Ok(PrivateProfile::from(&user))
+    }
+
+    /// `POST /auth/password/forgot`: the reset mail for `email` if there is such an account (not
+    /// blocked), at most [`RESET_MAILS_PER_HOUR`] an hour per email and source address. The
+    /// caller answers 202 whatever this returns, so nobody learns whether an account exists.
+    pub async fn forgot_password(
+        &self,
+        email: &str,
+        source_ip: &str,
+        now: OffsetDateTime,
+    ) -> ApiResult<Option<AccountMail>> {
+        let email = normalize_email(email);
+        if email.is_empty() || email.len() > EMAIL_MAX_BYTES {
+            return Ok(None);
+        }
+        let window = Window::containing(now.unix_timestamp(), HOUR_SECS);
+        if !self
+            .store
+            .reserve_attempt(
+                Throttle::ResetMails {
+                    email: &email,
+                    source_ip,
+                },
+                RESET_MAILS_PER_HOUR,
+                window,
+            )
+            .await?
+        {
+            return Ok(None);
+        }
+        let Some(credentials) = self.store.credentials(&email).await? else {
+            return Ok(None);
+        };
+        let Some(user) = self.store.get_user(credentials.user_id).await? else {
+            return Ok(None);
+        };
+        if user.is_blocked() {
+            return Ok(None);
+        }
+        self.issue_token(&user, TokenPurpose::PasswordReset, now)
+            .await
+            .map(Some)
+    }
+
+    /// `POST /auth/password/reset`: uses a reset token (once) to set a new password (the
+    /// registration rules), revokes every session of the account and marks its email verified,
+    /// all in one transaction. The user signs in afresh.
+    pub async fn reset_password(&self, reset: PasswordReset, now: OffsetDateTime) -> ApiResult<()> {
+        let (digest, token) = self
+            .usable_token(&reset.token, TokenPurpose::PasswordReset, now)
+            .await?;
+        let user = self
+            .store
+            .get_user(token.user_id)
+            .await?
+            .ok_or_else(token_refused)?;
+        reset.validate(&user.email)?;
+        let password = reset.password;
+        let new_hash = blocking(move || hash_password(&password)).await??;
+        match self
+            .store
+            .reset_password_with_token(&digest, &user, &new_hash, unix_ms(now), now)
+            .await?
+        {
+            Consumed::Done => Ok(()),
+            Consumed::Refused => Err(token_refused()),
+        }
+    }
+}
