@@ -68,10 +68,15 @@ cleanup() {
 trap cleanup EXIT
 
 # The deployment build (arm64 release of every function, zipped sizes within budget) runs beside
-# the stack tests, which mostly wait on DynamoDB Local and HTTP; it is checked at the end.
-log "deployment build: every function for arm64, in the background (.local/logs/arm64-build.log)"
+# the stack tests, which mostly wait on DynamoDB Local and HTTP; it is checked at the end. It has
+# its own target dir: in the shared one, cargo's build-directory lock made every `cargo run` of the
+# tests (gigctl, each function `cargo lambda watch` starts) wait for a whole arm64 link group. It
+# shares nothing with the debug build anyway (other profile, other target), and runs niced so the
+# tests' own builds come first.
+arm64_target_dir="${CARGO_TARGET_DIR:-$PWD/target}/arm64"
+log "deployment build: every function for arm64, in the background (.local/logs/arm64-build.log, $arm64_target_dir)"
 mkdir -p .local/logs
-setsid bash scripts/build-arm64.sh >.local/logs/arm64-build.log 2>&1 &
+CARGO_TARGET_DIR="$arm64_target_dir" setsid nice -n 10 bash scripts/build-arm64.sh >.local/logs/arm64-build.log 2>&1 &
 arm64_pid=$!
 
 log "starting the local stack"
