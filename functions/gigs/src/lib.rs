@@ -11,7 +11,7 @@ use gigmarket_shared::domain::browse::BrowseParams;
 use gigmarket_shared::domain::category::CATEGORIES;
 use gigmarket_shared::domain::gig::{GigCard, GigDraft, GigPatch, GigView, Rejection};
 use gigmarket_shared::domain::user::Caller;
-use gigmarket_shared::pagination::{Page, PageParams};
+use gigmarket_shared::pagination::{Page, PagingOnly};
 use gigmarket_shared::web::{self, AppState, JsonBody, OptionalCaller, PathParam, QueryParams};
 use gigmarket_shared::{ApiError, ApiResult};
 use http::header::{ETAG, IF_MATCH, LOCATION};
@@ -162,23 +162,6 @@ async fn browse(
     gigs::browse(&state.store, &state.cursors, params)
         .await
         .map(Json)
-}
-
-/// Paging only: these lists take no other parameters.
-#[derive(Debug, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PagingOnly {
-    limit: Option<u32>,
-    cursor: Option<String>,
-}
-
-impl From<PagingOnly> for PageParams {
-    fn from(params: PagingOnly) -> Self {
-        Self {
-            limit: params.limit,
-            cursor: params.cursor,
-        }
-    }
 }
 
 async fn my_gigs(
