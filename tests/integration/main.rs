@@ -18,3 +18,6 @@ mod reviews;
 mod routes;
 mod scheduler;
 mod users;
+
+// Reliability suite.
+mod triggers;
