@@ -20,4 +20,5 @@ mod scheduler;
 mod users;
 
 // Reliability suite.
+mod hostile;
 mod triggers;
