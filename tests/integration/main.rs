@@ -18,3 +18,7 @@ mod reviews;
 mod routes;
 mod scheduler;
 mod users;
+
+// Reliability suite.
+mod hostile;
+mod triggers;

@@ -15,8 +15,10 @@ use aws_lambda_events::event::dynamodb::{Event as StreamEvent, EventRecord};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
 use gigmarket_shared::domain::order::ChangeKind;
+use gigmarket_shared::events::trigger::{self, WrongTrigger};
 use gigmarket_shared::events::{Event, EventType, ReviewEventKind};
 use gigmarket_shared::store::stream::{self, StreamChange, UndecodableRecord};
+use lambda_runtime::Diagnostic;
 
 /// SQS accepts at most 10 messages per SendMessageBatch.
 const SQS_BATCH: usize = 10;
@@ -31,6 +33,20 @@ pub fn event_for(record: &EventRecord) -> Result<Option<Event>, UndecodableRecor
         }
         StreamChange::Message(message) => Event::for_message(&message),
     }))
+}
+
+/// The invocation: a stream batch is handled; any other payload (an SQS batch, an API request,
+/// `{}`) is refused as the invocation's error (`errorType` `WrongTrigger`) and queues nothing.
+pub async fn on_invocation(
+    payload: serde_json::Value,
+    sqs: &aws_sdk_sqs::Client,
+    queue_url: &str,
+) -> Result<DynamoDbEventResponse, Diagnostic> {
+    let batch = trigger::stream_batch(payload).map_err(|wrong| Diagnostic {
+        error_type: WrongTrigger::ERROR_TYPE.to_owned(),
+        error_message: wrong.to_string(),
+    })?;
+    Ok(handle(batch, sqs, queue_url).await)
 }
 
 /// Handles one batch of stream records; the response lists the records to retry.

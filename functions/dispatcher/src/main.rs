@@ -1,4 +1,3 @@
-use aws_lambda_events::event::dynamodb::Event;
 use gigmarket_shared::aws;
 use gigmarket_shared::config::Config;
 use gigmarket_shared::telemetry;
@@ -13,11 +12,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         .clone()
         .ok_or("ORDER_EVENTS_QUEUE_URL must be set")?;
     let sqs = aws::sqs(&aws::sdk_config().await);
-    lambda_runtime::run(service_fn(|event: LambdaEvent<Event>| {
+    lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
         let (sqs, queue_url) = (&sqs, &queue_url);
-        async move {
-            Ok::<_, lambda_runtime::Error>(dispatcher::handle(event.payload, sqs, queue_url).await)
-        }
+        async move { dispatcher::on_invocation(event.payload, sqs, queue_url).await }
     }))
     .await
 }

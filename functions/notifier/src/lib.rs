@@ -13,10 +13,12 @@ use anyhow::{Context, bail};
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use aws_sdk_ses::types::{Body, Content, Destination, Message};
 use gigmarket_shared::domain::user::User;
+use gigmarket_shared::events::trigger::{self, WrongTrigger};
 use gigmarket_shared::events::{Email, Event, Notice};
 use gigmarket_shared::store::Store;
 use gigmarket_shared::store::orders::MailClaim;
 use gigmarket_shared::unix_now;
+use lambda_runtime::Diagnostic;
 
 /// Longer than the notifier may run, so a live sender's claim is never taken over.
 pub const MAIL_CLAIM_LEASE_SECS: i64 = 120;
@@ -31,6 +33,21 @@ pub struct Notifier {
 }
 
 impl Notifier {
+    /// The invocation: an SQS batch is handled; any other payload (a stream batch, an API
+    /// request, `{}`, a message without an id) is refused as the invocation's error and mails
+    /// nobody, so no partial batch failure ever names an empty `itemIdentifier`. The refusal's
+    /// `errorType` is `WrongTrigger`.
+    pub async fn on_invocation(
+        &self,
+        payload: serde_json::Value,
+    ) -> Result<SqsBatchResponse, Diagnostic> {
+        let batch = trigger::sqs_batch(payload).map_err(|wrong| Diagnostic {
+            error_type: WrongTrigger::ERROR_TYPE.to_owned(),
+            error_message: wrong.to_string(),
+        })?;
+        Ok(self.handle(batch).await)
+    }
+
     /// Handles one SQS batch; the response names only the messages that failed.
     pub async fn handle(&self, batch: SqsEvent) -> SqsBatchResponse {
         let mut response = SqsBatchResponse::default();

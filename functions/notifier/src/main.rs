@@ -1,4 +1,7 @@
-use aws_lambda_events::event::sqs::SqsEvent;
+// The invocation future (SDK calls nested in the batch loop) is deeper than rustc's default layout
+// query limit once the handler takes the raw payload.
+#![recursion_limit = "256"]
+
 use gigmarket_shared::aws;
 use gigmarket_shared::config::Config;
 use gigmarket_shared::store::Store;
@@ -16,9 +19,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         ses: aws::ses(&sdk),
         sender: config.sender_email.clone(),
     };
-    lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| {
+    lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
         let notifier = &notifier;
-        async move { Ok::<_, lambda_runtime::Error>(notifier.handle(event.payload).await) }
+        async move { notifier.on_invocation(event.payload).await }
     }))
     .await
 }

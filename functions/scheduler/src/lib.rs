@@ -11,7 +11,9 @@ use gigmarket_shared::ApiError;
 use gigmarket_shared::app::orders::change as change_order;
 use gigmarket_shared::app::reviews::publish_due as publish_due_reviews;
 use gigmarket_shared::domain::order::{ActionInput, Actor, OrderAction};
+use gigmarket_shared::events::trigger::{self, WrongTrigger};
 use gigmarket_shared::store::{DueList, Store};
+use lambda_runtime::Diagnostic;
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -26,6 +28,23 @@ pub struct RunSummary {
     pub skipped: usize,
     /// Sealed reviews published because their window closed.
     pub reviews_published: usize,
+}
+
+/// The invocation: a run as of `now` when the payload is what the schedule's EventBridge rule
+/// sends; any other payload (an API request, a queue batch, `{}`) is refused as the invocation's
+/// error (`errorType` `WrongTrigger`) and runs nothing.
+pub async fn on_schedule(
+    store: &Store,
+    payload: &serde_json::Value,
+    now: OffsetDateTime,
+) -> Result<RunSummary, Diagnostic> {
+    trigger::scheduled_event(payload).map_err(|wrong| Diagnostic {
+        error_type: WrongTrigger::ERROR_TYPE.to_owned(),
+        error_message: wrong.to_string(),
+    })?;
+    run(store, now)
+        .await
+        .map_err(|error| lambda_runtime::Error::from(error).into())
 }
 
 /// One scheduler run as of `now`.

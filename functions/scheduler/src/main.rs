@@ -15,10 +15,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
         let store = &store;
         async move {
-            let _ = event; // the EventBridge scheduled event carries nothing we need
-            scheduler::run(store, time::OffsetDateTime::now_utc())
-                .await
-                .map_err(lambda_runtime::Error::from)
+            scheduler::on_schedule(store, &event.payload, time::OffsetDateTime::now_utc()).await
         }
     }))
     .await
