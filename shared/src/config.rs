@@ -43,6 +43,12 @@ pub struct Config {
     /// `APP_BASE_URL` (default `http://localhost:3000`): the web app the mailed links open
     /// (`<base>/verify-email?token=...`, `<base>/reset-password?token=...`).
     pub app_base_url: String,
+    // Password hashing memory (auth).
+    /// `PASSWORD_HASH_CONCURRENCY` (default 1): argon2 hashes one process runs at once; each
+    /// holds 19 MiB of working memory for good (`auth::password`), so this bounds `auth`'s RSS
+    /// at about the idle footprint plus 19 MiB per permit. A Lambda instance serves one request
+    /// at a time: 1 fits; `cargo lambda watch` and the tests queue concurrent logins behind it.
+    pub password_hash_concurrency: usize,
 }
 
 const DEFAULT_APP_BASE_URL: &str = "http://localhost:3000";
@@ -76,6 +82,11 @@ impl Config {
             // Email verification and password reset.
             app_base_url: optional("APP_BASE_URL")
                 .unwrap_or_else(|| DEFAULT_APP_BASE_URL.to_owned()),
+            // Password hashing memory (auth).
+            password_hash_concurrency: match number("PASSWORD_HASH_CONCURRENCY", 1)? {
+                0 => bail!("environment variable PASSWORD_HASH_CONCURRENCY must be at least 1"),
+                permits => permits,
+            },
         })
     }
 
@@ -100,6 +111,8 @@ impl Config {
             conversations_per_hour: crate::domain::message::DEFAULT_CONVERSATIONS_PER_HOUR,
             // Email verification and password reset.
             app_base_url: DEFAULT_APP_BASE_URL.to_owned(),
+            // Password hashing memory (auth).
+            password_hash_concurrency: 1,
         }
     }
 }

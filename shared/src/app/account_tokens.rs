@@ -222,7 +222,7 @@ impl Accounts<'_> {
             .ok_or_else(token_refused)?;
         reset.validate(&user.email)?;
         let password = reset.password;
-        let new_hash = blocking(move || hash_password(&password)).await??;
+        let new_hash = blocking(self.config, move || hash_password(&password)).await??;
         match self
             .store
             .reset_password_with_token(&digest, &user, &new_hash, unix_ms(now), now)

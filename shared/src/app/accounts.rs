@@ -73,13 +73,34 @@ pub(super) fn unix_ms(at: OffsetDateTime) -> i64 {
     (at.unix_timestamp_nanos() / 1_000_000) as i64
 }
 
-/// argon2 takes tens of milliseconds of pure CPU: keep it off the async workers.
+/// argon2 takes tens of milliseconds of pure CPU and 19 MiB of working memory: keep it off the
+/// async workers, and run at most `config.password_hash_concurrency` hashes at once in this
+/// process (`auth::password` keeps one working-memory block per hash that ran at the same time,
+/// so this bounds the memory for good). The permit travels with the blocking work: a request
+/// dropped mid-hash holds it until its hash has really ended. The first config seen sizes the
+/// process-wide semaphore (one config per process).
 pub(super) async fn blocking<T: Send + 'static>(
+    config: &Config,
     work: impl FnOnce() -> T + Send + 'static,
 ) -> ApiResult<T> {
-    tokio::task::spawn_blocking(work)
+    static PERMITS: std::sync::OnceLock<std::sync::Arc<tokio::sync::Semaphore>> =
+        std::sync::OnceLock::new();
+    let permits = PERMITS.get_or_init(|| {
+        std::sync::Arc::new(tokio::sync::Semaphore::new(
+            config.password_hash_concurrency.max(1),
+        ))
+    });
+    let permit = permits
+        .clone()
+        .acquire_owned()
         .await
-        .map_err(ApiError::internal)
+        .map_err(ApiError::internal)?;
+    tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        work()
+    })
+    .await
+    .map_err(ApiError::internal)
 }
 
 impl Accounts<'_> {
@@ -93,7 +114,7 @@ impl Accounts<'_> {
         role: Role,
         now: OffsetDateTime,
     ) -> ApiResult<User> {
-        let password_hash = blocking(move || hash_password(&password)).await??;
+        let password_hash = blocking(self.config, move || hash_password(&password)).await??;
         let mut user = User::new(email, name.trim().to_owned(), role, now);
         // An operator vouches for the address.
         user.email_verified = true;
@@ -133,7 +154,7 @@ impl Accounts<'_> {
             });
         }
         let password = registration.password;
-        let password_hash = blocking(move || hash_password(&password)).await??;
+        let password_hash = blocking(self.config, move || hash_password(&password)).await??;
         let user = User::new(
             email,
             registration.name.trim().to_owned(),
@@ -236,10 +257,13 @@ impl Accounts<'_> {
         password_verification_started();
         let verified = match credentials.clone() {
             Some(credentials) => {
-                blocking(move || verify_password(&password, &credentials.password_hash)).await?
+                blocking(self.config, move || {
+                    verify_password(&password, &credentials.password_hash)
+                })
+                .await?
             }
             None => {
-                blocking(move || verify_against_dummy(&password)).await?;
+                blocking(self.config, move || verify_against_dummy(&password)).await?;
                 false
             }
         };
@@ -308,7 +332,11 @@ impl Accounts<'_> {
         let current_hash = credentials.password_hash.clone();
         let current = change.current_password;
         password_verification_started();
-        if !blocking(move || verify_password(&current, &credentials.password_hash)).await? {
+        if !blocking(self.config, move || {
+            verify_password(&current, &credentials.password_hash)
+        })
+        .await?
+        {
             return Err(ApiError::invalid(
                 "current_password",
                 "incorrect",
@@ -317,7 +345,7 @@ impl Accounts<'_> {
         }
         self.store.release_attempt(bucket, window).await?;
         let new_password = change.new_password;
-        let new_hash = blocking(move || hash_password(&new_password)).await??;
+        let new_hash = blocking(self.config, move || hash_password(&new_password)).await??;
         self.store
             .change_password(&user, &current_hash, &new_hash, unix_ms(now), now)
             .await?;

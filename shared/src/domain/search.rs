@@ -2,13 +2,14 @@
 //!
 //! Both sides go through the same `normalize_words`: NFD-decompose, drop combining marks (so
 //! `Café` and `cafe` meet), lowercase, split on anything that is not a letter or digit, drop stop
-//! words and one-letter words, then stem plurals so `logos`/`logo`, `stories`/`story` and
-//! `boxes`/`box` become one term each (see `stem`). A gig's terms are weighted by where they occur (title 3, tag 2,
-//! description 1, summed) and capped at `MAX_TERMS_PER_GIG` so one gig's write stays well inside
+//! words and one-letter words, then stem each word once with Snowball English so `logos`/`logo`,
+//! `stories`/`story` and `designer`/`designing`/`design` become one term each (see `stem`). A
+//! gig's terms are weighted by where they occur (title 3, tag 2, description 1, summed) and capped at `MAX_TERMS_PER_GIG` so one gig's write stays well inside
 //! DynamoDB's 100-item transaction limit.
 
 use std::collections::HashMap;
 
+use rust_stemmers::{Algorithm, Stemmer};
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 
@@ -44,44 +45,14 @@ pub fn normalize_words(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// Plural stemming, deliberately small: a plural and its singular must become one term, and
-/// unrelated words must not merge. English plurals are ambiguous (`matches` vs `caches`, `stories`
-/// vs `movies`), so after dropping the plural ending a final `e` is dropped and a final `y` becomes
-/// `i`: both sides of each pair then meet (`cach`, `stori`, `movi`). Terms are internal, never
-/// shown. Words ending in `ss` or `is` keep their `s` (`class`, `analysis`); `-us` words lose it
-/// on both sides (`status`/`statuses` -> `statu`, `menus` -> `menu`).
+/// Snowball English (Porter2), the kept stemmer: plurals and common suffixes meet their stem
+/// (`logos`/`logo`, `stories`/`story`, `designing`/`design`), short words stay whole (`three`).
+/// Applied exactly once, to index terms and query terms alike (both come from `normalize_words`),
+/// so a stem need not be a word (`source` -> `sourc`) nor a fixed point of the stemmer: it only has
+/// to be the same on both sides. Terms are internal, never shown. The input is already lowercased,
+/// as Snowball expects.
 pub fn stem(word: &str) -> String {
-    // Once more on the result, so `-es` plurals meet their singular (`statuses` -> `status`
-    // -> `statu`, like `status` itself); a third pass never changes anything.
-    stem_once(&stem_once(word))
-}
-
-fn stem_once(word: &str) -> String {
-    if word.chars().count() <= 3 {
-        return word.to_owned();
-    }
-    let singular = if let Some(base) = word.strip_suffix("ies") {
-        format!("{base}i")
-    } else if ["sses", "xes", "ches", "shes"]
-        .iter()
-        .any(|suffix| word.ends_with(suffix))
-    {
-        word[..word.len() - 2].to_owned()
-    } else if word.ends_with('s') && !word.ends_with("ss") && !word.ends_with("is") {
-        word[..word.len() - 1].to_owned()
-    } else {
-        word.to_owned()
-    };
-    if singular.chars().count() <= 3 {
-        return singular;
-    }
-    if let Some(base) = singular.strip_suffix('e') {
-        base.to_owned()
-    } else if let Some(base) = singular.strip_suffix('y') {
-        format!("{base}i")
-    } else {
-        singular
-    }
+    Stemmer::create(Algorithm::English).stem(word).into_owned()
 }
 
 /// A gig's index terms with their weights, highest priority first, at most `MAX_TERMS_PER_GIG`.
@@ -149,7 +120,7 @@ mod tests {
             normalize_words("Café LOGOS, the Stories & boxes; naïve-Résumés!"),
             normalize_words("cafe logo story box NAIVE resume")
         );
-        for (plural, singular) in [
+        for (inflected, base) in [
             ("logos", "logo"),
             ("stories", "story"),
             ("movies", "movie"),
@@ -161,19 +132,38 @@ mod tests {
             ("sizes", "size"),
             ("uses", "use"),
             ("keys", "key"),
-            ("menus", "menu"),
             ("statuses", "status"),
-            ("buses", "bus"),
+            ("files", "file"),
+            ("sources", "source"),
+            ("designer", "design"),
+            ("designing", "design"),
+            ("editing", "edit"),
+            ("translations", "translation"),
+            ("developer", "development"),
+            ("animated", "animation"),
+            ("arts", "art"),
         ] {
-            assert_eq!(stem(plural), stem(singular), "{plural} / {singular}");
+            assert_eq!(stem(inflected), stem(base), "{inflected} / {base}");
         }
-        for word in ["class", "analysis", "bus"] {
-            assert_eq!(stem(word), word);
+        // The hand-written stemmer this replaced over-stemmed by running twice: `three` -> `thr`,
+        // `files` -> `fil`. Snowball keeps short words and strips one suffix.
+        for (word, term) in [
+            ("three", "three"),
+            ("files", "file"),
+            ("source", "sourc"),
+            ("class", "class"),
+            ("analysis", "analysi"),
+            ("bus", "bus"),
+            ("seo", "seo"),
+            ("3d", "3d"),
+        ] {
+            assert_eq!(stem(word), term, "{word}");
         }
-        for word in ["statuses", "houses", "logos", "stories", "cafe"] {
-            assert_eq!(stem(&stem(word)), stem(word), "{word} is a fixed point");
+        // Unrelated words stay apart. (Snowball's known miss: `-us` plurals such as `menus` keep
+        // their `s` and do not meet their singular; rare in gig text.)
+        for (one, other) in [("logo", "log"), ("three", "thr"), ("news", "new")] {
+            assert_ne!(stem(one), stem(other), "{one} / {other}");
         }
-        assert_ne!(stem("logo"), stem("log"));
     }
 
     #[test]
