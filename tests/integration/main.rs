@@ -21,4 +21,5 @@ mod users;
 
 // Reliability suite.
 mod hostile;
+mod outage;
 mod triggers;

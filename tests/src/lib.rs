@@ -187,10 +187,15 @@ impl TestApp {
     /// A fresh table and keyset; `configure` may change the defaults (token lifetimes, limits...).
     pub async fn with_config(configure: impl FnOnce(&mut Config)) -> Self {
         require_stack();
+        Self::with_sdk(aws::sdk_config().await, configure).await
+    }
+
+    /// Like [`TestApp::with_config`], on the AWS endpoints `sdk` names (reliability: a DynamoDB
+    /// Local of the test's own, which it may stop and restart).
+    pub async fn with_sdk(sdk: aws_config::SdkConfig, configure: impl FnOnce(&mut Config)) -> Self {
         let table_name = format!("test-{}", Uuid::new_v4().simple());
         let mut config = Config::for_table(&table_name);
         configure(&mut config);
-        let sdk = aws::sdk_config().await;
         let dynamodb = aws::dynamodb(&sdk);
         table::create_table(&dynamodb, &table_name)
             .await
