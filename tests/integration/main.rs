@@ -4,6 +4,8 @@
 //! served by `cargo lambda watch` (`GIGMARKET_API_URL`, which `make test` sets).
 
 mod accounts;
+// Admin.
+mod admin;
 mod auth;
 mod events;
 mod gigs;

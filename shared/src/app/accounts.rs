@@ -304,7 +304,8 @@ impl Accounts<'_> {
             .await?
             .ok_or(ApiError::Unauthorized("this account no longer exists"))?;
         if user.is_blocked() {
-            return Err(BLOCKED);
+            // Admin: the same answer as every other write of a blocked account.
+            return Err(ApiError::AccountBlocked);
         }
         change.validate(&user.email)?;
         let now_unix = now.unix_timestamp();
@@ -346,7 +347,9 @@ impl Accounts<'_> {
         self.store.release_attempt(bucket, window).await?;
         let new_password = change.new_password;
         let new_hash = blocking(self.config, move || hash_password(&new_password)).await??;
+        // A block that lands meanwhile still refuses the change (403 account-blocked).
         self.store
+            .acting_as(caller.id)
             .change_password(&user, &current_hash, &new_hash, unix_ms(now), now)
             .await?;
         self.start_session(&user, Uuid::new_v4(), now).await

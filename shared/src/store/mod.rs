@@ -27,6 +27,10 @@ pub mod testing_accounts;
 pub mod throttle;
 pub(crate) mod transaction;
 pub mod users;
+// Admin.
+mod acting;
+pub mod admin_users;
+pub mod audit;
 
 pub use keys::entity;
 pub use orders::DueList;
@@ -55,6 +59,8 @@ pub struct Store {
     table: String,
     /// Off (None) in the functions; the bench turns it on to count requests and capacity.
     meter: Option<Arc<CapacityMeter>>,
+    // Admin: the signed-in user this store writes for (`acting::Store::acting_as`).
+    acting_user: Option<uuid::Uuid>,
 }
 
 /// Counts DynamoDB requests and the capacity they consumed (`ReturnConsumedCapacity=TOTAL`),
@@ -202,6 +208,7 @@ impl Store {
             client,
             table: table.into(),
             meter: None,
+            acting_user: None,
         }
     }
 

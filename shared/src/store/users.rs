@@ -157,7 +157,13 @@ impl Store {
             .update_item()
             .table_name(self.table())
             .set_key(Some(key_attributes(&keys::user(user_id))))
-            .condition_expression(format!("attribute_exists({})", attr::PK))
+            // Admin: a blocked account edits nothing (403 account-blocked), decided by the write.
+            .condition_expression(format!(
+                "attribute_exists({}) AND (attribute_not_exists(#status) OR #status <> :blocked)",
+                attr::PK
+            ))
+            .expression_attribute_names("#status", attr::STATUS)
+            .expression_attribute_values(":blocked", attribute(&UserStatus::Blocked)?)
             .return_values(ReturnValue::AllNew)
             .expression_attribute_values(":updated_at", rfc3339(now));
         if let Some(name) = &changes.name {
@@ -189,11 +195,16 @@ impl Store {
         if !remove.is_empty() {
             expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
         }
-        let output = request
-            .update_expression(expression)
-            .send()
-            .await
-            .map_err(missing_if_condition_failed("user"))?;
+        let output = match request.update_expression(expression).send().await {
+            Ok(output) => output,
+            Err(error) if super::condition_failed(&error) => {
+                return Err(match self.get_user(user_id).await? {
+                    Some(user) if user.is_blocked() => ApiError::AccountBlocked,
+                    _ => ApiError::NotFound("user"),
+                });
+            }
+            Err(error) => return Err(super::sdk_error("UpdateItem")(error)),
+        };
         from_item(output.attributes.unwrap_or_default())
     }
 
