@@ -104,6 +104,14 @@ PY
 export CALL_LOG="$ROOT/.local/aws-calls-$run_id.jsonl"
 : >"$CALL_LOG"
 
+# Reliability: every password and token the run uses, one a line (the e2e tests add theirs through
+# tests/src/secrets.rs); checked against every function's log at the end.
+export GIGMARKET_SECRETS_FILE="$ROOT/.local/secrets-$run_id.txt"
+: >"$GIGMARKET_SECRETS_FILE"
+remember_secret() { printf '%s\n' "$@" >>"$GIGMARKET_SECRETS_FILE"; }
+remember_secret "a long password" "an even longer password" "a fresh reset password" \
+  "fuzzing password 1" "fuzzing admin password"
+
 watch_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 log "starting cargo lambda watch on port $watch_port"
 mkdir -p .local/logs
@@ -149,6 +157,7 @@ invoke() {
 invoke auth events/auth/register.json 201
 invoke auth events/auth/login.json 200
 access_token=$(python3 -c 'import json,sys; print(json.loads(json.load(sys.stdin)["body"])["access_token"])' <<<"$INVOKE_OUTPUT")
+remember_secret "$access_token"
 sed "s/<ACCESS_TOKEN>/$access_token/" events/users/get-me.json >.local/get-me.json
 invoke users .local/get-me.json 200
 sed "s/<CLIENT_TOKEN>/$access_token/" events/orders/list-orders.json >.local/list-orders.json
@@ -164,6 +173,20 @@ output=$(cargo lambda invoke -P "$watch_port" scheduler --data-file events/sched
 python3 -c 'import json,sys; r=json.load(sys.stdin); sys.exit(0 if r=={"auto_completed":0,"marked_late":0,"skipped":0,"reviews_published":0} else f"scheduler: {r}")' <<<"$output"
 echo "  events/scheduler/scheduled.json -> $output" >&2
 
+log "events from the wrong trigger: each event function refuses a payload that is not its trigger's"
+# A stream batch to the notifier, an SQS batch to the dispatcher, an API request to the
+# scheduler and the notifier: a WrongTrigger invocation error each, nothing processed.
+for pair in notifier:events/dispatcher/order-placed.json dispatcher:events/notifier/order-placed.json \
+  scheduler:events/gigs/browse-gigs.json notifier:events/gigs/browse-gigs.json; do
+  function=${pair%%:*} file=${pair#*:}
+  if output=$(cargo lambda invoke -P "$watch_port" "$function" --data-file "$file" 2>&1); then
+    echo "cargo lambda invoke $function --data-file $file was accepted: $output"
+    exit 1
+  fi
+  grep -q WrongTrigger <<<"$output" || { echo "$function $file: not a WrongTrigger refusal: $output"; exit 1; }
+  echo "  $function refuses $file" >&2
+done
+
 log "running the test suite"
 # permissions runs last, on the call log of everything (below).
 cargo nextest run --workspace --locked --no-fail-fast -E 'not binary(permissions)'
@@ -174,6 +197,7 @@ fuzz_email="fuzz-$run_id@example.com"
 fuzz_token=$(curl -s --noproxy '*' -X POST "$GIGMARKET_API_URL/auth/register" -H 'content-type: application/json' \
   -d "{\"email\":\"$fuzz_email\",\"password\":\"fuzzing password 1\",\"name\":\"Fuzz\",\"role\":\"freelancer\"}" |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+remember_secret "$fuzz_token"
 # Messaging: a second account for POST /conversations to talk to (the hooks point
 # participant_id at it), so conversations are really opened in both passes.
 FUZZ_PARTICIPANT_ID=$(curl -s --noproxy '*' -X POST "$GIGMARKET_API_URL/auth/register" -H 'content-type: application/json' \
@@ -219,6 +243,7 @@ GIGMARKET_ADMIN_PASSWORD="fuzzing admin password" cargo run --quiet --locked -p 
   create-admin --email "$admin_email" --name "Fuzz Admin" >/dev/null
 admin_token=$(curl -s --noproxy '*' -X POST "$GIGMARKET_API_URL/auth/login" -H 'content-type: application/json' \
   -d "{\"email\":\"$admin_email\",\"password\":\"fuzzing admin password\"}" | json_field access_token)
+remember_secret "$admin_token"
 fuzz_gig_id=$(curl -s --noproxy '*' -X POST "$GIGMARKET_API_URL/gigs" -H "authorization: Bearer $fuzz_token" \
   -H 'content-type: application/json' \
   --data "$(python3 -c 'import json; print(json.load(open("events/gigs/create-gig.json"))["body"])')" | json_field id)
@@ -227,6 +252,7 @@ curl -sf --noproxy '*' -o /dev/null -X POST "$GIGMARKET_API_URL/gigs/$fuzz_gig_i
 client_token=$(curl -s --noproxy '*' -X POST "$GIGMARKET_API_URL/auth/register" -H 'content-type: application/json' \
   -d "{\"email\":\"fuzz-client-$run_id@example.com\",\"password\":\"fuzzing password 1\",\"name\":\"Fuzz Client\",\"role\":\"client\"}" |
   json_field access_token)
+remember_secret "$client_token"
 verify_email "fuzz-client-$run_id@example.com"
 # A completed order between the fuzz client and the fuzz freelancer, so the
 # hooks point well-formed POST /reviews bodies at it and a review is really created and checked.
@@ -376,6 +402,24 @@ while [[ "$(stat -c %s "$CALL_LOG")" != "$size" ]]; do
   sleep 3
 done
 GIGMARKET_AWS_CALL_LOG="$CALL_LOG" cargo nextest run --locked -p gigmarket-tests --test permissions
+
+log "secrets never in logs: no password or token this run used is in any function's output"
+# watch's log holds every function's output (tracing, EMF), the bridge's its own.
+.local/venv/bin/python - "$GIGMARKET_SECRETS_FILE" .local/logs/watch-test.log .local/logs/bridge-test.log <<'PY'
+import sys
+secrets = {line.rstrip("\n") for line in open(sys.argv[1]) if line.strip()}
+# The e2e tests record theirs; far fewer means the recording broke and the check proves nothing.
+if len(secrets) < 20:
+    sys.exit(f"only {len(secrets)} secrets recorded in {sys.argv[1]}")
+leaks = []
+for log in sys.argv[2:]:
+    text = open(log, errors="replace").read()
+    leaks += [(log, secret) for secret in secrets if secret in text]
+for log, secret in leaks:
+    print(f"  {log}: a secret ({secret[:6]}..., {len(secret)} chars) is in the log", file=sys.stderr)
+print(f"  {len(secrets)} secrets checked against {len(sys.argv) - 2} logs", file=sys.stderr)
+sys.exit(1 if leaks else 0)
+PY
 
 log "deployment build: arm64 sizes"
 if ! wait "$arm64_pid"; then

@@ -8,6 +8,7 @@ use gigmarket_shared::events::Event;
 use gigmarket_shared::store::Store;
 use gigmarket_tests::TestApp;
 use gigmarket_tests::pipeline::{lifecycle_subjects, mail_to};
+use gigmarket_tests::secrets;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -25,9 +26,11 @@ async fn call(
 ) -> (u16, String, Value) {
     let mut request = client.request(method, format!("{}{path}", base_url()));
     if let Some(token) = token {
+        secrets::remember(token);
         request = request.bearer_auth(token);
     }
     if let Some(body) = body {
+        secrets::remember_in(&body);
         request = request.json(&body);
     }
     let response = request.send().await.expect("watch answers");
@@ -39,6 +42,7 @@ async fn call(
         .unwrap_or_default()
         .to_owned();
     let body = response.json::<Value>().await.unwrap_or(Value::Null);
+    secrets::remember_in(&body);
     (status, content_type, body)
 }
 
@@ -148,6 +152,7 @@ async fn call_with(
     headers: &[(&str, &str)],
     body: Option<Value>,
 ) -> (u16, Value) {
+    secrets::remember(token);
     let mut request = client
         .request(method, format!("{}{path}", base_url()))
         .bearer_auth(token);
@@ -155,11 +160,14 @@ async fn call_with(
         request = request.header(*name, *value);
     }
     if let Some(body) = body {
+        secrets::remember_in(&body);
         request = request.json(&body);
     }
     let response = request.send().await.expect("watch answers");
     let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
+    let body = response.json().await.unwrap_or(Value::Null);
+    secrets::remember_in(&body);
+    (status, body)
 }
 
 /// Registers a user and verifies their email for real: the verification mail goes from `auth`

@@ -7,6 +7,8 @@
 
 pub mod fixtures;
 pub mod pipeline;
+// Reliability: the secrets an end-to-end run used, for the log check.
+pub mod secrets;
 
 use std::collections::HashMap;
 
