@@ -1,8 +1,16 @@
 #!/usr/bin/env bash
-# The storefront benchmark (`make bench`): builds tools/bench with the `bench-fast` profile
-# (release optimisations without LTO), starts the local stack if it is not running, seeds a fresh
-# table with BENCH_GIGS gigs (default 5000) and prints p50/p95 latency, DynamoDB requests and
-# consumed capacity per call of GET /gigs and GET /gigs/{id}. Stops the stack only if it started it.
+# The benchmarks (`make bench`), each printing markdown tables. Builds tools/bench with the
+# `bench-fast` profile (release optimisations without LTO), starts the local stack if it is not
+# running, then:
+# 1. storefront: seeds a fresh table with BENCH_GIGS gigs (default 5000) and prints p50/p95
+#    latency, DynamoDB requests and consumed capacity per call of GET /gigs and GET /gigs/{id},
+#    then the search relevance set (tools/bench/relevance.json): precision@5, requests/RCU per query;
+# 2. auth_memory: peak RSS of 1,000 logins, sequential and 8 concurrent (BENCH_LOGINS);
+# 3. lambda_bench: cold start and footprint of the release-built functions (the deployment's
+#    release profile, host architecture) and the floor under a Runtime API emulator
+#    (BENCH_INVOKES, BENCH_FUNCTIONS=gigs,users,... to narrow). BENCH_SKIP_RELEASE=1 skips it
+#    (its release builds take long: fat LTO per binary).
+# Stops the stack only if it started it.
 # A long-running DynamoDB Local that holds many test tables is markedly slower: for comparable
 # numbers run it on a fresh stack (`make stop` first).
 set -euo pipefail
@@ -11,7 +19,15 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 
 bash scripts/bootstrap.sh
+TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 cargo build --locked --profile bench-fast -p bench
+if [[ -z "${BENCH_SKIP_RELEASE:-}" ]]; then
+  # One invocation per gigmarket-shared feature set, as the deployment builds them (see
+  # scripts/build-arm64.sh): cargo would otherwise unify the features of all of them.
+  cargo build --locked --release -p gigs -p users -p reviews
+  cargo build --locked --release -p auth
+  cargo build --locked --release -p bench --bin floor
+fi
 
 started_stack=false
 if ! bash scripts/stack.sh status >/dev/null 2>&1; then
@@ -26,4 +42,8 @@ trap cleanup EXIT
 bash scripts/stack.sh start
 source scripts/env.sh
 
-target/bench-fast/bench
+"$TARGET_DIR/bench-fast/bench"
+"$TARGET_DIR/bench-fast/auth_memory"
+if [[ -z "${BENCH_SKIP_RELEASE:-}" ]]; then
+  BENCH_BINARIES="$TARGET_DIR/release" "$TARGET_DIR/bench-fast/lambda_bench"
+fi

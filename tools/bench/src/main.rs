@@ -4,7 +4,9 @@
 //! calls `GET /gigs` (keyword + filters, filters only, plain) and `GET /gigs/{id}` through the
 //! `gigs` function's in-process handler, built from API Gateway v2 events exactly as Lambda hands
 //! them over, and prints p50/p95 latency with the DynamoDB requests and consumed capacity per call
-//! (counted by the store's capacity meter). Needs the local stack (`scripts/bench.sh` starts it).
+//! (counted by the store's capacity meter). Then the search relevance set (`relevance.json`: the
+//! demo gigs are added to the corpus, each query's page one is judged) with precision@5 and the
+//! requests and RCU per query. Needs the local stack (`scripts/bench.sh` starts it).
 //!
 //! Latency here is DynamoDB Local on a laptop-class machine, not AWS: compare runs with each
 //! other, not with production. Requests and capacity per call do carry over.
@@ -19,6 +21,7 @@ use gigmarket_shared::aws;
 use gigmarket_shared::config::Config;
 use gigmarket_shared::domain::category::CATEGORIES;
 use gigmarket_shared::domain::gig::{Gig, GigContent, GigStatus, Package, Revisions, Tier};
+use gigmarket_shared::domain::search::normalize_words;
 use gigmarket_shared::domain::user::{Role, User};
 use gigmarket_shared::store::{CapacityMeter, table};
 use gigmarket_shared::web::AppState;
@@ -233,7 +236,8 @@ fn generated_gig(rng: &mut Rng, freelancer_id: Uuid, now: OffsetDateTime) -> Gig
     gig
 }
 
-async fn seed(state: &AppState, gigs: usize) -> anyhow::Result<Vec<Uuid>> {
+/// Seeds the gigs; their ids and titles.
+async fn seed(state: &AppState, gigs: usize) -> anyhow::Result<(Vec<Uuid>, Vec<String>)> {
     let now = OffsetDateTime::now_utc();
     let mut freelancers = Vec::new();
     for index in 0..FREELANCERS {
@@ -256,6 +260,7 @@ async fn seed(state: &AppState, gigs: usize) -> anyhow::Result<Vec<Uuid>> {
         .map(|index| generated_gig(&mut rng, freelancers[index % FREELANCERS], now))
         .collect();
     let ids = all.iter().map(|gig| gig.id).collect();
+    let titles = all.iter().map(|gig| gig.content().title.clone()).collect();
     // Bulk import (BatchWriteItem) of exactly the items `create_gig` writes: DynamoDB Local runs
     // transactions one at a time, far slower than DynamoDB.
     let chunk = 50;
@@ -280,7 +285,7 @@ async fn seed(state: &AppState, gigs: usize) -> anyhow::Result<Vec<Uuid>> {
     while let Some(result) = workers.join_next().await {
         result??;
     }
-    Ok(ids)
+    Ok((ids, titles))
 }
 
 /// The API Gateway HTTP API (v2) event of a GET, as Lambda would deliver it.
@@ -348,6 +353,147 @@ fn percentile(sorted: &[Duration], fraction: f64) -> f64 {
     sorted[index].as_secs_f64() * 1000.0
 }
 
+/// Where the relevance set lives (its `about` says how it is judged).
+const RELEVANCE_SET: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/relevance.json");
+/// Page one of a relevance query.
+const RELEVANCE_PAGE: usize = 5;
+
+#[derive(serde::Deserialize)]
+struct RelevanceSet {
+    demo_gigs: Vec<DemoGig>,
+    queries: Vec<RelevanceQuery>,
+}
+
+#[derive(serde::Deserialize)]
+struct DemoGig {
+    title: String,
+    category: String,
+    subcategory: String,
+    tags: Vec<String>,
+    description: String,
+}
+
+#[derive(serde::Deserialize)]
+struct RelevanceQuery {
+    q: String,
+    relevant_titles: Vec<String>,
+    #[serde(default)]
+    filters: Option<String>,
+}
+
+fn demo_gig(demo: &DemoGig, freelancer_id: Uuid, now: OffsetDateTime) -> Gig {
+    let content = GigContent {
+        title: demo.title.clone(),
+        description: demo.description.clone(),
+        category: demo.category.clone(),
+        subcategory: Some(demo.subcategory.clone()),
+        tags: demo.tags.clone(),
+        packages: vec![Package {
+            tier: Tier::Basic,
+            name: "Basic".to_owned(),
+            description: "What this package includes".to_owned(),
+            price_cents: 9_000,
+            currency: "EUR".to_owned(),
+            delivery_days: 5,
+            revisions: Revisions::Limited(1),
+            features: vec!["source files".to_owned()],
+        }],
+    };
+    Gig::new(freelancer_id, content, GigStatus::Active, now)
+}
+
+/// Whether a title is one a user asking the query expects: it holds every word of one of the
+/// query's relevant titles (compared as search terms: case, accents and inflection folded).
+fn is_relevant(title: &str, relevant_titles: &[String]) -> bool {
+    let words = normalize_words(title);
+    relevant_titles.iter().any(|relevant| {
+        normalize_words(relevant)
+            .iter()
+            .all(|word| words.contains(word))
+    })
+}
+
+/// Runs the relevance set against the seeded table and prints precision@5 and cost per query.
+async fn relevance(
+    router: &Router,
+    meter: &CapacityMeter,
+    set: &RelevanceSet,
+    corpus_titles: &[String],
+) -> anyhow::Result<()> {
+    println!(
+        "\n## Search relevance: {} queries, page one = {RELEVANCE_PAGE} results\n",
+        set.queries.len()
+    );
+    println!(
+        "| query | filters | relevant in corpus | relevant on page one | precision@5 | DDB req | RCU |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    let (mut precision_sum, mut requests_sum, mut capacity_sum) = (0f64, 0u64, 0f64);
+    let mut max_capacity = 0f64;
+    for query in &set.queries {
+        let in_corpus = corpus_titles
+            .iter()
+            .filter(|title| is_relevant(title, &query.relevant_titles))
+            .count();
+        let encoded: String = form_urlencoded_query(&query.q);
+        let filters = query.filters.as_deref().unwrap_or("");
+        let path = format!(
+            "/gigs?q={encoded}&limit={RELEVANCE_PAGE}{}{filters}",
+            if filters.is_empty() { "" } else { "&" }
+        );
+        let request = lambda_http::request::from_str(&get_event(&path)).context("event")?;
+        meter.take();
+        let response = router.clone().oneshot(request).await?;
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await?;
+        let (requests, capacity) = meter.take();
+        anyhow::ensure!(status.is_success(), "{path}: {status}");
+        let body: Value = serde_json::from_slice(&bytes)?;
+        let titles: Vec<&str> = body["items"]
+            .as_array()
+            .context("items")?
+            .iter()
+            .filter_map(|item| item["title"].as_str())
+            .collect();
+        let hits = titles
+            .iter()
+            .filter(|title| is_relevant(title, &query.relevant_titles))
+            .count();
+        // Precision@5, out of what the corpus can give: a query with 2 relevant gigs and both
+        // on page one scores 1.
+        let possible = in_corpus.clamp(1, RELEVANCE_PAGE);
+        let precision = hits as f64 / possible as f64;
+        precision_sum += precision;
+        requests_sum += requests;
+        capacity_sum += capacity;
+        max_capacity = max_capacity.max(capacity);
+        println!(
+            "| {} | {filters} | {in_corpus} | {hits} | {precision:.2} | {requests} | {capacity:.1} |",
+            query.q
+        );
+    }
+    let count = set.queries.len() as f64;
+    println!(
+        "\nMean precision@5 {:.3}; per query {:.2} DynamoDB requests and {:.2} RCU on average, {max_capacity:.1} RCU at most.",
+        precision_sum / count,
+        requests_sum as f64 / count,
+        capacity_sum / count
+    );
+    Ok(())
+}
+
+/// `q` as a query-string value (spaces and non-ASCII percent-encoded).
+fn form_urlencoded_query(q: &str) -> String {
+    q.bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
+                (byte as char).to_string()
+            }
+            _ => format!("%{byte:02X}"),
+        })
+        .collect()
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     if std::env::var("AWS_ENDPOINT_URL_DYNAMODB").is_err() {
@@ -368,7 +514,7 @@ async fn main() -> anyhow::Result<()> {
 
     println!("seeding {gigs} gigs of {FREELANCERS} freelancers into {table_name} ...");
     let started = Instant::now();
-    let ids = seed(&state, gigs).await?;
+    let (ids, titles) = seed(&state, gigs).await?;
     let seeding = started.elapsed();
     let (seed_requests, seed_capacity) = meter.take();
     println!(
@@ -377,6 +523,37 @@ async fn main() -> anyhow::Result<()> {
         seed_capacity,
         seed_capacity / gigs as f64
     );
+
+    // The relevance set's demo gigs join the corpus (listed, like the bench gigs).
+    let relevance_set: RelevanceSet =
+        serde_json::from_str(&std::fs::read_to_string(RELEVANCE_SET).context("relevance.json")?)
+            .context("relevance.json")?;
+    let demo_owner = User::new(
+        "bench-demo@example.com".to_owned(),
+        "Bench Demo".to_owned(),
+        Role::Freelancer,
+        OffsetDateTime::now_utc(),
+    );
+    state
+        .store
+        .create_user(&demo_owner, "not-a-password-hash")
+        .await
+        .map_err(|error| anyhow::anyhow!("{error}"))?;
+    let demo_gigs: Vec<Gig> = relevance_set
+        .demo_gigs
+        .iter()
+        .map(|demo| demo_gig(demo, demo_owner.id, OffsetDateTime::now_utc()))
+        .collect();
+    state
+        .store
+        .import_listed_gigs(&demo_gigs)
+        .await
+        .map_err(|error| anyhow::anyhow!("{error}"))?;
+    let corpus_titles: Vec<String> = titles
+        .into_iter()
+        .chain(demo_gigs.iter().map(|gig| gig.content().title.clone()))
+        .collect();
+    meter.take();
 
     let router = gigs::router(state.clone());
     let ids = Arc::new(ids);
@@ -476,6 +653,8 @@ async fn main() -> anyhow::Result<()> {
     println!(
         "\nDDB req / RCU: DynamoDB requests and read capacity units per call (ReturnConsumedCapacity=TOTAL, means); items: results per page (limit 20)."
     );
+
+    relevance(&router, &meter, &relevance_set, &corpus_titles).await?;
 
     if std::env::var("BENCH_KEEP_TABLE").is_err() {
         table::delete_table(&dynamodb, &table_name).await?;
