@@ -13,6 +13,7 @@ pub mod account_tokens;
 pub mod gigs;
 pub(crate) mod keys;
 pub mod messages;
+pub mod metrics;
 pub mod orders;
 pub(crate) mod paged;
 pub mod passwords;
@@ -24,6 +25,8 @@ pub mod table;
 pub mod testing;
 #[cfg(feature = "test-support")]
 pub mod testing_accounts;
+#[cfg(feature = "test-support")]
+pub mod testing_scan;
 pub mod throttle;
 pub(crate) mod transaction;
 pub mod users;

@@ -25,6 +25,7 @@ use super::paged::{Listing, SortRange};
 use super::transaction::{TransactOutcome, Transaction};
 use super::users::UserCondition;
 use super::{Item, Store, attribute, from_item, n, rfc3339, s, to_item};
+use crate::domain::metrics::MetricsDelta;
 use crate::domain::review::UserRatings;
 use crate::domain::review::{
     OrderReviewStates, RatingTotals, Reply, Review, ReviewState, Side, SideReviewState,
@@ -106,6 +107,7 @@ enum Reviewing {
     Author,
     RevieweeRatings,
     GigRatings,
+    Metrics,
 }
 
 /// The stored review: the review plus the index keys of its state.
@@ -326,7 +328,13 @@ impl Store {
                         sealed_condition,
                     )?
                     .count_review(review, review.author_id)?
-                    .count_review(other, review.author_id)?;
+                    .count_review(other, review.author_id)?
+                    .count(
+                        Reviewing::Metrics,
+                        &MetricsDelta::review_shown(review.rating)
+                            .and(MetricsDelta::review_shown(other.rating)),
+                        review.id,
+                    )?;
             }
             (ReviewState::Published, None) => {
                 return Err(ApiError::internal(anyhow::anyhow!(
@@ -382,7 +390,12 @@ impl Store {
                 },
             )?
             // The author is not the reviewee, so nothing here is conditioned on them.
-            .count_review(review, review.author_id)?;
+            .count_review(review, review.author_id)?
+            .count(
+                Reviewing::Metrics,
+                &MetricsDelta::review_shown(review.rating),
+                review.id,
+            )?;
         match self.transact(transaction).await? {
             TransactOutcome::Committed => Ok(true),
             TransactOutcome::ConditionFailed(failed)

@@ -12,6 +12,7 @@ use super::transaction::{TransactOutcome, Transaction};
 use super::{
     Store, attribute, from_item, key_attributes, missing_if_condition_failed, rfc3339, s, to_item,
 };
+use crate::domain::metrics::MetricsDelta;
 use crate::domain::user::{ProfileChanges, User, UserStatus};
 use crate::error::ApiError;
 
@@ -79,6 +80,7 @@ enum Registration {
     Email,
     SessionFamily,
     SessionToken,
+    Metrics,
 }
 
 impl Store {
@@ -110,7 +112,12 @@ impl Store {
         let mut transaction = self.transaction();
         transaction
             .put_new(Registration::Profile, profile)?
-            .put_new(Registration::Email, credentials)?;
+            .put_new(Registration::Email, credentials)?
+            .count(
+                Registration::Metrics,
+                &MetricsDelta::user_registered(user.role, user.status),
+                user.id,
+            )?;
         if let Some((token_digest, token)) = session {
             let (family, token) = session_items(token_digest, token)?;
             transaction
