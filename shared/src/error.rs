@@ -78,6 +78,10 @@ pub enum ApiError {
     /// purpose: one answer for all, so a guess learns nothing.
     #[error("invalid token")]
     InvalidToken,
+    // Admin.
+    /// The caller's account is blocked: every write is refused, whatever token they hold.
+    #[error("account blocked")]
+    AccountBlocked,
 }
 
 impl ApiError {
@@ -126,6 +130,8 @@ impl ApiError {
             Self::PriceChanged { .. } => StatusCode::CONFLICT,
             Self::EmailUnverified => StatusCode::FORBIDDEN,
             Self::InvalidToken => StatusCode::BAD_REQUEST,
+            // Admin.
+            Self::AccountBlocked => StatusCode::FORBIDDEN,
         }
     }
 
@@ -149,6 +155,8 @@ impl ApiError {
             Self::PriceChanged { .. } => "price-changed",
             Self::EmailUnverified => "email-unverified",
             Self::InvalidToken => "invalid-token",
+            // Admin.
+            Self::AccountBlocked => "account-blocked",
         }
     }
 
@@ -183,6 +191,10 @@ impl ApiError {
                 .to_owned(),
             Self::InvalidToken => {
                 "this link is invalid, expired or already used; ask for a new one".to_owned()
+            }
+            // Admin.
+            Self::AccountBlocked => {
+                "this account is blocked: it can not change anything; contact support".to_owned()
             }
         }
     }

@@ -66,6 +66,11 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/conversations/{id}/messages", "messages"),
     route("POST", "/conversations/{id}/messages", "messages"),
     route("POST", "/conversations/{id}/read", "messages"),
+    // Admin: people and the audit log (app::admin).
+    route("GET", "/admin/users/{id}", "admin"),
+    route("POST", "/admin/users/{id}/block", "admin"),
+    route("POST", "/admin/users/{id}/unblock", "admin"),
+    route("GET", "/admin/audit", "admin"),
 ];
 
 /// The `[workspace.metadata.lambda.watch.router]` table body, one line per path, in table order.

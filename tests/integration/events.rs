@@ -98,6 +98,9 @@ const HTTP_SAMPLES: &[(&str, u16)] = &[
     ("reviews/user-reviews.json", 200),
     ("reviews/reply-to-review.json", 200),
     ("orders/get-order.json", 200),
+    // Admin: the admin looks at Ann and at what was done to her (nothing yet).
+    ("admin/get-user.json", 200),
+    ("admin/audit-log.json", 200),
     // Messaging: the client asks Ann (the freelancer) about the order, she answers.
     ("messages/open-conversation.json", 201),
     ("messages/list-conversations.json", 200),
@@ -250,6 +253,12 @@ async fn every_api_sample_gets_its_expected_response() {
                 assert_eq!(body["email_verified"], true);
             }
             "users/update-me.json" => assert_eq!(body["country"], "DE"),
+            "admin/get-user.json" => {
+                assert_eq!(body["profile"]["id"], user_id.as_str());
+                assert_eq!(body["counts"]["gigs"], 1);
+                assert_eq!(body["counts"]["orders_as_freelancer"], 1);
+            }
+            "admin/audit-log.json" => assert_eq!(body["items"], serde_json::json!([])),
             "users/get-user.json" => {
                 assert_eq!(body["id"], user_id.as_str());
                 assert!(body.get("email").is_none(), "public profile");

@@ -5,6 +5,8 @@
 
 mod accounts;
 mod admin_metrics;
+// Admin.
+mod admin;
 mod auth;
 mod events;
 mod gigs;

@@ -206,6 +206,8 @@ impl TestApp {
             ("reviews", ::reviews::router(state.clone())),
             // Messaging.
             ("messages", ::messages::router(state.clone())),
+            // Admin.
+            ("admin", ::admin::router(state.clone())),
         ]);
         let mut matcher = matchit::Router::new();
         for route in ROUTES {

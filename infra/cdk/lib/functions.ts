@@ -136,6 +136,21 @@ export const FUNCTIONS: FunctionSpec[] = [
     queriesIndexes: true,
     readsJwtKeys: true,
   },
+  // Admin.
+  {
+    name: 'admin',
+    description: 'The admin API - people, blocking, moderation, oversight and the audit log',
+    // GetItem: users, gigs. Query: the audit, owner and order indexes. A block/unblock is one
+    // TransactWriteItems (Update of the user, Put of the audit entry); then the user's gigs are
+    // re-listed (Update of the gig, Put/Delete of listing entries, ConditionCheck of the owner)
+    // and the pending mark cleared (UpdateItem).
+    table: {
+      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem'],
+      leadingKeys: ['USER#*', 'GIG#*', 'AUDIT#*'],
+    },
+    queriesIndexes: true,
+    readsJwtKeys: true,
+  },
   {
     name: 'dispatcher',
     description: 'Turns order changes on the table stream into order events on the queue',

@@ -15,6 +15,8 @@ pub mod messages;
 pub mod orders;
 pub mod reviews;
 pub mod users;
+// Admin.
+pub mod admin;
 
 use crate::domain::user::{Caller, Role, User};
 use crate::error::{ApiError, ApiResult};

@@ -13,6 +13,8 @@ pub mod review;
 pub mod search;
 pub mod user;
 pub mod validation;
+// Admin.
+pub mod audit;
 
 pub use validation::{FieldError, Invalid, Violations};
 pub(crate) use validation::{check_text, required_text};

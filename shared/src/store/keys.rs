@@ -28,6 +28,7 @@
 //! | conversations opened| `CONVRATE#<user_id>`    | `HOUR#<start>`     | TTL `expires_at`; new conversations per clock hour |
 //! | message mail throttle | `MSGMAIL#<conversation_id>#<user_id>` | `THROTTLE` | TTL `expires_at`; one mail per 15 minutes |
 //! | metrics counter shard | `METRICS#<area>` (`users`, `gigs`, `orders`, `reviews`, `messages`) | `SHARD#<n>` (n in 0..8) | one number attribute per counter (`domain::metrics::Counter::name`); see "Metrics counters" |
+//! | audit entry         | `AUDIT#<entry_id>`      | `AUDIT`            | gsi1 by actor, gsi2 by target, gsi3 by month (below) |
 //!
 //! GSIs `gsi1`..`gsi4` are generic (`gsiNpk`/`gsiNsk`), overloaded by the entities that need them;
 //! each entity documents its use beside its key function. Partition values carry a prefix per
@@ -89,6 +90,17 @@
 //! is in that item's ONE update expression (a transaction may not touch an item twice).
 //! A read gets all 5 x 8 = 40 shard items in one `BatchGetItem` (strongly consistent; never a
 //! Scan) and sums each counter over the shards: 40 item reads of at most 4 KB each.
+//!
+//! ## Admin: audit log and user maintenance
+//!
+//! | item        | index | pk                          | sk                          | what for |
+//! |-------------|-------|-----------------------------|-----------------------------|----------|
+//! | audit entry | gsi1  | `AUDIT#ACTOR#<actor id>`    | `<at ms:016>#<entry_id>`    | `GET /admin/audit?actor=`, newest first |
+//! | audit entry | gsi2  | `AUDIT#TARGET#<target id>`  | same                        | `?target=` (with `actor=` too: gsi2 and a filter on the actor) |
+//! | audit entry | gsi3  | `AUDIT#MONTH#<yyyy-mm>`     | same                        | the unfiltered log, one calendar month per partition (`?month=`, default the current one): time-bucketed, so no partition takes every entry forever; reading several months is one Query per month |
+//! | user profile| gsi4  | `DUE#GIGS_REINDEX`          | `<marked ms:016>#<user_id>` | SPARSE: set by the block/unblock transaction with `gigs_reindex_pending`, removed when the user's gigs are re-listed/unlisted; `resume_gig_reindexes` finishes what a crash left half-way |
+//!
+//! An audit entry is always a Put in the same transaction as the action it records.
 
 use uuid::Uuid;
 
@@ -149,6 +161,14 @@ pub(crate) mod attr {
     pub const USER_ID: &str = "user_id";
     /// On account tokens.
     pub const PURPOSE: &str = "purpose";
+
+    // Admin.
+    /// On the user item: their gigs' listing still has to follow their status (see the module
+    /// docs, "Admin").
+    pub const GIGS_REINDEX_PENDING: &str = "gigs_reindex_pending";
+    pub const ROLE: &str = "role";
+    /// On audit entries.
+    pub const ACTOR_ID: &str = "actor_id";
 }
 
 /// The table's global secondary indexes (`infra/table.json`; a test holds the two together).
@@ -218,6 +238,13 @@ pub(crate) mod index {
     pub const REVIEW_DEADLINES: Index = Index::Gsi3;
     /// Inbox entry: a user's conversations, most recent activity first.
     pub const INBOX: Index = Index::Gsi1;
+
+    // Admin (see the module docs).
+    pub const AUDIT_BY_ACTOR: Index = Index::Gsi1;
+    pub const AUDIT_BY_TARGET: Index = Index::Gsi2;
+    pub const AUDIT_BY_MONTH: Index = Index::Gsi3;
+    /// Sparse, on the user item.
+    pub const GIG_REINDEX_DUE: Index = Index::Gsi4;
 }
 
 /// A primary key pair.
@@ -539,6 +566,43 @@ pub fn metrics_shard(area: &str, shard: u32) -> Key {
 
 // ---- end of metrics counters keys ----
 
+// ---- admin: audit log and user maintenance ----
+
+pub fn audit_entry(entry_id: Uuid) -> Key {
+    Key::new(format!("AUDIT#{entry_id}"), "AUDIT")
+}
+
+/// gsi1 partition: the entries of one actor (an admin's user id or an operator's name).
+pub fn audit_by_actor(actor_id: &str) -> String {
+    format!("AUDIT#ACTOR#{actor_id}")
+}
+
+/// gsi2 partition: the entries about one user or gig.
+pub fn audit_by_target(target_id: Uuid) -> String {
+    format!("AUDIT#TARGET#{target_id}")
+}
+
+/// gsi3 partition: the entries of one calendar month, `yyyy-mm`.
+pub fn audit_by_month(year_month: &str) -> String {
+    format!("AUDIT#MONTH#{year_month}")
+}
+
+/// Sort key of an audit entry on every audit index: time, then id.
+pub fn audit_sort(at_unix_ms: i128, entry_id: Uuid) -> String {
+    format!("{at_unix_ms:016}#{entry_id}")
+}
+
+/// gsi4 partition of the users whose gigs still need re-listing or unlisting.
+pub fn gig_reindex_due_partition() -> String {
+    "DUE#GIGS_REINDEX".to_owned()
+}
+
+pub fn gig_reindex_due_sort(marked_unix_ms: i128, user_id: Uuid) -> String {
+    format!("{marked_unix_ms:016}#{user_id}")
+}
+
+// ---- end of admin keys ----
+
 /// Entity tags stored in every item's `entity` attribute; the stream dispatcher filters on them
 /// (so they are public: `store::entity`).
 pub mod entity {
@@ -568,4 +632,6 @@ pub mod entity {
     pub const ACCOUNT_TOKEN: &str = "account_token";
     // Metrics counters.
     pub const METRICS_SHARD: &str = "metrics_shard";
+    // Admin.
+    pub const AUDIT_ENTRY: &str = "audit_entry";
 }

@@ -30,6 +30,9 @@ pub mod testing_scan;
 pub mod throttle;
 pub(crate) mod transaction;
 pub mod users;
+// Admin.
+pub mod admin_users;
+pub mod audit;
 
 pub use keys::entity;
 pub use orders::DueList;

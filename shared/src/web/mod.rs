@@ -9,6 +9,10 @@ pub use extract::{JsonBody, OptionalCaller, PathParam, QueryParams};
 pub use source_ip::{SourceIp, UNKNOWN_SOURCE_IP};
 pub use state::AppState;
 
+// Admin: the request id audit entries record.
+mod request_id;
+pub use request_id::RequestId;
+
 use std::time::Instant;
 
 use axum::Router;
@@ -34,8 +38,12 @@ pub fn api(routes: Router<AppState>, state: AppState) -> Router {
 /// The id that ties a response to its log lines: API Gateway's request id when there is one (the
 /// caller sees it as `apigw-requestid` too), else the Lambda invocation id, else a fresh one.
 fn request_id(request: &Request) -> String {
+    request_id_of(request.extensions())
+}
+
+/// [`request_id`] from a request's extensions (also the [`RequestId`] extractor's source).
+fn request_id_of(extensions: &http::Extensions) -> String {
     use lambda_http::request::RequestContext;
-    let extensions = request.extensions();
     if let Some(RequestContext::ApiGatewayV2(context)) = extensions.get::<RequestContext>()
         && let Some(id) = context.request_id.as_deref().filter(|id| !id.is_empty())
     {

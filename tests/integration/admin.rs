@@ -1,0 +1,304 @@
+//! `admin` function: admin-only routes, blocking (effective at once, audited, resumable gig
+//! re-listing), user details and the audit log.
+
+use gigmarket_shared::domain::audit::{Actor, AuditAction, AuditEntry, TargetKind};
+use gigmarket_shared::domain::gig::Revisions;
+use gigmarket_shared::domain::user::UserStatus;
+use gigmarket_shared::routes::ROUTES;
+use gigmarket_tests::{PASSWORD, RawRequest, TestApp};
+use serde_json::json;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// Every `/admin` route with real ids filled in.
+fn admin_path(path: &str, id: Uuid) -> String {
+    path.replace("{id}", &id.to_string())
+}
+
+#[tokio::test]
+async fn every_admin_route_refuses_clients_and_freelancers() {
+    let app = TestApp::new().await;
+    let client = app.register_client().await;
+    let freelancer = app.register_freelancer().await;
+    let admin_routes: Vec<_> = ROUTES
+        .iter()
+        .filter(|route| route.path.starts_with("/admin"))
+        .collect();
+    assert!(admin_routes.len() >= 4, "{admin_routes:?}");
+    for route in admin_routes {
+        assert_eq!(route.function, "admin", "{route:?}");
+        for session in [&client, &freelancer] {
+            // The target is the caller's own account: a route that skipped the guard would act.
+            let path = admin_path(route.path, session.id);
+            let mut request = RawRequest::new(route.method, path).bearer(&session.access_token);
+            if route.method == "POST" {
+                request = request.json(&json!({"reason": "because"}));
+            }
+            let response = app.send(request).await;
+            assert_eq!(response.status, 403, "{route:?}: {response:?}");
+            assert_eq!(response.problem(), "forbidden", "{route:?}");
+        }
+        // No token at all: 401.
+        let response = app
+            .send(RawRequest::new(
+                route.method,
+                admin_path(route.path, client.id),
+            ))
+            .await;
+        assert_eq!(response.status, 401, "{route:?}");
+    }
+    // Nothing was done: the walk left no audit entries and nobody blocked.
+    let admin = app.create_admin().await;
+    let log = app
+        .get(
+            &format!("/admin/audit?target={}", client.id),
+            Some(&admin.access_token),
+        )
+        .await;
+    assert_eq!(log.body["items"], json!([]));
+    assert_eq!(app.login(&client.email, PASSWORD).await.status, 200);
+}
+
+#[tokio::test]
+async fn a_block_is_effective_at_once_and_audited() {
+    let app = TestApp::new().await;
+    let admin = app.create_admin().await;
+    let cast = app.cast().await;
+    let gig = app
+        .create_active_gig(cast.freelancer.id, Revisions::Limited(1))
+        .await;
+    assert_eq!(app.browse_ids("").await, vec![gig.id]);
+
+    let blocked = app
+        .post(
+            &format!("/admin/users/{}/block", cast.freelancer.id),
+            &json!({"reason": "  spam gigs  "}),
+            Some(&admin.access_token),
+        )
+        .await;
+    assert_eq!(blocked.status, 200, "{blocked:?}");
+    assert_eq!(blocked.body["status"], "blocked");
+
+    // Login and refresh refused, gigs gone from browse, the re-listing finished.
+    assert_eq!(
+        app.login(&cast.freelancer.email, PASSWORD).await.status,
+        403
+    );
+    let refresh = app
+        .post(
+            "/auth/refresh",
+            &json!({"refresh_token": cast.freelancer.refresh_token}),
+            None,
+        )
+        .await;
+    assert!(
+        [401, 403].contains(&refresh.status),
+        "refresh refused: {refresh:?}"
+    );
+    assert!(app.browse_ids("").await.is_empty());
+    let detail = app
+        .get(
+            &format!("/admin/users/{}", cast.freelancer.id),
+            Some(&admin.access_token),
+        )
+        .await;
+    assert_eq!(detail.status, 200, "{detail:?}");
+    assert_eq!(detail.body["profile"]["status"], "blocked");
+    assert_eq!(detail.body["gigs_reindex_pending"], false);
+    assert_eq!(detail.body["counts"]["gigs"], 1);
+
+    // The audit entry names the admin, the target, the reason and the request.
+    let log = app
+        .get(
+            &format!("/admin/audit?target={}", cast.freelancer.id),
+            Some(&admin.access_token),
+        )
+        .await;
+    assert_eq!(log.status, 200, "{log:?}");
+    let entries = log.body["items"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{log:?}");
+    assert_eq!(entries[0]["id"], blocked.body["audit_id"]);
+    assert_eq!(entries[0]["action"], "block_user");
+    assert_eq!(entries[0]["actor_kind"], "admin");
+    assert_eq!(entries[0]["actor_id"], admin.id.to_string());
+    assert_eq!(entries[0]["target_kind"], "user");
+    assert_eq!(entries[0]["reason"], "spam gigs");
+    assert!(
+        entries[0]["request_id"]
+            .as_str()
+            .is_some_and(|id| !id.is_empty())
+    );
+
+    // Unblock: the gig returns, the user may sign in again; audited too.
+    let unblocked = app
+        .post(
+            &format!("/admin/users/{}/unblock", cast.freelancer.id),
+            &json!({}),
+            Some(&admin.access_token),
+        )
+        .await;
+    assert_eq!(unblocked.status, 200, "{unblocked:?}");
+    assert_eq!(app.browse_ids("").await, vec![gig.id]);
+    assert_eq!(
+        app.login(&cast.freelancer.email, PASSWORD).await.status,
+        200
+    );
+    let log = app
+        .get(
+            &format!("/admin/audit?actor={}", admin.id),
+            Some(&admin.access_token),
+        )
+        .await;
+    let actions: Vec<&str> = log.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| entry["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["unblock_user", "block_user"], "newest first");
+}
+
+#[tokio::test]
+async fn admins_can_block_neither_themselves_nor_other_admins() {
+    let app = TestApp::new().await;
+    let admin = app.create_admin().await;
+    let other = app.create_admin().await;
+    for target in [admin.id, other.id] {
+        let response = app
+            .post(
+                &format!("/admin/users/{target}/block"),
+                &json!({"reason": "test"}),
+                Some(&admin.access_token),
+            )
+            .await;
+        assert_eq!(response.status, 409, "{response:?}");
+        assert_eq!(response.problem(), "admin-not-blockable");
+    }
+    assert_eq!(app.login(&other.email, PASSWORD).await.status, 200);
+    // A failed action leaves no audit entry.
+    let log = app
+        .get(
+            &format!("/admin/audit?actor={}", admin.id),
+            Some(&admin.access_token),
+        )
+        .await;
+    assert_eq!(log.body["items"], json!([]));
+}
+
+#[tokio::test]
+async fn block_needs_a_reason_and_a_known_user() {
+    let app = TestApp::new().await;
+    let admin = app.create_admin().await;
+    let user = app.register_client().await;
+    let no_reason = app
+        .post(
+            &format!("/admin/users/{}/block", user.id),
+            &json!({"reason": "   "}),
+            Some(&admin.access_token),
+        )
+        .await;
+    assert_eq!(no_reason.status, 400, "{no_reason:?}");
+    let unknown = app
+        .post(
+            &format!("/admin/users/{}/block", Uuid::new_v4()),
+            &json!({"reason": "spam"}),
+            Some(&admin.access_token),
+        )
+        .await;
+    assert_eq!(unknown.status, 404, "{unknown:?}");
+    assert_eq!(app.login(&user.email, PASSWORD).await.status, 200);
+}
+
+/// A crash between the status transaction and the end of the re-listing leaves the user on the
+/// due list; the resume finishes the job.
+#[tokio::test]
+async fn a_relisting_cut_short_is_resumed() {
+    let app = TestApp::new().await;
+    let cast = app.cast().await;
+    let gig = app
+        .create_active_gig(cast.freelancer.id, Revisions::Limited(1))
+        .await;
+    let store = &app.state.store;
+    let operator = Actor::operator("crash-test");
+    let now = OffsetDateTime::now_utc();
+    let entry = AuditEntry::new(
+        &operator,
+        AuditAction::BlockUser,
+        (TargetKind::User, cast.freelancer.id),
+        Some("crash".into()),
+        now,
+    );
+    // Only the status transaction: as if the function died right after it.
+    store
+        .commit_user_status(cast.freelancer.id, UserStatus::Blocked, &entry, now)
+        .await
+        .unwrap();
+    assert!(store.gig_reindex_pending(cast.freelancer.id).await.unwrap());
+    assert_eq!(
+        app.browse_ids("").await,
+        vec![gig.id],
+        "still listed: the crash"
+    );
+
+    let resumed = gigmarket_shared::app::admin::resume_gig_reindexes(store)
+        .await
+        .unwrap();
+    assert_eq!(resumed, 1);
+    assert!(app.browse_ids("").await.is_empty());
+    assert!(!store.gig_reindex_pending(cast.freelancer.id).await.unwrap());
+    // Nothing left to resume.
+    assert_eq!(
+        gigmarket_shared::app::admin::resume_gig_reindexes(store)
+            .await
+            .unwrap(),
+        0
+    );
+}
+
+#[tokio::test]
+async fn the_audit_log_pages_newest_first_and_filters() {
+    let app = TestApp::new().await;
+    let admin = app.create_admin().await;
+    let mut users = Vec::new();
+    for _ in 0..3 {
+        users.push(app.register_client().await);
+    }
+    for user in &users {
+        for path in ["block", "unblock"] {
+            let response = app
+                .post(
+                    &format!("/admin/users/{}/{path}", user.id),
+                    &json!({"reason": "paging"}),
+                    Some(&admin.access_token),
+                )
+                .await;
+            assert_eq!(response.status, 200, "{response:?}");
+        }
+    }
+    let token = Some(admin.access_token.as_str());
+    let (ids, pages) = app.collect_pages("/admin/audit?limit=4", token).await;
+    assert_eq!(ids.len(), 6);
+    assert_eq!(pages, 2);
+    let (by_actor, _) = app
+        .collect_pages(&format!("/admin/audit?actor={}&limit=5", admin.id), token)
+        .await;
+    assert_eq!(by_actor, ids, "the same entries, newest first");
+    let both = app
+        .get(
+            &format!("/admin/audit?actor={}&target={}", admin.id, users[1].id),
+            token,
+        )
+        .await;
+    assert_eq!(both.body["items"].as_array().unwrap().len(), 2);
+    let nobody = app.get("/admin/audit?actor=somebody-else", token).await;
+    assert_eq!(nobody.body["items"], json!([]));
+    let bad = app.get("/admin/audit?month=2026-13", token).await;
+    assert_eq!(bad.status, 400);
+    let mixed = app
+        .get(
+            &format!("/admin/audit?month=2026-11&actor={}", admin.id),
+            token,
+        )
+        .await;
+    assert_eq!(mixed.status, 400);
+}
