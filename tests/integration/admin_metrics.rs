@@ -1,13 +1,13 @@
-//! Metrics counters: a randomized workload through the API (registrations, gigs in every
-//! status, orders in every state incl. cancellations and the scheduler's moves, reviews of both
-//! sides and the scheduler's publication, messages), then every figure recomputed from the
-//! stored items (a test-support Scan) must equal what the counters say.
+//! Metrics counters and `GET /admin/metrics`: a randomized workload through the API
+//! (registrations, gigs in every status, orders in every state incl. cancellations and the
+//! scheduler's moves, reviews of both sides and the scheduler's publication, messages, blocks
+//! and unblocks), then every figure recomputed from the stored items (a test-support Scan) must
+//! equal what `GET /admin/metrics` answers.
 //!
 //! The seed is printed; `GIGMARKET_WORKLOAD_SEED=<seed>` replays a run.
 
 use std::collections::BTreeMap;
 
-use gigmarket_shared::domain::metrics::Metrics;
 use gigmarket_tests::fixtures::gig_body;
 use gigmarket_tests::{Session, TestApp};
 use serde_json::{Value, json};
@@ -47,9 +47,11 @@ fn seed() -> u64 {
         .unwrap_or_else(|| OffsetDateTime::now_utc().unix_timestamp_nanos() as u64)
 }
 
-/// The figures as the counters give them.
-async fn counted(app: &TestApp) -> Metrics {
-    app.state.store.metrics().await.expect("metrics read")
+/// The figures as `GET /admin/metrics` gives them.
+async fn counted(app: &TestApp, admin: &Session) -> Value {
+    let response = app.get("/admin/metrics", Some(&admin.access_token)).await;
+    assert_eq!(response.status, 200, "{response:?}");
+    response.body
 }
 
 /// Every figure recomputed from the stored items, in the shape `Metrics` serialises to.
@@ -307,6 +309,34 @@ async fn send_messages(app: &TestApp, rng: &mut Rng, world: &World) {
     }
 }
 
+/// Blocks some clients and freelancers (after their writes), and unblocks some of them again.
+async fn block_some(app: &TestApp, rng: &mut Rng, world: &World) {
+    let admin = Some(world.admin.access_token.as_str());
+    for user in world.clients.iter().chain(&world.freelancers) {
+        if !rng.chance(30) {
+            continue;
+        }
+        let blocked = app
+            .post(
+                &format!("/admin/users/{}/block", user.id),
+                &json!({"reason": "Spam."}),
+                admin,
+            )
+            .await;
+        assert_eq!(blocked.status, 200, "{blocked:?}");
+        if rng.chance(30) {
+            let unblocked = app
+                .post(
+                    &format!("/admin/users/{}/unblock", user.id),
+                    &json!({}),
+                    admin,
+                )
+                .await;
+            assert_eq!(unblocked.status, 200, "{unblocked:?}");
+        }
+    }
+}
+
 /// The scheduler as of `days` from now: auto-completes delivered orders, marks late ones,
 /// publishes reviews whose window closed.
 async fn run_scheduler(app: &TestApp, days: i64) {
@@ -339,8 +369,10 @@ async fn counters_equal_the_figures_recomputed_from_the_items_after_a_random_wor
         run_scheduler(&app, 30).await;
     }
 
+    block_some(&app, &mut rng, &world).await;
+
     let expected = recomputed(&app).await;
-    let counted = serde_json::to_value(counted(&app).await).unwrap();
+    let counted = counted(&app, &world.admin).await;
     assert_eq!(counted, expected, "seed {seed}");
     // The workload really moved the figures (a test that can fail).
     assert!(

@@ -144,9 +144,11 @@ export const FUNCTIONS: FunctionSpec[] = [
     // TransactWriteItems (Update of the user, Put of the audit entry); then the user's gigs are
     // re-listed (Update of the gig, Put/Delete of listing entries, ConditionCheck of the owner)
     // and the pending mark cleared (UpdateItem).
+    // Metrics: BatchGetItem of the counter shards (METRICS#); a block/unblock also ADDs to the
+    // users counters (an Update in its transaction).
     table: {
-      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem'],
-      leadingKeys: ['USER#*', 'GIG#*', 'AUDIT#*'],
+      actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem'],
+      leadingKeys: ['USER#*', 'GIG#*', 'AUDIT#*', 'METRICS#*'],
     },
     queriesIndexes: true,
     readsJwtKeys: true,

@@ -17,6 +17,7 @@ pub mod reviews;
 pub mod users;
 // Admin.
 pub mod admin;
+pub mod admin_metrics;
 
 use crate::domain::user::{Caller, Role, User};
 use crate::error::{ApiError, ApiResult};
