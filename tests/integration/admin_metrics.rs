@@ -250,12 +250,14 @@ async fn place_orders(app: &TestApp, rng: &mut Rng, world: &World) -> Vec<(Uuid,
 }
 
 /// Reviews of completed orders: none, one side (left sealed), or both (published together).
+/// Returns the ids of the reviews written.
 async fn write_reviews(
     app: &TestApp,
     rng: &mut Rng,
     world: &World,
     completed: &[(Uuid, usize, usize)],
-) {
+) -> Vec<Uuid> {
+    let mut written = Vec::new();
     for &(order_id, client_index, owner_index) in completed {
         let sides = rng.below(4);
         let mut authors = Vec::new();
@@ -275,6 +277,43 @@ async fn write_reviews(
                 )
                 .await;
             assert_eq!(response.status, 201, "{response:?}");
+            written.push(response.body["id"].as_str().unwrap().parse().unwrap());
+        }
+    }
+    written
+}
+
+/// Hides some reviews (a sealed one is 409, which must change nothing) and unhides some again.
+async fn hide_some(app: &TestApp, rng: &mut Rng, world: &World, reviews: &[Uuid]) {
+    let admin = Some(world.admin.access_token.as_str());
+    for review in reviews {
+        if !rng.chance(40) {
+            continue;
+        }
+        let hidden = app
+            .post(
+                &format!("/admin/reviews/{review}/hide"),
+                &json!({"reason": "Abusive language."}),
+                admin,
+            )
+            .await;
+        match hidden.status {
+            200 => {}
+            409 => {
+                assert_eq!(hidden.problem(), "review-not-published", "{hidden:?}");
+                continue;
+            }
+            _ => panic!("hide: {hidden:?}"),
+        }
+        if rng.chance(30) {
+            let shown = app
+                .post(
+                    &format!("/admin/reviews/{review}/unhide"),
+                    &json!({}),
+                    admin,
+                )
+                .await;
+            assert_eq!(shown.status, 200, "{shown:?}");
         }
     }
 }
@@ -358,7 +397,7 @@ async fn counters_equal_the_figures_recomputed_from_the_items_after_a_random_wor
     let mut world = register_people(&app, &mut rng).await;
     create_gigs(&app, &mut rng, &mut world).await;
     let completed = place_orders(&app, &mut rng, &world).await;
-    write_reviews(&app, &mut rng, &world, &completed).await;
+    let reviews = write_reviews(&app, &mut rng, &world, &completed).await;
     send_messages(&app, &mut rng, &world).await;
     if rng.chance(50) {
         // Past the auto-complete and due dates, within the review window.
@@ -369,6 +408,7 @@ async fn counters_equal_the_figures_recomputed_from_the_items_after_a_random_wor
         run_scheduler(&app, 30).await;
     }
 
+    hide_some(&app, &mut rng, &world, &reviews).await;
     block_some(&app, &mut rng, &world).await;
 
     let expected = recomputed(&app).await;
@@ -383,4 +423,153 @@ async fn counters_equal_the_figures_recomputed_from_the_items_after_a_random_wor
             .any(|n| n != 0)
     );
     assert!(expected["users"]["client"]["active"].as_i64().unwrap() >= 2);
+}
+
+/// The rating totals a review can count in: the gig's, the freelancer's (seller), the client's
+/// (buyer).
+async fn totals(
+    app: &TestApp,
+    gig_id: Uuid,
+    freelancer: Uuid,
+    client: Uuid,
+) -> (
+    gigmarket_shared::domain::review::RatingTotals,
+    gigmarket_shared::domain::review::RatingTotals,
+    gigmarket_shared::domain::review::RatingTotals,
+) {
+    let store = &app.state.store;
+    let (_, gig) = store
+        .stored_gig_with_ratings(gig_id)
+        .await
+        .unwrap()
+        .unwrap();
+    let (_, seller) = store.user_with_ratings(freelancer).await.unwrap().unwrap();
+    let (_, buyer) = store.user_with_ratings(client).await.unwrap().unwrap();
+    (gig, seller.seller, buyer.buyer)
+}
+
+async fn listed_reviews(app: &TestApp, path: &str) -> usize {
+    let response = app.get(path, None).await;
+    assert_eq!(response.status, 200, "{response:?}");
+    response.body["items"].as_array().unwrap().len()
+}
+
+#[tokio::test]
+async fn hiding_a_review_takes_it_out_of_every_total_and_listing_and_unhiding_puts_it_back() {
+    let app = TestApp::new().await;
+    let cast = app.cast().await;
+    let gig = app
+        .create_active_gig(
+            cast.freelancer.id,
+            gigmarket_shared::domain::gig::Revisions::Limited(1),
+        )
+        .await;
+    let order = app.order_in(&cast, &gig, "completed").await;
+    let post = |who: &Session, body: Value| {
+        let token = who.access_token.clone();
+        let app = &app;
+        async move { app.post("/reviews", &body, Some(&token)).await }
+    };
+    let by_client = post(
+        &cast.client,
+        json!({"order_id": order, "rating": 5, "comment": "Great logo, fast.", "communication": 4, "would_recommend": true}),
+    )
+    .await;
+    assert_eq!(by_client.status, 201, "{by_client:?}");
+    let client_review = by_client.body["id"].as_str().unwrap().to_owned();
+    let by_freelancer = post(
+        &cast.freelancer,
+        json!({"order_id": order, "rating": 3, "comment": "Slow to answer."}),
+    )
+    .await;
+    assert_eq!(
+        by_freelancer.body["state"], "published",
+        "{by_freelancer:?}"
+    );
+    let freelancer_review = by_freelancer.body["id"].as_str().unwrap().to_owned();
+
+    let ids = (gig.id, cast.freelancer.id, cast.client.id);
+    let before = totals(&app, ids.0, ids.1, ids.2).await;
+    assert_eq!((before.0.count, before.1.count, before.2.count), (1, 1, 1));
+    let gig_reviews = format!("/gigs/{}/reviews", gig.id);
+    let seller_reviews = format!("/users/{}/reviews?as=seller", cast.freelancer.id);
+    assert_eq!(listed_reviews(&app, &gig_reviews).await, 1);
+    let admin = Some(cast.admin.access_token.as_str());
+
+    let hidden = app
+        .post(
+            &format!("/admin/reviews/{client_review}/hide"),
+            &json!({"reason": "Mentions a phone number."}),
+            admin,
+        )
+        .await;
+    assert_eq!(hidden.status, 200, "{hidden:?}");
+    assert_eq!(hidden.body["hidden"], true);
+    let after = totals(&app, ids.0, ids.1, ids.2).await;
+    assert_eq!(after.0, Default::default(), "the gig's totals lose it all");
+    assert_eq!(
+        after.1,
+        Default::default(),
+        "the seller's totals lose it all"
+    );
+    assert_eq!(after.2, before.2, "the buyer rating is the other review's");
+    assert_eq!(listed_reviews(&app, &gig_reviews).await, 0);
+    assert_eq!(listed_reviews(&app, &seller_reviews).await, 0);
+    let metrics = app.get("/admin/metrics", admin).await.body;
+    assert_eq!(
+        metrics["reviews"],
+        json!({"count": 1, "rating_sum": 3, "average_rating": 3.0})
+    );
+    let audit = app
+        .get(&format!("/admin/audit?target={client_review}"), admin)
+        .await;
+    assert_eq!(audit.status, 200, "{audit:?}");
+    assert_eq!(audit.body["items"][0]["action"], "hide_review");
+    assert_eq!(audit.body["items"][0]["reason"], "Mentions a phone number.");
+
+    let again = app
+        .post(
+            &format!("/admin/reviews/{client_review}/hide"),
+            &json!({"reason": "Again."}),
+            admin,
+        )
+        .await;
+    assert_eq!(again.status, 409, "{again:?}");
+    assert_eq!(again.problem(), "review-hidden");
+
+    let shown = app
+        .post(
+            &format!("/admin/reviews/{client_review}/unhide"),
+            &json!({}),
+            admin,
+        )
+        .await;
+    assert_eq!(shown.status, 200, "{shown:?}");
+    assert_eq!(totals(&app, ids.0, ids.1, ids.2).await, before);
+    assert_eq!(listed_reviews(&app, &gig_reviews).await, 1);
+    assert_eq!(listed_reviews(&app, &seller_reviews).await, 1);
+
+    // The freelancer's review of the client counts in the buyer rating only.
+    let hidden = app
+        .post(
+            &format!("/admin/reviews/{freelancer_review}/hide"),
+            &json!({"reason": "Personal attack."}),
+            admin,
+        )
+        .await;
+    assert_eq!(hidden.status, 200, "{hidden:?}");
+    let after = totals(&app, ids.0, ids.1, ids.2).await;
+    assert_eq!((after.0, after.1), (before.0, before.1));
+    assert_eq!(after.2, Default::default());
+    let buyer_reviews = format!("/users/{}/reviews?as=buyer", cast.client.id);
+    assert_eq!(listed_reviews(&app, &buyer_reviews).await, 0);
+
+    let unknown = app
+        .post(
+            &format!("/admin/reviews/{}/unhide", Uuid::now_v7()),
+            &json!({}),
+            admin,
+        )
+        .await;
+    assert_eq!(unknown.status, 404, "{unknown:?}");
 }

@@ -79,6 +79,10 @@
 //! seller rating; `rating_sum`/`rating_count` are the ones browse sorts by), `buyer_rating` on
 //! the client.
 //!
+//! A published review an admin hides (`hidden = true`) loses its gsi1/gsi2 keys (it leaves every
+//! listing) and is taken out of every total it counted in, in one transaction; unhiding puts
+//! both back.
+//!
 //! ## Metrics counters
 //!
 //! The figures of `GET /admin/metrics` are counters that every write moving one of them `ADD`s
@@ -139,6 +143,9 @@ pub(crate) mod attr {
     /// On reviews: sealed or published.
     pub const REVIEW_STATE: &str = "state";
     pub const REPLY: &str = "reply";
+    /// On reviews: hidden by moderation (`store::review_moderation`): out of every listing and
+    /// every rating total until unhidden.
+    pub const HIDDEN: &str = "hidden";
     /// Rating-total prefixes (see the module docs): a seller's (and a gig's), a buyer's.
     pub const SELLER_RATING_PREFIX: &str = "rating";
     pub const BUYER_RATING_PREFIX: &str = "buyer_rating";

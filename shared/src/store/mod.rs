@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod orders;
 pub(crate) mod paged;
 pub mod passwords;
+pub mod review_moderation;
 pub mod reviews;
 pub mod sessions;
 pub mod stream;

@@ -111,7 +111,7 @@ enum Reviewing {
 }
 
 /// The stored review: the review plus the index keys of its state.
-fn review_item(review: &Review) -> Result<Item, ApiError> {
+pub(super) fn review_item(review: &Review) -> Result<Item, ApiError> {
     let mut item = to_item(&keys::review(review.id), entity::REVIEW, review)?;
     let mut index_key = |index: keys::Index, partition: String, sort: String| {
         item.insert(index.pk().into(), s(partition));
@@ -146,7 +146,7 @@ fn review_item(review: &Review) -> Result<Item, ApiError> {
 }
 
 /// The totals prefix a review adds to on its reviewee's user item.
-fn reviewee_prefix(review: &Review) -> &'static str {
+pub(super) fn reviewee_prefix(review: &Review) -> &'static str {
     match review.author_side {
         Side::Client => attr::SELLER_RATING_PREFIX,
         Side::Freelancer => attr::BUYER_RATING_PREFIX,
@@ -155,6 +155,17 @@ fn reviewee_prefix(review: &Review) -> &'static str {
 
 /// `ADD`s `review` to the totals under `prefix`; `condition` (if any) is kept.
 fn add_to_totals(update: UpdateBuilder, prefix: &str, review: &Review) -> UpdateBuilder {
+    move_totals(update, prefix, review, 1)
+}
+
+/// `ADD`s `review` to the totals under `prefix` times `sign` (-1: takes a counted review out,
+/// when moderation hides it); `condition` (if any) is kept.
+pub(super) fn move_totals(
+    update: UpdateBuilder,
+    prefix: &str,
+    review: &Review,
+    sign: i64,
+) -> UpdateBuilder {
     let mut adds: Vec<(String, u64)> = vec![
         (format!("{prefix}_count"), 1),
         (format!("{prefix}_sum"), u64::from(review.rating)),
@@ -179,7 +190,7 @@ fn add_to_totals(update: UpdateBuilder, prefix: &str, review: &Review) -> Update
         clauses.push(format!("#t{position} :t{position}"));
         update = update
             .expression_attribute_names(format!("#t{position}"), name)
-            .expression_attribute_values(format!(":t{position}"), n(value));
+            .expression_attribute_values(format!(":t{position}"), n(sign * value as i64));
     }
     update.update_expression(format!("ADD {}", clauses.join(", ")))
 }
