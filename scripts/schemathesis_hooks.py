@@ -25,6 +25,9 @@ Fourth (messaging), a well-formed `participant_id` in `POST /conversations` name
 scripts/test.sh seeded (FUZZ_PARTICIPANT_ID), and in the client pass a well-formed `gig_id` there
 names the seeded gig, so conversations are really opened and continued, and their responses (and
 the linked conversation routes) checked against the spec.
+Fifth (admin), in the admin pass (FUZZ_ADMIN_TARGET_ID set), a well-formed `{id}` of an
+`/admin/users/...` route names a client scripts/test.sh seeded for it, so users are really read,
+blocked (with a valid reason) and unblocked, and the audit log has entries to list.
 """
 
 import os
@@ -92,8 +95,23 @@ def _seeded_conversation(case):
         case.body[field] = seeded
 
 
+def _seeded_admin_target(case):
+    """Admin: points a well-formed user id of an /admin/users route at the seeded target."""
+    target = os.environ.get("FUZZ_ADMIN_TARGET_ID")
+    if not target or not case.operation.path.startswith("/admin/users/"):
+        return
+    if not isinstance(case.path_parameters, dict) or not isinstance(case.path_parameters.get("id"), str):
+        return
+    try:
+        uuid.UUID(case.path_parameters["id"])
+    except ValueError:
+        return
+    case.path_parameters["id"] = target
+
+
 @schemathesis.hook
 def before_call(context, case, kwargs):
+    _seeded_admin_target(case)
     _seeded_gig(case)
     _seeded_review_order(case)
     _seeded_conversation(case)

@@ -185,6 +185,7 @@ verify_email "fuzz-peer-$run_id@example.com"
 mkdir -p .local/schemathesis
 fuzz() {
   local token=$1
+  shift # Admin: any further arguments go to schemathesis (e.g. an operation filter).
   (
     cd .local/schemathesis
     # Every check but two: no 5xx; every status, content type, header and body as the spec says;
@@ -198,7 +199,7 @@ fuzz() {
       --checks all --exclude-checks unsupported_method,positive_data_acceptance \
       --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-50}" --seed "${SCHEMATHESIS_SEED:-20261125}" \
       --workers 2 --request-timeout 30 \
-      --generation-database none --no-color
+      --generation-database none --no-color "$@"
   )
 }
 fuzz "$fuzz_token"
@@ -210,7 +211,7 @@ log "schemathesis: again as a client, with an active gig to order"
 json_field() { python3 -c "import json,sys; print(json.load(sys.stdin)[\"$1\"])"; }
 admin_email="fuzz-admin-$run_id@example.com"
 GIGMARKET_ADMIN_PASSWORD="fuzzing admin password" cargo run --quiet --locked -p gigctl -- \
-  create-admin --email "$admin_email" --name "Fuzz Admin" >/dev/null
+  create-admin --email "$admin_email" --name "Fuzz Admin" --operator make-test >/dev/null
 admin_token=$(curl -s --noproxy '*' -X POST "$GIGMARKET_API_URL/auth/login" -H 'content-type: application/json' \
   -d "{\"email\":\"$admin_email\",\"password\":\"fuzzing admin password\"}" | json_field access_token)
 fuzz_gig_id=$(curl -s --noproxy '*' -X POST "$GIGMARKET_API_URL/gigs" -H "authorization: Bearer $fuzz_token" \
@@ -309,6 +310,32 @@ for _ in $(seq 1 60); do
 done
 ses verify_email_identity EmailAddress "$sender"
 $released || { echo "the notifier never released a mail claim after a refused send"; tail -n 40 .local/logs/watch-test.log; exit 1; }
+
+# Admin.
+log "admin through watch: a user's details, block (the gig leaves browse), unblock, the audit log"
+# The admin function's every grant: counts (index Queries), the block transaction (user Update,
+# audit Put), the re-listing (gig Update, entry Delete/Put, owner ConditionCheck), the mark's
+# UpdateItem, the audit listing. The fuzz freelancer's gig is active here.
+admin_call() {
+  curl -sf --noproxy '*' -X "$1" "$GIGMARKET_API_URL$2" -H "authorization: Bearer $admin_token" \
+    -H 'content-type: application/json' ${3:+-d "$3"}
+}
+fuzz_freelancer_id=$(curl -sf --noproxy '*' "$GIGMARKET_API_URL/me" -H "authorization: Bearer $fuzz_token" | json_field id)
+admin_call GET "/admin/users/$fuzz_freelancer_id" >/dev/null
+admin_call POST "/admin/users/$fuzz_freelancer_id/block" '{"reason":"make test: blocked for a moment"}' >/dev/null
+listed=$(curl -sf --noproxy '*' "$GIGMARKET_API_URL/gigs/$fuzz_gig_id" -o /dev/null -w '%{http_code}' || true)
+[ "$listed" = 404 ] || { echo "a blocked freelancer's gig is still public ($listed)"; exit 1; }
+admin_call POST "/admin/users/$fuzz_freelancer_id/unblock" '{}' >/dev/null
+curl -sf --noproxy '*' -o /dev/null "$GIGMARKET_API_URL/gigs/$fuzz_gig_id"
+admin_call GET "/admin/audit?target=$fuzz_freelancer_id" |
+  python3 -c 'import json,sys; a=[e["action"] for e in json.load(sys.stdin)["items"]]; sys.exit(0 if a==["unblock_user","block_user"] else f"audit: {a}")'
+log "schemathesis: the admin routes as an admin"
+# A client of its own for the admin routes' ids (the hooks point well-formed ones at it): it is
+# really read, blocked and unblocked. No stateful phase: the admin routes have no links.
+FUZZ_ADMIN_TARGET_ID=$(curl -s --noproxy '*' -X POST "$GIGMARKET_API_URL/auth/register" -H 'content-type: application/json' \
+  -d "{\"email\":\"fuzz-target-$run_id@example.com\",\"password\":\"fuzzing password 1\",\"name\":\"Fuzz Target\",\"role\":\"client\"}" |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["user"]["id"])')
+FUZZ_ADMIN_TARGET_ID=$FUZZ_ADMIN_TARGET_ID fuzz "$admin_token" --include-tag admin --phases examples,coverage,fuzzing
 
 log "unlisting a gig through watch: its listing entries are deleted"
 # Pausing an active gig deletes its browse and search entries in the gig's transaction.

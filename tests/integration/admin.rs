@@ -302,3 +302,280 @@ async fn the_audit_log_pages_newest_first_and_filters() {
         .await;
     assert_eq!(mixed.status, 400);
 }
+
+/// One write a blocked user tries with their still-valid access token.
+struct BlockedWrite {
+    who: &'static str,
+    method: &'static str,
+    path: String,
+    body: serde_json::Value,
+    /// A header the write needs to get past its own checks (If-Match, Idempotency-Key).
+    header: Option<(&'static str, &'static str)>,
+}
+
+fn write(
+    who: &'static str,
+    method: &'static str,
+    path: String,
+    body: serde_json::Value,
+) -> BlockedWrite {
+    BlockedWrite {
+        who,
+        method,
+        path,
+        body,
+        header: None,
+    }
+}
+
+/// EVERY write route refuses a blocked user whose access token is still valid: the write's own
+/// transaction (or conditional write) checks the caller, so nothing cached can let it through.
+#[tokio::test]
+async fn every_write_of_a_blocked_user_is_refused_with_a_valid_token() {
+    let app = TestApp::new().await;
+    let admin = app.create_admin().await;
+    let cast = app.cast().await;
+    let other_freelancer = app.register_freelancer().await;
+    let limited = Revisions::Limited(2);
+    let ordered = app.create_active_gig(cast.freelancer.id, limited).await;
+    let to_resume = app.create_active_gig(cast.freelancer.id, limited).await;
+    let to_pause = app.create_active_gig(cast.freelancer.id, limited).await;
+    let to_archive = app.create_active_gig(cast.freelancer.id, limited).await;
+    let elsewhere = app.create_active_gig(other_freelancer.id, limited).await;
+    let paused = app
+        .post(
+            &format!("/gigs/{}/pause", to_resume.id),
+            &json!({}),
+            Some(&cast.freelancer.access_token),
+        )
+        .await;
+    assert_eq!(paused.status, 200, "{paused:?}");
+    let to_accept = app.order_in(&cast, &ordered, "pending").await;
+    let to_reject = app.order_in(&cast, &ordered, "pending").await;
+    let to_cancel = app.order_in(&cast, &ordered, "pending").await;
+    let to_deliver = app.order_in(&cast, &ordered, "in_progress").await;
+    let to_revise = app.order_in(&cast, &ordered, "delivered").await;
+    let to_complete = app.order_in(&cast, &ordered, "delivered").await;
+    let to_review = app.order_in(&cast, &ordered, "completed").await;
+    let reviewed = app.order_in(&cast, &ordered, "completed").await;
+    let mut review_id = String::new();
+    for (who, rating) in [(&cast.client, 5), (&cast.freelancer, 4)] {
+        let response = app
+            .post(
+                "/reviews",
+                &json!({"order_id": reviewed, "rating": rating, "comment": "Fair and square."}),
+                Some(&who.access_token),
+            )
+            .await;
+        assert_eq!(response.status, 201, "{response:?}");
+        if who.id == cast.client.id {
+            review_id = response.body["id"].as_str().unwrap().to_owned();
+        }
+    }
+    let opened = app
+        .post(
+            "/conversations",
+            &json!({"participant_id": cast.freelancer.id, "text": "Hello there"}),
+            Some(&cast.client.access_token),
+        )
+        .await;
+    assert_eq!(opened.status, 201, "{opened:?}");
+    let conversation = opened.body["conversation"]["id"]
+        .as_str()
+        .or_else(|| opened.body["id"].as_str())
+        .expect("conversation id")
+        .to_owned();
+
+    for user in [cast.client.id, cast.freelancer.id] {
+        let response = app
+            .post(
+                &format!("/admin/users/{user}/block"),
+                &json!({"reason": "abuse"}),
+                Some(&admin.access_token),
+            )
+            .await;
+        assert_eq!(response.status, 200, "{response:?}");
+    }
+
+    let order = |id: Uuid, action: &str| format!("/orders/{id}/{action}");
+    let writes = vec![
+        // Gigs.
+        write(
+            "freelancer",
+            "POST",
+            "/gigs".into(),
+            gigmarket_tests::fixtures::gig_body("A fresh gig while blocked"),
+        ),
+        BlockedWrite {
+            header: Some(("If-Match", "\"1\"")),
+            ..write(
+                "freelancer",
+                "PATCH",
+                format!("/gigs/{}", to_pause.id),
+                json!({"title": "A new title while blocked"}),
+            )
+        },
+        write(
+            "freelancer",
+            "DELETE",
+            format!("/gigs/{}", to_archive.id),
+            json!(null),
+        ),
+        write(
+            "freelancer",
+            "POST",
+            format!("/gigs/{}/pause", to_pause.id),
+            json!({}),
+        ),
+        write(
+            "freelancer",
+            "POST",
+            format!("/gigs/{}/resume", to_resume.id),
+            json!({}),
+        ),
+        // Orders.
+        BlockedWrite {
+            header: Some(("Idempotency-Key", "blocked-order-attempt")),
+            ..write(
+                "client",
+                "POST",
+                "/orders".into(),
+                json!({"gig_id": elsewhere.id, "package": "basic", "requirements": "Blue, please."}),
+            )
+        },
+        write("freelancer", "POST", order(to_accept, "accept"), json!({})),
+        write(
+            "freelancer",
+            "POST",
+            order(to_reject, "reject"),
+            json!({"reason": "Not a fit."}),
+        ),
+        write(
+            "freelancer",
+            "POST",
+            order(to_deliver, "deliver"),
+            json!({"message": "Here it is.", "attachments": ["https://files.example.com/logo.png"]}),
+        ),
+        write(
+            "client",
+            "POST",
+            order(to_revise, "request-revision"),
+            json!({"message": "Make it bluer."}),
+        ),
+        write("client", "POST", order(to_complete, "complete"), json!({})),
+        write(
+            "client",
+            "POST",
+            order(to_cancel, "cancel"),
+            json!({"reason": "Not a fit."}),
+        ),
+        // Reviews.
+        write(
+            "client",
+            "POST",
+            "/reviews".into(),
+            json!({"order_id": to_review, "rating": 5, "comment": "Great work."}),
+        ),
+        write(
+            "freelancer",
+            "POST",
+            format!("/reviews/{review_id}/reply"),
+            json!({"comment": "Thank you!"}),
+        ),
+        // Messages.
+        write(
+            "client",
+            "POST",
+            "/conversations".into(),
+            json!({"participant_id": cast.stranger.id, "text": "Hello"}),
+        ),
+        write(
+            "client",
+            "POST",
+            format!("/conversations/{conversation}/messages"),
+            json!({"text": "Still here"}),
+        ),
+        write(
+            "freelancer",
+            "POST",
+            format!("/conversations/{conversation}/read"),
+            json!({}),
+        ),
+        // The account itself.
+        write("client", "PATCH", "/me".into(), json!({"bio": "Blocked"})),
+        write(
+            "client",
+            "POST",
+            "/auth/password/change".into(),
+            json!({"current_password": PASSWORD, "new_password": "another long password"}),
+        ),
+    ];
+    for attempt in writes {
+        let session = match attempt.who {
+            "client" => &cast.client,
+            _ => &cast.freelancer,
+        };
+        let mut request =
+            RawRequest::new(attempt.method, attempt.path.clone()).bearer(&session.access_token);
+        if !attempt.body.is_null() {
+            request = request.json(&attempt.body);
+        }
+        if let Some((name, value)) = attempt.header {
+            request = request.header(name, value);
+        }
+        let response = app.send(request).await;
+        let what = format!("{} {}: {response:?}", attempt.method, attempt.path);
+        assert_eq!(response.status, 403, "{what}");
+        assert_eq!(response.problem(), "account-blocked", "{what}");
+    }
+    // Reads go on until the token expires.
+    let me = app.get("/me", Some(&cast.client.access_token)).await;
+    assert_eq!(me.status, 200);
+    assert_eq!(me.body["status"], "blocked");
+    // Nothing was written: the order is still pending, the profile unchanged.
+    let pending = app.order(&admin, to_accept).await;
+    assert_eq!(pending.body["status"], "pending", "{pending:?}");
+    assert!(me.body["bio"].is_null());
+}
+
+/// `gigctl create-admin`'s use case: the admin and the audit entry naming the operator are one
+/// transaction; an email taken already makes neither.
+#[tokio::test]
+async fn creating_an_admin_is_audited_with_the_operator() {
+    let app = TestApp::new().await;
+    let admin = app.create_admin().await;
+    let operator = Actor::operator("ops-on-call");
+    let now = OffsetDateTime::now_utc();
+    let created = app
+        .state
+        .accounts()
+        .create_admin(
+            "new-admin@example.com".into(),
+            PASSWORD.into(),
+            "New Admin".into(),
+            &operator,
+            now,
+        )
+        .await
+        .unwrap();
+    let again = app
+        .state
+        .accounts()
+        .create_admin(
+            "new-admin@example.com".into(),
+            PASSWORD.into(),
+            "Twice".into(),
+            &operator,
+            now,
+        )
+        .await;
+    assert!(again.is_err(), "the email is taken");
+    let log = app
+        .get("/admin/audit?actor=ops-on-call", Some(&admin.access_token))
+        .await;
+    let entries = log.body["items"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{log:?}");
+    assert_eq!(entries[0]["action"], "create_admin");
+    assert_eq!(entries[0]["actor_kind"], "operator");
+    assert_eq!(entries[0]["target_id"], created.id.to_string());
+}

@@ -142,6 +142,9 @@ pub async fn resume_gig_reindexes(store: &Store) -> ApiResult<usize> {
     store.resume_gig_reindexes().await
 }
 
+/// Longer than any user id or operator name (`check_operator_name`: 80).
+const ACTOR_MAX_CHARS: usize = 100;
+
 /// `GET /admin/audit` query: `actor` (an admin's id or an operator's name), `target` (a user or
 /// gig id), `month` (`yyyy-mm`, only without the others: the unfiltered log is per month).
 #[derive(Debug, Deserialize)]
@@ -166,6 +169,16 @@ pub async fn audit_log(
         .actor
         .map(|actor| actor.trim().to_owned())
         .filter(|actor| !actor.is_empty());
+    if actor
+        .as_ref()
+        .is_some_and(|actor| actor.chars().count() > ACTOR_MAX_CHARS)
+    {
+        return Err(ApiError::invalid(
+            "actor",
+            "too_long",
+            format!("must be at most {ACTOR_MAX_CHARS} characters"),
+        ));
+    }
     let filter = match (actor, query.target, query.month) {
         (Some(_), _, Some(_)) | (_, Some(_), Some(_)) => {
             return Err(ApiError::BadRequest(

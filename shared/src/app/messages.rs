@@ -41,6 +41,11 @@ pub async fn open(
 ) -> ApiResult<Sent> {
     let (context, text) = request.validate(caller.id)?;
     let sender = verified_caller(store, caller).await?;
+    // Admin: refused (403 account-blocked) in the write itself if the caller is blocked.
+    let store = &store.acting_as(caller.id);
+    if sender.is_blocked() {
+        return Err(ApiError::AccountBlocked);
+    }
     let participant_id = request.participant_id;
     let conversation_id = message::conversation_id(caller.id, participant_id, &context);
     let message = Message::new(conversation_id, caller, participant_id, text, now);
@@ -148,6 +153,8 @@ pub async fn send(
     now: OffsetDateTime,
 ) -> ApiResult<Sent> {
     let text = message::check_message_text(&request.text)?;
+    // Admin: refused (403 account-blocked) in the write itself if the caller is blocked.
+    let store = &store.acting_as(caller.id);
     let entry = store
         .inbox_entry(conversation_id, caller.id)
         .await?
@@ -181,6 +188,8 @@ pub async fn mark_read(
     conversation_id: Uuid,
     now: OffsetDateTime,
 ) -> ApiResult<ConversationView> {
+    // Admin: refused (403 account-blocked) in the write itself if the caller is blocked.
+    let store = &store.acting_as(caller.id);
     for _ in 0..MARK_READ_ATTEMPTS {
         let entry = store
             .inbox_entry(conversation_id, caller.id)

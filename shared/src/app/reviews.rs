@@ -27,7 +27,7 @@ async fn require_not_blocked(store: &Store, caller: Caller) -> ApiResult<()> {
         .await?
         .is_none_or(|user: User| user.is_blocked());
     if blocked {
-        Err(ApiError::Forbidden("this account is blocked"))
+        Err(ApiError::AccountBlocked)
     } else {
         Ok(())
     }
@@ -47,6 +47,8 @@ pub async fn post(
         .filter(|order| Side::of(caller.id, order).is_some())
         .ok_or(ApiError::NotFound("order"))?;
     require_not_blocked(store, caller).await?;
+    // Admin: refused (403 account-blocked) in the write itself if the caller is blocked.
+    let store = &store.acting_as(caller.id);
     for _ in 0..POST_ATTEMPTS {
         let reviews = store.order_reviews(order.id).await?;
         let review = write_review(&order, caller.id, draft.clone(), reviews.states(), now)?;
@@ -120,6 +122,8 @@ pub async fn reply(
         .ok_or(ApiError::NotFound("review"))?;
     let answer = reply_to(&review, caller.id, comment, now)?;
     require_not_blocked(store, caller).await?;
+    // Admin: refused (403 account-blocked) in the write itself if the caller is blocked.
+    let store = &store.acting_as(caller.id);
     if !store.reply_to_review(review.id, &answer).await? {
         return Err(ReviewRefusal::AlreadyReplied.into());
     }

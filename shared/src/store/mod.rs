@@ -32,6 +32,7 @@ pub mod throttle;
 pub(crate) mod transaction;
 pub mod users;
 // Admin.
+mod acting;
 pub mod admin_users;
 pub mod audit;
 
@@ -62,6 +63,8 @@ pub struct Store {
     table: String,
     /// Off (None) in the functions; the bench turns it on to count requests and capacity.
     meter: Option<Arc<CapacityMeter>>,
+    // Admin: the signed-in user this store writes for (`acting::Store::acting_as`).
+    acting_user: Option<uuid::Uuid>,
 }
 
 /// Counts DynamoDB requests and the capacity they consumed (`ReturnConsumedCapacity=TOTAL`),
@@ -209,6 +212,7 @@ impl Store {
             client,
             table: table.into(),
             meter: None,
+            acting_user: None,
         }
     }
 

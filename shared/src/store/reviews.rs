@@ -422,29 +422,27 @@ impl Store {
 
     /// Sets the reply of a published review that has none; `false` if it has one by now.
     pub async fn reply_to_review(&self, review_id: Uuid, reply: &Reply) -> Result<bool, ApiError> {
-        let result = self
-            .client()
-            .update_item()
-            .table_name(self.table())
-            .set_key(Some(super::key_attributes(&keys::review(review_id))))
-            .update_expression("SET #reply = :reply")
-            .condition_expression("attribute_not_exists(#reply) AND #state = :published")
-            .expression_attribute_names("#reply", attr::REPLY)
-            .expression_attribute_names("#state", attr::REVIEW_STATE)
-            .expression_attribute_values(
-                ":reply",
-                AttributeValue::M(HashMap::from([
-                    ("comment".to_owned(), s(&reply.comment)),
-                    ("created_at".to_owned(), rfc3339(reply.created_at)),
-                ])),
-            )
-            .expression_attribute_values(":published", s(ReviewState::Published.as_str()))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(error) if super::condition_failed(&error) => Ok(false),
-            Err(error) => Err(super::sdk_error("UpdateItem")(error)),
+        // Admin: a transaction of one item, so a store acting for the replier adds its
+        // not-blocked check (`store::acting`).
+        let mut transaction = self.transaction();
+        transaction.update(ReplyItem::Review, &keys::review(review_id), |update| {
+            update
+                .update_expression("SET #reply = :reply")
+                .condition_expression("attribute_not_exists(#reply) AND #state = :published")
+                .expression_attribute_names("#reply", attr::REPLY)
+                .expression_attribute_names("#state", attr::REVIEW_STATE)
+                .expression_attribute_values(
+                    ":reply",
+                    AttributeValue::M(HashMap::from([
+                        ("comment".to_owned(), s(&reply.comment)),
+                        ("created_at".to_owned(), rfc3339(reply.created_at)),
+                    ])),
+                )
+                .expression_attribute_values(":published", s(ReviewState::Published.as_str()))
+        })?;
+        match self.transact(transaction).await? {
+            TransactOutcome::Committed => Ok(true),
+            TransactOutcome::ConditionFailed(_) => Ok(false),
         }
     }
 
@@ -529,4 +527,10 @@ fn sealed_condition(
     put.condition_expression("#state = :sealed")
         .expression_attribute_names("#state", attr::REVIEW_STATE)
         .expression_attribute_values(":sealed", s(ReviewState::Sealed.as_str()))
+}
+
+/// Admin: the one item of a reply's transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ReplyItem {
+    Review,
 }

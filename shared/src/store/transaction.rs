@@ -170,8 +170,13 @@ impl Store {
         transaction: Transaction<N>,
     ) -> Result<TransactOutcome<N>, ApiError> {
         const ATTEMPTS: u32 = 8;
-        let (names, items): (Vec<N>, Vec<TransactWriteItem>) =
+        let (names, mut items): (Vec<N>, Vec<TransactWriteItem>) =
             transaction.items.into_iter().unzip();
+        // Admin: a write for a signed-in user refuses a blocked one (`store::acting`).
+        let acting = self
+            .acting_user
+            .map(|user_id| super::acting::add_acting_check(&mut items, &self.table, user_id))
+            .transpose()?;
         for attempt in 1..=ATTEMPTS {
             let result = self
                 .client
@@ -198,6 +203,12 @@ impl Store {
                         .iter()
                         .map(|reason| reason.code().unwrap_or("None"))
                         .collect();
+                    if let Some(check) = acting
+                        && codes.get(check.index) == Some(&"ConditionalCheckFailed")
+                        && self.acting_user_blocked(check).await?
+                    {
+                        return Err(ApiError::AccountBlocked);
+                    }
                     let failed: Vec<N> = codes
                         .iter()
                         .zip(&names)

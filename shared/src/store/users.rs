@@ -13,6 +13,7 @@ use super::{
     Store, attribute, from_item, key_attributes, missing_if_condition_failed, rfc3339, s, to_item,
 };
 use crate::domain::metrics::MetricsDelta;
+use crate::domain::audit::AuditEntry;
 use crate::domain::user::{ProfileChanges, User, UserStatus};
 use crate::error::ApiError;
 
@@ -81,6 +82,8 @@ enum Registration {
     SessionFamily,
     SessionToken,
     Metrics,
+    // Admin: `gigctl create-admin`'s audit entry.
+    Audit,
 }
 
 impl Store {
@@ -99,6 +102,19 @@ impl Store {
         user: &User,
         password_hash: &str,
         session: Option<(&str, &RefreshToken)>,
+    ) -> Result<(), ApiError> {
+        self.create_user_audited(user, password_hash, session, None)
+            .await
+    }
+
+    /// Admin: [`Store::create_user_with_session`] with `audit` (an operator creating an admin)
+    /// in the same transaction.
+    pub async fn create_user_audited(
+        &self,
+        user: &User,
+        password_hash: &str,
+        session: Option<(&str, &RefreshToken)>,
+        audit: Option<&AuditEntry>,
     ) -> Result<(), ApiError> {
         let profile = to_item(&keys::user(user.id), entity::USER, user)?;
         let credentials = to_item(
@@ -123,6 +139,9 @@ impl Store {
             transaction
                 .put_new(Registration::SessionFamily, family)?
                 .put_new(Registration::SessionToken, token)?;
+        }
+        if let Some(audit) = audit {
+            transaction.audit(Registration::Audit, audit)?;
         }
         match self.transact(transaction).await? {
             TransactOutcome::Committed => Ok(()),
@@ -164,7 +183,13 @@ impl Store {
             .update_item()
             .table_name(self.table())
             .set_key(Some(key_attributes(&keys::user(user_id))))
-            .condition_expression(format!("attribute_exists({})", attr::PK))
+            // Admin: a blocked account edits nothing (403 account-blocked), decided by the write.
+            .condition_expression(format!(
+                "attribute_exists({}) AND (attribute_not_exists(#status) OR #status <> :blocked)",
+                attr::PK
+            ))
+            .expression_attribute_names("#status", attr::STATUS)
+            .expression_attribute_values(":blocked", attribute(&UserStatus::Blocked)?)
             .return_values(ReturnValue::AllNew)
             .expression_attribute_values(":updated_at", rfc3339(now));
         if let Some(name) = &changes.name {
@@ -196,11 +221,16 @@ impl Store {
         if !remove.is_empty() {
             expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
         }
-        let output = request
-            .update_expression(expression)
-            .send()
-            .await
-            .map_err(missing_if_condition_failed("user"))?;
+        let output = match request.update_expression(expression).send().await {
+            Ok(output) => output,
+            Err(error) if super::condition_failed(&error) => {
+                return Err(match self.get_user(user_id).await? {
+                    Some(user) if user.is_blocked() => ApiError::AccountBlocked,
+                    _ => ApiError::NotFound("user"),
+                });
+            }
+            Err(error) => return Err(super::sdk_error("UpdateItem")(error)),
+        };
         from_item(output.attributes.unwrap_or_default())
     }
 

@@ -9,7 +9,7 @@ use aws_sdk_sqs::types::QueueAttributeName;
 use clap::{Parser, Subcommand};
 use gigmarket_shared::aws;
 use gigmarket_shared::domain::gig::{Gig, GigDraft, GigStatus};
-use gigmarket_shared::domain::user::{Registration, Role, UserStatus, normalize_email};
+use gigmarket_shared::domain::user::{Registration, Role, normalize_email};
 use gigmarket_shared::pagination::PageRequest;
 use gigmarket_shared::store::table;
 use gigmarket_shared::web::AppState;
@@ -53,11 +53,31 @@ enum Command {
         name: String,
         #[arg(long, env = "GIGMARKET_ADMIN_PASSWORD", hide_env_values = true)]
         password: String,
+        /// Who runs this, for the audit log (default: $USER).
+        #[arg(long, env = "USER")]
+        operator: String,
     },
-    /// Block a user: no more logins or refreshes, and their gigs leave browse and search.
-    BlockUser { id: Uuid },
-    /// Lift a block: their active gigs are listed again.
-    UnblockUser { id: Uuid },
+    /// Block a user, exactly as `POST /admin/users/{id}/block` does (the same use case): no more
+    /// logins, refreshes or writes, their gigs leave browse and search; audited with the
+    /// operator's name.
+    BlockUser {
+        id: Uuid,
+        #[arg(long)]
+        reason: String,
+        /// Who runs this, for the audit log (default: $USER).
+        #[arg(long, env = "USER")]
+        operator: String,
+    },
+    /// Lift a block (as `POST /admin/users/{id}/unblock`): their active gigs are listed again.
+    /// Audited with the operator's name.
+    UnblockUser {
+        id: Uuid,
+        /// Who runs this, for the audit log (default: $USER).
+        #[arg(long, env = "USER")]
+        operator: String,
+    },
+    /// Finish the gig re-listings that a crash left half-way after a block or unblock.
+    ResumeReindex,
     /// Mark an account's email verified without its mailed token (support, and scripts/test.sh's
     /// fuzz users). Needs the functions' environment (TABLE_NAME).
     VerifyEmail {
@@ -106,7 +126,10 @@ async fn main() -> anyhow::Result<()> {
             email,
             name,
             password,
+            operator,
         } => {
+            gigmarket_shared::domain::audit::check_operator_name(&operator)
+                .map_err(|error| to_anyhow(error.into()))?;
             let state = AppState::from_env().await?;
             let email = normalize_email(&email);
             // Same rules as self-registration, except the role.
@@ -118,22 +141,31 @@ async fn main() -> anyhow::Result<()> {
             }
             .validate()
             .map_err(|error| anyhow::anyhow!("{error:?}"))?;
+            let operator = gigmarket_shared::domain::audit::Actor::operator(&operator);
             let user = state
                 .accounts()
-                .create_user(
+                .create_admin(
                     email,
                     password,
                     name,
-                    Role::Admin,
+                    &operator,
                     time::OffsetDateTime::now_utc(),
                 )
                 .await
                 .map_err(|error| anyhow::anyhow!("{}", error.to_problem().detail))?;
-            println!("created admin {} ({})", user.email, user.id);
+            println!(
+                "created admin {} ({}), audited as operator {}",
+                user.email, user.id, operator.id
+            );
             Ok(())
         }
-        Command::BlockUser { id } => set_status(id, UserStatus::Blocked).await,
-        Command::UnblockUser { id } => set_status(id, UserStatus::Active).await,
+        Command::BlockUser {
+            id,
+            reason,
+            operator,
+        } => set_status(id, Some(reason), &operator).await,
+        Command::UnblockUser { id, operator } => set_status(id, None, &operator).await,
+        Command::ResumeReindex => resume_reindex().await,
         Command::VerifyEmail { email } => verify_email(&email).await,
         Command::Routes { json } => {
             if json {
@@ -366,17 +398,34 @@ async fn seed() -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn set_status(id: Uuid, status: UserStatus) -> anyhow::Result<()> {
+/// Blocks (with `reason`) or unblocks through the admin use case, as operator `operator`.
+async fn set_status(id: Uuid, reason: Option<String>, operator: &str) -> anyhow::Result<()> {
+    use gigmarket_shared::app::admin;
+    use gigmarket_shared::domain::audit::{Actor, ReasonBody, check_operator_name};
+    check_operator_name(operator).map_err(|error| to_anyhow(error.into()))?;
     let state = AppState::from_env().await?;
-    if state.store.get_user(id).await.map_err(to_anyhow)?.is_none() {
-        bail!("no user {id}");
+    let actor = Actor::operator(operator);
+    let now = time::OffsetDateTime::now_utc();
+    let changed = match reason {
+        Some(reason) => {
+            admin::block_user(&state.store, &actor, id, Ok(ReasonBody { reason }), now).await
+        }
+        None => admin::unblock_user(&state.store, &actor, id, now).await,
     }
-    state
-        .store
-        .set_user_status(id, status, time::OffsetDateTime::now_utc())
+    .map_err(to_anyhow)?;
+    println!(
+        "user {id} is now {:?} (audit entry {}, operator {})",
+        changed.status, changed.audit_id, actor.id
+    );
+    Ok(())
+}
+
+async fn resume_reindex() -> anyhow::Result<()> {
+    let state = AppState::from_env().await?;
+    let resumed = gigmarket_shared::app::admin::resume_gig_reindexes(&state.store)
         .await
         .map_err(to_anyhow)?;
-    println!("user {id} is now {status:?}");
+    println!("finished {resumed} pending gig re-listing(s)");
     Ok(())
 }
 
