@@ -240,7 +240,7 @@ log "schemathesis: again as a client, with an active gig to order"
 json_field() { python3 -c "import json,sys; print(json.load(sys.stdin)[\"$1\"])"; }
 admin_email="fuzz-admin-$run_id@example.com"
 GIGMARKET_ADMIN_PASSWORD="fuzzing admin password" cargo run --quiet --locked -p gigctl -- \
-  create-admin --email "$admin_email" --name "Fuzz Admin" >/dev/null
+  create-admin --email "$admin_email" --name "Fuzz Admin" --operator make-test >/dev/null
 admin_token=$(curl -s --noproxy '*' -X POST "$GIGMARKET_API_URL/auth/login" -H 'content-type: application/json' \
   -d "{\"email\":\"$admin_email\",\"password\":\"fuzzing admin password\"}" | json_field access_token)
 remember_secret "$admin_token"

@@ -244,6 +244,16 @@ pub fn describe(input: &Input) -> Vec<Call> {
             })
             .collect();
     }
+    // Metrics: the admin function reads every counter shard in one BatchGetItem.
+    if let Some(batch) = input.downcast_ref::<ddb::batch_get_item::BatchGetItemInput>() {
+        return batch
+            .request_items
+            .iter()
+            .flat_map(|tables| tables.values())
+            .flat_map(|request| request.keys.iter())
+            .map(|key| item("dynamodb:BatchGetItem", key_prefix(Some(key))))
+            .collect();
+    }
     #[cfg(feature = "sqs")]
     if let Some(send) =
         input.downcast_ref::<aws_sdk_sqs::operation::send_message_batch::SendMessageBatchInput>()

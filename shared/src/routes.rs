@@ -71,6 +71,10 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/admin/users/{id}/block", "admin"),
     route("POST", "/admin/users/{id}/unblock", "admin"),
     route("GET", "/admin/audit", "admin"),
+    // Admin: metrics and oversight (app::admin_metrics, app::admin_oversight).
+    route("GET", "/admin/metrics", "admin"),
+    route("POST", "/admin/reviews/{id}/hide", "admin"),
+    route("POST", "/admin/reviews/{id}/unhide", "admin"),
 ];
 
 /// The `[workspace.metadata.lambda.watch.router]` table body, one line per path, in table order.

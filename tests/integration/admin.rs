@@ -537,3 +537,45 @@ async fn every_write_of_a_blocked_user_is_refused_with_a_valid_token() {
     assert_eq!(pending.body["status"], "pending", "{pending:?}");
     assert!(me.body["bio"].is_null());
 }
+
+/// `gigctl create-admin`'s use case: the admin and the audit entry naming the operator are one
+/// transaction; an email taken already makes neither.
+#[tokio::test]
+async fn creating_an_admin_is_audited_with_the_operator() {
+    let app = TestApp::new().await;
+    let admin = app.create_admin().await;
+    let operator = Actor::operator("ops-on-call");
+    let now = OffsetDateTime::now_utc();
+    let created = app
+        .state
+        .accounts()
+        .create_admin(
+            "new-admin@example.com".into(),
+            PASSWORD.into(),
+            "New Admin".into(),
+            &operator,
+            now,
+        )
+        .await
+        .unwrap();
+    let again = app
+        .state
+        .accounts()
+        .create_admin(
+            "new-admin@example.com".into(),
+            PASSWORD.into(),
+            "Twice".into(),
+            &operator,
+            now,
+        )
+        .await;
+    assert!(again.is_err(), "the email is taken");
+    let log = app
+        .get("/admin/audit?actor=ops-on-call", Some(&admin.access_token))
+        .await;
+    let entries = log.body["items"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{log:?}");
+    assert_eq!(entries[0]["action"], "create_admin");
+    assert_eq!(entries[0]["actor_kind"], "operator");
+    assert_eq!(entries[0]["target_id"], created.id.to_string());
+}

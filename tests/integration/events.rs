@@ -101,6 +101,10 @@ const HTTP_SAMPLES: &[(&str, u16)] = &[
     // Admin: the admin looks at Ann and at what was done to her (nothing yet).
     ("admin/get-user.json", 200),
     ("admin/audit-log.json", 200),
+    ("admin/metrics.json", 200),
+    // Admin oversight: the client's review is hidden, then shown again.
+    ("admin/hide-review.json", 200),
+    ("admin/unhide-review.json", 200),
     // Messaging: the client asks Ann (the freelancer) about the order, she answers.
     ("messages/open-conversation.json", 201),
     ("messages/list-conversations.json", 200),
@@ -259,6 +263,13 @@ async fn every_api_sample_gets_its_expected_response() {
                 assert_eq!(body["counts"]["orders_as_freelancer"], 1);
             }
             "admin/audit-log.json" => assert_eq!(body["items"], serde_json::json!([])),
+            "admin/hide-review.json" => assert_eq!(body["hidden"], true),
+            "admin/unhide-review.json" => assert_eq!(body["hidden"], false),
+            "admin/metrics.json" => {
+                // The order Ann completed and the two reviews of it, from the counters.
+                assert_eq!(body["orders"]["completed"], 1);
+                assert_eq!(body["reviews"]["count"], 2);
+            }
             "users/get-user.json" => {
                 assert_eq!(body["id"], user_id.as_str());
                 assert!(body.get("email").is_none(), "public profile");

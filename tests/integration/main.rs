@@ -4,6 +4,7 @@
 //! served by `cargo lambda watch` (`GIGMARKET_API_URL`, which `make test` sets).
 
 mod accounts;
+mod admin_metrics;
 // Admin.
 mod admin;
 mod auth;

@@ -18,12 +18,15 @@ use gigmarket_shared::{ApiError, ApiResult};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+mod metrics;
+
 pub fn router(state: AppState) -> Router {
     let routes = Router::new()
         .route("/admin/users/{id}", get(user_detail))
         .route("/admin/users/{id}/block", post(block_user))
         .route("/admin/users/{id}/unblock", post(unblock_user))
-        .route("/admin/audit", get(audit_log));
+        .route("/admin/audit", get(audit_log))
+        .merge(metrics::routes());
     web::api(routes, state)
 }
 

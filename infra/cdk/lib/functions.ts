@@ -63,7 +63,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     // DeleteItem: a verification or reset token is consumed (deleted) when used.
     table: {
       actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
-      leadingKeys: ['USER#*', 'EMAIL#*', 'REFRESH#*', 'FAMILY#*', 'LOGINFAIL#*', 'LOGINIP#*', 'LOGINOK#*', 'REGISTERIP#*', 'TOKEN#*', 'VERIFYMAIL#*', 'RESETMAIL#*'],
+      leadingKeys: ['USER#*', 'EMAIL#*', 'REFRESH#*', 'FAMILY#*', 'LOGINFAIL#*', 'LOGINIP#*', 'LOGINOK#*', 'REGISTERIP#*', 'TOKEN#*', 'VERIFYMAIL#*', 'RESETMAIL#*', 'METRICS#*'],
     },
     readsJwtKeys: true,
     // The verification and reset mails: `account` events straight to the events queue.
@@ -88,7 +88,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     // ConditionCheck of the owner's status.
     table: {
       actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem'],
-      leadingKeys: ['GIG#*', 'USER#*'],
+      leadingKeys: ['GIG#*', 'USER#*', 'METRICS#*'],
     },
     queriesIndexes: true,
     readsJwtKeys: true,
@@ -101,7 +101,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     // (the gig) and, at placement, a ConditionCheck of the freelancer (not blocked).
     table: {
       actions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'],
-      leadingKeys: ['ORDER#*', 'IDEMPOTENCY#*', 'GIG#*', 'USER#*'],
+      leadingKeys: ['ORDER#*', 'IDEMPOTENCY#*', 'GIG#*', 'USER#*', 'METRICS#*'],
     },
     queriesIndexes: true,
     readsJwtKeys: true,
@@ -116,7 +116,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     // the gig, Put of each listing entry, ConditionCheck of the owner).
     table: {
       actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'],
-      leadingKeys: ['ORDER#*', 'REVIEW#*', 'USER#*', 'GIG#*'],
+      leadingKeys: ['ORDER#*', 'REVIEW#*', 'USER#*', 'GIG#*', 'METRICS#*'],
     },
     queriesIndexes: true,
     readsJwtKeys: true,
@@ -131,7 +131,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     // opened conversations) and a ConditionCheck of the sender (not blocked).
     table: {
       actions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'],
-      leadingKeys: ['CONV#*', 'CONVRATE#*', 'USER#*', 'ORDER#*', 'GIG#*'],
+      leadingKeys: ['CONV#*', 'CONVRATE#*', 'USER#*', 'ORDER#*', 'GIG#*', 'METRICS#*'],
     },
     queriesIndexes: true,
     readsJwtKeys: true,
@@ -144,9 +144,11 @@ export const FUNCTIONS: FunctionSpec[] = [
     // TransactWriteItems (Update of the user, Put of the audit entry); then the user's gigs are
     // re-listed (Update of the gig, Put/Delete of listing entries, ConditionCheck of the owner)
     // and the pending mark cleared (UpdateItem).
+    // Metrics: BatchGetItem of the counter shards (METRICS#); a block/unblock also ADDs to the
+    // users counters (an Update in its transaction).
     table: {
-      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem'],
-      leadingKeys: ['USER#*', 'GIG#*', 'AUDIT#*'],
+      actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem'],
+      leadingKeys: ['USER#*', 'GIG#*', 'AUDIT#*', 'METRICS#*'],
     },
     queriesIndexes: true,
     readsJwtKeys: true,
@@ -181,7 +183,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     // entries, ConditionCheck owner).
     table: {
       actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'],
-      leadingKeys: ['ORDER#*', 'GIG#*', 'REVIEW#*', 'USER#*'],
+      leadingKeys: ['ORDER#*', 'GIG#*', 'REVIEW#*', 'USER#*', 'METRICS#*'],
     },
     queriesIndexes: true,
     timeoutSeconds: 60,

@@ -114,11 +114,50 @@ impl Accounts<'_> {
         role: Role,
         now: OffsetDateTime,
     ) -> ApiResult<User> {
+        self.create_verified_user(email, password, name, role, None, now)
+            .await
+    }
+
+    /// `gigctl create-admin`: an admin account, audited with the operator who made it
+    /// (the entry in the account's own transaction).
+    pub async fn create_admin(
+        &self,
+        email: String,
+        password: String,
+        name: String,
+        operator: &crate::domain::audit::Actor,
+        now: OffsetDateTime,
+    ) -> ApiResult<User> {
+        self.create_verified_user(email, password, name, Role::Admin, Some(operator), now)
+            .await
+    }
+
+    async fn create_verified_user(
+        &self,
+        email: String,
+        password: String,
+        name: String,
+        role: Role,
+        audited_by: Option<&crate::domain::audit::Actor>,
+        now: OffsetDateTime,
+    ) -> ApiResult<User> {
+        use crate::domain::audit::{AuditAction, AuditEntry, TargetKind};
         let password_hash = blocking(self.config, move || hash_password(&password)).await??;
         let mut user = User::new(email, name.trim().to_owned(), role, now);
         // An operator vouches for the address.
         user.email_verified = true;
-        self.store.create_user(&user, &password_hash).await?;
+        let audit = audited_by.map(|actor| {
+            AuditEntry::new(
+                actor,
+                AuditAction::CreateAdmin,
+                (TargetKind::User, user.id),
+                None,
+                now,
+            )
+        });
+        self.store
+            .create_user_audited(&user, &password_hash, None, audit.as_ref())
+            .await?;
         Ok(user)
     }
 

@@ -17,6 +17,8 @@ pub mod reviews;
 pub mod users;
 // Admin.
 pub mod admin;
+pub mod admin_metrics;
+pub mod admin_reviews;
 
 use crate::domain::user::{Caller, Role, User};
 use crate::error::{ApiError, ApiResult};

@@ -59,6 +59,9 @@ pub enum AuditAction {
     ApproveGig,
     RejectGig,
     RemoveGig,
+    // Oversight.
+    HideReview,
+    UnhideReview,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -66,6 +69,7 @@ pub enum AuditAction {
 pub enum TargetKind {
     User,
     Gig,
+    Review,
 }
 
 /// One audit entry, as stored and as `GET /admin/audit` shows it.

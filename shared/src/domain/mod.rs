@@ -6,6 +6,7 @@ pub mod browse;
 pub mod category;
 pub mod gig;
 pub mod message;
+pub mod metrics;
 pub mod order;
 pub mod password_change;
 pub mod review;

@@ -12,6 +12,7 @@ use super::{
     Store, attribute, done_if_condition_failed, from_item, key_attributes, n, s, sdk_error,
 };
 use crate::domain::audit::AuditEntry;
+use crate::domain::metrics::MetricsDelta;
 use crate::domain::user::{Role, User, UserStatus};
 use crate::error::ApiError;
 
@@ -20,6 +21,7 @@ use crate::error::ApiError;
 enum StatusChange {
     User,
     Audit,
+    Metrics,
 }
 
 /// What an admin sees counted on a user (Queries with `Select=COUNT` on the existing
@@ -46,6 +48,14 @@ impl Store {
         audit: &AuditEntry,
         now: OffsetDateTime,
     ) -> Result<String, ApiError> {
+        // Metrics: the users-by-role-and-status counters move from the status as read, so the
+        // update is conditioned on that status too.
+        let was = self
+            .get_user(user_id)
+            .await?
+            .ok_or(ApiError::NotFound("user"))?;
+        let moved = MetricsDelta::user_status_changed(was.role, was.status, status);
+        let was_status = attribute(&was.status)?;
         let now_ms = now.unix_timestamp_nanos() / 1_000_000;
         let mark = keys::gig_reindex_due_sort(now_ms, user_id);
         let due = index::GIG_REINDEX_DUE;
@@ -68,9 +78,10 @@ impl Store {
                 let update = update
                     .update_expression(format!("SET {}", set.join(", ")))
                     .condition_expression(format!(
-                        "attribute_exists({}) AND #role <> :admin",
+                        "attribute_exists({}) AND #role <> :admin AND #status = :was_status",
                         attr::PK
                     ))
+                    .expression_attribute_values(":was_status", was_status)
                     .expression_attribute_names("#status", attr::STATUS)
                     .expression_attribute_names("#role", attr::ROLE)
                     .expression_attribute_values(":status", status_value)
@@ -88,11 +99,15 @@ impl Store {
                     update
                 }
             })?
-            .audit(StatusChange::Audit, audit)?;
+            .audit(StatusChange::Audit, audit)?
+            .count(StatusChange::Metrics, &moved, user_id)?;
         match self.transact(transaction).await? {
             TransactOutcome::Committed => Ok(mark),
             TransactOutcome::ConditionFailed(failed) if failed.includes(StatusChange::User) => {
-                Err(ApiError::NotFound("user"))
+                Err(ApiError::conflict(
+                    "user-changed",
+                    "the account changed while its status was being set; try again",
+                ))
             }
             TransactOutcome::ConditionFailed(failed) => Err(ApiError::internal(anyhow::anyhow!(
                 "user status change refused: {failed:?}"

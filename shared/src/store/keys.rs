@@ -27,6 +27,7 @@
 //! | message             | `CONV#<conversation_id>` | `MSG#<message_id>` | UUIDv7 ids: sorted by send time; one Query reads a page |
 //! | conversations opened| `CONVRATE#<user_id>`    | `HOUR#<start>`     | TTL `expires_at`; new conversations per clock hour |
 //! | message mail throttle | `MSGMAIL#<conversation_id>#<user_id>` | `THROTTLE` | TTL `expires_at`; one mail per 15 minutes |
+//! | metrics counter shard | `METRICS#<area>` (`users`, `gigs`, `orders`, `reviews`, `messages`) | `SHARD#<n>` (n in 0..8) | one number attribute per counter (`domain::metrics::Counter::name`); see "Metrics counters" |
 //! | audit entry         | `AUDIT#<entry_id>`      | `AUDIT`            | gsi1 by actor, gsi2 by target, gsi3 by month (below) |
 //!
 //! GSIs `gsi1`..`gsi4` are generic (`gsiNpk`/`gsiNsk`), overloaded by the entities that need them;
@@ -78,6 +79,22 @@
 //! seller rating; `rating_sum`/`rating_count` are the ones browse sorts by), `buyer_rating` on
 //! the client.
 //!
+//! A published review an admin hides (`hidden = true`) loses its gsi1/gsi2 keys (it leaves every
+//! listing) and is taken out of every total it counted in, in one transaction; unhiding puts
+//! both back.
+//!
+//! ## Metrics counters
+//!
+//! The figures of `GET /admin/metrics` are counters that every write moving one of them `ADD`s
+//! to in its own transaction (`store::metrics`). So that no single item takes every write, each
+//! area's counters are spread over [`METRICS_SHARDS`] (8) shard items, `METRICS#<area>` /
+//! `SHARD#<n>`: a write picks the shard from the id of the entity it changes (the user, gig,
+//! order, review or message id; `n = id mod 8`), so a retried write lands on the same shard.
+//! One transaction touches at most one shard item per area: every counter of an area it moves
+//! is in that item's ONE update expression (a transaction may not touch an item twice).
+//! A read gets all 5 x 8 = 40 shard items in one `BatchGetItem` (strongly consistent; never a
+//! Scan) and sums each counter over the shards: 40 item reads of at most 4 KB each.
+//!
 //! ## Admin: audit log and user maintenance
 //!
 //! | item        | index | pk                          | sk                          | what for |
@@ -126,6 +143,9 @@ pub(crate) mod attr {
     /// On reviews: sealed or published.
     pub const REVIEW_STATE: &str = "state";
     pub const REPLY: &str = "reply";
+    /// On reviews: hidden by moderation (`store::review_moderation`): out of every listing and
+    /// every rating total until unhidden.
+    pub const HIDDEN: &str = "hidden";
     /// Rating-total prefixes (see the module docs): a seller's (and a gig's), a buyer's.
     pub const SELLER_RATING_PREFIX: &str = "rating";
     pub const BUYER_RATING_PREFIX: &str = "buyer_rating";
@@ -541,6 +561,18 @@ pub fn message_mail_throttle(conversation_id: Uuid, recipient_id: Uuid) -> Key {
     )
 }
 
+// ---- metrics counters ----
+
+/// How many shard items each area's counters are spread over (see "Metrics counters").
+pub const METRICS_SHARDS: u32 = 8;
+
+/// One shard item of an area's counters.
+pub fn metrics_shard(area: &str, shard: u32) -> Key {
+    Key::new(format!("METRICS#{area}"), &format!("SHARD#{shard}"))
+}
+
+// ---- end of metrics counters keys ----
+
 // ---- admin: audit log and user maintenance ----
 
 pub fn audit_entry(entry_id: Uuid) -> Key {
@@ -605,6 +637,8 @@ pub mod entity {
     pub const MESSAGE_MAIL_THROTTLE: &str = "message_mail_throttle";
     // Email verification and password reset.
     pub const ACCOUNT_TOKEN: &str = "account_token";
+    // Metrics counters.
+    pub const METRICS_SHARD: &str = "metrics_shard";
     // Admin.
     pub const AUDIT_ENTRY: &str = "audit_entry";
 }

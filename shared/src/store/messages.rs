@@ -16,6 +16,7 @@ use super::paged::{Listing, SortRange};
 use super::transaction::{TransactOutcome, Transaction};
 use super::{Item, Store, attribute, n, rfc3339, s, sdk_error, to_item};
 use crate::domain::message::{InboxEntry, Message};
+use crate::domain::metrics::MetricsDelta;
 use crate::domain::user::UserStatus;
 use crate::error::ApiError;
 use crate::pagination::{PageRequest, Position};
@@ -57,6 +58,7 @@ enum Writing {
     RecipientUser,
     SenderCheck,
     OpenCounter,
+    Metrics,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,6 +155,7 @@ impl Store {
             .put_new(Writing::RecipientEntry, entry_item(recipient_entry)?)?
             .count_unread_for(Writing::RecipientUser, message.recipient_id)?
             .check_not_blocked(Writing::SenderCheck, message.sender_id)?
+            .count(Writing::Metrics, &MetricsDelta::message_sent(), message.id)?
             .update(
                 Writing::OpenCounter,
                 &keys::conversations_opened(message.sender_id, limit.hour_start),
@@ -242,7 +245,8 @@ impl Store {
                 entry_update(true),
             )?
             .count_unread_for(Writing::RecipientUser, message.recipient_id)?
-            .check_not_blocked(Writing::SenderCheck, message.sender_id)?;
+            .check_not_blocked(Writing::SenderCheck, message.sender_id)?
+            .count(Writing::Metrics, &MetricsDelta::message_sent(), message.id)?;
         Ok(match self.transact(transaction).await? {
             TransactOutcome::Committed => Sending::Sent,
             TransactOutcome::ConditionFailed(failed)

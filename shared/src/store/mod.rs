@@ -13,9 +13,11 @@ pub mod account_tokens;
 pub mod gigs;
 pub(crate) mod keys;
 pub mod messages;
+pub mod metrics;
 pub mod orders;
 pub(crate) mod paged;
 pub mod passwords;
+pub mod review_moderation;
 pub mod reviews;
 pub mod sessions;
 pub mod stream;
@@ -24,6 +26,8 @@ pub mod table;
 pub mod testing;
 #[cfg(feature = "test-support")]
 pub mod testing_accounts;
+#[cfg(feature = "test-support")]
+pub mod testing_scan;
 pub mod throttle;
 pub(crate) mod transaction;
 pub mod users;

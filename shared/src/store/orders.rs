@@ -21,6 +21,7 @@ use super::{
     Item, Store, done_if_condition_failed, from_item, key_attributes, n, s, sdk_error, to_item,
 };
 use crate::domain::gig::GigStatus;
+use crate::domain::metrics::MetricsDelta;
 use crate::domain::order::{Deadline, Order, OrderStatus, TimelineEntry, Transition};
 use crate::domain::review::OrderReviewStates;
 use crate::error::ApiError;
@@ -88,6 +89,7 @@ enum Placing {
     GigCounters,
     IdempotencyRecord,
     FreelancerCheck,
+    Metrics,
 }
 
 /// The items of an order transition.
@@ -96,6 +98,7 @@ enum Changing {
     Order,
     Entry,
     GigCounters,
+    Metrics,
 }
 
 /// Outcome of claiming the right to send one mail.
@@ -249,6 +252,11 @@ impl Store {
                 Placing::FreelancerCheck,
                 order.freelancer_id,
                 UserCondition::NotBlocked,
+            )?
+            .count(
+                Placing::Metrics,
+                &MetricsDelta::order_placed(order),
+                order.id,
             )?;
         match self.transact(transaction).await? {
             TransactOutcome::Committed => Ok(Placement::Created),
@@ -337,6 +345,11 @@ impl Store {
             .put_new(
                 Changing::Entry,
                 timeline_item(before.id, &transition.entry)?,
+            )?
+            .count(
+                Changing::Metrics,
+                &MetricsDelta::order_moved(before, &transition.after),
+                before.id,
             )?;
         if transition.open_orders_delta != 0 {
             transaction.gig_counters(

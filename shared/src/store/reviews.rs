@@ -25,6 +25,7 @@ use super::paged::{Listing, SortRange};
 use super::transaction::{TransactOutcome, Transaction};
 use super::users::UserCondition;
 use super::{Item, Store, attribute, from_item, n, rfc3339, s, to_item};
+use crate::domain::metrics::MetricsDelta;
 use crate::domain::review::UserRatings;
 use crate::domain::review::{
     OrderReviewStates, RatingTotals, Reply, Review, ReviewState, Side, SideReviewState,
@@ -106,10 +107,11 @@ enum Reviewing {
     Author,
     RevieweeRatings,
     GigRatings,
+    Metrics,
 }
 
 /// The stored review: the review plus the index keys of its state.
-fn review_item(review: &Review) -> Result<Item, ApiError> {
+pub(super) fn review_item(review: &Review) -> Result<Item, ApiError> {
     let mut item = to_item(&keys::review(review.id), entity::REVIEW, review)?;
     let mut index_key = |index: keys::Index, partition: String, sort: String| {
         item.insert(index.pk().into(), s(partition));
@@ -144,7 +146,7 @@ fn review_item(review: &Review) -> Result<Item, ApiError> {
 }
 
 /// The totals prefix a review adds to on its reviewee's user item.
-fn reviewee_prefix(review: &Review) -> &'static str {
+pub(super) fn reviewee_prefix(review: &Review) -> &'static str {
     match review.author_side {
         Side::Client => attr::SELLER_RATING_PREFIX,
         Side::Freelancer => attr::BUYER_RATING_PREFIX,
@@ -153,6 +155,17 @@ fn reviewee_prefix(review: &Review) -> &'static str {
 
 /// `ADD`s `review` to the totals under `prefix`; `condition` (if any) is kept.
 fn add_to_totals(update: UpdateBuilder, prefix: &str, review: &Review) -> UpdateBuilder {
+    move_totals(update, prefix, review, 1)
+}
+
+/// `ADD`s `review` to the totals under `prefix` times `sign` (-1: takes a counted review out,
+/// when moderation hides it); `condition` (if any) is kept.
+pub(super) fn move_totals(
+    update: UpdateBuilder,
+    prefix: &str,
+    review: &Review,
+    sign: i64,
+) -> UpdateBuilder {
     let mut adds: Vec<(String, u64)> = vec![
         (format!("{prefix}_count"), 1),
         (format!("{prefix}_sum"), u64::from(review.rating)),
@@ -177,7 +190,7 @@ fn add_to_totals(update: UpdateBuilder, prefix: &str, review: &Review) -> Update
         clauses.push(format!("#t{position} :t{position}"));
         update = update
             .expression_attribute_names(format!("#t{position}"), name)
-            .expression_attribute_values(format!(":t{position}"), n(value));
+            .expression_attribute_values(format!(":t{position}"), n(sign * value as i64));
     }
     update.update_expression(format!("ADD {}", clauses.join(", ")))
 }
@@ -326,7 +339,13 @@ impl Store {
                         sealed_condition,
                     )?
                     .count_review(review, review.author_id)?
-                    .count_review(other, review.author_id)?;
+                    .count_review(other, review.author_id)?
+                    .count(
+                        Reviewing::Metrics,
+                        &MetricsDelta::review_shown(review.rating)
+                            .and(MetricsDelta::review_shown(other.rating)),
+                        review.id,
+                    )?;
             }
             (ReviewState::Published, None) => {
                 return Err(ApiError::internal(anyhow::anyhow!(
@@ -382,7 +401,12 @@ impl Store {
                 },
             )?
             // The author is not the reviewee, so nothing here is conditioned on them.
-            .count_review(review, review.author_id)?;
+            .count_review(review, review.author_id)?
+            .count(
+                Reviewing::Metrics,
+                &MetricsDelta::review_shown(review.rating),
+                review.id,
+            )?;
         match self.transact(transaction).await? {
             TransactOutcome::Committed => Ok(true),
             TransactOutcome::ConditionFailed(failed)

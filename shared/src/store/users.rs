@@ -12,6 +12,8 @@ use super::transaction::{TransactOutcome, Transaction};
 use super::{
     Store, attribute, from_item, key_attributes, missing_if_condition_failed, rfc3339, s, to_item,
 };
+use crate::domain::metrics::MetricsDelta;
+use crate::domain::audit::AuditEntry;
 use crate::domain::user::{ProfileChanges, User, UserStatus};
 use crate::error::ApiError;
 
@@ -79,6 +81,9 @@ enum Registration {
     Email,
     SessionFamily,
     SessionToken,
+    Metrics,
+    // Admin: `gigctl create-admin`'s audit entry.
+    Audit,
 }
 
 impl Store {
@@ -98,6 +103,19 @@ impl Store {
         password_hash: &str,
         session: Option<(&str, &RefreshToken)>,
     ) -> Result<(), ApiError> {
+        self.create_user_audited(user, password_hash, session, None)
+            .await
+    }
+
+    /// Admin: [`Store::create_user_with_session`] with `audit` (an operator creating an admin)
+    /// in the same transaction.
+    pub async fn create_user_audited(
+        &self,
+        user: &User,
+        password_hash: &str,
+        session: Option<(&str, &RefreshToken)>,
+        audit: Option<&AuditEntry>,
+    ) -> Result<(), ApiError> {
         let profile = to_item(&keys::user(user.id), entity::USER, user)?;
         let credentials = to_item(
             &keys::email_credentials(&user.email),
@@ -110,12 +128,20 @@ impl Store {
         let mut transaction = self.transaction();
         transaction
             .put_new(Registration::Profile, profile)?
-            .put_new(Registration::Email, credentials)?;
+            .put_new(Registration::Email, credentials)?
+            .count(
+                Registration::Metrics,
+                &MetricsDelta::user_registered(user.role, user.status),
+                user.id,
+            )?;
         if let Some((token_digest, token)) = session {
             let (family, token) = session_items(token_digest, token)?;
             transaction
                 .put_new(Registration::SessionFamily, family)?
                 .put_new(Registration::SessionToken, token)?;
+        }
+        if let Some(audit) = audit {
+            transaction.audit(Registration::Audit, audit)?;
         }
         match self.transact(transaction).await? {
             TransactOutcome::Committed => Ok(()),

@@ -53,6 +53,9 @@ enum Command {
         name: String,
         #[arg(long, env = "GIGMARKET_ADMIN_PASSWORD", hide_env_values = true)]
         password: String,
+        /// Who runs this, for the audit log (default: $USER).
+        #[arg(long, env = "USER")]
+        operator: String,
     },
     /// Block a user, exactly as `POST /admin/users/{id}/block` does (the same use case): no more
     /// logins, refreshes or writes, their gigs leave browse and search; audited with the
@@ -123,7 +126,10 @@ async fn main() -> anyhow::Result<()> {
             email,
             name,
             password,
+            operator,
         } => {
+            gigmarket_shared::domain::audit::check_operator_name(&operator)
+                .map_err(|error| to_anyhow(error.into()))?;
             let state = AppState::from_env().await?;
             let email = normalize_email(&email);
             // Same rules as self-registration, except the role.
@@ -135,18 +141,22 @@ async fn main() -> anyhow::Result<()> {
             }
             .validate()
             .map_err(|error| anyhow::anyhow!("{error:?}"))?;
+            let operator = gigmarket_shared::domain::audit::Actor::operator(&operator);
             let user = state
                 .accounts()
-                .create_user(
+                .create_admin(
                     email,
                     password,
                     name,
-                    Role::Admin,
+                    &operator,
                     time::OffsetDateTime::now_utc(),
                 )
                 .await
                 .map_err(|error| anyhow::anyhow!("{}", error.to_problem().detail))?;
-            println!("created admin {} ({})", user.email, user.id);
+            println!(
+                "created admin {} ({}), audited as operator {}",
+                user.email, user.id, operator.id
+            );
             Ok(())
         }
         Command::BlockUser {

@@ -8,6 +8,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use super::items::{gig_item, listing_entries};
 use super::{GigWrite, StoredGig, internal};
 use crate::domain::gig::{Gig, GigStatus};
+use crate::domain::metrics::MetricsDelta;
 use crate::error::ApiError;
 use crate::store::keys::{self, Key, attr};
 use crate::store::transaction::{TransactOutcome, Transaction};
@@ -20,6 +21,7 @@ enum GigItem {
     Gig,
     OwnerCheck,
     Entry,
+    Metrics,
 }
 
 impl Store {
@@ -73,6 +75,11 @@ impl Store {
         for (_, item) in new_entries {
             transaction.put(GigItem::Entry, item, |put| put)?;
         }
+        let moved = match before {
+            None => MetricsDelta::gig_created(after.status),
+            Some(before) => MetricsDelta::gig_moved(before.gig.status, after.status),
+        };
+        transaction.count(GigItem::Metrics, &moved, after.id)?;
         match self.transact(transaction).await? {
             TransactOutcome::Committed => Ok(GigWrite::Saved { listed }),
             TransactOutcome::ConditionFailed(failed)
