@@ -19,31 +19,9 @@ pub async fn sdk_config() -> SdkConfig {
 // Every client records its calls when the call log is on (`crate::call_log`, checked against
 // the deployed grants by tests/permissions.rs).
 
-/// How long a DynamoDB call may take, so a table that stops answering (an outage, a hung
-/// connection) becomes a clean 503 well inside the API functions' 10 s Lambda timeout instead of
-/// a hang: a connection must open within `CONNECT`, each attempt answer within `ATTEMPT`, and
-/// the call with its retries is given up after `OPERATION`. The SDK's defaults bound only the
-/// connect; a request to a frozen endpoint would otherwise wait until Lambda kills the function.
-/// Generous against real DynamoDB (single-digit milliseconds) and a loaded DynamoDB Local.
-pub mod dynamodb_timeouts {
-    use std::time::Duration;
-
-    pub const CONNECT: Duration = Duration::from_secs(2);
-    pub const ATTEMPT: Duration = Duration::from_secs(4);
-    pub const OPERATION: Duration = Duration::from_secs(8);
-}
-
 pub fn dynamodb(config: &SdkConfig) -> aws_sdk_dynamodb::Client {
-    use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
-
-    let timeouts = TimeoutConfig::builder()
-        .connect_timeout(dynamodb_timeouts::CONNECT)
-        .operation_attempt_timeout(dynamodb_timeouts::ATTEMPT)
-        .operation_timeout(dynamodb_timeouts::OPERATION)
-        .build();
     aws_sdk_dynamodb::Client::from_conf(
         aws_sdk_dynamodb::config::Builder::from(config)
-            .timeout_config(timeouts)
             .interceptor(CallLog::from_env())
             .build(),
     )
