@@ -430,6 +430,7 @@ async fn relevance(
     println!("|---|---|---|---|---|---|---|");
     let (mut precision_sum, mut requests_sum, mut capacity_sum) = (0f64, 0u64, 0f64);
     let mut max_capacity = 0f64;
+    let mut judged = 0usize;
     for query in &set.queries {
         let in_corpus = corpus_titles
             .iter()
@@ -459,23 +460,29 @@ async fn relevance(
             .iter()
             .filter(|title| is_relevant(title, &query.relevant_titles))
             .count();
-        // Precision@5, out of what the corpus can give: a query with 2 relevant gigs and both
-        // on page one scores 1.
-        let possible = in_corpus.clamp(1, RELEVANCE_PAGE);
-        let precision = hits as f64 / possible as f64;
-        precision_sum += precision;
         requests_sum += requests;
         capacity_sum += capacity;
         max_capacity = max_capacity.max(capacity);
+        // Precision@5, out of what the corpus can give: a query with 2 relevant gigs and both
+        // on page one scores 1. A query the corpus has no answer for (a smaller BENCH_GIGS)
+        // is not judged.
+        let precision = if in_corpus == 0 {
+            "n/a".to_owned()
+        } else {
+            let precision = hits as f64 / in_corpus.min(RELEVANCE_PAGE) as f64;
+            precision_sum += precision;
+            judged += 1;
+            format!("{precision:.2}")
+        };
         println!(
-            "| {} | {filters} | {in_corpus} | {hits} | {precision:.2} | {requests} | {capacity:.1} |",
+            "| {} | {filters} | {in_corpus} | {hits} | {precision} | {requests} | {capacity:.1} |",
             query.q
         );
     }
     let count = set.queries.len() as f64;
     println!(
-        "\nMean precision@5 {:.3}; per query {:.2} DynamoDB requests and {:.2} RCU on average, {max_capacity:.1} RCU at most.",
-        precision_sum / count,
+        "\nMean precision@5 {:.3} over {judged} judged queries; per query {:.2} DynamoDB requests and {:.2} RCU on average, {max_capacity:.1} RCU at most.",
+        precision_sum / judged.max(1) as f64,
         requests_sum as f64 / count,
         capacity_sum / count
     );
