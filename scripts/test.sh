@@ -360,6 +360,14 @@ admin_call POST "/admin/users/$fuzz_freelancer_id/unblock" '{}' >/dev/null
 curl -sf --noproxy '*' -o /dev/null "$GIGMARKET_API_URL/gigs/$fuzz_gig_id"
 admin_call GET "/admin/audit?target=$fuzz_freelancer_id" |
   python3 -c 'import json,sys; a=[e["action"] for e in json.load(sys.stdin)["items"]]; sys.exit(0 if a==["unblock_user","block_user"] else f"audit: {a}")'
+# Admin metrics and oversight: the counters through watch (the BatchGetItem grant on METRICS#);
+# an unknown review's hide is 404 (GetItem on REVIEW#).
+log "admin metrics and oversight through watch"
+admin_call GET "/admin/metrics" |
+  python3 -c 'import json,sys; m=json.load(sys.stdin); sys.exit(0 if m["users"]["admin"]["active"] >= 1 and "pending" in m["orders"] else f"metrics: {m}")'
+hidden=$(curl -s --noproxy '*' -o /dev/null -w '%{http_code}' -X POST "$GIGMARKET_API_URL/admin/reviews/$(python3 -c 'import uuid; print(uuid.uuid4())')/hide" \
+  -H "authorization: Bearer $admin_token" -H 'content-type: application/json' -d '{"reason":"make test"}')
+[ "$hidden" = 404 ] || { echo "hiding an unknown review answered $hidden"; exit 1; }
 log "schemathesis: the admin routes as an admin"
 # A client of its own for the admin routes' ids (the hooks point well-formed ones at it): it is
 # really read, blocked and unblocked. No stateful phase: the admin routes have no links.

@@ -145,10 +145,12 @@ export const FUNCTIONS: FunctionSpec[] = [
     // re-listed (Update of the gig, Put/Delete of listing entries, ConditionCheck of the owner)
     // and the pending mark cleared (UpdateItem).
     // Metrics: BatchGetItem of the counter shards (METRICS#); a block/unblock also ADDs to the
-    // users counters (an Update in its transaction).
+    // users counters (an Update in its transaction). Hiding/unhiding a review: GetItem and
+    // Update of the review (REVIEW#), Updates of the rating totals (USER#, GIG#) and counters,
+    // Put of the audit entry, then the gig's re-index.
     table: {
       actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem'],
-      leadingKeys: ['USER#*', 'GIG#*', 'AUDIT#*', 'METRICS#*'],
+      leadingKeys: ['USER#*', 'GIG#*', 'AUDIT#*', 'METRICS#*', 'REVIEW#*'],
     },
     queriesIndexes: true,
     readsJwtKeys: true,

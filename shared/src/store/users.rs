@@ -12,8 +12,8 @@ use super::transaction::{TransactOutcome, Transaction};
 use super::{
     Store, attribute, from_item, key_attributes, missing_if_condition_failed, rfc3339, s, to_item,
 };
-use crate::domain::metrics::MetricsDelta;
 use crate::domain::audit::AuditEntry;
+use crate::domain::metrics::MetricsDelta;
 use crate::domain::user::{ProfileChanges, User, UserStatus};
 use crate::error::ApiError;
 
