@@ -104,7 +104,7 @@ PY
 export CALL_LOG="$ROOT/.local/aws-calls-$run_id.jsonl"
 : >"$CALL_LOG"
 
-# Reliability: every password and token the run uses, one a line (the e2e tests add theirs through
+# Every password and token the run uses, one a line (the e2e tests add theirs through
 # tests/src/secrets.rs); checked against every function's log at the end.
 export GIGMARKET_SECRETS_FILE="$ROOT/.local/secrets-$run_id.txt"
 : >"$GIGMARKET_SECRETS_FILE"
@@ -214,7 +214,7 @@ verify_email "fuzz-peer-$run_id@example.com"
 mkdir -p .local/schemathesis
 fuzz() {
   local token=$1
-  shift # Admin: any further arguments go to schemathesis (e.g. an operation filter).
+  shift # Any further arguments go to schemathesis (e.g. an operation filter).
   (
     cd .local/schemathesis
     # Every check but two: no 5xx; every status, content type, header and body as the spec says;

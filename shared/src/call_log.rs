@@ -244,7 +244,7 @@ pub fn describe(input: &Input) -> Vec<Call> {
             })
             .collect();
     }
-    // Metrics: the admin function reads every counter shard in one BatchGetItem.
+    // The admin function reads every counter shard in one BatchGetItem.
     if let Some(batch) = input.downcast_ref::<ddb::batch_get_item::BatchGetItemInput>() {
         return batch
             .request_items

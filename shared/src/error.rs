@@ -78,7 +78,6 @@ pub enum ApiError {
     /// purpose: one answer for all, so a guess learns nothing.
     #[error("invalid token")]
     InvalidToken,
-    // Admin.
     /// The caller's account is blocked: every write is refused, whatever token they hold.
     #[error("account blocked")]
     AccountBlocked,
@@ -130,7 +129,6 @@ impl ApiError {
             Self::PriceChanged { .. } => StatusCode::CONFLICT,
             Self::EmailUnverified => StatusCode::FORBIDDEN,
             Self::InvalidToken => StatusCode::BAD_REQUEST,
-            // Admin.
             Self::AccountBlocked => StatusCode::FORBIDDEN,
         }
     }
@@ -155,7 +153,6 @@ impl ApiError {
             Self::PriceChanged { .. } => "price-changed",
             Self::EmailUnverified => "email-unverified",
             Self::InvalidToken => "invalid-token",
-            // Admin.
             Self::AccountBlocked => "account-blocked",
         }
     }
@@ -192,7 +189,6 @@ impl ApiError {
             Self::InvalidToken => {
                 "this link is invalid, expired or already used; ask for a new one".to_owned()
             }
-            // Admin.
             Self::AccountBlocked => {
                 "this account is blocked: it can not change anything; contact support".to_owned()
             }

@@ -71,7 +71,7 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/admin/users/{id}/block", "admin"),
     route("POST", "/admin/users/{id}/unblock", "admin"),
     route("GET", "/admin/audit", "admin"),
-    // Admin: metrics and oversight (app::admin_metrics, app::admin_oversight).
+    // Admin: metrics and hiding reviews (app::admin_metrics, app::admin_reviews).
     route("GET", "/admin/metrics", "admin"),
     route("POST", "/admin/reviews/{id}/hide", "admin"),
     route("POST", "/admin/reviews/{id}/unhide", "admin"),

@@ -98,7 +98,7 @@ const HTTP_SAMPLES: &[(&str, u16)] = &[
     ("reviews/user-reviews.json", 200),
     ("reviews/reply-to-review.json", 200),
     ("orders/get-order.json", 200),
-    // Admin: the admin looks at Ann and at what was done to her (nothing yet).
+    // The admin looks at Ann and at what was done to her (nothing yet).
     ("admin/get-user.json", 200),
     ("admin/audit-log.json", 200),
     ("admin/metrics.json", 200),

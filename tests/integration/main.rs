@@ -4,9 +4,8 @@
 //! served by `cargo lambda watch` (`GIGMARKET_API_URL`, which `make test` sets).
 
 mod accounts;
-mod admin_metrics;
-// Admin.
 mod admin;
+mod admin_metrics;
 mod auth;
 mod events;
 mod gigs;

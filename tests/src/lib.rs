@@ -7,7 +7,7 @@
 
 pub mod fixtures;
 pub mod pipeline;
-// Reliability: the secrets an end-to-end run used, for the log check.
+// The secrets an end-to-end run used, for the log check.
 pub mod secrets;
 
 use std::collections::HashMap;
@@ -213,7 +213,6 @@ impl TestApp {
             ("reviews", ::reviews::router(state.clone())),
             // Messaging.
             ("messages", ::messages::router(state.clone())),
-            // Admin.
             ("admin", ::admin::router(state.clone())),
         ]);
         let mut matcher = matchit::Router::new();

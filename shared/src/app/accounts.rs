@@ -343,7 +343,7 @@ impl Accounts<'_> {
             .await?
             .ok_or(ApiError::Unauthorized("this account no longer exists"))?;
         if user.is_blocked() {
-            // Admin: the same answer as every other write of a blocked account.
+            // The same answer as every other write of a blocked account.
             return Err(ApiError::AccountBlocked);
         }
         change.validate(&user.email)?;

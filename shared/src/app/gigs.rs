@@ -147,7 +147,7 @@ pub async fn create(
 ) -> ApiResult<SeenGig> {
     require_role(caller, Role::Freelancer)?;
     let content = draft?.validate()?;
-    // Admin: refused (403 account-blocked) in the write itself if the caller is blocked.
+    // Refused (403 account-blocked) in the write itself if the caller is blocked.
     let store = &store.acting_as(caller.id);
     // A gig goes to review (or live) as it is created: its owner's address must be proven.
     verified_caller(store, caller).await?;
@@ -189,7 +189,7 @@ pub async fn edit(
     auto_approve: bool,
     now: OffsetDateTime,
 ) -> ApiResult<SeenGig> {
-    // Admin: refused (403 account-blocked) in the write itself if the caller is blocked.
+    // Refused (403 account-blocked) in the write itself if the caller is blocked.
     let store = &store.acting_as(caller.id);
     let stored = change_gig(store, gig_id, GigEditor::Owner(caller), |stored| {
         // An invalid edit is 400 whatever the ETag: the caller learns what to fix without a
@@ -223,7 +223,7 @@ pub async fn archive(
     gig_id: Uuid,
     now: OffsetDateTime,
 ) -> ApiResult<()> {
-    // Admin: refused (403 account-blocked) in the write itself if the caller is blocked.
+    // Refused (403 account-blocked) in the write itself if the caller is blocked.
     let store = &store.acting_as(caller.id);
     change_gig(store, gig_id, GigEditor::Owner(caller), |stored| {
         if stored.gig.status == GigStatus::Archived {
@@ -252,7 +252,7 @@ pub async fn move_status(
     status_move: StatusMove,
     now: OffsetDateTime,
 ) -> ApiResult<SeenGig> {
-    // Admin: refused (403 account-blocked) in the write itself if the caller is blocked.
+    // Refused (403 account-blocked) in the write itself if the caller is blocked.
     let store = &store.acting_as(caller.id);
     let editor = match status_move {
         StatusMove::Pause | StatusMove::Resume => GigEditor::Owner(caller),

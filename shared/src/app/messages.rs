@@ -41,7 +41,7 @@ pub async fn open(
 ) -> ApiResult<Sent> {
     let (context, text) = request.validate(caller.id)?;
     let sender = verified_caller(store, caller).await?;
-    // Admin: refused (403 account-blocked) in the write itself if the caller is blocked.
+    // Refused (403 account-blocked) in the write itself if the caller is blocked.
     let store = &store.acting_as(caller.id);
     if sender.is_blocked() {
         return Err(ApiError::AccountBlocked);
@@ -153,7 +153,7 @@ pub async fn send(
     now: OffsetDateTime,
 ) -> ApiResult<Sent> {
     let text = message::check_message_text(&request.text)?;
-    // Admin: refused (403 account-blocked) in the write itself if the caller is blocked.
+    // Refused (403 account-blocked) in the write itself if the caller is blocked.
     let store = &store.acting_as(caller.id);
     let entry = store
         .inbox_entry(conversation_id, caller.id)
@@ -188,7 +188,7 @@ pub async fn mark_read(
     conversation_id: Uuid,
     now: OffsetDateTime,
 ) -> ApiResult<ConversationView> {
-    // Admin: refused (403 account-blocked) in the write itself if the caller is blocked.
+    // Refused (403 account-blocked) in the write itself if the caller is blocked.
     let store = &store.acting_as(caller.id);
     for _ in 0..MARK_READ_ATTEMPTS {
         let entry = store

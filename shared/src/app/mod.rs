@@ -10,15 +10,14 @@
 
 pub mod account_tokens;
 pub mod accounts;
+pub mod admin;
+pub mod admin_metrics;
+pub mod admin_reviews;
 pub mod gigs;
 pub mod messages;
 pub mod orders;
 pub mod reviews;
 pub mod users;
-// Admin.
-pub mod admin;
-pub mod admin_metrics;
-pub mod admin_reviews;
 
 use crate::domain::user::{Caller, Role, User};
 use crate::error::{ApiError, ApiResult};

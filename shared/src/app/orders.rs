@@ -48,7 +48,7 @@ pub async fn place(
 ) -> ApiResult<Placed> {
     require_role(caller, Role::Client)?;
     let idempotency_key = check_idempotency_key(idempotency_key)?;
-    // Admin: refused (403 account-blocked) in the write itself if the caller is blocked.
+    // Refused (403 account-blocked) in the write itself if the caller is blocked.
     let store = &store.acting_as(caller.id);
     let requirements = request.validate()?;
     let hash = request_hash(request)?;
@@ -203,7 +203,7 @@ pub async fn act(
         .await?
         .ok_or(ApiError::NotFound("order"))?;
     let party = Party::of(caller.id, caller.role, &order);
-    // Admin: refused (403 account-blocked) in the write itself if the caller is blocked.
+    // Refused (403 account-blocked) in the write itself if the caller is blocked.
     let store = &store.acting_as(caller.id);
     change(
         store,

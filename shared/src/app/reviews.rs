@@ -47,7 +47,7 @@ pub async fn post(
         .filter(|order| Side::of(caller.id, order).is_some())
         .ok_or(ApiError::NotFound("order"))?;
     require_not_blocked(store, caller).await?;
-    // Admin: refused (403 account-blocked) in the write itself if the caller is blocked.
+    // Refused (403 account-blocked) in the write itself if the caller is blocked.
     let store = &store.acting_as(caller.id);
     for _ in 0..POST_ATTEMPTS {
         let reviews = store.order_reviews(order.id).await?;
@@ -122,7 +122,7 @@ pub async fn reply(
         .ok_or(ApiError::NotFound("review"))?;
     let answer = reply_to(&review, caller.id, comment, now)?;
     require_not_blocked(store, caller).await?;
-    // Admin: refused (403 account-blocked) in the write itself if the caller is blocked.
+    // Refused (403 account-blocked) in the write itself if the caller is blocked.
     let store = &store.acting_as(caller.id);
     if !store.reply_to_review(review.id, &answer).await? {
         return Err(ReviewRefusal::AlreadyReplied.into());

@@ -2,6 +2,7 @@
 //! whether a request is acceptable, unit-tested without any server.
 
 pub mod account_token;
+pub mod audit;
 pub mod browse;
 pub mod category;
 pub mod gig;
@@ -13,8 +14,6 @@ pub mod review;
 pub mod search;
 pub mod user;
 pub mod validation;
-// Admin.
-pub mod audit;
 
 pub use validation::{FieldError, Invalid, Violations};
 pub(crate) use validation::{check_text, required_text};

@@ -48,7 +48,7 @@ impl Store {
         audit: &AuditEntry,
         now: OffsetDateTime,
     ) -> Result<String, ApiError> {
-        // Metrics: the users-by-role-and-status counters move from the status as read, so the
+        // The users-by-role-and-status counters move from the status as read, so the
         // update is conditioned on that status too.
         let was = self
             .get_user(user_id)

@@ -169,7 +169,6 @@ pub(crate) mod attr {
     /// On account tokens.
     pub const PURPOSE: &str = "purpose";
 
-    // Admin.
     /// On the user item: their gigs' listing still has to follow their status (see the module
     /// docs, "Admin").
     pub const GIGS_REINDEX_PENDING: &str = "gigs_reindex_pending";
@@ -246,7 +245,6 @@ pub(crate) mod index {
     /// Inbox entry: a user's conversations, most recent activity first.
     pub const INBOX: Index = Index::Gsi1;
 
-    // Admin (see the module docs).
     pub const AUDIT_BY_ACTOR: Index = Index::Gsi1;
     pub const AUDIT_BY_TARGET: Index = Index::Gsi2;
     pub const AUDIT_BY_MONTH: Index = Index::Gsi3;
@@ -639,6 +637,5 @@ pub mod entity {
     pub const ACCOUNT_TOKEN: &str = "account_token";
     // Metrics counters.
     pub const METRICS_SHARD: &str = "metrics_shard";
-    // Admin.
     pub const AUDIT_ENTRY: &str = "audit_entry";
 }

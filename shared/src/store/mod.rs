@@ -10,6 +10,9 @@
 //! - `testing` (feature `test-support`): what tests need beyond the public API.
 
 pub mod account_tokens;
+mod acting;
+pub mod admin_users;
+pub mod audit;
 pub mod gigs;
 pub(crate) mod keys;
 pub mod messages;
@@ -31,10 +34,6 @@ pub mod testing_scan;
 pub mod throttle;
 pub(crate) mod transaction;
 pub mod users;
-// Admin.
-mod acting;
-pub mod admin_users;
-pub mod audit;
 
 pub use keys::entity;
 pub use orders::DueList;
@@ -63,7 +62,7 @@ pub struct Store {
     table: String,
     /// Off (None) in the functions; the bench turns it on to count requests and capacity.
     meter: Option<Arc<CapacityMeter>>,
-    // Admin: the signed-in user this store writes for (`acting::Store::acting_as`).
+    // The signed-in user this store writes for (`acting::Store::acting_as`).
     acting_user: Option<uuid::Uuid>,
 }
 

@@ -422,7 +422,7 @@ impl Store {
 
     /// Sets the reply of a published review that has none; `false` if it has one by now.
     pub async fn reply_to_review(&self, review_id: Uuid, reply: &Reply) -> Result<bool, ApiError> {
-        // Admin: a transaction of one item, so a store acting for the replier adds its
+        // A transaction of one item, so a store acting for the replier adds its
         // not-blocked check (`store::acting`).
         let mut transaction = self.transaction();
         transaction.update(ReplyItem::Review, &keys::review(review_id), |update| {
@@ -529,7 +529,7 @@ fn sealed_condition(
         .expression_attribute_values(":sealed", s(ReviewState::Sealed.as_str()))
 }
 
-/// Admin: the one item of a reply's transaction.
+/// The one item of a reply's transaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ReplyItem {
     Review,

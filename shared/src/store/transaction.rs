@@ -172,7 +172,7 @@ impl Store {
         const ATTEMPTS: u32 = 8;
         let (names, mut items): (Vec<N>, Vec<TransactWriteItem>) =
             transaction.items.into_iter().unzip();
-        // Admin: a write for a signed-in user refuses a blocked one (`store::acting`).
+        // A write for a signed-in user refuses a blocked one (`store::acting`).
         let acting = self
             .acting_user
             .map(|user_id| super::acting::add_acting_check(&mut items, &self.table, user_id))

@@ -82,7 +82,7 @@ enum Registration {
     SessionFamily,
     SessionToken,
     Metrics,
-    // Admin: `gigctl create-admin`'s audit entry.
+    // `gigctl create-admin`'s audit entry.
     Audit,
 }
 
@@ -107,7 +107,7 @@ impl Store {
             .await
     }
 
-    /// Admin: [`Store::create_user_with_session`] with `audit` (an operator creating an admin)
+    /// [`Store::create_user_with_session`] with `audit` (an operator creating an admin)
     /// in the same transaction.
     pub async fn create_user_audited(
         &self,
@@ -183,7 +183,7 @@ impl Store {
             .update_item()
             .table_name(self.table())
             .set_key(Some(key_attributes(&keys::user(user_id))))
-            // Admin: a blocked account edits nothing (403 account-blocked), decided by the write.
+            // A blocked account edits nothing (403 account-blocked), decided by the write.
             .condition_expression(format!(
                 "attribute_exists({}) AND (attribute_not_exists(#status) OR #status <> :blocked)",
                 attr::PK

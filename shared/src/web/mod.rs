@@ -9,7 +9,7 @@ pub use extract::{JsonBody, OptionalCaller, PathParam, QueryParams};
 pub use source_ip::{SourceIp, UNKNOWN_SOURCE_IP};
 pub use state::AppState;
 
-// Admin: the request id audit entries record.
+// The request id audit entries record.
 mod request_id;
 pub use request_id::RequestId;
 
