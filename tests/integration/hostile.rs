@@ -121,6 +121,9 @@ async fn world() -> World {
             "/conversations/{id}",
             id_of(&conversation.body["conversation"]),
         ),
+        // Admin routes: a non-admin is refused whatever the id.
+        ("/admin/users/{id}", cast.client.id.to_string()),
+        ("/admin/reviews/{id}", id_of(&review.body)),
     ]);
     World {
         private: vec![
