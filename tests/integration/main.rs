@@ -24,4 +24,5 @@ mod users;
 // Reliability suite.
 mod hostile;
 mod outage;
+mod ses_faults;
 mod triggers;

@@ -4,8 +4,11 @@
 //! Exactly once per (event, recipient) as far as people can tell: before sending, the notifier
 //! claims a dedupe record (conditional put, TTL 7 days); after SES accepts the mail the record is
 //! marked sent, and a redelivered event finds it and sends nothing. A failed send releases the
-//! claim and reports the message in `batchItemFailures`, so only that message is retried; a
-//! claim left by a crashed invocation can be taken over once its lease has passed. Messages that
+//! claim and reports the message in `batchItemFailures`, so only that message is retried, and
+//! only for the recipients it has not mailed; a claim left by a crashed invocation can be taken
+//! over once its lease has passed. So a mail goes out twice only if SES accepted it and the mark
+//! was never written (the invocation died in between, or SES's answer was lost and the send
+//! retried): SES takes no idempotency key. Messages that
 //! keep failing (unparsable, unknown schema version, a type that is not its subject's) reach the DLQ after the queue's
 //! maxReceiveCount.
 
@@ -14,7 +17,7 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use aws_sdk_ses::types::{Body, Content, Destination, Message};
 use gigmarket_shared::domain::user::User;
 use gigmarket_shared::events::trigger::{self, WrongTrigger};
-use gigmarket_shared::events::{Email, Event, Notice};
+use gigmarket_shared::events::{Email, Event, Notice, Recipient};
 use gigmarket_shared::store::Store;
 use gigmarket_shared::store::orders::MailClaim;
 use gigmarket_shared::unix_now;
@@ -64,64 +67,83 @@ impl Notifier {
         response
     }
 
+    /// Mails every recipient of the message's event. A recipient whose mail fails does not keep
+    /// the others from theirs: each is tried, and the message fails if any did (a retry then
+    /// finds the others' claims marked sent and mails only the one that failed).
     async fn process(&self, message: &SqsMessage) -> anyhow::Result<()> {
         let body = message.body.as_deref().context("message without body")?;
         let event: Event = serde_json::from_str(body).context("not an event")?;
         let notice = event.notice()?;
+        let mut first_failure = None;
         for recipient in notice.recipients() {
-            let user_id = recipient.user_id;
-            let Some(user) = self.store.get_user(user_id).await? else {
-                tracing::warn!(%user_id, event_id = event.event_id, "recipient not found; skipped");
-                continue;
-            };
-            match self
-                .store
-                .claim_mail(
-                    &event.event_id,
-                    user_id,
-                    unix_now(),
-                    MAIL_CLAIM_LEASE_SECS,
-                    MAIL_DEDUPE_TTL_SECS,
-                )
-                .await?
-            {
-                MailClaim::AlreadySent => {
-                    tracing::info!(event_id = event.event_id, %user_id, "already mailed");
-                    continue;
-                }
-                MailClaim::InFlight => bail!("another delivery of this event is mailing {user_id}"),
-                MailClaim::Claimed => {}
-            }
-            if let Some(reason) = self.suppressed(&notice, &user).await? {
-                // Handled: a redelivery finds the claim marked and sends nothing either.
-                self.store
-                    .mark_mail_sent(&event.event_id, user_id, reason)
-                    .await?;
-                tracing::info!(event_id = event.event_id, %user_id, reason, "not mailed");
-                continue;
-            }
-            let email = notice.render(&recipient, &user.name);
-            match self.send(&user.email, &email).await {
-                Ok(message_id) => {
-                    gigmarket_shared::metrics::count(gigmarket_shared::metrics::MAILS_SENT, 1);
-                    self.store
-                        .mark_mail_sent(&event.event_id, user_id, &message_id)
-                        .await?;
-                    tracing::info!(
-                        event_id = event.event_id,
-                        event_type = %event.event_type,
-                        %user_id,
-                        "mailed"
-                    );
-                }
-                Err(error) => {
-                    gigmarket_shared::metrics::count(gigmarket_shared::metrics::MAIL_FAILURES, 1);
-                    self.store.release_mail(&event.event_id, user_id).await?;
-                    return Err(error);
-                }
+            if let Err(error) = self.mail(&notice, &recipient).await {
+                tracing::warn!(
+                    error = format!("{error:#}"),
+                    event_id = event.event_id,
+                    user_id = %recipient.user_id,
+                    "mail failed"
+                );
+                first_failure.get_or_insert(error);
             }
         }
-        Ok(())
+        first_failure.map_or(Ok(()), Err)
+    }
+
+    /// Mails one recipient once: claim, send, mark sent (or release the claim if the send fails).
+    async fn mail(&self, notice: &Notice<'_>, recipient: &Recipient) -> anyhow::Result<()> {
+        let event = notice.event();
+        let user_id = recipient.user_id;
+        let Some(user) = self.store.get_user(user_id).await? else {
+            tracing::warn!(%user_id, event_id = event.event_id, "recipient not found; skipped");
+            return Ok(());
+        };
+        match self
+            .store
+            .claim_mail(
+                &event.event_id,
+                user_id,
+                unix_now(),
+                MAIL_CLAIM_LEASE_SECS,
+                MAIL_DEDUPE_TTL_SECS,
+            )
+            .await?
+        {
+            MailClaim::AlreadySent => {
+                tracing::info!(event_id = event.event_id, %user_id, "already mailed");
+                return Ok(());
+            }
+            MailClaim::InFlight => bail!("another delivery of this event is mailing {user_id}"),
+            MailClaim::Claimed => {}
+        }
+        if let Some(reason) = self.suppressed(notice, &user).await? {
+            // Handled: a redelivery finds the claim marked and sends nothing either.
+            self.store
+                .mark_mail_sent(&event.event_id, user_id, reason)
+                .await?;
+            tracing::info!(event_id = event.event_id, %user_id, reason, "not mailed");
+            return Ok(());
+        }
+        let email = notice.render(recipient, &user.name);
+        match self.send(&user.email, &email).await {
+            Ok(message_id) => {
+                gigmarket_shared::metrics::count(gigmarket_shared::metrics::MAILS_SENT, 1);
+                self.store
+                    .mark_mail_sent(&event.event_id, user_id, &message_id)
+                    .await?;
+                tracing::info!(
+                    event_id = event.event_id,
+                    event_type = %event.event_type,
+                    %user_id,
+                    "mailed"
+                );
+                Ok(())
+            }
+            Err(error) => {
+                gigmarket_shared::metrics::count(gigmarket_shared::metrics::MAIL_FAILURES, 1);
+                self.store.release_mail(&event.event_id, user_id).await?;
+                Err(error)
+            }
+        }
     }
 
     /// Why a mail is not sent, if it is not: the recipient's address is not verified and the

@@ -10,6 +10,8 @@
 //!   others come back after the visibility timeout and land in the DLQ after maxReceiveCount.
 //! - [`schedule`]: `scheduler` is invoked with an EventBridge "Scheduled Event" every
 //!   `--schedule-every` seconds.
+//! - [`ses_faults`]: [`ses_faults::FaultProxy`], an SES in front of moto that fails the sends to
+//!   chosen recipients (the `ses-faults` binary runs it on its own).
 //! - [`invoke`]: every invocation goes to watch's Lambda invoke endpoint:
 //!   `POST <invoke-url>/2015-03-31/functions/<name>/invocations`.
 //!
@@ -19,6 +21,7 @@
 pub mod invoke;
 pub mod queue;
 pub mod schedule;
+pub mod ses_faults;
 pub mod stream;
 pub mod stream_reader;
 
