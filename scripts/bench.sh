@@ -10,6 +10,9 @@
 #    release profile, host architecture) and the floor under a Runtime API emulator
 #    (BENCH_INVOKES, BENCH_FUNCTIONS=gigs,users,... to narrow). BENCH_SKIP_RELEASE=1 skips it
 #    (its release builds take long: fat LTO per binary).
+# 4. cost per route: every route of the route table on its success path, in-process against
+#    DynamoDB Local: DynamoDB requests, consumed RCU/WCU and the cost per million calls
+#    (tests/integration/cost.rs; GIGMARKET_DYNAMODB_CAPACITY turns the capacity counting on).
 # Stops the stack only if it started it.
 # A long-running DynamoDB Local that holds many test tables is markedly slower: for comparable
 # numbers run it on a fresh stack (`make stop` first).
@@ -47,3 +50,6 @@ source scripts/env.sh
 if [[ -z "${BENCH_SKIP_RELEASE:-}" ]]; then
   BENCH_BINARIES="$TARGET_DIR/release" "$TARGET_DIR/bench-fast/lambda_bench"
 fi
+GIGMARKET_DYNAMODB_CAPACITY=1 cargo nextest run --locked -p gigmarket-tests --test integration \
+  --run-ignored only --no-capture -E 'test(/^cost::/)'
+

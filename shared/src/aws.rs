@@ -23,6 +23,8 @@ pub fn dynamodb(config: &SdkConfig) -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::from_conf(
         aws_sdk_dynamodb::config::Builder::from(config)
             .interceptor(CallLog::from_env())
+            // Counts requests and capacity for the cost bench; inert unless it asks.
+            .interceptor(crate::capacity_log::CapacityLog::from_env())
             .build(),
     )
 }

@@ -10,6 +10,7 @@ pub mod app;
 pub mod auth;
 pub mod aws;
 pub mod call_log;
+pub mod capacity_log;
 pub mod config;
 pub mod domain;
 pub mod error;

@@ -25,4 +25,7 @@ mod users;
 mod hostile;
 mod outage;
 mod ses_faults;
+
+// Benchmarks (ignored; make bench runs them).
+mod cost;
 mod triggers;

@@ -1,0 +1,605 @@
+//! Cost per route (`make bench`; ignored in `make test`): every route of `routes::ROUTES` called
+//! once on its success path, in-process against DynamoDB Local, counting the DynamoDB requests and
+//! the read and write capacity each call consumed (`shared::capacity_log`, on when
+//! `GIGMARKET_DYNAMODB_CAPACITY` is set, which `scripts/bench.sh` does). Prints a markdown table
+//! with the cost per million calls and marks the routes that miss the targets: a read in one
+//! DynamoDB request, a state change in one write request (the reads a change makes first, to
+//! check who may do what to the current state, are shown beside it).
+//!
+//! ```sh
+//! GIGMARKET_DYNAMODB_CAPACITY=1 cargo nextest run -p gigmarket-tests --test integration \
+//!   --run-ignored only --no-capture -E 'test(cost::)'
+//! ```
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use gigmarket_shared::capacity_log::{self, Consumed};
+use gigmarket_shared::domain::account_token::TokenPurpose;
+use gigmarket_shared::domain::gig::Revisions;
+use gigmarket_shared::routes::ROUTES;
+use gigmarket_tests::fixtures::{gig_body, gig_id};
+use gigmarket_tests::{PASSWORD, RawRequest, Session, TestApp, TestResponse};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+/// us-east-1 list prices (USD), as published by AWS in 2025 (DynamoDB on-demand after its
+/// 2024-11-01 reduction).
+const LAMBDA_PER_MILLION_REQUESTS: f64 = 0.20;
+/// Lambda on arm64, per GB-second (first 6 billion GB-seconds a month).
+const LAMBDA_ARM64_PER_GB_SECOND: f64 = 0.000_013_333_4;
+/// The functions' memory (infra: 128 MB).
+const LAMBDA_MEMORY_GB: f64 = 128.0 / 1024.0;
+/// DynamoDB on-demand, per million read request units (one strongly consistent read of up to
+/// 4 KB; transactions count double).
+const DYNAMODB_PER_MILLION_READ_UNITS: f64 = 0.125;
+/// DynamoDB on-demand, per million write request units (a write of up to 1 KB).
+const DYNAMODB_PER_MILLION_WRITE_UNITS: f64 = 0.625;
+
+/// One measured call.
+struct Measured {
+    status: u16,
+    consumed: Consumed,
+    elapsed: Duration,
+}
+
+struct Bench {
+    app: TestApp,
+    rows: BTreeMap<String, Measured>,
+}
+
+impl Bench {
+    /// Sends `request` as `route` ("METHOD /path/{id}") and records what it cost; setup calls
+    /// before it are not counted.
+    async fn call(&mut self, route: &str, request: RawRequest) -> TestResponse {
+        capacity_log::take();
+        let started = Instant::now();
+        let response = self.app.send(request).await;
+        let elapsed = started.elapsed();
+        let consumed = capacity_log::take();
+        self.rows.insert(
+            route.to_owned(),
+            Measured {
+                status: response.status,
+                consumed,
+                elapsed,
+            },
+        );
+        response
+    }
+}
+
+fn post(path: &str, token: Option<&str>, body: Value) -> RawRequest {
+    let request = RawRequest::new("POST", path).json(&body);
+    match token {
+        Some(token) => request.bearer(token),
+        None => request,
+    }
+}
+
+fn get(path: &str, token: Option<&str>) -> RawRequest {
+    let request = RawRequest::new("GET", path);
+    match token {
+        Some(token) => request.bearer(token),
+        None => request,
+    }
+}
+
+fn id_of(response: &TestResponse) -> String {
+    response.body["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("an id: {response:?}"))
+        .to_owned()
+}
+
+async fn token(app: &TestApp, session: &Session, purpose: TokenPurpose) -> String {
+    let user = app
+        .state
+        .store
+        .get_user(session.id)
+        .await
+        .unwrap()
+        .expect("user");
+    app.state
+        .accounts()
+        .issue_token(&user, purpose, time::OffsetDateTime::now_utc())
+        .await
+        .expect("token issued")
+        .token
+}
+
+#[tokio::test]
+#[ignore = "a benchmark: make bench runs it"]
+async fn cost_per_route() {
+    assert!(
+        std::env::var_os(capacity_log::ENV).is_some(),
+        "set {} so the DynamoDB clients count capacity",
+        capacity_log::ENV
+    );
+    let app = TestApp::new().await;
+    let cast = app.cast().await;
+    let gig = app
+        .create_active_gig(cast.freelancer.id, Revisions::Limited(1))
+        .await;
+    let mut bench = Bench {
+        app,
+        rows: BTreeMap::new(),
+    };
+    let (client, freelancer, admin) = (
+        cast.client.access_token.clone(),
+        cast.freelancer.access_token.clone(),
+        cast.admin.access_token.clone(),
+    );
+    let (client, freelancer, admin) = (Some(&*client), Some(&*freelancer), Some(&*admin));
+
+    // Accounts.
+    let email = format!("cost-{}@example.com", Uuid::new_v4().simple());
+    bench
+        .call(
+            "POST /auth/register",
+            post(
+                "/auth/register",
+                None,
+                json!({"email": email, "password": PASSWORD, "name": "Cost", "role": "client"}),
+            ),
+        )
+        .await;
+    let login = bench
+        .call(
+            "POST /auth/login",
+            post(
+                "/auth/login",
+                None,
+                json!({"email": email, "password": PASSWORD}),
+            ),
+        )
+        .await;
+    let fresh = Session::from_body(&login.body, email.clone());
+    let refreshed = bench
+        .call(
+            "POST /auth/refresh",
+            post(
+                "/auth/refresh",
+                None,
+                json!({"refresh_token": fresh.refresh_token}),
+            ),
+        )
+        .await;
+    bench
+        .call(
+            "POST /auth/verify/resend",
+            post("/auth/verify/resend", Some(&fresh.access_token), json!({})),
+        )
+        .await;
+    let verify = token(&bench.app, &fresh, TokenPurpose::EmailVerification).await;
+    bench
+        .call(
+            "POST /auth/verify",
+            post("/auth/verify", None, json!({"token": verify})),
+        )
+        .await;
+    bench
+        .call(
+            "POST /auth/logout",
+            post(
+                "/auth/logout",
+                Some(&fresh.access_token),
+                json!({"refresh_token": refreshed.body["refresh_token"]}),
+            ),
+        )
+        .await;
+    bench
+        .call(
+            "POST /auth/password/forgot",
+            post("/auth/password/forgot", None, json!({"email": email})),
+        )
+        .await;
+    let reset = token(&bench.app, &fresh, TokenPurpose::PasswordReset).await;
+    bench
+        .call(
+            "POST /auth/password/reset",
+            post(
+                "/auth/password/reset",
+                None,
+                json!({"token": reset, "password": "a fresh reset password"}),
+            ),
+        )
+        .await;
+    let relogin = bench.app.login(&email, "a fresh reset password").await;
+    let fresh = Session::from_body(&relogin.body, email.clone());
+    bench
+        .call(
+            "POST /auth/password/change",
+            post(
+                "/auth/password/change",
+                Some(&fresh.access_token),
+                json!({"current_password": "a fresh reset password", "new_password": "an even longer password"}),
+            ),
+        )
+        .await;
+
+    // Users.
+    bench.call("GET /me", get("/me", client)).await;
+    bench
+        .call(
+            "PATCH /me",
+            RawRequest::new("PATCH", "/me")
+                .bearer(client.unwrap())
+                .json(
+                    &json!({"bio": "I build things", "skills": ["Rust", "AWS"], "country": "DE"}),
+                ),
+        )
+        .await;
+    let freelancer_id = cast.freelancer.id;
+    bench
+        .call(
+            "GET /users/{id}",
+            get(&format!("/users/{freelancer_id}"), None),
+        )
+        .await;
+
+    // Gigs.
+    let created = bench
+        .call(
+            "POST /gigs",
+            post("/gigs", freelancer, gig_body("I will write a cost report")),
+        )
+        .await;
+    let draft = gig_id(&created.body);
+    let own = bench
+        .call("GET /gigs/{id}", get(&format!("/gigs/{draft}"), freelancer))
+        .await;
+    let etag = own.header("etag").expect("an ETag").to_owned();
+    bench
+        .call(
+            "PATCH /gigs/{id}",
+            RawRequest::new("PATCH", format!("/gigs/{draft}"))
+                .bearer(freelancer.unwrap())
+                .header("if-match", &etag)
+                .json(&json!({"title": "I will write a careful cost report"})),
+        )
+        .await;
+    bench
+        .call(
+            "POST /gigs/{id}/approve",
+            post(&format!("/gigs/{draft}/approve"), admin, json!({})),
+        )
+        .await;
+    bench
+        .call(
+            "POST /gigs/{id}/pause",
+            post(&format!("/gigs/{draft}/pause"), freelancer, json!({})),
+        )
+        .await;
+    bench
+        .call(
+            "POST /gigs/{id}/resume",
+            post(&format!("/gigs/{draft}/resume"), freelancer, json!({})),
+        )
+        .await;
+    let to_reject = gig_id(
+        &bench
+            .app
+            .create_gig(&cast.freelancer, &gig_body("I will be turned down"))
+            .await,
+    );
+    bench
+        .call(
+            "POST /gigs/{id}/reject",
+            post(
+                &format!("/gigs/{to_reject}/reject"),
+                admin,
+                json!({"reason": "Not a service we list"}),
+            ),
+        )
+        .await;
+    bench
+        .call(
+            "DELETE /gigs/{id}",
+            RawRequest::new("DELETE", format!("/gigs/{to_reject}")).bearer(freelancer.unwrap()),
+        )
+        .await;
+    bench
+        .call(
+            "GET /gigs",
+            get("/gigs?q=logo&category=graphics-design&limit=20", None),
+        )
+        .await;
+    bench
+        .call("GET /me/gigs", get("/me/gigs?limit=20", freelancer))
+        .await;
+    bench
+        .call(
+            "GET /users/{id}/gigs",
+            get(&format!("/users/{freelancer_id}/gigs?limit=20"), None),
+        )
+        .await;
+    bench
+        .call("GET /categories", get("/categories", None))
+        .await;
+
+    // Orders.
+    let order_body =
+        json!({"gig_id": gig.id, "package": "basic", "requirements": "A round logo in blue."});
+    let placed = bench
+        .call(
+            "POST /orders",
+            post("/orders", client, order_body.clone())
+                .header("idempotency-key", &Uuid::new_v4().to_string()),
+        )
+        .await;
+    let order = id_of(&placed);
+    bench
+        .call("GET /orders", get("/orders?limit=20", client))
+        .await;
+    bench
+        .call("GET /orders/{id}", get(&format!("/orders/{order}"), client))
+        .await;
+    bench
+        .call(
+            "POST /orders/{id}/accept",
+            post(&format!("/orders/{order}/accept"), freelancer, json!({})),
+        )
+        .await;
+    let delivery =
+        json!({"message": "Here it is.", "attachments": ["https://files.example.com/logo.svg"]});
+    bench
+        .call(
+            "POST /orders/{id}/deliver",
+            post(
+                &format!("/orders/{order}/deliver"),
+                freelancer,
+                delivery.clone(),
+            ),
+        )
+        .await;
+    bench
+        .call(
+            "POST /orders/{id}/request-revision",
+            post(
+                &format!("/orders/{order}/request-revision"),
+                client,
+                json!({"message": "A little bluer, please."}),
+            ),
+        )
+        .await;
+    bench
+        .app
+        .post(&format!("/orders/{order}/deliver"), &delivery, freelancer)
+        .await;
+    bench
+        .call(
+            "POST /orders/{id}/complete",
+            post(&format!("/orders/{order}/complete"), client, json!({})),
+        )
+        .await;
+    let to_reject = bench.app.place_order(&cast.client, &gig).await;
+    bench
+        .call(
+            "POST /orders/{id}/reject",
+            post(
+                &format!("/orders/{to_reject}/reject"),
+                freelancer,
+                json!({"reason": "Fully booked"}),
+            ),
+        )
+        .await;
+    let to_cancel = bench.app.place_order(&cast.client, &gig).await;
+    bench
+        .call(
+            "POST /orders/{id}/cancel",
+            post(
+                &format!("/orders/{to_cancel}/cancel"),
+                client,
+                json!({"reason": "Found another way"}),
+            ),
+        )
+        .await;
+
+    // Reviews: the client's review (sealed), the freelancer's (both published), the reply.
+    let review = bench
+        .call(
+            "POST /reviews",
+            post(
+                "/reviews",
+                client,
+                json!({"order_id": order, "rating": 5, "comment": "A clean logo, delivered early."}),
+            ),
+        )
+        .await;
+    let review = id_of(&review);
+    bench
+        .app
+        .post(
+            "/reviews",
+            &json!({"order_id": order, "rating": 5, "comment": "Clear brief, quick answers."}),
+            freelancer,
+        )
+        .await;
+    bench
+        .call(
+            "POST /reviews/{id}/reply",
+            post(
+                &format!("/reviews/{review}/reply"),
+                freelancer,
+                json!({"comment": "Thank you!"}),
+            ),
+        )
+        .await;
+    bench
+        .call(
+            "GET /gigs/{id}/reviews",
+            get(&format!("/gigs/{}/reviews?limit=10", gig.id), None),
+        )
+        .await;
+    bench
+        .call(
+            "GET /users/{id}/reviews",
+            get(
+                &format!("/users/{freelancer_id}/reviews?as=seller&limit=10"),
+                None,
+            ),
+        )
+        .await;
+
+    // Messages.
+    let opened = bench
+        .call(
+            "POST /conversations",
+            post(
+                "/conversations",
+                client,
+                json!({"participant_id": freelancer_id, "order_id": order, "text": "Can the logo be blue?"}),
+            ),
+        )
+        .await;
+    let conversation = opened.body["conversation"]["id"]
+        .as_str()
+        .or(opened.body["id"].as_str())
+        .unwrap_or_else(|| panic!("a conversation id: {opened:?}"))
+        .to_owned();
+    bench
+        .call(
+            "POST /conversations/{id}/messages",
+            post(
+                &format!("/conversations/{conversation}/messages"),
+                freelancer,
+                json!({"text": "Sure, blue it is."}),
+            ),
+        )
+        .await;
+    bench
+        .call("GET /conversations", get("/conversations?limit=10", client))
+        .await;
+    bench
+        .call(
+            "GET /conversations/{id}/messages",
+            get(
+                &format!("/conversations/{conversation}/messages?limit=20"),
+                client,
+            ),
+        )
+        .await;
+    bench
+        .call(
+            "POST /conversations/{id}/read",
+            post(
+                &format!("/conversations/{conversation}/read"),
+                client,
+                json!({}),
+            ),
+        )
+        .await;
+
+    // Admin.
+    let stranger = cast.stranger.id;
+    bench
+        .call(
+            "GET /admin/users/{id}",
+            get(&format!("/admin/users/{stranger}"), admin),
+        )
+        .await;
+    bench
+        .call(
+            "POST /admin/users/{id}/block",
+            post(
+                &format!("/admin/users/{stranger}/block"),
+                admin,
+                json!({"reason": "Spam gigs"}),
+            ),
+        )
+        .await;
+    bench
+        .call(
+            "POST /admin/users/{id}/unblock",
+            post(
+                &format!("/admin/users/{stranger}/unblock"),
+                admin,
+                json!({}),
+            ),
+        )
+        .await;
+    bench
+        .call(
+            "GET /admin/audit",
+            get(&format!("/admin/audit?target={stranger}&limit=20"), admin),
+        )
+        .await;
+    bench
+        .call("GET /admin/metrics", get("/admin/metrics", admin))
+        .await;
+    bench
+        .call(
+            "POST /admin/reviews/{id}/hide",
+            post(
+                &format!("/admin/reviews/{review}/hide"),
+                admin,
+                json!({"reason": "Abusive language"}),
+            ),
+        )
+        .await;
+    bench
+        .call(
+            "POST /admin/reviews/{id}/unhide",
+            post(&format!("/admin/reviews/{review}/unhide"), admin, json!({})),
+        )
+        .await;
+
+    print_table(&bench.rows);
+    let missing: Vec<String> = ROUTES
+        .iter()
+        .map(|route| format!("{} {}", route.method, route.path))
+        .filter(|route| !bench.rows.contains_key(route))
+        .collect();
+    assert!(missing.is_empty(), "routes not measured: {missing:?}");
+    let failed: Vec<(&String, u16)> = bench
+        .rows
+        .iter()
+        .filter(|(_, row)| !(200..300).contains(&row.status))
+        .map(|(route, row)| (route, row.status))
+        .collect();
+    assert!(failed.is_empty(), "not on their success path: {failed:?}");
+}
+
+fn print_table(rows: &BTreeMap<String, Measured>) {
+    let mut table = String::from(
+        "\n| route | status | DynamoDB requests (reads + writes) | RCU | WCU | in-process ms | USD per million calls (Lambda + DynamoDB) | target |\n|---|---|---|---|---|---|---|---|\n",
+    );
+    for route in ROUTES {
+        let name = format!("{} {}", route.method, route.path);
+        let Some(row) = rows.get(&name) else {
+            continue;
+        };
+        let Consumed {
+            read_requests,
+            write_requests,
+            read_units,
+            write_units,
+        } = row.consumed;
+        let millis = row.elapsed.as_secs_f64() * 1000.0;
+        // Lambda bills each invocation by the millisecond, rounded up.
+        let lambda = LAMBDA_PER_MILLION_REQUESTS
+            + millis.ceil() / 1000.0 * LAMBDA_MEMORY_GB * LAMBDA_ARM64_PER_GB_SECOND * 1e6;
+        let dynamodb = read_units * DYNAMODB_PER_MILLION_READ_UNITS
+            + write_units * DYNAMODB_PER_MILLION_WRITE_UNITS;
+        let requests = read_requests + write_requests;
+        let target = match (route.method, read_requests, write_requests) {
+            ("GET", 0, 0) => "met (no DynamoDB request)".to_owned(),
+            ("GET", 1, 0) => "met".to_owned(),
+            ("GET", _, _) => format!("**missed**: {requests} requests"),
+            (_, 0, 1) => "met".to_owned(),
+            (_, reads, 1) => format!("met, after {reads} read(s)"),
+            (_, _, writes) => format!("**missed**: {writes} writes"),
+        };
+        table.push_str(&format!(
+            "| `{name}` | {} | {read_requests} + {write_requests} | {read_units} | {write_units} | {millis:.1} | {:.2} | {target} |\n",
+            row.status,
+            lambda + dynamodb
+        ));
+    }
+    println!("{table}");
+    println!(
+        "Prices: us-east-1, 2025: Lambda arm64 USD {LAMBDA_ARM64_PER_GB_SECOND}/GB-s at {} MB + USD {LAMBDA_PER_MILLION_REQUESTS}/million requests, billed at the in-process duration above (debug build, so an upper bound); DynamoDB on-demand USD {DYNAMODB_PER_MILLION_READ_UNITS}/million RRU, USD {DYNAMODB_PER_MILLION_WRITE_UNITS}/million WRU. API Gateway HTTP API adds USD 1.00/million.",
+        LAMBDA_MEMORY_GB * 1024.0
+    );
+}
