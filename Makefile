@@ -1,5 +1,5 @@
 # The two commands (see README): `make dev` runs the API locally, `make test` runs every check.
-.PHONY: dev test stack stop bootstrap bench
+.PHONY: dev test stack stop bootstrap bench fuzz
 
 dev:
 	bash scripts/dev.sh
@@ -20,3 +20,8 @@ bootstrap:
 # Storefront benchmark: seeds 5,000 gigs into DynamoDB Local, prints latency and capacity per call.
 bench:
 	bash scripts/bench.sh
+
+# Schemathesis over every pass with fresh random seeds and hundreds of examples per operation
+# (not part of make test; see README "Reliability"). FUZZ_SEEDS, FUZZ_MAX_EXAMPLES: scripts/fuzz.sh.
+fuzz:
+	nice -n 10 bash scripts/fuzz.sh

@@ -123,15 +123,9 @@ setsid env -u JWT_KEYS_FILE JWT_KEYS_SECRET_ID="$jwt_secret_id" GIGMARKET_AWS_CA
   cargo lambda watch -P "$watch_port" --concurrency 4 >.local/logs/watch-test.log 2>&1 &
 watch_pid=$!
 export GIGMARKET_API_URL="http://127.0.0.1:$watch_port"
-# Ready when a function answers (a problem+json 4xx counts): watch itself is up and routes.
-for _ in $(seq 1 180); do
-  code=$(curl -s --noproxy '*' -o /dev/null -w '%{http_code}' -X POST -H 'content-type: application/json' \
-    -d '{}' "$GIGMARKET_API_URL/auth/login" || true)
-  [[ "$code" == 400 ]] && break
-  kill -0 "$watch_pid" 2>/dev/null || { tail -n 40 .local/logs/watch-test.log; exit 1; }
-  sleep 1
-done
-[[ "$code" == 400 ]] || { echo "cargo lambda watch did not answer (last status $code)"; tail -n 40 .local/logs/watch-test.log; exit 1; }
+# The schemathesis passes and their seeding (shared with `make fuzz`), and wait_for_api.
+source scripts/fuzz-lib.sh
+wait_for_api "$watch_pid" .local/logs/watch-test.log
 
 # The bridge plays AWS's event source mappings: table stream -> dispatcher, queue -> notifier.
 # The schedule is off: the end-to-end test invokes the scheduler itself.
@@ -192,78 +186,14 @@ log "running the test suite"
 cargo nextest run --workspace --locked --no-fail-fast -E 'not binary(permissions)'
 
 log "schemathesis: fuzzing the local API against openapi.yaml"
-# A seeded account, so the bearer routes are exercised past authentication.
-fuzz_email="fuzz-$run_id@example.com"
-fuzz_token=$(curl -s --noproxy '*' -X POST "$GIGMARKET_API_URL/auth/register" -H 'content-type: application/json' \
-  -d "{\"email\":\"$fuzz_email\",\"password\":\"fuzzing password 1\",\"name\":\"Fuzz\",\"role\":\"freelancer\"}" |
-  python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
-remember_secret "$fuzz_token"
-# Messaging: a second account for POST /conversations to talk to (the hooks point
-# participant_id at it), so conversations are really opened in both passes.
-FUZZ_PARTICIPANT_ID=$(curl -s --noproxy '*' -X POST "$GIGMARKET_API_URL/auth/register" -H 'content-type: application/json' \
-  -d "{\"email\":\"fuzz-peer-$run_id@example.com\",\"password\":\"fuzzing password 1\",\"name\":\"Fuzz Peer\",\"role\":\"client\"}" |
-  python3 -c 'import json,sys; print(json.load(sys.stdin)["user"]["id"])')
-export FUZZ_PARTICIPANT_ID
-# Registered accounts publish, order and message only once their email is verified: an operator
-# does it for the fuzz accounts (the e2e test follows the real mail's link).
-verify_email() { cargo run --quiet --locked -p gigctl -- verify-email --email "$1" >/dev/null; }
-verify_email "$fuzz_email"
-verify_email "fuzz-peer-$run_id@example.com"
-# Run from .local/ (gitignored): watch restarts every function when a file in the workspace
-# changes, and schemathesis writes its state into its working directory.
-mkdir -p .local/schemathesis
-fuzz() {
-  local token=$1
-  shift # Any further arguments go to schemathesis (e.g. an operation filter).
-  (
-    cd .local/schemathesis
-    # Every check but two: no 5xx; every status, content type, header and body as the spec says;
-    # schema-invalid input rejected; bearer routes refuse a missing or bad token. Left out:
-    # unsupported_method (an unrouted method never reaches a function: API Gateway, like watch,
-    # answers 404 itself) and positive_data_acceptance (some rules, e.g. "the password must not
-    # contain the email" or real ISO country codes, are stricter than JSON Schema can say).
-    PYTHONPATH="$ROOT/scripts" SCHEMATHESIS_HOOKS=schemathesis_hooks "$ROOT/.local/venv/bin/schemathesis" \
-      --config-file "$ROOT/scripts/schemathesis.toml" run \
-      "$ROOT/openapi.yaml" --url "$GIGMARKET_API_URL" -H "Authorization: Bearer $token" \
-      --checks all --exclude-checks unsupported_method,positive_data_acceptance \
-      --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-50}" --seed "${SCHEMATHESIS_SEED:-20261125}" \
-      --workers 2 --request-timeout 30 \
-      --generation-database none --no-color "$@"
-  )
-}
+# A seeded account, so the bearer routes are exercised past authentication (scripts/fuzz-lib.sh).
+fuzz_seed_freelancer
 fuzz "$fuzz_token"
 
 log "schemathesis: again as a client, with an active gig to order"
-# A freelancer can not order, so the pass above only sees the order routes refuse. Seed an active
-# gig (published by the fuzz freelancer, approved by an admin made with gigctl) and fuzz as a
-# client; the hooks point well-formed POST /orders bodies at that gig.
-json_field() { python3 -c "import json,sys; print(json.load(sys.stdin)[\"$1\"])"; }
-admin_email="fuzz-admin-$run_id@example.com"
-GIGMARKET_ADMIN_PASSWORD="fuzzing admin password" cargo run --quiet --locked -p gigctl -- \
-  create-admin --email "$admin_email" --name "Fuzz Admin" --operator make-test >/dev/null
-admin_token=$(curl -s --noproxy '*' -X POST "$GIGMARKET_API_URL/auth/login" -H 'content-type: application/json' \
-  -d "{\"email\":\"$admin_email\",\"password\":\"fuzzing admin password\"}" | json_field access_token)
-remember_secret "$admin_token"
-fuzz_gig_id=$(curl -s --noproxy '*' -X POST "$GIGMARKET_API_URL/gigs" -H "authorization: Bearer $fuzz_token" \
-  -H 'content-type: application/json' \
-  --data "$(python3 -c 'import json; print(json.load(open("events/gigs/create-gig.json"))["body"])')" | json_field id)
-curl -sf --noproxy '*' -o /dev/null -X POST "$GIGMARKET_API_URL/gigs/$fuzz_gig_id/approve" \
-  -H "authorization: Bearer $admin_token" -H 'content-type: application/json' -d '{}'
-client_token=$(curl -s --noproxy '*' -X POST "$GIGMARKET_API_URL/auth/register" -H 'content-type: application/json' \
-  -d "{\"email\":\"fuzz-client-$run_id@example.com\",\"password\":\"fuzzing password 1\",\"name\":\"Fuzz Client\",\"role\":\"client\"}" |
-  json_field access_token)
-remember_secret "$client_token"
-verify_email "fuzz-client-$run_id@example.com"
-# A completed order between the fuzz client and the fuzz freelancer, so the
-# hooks point well-formed POST /reviews bodies at it and a review is really created and checked.
-review_order_id=$(curl -sf --noproxy '*' -X POST "$GIGMARKET_API_URL/orders" -H "authorization: Bearer $client_token" \
-  -H "Idempotency-Key: review-seed-$run_id" -H 'content-type: application/json' \
-  -d "{\"gig_id\":\"$fuzz_gig_id\",\"package\":\"basic\",\"requirements\":\"A review seed.\"}" | json_field id)
-for step in "accept:$fuzz_token:{}" "deliver:$fuzz_token:{\"message\":\"Done\",\"attachments\":[]}" "complete:$client_token:{}"; do
-  IFS=: read -r action token body <<<"$step"
-  curl -sf --noproxy '*' -o /dev/null -X POST "$GIGMARKET_API_URL/orders/$review_order_id/$action" \
-    -H "authorization: Bearer $token" -H 'content-type: application/json' -d "$body"
-done
+# A freelancer can not order, so the pass above only sees the order routes refuse: an active
+# gig to order, a client, and a completed order to review (scripts/fuzz-lib.sh).
+fuzz_seed_client
 FUZZ_GIG_ID=$fuzz_gig_id FUZZ_ORDER_ID=$review_order_id fuzz "$client_token"
 
 log "the scheduler through watch: one order past its auto-complete deadline, one past its due date"
@@ -369,12 +299,10 @@ hidden=$(curl -s --noproxy '*' -o /dev/null -w '%{http_code}' -X POST "$GIGMARKE
   -H "authorization: Bearer $admin_token" -H 'content-type: application/json' -d '{"reason":"make test"}')
 [ "$hidden" = 404 ] || { echo "hiding an unknown review answered $hidden"; exit 1; }
 log "schemathesis: the admin routes as an admin"
-# A client of its own for the admin routes' ids (the hooks point well-formed ones at it): it is
-# really read, blocked and unblocked. No stateful phase: the admin routes have no links.
-FUZZ_ADMIN_TARGET_ID=$(curl -s --noproxy '*' -X POST "$GIGMARKET_API_URL/auth/register" -H 'content-type: application/json' \
-  -d "{\"email\":\"fuzz-target-$run_id@example.com\",\"password\":\"fuzzing password 1\",\"name\":\"Fuzz Target\",\"role\":\"client\"}" |
-  python3 -c 'import json,sys; print(json.load(sys.stdin)["user"]["id"])')
-FUZZ_ADMIN_TARGET_ID=$FUZZ_ADMIN_TARGET_ID fuzz "$admin_token" --include-tag admin --phases examples,coverage,fuzzing
+# A client of its own for the admin routes' ids (scripts/fuzz-lib.sh). No stateful phase: the
+# admin routes have no links.
+fuzz_seed_admin_target
+FUZZ_ADMIN_TARGET_ID=$admin_target_id fuzz "$admin_token" --include-tag admin --phases examples,coverage,fuzzing
 
 log "unlisting a gig through watch: its listing entries are deleted"
 # Pausing an active gig deletes its browse and search entries in the gig's transaction.

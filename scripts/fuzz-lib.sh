@@ -1,0 +1,119 @@
+# shellcheck shell=bash
+# The schemathesis passes over the API served by `cargo lambda watch`, and the accounts and data
+# they need; shared by `make test` (scripts/test.sh: each pass once, a fixed seed, 50 examples) and
+# `make fuzz` (scripts/fuzz.sh: every pass, fresh seeds, hundreds of examples). Sourced from the
+# repository root with ROOT, run_id, GIGMARKET_API_URL and the local stack's environment
+# (scripts/env.sh, plus TABLE_NAME from `gigctl setup`) set. The seeding functions set globals:
+# the caller reads the tokens and ids they made.
+
+# test.sh records every secret it uses; elsewhere there is nothing to record.
+declare -F remember_secret >/dev/null || remember_secret() { :; }
+
+json_field() { python3 -c "import json,sys; print(json.load(sys.stdin)[\"$1\"])"; }
+
+# Waits until the API at GIGMARKET_API_URL answers (a problem+json 400 from a function counts:
+# watch is up and routes); gives up with watch's log when its process ($1) dies or after 3 minutes.
+wait_for_api() {
+  local pid=$1 log_file=$2 code=""
+  for _ in $(seq 1 180); do
+    code=$(curl -s --noproxy '*' -o /dev/null -w '%{http_code}' -X POST -H 'content-type: application/json' \
+      -d '{}' "$GIGMARKET_API_URL/auth/login" || true)
+    [[ "$code" == 400 ]] && return 0
+    kill -0 "$pid" 2>/dev/null || { tail -n 40 "$log_file"; return 1; }
+    sleep 1
+  done
+  echo "cargo lambda watch did not answer (last status $code)"
+  tail -n 40 "$log_file"
+  return 1
+}
+
+# Registers an account through the API and prints its JSON answer: email, role, name.
+register_account() {
+  curl -s --noproxy '*' -X POST "$GIGMARKET_API_URL/auth/register" -H 'content-type: application/json' \
+    -d "{\"email\":\"$1\",\"password\":\"fuzzing password 1\",\"name\":\"$3\",\"role\":\"$2\"}"
+}
+
+# Registered accounts publish, order and message only once their email is verified: an operator
+# does it for the fuzz accounts (the e2e test follows the real mail's link).
+verify_email() { cargo run --quiet --locked -p gigctl -- verify-email --email "$1" >/dev/null; }
+
+# The freelancer pass's account (fuzz_email, fuzz_token), and a second account for
+# POST /conversations to talk to (FUZZ_PARTICIPANT_ID: the hooks point participant_id at it), so
+# conversations are really opened.
+fuzz_seed_freelancer() {
+  fuzz_email="fuzz-$run_id@example.com"
+  fuzz_token=$(register_account "$fuzz_email" freelancer Fuzz | json_field access_token)
+  remember_secret "$fuzz_token"
+  FUZZ_PARTICIPANT_ID=$(register_account "fuzz-peer-$run_id@example.com" client "Fuzz Peer" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["user"]["id"])')
+  export FUZZ_PARTICIPANT_ID
+  verify_email "$fuzz_email"
+  verify_email "fuzz-peer-$run_id@example.com"
+}
+
+# The client pass's data (after fuzz_seed_freelancer): a freelancer can not order, so seed an
+# active gig (fuzz_gig_id: published by the fuzz freelancer, approved by an admin made with
+# gigctl, admin_token) and a client (client_token); the hooks point well-formed POST /orders
+# bodies at that gig. And a completed order between the two (review_order_id), so the hooks point
+# well-formed POST /reviews bodies at it and a review is really created and checked.
+fuzz_seed_client() {
+  admin_email="fuzz-admin-$run_id@example.com"
+  GIGMARKET_ADMIN_PASSWORD="fuzzing admin password" cargo run --quiet --locked -p gigctl -- \
+    create-admin --email "$admin_email" --name "Fuzz Admin" --operator make-test >/dev/null
+  admin_token=$(curl -s --noproxy '*' -X POST "$GIGMARKET_API_URL/auth/login" -H 'content-type: application/json' \
+    -d "{\"email\":\"$admin_email\",\"password\":\"fuzzing admin password\"}" | json_field access_token)
+  remember_secret "$admin_token"
+  fuzz_gig_id=$(curl -s --noproxy '*' -X POST "$GIGMARKET_API_URL/gigs" -H "authorization: Bearer $fuzz_token" \
+    -H 'content-type: application/json' \
+    --data "$(python3 -c 'import json; print(json.load(open("events/gigs/create-gig.json"))["body"])')" | json_field id)
+  curl -sf --noproxy '*' -o /dev/null -X POST "$GIGMARKET_API_URL/gigs/$fuzz_gig_id/approve" \
+    -H "authorization: Bearer $admin_token" -H 'content-type: application/json' -d '{}'
+  client_token=$(register_account "fuzz-client-$run_id@example.com" client "Fuzz Client" | json_field access_token)
+  remember_secret "$client_token"
+  verify_email "fuzz-client-$run_id@example.com"
+  review_order_id=$(curl -sf --noproxy '*' -X POST "$GIGMARKET_API_URL/orders" -H "authorization: Bearer $client_token" \
+    -H "Idempotency-Key: review-seed-$run_id" -H 'content-type: application/json' \
+    -d "{\"gig_id\":\"$fuzz_gig_id\",\"package\":\"basic\",\"requirements\":\"A review seed.\"}" | json_field id)
+  local step action token body
+  for step in "accept:$fuzz_token:{}" "deliver:$fuzz_token:{\"message\":\"Done\",\"attachments\":[]}" "complete:$client_token:{}"; do
+    IFS=: read -r action token body <<<"$step"
+    curl -sf --noproxy '*' -o /dev/null -X POST "$GIGMARKET_API_URL/orders/$review_order_id/$action" \
+      -H "authorization: Bearer $token" -H 'content-type: application/json' -d "$body"
+  done
+}
+
+# The admin pass's target (admin_target_id; the pass gets it as FUZZ_ADMIN_TARGET_ID): a client
+# of its own for the admin routes' ids (the hooks point well-formed ones at it), so it is really
+# read, blocked and unblocked.
+fuzz_seed_admin_target() {
+  admin_target_id=$(register_account "fuzz-target-$run_id@example.com" client "Fuzz Target" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["user"]["id"])')
+}
+
+# One schemathesis run against openapi.yaml with the bearer token $1 (empty: anonymous); any
+# further arguments go to schemathesis (e.g. an operation filter). SCHEMATHESIS_SEED and
+# SCHEMATHESIS_MAX_EXAMPLES (per operation) choose the run.
+fuzz() {
+  local token=$1
+  shift
+  local auth=()
+  [[ -n "$token" ]] && auth=(-H "Authorization: Bearer $token")
+  # Run from .local/ (gitignored): watch restarts every function when a file in the workspace
+  # changes, and schemathesis writes its state into its working directory.
+  mkdir -p .local/schemathesis
+  (
+    cd .local/schemathesis
+    # Every check but two: no 5xx; every status, content type, header and body as the spec says;
+    # schema-invalid input rejected; bearer routes refuse a missing or bad token. Left out:
+    # unsupported_method (an unrouted method never reaches a function: API Gateway, like watch,
+    # answers 404 itself) and positive_data_acceptance (some rules, e.g. "the password must not
+    # contain the email" or real ISO country codes, are stricter than JSON Schema can say).
+    PYTHONPATH="$ROOT/scripts" SCHEMATHESIS_HOOKS=schemathesis_hooks "$ROOT/.local/venv/bin/schemathesis" \
+      --config-file "$ROOT/scripts/schemathesis.toml" run \
+      "$ROOT/openapi.yaml" --url "$GIGMARKET_API_URL" "${auth[@]}" \
+      --checks all --exclude-checks unsupported_method,positive_data_acceptance \
+      --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-50}" --seed "${SCHEMATHESIS_SEED:-20261125}" \
+      --workers 2 --request-timeout 30 \
+      --generation-database none --no-color "$@"
+  )
+}
