@@ -13,6 +13,8 @@
 # 4. cost per route: every route of the route table on its success path, in-process against
 #    DynamoDB Local: DynamoDB requests, consumed RCU/WCU and the cost per million calls
 #    (tests/integration/cost.rs; GIGMARKET_DYNAMODB_CAPACITY turns the capacity counting on).
+# 5. pipeline throughput: PIPELINE_BENCH_ORDERS orders placed and accepted, transitions per
+#    second from the API to the mail in moto and the lag p50/p99 (tests/integration/pipeline_bench.rs).
 # Stops the stack only if it started it.
 # A long-running DynamoDB Local that holds many test tables is markedly slower: for comparable
 # numbers run it on a fresh stack (`make stop` first).
@@ -52,4 +54,6 @@ if [[ -z "${BENCH_SKIP_RELEASE:-}" ]]; then
 fi
 GIGMARKET_DYNAMODB_CAPACITY=1 cargo nextest run --locked -p gigmarket-tests --test integration \
   --run-ignored only --no-capture -E 'test(/^cost::/)'
+cargo nextest run --locked -p gigmarket-tests --test integration \
+  --run-ignored only --no-capture -E 'test(/^pipeline_bench::/)'
 

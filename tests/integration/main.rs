@@ -28,4 +28,5 @@ mod ses_faults;
 
 // Benchmarks (ignored; make bench runs them).
 mod cost;
+mod pipeline_bench;
 mod triggers;

@@ -7,12 +7,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, Message, QueueAttributeName};
+use aws_sdk_sqs::types::{Message, QueueAttributeName};
 use bridge::ses_faults::{Fault, FaultProxy};
 use gigmarket_shared::domain::gig::Revisions;
 use gigmarket_shared::events::Event;
 use gigmarket_tests::TestApp;
-use gigmarket_tests::pipeline::{Pipeline, mail_to};
+use gigmarket_tests::pipeline::{Pipeline, delete_messages, mail_to};
 use notifier::{MAIL_CLAIM_LEASE_SECS, MAIL_DEDUPE_TTL_SECS, Notifier};
 use serde_json::Value;
 use uuid::Uuid;
@@ -119,27 +119,10 @@ impl EventsQueue {
                 .into_iter()
                 .map(|failure| failure.item_identifier)
                 .collect();
-            let acknowledged: Vec<DeleteMessageBatchRequestEntry> = batch
+            let acknowledged = batch
                 .iter()
-                .enumerate()
-                .filter(|(_, message)| !batch_failed.contains(message.message_id().unwrap()))
-                .map(|(index, message)| {
-                    DeleteMessageBatchRequestEntry::builder()
-                        .id(index.to_string())
-                        .receipt_handle(message.receipt_handle().unwrap())
-                        .build()
-                        .unwrap()
-                })
-                .collect();
-            if !acknowledged.is_empty() {
-                self.sqs
-                    .delete_message_batch()
-                    .queue_url(&self.url)
-                    .set_entries(Some(acknowledged))
-                    .send()
-                    .await
-                    .expect("delete acknowledged");
-            }
+                .filter(|message| !batch_failed.contains(message.message_id().unwrap()));
+            delete_messages(&self.sqs, &self.url, acknowledged).await;
             for message in batch
                 .iter()
                 .filter(|message| batch_failed.contains(message.message_id().unwrap()))

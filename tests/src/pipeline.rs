@@ -129,6 +129,33 @@ impl Pipeline {
     }
 }
 
+/// Deletes `messages` from `queue_url`, as Lambda does with the messages a batch acknowledged.
+pub async fn delete_messages<'a>(
+    sqs: &aws_sdk_sqs::Client,
+    queue_url: &str,
+    messages: impl IntoIterator<Item = &'a aws_sdk_sqs::types::Message>,
+) {
+    let entries: Vec<aws_sdk_sqs::types::DeleteMessageBatchRequestEntry> = messages
+        .into_iter()
+        .enumerate()
+        .map(|(index, message)| {
+            aws_sdk_sqs::types::DeleteMessageBatchRequestEntry::builder()
+                .id(index.to_string())
+                .receipt_handle(message.receipt_handle().expect("a received message"))
+                .build()
+                .expect("id and receipt handle")
+        })
+        .collect();
+    for batch in entries.chunks(10) {
+        sqs.delete_message_batch()
+            .queue_url(queue_url)
+            .set_entries(Some(batch.to_vec()))
+            .send()
+            .await
+            .expect("messages deleted");
+    }
+}
+
 /// A mail moto's SES accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SentMail {
@@ -139,6 +166,15 @@ pub struct SentMail {
 
 /// Every mail moto has accepted for `address` (moto keeps them at `/moto-api/data.json`).
 pub async fn mail_to(address: &str) -> Vec<SentMail> {
+    all_mail()
+        .await
+        .into_iter()
+        .filter(|mail| mail.to.iter().any(|to| to == address))
+        .collect()
+}
+
+/// Every mail moto has accepted, in the order it accepted them.
+pub async fn all_mail() -> Vec<SentMail> {
     let endpoint = std::env::var("MOTO_ENDPOINT").expect("MOTO_ENDPOINT (source scripts/env.sh)");
     let data: Value = reqwest::Client::builder()
         .no_proxy()
@@ -167,7 +203,6 @@ pub async fn mail_to(address: &str) -> Vec<SentMail> {
             subject: message["subject"].as_str().unwrap_or_default().to_owned(),
             body: message["body"].as_str().unwrap_or_default().to_owned(),
         })
-        .filter(|mail| mail.to.iter().any(|to| to == address))
         .collect()
 }
 
