@@ -247,8 +247,9 @@ remember_secret "$admin_token"
 fuzz_gig_id=$(curl -s --noproxy '*' -X POST "$GIGMARKET_API_URL/gigs" -H "authorization: Bearer $fuzz_token" \
   -H 'content-type: application/json' \
   --data "$(python3 -c 'import json; print(json.load(open("events/gigs/create-gig.json"))["body"])')" | json_field id)
-curl -sf --noproxy '*' -o /dev/null -X POST "$GIGMARKET_API_URL/gigs/$fuzz_gig_id/approve" \
-  -H "authorization: Bearer $admin_token" -H 'content-type: application/json' -d '{}'
+# Approved with the ETag of the version reviewed (a new gig's is "1").
+curl -sf --noproxy '*' -o /dev/null -X POST "$GIGMARKET_API_URL/admin/gigs/$fuzz_gig_id/approve" \
+  -H "authorization: Bearer $admin_token" -H 'if-match: "1"' -H 'content-type: application/json' -d '{}'
 client_token=$(curl -s --noproxy '*' -X POST "$GIGMARKET_API_URL/auth/register" -H 'content-type: application/json' \
   -d "{\"email\":\"fuzz-client-$run_id@example.com\",\"password\":\"fuzzing password 1\",\"name\":\"Fuzz Client\",\"role\":\"client\"}" |
   json_field access_token)
