@@ -3,7 +3,9 @@
 //! and only with it, the metrics, and the decision mails through the event pipeline.
 
 use gigmarket_shared::domain::gig::Revisions;
+use gigmarket_shared::events::{Event, Subject};
 use gigmarket_tests::fixtures::{gig_body, gig_etag, gig_id};
+use gigmarket_tests::pipeline::{Pipeline, mail_to, subjects_to};
 use gigmarket_tests::{RawRequest, Session, TestApp};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -355,4 +357,89 @@ async fn removal_takes_a_live_gig_down_for_good() {
     assert_eq!(metrics.body["gigs"]["removed"], 2, "{metrics:?}");
     assert_eq!(metrics.body["gigs"]["active"], 0);
     assert_eq!(metrics.body["gigs"]["paused"], 0);
+}
+
+#[tokio::test]
+async fn each_decision_is_mailed_to_the_owner_once() {
+    let (app, mut pipeline) = TestApp::with_pipeline().await;
+    let admin = &app.create_admin().await;
+    let owner = app.register_freelancer().await;
+    let approved = app
+        .create_approved_gig(&owner, admin, &gig_body("Mailed approval gig"))
+        .await;
+    let rejected = gig_id(
+        &app.create_gig(&owner, &gig_body("Mailed rejection gig"))
+            .await,
+    );
+    let refused = app.reject_gig(admin, rejected, "Uses a trademark").await;
+    assert_eq!(refused.status, 200);
+    let removed = app
+        .moderate(admin, approved, "remove", None, Some("Sells fake reviews"))
+        .await;
+    assert_eq!(removed.status, 200);
+    // A write that is no decision (the owner's edit of the rejected gig) mails nothing.
+    edit(
+        &app,
+        &owner,
+        rejected,
+        "\"1\"",
+        "Mailed rejection gig, fixed",
+    )
+    .await;
+
+    let stream_event = pipeline.stream_event().await;
+    let response =
+        dispatcher::handle(stream_event.clone(), &pipeline.sqs, &pipeline.queue_url).await;
+    assert!(response.batch_item_failures.is_empty(), "{response:?}");
+    let messages = pipeline.receive_all().await;
+    let events: Vec<Event> = messages
+        .iter()
+        .map(|message| serde_json::from_str(message.body().unwrap()).unwrap())
+        .collect();
+    let mut types: Vec<String> = events.iter().map(|e| e.event_type.to_string()).collect();
+    types.sort();
+    assert_eq!(types, ["gig.approved", "gig.rejected", "gig.removed"]);
+    let removal = events
+        .iter()
+        .find(|event| event.event_type.to_string() == "gig.removed")
+        .unwrap();
+    let Subject::Gig(gig) = &removal.subject else {
+        panic!("a gig event: {removal:?}");
+    };
+    assert_eq!(gig.gig_id, approved);
+    assert_eq!(gig.freelancer_id, owner.id);
+    assert_eq!(gig.reason.as_deref(), Some("Sells fake reviews"));
+    // The event id is the decision's audit entry.
+    let audit_id = audit_of(&app, admin, approved).await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(removal.event_id, format!("gig:{approved}:{audit_id}"));
+
+    // The stream redelivers the batch: the same events again; the notifier sends each once.
+    let again = dispatcher::handle(stream_event, &pipeline.sqs, &pipeline.queue_url).await;
+    assert!(again.batch_item_failures.is_empty());
+    let mut all = messages.clone();
+    all.extend(pipeline.receive_all().await);
+    assert_eq!(all.len(), 6, "each decision twice");
+    let notifier = app.notifier();
+    for batch in all.chunks(10) {
+        let response = notifier.handle(Pipeline::sqs_event(batch)).await;
+        assert!(response.batch_item_failures.is_empty(), "{response:?}");
+    }
+    assert_eq!(
+        subjects_to(&owner.email).await,
+        [
+            "Your gig \"Mailed approval gig\" is live",
+            "Your gig \"Mailed approval gig\" was removed",
+            "Your gig \"Mailed rejection gig\" was not approved",
+        ]
+    );
+    let mails = mail_to(&owner.email).await;
+    let rejection = mails
+        .iter()
+        .find(|mail| mail.subject.contains("not approved"))
+        .unwrap();
+    assert!(rejection.body.contains("Uses a trademark"), "{rejection:?}");
+    assert!(subjects_to(&admin.email).await.is_empty());
 }

@@ -9,6 +9,7 @@ use aws_lambda_events::event::dynamodb::EventRecord;
 use serde_dynamo::{AttributeValue, Item};
 
 use super::keys::{attr, entity};
+use crate::domain::gig::{DecidedGig, GigDecision};
 use crate::domain::message::Message;
 use crate::domain::order::Order;
 use crate::domain::review::{Review, ReviewState};
@@ -31,6 +32,9 @@ pub enum StreamChange {
     ReviewPublished(Review),
     /// A message was sent (messages are only ever inserted).
     Message(Message),
+    /// Moderation decided on a gig (a new `decision_id` on the gig item; its other writes, such
+    /// as the orders' counters, are none).
+    GigDecision(DecidedGig),
 }
 
 /// A record of a known entity whose image does not read as that entity.
@@ -72,8 +76,29 @@ pub fn decode(record: &EventRecord) -> Result<Option<StreamChange>, UndecodableR
         Some(entity::MESSAGE) if record.event_name == "INSERT" => {
             Ok(Some(StreamChange::Message(read(record, entity::MESSAGE)?)))
         }
+        Some(entity::GIG) => gig_decision(record),
         _ => Ok(None),
     }
+}
+
+/// The decision a gig record carries, when its `decision_id` is new.
+fn gig_decision(record: &EventRecord) -> Result<Option<StreamChange>, UndecodableRecord> {
+    let image = &record.change.new_image;
+    let Some(decision_id) = string(image, attr::DECISION_ID) else {
+        return Ok(None);
+    };
+    if string(&record.change.old_image, attr::DECISION_ID) == Some(decision_id) {
+        return Ok(None);
+    }
+    let Some(decision) = string(image, attr::DECISION).and_then(GigDecision::from_name) else {
+        return Ok(None);
+    };
+    Ok(Some(StreamChange::GigDecision(DecidedGig {
+        gig: read(record, entity::GIG)?,
+        decision,
+        decision_id: decision_id.to_owned(),
+        reason: string(image, attr::REJECTION_REASON).map(str::to_owned),
+    })))
 }
 
 fn read<T: serde::de::DeserializeOwned>(

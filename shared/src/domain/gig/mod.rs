@@ -21,7 +21,7 @@ pub use views::*;
 
 // Moderation decisions (admin API).
 mod moderation;
-pub use moderation::GigDecision;
+pub use moderation::{DecidedGig, GigDecision};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

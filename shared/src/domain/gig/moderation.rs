@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{GigRefusal, GigStatus};
+use super::{Gig, GigRefusal, GigStatus};
 use crate::domain::audit::AuditAction;
 
 /// An admin's decision on a gig. Its owner is mailed each one.
@@ -54,6 +54,18 @@ impl GigDecision {
             Self::Removed => AuditAction::RemoveGig,
         }
     }
+}
+
+/// A decision as the gig records it (the table's stream reads it back for the owner's mail).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DecidedGig {
+    /// The gig right after the decision.
+    pub gig: Gig,
+    pub decision: GigDecision,
+    /// The decision's audit entry id: one per decision, the same in a redelivered record.
+    pub decision_id: String,
+    /// The reason the owner reads (reject, remove).
+    pub reason: Option<String>,
 }
 
 #[cfg(test)]
