@@ -52,8 +52,8 @@ pub async fn queue(
     query: ModerationQuery,
 ) -> ApiResult<Page<QueuedGig>> {
     require_admin(&caller)?;
-    match query.status.as_deref().map(str::trim) {
-        None | Some("") | Some("pending_review") => {}
+    match query.status.as_deref() {
+        None | Some("pending_review") => {}
         Some(_) => {
             return Err(ApiError::invalid(
                 "status",
