@@ -443,3 +443,47 @@ async fn each_decision_is_mailed_to_the_owner_once() {
     assert!(rejection.body.contains("Uses a trademark"), "{rejection:?}");
     assert!(subjects_to(&admin.email).await.is_empty());
 }
+
+/// An approval racing the owner's edit, both based on the same ETag: whatever lands first, what
+/// goes live is only ever the version the admin approved.
+#[tokio::test]
+async fn an_approval_racing_an_edit_never_publishes_unreviewed_content() {
+    let app = TestApp::new().await;
+    let admin = &app.create_admin().await;
+    let owner = app.register_freelancer().await;
+    for round in 0..5 {
+        let gig = app
+            .create_gig(&owner, &gig_body(&format!("Raced logo design {round}")))
+            .await;
+        let id = gig_id(&gig);
+        let reviewed = gig_etag(&gig);
+        let edit_request = RawRequest::new("PATCH", format!("/gigs/{id}"))
+            .json(&json!({"title": format!("Raced logo design {round}, edited")}))
+            .bearer(&owner.access_token)
+            .header("if-match", &reviewed);
+        let (approved, edited) = tokio::join!(
+            app.moderate(admin, id, "approve", Some(&reviewed), None),
+            app.send(edit_request),
+        );
+        assert_eq!(
+            edited.status, 200,
+            "the edit is based on the current version: {edited:?}"
+        );
+        assert!(
+            approved.status == 200 || approved.status == 412,
+            "{approved:?}"
+        );
+        let now = app
+            .get(&format!("/gigs/{id}"), Some(&owner.access_token))
+            .await;
+        // Either order ends with the edit in review: approved first, the edit sent it back.
+        assert_eq!(now.body["status"], "pending_review", "{now:?}");
+        assert_eq!(now.body["version"], 2);
+        assert!(
+            app.browse_ids("").await.is_empty(),
+            "nothing unreviewed is listed"
+        );
+        let audited = audit_of(&app, admin, id).await.len();
+        assert_eq!(audited, usize::from(approved.status == 200));
+    }
+}
