@@ -66,8 +66,9 @@ fuzz_seed_client() {
   fuzz_gig_id=$(curl -s --noproxy '*' -X POST "$GIGMARKET_API_URL/gigs" -H "authorization: Bearer $fuzz_token" \
     -H 'content-type: application/json' \
     --data "$(python3 -c 'import json; print(json.load(open("events/gigs/create-gig.json"))["body"])')" | json_field id)
-  curl -sf --noproxy '*' -o /dev/null -X POST "$GIGMARKET_API_URL/gigs/$fuzz_gig_id/approve" \
-    -H "authorization: Bearer $admin_token" -H 'content-type: application/json' -d '{}'
+  # Approved with the ETag of the version reviewed (a new gig's is "1").
+  curl -sf --noproxy '*' -o /dev/null -X POST "$GIGMARKET_API_URL/admin/gigs/$fuzz_gig_id/approve" \
+    -H "authorization: Bearer $admin_token" -H 'if-match: "1"' -H 'content-type: application/json' -d '{}'
   client_token=$(register_account "fuzz-client-$run_id@example.com" client "Fuzz Client" | json_field access_token)
   remember_secret "$client_token"
   verify_email "fuzz-client-$run_id@example.com"
@@ -82,12 +83,22 @@ fuzz_seed_client() {
   done
 }
 
-# The admin pass's target (admin_target_id; the pass gets it as FUZZ_ADMIN_TARGET_ID): a client
-# of its own for the admin routes' ids (the hooks point well-formed ones at it), so it is really
-# read, blocked and unblocked.
+# A new gig by the fuzz freelancer, in review; prints its id.
+submit_gig() {
+  curl -sf --noproxy '*' -X POST "$GIGMARKET_API_URL/gigs" -H "authorization: Bearer $fuzz_token" \
+    -H 'content-type: application/json' \
+    --data "$(python3 -c 'import json; print(json.load(open("events/gigs/create-gig.json"))["body"])')" | json_field id
+}
+
+# The admin pass's targets (after fuzz_seed_freelancer): a client of its own for the admin
+# routes' user ids (admin_target_id; the pass gets it as FUZZ_ADMIN_TARGET_ID), so it is really
+# read, blocked and unblocked; and a gig in review of its own for the moderation routes
+# (moderation_gig_id, as FUZZ_MODERATION_GIG_ID: the hooks point well-formed gig ids at it and
+# send its ETag), so it is really listed, decided on and removed once live.
 fuzz_seed_admin_target() {
   admin_target_id=$(register_account "fuzz-target-$run_id@example.com" client "Fuzz Target" |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["user"]["id"])')
+  moderation_gig_id=$(submit_gig)
 }
 
 # One schemathesis run against openapi.yaml with the bearer token $1 (empty: anonymous); any

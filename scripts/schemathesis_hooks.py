@@ -28,6 +28,10 @@ the linked conversation routes) checked against the spec.
 Fifth (admin), in the admin pass (FUZZ_ADMIN_TARGET_ID set), a well-formed `{id}` of an
 `/admin/users/...` route names a client scripts/test.sh seeded for it, so users are really read,
 blocked (with a valid reason) and unblocked, and the audit log has entries to list.
+Sixth (moderation), in the admin pass (FUZZ_MODERATION_GIG_ID set), a well-formed `{id}` of an
+`/admin/gigs/...` route names the gig in review scripts/test.sh seeded, and a non-empty
+`If-Match` becomes its ETag (`"1"`: nothing edits it), so it is really approved, rejected or
+removed and the answers checked against the spec; an empty or missing `If-Match` stays as it is.
 """
 
 import os
@@ -133,9 +137,29 @@ def _seeded_admin_target(case):
     case.path_parameters["id"] = target
 
 
+def _seeded_moderation_gig(case):
+    """Moderation: points a well-formed gig id of an /admin/gigs route at the seeded gig in
+    review, with its ETag in a non-empty If-Match."""
+    gig = os.environ.get("FUZZ_MODERATION_GIG_ID")
+    if not gig or not case.operation.path.startswith("/admin/gigs/"):
+        return
+    if not isinstance(case.path_parameters, dict) or not isinstance(case.path_parameters.get("id"), str):
+        return
+    try:
+        uuid.UUID(case.path_parameters["id"])
+    except ValueError:
+        return
+    case.path_parameters["id"] = gig
+    if case.headers:
+        for name, value in list(case.headers.items()):
+            if name.lower() == "if-match" and isinstance(value, str) and value.strip():
+                case.headers[name] = '"1"'
+
+
 @schemathesis.hook
 def before_call(context, case, kwargs):
     _seeded_admin_target(case)
+    _seeded_moderation_gig(case)
     _seeded_gig(case)
     _seeded_review_order(case)
     _seeded_conversation(case)

@@ -298,11 +298,42 @@ admin_call GET "/admin/metrics" |
 hidden=$(curl -s --noproxy '*' -o /dev/null -w '%{http_code}' -X POST "$GIGMARKET_API_URL/admin/reviews/$(python3 -c 'import uuid; print(uuid.uuid4())')/hide" \
   -H "authorization: Bearer $admin_token" -H 'content-type: application/json' -d '{"reason":"make test"}')
 [ "$hidden" = 404 ] || { echo "hiding an unknown review answered $hidden"; exit 1; }
+
+# Gig moderation through the admin function: the queue (its gsi2 Query), a rejection on the ETag
+# reviewed, an approval and a removal: gig Update, listing entry Put and Delete, owner
+# ConditionCheck, counters Update and audit Put in one transaction each, all through watch.
+log "gig moderation through watch: the queue, reject, approve, remove, each audited"
+moderate() {  # moderate <gig id> <decision> <If-Match or ""> <body>
+  curl -s --noproxy '*' -o /dev/null -w '%{http_code}' -X POST "$GIGMARKET_API_URL/admin/gigs/$1/$2" \
+    -H "authorization: Bearer $admin_token" -H 'content-type: application/json' ${3:+-H "if-match: $3"} -d "$4"
+}
+to_reject=$(submit_gig)
+to_remove=$(submit_gig)
+admin_call GET "/admin/gigs?status=pending_review&limit=100" | python3 -c '
+import json, sys
+queued = {item["gig"]["id"]: item["etag"] for item in json.load(sys.stdin)["items"]}
+wanted = sys.argv[1:]
+sys.exit(0 if all(queued.get(gig) == "\"1\"" for gig in wanted) else f"queue: {queued}, wanted {wanted}")
+' "$to_reject" "$to_remove"
+[ "$(moderate "$to_reject" reject '' '{"reason":"make test"}')" = 428 ] || { echo "a rejection without If-Match was not 428"; exit 1; }
+[ "$(moderate "$to_reject" reject '"7"' '{"reason":"make test"}')" = 412 ] || { echo "a rejection on a stale ETag was not 412"; exit 1; }
+[ "$(moderate "$to_reject" reject '"1"' '{"reason":"make test: rejected"}')" = 200 ] || { echo "the rejection failed"; exit 1; }
+[ "$(moderate "$to_remove" approve '"1"' '{}')" = 200 ] || { echo "the approval failed"; exit 1; }
+curl -sf --noproxy '*' -o /dev/null "$GIGMARKET_API_URL/gigs/$to_remove"
+[ "$(moderate "$to_remove" remove '' '{"reason":"make test: removed"}')" = 200 ] || { echo "the removal failed"; exit 1; }
+removed=$(curl -s --noproxy '*' -o /dev/null -w '%{http_code}' "$GIGMARKET_API_URL/gigs/$to_remove")
+[ "$removed" = 404 ] || { echo "a removed gig is still public ($removed)"; exit 1; }
+for gig in "$to_reject" "$to_remove"; do
+  admin_call GET "/admin/audit?target=$gig" |
+    python3 -c 'import json,sys; a=[e["action"] for e in json.load(sys.stdin)["items"]]; sys.exit(0 if a in (["reject_gig"], ["remove_gig","approve_gig"]) else f"audit: {a}")'
+done
+
 log "schemathesis: the admin routes as an admin"
-# A client of its own for the admin routes' ids (scripts/fuzz-lib.sh). No stateful phase: the
-# admin routes have no links.
+# A client and a gig in review of their own for the admin routes' ids (scripts/fuzz-lib.sh). No
+# stateful phase: the admin routes have no links.
 fuzz_seed_admin_target
-FUZZ_ADMIN_TARGET_ID=$admin_target_id fuzz "$admin_token" --include-tag admin --phases examples,coverage,fuzzing
+FUZZ_ADMIN_TARGET_ID=$admin_target_id FUZZ_MODERATION_GIG_ID=$moderation_gig_id \
+  fuzz "$admin_token" --include-tag admin --phases examples,coverage,fuzzing
 
 log "unlisting a gig through watch: its listing entries are deleted"
 # Pausing an active gig deletes its browse and search entries in the gig's transaction.

@@ -51,8 +51,6 @@ pub const ROUTES: &[Route] = &[
     route("DELETE", "/gigs/{id}", "gigs"),
     route("POST", "/gigs/{id}/pause", "gigs"),
     route("POST", "/gigs/{id}/resume", "gigs"),
-    route("POST", "/gigs/{id}/approve", "gigs"),
-    route("POST", "/gigs/{id}/reject", "gigs"),
     route("GET", "/me/gigs", "gigs"),
     route("GET", "/users/{id}/gigs", "gigs"),
     route("GET", "/categories", "gigs"),
@@ -75,6 +73,11 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/admin/metrics", "admin"),
     route("POST", "/admin/reviews/{id}/hide", "admin"),
     route("POST", "/admin/reviews/{id}/unhide", "admin"),
+    // Admin: gig moderation (app::admin_gigs).
+    route("GET", "/admin/gigs", "admin"),
+    route("POST", "/admin/gigs/{id}/approve", "admin"),
+    route("POST", "/admin/gigs/{id}/reject", "admin"),
+    route("POST", "/admin/gigs/{id}/remove", "admin"),
 ];
 
 /// The `[workspace.metadata.lambda.watch.router]` table body, one line per path, in table order.

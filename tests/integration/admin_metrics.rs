@@ -65,10 +65,16 @@ async fn recomputed(app: &TestApp) -> Value {
                 .insert(status.into(), 0);
         }
     }
-    let mut gigs: BTreeMap<String, i64> =
-        ["pending_review", "active", "paused", "rejected", "archived"]
-            .map(|status| (status.to_owned(), 0))
-            .into();
+    let mut gigs: BTreeMap<String, i64> = [
+        "pending_review",
+        "active",
+        "paused",
+        "rejected",
+        "archived",
+        "removed",
+    ]
+    .map(|status| (status.to_owned(), 0))
+    .into();
     let mut orders: BTreeMap<String, i64> = [
         "pending",
         "in_progress",
@@ -151,7 +157,8 @@ async fn register_people(app: &TestApp, rng: &mut Rng) -> World {
     }
 }
 
-/// Gigs in every status: created (pending review), approved, rejected, paused, archived.
+/// Gigs in every status: created (pending review), approved, rejected, paused, archived,
+/// removed by moderation.
 async fn create_gigs(app: &TestApp, rng: &mut Rng, world: &mut World) {
     for (owner_index, owner) in world.freelancers.iter().enumerate() {
         for number in 0..1 + rng.below(3) {
@@ -162,24 +169,16 @@ async fn create_gigs(app: &TestApp, rng: &mut Rng, world: &mut World) {
             }
             let gig = app.create_gig(owner, &body).await;
             let id: Uuid = gig["id"].as_str().unwrap().parse().unwrap();
-            let admin = Some(world.admin.access_token.as_str());
+            let admin = &world.admin;
             match rng.below(10) {
                 0 => continue,
                 1 => {
-                    let rejected = app
-                        .post(
-                            &format!("/gigs/{id}/reject"),
-                            &json!({"reason": "Not a fit."}),
-                            admin,
-                        )
-                        .await;
+                    let rejected = app.reject_gig(admin, id, "Not a fit.").await;
                     assert_eq!(rejected.status, 200, "{rejected:?}");
                     continue;
                 }
                 _ => {
-                    let approved = app
-                        .post(&format!("/gigs/{id}/approve"), &json!({}), admin)
-                        .await;
+                    let approved = app.approve_gig(admin, id).await;
                     assert_eq!(approved.status, 200, "{approved:?}");
                 }
             }
@@ -194,6 +193,12 @@ async fn create_gigs(app: &TestApp, rng: &mut Rng, world: &mut World) {
                 1 => {
                     let archived = app.delete(&format!("/gigs/{id}"), owner_token).await;
                     assert!(archived.status < 300, "{archived:?}");
+                }
+                2 => {
+                    let removed = app
+                        .moderate(admin, id, "remove", None, Some("Breaks the rules."))
+                        .await;
+                    assert_eq!(removed.status, 200, "{removed:?}");
                 }
                 _ => world.active_gigs.push((owner_index, id)),
             }

@@ -82,7 +82,9 @@ const HTTP_SAMPLES: &[(&str, u16)] = &[
     ("users/get-user.json", 200),
     ("gigs/list-categories.json", 200),
     ("gigs/create-gig.json", 201),
-    ("gigs/approve-gig.json", 200),
+    // An admin finds it in the moderation queue and approves it with the ETag reviewed.
+    ("admin/moderation-queue.json", 200),
+    ("admin/approve-gig.json", 200),
     ("gigs/browse-gigs.json", 200),
     ("gigs/get-gig.json", 200),
     ("gigs/my-gigs.json", 200),
@@ -112,6 +114,8 @@ const HTTP_SAMPLES: &[(&str, u16)] = &[
     ("messages/list-messages.json", 200),
     ("messages/mark-read.json", 200),
     ("gigs/update-gig.json", 200),
+    // The edit went back to review; the admin rejects this version.
+    ("admin/reject-gig.json", 200),
     ("auth/refresh.json", 200),
     ("auth/logout.json", 204),
     // Ann's access token outlives her logged-out session: she changes her password with it.
@@ -284,7 +288,26 @@ async fn every_api_sample_gets_its_expected_response() {
                 assert_eq!(response.header("etag"), Some("\"1\""));
                 gig_id = body["id"].as_str().unwrap().to_owned();
             }
-            "gigs/approve-gig.json" => assert_eq!(body["status"], "active"),
+            "admin/moderation-queue.json" => {
+                let queued: Vec<(&str, &str)> = body["items"]
+                    .as_array()
+                    .expect("items")
+                    .iter()
+                    .map(|queued| {
+                        let id = queued["gig"]["id"].as_str().unwrap();
+                        (id, queued["etag"].as_str().unwrap())
+                    })
+                    .collect();
+                assert_eq!(queued, [(gig_id.as_str(), "\"1\"")]);
+            }
+            "admin/approve-gig.json" => {
+                assert_eq!(body["status"], "active");
+                assert_eq!(response.header("etag"), Some("\"1\""));
+            }
+            "admin/reject-gig.json" => {
+                assert_eq!(body["status"], "rejected");
+                assert!(body["rejection_reason"].as_str().is_some());
+            }
             "gigs/browse-gigs.json" | "gigs/my-gigs.json" => {
                 let ids: Vec<&str> = body["items"]
                     .as_array()

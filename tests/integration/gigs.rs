@@ -45,31 +45,19 @@ async fn new_gigs_wait_for_review_until_an_admin_approves() {
     assert_eq!(app.get(&path, Some(&admin.access_token)).await.status, 200);
     assert!(app.browse_ids("").await.is_empty());
 
-    // Only admins approve.
+    // Only admins approve (the admin API; tests/integration/admin_moderation.rs has the rest).
     let by_owner = app
-        .post(
-            &format!("{path}/approve"),
-            &json!({}),
-            Some(&owner.access_token),
-        )
+        .moderate(&owner, id, "approve", Some("\"1\""), None)
         .await;
     assert_eq!(by_owner.status, 403);
     assert_eq!(by_owner.problem(), "forbidden");
     let approved = app
-        .post(
-            &format!("{path}/approve"),
-            &json!({}),
-            Some(&admin.access_token),
-        )
+        .moderate(&admin, id, "approve", Some("\"1\""), None)
         .await;
     assert_eq!(approved.status, 200, "{approved:?}");
     assert_eq!(approved.body["status"], "active");
     let again = app
-        .post(
-            &format!("{path}/approve"),
-            &json!({}),
-            Some(&admin.access_token),
-        )
+        .moderate(&admin, id, "approve", Some("\"1\""), None)
         .await;
     assert_eq!(again.status, 409);
     assert_eq!(again.problem(), "invalid-gig-status");
@@ -548,26 +536,20 @@ async fn rejected_gigs_show_the_reason_to_their_owner_and_can_be_resubmitted() {
     );
     let path = format!("/gigs/{id}");
     let empty_reason = app
-        .post(
-            &format!("{path}/reject"),
-            &json!({"reason": " "}),
-            Some(&admin.access_token),
-        )
+        .moderate(&admin, id, "reject", Some("\"1\""), Some(" "))
         .await;
     assert_eq!(empty_reason.error_fields(), vec!["reason"]);
     let by_owner = app
-        .post(
-            &format!("{path}/reject"),
-            &json!({"reason": "nope"}),
-            Some(&owner.access_token),
-        )
+        .moderate(&owner, id, "reject", Some("\"1\""), Some("nope"))
         .await;
     assert_eq!(by_owner.status, 403);
     let rejected = app
-        .post(
-            &format!("{path}/reject"),
-            &json!({"reason": "Uses a trademarked logo"}),
-            Some(&admin.access_token),
+        .moderate(
+            &admin,
+            id,
+            "reject",
+            Some("\"1\""),
+            Some("Uses a trademarked logo"),
         )
         .await;
     assert_eq!(rejected.status, 200);
@@ -576,11 +558,7 @@ async fn rejected_gigs_show_the_reason_to_their_owner_and_can_be_resubmitted() {
     assert_eq!(own.body["rejection_reason"], "Uses a trademarked logo");
     assert_eq!(app.get(&path, None).await.status, 404);
     let approve = app
-        .post(
-            &format!("{path}/approve"),
-            &json!({}),
-            Some(&admin.access_token),
-        )
+        .moderate(&admin, id, "approve", Some("\"1\""), None)
         .await;
     assert_eq!(approve.status, 409, "a rejected gig must be edited first");
 

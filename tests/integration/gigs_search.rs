@@ -469,17 +469,13 @@ async fn hidden_gigs_never_appear_in_any_listing() {
         .await;
     app.delete(&format!("/gigs/{archived}"), token(&owner).as_deref())
         .await;
-    let rejected = app
-        .create_approved_gig(&owner, &admin, &body("rejected"))
+    let removed = app
+        .create_approved_gig(&owner, &admin, &body("removed"))
         .await;
     let taken_down = app
-        .post(
-            &format!("/gigs/{rejected}/reject"),
-            &json!({"reason": "Misleading claims"}),
-            token(&admin).as_deref(),
-        )
+        .moderate(&admin, removed, "remove", None, Some("Misleading claims"))
         .await;
-    assert_eq!(taken_down.body["status"], "rejected");
+    assert_eq!(taken_down.body["status"], "removed");
     let blocked_gig = app
         .create_approved_gig(&blocked, &admin, &body("blocked"))
         .await;
@@ -489,13 +485,7 @@ async fn hidden_gigs_never_appear_in_any_listing() {
         .await
         .unwrap();
     // The blocked owner's gig stays blocked-hidden even when an admin touches it again.
-    let reapprove = app
-        .post(
-            &format!("/gigs/{blocked_gig}/approve"),
-            &json!({}),
-            token(&admin).as_deref(),
-        )
-        .await;
+    let reapprove = app.approve_gig(&admin, blocked_gig).await;
     assert_eq!(reapprove.status, 409, "it is still active, just unlisted");
 
     for query in [

@@ -476,6 +476,7 @@ fn sam_and_cdk_grant_each_function_the_same_access() {
 fn event_driven_functions_are_wired_in_sam_and_cdk() {
     use gigmarket_shared::store::entity;
     let only_order_items = json!({"dynamodb": {"NewImage": {"entity": {"S": [entity::ORDER, entity::REVIEW, entity::MESSAGE]}}}});
+    let decided_gigs = json!({"dynamodb": {"NewImage": {"entity": {"S": [entity::GIG]}, "decision_id": {"S": [{"exists": true}]}}}});
     let check_stream = |deployment: &str, stream: &Value, failure_destination: &Value| {
         assert_eq!(stream["BisectBatchOnFunctionError"], true, "{deployment}");
         assert_eq!(stream["MaximumRetryAttempts"], 5, "{deployment}");
@@ -497,8 +498,8 @@ fn event_driven_functions_are_wired_in_sam_and_cdk() {
             .collect();
         assert_eq!(
             filters,
-            vec![only_order_items.clone()],
-            "{deployment}: the dispatcher sees order and review items only"
+            vec![only_order_items.clone(), decided_gigs.clone()],
+            "{deployment}: the dispatcher sees order, review and message items and decided gigs only"
         );
     };
 

@@ -21,6 +21,9 @@ mod routes;
 mod scheduler;
 mod users;
 
+// Admin: gig moderation.
+mod admin_moderation;
+
 // Reliability suite.
 mod hostile;
 mod outage;

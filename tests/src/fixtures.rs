@@ -68,15 +68,57 @@ impl TestApp {
         let gig = self.create_gig(owner, body).await;
         let id = gig_id(&gig);
         let approved = self
-            .post(
-                &format!("/gigs/{id}/approve"),
-                &json!({}),
-                Some(&admin.access_token),
-            )
+            .moderate(admin, id, "approve", Some(&gig_etag(&gig)), None)
             .await;
         assert_eq!(approved.status, 200, "approve: {approved:?}");
         assert_eq!(approved.body["status"], "active");
         id
+    }
+
+    /// `POST /admin/gigs/{id}/<decision>` (`approve`, `reject`, `remove`) as `admin`, with
+    /// `If-Match: <if_match>` when given and `reason` as the body's when given.
+    pub async fn moderate(
+        &self,
+        admin: &Session,
+        gig_id: Uuid,
+        decision: &str,
+        if_match: Option<&str>,
+        reason: Option<&str>,
+    ) -> TestResponse {
+        let body = match reason {
+            Some(reason) => json!({ "reason": reason }),
+            None => json!({}),
+        };
+        let mut request = RawRequest::new("POST", format!("/admin/gigs/{gig_id}/{decision}"))
+            .bearer(&admin.access_token)
+            .json(&body);
+        if let Some(if_match) = if_match {
+            request = request.header("if-match", if_match);
+        }
+        self.send(request).await
+    }
+
+    /// The gig's current ETag, read as `viewer` (its owner or an admin) through `GET /gigs/{id}`.
+    pub async fn current_etag(&self, viewer: &Session, gig_id: Uuid) -> String {
+        let response = self
+            .get(&format!("/gigs/{gig_id}"), Some(&viewer.access_token))
+            .await;
+        assert_eq!(response.status, 200, "read gig: {response:?}");
+        response.header("etag").expect("an ETag").to_owned()
+    }
+
+    /// Approves the gig as it is now (its current ETag, read first as `admin`).
+    pub async fn approve_gig(&self, admin: &Session, gig_id: Uuid) -> TestResponse {
+        let etag = self.current_etag(admin, gig_id).await;
+        self.moderate(admin, gig_id, "approve", Some(&etag), None)
+            .await
+    }
+
+    /// Rejects the gig as it is now (its current ETag, read first as `admin`).
+    pub async fn reject_gig(&self, admin: &Session, gig_id: Uuid, reason: &str) -> TestResponse {
+        let etag = self.current_etag(admin, gig_id).await;
+        self.moderate(admin, gig_id, "reject", Some(&etag), Some(reason))
+            .await
     }
 
     /// Follows `next_cursor` from `path` (which has a query string) to the end; asserts no item
@@ -109,6 +151,11 @@ impl TestApp {
             .await
             .0
     }
+}
+
+/// The ETag of a gig as its body shows it (`"<version>"`, what the `ETag` header carries).
+pub fn gig_etag(body: &Value) -> String {
+    format!("\"{}\"", body["version"].as_u64().expect("a gig version"))
 }
 
 pub fn gig_id(body: &Value) -> Uuid {

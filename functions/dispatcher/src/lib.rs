@@ -32,6 +32,7 @@ pub fn event_for(record: &EventRecord) -> Result<Option<Event>, UndecodableRecor
             Event::for_review(&review, ReviewEventKind::Published)
         }
         StreamChange::Message(message) => Event::for_message(&message),
+        StreamChange::GigDecision(decision) => Event::for_gig_decision(&decision),
     }))
 }
 

@@ -1,6 +1,6 @@
-//! `gigs`: publishing gigs (create, edit, pause, archive), moderation (approve, reject), and the
-//! storefront (browse and keyword search, a freelancer's gigs, the category tree). Handlers
-//! parse and authenticate; `app::gigs` decides.
+//! `gigs`: publishing gigs (create, edit, pause, archive) and the storefront (browse and keyword
+//! search, a freelancer's gigs, the category tree). Moderation is the `admin` function's
+//! (`/admin/gigs`). Handlers parse and authenticate; `app::gigs` decides.
 
 use axum::Router;
 use axum::extract::State;
@@ -9,13 +9,15 @@ use axum::routing::{get, post};
 use gigmarket_shared::app::gigs::{self, SeenGig, StatusMove};
 use gigmarket_shared::domain::browse::BrowseParams;
 use gigmarket_shared::domain::category::CATEGORIES;
-use gigmarket_shared::domain::gig::{GigCard, GigDraft, GigPatch, GigView, Rejection};
+use gigmarket_shared::domain::gig::{GigCard, GigDraft, GigPatch, GigView};
 use gigmarket_shared::domain::user::Caller;
 use gigmarket_shared::pagination::{Page, PagingOnly};
-use gigmarket_shared::web::{self, AppState, JsonBody, OptionalCaller, PathParam, QueryParams};
+use gigmarket_shared::web::{
+    self, AppState, IfMatch, JsonBody, OptionalCaller, PathParam, QueryParams,
+};
 use gigmarket_shared::{ApiError, ApiResult};
-use http::header::{ETAG, IF_MATCH, LOCATION};
-use http::{HeaderMap, HeaderValue, StatusCode};
+use http::header::{ETAG, LOCATION};
+use http::{HeaderValue, StatusCode};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -23,15 +25,10 @@ pub fn router(state: AppState) -> Router {
     let mut routes = Router::new()
         .route("/gigs", get(browse).post(create))
         .route("/gigs/{id}", get(get_gig).patch(update).delete(archive))
-        .route("/gigs/{id}/reject", post(reject))
         .route("/me/gigs", get(my_gigs))
         .route("/users/{id}/gigs", get(user_gigs))
         .route("/categories", get(categories));
-    for (path, status_move) in [
-        ("pause", StatusMove::Pause),
-        ("resume", StatusMove::Resume),
-        ("approve", StatusMove::Approve),
-    ] {
+    for (path, status_move) in [("pause", StatusMove::Pause), ("resume", StatusMove::Resume)] {
         routes = routes.route(
             &format!("/gigs/{{id}}/{path}"),
             post(
@@ -99,29 +96,17 @@ async fn update(
     State(state): State<AppState>,
     caller: Caller,
     PathParam(gig_id): PathParam<Uuid>,
-    headers: HeaderMap,
+    if_match: IfMatch,
     JsonBody(patch): JsonBody<GigPatch>,
 ) -> ApiResult<Response> {
-    let if_match = headers
-        .get(IF_MATCH)
-        .ok_or(ApiError::PreconditionRequired(
-            "send If-Match with the gig's ETag (from GET /gigs/{id}) to edit it",
-        ))?
-        .to_str()
-        .map_err(|_| ApiError::BadRequest("If-Match is not a valid header value".into()))?
-        .trim();
-    // An empty list names no entity tag at all: malformed, not a stale version.
-    if if_match.is_empty() {
-        return Err(ApiError::BadRequest(
-            "If-Match must name the gig's ETag (or `*`)".into(),
-        ));
-    }
+    let if_match =
+        if_match.require("send If-Match with the gig's ETag (from GET /gigs/{id}) to edit it")?;
     let seen = gigs::edit(
         &state.store,
         caller,
         gig_id,
         patch,
-        if_match,
+        &if_match,
         state.config.gig_auto_approve,
         OffsetDateTime::now_utc(),
     )
@@ -136,23 +121,6 @@ async fn archive(
 ) -> ApiResult<StatusCode> {
     gigs::archive(&state.store, caller, gig_id, OffsetDateTime::now_utc()).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-async fn reject(
-    State(state): State<AppState>,
-    caller: Caller,
-    PathParam(gig_id): PathParam<Uuid>,
-    body: Result<JsonBody<Rejection>, ApiError>,
-) -> ApiResult<Response> {
-    let seen = gigs::reject(
-        &state.store,
-        caller,
-        gig_id,
-        body.map(|JsonBody(rejection)| rejection),
-        OffsetDateTime::now_utc(),
-    )
-    .await?;
-    Ok(gig_response(StatusCode::OK, seen))
 }
 
 async fn browse(

@@ -22,7 +22,8 @@ export type TableAction =
   | 'dynamodb:Query';
 
 export type Trigger =
-  /** Order and review items on the table stream (filtered on `entity` = `order` / `review`). */
+  /** Order, review and message items on the table stream (filtered on `entity`), and gig items
+   * that carry a moderation decision (`decision_id`). */
   | { kind: 'orderStream' }
   /** The order-events queue, with partial batch failures. */
   | { kind: 'orderQueue' }

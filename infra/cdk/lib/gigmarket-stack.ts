@@ -312,6 +312,9 @@ export class GigmarketStack extends cdk.Stack {
           // shared/src/store/keys.rs) become events; removals have no NewImage and are ignored
           // by the dispatcher anyway.
           const isEventItem = { entity: { S: lambda.FilterRule.or('order', 'review', 'message') } };
+          // Gig items only once moderation has decided on them (a `decision_id`); the dispatcher
+          // mails a decision when that id is new and skips the gig's other writes.
+          const isDecidedGig = { entity: { S: lambda.FilterRule.or('gig') }, decision_id: { S: lambda.FilterRule.exists() } };
           fn.addEventSource(
             new sources.DynamoEventSource(table, {
               startingPosition: lambda.StartingPosition.LATEST,
@@ -321,7 +324,10 @@ export class GigmarketStack extends cdk.Stack {
               maxRecordAge: cdk.Duration.hours(24),
               reportBatchItemFailures: true,
               onFailure: new sources.SqsDlq(streamFailuresDlq),
-              filters: [lambda.FilterCriteria.filter({ dynamodb: { NewImage: isEventItem } })],
+              filters: [
+                lambda.FilterCriteria.filter({ dynamodb: { NewImage: isEventItem } }),
+                lambda.FilterCriteria.filter({ dynamodb: { NewImage: isDecidedGig } }),
+              ],
             }),
           );
           break;

@@ -1,5 +1,6 @@
-//! Gig use cases: publishing (create, edit, pause, resume, archive), moderation (approve,
-//! reject), who sees what, and the storefront lists.
+//! Gig use cases: publishing (create, edit, pause, resume, archive), who sees what, and the
+//! storefront lists. Moderation (the queue, approve, reject, remove) is `app::admin_gigs`, on
+//! the same read-decide-write path ([`change_gig`]).
 //!
 //! Every change is read-decide-write: the gig is read, a domain rule decides the new gig, and the
 //! store writes it in one transaction conditioned on what was read. If another change landed in
@@ -10,12 +11,12 @@ use uuid::Uuid;
 
 use super::{require_role, verified_caller};
 use crate::domain::browse::BrowseParams;
-use crate::domain::gig::{Gig, GigCard, GigDraft, GigPatch, GigStatus, GigView, Rejection};
+use crate::domain::gig::{Gig, GigCard, GigDraft, GigPatch, GigStatus, GigView};
 use crate::domain::user::{Caller, Role};
 use crate::error::{ApiError, ApiResult};
 use crate::pagination::{CursorCodec, Page, PageParams};
 use crate::store::Store;
-use crate::store::gigs::{GigWrite, StoredGig};
+use crate::store::gigs::{Decided, GigWrite, StoredGig};
 
 /// A gig as one caller may see it, with the version its `ETag` names.
 #[derive(Debug)]
@@ -48,16 +49,16 @@ fn seen_by(stored: &StoredGig, viewer: Option<Caller>) -> SeenGig {
 
 /// Who changes a gig, and in which capacity.
 #[derive(Clone, Copy)]
-enum GigEditor {
+pub(super) enum GigEditor {
     /// Publishing: only the gig's owner.
     Owner(Caller),
-    /// Moderation: only admins.
-    Moderator(Caller),
+    /// Moderation: an admin (`app::admin::require_admin` has let them in).
+    Moderator,
 }
 
 /// What a rule decided for the gig as read. Short-lived, so the size difference is fine.
 #[allow(clippy::large_enum_variant)]
-enum Change {
+pub(super) enum Change {
     Unchanged,
     To {
         gig: Gig,
@@ -98,18 +99,15 @@ async fn load(store: &Store, gig_id: Uuid, editor: GigEditor) -> ApiResult<Store
 }
 
 /// Reads the gig, lets `decide` choose its new state, writes it conditioned on what was read;
-/// when something else changed the gig in between, decides again on the fresh read.
-async fn change_gig(
+/// when something else changed the gig in between, decides again on the fresh read. `decided`:
+/// a moderation decision, written with its audit entry in the same transaction.
+pub(super) async fn change_gig(
     store: &Store,
     gig_id: Uuid,
     editor: GigEditor,
+    decided: Option<Decided<'_>>,
     decide: impl Fn(&StoredGig) -> ApiResult<Change>,
 ) -> ApiResult<StoredGig> {
-    if let GigEditor::Moderator(caller) = editor
-        && !caller.is_admin()
-    {
-        return Err(ApiError::Forbidden("only admins moderate gigs"));
-    }
     for _ in 0..5 {
         let stored = load(store, gig_id, editor).await?;
         let (gig, rejection_reason) = match decide(&stored)? {
@@ -119,10 +117,19 @@ async fn change_gig(
                 rejection_reason,
             } => (gig, rejection_reason),
         };
-        if let GigWrite::Saved { listed } = store
-            .save_gig(&stored, &gig, rejection_reason.as_deref())
-            .await?
-        {
+        let write = match decided {
+            Some(decided) => {
+                store
+                    .save_gig_decided(&stored, &gig, rejection_reason.as_deref(), decided)
+                    .await?
+            }
+            None => {
+                store
+                    .save_gig(&stored, &gig, rejection_reason.as_deref())
+                    .await?
+            }
+        };
+        if let GigWrite::Saved { listed } = write {
             return Ok(StoredGig {
                 gig,
                 listed,
@@ -191,7 +198,7 @@ pub async fn edit(
 ) -> ApiResult<SeenGig> {
     // Refused (403 account-blocked) in the write itself if the caller is blocked.
     let store = &store.acting_as(caller.id);
-    let stored = change_gig(store, gig_id, GigEditor::Owner(caller), |stored| {
+    let stored = change_gig(store, gig_id, GigEditor::Owner(caller), None, |stored| {
         // An invalid edit is 400 whatever the ETag: the caller learns what to fix without a
         // fresh read first.
         let content = patch.clone().apply(&stored.gig)?;
@@ -225,7 +232,7 @@ pub async fn archive(
 ) -> ApiResult<()> {
     // Refused (403 account-blocked) in the write itself if the caller is blocked.
     let store = &store.acting_as(caller.id);
-    change_gig(store, gig_id, GigEditor::Owner(caller), |stored| {
+    change_gig(store, gig_id, GigEditor::Owner(caller), None, |stored| {
         if stored.gig.status == GigStatus::Archived {
             return Ok(Change::Unchanged);
         }
@@ -236,15 +243,14 @@ pub async fn archive(
     Ok(())
 }
 
-/// A status move without content change, by the owner (pause, resume) or a moderator (approve).
+/// A status move by the owner without content change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StatusMove {
     Pause,
     Resume,
-    Approve,
 }
 
-/// `POST /gigs/{id}/pause`, `/resume` (owner) and `/approve` (admins).
+/// `POST /gigs/{id}/pause`, `/resume` (owner).
 pub async fn move_status(
     store: &Store,
     caller: Caller,
@@ -254,46 +260,13 @@ pub async fn move_status(
 ) -> ApiResult<SeenGig> {
     // Refused (403 account-blocked) in the write itself if the caller is blocked.
     let store = &store.acting_as(caller.id);
-    let editor = match status_move {
-        StatusMove::Pause | StatusMove::Resume => GigEditor::Owner(caller),
-        StatusMove::Approve => GigEditor::Moderator(caller),
-    };
-    let stored = change_gig(store, gig_id, editor, |stored| {
+    let stored = change_gig(store, gig_id, GigEditor::Owner(caller), None, |stored| {
         let status = stored.gig.status;
         let next = match status_move {
             StatusMove::Pause => status.pause(),
             StatusMove::Resume => status.resume(),
-            StatusMove::Approve => status.approve(),
         }?;
         Ok(Change::status(stored, next, now))
-    })
-    .await?;
-    Ok(seen_by(&stored, Some(caller)))
-}
-
-/// `POST /gigs/{id}/reject` (admins): refused with a reason its owner will see. `rejection` is
-/// the body as parsed, or why it could not be: admins only, before the body is judged.
-pub async fn reject(
-    store: &Store,
-    caller: Caller,
-    gig_id: Uuid,
-    rejection: ApiResult<Rejection>,
-    now: OffsetDateTime,
-) -> ApiResult<SeenGig> {
-    if !caller.is_admin() {
-        return Err(ApiError::Forbidden("only admins moderate gigs"));
-    }
-    let reason = rejection?.validate()?;
-    let stored = change_gig(store, gig_id, GigEditor::Moderator(caller), |stored| {
-        let status = stored.gig.status.reject()?;
-        Ok(Change::To {
-            gig: Gig {
-                status,
-                updated_at: now,
-                ..stored.gig.clone()
-            },
-            rejection_reason: Some(reason.clone()),
-        })
     })
     .await?;
     Ok(seen_by(&stored, Some(caller)))

@@ -11,6 +11,7 @@
 pub mod account_tokens;
 pub mod accounts;
 pub mod admin;
+pub mod admin_gigs;
 pub mod admin_metrics;
 pub mod admin_reviews;
 pub mod gigs;

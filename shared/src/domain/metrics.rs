@@ -34,12 +34,13 @@ pub enum Counter {
 
 pub const ROLES: [Role; 3] = [Role::Client, Role::Freelancer, Role::Admin];
 pub const USER_STATUSES: [UserStatus; 2] = [UserStatus::Active, UserStatus::Blocked];
-pub const GIG_STATUSES: [GigStatus; 5] = [
+pub const GIG_STATUSES: [GigStatus; 6] = [
     GigStatus::PendingReview,
     GigStatus::Active,
     GigStatus::Paused,
     GigStatus::Rejected,
     GigStatus::Archived,
+    GigStatus::Removed,
 ];
 
 pub fn role_name(role: Role) -> &'static str {
@@ -337,7 +338,7 @@ mod tests {
         ]);
         assert_eq!(metrics.users["client"]["active"], 3);
         assert_eq!(metrics.users["admin"]["blocked"], 0);
-        assert_eq!(metrics.gigs.len(), 5);
+        assert_eq!(metrics.gigs.len(), 6);
         assert_eq!(metrics.orders["completed"], 1);
         assert_eq!(metrics.orders["pending"], 0);
         assert_eq!(metrics.completed_order_value_cents["EUR"], 7_000);

@@ -21,6 +21,7 @@
 //! Rendering is pure: subject, plain text and HTML per event type and recipient.
 
 mod account;
+mod gig;
 mod mail;
 mod message;
 mod order;
@@ -36,9 +37,11 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::domain::gig::GigDecision;
 use crate::domain::order::{Actor, ChangeKind, Order};
 
 pub use account::{AccountEventKind, AccountSummary};
+pub use gig::GigDecisionSummary;
 pub use mail::{Email, format_money};
 pub use message::{MESSAGE_MAIL_WINDOW_SECS, MessageEventKind, MessageSummary};
 pub use review::{ReviewEventKind, ReviewSummary};
@@ -62,6 +65,8 @@ pub enum Subject {
     Message(MessageSummary),
     /// A link for an account's owner (email verification, password reset).
     Account(AccountSummary),
+    /// A moderation decision on a gig, for its owner.
+    Gig(GigDecisionSummary),
 }
 
 impl Subject {
@@ -72,6 +77,7 @@ impl Subject {
             Self::Review(_) => "review",
             Self::Message(_) => "message",
             Self::Account(_) => "account",
+            Self::Gig(_) => "gig",
         }
     }
 }
@@ -84,6 +90,8 @@ pub enum EventType {
     Review(ReviewEventKind),
     Message(MessageEventKind),
     Account(AccountEventKind),
+    /// A moderation decision (`gig.approved`, `gig.rejected`, `gig.removed`).
+    Gig(GigDecision),
 }
 
 impl EventType {
@@ -94,6 +102,7 @@ impl EventType {
             Self::Review(_) => "review",
             Self::Message(_) => "message",
             Self::Account(_) => "account",
+            Self::Gig(_) => "gig",
         }
     }
 
@@ -103,6 +112,7 @@ impl EventType {
             Self::Review(kind) => kind.as_str(),
             Self::Message(kind) => kind.as_str(),
             Self::Account(kind) => kind.as_str(),
+            Self::Gig(decision) => decision.as_str(),
         }
     }
 }
@@ -127,6 +137,7 @@ impl<'de> Deserialize<'de> for EventType {
             Some(("review", kind_name)) => kind(kind_name).map(Self::Review),
             Some(("message", kind_name)) => kind(kind_name).map(Self::Message),
             Some(("account", kind_name)) => kind(kind_name).map(Self::Account),
+            Some(("gig", kind_name)) => kind(kind_name).map(Self::Gig),
             _ => Err(serde::de::value::Error::custom("no such subject")),
         };
         parsed.map_err(|error| D::Error::custom(format!("event type `{name}`: {error}")))
@@ -269,6 +280,7 @@ impl Notice<'_> {
                 message::recipients(kind, subject)
             }
             (Subject::Account(subject), EventType::Account(_)) => account::recipients(subject),
+            (Subject::Gig(subject), EventType::Gig(_)) => gig::recipients(subject),
             _ => unreachable!("Event::notice pairs every type with its subject"),
         }
     }
@@ -289,6 +301,7 @@ impl Notice<'_> {
             (Subject::Account(subject), EventType::Account(kind)) => {
                 account::message(kind, subject)
             }
+            (Subject::Gig(subject), EventType::Gig(decision)) => gig::message(decision, subject),
             _ => unreachable!("Event::notice pairs every type with its subject"),
         };
         message.to_email(recipient_name)
@@ -311,7 +324,7 @@ impl Notice<'_> {
                 sent_at: message.sent_at,
                 window_secs: MESSAGE_MAIL_WINDOW_SECS,
             }),
-            Subject::Order(_) | Subject::Review(_) | Subject::Account(_) => None,
+            Subject::Order(_) | Subject::Review(_) | Subject::Account(_) | Subject::Gig(_) => None,
         }
     }
 }

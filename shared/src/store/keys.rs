@@ -105,6 +105,24 @@
 //! | user profile| gsi4  | `DUE#GIGS_REINDEX`          | `<marked ms:016>#<user_id>` | SPARSE: set by the block/unblock transaction with `gigs_reindex_pending`, removed when the user's gigs are re-listed/unlisted; `resume_gig_reindexes` finishes what a crash left half-way |
 //!
 //! An audit entry is always a Put in the same transaction as the action it records.
+//!
+//! ## Admin: gig moderation
+//!
+//! | item     | index | pk                   | sk                                | what for |
+//! |----------|-------|----------------------|-----------------------------------|----------|
+//! | gig item | gsi2  | `MODERATION#PENDING` | `<submitted ms:016>#<gig_id>`     | SPARSE: set while the gig is `pending_review` by the gig write that moves it there (create, an edit back to review), removed by the one that moves it out (approve, reject, archive); `GET /admin/gigs`, oldest first |
+//!
+//! The queue is ONE partition on purpose: it holds only gigs waiting for a human, so it stays
+//! small (hundreds, not millions), and it is written twice per submitted gig (in, out), far
+//! below a partition's 1,000 writes a second; a queue page is one Query reading `limit + 1`
+//! gig items (about 1 read unit per 4 KB item, eventually consistent: half that). Gigs that
+//! were already pending before the key existed enter the queue with their next write (an
+//! edit); `gigctl seed` writes active demo gigs, which are never in it.
+//!
+//! A moderation decision (approve, reject, remove) also stamps the gig item with `decision`
+//! and `decision_id` (the id of its audit entry, written in the same transaction): the
+//! dispatcher turns a new `decision_id` on the stream into the freelancer's mail, with the
+//! decision's id as the event's, so a record delivered twice mails once.
 
 use uuid::Uuid;
 
@@ -175,6 +193,10 @@ pub(crate) mod attr {
     pub const ROLE: &str = "role";
     /// On audit entries.
     pub const ACTOR_ID: &str = "actor_id";
+
+    /// On the gig item: the latest moderation decision and its audit entry's id.
+    pub const DECISION: &str = "decision";
+    pub const DECISION_ID: &str = "decision_id";
 }
 
 /// The table's global secondary indexes (`infra/table.json`; a test holds the two together).
@@ -250,6 +272,9 @@ pub(crate) mod index {
     pub const AUDIT_BY_MONTH: Index = Index::Gsi3;
     /// Sparse, on the user item.
     pub const GIG_REINDEX_DUE: Index = Index::Gsi4;
+
+    /// Sparse, on the gig item while it is pending review.
+    pub const MODERATION_QUEUE: Index = Index::Gsi2;
 }
 
 /// A primary key pair.
@@ -607,6 +632,20 @@ pub fn gig_reindex_due_sort(marked_unix_ms: i128, user_id: Uuid) -> String {
 }
 
 // ---- end of admin keys ----
+
+// ---- admin: gig moderation ----
+
+/// gsi2 partition of the gigs waiting for review (see "Admin: gig moderation").
+pub fn moderation_queue_partition() -> String {
+    "MODERATION#PENDING".to_owned()
+}
+
+/// gsi2 sort key of a gig in the queue: when it was submitted, then its id.
+pub fn moderation_queue_sort(submitted_unix_ms: i128, gig_id: Uuid) -> String {
+    format!("{submitted_unix_ms:016}#{gig_id}")
+}
+
+// ---- end of gig moderation keys ----
 
 /// Entity tags stored in every item's `entity` attribute; the stream dispatcher filters on them
 /// (so they are public: `store::entity`).

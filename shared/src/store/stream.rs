@@ -9,6 +9,7 @@ use aws_lambda_events::event::dynamodb::EventRecord;
 use serde_dynamo::{AttributeValue, Item};
 
 use super::keys::{attr, entity};
+use crate::domain::gig::{DecidedGig, GigDecision};
 use crate::domain::message::Message;
 use crate::domain::order::Order;
 use crate::domain::review::{Review, ReviewState};
@@ -31,6 +32,9 @@ pub enum StreamChange {
     ReviewPublished(Review),
     /// A message was sent (messages are only ever inserted).
     Message(Message),
+    /// Moderation decided on a gig (a new `decision_id` on the gig item; its other writes, such
+    /// as the orders' counters, are none).
+    GigDecision(DecidedGig),
 }
 
 /// A record of a known entity whose image does not read as that entity.
@@ -72,8 +76,29 @@ pub fn decode(record: &EventRecord) -> Result<Option<StreamChange>, UndecodableR
         Some(entity::MESSAGE) if record.event_name == "INSERT" => {
             Ok(Some(StreamChange::Message(read(record, entity::MESSAGE)?)))
         }
+        Some(entity::GIG) => gig_decision(record),
         _ => Ok(None),
     }
+}
+
+/// The decision a gig record carries, when its `decision_id` is new.
+fn gig_decision(record: &EventRecord) -> Result<Option<StreamChange>, UndecodableRecord> {
+    let image = &record.change.new_image;
+    let Some(decision_id) = string(image, attr::DECISION_ID) else {
+        return Ok(None);
+    };
+    if string(&record.change.old_image, attr::DECISION_ID) == Some(decision_id) {
+        return Ok(None);
+    }
+    let Some(decision) = string(image, attr::DECISION).and_then(GigDecision::from_name) else {
+        return Ok(None);
+    };
+    Ok(Some(StreamChange::GigDecision(DecidedGig {
+        gig: read(record, entity::GIG)?,
+        decision,
+        decision_id: decision_id.to_owned(),
+        reason: string(image, attr::REJECTION_REASON).map(str::to_owned),
+    })))
 }
 
 fn read<T: serde::de::DeserializeOwned>(
@@ -138,6 +163,72 @@ mod tests {
         record.change.new_image = with_version("2");
         assert!(decode(&record).unwrap().is_some(), "version 1 -> 2");
         record.event_name = "REMOVE".into();
+        assert_eq!(decode(&record).unwrap(), None);
+    }
+
+    #[test]
+    fn a_new_decision_on_a_gig_is_a_change_and_its_other_writes_are_none() {
+        use crate::domain::gig::{Gig, GigContent, GigStatus, Package, Revisions, Tier};
+        let gig = Gig::new(
+            uuid::Uuid::new_v4(),
+            GigContent {
+                title: "Logo design".to_owned(),
+                description: "d".to_owned(),
+                category: "graphics-design".to_owned(),
+                subcategory: None,
+                tags: Vec::new(),
+                packages: vec![Package {
+                    tier: Tier::Basic,
+                    name: "Basic".to_owned(),
+                    description: "d".to_owned(),
+                    price_cents: 5_000,
+                    currency: "EUR".to_owned(),
+                    delivery_days: 2,
+                    revisions: Revisions::Limited(1),
+                    features: Vec::new(),
+                }],
+            },
+            GigStatus::Removed,
+            time::macros::datetime!(2026-11-25 12:00 UTC),
+        );
+        let undecided: Item = serde_dynamo::to_item(&gig).unwrap();
+        let mut undecided = undecided;
+        undecided.insert("entity".into(), AttributeValue::S(entity::GIG.into()));
+        let decided = |decision: &str, id: &str| {
+            let mut image = undecided.clone();
+            image.insert(attr::DECISION.into(), AttributeValue::S(decision.into()));
+            image.insert(attr::DECISION_ID.into(), AttributeValue::S(id.into()));
+            image.insert(
+                attr::REJECTION_REASON.into(),
+                AttributeValue::S("Fake reviews".into()),
+            );
+            image
+        };
+        let mut record = sample().records.remove(0);
+        record.event_name = "MODIFY".into();
+        record.change.old_image = undecided.clone();
+        record.change.new_image = decided("removed", "audit-1");
+        let Some(StreamChange::GigDecision(change)) = decode(&record).unwrap() else {
+            panic!("a new decision is a change");
+        };
+        assert_eq!(change.decision, GigDecision::Removed);
+        assert_eq!(change.decision_id, "audit-1");
+        assert_eq!(change.reason.as_deref(), Some("Fake reviews"));
+        assert_eq!(change.gig.id, gig.id);
+
+        // The same decision again (an order counter moved on the gig): none.
+        record.change.old_image = decided("removed", "audit-1");
+        assert_eq!(decode(&record).unwrap(), None);
+        // A gig never decided on, and a listing entry: none.
+        record.change.old_image = undecided.clone();
+        record.change.new_image = undecided.clone();
+        assert_eq!(decode(&record).unwrap(), None);
+        let mut entry = decided("removed", "audit-2");
+        entry.insert(
+            "entity".into(),
+            AttributeValue::S(entity::GIG_LISTING.into()),
+        );
+        record.change.new_image = entry;
         assert_eq!(decode(&record).unwrap(), None);
     }
 

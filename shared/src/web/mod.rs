@@ -13,6 +13,9 @@ pub use state::AppState;
 mod request_id;
 pub use request_id::RequestId;
 
+mod if_match;
+pub use if_match::IfMatch;
+
 use std::time::Instant;
 
 use axum::Router;

@@ -1,9 +1,6 @@
 //! Lifecycle: which status a gig moves to, and why a move is refused.
 
-use serde::Deserialize;
-
 use super::{Gig, GigStatus};
-use crate::domain::{Invalid, required_text};
 
 impl GigStatus {
     /// The status a new gig starts in.
@@ -22,6 +19,7 @@ impl GigStatus {
             Self::Paused => "paused",
             Self::Rejected => "rejected",
             Self::Archived => "archived",
+            Self::Removed => "removed",
         }
     }
 
@@ -37,7 +35,7 @@ impl GigStatus {
     /// keeps its status and a pending or rejected one becomes active.
     pub fn after_edit(self, auto_approve: bool) -> Result<Self, GigRefusal> {
         match (self, auto_approve) {
-            (Self::Archived, _) => Err(self.refuse("edited")),
+            (Self::Archived | Self::Removed, _) => Err(self.refuse("edited")),
             (_, false) => Ok(Self::PendingReview),
             (Self::Paused, true) => Ok(Self::Paused),
             (_, true) => Ok(Self::Active),
@@ -51,11 +49,19 @@ impl GigStatus {
         }
     }
 
-    /// Moderation may refuse a gig in review or take down an active one.
+    /// Moderation refuses a gig in review; a live one is removed instead.
     pub fn reject(self) -> Result<Self, GigRefusal> {
         match self {
-            Self::PendingReview | Self::Active | Self::Paused => Ok(Self::Rejected),
+            Self::PendingReview => Ok(Self::Rejected),
             _ => Err(self.refuse("rejected")),
+        }
+    }
+
+    /// Moderation takes a live (active or paused) gig down.
+    pub fn remove(self) -> Result<Self, GigRefusal> {
+        match self {
+            Self::Active | Self::Paused => Ok(Self::Removed),
+            _ => Err(self.refuse("removed")),
         }
     }
 
@@ -84,21 +90,6 @@ pub enum GigRefusal {
     },
     /// Archiving while orders are open: they still need the gig.
     HasOpenOrders { open_orders: u64 },
-}
-
-pub const REJECTION_REASON_MAX_CHARS: usize = 1_000;
-
-/// `POST /gigs/{id}/reject`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Rejection {
-    pub reason: String,
-}
-
-impl Rejection {
-    pub fn validate(self) -> Result<String, Invalid> {
-        required_text("reason", &self.reason, 1, REJECTION_REASON_MAX_CHARS)
-    }
 }
 
 impl Gig {

@@ -19,6 +19,10 @@ pub use content::*;
 pub use lifecycle::*;
 pub use views::*;
 
+// Moderation decisions (admin API).
+mod moderation;
+pub use moderation::{DecidedGig, GigDecision};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Tier {
@@ -40,6 +44,9 @@ pub enum GigStatus {
     Rejected,
     /// Deleted by its owner: hidden for good, kept for the orders that reference it.
     Archived,
+    /// Taken down by moderation while live: hidden, not orderable, and its owner can neither
+    /// edit nor resume it (only archive it). Orders already placed run on.
+    Removed,
 }
 
 /// How many revisions a package includes.

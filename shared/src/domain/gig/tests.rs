@@ -82,6 +82,19 @@ fn status_moves_follow_the_lifecycle() {
     assert!(Paused.pause().is_err());
     assert_eq!(Paused.resume().unwrap(), Active);
     assert!(Archived.reject().is_err());
+    assert_eq!(PendingReview.reject().unwrap(), Rejected);
+    assert!(
+        Active.reject().is_err(),
+        "a live gig is removed, not rejected"
+    );
+    assert_eq!(Active.remove().unwrap(), Removed);
+    assert_eq!(Paused.remove().unwrap(), Removed);
+    for not_live in [PendingReview, Rejected, Archived, Removed] {
+        assert!(not_live.remove().is_err(), "{not_live:?}");
+    }
+    assert!(Removed.resume().is_err());
+    assert!(Removed.after_edit(false).is_err());
+    assert!(Removed.after_edit(true).is_err());
     assert_eq!(Active.after_edit(false).unwrap(), PendingReview);
     assert_eq!(Paused.after_edit(true).unwrap(), Paused);
     assert_eq!(Rejected.after_edit(true).unwrap(), Active);

@@ -80,7 +80,16 @@ impl Store {
     ) -> Result<(Vec<StoredGig>, Option<Position>), ApiError> {
         let listing =
             Listing::on(index::GIG_OWNER, keys::gig_owner_partition(freelancer_id)).descending();
-        let (items, next) = self.page(&listing, page).await?;
+        self.page_stored_gigs(&listing, page).await
+    }
+
+    /// One page of a listing of gig items, each with its listing flag and rejection reason.
+    pub(super) async fn page_stored_gigs(
+        &self,
+        listing: &Listing,
+        page: &PageRequest,
+    ) -> Result<(Vec<StoredGig>, Option<Position>), ApiError> {
+        let (items, next) = self.page(listing, page).await?;
         let gigs = items
             .into_iter()
             .map(decode_stored_gig)

@@ -3,7 +3,7 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use crate::domain::gig::{Gig, GigSummary};
+use crate::domain::gig::{Gig, GigStatus, GigSummary};
 use crate::domain::search::gig_terms;
 use crate::error::ApiError;
 use crate::store::keys::{self, Key, attr, entity, index, listing};
@@ -26,6 +26,14 @@ pub(super) fn gig_item(gig: &Gig, listed: bool) -> Result<Item, ApiError> {
         s(keys::created_sort_key(created_ms(gig), gig.id)),
     );
     item.insert(attr::LISTED.into(), AttributeValue::Bool(listed));
+    if gig.status == GigStatus::PendingReview {
+        let queue = index::MODERATION_QUEUE;
+        item.insert(queue.pk().into(), s(keys::moderation_queue_partition()));
+        item.insert(
+            queue.sk().into(),
+            s(keys::moderation_queue_sort(created_ms(gig), gig.id)),
+        );
+    }
     Ok(item)
 }
 

@@ -16,11 +16,17 @@
 //! - `write`: the one transactional write path (create, save, reindex).
 //! - `browse`: the listings (browse and search, an owner's gigs, a freelancer's listed gigs).
 //! - `import`: bulk loading for benchmarks and migrations.
+//! - `moderation`: the moderation queue (a sparse index on the gig item while it is pending
+//!   review) and the decisions written with their audit entries.
 
 mod browse;
 mod import;
 mod items;
 mod write;
+
+// The moderation queue and decisions (admin API).
+mod moderation;
+pub use moderation::Decided;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use uuid::Uuid;
@@ -72,7 +78,7 @@ impl Store {
     /// in the same transaction.
     pub async fn create_gig(&self, gig: &Gig) -> Result<(), ApiError> {
         for _ in 0..5 {
-            if let GigWrite::Saved { .. } = self.write_gig(None, gig, None).await? {
+            if let GigWrite::Saved { .. } = self.write_gig(None, gig, None, None).await? {
                 return Ok(());
             }
         }
@@ -101,7 +107,8 @@ impl Store {
         after: &Gig,
         rejection_reason: Option<&str>,
     ) -> Result<GigWrite, ApiError> {
-        self.write_gig(Some(before), after, rejection_reason).await
+        self.write_gig(Some(before), after, rejection_reason, None)
+            .await
     }
 
     /// Re-derives a gig's listing entries from its item and its owner's status: after a block
@@ -119,6 +126,7 @@ impl Store {
                     Some(&stored),
                     &stored.gig,
                     stored.rejection_reason.as_deref(),
+                    None,
                 )
                 .await?;
             if let GigWrite::Saved { .. } = write {

@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::items::{gig_item, listing_entries};
+use super::moderation::{Decided, queue_update};
 use super::{GigWrite, StoredGig, internal};
 use crate::domain::gig::{Gig, GigStatus};
 use crate::domain::metrics::MetricsDelta;
@@ -22,15 +23,19 @@ enum GigItem {
     OwnerCheck,
     Entry,
     Metrics,
+    Audit,
 }
 
 impl Store {
     /// Creates the gig when `before` is None, else replaces `before` (as read) with `after`.
+    /// `decided`: a moderation decision, stamped on the gig with its audit entry in the same
+    /// transaction.
     pub(super) async fn write_gig(
         &self,
         before: Option<&StoredGig>,
         after: &Gig,
         rejection_reason: Option<&str>,
+        decided: Option<Decided<'_>>,
     ) -> Result<GigWrite, ApiError> {
         // Whether the owner is blocked matters only for an active gig; the check item pins what
         // we read, so a concurrent block or unblock makes this write stale instead of wrong.
@@ -62,8 +67,18 @@ impl Store {
                 transaction.put_new(GigItem::Gig, gig_item(after, listed)?)?;
             }
             Some(before) => {
-                update_gig(&mut transaction, before, after, listed, rejection_reason)?;
+                update_gig(
+                    &mut transaction,
+                    before,
+                    after,
+                    listed,
+                    rejection_reason,
+                    decided,
+                )?;
             }
+        }
+        if let Some(decided) = decided {
+            transaction.audit(GigItem::Audit, decided.audit)?;
         }
         if let Some(owner) = owner {
             transaction.check_user(GigItem::OwnerCheck, after.freelancer_id, owner)?;
@@ -100,6 +115,7 @@ fn update_gig(
     after: &Gig,
     listed: bool,
     rejection_reason: Option<&str>,
+    decided: Option<Decided<'_>>,
 ) -> Result<(), ApiError> {
     let mut set = vec![
         "title = :title",
@@ -162,11 +178,17 @@ fn update_gig(
         condition.push_str(" AND #rating_count = :old_rating_count");
     }
     values.insert(":old_rating_count".into(), n(before.gig.rating_count));
+    let mut names = HashMap::new();
+    let queue = queue_update(&before.gig, after, decided)?;
+    set.extend(queue.set.iter().map(String::as_str));
+    remove.extend(queue.remove.iter().map(String::as_str));
+    values.extend(queue.values);
+    names.extend(queue.names);
     let mut expression = format!("SET {}", set.join(", "));
     if !remove.is_empty() {
         expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
     }
-    let mut names = HashMap::from([
+    names.extend([
         ("#status".to_owned(), attr::STATUS.to_owned()),
         ("#version".to_owned(), attr::VERSION.to_owned()),
         ("#listed".to_owned(), attr::LISTED.to_owned()),
