@@ -250,7 +250,7 @@ async fn cost_per_route() {
         .call("GET /gigs/{id}", get(&format!("/gigs/{draft}"), freelancer))
         .await;
     let etag = own.header("etag").expect("an ETag").to_owned();
-    bench
+    let edited = bench
         .call(
             "PATCH /gigs/{id}",
             RawRequest::new("PATCH", format!("/gigs/{draft}"))
@@ -259,10 +259,18 @@ async fn cost_per_route() {
                 .json(&json!({"title": "I will write a careful cost report"})),
         )
         .await;
+    let reviewed = edited.header("etag").expect("an ETag").to_owned();
     bench
         .call(
-            "POST /gigs/{id}/approve",
-            post(&format!("/gigs/{draft}/approve"), admin, json!({})),
+            "GET /admin/gigs",
+            get("/admin/gigs?status=pending_review&limit=20", admin),
+        )
+        .await;
+    bench
+        .call(
+            "POST /admin/gigs/{id}/approve",
+            post(&format!("/admin/gigs/{draft}/approve"), admin, json!({}))
+                .header("if-match", &reviewed),
         )
         .await;
     bench
@@ -285,18 +293,33 @@ async fn cost_per_route() {
     );
     bench
         .call(
-            "POST /gigs/{id}/reject",
+            "POST /admin/gigs/{id}/reject",
             post(
-                &format!("/gigs/{to_reject}/reject"),
+                &format!("/admin/gigs/{to_reject}/reject"),
                 admin,
                 json!({"reason": "Not a service we list"}),
-            ),
+            )
+            .header("if-match", "\"1\""),
         )
         .await;
     bench
         .call(
             "DELETE /gigs/{id}",
             RawRequest::new("DELETE", format!("/gigs/{to_reject}")).bearer(freelancer.unwrap()),
+        )
+        .await;
+    let to_remove = bench
+        .app
+        .create_active_gig(cast.freelancer.id, Revisions::Limited(1))
+        .await;
+    bench
+        .call(
+            "POST /admin/gigs/{id}/remove",
+            post(
+                &format!("/admin/gigs/{}/remove", to_remove.id),
+                admin,
+                json!({"reason": "Sells a counterfeit service"}),
+            ),
         )
         .await;
     bench
