@@ -368,6 +368,12 @@ admin_call GET "/admin/metrics" |
 hidden=$(curl -s --noproxy '*' -o /dev/null -w '%{http_code}' -X POST "$GIGMARKET_API_URL/admin/reviews/$(python3 -c 'import uuid; print(uuid.uuid4())')/hide" \
   -H "authorization: Bearer $admin_token" -H 'content-type: application/json' -d '{"reason":"make test"}')
 [ "$hidden" = 404 ] || { echo "hiding an unknown review answered $hidden"; exit 1; }
+# Admin oversight: an open order cancelled by an admin (GetItem and the transition's
+# transaction on ORDER#, GIG#, METRICS#, AUDIT#).
+log "admin oversight through watch: cancel an open order"
+admin_cancelled=$(place_order admin-cancel)
+admin_call POST "/admin/orders/$admin_cancelled/cancel" '{"reason":"make test: cancelled by an admin"}' |
+  python3 -c 'import json,sys; o=json.load(sys.stdin)["order"]; sys.exit(0 if o["status"]=="cancelled" else f"admin cancel: {o}")'
 log "schemathesis: the admin routes as an admin"
 # A client of its own for the admin routes' ids (the hooks point well-formed ones at it): it is
 # really read, blocked and unblocked. No stateful phase: the admin routes have no links.

@@ -75,6 +75,8 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/admin/metrics", "admin"),
     route("POST", "/admin/reviews/{id}/hide", "admin"),
     route("POST", "/admin/reviews/{id}/unhide", "admin"),
+    // Admin: oversight of orders, users and reviews (app::admin_oversight).
+    route("POST", "/admin/orders/{id}/cancel", "admin"),
 ];
 
 /// The `[workspace.metadata.lambda.watch.router]` table body, one line per path, in table order.

@@ -105,6 +105,8 @@ const HTTP_SAMPLES: &[(&str, u16)] = &[
     // Admin oversight: the client's review is hidden, then shown again.
     ("admin/hide-review.json", 200),
     ("admin/unhide-review.json", 200),
+    // Ann's order is completed: an admin's cancel of a closed order is refused.
+    ("admin/cancel-order.json", 409),
     // Messaging: the client asks Ann (the freelancer) about the order, she answers.
     ("messages/open-conversation.json", 201),
     ("messages/list-conversations.json", 200),

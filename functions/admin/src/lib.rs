@@ -19,6 +19,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 mod metrics;
+mod oversight;
 
 pub fn router(state: AppState) -> Router {
     let routes = Router::new()
@@ -26,7 +27,8 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/users/{id}/block", post(block_user))
         .route("/admin/users/{id}/unblock", post(unblock_user))
         .route("/admin/audit", get(audit_log))
-        .merge(metrics::routes());
+        .merge(metrics::routes())
+        .merge(oversight::routes());
     web::api(routes, state)
 }
 

@@ -12,6 +12,7 @@ pub mod account_tokens;
 pub mod accounts;
 pub mod admin;
 pub mod admin_metrics;
+pub mod admin_oversight;
 pub mod admin_reviews;
 pub mod gigs;
 pub mod messages;
