@@ -370,17 +370,29 @@ hidden=$(curl -s --noproxy '*' -o /dev/null -w '%{http_code}' -X POST "$GIGMARKE
 [ "$hidden" = 404 ] || { echo "hiding an unknown review answered $hidden"; exit 1; }
 # Admin oversight: an open order cancelled by an admin (GetItem and the transition's
 # transaction on ORDER#, GIG#, METRICS#, AUDIT#).
-log "admin oversight through watch: cancel an open order"
+log "admin oversight through watch: cancel an open order, the users, orders and reviews lists"
 admin_cancelled=$(place_order admin-cancel)
 admin_call POST "/admin/orders/$admin_cancelled/cancel" '{"reason":"make test: cancelled by an admin"}' |
   python3 -c 'import json,sys; o=json.load(sys.stdin)["order"]; sys.exit(0 if o["status"]=="cancelled" else f"admin cancel: {o}")'
+# The lists (index Queries): the cancelled order among the orders, the fuzz freelancer found by
+# their email, the review the scheduler published among the reviews.
+admin_call GET "/admin/orders?status=cancelled&limit=100" |
+  python3 -c 'import json,sys; ids=[o["id"] for o in json.load(sys.stdin)["items"]]; sys.exit(0 if sys.argv[1] in ids else f"admin orders: {ids}")' "$admin_cancelled"
+admin_call GET "/admin/users?role=freelancer&q=$fuzz_email" |
+  python3 -c 'import json,sys; ids=[u["id"] for u in json.load(sys.stdin)["items"]]; sys.exit(0 if ids==[sys.argv[1]] else f"admin users: {ids}")' "$fuzz_freelancer_id"
+admin_call GET "/admin/reviews?hidden=false&limit=100" |
+  python3 -c 'import json,sys; ids=[r["review"]["id"] for r in json.load(sys.stdin)["items"]]; sys.exit(0 if sys.argv[1] in ids else f"admin reviews: {ids}")' "$review_id"
 log "schemathesis: the admin routes as an admin"
 # A client of its own for the admin routes' ids (the hooks point well-formed ones at it): it is
 # really read, blocked and unblocked. No stateful phase: the admin routes have no links.
 FUZZ_ADMIN_TARGET_ID=$(curl -s --noproxy '*' -X POST "$GIGMARKET_API_URL/auth/register" -H 'content-type: application/json' \
   -d "{\"email\":\"fuzz-target-$run_id@example.com\",\"password\":\"fuzzing password 1\",\"name\":\"Fuzz Target\",\"role\":\"client\"}" |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["user"]["id"])')
-FUZZ_ADMIN_TARGET_ID=$FUZZ_ADMIN_TARGET_ID fuzz "$admin_token" --include-tag admin --phases examples,coverage,fuzzing
+# An open order for the admin cancel (the hooks point well-formed order ids at it); the lists
+# have the fuzz users, orders and reviews to read.
+FUZZ_ADMIN_ORDER_ID=$(place_order admin-fuzz)
+FUZZ_ADMIN_TARGET_ID=$FUZZ_ADMIN_TARGET_ID FUZZ_ADMIN_ORDER_ID=$FUZZ_ADMIN_ORDER_ID \
+  fuzz "$admin_token" --include-tag admin --phases examples,coverage,fuzzing
 
 log "unlisting a gig through watch: its listing entries are deleted"
 # Pausing an active gig deletes its browse and search entries in the gig's transaction.

@@ -4,18 +4,69 @@
 use axum::Router;
 use axum::extract::State;
 use axum::response::Json;
-use axum::routing::post;
+use axum::routing::{get, post};
 use gigmarket_shared::app::admin::admin_actor;
-use gigmarket_shared::app::admin_oversight::{self, AdminOrderCancelled};
+use gigmarket_shared::app::admin_oversight::{
+    self, AdminOrderCancelled, OrdersQuery, ReviewsQuery, UsersQuery,
+};
 use gigmarket_shared::domain::audit::ReasonBody;
-use gigmarket_shared::domain::user::Caller;
-use gigmarket_shared::web::{AppState, JsonBody, PathParam, RequestId};
+use gigmarket_shared::domain::order::Order;
+use gigmarket_shared::domain::user::{Caller, PrivateProfile};
+use gigmarket_shared::pagination::Page;
+use gigmarket_shared::store::oversight::AdminReview;
+use gigmarket_shared::web::{AppState, JsonBody, PathParam, QueryParams, RequestId};
 use gigmarket_shared::{ApiError, ApiResult};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 pub(crate) fn routes() -> Router<AppState> {
-    Router::new().route("/admin/orders/{id}/cancel", post(cancel_order))
+    Router::new()
+        .route("/admin/users", get(list_users))
+        .route("/admin/orders", get(list_orders))
+        .route("/admin/orders/{id}/cancel", post(cancel_order))
+        .route("/admin/reviews", get(list_reviews))
+}
+
+async fn list_users(
+    State(state): State<AppState>,
+    caller: Caller,
+    QueryParams(query): QueryParams<UsersQuery>,
+) -> ApiResult<Json<Page<PrivateProfile>>> {
+    admin_oversight::list_users(&state.store, &state.cursors, caller, query)
+        .await
+        .map(Json)
+}
+
+async fn list_orders(
+    State(state): State<AppState>,
+    caller: Caller,
+    QueryParams(query): QueryParams<OrdersQuery>,
+) -> ApiResult<Json<Page<Order>>> {
+    admin_oversight::list_orders(
+        &state.store,
+        &state.cursors,
+        caller,
+        query,
+        OffsetDateTime::now_utc(),
+    )
+    .await
+    .map(Json)
+}
+
+async fn list_reviews(
+    State(state): State<AppState>,
+    caller: Caller,
+    QueryParams(query): QueryParams<ReviewsQuery>,
+) -> ApiResult<Json<Page<AdminReview>>> {
+    admin_oversight::list_reviews(
+        &state.store,
+        &state.cursors,
+        caller,
+        query,
+        OffsetDateTime::now_utc(),
+    )
+    .await
+    .map(Json)
 }
 
 async fn cancel_order(

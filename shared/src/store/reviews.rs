@@ -135,6 +135,11 @@ pub(super) fn review_item(review: &Review) -> Result<Item, ApiError> {
                 Side::Freelancer => keys::reviews_of_buyer(review.reviewee_id),
             };
             index_key(index::REVIEWS_OF_USER, user_partition, sort);
+            // The admin list of every published review, by publication month (kept when
+            // hidden).
+            for (name, value) in super::oversight::review_month_keys(review.id, published_at) {
+                item.insert(name, value);
+            }
         }
         _ => index_key(
             index::REVIEW_DEADLINES,
