@@ -544,3 +544,67 @@ async fn reviews_list_newest_first_with_the_hidden_filter() {
         assert_eq!(response.status, 400, "{bad}: {response:?}");
     }
 }
+
+/// Items stored before the list keys existed are listed once `gigctl backfill-oversight-keys`
+/// (this use case) has run.
+#[tokio::test]
+async fn the_backfill_gives_older_items_their_list_keys() {
+    let app = TestApp::new().await;
+    let cast = app.cast().await;
+    let token = cast.admin.access_token.as_str();
+    let gig = app
+        .create_active_gig(cast.freelancer.id, Revisions::Limited(1))
+        .await;
+    let order_id = app.order_in(&cast, &gig, "pending").await;
+    // As an item written before: without the list keys.
+    let dynamodb = aws_sdk_dynamodb::Client::new(&app.sdk);
+    let remove = |pk: String, sk: &str, attributes: &str| {
+        dynamodb
+            .update_item()
+            .table_name(&app.state.config.table_name)
+            .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(pk))
+            .key(
+                "sk",
+                aws_sdk_dynamodb::types::AttributeValue::S(sk.to_owned()),
+            )
+            .update_expression(format!("REMOVE {attributes}"))
+            .send()
+    };
+    remove(format!("ORDER#{order_id}"), "ORDER", "gsi4pk, gsi4sk")
+        .await
+        .unwrap();
+    remove(
+        format!("USER#{}", cast.client.id),
+        "PROFILE",
+        "gsi1pk, gsi1sk, gsi2pk, gsi2sk",
+    )
+    .await
+    .unwrap();
+    let orders = app.get("/admin/orders", Some(token)).await;
+    assert_eq!(orders.body["items"], json!([]));
+    let users = app
+        .get(
+            &format!("/admin/users?q={}", cast.client.email),
+            Some(token),
+        )
+        .await;
+    assert_eq!(users.body["items"], json!([]));
+
+    let done = gigmarket_shared::app::admin_oversight::backfill_list_keys(&app.state.store)
+        .await
+        .unwrap();
+    assert_eq!(done.orders, 1);
+    assert_eq!(done.users, 4, "the cast");
+    let orders = app.get("/admin/orders", Some(token)).await;
+    assert_eq!(ids(orders.body["items"].as_array().unwrap()), [order_id]);
+    let users = app
+        .get(
+            &format!("/admin/users?q={}", cast.client.email),
+            Some(token),
+        )
+        .await;
+    assert_eq!(
+        ids(users.body["items"].as_array().unwrap()),
+        [cast.client.id]
+    );
+}

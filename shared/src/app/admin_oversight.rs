@@ -21,7 +21,7 @@ use crate::domain::user::{Caller, PrivateProfile, Role, UserStatus};
 use crate::error::{ApiError, ApiResult};
 use crate::pagination::{CursorCodec, Page, PageParams, PageRequest};
 use crate::store::Store;
-use crate::store::oversight::{AdminReview, TimeRange, UserFilter};
+use crate::store::oversight::{AdminReview, Backfilled, TimeRange, UserFilter};
 
 /// What an admin cancel answers: the cancelled order and the audit entry that records it.
 #[derive(Debug, Serialize)]
@@ -215,6 +215,12 @@ pub async fn list_reviews(
     )?;
     let (reviews, next) = store.admin_reviews(range, query.hidden, &page).await?;
     Ok(cursors.page(reviews, next))
+}
+
+/// Gives the items stored before the lists existed their list keys (`gigctl
+/// backfill-oversight-keys`; an operator's one-off Scan, never on a request path).
+pub async fn backfill_list_keys(store: &Store) -> ApiResult<Backfilled> {
+    store.backfill_oversight_keys().await
 }
 
 /// The range and the page of a month-bucketed list's query.

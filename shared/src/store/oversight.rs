@@ -13,9 +13,9 @@ use time::{Date, Month, OffsetDateTime, UtcOffset};
 use uuid::Uuid;
 
 use super::audit::year_month;
-use super::keys::{self, Index, USER_LIST_SHARDS, attr, index};
+use super::keys::{self, Index, USER_LIST_SHARDS, attr, entity, index};
 use super::paged::{Listing, SortRange};
-use super::{Item, Store, from_item, s};
+use super::{Item, Store, from_item, s, sdk_error};
 use crate::domain::metrics::{ROLES, USER_STATUSES, role_name, user_status_name};
 use crate::domain::order::{Order, OrderStatus};
 use crate::domain::review::Review;
@@ -494,6 +494,118 @@ fn month_listing(index: Index, partition: String, range: (i128, i128)) -> Listin
     Listing::on(index, partition)
         .sort_range(SortRange::Between(low, high))
         .descending()
+}
+
+// ---- backfill of items written before the list keys ----
+
+/// What [`Store::backfill_oversight_keys`] rewrote.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Backfilled {
+    pub users: u64,
+    pub orders: u64,
+    pub reviews: u64,
+}
+
+impl Store {
+    /// Gives every user, order and published review written before the oversight lists their
+    /// list keys (an operator's one-off migration, `gigctl backfill-oversight-keys`: it Scans the
+    /// whole table, so nothing on a request path calls it). Idempotent: items that have the keys
+    /// get the same ones again. A user's keys are written only if their status is still the one
+    /// read (a concurrent block or unblock writes its own).
+    pub async fn backfill_oversight_keys(&self) -> Result<Backfilled, ApiError> {
+        let mut done = Backfilled::default();
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .filter_expression("#entity IN (:user, :order, :review)")
+                .expression_attribute_names("#entity", attr::ENTITY)
+                .expression_attribute_values(":user", s(entity::USER))
+                .expression_attribute_values(":order", s(entity::ORDER))
+                .expression_attribute_values(":review", s(entity::REVIEW))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(sdk_error("Scan"))?;
+            for item in output.items.unwrap_or_default() {
+                let tag = item
+                    .get(attr::ENTITY)
+                    .and_then(|value| value.as_s().ok())
+                    .cloned()
+                    .unwrap_or_default();
+                let (key, list_keys, condition) = match tag.as_str() {
+                    entity::USER => {
+                        let user: User = from_item(item)?;
+                        let status = super::attribute(&user.status)?;
+                        (keys::user(user.id), user_list_keys(&user), Some(status))
+                    }
+                    entity::ORDER => {
+                        let order: Order = from_item(item)?;
+                        (
+                            keys::order(order.id),
+                            order_month_keys(&order).to_vec(),
+                            None,
+                        )
+                    }
+                    _ => {
+                        let review: Review = from_item(item)?;
+                        let Some(published_at) = review.published_at.filter(|_| {
+                            review.state == crate::domain::review::ReviewState::Published
+                        }) else {
+                            continue;
+                        };
+                        (
+                            keys::review(review.id),
+                            review_month_keys(review.id, published_at).to_vec(),
+                            None,
+                        )
+                    }
+                };
+                let mut update = self
+                    .client
+                    .update_item()
+                    .table_name(&self.table)
+                    .set_key(Some(super::key_attributes(&key)))
+                    .condition_expression(format!("attribute_exists({})", attr::PK));
+                let mut set = Vec::new();
+                for (number, (name, value)) in list_keys.into_iter().enumerate() {
+                    set.push(format!("#k{number} = :k{number}"));
+                    update = update
+                        .expression_attribute_names(format!("#k{number}"), name)
+                        .expression_attribute_values(format!(":k{number}"), value);
+                }
+                if let Some(status) = condition {
+                    update = update
+                        .condition_expression(format!(
+                            "attribute_exists({}) AND #status = :status",
+                            attr::PK
+                        ))
+                        .expression_attribute_names("#status", attr::STATUS)
+                        .expression_attribute_values(":status", status);
+                }
+                match update
+                    .update_expression(format!("SET {}", set.join(", ")))
+                    .send()
+                    .await
+                {
+                    Ok(_) => match tag.as_str() {
+                        entity::USER => done.users += 1,
+                        entity::ORDER => done.orders += 1,
+                        _ => done.reviews += 1,
+                    },
+                    // Changed (or gone) since the Scan read it: that write set its own keys.
+                    Err(error) if super::condition_failed(&error) => {}
+                    Err(error) => return Err(sdk_error("UpdateItem")(error)),
+                }
+            }
+            match output.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(done),
+            }
+        }
+    }
 }
 
 #[cfg(test)]
