@@ -608,3 +608,53 @@ async fn the_backfill_gives_older_items_their_list_keys() {
         [cast.client.id]
     );
 }
+
+#[tokio::test]
+async fn a_hidden_review_takes_no_reply_until_unhidden() {
+    let app = TestApp::new().await;
+    let cast = app.cast().await;
+    let token = cast.admin.access_token.as_str();
+    let gig = app
+        .create_active_gig(cast.freelancer.id, Revisions::Limited(1))
+        .await;
+    let order = app.order_in(&cast, &gig, "completed").await;
+    let mut review_by_client = Uuid::nil();
+    for author in [&cast.client, &cast.freelancer] {
+        let response = app
+            .post(
+                "/reviews",
+                &json!({"order_id": order, "rating": 1, "comment": "Rude and late."}),
+                Some(&author.access_token),
+            )
+            .await;
+        assert_eq!(response.status, 201, "{response:?}");
+        if author.id == cast.client.id {
+            review_by_client = response.body["id"].as_str().unwrap().parse().unwrap();
+        }
+    }
+    let hide = app
+        .post(
+            &format!("/admin/reviews/{review_by_client}/hide"),
+            &json!({"reason": "Abusive."}),
+            Some(token),
+        )
+        .await;
+    assert_eq!(hide.status, 200, "{hide:?}");
+    let reply_path = format!("/reviews/{review_by_client}/reply");
+    let reply_body = json!({"comment": "That is not what happened."});
+    let reply_token = Some(cast.freelancer.access_token.as_str());
+    let refused = app.post(&reply_path, &reply_body, reply_token).await;
+    assert_eq!(refused.status, 409, "{refused:?}");
+    assert_eq!(refused.problem(), "review-hidden");
+
+    let unhide = app
+        .post(
+            &format!("/admin/reviews/{review_by_client}/unhide"),
+            &json!({}),
+            Some(token),
+        )
+        .await;
+    assert_eq!(unhide.status, 200, "{unhide:?}");
+    let answered = app.post(&reply_path, &reply_body, reply_token).await;
+    assert_eq!(answered.status, 200, "{answered:?}");
+}
