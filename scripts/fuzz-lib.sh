@@ -83,6 +83,14 @@ fuzz_seed_client() {
   done
 }
 
+# Places an order for the seeded gig as the fuzz client (after fuzz_seed_client), with the
+# idempotency key "$1-$run_id"; prints its id.
+place_order() {
+  curl -sf --noproxy '*' -X POST "$GIGMARKET_API_URL/orders" -H "authorization: Bearer $client_token" \
+    -H "Idempotency-Key: $1-$run_id" -H 'content-type: application/json' \
+    -d "{\"gig_id\":\"$fuzz_gig_id\",\"package\":\"basic\",\"requirements\":\"An order to work on.\"}" | json_field id
+}
+
 # A new gig by the fuzz freelancer, in review; prints its id.
 submit_gig() {
   curl -sf --noproxy '*' -X POST "$GIGMARKET_API_URL/gigs" -H "authorization: Bearer $fuzz_token" \
@@ -94,11 +102,13 @@ submit_gig() {
 # routes' user ids (admin_target_id; the pass gets it as FUZZ_ADMIN_TARGET_ID), so it is really
 # read, blocked and unblocked; and a gig in review of its own for the moderation routes
 # (moderation_gig_id, as FUZZ_MODERATION_GIG_ID: the hooks point well-formed gig ids at it and
-# send its ETag), so it is really listed, decided on and removed once live.
+# send its ETag), so it is really listed, decided on and removed once live; and an open order
+# (after fuzz_seed_client; admin_order_id, as FUZZ_ADMIN_ORDER_ID) for the admin cancel.
 fuzz_seed_admin_target() {
   admin_target_id=$(register_account "fuzz-target-$run_id@example.com" client "Fuzz Target" |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["user"]["id"])')
   moderation_gig_id=$(submit_gig)
+  admin_order_id=$(place_order admin-fuzz)
 }
 
 # One schemathesis run against openapi.yaml with the bearer token $1 (empty: anonymous); any

@@ -99,7 +99,7 @@ for seed in $seeds; do
       anonymous) SCHEMATHESIS_SEED=$seed fuzz "" "${extra[@]}" ;;
       freelancer) SCHEMATHESIS_SEED=$seed fuzz "$fuzz_token" "${extra[@]}" ;;
       client) SCHEMATHESIS_SEED=$seed FUZZ_GIG_ID=$fuzz_gig_id FUZZ_ORDER_ID=$review_order_id fuzz "$client_token" "${extra[@]}" ;;
-      admin) SCHEMATHESIS_SEED=$seed FUZZ_ADMIN_TARGET_ID=$admin_target_id FUZZ_MODERATION_GIG_ID=$moderation_gig_id \
+      admin) SCHEMATHESIS_SEED=$seed FUZZ_ADMIN_TARGET_ID=$admin_target_id FUZZ_MODERATION_GIG_ID=$moderation_gig_id FUZZ_ADMIN_ORDER_ID=$admin_order_id \
         fuzz "$admin_token" \
         --include-tag admin --phases examples,coverage,fuzzing "${extra[@]}" ;;
       *) echo "unknown pass $pass" >&2; exit 2 ;;

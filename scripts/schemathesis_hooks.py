@@ -28,6 +28,9 @@ the linked conversation routes) checked against the spec.
 Fifth (admin), in the admin pass (FUZZ_ADMIN_TARGET_ID set), a well-formed `{id}` of an
 `/admin/users/...` route names a client scripts/test.sh seeded for it, so users are really read,
 blocked (with a valid reason) and unblocked, and the audit log has entries to list.
+Sixth (admin oversight), in the admin pass (FUZZ_ADMIN_ORDER_ID set), a well-formed `{id}` of
+`POST /admin/orders/{id}/cancel` names an open order scripts/test.sh seeded, so an admin cancel
+really happens (and the repeats are 409).
 Sixth (moderation), in the admin pass (FUZZ_MODERATION_GIG_ID set), a well-formed `{id}` of an
 `/admin/gigs/...` route names the gig in review scripts/test.sh seeded, and a non-empty
 `If-Match` becomes its ETag (`"1"`: nothing edits it), so it is really approved, rejected or
@@ -123,10 +126,10 @@ def _seeded_conversation(case):
         case.body[field] = seeded
 
 
-def _seeded_admin_target(case):
-    """Admin: points a well-formed user id of an /admin/users route at the seeded target."""
-    target = os.environ.get("FUZZ_ADMIN_TARGET_ID")
-    if not target or not case.operation.path.startswith("/admin/users/"):
+def _seeded_path_id(case, variable, matches):
+    """Points a well-formed `{id}` of the operations `matches` accepts at the seeded one."""
+    seeded = os.environ.get(variable)
+    if not seeded or not matches(case.operation.path):
         return
     if not isinstance(case.path_parameters, dict) or not isinstance(case.path_parameters.get("id"), str):
         return
@@ -134,7 +137,18 @@ def _seeded_admin_target(case):
         uuid.UUID(case.path_parameters["id"])
     except ValueError:
         return
-    case.path_parameters["id"] = target
+    case.path_parameters["id"] = seeded
+
+
+def _seeded_admin_target(case):
+    """Admin: points a well-formed user id of an /admin/users route at the seeded target."""
+    _seeded_path_id(case, "FUZZ_ADMIN_TARGET_ID", lambda path: path.startswith("/admin/users/"))
+
+
+def _seeded_admin_order(case):
+    """Admin oversight: points a well-formed order id of POST /admin/orders/{id}/cancel at the
+    open order scripts/test.sh seeded, so one cancel really happens (later ones are 409)."""
+    _seeded_path_id(case, "FUZZ_ADMIN_ORDER_ID", lambda path: path == "/admin/orders/{id}/cancel")
 
 
 def _seeded_moderation_gig(case):
@@ -159,6 +173,7 @@ def _seeded_moderation_gig(case):
 @schemathesis.hook
 def before_call(context, case, kwargs):
     _seeded_admin_target(case)
+    _seeded_admin_order(case)
     _seeded_moderation_gig(case)
     _seeded_gig(case)
     _seeded_review_order(case)

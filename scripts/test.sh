@@ -200,11 +200,6 @@ log "the scheduler through watch: one order past its auto-complete deadline, one
 # Deadlines are days away, so move two real orders' deadlines (the attribute the domain checks and
 # its deadline index entry, gsi3sk) into the past and let the deployed code path do the rest:
 # auto-complete (order, timeline, the gig's counters) and mark late.
-place_order() {
-  curl -sf --noproxy '*' -X POST "$GIGMARKET_API_URL/orders" -H "authorization: Bearer $client_token" \
-    -H "Idempotency-Key: $1-$run_id" -H 'content-type: application/json' \
-    -d "{\"gig_id\":\"$fuzz_gig_id\",\"package\":\"basic\",\"requirements\":\"Scheduled housekeeping.\"}" | json_field id
-}
 order_action() {
   local body=${3:-'{}'}
   curl -sf --noproxy '*' -o /dev/null -X POST "$GIGMARKET_API_URL/orders/$1/$2" -H "authorization: Bearer $fuzz_token" \
@@ -328,11 +323,27 @@ for gig in "$to_reject" "$to_remove"; do
     python3 -c 'import json,sys; a=[e["action"] for e in json.load(sys.stdin)["items"]]; sys.exit(0 if a in (["reject_gig"], ["remove_gig","approve_gig"]) else f"audit: {a}")'
 done
 
+# Admin oversight: an open order cancelled by an admin (GetItem and the transition's
+# transaction on ORDER#, GIG#, METRICS#, AUDIT#).
+log "admin oversight through watch: cancel an open order, the users, orders and reviews lists"
+admin_cancelled=$(place_order admin-cancel)
+admin_call POST "/admin/orders/$admin_cancelled/cancel" '{"reason":"make test: cancelled by an admin"}' |
+  python3 -c 'import json,sys; o=json.load(sys.stdin)["order"]; sys.exit(0 if o["status"]=="cancelled" else f"admin cancel: {o}")'
+# The lists (index Queries): the cancelled order among the orders, the fuzz freelancer found by
+# their email, the review the scheduler published among the reviews.
+admin_call GET "/admin/orders?status=cancelled&limit=100" |
+  python3 -c 'import json,sys; ids=[o["id"] for o in json.load(sys.stdin)["items"]]; sys.exit(0 if sys.argv[1] in ids else f"admin orders: {ids}")' "$admin_cancelled"
+admin_call GET "/admin/users?role=freelancer&q=$fuzz_email" |
+  python3 -c 'import json,sys; ids=[u["id"] for u in json.load(sys.stdin)["items"]]; sys.exit(0 if ids==[sys.argv[1]] else f"admin users: {ids}")' "$fuzz_freelancer_id"
+admin_call GET "/admin/reviews?hidden=false&limit=100" |
+  python3 -c 'import json,sys; ids=[r["review"]["id"] for r in json.load(sys.stdin)["items"]]; sys.exit(0 if sys.argv[1] in ids else f"admin reviews: {ids}")' "$review_id"
+
 log "schemathesis: the admin routes as an admin"
-# A client and a gig in review of their own for the admin routes' ids (scripts/fuzz-lib.sh). No
-# stateful phase: the admin routes have no links.
+# A client, a gig in review and an open order of their own for the admin routes' ids
+# (scripts/fuzz-lib.sh); the lists have the fuzz users, orders and reviews to read. No stateful
+# phase: the admin routes have no links.
 fuzz_seed_admin_target
-FUZZ_ADMIN_TARGET_ID=$admin_target_id FUZZ_MODERATION_GIG_ID=$moderation_gig_id \
+FUZZ_ADMIN_TARGET_ID=$admin_target_id FUZZ_MODERATION_GIG_ID=$moderation_gig_id FUZZ_ADMIN_ORDER_ID=$admin_order_id \
   fuzz "$admin_token" --include-tag admin --phases examples,coverage,fuzzing
 
 log "unlisting a gig through watch: its listing entries are deleted"

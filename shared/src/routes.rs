@@ -78,6 +78,11 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/admin/gigs/{id}/approve", "admin"),
     route("POST", "/admin/gigs/{id}/reject", "admin"),
     route("POST", "/admin/gigs/{id}/remove", "admin"),
+    // Admin: oversight of orders, users and reviews (app::admin_oversight).
+    route("GET", "/admin/users", "admin"),
+    route("GET", "/admin/orders", "admin"),
+    route("POST", "/admin/orders/{id}/cancel", "admin"),
+    route("GET", "/admin/reviews", "admin"),
 ];
 
 /// The `[workspace.metadata.lambda.watch.router]` table body, one line per path, in table order.

@@ -1,7 +1,7 @@
 //! Metrics counters and `GET /admin/metrics`: a randomized workload through the API
-//! (registrations, gigs in every status, orders in every state incl. cancellations and the
-//! scheduler's moves, reviews of both sides and the scheduler's publication, messages, blocks
-//! and unblocks), then every figure recomputed from the stored items (a test-support Scan) must
+//! (registrations, gigs in every status, orders in every state incl. cancellations by clients
+//! and admins and the scheduler's moves, reviews of both sides and the scheduler's publication,
+//! messages, blocks and unblocks), then every figure recomputed from the stored items (a test-support Scan) must
 //! equal what `GET /admin/metrics` answers.
 //!
 //! The seed is printed; `GIGMARKET_WORKLOAD_SEED=<seed>` replays a run.
@@ -243,6 +243,20 @@ async fn place_orders(app: &TestApp, rng: &mut Rng, world: &World) -> Vec<(Uuid,
         };
         for (who, action) in steps {
             app.order_step(who, id, action).await;
+        }
+        let closed = steps
+            .last()
+            .is_some_and(|(_, action)| matches!(*action, "reject" | "cancel" | "complete"));
+        if !closed && rng.chance(25) {
+            let cancelled = app
+                .post(
+                    &format!("/admin/orders/{id}/cancel"),
+                    &json!({"reason": "Cancelled by an admin."}),
+                    Some(&world.admin.access_token),
+                )
+                .await;
+            assert_eq!(cancelled.status, 200, "{cancelled:?}");
+            continue;
         }
         if steps
             .last()

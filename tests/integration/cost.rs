@@ -567,6 +567,29 @@ async fn cost_per_route() {
             post(&format!("/admin/reviews/{review}/unhide"), admin, json!({})),
         )
         .await;
+    bench
+        .call(
+            "GET /admin/users",
+            get("/admin/users?role=client&status=active&limit=20", admin),
+        )
+        .await;
+    bench
+        .call("GET /admin/orders", get("/admin/orders?limit=20", admin))
+        .await;
+    bench
+        .call("GET /admin/reviews", get("/admin/reviews?limit=20", admin))
+        .await;
+    let admin_cancelled = bench.app.place_order(&cast.client, &gig).await;
+    bench
+        .call(
+            "POST /admin/orders/{id}/cancel",
+            post(
+                &format!("/admin/orders/{admin_cancelled}/cancel"),
+                admin,
+                json!({"reason": "Payment dispute"}),
+            ),
+        )
+        .await;
 
     print_table(&bench.rows);
     let missing: Vec<String> = ROUTES

@@ -107,6 +107,12 @@ const HTTP_SAMPLES: &[(&str, u16)] = &[
     // Admin oversight: the client's review is hidden, then shown again.
     ("admin/hide-review.json", 200),
     ("admin/unhide-review.json", 200),
+    // Ann's order is completed: an admin's cancel of a closed order is refused.
+    ("admin/cancel-order.json", 409),
+    // The marketplace-wide lists: Ann among the freelancers, her completed order, both reviews.
+    ("admin/list-users.json", 200),
+    ("admin/list-orders.json", 200),
+    ("admin/list-reviews.json", 200),
     // Messaging: the client asks Ann (the freelancer) about the order, she answers.
     ("messages/open-conversation.json", 201),
     ("messages/list-conversations.json", 200),
@@ -267,6 +273,19 @@ async fn every_api_sample_gets_its_expected_response() {
                 assert_eq!(body["counts"]["orders_as_freelancer"], 1);
             }
             "admin/audit-log.json" => assert_eq!(body["items"], serde_json::json!([])),
+            "admin/list-users.json" => {
+                let ids: Vec<&str> = body["items"]
+                    .as_array()
+                    .expect("items")
+                    .iter()
+                    .filter_map(|user| user["id"].as_str())
+                    .collect();
+                assert_eq!(ids, [user_id.as_str()]);
+            }
+            "admin/list-orders.json" => assert_eq!(body["items"][0]["id"], order_id.as_str()),
+            "admin/list-reviews.json" => {
+                assert_eq!(body["items"].as_array().map(Vec::len), Some(2))
+            }
             "admin/hide-review.json" => assert_eq!(body["hidden"], true),
             "admin/unhide-review.json" => assert_eq!(body["hidden"], false),
             "admin/metrics.json" => {

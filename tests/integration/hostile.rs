@@ -124,6 +124,7 @@ async fn world() -> World {
         // Admin routes: a non-admin is refused whatever the id.
         ("/admin/users/{id}", cast.client.id.to_string()),
         ("/admin/reviews/{id}", id_of(&review.body)),
+        ("/admin/orders/{id}", pending.to_string()),
     ]);
     World {
         private: vec![

@@ -6,6 +6,7 @@
 mod accounts;
 mod admin;
 mod admin_metrics;
+mod admin_oversight;
 mod auth;
 mod events;
 mod gigs;

@@ -20,6 +20,7 @@ use uuid::Uuid;
 
 mod metrics;
 mod moderation;
+mod oversight;
 
 pub fn router(state: AppState) -> Router {
     let routes = Router::new()
@@ -28,7 +29,8 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/users/{id}/unblock", post(unblock_user))
         .route("/admin/audit", get(audit_log))
         .merge(metrics::routes())
-        .merge(moderation::routes());
+        .merge(moderation::routes())
+        .merge(oversight::routes());
     web::api(routes, state)
 }
 

@@ -149,9 +149,12 @@ export const FUNCTIONS: FunctionSpec[] = [
     // users counters (an Update in its transaction). Hiding/unhiding a review: GetItem and
     // Update of the review (REVIEW#), Updates of the rating totals (USER#, GIG#) and counters,
     // Put of the audit entry, then the gig's re-index.
+    // Cancelling an order: GetItem of the order, then one TransactWriteItems: Puts of the order
+    // and its timeline entry (ORDER#), Updates of the gig counter and the metrics, Put of the
+    // audit entry.
     table: {
       actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem'],
-      leadingKeys: ['USER#*', 'GIG#*', 'AUDIT#*', 'METRICS#*', 'REVIEW#*'],
+      leadingKeys: ['USER#*', 'GIG#*', 'AUDIT#*', 'METRICS#*', 'REVIEW#*', 'ORDER#*'],
     },
     queriesIndexes: true,
     readsJwtKeys: true,

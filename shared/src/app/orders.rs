@@ -203,6 +203,14 @@ pub async fn act(
         .await?
         .ok_or(ApiError::NotFound("order"))?;
     let party = Party::of(caller.id, caller.role, &order);
+    if party == Party::Admin && action == OrderAction::Cancel {
+        // An admin's cancel is audited whichever route it comes by.
+        let reason = input.note.unwrap_or_default();
+        let actor = crate::domain::audit::Actor::admin(caller.id, None);
+        return super::admin_oversight::cancel_with_reason(store, &actor, order_id, reason, now)
+            .await
+            .map(|cancelled| cancelled.order);
+    }
     // Refused (403 account-blocked) in the write itself if the caller is blocked.
     let store = &store.acting_as(caller.id);
     change(
@@ -230,9 +238,14 @@ pub async fn change(
     if store.apply_transition(&transition).await? {
         Ok(transition.after)
     } else {
-        Err(ApiError::conflict(
-            "order-changed",
-            "the order was changed by someone else at the same time; reload it and try again",
-        ))
+        Err(order_changed())
     }
+}
+
+/// A transition lost the race to a concurrent change (409).
+pub(crate) fn order_changed() -> ApiError {
+    ApiError::conflict(
+        "order-changed",
+        "the order was changed by someone else at the same time; reload it and try again",
+    )
 }

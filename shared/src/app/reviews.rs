@@ -116,21 +116,41 @@ pub async fn reply(
     now: OffsetDateTime,
 ) -> ApiResult<Review> {
     let comment = request.validate()?;
-    let review = store
-        .get_review(review_id)
+    let (review, hidden) = store
+        .review_with_visibility(review_id)
         .await?
         .ok_or(ApiError::NotFound("review"))?;
     let answer = reply_to(&review, caller.id, comment, now)?;
+    if hidden {
+        return Err(review_hidden());
+    }
     require_not_blocked(store, caller).await?;
     // Refused (403 account-blocked) in the write itself if the caller is blocked.
-    let store = &store.acting_as(caller.id);
-    if !store.reply_to_review(review.id, &answer).await? {
-        return Err(ReviewRefusal::AlreadyReplied.into());
+    let acting = store.acting_as(caller.id);
+    if !acting.reply_to_review(review.id, &answer).await? {
+        // Answered meanwhile, or hidden meanwhile (the write's condition checks both).
+        let hidden_now = store
+            .review_with_visibility(review_id)
+            .await?
+            .is_some_and(|(_, hidden)| hidden);
+        return Err(if hidden_now {
+            review_hidden()
+        } else {
+            ReviewRefusal::AlreadyReplied.into()
+        });
     }
     Ok(Review {
         reply: Some(answer),
         ..review
     })
+}
+
+/// A review an admin hid takes no reply (409).
+fn review_hidden() -> ApiError {
+    ApiError::conflict(
+        "review-hidden",
+        "this review was hidden by an admin; it takes no reply",
+    )
 }
 
 /// `GET /gigs/{id}/reviews`: published reviews, newest first (an unknown gig has none).

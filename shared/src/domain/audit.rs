@@ -44,6 +44,14 @@ impl Actor {
         }
     }
 
+    /// The admin's user id; `None` for an operator.
+    pub fn user_id(&self) -> Option<Uuid> {
+        match self.kind {
+            ActorKind::Admin => self.id.parse().ok(),
+            ActorKind::Operator => None,
+        }
+    }
+
     /// Whether this actor is the user `user_id` (an admin may not block themselves).
     pub fn is_user(&self, user_id: Uuid) -> bool {
         self.kind == ActorKind::Admin && self.id == user_id.to_string()
@@ -62,6 +70,8 @@ pub enum AuditAction {
     // Oversight.
     HideReview,
     UnhideReview,
+    // Oversight of orders.
+    CancelOrder,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,6 +80,7 @@ pub enum TargetKind {
     User,
     Gig,
     Review,
+    Order,
 }
 
 /// One audit entry, as stored and as `GET /admin/audit` shows it.

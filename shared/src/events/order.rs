@@ -105,7 +105,13 @@ pub(super) fn message(
         ChangeKind::Cancelled => (
             format!("Order cancelled: {title}"),
             vec![
-                format!("The order for \"{title}\" ({price}) was cancelled."),
+                if actor.role == Party::Admin {
+                    format!(
+                        "An administrator of Gigmarket cancelled the order for \"{title}\" ({price})."
+                    )
+                } else {
+                    format!("The order for \"{title}\" ({price}) was cancelled.")
+                },
                 format!("Reason: {note}"),
             ],
         ),

@@ -65,7 +65,11 @@ impl Store {
             format!("{} = :pending", attr::GIGS_REINDEX_PENDING),
             format!("{} = :due", due.pk()),
             format!("{} = :mark", due.sk()),
+            // The admin user list by status follows the status.
+            format!("{} = :list", index::USERS_BY_EMAIL.pk()),
+            format!("{} = :list", index::USERS_BY_NAME.pk()),
         ];
+        let list_partition = super::oversight::user_list_partition(was.role, status, user_id);
         if status == UserStatus::Blocked {
             set.push(format!("{} = :revoked", attr::SESSIONS_REVOKED_BEFORE_MS));
         }
@@ -92,6 +96,7 @@ impl Store {
                         aws_sdk_dynamodb::types::AttributeValue::Bool(true),
                     )
                     .expression_attribute_values(":due", s(keys::gig_reindex_due_partition()))
+                    .expression_attribute_values(":list", s(&list_partition))
                     .expression_attribute_values(":mark", s(&mark));
                 if status == UserStatus::Blocked {
                     update.expression_attribute_values(":revoked", n(now_ms))

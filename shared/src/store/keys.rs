@@ -123,6 +123,29 @@
 //! and `decision_id` (the id of its audit entry, written in the same transaction): the
 //! dispatcher turns a new `decision_id` on the stream into the freelancer's mail, with the
 //! decision's id as the event's, so a record delivered twice mails once.
+//! ## Admin: oversight lists
+//!
+//! | item        | index | pk                                   | sk                          | what for |
+//! |-------------|-------|--------------------------------------|-----------------------------|----------|
+//! | user profile| gsi1  | `USERS#<role>#<status>#<shard>`      | `<normalised email>#<user_id>` | `GET /admin/users`, by email (`q` as an email prefix) |
+//! | user profile| gsi2  | same                                 | `<normalised name>#<user_id>`  | `q` as a name prefix |
+//! | order       | gsi4  | `ORDERS#<yyyy-mm>` (created, UTC)    | `<created ms:016>#<order_id>`  | `GET /admin/orders`, newest first; `status` is a filter |
+//! | review      | gsi4  | `REVIEWS#MONTH#<yyyy-mm>` (published, UTC) | `<published ms:016>#<review_id>` | SPARSE (published, hidden or not): `GET /admin/reviews`, newest first; `hidden` is a filter |
+//!
+//! **Users** are write-sharded: `<shard>` is the user id mod [`USER_LIST_SHARDS`] (4), so the
+//! registrations of one role and status spread over 4 partitions. Every write that changes a
+//! user's role, status or name rewrites the keys it moves (registration puts them; block and
+//! unblock move gsi1pk/gsi2pk; `PATCH /me` moves gsi2sk; emails never change). A page reads
+//! every partition the filters leave (role x status x 4 shards: 4 with both filters, 24 with
+//! none; with `q` twice that, email and name) with one Query of `limit + 1` items each, in
+//! parallel, and merges them by sort key; the cursor is the last key returned (every partition
+//! resumes after it), so pages neither skip nor repeat. A user matched by both email and name
+//! is listed once (from the email index).
+//!
+//! **Orders and reviews** are time-bucketed: one partition per calendar month, so no partition
+//! takes every write forever, and a month's partition takes only that month's. A page Queries the
+//! months of the range newest first (one Query per month it touches, more when a filter drops
+//! most items), and its cursor carries the month and the position in it.
 
 use uuid::Uuid;
 
@@ -275,6 +298,14 @@ pub(crate) mod index {
 
     /// Sparse, on the gig item while it is pending review.
     pub const MODERATION_QUEUE: Index = Index::Gsi2;
+    // Admin oversight lists (see the module docs, "Admin: oversight lists").
+    /// User item: users by role, status and shard, by email and by name.
+    pub const USERS_BY_EMAIL: Index = Index::Gsi1;
+    pub const USERS_BY_NAME: Index = Index::Gsi2;
+    /// Order item: every order of a calendar month, newest first.
+    pub const ORDERS_BY_MONTH: Index = Index::Gsi4;
+    /// Review item (published ones, hidden or not): every review of a month, newest first.
+    pub const REVIEWS_BY_MONTH: Index = Index::Gsi4;
 }
 
 /// A primary key pair.
@@ -646,6 +677,46 @@ pub fn moderation_queue_sort(submitted_unix_ms: i128, gig_id: Uuid) -> String {
 }
 
 // ---- end of gig moderation keys ----
+// ---- admin oversight lists ----
+
+/// How many partitions each role and status of users is spread over.
+pub const USER_LIST_SHARDS: u32 = 4;
+
+/// gsi1/gsi2 partition of the users of one role, status and shard.
+pub fn users_partition(role: &str, status: &str, shard: u32) -> String {
+    format!("USERS#{role}#{status}#{shard}")
+}
+
+/// gsi1/gsi2 sort key of a user: a search key (normalised email or name), then the id.
+pub fn user_list_sort(search_key: &str, user_id: Uuid) -> String {
+    format!("{search_key}#{user_id}")
+}
+
+/// gsi4 partition of the orders created in one calendar month, `yyyy-mm`.
+pub fn orders_by_month(year_month: &str) -> String {
+    format!("ORDERS#{year_month}")
+}
+
+/// gsi4 partition of the reviews published in one calendar month, `yyyy-mm`.
+pub fn reviews_by_month(year_month: &str) -> String {
+    format!("REVIEWS#MONTH#{year_month}")
+}
+
+/// gsi4 sort key of an order or review in its month: time (unix ms), then the id.
+pub fn month_list_sort(at_unix_ms: i128, id: Uuid) -> String {
+    format!("{at_unix_ms:016}#{id}")
+}
+
+/// The lowest and highest month sort keys of a time range (unix ms, inclusive).
+pub fn month_list_bounds(from_unix_ms: i128, to_unix_ms: i128) -> (String, String) {
+    // `~` sorts after every character of a uuid.
+    (
+        format!("{from_unix_ms:016}#"),
+        format!("{to_unix_ms:016}#~"),
+    )
+}
+
+// ---- end of admin oversight list keys ----
 
 /// Entity tags stored in every item's `entity` attribute; the stream dispatcher filters on them
 /// (so they are public: `store::entity`).

@@ -18,6 +18,7 @@ pub(crate) mod keys;
 pub mod messages;
 pub mod metrics;
 pub mod orders;
+pub mod oversight;
 pub(crate) mod paged;
 pub mod passwords;
 pub mod review_moderation;

@@ -20,6 +20,7 @@ use super::users::UserCondition;
 use super::{
     Item, Store, done_if_condition_failed, from_item, key_attributes, n, s, sdk_error, to_item,
 };
+use crate::domain::audit::AuditEntry;
 use crate::domain::gig::GigStatus;
 use crate::domain::metrics::MetricsDelta;
 use crate::domain::order::{Deadline, Order, OrderStatus, TimelineEntry, Transition};
@@ -99,6 +100,7 @@ enum Changing {
     Entry,
     GigCounters,
     Metrics,
+    Audit,
 }
 
 /// Outcome of claiming the right to send one mail.
@@ -128,6 +130,8 @@ fn order_item(order: &Order) -> Result<Item, ApiError> {
         item.insert(index.pk().into(), s(partition));
         item.insert(index.sk().into(), listing.clone());
     }
+    // The admin list of every order, by creation month.
+    item.extend(super::oversight::order_month_keys(order));
     if let Some(deadline) = order.deadline() {
         let (list, at) = match deadline {
             Deadline::Late(at) => (DueList::Late, at),
@@ -330,6 +334,24 @@ impl Store {
     /// Writes a transition decided by the domain. `Ok(false)`: the order is no longer in the
     /// state and version the transition was computed from (somebody else changed it first).
     pub async fn apply_transition(&self, transition: &Transition) -> Result<bool, ApiError> {
+        self.write_transition(transition, None).await
+    }
+
+    /// [`Store::apply_transition`] of an admin's change, with its audit entry in the same
+    /// transaction: the entry exists exactly when the change does.
+    pub async fn apply_audited_transition(
+        &self,
+        transition: &Transition,
+        audit: &AuditEntry,
+    ) -> Result<bool, ApiError> {
+        self.write_transition(transition, Some(audit)).await
+    }
+
+    async fn write_transition(
+        &self,
+        transition: &Transition,
+        audit: Option<&AuditEntry>,
+    ) -> Result<bool, ApiError> {
         let before = &transition.before;
         let mut transaction = self.transaction();
         transaction
@@ -358,6 +380,9 @@ impl Store {
                 transition.open_orders_delta,
                 false,
             )?;
+        }
+        if let Some(entry) = audit {
+            transaction.audit(Changing::Audit, entry)?;
         }
         match self.transact(transaction).await? {
             TransactOutcome::Committed => Ok(true),

@@ -132,6 +132,16 @@ impl Listing {
         self
     }
 
+    /// Keeps items where `attribute <op> value` does NOT hold, including those without the
+    /// attribute (a comparison with a missing attribute is false).
+    pub fn filter_not(mut self, attribute: &str, op: &str, value: AttributeValue) -> Self {
+        let name = self.name(attribute);
+        let placeholder = self.value(value);
+        self.filters
+            .push(format!("NOT ({name} {op} {placeholder})"));
+        self
+    }
+
     /// Keeps items whose set or string `attribute` contains `value`.
     pub fn filter_contains(mut self, attribute: &str, value: AttributeValue) -> Self {
         let name = self.name(attribute);

@@ -135,6 +135,11 @@ pub(super) fn review_item(review: &Review) -> Result<Item, ApiError> {
                 Side::Freelancer => keys::reviews_of_buyer(review.reviewee_id),
             };
             index_key(index::REVIEWS_OF_USER, user_partition, sort);
+            // The admin list of every published review, by publication month (kept when
+            // hidden).
+            for (name, value) in super::oversight::review_month_keys(review.id, published_at) {
+                item.insert(name, value);
+            }
         }
         _ => index_key(
             index::REVIEW_DEADLINES,
@@ -420,7 +425,8 @@ impl Store {
         }
     }
 
-    /// Sets the reply of a published review that has none; `false` if it has one by now.
+    /// Sets the reply of a published, not hidden review that has none; `false` if it has one by
+    /// now or was hidden meanwhile.
     pub async fn reply_to_review(&self, review_id: Uuid, reply: &Reply) -> Result<bool, ApiError> {
         // A transaction of one item, so a store acting for the replier adds its
         // not-blocked check (`store::acting`).
@@ -428,9 +434,14 @@ impl Store {
         transaction.update(ReplyItem::Review, &keys::review(review_id), |update| {
             update
                 .update_expression("SET #reply = :reply")
-                .condition_expression("attribute_not_exists(#reply) AND #state = :published")
+                .condition_expression(
+                    "attribute_not_exists(#reply) AND #state = :published \
+                     AND (attribute_not_exists(#hidden) OR #hidden <> :hidden)",
+                )
                 .expression_attribute_names("#reply", attr::REPLY)
                 .expression_attribute_names("#state", attr::REVIEW_STATE)
+                .expression_attribute_names("#hidden", attr::HIDDEN)
+                .expression_attribute_values(":hidden", AttributeValue::Bool(true))
                 .expression_attribute_values(
                     ":reply",
                     AttributeValue::M(HashMap::from([

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::keys::{self, attr, entity};
+use super::keys::{self, attr, entity, index};
 use super::sessions::{RefreshToken, session_items};
 use super::transaction::{TransactOutcome, Transaction};
 use super::{
@@ -116,7 +116,8 @@ impl Store {
         session: Option<(&str, &RefreshToken)>,
         audit: Option<&AuditEntry>,
     ) -> Result<(), ApiError> {
-        let profile = to_item(&keys::user(user.id), entity::USER, user)?;
+        let mut profile = to_item(&keys::user(user.id), entity::USER, user)?;
+        profile.extend(super::oversight::user_list_keys(user));
         let credentials = to_item(
             &keys::email_credentials(&user.email),
             entity::CREDENTIALS,
@@ -194,9 +195,15 @@ impl Store {
             .expression_attribute_values(":updated_at", rfc3339(now));
         if let Some(name) = &changes.name {
             set.push("#name = :name".to_owned());
+            // The admin user list by name follows the name.
+            set.push(format!("{} = :name_sort", index::USERS_BY_NAME.sk()));
             request = request
                 .expression_attribute_names("#name", "name")
-                .expression_attribute_values(":name", s(name));
+                .expression_attribute_values(":name", s(name))
+                .expression_attribute_values(
+                    ":name_sort",
+                    s(super::oversight::user_name_sort(name, user_id)),
+                );
         }
         if let Some(skills) = &changes.skills {
             set.push("skills = :skills".to_owned());
@@ -243,12 +250,22 @@ impl Store {
         status: UserStatus,
         now: OffsetDateTime,
     ) -> Result<(), ApiError> {
+        let user = self
+            .get_user(user_id)
+            .await?
+            .ok_or(ApiError::NotFound("user"))?;
+        let list_partition = super::oversight::user_list_partition(user.role, status, user_id);
         self.client()
             .update_item()
             .table_name(self.table())
             .set_key(Some(key_attributes(&keys::user(user_id))))
             .condition_expression(format!("attribute_exists({})", attr::PK))
-            .update_expression("SET #status = :status, updated_at = :now")
+            .update_expression(format!(
+                "SET #status = :status, updated_at = :now, {} = :list, {} = :list",
+                index::USERS_BY_EMAIL.pk(),
+                index::USERS_BY_NAME.pk()
+            ))
+            .expression_attribute_values(":list", s(list_partition))
             .expression_attribute_names("#status", attr::STATUS)
             .expression_attribute_values(":status", attribute(&status)?)
             .expression_attribute_values(":now", rfc3339(now))

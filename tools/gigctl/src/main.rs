@@ -78,6 +78,11 @@ enum Command {
     },
     /// Finish the gig re-listings that a crash left half-way after a block or unblock.
     ResumeReindex,
+    /// Give the users, orders and published reviews stored before the admin oversight lists
+    /// (`GET /admin/users`, `/admin/orders`, `/admin/reviews`) their list keys. A one-off
+    /// migration that Scans the whole table; idempotent. Needs the functions' environment
+    /// (TABLE_NAME) and Scan/UpdateItem on the table.
+    BackfillOversightKeys,
     /// Mark an account's email verified without its mailed token (support, and scripts/test.sh's
     /// fuzz users). Needs the functions' environment (TABLE_NAME).
     VerifyEmail {
@@ -166,6 +171,7 @@ async fn main() -> anyhow::Result<()> {
         } => set_status(id, Some(reason), &operator).await,
         Command::UnblockUser { id, operator } => set_status(id, None, &operator).await,
         Command::ResumeReindex => resume_reindex().await,
+        Command::BackfillOversightKeys => backfill_oversight_keys().await,
         Command::VerifyEmail { email } => verify_email(&email).await,
         Command::Routes { json } => {
             if json {
@@ -426,6 +432,18 @@ async fn resume_reindex() -> anyhow::Result<()> {
         .await
         .map_err(to_anyhow)?;
     println!("finished {resumed} pending gig re-listing(s)");
+    Ok(())
+}
+
+async fn backfill_oversight_keys() -> anyhow::Result<()> {
+    let state = AppState::from_env().await?;
+    let done = gigmarket_shared::app::admin_oversight::backfill_list_keys(&state.store)
+        .await
+        .map_err(to_anyhow)?;
+    println!(
+        "list keys written: {} user(s), {} order(s), {} review(s)",
+        done.users, done.orders, done.reviews
+    );
     Ok(())
 }
 

@@ -1,0 +1,674 @@
+//! The admin oversight lists (`keys.rs`, "Admin: oversight lists"): every user by role, status
+//! and email or name prefix, merged over write-sharded partitions; every order and every
+//! published review, newest first, over month partitions. Never a Scan.
+
+use std::cmp::Ordering;
+
+use aws_lc_rs::digest;
+use aws_sdk_dynamodb::types::AttributeValue;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Value, json};
+use time::{Date, Month, OffsetDateTime, UtcOffset};
+use uuid::Uuid;
+
+use super::audit::year_month;
+use super::keys::{self, Index, USER_LIST_SHARDS, attr, entity, index};
+use super::paged::{Listing, SortRange};
+use super::{Item, Store, from_item, s, sdk_error};
+use crate::domain::metrics::{ROLES, USER_STATUSES, role_name, user_status_name};
+use crate::domain::order::{Order, OrderStatus};
+use crate::domain::review::Review;
+use crate::domain::user::{Role, User, UserStatus};
+use crate::error::ApiError;
+use crate::pagination::{PageRequest, Position, invalid_cursor};
+
+// ---- users ----
+
+/// The email search key: trimmed, lower case (as registration stores it).
+fn email_search_key(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+/// The name search key: lower case, whitespace runs as one space, trimmed.
+pub fn name_search_key(name: &str) -> String {
+    name.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
+fn user_shard(user_id: Uuid) -> u32 {
+    (user_id.as_u128() % u128::from(USER_LIST_SHARDS)) as u32
+}
+
+/// The gsi1/gsi2 partition of a user with this role and status.
+pub(crate) fn user_list_partition(role: Role, status: UserStatus, user_id: Uuid) -> String {
+    keys::users_partition(
+        role_name(role),
+        user_status_name(status),
+        user_shard(user_id),
+    )
+}
+
+/// The list keys of a user item (gsi1 by email, gsi2 by name).
+pub(crate) fn user_list_keys(user: &User) -> Vec<(String, AttributeValue)> {
+    let partition = user_list_partition(user.role, user.status, user.id);
+    let by_email = keys::user_list_sort(&email_search_key(&user.email), user.id);
+    let by_name = keys::user_list_sort(&name_search_key(&user.name), user.id);
+    vec![
+        (index::USERS_BY_EMAIL.pk().to_owned(), s(&partition)),
+        (index::USERS_BY_EMAIL.sk().to_owned(), s(by_email)),
+        (index::USERS_BY_NAME.pk().to_owned(), s(partition)),
+        (index::USERS_BY_NAME.sk().to_owned(), s(by_name)),
+    ]
+}
+
+/// The gsi2 sort key of a user named `name`.
+pub(crate) fn user_name_sort(name: &str, user_id: Uuid) -> String {
+    keys::user_list_sort(&name_search_key(name), user_id)
+}
+
+/// Which users `GET /admin/users` lists.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserFilter {
+    pub role: Option<Role>,
+    pub status: Option<UserStatus>,
+    /// An email or name prefix (any case).
+    pub q: Option<String>,
+}
+
+/// One partition of one index the user list merges.
+#[derive(Debug, Clone)]
+struct UserStream {
+    index: Index,
+    partition: String,
+    /// The prefix its sort keys must have, if any.
+    prefix: Option<String>,
+    /// A name stream: users whose email matches too are listed from the email stream.
+    by_name: bool,
+}
+
+/// What one stream gave for one page.
+struct StreamRead {
+    by_name: bool,
+    items: Vec<Item>,
+    has_more: bool,
+}
+
+fn digest_scope(text: &str) -> String {
+    let digest = digest::digest(&digest::SHA256, text.as_bytes());
+    URL_SAFE_NO_PAD.encode(&digest.as_ref()[..16])
+}
+
+fn user_streams(filter: &UserFilter) -> (Vec<UserStream>, Option<String>) {
+    let q = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
+    let email_prefix = q.map(email_search_key);
+    let name_prefix = q.map(name_search_key);
+    let roles: Vec<Role> = filter.role.map_or(ROLES.to_vec(), |role| vec![role]);
+    let statuses: Vec<UserStatus> = filter
+        .status
+        .map_or(USER_STATUSES.to_vec(), |status| vec![status]);
+    let mut streams = Vec::new();
+    for &role in &roles {
+        for &status in &statuses {
+            for shard in 0..USER_LIST_SHARDS {
+                let partition =
+                    keys::users_partition(role_name(role), user_status_name(status), shard);
+                streams.push(UserStream {
+                    index: index::USERS_BY_EMAIL,
+                    partition: partition.clone(),
+                    prefix: email_prefix.clone(),
+                    by_name: false,
+                });
+                if let Some(prefix) = &name_prefix {
+                    streams.push(UserStream {
+                        index: index::USERS_BY_NAME,
+                        partition,
+                        prefix: Some(prefix.clone()),
+                        by_name: true,
+                    });
+                }
+            }
+        }
+    }
+    (streams, email_prefix)
+}
+
+/// The sort key of `item` on `index`.
+fn sort_key(item: &Item, index: Index) -> Result<String, ApiError> {
+    item.get(index.sk())
+        .and_then(|value| value.as_s().ok())
+        .cloned()
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("user list item without its sort key")))
+}
+
+impl Store {
+    /// One page of users, in sort-key order (email, or with `q` the matching email or name),
+    /// merged over every partition the filter leaves (see `keys.rs`). The position is the last
+    /// sort key returned: every partition resumes after it.
+    pub async fn list_users(
+        &self,
+        filter: &UserFilter,
+        page: &PageRequest,
+    ) -> Result<(Vec<User>, Option<Position>), ApiError> {
+        let (streams, email_prefix) = user_streams(filter);
+        let scope = digest_scope(&format!(
+            "admin-users|{}",
+            streams
+                .iter()
+                .map(|stream| format!("{:?}", (stream.index, &stream.partition, &stream.prefix)))
+                .collect::<Vec<_>>()
+                .join("|")
+        ));
+        let after = match &page.after {
+            None => None,
+            Some(position) if position.scope == scope => Some(
+                position.key["after"]
+                    .as_str()
+                    .map(str::to_owned)
+                    .ok_or_else(invalid_cursor)?,
+            ),
+            Some(_) => return Err(invalid_cursor()),
+        };
+        let limit = page.limit as usize;
+        let mut reads = tokio::task::JoinSet::new();
+        for stream in streams {
+            let prefix = stream.prefix.clone().unwrap_or_default();
+            // Nothing sorts between a key and that key plus U+0001 (keys hold no control
+            // characters), so this is "after `after`".
+            let low = match &after {
+                Some(after) => std::cmp::max(format!("{after}\u{1}"), prefix.clone()),
+                // A key condition value may not be empty; every key sorts after U+0001.
+                None if prefix.is_empty() => "\u{1}".to_owned(),
+                None => prefix.clone(),
+            };
+            let high = format!("{prefix}{}", char::MAX);
+            if low > high {
+                continue;
+            }
+            let listing = Listing::on(stream.index, stream.partition.clone())
+                .sort_range(SortRange::Between(low, high));
+            let store = self.clone();
+            reads.spawn(async move {
+                let (items, next) = store
+                    .page(&listing, &PageRequest::first(limit as u32))
+                    .await?;
+                Ok::<_, ApiError>((stream, items, next.is_some()))
+            });
+        }
+        let mut stream_reads = Vec::new();
+        while let Some(joined) = reads.join_next().await {
+            let (stream, items, has_more) = joined.map_err(ApiError::internal)??;
+            stream_reads.push((
+                stream.index,
+                StreamRead {
+                    by_name: stream.by_name,
+                    items,
+                    has_more,
+                },
+            ));
+        }
+        // A stream with more to read bounds what may be returned: beyond its last key, its
+        // unread items would be skipped.
+        let mut cutoff: Option<String> = None;
+        let mut entries: Vec<(String, bool, Item)> = Vec::new();
+        for (index, read) in stream_reads {
+            if read.has_more
+                && let Some(last) = read.items.last()
+            {
+                let last = sort_key(last, index)?;
+                if cutoff.as_ref().is_none_or(|cut| &last < cut) {
+                    cutoff = Some(last);
+                }
+            }
+            for item in read.items {
+                entries.push((sort_key(&item, index)?, read.by_name, item));
+            }
+        }
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        entries.retain(|(key, _, _)| {
+            cutoff
+                .as_ref()
+                .is_none_or(|cut| key.cmp(cut) != Ordering::Greater)
+        });
+        let walkable = entries.len();
+        let mut users = Vec::new();
+        let mut walked = 0;
+        let mut last_walked: Option<String> = None;
+        for (key, by_name, item) in entries {
+            if users.len() == limit {
+                break;
+            }
+            let user: User = from_item(item)?;
+            walked += 1;
+            last_walked = Some(key);
+            let listed_by_email = by_name
+                && email_prefix
+                    .as_ref()
+                    .is_some_and(|prefix| email_search_key(&user.email).starts_with(prefix));
+            if !listed_by_email {
+                users.push(user);
+            }
+        }
+        // Full page with items left: resume after the last one walked; otherwise after the
+        // cutoff (a stream has more), or the end.
+        let resume = if walked < walkable {
+            last_walked
+        } else {
+            cutoff
+        };
+        let next = resume.map(|after| Position {
+            scope,
+            key: json!({ "after": after }),
+        });
+        Ok((users, next))
+    }
+}
+
+// ---- orders and reviews by month ----
+
+/// `yyyy-mm` of each calendar month from `to` back to `from` (UTC), newest first.
+pub fn months_newest_first(from: OffsetDateTime, to: OffsetDateTime) -> Vec<String> {
+    let first = from.to_offset(UtcOffset::UTC).date();
+    let mut month = to.to_offset(UtcOffset::UTC).date();
+    let mut months = Vec::new();
+    while (month.year(), month.month() as u8) >= (first.year(), first.month() as u8) {
+        months.push(year_month(month.midnight().assume_utc()));
+        let (year, previous) = match month.month() {
+            Month::January => (month.year() - 1, Month::December),
+            other => (month.year(), other.previous()),
+        };
+        month = Date::from_calendar_date(year, previous, 1).expect("the first of a month exists");
+    }
+    months
+}
+
+/// The gsi4 keys of an order: its creation month and time.
+pub(crate) fn order_month_keys(order: &Order) -> [(String, AttributeValue); 2] {
+    let index = index::ORDERS_BY_MONTH;
+    [
+        (
+            index.pk().to_owned(),
+            s(keys::orders_by_month(&year_month(order.created_at))),
+        ),
+        (
+            index.sk().to_owned(),
+            s(keys::month_list_sort(
+                order.created_at.unix_timestamp_nanos() / 1_000_000,
+                order.id,
+            )),
+        ),
+    ]
+}
+
+/// The gsi4 keys of a review published at `published_at`.
+pub(crate) fn review_month_keys(
+    review_id: Uuid,
+    published_at: OffsetDateTime,
+) -> [(String, AttributeValue); 2] {
+    let index = index::REVIEWS_BY_MONTH;
+    [
+        (
+            index.pk().to_owned(),
+            s(keys::reviews_by_month(&year_month(published_at))),
+        ),
+        (
+            index.sk().to_owned(),
+            s(keys::month_list_sort(
+                published_at.unix_timestamp_nanos() / 1_000_000,
+                review_id,
+            )),
+        ),
+    ]
+}
+
+/// A time range of a month-bucketed list (both ends inclusive, `from <= to`), and which ends
+/// the request gave (the others are defaults from the clock: a cursor keeps the range of its
+/// first page, so they do not move under it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeRange {
+    pub from: OffsetDateTime,
+    pub to: OffsetDateTime,
+    pub asked: (Option<OffsetDateTime>, Option<OffsetDateTime>),
+}
+
+/// Month partitions a page may Query at most (a year and a month: every month of the longest
+/// range); a page stopped by this has a cursor to go on.
+const MONTH_QUERIES_PER_PAGE: usize = 13;
+
+/// A review as admins list it: the review and whether it is hidden.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AdminReview {
+    pub review: Review,
+    pub hidden: bool,
+}
+
+impl Store {
+    /// One page of the orders created in `range`, newest first, optionally of one status (a
+    /// filter: a rare status reads more of each month to fill a page).
+    pub async fn admin_orders(
+        &self,
+        range: TimeRange,
+        status: Option<OrderStatus>,
+        page: &PageRequest,
+    ) -> Result<(Vec<Order>, Option<Position>), ApiError> {
+        let listing = |month: &str, range: (i128, i128)| {
+            let listing =
+                month_listing(index::ORDERS_BY_MONTH, keys::orders_by_month(month), range);
+            match status {
+                Some(status) => listing.filter(attr::STATUS, "=", s(status.as_str())),
+                None => listing,
+            }
+        };
+        let (items, next) = self.month_page(range, listing, page).await?;
+        let orders = items.into_iter().map(from_item).collect::<Result<_, _>>()?;
+        Ok((orders, next))
+    }
+
+    /// One page of the reviews published in `range`, newest first; `hidden` keeps only hidden
+    /// (`true`) or shown (`false`) ones.
+    pub async fn admin_reviews(
+        &self,
+        range: TimeRange,
+        hidden: Option<bool>,
+        page: &PageRequest,
+    ) -> Result<(Vec<AdminReview>, Option<Position>), ApiError> {
+        let listing = |month: &str, range: (i128, i128)| {
+            let listing = month_listing(
+                index::REVIEWS_BY_MONTH,
+                keys::reviews_by_month(month),
+                range,
+            );
+            match hidden {
+                Some(true) => listing.filter(attr::HIDDEN, "=", AttributeValue::Bool(true)),
+                // Never hidden reviews have no `hidden` attribute.
+                Some(false) => listing.filter_not(attr::HIDDEN, "=", AttributeValue::Bool(true)),
+                None => listing,
+            }
+        };
+        let (items, next) = self.month_page(range, listing, page).await?;
+        let reviews = items
+            .into_iter()
+            .map(|item| {
+                let hidden = matches!(item.get(attr::HIDDEN), Some(AttributeValue::Bool(true)));
+                Ok(AdminReview {
+                    review: from_item(item)?,
+                    hidden,
+                })
+            })
+            .collect::<Result<_, ApiError>>()?;
+        Ok((reviews, next))
+    }
+
+    /// Reads the month partitions of `range` newest first, resuming at the cursor's month and
+    /// position, until the page is full.
+    async fn month_page(
+        &self,
+        range: TimeRange,
+        listing: impl Fn(&str, (i128, i128)) -> Listing,
+        page: &PageRequest,
+    ) -> Result<(Vec<Item>, Option<Position>), ApiError> {
+        // The query as asked: the filters (a listing of no month and no range) and the ends given.
+        let scope = digest_scope(&format!(
+            "{}|{:?}|{:?}",
+            listing("", (0, 0)).scope(),
+            range.asked.0.map(unix_ms),
+            range.asked.1.map(unix_ms)
+        ));
+        let mut bounds = (unix_ms(range.from), unix_ms(range.to));
+        let (mut month, mut after) = (None, None);
+        if let Some(position) = &page.after {
+            if position.scope != scope {
+                return Err(invalid_cursor());
+            }
+            let number = |name: &str| {
+                position.key[name]
+                    .as_str()
+                    .and_then(|text| text.parse::<i128>().ok())
+                    .ok_or_else(invalid_cursor)
+            };
+            bounds = (number("from")?, number("to")?);
+            let resumed = position.key["month"].as_str().ok_or_else(invalid_cursor)?;
+            after = match &position.key["after"] {
+                Value::Null => None,
+                key => Some(Position {
+                    scope: listing(resumed, bounds).scope(),
+                    key: key.clone(),
+                }),
+            };
+            month = Some(resumed.to_owned());
+        }
+        let instant = |ms: i128| {
+            OffsetDateTime::from_unix_timestamp_nanos(ms * 1_000_000).map_err(|_| invalid_cursor())
+        };
+        let months = months_newest_first(instant(bounds.0)?, instant(bounds.1)?);
+        let mut at = match month {
+            Some(month) => months
+                .iter()
+                .position(|candidate| *candidate == month)
+                .ok_or_else(invalid_cursor)?,
+            None => 0,
+        };
+        let limit = page.limit as usize;
+        let cursor = |month: &str, after: Value| Position {
+            scope: scope.clone(),
+            key: json!({
+                "month": month,
+                "after": after,
+                "from": bounds.0.to_string(),
+                "to": bounds.1.to_string(),
+            }),
+        };
+        let mut items = Vec::new();
+        let mut queried = 0;
+        while at < months.len() {
+            let month = &months[at];
+            let request = PageRequest {
+                limit: (limit - items.len()) as u32,
+                after: after.take(),
+            };
+            let (read, next) = self.page(&listing(month, bounds), &request).await?;
+            items.extend(read);
+            queried += 1;
+            if let Some(next) = next {
+                return Ok((items, Some(cursor(month, next.key))));
+            }
+            at += 1;
+            if at < months.len() && (items.len() == limit || queried == MONTH_QUERIES_PER_PAGE) {
+                return Ok((items, Some(cursor(&months[at], Value::Null))));
+            }
+        }
+        Ok((items, None))
+    }
+}
+
+fn unix_ms(at: OffsetDateTime) -> i128 {
+    at.unix_timestamp_nanos() / 1_000_000
+}
+
+/// One month's partition of a month-bucketed index, limited to `range` (unix ms, inclusive),
+/// newest first.
+fn month_listing(index: Index, partition: String, range: (i128, i128)) -> Listing {
+    let (low, high) = keys::month_list_bounds(range.0, range.1);
+    Listing::on(index, partition)
+        .sort_range(SortRange::Between(low, high))
+        .descending()
+}
+
+// ---- backfill of items written before the list keys ----
+
+/// What [`Store::backfill_oversight_keys`] rewrote.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Backfilled {
+    pub users: u64,
+    pub orders: u64,
+    pub reviews: u64,
+}
+
+impl Store {
+    /// Gives every user, order and published review written before the oversight lists their
+    /// list keys (an operator's one-off migration, `gigctl backfill-oversight-keys`: it Scans the
+    /// whole table, so nothing on a request path calls it). Idempotent: items that have the keys
+    /// get the same ones again. A user's keys are written only if their status is still the one
+    /// read (a concurrent block or unblock writes its own).
+    pub async fn backfill_oversight_keys(&self) -> Result<Backfilled, ApiError> {
+        let mut done = Backfilled::default();
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .filter_expression("#entity IN (:user, :order, :review)")
+                .expression_attribute_names("#entity", attr::ENTITY)
+                .expression_attribute_values(":user", s(entity::USER))
+                .expression_attribute_values(":order", s(entity::ORDER))
+                .expression_attribute_values(":review", s(entity::REVIEW))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(sdk_error("Scan"))?;
+            for item in output.items.unwrap_or_default() {
+                let tag = item
+                    .get(attr::ENTITY)
+                    .and_then(|value| value.as_s().ok())
+                    .cloned()
+                    .unwrap_or_default();
+                let (key, list_keys, condition) = match tag.as_str() {
+                    entity::USER => {
+                        let user: User = from_item(item)?;
+                        let status = super::attribute(&user.status)?;
+                        (keys::user(user.id), user_list_keys(&user), Some(status))
+                    }
+                    entity::ORDER => {
+                        let order: Order = from_item(item)?;
+                        (
+                            keys::order(order.id),
+                            order_month_keys(&order).to_vec(),
+                            None,
+                        )
+                    }
+                    _ => {
+                        let review: Review = from_item(item)?;
+                        let Some(published_at) = review.published_at.filter(|_| {
+                            review.state == crate::domain::review::ReviewState::Published
+                        }) else {
+                            continue;
+                        };
+                        (
+                            keys::review(review.id),
+                            review_month_keys(review.id, published_at).to_vec(),
+                            None,
+                        )
+                    }
+                };
+                let mut update = self
+                    .client
+                    .update_item()
+                    .table_name(&self.table)
+                    .set_key(Some(super::key_attributes(&key)))
+                    .condition_expression(format!("attribute_exists({})", attr::PK));
+                let mut set = Vec::new();
+                for (number, (name, value)) in list_keys.into_iter().enumerate() {
+                    set.push(format!("#k{number} = :k{number}"));
+                    update = update
+                        .expression_attribute_names(format!("#k{number}"), name)
+                        .expression_attribute_values(format!(":k{number}"), value);
+                }
+                if let Some(status) = condition {
+                    update = update
+                        .condition_expression(format!(
+                            "attribute_exists({}) AND #status = :status",
+                            attr::PK
+                        ))
+                        .expression_attribute_names("#status", attr::STATUS)
+                        .expression_attribute_values(":status", status);
+                }
+                match update
+                    .update_expression(format!("SET {}", set.join(", ")))
+                    .send()
+                    .await
+                {
+                    Ok(_) => match tag.as_str() {
+                        entity::USER => done.users += 1,
+                        entity::ORDER => done.orders += 1,
+                        _ => done.reviews += 1,
+                    },
+                    // Changed (or gone) since the Scan read it: that write set its own keys.
+                    Err(error) if super::condition_failed(&error) => {}
+                    Err(error) => return Err(sdk_error("UpdateItem")(error)),
+                }
+            }
+            match output.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(done),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn months_run_newest_first_across_a_year_boundary() {
+        assert_eq!(
+            months_newest_first(
+                datetime!(2025-11-30 23:00 UTC),
+                datetime!(2026-02-01 00:00 UTC)
+            ),
+            ["2026-02", "2026-01", "2025-12", "2025-11"]
+        );
+        assert_eq!(
+            months_newest_first(
+                datetime!(2026-03-05 00:00 UTC),
+                datetime!(2026-03-31 23:59 UTC)
+            ),
+            ["2026-03"]
+        );
+        // UTC decides the month.
+        assert_eq!(
+            months_newest_first(
+                datetime!(2026-03-31 23:30 -02:00),
+                datetime!(2026-04-01 10:00 UTC)
+            ),
+            ["2026-04"]
+        );
+    }
+
+    #[test]
+    fn users_land_in_the_partition_of_their_role_status_and_shard() {
+        let id = Uuid::from_u128(6);
+        assert_eq!(
+            user_list_partition(Role::Freelancer, UserStatus::Blocked, id),
+            "USERS#freelancer#blocked#2"
+        );
+        assert!((0..100).all(|_| user_shard(Uuid::now_v7()) < USER_LIST_SHARDS));
+        assert_eq!(name_search_key("  Ann   Marie\tSMITH "), "ann marie smith");
+    }
+
+    #[test]
+    fn filters_choose_the_partitions_read() {
+        let (all, _) = user_streams(&UserFilter::default());
+        assert_eq!(all.len(), 3 * 2 * USER_LIST_SHARDS as usize);
+        let (searched, prefix) = user_streams(&UserFilter {
+            role: Some(Role::Client),
+            status: Some(UserStatus::Active),
+            q: Some(" Ann@X ".into()),
+        });
+        assert_eq!(prefix.as_deref(), Some("ann@x"));
+        assert_eq!(
+            searched.len(),
+            2 * USER_LIST_SHARDS as usize,
+            "email and name"
+        );
+        assert!(
+            searched
+                .iter()
+                .all(|stream| stream.partition.starts_with("USERS#client#active#"))
+        );
+    }
+}
