@@ -124,6 +124,8 @@ async fn world() -> World {
         // Admin routes: a non-admin is refused whatever the id.
         ("/admin/users/{id}", cast.client.id.to_string()),
         ("/admin/reviews/{id}", id_of(&review.body)),
+        // Gig moderation: the draft in review, with the ETag every request here sends.
+        ("/admin/gigs/{id}", gig_id(&draft).to_string()),
     ]);
     World {
         private: vec![
