@@ -732,3 +732,104 @@ async fn messaging_over_http_mails_once_per_conversation() {
     }
     assert_eq!(message_mails(subjects_to(&client_email).await), 1);
 }
+
+/// Gig moderation through watch and the pipeline: an admin (made outside the API, as `gigctl
+/// create-admin` makes admins) finds a new gig in the queue and rejects it on the ETag reviewed;
+/// the decision's event goes from the table's stream through `dispatcher` and the queue to
+/// `notifier`, which mails its owner the reason, once.
+#[tokio::test]
+async fn a_moderation_decision_over_http_is_mailed_to_the_gig_owner() {
+    use gigmarket_shared::domain::user::Role;
+    use reqwest::Method;
+    let client = reqwest::Client::new();
+    let (_, freelancer_token, freelancer_email) = register_over_http(&client, "freelancer").await;
+
+    let state = gigmarket_shared::web::AppState::from_env()
+        .await
+        .expect("the functions' configuration (make test sets it)");
+    let admin_email = format!("e2e-admin-{}@example.com", Uuid::new_v4().simple());
+    let admin_password = "an end-to-end admin password";
+    secrets::remember(admin_password);
+    state
+        .accounts()
+        .create_user(
+            admin_email.clone(),
+            admin_password.to_owned(),
+            "E2E admin".to_owned(),
+            Role::Admin,
+            time::OffsetDateTime::now_utc(),
+        )
+        .await
+        .expect("admin created");
+    let (status, _, login) = call(
+        &client,
+        Method::POST,
+        "/auth/login",
+        None,
+        Some(json!({"email": admin_email, "password": admin_password})),
+    )
+    .await;
+    assert_eq!(status, 200, "{login}");
+    let admin_token = login["access_token"].as_str().unwrap().to_owned();
+
+    let title = format!(
+        "Moderated e2e gig {}",
+        &Uuid::new_v4().simple().to_string()[..8]
+    );
+    let gig = json!({
+        "title": title,
+        "description": "A gig an admin rejects through cargo lambda watch.",
+        "category": "programming-tech",
+        "packages": [{"tier": "basic", "name": "Basic", "description": "One thing",
+                      "price_cents": 1000, "currency": "EUR", "delivery_days": 2,
+                      "revisions": 1, "features": []}]
+    });
+    let (status, _, created) = call(
+        &client,
+        Method::POST,
+        "/gigs",
+        Some(&freelancer_token),
+        Some(gig),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    let (status, _, queue) = call(
+        &client,
+        Method::GET,
+        "/admin/gigs?status=pending_review&limit=100",
+        Some(&admin_token),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{queue}");
+    let etag = queue["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|item| item["gig"]["id"] == id.as_str())
+        .and_then(|item| item["etag"].as_str())
+        .expect("the new gig is in the queue")
+        .to_owned();
+    let reason = "The packages promise more than one person can deliver.";
+    let (status, rejected) = call_with(
+        &client,
+        Method::POST,
+        &format!("/admin/gigs/{id}/reject"),
+        &admin_token,
+        &[("if-match", &etag)],
+        Some(json!({"reason": reason})),
+    )
+    .await;
+    assert_eq!(status, 200, "{rejected}");
+    assert_eq!(rejected["status"], "rejected");
+
+    let subjects = wait_for_mail(&freelancer_email, 1).await;
+    assert_eq!(subjects, [format!("Your gig \"{title}\" was not approved")]);
+    let mails = mail_to(&freelancer_email).await;
+    let mail = mails
+        .iter()
+        .find(|mail| mail.subject.contains("was not approved"))
+        .unwrap();
+    assert!(mail.body.contains(reason), "{mail:?}");
+}
