@@ -463,6 +463,24 @@ async fn orders_list_newest_first_across_months_by_status_and_range() {
     assert_eq!(response.status, 403);
 }
 
+/// Both sides review a completed order (published together): the client's review, then the
+/// freelancer's.
+async fn review_both_sides(app: &TestApp, cast: &Cast, order: Uuid) -> [Uuid; 2] {
+    let mut ids = [Uuid::nil(); 2];
+    for (id, author) in ids.iter_mut().zip([&cast.client, &cast.freelancer]) {
+        let response = app
+            .post(
+                "/reviews",
+                &json!({"order_id": order, "rating": 4, "comment": "Good work, on time."}),
+                Some(&author.access_token),
+            )
+            .await;
+        assert_eq!(response.status, 201, "{response:?}");
+        *id = response.body["id"].as_str().unwrap().parse().unwrap();
+    }
+    ids
+}
+
 #[tokio::test]
 async fn reviews_list_newest_first_with_the_hidden_filter() {
     let app = TestApp::new().await;
@@ -474,23 +492,7 @@ async fn reviews_list_newest_first_with_the_hidden_filter() {
     let mut published = Vec::new();
     for _ in 0..2 {
         let order = app.order_in(&cast, &gig, "completed").await;
-        for author in [&cast.client, &cast.freelancer] {
-            let response = app
-                .post(
-                    "/reviews",
-                    &json!({"order_id": order, "rating": 4, "comment": "Good work, on time."}),
-                    Some(&author.access_token),
-                )
-                .await;
-            assert_eq!(response.status, 201, "{response:?}");
-            published.push(
-                response.body["id"]
-                    .as_str()
-                    .unwrap()
-                    .parse::<Uuid>()
-                    .unwrap(),
-            );
-        }
+        published.extend(review_both_sides(&app, &cast, order).await);
     }
     // A review still sealed (the other side has not written) is not listed.
     let sealed_order = app.order_in(&cast, &gig, "completed").await;
@@ -618,20 +620,7 @@ async fn a_hidden_review_takes_no_reply_until_unhidden() {
         .create_active_gig(cast.freelancer.id, Revisions::Limited(1))
         .await;
     let order = app.order_in(&cast, &gig, "completed").await;
-    let mut review_by_client = Uuid::nil();
-    for author in [&cast.client, &cast.freelancer] {
-        let response = app
-            .post(
-                "/reviews",
-                &json!({"order_id": order, "rating": 1, "comment": "Rude and late."}),
-                Some(&author.access_token),
-            )
-            .await;
-        assert_eq!(response.status, 201, "{response:?}");
-        if author.id == cast.client.id {
-            review_by_client = response.body["id"].as_str().unwrap().parse().unwrap();
-        }
-    }
+    let [review_by_client, _] = review_both_sides(&app, &cast, order).await;
     let hide = app
         .post(
             &format!("/admin/reviews/{review_by_client}/hide"),

@@ -279,15 +279,7 @@ async fn expired_refresh_tokens_are_refused() {
 async fn blocked_users_can_neither_log_in_nor_refresh() {
     let app = TestApp::new().await;
     let user = app.register_freelancer().await;
-    app.state
-        .store
-        .set_user_status(
-            user.id,
-            UserStatus::Blocked,
-            time::OffsetDateTime::now_utc(),
-        )
-        .await
-        .unwrap();
+    app.set_user_status(user.id, UserStatus::Blocked).await;
     let login = app.login(&user.email, PASSWORD).await;
     assert_eq!(login.status, 403);
     let refresh = app
@@ -299,11 +291,7 @@ async fn blocked_users_can_neither_log_in_nor_refresh() {
         .await;
     assert_eq!(refresh.status, 403);
     // Unblocking does not resurrect the session the block revoked.
-    app.state
-        .store
-        .set_user_status(user.id, UserStatus::Active, time::OffsetDateTime::now_utc())
-        .await
-        .unwrap();
+    app.set_user_status(user.id, UserStatus::Active).await;
     let refresh = app
         .post(
             "/auth/refresh",

@@ -596,11 +596,7 @@ async fn blocking_a_freelancer_takes_their_gigs_out_of_the_storefront() {
     assert_eq!(app.browse_ids("q=logo").await.len(), 3);
 
     // What `gigctl block-user` does.
-    app.state
-        .store
-        .set_user_status(owner.id, UserStatus::Blocked, OffsetDateTime::now_utc())
-        .await
-        .unwrap();
+    app.set_user_status(owner.id, UserStatus::Blocked).await;
     assert_eq!(app.browse_ids("q=logo").await, vec![others]);
     assert_eq!(app.browse_ids("").await, vec![others]);
     assert_eq!(
@@ -610,11 +606,7 @@ async fn blocking_a_freelancer_takes_their_gigs_out_of_the_storefront() {
     assert!(app.collect_pages(&owner_gigs, None).await.0.is_empty());
     assert_eq!(app.get(&format!("/gigs/{first}"), None).await.status, 404);
 
-    app.state
-        .store
-        .set_user_status(owner.id, UserStatus::Active, OffsetDateTime::now_utc())
-        .await
-        .unwrap();
+    app.set_user_status(owner.id, UserStatus::Active).await;
     let mut back = app.browse_ids("q=logo").await;
     back.sort();
     let mut expected = vec![first, second, others];

@@ -7,7 +7,6 @@ use gigmarket_shared::domain::user::UserStatus;
 use gigmarket_tests::fixtures::{gig_body, gig_id, priced_gig};
 use gigmarket_tests::{Session, TestApp};
 use serde_json::{Value, json};
-use time::OffsetDateTime;
 use uuid::Uuid;
 
 /// Six active gigs with known prices, delivery times, categories and ratings.
@@ -479,11 +478,7 @@ async fn hidden_gigs_never_appear_in_any_listing() {
     let blocked_gig = app
         .create_approved_gig(&blocked, &admin, &body("blocked"))
         .await;
-    app.state
-        .store
-        .set_user_status(blocked.id, UserStatus::Blocked, OffsetDateTime::now_utc())
-        .await
-        .unwrap();
+    app.set_user_status(blocked.id, UserStatus::Blocked).await;
     // The blocked owner's gig stays blocked-hidden even when an admin touches it again.
     let reapprove = app.approve_gig(&admin, blocked_gig).await;
     assert_eq!(reapprove.status, 409, "it is still active, just unlisted");

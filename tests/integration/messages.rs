@@ -56,15 +56,7 @@ async fn unread_total(app: &TestApp, who: &Session) -> u64 {
 }
 
 async fn block(app: &TestApp, user: &Session) {
-    app.state
-        .store
-        .set_user_status(
-            user.id,
-            UserStatus::Blocked,
-            time::OffsetDateTime::now_utc(),
-        )
-        .await
-        .unwrap();
+    app.set_user_status(user.id, UserStatus::Blocked).await;
 }
 
 #[tokio::test]

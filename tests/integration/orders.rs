@@ -118,15 +118,8 @@ async fn placement_rules_are_enforced_and_store_nothing() {
     assert_eq!(not_active.status, 409);
     assert_eq!(not_active.problem(), "gig-not-orderable");
 
-    app.state
-        .store
-        .set_user_status(
-            cast.freelancer.id,
-            UserStatus::Blocked,
-            time::OffsetDateTime::now_utc(),
-        )
-        .await
-        .unwrap();
+    app.set_user_status(cast.freelancer.id, UserStatus::Blocked)
+        .await;
     let blocked = place(&cast.client, basic_order(gig.id)).await;
     assert_eq!(blocked.status, 409);
     assert_eq!(blocked.problem(), "freelancer-unavailable");
@@ -584,11 +577,8 @@ async fn placement_refuses_a_freelancer_blocked_after_the_handler_read_them() {
         now,
     )
     .expect("the gig offers a basic package");
-    app.state
-        .store
-        .set_user_status(cast.freelancer.id, UserStatus::Blocked, now)
-        .await
-        .unwrap();
+    app.set_user_status(cast.freelancer.id, UserStatus::Blocked)
+        .await;
 
     let placement = app
         .state

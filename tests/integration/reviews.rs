@@ -227,25 +227,12 @@ async fn only_the_parties_of_a_completed_order_review_once_each() {
 async fn blocked_users_can_not_review_or_reply() {
     let (app, cast, gig) = setup().await;
     let order_id = app.order_in(&cast, &gig, "completed").await;
-    let store = &app.state.store;
-    store
-        .set_user_status(
-            cast.client.id,
-            UserStatus::Blocked,
-            OffsetDateTime::now_utc(),
-        )
-        .await
-        .unwrap();
+    app.set_user_status(cast.client.id, UserStatus::Blocked)
+        .await;
     let blocked = review(&app, &cast.client, order_id, simple(5)).await;
     assert_eq!(blocked.status, 403, "{blocked:?}");
-    store
-        .set_user_status(
-            cast.client.id,
-            UserStatus::Active,
-            OffsetDateTime::now_utc(),
-        )
-        .await
-        .unwrap();
+    app.set_user_status(cast.client.id, UserStatus::Active)
+        .await;
     assert_eq!(
         review(&app, &cast.client, order_id, simple(5)).await.status,
         201
@@ -256,14 +243,8 @@ async fn blocked_users_can_not_review_or_reply() {
         items[0]["id"].as_str().unwrap().to_owned()
     };
     assert_eq!(second.status, 201);
-    store
-        .set_user_status(
-            cast.freelancer.id,
-            UserStatus::Blocked,
-            OffsetDateTime::now_utc(),
-        )
-        .await
-        .unwrap();
+    app.set_user_status(cast.freelancer.id, UserStatus::Blocked)
+        .await;
     let reply = app
         .post(
             &format!("/reviews/{client_review_id}/reply"),

@@ -144,15 +144,7 @@ async fn unknown_malformed_and_blocked_profiles_are_404() {
     assert_eq!(app.get("/users/not-a-uuid", None).await.status, 404);
 
     let user = app.register_freelancer().await;
-    app.state
-        .store
-        .set_user_status(
-            user.id,
-            UserStatus::Blocked,
-            time::OffsetDateTime::now_utc(),
-        )
-        .await
-        .unwrap();
+    app.set_user_status(user.id, UserStatus::Blocked).await;
     assert_eq!(
         app.get(&format!("/users/{}", user.id), None).await.status,
         404

@@ -7,7 +7,7 @@
 use std::collections::HashSet;
 
 use gigmarket_shared::domain::gig::{Gig, GigDraft, GigStatus, PackageDraft, Revisions, Tier};
-use gigmarket_shared::domain::user::Role;
+use gigmarket_shared::domain::user::{Role, UserStatus};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -202,6 +202,28 @@ impl TestApp {
         let response = self.login(&email, PASSWORD).await;
         assert_eq!(response.status, 200, "{response:?}");
         Session::from_body(&response.body, email)
+    }
+
+    /// Blocks or unblocks a user the way an operator does (`gigctl block-user`/`unblock-user`:
+    /// the admin use case, so the status, sessions, gigs' listing, list keys, metrics and audit
+    /// log all move as in production).
+    pub async fn set_user_status(&self, user_id: Uuid, status: UserStatus) {
+        use gigmarket_shared::app::admin;
+        use gigmarket_shared::domain::audit::{Actor, ReasonBody};
+        let actor = Actor::operator("tests");
+        let now = OffsetDateTime::now_utc();
+        let changed = match status {
+            UserStatus::Blocked => {
+                let reason = ReasonBody {
+                    reason: "Blocked by a test.".to_owned(),
+                };
+                admin::block_user(&self.state.store, &actor, user_id, Ok(reason), now).await
+            }
+            UserStatus::Active => {
+                admin::unblock_user(&self.state.store, &actor, user_id, now).await
+            }
+        };
+        changed.unwrap_or_else(|error| panic!("setting {user_id} {status:?}: {error:?}"));
     }
 
     pub async fn cast(&self) -> Cast {

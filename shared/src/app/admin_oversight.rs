@@ -256,6 +256,14 @@ pub fn time_range(
         .transpose()?;
     let to = asked_to.unwrap_or(now);
     let from = asked_from.unwrap_or(to - Duration::days(365));
+    // Nothing on the marketplace is older (and the index keys hold non-negative times).
+    if from < OffsetDateTime::UNIX_EPOCH {
+        return Err(ApiError::invalid(
+            "from",
+            "out_of_range",
+            "must be 1970-01-01 or later",
+        ));
+    }
     if from > to {
         return Err(ApiError::invalid(
             "from",
@@ -320,6 +328,8 @@ mod tests {
             (Some("yesterday"), None),
             (None, Some("2026-13-01")),
             (Some("2026-11-01T25:00:00Z"), None),
+            (Some("1969-12-31"), Some("1970-06-01")),
+            (None, Some("1900-01-01")),
         ] {
             assert!(time_range(from, to, now).is_err(), "{from:?} {to:?}");
         }

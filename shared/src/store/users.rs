@@ -9,9 +9,7 @@ use uuid::Uuid;
 use super::keys::{self, attr, entity, index};
 use super::sessions::{RefreshToken, session_items};
 use super::transaction::{TransactOutcome, Transaction};
-use super::{
-    Store, attribute, from_item, key_attributes, missing_if_condition_failed, rfc3339, s, to_item,
-};
+use super::{Store, attribute, from_item, key_attributes, rfc3339, s, to_item};
 use crate::domain::audit::AuditEntry;
 use crate::domain::metrics::MetricsDelta;
 use crate::domain::user::{ProfileChanges, User, UserStatus};
@@ -239,39 +237,5 @@ impl Store {
             Err(error) => return Err(super::sdk_error("UpdateItem")(error)),
         };
         from_item(output.attributes.unwrap_or_default())
-    }
-
-    /// Blocks or unblocks a user. Their gigs leave browse and search when blocked and return
-    /// when unblocked: after the status write, each of their active gigs is re-listed from the
-    /// new status (one transaction per gig, each checking the status it relied on).
-    pub async fn set_user_status(
-        &self,
-        user_id: Uuid,
-        status: UserStatus,
-        now: OffsetDateTime,
-    ) -> Result<(), ApiError> {
-        let user = self
-            .get_user(user_id)
-            .await?
-            .ok_or(ApiError::NotFound("user"))?;
-        let list_partition = super::oversight::user_list_partition(user.role, status, user_id);
-        self.client()
-            .update_item()
-            .table_name(self.table())
-            .set_key(Some(key_attributes(&keys::user(user_id))))
-            .condition_expression(format!("attribute_exists({})", attr::PK))
-            .update_expression(format!(
-                "SET #status = :status, updated_at = :now, {} = :list, {} = :list",
-                index::USERS_BY_EMAIL.pk(),
-                index::USERS_BY_NAME.pk()
-            ))
-            .expression_attribute_values(":list", s(list_partition))
-            .expression_attribute_names("#status", attr::STATUS)
-            .expression_attribute_values(":status", attribute(&status)?)
-            .expression_attribute_values(":now", rfc3339(now))
-            .send()
-            .await
-            .map_err(missing_if_condition_failed("user"))?;
-        self.reindex_owner_gigs(user_id).await
     }
 }
