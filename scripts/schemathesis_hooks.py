@@ -82,62 +82,52 @@ def _utf8_on_the_wire(value):
         return value.encode("utf-8").decode("latin-1")
 
 
+def _is_uuid(value):
+    if not isinstance(value, str):
+        return False
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _seeded_body_field(case, path, field, variable):
+    """Points the well-formed `field` id of a POST `path` body at the seeded one (`variable`)."""
+    seeded = os.environ.get(variable)
+    if not seeded or case.operation.method.upper() != "POST" or case.operation.path != path:
+        return
+    if isinstance(case.body, dict) and _is_uuid(case.body.get(field)):
+        case.body[field] = seeded
+
+
 def _seeded_gig(case):
     """Points a well-formed POST /orders body at the seeded active gig."""
-    gig_id = os.environ.get("FUZZ_GIG_ID")
-    if not gig_id or case.operation.method.upper() != "POST" or case.operation.path != "/orders":
-        return
-    if not isinstance(case.body, dict) or not isinstance(case.body.get("gig_id"), str):
-        return
-    try:
-        uuid.UUID(case.body["gig_id"])
-    except ValueError:
-        return
-    case.body["gig_id"] = gig_id
+    _seeded_body_field(case, "/orders", "gig_id", "FUZZ_GIG_ID")
 
 
 def _seeded_review_order(case):
     """Points a well-formed POST /reviews body at the seeded completed order."""
-    order_id = os.environ.get("FUZZ_ORDER_ID")
-    if not order_id or case.operation.method.upper() != "POST" or case.operation.path != "/reviews":
-        return
-    if not isinstance(case.body, dict) or not isinstance(case.body.get("order_id"), str):
-        return
-    try:
-        uuid.UUID(case.body["order_id"])
-    except ValueError:
-        return
-    case.body["order_id"] = order_id
+    _seeded_body_field(case, "/reviews", "order_id", "FUZZ_ORDER_ID")
+
+
 def _seeded_conversation(case):
     """Messaging: points a well-formed POST /conversations body at the seeded participant (and,
     in the client pass, the seeded gig)."""
-    if case.operation.method.upper() != "POST" or case.operation.path != "/conversations":
-        return
-    if not isinstance(case.body, dict):
-        return
-    for field, variable in (("participant_id", "FUZZ_PARTICIPANT_ID"), ("gig_id", "FUZZ_GIG_ID")):
-        seeded = os.environ.get(variable)
-        if not seeded or not isinstance(case.body.get(field), str):
-            continue
-        try:
-            uuid.UUID(case.body[field])
-        except ValueError:
-            continue
-        case.body[field] = seeded
+    _seeded_body_field(case, "/conversations", "participant_id", "FUZZ_PARTICIPANT_ID")
+    _seeded_body_field(case, "/conversations", "gig_id", "FUZZ_GIG_ID")
 
 
 def _seeded_path_id(case, variable, matches):
-    """Points a well-formed `{id}` of the operations `matches` accepts at the seeded one."""
+    """Points a well-formed `{id}` of the operations `matches` accepts at the seeded one; says
+    whether it did."""
     seeded = os.environ.get(variable)
     if not seeded or not matches(case.operation.path):
-        return
-    if not isinstance(case.path_parameters, dict) or not isinstance(case.path_parameters.get("id"), str):
-        return
-    try:
-        uuid.UUID(case.path_parameters["id"])
-    except ValueError:
-        return
+        return False
+    if not isinstance(case.path_parameters, dict) or not _is_uuid(case.path_parameters.get("id")):
+        return False
     case.path_parameters["id"] = seeded
+    return True
 
 
 def _seeded_admin_target(case):
@@ -154,16 +144,8 @@ def _seeded_admin_order(case):
 def _seeded_moderation_gig(case):
     """Moderation: points a well-formed gig id of an /admin/gigs route at the seeded gig in
     review, with its ETag in a non-empty If-Match."""
-    gig = os.environ.get("FUZZ_MODERATION_GIG_ID")
-    if not gig or not case.operation.path.startswith("/admin/gigs/"):
+    if not _seeded_path_id(case, "FUZZ_MODERATION_GIG_ID", lambda path: path.startswith("/admin/gigs/")):
         return
-    if not isinstance(case.path_parameters, dict) or not isinstance(case.path_parameters.get("id"), str):
-        return
-    try:
-        uuid.UUID(case.path_parameters["id"])
-    except ValueError:
-        return
-    case.path_parameters["id"] = gig
     if case.headers:
         for name, value in list(case.headers.items()):
             if name.lower() == "if-match" and isinstance(value, str) and value.strip():
