@@ -5,7 +5,8 @@
 //!
 //! 10 clients order from 4 gigs of 3 freelancers: 200 placements started at once (with a few
 //! keys sent 4 times at once, which must land once), then 240 transitions started at once (accept,
-//! reject, cancel, and accept racing cancel on the same order), then deliveries, then completions.
+//! reject, cancel, and accept racing cancel on the same order), then 60 deliveries, then 30
+//! completions.
 //! Afterwards nothing is lost and nothing is counted twice: every 2xx answer is a stored order in
 //! the state answered, with a timeline entry per version and its idempotency record; every race
 //! has exactly one winner; there is no 5xx; every gig's `order_count` and `open_orders`, every
@@ -17,7 +18,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use gigmarket_shared::domain::gig::Revisions;
 use gigmarket_shared::domain::order::OrderStatus;
@@ -174,6 +175,29 @@ async fn transitions(
     calls.join_all().await
 }
 
+/// One round: `action` on each of `orders` at once, by the party `token` names; each is done.
+async fn round(
+    api: &Api,
+    placed: &mut BTreeMap<usize, Placed>,
+    orders: &[usize],
+    action: &str,
+    token: &dyn Fn(&Placed) -> String,
+    body: Value,
+) {
+    let requests = orders
+        .iter()
+        .map(|index| {
+            let order = &placed[index];
+            let path = format!("/orders/{}/{action}", order.id);
+            (*index, token(order), path, body.clone())
+        })
+        .collect();
+    for (index, path, status, answer) in transitions(api, requests).await {
+        assert_eq!(status, 200, "{path}: {answer}");
+        placed.get_mut(&index).unwrap().status = status_of(&answer);
+    }
+}
+
 fn status_of(body: &Value) -> OrderStatus {
     serde_json::from_value(body["status"].clone())
         .unwrap_or_else(|error| panic!("an order's status in {body}: {error}"))
@@ -181,6 +205,7 @@ fn status_of(body: &Value) -> OrderStatus {
 
 #[tokio::test]
 async fn concurrent_placements_and_transitions_lose_nothing_and_count_everything_once() {
+    let setup = Instant::now();
     let api = Api::new();
     let store = functions_store().await;
     let (clients, freelancers) = people(&api, &store).await;
@@ -191,6 +216,13 @@ async fn concurrent_placements_and_transitions_lose_nothing_and_count_everything
         gigs.push(gig.id);
     }
     let metrics_before = store.metrics().await.expect("metrics");
+    eprintln!(
+        "load: {} users and {} gigs in {:.1?}",
+        CLIENTS + FREELANCERS,
+        GIG_OWNERS.len(),
+        setup.elapsed()
+    );
+    let since = Instant::now();
 
     // 200 placements, and the first few keys sent COPIES times at once.
     let mut placements = JoinSet::new();
@@ -235,6 +267,7 @@ async fn concurrent_placements_and_transitions_lose_nothing_and_count_everything
     distinct.sort();
     distinct.dedup();
     assert_eq!(distinct.len(), PLACEMENTS, "one order per key");
+    eprintln!("load: placements done at {:.1?}", since.elapsed());
 
     // Every order moves at once: accept, reject, cancel, and on every fifth order the client's
     // cancel races the freelancer's accept (exactly one wins, the other is a 409).
@@ -260,6 +293,7 @@ async fn concurrent_placements_and_transitions_lose_nothing_and_count_everything
         }
     }
     let mut winners: HashMap<usize, usize> = HashMap::new();
+    let sent = requests.len();
     for (index, path, status, body) in transitions(&api, requests).await {
         let order = placed.get_mut(&index).unwrap();
         match status {
@@ -280,7 +314,9 @@ async fn concurrent_placements_and_transitions_lose_nothing_and_count_everything
         );
     }
 
-    // Every accepted order is delivered, then every other delivery completed, each round at once.
+    eprintln!("load: {sent} transitions done at {:.1?}", since.elapsed());
+
+    // Every other accepted order is delivered, then every other delivery completed.
     let accepted: Vec<usize> = placed
         .iter()
         .filter(|(_, order)| order.status == OrderStatus::InProgress)
@@ -291,42 +327,50 @@ async fn concurrent_placements_and_transitions_lose_nothing_and_count_everything
         "{} accepted",
         accepted.len()
     );
+    let delivered: Vec<usize> = accepted.into_iter().step_by(2).collect();
     let delivery = json!({"message": "Done.", "attachments": []});
-    let requests = accepted
-        .iter()
-        .map(|index| {
-            let order = &placed[index];
-            let path = format!("/orders/{}/deliver", order.id);
-            (*index, freelancer_token(order), path, delivery.clone())
-        })
-        .collect();
-    for (index, path, status, body) in transitions(&api, requests).await {
-        assert_eq!(status, 200, "{path}: {body}");
-        placed.get_mut(&index).unwrap().status = status_of(&body);
-    }
-    let requests = accepted
-        .iter()
-        .step_by(2)
-        .map(|index| {
-            let order = &placed[index];
-            let path = format!("/orders/{}/complete", order.id);
-            (*index, client_token(order), path, json!({}))
-        })
-        .collect();
-    for (index, path, status, body) in transitions(&api, requests).await {
-        assert_eq!(status, 200, "{path}: {body}");
-        placed.get_mut(&index).unwrap().status = status_of(&body);
-    }
+    round(
+        &api,
+        &mut placed,
+        &delivered,
+        "deliver",
+        &freelancer_token,
+        delivery,
+    )
+    .await;
+    let completed: Vec<usize> = delivered.into_iter().step_by(2).collect();
+    round(
+        &api,
+        &mut placed,
+        &completed,
+        "complete",
+        &client_token,
+        json!({}),
+    )
+    .await;
+    eprintln!(
+        "load: deliveries and completions done at {:.1?}",
+        since.elapsed()
+    );
 
     // Nothing lost: every order stored in the state last answered, whole, with its key's record.
+    let mut reads = JoinSet::new();
+    for (&index, order) in &placed {
+        let (store, order, client_id) = (store.clone(), order.clone(), clients[order.client].0);
+        reads.spawn(async move {
+            let stored = store.order_with_timeline(order.id).await.expect("read");
+            let record = store
+                .idempotency_record(client_id, &order.key)
+                .await
+                .expect("read");
+            (index, order, stored, record)
+        });
+    }
     let mut by_status: BTreeMap<String, i64> = BTreeMap::new();
     let mut completed_value: BTreeMap<String, i64> = BTreeMap::new();
-    for (index, order) in &placed {
-        let (stored, timeline, _) = store
-            .order_with_timeline(order.id)
-            .await
-            .expect("read")
-            .unwrap_or_else(|| panic!("order {index} ({}) stored", order.id));
+    for (index, order, stored, record) in reads.join_all().await {
+        let (stored, timeline, _) =
+            stored.unwrap_or_else(|| panic!("order {index} ({}) stored", order.id));
         assert_eq!(stored.status, order.status, "order {index}");
         assert_eq!(stored.gig_id, gigs[order.gig], "order {index}");
         assert_eq!(
@@ -334,11 +378,7 @@ async fn concurrent_placements_and_transitions_lose_nothing_and_count_everything
             stored.version,
             "a timeline entry per version of order {index}"
         );
-        let record = store
-            .idempotency_record(clients[order.client].0, &order.key)
-            .await
-            .expect("read")
-            .unwrap_or_else(|| panic!("the idempotency record of order {index}"));
+        let record = record.unwrap_or_else(|| panic!("the idempotency record of order {index}"));
         assert_eq!(record.order_id, order.id, "order {index}");
         *by_status
             .entry(order.status.as_str().to_owned())
@@ -388,6 +428,7 @@ async fn concurrent_placements_and_transitions_lose_nothing_and_count_everything
     }
     // The metrics moved by exactly this workload's orders.
     let metrics_after = store.metrics().await.expect("metrics");
+    eprintln!("load: checked at {:.1?}", since.elapsed());
     let mut expected = serde_json::to_value(&metrics_before).unwrap();
     for (status, count) in &by_status {
         let figure = &mut expected["orders"][status];
