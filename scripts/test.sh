@@ -118,11 +118,9 @@ mkdir -p .local/logs
 # setsid: its own process group, so cleanup stops watch and every function it spawned.
 # Every request through watch comes from 127.0.0.1, and schemathesis registers and fails logins
 # by the hundred: lift the per-address limits (their tests run in-process, tests/integration).
-# Up to 8 instances per function: the load test's writes then contend in DynamoDB as a burst
-# of Lambda invocations would (tests/load.rs).
 setsid env -u JWT_KEYS_FILE JWT_KEYS_SECRET_ID="$jwt_secret_id" GIGMARKET_AWS_CALL_LOG="$CALL_LOG" \
   LOGIN_MAX_ATTEMPTS_PER_ADDRESS=100000 REGISTRATIONS_PER_ADDRESS=100000 \
-  cargo lambda watch -P "$watch_port" --concurrency 8 >.local/logs/watch-test.log 2>&1 &
+  cargo lambda watch -P "$watch_port" --concurrency 4 >.local/logs/watch-test.log 2>&1 &
 watch_pid=$!
 export GIGMARKET_API_URL="http://127.0.0.1:$watch_port"
 # The schemathesis passes and their seeding (shared with `make fuzz`), and wait_for_api.
