@@ -195,11 +195,22 @@ impl TestApp {
     /// Like [`TestApp::with_config`], on the AWS endpoints `sdk` names (reliability: a DynamoDB
     /// Local of the test's own, which it may stop and restart).
     pub async fn with_sdk(sdk: aws_config::SdkConfig, configure: impl FnOnce(&mut Config)) -> Self {
+        let dynamodb = aws::dynamodb(&sdk);
+        Self::with_dynamodb(sdk, dynamodb, configure).await
+    }
+
+    /// Like [`TestApp::with_sdk`], with `dynamodb` as the functions' client (reliability: the
+    /// deployed timeouts rather than the local stack's). The table is created with a client of
+    /// the environment's own settings, so setting it up is not part of what is tested.
+    pub async fn with_dynamodb(
+        sdk: aws_config::SdkConfig,
+        dynamodb: aws_sdk_dynamodb::Client,
+        configure: impl FnOnce(&mut Config),
+    ) -> Self {
         let table_name = format!("test-{}", Uuid::new_v4().simple());
         let mut config = Config::for_table(&table_name);
         configure(&mut config);
-        let dynamodb = aws::dynamodb(&sdk);
-        table::create_table(&dynamodb, &table_name)
+        table::create_table(&aws::dynamodb(&sdk), &table_name)
             .await
             .expect("creating test table");
         let keyset = new_keyset("test-key-1");
