@@ -3,7 +3,9 @@
 //! placements and transitions goes on while the database dies (SIGKILL: connections refused)
 //! or hangs (SIGSTOP: connections accepted, requests never answered, until SIGCONT).
 //! The functions' DynamoDB client has the deployed timeouts (`aws::DynamoDbTimeouts::default()`,
-//! not the relaxed local ones `scripts/env.sh` sets for the shared stack).
+//! not the relaxed local ones `scripts/env.sh` sets for the shared stack), and every request is
+//! sent as Lambda invokes a function, with the invocation's deadline (the function timeout from
+//! now), so the web layer's deadline applies as deployed.
 //! Every call answers in time (within the API functions' Lambda timeout, read from the SAM
 //! template) with either its normal answer or a clean 503 problem+json with `Retry-After`,
 //! never a 500 with an SDK message. After the restart on the same files (or the SIGCONT), every
@@ -280,10 +282,12 @@ impl OutageRun {
         }
     }
 
-    /// Sends a request, bounded by the function timeout: a hang fails the test.
+    /// Sends a request as Lambda invokes the function, with the function timeout as the
+    /// invocation's deadline; an answer later than that fails the test.
     async fn call(&self, request: RawRequest, what: &str) -> TestResponse {
         let started = Instant::now();
-        let response = tokio::time::timeout(function_timeout(), self.app.send(request))
+        let invocation = self.app.send_with_timeout(request, function_timeout());
+        let response = tokio::time::timeout(function_timeout(), invocation)
             .await
             .unwrap_or_else(|_| {
                 panic!(
@@ -382,7 +386,7 @@ impl OutageRun {
     /// Every placement retried with its idempotency key, as a client does, lands: after a 503
     /// the client waits its `Retry-After` and tries again (a few times).
     async fn retry_every_placement(&self) {
-        futures_join_all(self.keys.iter().map(|key| async move {
+        for key in &self.keys {
             let write = Write::Place { key: key.clone() };
             let mut response = self.send(&write).await;
             for _ in 0..5 {
@@ -397,21 +401,16 @@ impl OutageRun {
                 [200, 201].contains(&response.status),
                 "retrying {key} after the outage: {response:?}"
             );
-        }))
-        .await;
+        }
     }
 
     /// Every order of the gig is whole: one per idempotency key, a timeline entry per version,
     /// and the gig's counters equal to what the orders add up to.
     async fn check_whole(&self) {
         let (app, cast, gig_id, keys) = (&self.app, &self.cast, self.gig_id, &self.keys);
-        let replays =
-            futures_join_all(keys.iter().map(|key| async move {
-                (key, self.send(&Write::Place { key: key.clone() }).await)
-            }))
-            .await;
         let mut by_key = BTreeMap::new();
-        for (key, replay) in replays {
+        for key in keys {
+            let replay = self.send(&Write::Place { key: key.clone() }).await;
             assert!([200, 201].contains(&replay.status), "{key}: {replay:?}");
             let id: Uuid = replay.body["id"].as_str().unwrap().parse().unwrap();
             by_key.insert(key.clone(), id);
@@ -429,13 +428,15 @@ impl OutageRun {
             listed, keyed,
             "every stored order is one placement's, and every placement is stored"
         );
-        let stored = futures_join_all(listed.iter().map(|id| async move {
-            let stored = app.state.store.order_with_timeline(*id).await.unwrap();
-            (id, stored.expect("the order item"))
-        }))
-        .await;
         let mut open = 0;
-        for (id, (order, timeline, _)) in stored {
+        for id in &listed {
+            let (order, timeline, _) = app
+                .state
+                .store
+                .order_with_timeline(*id)
+                .await
+                .unwrap()
+                .expect("the order item");
             assert_eq!(
                 timeline.len() as u64,
                 order.version,
