@@ -6,6 +6,8 @@
 //! `AWS_ENDPOINT_URL` (or `AWS_ENDPOINT_URL_DYNAMODB`, `_SQS`, `_SES`, `_SECRETS_MANAGER`) points
 //! the clients at local servers; the SDK reads those itself, so there is no local-only code path.
 
+use std::time::Duration;
+
 use aws_config::{BehaviorVersion, SdkConfig};
 
 use crate::call_log::CallLog;
@@ -19,14 +21,119 @@ pub async fn sdk_config() -> SdkConfig {
 // Every client records its calls when the call log is on (`crate::call_log`, checked against
 // the deployed grants by tests/permissions.rs).
 
+/// The DynamoDB client every function and tool uses, with the timeouts of
+/// [`DynamoDbTimeouts::from_env`] (a malformed value stops the cold start, naming the variable).
 pub fn dynamodb(config: &SdkConfig) -> aws_sdk_dynamodb::Client {
+    let timeouts = DynamoDbTimeouts::from_env().unwrap_or_else(|error| panic!("{error:#}"));
+    dynamodb_with(config, timeouts)
+}
+
+/// The DynamoDB client with the given timeouts.
+pub fn dynamodb_with(config: &SdkConfig, timeouts: DynamoDbTimeouts) -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::from_conf(
         aws_sdk_dynamodb::config::Builder::from(config)
+            .timeout_config(timeouts.sdk())
             .interceptor(CallLog::from_env())
             // Counts requests and capacity for the cost bench; inert unless it asks.
             .interceptor(crate::capacity_log::CapacityLog::from_env())
             .build(),
     )
+}
+
+/// How long a DynamoDB call may take, so that a database that accepts connections and never
+/// answers (a stale pooled connection after the Lambda sandbox was frozen, a network partition,
+/// an overloaded endpoint) costs a 503 in seconds instead of hanging the invocation until
+/// Lambda kills it (a 10 s timeout on the API functions; API Gateway then answers its own
+/// 503/504 without problem+json).
+///
+/// The defaults are the deployed values, sized for DynamoDB in the same region, which answers
+/// a GetItem, Query or transaction of this table's item sizes in milliseconds (tens under
+/// contention):
+///
+/// - `connect` 1 s: DNS, TCP and TLS to the regional endpoint take tens of milliseconds, a few
+///   hundred on a cold 256 MB instance; a connection that is not up by then (a lost SYN waits
+///   for the kernel's 1 s, then 2 s retransmits) is abandoned and the attempt retried on a new
+///   one.
+/// - `attempt` 3 s: a hundred times a slow answer, and room for a cold connection plus the
+///   request; also twice the slowest answer DynamoDB Local gave the outage tests on the
+///   contended 2-core machine (1.7 s), which run with these values. An attempt still
+///   unanswered is hung, not slow: the standard retry mode (3 attempts, jittered backoff of up
+///   to 1 s, then 2 s) drops its connection and tries again on a fresh one. What a dropped attempt may already have done is safe to repeat:
+///   TransactWriteItems carries the SDK's `ClientRequestToken` (the same on every attempt of
+///   a call, so DynamoDB applies it once); the other writes are conditional or idempotent
+///   `SET`s, except the throttles' `ADD` counters, where a repeated attempt can only move a
+///   rate limit by one.
+/// - `operation` 7 s: the whole call with its retries (two full attempts and the backoff
+///   between them), so one hung call answers 503 in at most 7 s, inside the 10 s function
+///   timeout less the web layer's 1 s answer margin. The web layer's deadline
+///   (`crate::web::ANSWER_MARGIN`) is the guard for the rest: a call that hangs after earlier
+///   ones took their time, or a use case whose several calls are each slow but alive.
+///
+/// The notifier (10 s timeout, batches of 10) and the scheduler (60 s) share the client:
+/// a message whose call times out is reported in `batchItemFailures` and retried by the
+/// queue, and a scheduler pass that fails is retried by the next schedule.
+///
+/// `DYNAMODB_CONNECT_TIMEOUT_MS`, `DYNAMODB_ATTEMPT_TIMEOUT_MS` and
+/// `DYNAMODB_OPERATION_TIMEOUT_MS` override them: DynamoDB Local under the test suite's 200
+/// concurrent requests in one process answers in seconds, so `scripts/env.sh` sets local
+/// values (see README "Configuration"). Deployed functions set none.
+///
+/// Retries are the SDK's standard mode as `aws_config` loads it; whatever they are, the
+/// operation timeout bounds the call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DynamoDbTimeouts {
+    pub connect: Duration,
+    pub attempt: Duration,
+    pub operation: Duration,
+}
+
+impl Default for DynamoDbTimeouts {
+    fn default() -> Self {
+        Self {
+            connect: Duration::from_secs(1),
+            attempt: Duration::from_secs(3),
+            operation: Duration::from_secs(7),
+        }
+    }
+}
+
+impl DynamoDbTimeouts {
+    pub const CONNECT_ENV: &str = "DYNAMODB_CONNECT_TIMEOUT_MS";
+    pub const ATTEMPT_ENV: &str = "DYNAMODB_ATTEMPT_TIMEOUT_MS";
+    pub const OPERATION_ENV: &str = "DYNAMODB_OPERATION_TIMEOUT_MS";
+
+    /// The defaults, with each one the environment sets (in milliseconds, at least 1) instead.
+    pub fn from_env() -> anyhow::Result<Self> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let defaults = Self::default();
+        let value = |name: &str, default: Duration| -> anyhow::Result<Duration> {
+            let Some(raw) = lookup(name).filter(|raw| !raw.trim().is_empty()) else {
+                return Ok(default);
+            };
+            match raw.trim().parse::<u64>() {
+                Ok(millis) if millis > 0 => Ok(Duration::from_millis(millis)),
+                _ => anyhow::bail!(
+                    "environment variable {name} must be a number of milliseconds (at least 1), got {raw:?}"
+                ),
+            }
+        };
+        Ok(Self {
+            connect: value(Self::CONNECT_ENV, defaults.connect)?,
+            attempt: value(Self::ATTEMPT_ENV, defaults.attempt)?,
+            operation: value(Self::OPERATION_ENV, defaults.operation)?,
+        })
+    }
+
+    fn sdk(self) -> aws_sdk_dynamodb::config::timeout::TimeoutConfig {
+        aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
+            .connect_timeout(self.connect)
+            .operation_attempt_timeout(self.attempt)
+            .operation_timeout(self.operation)
+            .build()
+    }
 }
 
 #[cfg(feature = "sqs")]
@@ -103,4 +210,61 @@ async fn read_secret(_config: &SdkConfig, secret_id: &str) -> anyhow::Result<Str
     anyhow::bail!(
         "JWT_KEYS_SECRET_ID={secret_id}, but this build has no Secrets Manager client (feature `jwt-secret`)"
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn from(pairs: &[(&str, &str)]) -> anyhow::Result<DynamoDbTimeouts> {
+        DynamoDbTimeouts::from_lookup(|name| {
+            pairs
+                .iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| (*value).to_owned())
+        })
+    }
+
+    /// The API functions' Lambda timeout (SAM Globals; tests/integration/outage.rs reads it
+    /// from the template and holds every answer to it).
+    const FUNCTION_TIMEOUT: Duration = Duration::from_secs(10);
+
+    #[test]
+    fn the_deployed_timeouts_nest_inside_the_function_timeout() {
+        let timeouts = from(&[]).unwrap();
+        assert_eq!(timeouts, DynamoDbTimeouts::default());
+        assert!(timeouts.connect < timeouts.attempt);
+        // Two full attempts and the first retry's longest backoff (1 s) fit in one call.
+        assert!(timeouts.attempt * 2 + Duration::from_secs(1) <= timeouts.operation);
+        // A call that hangs from the start answers before the web layer gives up, 1 s
+        // (`web::ANSWER_MARGIN`) before the function timeout.
+        assert!(timeouts.operation + Duration::from_secs(1) < FUNCTION_TIMEOUT);
+    }
+
+    #[test]
+    fn the_environment_overrides_each_timeout() {
+        let timeouts = from(&[
+            (DynamoDbTimeouts::ATTEMPT_ENV, "15000"),
+            (DynamoDbTimeouts::OPERATION_ENV, " 30000 "),
+        ])
+        .unwrap();
+        assert_eq!(timeouts.connect, DynamoDbTimeouts::default().connect);
+        assert_eq!(timeouts.attempt, Duration::from_secs(15));
+        assert_eq!(timeouts.operation, Duration::from_secs(30));
+        assert_eq!(
+            from(&[(DynamoDbTimeouts::CONNECT_ENV, "")]).unwrap(),
+            DynamoDbTimeouts::default()
+        );
+    }
+
+    #[test]
+    fn a_malformed_timeout_names_its_variable() {
+        for bad in ["0", "-1", "2s", "1.5"] {
+            let error = from(&[(DynamoDbTimeouts::ATTEMPT_ENV, bad)]).unwrap_err();
+            assert!(
+                error.to_string().contains(DynamoDbTimeouts::ATTEMPT_ENV),
+                "{error}"
+            );
+        }
+    }
 }

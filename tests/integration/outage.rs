@@ -1,21 +1,26 @@
-//! DynamoDB goes away: on a DynamoDB Local of its own (persistent: `-sharedDb -dbPath` in a
-//! temporary directory, on a free port; the shared stack is never touched), a run of order
-//! placements and transitions goes on while the database dies (SIGKILL: connections refused).
-//! Not covered yet: a database that hangs (SIGSTOP, connections accepted but never answered)
-//! hangs the call until the function timeout, because the DynamoDB client has no operation
-//! timeout; an 8 s one made the in-process 200-concurrent-logins test answer 503 to every
-//! login on the busy 2-core machine, so it needs tuning before it goes in.
-//! Every call answers in time (well inside the API functions' 10 s Lambda timeout) with either
-//! its normal answer or a clean 503 problem+json with `Retry-After`, never a 500 with an SDK
-//! message. After the restart on the same files, every placement that got a 503 is retried with
-//! its idempotency key, and every item of every order is checked whole: each order has its
-//! idempotency record and a timeline entry per version, and each gig's counters equal what its
-//! stored orders add up to.
+//! DynamoDB goes away, or hangs: on a DynamoDB Local of its own (persistent: `-sharedDb -dbPath`
+//! in a temporary directory, on a free port; the shared stack is never touched), a run of order
+//! placements and transitions goes on while the database dies (SIGKILL: connections refused)
+//! or hangs (SIGSTOP: connections accepted, requests never answered, until SIGCONT).
+//! The functions' DynamoDB client has the deployed timeouts (`aws::DynamoDbTimeouts::default()`,
+//! not the relaxed local ones `scripts/env.sh` sets for the shared stack), and every request is
+//! sent as Lambda invokes a function, with the invocation's deadline (the function timeout from
+//! now), so the web layer's deadline applies as deployed.
+//! Every call answers in time (within the API functions' Lambda timeout, read from the SAM
+//! template) with either its normal answer or a clean 503 problem+json with `Retry-After`,
+//! never a 500 with an SDK message. After the restart on the same files (or the SIGCONT), every
+//! placement is retried with its idempotency key, as a client would (again after a 503, once
+//! `Retry-After` has passed), and every item of every order is checked whole: each order has
+//! its idempotency record and a timeline entry per version, and each gig's counters equal what
+//! its stored orders add up to.
 
 use std::collections::BTreeMap;
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
+use gigmarket_shared::aws::{self, DynamoDbTimeouts};
 use gigmarket_shared::domain::gig::Revisions;
 use gigmarket_shared::domain::order::OrderStatus;
 use gigmarket_tests::fixtures::Cast;
@@ -23,9 +28,21 @@ use gigmarket_tests::{RawRequest, Session, TestApp, TestResponse, repo_path};
 use serde_json::json;
 use uuid::Uuid;
 
-/// The API functions' Lambda timeout (`Timeout` in the SAM template's Globals): no call may take
-/// longer, or Lambda would kill it mid-write.
-const FUNCTION_TIMEOUT: Duration = Duration::from_secs(10);
+/// The API functions' Lambda timeout (`Timeout` in the SAM template's Globals, which no API
+/// function overrides): no call may take longer, or Lambda would kill it mid-write.
+fn function_timeout() -> Duration {
+    static TIMEOUT: OnceLock<Duration> = OnceLock::new();
+    *TIMEOUT.get_or_init(|| {
+        let text =
+            std::fs::read_to_string(repo_path("infra/template.yaml")).expect("infra/template.yaml");
+        let yaml: serde_norway::Value = serde_norway::from_str(&text).expect("YAML");
+        let template: serde_json::Value = serde_json::to_value(yaml).expect("as JSON");
+        let seconds = template["Globals"]["Function"]["Timeout"]
+            .as_u64()
+            .expect("Globals.Function.Timeout");
+        Duration::from_secs(seconds)
+    })
+}
 
 /// A DynamoDB Local of the test's own, on a directory that outlives its process.
 struct OwnDynamoDb {
@@ -105,6 +122,25 @@ impl OwnDynamoDb {
             let _ = child.wait();
         }
     }
+
+    /// SIGSTOP: the kernel still accepts connections and takes requests in, nothing answers.
+    fn freeze(&self) {
+        self.signal("-STOP");
+    }
+
+    /// SIGCONT: it answers again, starting with the requests that waited.
+    fn thaw(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let pid = self.process.as_ref().expect("running").id();
+        let status = Command::new("kill")
+            .args([signal, &pid.to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill {signal} {pid}");
+    }
 }
 
 impl Drop for OwnDynamoDb {
@@ -121,9 +157,9 @@ enum Write {
     Step { order: Uuid, action: &'static str },
 }
 
-/// Sends a write, bounded by the function timeout: a hang fails the test.
-async fn send(app: &TestApp, cast: &Cast, gig_id: Uuid, write: &Write) -> TestResponse {
-    let request = match write {
+/// A write as the request the API gets.
+fn request(cast: &Cast, gig_id: Uuid, write: &Write) -> RawRequest {
+    match write {
         Write::Place { key } => RawRequest::new("POST", "/orders")
             .bearer(&cast.client.access_token)
             .header("Idempotency-Key", key)
@@ -142,10 +178,7 @@ async fn send(app: &TestApp, cast: &Cast, gig_id: Uuid, write: &Write) -> TestRe
                 .bearer(&who.access_token)
                 .json(&body)
         }
-    };
-    tokio::time::timeout(FUNCTION_TIMEOUT, app.send(request))
-        .await
-        .expect("answered within the function timeout, not a hang")
+    }
 }
 
 /// A normal answer, or a clean 503: problem+json, `Retry-After`, no SDK text.
@@ -167,6 +200,7 @@ fn assert_answered_or_unavailable(response: &TestResponse, what: &str) -> bool {
             "DynamoDB",
             "127.0.0.1",
             "timeout",
+            "deadline",
         ] {
             assert!(
                 !text.contains(leak),
@@ -180,19 +214,6 @@ fn assert_answered_or_unavailable(response: &TestResponse, what: &str) -> bool {
         "{what}: a normal answer or a clean 503, got {response:?}"
     );
     true
-}
-
-/// Runs `writes` concurrently (all in flight at once); returns each with its answer.
-async fn run(
-    app: &TestApp,
-    cast: &Cast,
-    gig_id: Uuid,
-    writes: &[Write],
-) -> Vec<(Write, TestResponse)> {
-    let calls = writes
-        .iter()
-        .map(|write| async move { (write.clone(), send(app, cast, gig_id, write).await) });
-    futures_join_all(calls).await
 }
 
 /// `join_all` without a new dependency: polls every future until all are done; outputs in order.
@@ -227,24 +248,220 @@ async fn futures_join_all<F: std::future::Future>(
     outputs.into_iter().map(Option::unwrap).collect()
 }
 
-/// Records each normal answer's order and status; returns how many writes got a 503.
-fn record(results: Vec<(Write, TestResponse)>, orders: &mut BTreeMap<Uuid, String>) -> usize {
-    let mut unavailable = 0;
-    for (write, response) in results {
-        let what = match &write {
-            Write::Place { key } => format!("placing {key}"),
-            Write::Step { order, action } => format!("{action} {order}"),
-        };
-        if !assert_answered_or_unavailable(&response, &what) {
-            unavailable += 1;
-            continue;
-        }
-        if let Some(id) = response.body["id"].as_str() {
-            let status = response.body["status"].as_str().unwrap_or_default();
-            orders.insert(id.parse().unwrap(), status.to_owned());
+/// One outage run: the API on the test's own DynamoDB Local with the deployed client, a cast
+/// and a gig, every idempotency key used and the last known status of every order.
+struct OutageRun {
+    app: TestApp,
+    cast: Cast,
+    gig_id: Uuid,
+    keys: Vec<String>,
+    orders: BTreeMap<Uuid, String>,
+    /// The slowest answer so far, in milliseconds.
+    slowest_ms: AtomicU64,
+}
+
+impl OutageRun {
+    async fn on(dynamodb: &OwnDynamoDb) -> Self {
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(dynamodb.endpoint())
+            .load()
+            .await;
+        let client = aws::dynamodb_with(&sdk, DynamoDbTimeouts::default());
+        let app = TestApp::with_dynamodb(sdk, client, |_| {}).await;
+        let cast = app.cast().await;
+        let gig = app
+            .create_active_gig(cast.freelancer.id, Revisions::Limited(1))
+            .await;
+        Self {
+            app,
+            cast,
+            gig_id: gig.id,
+            keys: Vec::new(),
+            orders: BTreeMap::new(),
+            slowest_ms: AtomicU64::new(0),
         }
     }
-    unavailable
+
+    /// Sends a request as Lambda invokes the function, with the function timeout as the
+    /// invocation's deadline; an answer later than that fails the test.
+    async fn call(&self, request: RawRequest, what: &str) -> TestResponse {
+        let started = Instant::now();
+        let invocation = self.app.send_with_timeout(request, function_timeout());
+        let response = tokio::time::timeout(function_timeout(), invocation)
+            .await
+            .unwrap_or_else(|_| {
+                panic!(
+                    "{what}: no answer within the {:?} function timeout",
+                    function_timeout()
+                )
+            });
+        self.slowest_ms
+            .fetch_max(started.elapsed().as_millis() as u64, Ordering::SeqCst);
+        response
+    }
+
+    async fn send(&self, write: &Write) -> TestResponse {
+        self.call(request(&self.cast, self.gig_id, write), &describe(write))
+            .await
+    }
+
+    /// `count` placements with new idempotency keys.
+    fn placements(&mut self, round: &str, count: usize) -> Vec<Write> {
+        (0..count)
+            .map(|index| {
+                let key = format!("{round}-{index}");
+                self.keys.push(key.clone());
+                Write::Place { key }
+            })
+            .collect()
+    }
+
+    /// The next transition of every open order.
+    fn steps(&self) -> Vec<Write> {
+        self.orders
+            .iter()
+            .filter_map(|(order, status)| {
+                next_step(status).map(|action| Write::Step {
+                    order: *order,
+                    action,
+                })
+            })
+            .collect()
+    }
+
+    /// Runs `writes` concurrently (all in flight at once), beside `fault`; records each answer
+    /// and returns how many were 503s.
+    async fn run_beside(&mut self, writes: &[Write], fault: impl std::future::Future) -> usize {
+        let (results, _) = tokio::join!(self.send_all(writes), fault);
+        self.record(results)
+    }
+
+    /// Sends `writes` concurrently (all in flight at once); returns each with its answer.
+    async fn send_all(&self, writes: &[Write]) -> Vec<(Write, TestResponse)> {
+        let calls = writes
+            .iter()
+            .map(|write| async move { (write.clone(), self.send(write).await) });
+        futures_join_all(calls).await
+    }
+
+    async fn run(&mut self, writes: &[Write]) -> usize {
+        self.run_beside(writes, async {}).await
+    }
+
+    /// Records each normal answer's order and status; returns how many writes got a 503.
+    fn record(&mut self, results: Vec<(Write, TestResponse)>) -> usize {
+        let mut unavailable = 0;
+        for (write, response) in results {
+            if !assert_answered_or_unavailable(&response, &describe(&write)) {
+                unavailable += 1;
+                continue;
+            }
+            if let Some(id) = response.body["id"].as_str() {
+                let status = response.body["status"].as_str().unwrap_or_default();
+                self.orders.insert(id.parse().unwrap(), status.to_owned());
+            }
+        }
+        unavailable
+    }
+
+    /// With the table up, orders are placed and moved on, and nothing is a 503.
+    async fn live(&mut self) {
+        let placements = self.placements("live", 6);
+        assert_eq!(
+            self.run(&placements).await,
+            0,
+            "all answered while the table is up"
+        );
+        let steps = self.steps();
+        assert_eq!(self.run(&steps).await, 0);
+    }
+
+    /// Six placements and the next step of every order, in flight when `fault` strikes.
+    async fn interrupted(&mut self, round: &str, fault: impl std::future::Future) {
+        let mut writes = self.placements(round, 6);
+        writes.extend(self.steps());
+        self.run_beside(&writes, fault).await;
+    }
+
+    /// Every placement retried with its idempotency key, as a client does, lands: after a 503
+    /// the client waits its `Retry-After` and tries again (a few times).
+    async fn retry_every_placement(&self) {
+        for key in &self.keys {
+            let write = Write::Place { key: key.clone() };
+            let mut response = self.send(&write).await;
+            for _ in 0..5 {
+                if assert_answered_or_unavailable(&response, key) {
+                    break;
+                }
+                let wait: u64 = response.header("retry-after").unwrap().parse().unwrap();
+                tokio::time::sleep(Duration::from_secs(wait)).await;
+                response = self.send(&write).await;
+            }
+            assert!(
+                [200, 201].contains(&response.status),
+                "retrying {key} after the outage: {response:?}"
+            );
+        }
+    }
+
+    /// Every order of the gig is whole: one per idempotency key, a timeline entry per version,
+    /// and the gig's counters equal to what the orders add up to.
+    async fn check_whole(&self) {
+        let (app, cast, gig_id, keys) = (&self.app, &self.cast, self.gig_id, &self.keys);
+        let mut by_key = BTreeMap::new();
+        for key in keys {
+            let replay = self.send(&Write::Place { key: key.clone() }).await;
+            assert!([200, 201].contains(&replay.status), "{key}: {replay:?}");
+            let id: Uuid = replay.body["id"].as_str().unwrap().parse().unwrap();
+            by_key.insert(key.clone(), id);
+        }
+        let (ids, _) = app
+            .collect_pages("/orders?limit=100", Some(&cast.client.access_token))
+            .await;
+        let mut listed = ids.clone();
+        listed.sort();
+        let mut keyed: Vec<Uuid> = by_key.values().copied().collect();
+        keyed.sort();
+        keyed.dedup();
+        assert_eq!(keyed.len(), keys.len(), "one order per idempotency key");
+        assert_eq!(
+            listed, keyed,
+            "every stored order is one placement's, and every placement is stored"
+        );
+        let mut open = 0;
+        for id in &listed {
+            let (order, timeline, _) = app
+                .state
+                .store
+                .order_with_timeline(*id)
+                .await
+                .unwrap()
+                .expect("the order item");
+            assert_eq!(
+                timeline.len() as u64,
+                order.version,
+                "order {id}: a timeline entry per version"
+            );
+            if !order.status.is_terminal() {
+                open += 1;
+            }
+            assert_ne!(order.status, OrderStatus::Cancelled, "nobody cancelled");
+        }
+        let gig = app.gig(gig_id).await;
+        assert_eq!(
+            gig.order_count,
+            listed.len() as u64,
+            "the gig's order count"
+        );
+        assert_eq!(gig.open_orders, open, "the gig's open orders");
+    }
+}
+
+fn describe(write: &Write) -> String {
+    match write {
+        Write::Place { key } => format!("placing {key}"),
+        Write::Step { order, action } => format!("{action} {order}"),
+    }
 }
 
 fn next_step(status: &str) -> Option<&'static str> {
@@ -261,59 +478,18 @@ async fn dynamodb_going_away_gives_clean_503s_and_leaves_nothing_half_written() 
     gigmarket_tests::require_stack();
     let mut dynamodb = OwnDynamoDb::start();
     dynamodb.wait_ready().await;
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(dynamodb.endpoint())
-        .load()
-        .await;
-    let app = TestApp::with_sdk(sdk, |_| {}).await;
-    let cast = app.cast().await;
-    let gig = app
-        .create_active_gig(cast.freelancer.id, Revisions::Limited(1))
-        .await;
-    let mut keys = Vec::new();
-    let mut orders: BTreeMap<Uuid, String> = BTreeMap::new();
-    let placements = |round: &str, count: usize, keys: &mut Vec<String>| -> Vec<Write> {
-        (0..count)
-            .map(|index| {
-                let key = format!("{round}-{index}");
-                keys.push(key.clone());
-                Write::Place { key }
-            })
-            .collect()
-    };
-    let steps = |orders: &BTreeMap<Uuid, String>| -> Vec<Write> {
-        orders
-            .iter()
-            .filter_map(|(order, status)| {
-                next_step(status).map(|action| Write::Step {
-                    order: *order,
-                    action,
-                })
-            })
-            .collect()
-    };
-    // Live: orders are placed and moved on.
-    let live = run(&app, &cast, gig.id, &placements("live", 6, &mut keys)).await;
-    assert_eq!(
-        record(live, &mut orders),
-        0,
-        "all answered while the table is up"
-    );
-    let live = run(&app, &cast, gig.id, &steps(&orders)).await;
-    assert_eq!(record(live, &mut orders), 0);
+    let mut outage = OutageRun::on(&dynamodb).await;
+    outage.live().await;
 
     // Dead in the middle of a run: the writes in flight and after answer, or 503.
-    let mut doomed = placements("killed", 6, &mut keys);
-    doomed.extend(steps(&orders));
     let killer = async {
         tokio::time::sleep(Duration::from_millis(50)).await;
         dynamodb.kill();
     };
-    let (results, ()) = tokio::join!(run(&app, &cast, gig.id, &doomed), killer);
-    record(results, &mut orders);
-    let after = run(&app, &cast, gig.id, &placements("dead", 3, &mut keys)).await;
+    outage.interrupted("killed", killer).await;
+    let after = outage.placements("dead", 3);
     assert_eq!(
-        record(after, &mut orders),
+        outage.run(&after).await,
         3,
         "every write to a dead table is a 503"
     );
@@ -321,63 +497,63 @@ async fn dynamodb_going_away_gives_clean_503s_and_leaves_nothing_half_written() 
     // Back on the same files: every placement retried with its key lands once.
     dynamodb.launch();
     dynamodb.wait_ready().await;
-    for key in &keys {
-        let response = send(&app, &cast, gig.id, &Write::Place { key: key.clone() }).await;
-        assert!(
-            [200, 201].contains(&response.status),
-            "retrying {key} after the restart: {response:?}"
-        );
-    }
-    check_whole(&app, &cast, gig.id, &keys).await;
+    outage.retry_every_placement().await;
+    outage.check_whole().await;
 }
 
-/// Every order of the gig is whole: one per idempotency key, a timeline entry per version, and
-/// the gig's counters equal to what the orders add up to.
-async fn check_whole(app: &TestApp, cast: &Cast, gig_id: Uuid, keys: &[String]) {
-    let mut by_key = BTreeMap::new();
-    for key in keys {
-        let replay = send(app, cast, gig_id, &Write::Place { key: key.clone() }).await;
-        assert!([200, 201].contains(&replay.status), "{key}: {replay:?}");
-        let id: Uuid = replay.body["id"].as_str().unwrap().parse().unwrap();
-        by_key.insert(key.clone(), id);
-    }
-    let (ids, _) = app
-        .collect_pages("/orders?limit=100", Some(&cast.client.access_token))
-        .await;
-    let mut listed = ids.clone();
-    listed.sort();
-    let mut keyed: Vec<Uuid> = by_key.values().copied().collect();
-    keyed.sort();
-    keyed.dedup();
-    assert_eq!(keyed.len(), keys.len(), "one order per idempotency key");
+#[tokio::test]
+async fn a_hung_dynamodb_gives_clean_503s_in_time_and_leaves_nothing_half_written() {
+    gigmarket_tests::require_stack();
+    let dynamodb = OwnDynamoDb::start();
+    dynamodb.wait_ready().await;
+    let mut outage = OutageRun::on(&dynamodb).await;
+    outage.live().await;
+
+    // Hung in the middle of a run: connections are still accepted and requests taken in, but
+    // nothing answers. The writes in flight, and the writes and reads sent after, answer in
+    // time, or 503.
+    let mut in_flight = outage.placements("hung", 6);
+    in_flight.extend(outage.steps());
+    let after = outage.placements("while-hung", 3);
+    let order = *outage.orders.keys().next().expect("a live order");
+    let client = &outage.cast.client.access_token;
+    let reads = [
+        RawRequest::new("GET", format!("/orders/{order}")).bearer(client),
+        RawRequest::new("GET", "/orders?limit=10").bearer(client),
+        RawRequest::new("GET", format!("/gigs/{}", outage.gig_id)),
+    ];
+    let after_the_freeze = async {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        dynamodb.freeze();
+        let reads = futures_join_all(reads.into_iter().map(|read| async {
+            let what = format!("GET {}", read.path);
+            let response = outage.call(read, &what).await;
+            (what, response)
+        }));
+        tokio::join!(outage.send_all(&after), reads)
+    };
+    let (in_flight, (after, reads)) = tokio::join!(outage.send_all(&in_flight), after_the_freeze);
+    outage.record(in_flight);
     assert_eq!(
-        listed, keyed,
-        "every stored order is one placement's, and every placement is stored"
+        outage.record(after),
+        3,
+        "every write to a hung table is a 503"
     );
-    let mut open = 0;
-    for id in &listed {
-        let (order, timeline, _) = app
-            .state
-            .store
-            .order_with_timeline(*id)
-            .await
-            .unwrap()
-            .expect("the order item");
-        assert_eq!(
-            timeline.len() as u64,
-            order.version,
-            "order {id}: a timeline entry per version"
+    for (what, response) in reads {
+        assert!(
+            !assert_answered_or_unavailable(&response, &what),
+            "a read of a hung table is a 503: {response:?}"
         );
-        if !order.status.is_terminal() {
-            open += 1;
-        }
-        assert_ne!(order.status, OrderStatus::Cancelled, "nobody cancelled");
     }
-    let gig = app.gig(gig_id).await;
-    assert_eq!(
-        gig.order_count,
-        listed.len() as u64,
-        "the gig's order count"
+
+    // It answers again, first the requests that waited (some of them attempts the client had
+    // given up on): every placement retried with its key lands once.
+    dynamodb.thaw();
+    outage.retry_every_placement().await;
+    outage.check_whole().await;
+    eprintln!(
+        "slowest answer: {} ms (function timeout {:?})",
+        outage.slowest_ms.load(Ordering::SeqCst),
+        function_timeout()
     );
-    assert_eq!(gig.open_orders, open, "the gig's open orders");
 }

@@ -195,11 +195,22 @@ impl TestApp {
     /// Like [`TestApp::with_config`], on the AWS endpoints `sdk` names (reliability: a DynamoDB
     /// Local of the test's own, which it may stop and restart).
     pub async fn with_sdk(sdk: aws_config::SdkConfig, configure: impl FnOnce(&mut Config)) -> Self {
+        let dynamodb = aws::dynamodb(&sdk);
+        Self::with_dynamodb(sdk, dynamodb, configure).await
+    }
+
+    /// Like [`TestApp::with_sdk`], with `dynamodb` as the functions' client (reliability: the
+    /// deployed timeouts rather than the local stack's). The table is created with a client of
+    /// the environment's own settings, so setting it up is not part of what is tested.
+    pub async fn with_dynamodb(
+        sdk: aws_config::SdkConfig,
+        dynamodb: aws_sdk_dynamodb::Client,
+        configure: impl FnOnce(&mut Config),
+    ) -> Self {
         let table_name = format!("test-{}", Uuid::new_v4().simple());
         let mut config = Config::for_table(&table_name);
         configure(&mut config);
-        let dynamodb = aws::dynamodb(&sdk);
-        table::create_table(&dynamodb, &table_name)
+        table::create_table(&aws::dynamodb(&sdk), &table_name)
             .await
             .expect("creating test table");
         let keyset = new_keyset("test-key-1");
@@ -232,6 +243,31 @@ impl TestApp {
     /// Sends the request through the function that the route table assigns to its path, as API
     /// Gateway would. Unknown paths go to `auth`'s router, whose fallback answers 404.
     pub async fn send(&self, request: RawRequest) -> TestResponse {
+        self.send_in(request, None).await
+    }
+
+    /// [`TestApp::send`] as Lambda invokes the function: with an invocation context whose
+    /// deadline is `timeout` from now, so the API's own deadline (`web::ANSWER_MARGIN` before
+    /// it) applies as deployed.
+    pub async fn send_with_timeout(
+        &self,
+        request: RawRequest,
+        timeout: std::time::Duration,
+    ) -> TestResponse {
+        let deadline = std::time::SystemTime::now() + timeout;
+        let mut context = lambda_http::Context::default();
+        context.deadline = deadline
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("after the epoch")
+            .as_millis() as u64;
+        self.send_in(request, Some(context)).await
+    }
+
+    async fn send_in(
+        &self,
+        request: RawRequest,
+        context: Option<lambda_http::Context>,
+    ) -> TestResponse {
         let event = request.to_apigw_event().to_string();
         let path = request.path.split('?').next().unwrap_or_default();
         let function = self
@@ -239,13 +275,27 @@ impl TestApp {
             .at(path)
             .map(|matched| *matched.value)
             .unwrap_or("auth");
-        self.invoke(function, &event).await
+        self.invoke_in(function, &event, context).await
     }
 
     /// Invokes one function's router with a raw API Gateway HTTP API (v2) event, as Lambda would
     /// (what `cargo lambda invoke <function> --data-file <event>` does against the real binary).
     pub async fn invoke(&self, function: &str, event: &str) -> TestResponse {
-        let http_request = lambda_http::request::from_str(event).expect("valid API Gateway event");
+        self.invoke_in(function, event, None).await
+    }
+
+    async fn invoke_in(
+        &self,
+        function: &str,
+        event: &str,
+        context: Option<lambda_http::Context>,
+    ) -> TestResponse {
+        use lambda_http::RequestExt;
+        let mut http_request =
+            lambda_http::request::from_str(event).expect("valid API Gateway event");
+        if let Some(context) = context {
+            http_request = http_request.with_lambda_context(context);
+        }
         let router = self
             .routers
             .get(function)

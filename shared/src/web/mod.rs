@@ -16,6 +16,10 @@ pub use request_id::RequestId;
 mod if_match;
 pub use if_match::IfMatch;
 
+// Answers 503 before Lambda's deadline rather than being killed at it.
+mod deadline;
+pub use deadline::ANSWER_MARGIN;
+
 use std::time::Instant;
 
 use axum::Router;
@@ -34,6 +38,8 @@ pub fn api(routes: Router<AppState>, state: AppState) -> Router {
     routes
         .fallback(|| async { ApiError::NotFound("route") })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        // Inside the span, so a request given up at the deadline is logged and carries its id.
+        .layer(middleware::from_fn(deadline::answer_by_deadline))
         .layer(middleware::from_fn(request_span))
         .with_state(state)
 }
