@@ -17,9 +17,10 @@ export PATH="$ROOT/.local/venv/bin:$PATH"
 
 # DynamoDB timeouts for DynamoDB Local (shared/src/aws.rs `DynamoDbTimeouts`; deployed functions
 # keep the defaults of 1 s connect, 3 s per attempt, 7 s per call). DynamoDB Local answers in
-# milliseconds alone, but a queue of 200 concurrent requests in one process (the login throttle
-# tests, tests/load.rs through watch) took attempts up to 5.5 s on the contended 2-core machine;
-# these keep such slow-but-alive answers answers. tests/integration/outage.rs uses the defaults.
+# milliseconds alone, but a queue of 200 concurrent requests in one process (the in-process login
+# throttle tests) took attempts up to 5.5 s, 13 s beside the rest of the suite, on the contended
+# 2-core machine; these keep such slow-but-alive answers answers (README "Reliability",
+# "Timeouts"). tests/integration/outage.rs uses the defaults.
 export DYNAMODB_CONNECT_TIMEOUT_MS="${DYNAMODB_CONNECT_TIMEOUT_MS:-5000}"
 export DYNAMODB_ATTEMPT_TIMEOUT_MS="${DYNAMODB_ATTEMPT_TIMEOUT_MS:-20000}"
 export DYNAMODB_OPERATION_TIMEOUT_MS="${DYNAMODB_OPERATION_TIMEOUT_MS:-30000}"
