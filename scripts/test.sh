@@ -181,13 +181,14 @@ for pair in notifier:events/dispatcher/order-placed.json dispatcher:events/notif
   echo "  $function refuses $file" >&2
 done
 
-log "running the test suite"
-# permissions runs last, on the call log of everything (below); load runs alone (next step).
-cargo nextest run --workspace --locked --no-fail-fast -E 'not binary(permissions) and not binary(load)'
-
 log "load through watch: 200 placements, then 240 transitions, started at once (tests/load.rs)"
-# Alone: it checks that the marketplace metrics moved by its own orders only.
+# Alone: it checks that the marketplace metrics moved by its own orders only. Before the suite:
+# DynamoDB Local slows as it ages (hundreds of test tables), and this step is the most sensitive.
 cargo nextest run --locked -p gigmarket-tests --test load
+
+log "running the test suite"
+# permissions runs last, on the call log of everything (below); load ran alone (above).
+cargo nextest run --workspace --locked --no-fail-fast -E 'not binary(permissions) and not binary(load)'
 
 log "schemathesis: fuzzing the local API against openapi.yaml"
 # A seeded account, so the bearer routes are exercised past authentication (scripts/fuzz-lib.sh).
