@@ -8,8 +8,9 @@
 # 2. auth_memory: peak RSS of 1,000 logins, sequential and 8 concurrent (BENCH_LOGINS);
 # 3. lambda_bench: cold start and footprint of the release-built functions (the deployment's
 #    release profile, host architecture) and the floor under a Runtime API emulator
-#    (BENCH_INVOKES, BENCH_FUNCTIONS=gigs,users,... to narrow). BENCH_SKIP_RELEASE=1 skips it
-#    (its release builds take long: fat LTO per binary).
+#    (BENCH_INVOKES, BENCH_FUNCTIONS=gigs,users,... to narrow), and the attribution ladder
+#    (src/bin/ladder.rs; BENCH_LADDER=0 skips it, BENCH_ROUNDS sets the alternating runs).
+#    BENCH_SKIP_RELEASE=1 skips it all (its release builds take long: fat LTO per binary).
 # 4. cost per route: every route of the route table on its success path, in-process against
 #    DynamoDB Local: DynamoDB requests, consumed RCU/WCU and the cost per million calls
 #    (tests/integration/cost.rs; GIGMARKET_DYNAMODB_CAPACITY turns the capacity counting on).
@@ -31,7 +32,7 @@ if [[ -z "${BENCH_SKIP_RELEASE:-}" ]]; then
   # scripts/build-arm64.sh): cargo would otherwise unify the features of all of them.
   cargo build --locked --release -p gigs -p users -p reviews
   cargo build --locked --release -p auth
-  cargo build --locked --release -p bench --bin floor
+  cargo build --locked --release -p bench --bin floor --bin ladder
 fi
 
 started_stack=false
