@@ -40,7 +40,9 @@ use gigmarket_shared::auth::{JwtKeys, TokenIssuer};
 use gigmarket_shared::aws;
 use gigmarket_shared::config::Config;
 use gigmarket_shared::domain::gig::{Gig, GigContent, GigStatus, Package, Revisions, Tier};
-use gigmarket_shared::domain::user::{Role, User};
+use gigmarket_shared::domain::message::OpenConversation;
+use gigmarket_shared::domain::order::PlaceOrder;
+use gigmarket_shared::domain::user::{Caller, Role, User};
 use gigmarket_shared::store::{Store, table};
 use time::OffsetDateTime;
 use tokio::sync::{Mutex, mpsc, oneshot};
@@ -50,6 +52,12 @@ const RUNTIME: &str = "/2018-06-01/runtime";
 /// The ids the sample events carry (tests/integration/events.rs), replaced by seeded ones.
 const SAMPLE_USER_ID: &str = "11111111-1111-4111-8111-111111111111";
 const SAMPLE_GIG_ID: &str = "33333333-3333-4333-8333-333333333333";
+const SAMPLE_ORDER_ID: &str = "22222222-2222-4222-8222-222222222222";
+/// The ids the event functions' samples (`events/dispatcher/`, `events/notifier/`) carry.
+const SAMPLE_EVENT_CLIENT_ID: &str = "4f6c1a2e-8d0b-4c57-9a3e-2b1d0c9e7f61";
+const SAMPLE_EVENT_FREELANCER_ID: &str = "9b2e7d14-3c6a-4f0e-8b5d-1a7c2e9f4d32";
+const SAMPLE_EVENT_ORDER_ID: &str = "0193a0c2-5f00-7c3e-9a51-3b9e2f1c0a11";
+const SAMPLE_EVENT_GIG_ID: &str = "c3d9e1f2-7a4b-4c8d-9e0f-1a2b3c4d5e6f";
 const BENCH_PASSWORD: &str = "bench-password-123";
 
 /// One invocation handed to the function, and where its answer goes.
@@ -269,10 +277,16 @@ async fn invoke(
     let answer = tokio::time::timeout(Duration::from_secs(30), answered)
         .await
         .with_context(|| format!("{function}: no answer within 30 s"))??;
-    let status = serde_json::from_slice::<serde_json::Value>(&answer.body)
-        .ok()
-        .and_then(|body| body["statusCode"].as_u64());
-    if !answer.ok || !matches!(status, Some(200..=299)) {
+    // An API function answers an HTTP response (2xx wanted); an event function its batch
+    // response, which must name no failed item.
+    let body = serde_json::from_slice::<serde_json::Value>(&answer.body).unwrap_or_default();
+    let succeeded = match body.get("statusCode") {
+        Some(status) => matches!(status.as_u64(), Some(200..=299)),
+        None => body["batchItemFailures"]
+            .as_array()
+            .is_none_or(|failures| failures.is_empty()),
+    };
+    if !answer.ok || !succeeded {
         bail!(
             "{function}: failed invoke: {}",
             String::from_utf8_lossy(&answer.body)
@@ -531,6 +545,90 @@ async fn seed(store: &Store) -> anyhow::Result<(User, Gig)> {
     Ok((user, gig))
 }
 
+/// What the other functions' samples read: a client who placed an order of `gig` (through the
+/// placement use case) and opened a conversation about it with the freelancer, and an admin.
+struct Seeded {
+    client: User,
+    admin: User,
+    order_id: Uuid,
+}
+
+async fn seed_orders(store: &Store, config: &Config, gig: &Gig) -> anyhow::Result<Seeded> {
+    let now = OffsetDateTime::now_utc();
+    let hash = gigmarket_shared::auth::password::hash_password(BENCH_PASSWORD)?;
+    let mut created = Vec::new();
+    for (email, name, role) in [
+        ("bench-client@example.com", "Bench Client", Role::Client),
+        ("bench-admin@example.com", "Bench Admin", Role::Admin),
+    ] {
+        let mut user = User::new(email.to_owned(), name.to_owned(), role, now);
+        user.email_verified = true;
+        store
+            .create_user(&user, &hash)
+            .await
+            .map_err(|error| anyhow::anyhow!("{error}"))?;
+        created.push(user);
+    }
+    let admin = created.pop().context("admin")?;
+    let client = created.pop().context("client")?;
+    let caller = Caller {
+        id: client.id,
+        role: client.role,
+    };
+    let placed = gigmarket_shared::app::orders::place(
+        store,
+        caller,
+        Some("bench-order"),
+        &PlaceOrder {
+            gig_id: gig.id,
+            package: Tier::Basic,
+            requirements: "Blue, please.".to_owned(),
+            expected_price_cents: None,
+        },
+        now,
+    )
+    .await
+    .map_err(|error| anyhow::anyhow!("placing the order: {error}"))?;
+    gigmarket_shared::app::messages::open(
+        store,
+        caller,
+        &OpenConversation {
+            participant_id: gig.freelancer_id,
+            gig_id: None,
+            order_id: Some(placed.order.id),
+            text: "Hello, a question about the order.".to_owned(),
+        },
+        config.conversations_per_hour,
+        now,
+    )
+    .await
+    .map_err(|error| anyhow::anyhow!("opening the conversation: {error}"))?;
+    Ok(Seeded {
+        client,
+        admin,
+        order_id: placed.order.id,
+    })
+}
+
+/// The dispatcher's queue and the notifier's verified sender in moto (boto3 from the project
+/// venv, on PATH through `scripts/env.sh`: the bench has no SQS or SES client of its own).
+fn moto_queue_and_sender(queue: &str, sender: &str) -> anyhow::Result<String> {
+    let output = Command::new("python3")
+        .args([
+            "-c",
+            "import sys,boto3\nprint(boto3.client('sqs').create_queue(QueueName=sys.argv[1])['QueueUrl'])\nboto3.client('ses').verify_email_identity(EmailAddress=sys.argv[2])",
+        ])
+        .arg(queue)
+        .arg(sender)
+        .output()?;
+    anyhow::ensure!(
+        output.status.success(),
+        "creating the queue and verifying the sender in moto: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Ok(String::from_utf8(output.stdout)?.trim().to_owned())
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     if std::env::var("AWS_ENDPOINT_URL_DYNAMODB").is_err() {
@@ -563,18 +661,23 @@ async fn main() -> anyhow::Result<()> {
     table::create_table(&dynamodb, &table_name).await?;
     let store = Store::new(dynamodb.clone(), table_name.clone());
     let (user, gig) = seed(&store).await?;
+    let config = Config::for_table(&table_name);
+    let seeded = seed_orders(&store, &config, &gig).await?;
     let keys_json = std::fs::read_to_string(
         std::env::var("JWT_KEYS_FILE").context("JWT_KEYS_FILE (scripts/env.sh)")?,
     )?;
     let keys = JwtKeys::from_json(&keys_json)?;
-    let config = Config::for_table(&table_name);
-    let token = TokenIssuer::new(
+    let issuer = TokenIssuer::new(
         keys,
         config.jwt_issuer.clone(),
         config.jwt_audience.clone(),
         Duration::from_secs(3600),
-    )
-    .issue(user.id, user.role)?;
+    );
+    let token = issuer.issue(user.id, user.role)?;
+    let client_token = issuer.issue(seeded.client.id, seeded.client.role)?;
+    let admin_token = issuer.issue(seeded.admin.id, seeded.admin.role)?;
+    let sender = "bench-sender@example.com";
+    let queue_url = moto_queue_and_sender(&table_name, sender)?;
     let secret_id = format!("gigmarket/{table_name}/jwt-keys");
     let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
     secrets
@@ -592,12 +695,21 @@ async fn main() -> anyhow::Result<()> {
             "LOGIN_MAX_ATTEMPTS_PER_ADDRESS".to_owned(),
             "1000000".to_owned(),
         ),
+        ("ORDER_EVENTS_QUEUE_URL".to_owned(), queue_url.clone()),
+        ("SENDER_EMAIL".to_owned(), sender.to_owned()),
     ];
     let fill = |text: String| {
         text.replace(SAMPLE_GIG_ID, &gig.id.to_string())
             .replace(SAMPLE_USER_ID, &user.id.to_string())
             .replace("<ACCESS_TOKEN>", &token)
             .replace("<FREELANCER_TOKEN>", &token)
+            .replace(SAMPLE_ORDER_ID, &seeded.order_id.to_string())
+            .replace("<CLIENT_TOKEN>", &client_token)
+            .replace("<ADMIN_TOKEN>", &admin_token)
+            .replace(SAMPLE_EVENT_ORDER_ID, &seeded.order_id.to_string())
+            .replace(SAMPLE_EVENT_CLIENT_ID, &seeded.client.id.to_string())
+            .replace(SAMPLE_EVENT_FREELANCER_ID, &user.id.to_string())
+            .replace(SAMPLE_EVENT_GIG_ID, &gig.id.to_string())
     };
     let login = {
         let mut event: serde_json::Value =
@@ -624,6 +736,39 @@ async fn main() -> anyhow::Result<()> {
         ),
         Subject::function("reviews", "GET /gigs/{id}/reviews", reviews_event.clone()),
         Subject::function("auth", "POST /auth/login", login),
+        Subject::function(
+            "orders",
+            "GET /orders/{id}",
+            fill(sample(&root, "orders/get-order.json")?),
+        ),
+        Subject::function(
+            "messages",
+            "GET /conversations",
+            fill(sample(&root, "messages/list-conversations.json")?),
+        ),
+        Subject::function(
+            "admin",
+            "GET /admin/metrics",
+            fill(sample(&root, "admin/metrics.json")?),
+        ),
+        // Event functions: a stream batch queued to SQS, an SQS batch mailed through SES (its
+        // first invoke mails; the warm ones are redeliveries the mail claim answers), a
+        // scheduler pass over empty due lists.
+        Subject::function(
+            "dispatcher",
+            "stream batch (order placed)",
+            fill(sample(&root, "dispatcher/order-placed.json")?),
+        ),
+        Subject::function(
+            "notifier",
+            "SQS batch (order placed)",
+            fill(sample(&root, "notifier/order-placed.json")?),
+        ),
+        Subject::function(
+            "scheduler",
+            "scheduled event",
+            fill(sample(&root, "scheduler/scheduled.json")?),
+        ),
     ];
     subjects.retain(|subject| {
         subject.function == "floor"
