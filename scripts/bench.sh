@@ -6,10 +6,12 @@
 #    latency, DynamoDB requests and consumed capacity per call of GET /gigs and GET /gigs/{id},
 #    then the search relevance set (tools/bench/relevance.json): precision@5, requests/RCU per query;
 # 2. auth_memory: peak RSS of 1,000 logins, sequential and 8 concurrent (BENCH_LOGINS);
-# 3. lambda_bench: cold start and footprint of the release-built functions (the deployment's
-#    release profile, host architecture) and the floor under a Runtime API emulator
-#    (BENCH_INVOKES, BENCH_FUNCTIONS=gigs,users,... to narrow). BENCH_SKIP_RELEASE=1 skips it
-#    (its release builds take long: fat LTO per binary).
+# 3. lambda_bench: cold start and footprint of every release-built function (the deployment's
+#    release profile, host architecture; API functions on one route each, the event functions on
+#    their sample batch) and the floor under a Runtime API emulator
+#    (BENCH_INVOKES, BENCH_FUNCTIONS=gigs,users,... to narrow), and the attribution ladder
+#    (src/bin/ladder.rs; BENCH_LADDER=0 skips it, BENCH_ROUNDS sets the alternating runs).
+#    BENCH_SKIP_RELEASE=1 skips it all (its release builds take long: fat LTO per binary).
 # 4. cost per route: every route of the route table on its success path, in-process against
 #    DynamoDB Local: DynamoDB requests, consumed RCU/WCU and the cost per million calls
 #    (tests/integration/cost.rs; GIGMARKET_DYNAMODB_CAPACITY turns the capacity counting on).
@@ -29,9 +31,12 @@ cargo build --locked --profile bench-fast -p bench
 if [[ -z "${BENCH_SKIP_RELEASE:-}" ]]; then
   # One invocation per gigmarket-shared feature set, as the deployment builds them (see
   # scripts/build-arm64.sh): cargo would otherwise unify the features of all of them.
-  cargo build --locked --release -p gigs -p users -p reviews
+  cargo build --locked --release -p gigs -p users -p reviews -p orders -p messages -p admin
   cargo build --locked --release -p auth
-  cargo build --locked --release -p bench --bin floor
+  cargo build --locked --release -p dispatcher
+  cargo build --locked --release -p notifier
+  cargo build --locked --release -p scheduler
+  cargo build --locked --release -p bench --bin floor --bin ladder
 fi
 
 started_stack=false

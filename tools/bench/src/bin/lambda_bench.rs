@@ -8,9 +8,17 @@
 //! init (spawn until the first `GET .../invocation/next`), the first invoke, warm p50/p99 over
 //! `BENCH_INVOKES` (default 1,000) invokes of the function's sample event (`events/<function>/`,
 //! its placeholders replaced by seeded ids and a minted token) against DynamoDB Local, peak RSS
-//! (VmHWM from `/proc/<pid>/status`) and the zipped `bootstrap` size. Each function runs twice,
-//! alternating with the others. The floor (`src/bin/floor.rs`: one `GetItem`) runs in the same
-//! rounds; ratios are to it.
+//! (VmHWM from `/proc/<pid>/status`) and the zipped `bootstrap` size. Each function runs twice
+//! (`BENCH_ROUNDS`): each round spawns every function under an emulator of its own, then hands
+//! out the warm invokes round-robin, one to each function in turn, so load from elsewhere on the
+//! machine falls on all of them alike. The floor (`src/bin/floor.rs`: one `GetItem`) runs in the
+//! same rounds; ratios are to it.
+//!
+//! The attribution ladder (`src/bin/ladder.rs`) runs in the same rounds unless `BENCH_LADDER=0`:
+//! the floor's read with an API function's parts added one per rung (tracing subscriber, JWT
+//! keyset at init, `web::api` router, the use case's read, the client interceptors, the
+//! function's router), for `GET /gigs/{id}` and `GET /gigs/{id}/reviews`, printed as a second
+//! table with what each rung adds. `BENCH_ROUNDS` (default 2) sets the runs per subject.
 //!
 //! Invoke time is measured here, from handing the event out to receiving the response: the
 //! emulator's own HTTP handling is in it, the same for every function and the floor.
@@ -32,7 +40,9 @@ use gigmarket_shared::auth::{JwtKeys, TokenIssuer};
 use gigmarket_shared::aws;
 use gigmarket_shared::config::Config;
 use gigmarket_shared::domain::gig::{Gig, GigContent, GigStatus, Package, Revisions, Tier};
-use gigmarket_shared::domain::user::{Role, User};
+use gigmarket_shared::domain::message::OpenConversation;
+use gigmarket_shared::domain::order::PlaceOrder;
+use gigmarket_shared::domain::user::{Caller, Role, User};
 use gigmarket_shared::store::{Store, table};
 use time::OffsetDateTime;
 use tokio::sync::{Mutex, mpsc, oneshot};
@@ -42,6 +52,12 @@ const RUNTIME: &str = "/2018-06-01/runtime";
 /// The ids the sample events carry (tests/integration/events.rs), replaced by seeded ones.
 const SAMPLE_USER_ID: &str = "11111111-1111-4111-8111-111111111111";
 const SAMPLE_GIG_ID: &str = "33333333-3333-4333-8333-333333333333";
+const SAMPLE_ORDER_ID: &str = "22222222-2222-4222-8222-222222222222";
+/// The ids the event functions' samples (`events/dispatcher/`, `events/notifier/`) carry.
+const SAMPLE_EVENT_CLIENT_ID: &str = "4f6c1a2e-8d0b-4c57-9a3e-2b1d0c9e7f61";
+const SAMPLE_EVENT_FREELANCER_ID: &str = "9b2e7d14-3c6a-4f0e-8b5d-1a7c2e9f4d32";
+const SAMPLE_EVENT_ORDER_ID: &str = "0193a0c2-5f00-7c3e-9a51-3b9e2f1c0a11";
+const SAMPLE_EVENT_GIG_ID: &str = "c3d9e1f2-7a4b-4c8d-9e0f-1a2b3c4d5e6f";
 const BENCH_PASSWORD: &str = "bench-password-123";
 
 /// One invocation handed to the function, and where its answer goes.
@@ -149,22 +165,99 @@ struct Subject {
     function: &'static str,
     route: &'static str,
     event: String,
+    /// The binary, when it is not named after the function (the ladder's rungs).
+    binary: Option<&'static str>,
+    /// Environment beyond the functions' own (the ladder's `LADDER_*`).
+    env: Vec<(String, String)>,
+    /// The ladder this rung belongs to and the part it adds.
+    rung: Option<(&'static str, &'static str)>,
 }
+
+impl Subject {
+    fn function(function: &'static str, route: &'static str, event: String) -> Self {
+        Self {
+            function,
+            route,
+            event,
+            binary: None,
+            env: Vec::new(),
+            rung: None,
+        }
+    }
+
+    fn binary(&self) -> &'static str {
+        self.binary.unwrap_or(self.function)
+    }
+}
+
+/// The attribution ladder (`src/bin/ladder.rs`): per route, the floor's read with the parts of
+/// an API function added one at a time, each rung a run of the same binary: its `LADDER_PARTS`,
+/// more environment, and what it adds. The last two rungs are variants of the whole function,
+/// not further parts.
+/// A ladder rung: `LADDER_PARTS`, more environment, what it adds.
+type Rung = (
+    &'static str,
+    &'static [(&'static str, &'static str)],
+    &'static str,
+);
+
+const LADDER_RUNGS: &[Rung] = &[
+    ("", &[], "none (the floor's read in the ladder binary)"),
+    ("tracing", &[], "+ tracing subscriber (`telemetry::init`)"),
+    (
+        "tracing,keys",
+        &[],
+        "+ JWT keyset from Secrets Manager at init",
+    ),
+    (
+        "tracing,keys,api",
+        &[],
+        "+ axum router in `web::api` (request span, log line)",
+    ),
+    (
+        "tracing,keys,api,domain",
+        &[],
+        "+ the use case's read (domain decode, public view)",
+    ),
+    (
+        "tracing,keys,api,domain,interceptors",
+        &[],
+        "+ call-log and capacity interceptors",
+    ),
+    (
+        "tracing,keys,api,domain,interceptors,router",
+        &[],
+        "+ the function's whole router",
+    ),
+    (
+        "tracing,keys,api,domain,interceptors,router",
+        &[("AWS_LAMBDA_LOG_LEVEL", "WARN")],
+        "variant: log level WARN (no per-request log line)",
+    ),
+    (
+        "tracing,keys,api,domain,interceptors,router",
+        &[("LADDER_RUNTIME", "current_thread")],
+        "variant: current-thread tokio runtime",
+    ),
+];
 
 struct Run {
     init: Duration,
     first: Duration,
     warm: Vec<Duration>,
     peak_kib: u64,
+    /// Resident anonymous (heap, stacks, relocated data) and file-backed (code) memory at the end.
+    anon_kib: u64,
+    file_kib: u64,
 }
 
-fn peak_rss_kib(pid: u32) -> anyhow::Result<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+/// A `/proc/<pid>/status` field in KiB.
+fn status_kib(status: &str, field: &str) -> anyhow::Result<u64> {
     status
         .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .find_map(|line| line.strip_prefix(field))
         .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-        .context("VmHWM")
+        .with_context(|| field.to_owned())
 }
 
 async fn invoke(
@@ -184,10 +277,16 @@ async fn invoke(
     let answer = tokio::time::timeout(Duration::from_secs(30), answered)
         .await
         .with_context(|| format!("{function}: no answer within 30 s"))??;
-    let status = serde_json::from_slice::<serde_json::Value>(&answer.body)
-        .ok()
-        .and_then(|body| body["statusCode"].as_u64());
-    if !answer.ok || !matches!(status, Some(200..=299)) {
+    // An API function answers an HTTP response (2xx wanted); an event function its batch
+    // response, which must name no failed item.
+    let body = serde_json::from_slice::<serde_json::Value>(&answer.body).unwrap_or_default();
+    let succeeded = match body.get("statusCode") {
+        Some(status) => matches!(status.as_u64(), Some(200..=299)),
+        None => body["batchItemFailures"]
+            .as_array()
+            .is_none_or(|failures| failures.is_empty()),
+    };
+    if !answer.ok || !succeeded {
         bail!(
             "{function}: failed invoke: {}",
             String::from_utf8_lossy(&answer.body)
@@ -196,25 +295,80 @@ async fn invoke(
     Ok(answer.answered - answer.handed_out)
 }
 
-async fn measure(
-    emulator: &Arc<Emulator>,
-    runtime_api: &str,
+/// A Runtime API emulator of its own, so several functions can run side by side.
+async fn start_emulator() -> anyhow::Result<(Arc<Emulator>, String, tokio::task::JoinHandle<()>)> {
+    let emulator = Arc::new(Emulator::default());
+    let app = Router::new()
+        .route(&format!("{RUNTIME}/invocation/next"), get(next))
+        .route(
+            &format!("{RUNTIME}/invocation/{{id}}/response"),
+            post(response),
+        )
+        .route(&format!("{RUNTIME}/invocation/{{id}}/error"), post(error))
+        .route(&format!("{RUNTIME}/init/error"), post(init_error))
+        .with_state(emulator.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let runtime_api = listener.local_addr()?.to_string();
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok((emulator, runtime_api, server))
+}
+
+/// A function process under its emulator; killed when dropped.
+struct Running {
+    child: std::process::Child,
+    server: tokio::task::JoinHandle<()>,
+    queue: mpsc::Sender<Invocation>,
+    init: Duration,
+    first: Duration,
+    warm: Vec<Duration>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.server.abort();
+    }
+}
+
+impl Running {
+    /// The run's numbers, read before the process goes.
+    fn finish(self) -> anyhow::Result<Run> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;
+        Ok(Run {
+            init: self.init,
+            first: self.first,
+            warm: self.warm.clone(),
+            peak_kib: status_kib(&status, "VmHWM:")?,
+            anon_kib: status_kib(&status, "RssAnon:")?,
+            file_kib: status_kib(&status, "RssFile:")?,
+        })
+    }
+}
+
+/// Spawns `binary` as Lambda spawns `bootstrap`, waits for its first poll (init) and gives it
+/// its first invoke.
+async fn spawn_function(
     binary: &Path,
     subject: &Subject,
     env: &[(String, String)],
     invokes: usize,
     log: &Path,
-) -> anyhow::Result<Run> {
+) -> anyhow::Result<Running> {
+    let (emulator, runtime_api, server) = start_emulator().await?;
     let (queue, receiver) = mpsc::channel(1);
     let (first_poll, polled) = oneshot::channel();
     *emulator.queue.lock().await = Some(receiver);
     *emulator.first_poll.lock().await = Some(first_poll);
     let log = std::fs::File::create(log)?;
     let spawned = Instant::now();
-    let mut child = Command::new(binary)
+    let child = Command::new(binary)
         .env_remove("JWT_KEYS_FILE")
+        .env_remove("RUST_LOG")
         .env_remove("JWT_KEYS")
-        .env("AWS_LAMBDA_RUNTIME_API", runtime_api)
+        .env("AWS_LAMBDA_RUNTIME_API", &runtime_api)
         .env("AWS_LAMBDA_FUNCTION_NAME", subject.function)
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
@@ -224,35 +378,26 @@ async fn measure(
         )
         .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
         .envs(env.iter().map(|(name, value)| (name, value)))
+        .envs(subject.env.iter().map(|(name, value)| (name, value)))
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log)
         .spawn()
         .with_context(|| format!("spawning {}", binary.display()))?;
-    let outcome = async {
-        let polled = tokio::time::timeout(Duration::from_secs(30), polled)
-            .await
-            .context("no first poll within 30 s")??;
-        let init = polled - spawned;
-        let first = invoke(&queue, &subject.event, subject.function).await?;
-        let mut warm = Vec::with_capacity(invokes);
-        for _ in 0..invokes {
-            warm.push(invoke(&queue, &subject.event, subject.function).await?);
-        }
-        let peak_kib = peak_rss_kib(child.id())?;
-        anyhow::Ok(Run {
-            init,
-            first,
-            warm,
-            peak_kib,
-        })
-    }
-    .await;
-    let _ = child.kill();
-    let _ = child.wait();
-    *emulator.queue.lock().await = None;
-    emulator.in_flight.lock().await.clear();
-    outcome
+    let mut running = Running {
+        child,
+        server,
+        queue,
+        init: Duration::ZERO,
+        first: Duration::ZERO,
+        warm: Vec::with_capacity(invokes),
+    };
+    let polled = tokio::time::timeout(Duration::from_secs(30), polled)
+        .await
+        .context("no first poll within 30 s")??;
+    running.init = polled - spawned;
+    running.first = invoke(&running.queue, &subject.event, subject.function).await?;
+    Ok(running)
 }
 
 fn zipped_size(binary: &Path) -> anyhow::Result<u64> {
@@ -266,6 +411,82 @@ fn zipped_size(binary: &Path) -> anyhow::Result<u64> {
         .output()?;
     anyhow::ensure!(output.status.success(), "zipping {}", binary.display());
     Ok(String::from_utf8(output.stdout)?.trim().parse()?)
+}
+
+/// Init, first invoke, warm p50, warm p99, peak RSS, resident anonymous and file-backed memory
+/// of one subject over its runs (ms, MiB).
+type Summary = (f64, f64, f64, f64, f64, f64, f64);
+
+/// The ladder as a markdown table: each rung's numbers and, in brackets, what it adds to the row
+/// before it (the first rung of the first route: to the floor; of the next route: to the first
+/// route's first rung, i.e. that route's read instead of the other's; a variant: to the whole
+/// function's rung), then the function itself against the whole function's rung.
+fn print_ladder(subjects: &[Subject], summary: &[Summary], invokes: usize, rounds: usize) {
+    let cell = |value: f64, previous: f64, digits: usize| {
+        format!("{value:.digits$} ({:+.digits$})", value - previous)
+    };
+    let row = |label: &str, value: &Summary, previous: &Summary| {
+        println!(
+            "| {label} | {} | {} | {} | {} | {} | {} | {} |",
+            cell(value.0, previous.0, 1),
+            cell(value.1, previous.1, 1),
+            cell(value.0 + value.1, previous.0 + previous.1, 1),
+            cell(value.2, previous.2, 3),
+            cell(value.4, previous.4, 2),
+            cell(value.5, previous.5, 2),
+            cell(value.6, previous.6, 2),
+        );
+    };
+    println!("\n## Attribution ladder: the floor's read with one part added per rung\n");
+    println!(
+        "`tools/bench/src/bin/ladder.rs`, release build, its warm invokes interleaved with the functions'; {invokes} warm invokes x {rounds} runs per rung; anonymous and file-backed: resident at the end of the run (`RssAnon`, `RssFile`). Each cell: the rung's value (what it adds to the row above).\n"
+    );
+    println!(
+        "| rung | init ms | first invoke ms | init + first ms | warm p50 ms | peak RSS MiB | anonymous MiB | file-backed MiB |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    let floor = &summary[0];
+    row("floor (`floor.rs`)", floor, floor);
+    let mut first_rung: Option<&Summary> = None;
+    let mut previous = floor;
+    let mut current_route = "";
+    for (index, subject) in subjects.iter().enumerate() {
+        let Some((route, part)) = subject.rung else {
+            continue;
+        };
+        if route != current_route {
+            if let Some(function) = function_of(subjects, current_route) {
+                row(
+                    &format!("the `{}` function itself", subjects[function].function),
+                    &summary[function],
+                    previous,
+                );
+            }
+            current_route = route;
+            println!("| **{route}** | | | | | | | |");
+            previous = first_rung.unwrap_or(floor);
+            first_rung.get_or_insert(&summary[index]);
+        }
+        row(part, &summary[index], previous);
+        // A variant is measured against the whole function's rung, not the variant before it.
+        if !part.starts_with("variant") {
+            previous = &summary[index];
+        }
+    }
+    if let Some(function) = function_of(subjects, current_route) {
+        row(
+            &format!("the `{}` function itself", subjects[function].function),
+            &summary[function],
+            previous,
+        );
+    }
+}
+
+/// The measured function that serves `route`, if it ran.
+fn function_of(subjects: &[Subject], route: &str) -> Option<usize> {
+    subjects.iter().position(|subject| {
+        subject.rung.is_none() && subject.function != "floor" && subject.route == route
+    })
 }
 
 fn percentile_ms(sorted: &[Duration], fraction: f64) -> f64 {
@@ -324,6 +545,90 @@ async fn seed(store: &Store) -> anyhow::Result<(User, Gig)> {
     Ok((user, gig))
 }
 
+/// What the other functions' samples read: a client who placed an order of `gig` (through the
+/// placement use case) and opened a conversation about it with the freelancer, and an admin.
+struct Seeded {
+    client: User,
+    admin: User,
+    order_id: Uuid,
+}
+
+async fn seed_orders(store: &Store, config: &Config, gig: &Gig) -> anyhow::Result<Seeded> {
+    let now = OffsetDateTime::now_utc();
+    let hash = gigmarket_shared::auth::password::hash_password(BENCH_PASSWORD)?;
+    let mut created = Vec::new();
+    for (email, name, role) in [
+        ("bench-client@example.com", "Bench Client", Role::Client),
+        ("bench-admin@example.com", "Bench Admin", Role::Admin),
+    ] {
+        let mut user = User::new(email.to_owned(), name.to_owned(), role, now);
+        user.email_verified = true;
+        store
+            .create_user(&user, &hash)
+            .await
+            .map_err(|error| anyhow::anyhow!("{error}"))?;
+        created.push(user);
+    }
+    let admin = created.pop().context("admin")?;
+    let client = created.pop().context("client")?;
+    let caller = Caller {
+        id: client.id,
+        role: client.role,
+    };
+    let placed = gigmarket_shared::app::orders::place(
+        store,
+        caller,
+        Some("bench-order"),
+        &PlaceOrder {
+            gig_id: gig.id,
+            package: Tier::Basic,
+            requirements: "Blue, please.".to_owned(),
+            expected_price_cents: None,
+        },
+        now,
+    )
+    .await
+    .map_err(|error| anyhow::anyhow!("placing the order: {error}"))?;
+    gigmarket_shared::app::messages::open(
+        store,
+        caller,
+        &OpenConversation {
+            participant_id: gig.freelancer_id,
+            gig_id: None,
+            order_id: Some(placed.order.id),
+            text: "Hello, a question about the order.".to_owned(),
+        },
+        config.conversations_per_hour,
+        now,
+    )
+    .await
+    .map_err(|error| anyhow::anyhow!("opening the conversation: {error}"))?;
+    Ok(Seeded {
+        client,
+        admin,
+        order_id: placed.order.id,
+    })
+}
+
+/// The dispatcher's queue and the notifier's verified sender in moto (boto3 from the project
+/// venv, on PATH through `scripts/env.sh`: the bench has no SQS or SES client of its own).
+fn moto_queue_and_sender(queue: &str, sender: &str) -> anyhow::Result<String> {
+    let output = Command::new("python3")
+        .args([
+            "-c",
+            "import sys,boto3\nprint(boto3.client('sqs').create_queue(QueueName=sys.argv[1])['QueueUrl'])\nboto3.client('ses').verify_email_identity(EmailAddress=sys.argv[2])",
+        ])
+        .arg(queue)
+        .arg(sender)
+        .output()?;
+    anyhow::ensure!(
+        output.status.success(),
+        "creating the queue and verifying the sender in moto: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Ok(String::from_utf8(output.stdout)?.trim().to_owned())
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     if std::env::var("AWS_ENDPOINT_URL_DYNAMODB").is_err() {
@@ -341,6 +646,13 @@ async fn main() -> anyhow::Result<()> {
     let only: Option<Vec<String>> = std::env::var("BENCH_FUNCTIONS")
         .ok()
         .map(|raw| raw.split(',').map(str::to_owned).collect());
+    let rounds: usize = std::env::var("BENCH_ROUNDS")
+        .ok()
+        .map(|raw| raw.parse())
+        .transpose()?
+        .unwrap_or(2);
+    anyhow::ensure!(rounds >= 1, "BENCH_ROUNDS must be at least 1");
+    let ladder = std::env::var("BENCH_LADDER").as_deref() != Ok("0");
 
     // The table, the data the samples read, and the keyset as a secret in moto.
     let sdk = aws::sdk_config().await;
@@ -349,18 +661,23 @@ async fn main() -> anyhow::Result<()> {
     table::create_table(&dynamodb, &table_name).await?;
     let store = Store::new(dynamodb.clone(), table_name.clone());
     let (user, gig) = seed(&store).await?;
+    let config = Config::for_table(&table_name);
+    let seeded = seed_orders(&store, &config, &gig).await?;
     let keys_json = std::fs::read_to_string(
         std::env::var("JWT_KEYS_FILE").context("JWT_KEYS_FILE (scripts/env.sh)")?,
     )?;
     let keys = JwtKeys::from_json(&keys_json)?;
-    let config = Config::for_table(&table_name);
-    let token = TokenIssuer::new(
+    let issuer = TokenIssuer::new(
         keys,
         config.jwt_issuer.clone(),
         config.jwt_audience.clone(),
         Duration::from_secs(3600),
-    )
-    .issue(user.id, user.role)?;
+    );
+    let token = issuer.issue(user.id, user.role)?;
+    let client_token = issuer.issue(seeded.client.id, seeded.client.role)?;
+    let admin_token = issuer.issue(seeded.admin.id, seeded.admin.role)?;
+    let sender = "bench-sender@example.com";
+    let queue_url = moto_queue_and_sender(&table_name, sender)?;
     let secret_id = format!("gigmarket/{table_name}/jwt-keys");
     let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
     secrets
@@ -378,12 +695,21 @@ async fn main() -> anyhow::Result<()> {
             "LOGIN_MAX_ATTEMPTS_PER_ADDRESS".to_owned(),
             "1000000".to_owned(),
         ),
+        ("ORDER_EVENTS_QUEUE_URL".to_owned(), queue_url.clone()),
+        ("SENDER_EMAIL".to_owned(), sender.to_owned()),
     ];
     let fill = |text: String| {
         text.replace(SAMPLE_GIG_ID, &gig.id.to_string())
             .replace(SAMPLE_USER_ID, &user.id.to_string())
             .replace("<ACCESS_TOKEN>", &token)
             .replace("<FREELANCER_TOKEN>", &token)
+            .replace(SAMPLE_ORDER_ID, &seeded.order_id.to_string())
+            .replace("<CLIENT_TOKEN>", &client_token)
+            .replace("<ADMIN_TOKEN>", &admin_token)
+            .replace(SAMPLE_EVENT_ORDER_ID, &seeded.order_id.to_string())
+            .replace(SAMPLE_EVENT_CLIENT_ID, &seeded.client.id.to_string())
+            .replace(SAMPLE_EVENT_FREELANCER_ID, &user.id.to_string())
+            .replace(SAMPLE_EVENT_GIG_ID, &gig.id.to_string())
     };
     let login = {
         let mut event: serde_json::Value =
@@ -393,88 +719,145 @@ async fn main() -> anyhow::Result<()> {
         event["headers"]["content-length"] = body.len().to_string().into();
         event.to_string()
     };
-    let subjects = vec![
-        Subject {
-            function: "floor",
-            route: "GET /gigs/{id} (one GetItem)",
-            event: fill(sample(&root, "gigs/get-gig.json")?),
-        },
-        Subject {
-            function: "gigs",
-            route: "GET /gigs/{id}",
-            event: fill(sample(&root, "gigs/get-gig.json")?),
-        },
-        Subject {
-            function: "users",
-            route: "GET /users/{id}",
-            event: fill(sample(&root, "users/get-user.json")?),
-        },
-        Subject {
-            function: "users",
-            route: "GET /me",
-            event: fill(sample(&root, "users/get-me.json")?),
-        },
-        Subject {
-            function: "reviews",
-            route: "GET /gigs/{id}/reviews",
-            event: fill(sample(&root, "reviews/gig-reviews.json")?),
-        },
-        Subject {
-            function: "auth",
-            route: "POST /auth/login",
-            event: login,
-        },
+    let gig_event = fill(sample(&root, "gigs/get-gig.json")?);
+    let reviews_event = fill(sample(&root, "reviews/gig-reviews.json")?);
+    let mut subjects = vec![
+        Subject::function("floor", "GET /gigs/{id} (one GetItem)", gig_event.clone()),
+        Subject::function("gigs", "GET /gigs/{id}", gig_event.clone()),
+        Subject::function(
+            "users",
+            "GET /users/{id}",
+            fill(sample(&root, "users/get-user.json")?),
+        ),
+        Subject::function(
+            "users",
+            "GET /me",
+            fill(sample(&root, "users/get-me.json")?),
+        ),
+        Subject::function("reviews", "GET /gigs/{id}/reviews", reviews_event.clone()),
+        Subject::function("auth", "POST /auth/login", login),
+        Subject::function(
+            "orders",
+            "GET /orders/{id}",
+            fill(sample(&root, "orders/get-order.json")?),
+        ),
+        Subject::function(
+            "messages",
+            "GET /conversations",
+            fill(sample(&root, "messages/list-conversations.json")?),
+        ),
+        Subject::function(
+            "admin",
+            "GET /admin/metrics",
+            fill(sample(&root, "admin/metrics.json")?),
+        ),
+        // Event functions: a stream batch queued to SQS, an SQS batch mailed through SES (its
+        // first invoke mails; the warm ones are redeliveries the mail claim answers), a
+        // scheduler pass over empty due lists.
+        Subject::function(
+            "dispatcher",
+            "stream batch (order placed)",
+            fill(sample(&root, "dispatcher/order-placed.json")?),
+        ),
+        Subject::function(
+            "notifier",
+            "SQS batch (order placed)",
+            fill(sample(&root, "notifier/order-placed.json")?),
+        ),
+        Subject::function(
+            "scheduler",
+            "scheduled event",
+            fill(sample(&root, "scheduler/scheduled.json")?),
+        ),
     ];
-    let subjects: Vec<Subject> = subjects
-        .into_iter()
-        .filter(|subject| {
-            subject.function == "floor"
-                || only
-                    .as_ref()
-                    .is_none_or(|only| only.iter().any(|name| name == subject.function))
-        })
-        .collect();
-
-    let emulator = Arc::new(Emulator::default());
-    let app = Router::new()
-        .route(&format!("{RUNTIME}/invocation/next"), get(next))
-        .route(
-            &format!("{RUNTIME}/invocation/{{id}}/response"),
-            post(response),
-        )
-        .route(&format!("{RUNTIME}/invocation/{{id}}/error"), post(error))
-        .route(&format!("{RUNTIME}/init/error"), post(init_error))
-        .with_state(emulator.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let runtime_api = listener.local_addr()?.to_string();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-
-    let logs = root.join(".local/logs");
-    std::fs::create_dir_all(&logs)?;
-    let mut runs: Vec<Vec<Run>> = subjects.iter().map(|_| Vec::new()).collect();
-    for round in 0..2 {
-        for (index, subject) in subjects.iter().enumerate() {
-            eprintln!(
-                "round {}: {} {} ...",
-                round + 1,
-                subject.function,
-                subject.route
-            );
-            let run = measure(
-                &emulator,
-                &runtime_api,
-                &binaries.join(subject.function),
-                subject,
-                &env,
-                invokes,
-                &logs.join(format!("bench-{}-{index}.log", subject.function)),
-            )
-            .await?;
-            runs[index].push(run);
+    subjects.retain(|subject| {
+        subject.function == "floor"
+            || only
+                .as_ref()
+                .is_none_or(|only| only.iter().any(|name| name == subject.function))
+    });
+    if ladder {
+        for (ladder_route, route, event) in [
+            ("gig", "GET /gigs/{id}", &gig_event),
+            ("reviews", "GET /gigs/{id}/reviews", &reviews_event),
+        ] {
+            for (parts, more_env, part) in LADDER_RUNGS {
+                let mut env = vec![
+                    ("LADDER_ROUTE".to_owned(), ladder_route.to_owned()),
+                    ("LADDER_PARTS".to_owned(), (*parts).to_owned()),
+                ];
+                env.extend(
+                    more_env
+                        .iter()
+                        .map(|(name, value)| ((*name).to_owned(), (*value).to_owned())),
+                );
+                subjects.push(Subject {
+                    function: "ladder",
+                    route,
+                    event: event.clone(),
+                    binary: None,
+                    env,
+                    rung: Some((route, part)),
+                });
+            }
         }
     }
 
-    let summary: Vec<(f64, f64, f64, f64, f64)> = runs
+    // Each round spawns every subject, one after the other (init and first invoke), then hands
+    // out the warm invokes round-robin, one to each subject in turn: a busy moment of the shared
+    // machine then falls on all of them alike, not on whichever ran at the time.
+    let logs = root.join(".local/logs");
+    std::fs::create_dir_all(&logs)?;
+    // auth's logins (argon2id, about 20 MiB and tens of ms of CPU each, plus writes) slowed every
+    // read interleaved with them several-fold: auth gets a round-robin of its own.
+    let groups: [Vec<usize>; 2] = [
+        (0..subjects.len())
+            .filter(|&index| subjects[index].function != "auth")
+            .collect(),
+        (0..subjects.len())
+            .filter(|&index| subjects[index].function == "auth")
+            .collect(),
+    ];
+    let mut runs: Vec<Vec<Run>> = subjects.iter().map(|_| Vec::new()).collect();
+    for round in 0..rounds {
+        for group in groups.iter().filter(|group| !group.is_empty()) {
+            eprintln!("round {}: spawning {} subjects ...", round + 1, group.len());
+            let mut running = Vec::with_capacity(group.len());
+            for &index in group {
+                let subject = &subjects[index];
+                running.push(
+                    spawn_function(
+                        &binaries.join(subject.binary()),
+                        subject,
+                        &env,
+                        invokes,
+                        &logs.join(format!("bench-{}-{index}.log", subject.binary())),
+                    )
+                    .await
+                    .with_context(|| format!("{} {}", subject.function, subject.route))?,
+                );
+            }
+            eprintln!(
+                "round {}: {invokes} warm invokes each, interleaved ...",
+                round + 1
+            );
+            // Each cycle starts one subject further on, so none always follows the same one.
+            for cycle in 0..invokes {
+                for offset in 0..group.len() {
+                    let slot = (cycle + offset) % group.len();
+                    let subject = &subjects[group[slot]];
+                    let took =
+                        invoke(&running[slot].queue, &subject.event, subject.function).await?;
+                    running[slot].warm.push(took);
+                }
+            }
+            for (&index, running) in group.iter().zip(running) {
+                runs[index].push(running.finish()?);
+            }
+        }
+    }
+
+    let summary: Vec<Summary> = runs
         .iter_mut()
         .map(|runs| {
             let mut warm: Vec<Duration> = runs.iter().flat_map(|run| run.warm.clone()).collect();
@@ -488,6 +871,8 @@ async fn main() -> anyhow::Result<()> {
                 percentile_ms(&warm, 0.50),
                 percentile_ms(&warm, 0.99),
                 mean(&|run| run.peak_kib as f64 / 1024.0),
+                mean(&|run| run.anon_kib as f64 / 1024.0),
+                mean(&|run| run.file_kib as f64 / 1024.0),
             )
         })
         .collect();
@@ -496,13 +881,17 @@ async fn main() -> anyhow::Result<()> {
         "\n## Cold start and footprint: release builds under the Runtime API emulator, DynamoDB Local\n"
     );
     println!(
-        "{invokes} warm invokes per run, 2 runs per function alternating; init and first invoke and peak RSS are the mean of the 2 runs, p50/p99 over both runs' invokes.\n"
+        "{invokes} warm invokes per run, {rounds} runs per function, the warm invokes of all functions interleaved; init and first invoke and peak RSS are the mean of the {rounds} runs, p50/p99 over all runs' invokes.\n"
     );
     println!(
         "| function | route | init ms | first invoke ms | warm p50 ms | warm p99 ms | peak RSS MiB | zipped bootstrap MB | p50 / floor | init / floor | RSS / floor |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|---|");
-    for (subject, (init, first, p50, p99, rss)) in subjects.iter().zip(&summary) {
+    for (subject, (init, first, p50, p99, rss, _, _)) in subjects
+        .iter()
+        .zip(&summary)
+        .filter(|(subject, _)| subject.rung.is_none())
+    {
         let zipped = zipped_size(&binaries.join(subject.function))? as f64 / 1e6;
         println!(
             "| {} | {} | {init:.1} | {first:.2} | {p50:.2} | {p99:.2} | {rss:.1} | {zipped:.2} | {:.2} | {:.2} | {:.2} |",
@@ -513,19 +902,29 @@ async fn main() -> anyhow::Result<()> {
             rss / floor.4,
         );
     }
+    if ladder {
+        print_ladder(&subjects, &summary, invokes, rounds);
+    }
     for (subject, runs) in subjects.iter().zip(&runs) {
         let per_run: Vec<String> = runs
             .iter()
             .map(|run| {
+                let mut warm = run.warm.clone();
+                warm.sort();
                 format!(
-                    "init {:.1} ms, RSS {:.1} MiB",
+                    "init {:.1} ms, first {:.1} ms, p50 {:.3} ms, RSS {:.1} MiB",
                     run.init.as_secs_f64() * 1000.0,
+                    run.first.as_secs_f64() * 1000.0,
+                    percentile_ms(&warm, 0.50),
                     run.peak_kib as f64 / 1024.0
                 )
             })
             .collect();
+        let rung = subject
+            .rung
+            .map_or(String::new(), |(_, part)| format!(" {part}"));
         eprintln!(
-            "{} {}: {}",
+            "{} {}{rung}: {}",
             subject.function,
             subject.route,
             per_run.join("; ")
