@@ -18,6 +18,9 @@ pub const OWN_CRATES: &[&str] = &[
     "users",
     "gigs",
     "orders",
+    "reviews",
+    "messages",
+    "admin",
     "dispatcher",
     "notifier",
     "scheduler",
@@ -75,6 +78,25 @@ pub fn init() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A function missing from `OWN_CRATES` logs only WARN and above, whatever its level says.
+    #[test]
+    fn every_function_crate_follows_the_configured_level() {
+        let functions = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../functions");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(&functions).expect("the functions directory") {
+            let name = entry.unwrap().file_name().into_string().unwrap();
+            assert!(
+                OWN_CRATES.contains(&name.replace('-', "_").as_str()),
+                "functions/{name} is not in telemetry::OWN_CRATES: its logs would be cut at WARN"
+            );
+            seen += 1;
+        }
+        assert!(
+            seen >= 10,
+            "only {seen} function crates found in {functions:?}"
+        );
+    }
 
     #[test]
     fn verbose_levels_apply_to_our_crates_only() {
