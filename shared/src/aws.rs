@@ -136,10 +136,36 @@ impl DynamoDbTimeouts {
     }
 }
 
+/// How long an SQS, SES or Secrets Manager call may take: 1 s to connect, 2 s an attempt, 3 s
+/// the call with its retries. Each is a same-region call that answers in milliseconds, and
+/// each caller has a better answer than waiting for Lambda to kill it:
+///
+/// - `auth` queues an account mail (SQS `SendMessage`) after the account is written: the mail
+///   is best effort (the user can ask for another), so a hung queue must cost the request its
+///   mail, not its answer (the web layer's 503 for an account that exists; a retry is then a
+///   409).
+/// - the dispatcher's `SendMessageBatch` reports its stream records as failed, and Lambda
+///   retries the stream from the first of them;
+/// - the notifier's SES `SendEmail` fails its message (its mail claim is released), which the
+///   queue redelivers;
+/// - the JWT keyset's `GetSecretValue` fails the cold start, naming the secret, in 3 s instead
+///   of Lambda's whole init window.
+///
+/// No override: the local emulator (moto) answers these in milliseconds too.
+#[cfg(any(feature = "sqs", feature = "ses", feature = "jwt-secret"))]
+fn service_timeouts() -> aws_config::timeout::TimeoutConfig {
+    aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(1))
+        .operation_attempt_timeout(Duration::from_secs(2))
+        .operation_timeout(Duration::from_secs(3))
+        .build()
+}
+
 #[cfg(feature = "sqs")]
 pub fn sqs(config: &SdkConfig) -> aws_sdk_sqs::Client {
     aws_sdk_sqs::Client::from_conf(
         aws_sdk_sqs::config::Builder::from(config)
+            .timeout_config(service_timeouts())
             .interceptor(CallLog::from_env())
             .build(),
     )
@@ -149,6 +175,7 @@ pub fn sqs(config: &SdkConfig) -> aws_sdk_sqs::Client {
 pub fn ses(config: &SdkConfig) -> aws_sdk_ses::Client {
     aws_sdk_ses::Client::from_conf(
         aws_sdk_ses::config::Builder::from(config)
+            .timeout_config(service_timeouts())
             .interceptor(CallLog::from_env())
             .build(),
     )
@@ -158,6 +185,7 @@ pub fn ses(config: &SdkConfig) -> aws_sdk_ses::Client {
 pub fn secrets_manager(config: &SdkConfig) -> aws_sdk_secretsmanager::Client {
     aws_sdk_secretsmanager::Client::from_conf(
         aws_sdk_secretsmanager::config::Builder::from(config)
+            .timeout_config(service_timeouts())
             .interceptor(CallLog::from_env())
             .build(),
     )

@@ -8,6 +8,7 @@ mod admin;
 mod admin_metrics;
 mod admin_oversight;
 mod auth;
+mod build_graph;
 mod events;
 mod gigs;
 mod gigs_search;

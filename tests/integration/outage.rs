@@ -557,3 +557,41 @@ async fn a_hung_dynamodb_gives_clean_503s_in_time_and_leaves_nothing_half_writte
         function_timeout()
     );
 }
+
+/// A queue that accepts connections and never answers (a listener on loopback that never reads:
+/// the kernel completes the handshakes) costs a registration its verification mail, not its
+/// answer: the account is written before the mail is queued, and the SQS client's timeouts
+/// (`aws::sqs`) end the send in seconds, so the client gets its 201 inside the function timeout
+/// rather than the web layer's 503 for an account that exists (and a 409 on the retry).
+#[tokio::test]
+async fn a_hung_queue_costs_a_registration_its_mail_not_its_answer() {
+    let black_hole = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+    let endpoint = format!("http://{}", black_hole.local_addr().unwrap());
+    // SAFETY: nextest runs every test in a process of its own, and nothing reads the
+    // environment yet: `auth` builds its SQS client from it at the first mail.
+    unsafe { std::env::set_var("AWS_ENDPOINT_URL_SQS", &endpoint) };
+    let app = TestApp::with_config(|config| {
+        config.order_events_queue_url = Some(format!("{endpoint}/000000000000/account-mail"));
+    })
+    .await;
+
+    let email = format!("hung-queue-{}@example.com", Uuid::new_v4().simple());
+    let password = "a long password";
+    let started = Instant::now();
+    let response = app
+        .send_with_timeout(
+            RawRequest::new("POST", "/auth/register").json(&json!({
+                "email": email, "password": password, "name": "Queue Hung", "role": "client"
+            })),
+            function_timeout(),
+        )
+        .await;
+    let took = started.elapsed();
+    assert_eq!(response.status, 201, "{response:?}");
+    assert!(
+        took < function_timeout() - gigmarket_shared::web::ANSWER_MARGIN,
+        "the registration waited {took:?} on the hung queue"
+    );
+    // The account is whole: its owner logs in.
+    assert_eq!(app.login(&email, password).await.status, 200);
+}
