@@ -4,7 +4,11 @@
 //! memory. Each part is the shared code the functions run, never a copy of it.
 //!
 //! `LADDER_ROUTE`: `gig` (default; one `GetItem`) or `reviews` (one `Query` of the gig's
-//! reviews index partition). `LADDER_PARTS`, comma-separated, any of:
+//! reviews index partition), or, for the raw read alone (no parts: it prices the read that
+//! `orders` and `messages` make, which is more than the floor's `GetItem`), `order` (the
+//! consistent `Query` of an order's partition, `GET /orders/{id}`) or `inbox` (one page of
+//! `LADDER_USER_ID`'s inbox on gsi1, `GET /conversations`). `LADDER_PARTS`, comma-separated,
+//! any of:
 //! - `tracing`: the subscriber `telemetry::init` installs (JSON, level filter);
 //! - `keys`: the JWT keyset read from Secrets Manager at init (`aws::jwt_keys`);
 //! - `api`: an axum router with the route, wrapped in `web::api` (request span, one log line
@@ -21,7 +25,9 @@
 //! multi-thread one `#[tokio::main]` starts (one worker per CPU).
 //!
 //! Without any part this is the floor (`floor.rs`) linked into a larger binary. The raw reads
-//! mirror `store::keys` (`GIG#<id>` / `GIG`, `REVIEWS#GIG#<id>` on gsi1) as the floor does.
+//! mirror `store::keys` (`GIG#<id>` / `GIG`, `REVIEWS#GIG#<id>` on gsi1, `ORDER#<id>`,
+//! `INBOX#<user_id>` on gsi1) and the Query the store sends (`store::paged`: `Limit` one more
+//! than the page) as the floor does.
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use axum::Router;
@@ -45,7 +51,14 @@ const UNMEASURED_KEYSET: &str = r#"{"active_kid": "ladder", "keys": {"ladder": "
 /// The page size the reviews sample event asks for (`events/reviews/gig-reviews.json`).
 const REVIEWS_LIMIT: u32 = 10;
 
-#[derive(Clone, Copy, Default)]
+/// The page size the inbox sample event asks for (`events/messages/list-conversations.json`).
+const INBOX_LIMIT: i32 = 10;
+
+/// How many items the store reads of an order's partition per request (`Store::read_all`'s
+/// chunk, plus the one that tells whether there is more).
+const ORDER_PARTITION_LIMIT: i32 = 101;
+
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
 struct Parts {
     tracing: bool,
     keys: bool,
@@ -85,6 +98,15 @@ impl Parts {
 enum Route {
     Gig,
     Reviews,
+    Order,
+    Inbox(Uuid),
+}
+
+impl Route {
+    /// Only the gig routes have the parts; `order` and `inbox` price the raw read alone.
+    fn has_parts(self) -> bool {
+        matches!(self, Self::Gig | Self::Reviews)
+    }
 }
 
 /// What one read answers: status, JSON body, the gig's ETag when there is one.
@@ -100,14 +122,15 @@ struct Reader {
 }
 
 impl Reader {
-    async fn read(&self, gig_id: Uuid) -> Result<Answer, Error> {
+    /// `id`: the gig's or the order's id from the path (unused by the inbox).
+    async fn read(&self, id: Uuid) -> Result<Answer, Error> {
         match (self.route, self.domain) {
             (Route::Gig, false) => {
                 let item = self
                     .dynamodb
                     .get_item()
                     .table_name(&self.table)
-                    .key("pk", AttributeValue::S(format!("GIG#{gig_id}")))
+                    .key("pk", AttributeValue::S(format!("GIG#{id}")))
                     .key("sk", AttributeValue::S("GIG".to_owned()))
                     .send()
                     .await?
@@ -121,48 +144,38 @@ impl Reader {
                 })
             }
             (Route::Reviews, false) => {
-                let items = self
-                    .dynamodb
-                    .query()
-                    .table_name(&self.table)
-                    .index_name("gsi1")
-                    .key_condition_expression("gsi1pk = :partition")
-                    .expression_attribute_values(
-                        ":partition",
-                        AttributeValue::S(format!("REVIEWS#GIG#{gig_id}")),
-                    )
-                    .scan_index_forward(false)
-                    .limit(REVIEWS_LIMIT as i32 + 1)
-                    .send()
-                    .await?
-                    .items
-                    .unwrap_or_default();
-                let json: Vec<serde_json::Value> = serde_dynamo::from_items(items)?;
-                Ok((StatusCode::OK, serde_json::to_string(&json)?, None))
+                let query = RawQuery::descending_on_gsi1(format!("REVIEWS#GIG#{id}"));
+                self.raw_query(query, REVIEWS_LIMIT as i32 + 1).await
             }
-            (Route::Gig, true) => Ok(
-                match app::gigs::get(&self.state.store, None, gig_id).await {
-                    Ok(seen) => (
-                        StatusCode::OK,
-                        serde_json::to_string(&seen.view)?,
-                        Some(seen.etag),
-                    ),
-                    Err(error) => (error.status(), String::new(), None),
-                },
-            ),
+            (Route::Order, _) => {
+                let query = RawQuery {
+                    index: None,
+                    partition: format!("ORDER#{id}"),
+                    ascending: true,
+                    consistent: true,
+                };
+                self.raw_query(query, ORDER_PARTITION_LIMIT).await
+            }
+            (Route::Inbox(user_id), _) => {
+                let query = RawQuery::descending_on_gsi1(format!("INBOX#{user_id}"));
+                self.raw_query(query, INBOX_LIMIT + 1).await
+            }
+            (Route::Gig, true) => Ok(match app::gigs::get(&self.state.store, None, id).await {
+                Ok(seen) => (
+                    StatusCode::OK,
+                    serde_json::to_string(&seen.view)?,
+                    Some(seen.etag),
+                ),
+                Err(error) => (error.status(), String::new(), None),
+            }),
             (Route::Reviews, true) => {
                 let paging = PageParams {
                     limit: Some(REVIEWS_LIMIT),
                     cursor: None,
                 };
                 Ok(
-                    match app::reviews::of_gig(
-                        &self.state.store,
-                        &self.state.cursors,
-                        gig_id,
-                        paging,
-                    )
-                    .await
+                    match app::reviews::of_gig(&self.state.store, &self.state.cursors, id, paging)
+                        .await
                     {
                         Ok(page) => (StatusCode::OK, serde_json::to_string(&page)?, None),
                         Err(error) => (error.status(), String::new(), None),
@@ -173,9 +186,61 @@ impl Reader {
     }
 }
 
-/// The gig id of `/gigs/{id}` and `/gigs/{id}/reviews`.
-fn gig_id_of(path: &str) -> Option<Uuid> {
-    path.split('/').nth(2)?.parse().ok()
+/// A raw read of one partition, as the store's Query of it (`store::paged`).
+struct RawQuery {
+    /// `Some("gsi1")` for an index partition, `None` for the table's.
+    index: Option<&'static str>,
+    partition: String,
+    ascending: bool,
+    consistent: bool,
+}
+
+impl RawQuery {
+    /// Newest first on gsi1 (reviews of a gig, an inbox), eventually consistent as indexes are.
+    fn descending_on_gsi1(partition: String) -> Self {
+        Self {
+            index: Some("gsi1"),
+            partition,
+            ascending: false,
+            consistent: false,
+        }
+    }
+}
+
+impl Reader {
+    /// `query`'s items, up to `limit`, as a JSON array.
+    async fn raw_query(&self, query: RawQuery, limit: i32) -> Result<Answer, Error> {
+        let key = if query.index.is_some() {
+            "gsi1pk"
+        } else {
+            "pk"
+        };
+        let items = self
+            .dynamodb
+            .query()
+            .table_name(&self.table)
+            .set_index_name(query.index.map(str::to_owned))
+            .key_condition_expression(format!("{key} = :partition"))
+            .expression_attribute_values(":partition", AttributeValue::S(query.partition))
+            .scan_index_forward(query.ascending)
+            .consistent_read(query.consistent)
+            .limit(limit)
+            .send()
+            .await?
+            .items
+            .unwrap_or_default();
+        let json: Vec<serde_json::Value> = serde_dynamo::from_items(items)?;
+        Ok((StatusCode::OK, serde_json::to_string(&json)?, None))
+    }
+}
+
+/// The id of `/gigs/{id}`, `/gigs/{id}/reviews` and `/orders/{id}` (`/conversations` has
+/// none: the inbox reads `LADDER_USER_ID`'s, so any id will do there).
+fn id_of(path: &str, route: Route) -> Option<Uuid> {
+    match route {
+        Route::Inbox(_) => Some(Uuid::nil()),
+        _ => path.split('/').nth(2)?.parse().ok(),
+    }
 }
 
 async fn one_route(
@@ -207,8 +272,17 @@ async fn serve() -> Result<(), Error> {
     let route = match std::env::var("LADDER_ROUTE").as_deref() {
         Err(_) | Ok("gig") => Route::Gig,
         Ok("reviews") => Route::Reviews,
+        Ok("order") => Route::Order,
+        Ok("inbox") => Route::Inbox(
+            std::env::var("LADDER_USER_ID")
+                .map_err(|_| "LADDER_ROUTE=inbox needs LADDER_USER_ID")?
+                .parse()?,
+        ),
         Ok(other) => return Err(format!("LADDER_ROUTE: unknown route {other:?}").into()),
     };
+    if !route.has_parts() && parts != Parts::default() {
+        return Err("LADDER_ROUTE order and inbox take no LADDER_PARTS: the raw read only".into());
+    }
     if parts.tracing {
         telemetry::init();
     }
@@ -233,6 +307,7 @@ async fn serve() -> Result<(), Error> {
         return match route {
             Route::Gig => run(gigs::router(state)).await,
             Route::Reviews => run(reviews::router(state)).await,
+            Route::Order | Route::Inbox(_) => unreachable!("refused above: no parts"),
         };
     }
     let reader = std::sync::Arc::new(Reader {
@@ -246,16 +321,17 @@ async fn serve() -> Result<(), Error> {
         let path = match route {
             Route::Gig => "/gigs/{id}",
             Route::Reviews => "/gigs/{id}/reviews",
+            Route::Order | Route::Inbox(_) => unreachable!("refused above: no parts"),
         };
         let routes = Router::new().route(path, get(one_route).with_state(reader));
         return run(web::api(routes, state)).await;
     }
     let reader = &reader;
     run(service_fn(move |request: Request| async move {
-        let Some(gig_id) = gig_id_of(request.uri().path()) else {
+        let Some(id) = id_of(request.uri().path(), reader.route) else {
             return Ok::<_, Error>(Response::builder().status(404).body(Body::Empty)?);
         };
-        let (status, body, etag) = reader.read(gig_id).await?;
+        let (status, body, etag) = reader.read(id).await?;
         let mut response = Response::builder()
             .status(status)
             .header("content-type", "application/json");

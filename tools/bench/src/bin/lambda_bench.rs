@@ -17,8 +17,10 @@
 //! The attribution ladder (`src/bin/ladder.rs`) runs in the same rounds unless `BENCH_LADDER=0`:
 //! the floor's read with an API function's parts added one per rung (tracing subscriber, JWT
 //! keyset at init, `web::api` router, the use case's read, the client interceptors, the
-//! function's router), for `GET /gigs/{id}` and `GET /gigs/{id}/reviews`, printed as a second
-//! table with what each rung adds. `BENCH_ROUNDS` (default 2) sets the runs per subject.
+//! function's router), for `GET /gigs/{id}` and `GET /gigs/{id}/reviews`, and the raw read
+//! alone of `GET /orders/{id}` and `GET /conversations` (their reads are Queries of more than
+//! one item: what the read costs, apart from the function), printed as a second table with what
+//! each rung adds. `BENCH_ROUNDS` (default 2) sets the runs per subject.
 //!
 //! Invoke time is measured here, from handing the event out to receiving the response: the
 //! emulator's own HTTP handling is in it, the same for every function and the floor.
@@ -245,10 +247,31 @@ struct Run {
     init: Duration,
     first: Duration,
     warm: Vec<Duration>,
+    /// CPU time (user + system, every thread) the process spent on its warm invokes.
+    warm_cpu: Duration,
     peak_kib: u64,
     /// Resident anonymous (heap, stacks, relocated data) and file-backed (code) memory at the end.
     anon_kib: u64,
     file_kib: u64,
+}
+
+/// The CPU time (user + system) a process has used so far, its exited threads included:
+/// `utime` + `stime` of `/proc/<pid>/stat`, in clock ticks of 10 ms (`USER_HZ`, 100 on Linux).
+/// Over 1,000 invokes the tick is 10 µs per invoke.
+fn cpu_time(pid: u32) -> anyhow::Result<Duration> {
+    const TICK: Duration = Duration::from_millis(10);
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // The command name (field 2) may hold spaces; the fields after it are plain numbers.
+    let after_name = &stat[stat.rfind(')').context("/proc/<pid>/stat without a name")? + 2..];
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    let ticks: u32 = fields
+        .get(11..13)
+        .context("/proc/<pid>/stat too short")?
+        .iter()
+        .map(|field| field.parse::<u32>())
+        .sum::<Result<_, _>>()?;
+    Ok(TICK * ticks)
 }
 
 /// A `/proc/<pid>/status` field in KiB.
@@ -323,6 +346,8 @@ struct Running {
     init: Duration,
     first: Duration,
     warm: Vec<Duration>,
+    /// The process's CPU time when its warm invokes began.
+    cpu_before_warm: Duration,
 }
 
 impl Drop for Running {
@@ -341,6 +366,7 @@ impl Running {
             init: self.init,
             first: self.first,
             warm: self.warm.clone(),
+            warm_cpu: cpu_time(self.child.id())?.saturating_sub(self.cpu_before_warm),
             peak_kib: status_kib(&status, "VmHWM:")?,
             anon_kib: status_kib(&status, "RssAnon:")?,
             file_kib: status_kib(&status, "RssFile:")?,
@@ -391,12 +417,14 @@ async fn spawn_function(
         init: Duration::ZERO,
         first: Duration::ZERO,
         warm: Vec::with_capacity(invokes),
+        cpu_before_warm: Duration::ZERO,
     };
     let polled = tokio::time::timeout(Duration::from_secs(30), polled)
         .await
         .context("no first poll within 30 s")??;
     running.init = polled - spawned;
     running.first = invoke(&running.queue, &subject.event, subject.function).await?;
+    running.cpu_before_warm = cpu_time(running.child.id())?;
     Ok(running)
 }
 
@@ -413,9 +441,39 @@ fn zipped_size(binary: &Path) -> anyhow::Result<u64> {
     Ok(String::from_utf8(output.stdout)?.trim().parse()?)
 }
 
-/// Init, first invoke, warm p50, warm p99, peak RSS, resident anonymous and file-backed memory
-/// of one subject over its runs (ms, MiB).
-type Summary = (f64, f64, f64, f64, f64, f64, f64);
+/// One subject over its runs: means of its runs, percentiles over all their warm invokes.
+#[derive(Clone, Copy)]
+struct Summary {
+    init_ms: f64,
+    first_ms: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    /// CPU time per warm invoke: what the process itself spent, apart from waiting on DynamoDB
+    /// Local and on the machine's other work.
+    cpu_us: f64,
+    peak_mib: f64,
+    anon_mib: f64,
+    file_mib: f64,
+}
+
+impl Summary {
+    fn of(runs: &[Run]) -> Self {
+        let mut warm: Vec<Duration> = runs.iter().flat_map(|run| run.warm.clone()).collect();
+        warm.sort();
+        let mean =
+            |value: &dyn Fn(&Run) -> f64| runs.iter().map(value).sum::<f64>() / runs.len() as f64;
+        Self {
+            init_ms: mean(&|run| run.init.as_secs_f64() * 1000.0),
+            first_ms: mean(&|run| run.first.as_secs_f64() * 1000.0),
+            p50_ms: percentile_ms(&warm, 0.50),
+            p99_ms: percentile_ms(&warm, 0.99),
+            cpu_us: mean(&|run| run.warm_cpu.as_secs_f64() * 1e6 / run.warm.len().max(1) as f64),
+            peak_mib: mean(&|run| run.peak_kib as f64 / 1024.0),
+            anon_mib: mean(&|run| run.anon_kib as f64 / 1024.0),
+            file_mib: mean(&|run| run.file_kib as f64 / 1024.0),
+        }
+    }
+}
 
 /// The ladder as a markdown table: each rung's numbers and, in brackets, what it adds to the row
 /// before it (the first rung of the first route: to the floor; of the next route: to the first
@@ -427,14 +485,19 @@ fn print_ladder(subjects: &[Subject], summary: &[Summary], invokes: usize, round
     };
     let row = |label: &str, value: &Summary, previous: &Summary| {
         println!(
-            "| {label} | {} | {} | {} | {} | {} | {} | {} |",
-            cell(value.0, previous.0, 1),
-            cell(value.1, previous.1, 1),
-            cell(value.0 + value.1, previous.0 + previous.1, 1),
-            cell(value.2, previous.2, 3),
-            cell(value.4, previous.4, 2),
-            cell(value.5, previous.5, 2),
-            cell(value.6, previous.6, 2),
+            "| {label} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            cell(value.init_ms, previous.init_ms, 1),
+            cell(value.first_ms, previous.first_ms, 1),
+            cell(
+                value.init_ms + value.first_ms,
+                previous.init_ms + previous.first_ms,
+                1
+            ),
+            cell(value.p50_ms, previous.p50_ms, 3),
+            cell(value.cpu_us, previous.cpu_us, 0),
+            cell(value.peak_mib, previous.peak_mib, 2),
+            cell(value.anon_mib, previous.anon_mib, 2),
+            cell(value.file_mib, previous.file_mib, 2),
         );
     };
     println!("\n## Attribution ladder: the floor's read with one part added per rung\n");
@@ -442,9 +505,9 @@ fn print_ladder(subjects: &[Subject], summary: &[Summary], invokes: usize, round
         "`tools/bench/src/bin/ladder.rs`, release build, its warm invokes interleaved with the functions'; {invokes} warm invokes x {rounds} runs per rung; anonymous and file-backed: resident at the end of the run (`RssAnon`, `RssFile`). Each cell: the rung's value (what it adds to the row above).\n"
     );
     println!(
-        "| rung | init ms | first invoke ms | init + first ms | warm p50 ms | peak RSS MiB | anonymous MiB | file-backed MiB |"
+        "| rung | init ms | first invoke ms | init + first ms | warm p50 ms | CPU µs / invoke | peak RSS MiB | anonymous MiB | file-backed MiB |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
     let floor = &summary[0];
     row("floor (`floor.rs`)", floor, floor);
     let mut first_rung: Option<&Summary> = None;
@@ -463,7 +526,7 @@ fn print_ladder(subjects: &[Subject], summary: &[Summary], invokes: usize, round
                 );
             }
             current_route = route;
-            println!("| **{route}** | | | | | | | |");
+            println!("| **{route}** | | | | | | | | |");
             previous = first_rung.unwrap_or(floor);
             first_rung.get_or_insert(&summary[index]);
         }
@@ -610,23 +673,28 @@ async fn seed_orders(store: &Store, config: &Config, gig: &Gig) -> anyhow::Resul
     })
 }
 
-/// The dispatcher's queue and the notifier's verified sender in moto (boto3 from the project
-/// venv, on PATH through `scripts/env.sh`: the bench has no SQS or SES client of its own).
-fn moto_queue_and_sender(queue: &str, sender: &str) -> anyhow::Result<String> {
-    let output = Command::new("python3")
-        .args([
-            "-c",
-            "import sys,boto3\nprint(boto3.client('sqs').create_queue(QueueName=sys.argv[1])['QueueUrl'])\nboto3.client('ses').verify_email_identity(EmailAddress=sys.argv[2])",
-        ])
-        .arg(queue)
-        .arg(sender)
-        .output()?;
-    anyhow::ensure!(
-        output.status.success(),
-        "creating the queue and verifying the sender in moto: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    Ok(String::from_utf8(output.stdout)?.trim().to_owned())
+/// The dispatcher's queue and the notifier's verified sender in moto, through the clients the
+/// functions build (`aws::sqs`, `aws::ses`).
+async fn moto_queue_and_sender(
+    sdk: &aws_config::SdkConfig,
+    queue: &str,
+    sender: &str,
+) -> anyhow::Result<String> {
+    let queue_url = aws::sqs(sdk)
+        .create_queue()
+        .queue_name(queue)
+        .send()
+        .await
+        .context("creating the dispatcher's queue in moto")?
+        .queue_url
+        .context("moto answered no queue URL")?;
+    aws::ses(sdk)
+        .verify_email_identity()
+        .email_address(sender)
+        .send()
+        .await
+        .context("verifying the sender in moto's SES")?;
+    Ok(queue_url)
 }
 
 #[tokio::main]
@@ -677,7 +745,7 @@ async fn main() -> anyhow::Result<()> {
     let client_token = issuer.issue(seeded.client.id, seeded.client.role)?;
     let admin_token = issuer.issue(seeded.admin.id, seeded.admin.role)?;
     let sender = "bench-sender@example.com";
-    let queue_url = moto_queue_and_sender(&table_name, sender)?;
+    let queue_url = moto_queue_and_sender(&sdk, &table_name, sender).await?;
     let secret_id = format!("gigmarket/{table_name}/jwt-keys");
     let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
     secrets
@@ -721,6 +789,8 @@ async fn main() -> anyhow::Result<()> {
     };
     let gig_event = fill(sample(&root, "gigs/get-gig.json")?);
     let reviews_event = fill(sample(&root, "reviews/gig-reviews.json")?);
+    let order_event = fill(sample(&root, "orders/get-order.json")?);
+    let inbox_event = fill(sample(&root, "messages/list-conversations.json")?);
     let mut subjects = vec![
         Subject::function("floor", "GET /gigs/{id} (one GetItem)", gig_event.clone()),
         Subject::function("gigs", "GET /gigs/{id}", gig_event.clone()),
@@ -736,16 +806,8 @@ async fn main() -> anyhow::Result<()> {
         ),
         Subject::function("reviews", "GET /gigs/{id}/reviews", reviews_event.clone()),
         Subject::function("auth", "POST /auth/login", login),
-        Subject::function(
-            "orders",
-            "GET /orders/{id}",
-            fill(sample(&root, "orders/get-order.json")?),
-        ),
-        Subject::function(
-            "messages",
-            "GET /conversations",
-            fill(sample(&root, "messages/list-conversations.json")?),
-        ),
+        Subject::function("orders", "GET /orders/{id}", order_event.clone()),
+        Subject::function("messages", "GET /conversations", inbox_event.clone()),
         Subject::function(
             "admin",
             "GET /admin/metrics",
@@ -777,14 +839,35 @@ async fn main() -> anyhow::Result<()> {
                 .is_none_or(|only| only.iter().any(|name| name == subject.function))
     });
     if ladder {
-        for (ladder_route, route, event) in [
-            ("gig", "GET /gigs/{id}", &gig_event),
-            ("reviews", "GET /gigs/{id}/reviews", &reviews_event),
+        // The gig routes climb every rung; the order and the inbox read only the first (their
+        // raw read: what the functions' read costs before any of their parts).
+        let freelancer_id = user.id.to_string();
+        for (ladder_route, route, event, rungs) in [
+            ("gig", "GET /gigs/{id}", &gig_event, LADDER_RUNGS),
+            (
+                "reviews",
+                "GET /gigs/{id}/reviews",
+                &reviews_event,
+                LADDER_RUNGS,
+            ),
+            (
+                "order",
+                "GET /orders/{id}",
+                &order_event,
+                &LADDER_RUNGS[..1],
+            ),
+            (
+                "inbox",
+                "GET /conversations",
+                &inbox_event,
+                &LADDER_RUNGS[..1],
+            ),
         ] {
-            for (parts, more_env, part) in LADDER_RUNGS {
+            for (parts, more_env, part) in rungs {
                 let mut env = vec![
                     ("LADDER_ROUTE".to_owned(), ladder_route.to_owned()),
                     ("LADDER_PARTS".to_owned(), (*parts).to_owned()),
+                    ("LADDER_USER_ID".to_owned(), freelancer_id.clone()),
                 ];
                 env.extend(
                     more_env
@@ -857,49 +940,38 @@ async fn main() -> anyhow::Result<()> {
         }
     }
 
-    let summary: Vec<Summary> = runs
-        .iter_mut()
-        .map(|runs| {
-            let mut warm: Vec<Duration> = runs.iter().flat_map(|run| run.warm.clone()).collect();
-            warm.sort();
-            let mean = |value: &dyn Fn(&Run) -> f64| {
-                runs.iter().map(value).sum::<f64>() / runs.len() as f64
-            };
-            (
-                mean(&|run| run.init.as_secs_f64() * 1000.0),
-                mean(&|run| run.first.as_secs_f64() * 1000.0),
-                percentile_ms(&warm, 0.50),
-                percentile_ms(&warm, 0.99),
-                mean(&|run| run.peak_kib as f64 / 1024.0),
-                mean(&|run| run.anon_kib as f64 / 1024.0),
-                mean(&|run| run.file_kib as f64 / 1024.0),
-            )
-        })
-        .collect();
+    let summary: Vec<Summary> = runs.iter().map(|runs| Summary::of(runs)).collect();
     let floor = summary[0];
     println!(
         "\n## Cold start and footprint: release builds under the Runtime API emulator, DynamoDB Local\n"
     );
     println!(
-        "{invokes} warm invokes per run, {rounds} runs per function, the warm invokes of all functions interleaved; init and first invoke and peak RSS are the mean of the {rounds} runs, p50/p99 over all runs' invokes.\n"
+        "{invokes} warm invokes per run, {rounds} runs per function, the warm invokes of all functions interleaved; init and first invoke and peak RSS are the mean of the {rounds} runs, p50/p99 over all runs' invokes; CPU: the process's user + system time over its warm invokes, per invoke.\n"
     );
     println!(
-        "| function | route | init ms | first invoke ms | warm p50 ms | warm p99 ms | peak RSS MiB | zipped bootstrap MB | p50 / floor | init / floor | RSS / floor |"
+        "| function | route | init ms | first invoke ms | warm p50 ms | warm p99 ms | CPU µs / invoke | peak RSS MiB | zipped bootstrap MB | p50 / floor | CPU / floor | init / floor | RSS / floor |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|");
-    for (subject, (init, first, p50, p99, rss, _, _)) in subjects
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    for (subject, row) in subjects
         .iter()
         .zip(&summary)
         .filter(|(subject, _)| subject.rung.is_none())
     {
         let zipped = zipped_size(&binaries.join(subject.function))? as f64 / 1e6;
         println!(
-            "| {} | {} | {init:.1} | {first:.2} | {p50:.2} | {p99:.2} | {rss:.1} | {zipped:.2} | {:.2} | {:.2} | {:.2} |",
+            "| {} | {} | {:.1} | {:.2} | {:.2} | {:.2} | {:.0} | {:.1} | {zipped:.2} | {:.2} | {:.2} | {:.2} | {:.2} |",
             subject.function,
             subject.route,
-            p50 / floor.2,
-            init / floor.0,
-            rss / floor.4,
+            row.init_ms,
+            row.first_ms,
+            row.p50_ms,
+            row.p99_ms,
+            row.cpu_us,
+            row.peak_mib,
+            row.p50_ms / floor.p50_ms,
+            row.cpu_us / floor.cpu_us,
+            row.init_ms / floor.init_ms,
+            row.peak_mib / floor.peak_mib,
         );
     }
     if ladder {
@@ -912,10 +984,11 @@ async fn main() -> anyhow::Result<()> {
                 let mut warm = run.warm.clone();
                 warm.sort();
                 format!(
-                    "init {:.1} ms, first {:.1} ms, p50 {:.3} ms, RSS {:.1} MiB",
+                    "init {:.1} ms, first {:.1} ms, p50 {:.3} ms, CPU {:.0} µs, RSS {:.1} MiB",
                     run.init.as_secs_f64() * 1000.0,
                     run.first.as_secs_f64() * 1000.0,
                     percentile_ms(&warm, 0.50),
+                    run.warm_cpu.as_secs_f64() * 1e6 / run.warm.len().max(1) as f64,
                     run.peak_kib as f64 / 1024.0
                 )
             })
