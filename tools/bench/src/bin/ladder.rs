@@ -149,7 +149,7 @@ impl Reader {
             }
             (Route::Order, _) => {
                 let query = RawQuery {
-                    index: None,
+                    on_gsi1: false,
                     partition: format!("ORDER#{id}"),
                     ascending: true,
                     consistent: true,
@@ -188,8 +188,8 @@ impl Reader {
 
 /// A raw read of one partition, as the store's Query of it (`store::paged`).
 struct RawQuery {
-    /// `Some("gsi1")` for an index partition, `None` for the table's.
-    index: Option<&'static str>,
+    /// A gsi1 partition (`gsi1pk`), or else the table's (`pk`).
+    on_gsi1: bool,
     partition: String,
     ascending: bool,
     consistent: bool,
@@ -199,7 +199,7 @@ impl RawQuery {
     /// Newest first on gsi1 (reviews of a gig, an inbox), eventually consistent as indexes are.
     fn descending_on_gsi1(partition: String) -> Self {
         Self {
-            index: Some("gsi1"),
+            on_gsi1: true,
             partition,
             ascending: false,
             consistent: false,
@@ -210,16 +210,16 @@ impl RawQuery {
 impl Reader {
     /// `query`'s items, up to `limit`, as a JSON array.
     async fn raw_query(&self, query: RawQuery, limit: i32) -> Result<Answer, Error> {
-        let key = if query.index.is_some() {
-            "gsi1pk"
+        let (index, key) = if query.on_gsi1 {
+            (Some("gsi1".to_owned()), "gsi1pk")
         } else {
-            "pk"
+            (None, "pk")
         };
         let items = self
             .dynamodb
             .query()
             .table_name(&self.table)
-            .set_index_name(query.index.map(str::to_owned))
+            .set_index_name(index)
             .key_condition_expression(format!("{key} = :partition"))
             .expression_attribute_values(":partition", AttributeValue::S(query.partition))
             .scan_index_forward(query.ascending)

@@ -255,6 +255,13 @@ struct Run {
     file_kib: u64,
 }
 
+impl Run {
+    /// CPU time per warm invoke, in µs.
+    fn cpu_us_per_invoke(&self) -> f64 {
+        self.warm_cpu.as_secs_f64() * 1e6 / self.warm.len().max(1) as f64
+    }
+}
+
 /// The CPU time (user + system) a process has used so far, its exited threads included:
 /// `utime` + `stime` of `/proc/<pid>/stat`, in clock ticks of 10 ms (`USER_HZ`, 100 on Linux).
 /// Over 1,000 invokes the tick is 10 µs per invoke.
@@ -467,7 +474,7 @@ impl Summary {
             first_ms: mean(&|run| run.first.as_secs_f64() * 1000.0),
             p50_ms: percentile_ms(&warm, 0.50),
             p99_ms: percentile_ms(&warm, 0.99),
-            cpu_us: mean(&|run| run.warm_cpu.as_secs_f64() * 1e6 / run.warm.len().max(1) as f64),
+            cpu_us: mean(&Run::cpu_us_per_invoke),
             peak_mib: mean(&|run| run.peak_kib as f64 / 1024.0),
             anon_mib: mean(&|run| run.anon_kib as f64 / 1024.0),
             file_mib: mean(&|run| run.file_kib as f64 / 1024.0),
@@ -988,7 +995,7 @@ async fn main() -> anyhow::Result<()> {
                     run.init.as_secs_f64() * 1000.0,
                     run.first.as_secs_f64() * 1000.0,
                     percentile_ms(&warm, 0.50),
-                    run.warm_cpu.as_secs_f64() * 1e6 / run.warm.len().max(1) as f64,
+                    run.cpu_us_per_invoke(),
                     run.peak_kib as f64 / 1024.0
                 )
             })
