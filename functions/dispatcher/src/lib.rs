@@ -15,7 +15,7 @@ use aws_lambda_events::event::dynamodb::{Event as StreamEvent, EventRecord};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
 use gigmarket_shared::domain::order::ChangeKind;
-use gigmarket_shared::events::trigger::{self, WrongTrigger};
+use gigmarket_shared::events::trigger;
 use gigmarket_shared::events::{Event, EventType, ReviewEventKind};
 use gigmarket_shared::store::stream::{self, StreamChange, UndecodableRecord};
 use lambda_runtime::Diagnostic;
@@ -43,10 +43,7 @@ pub async fn on_invocation(
     sqs: &aws_sdk_sqs::Client,
     queue_url: &str,
 ) -> Result<DynamoDbEventResponse, Diagnostic> {
-    let batch = trigger::stream_batch(payload).map_err(|wrong| Diagnostic {
-        error_type: WrongTrigger::ERROR_TYPE.to_owned(),
-        error_message: wrong.to_string(),
-    })?;
+    let batch = trigger::stream_batch(payload)?;
     Ok(handle(batch, sqs, queue_url).await)
 }
 

@@ -16,7 +16,7 @@ use anyhow::{Context, bail};
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use aws_sdk_ses::types::{Body, Content, Destination, Message};
 use gigmarket_shared::domain::user::User;
-use gigmarket_shared::events::trigger::{self, WrongTrigger};
+use gigmarket_shared::events::trigger;
 use gigmarket_shared::events::{Email, Event, Notice, Recipient};
 use gigmarket_shared::store::Store;
 use gigmarket_shared::store::orders::MailClaim;
@@ -44,10 +44,7 @@ impl Notifier {
         &self,
         payload: serde_json::Value,
     ) -> Result<SqsBatchResponse, Diagnostic> {
-        let batch = trigger::sqs_batch(payload).map_err(|wrong| Diagnostic {
-            error_type: WrongTrigger::ERROR_TYPE.to_owned(),
-            error_message: wrong.to_string(),
-        })?;
+        let batch = trigger::sqs_batch(payload)?;
         Ok(self.handle(batch).await)
     }
 

@@ -11,7 +11,7 @@ use gigmarket_shared::ApiError;
 use gigmarket_shared::app::orders::change as change_order;
 use gigmarket_shared::app::reviews::publish_due as publish_due_reviews;
 use gigmarket_shared::domain::order::{ActionInput, Actor, OrderAction};
-use gigmarket_shared::events::trigger::{self, WrongTrigger};
+use gigmarket_shared::events::trigger;
 use gigmarket_shared::store::{DueList, Store};
 use lambda_runtime::Diagnostic;
 use serde::Serialize;
@@ -38,10 +38,7 @@ pub async fn on_schedule(
     payload: &serde_json::Value,
     now: OffsetDateTime,
 ) -> Result<RunSummary, Diagnostic> {
-    trigger::scheduled_event(payload).map_err(|wrong| Diagnostic {
-        error_type: WrongTrigger::ERROR_TYPE.to_owned(),
-        error_message: wrong.to_string(),
-    })?;
+    trigger::scheduled_event(payload)?;
     run(store, now)
         .await
         .map_err(|error| lambda_runtime::Error::from(error).into())

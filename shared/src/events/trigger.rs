@@ -41,6 +41,16 @@ impl fmt::Display for WrongTrigger {
 
 impl std::error::Error for WrongTrigger {}
 
+/// The refusal as the invocation's error: `errorType` `WrongTrigger`, the reason as the message.
+impl From<WrongTrigger> for lambda_runtime::Diagnostic {
+    fn from(wrong: WrongTrigger) -> Self {
+        Self {
+            error_type: WrongTrigger::ERROR_TYPE.to_owned(),
+            error_message: wrong.to_string(),
+        }
+    }
+}
+
 const SQS_BATCH: &str = "an SQS batch";
 const STREAM_BATCH: &str = "a DynamoDB stream batch";
 const SCHEDULED_EVENT: &str = "an EventBridge scheduled event";
