@@ -225,7 +225,7 @@ pub(crate) mod attr {
 /// The table's global secondary indexes (`infra/table.json`; a test holds the two together).
 /// They are generic: each entity that needs one documents its use beside its key functions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) enum Index {
+pub enum Index {
     Gsi1,
     Gsi2,
     Gsi3,

@@ -40,6 +40,7 @@ use gigmarket_shared::app;
 use gigmarket_shared::auth::JwtKeys;
 use gigmarket_shared::config::Config;
 use gigmarket_shared::pagination::PageParams;
+use gigmarket_shared::store::testing::raw_keys::{self, Index};
 use gigmarket_shared::web::{self, AppState, PathParam};
 use gigmarket_shared::{ApiError, aws, telemetry};
 use lambda_http::{Body, Error, Request, Response, run, service_fn};
@@ -126,12 +127,13 @@ impl Reader {
     async fn read(&self, id: Uuid) -> Result<Answer, Error> {
         match (self.route, self.domain) {
             (Route::Gig, false) => {
+                let key = raw_keys::gig(id);
                 let item = self
                     .dynamodb
                     .get_item()
                     .table_name(&self.table)
-                    .key("pk", AttributeValue::S(format!("GIG#{id}")))
-                    .key("sk", AttributeValue::S("GIG".to_owned()))
+                    .key(raw_keys::PK, AttributeValue::S(key.pk))
+                    .key(raw_keys::SK, AttributeValue::S(key.sk))
                     .send()
                     .await?
                     .item;
@@ -144,20 +146,23 @@ impl Reader {
                 })
             }
             (Route::Reviews, false) => {
-                let query = RawQuery::descending_on_gsi1(format!("REVIEWS#GIG#{id}"));
+                let query = RawQuery::newest_first_on(
+                    raw_keys::REVIEWS_OF_GIG,
+                    raw_keys::reviews_of_gig(id),
+                );
                 self.raw_query(query, REVIEWS_LIMIT as i32 + 1).await
             }
             (Route::Order, _) => {
                 let query = RawQuery {
-                    on_gsi1: false,
-                    partition: format!("ORDER#{id}"),
+                    index: None,
+                    partition: raw_keys::order_partition(id),
                     ascending: true,
                     consistent: true,
                 };
                 self.raw_query(query, ORDER_PARTITION_LIMIT).await
             }
             (Route::Inbox(user_id), _) => {
-                let query = RawQuery::descending_on_gsi1(format!("INBOX#{user_id}"));
+                let query = RawQuery::newest_first_on(raw_keys::INBOX, raw_keys::inbox(user_id));
                 self.raw_query(query, INBOX_LIMIT + 1).await
             }
             (Route::Gig, true) => Ok(match app::gigs::get(&self.state.store, None, id).await {
@@ -188,18 +193,19 @@ impl Reader {
 
 /// A raw read of one partition, as the store's Query of it (`store::paged`).
 struct RawQuery {
-    /// A gsi1 partition (`gsi1pk`), or else the table's (`pk`).
-    on_gsi1: bool,
+    /// A partition of this index, or else of the table.
+    index: Option<Index>,
     partition: String,
     ascending: bool,
     consistent: bool,
 }
 
 impl RawQuery {
-    /// Newest first on gsi1 (reviews of a gig, an inbox), eventually consistent as indexes are.
-    fn descending_on_gsi1(partition: String) -> Self {
+    /// Newest first on an index (reviews of a gig, an inbox), eventually consistent as indexes
+    /// are.
+    fn newest_first_on(index: Index, partition: String) -> Self {
         Self {
-            on_gsi1: true,
+            index: Some(index),
             partition,
             ascending: false,
             consistent: false,
@@ -210,11 +216,8 @@ impl RawQuery {
 impl Reader {
     /// `query`'s items, up to `limit`, as a JSON array.
     async fn raw_query(&self, query: RawQuery, limit: i32) -> Result<Answer, Error> {
-        let (index, key) = if query.on_gsi1 {
-            (Some("gsi1".to_owned()), "gsi1pk")
-        } else {
-            (None, "pk")
-        };
+        let key = query.index.map_or(raw_keys::PK, Index::pk);
+        let index = query.index.map(|index| index.name().to_owned());
         let items = self
             .dynamodb
             .query()
