@@ -59,6 +59,40 @@ async fn every_admin_route_refuses_clients_and_freelancers() {
     assert_eq!(app.login(&client.email, PASSWORD).await.status, 200);
 }
 
+/// A non-admin learns nothing about what the admin API would accept: a malformed id and body
+/// get the same 403 as good ones, while an admin sending them is told what is wrong (a malformed
+/// id is no such resource, 404; a malformed body, 400).
+#[tokio::test]
+async fn the_admin_api_refuses_non_admins_before_reading_the_request() {
+    let app = TestApp::new().await;
+    let client = app.register_client().await;
+    let admin = app.create_admin().await;
+    let with_ids: Vec<_> = ROUTES
+        .iter()
+        .filter(|route| route.function == "admin" && route.path.contains("{id}"))
+        .collect();
+    assert!(with_ids.len() >= 8, "{with_ids:?}");
+    for route in with_ids {
+        let malformed = |token: &str| {
+            let request = RawRequest::new(route.method, route.path.replace("{id}", "not-an-id"))
+                .bearer(token);
+            if route.method == "POST" {
+                request.raw_body("application/json", "{".to_owned())
+            } else {
+                request
+            }
+        };
+        let response = app.send(malformed(&client.access_token)).await;
+        assert_eq!(response.status, 403, "{route:?}: {response:?}");
+        assert_eq!(response.problem(), "forbidden", "{route:?}");
+        let response = app.send(malformed(&admin.access_token)).await;
+        assert!(
+            [400, 404].contains(&response.status),
+            "{route:?}: {response:?}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_block_is_effective_at_once_and_audited() {
     let app = TestApp::new().await;

@@ -7,13 +7,14 @@
 
 use axum::Router;
 use axum::extract::State;
+use axum::middleware;
 use axum::response::Json;
 use axum::routing::{get, post};
 use gigmarket_shared::app::admin::{self, AdminUserStatus, AdminUserView, AuditQuery};
 use gigmarket_shared::domain::audit::{AuditEntry, ReasonBody};
 use gigmarket_shared::domain::user::Caller;
 use gigmarket_shared::pagination::Page;
-use gigmarket_shared::web::{self, AppState, JsonBody, PathParam, QueryParams, RequestId};
+use gigmarket_shared::web::{self, AdminActor, AppState, JsonBody, PathParam, QueryParams};
 use gigmarket_shared::{ApiError, ApiResult};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -30,7 +31,11 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/audit", get(audit_log))
         .merge(metrics::routes())
         .merge(moderation::routes())
-        .merge(oversight::routes());
+        .merge(oversight::routes())
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            web::admins_only,
+        ));
     web::api(routes, state)
 }
 
@@ -46,12 +51,10 @@ async fn user_detail(
 
 async fn block_user(
     State(state): State<AppState>,
-    caller: Caller,
-    RequestId(request_id): RequestId,
+    AdminActor(actor): AdminActor,
     PathParam(user_id): PathParam<Uuid>,
     body: Result<JsonBody<ReasonBody>, ApiError>,
 ) -> ApiResult<Json<AdminUserStatus>> {
-    let actor = admin::admin_actor(&caller, Some(request_id))?;
     admin::block_user(
         &state.store,
         &actor,
@@ -65,11 +68,9 @@ async fn block_user(
 
 async fn unblock_user(
     State(state): State<AppState>,
-    caller: Caller,
-    RequestId(request_id): RequestId,
+    AdminActor(actor): AdminActor,
     PathParam(user_id): PathParam<Uuid>,
 ) -> ApiResult<Json<AdminUserStatus>> {
-    let actor = admin::admin_actor(&caller, Some(request_id))?;
     admin::unblock_user(&state.store, &actor, user_id, OffsetDateTime::now_utc())
         .await
         .map(Json)

@@ -5,13 +5,12 @@ use axum::Router;
 use axum::extract::State;
 use axum::response::Json;
 use axum::routing::{get, post};
-use gigmarket_shared::app::admin::admin_actor;
 use gigmarket_shared::app::admin_metrics;
 use gigmarket_shared::app::admin_reviews::{self, ReviewVisibility};
 use gigmarket_shared::domain::audit::ReasonBody;
 use gigmarket_shared::domain::metrics::Metrics;
 use gigmarket_shared::domain::user::Caller;
-use gigmarket_shared::web::{AppState, JsonBody, PathParam, RequestId};
+use gigmarket_shared::web::{AdminActor, AppState, JsonBody, PathParam};
 use gigmarket_shared::{ApiError, ApiResult};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -29,12 +28,10 @@ async fn metrics(State(state): State<AppState>, caller: Caller) -> ApiResult<Jso
 
 async fn hide_review(
     State(state): State<AppState>,
-    caller: Caller,
-    RequestId(request_id): RequestId,
+    AdminActor(actor): AdminActor,
     PathParam(review_id): PathParam<Uuid>,
     body: Result<JsonBody<ReasonBody>, ApiError>,
 ) -> ApiResult<Json<ReviewVisibility>> {
-    let actor = admin_actor(&caller, Some(request_id))?;
     admin_reviews::hide(
         &state.store,
         &actor,
@@ -48,11 +45,9 @@ async fn hide_review(
 
 async fn unhide_review(
     State(state): State<AppState>,
-    caller: Caller,
-    RequestId(request_id): RequestId,
+    AdminActor(actor): AdminActor,
     PathParam(review_id): PathParam<Uuid>,
 ) -> ApiResult<Json<ReviewVisibility>> {
-    let actor = admin_actor(&caller, Some(request_id))?;
     admin_reviews::unhide(&state.store, &actor, review_id, OffsetDateTime::now_utc())
         .await
         .map(Json)

@@ -7,14 +7,13 @@ use axum::http::HeaderValue;
 use axum::http::header::ETAG;
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{MethodRouter, get, post};
-use gigmarket_shared::app::admin::admin_actor;
 use gigmarket_shared::app::admin_gigs::{self, ModerationQuery, QueuedGig};
 use gigmarket_shared::app::gigs::SeenGig;
 use gigmarket_shared::domain::audit::ReasonBody;
 use gigmarket_shared::domain::gig::GigDecision;
 use gigmarket_shared::domain::user::Caller;
 use gigmarket_shared::pagination::Page;
-use gigmarket_shared::web::{AppState, IfMatch, JsonBody, PathParam, QueryParams, RequestId};
+use gigmarket_shared::web::{AdminActor, AppState, IfMatch, JsonBody, PathParam, QueryParams};
 use gigmarket_shared::{ApiError, ApiResult};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -51,12 +50,10 @@ async fn queue(
 
 async fn approve(
     State(state): State<AppState>,
-    caller: Caller,
-    RequestId(request_id): RequestId,
+    AdminActor(actor): AdminActor,
     PathParam(gig_id): PathParam<Uuid>,
     IfMatch(if_match): IfMatch,
 ) -> ApiResult<Response> {
-    let actor = admin_actor(&caller, Some(request_id))?;
     admin_gigs::approve(
         &state.store,
         &actor,
@@ -72,12 +69,10 @@ async fn approve(
 fn with_reason(decision: GigDecision) -> MethodRouter<AppState> {
     post(
         move |State(state): State<AppState>,
-              caller: Caller,
-              RequestId(request_id): RequestId,
+              AdminActor(actor): AdminActor,
               PathParam(gig_id): PathParam<Uuid>,
               IfMatch(if_match): IfMatch,
               body: Result<JsonBody<ReasonBody>, ApiError>| async move {
-            let actor = admin_actor(&caller, Some(request_id))?;
             admin_gigs::decide_with_reason(
                 &state.store,
                 &actor,

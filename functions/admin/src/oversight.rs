@@ -5,7 +5,6 @@ use axum::Router;
 use axum::extract::State;
 use axum::response::Json;
 use axum::routing::{get, post};
-use gigmarket_shared::app::admin::admin_actor;
 use gigmarket_shared::app::admin_oversight::{
     self, AdminOrderCancelled, OrdersQuery, ReviewsQuery, UsersQuery,
 };
@@ -14,7 +13,7 @@ use gigmarket_shared::domain::order::Order;
 use gigmarket_shared::domain::user::{Caller, PrivateProfile};
 use gigmarket_shared::pagination::Page;
 use gigmarket_shared::store::oversight::AdminReview;
-use gigmarket_shared::web::{AppState, JsonBody, PathParam, QueryParams, RequestId};
+use gigmarket_shared::web::{AdminActor, AppState, JsonBody, PathParam, QueryParams};
 use gigmarket_shared::{ApiError, ApiResult};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -71,12 +70,10 @@ async fn list_reviews(
 
 async fn cancel_order(
     State(state): State<AppState>,
-    caller: Caller,
-    RequestId(request_id): RequestId,
+    AdminActor(actor): AdminActor,
     PathParam(order_id): PathParam<Uuid>,
     body: Result<JsonBody<ReasonBody>, ApiError>,
 ) -> ApiResult<Json<AdminOrderCancelled>> {
-    let actor = admin_actor(&caller, Some(request_id))?;
     admin_oversight::cancel_order(
         &state.store,
         &actor,

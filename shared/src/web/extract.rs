@@ -2,11 +2,15 @@
 //! framework rejection.
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::middleware::Next;
+use axum::response::Response;
 use http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE};
 use http::request::Parts;
 use serde::de::DeserializeOwned;
 
-use super::AppState;
+use super::{AppState, RequestId};
+use crate::app::admin::{admin_actor, require_admin};
+use crate::domain::audit::Actor;
 use crate::domain::user::Caller;
 use crate::error::{ApiError, FieldError};
 
@@ -18,6 +22,10 @@ impl FromRequestParts<AppState> for Caller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        // Already verified for this request by a guard (`admins_only`).
+        if let Some(caller) = parts.extensions.get::<Caller>() {
+            return Ok(*caller);
+        }
         let header = parts
             .headers
             .get(AUTHORIZATION)
@@ -60,6 +68,38 @@ impl FromRequestParts<AppState> for OptionalCaller {
         } else {
             Ok(Self(None))
         }
+    }
+}
+
+/// The admin API's guard, a route layer over every admin route: 401 without a valid token, 403
+/// for any other role, before a path, query or body is read, so only an admin learns what the
+/// admin API would accept. The verified caller rides on in the request's extensions; the use
+/// cases still check (`app::admin::require_admin`).
+pub async fn admins_only(
+    caller: Caller,
+    mut request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    require_admin(&caller)?;
+    request.extensions_mut().insert(caller);
+    Ok(next.run(request).await)
+}
+
+/// An admin caller, as the actor of this request's audited actions (its request id is what the
+/// audit entry records): 401 without a valid token, 403 for any other role.
+#[derive(Debug, Clone)]
+pub struct AdminActor(pub Actor);
+
+impl FromRequestParts<AppState> for AdminActor {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        let Ok(RequestId(request_id)) = RequestId::from_request_parts(parts, state).await;
+        admin_actor(&caller, Some(request_id)).map(Self)
     }
 }
 

@@ -5,7 +5,7 @@ mod extract;
 mod source_ip;
 mod state;
 
-pub use extract::{JsonBody, OptionalCaller, PathParam, QueryParams};
+pub use extract::{AdminActor, JsonBody, OptionalCaller, PathParam, QueryParams, admins_only};
 pub use source_ip::{SourceIp, UNKNOWN_SOURCE_IP};
 pub use state::AppState;
 
