@@ -25,9 +25,8 @@
 //! multi-thread one `#[tokio::main]` starts (one worker per CPU).
 //!
 //! Without any part this is the floor (`floor.rs`) linked into a larger binary. The raw reads
-//! mirror `store::keys` (`GIG#<id>` / `GIG`, `REVIEWS#GIG#<id>` on gsi1, `ORDER#<id>`,
-//! `INBOX#<user_id>` on gsi1) and the Query the store sends (`store::paged`: `Limit` one more
-//! than the page) as the floor does.
+//! take their keys from `store::keys` (through `store::testing::raw_keys`, as the floor does) and
+//! send the Query the store sends (`store::paged`: `Limit` one more than the page).
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use axum::Router;
