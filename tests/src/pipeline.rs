@@ -175,18 +175,7 @@ pub async fn mail_to(address: &str) -> Vec<SentMail> {
 
 /// Every mail moto has accepted, in the order it accepted them.
 pub async fn all_mail() -> Vec<SentMail> {
-    let endpoint = std::env::var("MOTO_ENDPOINT").expect("MOTO_ENDPOINT (source scripts/env.sh)");
-    let data: Value = reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .unwrap()
-        .get(format!("{endpoint}/moto-api/data.json"))
-        .send()
-        .await
-        .expect("moto answers")
-        .json()
-        .await
-        .expect("moto data is JSON");
+    let data = moto_state().await;
     data["ses"]["Message"]
         .as_array()
         .cloned()
@@ -204,6 +193,39 @@ pub async fn all_mail() -> Vec<SentMail> {
             body: message["body"].as_str().unwrap_or_default().to_owned(),
         })
         .collect()
+}
+
+/// moto's whole state, as `/moto-api/data.json` dumps it.
+///
+/// moto builds that dump by reading every property of every model it tracks while other
+/// requests change them, and one of those properties (`Queue.pending_message_groups`) iterates a
+/// live set: when a queue's messages are received or deleted during the dump, moto answers a 500
+/// page ("Set changed size during iteration") instead of JSON. The dump changes nothing, so such
+/// an answer is asked for again; only a dump that keeps failing fails the test, with what moto
+/// said.
+async fn moto_state() -> Value {
+    const ATTEMPTS: u64 = 5;
+    let endpoint = std::env::var("MOTO_ENDPOINT").expect("MOTO_ENDPOINT (source scripts/env.sh)");
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let mut last_answer = String::new();
+    for attempt in 1..=ATTEMPTS {
+        let response = http
+            .get(format!("{endpoint}/moto-api/data.json"))
+            .send()
+            .await
+            .expect("moto answers");
+        let status = response.status();
+        let body = response.bytes().await.expect("moto's answer is read");
+        if status.is_success()
+            && let Ok(state) = serde_json::from_slice(&body)
+        {
+            return state;
+        }
+        let head = String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned();
+        last_answer = format!("{status}: {head}");
+        tokio::time::sleep(std::time::Duration::from_millis(250 * attempt)).await;
+    }
+    panic!("moto's data.json failed {ATTEMPTS} times; the last answer was {last_answer}");
 }
 
 /// The subjects of the mail to `address`, sorted.
