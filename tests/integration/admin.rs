@@ -10,8 +10,8 @@ use serde_json::json;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-/// Every `/admin` route with real ids filled in.
-fn admin_path(path: &str, id: Uuid) -> String {
+/// An `/admin` route's path with `id` filled in (a real id, or a malformed one).
+fn admin_path(path: &str, id: impl std::fmt::Display) -> String {
     path.replace("{id}", &id.to_string())
 }
 
@@ -74,8 +74,8 @@ async fn the_admin_api_refuses_non_admins_before_reading_the_request() {
     assert!(with_ids.len() >= 8, "{with_ids:?}");
     for route in with_ids {
         let malformed = |token: &str| {
-            let request = RawRequest::new(route.method, route.path.replace("{id}", "not-an-id"))
-                .bearer(token);
+            let request =
+                RawRequest::new(route.method, admin_path(route.path, "not-an-id")).bearer(token);
             if route.method == "POST" {
                 request.raw_body("application/json", "{".to_owned())
             } else {
