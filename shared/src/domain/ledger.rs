@@ -1,0 +1,386 @@
+//! The ledger: double entry in minor units. Every movement of money is one [`LedgerTransaction`]
+//! of postings that sum to zero, named by an id that makes it idempotent (`order-paid:<order>`),
+//! so a webhook delivered twice or a retried completion can not move money twice. An account's
+//! balance is the sum of its postings; only [`LedgerAccount::StripeClearing`], the side money
+//! enters from, may go below zero.
+//!
+//! Pure rules: the store writes a transaction's postings and balance changes in the same DynamoDB
+//! transaction as the order change that causes them, conditioned as [`Balances::apply`] checks.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use uuid::Uuid;
+
+use super::money::{Currency, PriceSplit};
+
+/// Where money sits. Balances are kept per account and currency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum LedgerAccount {
+    /// Clients' charges as they reach the platform's Stripe balance: negative by everything
+    /// charged, the source side of every payment.
+    StripeClearing,
+    /// Held for orders that are paid and not yet completed or refunded.
+    Escrow,
+    /// The platform's service fees and commissions.
+    PlatformFees,
+    /// Paid back to clients.
+    Refunds,
+    /// A freelancer's earnings from completed orders, not yet cleared for withdrawal.
+    FreelancerPending(Uuid),
+    /// A freelancer's cleared earnings, free to withdraw.
+    FreelancerAvailable(Uuid),
+    /// What was transferred to a freelancer.
+    FreelancerPaidOut(Uuid),
+}
+
+impl LedgerAccount {
+    /// Whether a balance below zero is allowed: only the clearing account's.
+    pub fn may_go_negative(self) -> bool {
+        matches!(self, Self::StripeClearing)
+    }
+}
+
+impl fmt::Display for LedgerAccount {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::StripeClearing => f.write_str("stripe_clearing"),
+            Self::Escrow => f.write_str("escrow"),
+            Self::PlatformFees => f.write_str("platform_fees"),
+            Self::Refunds => f.write_str("refunds"),
+            Self::FreelancerPending(id) => write!(f, "freelancer:{id}:pending"),
+            Self::FreelancerAvailable(id) => write!(f, "freelancer:{id}:available"),
+            Self::FreelancerPaidOut(id) => write!(f, "freelancer:{id}:paid_out"),
+        }
+    }
+}
+
+/// One side of a movement: positive adds to the account's balance, negative takes from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Posting {
+    pub account: LedgerAccount,
+    pub amount: i64,
+}
+
+/// What a transaction records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LedgerKind {
+    /// A client's payment for an order arrived: into escrow.
+    OrderPaid,
+    /// A paid order was rejected or cancelled: its whole charge back to the client.
+    OrderRefunded,
+    /// An order completed: escrow to the freelancer's pending earnings and the platform's fees.
+    OrderCompleted,
+}
+
+impl LedgerKind {
+    /// The start of the ids of this kind's transactions (`order-paid:<order>`).
+    fn id_prefix(self) -> &'static str {
+        match self {
+            Self::OrderPaid => "order-paid",
+            Self::OrderRefunded => "order-refunded",
+            Self::OrderCompleted => "order-completed",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LedgerError {
+    #[error("the postings sum to {0}, not zero")]
+    Unbalanced(i128),
+    #[error("a transaction needs postings, none of them zero")]
+    EmptyPosting,
+    #[error("{0} appears in more than one posting")]
+    RepeatedAccount(LedgerAccount),
+    #[error("the amount does not fit a posting")]
+    Overflow,
+    #[error("{account} would fall to {balance} {currency}")]
+    WouldGoNegative {
+        account: LedgerAccount,
+        currency: Currency,
+        balance: i64,
+    },
+}
+
+/// An immutable, balanced set of postings in one currency.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerTransaction {
+    /// Idempotency: the same movement always has the same id.
+    pub id: String,
+    pub kind: LedgerKind,
+    pub order_id: Uuid,
+    pub currency: Currency,
+    pub postings: Vec<Posting>,
+}
+
+fn signed(amount: u64) -> Result<i64, LedgerError> {
+    i64::try_from(amount).map_err(|_| LedgerError::Overflow)
+}
+
+impl LedgerTransaction {
+    /// Refuses postings that do not sum to zero, a zero posting, or an account twice.
+    pub fn new(
+        id: String,
+        kind: LedgerKind,
+        order_id: Uuid,
+        currency: Currency,
+        postings: Vec<Posting>,
+    ) -> Result<Self, LedgerError> {
+        if postings.is_empty() || postings.iter().any(|posting| posting.amount == 0) {
+            return Err(LedgerError::EmptyPosting);
+        }
+        for (index, posting) in postings.iter().enumerate() {
+            if postings[..index]
+                .iter()
+                .any(|p| p.account == posting.account)
+            {
+                return Err(LedgerError::RepeatedAccount(posting.account));
+            }
+        }
+        let sum: i128 = postings.iter().map(|p| i128::from(p.amount)).sum();
+        if sum != 0 {
+            return Err(LedgerError::Unbalanced(sum));
+        }
+        Ok(Self {
+            id,
+            kind,
+            order_id,
+            currency,
+            postings,
+        })
+    }
+
+    /// The client's charge (price and service fee) arrives and is held.
+    pub fn order_paid(order_id: Uuid, split: &PriceSplit) -> Result<Self, LedgerError> {
+        Self::whole_charge(
+            LedgerKind::OrderPaid,
+            order_id,
+            split,
+            LedgerAccount::StripeClearing,
+            LedgerAccount::Escrow,
+        )
+    }
+
+    /// The whole charge, service fee included, goes back to the client.
+    pub fn order_refunded(order_id: Uuid, split: &PriceSplit) -> Result<Self, LedgerError> {
+        Self::whole_charge(
+            LedgerKind::OrderRefunded,
+            order_id,
+            split,
+            LedgerAccount::Escrow,
+            LedgerAccount::Refunds,
+        )
+    }
+
+    /// The client's whole charge moves from one account to another.
+    fn whole_charge(
+        kind: LedgerKind,
+        order_id: Uuid,
+        split: &PriceSplit,
+        from: LedgerAccount,
+        to: LedgerAccount,
+    ) -> Result<Self, LedgerError> {
+        let total = signed(split.client_total)?;
+        Self::new(
+            format!("{}:{order_id}", kind.id_prefix()),
+            kind,
+            order_id,
+            split.currency.clone(),
+            vec![posting(from, -total), posting(to, total)],
+        )
+    }
+
+    /// Escrow is released: the freelancer's net to their pending earnings, the service fee and
+    /// commission to the platform.
+    pub fn order_completed(
+        order_id: Uuid,
+        freelancer_id: Uuid,
+        split: &PriceSplit,
+    ) -> Result<Self, LedgerError> {
+        let mut postings = vec![
+            posting(LedgerAccount::Escrow, -signed(split.client_total)?),
+            posting(
+                LedgerAccount::FreelancerPending(freelancer_id),
+                signed(split.freelancer_net)?,
+            ),
+            posting(LedgerAccount::PlatformFees, signed(split.platform_fees())?),
+        ];
+        // A fully commissioned price leaves the freelancer nothing: no zero posting.
+        postings.retain(|posting| posting.amount != 0);
+        Self::new(
+            format!("{}:{order_id}", LedgerKind::OrderCompleted.id_prefix()),
+            LedgerKind::OrderCompleted,
+            order_id,
+            split.currency.clone(),
+            postings,
+        )
+    }
+}
+
+fn posting(account: LedgerAccount, amount: i64) -> Posting {
+    Posting { account, amount }
+}
+
+/// Balances by account and currency, as the postings applied so far leave them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Balances(BTreeMap<(LedgerAccount, Currency), i64>);
+
+impl Balances {
+    pub fn get(&self, account: LedgerAccount, currency: &Currency) -> i64 {
+        self.0
+            .get(&(account, currency.clone()))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Applies a transaction whole, or not at all when it would take an account that must not
+    /// go negative below zero (the condition the store puts on each balance item).
+    pub fn apply(&mut self, transaction: &LedgerTransaction) -> Result<(), LedgerError> {
+        let mut next = Vec::with_capacity(transaction.postings.len());
+        for posting in &transaction.postings {
+            let balance = self
+                .get(posting.account, &transaction.currency)
+                .checked_add(posting.amount)
+                .ok_or(LedgerError::Overflow)?;
+            if balance < 0 && !posting.account.may_go_negative() {
+                return Err(LedgerError::WouldGoNegative {
+                    account: posting.account,
+                    currency: transaction.currency.clone(),
+                    balance,
+                });
+            }
+            next.push(((posting.account, transaction.currency.clone()), balance));
+        }
+        self.0.extend(next);
+        Ok(())
+    }
+
+    /// The sum over every account of one currency: zero whenever only balanced transactions
+    /// were applied.
+    pub fn total(&self, currency: &Currency) -> i64 {
+        self.0
+            .iter()
+            .filter(|((_, c), _)| c == currency)
+            .map(|(_, balance)| balance)
+            .sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::money::{BasisPoints, FeeSchedule};
+
+    fn split(price: u64) -> PriceSplit {
+        let schedule = FeeSchedule {
+            service_fee: BasisPoints(550),
+            service_fee_minimum_hundredths: 200,
+            commission: BasisPoints(2_000),
+        };
+        schedule
+            .split(&Currency::parse("EUR").unwrap(), price)
+            .unwrap()
+    }
+
+    #[test]
+    fn unbalanced_or_degenerate_postings_are_refused() {
+        let eur = Currency::parse("EUR").unwrap();
+        let order = Uuid::nil();
+        let new = |postings| {
+            LedgerTransaction::new(
+                "t".into(),
+                LedgerKind::OrderPaid,
+                order,
+                eur.clone(),
+                postings,
+            )
+        };
+        assert_eq!(
+            new(vec![posting(LedgerAccount::Escrow, 5)]),
+            Err(LedgerError::Unbalanced(5))
+        );
+        assert_eq!(new(vec![]), Err(LedgerError::EmptyPosting));
+        assert_eq!(
+            new(vec![
+                posting(LedgerAccount::Escrow, 0),
+                posting(LedgerAccount::Refunds, 0)
+            ]),
+            Err(LedgerError::EmptyPosting)
+        );
+        assert_eq!(
+            new(vec![
+                posting(LedgerAccount::Escrow, 5),
+                posting(LedgerAccount::Escrow, -5)
+            ]),
+            Err(LedgerError::RepeatedAccount(LedgerAccount::Escrow))
+        );
+    }
+
+    #[test]
+    fn a_completed_order_empties_its_escrow_into_earnings_and_fees() {
+        let (order, freelancer) = (Uuid::new_v4(), Uuid::new_v4());
+        let split = split(4_999);
+        let eur = split.currency.clone();
+        let mut balances = Balances::default();
+        balances
+            .apply(&LedgerTransaction::order_paid(order, &split).unwrap())
+            .unwrap();
+        assert_eq!(balances.get(LedgerAccount::Escrow, &eur), 5_274);
+        balances
+            .apply(&LedgerTransaction::order_completed(order, freelancer, &split).unwrap())
+            .unwrap();
+        assert_eq!(balances.get(LedgerAccount::Escrow, &eur), 0);
+        assert_eq!(
+            balances.get(LedgerAccount::FreelancerPending(freelancer), &eur),
+            3_999
+        );
+        assert_eq!(balances.get(LedgerAccount::PlatformFees, &eur), 1_275);
+        assert_eq!(balances.get(LedgerAccount::StripeClearing, &eur), -5_274);
+        assert_eq!(balances.total(&eur), 0);
+    }
+
+    #[test]
+    fn escrow_can_not_be_released_twice_or_before_payment() {
+        let (order, freelancer) = (Uuid::new_v4(), Uuid::new_v4());
+        let split = split(10_000);
+        let mut balances = Balances::default();
+        let completed = LedgerTransaction::order_completed(order, freelancer, &split).unwrap();
+        assert!(matches!(
+            balances.apply(&completed),
+            Err(LedgerError::WouldGoNegative {
+                account: LedgerAccount::Escrow,
+                ..
+            })
+        ));
+        assert_eq!(
+            balances,
+            Balances::default(),
+            "a refused transaction changes nothing"
+        );
+        balances
+            .apply(&LedgerTransaction::order_paid(order, &split).unwrap())
+            .unwrap();
+        balances
+            .apply(&LedgerTransaction::order_refunded(order, &split).unwrap())
+            .unwrap();
+        assert!(balances.apply(&completed).is_err());
+        assert_eq!(
+            balances.get(LedgerAccount::Refunds, &split.currency),
+            i64::try_from(split.client_total).unwrap()
+        );
+    }
+
+    #[test]
+    fn a_movement_has_one_id_however_often_it_is_built() {
+        let order = Uuid::new_v4();
+        let split = split(2_500);
+        assert_eq!(
+            LedgerTransaction::order_paid(order, &split).unwrap().id,
+            LedgerTransaction::order_paid(order, &split).unwrap().id
+        );
+        assert_ne!(
+            LedgerTransaction::order_paid(order, &split).unwrap().id,
+            LedgerTransaction::order_refunded(order, &split).unwrap().id
+        );
+    }
+}
