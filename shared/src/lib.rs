@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod pagination;
 pub mod routes;
 pub mod store;
+pub mod stripe;
 pub mod telemetry;
 #[cfg(feature = "web")]
 pub mod web;

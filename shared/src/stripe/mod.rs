@@ -1,0 +1,7 @@
+//! Stripe, as the platform's payment processor: the pieces of its REST API that Gigmarket uses.
+//! Nothing here decides about orders or money; the use cases do, with `domain::money` and
+//! `domain::ledger`.
+//!
+//! - `signature`: checks the `Stripe-Signature` of a webhook delivery before anything else reads it.
+
+pub mod signature;
