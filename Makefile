@@ -1,4 +1,4 @@
-# The two commands (see README): `make dev` runs the API locally, `make test` runs every check.
+# The two commands (see README.md): `make dev` runs the API locally, `make test` runs every check.
 .PHONY: dev test stack stop bootstrap bench fuzz
 
 dev:
@@ -22,6 +22,6 @@ bench:
 	bash scripts/bench.sh
 
 # Schemathesis over every pass with fresh random seeds and hundreds of examples per operation
-# (not part of make test; see README "Reliability"). FUZZ_SEEDS, FUZZ_MAX_EXAMPLES: scripts/fuzz.sh.
+# (not part of make test; see docs/reliability.md). FUZZ_SEEDS, FUZZ_MAX_EXAMPLES: scripts/fuzz.sh.
 fuzz:
 	nice -n 10 bash scripts/fuzz.sh

@@ -19,7 +19,7 @@ export PATH="$ROOT/.local/venv/bin:$PATH"
 # keep the defaults of 1 s connect, 3 s per attempt, 7 s per call). DynamoDB Local answers in
 # milliseconds alone, but a queue of 200 concurrent requests in one process (the in-process login
 # throttle tests) took attempts up to 5.5 s, 13 s beside the rest of the suite, on the contended
-# 2-core machine; these keep such slow-but-alive answers answers (README "Reliability",
+# 2-core machine; these keep such slow-but-alive answers answers (docs/reliability.md,
 # "Timeouts"). tests/integration/outage.rs uses the defaults.
 export DYNAMODB_CONNECT_TIMEOUT_MS="${DYNAMODB_CONNECT_TIMEOUT_MS:-5000}"
 export DYNAMODB_ATTEMPT_TIMEOUT_MS="${DYNAMODB_ATTEMPT_TIMEOUT_MS:-20000}"

@@ -14,7 +14,7 @@
 //!
 //! At most [`IN_FLIGHT`] requests are on the wire at once: `cargo lambda watch` 1.9.2 deadlocks
 //! for good (every function, not just the busy one) once more than 100 requests wait for one
-//! function (README "Reliability").
+//! function (docs/reliability.md).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;

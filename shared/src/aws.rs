@@ -76,7 +76,7 @@ pub fn dynamodb_with(config: &SdkConfig, timeouts: DynamoDbTimeouts) -> aws_sdk_
 /// `DYNAMODB_CONNECT_TIMEOUT_MS`, `DYNAMODB_ATTEMPT_TIMEOUT_MS` and
 /// `DYNAMODB_OPERATION_TIMEOUT_MS` override them: DynamoDB Local under the test suite's 200
 /// concurrent requests in one process answers in seconds, so `scripts/env.sh` sets local
-/// values (see README "Configuration"). Deployed functions set none.
+/// values (see docs/deploy.md, "Configuration"). Deployed functions set none.
 ///
 /// Retries are the SDK's standard mode as `aws_config` loads it; whatever they are, the
 /// operation timeout bounds the call.
@@ -267,6 +267,25 @@ mod tests {
         // A call that hangs from the start answers before the web layer gives up, 1 s
         // (`web::ANSWER_MARGIN`) before the function timeout.
         assert!(timeouts.operation + Duration::from_secs(1) < FUNCTION_TIMEOUT);
+    }
+
+    #[test]
+    fn the_documented_timeouts_are_the_defaults() {
+        let documented: Vec<(&str, &str)> = [
+            DynamoDbTimeouts::CONNECT_ENV,
+            DynamoDbTimeouts::ATTEMPT_ENV,
+            DynamoDbTimeouts::OPERATION_ENV,
+        ]
+        .iter()
+        .map(|name| {
+            let var = crate::config::ENV_VARS
+                .iter()
+                .find(|var| var.name == *name)
+                .expect("every timeout variable is in config::ENV_VARS");
+            (var.name, var.default)
+        })
+        .collect();
+        assert_eq!(from(&documented).unwrap(), DynamoDbTimeouts::default());
     }
 
     #[test]

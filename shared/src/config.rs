@@ -51,31 +51,207 @@ pub struct Config {
     pub password_hash_concurrency: usize,
 }
 
+/// One environment variable a function reads: the configuration table in `docs/deploy.md` is
+/// rendered from [`ENV_VARS`] (`gigctl docs`), and the tests below hold the list to the code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EnvVar {
+    pub name: &'static str,
+    /// The value used when the variable is unset or blank; empty when there is none.
+    pub default: &'static str,
+    pub meaning: &'static str,
+}
+
+const fn env_var(name: &'static str, default: &'static str, meaning: &'static str) -> EnvVar {
+    EnvVar {
+        name,
+        default,
+        meaning,
+    }
+}
+
+/// Every environment variable the functions read, in `Config`, `aws`, `telemetry`, the EMF
+/// writer and the test-only logs, plus the SDK's own that the stacks and `scripts/env.sh` set.
+pub const ENV_VARS: &[EnvVar] = &[
+    env_var("TABLE_NAME", "(required)", "the DynamoDB table"),
+    env_var(
+        "JWT_KEYS_SECRET_ID",
+        "",
+        "deployed: the Secrets Manager secret holding the JWT keyset JSON (the stack creates and fills it)",
+    ),
+    env_var(
+        "JWT_KEYS_FILE",
+        "",
+        "local: path to the keyset JSON `{\"active_kid\":\"k1\",\"keys\":{\"k1\":\"<base64url, >= 32 bytes>\"}}`",
+    ),
+    env_var(
+        "JWT_KEYS",
+        "",
+        "local: the keyset JSON itself (read before `JWT_KEYS_FILE`)",
+    ),
+    env_var("JWT_ISSUER", "gigmarket", "checked on every access token"),
+    env_var(
+        "JWT_AUDIENCE",
+        "gigmarket-api",
+        "checked on every access token",
+    ),
+    env_var("ACCESS_TOKEN_TTL_SECS", "900", "access-token lifetime"),
+    env_var(
+        "REFRESH_TOKEN_TTL_SECS",
+        "2592000",
+        "refresh-token lifetime (30 days)",
+    ),
+    env_var(
+        "LOGIN_MAX_FAILURES",
+        "5",
+        "login attempts per email (and per known address of it) per login window",
+    ),
+    env_var(
+        "LOGIN_FAILURE_WINDOW_SECS",
+        "900",
+        "the login throttle's window",
+    ),
+    env_var(
+        "LOGIN_MAX_ATTEMPTS_PER_ADDRESS",
+        "50",
+        "login attempts per source address per login window, any email",
+    ),
+    env_var(
+        "REGISTRATIONS_PER_ADDRESS",
+        "20",
+        "registrations per source address per registration window",
+    ),
+    env_var(
+        "REGISTRATION_WINDOW_SECS",
+        "3600",
+        "the registration throttle's window",
+    ),
+    env_var("MAX_BODY_BYTES", "65536", "JSON body limit (413 above)"),
+    env_var(
+        "CONVERSATIONS_PER_HOUR",
+        "20",
+        "new conversations one user may open per clock hour (`messages`; 429 above)",
+    ),
+    env_var(
+        "GIG_AUTO_APPROVE",
+        "false",
+        "new and edited gigs skip the review queue",
+    ),
+    env_var(
+        "PASSWORD_HASH_CONCURRENCY",
+        "1",
+        "argon2 hashes one process runs at once (`auth`); each holds 19 MiB, so this bounds the RSS",
+    ),
+    env_var(
+        "ORDER_EVENTS_QUEUE_URL",
+        "",
+        "the events queue (`dispatcher` sends every event; `auth` the account mails)",
+    ),
+    env_var(
+        "APP_BASE_URL",
+        "http://localhost:3000",
+        "the web app the verification and reset links open (`auth`; the stacks' `AppBaseUrl` parameter)",
+    ),
+    env_var(
+        "SENDER_EMAIL",
+        "no-reply@gigmarket.local",
+        "the verified SES sender (`notifier`)",
+    ),
+    env_var(
+        "METRICS_NAMESPACE",
+        "Gigmarket",
+        "CloudWatch namespace of the EMF metrics; the stacks set `Gigmarket/<stage>`",
+    ),
+    env_var(
+        "DYNAMODB_CONNECT_TIMEOUT_MS",
+        "1000",
+        "DynamoDB client: time to open a connection; `scripts/env.sh` sets 5000 for DynamoDB Local",
+    ),
+    env_var(
+        "DYNAMODB_ATTEMPT_TIMEOUT_MS",
+        "3000",
+        "DynamoDB client: time one attempt may take before it is retried on a new connection; `scripts/env.sh` sets 20000",
+    ),
+    env_var(
+        "DYNAMODB_OPERATION_TIMEOUT_MS",
+        "7000",
+        "DynamoDB client: time a call may take with its retries, then 503; `scripts/env.sh` sets 30000",
+    ),
+    env_var(
+        "AWS_LAMBDA_LOG_LEVEL",
+        "INFO",
+        "set by Lambda from the `LogLevel` parameter: `DEBUG`, `INFO`, `WARN`, `ERROR`; verbose levels apply to Gigmarket's crates only, `TRACE` counts as `DEBUG`",
+    ),
+    env_var(
+        "AWS_LAMBDA_LOG_FORMAT",
+        "JSON",
+        "set by Lambda: `JSON` (one object per line) or `Text`",
+    ),
+    env_var(
+        "RUST_LOG",
+        "",
+        "local only: a level, as `AWS_LAMBDA_LOG_LEVEL` (never filter directives)",
+    ),
+    env_var(
+        "AWS_LAMBDA_FUNCTION_NAME",
+        "",
+        "set by Lambda and `cargo lambda watch`; names the function in the call log",
+    ),
+    env_var(
+        "GIGMARKET_AWS_CALL_LOG",
+        "",
+        "test only: a file every AWS call of a function is appended to (`make test` sets it; the permissions check reads it)",
+    ),
+    env_var(
+        "GIGMARKET_DYNAMODB_CAPACITY",
+        "",
+        "bench only: ask DynamoDB for consumed capacity and sum it (`shared::capacity_log`)",
+    ),
+    env_var(
+        "AWS_ENDPOINT_URL_DYNAMODB",
+        "",
+        "local only: DynamoDB Local (`scripts/env.sh` sets it and the `_DYNAMODB_STREAMS`, `_SQS`, `_SES`, `_SECRETS_MANAGER` ones for moto); `gigctl seed` refuses unless it is on this machine",
+    ),
+    env_var(
+        "AWS_REGION",
+        "",
+        "the SDK's own, with the credentials: set by Lambda when deployed, dummy values locally",
+    ),
+];
+
 const DEFAULT_APP_BASE_URL: &str = "http://localhost:3000";
 
 impl Config {
     pub fn from_env() -> anyhow::Result<Self> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads each variable through `lookup`, so tests can check the documented defaults against
+    /// the real ones without touching the process environment.
+    fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let env = Env(lookup);
+        let optional = |name: &str| env.optional(name);
         Ok(Self {
-            table_name: required("TABLE_NAME")?,
+            table_name: env.required("TABLE_NAME")?,
             order_events_queue_url: optional("ORDER_EVENTS_QUEUE_URL"),
             jwt_issuer: optional("JWT_ISSUER").unwrap_or_else(|| "gigmarket".to_owned()),
             jwt_audience: optional("JWT_AUDIENCE").unwrap_or_else(|| "gigmarket-api".to_owned()),
-            access_token_ttl: Duration::from_secs(number("ACCESS_TOKEN_TTL_SECS", 900)?),
-            refresh_token_ttl: Duration::from_secs(number(
-                "REFRESH_TOKEN_TTL_SECS",
-                30 * 24 * 3600,
-            )?),
-            login_max_failures: number("LOGIN_MAX_FAILURES", 5)?,
-            login_failure_window: Duration::from_secs(number("LOGIN_FAILURE_WINDOW_SECS", 900)?),
-            login_max_attempts_per_address: number("LOGIN_MAX_ATTEMPTS_PER_ADDRESS", 50)?,
-            registrations_per_address: number("REGISTRATIONS_PER_ADDRESS", 20)?,
-            registration_window: Duration::from_secs(number("REGISTRATION_WINDOW_SECS", 3600)?),
-            max_body_bytes: number("MAX_BODY_BYTES", 64 * 1024)?,
-            gig_auto_approve: flag("GIG_AUTO_APPROVE")?,
+            access_token_ttl: Duration::from_secs(env.number("ACCESS_TOKEN_TTL_SECS", 900)?),
+            refresh_token_ttl: Duration::from_secs(
+                env.number("REFRESH_TOKEN_TTL_SECS", 30 * 24 * 3600)?,
+            ),
+            login_max_failures: env.number("LOGIN_MAX_FAILURES", 5)?,
+            login_failure_window: Duration::from_secs(
+                env.number("LOGIN_FAILURE_WINDOW_SECS", 900)?,
+            ),
+            login_max_attempts_per_address: env.number("LOGIN_MAX_ATTEMPTS_PER_ADDRESS", 50)?,
+            registrations_per_address: env.number("REGISTRATIONS_PER_ADDRESS", 20)?,
+            registration_window: Duration::from_secs(env.number("REGISTRATION_WINDOW_SECS", 3600)?),
+            max_body_bytes: env.number("MAX_BODY_BYTES", 64 * 1024)?,
+            gig_auto_approve: env.flag("GIG_AUTO_APPROVE")?,
             sender_email: optional("SENDER_EMAIL")
                 .unwrap_or_else(|| "no-reply@gigmarket.local".to_owned()),
             // Messaging.
-            conversations_per_hour: number(
+            conversations_per_hour: env.number(
                 "CONVERSATIONS_PER_HOUR",
                 crate::domain::message::DEFAULT_CONVERSATIONS_PER_HOUR,
             )?,
@@ -83,7 +259,7 @@ impl Config {
             app_base_url: optional("APP_BASE_URL")
                 .unwrap_or_else(|| DEFAULT_APP_BASE_URL.to_owned()),
             // Password hashing memory (auth).
-            password_hash_concurrency: match number("PASSWORD_HASH_CONCURRENCY", 1)? {
+            password_hash_concurrency: match env.number("PASSWORD_HASH_CONCURRENCY", 1)? {
                 0 => bail!("environment variable PASSWORD_HASH_CONCURRENCY must be at least 1"),
                 permits => permits,
             },
@@ -117,33 +293,138 @@ impl Config {
     }
 }
 
-fn optional(name: &str) -> Option<String> {
-    std::env::var(name)
-        .ok()
-        .filter(|value| !value.trim().is_empty())
-}
+/// The environment as `Config` reads it: an empty or blank value counts as unset.
+struct Env<F>(F);
 
-fn required(name: &str) -> anyhow::Result<String> {
-    optional(name).with_context(|| format!("environment variable {name} must be set"))
-}
+impl<F: Fn(&str) -> Option<String>> Env<F> {
+    fn optional(&self, name: &str) -> Option<String> {
+        (self.0)(name).filter(|value| !value.trim().is_empty())
+    }
 
-fn number<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> {
-    match optional(name) {
-        None => Ok(default),
-        Some(raw) => raw.trim().parse().map_err(|_| {
-            anyhow::anyhow!("environment variable {name} must be a number, got {raw:?}")
-        }),
+    fn required(&self, name: &str) -> anyhow::Result<String> {
+        self.optional(name)
+            .with_context(|| format!("environment variable {name} must be set"))
+    }
+
+    fn number<T: std::str::FromStr>(&self, name: &str, default: T) -> anyhow::Result<T> {
+        match self.optional(name) {
+            None => Ok(default),
+            Some(raw) => raw.trim().parse().map_err(|_| {
+                anyhow::anyhow!("environment variable {name} must be a number, got {raw:?}")
+            }),
+        }
+    }
+
+    fn flag(&self, name: &str) -> anyhow::Result<bool> {
+        match self
+            .optional(name)
+            .as_deref()
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            None | Some("false" | "0" | "no") => Ok(false),
+            Some("true" | "1" | "yes") => Ok(true),
+            Some(other) => {
+                bail!("environment variable {name} must be true or false, got {other:?}")
+            }
+        }
     }
 }
 
-fn flag(name: &str) -> anyhow::Result<bool> {
-    match optional(name)
-        .as_deref()
-        .map(str::to_ascii_lowercase)
-        .as_deref()
-    {
-        None | Some("false" | "0" | "no") => Ok(false),
-        Some("true" | "1" | "yes") => Ok(true),
-        Some(other) => bail!("environment variable {name} must be true or false, got {other:?}"),
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lookup(pairs: Vec<(&'static str, String)>) -> impl Fn(&str) -> Option<String> {
+        move |name| {
+            pairs
+                .iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| value.clone())
+        }
+    }
+
+    #[test]
+    fn the_documented_defaults_are_the_ones_config_uses() {
+        let unset = Config::from_lookup(lookup(vec![("TABLE_NAME", "t".to_owned())])).unwrap();
+        assert_eq!(
+            format!("{unset:?}"),
+            format!("{:?}", Config::for_table("t"))
+        );
+        let mut documented = vec![("TABLE_NAME", "t".to_owned())];
+        for var in ENV_VARS {
+            if !var.default.is_empty() && !var.default.starts_with('(') {
+                documented.push((var.name, var.default.to_owned()));
+            }
+        }
+        let set = Config::from_lookup(lookup(documented)).unwrap();
+        assert_eq!(format!("{set:?}"), format!("{unset:?}"));
+    }
+
+    /// Every `"UPPER_CASE"` string literal in the functions' code is a variable it reads, except
+    /// these, which are not environment variables.
+    const NOT_ENV: &[&str] = &["NEW_AND_OLD_IMAGES", "ORDER_REQUEST", "CARGO_MANIFEST_DIR"];
+
+    fn sources(dir: &std::path::Path, out: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                sources(&path, out);
+            } else if path.extension().is_some_and(|ext| ext == "rs")
+                && !path.ends_with("config.rs")
+            {
+                out.push(std::fs::read_to_string(&path).unwrap());
+            }
+        }
+    }
+
+    fn upper_case_literals(text: &str) -> Vec<&str> {
+        text.split('"')
+            .skip(1)
+            .step_by(2)
+            .filter(|word| {
+                word.len() > 3
+                    && word.contains('_')
+                    && word.starts_with(|c: char| c.is_ascii_uppercase())
+                    && word
+                        .chars()
+                        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_variable_the_functions_read_is_in_env_vars_and_back() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut texts = Vec::new();
+        sources(&root.join("src"), &mut texts);
+        for function in std::fs::read_dir(root.join("../functions")).unwrap() {
+            sources(&function.unwrap().path().join("src"), &mut texts);
+        }
+        let own = std::fs::read_to_string(root.join("src/config.rs")).unwrap();
+        // config.rs itself without the list and the tests, which spell every name.
+        let (before, list) = own.split_once("pub const ENV_VARS").unwrap();
+        let (_, after) = list.split_once("\n];\n").unwrap();
+        let reader = after.split("#[cfg(test)]").next().unwrap();
+        texts.push(format!("{before}{reader}"));
+        let mut read: Vec<&str> = texts
+            .iter()
+            .flat_map(|text| upper_case_literals(text))
+            .collect();
+        read.sort_unstable();
+        read.dedup();
+        for name in &read {
+            assert!(
+                NOT_ENV.contains(name) || ENV_VARS.iter().any(|var| var.name == *name),
+                "{name} is read but not in config::ENV_VARS (the docs' configuration table)"
+            );
+        }
+        for var in ENV_VARS {
+            assert!(
+                var.name.starts_with("AWS_") || read.contains(&var.name),
+                "{} is in config::ENV_VARS but nothing reads it",
+                var.name
+            );
+        }
     }
 }

@@ -12,8 +12,218 @@ use crate::domain::gig::GigRefusal;
 use crate::domain::order::Refusal as OrderRefusal;
 use crate::domain::review::ReviewRefusal;
 
-/// Base of every problem `type` URI. The documents behind it are the README's error table.
+/// Base of every problem `type` URI. The documents behind it are the problem-type table in
+/// `docs/api.md`, rendered from [`PROBLEM_TYPES`] by `gigctl docs`.
 pub const PROBLEM_TYPE_BASE: &str = "https://gigmarket.dev/problems/";
+
+/// One problem `type` the API answers: the URI's last segment, its status, and when it comes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProblemType {
+    pub code: &'static str,
+    pub status: u16,
+    pub when: &'static str,
+}
+
+const fn problem(code: &'static str, status: u16, when: &'static str) -> ProblemType {
+    ProblemType { code, status, when }
+}
+
+/// Every problem type, in the order the docs list them. The tests below fail when a code the
+/// crate answers is missing here, or a code here is answered nowhere.
+pub const PROBLEM_TYPES: &[ProblemType] = &[
+    problem(
+        "validation-error",
+        400,
+        "a field is missing, of the wrong type, unknown, or breaks a rule (`errors[]` names each)",
+    ),
+    problem(
+        "bad-request",
+        400,
+        "malformed JSON, an empty body, a body that is not a JSON object, a bad query or cursor",
+    ),
+    problem(
+        "invalid-token",
+        400,
+        "a verification or reset token that is unknown, expired, used or for the other purpose",
+    ),
+    problem(
+        "unauthorized",
+        401,
+        "missing, malformed, expired or forged access token; bad credentials; bad refresh token",
+    ),
+    problem(
+        "forbidden",
+        403,
+        "authenticated but not allowed (wrong role; a non-admin on `/admin`)",
+    ),
+    problem(
+        "account-blocked",
+        403,
+        "any write by a blocked account, even with an access token issued before the block",
+    ),
+    problem(
+        "email-unverified",
+        403,
+        "creating a gig, ordering or messaging before the email is verified",
+    ),
+    problem(
+        "not-found",
+        404,
+        "unknown resource or route (ids that do not parse are unknown too)",
+    ),
+    problem("method-not-allowed", 405, "known path, wrong method"),
+    problem(
+        "email-taken",
+        409,
+        "registering an email that already has an account",
+    ),
+    problem(
+        "already-verified",
+        409,
+        "asking for a verification link for a verified address",
+    ),
+    problem(
+        "password-changed",
+        409,
+        "the password changed under a password change; sign in again",
+    ),
+    problem(
+        "admin-not-blockable",
+        409,
+        "blocking or unblocking an admin, or oneself",
+    ),
+    problem(
+        "user-changed",
+        409,
+        "the account changed while an admin set its status; retry",
+    ),
+    problem(
+        "invalid-transition",
+        409,
+        "an order action from a state that does not allow it",
+    ),
+    problem(
+        "order-changed",
+        409,
+        "another change to the same order (or its reviews) won the race; reload and retry",
+    ),
+    problem(
+        "revision-limit-reached",
+        409,
+        "the package's revisions are used up",
+    ),
+    problem(
+        "not-due",
+        409,
+        "the scheduler's auto-complete or mark-late on an order not due (the scheduler skips it)",
+    ),
+    problem(
+        "gig-not-orderable",
+        409,
+        "ordering a gig that is not active",
+    ),
+    problem(
+        "freelancer-unavailable",
+        409,
+        "ordering a gig whose freelancer is blocked",
+    ),
+    problem(
+        "price-changed",
+        409,
+        "`POST /orders` with an `expected_price_cents` that is not the package's price; `current_price_cents` in the body",
+    ),
+    problem(
+        "invalid-gig-status",
+        409,
+        "a gig status change its current status does not allow (approve an active gig, pause a paused one, edit an archived or removed one)",
+    ),
+    problem(
+        "gig-has-open-orders",
+        409,
+        "archiving a gig whose orders are not finished",
+    ),
+    problem(
+        "concurrent-update",
+        409,
+        "a gig or a conversation kept changing under the request; retry",
+    ),
+    problem(
+        "order-not-completed",
+        409,
+        "reviewing an order that is not completed",
+    ),
+    problem(
+        "already-reviewed",
+        409,
+        "reviewing an order a second time from the same side",
+    ),
+    problem(
+        "review-window-closed",
+        409,
+        "reviewing more than 10 days after completion",
+    ),
+    problem("already-replied", 409, "answering a review twice"),
+    problem(
+        "review-not-published",
+        409,
+        "answering, hiding or unhiding a review that is not published",
+    ),
+    problem(
+        "review-hidden",
+        409,
+        "answering a hidden review, or hiding it again",
+    ),
+    problem(
+        "review-not-hidden",
+        409,
+        "unhiding a review that is not hidden",
+    ),
+    problem(
+        "review-changed",
+        409,
+        "the review changed while an admin hid or unhid it; reload and retry",
+    ),
+    problem(
+        "precondition-failed",
+        412,
+        "`If-Match` does not name the gig's current version (someone else edited it)",
+    ),
+    problem(
+        "payload-too-large",
+        413,
+        "a body over `MAX_BODY_BYTES` (64 KiB)",
+    ),
+    problem(
+        "unsupported-media-type",
+        415,
+        "a body without `Content-Type: application/json`",
+    ),
+    problem(
+        "idempotency-key-reused",
+        422,
+        "an `Idempotency-Key` sent again with a different body",
+    ),
+    problem(
+        "precondition-required",
+        428,
+        "`PATCH /gigs/{id}` or an admin's approve or reject without `If-Match`",
+    ),
+    problem(
+        "rate-limited",
+        429,
+        "a login, registration, mail or conversation throttle; see `Retry-After`",
+    ),
+    problem(
+        "internal-error",
+        500,
+        "a bug or an AWS failure; logged with the request id, never detailed to the caller",
+    ),
+    problem(
+        "service-unavailable",
+        503,
+        "DynamoDB throttled, timed out, or cancelled a transaction for throughput, or the request ran into its deadline; `Retry-After`; send the same request again",
+    ),
+];
 
 pub use crate::domain::FieldError;
 
@@ -551,5 +761,111 @@ mod sdk_error_tests {
             response.headers().get(http::header::RETRY_AFTER).unwrap(),
             &RETRY_AFTER_BUSY_SECS.to_string()
         );
+    }
+}
+
+#[cfg(test)]
+mod problem_type_tests {
+    use super::*;
+
+    fn documented(code: &str) -> &'static ProblemType {
+        PROBLEM_TYPES
+            .iter()
+            .find(|problem| problem.code == code)
+            .unwrap_or_else(|| panic!("{code} is not in PROBLEM_TYPES (the docs' problem table)"))
+    }
+
+    /// One error of each variant whose code is fixed (not chosen by the caller).
+    fn fixed() -> Vec<ApiError> {
+        vec![
+            ApiError::Validation(Vec::new()),
+            ApiError::BadRequest(String::new()),
+            ApiError::PayloadTooLarge { limit: 1 },
+            ApiError::UnsupportedMediaType(String::new()),
+            ApiError::Unauthorized(""),
+            ApiError::Forbidden(""),
+            ApiError::NotFound(""),
+            ApiError::MethodNotAllowed,
+            ApiError::PreconditionFailed(String::new()),
+            ApiError::PreconditionRequired(""),
+            ApiError::TooManyRequests {
+                retry_after_secs: 1,
+                detail: String::new(),
+            },
+            ApiError::internal(anyhow::anyhow!("x")),
+            ApiError::ServiceUnavailable {
+                retry_after_secs: 1,
+                cause: anyhow::anyhow!("x"),
+            },
+            ApiError::PriceChanged {
+                expected_price_cents: 1,
+                current_price_cents: 2,
+            },
+            ApiError::EmailUnverified,
+            ApiError::InvalidToken,
+            ApiError::AccountBlocked,
+        ]
+    }
+
+    fn sources(dir: &std::path::Path, out: &mut String) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                sources(&path, out);
+            } else if path.extension().is_some_and(|ext| ext == "rs") {
+                out.push_str(&std::fs::read_to_string(&path).unwrap());
+            }
+        }
+    }
+
+    /// The codes of `ApiError::conflict("..")` and `unprocessable("..")` in the crate and the
+    /// functions, each with the status its constructor gives.
+    fn constructed_codes() -> Vec<(String, u16)> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut text = String::new();
+        sources(&root.join("src"), &mut text);
+        for function in std::fs::read_dir(root.join("../functions")).unwrap() {
+            sources(&function.unwrap().path().join("src"), &mut text);
+        }
+        let mut codes = Vec::new();
+        for (constructor, status) in [("conflict(", 409), ("unprocessable(", 422)] {
+            for (start, _) in text.match_indices(constructor) {
+                let rest = text[start + constructor.len()..].trim_start();
+                if let Some(literal) = rest.strip_prefix('"') {
+                    let code = &literal[..literal.find('"').unwrap()];
+                    // Skips this test's own `("conflict(", 409)` pairs.
+                    if !code.is_empty() && code.chars().all(|c| c.is_ascii_lowercase() || c == '-')
+                    {
+                        codes.push((code.to_owned(), status));
+                    }
+                }
+            }
+        }
+        codes
+    }
+
+    #[test]
+    fn every_answered_problem_is_documented_with_its_status() {
+        for error in fixed() {
+            let problem = documented(error.problem_code());
+            assert_eq!(problem.status, error.status().as_u16(), "{}", problem.code);
+        }
+        for (code, status) in constructed_codes() {
+            assert_eq!(documented(&code).status, status, "{code}");
+        }
+    }
+
+    #[test]
+    fn every_documented_problem_is_answered_somewhere() {
+        let fixed: Vec<&str> = fixed().iter().map(ApiError::problem_code).collect();
+        let constructed = constructed_codes();
+        for problem in PROBLEM_TYPES {
+            assert!(
+                fixed.contains(&problem.code)
+                    || constructed.iter().any(|(code, _)| code == problem.code),
+                "{} is in PROBLEM_TYPES but nothing answers it",
+                problem.code
+            );
+        }
     }
 }

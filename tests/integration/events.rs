@@ -1,4 +1,4 @@
-//! The sample events in `events/<function>/*.json` (the ones the README feeds to
+//! The sample events in `events/<function>/*.json` (the ones docs/local-stack.md feeds to
 //! `cargo lambda invoke --data-file`) are real events for their function: API Gateway HTTP API
 //! (v2) requests for each API function's main routes, a DynamoDB stream batch for `dispatcher`,
 //! an SQS batch for `notifier` and an EventBridge scheduled event for `scheduler`. Each one is

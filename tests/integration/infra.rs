@@ -954,7 +954,7 @@ fn sam_and_cdk_keep_logs_with_retention() {
     assert_eq!(line["requestId"], "$context.requestId");
 }
 
-/// X-Ray on every function (HTTP APIs can not trace themselves: infra/README.md).
+/// X-Ray on every function (HTTP APIs can not trace themselves: docs/operations.md).
 #[test]
 fn sam_and_cdk_trace_every_function() {
     let sam = sam_template();

@@ -286,7 +286,7 @@ async fn a_failing_recipient_is_retried_alone_until_the_dlq() {
 /// The notifier dies after SES accepted a mail and before it marked the claim sent. A
 /// redelivery within the claim's lease reports the message failed and sends nothing; a
 /// delivery after the lease takes the claim over and sends the mail again: the one window in
-/// which a mail can go out twice (the README's "Reliability" says how wide it is).
+/// which a mail can go out twice (docs/reliability.md says how wide it is).
 #[tokio::test]
 async fn a_crash_after_the_send_is_not_resent_within_the_lease() {
     let (app, mut pipeline) = TestApp::with_pipeline().await;

@@ -4,7 +4,7 @@ use gigmarket_shared::telemetry;
 use lambda_runtime::{LambdaEvent, service_fn};
 
 // One invocation at a time per instance (Lambda's model): a single-threaded runtime serves it
-// without handing work between threads; README "Per-function bench" measures the difference.
+// without handing work between threads; docs/benchmarks.md measures the difference.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     telemetry::init();

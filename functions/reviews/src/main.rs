@@ -1,7 +1,7 @@
 use gigmarket_shared::{telemetry, web::AppState};
 
 // One request at a time per instance (Lambda's model): a single-threaded runtime serves it
-// without handing work between threads; README "Per-function bench" measures the difference.
+// without handing work between threads; docs/benchmarks.md measures the difference.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     telemetry::init();

@@ -236,7 +236,7 @@ impl Accounts<'_> {
     ///    gets no more than the same limit.
     ///
     /// A successful login gives both attempts back and remembers the address. An owner locked out
-    /// from a new address waits for the window to end (the README's "Login throttle").
+    /// from a new address waits for the window to end (docs/api.md, "Login and registration throttles").
     pub async fn login(
         &self,
         email: &str,
