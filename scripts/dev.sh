@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The one dev command (`make dev`): installs what is missing, starts the local stack, creates the
-# table and queues, seeds demo data, and serves every function on one port with `cargo lambda watch`.
+# The one dev command (`make dev`): installs what is missing, builds the API reference page from
+# openapi.yaml, starts the local stack, creates the table and queues, seeds demo data, and serves
+# every function on one port with `cargo lambda watch`.
 # The local bridge plays AWS's event source mappings (table stream -> dispatcher, order-events queue
 # -> notifier, a schedule -> scheduler) against watch's invoke endpoint, so order changes end up
 # as mail in moto. Ctrl-C stops the API and the bridge; the stack keeps running (`make stop`).
@@ -11,8 +12,20 @@ cd "$ROOT"
 PORT=${PORT:-9000}
 
 bash scripts/bootstrap.sh
+# The API reference page, built beside the cargo build. --inlineBundle puts Redoc's scripts in the
+# page, so it works offline. A failed page is reported, not fatal: the API does not need it.
+api_reference=.local/api-reference.html
+mkdir -p .local/logs
+REDOCLY_SUPPRESS_UPDATE_NOTICE=true .local/node/node_modules/.bin/redocly build-docs openapi.yaml \
+  --inlineBundle -o "$api_reference" >.local/logs/api-reference.log 2>&1 &
+api_reference_pid=$!
 # Build before watch starts: a watch started while cargo writes Cargo.lock dies.
 cargo build --workspace --locked
+if wait "$api_reference_pid"; then
+  api_reference="file://$ROOT/$api_reference (built from openapi.yaml; open it in a browser)"
+else
+  api_reference="not built, see .local/logs/api-reference.log"
+fi
 bash scripts/stack.sh start
 source scripts/env.sh
 
@@ -24,6 +37,7 @@ cargo run --quiet --locked -p gigctl -- seed
 cat <<MSG
 
 Gigmarket API: http://127.0.0.1:$PORT
+  API reference: $api_reference
   try:  curl -s -X POST http://127.0.0.1:$PORT/auth/login -H 'content-type: application/json' \\
           -d '{"email":"client@demo.gigmarket.local","password":"demo-password-123"}'
   stack endpoints: .local/stack.env   sent mail: curl -s $MOTO_ENDPOINT/moto-api/data.json (key "ses" -> "Message")
@@ -31,7 +45,6 @@ Gigmarket API: http://127.0.0.1:$PORT
   Ctrl-C stops the API and the bridge; 'make stop' stops DynamoDB Local and moto.
 
 MSG
-mkdir -p .local/logs
 # The bridge retries until watch answers, so it can start first.
 "${CARGO_TARGET_DIR:-target}/debug/bridge" --invoke-url "http://127.0.0.1:$PORT" >.local/logs/bridge.log 2>&1 &
 bridge_pid=$!

@@ -124,3 +124,59 @@ fn category_enums_are_the_category_tree() {
     assert_eq!(listed("CategoryId"), categories);
     assert_eq!(listed("SubcategoryId"), subcategories);
 }
+
+/// `Metrics` names every figure `GET /admin/metrics` answers (`domain::metrics::Metrics` fills
+/// each known role, status and area, zero when empty), so a generated client can read each one.
+#[test]
+fn metrics_figures_are_the_domains_statuses() {
+    use gigmarket_shared::domain::metrics::{
+        GIG_STATUSES, ROLES, USER_STATUSES, role_name, user_status_name,
+    };
+    use gigmarket_shared::domain::order::OrderStatus;
+    let spec = spec();
+    let metrics = &spec["components"]["schemas"]["Metrics"];
+    let figures = |schema: &Value| -> (Vec<String>, Vec<String>) {
+        let schema = resolve(&spec, schema);
+        assert_eq!(schema["additionalProperties"], false, "{schema}");
+        let mut required: Vec<String> = schema["required"]
+            .as_array()
+            .expect("required")
+            .iter()
+            .map(|name| name.as_str().unwrap().to_owned())
+            .collect();
+        let mut defined: Vec<String> = schema["properties"]
+            .as_object()
+            .expect("properties")
+            .keys()
+            .cloned()
+            .collect();
+        required.sort();
+        defined.sort();
+        (required, defined)
+    };
+    let sorted = |names: Vec<&str>| -> Vec<String> {
+        let mut names: Vec<String> = names.into_iter().map(str::to_owned).collect();
+        names.sort();
+        names
+    };
+    let expected = [
+        ("users", sorted(ROLES.map(role_name).to_vec())),
+        ("gigs", sorted(GIG_STATUSES.map(|s| s.as_str()).to_vec())),
+        (
+            "orders",
+            sorted(OrderStatus::ALL.map(|s| s.as_str()).to_vec()),
+        ),
+    ];
+    for (area, names) in expected {
+        let (required, defined) = figures(&metrics["properties"][area]);
+        assert_eq!(required, names, "Metrics.{area}: required");
+        assert_eq!(defined, names, "Metrics.{area}: properties");
+    }
+    for role in ROLES {
+        let (required, defined) =
+            figures(&metrics["properties"]["users"]["properties"][role_name(role)]);
+        let statuses = sorted(USER_STATUSES.map(user_status_name).to_vec());
+        assert_eq!(required, statuses, "Metrics.users.{}", role_name(role));
+        assert_eq!(defined, statuses, "Metrics.users.{}", role_name(role));
+    }
+}
