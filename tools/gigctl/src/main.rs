@@ -326,7 +326,7 @@ fn demo_gig(freelancer_id: Uuid, demo: &DemoGig) -> anyhow::Result<Gig> {
             "tier": tier, "name": format!("{}{}", tier[..1].to_uppercase(), &tier[1..]),
             "description": format!("The {tier} package"), "price_cents": price * factor,
             "currency": "EUR", "delivery_days": days + extra_days,
-            "revisions": if factor == 1 { serde_json::json!(1) } else { serde_json::json!("unlimited") },
+            "revisions": if factor == 1 { 1 } else { 0 }, "unlimited_revisions": factor > 1,
             "features": ["source files"]
         })
     };
