@@ -3,6 +3,7 @@
 //! sender, demo data) lives here.
 
 mod local_only;
+mod scaffold;
 
 use anyhow::{Context, bail};
 use aws_sdk_sqs::types::QueueAttributeName;
@@ -97,6 +98,19 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Create a new function: its crate in functions/, a sample event, its SAM resource (with
+    /// log group and alarms), its CDK entry, the tests crate's dependency and, for an API
+    /// function, an example route and its in-process test router; then regenerate the route
+    /// copies as `routes` does. Run from the repository root.
+    Scaffold {
+        /// The crate and function name: lower-case letters and digits.
+        name: String,
+        #[arg(long, value_enum)]
+        kind: scaffold::Kind,
+        /// One line for Cargo.toml and both deployments.
+        #[arg(long, default_value = "A new Gigmarket function")]
+        description: String,
+    },
 }
 
 /// Demo accounts for local development only; the local stack prints them.
@@ -181,7 +195,41 @@ async fn main() -> anyhow::Result<()> {
                 write_routes()
             }
         }
+        Command::Scaffold {
+            name,
+            kind,
+            description,
+        } => scaffold_function(&name, kind, &description),
     }
+}
+
+/// Scaffolds a function, then rewrites the route copies with the new route table compiled in.
+fn scaffold_function(name: &str, kind: scaffold::Kind, description: &str) -> anyhow::Result<()> {
+    let written = scaffold::scaffold(std::path::Path::new("."), name, kind, description)?;
+    for path in &written.created {
+        println!("created {}", path.display());
+    }
+    for path in &written.edited {
+        println!("edited {}", path.display());
+    }
+    if kind == scaffold::Kind::Api {
+        // This binary's route table is the old one: the new route needs a rebuild to be seen.
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+        let status = std::process::Command::new(cargo)
+            .args(["run", "--quiet", "-p", "gigctl", "--", "routes"])
+            .status()
+            .context("running `cargo run -p gigctl -- routes`")?;
+        anyhow::ensure!(status.success(), "`cargo run -p gigctl -- routes` failed");
+    }
+    println!(
+        "next: write its code; list its sample event in tests/integration/events.rs{}",
+        if kind == scaffold::Kind::Api {
+            " and its routes in openapi.yaml"
+        } else {
+            ""
+        }
+    );
+    Ok(())
 }
 
 async fn setup(
