@@ -98,10 +98,10 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Create a new function: its crate in functions/, a sample event, its SAM resource (with
-    /// log group and alarms), its CDK entry, the tests crate's dependency and, for an API
-    /// function, an example route and its in-process test router; then regenerate the route
-    /// copies as `routes` does. Run from the repository root.
+    /// Create a new function: its crate in functions/, a sample event (listed in the samples
+    /// test), its SAM resource (with log group and alarms), its CDK entry, the tests crate's
+    /// dependency and, for an API function, an example route and its in-process test router;
+    /// then regenerate the route copies as `routes` does. Run from the repository root.
     Scaffold {
         /// The crate and function name: lower-case letters and digits.
         name: String,
@@ -221,14 +221,11 @@ fn scaffold_function(name: &str, kind: scaffold::Kind, description: &str) -> any
             .context("running `cargo run -p gigctl -- routes`")?;
         anyhow::ensure!(status.success(), "`cargo run -p gigctl -- routes` failed");
     }
-    println!(
-        "next: write its code; list its sample event in tests/integration/events.rs{}",
-        if kind == scaffold::Kind::Api {
-            " and its routes in openapi.yaml"
-        } else {
-            ""
-        }
-    );
+    if kind == scaffold::Kind::Api {
+        println!(
+            "next: describe its routes in openapi.yaml (a test keeps it equal to the route table)"
+        );
+    }
     Ok(())
 }
 

@@ -1,8 +1,9 @@
 //! `gigctl scaffold <name> --kind api|event`: a new Lambda function wired into every place that
 //! must know it, so adding one is this command plus its code. It writes the crate
-//! (`functions/<name>`), a sample event (`events/<name>/`), the function's SAM resource with its
-//! log group and alarms, its CDK entry, the tests crate's dependency and, for an API function,
-//! its route in `shared/src/routes.rs` and its in-process test router. The generated copies of
+//! (`functions/<name>`), a sample event (`events/<name>/`, listed in the samples test), the
+//! function's SAM resource with its log group and alarms, its CDK entry, the tests crate's
+//! dependency and, for an API function, its route in `shared/src/routes.rs` and its in-process
+//! test router. The generated copies of
 //! the route table are then rewritten by `gigctl routes` (the caller runs it: it needs the new
 //! route table compiled in).
 //!
@@ -92,6 +93,23 @@ pub fn scaffold(root: &Path, name: &str, kind: Kind, description: &str) -> anyho
             }),
         ),
     ];
+    let sample = created.last().expect("the sample event").0.clone();
+    edits.push((
+        "tests/integration/events.rs",
+        Box::new(move |text| {
+            // Samples are checked against their function; an API sample is also sent, in
+            // Ann's session (`<ACCESS_TOKEN>`), and must answer 200.
+            let (list, entry) = match kind {
+                Kind::Api => ("const HTTP_SAMPLES: &[(&str, u16)] = &[", "200"),
+                Kind::Event => (
+                    "const EVENT_SAMPLES: &[(&str, &str)] = &[",
+                    "\"aws.events\"",
+                ),
+            };
+            let file = sample.trim_start_matches("events/");
+            insert_before_closing(text, list, &format!("    (\"{file}\", {entry}),\n"))
+        }),
+    ));
     if kind == Kind::Api {
         edits.push((
             "shared/src/routes.rs",
@@ -384,7 +402,7 @@ pub async fn run(_store: &Store, now: OffsetDateTime) -> Result<(), ApiError> {{
                 "host": "api.example.com",
                 "user-agent": "curl/8.5.0",
                 "accept": "application/json",
-                "authorization": "Bearer <an access token from POST /auth/login>"
+                "authorization": "Bearer <ACCESS_TOKEN>"
             },
             "requestContext": {
                 "accountId": "123456789012",
@@ -562,6 +580,7 @@ mod tests {
             "infra/cdk/lib/functions.ts",
             "tests/Cargo.toml",
             "tests/src/lib.rs",
+            "tests/integration/events.rs",
             "shared/src/routes.rs",
         ] {
             let to = root.join(relative);
@@ -580,7 +599,7 @@ mod tests {
         let root = copy_of_the_edited_files();
         let written = scaffold(&root, "payouts", Kind::Api, "Pays freelancers out").unwrap();
         assert_eq!(written.created.len(), 4);
-        assert_eq!(written.edited.len(), 5);
+        assert_eq!(written.edited.len(), 6);
 
         let manifest = manifest(&root, "payouts");
         assert_eq!(manifest["package"]["name"].as_str(), Some("payouts"));
@@ -623,6 +642,10 @@ mod tests {
             sample(&root, "events/payouts/get-payouts.json")["routeKey"],
             "GET /payouts"
         );
+        assert!(
+            read(&root, "tests/integration/events.rs")
+                .contains("    (\"payouts/get-payouts.json\", 200),\n];")
+        );
         std::fs::remove_dir_all(root).unwrap();
     }
 
@@ -632,7 +655,7 @@ mod tests {
         let routes_before = read(&root, "shared/src/routes.rs");
         let tests_lib_before = read(&root, "tests/src/lib.rs");
         let written = scaffold(&root, "reminders", Kind::Event, "Reminds people").unwrap();
-        assert_eq!(written.edited.len(), 3);
+        assert_eq!(written.edited.len(), 4);
         assert_eq!(read(&root, "shared/src/routes.rs"), routes_before);
         assert_eq!(read(&root, "tests/src/lib.rs"), tests_lib_before);
 
@@ -656,6 +679,10 @@ mod tests {
         assert_eq!(
             sample(&root, "events/reminders/scheduled.json")["detail-type"],
             "Scheduled Event"
+        );
+        assert!(
+            read(&root, "tests/integration/events.rs")
+                .contains("    (\"reminders/scheduled.json\", \"aws.events\"),\n];")
         );
         std::fs::remove_dir_all(root).unwrap();
     }
