@@ -390,57 +390,65 @@ pub async fn run(_store: &Store, now: OffsetDateTime) -> Result<(), ApiError> {{
         }
     }
 
-    /// A `GET` of the example route as API Gateway (HTTP API, payload v2) sends it.
+    /// A `GET` of the example route as API Gateway (HTTP API, payload v2) sends it, in the field
+    /// order of the other samples.
     fn http_event(&self) -> String {
         let path = example_path(self.name);
-        let event = serde_json::json!({
-            "version": "2.0",
-            "routeKey": format!("GET {path}"),
-            "rawPath": path,
-            "rawQueryString": "",
-            "headers": {
-                "host": "api.example.com",
-                "user-agent": "curl/8.5.0",
-                "accept": "application/json",
-                "authorization": "Bearer <ACCESS_TOKEN>"
-            },
-            "requestContext": {
-                "accountId": "123456789012",
-                "apiId": "abcdef1234",
-                "domainName": "abcdef1234.execute-api.eu-west-1.amazonaws.com",
-                "domainPrefix": "abcdef1234",
-                "http": {
-                    "method": "GET",
-                    "path": path,
-                    "protocol": "HTTP/1.1",
-                    "sourceIp": "203.0.113.7",
-                    "userAgent": "curl/8.5.0"
-                },
-                "requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
-                "routeKey": format!("GET {path}"),
-                "stage": "$default",
-                "time": "25/Nov/2026:09:00:00 +0000",
-                "timeEpoch": 1_795_683_600_000_u64
-            },
-            "isBase64Encoded": false
-        });
-        serde_json::to_string_pretty(&event).expect("JSON") + "\n"
+        format!(
+            r#"{{
+  "version": "2.0",
+  "routeKey": "GET {path}",
+  "rawPath": "{path}",
+  "rawQueryString": "",
+  "headers": {{
+    "host": "api.example.com",
+    "user-agent": "curl/8.5.0",
+    "accept": "application/json",
+    "authorization": "Bearer <ACCESS_TOKEN>"
+  }},
+  "requestContext": {{
+    "accountId": "123456789012",
+    "apiId": "abcdef1234",
+    "domainName": "abcdef1234.execute-api.eu-west-1.amazonaws.com",
+    "domainPrefix": "abcdef1234",
+    "http": {{
+      "method": "GET",
+      "path": "{path}",
+      "protocol": "HTTP/1.1",
+      "sourceIp": "203.0.113.7",
+      "userAgent": "curl/8.5.0"
+    }},
+    "requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
+    "routeKey": "GET {path}",
+    "stage": "$default",
+    "time": "25/Nov/2026:09:00:00 +0000",
+    "timeEpoch": 1795683600000
+  }},
+  "isBase64Encoded": false
+}}
+"#
+        )
     }
 
     /// What the schedule's EventBridge rule sends.
     fn schedule_event(&self) -> String {
-        let event = serde_json::json!({
-            "version": "0",
-            "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
-            "detail-type": "Scheduled Event",
-            "source": "aws.events",
-            "account": "123456789012",
-            "time": "2026-11-25T12:00:00Z",
-            "region": "us-east-1",
-            "resources": [format!("arn:aws:events:us-east-1:123456789012:rule/gigmarket-{}", self.name)],
-            "detail": {}
-        });
-        serde_json::to_string_pretty(&event).expect("JSON") + "\n"
+        format!(
+            r#"{{
+  "version": "0",
+  "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
+  "detail-type": "Scheduled Event",
+  "source": "aws.events",
+  "account": "123456789012",
+  "time": "2026-11-25T12:00:00Z",
+  "region": "us-east-1",
+  "resources": [
+    "arn:aws:events:us-east-1:123456789012:rule/gigmarket-{name}"
+  ],
+  "detail": {{}}
+}}
+"#,
+            name = self.name
+        )
     }
 
     /// The function resource, its log group and its two alarms, each where its kind sits.
