@@ -198,12 +198,15 @@ async fn validation_names_every_offending_field_and_stores_nothing() {
     messy["tags"] = json!(["  Flat   Design ", "flat design", "LOGO"]);
     messy["packages"] = json!([package("premium", 9_000, 2), package("basic", 1_000, 4)]);
     messy["packages"][0]["currency"] = json!("eur");
-    messy["packages"][1]["revisions"] = json!("unlimited");
+    messy["packages"][1]["revisions"] = json!(0);
+    messy["packages"][1]["unlimited_revisions"] = json!(true);
     let created = app.create_gig(&owner, &messy).await;
     assert_eq!(created["title"], "Minimalist logo design");
     assert_eq!(created["tags"], json!(["flat design", "logo"]));
     assert_eq!(created["packages"][0]["tier"], "basic");
-    assert_eq!(created["packages"][0]["revisions"], "unlimited");
+    assert_eq!(created["packages"][0]["revisions"], 0);
+    assert_eq!(created["packages"][0]["unlimited_revisions"], true);
+    assert_eq!(created["packages"][1]["unlimited_revisions"], false);
     assert_eq!(created["packages"][1]["currency"], "EUR");
 }
 

@@ -33,6 +33,7 @@ async fn placing_an_order_snapshots_the_package_and_counts_on_the_gig() {
     assert_eq!(order["currency"], "EUR");
     assert_eq!(order["delivery_days"], 2);
     assert_eq!(order["revisions"], 2);
+    assert_eq!(order["unlimited_revisions"], false);
     assert_eq!(order["package"], "basic");
     assert_eq!(order["gig_title"], gig.title);
     assert_eq!(order["freelancer_id"], cast.freelancer.id.to_string());

@@ -247,14 +247,15 @@ impl TestApp {
     /// content passes the same validation as `POST /gigs`.
     pub fn active_gig(freelancer_id: Uuid, revisions: Revisions) -> Gig {
         let now = OffsetDateTime::now_utc();
-        let package = |tier, price_cents, delivery_days, revisions| PackageDraft {
+        let package = |tier, price_cents, delivery_days, revisions: Revisions| PackageDraft {
             tier,
             name: format!("{tier:?} logo"),
             description: "A logo in two colour variants".to_owned(),
             price_cents,
             currency: "EUR".to_owned(),
             delivery_days,
-            revisions,
+            revisions: revisions.count(),
+            unlimited_revisions: revisions == Revisions::Unlimited,
             features: Vec::new(),
         };
         let content = GigDraft {

@@ -245,6 +245,8 @@ pub struct Order {
     pub price_cents: u64,
     pub currency: String,
     pub delivery_days: u32,
+    /// `revisions` and `unlimited_revisions` on the wire and in the table.
+    #[serde(flatten)]
     pub revisions: Revisions,
     #[serde(default)]
     pub revisions_used: u32,

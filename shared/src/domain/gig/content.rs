@@ -2,8 +2,12 @@
 
 use serde::Deserialize;
 
+use super::fields::{
+    CategoryId, Currency, Description, PriceCents, SubcategoryId, Tags, Title, delivery_days,
+    features, package_description, package_field, package_name, record,
+};
 use super::{Gig, Package, Revisions, Tier};
-use crate::domain::{Invalid, Violations, check_text};
+use crate::domain::{Invalid, Violations};
 
 pub const TITLE_MIN_CHARS: usize = 10;
 pub const TITLE_MAX_CHARS: usize = 100;
@@ -46,7 +50,11 @@ pub struct PackageDraft {
     pub price_cents: u64,
     pub currency: String,
     pub delivery_days: u32,
-    pub revisions: Revisions,
+    /// The revisions a purchase includes, 0..=10; not used when `unlimited_revisions` is set.
+    pub revisions: u32,
+    /// No limit on revisions (plain types on the wire: every client generator reads them).
+    #[serde(default)]
+    pub unlimited_revisions: bool,
     #[serde(default)]
     pub features: Vec<String>,
 }
@@ -60,7 +68,8 @@ impl From<&Package> for PackageDraft {
             price_cents: package.price_cents,
             currency: package.currency.clone(),
             delivery_days: package.delivery_days,
-            revisions: package.revisions,
+            revisions: package.revisions.count(),
+            unlimited_revisions: package.revisions == Revisions::Unlimited,
             features: package.features.clone(),
         }
     }
@@ -119,227 +128,144 @@ impl GigPatch {
     }
 }
 
-/// Tags are matched by search, so they are stored in one form: trimmed, inner whitespace
-/// collapsed, lower case.
-fn normalize_tag(tag: &str) -> String {
-    tag.split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_lowercase()
-}
-
 impl GigDraft {
-    /// Checks every rule, reporting each offending field (`packages[1].price_cents`).
+    /// Checks every rule, reporting each offending field (`packages[1].price_cents`): each field
+    /// has its parser in `fields`, and the set of packages has the rules that span them.
     pub fn validate(self) -> Result<GigContent, Invalid> {
         let mut violations = Violations::new();
-        let title = self.title.trim().to_owned();
-        check_text(
+        let title = record(&mut violations, Title::parse(&self.title));
+        let description = record(&mut violations, Description::parse(&self.description));
+        let category = record(&mut violations, CategoryId::parse(&self.category));
+        let subcategory = record(
             &mut violations,
-            "title",
-            &title,
-            TITLE_MIN_CHARS,
-            TITLE_MAX_CHARS,
+            SubcategoryId::parse(self.subcategory.as_deref(), category),
         );
-        violations.check(
-            !title.chars().any(char::is_control),
-            "title",
-            "invalid_characters",
-            "must not contain control characters",
-        );
-        let description = self.description.trim().to_owned();
-        check_text(
+        let tags = record(&mut violations, Tags::parse(&self.tags));
+        let packages = record(&mut violations, parse_packages(self.packages));
+        match (title, description, category, subcategory, tags, packages) {
+            (
+                Some(title),
+                Some(description),
+                Some(category),
+                Some(subcategory),
+                Some(tags),
+                Some(packages),
+            ) => Ok(GigContent {
+                title: title.into_inner(),
+                description: description.into_inner(),
+                category: category.into_inner(),
+                subcategory: subcategory.into_inner(),
+                tags: tags.into_inner(),
+                packages,
+            }),
+            _ => Err(violations
+                .into_result()
+                .expect_err("a field without a value has an error")),
+        }
+    }
+}
+
+/// One to three packages, each valid, of distinct tiers and one currency, where no higher tier
+/// undercuts a lower one; returned in tier order.
+fn parse_packages(drafts: Vec<PackageDraft>) -> Result<Vec<Package>, Invalid> {
+    let mut violations = Violations::new();
+    if drafts.is_empty() {
+        violations.add("packages", "required", "at least one package");
+    }
+    violations.check(
+        drafts.len() <= PACKAGES_MAX,
+        "packages",
+        "too_many",
+        format!("at most {PACKAGES_MAX} packages (basic, standard, premium)"),
+    );
+    let gig_currency = drafts
+        .first()
+        .map(|package| package.currency.trim().to_ascii_uppercase());
+    let mut packages = Vec::with_capacity(drafts.len());
+    for (index, draft) in drafts.iter().enumerate() {
+        if drafts[..index].iter().any(|seen| seen.tier == draft.tier) {
+            violations.add(
+                package_field(index, "tier"),
+                "duplicate_tier",
+                "each tier may appear only once",
+            );
+        }
+        if let Some(package) = record(&mut violations, draft.parse(index, gig_currency.as_deref()))
+        {
+            packages.push(package);
+        }
+    }
+    // A higher tier must not undercut any lower one: clients read tiers as "more for more".
+    for (index, draft) in drafts.iter().enumerate() {
+        let dearest_lower = drafts
+            .iter()
+            .filter(|other| other.tier < draft.tier)
+            .map(|other| other.price_cents)
+            .max();
+        if draft.price_cents > 0 && dearest_lower.is_some_and(|lower| draft.price_cents < lower) {
+            violations.add(
+                package_field(index, "price_cents"),
+                "cheaper_than_lower_tier",
+                "may not cost less than a lower tier's package",
+            );
+        }
+    }
+    violations.into_result()?;
+    packages.sort_by_key(|package| package.tier);
+    Ok(packages)
+}
+
+impl PackageDraft {
+    /// This package (the `index`th of the gig) as stored, or every field it gets wrong.
+    fn parse(&self, index: usize, gig_currency: Option<&str>) -> Result<Package, Invalid> {
+        let mut violations = Violations::new();
+        let name = record(&mut violations, package_name(index, &self.name));
+        let description = record(
             &mut violations,
-            "description",
-            &description,
-            DESCRIPTION_MIN_CHARS,
-            DESCRIPTION_MAX_CHARS,
+            package_description(index, &self.description),
         );
-
-        let category_id = self.category.trim().to_owned();
-        let category = crate::domain::category::category(&category_id);
-        violations.check(
-            category.is_some(),
-            "category",
-            "unknown_category",
-            "must be a category id from GET /categories",
+        let price = record(&mut violations, PriceCents::parse(index, self.price_cents));
+        let currency = record(
+            &mut violations,
+            Currency::parse(index, &self.currency, gig_currency),
         );
-        let subcategory = self
-            .subcategory
-            .map(|sub| sub.trim().to_owned())
-            .filter(|sub| !sub.is_empty());
-        if let (Some(sub), Some(category)) = (&subcategory, category) {
-            violations.check(
-                category.subcategories.iter().any(|known| known.id == sub),
-                "subcategory",
-                "unknown_subcategory",
-                format!(
-                    "must be a subcategory of {} from GET /categories",
-                    category.id
-                ),
-            );
-        }
-
-        violations.check(
-            self.tags.len() <= TAGS_MAX,
-            "tags",
-            "too_many",
-            format!("at most {TAGS_MAX} tags"),
+        let delivery_days = record(&mut violations, delivery_days(index, self.delivery_days));
+        let revisions = record(
+            &mut violations,
+            Revisions::parse(index, self.revisions, self.unlimited_revisions),
         );
-        let mut tags: Vec<String> = Vec::new();
-        for (index, tag) in self.tags.iter().enumerate() {
-            let tag = normalize_tag(tag);
-            let field = format!("tags[{index}]");
-            check_text(&mut violations, &field, &tag, 1, TAG_MAX_CHARS);
-            violations.check(
-                !tag.chars().any(char::is_control),
-                field,
-                "invalid_characters",
-                "must not contain control characters",
-            );
-            if !tags.contains(&tag) {
-                tags.push(tag);
-            }
-        }
-
-        let count = self.packages.len();
-        if count == 0 {
-            violations.add("packages", "required", "at least one package");
-        }
-        violations.check(
-            count <= PACKAGES_MAX,
-            "packages",
-            "too_many",
-            format!("at most {PACKAGES_MAX} packages (basic, standard, premium)"),
-        );
-        let gig_currency = self
-            .packages
-            .first()
-            .map(|package| package.currency.trim().to_ascii_uppercase());
-        let mut packages: Vec<(usize, Package)> = Vec::new();
-        for (index, draft) in self.packages.into_iter().enumerate() {
-            let at = |name: &str| format!("packages[{index}].{name}");
-            if packages.iter().any(|(_, seen)| seen.tier == draft.tier) {
-                violations.add(
-                    at("tier"),
-                    "duplicate_tier",
-                    "each tier may appear only once",
-                );
-            }
-            let name = draft.name.trim().to_owned();
-            check_text(
-                &mut violations,
-                &at("name"),
-                &name,
-                1,
-                PACKAGE_NAME_MAX_CHARS,
-            );
-            let description = draft.description.trim().to_owned();
-            check_text(
-                &mut violations,
-                &at("description"),
-                &description,
-                1,
-                PACKAGE_DESCRIPTION_MAX_CHARS,
-            );
-            violations.check(
-                draft.price_cents > 0,
-                at("price_cents"),
-                "must_be_positive",
-                "must be a positive integer number of cents",
-            );
-            violations.check(
-                draft.price_cents <= PRICE_MAX_CENTS,
-                at("price_cents"),
-                "too_large",
-                format!("must be at most {PRICE_MAX_CENTS} cents"),
-            );
-            let currency = draft.currency.trim().to_ascii_uppercase();
-            if !is_iso_4217(&currency) {
-                violations.add(
-                    at("currency"),
-                    "invalid_currency",
-                    "must be an ISO 4217 currency code such as EUR or USD",
-                );
-            } else if gig_currency.as_deref() != Some(currency.as_str()) {
-                violations.add(
-                    at("currency"),
-                    "currency_mismatch",
-                    "every package of a gig must use the same currency",
-                );
-            }
-            violations.check(
-                (1..=DELIVERY_DAYS_MAX).contains(&draft.delivery_days),
-                at("delivery_days"),
-                "out_of_range",
-                format!("must be between 1 and {DELIVERY_DAYS_MAX} days"),
-            );
-            if let Revisions::Limited(revisions) = draft.revisions {
-                violations.check(
-                    revisions <= REVISIONS_MAX,
-                    at("revisions"),
-                    "out_of_range",
-                    format!("must be 0..{REVISIONS_MAX} or \"unlimited\""),
-                );
-            }
-            violations.check(
-                draft.features.len() <= FEATURES_MAX,
-                at("features"),
-                "too_many",
-                format!("at most {FEATURES_MAX} features"),
-            );
-            let mut features = Vec::with_capacity(draft.features.len());
-            for (feature_index, feature) in draft.features.iter().enumerate() {
-                let feature = feature.trim().to_owned();
-                check_text(
-                    &mut violations,
-                    &format!("packages[{index}].features[{feature_index}]"),
-                    &feature,
-                    1,
-                    FEATURE_MAX_CHARS,
-                );
-                features.push(feature);
-            }
-            packages.push((
-                index,
-                Package {
-                    tier: draft.tier,
-                    name,
-                    description,
-                    price_cents: draft.price_cents,
-                    currency,
-                    delivery_days: draft.delivery_days,
-                    revisions: draft.revisions,
-                    features,
-                },
-            ));
-        }
-        // A higher tier must not undercut any lower one: clients read tiers as "more for more".
-        for (index, package) in &packages {
-            let dearest_lower = packages
-                .iter()
-                .filter(|(_, other)| other.tier < package.tier)
-                .map(|(_, other)| other.price_cents)
-                .max();
-            if package.price_cents > 0
-                && dearest_lower.is_some_and(|lower| package.price_cents < lower)
-            {
-                violations.add(
-                    format!("packages[{index}].price_cents"),
-                    "cheaper_than_lower_tier",
-                    "may not cost less than a lower tier's package",
-                );
-            }
-        }
-        packages.sort_by_key(|(_, package)| package.tier);
-        violations.into_result()?;
-        Ok(GigContent {
-            title,
+        let features = record(&mut violations, features(index, &self.features));
+        match (
+            name,
             description,
-            category: category_id,
-            subcategory,
-            tags,
-            packages: packages.into_iter().map(|(_, package)| package).collect(),
-        })
+            price,
+            currency,
+            delivery_days,
+            revisions,
+            features,
+        ) {
+            (
+                Some(name),
+                Some(description),
+                Some(price),
+                Some(currency),
+                Some(delivery_days),
+                Some(revisions),
+                Some(features),
+            ) => Ok(Package {
+                tier: self.tier,
+                name,
+                description,
+                price_cents: price.cents(),
+                currency: currency.into_inner(),
+                delivery_days,
+                revisions,
+                features,
+            }),
+            _ => Err(violations
+                .into_result()
+                .expect_err("a field without a value has an error")),
+        }
     }
 }
 

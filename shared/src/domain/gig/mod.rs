@@ -12,6 +12,7 @@ use uuid::Uuid;
 use super::user::Rating;
 
 mod content;
+pub mod fields;
 mod lifecycle;
 mod views;
 
@@ -49,7 +50,12 @@ pub enum GigStatus {
     Removed,
 }
 
-/// How many revisions a package includes.
+/// How many revisions a package includes (and the order that bought it).
+///
+/// On the wire and in the table it is two plain fields of its package or order, which flatten it:
+/// `revisions`, the count (0 when unlimited), and `unlimited_revisions`. A mixed-type union (a
+/// number or `"unlimited"`) is what client generators fail on. Items stored in that older form
+/// still read: `revisions: "unlimited"` without the flag.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Revisions {
     Limited(u32),
@@ -64,15 +70,23 @@ impl Revisions {
             Self::Unlimited => true,
         }
     }
+
+    /// The count on the wire: the limit, or 0 when there is none.
+    pub fn count(&self) -> u32 {
+        match self {
+            Self::Limited(limit) => *limit,
+            Self::Unlimited => 0,
+        }
+    }
 }
 
-/// On the wire and in the table: a number 0..=10, or the string `"unlimited"`.
 impl Serialize for Revisions {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self {
-            Self::Limited(count) => serializer.serialize_u32(*count),
-            Self::Unlimited => serializer.serialize_str("unlimited"),
-        }
+        use serde::ser::SerializeStruct;
+        let mut fields = serializer.serialize_struct("Revisions", 2)?;
+        fields.serialize_field("revisions", &self.count())?;
+        fields.serialize_field("unlimited_revisions", &(*self == Self::Unlimited))?;
+        fields.end()
     }
 }
 
@@ -80,15 +94,24 @@ impl<'de> Deserialize<'de> for Revisions {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         #[derive(Deserialize)]
         #[serde(untagged)]
-        enum Raw {
-            Count(u32),
+        enum Count {
+            Number(u32),
             Word(String),
         }
-        match Raw::deserialize(deserializer)? {
-            Raw::Count(count) => Ok(Self::Limited(count)),
-            Raw::Word(word) if word == "unlimited" => Ok(Self::Unlimited),
-            Raw::Word(word) => Err(serde::de::Error::custom(format!(
-                "invalid revisions {word:?}: expected a number or \"unlimited\""
+        #[derive(Deserialize)]
+        #[serde(rename = "Revisions")]
+        struct Fields {
+            revisions: Count,
+            #[serde(default)]
+            unlimited_revisions: bool,
+        }
+        let fields = Fields::deserialize(deserializer)?;
+        match fields.revisions {
+            _ if fields.unlimited_revisions => Ok(Self::Unlimited),
+            Count::Number(count) => Ok(Self::Limited(count)),
+            Count::Word(word) if word == "unlimited" => Ok(Self::Unlimited),
+            Count::Word(word) => Err(serde::de::Error::custom(format!(
+                "invalid revisions {word:?}: expected a number"
             ))),
         }
     }
@@ -104,6 +127,7 @@ pub struct Package {
     /// ISO 4217, upper case; the same for every package of a gig.
     pub currency: String,
     pub delivery_days: u32,
+    #[serde(flatten)]
     pub revisions: Revisions,
     #[serde(default)]
     pub features: Vec<String>,

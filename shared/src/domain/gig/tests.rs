@@ -9,7 +9,8 @@ fn package(tier: Tier, price_cents: u64) -> PackageDraft {
         price_cents,
         currency: "eur".into(),
         delivery_days: 3,
-        revisions: Revisions::Limited(1),
+        revisions: 1,
+        unlimited_revisions: false,
         features: vec![],
     }
 }
@@ -71,6 +72,92 @@ fn a_higher_tier_may_not_undercut_any_lower_one() {
         fields(draft(vec![package(Tier::Basic, 500), other_currency]).validate()),
         vec![("packages[1].currency".to_owned(), "currency_mismatch")]
     );
+}
+
+#[test]
+fn every_offending_field_is_reported_in_field_order() {
+    let mut bad_standard = package(Tier::Standard, 0);
+    bad_standard.delivery_days = 91;
+    bad_standard.revisions = 11;
+    bad_standard.currency = "XYZ".into();
+    let mut cheap_premium = package(Tier::Premium, 400);
+    cheap_premium.currency = "usd".into();
+    let mut duplicate_basic = package(Tier::Basic, 600);
+    duplicate_basic.name = "  ".into();
+    let mut gig = draft(vec![
+        package(Tier::Basic, 500),
+        bad_standard,
+        cheap_premium,
+        duplicate_basic,
+    ]);
+    gig.title = "Logo".into();
+    gig.description = "   ".into();
+    gig.category = "cooking".into();
+    gig.tags = ["a", "b", "c", "d", "e", "f"].map(String::from).to_vec();
+    let expected = [
+        ("title", "too_short"),
+        ("description", "required"),
+        ("category", "unknown_category"),
+        ("tags", "too_many"),
+        ("packages", "too_many"),
+        ("packages[1].price_cents", "must_be_positive"),
+        ("packages[1].currency", "invalid_currency"),
+        ("packages[1].delivery_days", "out_of_range"),
+        ("packages[1].revisions", "out_of_range"),
+        ("packages[2].currency", "currency_mismatch"),
+        ("packages[3].tier", "duplicate_tier"),
+        ("packages[3].name", "required"),
+        ("packages[2].price_cents", "cheaper_than_lower_tier"),
+    ];
+    assert_eq!(
+        fields(gig.validate()),
+        expected.map(|(field, code)| (field.to_owned(), code))
+    );
+}
+
+#[test]
+fn unlimited_revisions_lift_the_count() {
+    let mut unlimited = package(Tier::Basic, 100);
+    unlimited.revisions = 0;
+    unlimited.unlimited_revisions = true;
+    let content = draft(vec![unlimited]).validate().unwrap();
+    assert_eq!(content.packages[0].revisions, Revisions::Unlimited);
+    let back = PackageDraft::from(&content.packages[0]);
+    assert_eq!((back.revisions, back.unlimited_revisions), (0, true));
+}
+
+#[test]
+fn revisions_are_two_plain_fields_on_the_wire() {
+    let content = draft(vec![package(Tier::Basic, 100)]).validate().unwrap();
+    let mut package = content.packages[0].clone();
+    let json = serde_json::to_value(&package).unwrap();
+    assert_eq!(json["revisions"], 1);
+    assert_eq!(json["unlimited_revisions"], false);
+    package.revisions = Revisions::Unlimited;
+    let json = serde_json::to_value(&package).unwrap();
+    assert_eq!(json["revisions"], 0);
+    assert_eq!(json["unlimited_revisions"], true);
+    assert_eq!(serde_json::from_value::<Package>(json).unwrap(), package);
+    let item: serde_dynamo::Item = serde_dynamo::to_item(&package).unwrap();
+    assert_eq!(
+        serde_dynamo::from_item::<_, Package>(item).unwrap(),
+        package
+    );
+}
+
+#[test]
+fn packages_stored_with_the_revisions_word_still_read() {
+    let mut stored = serde_json::json!({
+        "tier": "basic", "name": "Basic", "description": "One concept", "price_cents": 100,
+        "currency": "EUR", "delivery_days": 3, "revisions": "unlimited", "features": []
+    });
+    let package: Package = serde_json::from_value(stored.clone()).unwrap();
+    assert_eq!(package.revisions, Revisions::Unlimited);
+    stored["revisions"] = serde_json::json!(2);
+    let package: Package = serde_json::from_value(stored.clone()).unwrap();
+    assert_eq!(package.revisions, Revisions::Limited(2));
+    stored["revisions"] = serde_json::json!("lots");
+    assert!(serde_json::from_value::<Package>(stored).is_err());
 }
 
 #[test]
