@@ -14,9 +14,9 @@
 #    BENCH_SKIP_RELEASE=1 skips it all (its release builds take long: fat LTO per binary).
 # 4. cost per route: every route of the route table on its success path, in-process against
 #    DynamoDB Local: DynamoDB requests, consumed RCU/WCU and the cost per million calls
-#    (tests/integration/cost.rs; GIGMARKET_DYNAMODB_CAPACITY turns the capacity counting on).
+#    (tools/bench/src/bin/cost.rs; GIGMARKET_DYNAMODB_CAPACITY turns the capacity counting on).
 # 5. pipeline throughput: PIPELINE_BENCH_ORDERS orders placed and accepted, transitions per
-#    second from the API to the mail in moto and the lag p50/p99 (tests/integration/pipeline_bench.rs).
+#    second from the API to the mail in moto and the lag p50/p99 (tools/bench/src/bin/pipeline_bench.rs).
 # Stops the stack only if it started it.
 # A long-running DynamoDB Local that holds many test tables is markedly slower: for comparable
 # numbers run it on a fresh stack (`make stop` first).
@@ -27,7 +27,9 @@ cd "$ROOT"
 
 bash scripts/bootstrap.sh
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
-cargo build --locked --profile bench-fast -p bench
+# The harness (tests/src) only for the two binaries that use it (tools/bench/Cargo.toml).
+cargo build --locked --profile bench-fast -p bench --no-default-features
+cargo build --locked --profile bench-fast -p bench --bin cost --bin pipeline_bench
 if [[ -z "${BENCH_SKIP_RELEASE:-}" ]]; then
   # One invocation per gigmarket-shared feature set, as the deployment builds them (see
   # scripts/build-arm64.sh): cargo would otherwise unify the features of all of them.
@@ -36,7 +38,7 @@ if [[ -z "${BENCH_SKIP_RELEASE:-}" ]]; then
   cargo build --locked --release -p dispatcher
   cargo build --locked --release -p notifier
   cargo build --locked --release -p scheduler
-  cargo build --locked --release -p bench --bin floor --bin ladder
+  cargo build --locked --release -p bench --no-default-features --bin floor --bin ladder
 fi
 
 started_stack=false
@@ -57,8 +59,6 @@ source scripts/env.sh
 if [[ -z "${BENCH_SKIP_RELEASE:-}" ]]; then
   BENCH_BINARIES="$TARGET_DIR/release" "$TARGET_DIR/bench-fast/lambda_bench"
 fi
-GIGMARKET_DYNAMODB_CAPACITY=1 cargo nextest run --locked -p gigmarket-tests --test integration \
-  --run-ignored only --no-capture -E 'test(/^cost::/)'
-cargo nextest run --locked -p gigmarket-tests --test integration \
-  --run-ignored only --no-capture -E 'test(/^pipeline_bench::/)'
+GIGMARKET_DYNAMODB_CAPACITY=1 "$TARGET_DIR/bench-fast/cost"
+"$TARGET_DIR/bench-fast/pipeline_bench"
 

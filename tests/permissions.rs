@@ -1,8 +1,9 @@
 //! IAM from evidence: what each function was granted against what it really called.
 //!
 //! `make test` serves every function through `cargo lambda watch` with `GIGMARKET_AWS_CALL_LOG`
-//! set, so each AWS call a function makes during the whole run (sample invokes, the end-to-end
-//! test, both schemathesis passes, the bridge's stream/queue deliveries, the scheduler run) is
+//! set, so each AWS call a function makes during the whole run (the load test, the end-to-end
+//! tests with their sample events and scheduler runs, the refused mail, the schemathesis passes,
+//! the bridge's stream/queue deliveries) is
 //! one JSON line per IAM authorisation (`shared/src/call_log.rs`: every item of a
 //! TransactWriteItems as its own Put/Update/Delete/ConditionCheckItem, the table or an index,
 //! the leading key prefix). This test runs last and asserts, for the SAM template and for the
@@ -22,7 +23,8 @@
 //! record nothing: which function a store call "belongs to" would be a guess, and the deployed
 //! role is proven by the deployed code path, through watch.
 //!
-//! Run by `scripts/test.sh` after everything else (the main test run skips it):
+//! Run by `scripts/test.sh` after everything else, beside `tests/after_run.rs` (the main test
+//! run skips both):
 //! `GIGMARKET_AWS_CALL_LOG=.local/aws-calls.jsonl cargo nextest run -p gigmarket-tests --test permissions`.
 
 use std::collections::{BTreeMap, BTreeSet};

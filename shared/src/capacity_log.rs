@@ -1,5 +1,5 @@
 //! What each DynamoDB call costs: requests and the read and write capacity they consumed, for the
-//! cost-per-route bench (`tests/integration/cost.rs`, run by `make bench`).
+//! cost-per-route bench (`tools/bench/src/bin/cost.rs`, run by `make bench`).
 //!
 //! Attached to every DynamoDB client (see `aws.rs`) as an interceptor, and inert unless
 //! `GIGMARKET_DYNAMODB_CAPACITY` is set (to anything but empty) when the client is built: then

@@ -1,7 +1,8 @@
 //! Every integration test in one binary (one link instead of twelve): in-process handlers against
 //! the real local stack (DynamoDB Local, moto), plus the checks of `infra/`, `openapi.yaml`, the
-//! route table and the sample events. `tests/e2e.rs` is its own binary because it needs the API
-//! served by `cargo lambda watch` (`GIGMARKET_API_URL`, which `make test` sets).
+//! route table and the sample events. `tests/e2e/` is its own binary because it needs the API
+//! served by `cargo lambda watch` (`GIGMARKET_API_URL`, which `make test` sets); the benchmarks
+//! are binaries of `tools/bench`.
 
 mod accounts;
 mod admin;
@@ -30,8 +31,4 @@ mod admin_moderation;
 mod hostile;
 mod outage;
 mod ses_faults;
-
-// Benchmarks (ignored; make bench runs them).
-mod cost;
-mod pipeline_bench;
 mod triggers;

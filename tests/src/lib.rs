@@ -9,6 +9,8 @@ pub mod fixtures;
 pub mod pipeline;
 // The secrets an end-to-end run used, for the log check.
 pub mod secrets;
+// Calls through `cargo lambda watch`, for the end-to-end tests.
+pub mod watch;
 
 use std::collections::HashMap;
 

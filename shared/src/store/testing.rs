@@ -1,11 +1,16 @@
 //! What tests need beyond the store's public API (feature `test-support`, never in a deployed
-//! build): stand-ins for writes whose own code does not exist yet, and raw reads for
-//! store-level tests.
+//! build): stand-ins for writes whose own code does not exist yet, raw reads for store-level
+//! tests, and deadlines moved into the past for the scheduler's tests through watch.
 
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::keys::{self, Key, attr};
-use super::{Store, n, sdk_error};
+use super::keys::{self, Index, Key, attr, index};
+use super::{Item, Store, n, s, sdk_error};
+use crate::domain::order::{Deadline, Order};
+use crate::domain::review::Review;
 use crate::error::ApiError;
 
 /// The key layouts the bench's raw reads use (tools/bench: `floor`, and the `ladder`'s raw rungs),
@@ -59,5 +64,76 @@ impl Store {
                     .map_err(|error| ApiError::internal(anyhow::anyhow!(error)))
             })
             .transpose()
+    }
+}
+
+impl Store {
+    /// Moves an open order's scheduler deadline (its due date while in progress, its
+    /// auto-complete time once delivered) to `at`, with its deadline index entry: a test through
+    /// the deployed functions cannot pass a clock to the scheduler, nor wait days.
+    pub async fn move_order_deadline(
+        &self,
+        order_id: Uuid,
+        at: OffsetDateTime,
+    ) -> Result<(), ApiError> {
+        self.move_deadline(
+            &keys::order(order_id),
+            index::ORDER_DEADLINES,
+            |order: &mut Order| {
+                match order.deadline() {
+                    Some(Deadline::Late(_)) => order.due_at = Some(at),
+                    Some(Deadline::AutoComplete(_)) => order.auto_complete_at = Some(at),
+                    None => return None,
+                }
+                Some(keys::deadline_sort(at.unix_timestamp(), order_id))
+            },
+        )
+        .await
+    }
+
+    /// Moves a sealed review's window close to `closes_at`, with its deadline index entry.
+    pub async fn move_review_window(
+        &self,
+        review_id: Uuid,
+        closes_at: OffsetDateTime,
+    ) -> Result<(), ApiError> {
+        self.move_deadline(
+            &keys::review(review_id),
+            index::REVIEW_DEADLINES,
+            |review: &mut Review| {
+                review.window_closes_at = closes_at;
+                Some(keys::deadline_sort(closes_at.unix_timestamp(), review_id))
+            },
+        )
+        .await
+    }
+
+    /// Rewrites the item at `key` with `edit`'s change to its value and `edit`'s new sort key in
+    /// the deadline index `deadlines`; the item must still be in that index (`edit` answers
+    /// `None` when the value has no deadline to move).
+    async fn move_deadline<T: Serialize + DeserializeOwned>(
+        &self,
+        key: &Key,
+        deadlines: Index,
+        edit: impl FnOnce(&mut T) -> Option<String>,
+    ) -> Result<(), ApiError> {
+        let refused = || ApiError::internal(anyhow::anyhow!("{key:?}: no deadline to move"));
+        let mut item = self.get(key).await?.ok_or_else(refused)?;
+        let mut value: T = super::from_item(item.clone())?;
+        let sort = edit(&mut value).ok_or_else(refused)?;
+        let fields: Item = serde_dynamo::to_item(&value)
+            .map_err(|error| ApiError::internal(anyhow::anyhow!(error)))?;
+        item.extend(fields);
+        item.insert(deadlines.sk().into(), s(sort));
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_exists(#due)")
+            .expression_attribute_names("#due", deadlines.pk())
+            .send()
+            .await
+            .map_err(sdk_error("PutItem"))?;
+        Ok(())
     }
 }

@@ -1,4 +1,4 @@
-//! Cost per route (`make bench`; ignored in `make test`): every route of `routes::ROUTES` called
+//! Cost per route (`make bench`): every route of `routes::ROUTES` called
 //! once on its success path, in-process against DynamoDB Local, counting the DynamoDB requests and
 //! the read and write capacity each call consumed (`shared::capacity_log`, on when
 //! `GIGMARKET_DYNAMODB_CAPACITY` is set, which `scripts/bench.sh` does). Prints a markdown table
@@ -7,8 +7,7 @@
 //! check who may do what to the current state, are shown beside it).
 //!
 //! ```sh
-//! GIGMARKET_DYNAMODB_CAPACITY=1 cargo nextest run -p gigmarket-tests --test integration \
-//!   --run-ignored only --no-capture -E 'test(cost::)'
+//! GIGMARKET_DYNAMODB_CAPACITY=1 cargo run --profile bench-fast -p bench --bin cost
 //! ```
 
 use std::collections::BTreeMap;
@@ -108,9 +107,9 @@ async fn token(app: &TestApp, session: &Session, purpose: TokenPurpose) -> Strin
         .token
 }
 
-#[tokio::test]
-#[ignore = "a benchmark: make bench runs it"]
-async fn cost_per_route() {
+// One thread, as the Lambda runtime runs a handler.
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
     assert!(
         std::env::var_os(capacity_log::ENV).is_some(),
         "set {} so the DynamoDB clients count capacity",

@@ -1,4 +1,4 @@
-//! Pipeline throughput (`make bench`; ignored in `make test`): order transitions per second end to
+//! Pipeline throughput (`make bench`): order transitions per second end to
 //! end, from the API's answer to the mail in moto, and the lag from each transition to its mail.
 //!
 //! The API, `dispatcher` and `notifier` run in-process on the real local stack, driven the way the
@@ -10,8 +10,7 @@
 //! each (placed -> freelancer, accepted -> client).
 //!
 //! ```sh
-//! cargo nextest run -p gigmarket-tests --test integration --run-ignored only --no-capture \
-//!   -E 'test(/^pipeline_bench::/)'
+//! cargo run --profile bench-fast -p bench --bin pipeline_bench
 //! ```
 
 use std::collections::BTreeMap;
@@ -45,9 +44,8 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[index]
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "a benchmark: make bench runs it"]
-async fn pipeline_throughput() {
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
     let orders: usize = std::env::var("PIPELINE_BENCH_ORDERS")
         .ok()
         .and_then(|value| value.parse().ok())

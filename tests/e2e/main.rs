@@ -1,50 +1,23 @@
 //! End to end over real HTTP through `cargo lambda watch` (started by `make test` with the
-//! function router from Cargo.toml): register, read and edit the profile, refresh, log out; and
-//! an order's whole lifecycle with its mail, through the local bridge.
+//! function router from Cargo.toml), each scenario with users and data of its own made through
+//! the API: register, read and edit the profile, refresh, log out; an order's whole lifecycle
+//! with its mail, through the local bridge; reviews, messaging, publishing and moderation. The
+//! modules hold the sample events and wrong triggers at the invoke endpoint, the scheduler's
+//! runs on deadlines moved into the past, and the admin area.
 
-use gigmarket_shared::domain::gig::{Gig, Revisions};
+mod admin;
+mod samples;
+mod scheduler;
+
 use gigmarket_shared::domain::order::{Order, TimelineEntry};
 use gigmarket_shared::events::Event;
-use gigmarket_shared::store::Store;
-use gigmarket_tests::TestApp;
 use gigmarket_tests::pipeline::{lifecycle_subjects, mail_to};
-use gigmarket_tests::secrets;
-use serde_json::{Value, json};
+use gigmarket_tests::watch::{
+    active_gig_in_functions_table, admin_over_http, base_url, call, call_with, order_step,
+    register_over_http, subjects_to, wait_for_mail, wait_until_queue_is_drained,
+};
+use serde_json::json;
 use uuid::Uuid;
-
-fn base_url() -> String {
-    std::env::var("GIGMARKET_API_URL")
-        .expect("GIGMARKET_API_URL must point at `cargo lambda watch` (make test starts it)")
-}
-
-async fn call(
-    client: &reqwest::Client,
-    method: reqwest::Method,
-    path: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> (u16, String, Value) {
-    let mut request = client.request(method, format!("{}{path}", base_url()));
-    if let Some(token) = token {
-        secrets::remember(token);
-        request = request.bearer_auth(token);
-    }
-    if let Some(body) = body {
-        secrets::remember_in(&body);
-        request = request.json(&body);
-    }
-    let response = request.send().await.expect("watch answers");
-    let status = response.status().as_u16();
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    let body = response.json::<Value>().await.unwrap_or(Value::Null);
-    secrets::remember_in(&body);
-    (status, content_type, body)
-}
 
 #[tokio::test]
 async fn account_lifecycle_through_cargo_lambda_watch() {
@@ -143,129 +116,6 @@ async fn account_lifecycle_through_cargo_lambda_watch() {
     assert_eq!(status, 401);
 }
 
-/// Sends a request with extra headers and returns (status, body).
-async fn call_with(
-    client: &reqwest::Client,
-    method: reqwest::Method,
-    path: &str,
-    token: &str,
-    headers: &[(&str, &str)],
-    body: Option<Value>,
-) -> (u16, Value) {
-    secrets::remember(token);
-    let mut request = client
-        .request(method, format!("{}{path}", base_url()))
-        .bearer_auth(token);
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    if let Some(body) = body {
-        secrets::remember_in(&body);
-        request = request.json(&body);
-    }
-    let response = request.send().await.expect("watch answers");
-    let status = response.status().as_u16();
-    let body = response.json().await.unwrap_or(Value::Null);
-    secrets::remember_in(&body);
-    (status, body)
-}
-
-/// Registers a user and verifies their email for real: the verification mail goes from `auth`
-/// to the events queue, through the bridge to `notifier`, into moto's SES; its link's token is
-/// posted to `/auth/verify`. Returns (user id, access token, email).
-async fn register_over_http(client: &reqwest::Client, role: &str) -> (String, String, String) {
-    let email = format!("e2e-{role}-{}@example.com", Uuid::new_v4().simple());
-    let (status, _, body) = call(
-        client,
-        reqwest::Method::POST,
-        "/auth/register",
-        None,
-        Some(json!({"email": email, "password": "an end-to-end password", "name": format!("E2E {role}"), "role": role})),
-    )
-    .await;
-    assert_eq!(status, 201, "{body}");
-    assert_eq!(body["user"]["email_verified"], false);
-    let token = verification_token(&email).await;
-    let (status, _, verified) = call(
-        client,
-        reqwest::Method::POST,
-        "/auth/verify",
-        None,
-        Some(json!({"token": token})),
-    )
-    .await;
-    assert_eq!(status, 200, "{verified}");
-    assert_eq!(verified["email_verified"], true);
-    (
-        body["user"]["id"].as_str().unwrap().to_owned(),
-        body["access_token"].as_str().unwrap().to_owned(),
-        email,
-    )
-}
-
-const VERIFICATION_SUBJECT: &str = "Verify your email address for Gigmarket";
-
-/// The token in the link of the verification mail moto's SES got for `address`.
-async fn verification_token(address: &str) -> String {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(180);
-    loop {
-        let mails = mail_to(address).await;
-        if let Some(mail) = mails
-            .iter()
-            .find(|mail| mail.subject == VERIFICATION_SUBJECT)
-        {
-            return mail
-                .body
-                .split("token=")
-                .nth(1)
-                .and_then(|rest| rest.split(|c: char| c.is_whitespace() || c == '<').next())
-                .expect("a link with a token")
-                .to_owned();
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no verification mail for {address}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    }
-}
-
-/// The subjects of the mail to `address` about orders, reviews and messages (the verification
-/// mail every e2e user gets is left out), sorted.
-async fn subjects_to(address: &str) -> Vec<String> {
-    gigmarket_tests::pipeline::subjects_to(address)
-        .await
-        .into_iter()
-        .filter(|subject| subject != VERIFICATION_SUBJECT)
-        .collect()
-}
-
-/// An active gig of `freelancer_id`, put straight into the functions' table (a fixture, as the
-/// order and messaging tests need one without going through review), and the SDK config used.
-async fn active_gig_in_functions_table(freelancer_id: &str) -> (Gig, aws_config::SdkConfig) {
-    let table =
-        std::env::var("TABLE_NAME").expect("TABLE_NAME of the functions (make test sets it)");
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .load()
-        .await;
-    let store = Store::new(aws_sdk_dynamodb::Client::new(&config), table);
-    let gig = TestApp::active_gig(freelancer_id.parse().unwrap(), Revisions::Limited(1));
-    store.create_gig(&gig).await.unwrap();
-    (gig, config)
-}
-
-/// Waits until `address` has `count` mails (or the deadline passes) and returns their subjects.
-async fn wait_for_mail(address: &str, count: usize) -> Vec<String> {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(180);
-    loop {
-        let subjects = subjects_to(address).await;
-        if subjects.len() >= count || std::time::Instant::now() > deadline {
-            return subjects;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    }
-}
-
 /// The whole path of an order through the deployed shape: HTTP through watch, the table's stream
 /// through the bridge to `dispatcher`, the queue through the bridge to `notifier`, SES in moto.
 #[tokio::test]
@@ -313,16 +163,7 @@ async fn an_order_lifecycle_over_http_mails_each_party_exactly_once() {
         ),
         (&client_token, "complete", None),
     ] {
-        let (status, order) = call_with(
-            &client,
-            Method::POST,
-            &format!("/orders/{order_id}/{action}"),
-            token,
-            &[],
-            Some(body.unwrap_or(json!({}))),
-        )
-        .await;
-        assert_eq!(status, 200, "{action}: {order}");
+        order_step(&client, token, &order_id, action, body.unwrap_or(json!({}))).await;
     }
     let (status, order) = call_with(
         &client,
@@ -378,42 +219,6 @@ async fn an_order_lifecycle_over_http_mails_each_party_exactly_once() {
     assert!(summary.get("auto_completed").is_some(), "{summary}");
 }
 
-async fn wait_until_queue_is_drained(sqs: &aws_sdk_sqs::Client, queue_url: &str) {
-    use aws_sdk_sqs::types::QueueAttributeName;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-    let mut empty_polls = 0;
-    while empty_polls < 3 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the bridge did not drain the queue"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-        let attributes = sqs
-            .get_queue_attributes()
-            .queue_url(queue_url)
-            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
-            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
-            .send()
-            .await
-            .unwrap()
-            .attributes
-            .unwrap_or_default();
-        let count = |name| {
-            attributes
-                .get(&name)
-                .and_then(|value| value.parse::<u64>().ok())
-                .unwrap_or(0)
-        };
-        if count(QueueAttributeName::ApproximateNumberOfMessages) == 0
-            && count(QueueAttributeName::ApproximateNumberOfMessagesNotVisible) == 0
-        {
-            empty_polls += 1;
-        } else {
-            empty_polls = 0;
-        }
-    }
-}
-
 #[tokio::test]
 async fn gig_publishing_and_browse_through_cargo_lambda_watch() {
     use reqwest::Method;
@@ -467,14 +272,7 @@ async fn reviews_over_http_are_sealed_then_published_together_and_mailed() {
     let (client_id, client_token, client_email) = register_over_http(&client, "client").await;
     let (freelancer_id, freelancer_token, freelancer_email) =
         register_over_http(&client, "freelancer").await;
-    let table =
-        std::env::var("TABLE_NAME").expect("TABLE_NAME of the functions (make test sets it)");
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .load()
-        .await;
-    let store = Store::new(aws_sdk_dynamodb::Client::new(&config), table);
-    let gig = TestApp::active_gig(freelancer_id.parse().unwrap(), Revisions::Limited(1));
-    store.create_gig(&gig).await.unwrap();
+    let (gig, _) = active_gig_in_functions_table(&freelancer_id).await;
 
     let key = Uuid::new_v4().to_string();
     let (status, placed) = call_with(
@@ -497,16 +295,7 @@ async fn reviews_over_http_are_sealed_then_published_together_and_mailed() {
         ),
         (&client_token, "complete", json!({})),
     ] {
-        let (status, order) = call_with(
-            &client,
-            Method::POST,
-            &format!("/orders/{order_id}/{action}"),
-            token,
-            &[],
-            Some(body),
-        )
-        .await;
-        assert_eq!(status, 200, "{action}: {order}");
+        order_step(&client, token, &order_id, action, body).await;
     }
 
     let (status, sealed) = call_with(
@@ -742,38 +531,11 @@ async fn messaging_over_http_mails_once_per_conversation() {
 /// `notifier`, which mails its owner the reason, once.
 #[tokio::test]
 async fn a_moderation_decision_over_http_is_mailed_to_the_gig_owner() {
-    use gigmarket_shared::domain::user::Role;
     use reqwest::Method;
     let client = reqwest::Client::new();
     let (_, freelancer_token, freelancer_email) = register_over_http(&client, "freelancer").await;
 
-    let state = gigmarket_shared::web::AppState::from_env()
-        .await
-        .expect("the functions' configuration (make test sets it)");
-    let admin_email = format!("e2e-admin-{}@example.com", Uuid::new_v4().simple());
-    let admin_password = "an end-to-end admin password";
-    secrets::remember(admin_password);
-    state
-        .accounts()
-        .create_user(
-            admin_email.clone(),
-            admin_password.to_owned(),
-            "E2E admin".to_owned(),
-            Role::Admin,
-            time::OffsetDateTime::now_utc(),
-        )
-        .await
-        .expect("admin created");
-    let (status, _, login) = call(
-        &client,
-        Method::POST,
-        "/auth/login",
-        None,
-        Some(json!({"email": admin_email, "password": admin_password})),
-    )
-    .await;
-    assert_eq!(status, 200, "{login}");
-    let admin_token = login["access_token"].as_str().unwrap().to_owned();
+    let (_, admin_token) = admin_over_http(&client).await;
 
     let title = format!(
         "Moderated e2e gig {}",
