@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # The one test command (`make test`, and what .ci/run calls). Its steps, in order:
 # 1. bootstrap: installs what is missing;
-# 2. lint: cargo fmt --check, clippy -D warnings;
+# 2. lint: cargo fmt --check, clippy -D warnings, redocly lint of openapi.yaml;
 # 3. infra: offline checks (cfn-lint, sam validate --lint, cdk synth, the keyset resource);
 # 4. build: the workspace (functions, tools, tests); the arm64 deployment build starts beside
 #    the rest, in the background;
 # 5. stack: the local stack if it is not running, then the run's own table, queue, JWT secret,
 #    call log and secrets file, `cargo lambda watch` serving every function, the local bridge;
 # 6. tests: load (alone), the suite, the end-to-end tests through watch (tests/e2e), the
-#    refused mail (alone);
+#    refused mail (alone), the generated TypeScript client's example (tests/clients);
 # 7. fuzz: the schemathesis passes with their seeding (scripts/fuzz-lib.sh);
 # 8. after the run: permissions (the call log against SAM and CDK), EMF lines, no secrets in the
 #    logs (tests/permissions.rs, tests/after_run.rs);
@@ -46,6 +46,9 @@ export AWS_DEFAULT_REGION=${AWS_DEFAULT_REGION:-us-east-1} SAM_CLI_TELEMETRY=0 C
 .local/venv/bin/cfn-lint --ignore-checks W3005 -- infra/cdk/cdk.out/*.template.json
 # The custom resource that writes the first JWT keyset, against moto's Secrets Manager.
 PYTHONDONTWRITEBYTECODE=1 .local/venv/bin/python -m unittest discover -s infra/jwt-keyset
+
+log "openapi.yaml: redocly lint (recommended rules)"
+bash scripts/lint-spec.sh
 
 log "building the workspace (functions, tools, tests)"
 cargo build --workspace --all-targets --locked
@@ -165,6 +168,10 @@ cargo nextest run --locked --no-fail-fast -p gigmarket-tests --test e2e
 
 log "a mail SES refuses, alone (tests/mail_refused.rs): it un-verifies the sender for a moment"
 cargo nextest run --locked -p gigmarket-tests --test mail_refused
+
+log "a client nobody here wrote: the TypeScript client generated from openapi.yaml (tests/clients)"
+# register, verify by the mailed token, browse, order: the listed gigs are the tests' own.
+bash scripts/check-client.sh
 
 # --- Fuzzing: schemathesis over the API served by watch (scripts/fuzz-lib.sh).
 log "schemathesis: fuzzing the local API against openapi.yaml"
