@@ -5,8 +5,9 @@
 
 mod accounts;
 mod admin;
+mod admin_gigs;
+mod admin_lists;
 mod admin_metrics;
-mod admin_oversight;
 mod auth;
 mod build_graph;
 mod events;
@@ -22,9 +23,6 @@ mod reviews;
 mod routes;
 mod scheduler;
 mod users;
-
-// Admin: gig moderation.
-mod admin_moderation;
 
 // Reliability suite.
 mod hostile;

@@ -131,7 +131,7 @@ fn order_item(order: &Order) -> Result<Item, ApiError> {
         item.insert(index.sk().into(), listing.clone());
     }
     // The admin list of every order, by creation month.
-    item.extend(super::oversight::order_month_keys(order));
+    item.extend(super::admin::lists::order_month_keys(order));
     if let Some(deadline) = order.deadline() {
         let (list, at) = match deadline {
             Deadline::Late(at) => (DueList::Late, at),

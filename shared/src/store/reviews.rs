@@ -137,7 +137,7 @@ pub(super) fn review_item(review: &Review) -> Result<Item, ApiError> {
             index_key(index::REVIEWS_OF_USER, user_partition, sort);
             // The admin list of every published review, by publication month (kept when
             // hidden).
-            for (name, value) in super::oversight::review_month_keys(review.id, published_at) {
+            for (name, value) in super::admin::lists::review_month_keys(review.id, published_at) {
                 item.insert(name, value);
             }
         }
@@ -164,7 +164,7 @@ fn add_to_totals(update: UpdateBuilder, prefix: &str, review: &Review) -> Update
 }
 
 /// `ADD`s `review` to the totals under `prefix` times `sign` (-1: takes a counted review out,
-/// when moderation hides it); `condition` (if any) is kept.
+/// when an admin hides it); `condition` (if any) is kept.
 pub(super) fn move_totals(
     update: UpdateBuilder,
     prefix: &str,

@@ -115,7 +115,7 @@ impl Store {
         audit: Option<&AuditEntry>,
     ) -> Result<(), ApiError> {
         let mut profile = to_item(&keys::user(user.id), entity::USER, user)?;
-        profile.extend(super::oversight::user_list_keys(user));
+        profile.extend(super::admin::lists::user_list_keys(user));
         let credentials = to_item(
             &keys::email_credentials(&user.email),
             entity::CREDENTIALS,
@@ -200,7 +200,7 @@ impl Store {
                 .expression_attribute_values(":name", s(name))
                 .expression_attribute_values(
                     ":name_sort",
-                    s(super::oversight::user_name_sort(name, user_id)),
+                    s(super::admin::lists::user_name_sort(name, user_id)),
                 );
         }
         if let Some(skills) = &changes.skills {

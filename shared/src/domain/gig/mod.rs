@@ -19,9 +19,9 @@ pub use content::*;
 pub use lifecycle::*;
 pub use views::*;
 
-// Moderation decisions (admin API).
-mod moderation;
-pub use moderation::{DecidedGig, GigDecision};
+// An admin's decisions on a gig (admin API).
+mod decision;
+pub use decision::{DecidedGig, GigDecision};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -1,8 +1,7 @@
-//! The admin oversight lists (`keys.rs`, "Admin: oversight lists"): every user by role, status
-//! and email or name prefix, merged over write-sharded partitions; every order and every
-//! published review, newest first, over month partitions. Never a Scan.
-
-use std::cmp::Ordering;
+//! What the admin lists share (`keys.rs`, "Admin: lists"): the list keys every user, order and
+//! published review carries (written by the entities' own writes in `store::users`, `orders`
+//! and `reviews`), the month partitions the orders and reviews lists read newest first, the
+//! scope of their cursors, and the backfill of the list keys of items stored before the lists.
 
 use aws_lc_rs::digest;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -12,21 +11,27 @@ use serde_json::{Value, json};
 use time::{Date, Month, OffsetDateTime, UtcOffset};
 use uuid::Uuid;
 
-use super::audit::year_month;
-use super::keys::{self, Index, USER_LIST_SHARDS, attr, entity, index};
-use super::paged::{Listing, SortRange};
-use super::{Item, Store, from_item, s, sdk_error};
-use crate::domain::metrics::{ROLES, USER_STATUSES, role_name, user_status_name};
-use crate::domain::order::{Order, OrderStatus};
+use crate::domain::metrics::{role_name, user_status_name};
+use crate::domain::order::Order;
 use crate::domain::review::Review;
 use crate::domain::user::{Role, User, UserStatus};
 use crate::error::ApiError;
 use crate::pagination::{PageRequest, Position, invalid_cursor};
+use crate::store::audit::year_month;
+use crate::store::keys::{self, Index, USER_LIST_SHARDS, attr, entity, index};
+use crate::store::paged::{Listing, SortRange};
+use crate::store::{Item, Store, from_item, s, sdk_error};
 
-// ---- users ----
+/// A short digest of a listing's query, the scope its cursors are bound to.
+pub(super) fn digest_scope(text: &str) -> String {
+    let digest = digest::digest(&digest::SHA256, text.as_bytes());
+    URL_SAFE_NO_PAD.encode(&digest.as_ref()[..16])
+}
+
+// ---- the list keys of users, orders and reviews ----
 
 /// The email search key: trimmed, lower case (as registration stores it).
-fn email_search_key(email: &str) -> String {
+pub(super) fn email_search_key(email: &str) -> String {
     email.trim().to_lowercase()
 }
 
@@ -69,221 +74,6 @@ pub(crate) fn user_name_sort(name: &str, user_id: Uuid) -> String {
     keys::user_list_sort(&name_search_key(name), user_id)
 }
 
-/// Which users `GET /admin/users` lists.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct UserFilter {
-    pub role: Option<Role>,
-    pub status: Option<UserStatus>,
-    /// An email or name prefix (any case).
-    pub q: Option<String>,
-}
-
-/// One partition of one index the user list merges.
-#[derive(Debug, Clone)]
-struct UserStream {
-    index: Index,
-    partition: String,
-    /// The prefix its sort keys must have, if any.
-    prefix: Option<String>,
-    /// A name stream: users whose email matches too are listed from the email stream.
-    by_name: bool,
-}
-
-/// What one stream gave for one page.
-struct StreamRead {
-    by_name: bool,
-    items: Vec<Item>,
-    has_more: bool,
-}
-
-fn digest_scope(text: &str) -> String {
-    let digest = digest::digest(&digest::SHA256, text.as_bytes());
-    URL_SAFE_NO_PAD.encode(&digest.as_ref()[..16])
-}
-
-fn user_streams(filter: &UserFilter) -> (Vec<UserStream>, Option<String>) {
-    let q = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
-    let email_prefix = q.map(email_search_key);
-    let name_prefix = q.map(name_search_key);
-    let roles: Vec<Role> = filter.role.map_or(ROLES.to_vec(), |role| vec![role]);
-    let statuses: Vec<UserStatus> = filter
-        .status
-        .map_or(USER_STATUSES.to_vec(), |status| vec![status]);
-    let mut streams = Vec::new();
-    for &role in &roles {
-        for &status in &statuses {
-            for shard in 0..USER_LIST_SHARDS {
-                let partition =
-                    keys::users_partition(role_name(role), user_status_name(status), shard);
-                streams.push(UserStream {
-                    index: index::USERS_BY_EMAIL,
-                    partition: partition.clone(),
-                    prefix: email_prefix.clone(),
-                    by_name: false,
-                });
-                if let Some(prefix) = &name_prefix {
-                    streams.push(UserStream {
-                        index: index::USERS_BY_NAME,
-                        partition,
-                        prefix: Some(prefix.clone()),
-                        by_name: true,
-                    });
-                }
-            }
-        }
-    }
-    (streams, email_prefix)
-}
-
-/// The sort key of `item` on `index`.
-fn sort_key(item: &Item, index: Index) -> Result<String, ApiError> {
-    item.get(index.sk())
-        .and_then(|value| value.as_s().ok())
-        .cloned()
-        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("user list item without its sort key")))
-}
-
-impl Store {
-    /// One page of users, in sort-key order (email, or with `q` the matching email or name),
-    /// merged over every partition the filter leaves (see `keys.rs`). The position is the last
-    /// sort key returned: every partition resumes after it.
-    pub async fn list_users(
-        &self,
-        filter: &UserFilter,
-        page: &PageRequest,
-    ) -> Result<(Vec<User>, Option<Position>), ApiError> {
-        let (streams, email_prefix) = user_streams(filter);
-        let scope = digest_scope(&format!(
-            "admin-users|{}",
-            streams
-                .iter()
-                .map(|stream| format!("{:?}", (stream.index, &stream.partition, &stream.prefix)))
-                .collect::<Vec<_>>()
-                .join("|")
-        ));
-        let after = match &page.after {
-            None => None,
-            Some(position) if position.scope == scope => Some(
-                position.key["after"]
-                    .as_str()
-                    .map(str::to_owned)
-                    .ok_or_else(invalid_cursor)?,
-            ),
-            Some(_) => return Err(invalid_cursor()),
-        };
-        let limit = page.limit as usize;
-        let mut reads = tokio::task::JoinSet::new();
-        for stream in streams {
-            let prefix = stream.prefix.clone().unwrap_or_default();
-            // Nothing sorts between a key and that key plus U+0001 (keys hold no control
-            // characters), so this is "after `after`".
-            let low = match &after {
-                Some(after) => std::cmp::max(format!("{after}\u{1}"), prefix.clone()),
-                // A key condition value may not be empty; every key sorts after U+0001.
-                None if prefix.is_empty() => "\u{1}".to_owned(),
-                None => prefix.clone(),
-            };
-            let high = format!("{prefix}{}", char::MAX);
-            if low > high {
-                continue;
-            }
-            let listing = Listing::on(stream.index, stream.partition.clone())
-                .sort_range(SortRange::Between(low, high));
-            let store = self.clone();
-            reads.spawn(async move {
-                let (items, next) = store
-                    .page(&listing, &PageRequest::first(limit as u32))
-                    .await?;
-                Ok::<_, ApiError>((stream, items, next.is_some()))
-            });
-        }
-        let mut stream_reads = Vec::new();
-        while let Some(joined) = reads.join_next().await {
-            let (stream, items, has_more) = joined.map_err(ApiError::internal)??;
-            stream_reads.push((
-                stream.index,
-                StreamRead {
-                    by_name: stream.by_name,
-                    items,
-                    has_more,
-                },
-            ));
-        }
-        // A stream with more to read bounds what may be returned: beyond its last key, its
-        // unread items would be skipped.
-        let mut cutoff: Option<String> = None;
-        let mut entries: Vec<(String, bool, Item)> = Vec::new();
-        for (index, read) in stream_reads {
-            if read.has_more
-                && let Some(last) = read.items.last()
-            {
-                let last = sort_key(last, index)?;
-                if cutoff.as_ref().is_none_or(|cut| &last < cut) {
-                    cutoff = Some(last);
-                }
-            }
-            for item in read.items {
-                entries.push((sort_key(&item, index)?, read.by_name, item));
-            }
-        }
-        entries.sort_by(|a, b| a.0.cmp(&b.0));
-        entries.retain(|(key, _, _)| {
-            cutoff
-                .as_ref()
-                .is_none_or(|cut| key.cmp(cut) != Ordering::Greater)
-        });
-        let walkable = entries.len();
-        let mut users = Vec::new();
-        let mut walked = 0;
-        let mut last_walked: Option<String> = None;
-        for (key, by_name, item) in entries {
-            if users.len() == limit {
-                break;
-            }
-            let user: User = from_item(item)?;
-            walked += 1;
-            last_walked = Some(key);
-            let listed_by_email = by_name
-                && email_prefix
-                    .as_ref()
-                    .is_some_and(|prefix| email_search_key(&user.email).starts_with(prefix));
-            if !listed_by_email {
-                users.push(user);
-            }
-        }
-        // Full page with items left: resume after the last one walked; otherwise after the
-        // cutoff (a stream has more), or the end.
-        let resume = if walked < walkable {
-            last_walked
-        } else {
-            cutoff
-        };
-        let next = resume.map(|after| Position {
-            scope,
-            key: json!({ "after": after }),
-        });
-        Ok((users, next))
-    }
-}
-
-// ---- orders and reviews by month ----
-
-/// `yyyy-mm` of each calendar month from `to` back to `from` (UTC), newest first.
-pub fn months_newest_first(from: OffsetDateTime, to: OffsetDateTime) -> Vec<String> {
-    let first = from.to_offset(UtcOffset::UTC).date();
-    let mut month = to.to_offset(UtcOffset::UTC).date();
-    let mut months = Vec::new();
-    while (month.year(), month.month() as u8) >= (first.year(), first.month() as u8) {
-        months.push(year_month(month.midnight().assume_utc()));
-        let (year, previous) = match month.month() {
-            Month::January => (month.year() - 1, Month::December),
-            other => (month.year(), other.previous()),
-        };
-        month = Date::from_calendar_date(year, previous, 1).expect("the first of a month exists");
-    }
-    months
-}
-
 /// The gsi4 keys of an order: its creation month and time.
 pub(crate) fn order_month_keys(order: &Order) -> [(String, AttributeValue); 2] {
     let index = index::ORDERS_BY_MONTH;
@@ -323,6 +113,24 @@ pub(crate) fn review_month_keys(
     ]
 }
 
+// ---- the month partitions ----
+
+/// `yyyy-mm` of each calendar month from `to` back to `from` (UTC), newest first.
+pub fn months_newest_first(from: OffsetDateTime, to: OffsetDateTime) -> Vec<String> {
+    let first = from.to_offset(UtcOffset::UTC).date();
+    let mut month = to.to_offset(UtcOffset::UTC).date();
+    let mut months = Vec::new();
+    while (month.year(), month.month() as u8) >= (first.year(), first.month() as u8) {
+        months.push(year_month(month.midnight().assume_utc()));
+        let (year, previous) = match month.month() {
+            Month::January => (month.year() - 1, Month::December),
+            other => (month.year(), other.previous()),
+        };
+        month = Date::from_calendar_date(year, previous, 1).expect("the first of a month exists");
+    }
+    months
+}
+
 /// A time range of a month-bucketed list (both ends inclusive, `from <= to`), and which ends
 /// the request gave (the others are defaults from the clock: a cursor keeps the range of its
 /// first page, so they do not move under it).
@@ -337,73 +145,10 @@ pub struct TimeRange {
 /// range); a page stopped by this has a cursor to go on.
 const MONTH_QUERIES_PER_PAGE: usize = 13;
 
-/// A review as admins list it: the review and whether it is hidden.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct AdminReview {
-    pub review: Review,
-    pub hidden: bool,
-}
-
 impl Store {
-    /// One page of the orders created in `range`, newest first, optionally of one status (a
-    /// filter: a rare status reads more of each month to fill a page).
-    pub async fn admin_orders(
-        &self,
-        range: TimeRange,
-        status: Option<OrderStatus>,
-        page: &PageRequest,
-    ) -> Result<(Vec<Order>, Option<Position>), ApiError> {
-        let listing = |month: &str, range: (i128, i128)| {
-            let listing =
-                month_listing(index::ORDERS_BY_MONTH, keys::orders_by_month(month), range);
-            match status {
-                Some(status) => listing.filter(attr::STATUS, "=", s(status.as_str())),
-                None => listing,
-            }
-        };
-        let (items, next) = self.month_page(range, listing, page).await?;
-        let orders = items.into_iter().map(from_item).collect::<Result<_, _>>()?;
-        Ok((orders, next))
-    }
-
-    /// One page of the reviews published in `range`, newest first; `hidden` keeps only hidden
-    /// (`true`) or shown (`false`) ones.
-    pub async fn admin_reviews(
-        &self,
-        range: TimeRange,
-        hidden: Option<bool>,
-        page: &PageRequest,
-    ) -> Result<(Vec<AdminReview>, Option<Position>), ApiError> {
-        let listing = |month: &str, range: (i128, i128)| {
-            let listing = month_listing(
-                index::REVIEWS_BY_MONTH,
-                keys::reviews_by_month(month),
-                range,
-            );
-            match hidden {
-                Some(true) => listing.filter(attr::HIDDEN, "=", AttributeValue::Bool(true)),
-                // Never hidden reviews have no `hidden` attribute.
-                Some(false) => listing.filter_not(attr::HIDDEN, "=", AttributeValue::Bool(true)),
-                None => listing,
-            }
-        };
-        let (items, next) = self.month_page(range, listing, page).await?;
-        let reviews = items
-            .into_iter()
-            .map(|item| {
-                let hidden = matches!(item.get(attr::HIDDEN), Some(AttributeValue::Bool(true)));
-                Ok(AdminReview {
-                    review: from_item(item)?,
-                    hidden,
-                })
-            })
-            .collect::<Result<_, ApiError>>()?;
-        Ok((reviews, next))
-    }
-
     /// Reads the month partitions of `range` newest first, resuming at the cursor's month and
     /// position, until the page is full.
-    async fn month_page(
+    pub(super) async fn month_page(
         &self,
         range: TimeRange,
         listing: impl Fn(&str, (i128, i128)) -> Listing,
@@ -489,7 +234,7 @@ fn unix_ms(at: OffsetDateTime) -> i128 {
 
 /// One month's partition of a month-bucketed index, limited to `range` (unix ms, inclusive),
 /// newest first.
-fn month_listing(index: Index, partition: String, range: (i128, i128)) -> Listing {
+pub(super) fn month_listing(index: Index, partition: String, range: (i128, i128)) -> Listing {
     let (low, high) = keys::month_list_bounds(range.0, range.1);
     Listing::on(index, partition)
         .sort_range(SortRange::Between(low, high))
@@ -498,7 +243,7 @@ fn month_listing(index: Index, partition: String, range: (i128, i128)) -> Listin
 
 // ---- backfill of items written before the list keys ----
 
-/// What [`Store::backfill_oversight_keys`] rewrote.
+/// What [`Store::backfill_admin_list_keys`] rewrote.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Backfilled {
     pub users: u64,
@@ -507,12 +252,12 @@ pub struct Backfilled {
 }
 
 impl Store {
-    /// Gives every user, order and published review written before the oversight lists their
-    /// list keys (an operator's one-off migration, `gigctl backfill-oversight-keys`: it Scans the
+    /// Gives every user, order and published review written before the admin lists their
+    /// list keys (an operator's one-off migration, `gigctl backfill-admin-list-keys`: it Scans the
     /// whole table, so nothing on a request path calls it). Idempotent: items that have the keys
     /// get the same ones again. A user's keys are written only if their status is still the one
     /// read (a concurrent block or unblock writes its own).
-    pub async fn backfill_oversight_keys(&self) -> Result<Backfilled, ApiError> {
+    pub async fn backfill_admin_list_keys(&self) -> Result<Backfilled, ApiError> {
         let mut done = Backfilled::default();
         let mut start = None;
         loop {
@@ -538,7 +283,7 @@ impl Store {
                 let (key, list_keys, condition) = match tag.as_str() {
                     entity::USER => {
                         let user: User = from_item(item)?;
-                        let status = super::attribute(&user.status)?;
+                        let status = crate::store::attribute(&user.status)?;
                         (keys::user(user.id), user_list_keys(&user), Some(status))
                     }
                     entity::ORDER => {
@@ -567,7 +312,7 @@ impl Store {
                     .client
                     .update_item()
                     .table_name(&self.table)
-                    .set_key(Some(super::key_attributes(&key)))
+                    .set_key(Some(crate::store::key_attributes(&key)))
                     .condition_expression(format!("attribute_exists({})", attr::PK));
                 let mut set = Vec::new();
                 for (number, (name, value)) in list_keys.into_iter().enumerate() {
@@ -596,7 +341,7 @@ impl Store {
                         _ => done.reviews += 1,
                     },
                     // Changed (or gone) since the Scan read it: that write set its own keys.
-                    Err(error) if super::condition_failed(&error) => {}
+                    Err(error) if crate::store::condition_failed(&error) => {}
                     Err(error) => return Err(sdk_error("UpdateItem")(error)),
                 }
             }
@@ -648,27 +393,5 @@ mod tests {
         );
         assert!((0..100).all(|_| user_shard(Uuid::now_v7()) < USER_LIST_SHARDS));
         assert_eq!(name_search_key("  Ann   Marie\tSMITH "), "ann marie smith");
-    }
-
-    #[test]
-    fn filters_choose_the_partitions_read() {
-        let (all, _) = user_streams(&UserFilter::default());
-        assert_eq!(all.len(), 3 * 2 * USER_LIST_SHARDS as usize);
-        let (searched, prefix) = user_streams(&UserFilter {
-            role: Some(Role::Client),
-            status: Some(UserStatus::Active),
-            q: Some(" Ann@X ".into()),
-        });
-        assert_eq!(prefix.as_deref(), Some("ann@x"));
-        assert_eq!(
-            searched.len(),
-            2 * USER_LIST_SHARDS as usize,
-            "email and name"
-        );
-        assert!(
-            searched
-                .iter()
-                .all(|stream| stream.partition.starts_with("USERS#client#active#"))
-        );
     }
 }
