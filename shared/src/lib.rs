@@ -4,7 +4,9 @@
 //! - `web` (feature `web`): axum plumbing for the API functions: state, extractors, problem+json.
 //! - `app`: the use cases, one function per thing a caller can do.
 //! - `domain` (pure rules, no clock, no AWS) and `store` (the single table, every key layout).
-//! - `auth`, `config`, `aws`, `events`, `pagination`, `error`, `telemetry`: supporting pieces.
+//! - `auth`, `config`, `aws`, `events`, `pagination`, `error`, `telemetry`: supporting pieces;
+//!   `emf` writes the CloudWatch (EMF) metrics. "Metrics" alone names the admin's marketplace
+//!   counters (`GET /admin/metrics`: `domain::metrics`, `store::metrics`).
 
 pub mod app;
 pub mod auth;
@@ -13,9 +15,9 @@ pub mod call_log;
 pub mod capacity_log;
 pub mod config;
 pub mod domain;
+pub mod emf;
 pub mod error;
 pub mod events;
-pub mod metrics;
 pub mod pagination;
 pub mod routes;
 pub mod store;

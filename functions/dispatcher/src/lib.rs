@@ -82,7 +82,7 @@ pub async fn handle(
 
 /// Business metrics (EMF): orders placed and completed, from the events that were queued.
 fn count_business_events(ready: &[(&EventRecord, Event)], failed: &[&EventRecord]) {
-    use gigmarket_shared::metrics;
+    use gigmarket_shared::emf;
     let queued = |kind: ChangeKind| {
         ready
             .iter()
@@ -92,8 +92,8 @@ fn count_business_events(ready: &[(&EventRecord, Event)], failed: &[&EventRecord
             })
             .count() as u64
     };
-    metrics::count(metrics::ORDERS_PLACED, queued(ChangeKind::Placed));
-    metrics::count(metrics::ORDERS_COMPLETED, queued(ChangeKind::Completed));
+    emf::count(emf::ORDERS_PLACED, queued(ChangeKind::Placed));
+    emf::count(emf::ORDERS_COMPLETED, queued(ChangeKind::Completed));
 }
 
 fn failure(record: &EventRecord) -> DynamoDbBatchItemFailure {

@@ -123,7 +123,7 @@ impl Notifier {
         let email = notice.render(recipient, &user.name);
         match self.send(&user.email, &email).await {
             Ok(message_id) => {
-                gigmarket_shared::metrics::count(gigmarket_shared::metrics::MAILS_SENT, 1);
+                gigmarket_shared::emf::count(gigmarket_shared::emf::MAILS_SENT, 1);
                 self.store
                     .mark_mail_sent(&event.event_id, user_id, &message_id)
                     .await?;
@@ -136,7 +136,7 @@ impl Notifier {
                 Ok(())
             }
             Err(error) => {
-                gigmarket_shared::metrics::count(gigmarket_shared::metrics::MAIL_FAILURES, 1);
+                gigmarket_shared::emf::count(gigmarket_shared::emf::MAIL_FAILURES, 1);
                 self.store.release_mail(&event.event_id, user_id).await?;
                 Err(error)
             }
