@@ -10,6 +10,7 @@ pub mod message;
 pub mod metrics;
 pub mod order;
 pub mod password_change;
+pub mod rating;
 pub mod review;
 pub mod search;
 pub mod user;

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::user::Rating;
+use super::rating::Rating;
 
 mod content;
 mod lifecycle;

@@ -1,116 +1,31 @@
-//! What the admin lists share (`keys.rs`, "Admin: lists"): the list keys every user, order and
-//! published review carries (written by the entities' own writes in `store::users`, `orders`
-//! and `reviews`), the month partitions the orders and reviews lists read newest first, the
-//! scope of their cursors, and the backfill of the list keys of items stored before the lists.
+//! What the admin lists share (`keys.rs`, "Admin: lists"): the month partitions the orders and
+//! reviews lists read newest first, the scope of their cursors, and the backfill of the list
+//! keys of items stored before the lists. The list keys themselves belong to the items that
+//! carry them, written by the entities' own writes (`store::users`, `orders`, `reviews`).
 
 use aws_lc_rs::digest;
-use aws_sdk_dynamodb::types::AttributeValue;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 use time::{Date, Month, OffsetDateTime, UtcOffset};
-use uuid::Uuid;
 
-use crate::domain::metrics::{role_name, user_status_name};
 use crate::domain::order::Order;
 use crate::domain::review::Review;
-use crate::domain::user::{Role, User, UserStatus};
+use crate::domain::user::User;
 use crate::error::ApiError;
 use crate::pagination::{PageRequest, Position, invalid_cursor};
 use crate::store::audit::year_month;
-use crate::store::keys::{self, Index, USER_LIST_SHARDS, attr, entity, index};
+use crate::store::keys::{self, Index, attr, entity};
+use crate::store::orders::order_month_keys;
 use crate::store::paged::{Listing, SortRange};
+use crate::store::reviews::review_month_keys;
+use crate::store::users::user_list_keys;
 use crate::store::{Item, Store, from_item, s, sdk_error};
 
 /// A short digest of a listing's query, the scope its cursors are bound to.
 pub(super) fn digest_scope(text: &str) -> String {
     let digest = digest::digest(&digest::SHA256, text.as_bytes());
     URL_SAFE_NO_PAD.encode(&digest.as_ref()[..16])
-}
-
-// ---- the list keys of users, orders and reviews ----
-
-/// The email search key: trimmed, lower case (as registration stores it).
-pub(super) fn email_search_key(email: &str) -> String {
-    email.trim().to_lowercase()
-}
-
-/// The name search key: lower case, whitespace runs as one space, trimmed.
-pub fn name_search_key(name: &str) -> String {
-    name.split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_lowercase()
-}
-
-fn user_shard(user_id: Uuid) -> u32 {
-    (user_id.as_u128() % u128::from(USER_LIST_SHARDS)) as u32
-}
-
-/// The gsi1/gsi2 partition of a user with this role and status.
-pub(crate) fn user_list_partition(role: Role, status: UserStatus, user_id: Uuid) -> String {
-    keys::users_partition(
-        role_name(role),
-        user_status_name(status),
-        user_shard(user_id),
-    )
-}
-
-/// The list keys of a user item (gsi1 by email, gsi2 by name).
-pub(crate) fn user_list_keys(user: &User) -> Vec<(String, AttributeValue)> {
-    let partition = user_list_partition(user.role, user.status, user.id);
-    let by_email = keys::user_list_sort(&email_search_key(&user.email), user.id);
-    let by_name = keys::user_list_sort(&name_search_key(&user.name), user.id);
-    vec![
-        (index::USERS_BY_EMAIL.pk().to_owned(), s(&partition)),
-        (index::USERS_BY_EMAIL.sk().to_owned(), s(by_email)),
-        (index::USERS_BY_NAME.pk().to_owned(), s(partition)),
-        (index::USERS_BY_NAME.sk().to_owned(), s(by_name)),
-    ]
-}
-
-/// The gsi2 sort key of a user named `name`.
-pub(crate) fn user_name_sort(name: &str, user_id: Uuid) -> String {
-    keys::user_list_sort(&name_search_key(name), user_id)
-}
-
-/// The gsi4 keys of an order: its creation month and time.
-pub(crate) fn order_month_keys(order: &Order) -> [(String, AttributeValue); 2] {
-    let index = index::ORDERS_BY_MONTH;
-    [
-        (
-            index.pk().to_owned(),
-            s(keys::orders_by_month(&year_month(order.created_at))),
-        ),
-        (
-            index.sk().to_owned(),
-            s(keys::month_list_sort(
-                order.created_at.unix_timestamp_nanos() / 1_000_000,
-                order.id,
-            )),
-        ),
-    ]
-}
-
-/// The gsi4 keys of a review published at `published_at`.
-pub(crate) fn review_month_keys(
-    review_id: Uuid,
-    published_at: OffsetDateTime,
-) -> [(String, AttributeValue); 2] {
-    let index = index::REVIEWS_BY_MONTH;
-    [
-        (
-            index.pk().to_owned(),
-            s(keys::reviews_by_month(&year_month(published_at))),
-        ),
-        (
-            index.sk().to_owned(),
-            s(keys::month_list_sort(
-                published_at.unix_timestamp_nanos() / 1_000_000,
-                review_id,
-            )),
-        ),
-    ]
 }
 
 // ---- the month partitions ----
@@ -382,16 +297,5 @@ mod tests {
             ),
             ["2026-04"]
         );
-    }
-
-    #[test]
-    fn users_land_in_the_partition_of_their_role_status_and_shard() {
-        let id = Uuid::from_u128(6);
-        assert_eq!(
-            user_list_partition(Role::Freelancer, UserStatus::Blocked, id),
-            "USERS#freelancer#blocked#2"
-        );
-        assert!((0..100).all(|_| user_shard(Uuid::now_v7()) < USER_LIST_SHARDS));
-        assert_eq!(name_search_key("  Ann   Marie\tSMITH "), "ann marie smith");
     }
 }

@@ -10,7 +10,7 @@ use serde_json::json;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::lists::{digest_scope, email_search_key, name_search_key, user_list_partition};
+use super::lists::digest_scope;
 use crate::domain::audit::AuditEntry;
 use crate::domain::metrics::{MetricsDelta, ROLES, USER_STATUSES, role_name, user_status_name};
 use crate::domain::user::{Role, User, UserStatus};
@@ -19,6 +19,7 @@ use crate::pagination::{PageRequest, Position, invalid_cursor};
 use crate::store::keys::{self, Index, USER_LIST_SHARDS, attr, index};
 use crate::store::paged::{Listing, SortRange};
 use crate::store::transaction::{TransactOutcome, Transaction};
+use crate::store::users::{email_search_key, name_search_key, user_list_partition};
 use crate::store::{
     Item, Store, attribute, done_if_condition_failed, from_item, key_attributes, n, s, sdk_error,
 };
