@@ -1,7 +1,9 @@
 //! Gigmarket's domain library, shared by every Lambda function. Layers, each using only the ones
 //! below it:
 //!
-//! - `web` (feature `web`): axum plumbing for the API functions: state, extractors, problem+json.
+//! - `web` (feature `web`) and `triggers`: the adapters. `web` is the axum plumbing of the API
+//!   functions (state, extractors, problem+json, start-up); `triggers` reads the invocations of
+//!   the event functions (stream, queue, schedule).
 //! - `app`: the use cases, one function per thing a caller can do.
 //! - `domain` (pure rules, no clock, no AWS) and `store` (the single table, every key layout).
 //! - `auth`, `config`, `aws`, `events`, `pagination`, `error`, `telemetry`: supporting pieces;
@@ -22,6 +24,7 @@ pub mod pagination;
 pub mod routes;
 pub mod store;
 pub mod telemetry;
+pub mod triggers;
 #[cfg(feature = "web")]
 pub mod web;
 

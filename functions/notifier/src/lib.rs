@@ -16,10 +16,10 @@ use anyhow::{Context, bail};
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use aws_sdk_ses::types::{Body, Content, Destination, Message};
 use gigmarket_shared::domain::user::User;
-use gigmarket_shared::events::trigger;
 use gigmarket_shared::events::{Email, Event, Notice, Recipient};
 use gigmarket_shared::store::Store;
 use gigmarket_shared::store::orders::MailClaim;
+use gigmarket_shared::triggers;
 use gigmarket_shared::unix_now;
 use lambda_runtime::Diagnostic;
 
@@ -44,7 +44,7 @@ impl Notifier {
         &self,
         payload: serde_json::Value,
     ) -> Result<SqsBatchResponse, Diagnostic> {
-        let batch = trigger::sqs_batch(payload)?;
+        let batch = triggers::sqs_batch(payload)?;
         Ok(self.handle(batch).await)
     }
 
