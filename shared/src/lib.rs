@@ -1,10 +1,14 @@
 //! Gigmarket's domain library, shared by every Lambda function. Layers, each using only the ones
 //! below it:
 //!
-//! - `web` (feature `web`): axum plumbing for the API functions: state, extractors, problem+json.
+//! - `web` (feature `web`) and `triggers`: the adapters. `web` is the axum plumbing of the API
+//!   functions (state, extractors, problem+json, start-up); `triggers` reads the invocations of
+//!   the event functions (stream, queue, schedule).
 //! - `app`: the use cases, one function per thing a caller can do.
 //! - `domain` (pure rules, no clock, no AWS) and `store` (the single table, every key layout).
-//! - `auth`, `config`, `aws`, `events`, `pagination`, `error`, `telemetry`: supporting pieces.
+//! - `auth`, `config`, `aws`, `events`, `pagination`, `error`, `telemetry`: supporting pieces;
+//!   `emf` writes the CloudWatch (EMF) metrics. "Metrics" alone names the admin's marketplace
+//!   counters (`GET /admin/metrics`: `domain::metrics`, `store::metrics`).
 
 pub mod app;
 pub mod auth;
@@ -13,14 +17,15 @@ pub mod call_log;
 pub mod capacity_log;
 pub mod config;
 pub mod domain;
+pub mod emf;
 pub mod error;
 pub mod events;
-pub mod metrics;
 pub mod pagination;
 pub mod routes;
 pub mod store;
 pub mod stripe;
 pub mod telemetry;
+pub mod triggers;
 #[cfg(feature = "web")]
 pub mod web;
 

@@ -64,21 +64,21 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/conversations/{id}/messages", "messages"),
     route("POST", "/conversations/{id}/messages", "messages"),
     route("POST", "/conversations/{id}/read", "messages"),
-    // Admin: people and the audit log (app::admin).
+    // Admin: users and the audit log (app::admin::users, app::admin::audit).
     route("GET", "/admin/users/{id}", "admin"),
     route("POST", "/admin/users/{id}/block", "admin"),
     route("POST", "/admin/users/{id}/unblock", "admin"),
     route("GET", "/admin/audit", "admin"),
-    // Admin: metrics and hiding reviews (app::admin_metrics, app::admin_reviews).
+    // Admin: metrics and hiding reviews (app::admin::metrics, app::admin::reviews).
     route("GET", "/admin/metrics", "admin"),
     route("POST", "/admin/reviews/{id}/hide", "admin"),
     route("POST", "/admin/reviews/{id}/unhide", "admin"),
-    // Admin: gig moderation (app::admin_gigs).
+    // Admin: the gig review queue (app::admin::gigs).
     route("GET", "/admin/gigs", "admin"),
     route("POST", "/admin/gigs/{id}/approve", "admin"),
     route("POST", "/admin/gigs/{id}/reject", "admin"),
     route("POST", "/admin/gigs/{id}/remove", "admin"),
-    // Admin: oversight of orders, users and reviews (app::admin_oversight).
+    // Admin: the lists and cancelling orders (app::admin::users, orders, reviews).
     route("GET", "/admin/users", "admin"),
     route("GET", "/admin/orders", "admin"),
     route("POST", "/admin/orders/{id}/cancel", "admin"),

@@ -272,7 +272,7 @@ async fn a_relisting_cut_short_is_resumed() {
         "still listed: the crash"
     );
 
-    let resumed = gigmarket_shared::app::admin::resume_gig_reindexes(store)
+    let resumed = gigmarket_shared::app::admin::users::resume_gig_reindexes(store)
         .await
         .unwrap();
     assert_eq!(resumed, 1);
@@ -280,7 +280,7 @@ async fn a_relisting_cut_short_is_resumed() {
     assert!(!store.gig_reindex_pending(cast.freelancer.id).await.unwrap());
     // Nothing left to resume.
     assert_eq!(
-        gigmarket_shared::app::admin::resume_gig_reindexes(store)
+        gigmarket_shared::app::admin::users::resume_gig_reindexes(store)
             .await
             .unwrap(),
         0

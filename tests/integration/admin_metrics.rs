@@ -459,9 +459,9 @@ async fn totals(
     freelancer: Uuid,
     client: Uuid,
 ) -> (
-    gigmarket_shared::domain::review::RatingTotals,
-    gigmarket_shared::domain::review::RatingTotals,
-    gigmarket_shared::domain::review::RatingTotals,
+    gigmarket_shared::domain::rating::RatingTotals,
+    gigmarket_shared::domain::rating::RatingTotals,
+    gigmarket_shared::domain::rating::RatingTotals,
 ) {
     let store = &app.state.store;
     let (_, gig) = store

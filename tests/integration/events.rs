@@ -82,8 +82,8 @@ const HTTP_SAMPLES: &[(&str, u16)] = &[
     ("users/get-user.json", 200),
     ("gigs/list-categories.json", 200),
     ("gigs/create-gig.json", 201),
-    // An admin finds it in the moderation queue and approves it with the ETag reviewed.
-    ("admin/moderation-queue.json", 200),
+    // An admin finds it in the review queue and approves it with the ETag reviewed.
+    ("admin/gig-review-queue.json", 200),
     ("admin/approve-gig.json", 200),
     ("gigs/browse-gigs.json", 200),
     ("gigs/get-gig.json", 200),
@@ -104,7 +104,7 @@ const HTTP_SAMPLES: &[(&str, u16)] = &[
     ("admin/get-user.json", 200),
     ("admin/audit-log.json", 200),
     ("admin/metrics.json", 200),
-    // Admin oversight: the client's review is hidden, then shown again.
+    // Admin: the client's review is hidden, then shown again.
     ("admin/hide-review.json", 200),
     ("admin/unhide-review.json", 200),
     // Ann's order is completed: an admin's cancel of a closed order is refused.
@@ -307,7 +307,7 @@ async fn every_api_sample_gets_its_expected_response() {
                 assert_eq!(response.header("etag"), Some("\"1\""));
                 gig_id = body["id"].as_str().unwrap().to_owned();
             }
-            "admin/moderation-queue.json" => {
+            "admin/gig-review-queue.json" => {
                 let queued: Vec<(&str, &str)> = body["items"]
                     .as_array()
                     .expect("items")

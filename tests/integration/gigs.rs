@@ -45,7 +45,7 @@ async fn new_gigs_wait_for_review_until_an_admin_approves() {
     assert_eq!(app.get(&path, Some(&admin.access_token)).await.status, 200);
     assert!(app.browse_ids("").await.is_empty());
 
-    // Only admins approve (the admin API; tests/integration/admin_moderation.rs has the rest).
+    // Only admins approve (the admin API; tests/integration/admin_gigs.rs has the rest).
     let by_owner = app
         .moderate(&owner, id, "approve", Some("\"1\""), None)
         .await;

@@ -125,7 +125,7 @@ async fn world() -> World {
         ("/admin/users/{id}", cast.client.id.to_string()),
         ("/admin/reviews/{id}", id_of(&review.body)),
         ("/admin/orders/{id}", pending.to_string()),
-        // Gig moderation: the draft in review, with the ETag every request here sends.
+        // The gig review queue: the draft in review, with the ETag every request here sends.
         ("/admin/gigs/{id}", gig_id(&draft).to_string()),
     ]);
     World {

@@ -6,8 +6,9 @@
 
 mod accounts;
 mod admin;
+mod admin_gigs;
+mod admin_lists;
 mod admin_metrics;
-mod admin_oversight;
 mod auth;
 mod build_graph;
 mod events;
@@ -23,9 +24,6 @@ mod reviews;
 mod routes;
 mod scheduler;
 mod users;
-
-// Admin: gig moderation.
-mod admin_moderation;
 
 // Reliability suite.
 mod hostile;

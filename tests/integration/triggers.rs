@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use gigmarket_shared::domain::gig::Revisions;
-use gigmarket_shared::events::trigger::WrongTrigger;
+use gigmarket_shared::triggers::WrongTrigger;
 use gigmarket_tests::TestApp;
 use gigmarket_tests::pipeline::subjects_to;
 use lambda_http::lambda_runtime::Diagnostic;

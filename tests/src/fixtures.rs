@@ -208,7 +208,7 @@ impl TestApp {
     /// the admin use case, so the status, sessions, gigs' listing, list keys, metrics and audit
     /// log all move as in production).
     pub async fn set_user_status(&self, user_id: Uuid, status: UserStatus) {
-        use gigmarket_shared::app::admin;
+        use gigmarket_shared::app::admin::users::{block_user, unblock_user};
         use gigmarket_shared::domain::audit::{Actor, ReasonBody};
         let actor = Actor::operator("tests");
         let now = OffsetDateTime::now_utc();
@@ -217,11 +217,9 @@ impl TestApp {
                 let reason = ReasonBody {
                     reason: "Blocked by a test.".to_owned(),
                 };
-                admin::block_user(&self.state.store, &actor, user_id, Ok(reason), now).await
+                block_user(&self.state.store, &actor, user_id, Ok(reason), now).await
             }
-            UserStatus::Active => {
-                admin::unblock_user(&self.state.store, &actor, user_id, now).await
-            }
+            UserStatus::Active => unblock_user(&self.state.store, &actor, user_id, now).await,
         };
         changed.unwrap_or_else(|error| panic!("setting {user_id} {status:?}: {error:?}"));
     }

@@ -15,9 +15,9 @@ use aws_lambda_events::event::dynamodb::{Event as StreamEvent, EventRecord};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
 use gigmarket_shared::domain::order::ChangeKind;
-use gigmarket_shared::events::trigger;
 use gigmarket_shared::events::{Event, EventType, ReviewEventKind};
 use gigmarket_shared::store::stream::{self, StreamChange, UndecodableRecord};
+use gigmarket_shared::triggers;
 use lambda_runtime::Diagnostic;
 
 /// SQS accepts at most 10 messages per SendMessageBatch.
@@ -43,7 +43,7 @@ pub async fn on_invocation(
     sqs: &aws_sdk_sqs::Client,
     queue_url: &str,
 ) -> Result<DynamoDbEventResponse, Diagnostic> {
-    let batch = trigger::stream_batch(payload)?;
+    let batch = triggers::stream_batch(payload)?;
     Ok(handle(batch, sqs, queue_url).await)
 }
 
@@ -82,7 +82,7 @@ pub async fn handle(
 
 /// Business metrics (EMF): orders placed and completed, from the events that were queued.
 fn count_business_events(ready: &[(&EventRecord, Event)], failed: &[&EventRecord]) {
-    use gigmarket_shared::metrics;
+    use gigmarket_shared::emf;
     let queued = |kind: ChangeKind| {
         ready
             .iter()
@@ -92,8 +92,8 @@ fn count_business_events(ready: &[(&EventRecord, Event)], failed: &[&EventRecord
             })
             .count() as u64
     };
-    metrics::count(metrics::ORDERS_PLACED, queued(ChangeKind::Placed));
-    metrics::count(metrics::ORDERS_COMPLETED, queued(ChangeKind::Completed));
+    emf::count(emf::ORDERS_PLACED, queued(ChangeKind::Placed));
+    emf::count(emf::ORDERS_COMPLETED, queued(ChangeKind::Completed));
 }
 
 fn failure(record: &EventRecord) -> DynamoDbBatchItemFailure {

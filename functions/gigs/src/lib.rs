@@ -1,5 +1,5 @@
 //! `gigs`: publishing gigs (create, edit, pause, archive) and the storefront (browse and keyword
-//! search, a freelancer's gigs, the category tree). Moderation is the `admin` function's
+//! search, a freelancer's gigs, the category tree). The review queue is the `admin` function's
 //! (`/admin/gigs`). Handlers parse and authenticate; `app::gigs` decides.
 
 use axum::Router;

@@ -16,10 +16,10 @@ use anyhow::{Context, bail};
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use aws_sdk_ses::types::{Body, Content, Destination, Message};
 use gigmarket_shared::domain::user::User;
-use gigmarket_shared::events::trigger;
 use gigmarket_shared::events::{Email, Event, Notice, Recipient};
 use gigmarket_shared::store::Store;
 use gigmarket_shared::store::orders::MailClaim;
+use gigmarket_shared::triggers;
 use gigmarket_shared::unix_now;
 use lambda_runtime::Diagnostic;
 
@@ -44,7 +44,7 @@ impl Notifier {
         &self,
         payload: serde_json::Value,
     ) -> Result<SqsBatchResponse, Diagnostic> {
-        let batch = trigger::sqs_batch(payload)?;
+        let batch = triggers::sqs_batch(payload)?;
         Ok(self.handle(batch).await)
     }
 
@@ -123,7 +123,7 @@ impl Notifier {
         let email = notice.render(recipient, &user.name);
         match self.send(&user.email, &email).await {
             Ok(message_id) => {
-                gigmarket_shared::metrics::count(gigmarket_shared::metrics::MAILS_SENT, 1);
+                gigmarket_shared::emf::count(gigmarket_shared::emf::MAILS_SENT, 1);
                 self.store
                     .mark_mail_sent(&event.event_id, user_id, &message_id)
                     .await?;
@@ -136,7 +136,7 @@ impl Notifier {
                 Ok(())
             }
             Err(error) => {
-                gigmarket_shared::metrics::count(gigmarket_shared::metrics::MAIL_FAILURES, 1);
+                gigmarket_shared::emf::count(gigmarket_shared::emf::MAIL_FAILURES, 1);
                 self.store.release_mail(&event.event_id, user_id).await?;
                 Err(error)
             }

@@ -11,8 +11,8 @@ use gigmarket_shared::ApiError;
 use gigmarket_shared::app::orders::change as change_order;
 use gigmarket_shared::app::reviews::publish_due as publish_due_reviews;
 use gigmarket_shared::domain::order::{ActionInput, Actor, OrderAction};
-use gigmarket_shared::events::trigger;
 use gigmarket_shared::store::{DueList, Store};
+use gigmarket_shared::triggers;
 use lambda_runtime::Diagnostic;
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -38,7 +38,7 @@ pub async fn on_schedule(
     payload: &serde_json::Value,
     now: OffsetDateTime,
 ) -> Result<RunSummary, Diagnostic> {
-    trigger::scheduled_event(payload)?;
+    triggers::scheduled_event(payload)?;
     run(store, now)
         .await
         .map_err(|error| lambda_runtime::Error::from(error).into())

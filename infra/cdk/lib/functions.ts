@@ -140,7 +140,7 @@ export const FUNCTIONS: FunctionSpec[] = [
   // Admin.
   {
     name: 'admin',
-    description: 'The admin API - people, blocking, moderation, oversight and the audit log',
+    description: 'The admin API - users, gigs, orders, reviews, metrics and the audit log',
     // GetItem: users, gigs. Query: the audit, owner and order indexes. A block/unblock is one
     // TransactWriteItems (Update of the user, Put of the audit entry); then the user's gigs are
     // re-listed (Update of the gig, Put/Delete of listing entries, ConditionCheck of the owner)

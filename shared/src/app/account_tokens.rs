@@ -6,8 +6,8 @@
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::accounts::{Accounts, blocking, unix_ms};
-use crate::auth::password::hash_password;
+use super::Accounts;
+use crate::auth::password::{blocking, hash_password, unix_ms};
 use crate::auth::refresh::{new_refresh_token, refresh_token_digest};
 use crate::domain::account_token::{PasswordReset, TOKEN_MAX_CHARS, TokenPurpose};
 use crate::domain::user::{Caller, EMAIL_MAX_BYTES, PrivateProfile, User, normalize_email};

@@ -5,18 +5,18 @@
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::Accounts;
 use super::account_tokens::AccountMail;
-use crate::auth::TokenIssuer;
-use crate::auth::password::{hash_password, verify_against_dummy, verify_password};
+use crate::auth::password::{
+    blocking, hash_password, unix_ms, verify_against_dummy, verify_password,
+};
 use crate::auth::refresh::{new_refresh_token, refresh_token_digest};
-use crate::config::Config;
 use crate::domain::account_token::TokenPurpose;
 use crate::domain::password_change::PasswordChange;
 use crate::domain::user::{
     Caller, EMAIL_MAX_BYTES, PrivateProfile, Registration, Role, User, normalize_email,
 };
 use crate::error::{ApiError, ApiResult};
-use crate::store::Store;
 use crate::store::sessions::{RefreshToken, Rotation};
 use crate::store::throttle::{Throttle, Window};
 
@@ -43,15 +43,6 @@ const BAD_CREDENTIALS: ApiError = ApiError::Unauthorized("invalid email or passw
 const BAD_REFRESH: ApiError = ApiError::Unauthorized("invalid, expired or revoked refresh token");
 const BLOCKED: ApiError = ApiError::Forbidden("this account is blocked");
 
-/// What the account use cases work with: the store, token signing, and the session rules
-/// (`config`: token lifetimes, login throttle). Built per request from the function's state.
-#[derive(Clone, Copy)]
-pub struct Accounts<'a> {
-    pub store: &'a Store,
-    pub tokens: &'a TokenIssuer,
-    pub config: &'a Config,
-}
-
 /// How many password verifications (real or against the dummy hash) this process has run:
 /// what proves that the login throttle holds under concurrency (tests run one per process).
 #[cfg(feature = "test-support")]
@@ -65,42 +56,6 @@ pub fn password_verifications() -> u64 {
 fn password_verification_started() {
     #[cfg(feature = "test-support")]
     PASSWORD_VERIFICATIONS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-}
-
-/// Unix milliseconds: session start and revocation times compare at this resolution, so a
-/// session started right after a password change is not caught by it.
-pub(super) fn unix_ms(at: OffsetDateTime) -> i64 {
-    (at.unix_timestamp_nanos() / 1_000_000) as i64
-}
-
-/// argon2 takes tens of milliseconds of pure CPU and 19 MiB of working memory: keep it off the
-/// async workers, and run at most `config.password_hash_concurrency` hashes at once in this
-/// process (`auth::password` keeps one working-memory block per hash that ran at the same time,
-/// so this bounds the memory for good). The permit travels with the blocking work: a request
-/// dropped mid-hash holds it until its hash has really ended. The first config seen sizes the
-/// process-wide semaphore (one config per process).
-pub(super) async fn blocking<T: Send + 'static>(
-    config: &Config,
-    work: impl FnOnce() -> T + Send + 'static,
-) -> ApiResult<T> {
-    static PERMITS: std::sync::OnceLock<std::sync::Arc<tokio::sync::Semaphore>> =
-        std::sync::OnceLock::new();
-    let permits = PERMITS.get_or_init(|| {
-        std::sync::Arc::new(tokio::sync::Semaphore::new(
-            config.password_hash_concurrency.max(1),
-        ))
-    });
-    let permit = permits
-        .clone()
-        .acquire_owned()
-        .await
-        .map_err(ApiError::internal)?;
-    tokio::task::spawn_blocking(move || {
-        let _permit = permit;
-        work()
-    })
-    .await
-    .map_err(ApiError::internal)
 }
 
 impl Accounts<'_> {

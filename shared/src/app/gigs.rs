@@ -1,5 +1,5 @@
 //! Gig use cases: publishing (create, edit, pause, resume, archive), who sees what, and the
-//! storefront lists. Moderation (the queue, approve, reject, remove) is `app::admin_gigs`, on
+//! storefront lists. The review queue and its decisions (approve, reject, remove) are `app::admin::gigs`, on
 //! the same read-decide-write path ([`change_gig`]).
 //!
 //! Every change is read-decide-write: the gig is read, a domain rule decides the new gig, and the
@@ -25,7 +25,7 @@ pub struct SeenGig {
     pub etag: String,
 }
 
-/// Owners and admins see every status and the moderation details.
+/// Owners and admins see every status and the admin's decision details.
 fn is_privileged(stored: &StoredGig, viewer: Option<Caller>) -> bool {
     viewer.is_some_and(|viewer| viewer.is_admin() || viewer.id == stored.gig.freelancer_id)
 }
@@ -52,7 +52,7 @@ fn seen_by(stored: &StoredGig, viewer: Option<Caller>) -> SeenGig {
 pub(super) enum GigEditor {
     /// Publishing: only the gig's owner.
     Owner(Caller),
-    /// Moderation: an admin (`app::admin::require_admin` has let them in).
+    /// An admin's decision (`app::admin::require_admin` has let them in).
     Moderator,
 }
 
@@ -100,7 +100,7 @@ async fn load(store: &Store, gig_id: Uuid, editor: GigEditor) -> ApiResult<Store
 
 /// Reads the gig, lets `decide` choose its new state, writes it conditioned on what was read;
 /// when something else changed the gig in between, decides again on the fresh read. `decided`:
-/// a moderation decision, written with its audit entry in the same transaction.
+/// an admin's decision, written with its audit entry in the same transaction.
 pub(super) async fn change_gig(
     store: &Store,
     gig_id: Uuid,

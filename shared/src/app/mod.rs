@@ -11,19 +11,27 @@
 pub mod account_tokens;
 pub mod accounts;
 pub mod admin;
-pub mod admin_gigs;
-pub mod admin_metrics;
-pub mod admin_oversight;
-pub mod admin_reviews;
 pub mod gigs;
 pub mod messages;
 pub mod orders;
 pub mod reviews;
 pub mod users;
 
+use crate::auth::TokenIssuer;
+use crate::config::Config;
 use crate::domain::user::{Caller, Role, User};
 use crate::error::{ApiError, ApiResult};
 use crate::store::Store;
+
+/// What the account use cases (`accounts`, `account_tokens`) work with: the store, token
+/// signing, and the session rules (`config`: token lifetimes, login throttle). Built per request
+/// from the function's state.
+#[derive(Clone, Copy)]
+pub struct Accounts<'a> {
+    pub store: &'a Store,
+    pub tokens: &'a TokenIssuer,
+    pub config: &'a Config,
+}
 
 /// Refuses a caller whose role is not `role`.
 pub(crate) fn require_role(caller: Caller, role: Role) -> ApiResult<()> {

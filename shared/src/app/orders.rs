@@ -1,6 +1,7 @@
-//! Order use cases: place (idempotently), list, read, and change orders. The `orders` function
-//! and the `scheduler` both go through [`change`], so a change by a person and one by the clock
-//! are decided by the same state machine and written by the same transaction.
+//! Order use cases: place (idempotently), list, read, and change orders. Every order transition
+//! is here: the `orders` function and the `scheduler` go through [`change`], an admin's cancel
+//! through [`cancel_as_admin`], so a change by a person, by an admin and by the clock are decided
+//! by the same state machine and written by the same transaction.
 
 use aws_lc_rs::digest;
 use serde::{Deserialize, Serialize};
@@ -8,6 +9,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{require_role, verified_caller};
+use crate::domain::audit::{self, AuditAction, AuditEntry, TargetKind};
 use crate::domain::gig::GigStatus;
 use crate::domain::order::{
     ActionInput, Actor, Order, OrderAction, OrderStatus, Party, PlaceOrder, TimelineEntry,
@@ -206,8 +208,8 @@ pub async fn act(
     if party == Party::Admin && action == OrderAction::Cancel {
         // An admin's cancel is audited whichever route it comes by.
         let reason = input.note.unwrap_or_default();
-        let actor = crate::domain::audit::Actor::admin(caller.id, None);
-        return super::admin_oversight::cancel_with_reason(store, &actor, order_id, reason, now)
+        let actor = audit::Actor::admin(caller.id, None);
+        return cancel_as_admin(store, &actor, order_id, reason, now)
             .await
             .map(|cancelled| cancelled.order);
     }
@@ -242,8 +244,61 @@ pub async fn change(
     }
 }
 
+/// What an admin cancel answers: the cancelled order and the audit entry that records it.
+#[derive(Debug, Serialize)]
+pub struct AdminOrderCancelled {
+    pub order: Order,
+    pub audit_id: Uuid,
+}
+
+/// An admin's cancel, audited: the transition of [`change`] with the audit entry in the same
+/// transaction. What `POST /admin/orders/{id}/cancel` runs, and `POST /orders/{id}/cancel` when
+/// an admin calls it, so no admin cancel goes unaudited. The state machine decides
+/// (`domain::order::decide`: an admin may cancel any open order, 409 from a closed one); both
+/// parties are mailed `order.cancelled` through the order event pipeline.
+pub async fn cancel_as_admin(
+    store: &Store,
+    actor: &audit::Actor,
+    order_id: Uuid,
+    reason: String,
+    now: OffsetDateTime,
+) -> ApiResult<AdminOrderCancelled> {
+    let order = store
+        .get_order(order_id)
+        .await?
+        .ok_or(ApiError::NotFound("order"))?;
+    let order_actor = Actor {
+        id: actor.user_id(),
+        role: Party::Admin,
+    };
+    let transition = order.transition(
+        OrderAction::Cancel,
+        order_actor,
+        ActionInput {
+            note: Some(reason.clone()),
+            attachments: Vec::new(),
+        },
+        now,
+    )?;
+    let entry = AuditEntry::new(
+        actor,
+        AuditAction::CancelOrder,
+        (TargetKind::Order, order.id),
+        Some(reason),
+        now,
+    );
+    if store.apply_audited_transition(&transition, &entry).await? {
+        Ok(AdminOrderCancelled {
+            order: transition.after,
+            audit_id: entry.id,
+        })
+    } else {
+        Err(order_changed())
+    }
+}
+
 /// A transition lost the race to a concurrent change (409).
-pub(crate) fn order_changed() -> ApiError {
+fn order_changed() -> ApiError {
     ApiError::conflict(
         "order-changed",
         "the order was changed by someone else at the same time; reload it and try again",

@@ -5,8 +5,9 @@
 //! it per hash made `auth`'s RSS grow with the number of threads that ever hashed (the allocator
 //! keeps each freed 19 MiB block in the arena of the thread that freed it: about 125 MB after 30
 //! logins). Here each hash borrows a block from one process-wide pool and gives it back, so the
-//! process holds at most one block per hash that ever ran at the same time; `app::accounts`
-//! bounds that number with `PASSWORD_HASH_CONCURRENCY` (see `Config`).
+//! process holds at most one block per hash that ever ran at the same time; [`blocking`], which
+//! every use case hashes through, bounds that number with `PASSWORD_HASH_CONCURRENCY` (see
+//! `Config`).
 
 use std::sync::Mutex;
 
@@ -14,6 +15,10 @@ use anyhow::anyhow;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{Output, ParamsString, PasswordHash, Salt, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
+use time::OffsetDateTime;
+
+use crate::config::Config;
+use crate::error::{ApiError, ApiResult};
 
 /// Argon2 working memory returned by finished hashes, ready for the next.
 static WORKING_MEMORY: Mutex<Vec<Vec<Block>>> = Mutex::new(Vec::new());
@@ -121,6 +126,42 @@ pub fn pooled_working_memory() -> usize {
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
         .len()
+}
+
+/// Unix milliseconds: session start and revocation times compare at this resolution, so a
+/// session started right after a password change is not caught by it.
+pub(crate) fn unix_ms(at: OffsetDateTime) -> i64 {
+    (at.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+/// argon2 takes tens of milliseconds of pure CPU and 19 MiB of working memory: keep it off the
+/// async workers, and run at most `config.password_hash_concurrency` hashes at once in this
+/// process (this module keeps one working-memory block per hash that ran at the same time, so
+/// this bounds the memory for good). The permit travels with the blocking work: a request
+/// dropped mid-hash holds it until its hash has really ended. The first config seen sizes the
+/// process-wide semaphore (one config per process).
+pub(crate) async fn blocking<T: Send + 'static>(
+    config: &Config,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> ApiResult<T> {
+    static PERMITS: std::sync::OnceLock<std::sync::Arc<tokio::sync::Semaphore>> =
+        std::sync::OnceLock::new();
+    let permits = PERMITS.get_or_init(|| {
+        std::sync::Arc::new(tokio::sync::Semaphore::new(
+            config.password_hash_concurrency.max(1),
+        ))
+    });
+    let permit = permits
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(ApiError::internal)?;
+    tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        work()
+    })
+    .await
+    .map_err(ApiError::internal)
 }
 
 #[cfg(test)]

@@ -67,10 +67,10 @@ pub enum AuditAction {
     ApproveGig,
     RejectGig,
     RemoveGig,
-    // Oversight.
+    // Reviews.
     HideReview,
     UnhideReview,
-    // Oversight of orders.
+    // Orders.
     CancelOrder,
 }
 

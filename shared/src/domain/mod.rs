@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod money;
 pub mod order;
 pub mod password_change;
+pub mod rating;
 pub mod review;
 pub mod search;
 pub mod user;

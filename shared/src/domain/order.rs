@@ -18,7 +18,8 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use super::gig::{Gig, Revisions, Tier};
-use super::user::{Role, check_https_url};
+use super::user::Role;
+use super::validation::check_https_url;
 use super::{Invalid, Violations, check_text, required_text};
 
 /// Delivered orders the client neither accepts nor disputes complete by themselves after this.

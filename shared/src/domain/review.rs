@@ -13,7 +13,7 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use super::order::{Order, OrderStatus};
-use super::user::rating_centi;
+use super::rating::SubRatings;
 use super::{Invalid, Violations, check_text};
 
 /// How long after completion both sides may review.
@@ -111,23 +111,6 @@ pub struct Reply {
     pub comment: String,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
-}
-
-/// The sub-ratings only a client's review may carry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct SubRatings {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub communication: Option<u8>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub as_described: Option<u8>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub would_recommend: Option<bool>,
-}
-
-impl SubRatings {
-    pub fn is_empty(&self) -> bool {
-        *self == Self::default()
-    }
 }
 
 /// One review of one side of a completed order.
@@ -353,98 +336,6 @@ pub fn reply_to(
     })
 }
 
-/// The exact totals of the published reviews of one thing (a gig, a seller, a buyer): counts and
-/// sums only, so every publication is an increment and concurrent ones add up.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
-pub struct RatingTotals {
-    pub count: u64,
-    pub sum: u64,
-    /// How many reviews gave 1, 2, 3, 4, 5 stars.
-    pub stars: [u64; 5],
-    pub communication_sum: u64,
-    pub communication_count: u64,
-    pub as_described_sum: u64,
-    pub as_described_count: u64,
-    pub recommend_yes: u64,
-    pub recommend_count: u64,
-}
-
-impl RatingTotals {
-    /// These totals with `review` counted.
-    pub fn counting(mut self, review: &Review) -> Self {
-        self.count += 1;
-        self.sum += u64::from(review.rating);
-        self.stars[usize::from(review.rating.clamp(1, 5)) - 1] += 1;
-        if let Some(value) = review.sub_ratings.communication {
-            self.communication_sum += u64::from(value);
-            self.communication_count += 1;
-        }
-        if let Some(value) = review.sub_ratings.as_described {
-            self.as_described_sum += u64::from(value);
-            self.as_described_count += 1;
-        }
-        if let Some(yes) = review.sub_ratings.would_recommend {
-            self.recommend_yes += u64::from(yes);
-            self.recommend_count += 1;
-        }
-        self
-    }
-
-    pub fn summary(&self) -> RatingSummary {
-        let average =
-            |sum: u64, count: u64| (count > 0).then(|| rating_centi(sum, count) as f64 / 100.0);
-        RatingSummary {
-            average: average(self.sum, self.count),
-            count: self.count,
-            histogram: Histogram {
-                one: self.stars[0],
-                two: self.stars[1],
-                three: self.stars[2],
-                four: self.stars[3],
-                five: self.stars[4],
-            },
-            communication: average(self.communication_sum, self.communication_count),
-            as_described: average(self.as_described_sum, self.as_described_count),
-            would_recommend_percent: (self.recommend_count > 0).then(|| {
-                (self.recommend_yes * 100 + self.recommend_count / 2) / self.recommend_count
-            }),
-        }
-    }
-}
-
-/// A user's totals as a seller (reviews by clients) and as a buyer (by freelancers).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct UserRatings {
-    pub seller: RatingTotals,
-    pub buyer: RatingTotals,
-}
-
-/// Stars -> number of reviews.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Histogram {
-    #[serde(rename = "1")]
-    pub one: u64,
-    #[serde(rename = "2")]
-    pub two: u64,
-    #[serde(rename = "3")]
-    pub three: u64,
-    #[serde(rename = "4")]
-    pub four: u64,
-    #[serde(rename = "5")]
-    pub five: u64,
-}
-
-/// A rating as the API shows it: averages rounded to two decimals (`null` while unrated).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct RatingSummary {
-    pub average: Option<f64>,
-    pub count: u64,
-    pub histogram: Histogram,
-    pub communication: Option<f64>,
-    pub as_described: Option<f64>,
-    pub would_recommend_percent: Option<u64>,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -572,35 +463,5 @@ mod tests {
         .unwrap_err();
         let fields: Vec<&str> = invalid.0.iter().map(|error| error.field.as_str()).collect();
         assert_eq!(fields, ["rating", "comment", "communication"]);
-    }
-
-    #[test]
-    fn totals_add_up_and_summarise() {
-        let order = completed();
-        let mut review = write_review(
-            &order,
-            order.client_id,
-            draft(&order, 5),
-            OrderReviewStates::default(),
-            at(2),
-        )
-        .unwrap();
-        review.sub_ratings = SubRatings {
-            communication: Some(4),
-            as_described: None,
-            would_recommend: Some(true),
-        };
-        let mut low = review.clone();
-        low.rating = 2;
-        low.sub_ratings.would_recommend = Some(false);
-        let totals = RatingTotals::default().counting(&review).counting(&low);
-        assert_eq!(totals.count, 2);
-        assert_eq!(totals.sum, 7);
-        assert_eq!(totals.stars, [0, 1, 0, 0, 1]);
-        let summary = totals.summary();
-        assert_eq!(summary.average, Some(3.5));
-        assert_eq!(summary.communication, Some(4.0));
-        assert_eq!(summary.as_described, None);
-        assert_eq!(summary.would_recommend_percent, Some(50));
     }
 }

@@ -4,7 +4,8 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::review::{RatingSummary, UserRatings};
+use super::rating::{Rating, RatingSummary, UserRatings};
+use super::validation::check_https_url;
 use super::{Invalid, Violations, check_text};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -124,26 +125,6 @@ impl User {
     }
 }
 
-/// An average of 1..5 stars, rounded to two decimals, with how many reviews it rests on.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Rating {
-    pub average: Option<f64>,
-    pub count: u64,
-}
-
-impl Rating {
-    pub fn from_sum(sum: u64, count: u64) -> Self {
-        let average = (count > 0).then(|| rating_centi(sum, count) as f64 / 100.0);
-        Self { average, count }
-    }
-}
-
-/// The average of `count` ratings summing to `sum`, in hundredths of a star rounded half up
-/// (0 while unrated): the one way an average is computed, for display and for sort keys alike.
-pub fn rating_centi(sum: u64, count: u64) -> u64 {
-    (sum * 100 + count / 2).checked_div(count).unwrap_or(0)
-}
-
 /// What the owner sees at `GET /me`.
 #[derive(Debug, Serialize)]
 pub struct PrivateProfile {
@@ -260,7 +241,6 @@ pub const NAME_MAX_CHARS: usize = 80;
 pub const BIO_MAX_CHARS: usize = 2_000;
 pub const SKILLS_MAX: usize = 20;
 pub const SKILL_MAX_CHARS: usize = 40;
-pub const URL_MAX_CHARS: usize = 500;
 /// RFC 5321's limit on a forward path; longer addresses can not be delivered, nor registered.
 pub const EMAIL_MAX_BYTES: usize = 254;
 
@@ -442,21 +422,6 @@ impl ProfilePatch {
     }
 }
 
-/// An absolute `https` URL of sane length; we never fetch it, clients render it.
-pub fn check_https_url(violations: &mut Violations, field: &str, raw: &str) {
-    let parsed = url::Url::parse(raw);
-    let ok = raw.len() <= URL_MAX_CHARS
-        && parsed
-            .as_ref()
-            .is_ok_and(|url| url.scheme() == "https" && url.host_str().is_some());
-    violations.check(
-        ok,
-        field,
-        "invalid_url",
-        format!("must be an https URL of at most {URL_MAX_CHARS} characters"),
-    );
-}
-
 /// A field that may be absent (`None`) but never `null`: `null` fails as the wrong type.
 pub(crate) fn non_null<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
 where
@@ -576,11 +541,5 @@ mod tests {
         let patch: ProfilePatch = serde_json::from_str(r#"{"bio": null}"#).unwrap();
         assert_eq!(patch.bio, Some(None));
         assert!(patch.name.is_none() && patch.skills.is_none());
-    }
-
-    #[test]
-    fn rating_rounds_to_two_decimals() {
-        assert_eq!(Rating::from_sum(14, 3).average, Some(4.67));
-        assert_eq!(Rating::from_sum(0, 0).average, None);
     }
 }

@@ -115,3 +115,21 @@ pub(crate) fn required_text(
     check_text(&mut violations, field, &text, min_chars, max_chars);
     violations.into_result().map(|()| text)
 }
+
+/// The longest URL a profile or an attachment may give.
+pub const URL_MAX_CHARS: usize = 500;
+
+/// An absolute `https` URL of sane length; we never fetch it, clients render it.
+pub fn check_https_url(violations: &mut Violations, field: &str, raw: &str) {
+    let parsed = url::Url::parse(raw);
+    let ok = raw.len() <= URL_MAX_CHARS
+        && parsed
+            .as_ref()
+            .is_ok_and(|url| url.scheme() == "https" && url.host_str().is_some());
+    violations.check(
+        ok,
+        field,
+        "invalid_url",
+        format!("must be an https URL of at most {URL_MAX_CHARS} characters"),
+    );
+}

@@ -27,9 +27,6 @@ mod message;
 mod order;
 mod review;
 
-// What each event function accepts as its invocation (reliability: events from the wrong trigger).
-pub mod trigger;
-
 use std::fmt;
 
 use serde::de::{Error as _, IntoDeserializer};

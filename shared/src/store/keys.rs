@@ -106,7 +106,7 @@
 //!
 //! An audit entry is always a Put in the same transaction as the action it records.
 //!
-//! ## Admin: gig moderation
+//! ## Admin: the gig review queue
 //!
 //! | item     | index | pk                   | sk                                | what for |
 //! |----------|-------|----------------------|-----------------------------------|----------|
@@ -119,11 +119,11 @@
 //! were already pending before the key existed enter the queue with their next write (an
 //! edit); `gigctl seed` writes active demo gigs, which are never in it.
 //!
-//! A moderation decision (approve, reject, remove) also stamps the gig item with `decision`
+//! An admin's decision (approve, reject, remove) also stamps the gig item with `decision`
 //! and `decision_id` (the id of its audit entry, written in the same transaction): the
 //! dispatcher turns a new `decision_id` on the stream into the freelancer's mail, with the
 //! decision's id as the event's, so a record delivered twice mails once.
-//! ## Admin: oversight lists
+//! ## Admin: lists
 //!
 //! | item        | index | pk                                   | sk                          | what for |
 //! |-------------|-------|--------------------------------------|-----------------------------|----------|
@@ -184,7 +184,7 @@ pub(crate) mod attr {
     /// On reviews: sealed or published.
     pub const REVIEW_STATE: &str = "state";
     pub const REPLY: &str = "reply";
-    /// On reviews: hidden by moderation (`store::review_moderation`): out of every listing and
+    /// On reviews: hidden by an admin (`store::admin::reviews`): out of every listing and
     /// every rating total until unhidden.
     pub const HIDDEN: &str = "hidden";
     /// Rating-total prefixes (see the module docs): a seller's (and a gig's), a buyer's.
@@ -217,7 +217,7 @@ pub(crate) mod attr {
     /// On audit entries.
     pub const ACTOR_ID: &str = "actor_id";
 
-    /// On the gig item: the latest moderation decision and its audit entry's id.
+    /// On the gig item: the latest admin decision and its audit entry's id.
     pub const DECISION: &str = "decision";
     pub const DECISION_ID: &str = "decision_id";
 }
@@ -297,8 +297,8 @@ pub(crate) mod index {
     pub const GIG_REINDEX_DUE: Index = Index::Gsi4;
 
     /// Sparse, on the gig item while it is pending review.
-    pub const MODERATION_QUEUE: Index = Index::Gsi2;
-    // Admin oversight lists (see the module docs, "Admin: oversight lists").
+    pub const GIG_REVIEW_QUEUE: Index = Index::Gsi2;
+    // Admin lists (see the module docs, "Admin: lists").
     /// User item: users by role, status and shard, by email and by name.
     pub const USERS_BY_EMAIL: Index = Index::Gsi1;
     pub const USERS_BY_NAME: Index = Index::Gsi2;
@@ -664,20 +664,20 @@ pub fn gig_reindex_due_sort(marked_unix_ms: i128, user_id: Uuid) -> String {
 
 // ---- end of admin keys ----
 
-// ---- admin: gig moderation ----
+// ---- admin: the gig review queue ----
 
-/// gsi2 partition of the gigs waiting for review (see "Admin: gig moderation").
-pub fn moderation_queue_partition() -> String {
+/// gsi2 partition of the gigs waiting for review (see "Admin: the gig review queue").
+pub fn gig_review_queue_partition() -> String {
     "MODERATION#PENDING".to_owned()
 }
 
 /// gsi2 sort key of a gig in the queue: when it was submitted, then its id.
-pub fn moderation_queue_sort(submitted_unix_ms: i128, gig_id: Uuid) -> String {
+pub fn gig_review_queue_sort(submitted_unix_ms: i128, gig_id: Uuid) -> String {
     format!("{submitted_unix_ms:016}#{gig_id}")
 }
 
-// ---- end of gig moderation keys ----
-// ---- admin oversight lists ----
+// ---- end of gig review queue keys ----
+// ---- admin lists ----
 
 /// How many partitions each role and status of users is spread over.
 pub const USER_LIST_SHARDS: u32 = 4;
@@ -716,7 +716,7 @@ pub fn month_list_bounds(from_unix_ms: i128, to_unix_ms: i128) -> (String, Strin
     )
 }
 
-// ---- end of admin oversight list keys ----
+// ---- end of admin list keys ----
 
 /// Entity tags stored in every item's `entity` attribute; the stream dispatcher filters on them
 /// (so they are public: `store::entity`).

@@ -5,23 +5,22 @@
 //! - `paged`: the one paged-query reader every listing goes through (cursors bound to it).
 //! - `transaction`: transactions whose items have names.
 //! - `users`, `sessions`, `gigs`, `orders`: the entities' reads and writes.
+//! - `admin`: the admin area's lists and its writes on users and reviews.
 //! - `table`: the table definition (`infra/table.json`) and its creation.
 //! - `throttle`: attempt counters reserved before the work they guard (login, registration).
 //! - `testing` (feature `test-support`): what tests need beyond the public API.
 
 pub mod account_tokens;
 mod acting;
-pub mod admin_users;
+pub mod admin;
 pub mod audit;
 pub mod gigs;
 pub(crate) mod keys;
 pub mod messages;
 pub mod metrics;
 pub mod orders;
-pub mod oversight;
 pub(crate) mod paged;
 pub mod passwords;
-pub mod review_moderation;
 pub mod reviews;
 pub mod sessions;
 pub mod stream;

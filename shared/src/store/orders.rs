@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::audit::year_month;
 use super::keys::{self, attr, entity, index};
 use super::paged::{Listing, SortRange};
 use super::reviews::OrderReviews;
@@ -131,7 +132,7 @@ fn order_item(order: &Order) -> Result<Item, ApiError> {
         item.insert(index.sk().into(), listing.clone());
     }
     // The admin list of every order, by creation month.
-    item.extend(super::oversight::order_month_keys(order));
+    item.extend(order_month_keys(order));
     if let Some(deadline) = order.deadline() {
         let (list, at) = match deadline {
             Deadline::Late(at) => (DueList::Late, at),
@@ -523,4 +524,24 @@ impl Store {
             .map(|_| ())
             .or_else(done_if_condition_failed("DeleteItem"))
     }
+}
+
+// ---- the keys of the admin's orders list (`keys.rs`, "Admin: lists") ----
+
+/// The gsi4 keys of an order: its creation month and time.
+pub(crate) fn order_month_keys(order: &Order) -> [(String, AttributeValue); 2] {
+    let index = index::ORDERS_BY_MONTH;
+    [
+        (
+            index.pk().to_owned(),
+            s(keys::orders_by_month(&year_month(order.created_at))),
+        ),
+        (
+            index.sk().to_owned(),
+            s(keys::month_list_sort(
+                order.created_at.unix_timestamp_nanos() / 1_000_000,
+                order.id,
+            )),
+        ),
+    ]
 }

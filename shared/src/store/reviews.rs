@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::audit::year_month;
 use super::gigs::{StoredGig, decode_stored_gig};
 use super::keys::{self, attr, entity, index};
 use super::paged::{Listing, SortRange};
@@ -26,10 +27,8 @@ use super::transaction::{TransactOutcome, Transaction};
 use super::users::UserCondition;
 use super::{Item, Store, attribute, from_item, n, rfc3339, s, to_item};
 use crate::domain::metrics::MetricsDelta;
-use crate::domain::review::UserRatings;
-use crate::domain::review::{
-    OrderReviewStates, RatingTotals, Reply, Review, ReviewState, Side, SideReviewState,
-};
+use crate::domain::rating::{RatingTotals, UserRatings};
+use crate::domain::review::{OrderReviewStates, Reply, Review, ReviewState, Side, SideReviewState};
 use crate::domain::user::{User, UserStatus};
 use crate::error::ApiError;
 use crate::pagination::{PageRequest, Position};
@@ -137,7 +136,7 @@ pub(super) fn review_item(review: &Review) -> Result<Item, ApiError> {
             index_key(index::REVIEWS_OF_USER, user_partition, sort);
             // The admin list of every published review, by publication month (kept when
             // hidden).
-            for (name, value) in super::oversight::review_month_keys(review.id, published_at) {
+            for (name, value) in review_month_keys(review.id, published_at) {
                 item.insert(name, value);
             }
         }
@@ -164,7 +163,7 @@ fn add_to_totals(update: UpdateBuilder, prefix: &str, review: &Review) -> Update
 }
 
 /// `ADD`s `review` to the totals under `prefix` times `sign` (-1: takes a counted review out,
-/// when moderation hides it); `condition` (if any) is kept.
+/// when an admin hides it); `condition` (if any) is kept.
 pub(super) fn move_totals(
     update: UpdateBuilder,
     prefix: &str,
@@ -544,4 +543,27 @@ fn sealed_condition(
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ReplyItem {
     Review,
+}
+
+// ---- the keys of the admin's reviews list (`keys.rs`, "Admin: lists") ----
+
+/// The gsi4 keys of a review published at `published_at`.
+pub(crate) fn review_month_keys(
+    review_id: Uuid,
+    published_at: OffsetDateTime,
+) -> [(String, AttributeValue); 2] {
+    let index = index::REVIEWS_BY_MONTH;
+    [
+        (
+            index.pk().to_owned(),
+            s(keys::reviews_by_month(&year_month(published_at))),
+        ),
+        (
+            index.sk().to_owned(),
+            s(keys::month_list_sort(
+                published_at.unix_timestamp_nanos() / 1_000_000,
+                review_id,
+            )),
+        ),
+    ]
 }

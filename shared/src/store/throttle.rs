@@ -6,7 +6,7 @@
 //! starts before the first increment through.
 //!
 //! Also the addresses an account has signed in from, which give that address its own login
-//! bucket (see `app::accounts::Accounts::login` for the rule).
+//! bucket (see `app::Accounts::login`, in `app/accounts.rs`, for the rule).
 
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 

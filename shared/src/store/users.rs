@@ -6,13 +6,13 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::keys::{self, attr, entity, index};
+use super::keys::{self, USER_LIST_SHARDS, attr, entity, index};
 use super::sessions::{RefreshToken, session_items};
 use super::transaction::{TransactOutcome, Transaction};
 use super::{Store, attribute, from_item, key_attributes, rfc3339, s, to_item};
 use crate::domain::audit::AuditEntry;
-use crate::domain::metrics::MetricsDelta;
-use crate::domain::user::{ProfileChanges, User, UserStatus};
+use crate::domain::metrics::{MetricsDelta, role_name, user_status_name};
+use crate::domain::user::{ProfileChanges, Role, User, UserStatus};
 use crate::error::ApiError;
 
 /// The login secret for one email. Kept off the profile item so no profile read ever loads it.
@@ -115,7 +115,7 @@ impl Store {
         audit: Option<&AuditEntry>,
     ) -> Result<(), ApiError> {
         let mut profile = to_item(&keys::user(user.id), entity::USER, user)?;
-        profile.extend(super::oversight::user_list_keys(user));
+        profile.extend(user_list_keys(user));
         let credentials = to_item(
             &keys::email_credentials(&user.email),
             entity::CREDENTIALS,
@@ -198,10 +198,7 @@ impl Store {
             request = request
                 .expression_attribute_names("#name", "name")
                 .expression_attribute_values(":name", s(name))
-                .expression_attribute_values(
-                    ":name_sort",
-                    s(super::oversight::user_name_sort(name, user_id)),
-                );
+                .expression_attribute_values(":name_sort", s(user_name_sort(name, user_id)));
         }
         if let Some(skills) = &changes.skills {
             set.push("skills = :skills".to_owned());
@@ -237,5 +234,68 @@ impl Store {
             Err(error) => return Err(super::sdk_error("UpdateItem")(error)),
         };
         from_item(output.attributes.unwrap_or_default())
+    }
+}
+
+// ---- the keys of the admin's users list (`keys.rs`, "Admin: lists") ----
+
+/// The email search key: trimmed, lower case (as registration stores it).
+pub(crate) fn email_search_key(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+/// The name search key: lower case, whitespace runs as one space, trimmed.
+pub fn name_search_key(name: &str) -> String {
+    name.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
+pub(crate) fn user_shard(user_id: Uuid) -> u32 {
+    (user_id.as_u128() % u128::from(USER_LIST_SHARDS)) as u32
+}
+
+/// The gsi1/gsi2 partition of a user with this role and status.
+pub(crate) fn user_list_partition(role: Role, status: UserStatus, user_id: Uuid) -> String {
+    keys::users_partition(
+        role_name(role),
+        user_status_name(status),
+        user_shard(user_id),
+    )
+}
+
+/// The list keys of a user item (gsi1 by email, gsi2 by name).
+pub(crate) fn user_list_keys(user: &User) -> Vec<(String, AttributeValue)> {
+    let partition = user_list_partition(user.role, user.status, user.id);
+    let by_email = keys::user_list_sort(&email_search_key(&user.email), user.id);
+    let by_name = keys::user_list_sort(&name_search_key(&user.name), user.id);
+    vec![
+        (index::USERS_BY_EMAIL.pk().to_owned(), s(&partition)),
+        (index::USERS_BY_EMAIL.sk().to_owned(), s(by_email)),
+        (index::USERS_BY_NAME.pk().to_owned(), s(partition)),
+        (index::USERS_BY_NAME.sk().to_owned(), s(by_name)),
+    ]
+}
+
+/// The gsi2 sort key of a user named `name`.
+pub(crate) fn user_name_sort(name: &str, user_id: Uuid) -> String {
+    keys::user_list_sort(&name_search_key(name), user_id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::user::Role;
+
+    #[test]
+    fn users_land_in_the_partition_of_their_role_status_and_shard() {
+        let id = Uuid::from_u128(6);
+        assert_eq!(
+            user_list_partition(Role::Freelancer, UserStatus::Blocked, id),
+            "USERS#freelancer#blocked#2"
+        );
+        assert!((0..100).all(|_| user_shard(Uuid::now_v7()) < USER_LIST_SHARDS));
+        assert_eq!(name_search_key("  Ann   Marie\tSMITH "), "ann marie smith");
     }
 }

@@ -1,5 +1,6 @@
-//! HTTP plumbing shared by every API function: application state, extractors (JSON body, caller,
-//! path, query), the request-id/logging middleware and the problem+json fallbacks.
+//! The API functions' adapter, shared by every one of them: the start-up ([`serve`]), application
+//! state, extractors (JSON body, caller, path, query), the request-id/logging middleware and the
+//! problem+json fallbacks.
 
 mod extract;
 mod source_ip;
@@ -32,6 +33,14 @@ use tracing::Instrument;
 use crate::error::ApiError;
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// Starts an API function: telemetry, its state from the environment (once per instance), then
+/// Lambda's HTTP loop serving `router(state)`. Each API function's `main` is this one call.
+pub async fn serve(router: impl FnOnce(AppState) -> Router) -> Result<(), lambda_http::Error> {
+    crate::telemetry::init();
+    let state = AppState::from_env().await?;
+    lambda_http::run(router(state)).await
+}
 
 /// Wraps a function's routes with what every API function needs, and binds the state.
 pub fn api(routes: Router<AppState>, state: AppState) -> Router {

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
-use crate::app::accounts::Accounts;
+use crate::app::Accounts;
 use crate::auth::{JwtKeys, TokenIssuer};
 use crate::aws;
 use crate::config::Config;

@@ -80,11 +80,11 @@ enum Command {
     },
     /// Finish the gig re-listings that a crash left half-way after a block or unblock.
     ResumeReindex,
-    /// Give the users, orders and published reviews stored before the admin oversight lists
+    /// Give the users, orders and published reviews stored before the admin lists
     /// (`GET /admin/users`, `/admin/orders`, `/admin/reviews`) their list keys. A one-off
     /// migration that Scans the whole table; idempotent. Needs the functions' environment
     /// (TABLE_NAME) and Scan/UpdateItem on the table.
-    BackfillOversightKeys,
+    BackfillAdminListKeys,
     /// Mark an account's email verified without its mailed token (support, and scripts/test.sh's
     /// fuzz users). Needs the functions' environment (TABLE_NAME).
     VerifyEmail {
@@ -193,7 +193,7 @@ async fn main() -> anyhow::Result<()> {
         } => set_status(id, Some(reason), &operator).await,
         Command::UnblockUser { id, operator } => set_status(id, None, &operator).await,
         Command::ResumeReindex => resume_reindex().await,
-        Command::BackfillOversightKeys => backfill_oversight_keys().await,
+        Command::BackfillAdminListKeys => backfill_admin_list_keys().await,
         Command::VerifyEmail { email } => verify_email(&email).await,
         Command::Routes { json } => {
             if json {
@@ -460,17 +460,15 @@ async fn seed() -> anyhow::Result<()> {
 
 /// Blocks (with `reason`) or unblocks through the admin use case, as operator `operator`.
 async fn set_status(id: Uuid, reason: Option<String>, operator: &str) -> anyhow::Result<()> {
-    use gigmarket_shared::app::admin;
+    use gigmarket_shared::app::admin::users::{block_user, unblock_user};
     use gigmarket_shared::domain::audit::{Actor, ReasonBody, check_operator_name};
     check_operator_name(operator).map_err(|error| to_anyhow(error.into()))?;
     let state = AppState::from_env().await?;
     let actor = Actor::operator(operator);
     let now = time::OffsetDateTime::now_utc();
     let changed = match reason {
-        Some(reason) => {
-            admin::block_user(&state.store, &actor, id, Ok(ReasonBody { reason }), now).await
-        }
-        None => admin::unblock_user(&state.store, &actor, id, now).await,
+        Some(reason) => block_user(&state.store, &actor, id, Ok(ReasonBody { reason }), now).await,
+        None => unblock_user(&state.store, &actor, id, now).await,
     }
     .map_err(to_anyhow)?;
     println!(
@@ -482,16 +480,16 @@ async fn set_status(id: Uuid, reason: Option<String>, operator: &str) -> anyhow:
 
 async fn resume_reindex() -> anyhow::Result<()> {
     let state = AppState::from_env().await?;
-    let resumed = gigmarket_shared::app::admin::resume_gig_reindexes(&state.store)
+    let resumed = gigmarket_shared::app::admin::users::resume_gig_reindexes(&state.store)
         .await
         .map_err(to_anyhow)?;
     println!("finished {resumed} pending gig re-listing(s)");
     Ok(())
 }
 
-async fn backfill_oversight_keys() -> anyhow::Result<()> {
+async fn backfill_admin_list_keys() -> anyhow::Result<()> {
     let state = AppState::from_env().await?;
-    let done = gigmarket_shared::app::admin_oversight::backfill_list_keys(&state.store)
+    let done = gigmarket_shared::app::admin::backfill::backfill_list_keys(&state.store)
         .await
         .map_err(to_anyhow)?;
     println!(

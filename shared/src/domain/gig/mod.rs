@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::user::Rating;
+use super::rating::Rating;
 
 mod content;
 pub mod fields;
@@ -20,9 +20,9 @@ pub use content::*;
 pub use lifecycle::*;
 pub use views::*;
 
-// Moderation decisions (admin API).
-mod moderation;
-pub use moderation::{DecidedGig, GigDecision};
+// An admin's decisions on a gig (admin API).
+mod decision;
+pub use decision::{DecidedGig, GigDecision};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

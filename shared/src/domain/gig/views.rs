@@ -5,8 +5,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{Gig, GigStatus, Package};
-use crate::domain::review::RatingSummary;
-use crate::domain::user::{Rating, rating_centi};
+use crate::domain::rating::{Rating, RatingSummary, rating_centi};
 
 impl Gig {
     pub fn summary(&self) -> GigSummary {

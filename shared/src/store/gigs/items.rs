@@ -27,11 +27,11 @@ pub(super) fn gig_item(gig: &Gig, listed: bool) -> Result<Item, ApiError> {
     );
     item.insert(attr::LISTED.into(), AttributeValue::Bool(listed));
     if gig.status == GigStatus::PendingReview {
-        let queue = index::MODERATION_QUEUE;
-        item.insert(queue.pk().into(), s(keys::moderation_queue_partition()));
+        let queue = index::GIG_REVIEW_QUEUE;
+        item.insert(queue.pk().into(), s(keys::gig_review_queue_partition()));
         item.insert(
             queue.sk().into(),
-            s(keys::moderation_queue_sort(created_ms(gig), gig.id)),
+            s(keys::gig_review_queue_sort(created_ms(gig), gig.id)),
         );
     }
     Ok(item)

@@ -16,7 +16,7 @@
 //! - `write`: the one transactional write path (create, save, reindex).
 //! - `browse`: the listings (browse and search, an owner's gigs, a freelancer's listed gigs).
 //! - `import`: bulk loading for benchmarks and migrations.
-//! - `moderation`: the moderation queue (a sparse index on the gig item while it is pending
+//! - `admin`: the review queue (a sparse index on the gig item while it is pending
 //!   review) and the decisions written with their audit entries.
 
 mod browse;
@@ -24,9 +24,9 @@ mod import;
 mod items;
 mod write;
 
-// The moderation queue and decisions (admin API).
-mod moderation;
-pub use moderation::Decided;
+// The review queue and an admin's decisions (admin API).
+mod admin;
+pub use admin::Decided;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use uuid::Uuid;
@@ -37,13 +37,13 @@ use crate::domain::gig::{Gig, GigStatus};
 use crate::error::ApiError;
 use crate::pagination::PageRequest;
 
-/// A gig as stored: the domain gig plus what only the store and moderation track.
+/// A gig as stored: the domain gig plus what only the store and the admin's decisions track.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredGig {
     pub gig: Gig,
     /// Whether listing entries exist (active and owner not blocked).
     pub listed: bool,
-    /// Why moderation rejected it; shown to the owner and admins.
+    /// Why an admin rejected it; shown to the owner and admins.
     pub rejection_reason: Option<String>,
 }
 

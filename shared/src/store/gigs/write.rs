@@ -5,8 +5,8 @@ use std::collections::{HashMap, HashSet};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
+use super::admin::{Decided, queue_update};
 use super::items::{gig_item, listing_entries};
-use super::moderation::{Decided, queue_update};
 use super::{GigWrite, StoredGig, internal};
 use crate::domain::gig::{Gig, GigStatus};
 use crate::domain::metrics::MetricsDelta;
@@ -28,7 +28,7 @@ enum GigItem {
 
 impl Store {
     /// Creates the gig when `before` is None, else replaces `before` (as read) with `after`.
-    /// `decided`: a moderation decision, stamped on the gig with its audit entry in the same
+    /// `decided`: an admin's decision, stamped on the gig with its audit entry in the same
     /// transaction.
     pub(super) async fn write_gig(
         &self,

@@ -1,7 +1,7 @@
 //! `GET /admin/metrics`: the marketplace's figures, read from the counters every write keeps in
 //! its own transaction (`store::metrics`: one BatchGetItem of the shard items, never a Scan).
 
-use crate::app::admin::require_admin;
+use super::require_admin;
 use crate::domain::metrics::Metrics;
 use crate::domain::user::Caller;
 use crate::error::ApiResult;

@@ -1,4 +1,4 @@
-//! Gig moderation (admin API): the review queue `GET /admin/gigs`, and the decisions
+//! Admin use cases on gigs: the review queue `GET /admin/gigs`, and the decisions
 //! `POST /admin/gigs/{id}/approve`, `/reject` `{reason}` and `/remove` `{reason}`.
 //!
 //! Approve and reject carry the `ETag` the admin reviewed (`If-Match`): the decision is made on
@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::gigs::{Change, GigEditor, SeenGig, change_gig};
+use super::require_admin;
+use crate::app::gigs::{Change, GigEditor, SeenGig, change_gig};
 use crate::domain::audit::{Actor, AuditEntry, ReasonBody, TargetKind};
 use crate::domain::gig::{Gig, GigDecision, GigStatus, GigView};
 use crate::domain::user::Caller;
@@ -20,12 +21,10 @@ use crate::pagination::{CursorCodec, Page, PageParams};
 use crate::store::Store;
 use crate::store::gigs::{Decided, StoredGig};
 
-use super::admin::require_admin;
-
 /// `GET /admin/gigs` query. `status` names the queue: only `pending_review` has one (the default).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ModerationQuery {
+pub struct QueueQuery {
     pub status: Option<String>,
     pub limit: Option<u32>,
     pub cursor: Option<String>,
@@ -49,7 +48,7 @@ pub async fn queue(
     store: &Store,
     cursors: &CursorCodec,
     caller: Caller,
-    query: ModerationQuery,
+    query: QueueQuery,
 ) -> ApiResult<Page<QueuedGig>> {
     require_admin(&caller)?;
     match query.status.as_deref() {
@@ -66,7 +65,7 @@ pub async fn queue(
         limit: query.limit,
         cursor: query.cursor,
     })?;
-    let (gigs, next) = store.moderation_queue(&page).await?;
+    let (gigs, next) = store.gig_review_queue(&page).await?;
     let queued = gigs
         .iter()
         .map(|stored| QueuedGig {

@@ -1,5 +1,5 @@
-//! `admin` oversight: cancelling any open order (audited, counters and deadlines kept right,
-//! both parties mailed), and the marketplace-wide lists of users, orders and reviews.
+//! `admin`: the marketplace-wide lists of users, orders and reviews, and cancelling any open
+//! order (audited, counters and deadlines kept right, both parties mailed).
 
 use gigmarket_shared::domain::gig::Revisions;
 use gigmarket_shared::store::orders::DueList;
@@ -547,7 +547,7 @@ async fn reviews_list_newest_first_with_the_hidden_filter() {
     }
 }
 
-/// Items stored before the list keys existed are listed once `gigctl backfill-oversight-keys`
+/// Items stored before the list keys existed are listed once `gigctl backfill-admin-list-keys`
 /// (this use case) has run.
 #[tokio::test]
 async fn the_backfill_gives_older_items_their_list_keys() {
@@ -592,7 +592,7 @@ async fn the_backfill_gives_older_items_their_list_keys() {
         .await;
     assert_eq!(users.body["items"], json!([]));
 
-    let done = gigmarket_shared::app::admin_oversight::backfill_list_keys(&app.state.store)
+    let done = gigmarket_shared::app::admin::backfill::backfill_list_keys(&app.state.store)
         .await
         .unwrap();
     assert_eq!(done.orders, 1);

@@ -1,5 +1,6 @@
-//! Business metrics as CloudWatch Embedded Metric Format: one JSON line on stdout per data point,
-//! which CloudWatch Logs turns into a metric (no API call, no permission, no extra latency).
+//! EMF metrics: business counters as CloudWatch Embedded Metric Format, one JSON line on stdout
+//! per data point, which CloudWatch Logs turns into a metric (no API call, no permission, no
+//! extra latency).
 //!
 //! Namespace `METRICS_NAMESPACE` (the stacks set `Gigmarket/<stage>`; default `Gigmarket`), no
 //! dimensions, unit Count. A small writer rather than a metrics crate: four counters need no

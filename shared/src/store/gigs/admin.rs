@@ -1,4 +1,4 @@
-//! The moderation queue and decisions (`keys.rs`, "Admin: gig moderation").
+//! The gig review queue and an admin's decisions (`keys.rs`, "Admin: the gig review queue").
 //!
 //! A gig is in the queue exactly while it is pending review: the gig write that moves it there
 //! sets its sparse gsi2 keys and the one that moves it out removes them, in the same update as
@@ -17,7 +17,7 @@ use crate::store::keys::{self, attr, index};
 use crate::store::paged::Listing;
 use crate::store::{Item, Store, s};
 
-/// A moderation decision as a gig write records it: with its audit entry.
+/// An admin's decision as a gig write records it: with its audit entry.
 #[derive(Debug, Clone, Copy)]
 pub struct Decided<'a> {
     pub decision: GigDecision,
@@ -43,7 +43,7 @@ pub(super) fn queue_update(
     after: &Gig,
     decided: Option<Decided<'_>>,
 ) -> Result<QueueUpdate, ApiError> {
-    let queue = index::MODERATION_QUEUE;
+    let queue = index::GIG_REVIEW_QUEUE;
     let mut update = QueueUpdate {
         set: Vec::new(),
         remove: Vec::new(),
@@ -63,10 +63,10 @@ pub(super) fn queue_update(
             ]);
             update
                 .values
-                .insert(":queue_pk".into(), s(keys::moderation_queue_partition()));
+                .insert(":queue_pk".into(), s(keys::gig_review_queue_partition()));
             update.values.insert(
                 ":queue_sk".into(),
-                s(keys::moderation_queue_sort(
+                s(keys::gig_review_queue_sort(
                     millis(after.updated_at),
                     after.id,
                 )),
@@ -104,15 +104,15 @@ pub(super) fn queue_update(
 
 impl Store {
     /// One page of the gigs waiting for review, oldest submission first.
-    pub async fn moderation_queue(
+    pub async fn gig_review_queue(
         &self,
         page: &PageRequest,
     ) -> Result<(Vec<StoredGig>, Option<Position>), ApiError> {
-        let listing = Listing::on(index::MODERATION_QUEUE, keys::moderation_queue_partition());
+        let listing = Listing::on(index::GIG_REVIEW_QUEUE, keys::gig_review_queue_partition());
         self.page_stored_gigs(&listing, page).await
     }
 
-    /// [`Store::save_gig`] for a moderation decision: the gig, stamped with the decision, and
+    /// [`Store::save_gig`] for an admin's decision: the gig, stamped with the decision, and
     /// the decision's audit entry, in one transaction.
     pub async fn save_gig_decided(
         &self,

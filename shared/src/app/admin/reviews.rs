@@ -1,17 +1,22 @@
-//! Admin oversight of reviews: `POST /admin/reviews/{id}/hide` `{reason}` and `/unhide`. A hide
+//! Admin use cases on reviews: the marketplace-wide reviews list (`GET /admin/reviews`), and
+//! `POST /admin/reviews/{id}/hide` `{reason}` and `/unhide`. A hide
 //! takes a published review out of every listing and every total it counted in (gig, seller
 //! and buyer ratings, the metrics) with its audit entry, in one transaction
 //! (`Store::set_review_hidden`); unhide puts it all back. The gig's listing entries take the new
 //! rating right after, as after a publication.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::{range_and_page, require_admin};
 use crate::domain::audit::{Actor, AuditAction, AuditEntry, ReasonBody, TargetKind};
 use crate::domain::review::{ReviewState, Side};
+use crate::domain::user::Caller;
 use crate::error::{ApiError, ApiResult};
+use crate::pagination::{CursorCodec, Page};
 use crate::store::Store;
+use crate::store::admin::reviews::AdminReview;
 
 /// What a hide or unhide answers.
 #[derive(Debug, Serialize)]
@@ -77,14 +82,14 @@ async fn set_hidden(
     if !store.set_review_hidden(&review, hide, &entry).await? {
         return Err(ApiError::conflict(
             "review-changed",
-            "the review changed while it was being moderated; reload and try again",
+            "the review changed while it was being hidden or unhidden; reload and try again",
         ));
     }
     if review.author_side == Side::Client {
         // Committed: a failed re-index leaves the listing's older rating until the gig's next
         // write, so it is logged, not answered.
         if let Err(error) = store.reindex_gig(review.gig_id).await {
-            tracing::error!(gig_id = %review.gig_id, error = %error, "re-indexing after a review moderation failed");
+            tracing::error!(gig_id = %review.gig_id, error = %error, "re-indexing after hiding or unhiding a review failed");
         }
     }
     Ok(ReviewVisibility {
@@ -92,4 +97,37 @@ async fn set_hidden(
         hidden: hide,
         audit_id: entry.id,
     })
+}
+
+/// `GET /admin/reviews` query.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewsQuery {
+    /// Only hidden (`true`) or only shown (`false`) reviews.
+    pub hidden: Option<bool>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+/// `GET /admin/reviews`: every published review (hidden ones too) of the range, newest first.
+pub async fn list_reviews(
+    store: &Store,
+    cursors: &CursorCodec,
+    caller: Caller,
+    query: ReviewsQuery,
+    now: OffsetDateTime,
+) -> ApiResult<Page<AdminReview>> {
+    require_admin(&caller)?;
+    let (range, page) = range_and_page(
+        cursors,
+        query.from,
+        query.to,
+        query.limit,
+        query.cursor,
+        now,
+    )?;
+    let (reviews, next) = store.admin_reviews(range, query.hidden, &page).await?;
+    Ok(cursors.page(reviews, next))
 }

@@ -1,4 +1,4 @@
-//! Gig moderation routes (`app::admin_gigs`): the review queue and the decisions. Thin
+//! Admin routes on gigs (`app::admin::gigs`): the review queue and the decisions. Thin
 //! handlers, admin-only; a decision answers the gig as the admin now sees it, with its `ETag`.
 
 use axum::Router;
@@ -7,7 +7,7 @@ use axum::http::HeaderValue;
 use axum::http::header::ETAG;
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{MethodRouter, get, post};
-use gigmarket_shared::app::admin_gigs::{self, ModerationQuery, QueuedGig};
+use gigmarket_shared::app::admin::gigs::{self, QueueQuery, QueuedGig};
 use gigmarket_shared::app::gigs::SeenGig;
 use gigmarket_shared::domain::audit::ReasonBody;
 use gigmarket_shared::domain::gig::GigDecision;
@@ -41,9 +41,9 @@ fn decided(seen: SeenGig) -> Response {
 async fn queue(
     State(state): State<AppState>,
     caller: Caller,
-    QueryParams(query): QueryParams<ModerationQuery>,
+    QueryParams(query): QueryParams<QueueQuery>,
 ) -> ApiResult<Json<Page<QueuedGig>>> {
-    admin_gigs::queue(&state.store, &state.cursors, caller, query)
+    gigs::queue(&state.store, &state.cursors, caller, query)
         .await
         .map(Json)
 }
@@ -54,7 +54,7 @@ async fn approve(
     PathParam(gig_id): PathParam<Uuid>,
     IfMatch(if_match): IfMatch,
 ) -> ApiResult<Response> {
-    admin_gigs::approve(
+    gigs::approve(
         &state.store,
         &actor,
         gig_id,
@@ -73,7 +73,7 @@ fn with_reason(decision: GigDecision) -> MethodRouter<AppState> {
               PathParam(gig_id): PathParam<Uuid>,
               IfMatch(if_match): IfMatch,
               body: Result<JsonBody<ReasonBody>, ApiError>| async move {
-            admin_gigs::decide_with_reason(
+            gigs::decide_with_reason(
                 &state.store,
                 &actor,
                 gig_id,

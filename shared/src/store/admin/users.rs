@@ -1,20 +1,28 @@
 //! Admin writes and reads on users: the audited block/unblock transaction, the resumable
-//! re-listing of a user's gigs after it, and the counts an admin sees on a user.
+//! re-listing of a user's gigs after it, the counts an admin sees on a user, and the users list
+//! (`keys.rs`, "Admin: lists": every user by role, status and email or name prefix, merged over
+//! write-sharded partitions; never a Scan).
+
+use std::cmp::Ordering;
 
 use aws_sdk_dynamodb::types::Select;
+use serde_json::json;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::keys::{self, Index, attr, index};
-use super::paged::Listing;
-use super::transaction::{TransactOutcome, Transaction};
-use super::{
-    Store, attribute, done_if_condition_failed, from_item, key_attributes, n, s, sdk_error,
-};
+use super::lists::digest_scope;
 use crate::domain::audit::AuditEntry;
-use crate::domain::metrics::MetricsDelta;
+use crate::domain::metrics::{MetricsDelta, ROLES, USER_STATUSES, role_name, user_status_name};
 use crate::domain::user::{Role, User, UserStatus};
 use crate::error::ApiError;
+use crate::pagination::{PageRequest, Position, invalid_cursor};
+use crate::store::keys::{self, Index, USER_LIST_SHARDS, attr, index};
+use crate::store::paged::{Listing, SortRange};
+use crate::store::transaction::{TransactOutcome, Transaction};
+use crate::store::users::{email_search_key, name_search_key, user_list_partition};
+use crate::store::{
+    Item, Store, attribute, done_if_condition_failed, from_item, key_attributes, n, s, sdk_error,
+};
 
 /// The items of a status change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,13 +77,13 @@ impl Store {
             format!("{} = :list", index::USERS_BY_EMAIL.pk()),
             format!("{} = :list", index::USERS_BY_NAME.pk()),
         ];
-        let list_partition = super::oversight::user_list_partition(was.role, status, user_id);
+        let list_partition = user_list_partition(was.role, status, user_id);
         if status == UserStatus::Blocked {
             set.push(format!("{} = :revoked", attr::SESSIONS_REVOKED_BEFORE_MS));
         }
         let status_value = attribute(&status)?;
         let admin = attribute(&Role::Admin)?;
-        let now_value = super::rfc3339(now);
+        let now_value = crate::store::rfc3339(now);
         let mut transaction: Transaction<StatusChange> = self.transaction();
         transaction
             .update(StatusChange::User, &keys::user(user_id), |update| {
@@ -227,5 +235,226 @@ impl Store {
                 _ => return Ok(total),
             }
         }
+    }
+}
+
+// ---- the users list ----
+
+/// Which users `GET /admin/users` lists.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserFilter {
+    pub role: Option<Role>,
+    pub status: Option<UserStatus>,
+    /// An email or name prefix (any case).
+    pub q: Option<String>,
+}
+
+/// One partition of one index the user list merges.
+#[derive(Debug, Clone)]
+struct UserStream {
+    index: Index,
+    partition: String,
+    /// The prefix its sort keys must have, if any.
+    prefix: Option<String>,
+    /// A name stream: users whose email matches too are listed from the email stream.
+    by_name: bool,
+}
+
+/// What one stream gave for one page.
+struct StreamRead {
+    by_name: bool,
+    items: Vec<Item>,
+    has_more: bool,
+}
+
+fn user_streams(filter: &UserFilter) -> (Vec<UserStream>, Option<String>) {
+    let q = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
+    let email_prefix = q.map(email_search_key);
+    let name_prefix = q.map(name_search_key);
+    let roles: Vec<Role> = filter.role.map_or(ROLES.to_vec(), |role| vec![role]);
+    let statuses: Vec<UserStatus> = filter
+        .status
+        .map_or(USER_STATUSES.to_vec(), |status| vec![status]);
+    let mut streams = Vec::new();
+    for &role in &roles {
+        for &status in &statuses {
+            for shard in 0..USER_LIST_SHARDS {
+                let partition =
+                    keys::users_partition(role_name(role), user_status_name(status), shard);
+                streams.push(UserStream {
+                    index: index::USERS_BY_EMAIL,
+                    partition: partition.clone(),
+                    prefix: email_prefix.clone(),
+                    by_name: false,
+                });
+                if let Some(prefix) = &name_prefix {
+                    streams.push(UserStream {
+                        index: index::USERS_BY_NAME,
+                        partition,
+                        prefix: Some(prefix.clone()),
+                        by_name: true,
+                    });
+                }
+            }
+        }
+    }
+    (streams, email_prefix)
+}
+
+/// The sort key of `item` on `index`.
+fn sort_key(item: &Item, index: Index) -> Result<String, ApiError> {
+    item.get(index.sk())
+        .and_then(|value| value.as_s().ok())
+        .cloned()
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("user list item without its sort key")))
+}
+
+impl Store {
+    /// One page of users, in sort-key order (email, or with `q` the matching email or name),
+    /// merged over every partition the filter leaves (see `keys.rs`). The position is the last
+    /// sort key returned: every partition resumes after it.
+    pub async fn list_users(
+        &self,
+        filter: &UserFilter,
+        page: &PageRequest,
+    ) -> Result<(Vec<User>, Option<Position>), ApiError> {
+        let (streams, email_prefix) = user_streams(filter);
+        let scope = digest_scope(&format!(
+            "admin-users|{}",
+            streams
+                .iter()
+                .map(|stream| format!("{:?}", (stream.index, &stream.partition, &stream.prefix)))
+                .collect::<Vec<_>>()
+                .join("|")
+        ));
+        let after = match &page.after {
+            None => None,
+            Some(position) if position.scope == scope => Some(
+                position.key["after"]
+                    .as_str()
+                    .map(str::to_owned)
+                    .ok_or_else(invalid_cursor)?,
+            ),
+            Some(_) => return Err(invalid_cursor()),
+        };
+        let limit = page.limit as usize;
+        let mut reads = tokio::task::JoinSet::new();
+        for stream in streams {
+            let prefix = stream.prefix.clone().unwrap_or_default();
+            // Nothing sorts between a key and that key plus U+0001 (keys hold no control
+            // characters), so this is "after `after`".
+            let low = match &after {
+                Some(after) => std::cmp::max(format!("{after}\u{1}"), prefix.clone()),
+                // A key condition value may not be empty; every key sorts after U+0001.
+                None if prefix.is_empty() => "\u{1}".to_owned(),
+                None => prefix.clone(),
+            };
+            let high = format!("{prefix}{}", char::MAX);
+            if low > high {
+                continue;
+            }
+            let listing = Listing::on(stream.index, stream.partition.clone())
+                .sort_range(SortRange::Between(low, high));
+            let store = self.clone();
+            reads.spawn(async move {
+                let (items, next) = store
+                    .page(&listing, &PageRequest::first(limit as u32))
+                    .await?;
+                Ok::<_, ApiError>((stream, items, next.is_some()))
+            });
+        }
+        let mut stream_reads = Vec::new();
+        while let Some(joined) = reads.join_next().await {
+            let (stream, items, has_more) = joined.map_err(ApiError::internal)??;
+            stream_reads.push((
+                stream.index,
+                StreamRead {
+                    by_name: stream.by_name,
+                    items,
+                    has_more,
+                },
+            ));
+        }
+        // A stream with more to read bounds what may be returned: beyond its last key, its
+        // unread items would be skipped.
+        let mut cutoff: Option<String> = None;
+        let mut entries: Vec<(String, bool, Item)> = Vec::new();
+        for (index, read) in stream_reads {
+            if read.has_more
+                && let Some(last) = read.items.last()
+            {
+                let last = sort_key(last, index)?;
+                if cutoff.as_ref().is_none_or(|cut| &last < cut) {
+                    cutoff = Some(last);
+                }
+            }
+            for item in read.items {
+                entries.push((sort_key(&item, index)?, read.by_name, item));
+            }
+        }
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        entries.retain(|(key, _, _)| {
+            cutoff
+                .as_ref()
+                .is_none_or(|cut| key.cmp(cut) != Ordering::Greater)
+        });
+        let walkable = entries.len();
+        let mut users = Vec::new();
+        let mut walked = 0;
+        let mut last_walked: Option<String> = None;
+        for (key, by_name, item) in entries {
+            if users.len() == limit {
+                break;
+            }
+            let user: User = from_item(item)?;
+            walked += 1;
+            last_walked = Some(key);
+            let listed_by_email = by_name
+                && email_prefix
+                    .as_ref()
+                    .is_some_and(|prefix| email_search_key(&user.email).starts_with(prefix));
+            if !listed_by_email {
+                users.push(user);
+            }
+        }
+        // Full page with items left: resume after the last one walked; otherwise after the
+        // cutoff (a stream has more), or the end.
+        let resume = if walked < walkable {
+            last_walked
+        } else {
+            cutoff
+        };
+        let next = resume.map(|after| Position {
+            scope,
+            key: json!({ "after": after }),
+        });
+        Ok((users, next))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_choose_the_partitions_read() {
+        let (all, _) = user_streams(&UserFilter::default());
+        assert_eq!(all.len(), 3 * 2 * USER_LIST_SHARDS as usize);
+        let (searched, prefix) = user_streams(&UserFilter {
+            role: Some(Role::Client),
+            status: Some(UserStatus::Active),
+            q: Some(" Ann@X ".into()),
+        });
+        assert_eq!(prefix.as_deref(), Some("ann@x"));
+        assert_eq!(
+            searched.len(),
+            2 * USER_LIST_SHARDS as usize,
+            "email and name"
+        );
+        assert!(
+            searched
+                .iter()
+                .all(|stream| stream.partition.starts_with("USERS#client#active#"))
+        );
     }
 }

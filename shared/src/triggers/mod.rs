@@ -1,5 +1,6 @@
-//! What each event function accepts as its invocation: the payload of its own trigger, and
-//! nothing else.
+//! The event functions' adapter, beside `web` (the API functions' one): what each event
+//! function accepts as its invocation, the payload of its own trigger (a DynamoDB stream batch,
+//! an SQS batch, a schedule's event) and nothing else.
 //!
 //! Lambda hands a function whatever JSON it was invoked with. The typed event structs are lenient
 //! (every SQS message field is optional, a missing `Records` is not always an error), so an API

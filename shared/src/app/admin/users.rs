@@ -1,33 +1,17 @@
-//! Admin use cases: people (a user's details, block, unblock) and the audit log. Every route of
-//! the `admin` function goes through [`require_admin`] first; every admin action writes its audit
-//! entry in the action's own transaction. `gigctl` calls the same use cases as an operator.
+//! Admin use cases on users: a user's details, block and unblock (and resuming the gig
+//! re-listings they start), and the marketplace-wide users list.
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::require_admin;
 use crate::domain::audit::{Actor, AuditAction, AuditEntry, ReasonBody, TargetKind};
 use crate::domain::user::{Caller, PrivateProfile, Role, UserStatus};
 use crate::error::{ApiError, ApiResult};
 use crate::pagination::{CursorCodec, Page, PageParams};
 use crate::store::Store;
-use crate::store::admin_users::UserCounts;
-use crate::store::audit::{AuditFilter, year_month};
-
-/// Refuses every caller who is not an admin (403): the first line of every admin route.
-pub fn require_admin(caller: &Caller) -> ApiResult<()> {
-    if caller.is_admin() {
-        Ok(())
-    } else {
-        Err(ApiError::Forbidden("only admins may use the admin API"))
-    }
-}
-
-/// The admin `caller` as the actor of the audited actions of request `request_id`.
-pub fn admin_actor(caller: &Caller, request_id: Option<String>) -> ApiResult<Actor> {
-    require_admin(caller)?;
-    Ok(Actor::admin(caller.id, request_id))
-}
+use crate::store::admin::users::{UserCounts, UserFilter};
 
 /// `GET /admin/users/{id}`: everything an admin needs to judge an account.
 #[derive(Debug, Serialize)]
@@ -142,112 +126,63 @@ pub async fn resume_gig_reindexes(store: &Store) -> ApiResult<usize> {
     store.resume_gig_reindexes().await
 }
 
-/// Longer than any user id or operator name (`check_operator_name`: 80).
-const ACTOR_MAX_CHARS: usize = 100;
+// ---- the users list ----
 
-/// `GET /admin/audit` query: `actor` (an admin's id or an operator's name), `target` (a user or
-/// gig id), `month` (`yyyy-mm`, only without the others: the unfiltered log is per month).
+/// Longest `q` of `GET /admin/users` (longer than any name or email prefix worth typing).
+pub const USER_QUERY_MAX_CHARS: usize = 100;
+
+/// `GET /admin/users` query.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct AuditQuery {
-    pub actor: Option<String>,
-    pub target: Option<Uuid>,
-    pub month: Option<String>,
+pub struct UsersQuery {
+    pub role: Option<Role>,
+    pub status: Option<UserStatus>,
+    /// An email or name prefix, any case.
+    pub q: Option<String>,
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }
 
-pub async fn audit_log(
+/// `GET /admin/users`: users by role, status and email or name prefix, in email (or matched
+/// key) order, cursor-paged, from the sharded user index (never a Scan).
+pub async fn list_users(
     store: &Store,
     cursors: &CursorCodec,
     caller: Caller,
-    query: AuditQuery,
-    now: OffsetDateTime,
-) -> ApiResult<Page<AuditEntry>> {
+    query: UsersQuery,
+) -> ApiResult<Page<PrivateProfile>> {
     require_admin(&caller)?;
-    let actor = query
-        .actor
-        .map(|actor| actor.trim().to_owned())
-        .filter(|actor| !actor.is_empty());
-    if actor
-        .as_ref()
-        .is_some_and(|actor| actor.chars().count() > ACTOR_MAX_CHARS)
-    {
-        return Err(ApiError::invalid(
-            "actor",
-            "too_long",
-            format!("must be at most {ACTOR_MAX_CHARS} characters"),
-        ));
-    }
-    let filter = match (actor, query.target, query.month) {
-        (Some(_), _, Some(_)) | (_, Some(_), Some(_)) => {
-            return Err(ApiError::BadRequest(
-                "month lists the whole log of a month; it can not be combined with actor or target"
-                    .into(),
+    let q = query
+        .q
+        .map(|q| q.trim().to_owned())
+        .filter(|q| !q.is_empty());
+    if let Some(q) = &q {
+        if q.chars().count() > USER_QUERY_MAX_CHARS {
+            return Err(ApiError::invalid(
+                "q",
+                "too_long",
+                format!("must be at most {USER_QUERY_MAX_CHARS} characters"),
             ));
         }
-        (Some(actor), Some(target), None) => AuditFilter::ActorAndTarget(actor, target),
-        (Some(actor), None, None) => AuditFilter::Actor(actor),
-        (None, Some(target), None) => AuditFilter::Target(target),
-        (None, None, month) => AuditFilter::Month(match month {
-            Some(month) => valid_month(&month)?,
-            None => year_month(now),
-        }),
-    };
+        // No stored email or name holds one (and the index keys rely on it).
+        if q.chars().any(char::is_control) {
+            return Err(ApiError::invalid(
+                "q",
+                "invalid_characters",
+                "must not contain control characters",
+            ));
+        }
+    }
     let page = cursors.page_request(&PageParams {
         limit: query.limit,
         cursor: query.cursor,
     })?;
-    let (entries, next) = store.audit_log(&filter, &page).await?;
-    Ok(cursors.page(entries, next))
-}
-
-/// `yyyy-mm`, a real month.
-fn valid_month(month: &str) -> ApiResult<String> {
-    let valid = month.len() == 7
-        && month.as_bytes()[4] == b'-'
-        && month[..4].bytes().all(|b| b.is_ascii_digit())
-        && month[5..]
-            .parse::<u8>()
-            .is_ok_and(|number| (1..=12).contains(&number))
-        && month[5..].bytes().all(|b| b.is_ascii_digit());
-    if valid {
-        Ok(month.to_owned())
-    } else {
-        Err(ApiError::invalid(
-            "month",
-            "invalid_month",
-            "must be a month as yyyy-mm",
-        ))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_admins_pass() {
-        let id = Uuid::new_v4();
-        for role in [Role::Client, Role::Freelancer] {
-            assert!(require_admin(&Caller { id, role }).is_err());
-        }
-        assert!(
-            require_admin(&Caller {
-                id,
-                role: Role::Admin
-            })
-            .is_ok()
-        );
-    }
-
-    #[test]
-    fn months_are_checked() {
-        assert!(valid_month("2026-11").is_ok());
-        for bad in [
-            "2026-13", "2026-00", "26-11", "2026/11", "2026-1a", "2026-+1",
-        ] {
-            assert!(valid_month(bad).is_err(), "{bad}");
-        }
-    }
+    let filter = UserFilter {
+        role: query.role,
+        status: query.status,
+        q,
+    };
+    let (users, next) = store.list_users(&filter, &page).await?;
+    let profiles = users.iter().map(PrivateProfile::from).collect();
+    Ok(cursors.page(profiles, next))
 }

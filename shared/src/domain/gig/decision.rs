@@ -1,4 +1,4 @@
-//! Moderation decisions on a gig: what an admin decided, and what it does to the gig.
+//! An admin's decisions on a gig: what was decided, and what it does to the gig.
 
 use serde::{Deserialize, Serialize};
 

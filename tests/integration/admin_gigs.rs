@@ -1,4 +1,4 @@
-//! Gig moderation (`admin` function, `app::admin_gigs`): the review queue, approve and reject on
+//! The gig review queue (`admin` function, `app::admin::gigs`): the queue itself, approve and reject on
 //! the ETag reviewed (`If-Match`), removal of live gigs, audit entries written with each decision
 //! and only with it, the metrics, and the decision mails through the event pipeline.
 
