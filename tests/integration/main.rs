@@ -1,7 +1,7 @@
 //! Every integration test in one binary (one link instead of twelve): in-process handlers against
-//! the real local stack (DynamoDB Local, moto), plus the checks of `infra/`, `openapi.yaml`, the
-//! route table and the sample events. `tests/e2e.rs` is its own binary because it needs the API
-//! served by `cargo lambda watch` (`GIGMARKET_API_URL`, which `make test` sets).
+//! the real local stack (DynamoDB Local, moto, localstripe), plus the checks of `infra/`,
+//! `openapi.yaml`, the route table and the sample events. `tests/e2e.rs` is its own binary because
+//! it needs the API served by `cargo lambda watch` (`GIGMARKET_API_URL`, which `make test` sets).
 
 mod accounts;
 mod admin;
@@ -21,6 +21,7 @@ mod pipeline;
 mod reviews;
 mod routes;
 mod scheduler;
+mod stripe_client;
 mod users;
 
 // Admin: gig moderation.
