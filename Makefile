@@ -7,7 +7,7 @@ dev:
 test:
 	bash scripts/test.sh
 
-# Just the stack (DynamoDB Local + moto), for running tests or gigctl by hand.
+# Just the stack (DynamoDB Local, moto, localstripe), for running tests or gigctl by hand.
 stack:
 	bash scripts/stack.sh start
 

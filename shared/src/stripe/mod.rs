@@ -3,5 +3,9 @@
 //! `domain::ledger`.
 //!
 //! - `signature`: checks the `Stripe-Signature` of a webhook delivery before anything else reads it.
+//! - `client` (feature `stripe-client`): the typed REST client for PaymentIntents, refunds and
+//!   events.
 
+#[cfg(feature = "stripe-client")]
+pub mod client;
 pub mod signature;
