@@ -281,15 +281,11 @@ impl Function<'_> {
         let name = self.name;
         match self.kind {
             Kind::Api => format!(
-                r#"use gigmarket_shared::{{telemetry, web::AppState}};
-
-// One request at a time per instance (Lambda's model): a single-threaded runtime serves it
+                r#"// One request at a time per instance (Lambda's model): a single-threaded runtime serves it
 // without handing work between threads.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {{
-    telemetry::init();
-    let state = AppState::from_env().await?;
-    lambda_http::run({name}::router(state)).await
+    gigmarket_shared::web::serve({name}::router).await
 }}
 "#
             ),
@@ -362,7 +358,7 @@ async fn caller(caller: Caller) -> ApiResult<Json<CallerView>> {{
 //! the work is `run`, a function of (store, now) that tests call directly.
 
 use gigmarket_shared::ApiError;
-use gigmarket_shared::events::trigger;
+use gigmarket_shared::triggers;
 use gigmarket_shared::store::Store;
 use lambda_runtime::Diagnostic;
 use time::OffsetDateTime;
@@ -374,7 +370,7 @@ pub async fn on_schedule(
     payload: &serde_json::Value,
     now: OffsetDateTime,
 ) -> Result<(), Diagnostic> {{
-    trigger::scheduled_event(payload)?;
+    triggers::scheduled_event(payload)?;
     run(store, now)
         .await
         .map_err(|error| lambda_runtime::Error::from(error).into())
@@ -616,7 +612,10 @@ mod tests {
             Some("Pays freelancers out")
         );
         assert!(manifest["dependencies"].get("lambda_http").is_some());
-        assert!(read(&root, "functions/payouts/src/main.rs").contains("payouts::router(state)"));
+        assert!(
+            read(&root, "functions/payouts/src/main.rs")
+                .contains("gigmarket_shared::web::serve(payouts::router)")
+        );
         assert!(read(&root, "functions/payouts/src/lib.rs").contains(".route(\"/payouts\", get("));
 
         let routes = read(&root, "shared/src/routes.rs");
@@ -672,7 +671,9 @@ mod tests {
                 .get("lambda_runtime")
                 .is_some()
         );
-        assert!(read(&root, "functions/reminders/src/lib.rs").contains("trigger::scheduled_event"));
+        assert!(
+            read(&root, "functions/reminders/src/lib.rs").contains("triggers::scheduled_event")
+        );
         let template = sam(&root);
         let function = check_function_resources(&template, "reminders");
         assert_eq!(
