@@ -17,7 +17,7 @@ stop:
 bootstrap:
 	bash scripts/bootstrap.sh
 
-# Storefront benchmark: seeds 5,000 gigs into DynamoDB Local, prints latency and capacity per call.
+# The benchmarks (scripts/bench.sh, tools/bench): not part of make test; see docs/benchmarks.md.
 bench:
 	bash scripts/bench.sh
 
