@@ -176,7 +176,7 @@ export class GigmarketStack extends cdk.Stack {
     // A random placeholder, overwritten once on create by the initialiser with a real keyset.
     const jwtKeysSecret = new secretsmanager.Secret(this, 'JwtKeysSecret', {
       secretName: `gigmarket/${props.stage}/jwt-keys`,
-      description: 'Gigmarket JWT signing keyset (HS256), see README "Auth"',
+      description: 'Gigmarket JWT signing keyset (HS256), see docs/deploy.md "The JWT keyset"',
       generateSecretString: { passwordLength: 64, excludePunctuation: true },
     });
     const keysetInit = new lambda.Function(this, 'JwtKeysetInitFunction', {
