@@ -85,8 +85,8 @@ enum Command {
     /// migration that Scans the whole table; idempotent. Needs the functions' environment
     /// (TABLE_NAME) and Scan/UpdateItem on the table.
     BackfillAdminListKeys,
-    /// Mark an account's email verified without its mailed token (support, and scripts/test.sh's
-    /// fuzz users). Needs the functions' environment (TABLE_NAME).
+    /// Mark an account's email verified without its mailed token (support, and the fuzz users of
+    /// scripts/fuzz-lib.sh). Needs the functions' environment (TABLE_NAME).
     VerifyEmail {
         #[arg(long)]
         email: String,
