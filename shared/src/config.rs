@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 
+use crate::domain::money::{BasisPoints, FeeSchedule};
+
 #[derive(Debug, Clone)]
 pub struct Config {
     /// `TABLE_NAME`: the single DynamoDB table.
@@ -49,6 +51,10 @@ pub struct Config {
     /// at about the idle footprint plus 19 MiB per permit. A Lambda instance serves one request
     /// at a time: 1 fits; `cargo lambda watch` and the tests queue concurrent logins behind it.
     pub password_hash_concurrency: usize,
+    // Payments.
+    /// `SERVICE_FEE_BPS` (default 550), `SERVICE_FEE_MINIMUM_HUNDREDTHS` (default 200) and
+    /// `COMMISSION_BPS` (default 2000): how an order's price is split at placement.
+    pub fees: FeeSchedule,
 }
 
 /// One environment variable a function reads: the configuration table in `docs/deploy.md` is
@@ -167,6 +173,21 @@ pub const ENV_VARS: &[EnvVar] = &[
         "the key the Stripe client authenticates with, never logged; the local stack's is the dummy `sk_test_local`",
     ),
     env_var(
+        "SERVICE_FEE_BPS",
+        "550",
+        "the client's service fee on top of an order's price, in basis points (`orders`)",
+    ),
+    env_var(
+        "SERVICE_FEE_MINIMUM_HUNDREDTHS",
+        "200",
+        "the least service fee, in hundredths of a major unit of the order's currency (200: 2.00 EUR, 2 JPY)",
+    ),
+    env_var(
+        "COMMISSION_BPS",
+        "2000",
+        "the platform's commission out of an order's price, in basis points (`orders`)",
+    ),
+    env_var(
         "METRICS_NAMESPACE",
         "Gigmarket",
         "CloudWatch namespace of the EMF metrics; the stacks set `Gigmarket/<stage>`",
@@ -273,6 +294,16 @@ impl Config {
                 0 => bail!("environment variable PASSWORD_HASH_CONCURRENCY must be at least 1"),
                 permits => permits,
             },
+            // Payments.
+            fees: FeeSchedule {
+                service_fee: BasisPoints(env.number("SERVICE_FEE_BPS", 550)?),
+                service_fee_minimum_hundredths: env
+                    .number("SERVICE_FEE_MINIMUM_HUNDREDTHS", 200)?,
+                commission: BasisPoints(match env.number("COMMISSION_BPS", 2_000)? {
+                    bps @ 0..=10_000 => bps,
+                    _ => bail!("environment variable COMMISSION_BPS must be at most 10000"),
+                }),
+            },
         })
     }
 
@@ -299,6 +330,8 @@ impl Config {
             app_base_url: DEFAULT_APP_BASE_URL.to_owned(),
             // Password hashing memory (auth).
             password_hash_concurrency: 1,
+            // Payments.
+            fees: FeeSchedule::default(),
         }
     }
 }

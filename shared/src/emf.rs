@@ -10,8 +10,9 @@ use std::io::Write;
 
 use serde_json::{Value, json};
 
-/// An order was placed (dispatcher, from the order's first change on the stream).
-pub const ORDERS_PLACED: &str = "OrdersPlaced";
+/// An order was paid, so it reached its freelancer (dispatcher, from the order's `paid` change
+/// on the stream): an order placed and never paid is no business.
+pub const ORDERS_PAID: &str = "OrdersPaid";
 /// An order reached `completed` (by its client or the scheduler's auto-complete).
 pub const ORDERS_COMPLETED: &str = "OrdersCompleted";
 /// SES accepted an order mail (notifier).

@@ -128,9 +128,14 @@ pub const PROBLEM_TYPES: &[ProblemType] = &[
         "ordering a gig whose freelancer is blocked",
     ),
     problem(
+        "gig-changed",
+        409,
+        "`POST /orders` while the gig was edited between the placement's read and its write; review the gig and order again",
+    ),
+    problem(
         "price-changed",
         409,
-        "`POST /orders` with an `expected_price_cents` that is not the package's price; `current_price_cents` in the body",
+        "`POST /orders` with an `expected_price_cents` or `currency` that is not the package's price; `current_price_cents` and `current_currency` in the body",
     ),
     problem(
         "invalid-gig-status",
@@ -267,11 +272,16 @@ pub enum ApiError {
     /// Anything we did not expect. The cause is logged, never returned.
     #[error("internal error: {0:#}")]
     Internal(#[from] anyhow::Error),
-    /// `POST /orders` with `expected_price_cents` that is no longer the package's price.
-    #[error("price changed: expected {expected_price_cents}, now {current_price_cents}")]
+    /// `POST /orders` with `expected_price_cents` and `currency` that are no longer the
+    /// package's price.
+    #[error(
+        "price changed: expected {expected_price_cents} {expected_currency}, now {current_price_cents} {current_currency}"
+    )]
     PriceChanged {
         expected_price_cents: u64,
+        expected_currency: String,
         current_price_cents: u64,
+        current_currency: String,
     },
     /// DynamoDB throttled the request, timed out, or cancelled a transaction for throughput:
     /// nothing is wrong with the request, and the same request is worth sending again later.
@@ -376,10 +386,12 @@ impl ApiError {
             } => format!("the service is busy; retry in {retry_after_secs} second(s)"),
             Self::PriceChanged {
                 expected_price_cents,
+                expected_currency,
                 current_price_cents,
+                current_currency,
             } => format!(
-                "the package now costs {current_price_cents} cents, not {expected_price_cents}; \
-                 review the gig and order again"
+                "the package now costs {current_price_cents} {current_currency} (minor units), \
+                 not {expected_price_cents} {expected_currency}; review the gig and order again"
             ),
             Self::Conflict { detail, .. }
             | Self::Unprocessable { detail, .. }
@@ -423,6 +435,12 @@ impl ApiError {
                 } => Some(*current_price_cents),
                 _ => None,
             },
+            current_currency: match self {
+                Self::PriceChanged {
+                    current_currency, ..
+                } => Some(current_currency.clone()),
+                _ => None,
+            },
         }
     }
 }
@@ -440,6 +458,9 @@ pub struct Problem {
     /// Extension member of `price-changed`: what the package costs now.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub current_price_cents: Option<u64>,
+    /// Extension member of `price-changed`: the package's currency now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_currency: Option<String>,
 }
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -799,7 +820,9 @@ mod problem_type_tests {
             },
             ApiError::PriceChanged {
                 expected_price_cents: 1,
+                expected_currency: "EUR".to_owned(),
                 current_price_cents: 2,
+                current_currency: "EUR".to_owned(),
             },
             ApiError::EmailUnverified,
             ApiError::InvalidToken,

@@ -92,8 +92,8 @@ async fn sample_events_are_answered_through_the_invoke_endpoint() {
 #[tokio::test]
 async fn event_functions_refuse_events_of_another_trigger() {
     for (function, relative) in [
-        ("notifier", "dispatcher/order-placed.json"),
-        ("dispatcher", "notifier/order-placed.json"),
+        ("notifier", "dispatcher/order-paid.json"),
+        ("dispatcher", "notifier/order-paid.json"),
         ("scheduler", "gigs/browse-gigs.json"),
         ("notifier", "gigs/browse-gigs.json"),
     ] {

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use gigmarket_shared::app::accounts::password_verifications;
 use gigmarket_shared::domain::gig::Revisions;
 use gigmarket_shared::store::throttle::{Throttle, Window};
+use gigmarket_tests::fixtures::order_body;
 use gigmarket_tests::{PASSWORD, RawRequest, TestApp, TestResponse};
 use serde_json::json;
 use uuid::Uuid;
@@ -251,7 +252,7 @@ async fn an_idempotency_key_reused_after_its_record_expired_places_a_new_order()
     let gig = app
         .create_active_gig(cast.freelancer.id, Revisions::Limited(2))
         .await;
-    let body = json!({"gig_id": gig.id, "package": "basic", "requirements": "Blue, please."});
+    let body = order_body(&gig);
     let first = app
         .place_order_with_key(&cast.client, "reused-key", &body)
         .await;
@@ -287,7 +288,7 @@ async fn an_order_at_a_price_the_client_did_not_see_is_refused_with_the_current_
         .await;
     let order = |expected: u64| {
         json!({"gig_id": gig.id, "package": "basic", "requirements": "Blue, please.",
-               "expected_price_cents": expected})
+               "expected_price_cents": expected, "currency": "EUR"})
     };
     let stale = app
         .place_order_with_key(&cast.client, &Uuid::new_v4().to_string(), &order(4_000))
@@ -467,7 +468,7 @@ mod verification_and_reset {
             .place_order_with_key(
                 &client,
                 &Uuid::new_v4().to_string(),
-                &json!({"gig_id": gig.id, "package": "basic", "requirements": "Blue, please."}),
+                &gigmarket_tests::fixtures::order_body(&gig),
             )
             .await;
         assert_eq!(order.status, 403, "{order:?}");

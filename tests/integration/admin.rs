@@ -472,7 +472,8 @@ async fn every_write_of_a_blocked_user_is_refused_with_a_valid_token() {
                 "client",
                 "POST",
                 "/orders".into(),
-                json!({"gig_id": elsewhere.id, "package": "basic", "requirements": "Blue, please."}),
+                json!({"gig_id": elsewhere.id, "package": "basic", "requirements": "Blue, please.",
+                       "expected_price_cents": 5_000, "currency": "EUR"}),
             )
         },
         write("freelancer", "POST", order(to_accept, "accept"), json!({})),

@@ -326,7 +326,10 @@ async fn removal_takes_a_live_gig_down_for_good() {
     let new_order = app
         .send(
             RawRequest::new("POST", "/orders")
-                .json(&json!({"gig_id": id, "package": "basic", "requirements": "More please."}))
+                .json(
+                    &json!({"gig_id": id, "package": "basic", "requirements": "More please.",
+                       "expected_price_cents": 5_000, "currency": "EUR"}),
+                )
                 .bearer(&cast.client.access_token)
                 .header("idempotency-key", &Uuid::new_v4().to_string()),
         )

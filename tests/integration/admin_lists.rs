@@ -385,6 +385,8 @@ async fn order_placed_at(app: &TestApp, cast: &Cast, gig_id: Uuid, now: OffsetDa
     use gigmarket_shared::domain::user::{Caller, Role};
     let placed = gigmarket_shared::app::orders::place(
         &app.state.store,
+        &app.stripe,
+        &app.state.config.fees,
         Caller {
             id: cast.client.id,
             role: Role::Client,
@@ -394,12 +396,14 @@ async fn order_placed_at(app: &TestApp, cast: &Cast, gig_id: Uuid, now: OffsetDa
             gig_id,
             package: Tier::Basic,
             requirements: "From the past.".into(),
-            expected_price_cents: None,
+            expected_price_cents: 5_000,
+            currency: "EUR".into(),
         },
         now,
     )
     .await
     .expect("placed");
+    app.pay_order(placed.order.id).await;
     placed.order.id
 }
 

@@ -76,6 +76,7 @@ async fn recomputed(app: &TestApp) -> Value {
     .map(|status| (status.to_owned(), 0))
     .into();
     let mut orders: BTreeMap<String, i64> = [
+        "awaiting_payment",
         "pending",
         "in_progress",
         "delivered",

@@ -133,8 +133,8 @@ const HTTP_SAMPLES: &[(&str, u16)] = &[
 
 /// The samples of the event-driven functions, each with the event source it stands for.
 const EVENT_SAMPLES: &[(&str, &str)] = &[
-    ("dispatcher/order-placed.json", "aws:dynamodb"),
-    ("notifier/order-placed.json", "aws:sqs"),
+    ("dispatcher/order-paid.json", "aws:dynamodb"),
+    ("notifier/order-paid.json", "aws:sqs"),
     ("scheduler/scheduled.json", "aws.events"),
 ];
 
@@ -347,7 +347,8 @@ async fn every_api_sample_gets_its_expected_response() {
                 assert_eq!(body["open_orders"], 0, "the order above is completed");
             }
             "orders/place-order.json" => {
-                assert_eq!(body["status"], "pending");
+                assert_eq!(body["status"], "awaiting_payment");
+                assert!(body["payment"]["client_secret"].is_string(), "{body}");
                 assert_eq!(body["gig_id"], gig_id.as_str());
                 assert_eq!(body["freelancer_id"], user_id.as_str());
                 assert_eq!(body["client_id"], client.id.to_string());
@@ -357,6 +358,8 @@ async fn every_api_sample_gets_its_expected_response() {
                 let replay = app.invoke(function, &event).await;
                 assert_eq!(replay.status, 201, "{replay:?}");
                 assert_eq!(replay.body["id"], order_id.as_str());
+                // The client pays, so the freelancer's samples find the order.
+                app.pay_order(order_id.parse().unwrap()).await;
             }
             "orders/list-orders.json" => {
                 let ids: Vec<&str> = body["items"]
@@ -402,7 +405,10 @@ async fn every_api_sample_gets_its_expected_response() {
                     .iter()
                     .filter_map(|entry| entry["kind"].as_str())
                     .collect();
-                assert_eq!(kinds, ["placed", "accepted", "delivered", "completed"]);
+                assert_eq!(
+                    kinds,
+                    ["placed", "paid", "accepted", "delivered", "completed"]
+                );
             }
             // Messaging.
             "messages/open-conversation.json" => {
@@ -450,17 +456,17 @@ async fn every_api_sample_gets_its_expected_response() {
 async fn the_dispatcher_sample_queues_one_order_event() {
     let (_app, pipeline) = TestApp::with_pipeline().await;
     let batch: StreamEvent =
-        serde_json::from_str(&sample("dispatcher/order-placed.json")).expect("a stream event");
+        serde_json::from_str(&sample("dispatcher/order-paid.json")).expect("a stream event");
     assert_eq!(batch.records.len(), 2);
     let response = dispatcher::handle(batch, &pipeline.sqs, &pipeline.queue_url).await;
     assert!(response.batch_item_failures.is_empty(), "{response:?}");
     let messages = pipeline.receive_all().await;
     assert_eq!(messages.len(), 1, "the timeline entry is no event");
     let event: Event = serde_json::from_str(messages[0].body().unwrap()).unwrap();
-    assert_eq!(event.event_type.to_string(), "order.placed");
+    assert_eq!(event.event_type.to_string(), "order.paid");
     assert_eq!(
         event.event_id,
-        "order:0193a0c2-5f00-7c3e-9a51-3b9e2f1c0a11:1"
+        "order:0193a0c2-5f00-7c3e-9a51-3b9e2f1c0a11:2"
     );
     let Subject::Order(order) = &event.subject else {
         panic!("an order event: {event:?}");
@@ -468,7 +474,7 @@ async fn the_dispatcher_sample_queues_one_order_event() {
     assert_eq!(order.gig_title, "I will design your logo");
     // One wire format end to end: what the dispatcher queues for this record is the notifier
     // sample's message, body and attribute.
-    let recorded: SqsEvent = serde_json::from_str(&sample("notifier/order-placed.json")).unwrap();
+    let recorded: SqsEvent = serde_json::from_str(&sample("notifier/order-paid.json")).unwrap();
     let recorded = &recorded.records[0];
     let body = |text: &str| serde_json::from_str::<Value>(text).expect("JSON body");
     assert_eq!(
@@ -489,7 +495,7 @@ async fn the_notifier_sample_mails_the_freelancer_once() {
     let (app, _pipeline) = TestApp::with_pipeline().await;
     let freelancer = app.register_freelancer().await;
     let batch: SqsEvent = serde_json::from_str(
-        &sample("notifier/order-placed.json")
+        &sample("notifier/order-paid.json")
             .replace(SAMPLE_EVENT_FREELANCER_ID, &freelancer.id.to_string()),
     )
     .expect("an SQS event");
@@ -502,7 +508,7 @@ async fn the_notifier_sample_mails_the_freelancer_once() {
     assert!(redelivered.batch_item_failures.is_empty());
     assert_eq!(subjects_to(&freelancer.email).await, expected);
     // A message that is not an order event fails alone (and is retried, then dead-lettered).
-    let mut poison: SqsEvent = serde_json::from_str(&sample("notifier/order-placed.json")).unwrap();
+    let mut poison: SqsEvent = serde_json::from_str(&sample("notifier/order-paid.json")).unwrap();
     poison.records[0].body = Some("not an event".to_owned());
     let failed = notifier.handle(poison).await;
     assert_eq!(failed.batch_item_failures.len(), 1);

@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use gigmarket_shared::domain::gig::{GigStatus, Revisions, Tier};
+use gigmarket_shared::domain::gig::{Gig, GigStatus, Revisions, Tier};
 use gigmarket_shared::domain::order::Order;
 use gigmarket_shared::domain::user::UserStatus;
 use gigmarket_shared::store::orders::Placement;
@@ -12,8 +12,23 @@ use gigmarket_tests::{Session, TestApp};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+/// An order of the basic package of a fixture gig (`TestApp::active_gig`: 50.00 EUR).
 fn basic_order(gig_id: Uuid) -> Value {
-    json!({"gig_id": gig_id, "package": "basic", "requirements": "Blue, please."})
+    json!({"gig_id": gig_id, "package": "basic", "requirements": "Blue, please.",
+           "expected_price_cents": 5_000, "currency": "EUR"})
+}
+
+/// The order a placement decides from its reads, before its write.
+fn order_as_read(app: &TestApp, cast: &Cast, gig: &Gig, now: time::OffsetDateTime) -> Order {
+    Order::place(
+        cast.client.id,
+        gig,
+        Tier::Basic,
+        "Blue, please.".into(),
+        &app.state.config.fees,
+        now,
+    )
+    .expect("the gig offers a basic package")
 }
 
 #[tokio::test]
@@ -28,9 +43,36 @@ async fn placing_an_order_snapshots_the_package_and_counts_on_the_gig() {
         .await;
     assert_eq!(response.status, 201, "{response:?}");
     let order = &response.body;
-    assert_eq!(order["status"], "pending");
+    assert_eq!(order["status"], "awaiting_payment");
     assert_eq!(order["price_cents"], 5_000);
     assert_eq!(order["currency"], "EUR");
+    // The default schedule: 5.5 % service fee on top, 20 % commission out of the price.
+    assert_eq!(order["service_fee_cents"], 275);
+    assert_eq!(order["client_total_cents"], 5_275);
+    assert_eq!(order["commission_cents"], 1_000);
+    assert_eq!(order["freelancer_net_cents"], 4_000);
+    let payment = &order["payment"];
+    assert_eq!(payment["status"], "requires_payment_method", "{payment}");
+    assert_eq!(payment["amount_cents"], 5_275);
+    assert_eq!(payment["currency"], "EUR");
+    assert!(payment["client_secret"].as_str().is_some(), "{payment}");
+    // The PaymentIntent charges exactly the client total, for this order.
+    let order_id: Uuid = order["id"].as_str().unwrap().parse().unwrap();
+    let intent = app.payment_intent(order_id).await;
+    assert_eq!((intent.amount, intent.currency.as_str()), (5_275, "eur"));
+    assert_eq!(intent.order_id(), Some(order_id.to_string().as_str()));
+    assert_eq!(
+        intent.client_secret.as_deref(),
+        payment["client_secret"].as_str()
+    );
+    // Unpaid, the order is not the freelancer's to see, list or act on.
+    assert_eq!(app.order(&cast.freelancer, order_id).await.status, 404);
+    let theirs = app
+        .get("/orders?as=freelancer", Some(&cast.freelancer.access_token))
+        .await;
+    assert_eq!(theirs.body["items"], json!([]), "{theirs:?}");
+    let accept = app.order_action(&cast.freelancer, order_id, "accept").await;
+    assert_eq!(accept.status, 404, "{accept:?}");
     assert_eq!(order["delivery_days"], 2);
     assert_eq!(order["revisions"], 2);
     assert_eq!(order["unlimited_revisions"], false);
@@ -42,6 +84,84 @@ async fn placing_an_order_snapshots_the_package_and_counts_on_the_gig() {
     let stored = app.gig(gig.id).await;
     assert_eq!((stored.open_orders, stored.order_count), (1, 1));
     assert_eq!(stored.title, gig.title, "no other gig field written");
+
+    app.pay_order(order_id).await;
+    let paid = app.order(&cast.freelancer, order_id).await;
+    assert_eq!(paid.status, 200, "{paid:?}");
+    assert_eq!(paid.body["status"], "pending");
+    assert_eq!(paid.body["payment"]["status"], "succeeded");
+    assert!(paid.body["payment"].get("client_secret").is_none());
+    let theirs = app
+        .get("/orders?as=freelancer", Some(&cast.freelancer.access_token))
+        .await;
+    assert_eq!(theirs.body["items"][0]["id"], order_id.to_string());
+}
+
+/// The client pays what they saw: a price or currency other than the package's now is refused
+/// with what it costs now, and the package edited between the read and the write is refused too.
+#[tokio::test]
+async fn placement_pins_the_price_and_currency_the_client_saw() {
+    let app = TestApp::new().await;
+    let cast = app.cast().await;
+    let gig = app
+        .create_active_gig(cast.freelancer.id, Revisions::Limited(2))
+        .await;
+    for (price, currency) in [(4_999, "EUR"), (5_000, "KWD"), (5_000, "eur ")] {
+        let mut body = basic_order(gig.id);
+        body["expected_price_cents"] = json!(price);
+        body["currency"] = json!(currency);
+        let response = app
+            .place_order_with_key(&cast.client, &Uuid::new_v4().to_string(), &body)
+            .await;
+        if currency == "eur " {
+            assert_eq!(
+                response.status, 201,
+                "case and blanks do not matter: {response:?}"
+            );
+            continue;
+        }
+        assert_eq!(response.status, 409, "{response:?}");
+        assert_eq!(response.problem(), "price-changed");
+        assert_eq!(response.body["current_price_cents"], 5_000);
+        assert_eq!(response.body["current_currency"], "EUR");
+    }
+    for missing in ["expected_price_cents", "currency"] {
+        let mut body = basic_order(gig.id);
+        body.as_object_mut().unwrap().remove(missing);
+        let response = app
+            .place_order_with_key(&cast.client, &Uuid::new_v4().to_string(), &body)
+            .await;
+        assert_eq!(response.status, 400, "{response:?}");
+        assert_eq!(response.error_fields(), [missing]);
+    }
+
+    // What the handler read, then an edit of the gig before the placement's write.
+    let now = time::OffsetDateTime::now_utc();
+    let order = order_as_read(&app, &cast, &gig, now);
+    let before = app
+        .state
+        .store
+        .get_stored_gig(gig.id)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut edited = gig.clone();
+    edited.version += 1;
+    edited.packages[0].price_cents = 9_000;
+    app.state
+        .store
+        .save_gig(&before, &edited, None)
+        .await
+        .unwrap();
+    assert_eq!(app.gig(gig.id).await.version, gig.version + 1);
+    let placement = app
+        .state
+        .store
+        .place_order(&order, gig.version, "edited-key", "h", now.unix_timestamp())
+        .await
+        .unwrap();
+    assert!(matches!(placement, Placement::GigChanged), "{placement:?}");
+    assert!(app.state.store.get_order(order.id).await.unwrap().is_none());
 }
 
 #[tokio::test]
@@ -90,7 +210,8 @@ async fn placement_rules_are_enforced_and_store_nothing() {
 
     let premium_only = place(
         &cast.client,
-        json!({"gig_id": gig.id, "package": "standard", "requirements": "x"}),
+        json!({"gig_id": gig.id, "package": "standard", "requirements": "x",
+               "expected_price_cents": 5_000, "currency": "EUR"}),
     )
     .await;
     assert_eq!(premium_only.status, 400);
@@ -98,13 +219,15 @@ async fn placement_rules_are_enforced_and_store_nothing() {
 
     let too_long = place(
         &cast.client,
-        json!({"gig_id": gig.id, "package": "basic", "requirements": "x".repeat(5_001)}),
+        json!({"gig_id": gig.id, "package": "basic", "requirements": "x".repeat(5_001),
+               "expected_price_cents": 5_000, "currency": "EUR"}),
     )
     .await;
     assert_eq!(too_long.error_fields(), ["requirements"]);
     let unknown_field = place(
         &cast.client,
-        json!({"gig_id": gig.id, "package": "basic", "requirements": "x", "price_cents": 1}),
+        json!({"gig_id": gig.id, "package": "basic", "requirements": "x", "price_cents": 1,
+               "expected_price_cents": 5_000, "currency": "EUR"}),
     )
     .await;
     assert_eq!(unknown_field.error_fields(), ["price_cents"]);
@@ -152,7 +275,8 @@ async fn idempotency_key_replays_the_same_order_and_refuses_a_different_body() {
         .place_order_with_key(
             &cast.client,
             "retry-me",
-            &json!({"gig_id": gig.id, "package": "premium", "requirements": "Blue, please."}),
+            &json!({"gig_id": gig.id, "package": "premium", "requirements": "Blue, please.",
+                    "expected_price_cents": 20_000, "currency": "EUR"}),
         )
         .await;
     assert_eq!(different.status, 422);
@@ -418,10 +542,10 @@ async fn twenty_concurrent_conflicting_transitions_one_wins() {
     let timeline = order["timeline"].as_array().unwrap();
     assert_eq!(
         timeline.len(),
-        2,
-        "placed + exactly one change: {timeline:?}"
+        3,
+        "placed, paid + exactly one change: {timeline:?}"
     );
-    assert_eq!(order["version"], 2);
+    assert_eq!(order["version"], 3);
     let winner = responses.iter().find(|r| r.status == 200).unwrap();
     assert_eq!(winner.body["status"], order["status"]);
     let open = app.gig(gig.id).await.open_orders;
@@ -466,15 +590,17 @@ async fn an_order_shows_its_timeline_to_its_parties_only() {
         .iter()
         .map(|entry| entry["kind"].as_str().unwrap())
         .collect();
-    assert_eq!(kinds, ["placed", "accepted", "delivered"]);
-    assert_eq!(timeline[0]["to"], "pending");
+    assert_eq!(kinds, ["placed", "paid", "accepted", "delivered"]);
+    assert_eq!(timeline[0]["to"], "awaiting_payment");
     assert!(timeline[0].get("from").is_none());
-    assert_eq!(timeline[2]["note"], "Here it is.");
+    assert_eq!(timeline[1]["to"], "pending");
+    assert_eq!(timeline[1]["actor"]["role"], "system");
+    assert_eq!(timeline[3]["note"], "Here it is.");
     assert_eq!(
-        timeline[2]["attachments"],
+        timeline[3]["attachments"],
         json!(["https://files.example.com/logo.png"])
     );
-    assert!(timeline[2]["at"].as_str().is_some());
+    assert!(timeline[3]["at"].as_str().is_some());
     assert!(order.body["due_at"].as_str().is_some());
     assert!(order.body["auto_complete_at"].as_str().is_some());
     assert_eq!(app.order(&cast.admin, order_id).await.status, 200);
@@ -570,21 +696,20 @@ async fn placement_refuses_a_freelancer_blocked_after_the_handler_read_them() {
         .await;
     let now = time::OffsetDateTime::now_utc();
     // What the handler decided from its reads, while the freelancer was still active.
-    let order = Order::place(
-        cast.client.id,
-        &gig,
-        Tier::Basic,
-        "Blue, please.".into(),
-        now,
-    )
-    .expect("the gig offers a basic package");
+    let order = order_as_read(&app, &cast, &gig, now);
     app.set_user_status(cast.freelancer.id, UserStatus::Blocked)
         .await;
 
     let placement = app
         .state
         .store
-        .place_order(&order, "raced-key", "raced-hash", now.unix_timestamp())
+        .place_order(
+            &order,
+            gig.version,
+            "raced-key",
+            "raced-hash",
+            now.unix_timestamp(),
+        )
         .await
         .unwrap();
 

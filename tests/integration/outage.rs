@@ -163,7 +163,10 @@ fn request(cast: &Cast, gig_id: Uuid, write: &Write) -> RawRequest {
         Write::Place { key } => RawRequest::new("POST", "/orders")
             .bearer(&cast.client.access_token)
             .header("Idempotency-Key", key)
-            .json(&json!({"gig_id": gig_id, "package": "basic", "requirements": "Blue, please."})),
+            .json(
+                &json!({"gig_id": gig_id, "package": "basic", "requirements": "Blue, please.",
+                         "expected_price_cents": 5_000, "currency": "EUR"}),
+            ),
         Write::Step { order, action } => {
             let who: &Session = if *action == "complete" {
                 &cast.client
@@ -372,6 +375,11 @@ impl OutageRun {
             0,
             "all answered while the table is up"
         );
+        // The client pays, so the orders move on (orders placed during an outage stay unpaid).
+        for (order, status) in &mut self.orders {
+            self.app.pay_order(*order).await;
+            *status = "pending".to_owned();
+        }
         let steps = self.steps();
         assert_eq!(self.run(&steps).await, 0);
     }

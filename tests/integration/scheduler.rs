@@ -50,10 +50,14 @@ async fn delivered_orders_complete_after_three_days_and_overdue_ones_are_marked_
     let auto = app.order(&cast.freelancer, delivered).await.body;
     assert_eq!(auto["status"], "completed");
     let timeline = auto["timeline"].as_array().unwrap();
-    assert_eq!(timeline.len(), 4);
-    assert_eq!(timeline[3]["kind"], "completed");
-    assert_eq!(timeline[3]["from"], "delivered");
-    assert_eq!(timeline[3]["actor"]["role"], "system");
+    assert_eq!(
+        timeline.len(),
+        5,
+        "placed, paid, accepted, delivered, completed"
+    );
+    assert_eq!(timeline[4]["kind"], "completed");
+    assert_eq!(timeline[4]["from"], "delivered");
+    assert_eq!(timeline[4]["actor"]["role"], "system");
     assert_eq!(app.gig(gig.id).await.open_orders, open_before - 1);
     assert_eq!(
         app.order(&cast.client, pending).await.body["status"],

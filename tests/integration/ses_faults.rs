@@ -203,7 +203,7 @@ async fn a_failing_recipient_is_retried_alone_until_the_dlq() {
     let gig = app
         .create_active_gig(cast.freelancer.id, Revisions::Limited(1))
         .await;
-    // placed (to the freelancer), accepted (to the client); placed, cancelled (to both).
+    // paid (to the freelancer), accepted (to the client); paid, cancelled (to both).
     app.order_in(&cast, &gig, "in_progress").await;
     app.order_in(&cast, &gig, "cancelled").await;
     dispatch(&mut pipeline, &queue).await;
@@ -220,8 +220,8 @@ async fn a_failing_recipient_is_retried_alone_until_the_dlq() {
         [
             "order.accepted",
             "order.cancelled",
-            "order.placed",
-            "order.placed"
+            "order.paid",
+            "order.paid"
         ]
     );
     let to_client: BTreeSet<String> = events
@@ -311,7 +311,7 @@ async fn a_crash_after_the_send_is_not_resent_within_the_lease() {
     let crashing = notifier_through(&app, &proxy);
     let messages = queue.receive(&queue.url).await;
     let events = events_by_id(&messages);
-    assert_eq!(events.len(), 1, "order.placed");
+    assert_eq!(events.len(), 1, "order.paid");
     let (message_id, placed) = events.into_iter().next().unwrap();
     tokio::select! {
         response = crashing.handle(Pipeline::sqs_event(&messages)) => {

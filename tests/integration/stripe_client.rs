@@ -11,6 +11,7 @@ use gigmarket_shared::stripe::client::{
     EventsQuery, NewPaymentIntent, PaymentIntent, PaymentIntentStatus, RefundStatus, StripeClient,
     StripeConfig, StripeError,
 };
+use gigmarket_tests::payments::confirm_with;
 use reqwest::StatusCode;
 use uuid::Uuid;
 
@@ -37,36 +38,6 @@ async fn new_intent(stripe: &StripeClient, order_id: &str) -> PaymentIntent {
         })
         .await
         .expect("a new PaymentIntent")
-}
-
-/// What a browser does with the client secret: attach the card, confirm. Answers the confirm's
-/// status and body (a declined card answers 402 with Stripe's error object).
-async fn confirm_with(intent_id: &str, payment_method: &str) -> (StatusCode, Vec<u8>) {
-    let config = config();
-    let http = reqwest::Client::new();
-    let key = std::env::var("STRIPE_SECRET_KEY").expect("STRIPE_SECRET_KEY");
-    let url = format!("{}/v1/payment_intents/{intent_id}", config.api_base);
-    let attached = http
-        .post(&url)
-        .bearer_auth(&key)
-        .header("Content-Type", "application/x-www-form-urlencoded")
-        .body(format!("payment_method={payment_method}"))
-        .send()
-        .await
-        .expect("attaching the payment method");
-    assert!(
-        attached.status().is_success(),
-        "attach: {}",
-        attached.status()
-    );
-    let confirmed = http
-        .post(format!("{url}/confirm"))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .expect("confirming");
-    let status = confirmed.status();
-    (status, confirmed.bytes().await.expect("body").to_vec())
 }
 
 fn now_unix() -> i64 {

@@ -54,7 +54,7 @@ async fn the_notifier_takes_only_an_sqs_batch() {
     let (app, _pipeline) = TestApp::with_pipeline().await;
     let freelancer = app.register_freelancer().await;
     let notifier = app.notifier();
-    let own = serde_json::to_string(&sample("notifier/order-placed.json"))
+    let own = serde_json::to_string(&sample("notifier/order-paid.json"))
         .unwrap()
         .replace(SAMPLE_EVENT_FREELANCER_ID, &freelancer.id.to_string());
     let mut refused = foreign_payloads();
@@ -63,7 +63,7 @@ async fn the_notifier_takes_only_an_sqs_batch() {
     refused.push((
         "a DynamoDB stream batch",
         serde_json::from_str(
-            &serde_json::to_string(&sample("dispatcher/order-placed.json"))
+            &serde_json::to_string(&sample("dispatcher/order-paid.json"))
                 .unwrap()
                 .replace(SAMPLE_EVENT_FREELANCER_ID, &freelancer.id.to_string()),
         )
@@ -100,7 +100,7 @@ async fn the_notifier_takes_only_an_sqs_batch() {
 async fn the_dispatcher_takes_only_a_stream_batch() {
     let (_app, pipeline) = TestApp::with_pipeline().await;
     let mut refused = foreign_payloads();
-    refused.push(("an SQS batch", sample("notifier/order-placed.json")));
+    refused.push(("an SQS batch", sample("notifier/order-paid.json")));
     refused.push(("a scheduled event", sample("scheduler/scheduled.json")));
     for (what, payload) in refused {
         let refusal = dispatcher::on_invocation(payload, &pipeline.sqs, &pipeline.queue_url)
@@ -113,7 +113,7 @@ async fn the_dispatcher_takes_only_a_stream_batch() {
         "nothing was queued"
     );
     let response = dispatcher::on_invocation(
-        sample("dispatcher/order-placed.json"),
+        sample("dispatcher/order-paid.json"),
         &pipeline.sqs,
         &pipeline.queue_url,
     )
@@ -134,10 +134,10 @@ async fn the_scheduler_runs_only_for_its_schedule() {
     // Three days on, the delivered order is due for auto-completion: a run would complete it.
     let due = OffsetDateTime::now_utc() + Duration::days(3) + Duration::minutes(1);
     let mut refused = foreign_payloads();
-    refused.push(("an SQS batch", sample("notifier/order-placed.json")));
+    refused.push(("an SQS batch", sample("notifier/order-paid.json")));
     refused.push((
         "a DynamoDB stream batch",
-        sample("dispatcher/order-placed.json"),
+        sample("dispatcher/order-paid.json"),
     ));
     let mut custom = sample("scheduler/scheduled.json");
     custom["source"] = json!("com.example.someone-else");

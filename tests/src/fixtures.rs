@@ -14,6 +14,18 @@ use uuid::Uuid;
 
 use crate::{PASSWORD, RawRequest, Session, TestApp, TestResponse};
 
+/// The body of a basic-package order of `gig` at the price and currency the client sees.
+pub fn order_body(gig: &Gig) -> Value {
+    let basic = gig.package(Tier::Basic).expect("a basic package");
+    json!({
+        "gig_id": gig.id,
+        "package": "basic",
+        "requirements": "Blue, please.",
+        "expected_price_cents": basic.price_cents,
+        "currency": basic.currency,
+    })
+}
+
 /// A valid gig body; tests change what they are about.
 pub fn gig_body(title: &str) -> Value {
     json!({
@@ -297,17 +309,22 @@ impl TestApp {
         .await
     }
 
-    /// Places a basic-package order with a fresh key and returns its id.
-    pub async fn place_order(&self, client: &Session, gig: &Gig) -> Uuid {
+    /// Places a basic-package order with a fresh key, unpaid; returns its id.
+    pub async fn place_unpaid_order(&self, client: &Session, gig: &Gig) -> Uuid {
         let response = self
-            .place_order_with_key(
-                client,
-                &Uuid::new_v4().to_string(),
-                &json!({"gig_id": gig.id, "package": "basic", "requirements": "Blue, please."}),
-            )
+            .place_order_with_key(client, &Uuid::new_v4().to_string(), &order_body(gig))
             .await;
         assert_eq!(response.status, 201, "{response:?}");
+        assert_eq!(response.body["status"], "awaiting_payment", "{response:?}");
         response.body["id"].as_str().unwrap().parse().unwrap()
+    }
+
+    /// Places a basic-package order with a fresh key and pays for it (the order is `pending`);
+    /// returns its id.
+    pub async fn place_order(&self, client: &Session, gig: &Gig) -> Uuid {
+        let id = self.place_unpaid_order(client, gig).await;
+        self.pay_order(id).await;
+        id
     }
 
     /// `POST /orders/{id}/{action}` with the body that action takes.

@@ -6,6 +6,8 @@
 //! `source .local/stack.env` before `cargo nextest run`.
 
 pub mod fixtures;
+// Paying for orders through the local stack's Stripe emulator.
+pub mod payments;
 pub mod pipeline;
 // The secrets an end-to-end run used, for the log check.
 pub mod secrets;
@@ -21,6 +23,7 @@ use gigmarket_shared::aws;
 use gigmarket_shared::config::Config;
 use gigmarket_shared::routes::ROUTES;
 use gigmarket_shared::store::table;
+use gigmarket_shared::stripe::client::{StripeClient, StripeConfig};
 use gigmarket_shared::web::AppState;
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -33,6 +36,8 @@ pub struct TestApp {
     pub keyset: KeysetDocument,
     /// The SDK configuration the state's clients were built from (the local stack's endpoints).
     pub sdk: aws_config::SdkConfig,
+    /// The Stripe client of `orders`, on the local stack's emulator (`STRIPE_API_BASE`).
+    pub stripe: StripeClient,
     routers: HashMap<&'static str, Router>,
     matcher: matchit::Router<&'static str>,
 }
@@ -218,10 +223,14 @@ impl TestApp {
         let keyset = new_keyset("test-key-1");
         let keys = JwtKeys::from_document(&keyset).expect("valid keyset");
         let state = AppState::new(config, dynamodb, keys);
+        let stripe = StripeClient::new(StripeConfig::from_env().expect(
+            "STRIPE_SECRET_KEY and STRIPE_API_BASE (scripts/stack.sh start, source scripts/env.sh)",
+        ))
+        .expect("the Stripe client");
         let routers = HashMap::from([
             ("auth", auth::router(state.clone())),
             ("users", users::router(state.clone())),
-            ("orders", orders::router(state.clone())),
+            ("orders", orders::router(state.clone(), stripe.clone())),
             ("gigs", ::gigs::router(state.clone())),
             ("reviews", ::reviews::router(state.clone())),
             // Messaging.
@@ -237,6 +246,7 @@ impl TestApp {
             state,
             keyset,
             sdk,
+            stripe,
             routers,
             matcher,
         }

@@ -23,9 +23,10 @@ use lambda_runtime::Diagnostic;
 /// SQS accepts at most 10 messages per SendMessageBatch.
 const SQS_BATCH: usize = 10;
 
-/// The event a stream record stands for, if any.
+/// The event a stream record stands for, if any. A change nobody is told of (an order placed
+/// and not yet paid) queues nothing: the queue's one reader is the notifier.
 pub fn event_for(record: &EventRecord) -> Result<Option<Event>, UndecodableRecord> {
-    Ok(stream::decode(record)?.map(|change| match change {
+    let event = stream::decode(record)?.map(|change| match change {
         StreamChange::Order(order) => Event::for_order_change(&order),
         StreamChange::ReviewSealed(review) => Event::for_review(&review, ReviewEventKind::Sealed),
         StreamChange::ReviewPublished(review) => {
@@ -33,6 +34,11 @@ pub fn event_for(record: &EventRecord) -> Result<Option<Event>, UndecodableRecor
         }
         StreamChange::Message(message) => Event::for_message(&message),
         StreamChange::GigDecision(decision) => Event::for_gig_decision(&decision),
+    });
+    Ok(event.filter(|event| {
+        event
+            .notice()
+            .map_or(true, |notice| !notice.recipients().is_empty())
     }))
 }
 
@@ -80,7 +86,7 @@ pub async fn handle(
     response
 }
 
-/// Business metrics (EMF): orders placed and completed, from the events that were queued.
+/// Business metrics (EMF): orders paid and completed, from the events that were queued.
 fn count_business_events(ready: &[(&EventRecord, Event)], failed: &[&EventRecord]) {
     use gigmarket_shared::emf;
     let queued = |kind: ChangeKind| {
@@ -92,7 +98,7 @@ fn count_business_events(ready: &[(&EventRecord, Event)], failed: &[&EventRecord
             })
             .count() as u64
     };
-    emf::count(emf::ORDERS_PLACED, queued(ChangeKind::Placed));
+    emf::count(emf::ORDERS_PAID, queued(ChangeKind::Paid));
     emf::count(emf::ORDERS_COMPLETED, queued(ChangeKind::Completed));
 }
 
@@ -171,7 +177,7 @@ mod tests {
     /// The sample event is a real stream shape and yields exactly the event of its order record.
     #[test]
     fn sample_event_yields_one_order_event() {
-        let sample = include_str!("../../../events/dispatcher/order-placed.json");
+        let sample = include_str!("../../../events/dispatcher/order-paid.json");
         let batch: StreamEvent = serde_json::from_str(sample).unwrap();
         let events: Vec<Option<Event>> = batch
             .records
@@ -179,11 +185,11 @@ mod tests {
             .map(|record| event_for(record).unwrap())
             .collect();
         assert_eq!(events.len(), 2);
-        let placed = events[0].as_ref().expect("the order INSERT is an event");
-        assert_eq!(placed.event_type.to_string(), "order.placed");
+        let paid = events[0].as_ref().expect("the order MODIFY is an event");
+        assert_eq!(paid.event_type.to_string(), "order.paid");
         assert_eq!(
-            placed.event_id,
-            "order:0193a0c2-5f00-7c3e-9a51-3b9e2f1c0a11:1"
+            paid.event_id,
+            "order:0193a0c2-5f00-7c3e-9a51-3b9e2f1c0a11:2"
         );
         assert!(events[1].is_none(), "timeline entries are not events");
     }

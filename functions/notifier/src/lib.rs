@@ -206,10 +206,10 @@ mod tests {
 
     #[test]
     fn sample_event_carries_an_order_event() {
-        let sample = include_str!("../../../events/notifier/order-placed.json");
+        let sample = include_str!("../../../events/notifier/order-paid.json");
         let batch: SqsEvent = serde_json::from_str(sample).unwrap();
         let event: Event = serde_json::from_str(batch.records[0].body.as_deref().unwrap()).unwrap();
         assert!(event.notice().is_ok(), "a known version and type");
-        assert_eq!(event.event_type.to_string(), "order.placed");
+        assert_eq!(event.event_type.to_string(), "order.paid");
     }
 }

@@ -1,16 +1,17 @@
 //! `orders`: place orders, move them through their lifecycle, read them with their timeline.
 //! Handlers parse and authenticate; `app::orders` and the order state machine decide.
 
-use axum::Router;
 use axum::extract::{FromRequest, Request, State};
 use axum::response::Json;
 use axum::routing::{get, post};
+use axum::{Extension, Router};
 use gigmarket_shared::app::orders::{self, ListAs, OrderWithTimeline};
 use gigmarket_shared::domain::order::{
     ActionInput, DeliveryBody, MessageBody, Order, OrderAction, OrderStatus, PlaceOrder, ReasonBody,
 };
 use gigmarket_shared::domain::user::Caller;
 use gigmarket_shared::pagination::{Page, PageParams};
+use gigmarket_shared::stripe::client::StripeClient;
 use gigmarket_shared::web::{self, AppState, JsonBody, PathParam, QueryParams};
 use gigmarket_shared::{ApiError, ApiResult};
 use http::{HeaderMap, StatusCode};
@@ -44,7 +45,8 @@ enum ActionBody {
     Delivery,
 }
 
-pub fn router(state: AppState) -> Router {
+/// The routes, with the Stripe client placement creates PaymentIntents with.
+pub fn router(state: AppState, stripe: StripeClient) -> Router {
     let mut routes = Router::new()
         .route("/orders", post(place_order).get(list_orders))
         .route("/orders/{id}", get(get_order));
@@ -61,22 +63,25 @@ pub fn router(state: AppState) -> Router {
             ),
         );
     }
-    web::api(routes, state)
+    web::api(routes, state).layer(Extension(stripe))
 }
 
 /// `POST /orders`. A header value that is not even text is present but invalid (not
 /// "required"), so it is read lossily.
 async fn place_order(
     State(state): State<AppState>,
+    Extension(stripe): Extension<StripeClient>,
     caller: Caller,
     headers: HeaderMap,
     JsonBody(request): JsonBody<PlaceOrder>,
-) -> ApiResult<(StatusCode, Json<Order>)> {
+) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
     let key = headers
         .get(IDEMPOTENCY_KEY_HEADER)
         .map(|value| String::from_utf8_lossy(value.as_bytes()));
     let placed = orders::place(
         &state.store,
+        &stripe,
+        &state.config.fees,
         caller,
         key.as_deref(),
         &request,
@@ -84,7 +89,7 @@ async fn place_order(
     )
     .await?;
     let status = StatusCode::from_u16(placed.status_code).map_err(ApiError::internal)?;
-    Ok((status, Json(placed.order)))
+    Ok((status, Json(placed.body()?)))
 }
 
 #[derive(Debug, Deserialize)]

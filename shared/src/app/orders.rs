@@ -8,19 +8,26 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{require_role, verified_caller};
 use crate::domain::audit::{self, AuditAction, AuditEntry, TargetKind};
-use crate::domain::gig::GigStatus;
 use crate::domain::order::{
     ActionInput, Actor, Order, OrderAction, OrderStatus, Party, PlaceOrder, TimelineEntry,
-    check_idempotency_key,
 };
 use crate::domain::review::OrderReviewStates;
 use crate::domain::user::{Caller, Role};
 use crate::error::{ApiError, ApiResult};
 use crate::pagination::{CursorCodec, Page, PageParams};
 use crate::store::Store;
-use crate::store::orders::{IdempotencyRecord, OrderList, Placement};
+use crate::store::orders::OrderList;
+// Placement creates the order's PaymentIntent: only a build with the Stripe client places.
+#[cfg(feature = "stripe-client")]
+use {
+    super::{payments, require_role, verified_caller},
+    crate::domain::gig::GigStatus,
+    crate::domain::money::FeeSchedule,
+    crate::domain::order::{Unorderable, check_idempotency_key},
+    crate::store::orders::{IdempotencyRecord, Placement},
+    crate::stripe::client::{NewPaymentIntent, StripeClient},
+};
 
 /// SHA-256 (hex) of the request as parsed and re-serialised, so whitespace and key order do not
 /// make two equal requests differ.
@@ -33,16 +40,41 @@ pub fn request_hash(request: &PlaceOrder) -> ApiResult<String> {
         .collect())
 }
 
-/// A placement's answer: the order and the status code to send (the same on every replay).
+#[cfg(feature = "stripe-client")]
+/// A placement's answer: the order, the status code to send (the same on every replay) and the
+/// secret the client's browser confirms the payment with.
 pub struct Placed {
     pub order: Order,
     pub status_code: u16,
+    /// Never stored: Stripe gives it to the key's owner on every read of the intent, and only the
+    /// client may see it.
+    pub client_secret: Option<String>,
 }
 
+#[cfg(feature = "stripe-client")]
+impl Placed {
+    /// The answer's body: the order, its `payment` with the client secret added.
+    pub fn body(&self) -> ApiResult<serde_json::Value> {
+        let mut body = serde_json::to_value(&self.order).map_err(ApiError::internal)?;
+        if let Some(payment) = body.get_mut("payment").and_then(|p| p.as_object_mut()) {
+            payment.insert(
+                "client_secret".to_owned(),
+                serde_json::Value::from(self.client_secret.clone()),
+            );
+        }
+        Ok(body)
+    }
+}
+
+#[cfg(feature = "stripe-client")]
 /// `POST /orders` (clients only). `idempotency_key` is the header as sent, if it was: the same
-/// key and body answer the same order and status, however often.
+/// key and body answer the same order and status, however often. The order is written together
+/// with its PaymentIntent's id, awaiting payment: the intent is created first (keyed by the new
+/// order's id) and cancelled again if the order is not written.
 pub async fn place(
     store: &Store,
+    stripe: &StripeClient,
+    fees: &FeeSchedule,
     caller: Caller,
     idempotency_key: Option<&str>,
     request: &PlaceOrder,
@@ -59,7 +91,7 @@ pub async fn place(
         .idempotency_record(caller.id, &idempotency_key)
         .await?
     {
-        return replay(store, record, &hash).await;
+        return replay(store, stripe, record, &hash).await;
     }
     let gig = store
         .get_gig(request.gig_id)
@@ -79,36 +111,69 @@ pub async fn place(
     if !freelancer_available {
         return Err(freelancer_unavailable());
     }
-    let order =
-        Order::place(caller.id, &gig, request.package, requirements, now).ok_or_else(|| {
-            ApiError::invalid(
+    let mut order = Order::place(caller.id, &gig, request.package, requirements, fees, now)
+        .map_err(|refusal| match refusal {
+            Unorderable::PackageNotOffered => ApiError::invalid(
                 "package",
                 "not_offered",
                 "this gig does not offer that package",
-            )
+            ),
+            Unorderable::NotChargeable(_) => gig_not_orderable(),
         })?;
-    if let Some(expected_price_cents) = request.expected_price_cents
-        && expected_price_cents != order.price_cents
-    {
+    let currency_seen = request.currency.trim().to_ascii_uppercase();
+    if request.expected_price_cents != order.price_cents || currency_seen != order.currency {
         return Err(ApiError::PriceChanged {
-            expected_price_cents,
+            expected_price_cents: request.expected_price_cents,
+            expected_currency: currency_seen,
             current_price_cents: order.price_cents,
+            current_currency: order.currency.clone(),
         });
     }
-    match store
-        .place_order(&order, &idempotency_key, &hash, now.unix_timestamp())
-        .await?
-    {
+    let intent = stripe
+        .create_payment_intent(&NewPaymentIntent {
+            order_id: &order.id.to_string(),
+            amount_minor: i64::try_from(order.client_total_cents).map_err(ApiError::internal)?,
+            currency: &order.currency,
+        })
+        .await
+        .map_err(payments::unavailable)?;
+    order.payment = Some(payments::payment_of(
+        &intent,
+        order.client_total_cents,
+        &order.currency,
+    ));
+    let placement = store
+        .place_order(
+            &order,
+            gig.version,
+            &idempotency_key,
+            &hash,
+            now.unix_timestamp(),
+        )
+        .await;
+    if !matches!(placement, Ok(Placement::Created)) {
+        // Nobody will ever pay it: the client never saw its secret.
+        if let Err(error) = stripe.cancel_payment_intent(&intent.id).await {
+            tracing::warn!(error = %error, order_id = %order.id, "cancelling an unused PaymentIntent");
+        }
+    }
+    match placement? {
         Placement::Created => Ok(Placed {
             order,
             status_code: 201,
+            client_secret: intent.client_secret,
         }),
-        Placement::Replayed(record) => replay(store, record, &hash).await,
+        Placement::Replayed(record) => replay(store, stripe, record, &hash).await,
         Placement::GigNotOrderable => Err(gig_not_orderable()),
+        Placement::GigChanged => Err(ApiError::conflict(
+            "gig-changed",
+            "the gig changed while the order was placed; review it and order again",
+        )),
         Placement::FreelancerUnavailable => Err(freelancer_unavailable()),
     }
 }
 
+#[cfg(feature = "stripe-client")]
 fn freelancer_unavailable() -> ApiError {
     ApiError::conflict(
         "freelancer-unavailable",
@@ -116,11 +181,18 @@ fn freelancer_unavailable() -> ApiError {
     )
 }
 
+#[cfg(feature = "stripe-client")]
 fn gig_not_orderable() -> ApiError {
     ApiError::conflict("gig-not-orderable", "this gig is not taking orders")
 }
 
-async fn replay(store: &Store, record: IdempotencyRecord, hash: &str) -> ApiResult<Placed> {
+#[cfg(feature = "stripe-client")]
+async fn replay(
+    store: &Store,
+    stripe: &StripeClient,
+    record: IdempotencyRecord,
+    hash: &str,
+) -> ApiResult<Placed> {
     if record.request_hash != hash {
         return Err(ApiError::unprocessable(
             "idempotency-key-reused",
@@ -130,9 +202,21 @@ async fn replay(store: &Store, record: IdempotencyRecord, hash: &str) -> ApiResu
     let order = store.get_order(record.order_id).await?.ok_or_else(|| {
         ApiError::internal(anyhow::anyhow!("order of idempotency record missing"))
     })?;
+    // The secret is read again from the intent, so a replay answers what the first one did.
+    let client_secret = match &order.payment {
+        Some(payment) => {
+            stripe
+                .retrieve_payment_intent(&payment.intent_id)
+                .await
+                .map_err(payments::unavailable)?
+                .client_secret
+        }
+        None => None,
+    };
     Ok(Placed {
         order,
         status_code: record.status_code,
+        client_secret,
     })
 }
 
@@ -182,7 +266,7 @@ pub async fn get(store: &Store, caller: Caller, order_id: Uuid) -> ApiResult<Ord
     let (order, timeline, reviews) = store
         .order_with_timeline(order_id)
         .await?
-        .filter(|(order, _, _)| Party::of(caller.id, caller.role, order).may_view())
+        .filter(|(order, _, _)| order.visible_to(Party::of(caller.id, caller.role, order)))
         .ok_or(ApiError::NotFound("order"))?;
     Ok(OrderWithTimeline {
         order,
@@ -205,6 +289,9 @@ pub async fn act(
         .await?
         .ok_or(ApiError::NotFound("order"))?;
     let party = Party::of(caller.id, caller.role, &order);
+    if !order.visible_to(party) {
+        return Err(ApiError::NotFound("order"));
+    }
     if party == Party::Admin && action == OrderAction::Cancel {
         // An admin's cancel is audited whichever route it comes by.
         let reason = input.note.unwrap_or_default();

@@ -146,6 +146,18 @@ pub enum SplitError {
     Overflow,
 }
 
+impl Default for FeeSchedule {
+    /// 5.5 % service fee (at least 2.00 of the currency) and 20 % commission: the defaults of
+    /// `SERVICE_FEE_BPS`, `SERVICE_FEE_MINIMUM_HUNDREDTHS` and `COMMISSION_BPS`.
+    fn default() -> Self {
+        Self {
+            service_fee: BasisPoints(550),
+            service_fee_minimum_hundredths: 200,
+            commission: BasisPoints(2_000),
+        }
+    }
+}
+
 impl FeeSchedule {
     /// Splits `price` (minor units of `currency`). Each part is rounded once, half up, to the
     /// currency's granularity; the freelancer's net is what the commission leaves, so nothing is

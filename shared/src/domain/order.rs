@@ -1,6 +1,9 @@
 //! Orders: what a client bought from a freelancer, and the state machine every change goes through.
 //!
 //! ```text
+//!   awaiting_payment ──pay (system, the payment succeeded)──▶ pending
+//!     └──cancel (client; admin)──▶ cancelled
+//!
 //!             accept (freelancer)          deliver (freelancer)
 //!   pending ─────────────────────▶ in_progress ─────────────────▶ delivered ──complete (client)──▶ completed
 //!     │  │                           ▲   │ mark_late (system)       │  │      auto_complete (system, 3 days)
@@ -18,6 +21,7 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use super::gig::{Gig, Revisions, Tier};
+use super::money::{Currency, FeeSchedule, PriceSplit, UnknownCurrency};
 use super::user::Role;
 use super::validation::check_https_url;
 use super::{Invalid, Violations, check_text, required_text};
@@ -32,6 +36,8 @@ pub const ATTACHMENTS_MAX: usize = 10;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OrderStatus {
+    /// Placed, its PaymentIntent not yet succeeded: the freelancer does not see it yet.
+    AwaitingPayment,
     Pending,
     InProgress,
     Delivered,
@@ -41,7 +47,8 @@ pub enum OrderStatus {
 }
 
 impl OrderStatus {
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 7] = [
+        Self::AwaitingPayment,
         Self::Pending,
         Self::InProgress,
         Self::Delivered,
@@ -57,6 +64,7 @@ impl OrderStatus {
 
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::AwaitingPayment => "awaiting_payment",
             Self::Pending => "pending",
             Self::InProgress => "in_progress",
             Self::Delivered => "delivered",
@@ -71,6 +79,8 @@ impl OrderStatus {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OrderAction {
+    /// The system, when the order's PaymentIntent succeeded.
+    Pay,
     Accept,
     Reject,
     Deliver,
@@ -84,7 +94,8 @@ pub enum OrderAction {
 }
 
 impl OrderAction {
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 9] = [
+        Self::Pay,
         Self::Accept,
         Self::Reject,
         Self::Deliver,
@@ -98,6 +109,7 @@ impl OrderAction {
     /// The verb in messages: "cannot accept an order that is delivered".
     pub fn verb(self) -> &'static str {
         match self {
+            Self::Pay => "pay",
             Self::Accept => "accept",
             Self::Reject => "reject",
             Self::Deliver => "deliver",
@@ -112,6 +124,7 @@ impl OrderAction {
     /// What the timeline (and the event) calls the change this action makes.
     pub fn change_kind(self) -> ChangeKind {
         match self {
+            Self::Pay => ChangeKind::Paid,
             Self::Accept => ChangeKind::Accepted,
             Self::Reject => ChangeKind::Rejected,
             Self::Deliver => ChangeKind::Delivered,
@@ -132,7 +145,7 @@ pub enum Party {
     Admin,
     /// Anyone else: they may not even learn the order exists.
     Stranger,
-    /// The scheduler.
+    /// The scheduler, or the payment processor's word (a webhook).
     System,
 }
 
@@ -168,6 +181,7 @@ impl Party {
 #[serde(rename_all = "snake_case")]
 pub enum ChangeKind {
     Placed,
+    Paid,
     Accepted,
     Rejected,
     Delivered,
@@ -181,6 +195,7 @@ impl ChangeKind {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Placed => "placed",
+            Self::Paid => "paid",
             Self::Accepted => "accepted",
             Self::Rejected => "rejected",
             Self::Delivered => "delivered",
@@ -245,6 +260,29 @@ pub struct Order {
     /// Integer minor units of `currency`.
     pub price_cents: u64,
     pub currency: String,
+    /// The client's service fee on top of the price (`domain::money::FeeSchedule`), fixed at
+    /// placement like the price. Minor units of `currency`, as are the three below.
+    #[serde(default)]
+    pub service_fee_cents: u64,
+    /// What the client is charged: `price_cents + service_fee_cents`.
+    #[serde(default)]
+    pub client_total_cents: u64,
+    /// The platform's commission out of the price.
+    #[serde(default)]
+    pub commission_cents: u64,
+    /// The freelancer's share: `price_cents - commission_cents`.
+    #[serde(default)]
+    pub freelancer_net_cents: u64,
+    /// The charge for this order; absent only on orders placed before payments existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment: Option<Payment>,
+    /// When the payment succeeded; from then on the freelancer sees the order.
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub paid_at: Option<OffsetDateTime>,
     pub delivery_days: u32,
     /// `revisions` and `unlimited_revisions` on the wire and in the table.
     #[serde(flatten)]
@@ -292,6 +330,54 @@ pub struct Order {
     pub last_change: TimelineEntry,
 }
 
+/// Where the client's payment for an order stands, as the payment processor last reported it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentStatus {
+    /// No card yet, or the last one was declined: the client may (re)try.
+    RequiresPaymentMethod,
+    RequiresConfirmation,
+    /// The bank asks the client to authenticate (3-D Secure).
+    RequiresAction,
+    Processing,
+    Succeeded,
+    Canceled,
+}
+
+impl PaymentStatus {
+    /// How far along a payment is, so an older report never overwrites a newer one:
+    /// webhooks arrive in any order.
+    pub fn progress(self) -> u8 {
+        match self {
+            Self::RequiresPaymentMethod | Self::RequiresConfirmation | Self::RequiresAction => 0,
+            Self::Processing => 1,
+            Self::Succeeded | Self::Canceled => 2,
+        }
+    }
+}
+
+/// The charge of an order: one PaymentIntent for `amount_cents` (the client total) of `currency`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Payment {
+    pub status: PaymentStatus,
+    /// The payment processor's id of the PaymentIntent.
+    pub intent_id: String,
+    pub amount_cents: u64,
+    pub currency: String,
+    /// Why the last attempt failed (a declined card), while the client may retry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Why an order can not be placed for a package.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Unorderable {
+    #[error("this gig does not offer that package")]
+    PackageNotOffered,
+    #[error("the package's price can not be charged: {0}")]
+    NotChargeable(String),
+}
+
 /// What the scheduler watches an order for, and when.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Deadline {
@@ -336,18 +422,19 @@ pub fn decide(
         A::Accept | A::Reject | A::Deliver => &[Party::Freelancer],
         A::RequestRevision | A::Complete => &[Party::Client],
         A::Cancel => &[Party::Client, Party::Admin],
-        A::AutoComplete | A::MarkLate => &[Party::System],
+        A::Pay | A::AutoComplete | A::MarkLate => &[Party::System],
     };
     if !allowed_parties.contains(&party) {
         return Err(Refusal::WrongParty);
     }
     let next = match (action, status, party) {
+        (A::Pay, S::AwaitingPayment, _) => S::Pending,
         (A::Accept, S::Pending, _) => S::InProgress,
         (A::Reject, S::Pending, _) => S::Rejected,
         (A::Deliver, S::InProgress, _) => S::Delivered,
         (A::RequestRevision, S::Delivered, _) => S::InProgress,
         (A::Complete | A::AutoComplete, S::Delivered, _) => S::Completed,
-        (A::Cancel, S::Pending, Party::Client) => S::Cancelled,
+        (A::Cancel, S::AwaitingPayment | S::Pending, Party::Client) => S::Cancelled,
         (A::Cancel, from, Party::Admin) if !from.is_terminal() => S::Cancelled,
         (A::MarkLate, S::InProgress, _) => S::InProgress,
         _ => return Err(Refusal::WrongState { action, status }),
@@ -373,39 +460,52 @@ pub struct ActionInput {
 }
 
 impl Order {
-    /// A new pending order for `package` of `gig`, snapshotting what the client buys.
+    /// A new order for `package` of `gig` awaiting its payment, snapshotting what the client
+    /// buys and splitting its price by `fees` once.
     pub fn place(
         client_id: Uuid,
         gig: &Gig,
         package: Tier,
         requirements: String,
+        fees: &FeeSchedule,
         now: OffsetDateTime,
-    ) -> Option<Self> {
-        let bought = gig.package(package)?;
+    ) -> Result<Self, Unorderable> {
+        let bought = gig.package(package).ok_or(Unorderable::PackageNotOffered)?;
+        let currency = Currency::parse(&bought.currency)
+            .map_err(|error| Unorderable::NotChargeable(error.to_string()))?;
+        let split = fees
+            .split(&currency, bought.price_cents)
+            .map_err(|error| Unorderable::NotChargeable(error.to_string()))?;
         let entry = TimelineEntry {
             seq: 1,
             kind: ChangeKind::Placed,
             actor: Actor::user(client_id, Party::Client),
             from: None,
-            to: OrderStatus::Pending,
+            to: OrderStatus::AwaitingPayment,
             note: None,
             attachments: Vec::new(),
             at: now,
         };
-        Some(Self {
+        Ok(Self {
             id: Uuid::now_v7(),
             client_id,
             freelancer_id: gig.freelancer_id,
             gig_id: gig.id,
             gig_title: gig.title.clone(),
             package,
-            price_cents: bought.price_cents,
-            currency: bought.currency.clone(),
+            price_cents: split.price,
+            currency: currency.code().to_owned(),
+            service_fee_cents: split.service_fee,
+            client_total_cents: split.client_total,
+            commission_cents: split.commission,
+            freelancer_net_cents: split.freelancer_net,
+            payment: None,
+            paid_at: None,
             delivery_days: bought.delivery_days,
             revisions: bought.revisions,
             revisions_used: 0,
             requirements,
-            status: OrderStatus::Pending,
+            status: OrderStatus::AwaitingPayment,
             late: false,
             version: 1,
             due_at: None,
@@ -457,6 +557,13 @@ impl Order {
                 }
                 after.late = true;
             }
+            OrderAction::Pay => {
+                after.paid_at = Some(now);
+                if let Some(payment) = after.payment.as_mut() {
+                    payment.status = PaymentStatus::Succeeded;
+                    payment.error = None;
+                }
+            }
             OrderAction::Reject | OrderAction::Complete | OrderAction::Cancel => {}
         }
         if to.is_terminal() {
@@ -485,6 +592,27 @@ impl Order {
         })
     }
 
+    /// The order's money as fixed at placement.
+    pub fn split(&self) -> Result<PriceSplit, UnknownCurrency> {
+        Ok(PriceSplit {
+            currency: Currency::parse(&self.currency)?,
+            price: self.price_cents,
+            service_fee: self.service_fee_cents,
+            client_total: self.client_total_cents,
+            commission: self.commission_cents,
+            freelancer_net: self.freelancer_net_cents,
+        })
+    }
+
+    /// Whether `party` may see the order: its freelancer only once it is paid, so nobody works
+    /// on (or is told of) an order that may never be paid.
+    pub fn visible_to(&self, party: Party) -> bool {
+        match party {
+            Party::Freelancer => self.paid_at.is_some(),
+            other => other.may_view(),
+        }
+    }
+
     /// The scheduler's next look at this order, if any. The store keeps the sparse index of
     /// deadlines from this, so only orders that can still need the scheduler are in it.
     pub fn deadline(&self) -> Option<Deadline> {
@@ -503,11 +631,12 @@ pub struct PlaceOrder {
     pub gig_id: Uuid,
     pub package: Tier,
     pub requirements: String,
-    /// The package price the client saw. When given and the gig's price differs now, the order
-    /// is refused (409 `price-changed`) instead of charging a price the client never saw. Left
-    /// out of the request hash when absent, so earlier Idempotency-Keys still match.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expected_price_cents: Option<u64>,
+    /// The package price the client saw, in minor units of `currency`. When the gig's price or
+    /// currency differs now, the order is refused (409 `price-changed`) instead of charging a
+    /// price the client never saw.
+    pub expected_price_cents: u64,
+    /// The currency the client saw the price in (ISO 4217).
+    pub currency: String,
 }
 
 impl PlaceOrder {
@@ -654,6 +783,7 @@ mod tests {
             &gig(revisions),
             Tier::Basic,
             "r".into(),
+            &FeeSchedule::default(),
             now(),
         )
         .unwrap()
@@ -696,9 +826,10 @@ mod tests {
                 &gig(Revisions::Unlimited),
                 Tier::Premium,
                 "r".into(),
+                &FeeSchedule::default(),
                 now()
             )
-            .is_none()
+            .is_err()
         );
     }
 

@@ -369,7 +369,15 @@ mod tests {
             GigStatus::Active,
             at(0),
         );
-        let mut order = Order::place(Uuid::new_v4(), &gig, Tier::Basic, "r".into(), at(0)).unwrap();
+        let mut order = Order::place(
+            Uuid::new_v4(),
+            &gig,
+            Tier::Basic,
+            "r".into(),
+            &Default::default(),
+            at(0),
+        )
+        .unwrap();
         for (action, party) in [
             (OrderAction::Accept, Party::Freelancer),
             (OrderAction::Deliver, Party::Freelancer),

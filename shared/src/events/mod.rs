@@ -367,7 +367,15 @@ mod tests {
             GigStatus::Active,
             now(),
         );
-        Order::place(Uuid::new_v4(), &gig, Tier::Basic, "Blue".into(), now()).unwrap()
+        Order::place(
+            Uuid::new_v4(),
+            &gig,
+            Tier::Basic,
+            "Blue".into(),
+            &Default::default(),
+            now(),
+        )
+        .unwrap()
     }
 
     fn step(order: &Order, action: OrderAction, actor: Actor, note: Option<&str>) -> Order {
@@ -399,8 +407,7 @@ mod tests {
     /// The notifier sample's event body: what the dispatcher has always queued.
     fn recorded_order_event() -> String {
         let sample: serde_json::Value =
-            serde_json::from_str(include_str!("../../../events/notifier/order-placed.json"))
-                .unwrap();
+            serde_json::from_str(include_str!("../../../events/notifier/order-paid.json")).unwrap();
         sample["Records"][0]["body"].as_str().unwrap().to_owned()
     }
 

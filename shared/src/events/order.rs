@@ -4,13 +4,15 @@ use super::mail::{Message, format_date, format_money};
 use super::{Recipient, RecipientRole};
 use crate::domain::order::{Actor, ChangeKind, Order, Party};
 
-/// Placed and revision requests go to the freelancer (they must act), answers and deliveries to
-/// the client, endings and lateness to both.
+/// A paid order and revision requests go to the freelancer (they must act), answers and
+/// deliveries to the client, endings and lateness to both. A placed order is nobody's mail: it
+/// is unpaid, and the freelancer hears of it once it is paid.
 pub(super) fn recipients(kind: ChangeKind, order: &Order) -> Vec<Recipient> {
     use ChangeKind as K;
     use RecipientRole::{Client, Freelancer};
     let roles: &[RecipientRole] = match kind {
-        K::Placed | K::RevisionRequested => &[Freelancer],
+        K::Placed => &[],
+        K::Paid | K::RevisionRequested => &[Freelancer],
         K::Accepted | K::Rejected | K::Delivered => &[Client],
         K::Completed | K::Cancelled | K::Late => &[Client, Freelancer],
     };
@@ -37,7 +39,7 @@ pub(super) fn message(
     let price = format_money(order.price_cents, &order.currency);
     let note = order.last_change.note.clone().unwrap_or_default();
     let (subject, lines) = match kind {
-        ChangeKind::Placed => (
+        ChangeKind::Placed | ChangeKind::Paid => (
             format!("New order: {title}"),
             vec![
                 format!("You have a new order for \"{title}\" ({price})."),

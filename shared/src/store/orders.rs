@@ -19,12 +19,15 @@ use super::reviews::OrderReviews;
 use super::transaction::{TransactOutcome, Transaction};
 use super::users::UserCondition;
 use super::{
-    Item, Store, done_if_condition_failed, from_item, key_attributes, n, s, sdk_error, to_item,
+    Item, Store, attribute, condition_failed, done_if_condition_failed, from_item, key_attributes,
+    n, s, sdk_error, to_item,
 };
 use crate::domain::audit::AuditEntry;
 use crate::domain::gig::GigStatus;
 use crate::domain::metrics::MetricsDelta;
-use crate::domain::order::{Deadline, Order, OrderStatus, TimelineEntry, Transition};
+use crate::domain::order::{
+    Deadline, Order, OrderStatus, Party, Payment, TimelineEntry, Transition,
+};
 use crate::domain::review::OrderReviewStates;
 use crate::error::ApiError;
 use crate::pagination::{PageRequest, Position};
@@ -53,6 +56,9 @@ pub enum Placement {
     Replayed(IdempotencyRecord),
     /// The gig stopped being active between our read and the write.
     GigNotOrderable,
+    /// The gig was edited between our read and the write: its package may not be what the
+    /// client saw.
+    GigChanged,
     /// The gig's freelancer was blocked (or removed) between our read and the write.
     FreelancerUnavailable,
 }
@@ -118,18 +124,19 @@ pub enum MailClaim {
 fn order_item(order: &Order) -> Result<Item, ApiError> {
     let mut item = to_item(&keys::order(order.id), entity::ORDER, order)?;
     let listing = s(keys::order_listing_sort(order.id));
-    for (index, partition) in [
-        (
-            index::ORDERS_OF_CLIENT,
-            keys::orders_of_client(order.client_id),
-        ),
-        (
-            index::ORDERS_OF_FREELANCER,
-            keys::orders_of_freelancer(order.freelancer_id),
-        ),
-    ] {
-        item.insert(index.pk().into(), s(partition));
-        item.insert(index.sk().into(), listing.clone());
+    item.insert(
+        index::ORDERS_OF_CLIENT.pk().into(),
+        s(keys::orders_of_client(order.client_id)),
+    );
+    item.insert(index::ORDERS_OF_CLIENT.sk().into(), listing.clone());
+    // The freelancer's list holds only orders that were paid (`Order::visible_to`).
+    if order.visible_to(Party::Freelancer) {
+        let index = index::ORDERS_OF_FREELANCER;
+        item.insert(
+            index.pk().into(),
+            s(keys::orders_of_freelancer(order.freelancer_id)),
+        );
+        item.insert(index.sk().into(), listing);
     }
     // The admin list of every order, by creation month.
     item.extend(order_month_keys(order));
@@ -159,28 +166,31 @@ fn timeline_item(order_id: Uuid, entry: &TimelineEntry) -> Result<Item, ApiError
 }
 
 impl<N: Copy + std::fmt::Debug> Transaction<N> {
-    /// Moves a gig's order counters; the gig must exist (and for a placement, still be active).
+    /// Moves a gig's order counters; the gig must exist (and for a placement, still be active and
+    /// at the version whose package the order snapshots: `placed_at_version`).
     fn gig_counters(
         &mut self,
         name: N,
         gig_id: Uuid,
         open_delta: i64,
-        placed: bool,
+        placed_at_version: Option<u64>,
     ) -> Result<&mut Self, ApiError> {
         let active = s(GigStatus::Active.as_str());
         self.update(name, &keys::gig(gig_id), |update| {
             let update = update.expression_attribute_values(":open", n(open_delta));
-            if placed {
+            if let Some(version) = placed_at_version {
                 update
                     .update_expression(format!(
                         "ADD {} :open, {} :one",
                         attr::OPEN_ORDERS,
                         attr::ORDER_COUNT
                     ))
-                    .condition_expression("#status = :active")
+                    .condition_expression("#status = :active AND #version = :version")
                     .expression_attribute_names("#status", attr::STATUS)
+                    .expression_attribute_names("#version", attr::VERSION)
                     .expression_attribute_values(":one", n(1))
                     .expression_attribute_values(":active", active)
+                    .expression_attribute_values(":version", n(version))
             } else {
                 update
                     .update_expression(format!("ADD {} :open", attr::OPEN_ORDERS))
@@ -211,10 +221,12 @@ fn order_list(list: OrderList, user_id: Uuid, status: Option<OrderStatus>) -> Li
 
 impl Store {
     /// Places an order: the order, its first timeline entry, the gig's counters and the
-    /// idempotency record, all or nothing, and only while the freelancer is not blocked.
+    /// idempotency record, all or nothing, and only while the freelancer is not blocked and the
+    /// gig is still at `gig_version`.
     pub async fn place_order(
         &self,
         order: &Order,
+        gig_version: u64,
         idempotency_key: &str,
         request_hash: &str,
         now_unix: i64,
@@ -233,7 +245,7 @@ impl Store {
                 Placing::FirstEntry,
                 timeline_item(order.id, &order.last_change)?,
             )?
-            .gig_counters(Placing::GigCounters, order.gig_id, 1, true)?
+            .gig_counters(Placing::GigCounters, order.gig_id, 1, Some(gig_version))?
             .put(
                 Placing::IdempotencyRecord,
                 to_item(
@@ -279,7 +291,15 @@ impl Store {
                 Ok(Placement::Replayed(earlier))
             }
             TransactOutcome::ConditionFailed(failed) if failed.includes(Placing::GigCounters) => {
-                Ok(Placement::GigNotOrderable)
+                let still_active = self
+                    .get_gig(order.gig_id)
+                    .await?
+                    .is_some_and(|gig| gig.status == GigStatus::Active);
+                Ok(if still_active {
+                    Placement::GigChanged
+                } else {
+                    Placement::GigNotOrderable
+                })
             }
             TransactOutcome::ConditionFailed(failed)
                 if failed.includes(Placing::FreelancerCheck) =>
@@ -379,7 +399,7 @@ impl Store {
                 Changing::GigCounters,
                 before.gig_id,
                 transition.open_orders_delta,
-                false,
+                None,
             )?;
         }
         if let Some(entry) = audit {
@@ -394,6 +414,34 @@ impl Store {
                 "order transition: unexpected condition failure of {failed:?}"
             ))),
         }
+    }
+
+    /// Records what the payment processor reported about an unpaid order's payment, without a
+    /// timeline entry (nothing changed hands). `Ok(false)`: the order moved on or changed since
+    /// it was read.
+    pub async fn record_payment(&self, order: &Order, payment: &Payment) -> Result<bool, ApiError> {
+        self.client()
+            .update_item()
+            .table_name(self.table())
+            .set_key(Some(key_attributes(&keys::order(order.id))))
+            .update_expression("SET #payment = :payment")
+            .condition_expression("#status = :awaiting AND #version = :version")
+            .expression_attribute_names("#payment", "payment")
+            .expression_attribute_names("#status", attr::STATUS)
+            .expression_attribute_names("#version", attr::VERSION)
+            .expression_attribute_values(":payment", attribute(payment)?)
+            .expression_attribute_values(":awaiting", s(OrderStatus::AwaitingPayment.as_str()))
+            .expression_attribute_values(":version", n(order.version))
+            .send()
+            .await
+            .map(|_| true)
+            .or_else(|error| {
+                if condition_failed(&error) {
+                    Ok(false)
+                } else {
+                    Err(sdk_error("UpdateItem")(error))
+                }
+            })
     }
 
     /// One page of a user's orders, newest first, optionally only those in `status`. With a

@@ -134,34 +134,34 @@ mod tests {
     use crate::domain::order::ChangeKind;
 
     fn sample() -> StreamBatch {
-        serde_json::from_str(include_str!("../../../events/dispatcher/order-placed.json")).unwrap()
+        serde_json::from_str(include_str!("../../../events/dispatcher/order-paid.json")).unwrap()
     }
 
     #[test]
-    fn an_order_insert_is_its_first_change_and_timeline_entries_are_none() {
+    fn an_order_record_is_its_last_change_and_timeline_entries_are_none() {
         let batch = sample();
         let Some(StreamChange::Order(order)) = decode(&batch.records[0]).unwrap() else {
-            panic!("the order INSERT is a change");
+            panic!("the order MODIFY is a change");
         };
         assert_eq!(order.id.to_string(), "0193a0c2-5f00-7c3e-9a51-3b9e2f1c0a11");
-        assert_eq!(order.last_change.seq, 1);
-        assert_eq!(order.last_change.kind, ChangeKind::Placed);
+        assert_eq!(order.last_change.seq, 2);
+        assert_eq!(order.last_change.kind, ChangeKind::Paid);
         assert_eq!(decode(&batch.records[1]).unwrap(), None);
     }
 
     #[test]
     fn only_a_higher_version_is_a_change() {
         let mut record = sample().records.remove(0);
-        let inserted = record.change.new_image.clone();
+        let modified = record.change.new_image.clone();
         let with_version = |version: &str| {
-            let mut image = inserted.clone();
+            let mut image = modified.clone();
             image.insert("version".into(), AttributeValue::N(version.into()));
             image
         };
-        record.change.old_image = with_version("1");
+        record.change.old_image = with_version("2");
         assert_eq!(decode(&record).unwrap(), None, "same version: a rewrite");
-        record.change.new_image = with_version("2");
-        assert!(decode(&record).unwrap().is_some(), "version 1 -> 2");
+        record.change.new_image = with_version("3");
+        assert!(decode(&record).unwrap().is_some(), "version 2 -> 3");
         record.event_name = "REMOVE".into();
         assert_eq!(decode(&record).unwrap(), None);
     }

@@ -645,15 +645,22 @@ async fn seed_orders(store: &Store, config: &Config, gig: &Gig) -> anyhow::Resul
         id: client.id,
         role: client.role,
     };
+    // The local stack's Stripe emulator (`scripts/env.sh`), as `orders` uses it.
+    let stripe = gigmarket_shared::stripe::client::StripeClient::new(
+        gigmarket_shared::stripe::client::StripeConfig::from_env()?,
+    )?;
     let placed = gigmarket_shared::app::orders::place(
         store,
+        &stripe,
+        &config.fees,
         caller,
         Some("bench-order"),
         &PlaceOrder {
             gig_id: gig.id,
             package: Tier::Basic,
             requirements: "Blue, please.".to_owned(),
-            expected_price_cents: None,
+            expected_price_cents: gig.packages[0].price_cents,
+            currency: gig.packages[0].currency.clone(),
         },
         now,
     )
@@ -826,12 +833,12 @@ async fn main() -> anyhow::Result<()> {
         Subject::function(
             "dispatcher",
             "stream batch (order placed)",
-            fill(sample(&root, "dispatcher/order-placed.json")?),
+            fill(sample(&root, "dispatcher/order-paid.json")?),
         ),
         Subject::function(
             "notifier",
             "SQS batch (order placed)",
-            fill(sample(&root, "notifier/order-placed.json")?),
+            fill(sample(&root, "notifier/order-paid.json")?),
         ),
         Subject::function(
             "scheduler",
