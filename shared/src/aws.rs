@@ -211,6 +211,26 @@ pub async fn jwt_keys(config: &SdkConfig) -> anyhow::Result<crate::auth::JwtKeys
     JwtKeys::from_json(&read_secret(config, &secret_id).await?)
 }
 
+/// The Stripe webhook's signing secrets, from the first of: `STRIPE_WEBHOOK_SECRETS` (local: the
+/// list itself) or `STRIPE_WEBHOOK_SECRETS_ID` (deployed: a Secrets Manager secret holding the
+/// list, one per line or comma, so a rolled secret is added beside the old one).
+pub async fn stripe_signing_secrets(
+    config: &SdkConfig,
+) -> anyhow::Result<crate::stripe::signature::SigningSecrets> {
+    use crate::stripe::signature::SigningSecrets;
+    use anyhow::Context;
+
+    let list = match std::env::var("STRIPE_WEBHOOK_SECRETS") {
+        Ok(list) if !list.trim().is_empty() => list,
+        _ => {
+            let secret_id = std::env::var("STRIPE_WEBHOOK_SECRETS_ID")
+                .context("set STRIPE_WEBHOOK_SECRETS or STRIPE_WEBHOOK_SECRETS_ID")?;
+            read_secret(config, &secret_id).await?
+        }
+    };
+    SigningSecrets::parse(&list).context("the Stripe webhook secret list is empty")
+}
+
 #[cfg(feature = "jwt-secret")]
 async fn read_secret(config: &SdkConfig, secret_id: &str) -> anyhow::Result<String> {
     use anyhow::Context;
@@ -230,13 +250,13 @@ async fn read_secret(config: &SdkConfig, secret_id: &str) -> anyhow::Result<Stri
     secret
         .secret_string()
         .map(str::to_owned)
-        .context("JWT secret has no SecretString")
+        .context("the secret has no SecretString")
 }
 
 #[cfg(not(feature = "jwt-secret"))]
 async fn read_secret(_config: &SdkConfig, secret_id: &str) -> anyhow::Result<String> {
     anyhow::bail!(
-        "JWT_KEYS_SECRET_ID={secret_id}, but this build has no Secrets Manager client (feature `jwt-secret`)"
+        "secret {secret_id} is in Secrets Manager, but this build has no Secrets Manager client (feature `jwt-secret`)"
     )
 }
 

@@ -173,6 +173,16 @@ pub const ENV_VARS: &[EnvVar] = &[
         "the key the Stripe client authenticates with, never logged; the local stack's is the dummy `sk_test_local`",
     ),
     env_var(
+        "STRIPE_WEBHOOK_SECRETS",
+        "",
+        "local: the Stripe webhook's signing secrets (`whsec_...`), one per comma or line (`payments`), never logged",
+    ),
+    env_var(
+        "STRIPE_WEBHOOK_SECRETS_ID",
+        "",
+        "deployed: the Secrets Manager secret holding the Stripe webhook's signing secrets, one per line (`payments`; see docs/deploy.md)",
+    ),
+    env_var(
         "SERVICE_FEE_BPS",
         "550",
         "the client's service fee on top of an order's price, in basis points (`orders`)",

@@ -19,6 +19,9 @@ pub const ORDERS_COMPLETED: &str = "OrdersCompleted";
 pub const MAILS_SENT: &str = "MailsSent";
 /// SES refused or failed an order mail; the message is retried (notifier).
 pub const MAIL_FAILURES: &str = "MailFailures";
+/// A delivery to the Stripe webhook whose signature did not verify (forged, stale, or signed
+/// with a secret we do not have): refused with 400 (payments; alarmed).
+pub const WEBHOOK_SIGNATURE_FAILURES: &str = "WebhookSignatureFailures";
 
 /// The EMF line for `value` of `metric` at `timestamp_ms`.
 pub fn emf_line(namespace: &str, metric: &str, value: u64, timestamp_ms: i128) -> Value {

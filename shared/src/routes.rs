@@ -83,6 +83,8 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/admin/orders", "admin"),
     route("POST", "/admin/orders/{id}/cancel", "admin"),
     route("GET", "/admin/reviews", "admin"),
+    // Payments: Stripe delivers its events here; the signature is the authentication.
+    route("POST", "/webhooks/stripe", "payments"),
 ];
 
 /// The `[workspace.metadata.lambda.watch.router]` table body, one line per path, in table order.

@@ -129,6 +129,8 @@ const HTTP_SAMPLES: &[(&str, u16)] = &[
     // Password reset: Ann asks for a link (202 whatever the email); the client resets theirs.
     ("auth/forgot-password.json", 202),
     ("auth/reset-password.json", 204),
+    // A delivery signed long ago with a secret the stack does not have: refused, nothing stored.
+    ("payments/stripe-webhook.json", 400),
 ];
 
 /// The samples of the event-driven functions, each with the event source it stands for.

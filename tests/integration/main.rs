@@ -19,6 +19,7 @@ mod infra;
 mod messages;
 mod openapi;
 mod orders;
+mod payments;
 mod pipeline;
 mod reviews;
 mod routes;

@@ -24,12 +24,15 @@ use gigmarket_shared::config::Config;
 use gigmarket_shared::routes::ROUTES;
 use gigmarket_shared::store::table;
 use gigmarket_shared::stripe::client::{StripeClient, StripeConfig};
+use gigmarket_shared::stripe::signature::SigningSecrets;
 use gigmarket_shared::web::AppState;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 use uuid::Uuid;
 
 pub const PASSWORD: &str = "correct horse battery staple";
+/// The signing secret of the in-process Stripe webhook (`payments`): tests sign deliveries with it.
+pub const WEBHOOK_SECRET: &str = "whsec_gigmarket_tests_only";
 
 pub struct TestApp {
     pub state: AppState,
@@ -236,6 +239,13 @@ impl TestApp {
             // Messaging.
             ("messages", ::messages::router(state.clone())),
             ("admin", ::admin::router(state.clone())),
+            (
+                "payments",
+                ::payments::router(
+                    state.clone(),
+                    SigningSecrets::parse(WEBHOOK_SECRET).expect("a secret"),
+                ),
+            ),
         ]);
         let mut matcher = matchit::Router::new();
         for route in ROUTES {

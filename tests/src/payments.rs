@@ -68,7 +68,7 @@ impl TestApp {
     pub async fn apply_payment(&self, order_id: Uuid) -> PaymentOutcome {
         let intent = self.payment_intent(order_id).await;
         let report = payments::report_of(&intent).expect("the intent names its order");
-        payments::payment_reported(&self.state.store, &report, OffsetDateTime::now_utc())
+        payments::payment_reported(&self.state.store, None, &report, OffsetDateTime::now_utc())
             .await
             .expect("applying the payment")
     }

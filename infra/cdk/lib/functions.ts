@@ -195,6 +195,18 @@ export const FUNCTIONS: FunctionSpec[] = [
     timeoutSeconds: 60,
     trigger: { kind: 'schedule', expression: 'rate(15 minutes)' },
   },
+  {
+    name: 'payments',
+    description: 'Stripe webhooks: verified, deduplicated payment reports that move orders and the ledger',
+    // GetItem: the order a PaymentIntent names. A payment is one TransactWriteItems: Puts (the
+    // order, its timeline entry, the ledger transaction, the Stripe event), Updates (metrics,
+    // ledger balances); a payment status is an Update of the order with the Put of the event.
+    table: {
+      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+      leadingKeys: ['ORDER#*', 'LEDGER#*', 'BALANCE#*', 'STRIPE_EVENT#*', 'METRICS#*'],
+    },
+    readsJwtKeys: true,
+  },
 ];
 
 /** One row of infra/routes.json. */

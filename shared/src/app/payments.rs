@@ -1,20 +1,22 @@
 //! Payment use cases: what the payment processor reports about an order's PaymentIntent moves
-//! the order. The Stripe webhook (`payments`) and the tests' paying fixture call
+//! the order and the ledger. The Stripe webhook (`payments`) and the tests' paying fixture call
 //! [`payment_reported`], so a payment is applied the same way whoever reports it.
 //!
 //! Reports arrive at least once and in any order: only forward moves are applied (an unpaid
-//! order becomes paid once; a payment status never goes back to an earlier one), and a report
-//! about an order that moved on answers as applied.
+//! order becomes paid once; a payment status never goes back to an earlier one), a report about
+//! an order that moved on changes nothing, and the event that carried a report is written in the
+//! same DynamoDB transaction as the change it causes, so a redelivered event changes nothing.
 
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::orders;
+use crate::domain::ledger::LedgerTransaction;
 use crate::domain::order::{
     ActionInput, Actor, Order, OrderAction, OrderStatus, Payment, PaymentStatus,
 };
 use crate::error::{ApiError, ApiResult};
 use crate::store::Store;
+use crate::store::orders::{TransitionEffects, TransitionWrite};
 
 /// What the payment processor says about one PaymentIntent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,11 +37,14 @@ pub enum PaymentOutcome {
     Recorded,
     /// Nothing to do: an unknown order or intent, or a report older than what the order shows.
     Ignored,
+    /// The event that carries the report was applied before.
+    AlreadyApplied,
 }
 
-/// Applies `report` to its order.
+/// Applies `report` to its order; `event_id` is the processor's event that carried it, if any.
 pub async fn payment_reported(
     store: &Store,
+    event_id: Option<&str>,
     report: &PaymentReport,
     now: OffsetDateTime,
 ) -> ApiResult<PaymentOutcome> {
@@ -53,7 +58,7 @@ pub async fn payment_reported(
         return Ok(PaymentOutcome::Ignored);
     }
     if report.status == PaymentStatus::Succeeded {
-        return pay(store, &order, now).await;
+        return pay(store, event_id, &order, now).await;
     }
     if report.status.progress() < payment.status.progress()
         || (report.status == payment.status && report.error == payment.error)
@@ -65,24 +70,43 @@ pub async fn payment_reported(
         error: report.error.clone(),
         ..payment.clone()
     };
-    if store.record_payment(&order, &reported).await? {
-        Ok(PaymentOutcome::Recorded)
-    } else {
-        Err(payment_raced())
-    }
+    let write = store
+        .record_payment(&order, &reported, event_id, now.unix_timestamp())
+        .await?;
+    outcome(write, PaymentOutcome::Recorded)
 }
 
-async fn pay(store: &Store, order: &Order, now: OffsetDateTime) -> ApiResult<PaymentOutcome> {
-    orders::change(
-        store,
-        order,
+/// The order is paid: it goes to `pending`, and its whole charge into escrow (ledger
+/// `order_paid`), in one transaction.
+async fn pay(
+    store: &Store,
+    event_id: Option<&str>,
+    order: &Order,
+    now: OffsetDateTime,
+) -> ApiResult<PaymentOutcome> {
+    let transition = order.transition(
         OrderAction::Pay,
         Actor::system(),
         ActionInput::default(),
         now,
-    )
-    .await
-    .map(|_| PaymentOutcome::Paid)
+    )?;
+    let split = order.split().map_err(ApiError::internal)?;
+    let ledger = LedgerTransaction::order_paid(order.id, &split).map_err(ApiError::internal)?;
+    let effects = TransitionEffects {
+        ledger: Some(&ledger),
+        processor_event: event_id,
+        audit: None,
+    };
+    let write = store.apply_transition_with(&transition, effects).await?;
+    outcome(write, PaymentOutcome::Paid)
+}
+
+fn outcome(write: TransitionWrite, applied: PaymentOutcome) -> ApiResult<PaymentOutcome> {
+    match write {
+        TransitionWrite::Applied => Ok(applied),
+        TransitionWrite::EventAlreadyApplied => Ok(PaymentOutcome::AlreadyApplied),
+        TransitionWrite::OrderChanged => Err(payment_raced()),
+    }
 }
 
 /// The order changed while the report was applied: the sender retries (a webhook answers 5xx).

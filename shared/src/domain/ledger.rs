@@ -75,7 +75,7 @@ pub enum LedgerKind {
 
 impl LedgerKind {
     /// The start of the ids of this kind's transactions (`order-paid:<order>`).
-    fn id_prefix(self) -> &'static str {
+    pub fn id_prefix(self) -> &'static str {
         match self {
             Self::OrderPaid => "order-paid",
             Self::OrderRefunded => "order-refunded",

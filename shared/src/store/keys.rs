@@ -17,10 +17,13 @@
 //! | reset mails         | `RESETMAIL#<email>`     | `WINDOW#<start>#FROM#<ip>` | TTL `expires_at`; reserved-attempt count |
 //! | gig                 | `GIG#<gig_id>`          | `GIG`              | gsi1: `GIGOWNER#<freelancer_id>` / `<created_ms>#<gig_id>` |
 //! | gig listing entry   | `GIG#<gig_id>`          | `LIST#<partition>` | gsi1 price, gsi2 newest, gsi3 rating, gsi4 relevance (terms only); pk of each = `<partition>` |
-//! | order               | `ORDER#<order_id>`      | `ORDER`            | gsi1, gsi2, sparse gsi3 (below)      |
+//! | order               | `ORDER#<order_id>`      | `ORDER`            | gsi1, gsi2 (once paid), sparse gsi3 (below) |
 //! | order timeline entry| `ORDER#<order_id>`      | `EVENT#<seq:06>`   | one per change; same partition as the order, so one Query reads both |
 //! | order idempotency   | `IDEMPOTENCY#<client_id>#<key>` | `ORDER_REQUEST` | TTL `expires_at` (24 h); body hash + order id |
 //! | mail dedupe record  | `MAIL#<event_id>`       | `TO#<user_id>`     | TTL `expires_at` (7 days); notifier's exactly-once guard |
+//! | ledger transaction  | `LEDGER#<transaction_id>` | `TX`             | immutable postings summing to zero (`store::ledger`) |
+//! | ledger balance      | `BALANCE#<account>#<currency>` | `BALANCE`   | moved by `ADD` with the postings; conditioned not below zero but `stripe_clearing` |
+//! | Stripe event applied| `STRIPE_EVENT#<event_id>` | `EVENT`          | TTL `expires_at` (30 days); put with the change it caused |
 //! | review              | `REVIEW#<review_id>`    | `REVIEW`           | sealed: gsi3 (publication deadline); published: gsi1 (gig's), gsi2 (user's) |
 //! | order review states | `ORDER#<order_id>`      | `REVIEWS`          | each side's review id and state; in the order's partition, so `GET /orders/{id}` reads it with the order |
 //! | conversation member (inbox entry) | `CONV#<conversation_id>` | `MEMBER#<user_id>` | gsi1: `INBOX#<user_id>` / `<last activity ms:016>#<conversation_id>` |
@@ -429,6 +432,26 @@ pub fn order_idempotency(client_id: Uuid, idempotency_key: &str) -> Key {
     )
 }
 
+// ---- payments: the ledger and the payment processor's events (`store::ledger`) ----
+
+/// A ledger transaction, by its idempotent id (`order-paid:<order>`).
+pub fn ledger_transaction(id: &str) -> Key {
+    Key::new(format!("LEDGER#{id}"), "TX")
+}
+
+/// The balance of one ledger account (`escrow`, `freelancer:<id>:pending`) in one currency.
+pub fn ledger_balance(account: &str, currency: &str) -> Key {
+    Key::new(format!("BALANCE#{account}#{currency}"), "BALANCE")
+}
+
+/// A payment processor event (Stripe's `evt_...`) that changed something, kept so a redelivery
+/// changes nothing.
+pub fn processor_event(event_id: &str) -> Key {
+    Key::new(format!("STRIPE_EVENT#{event_id}"), "EVENT")
+}
+
+// ---- end of payments keys ----
+
 pub fn mail_sent(event_id: &str, recipient_id: Uuid) -> Key {
     Key::new(format!("MAIL#{event_id}"), &format!("TO#{recipient_id}"))
 }
@@ -734,6 +757,10 @@ pub mod entity {
     pub const ORDER_EVENT: &str = "order_event";
     pub const ORDER_REQUEST: &str = "order_request";
     pub const MAIL_SENT: &str = "mail_sent";
+    // Payments.
+    pub const LEDGER_TRANSACTION: &str = "ledger_transaction";
+    pub const LEDGER_BALANCE: &str = "ledger_balance";
+    pub const PROCESSOR_EVENT: &str = "processor_event";
     pub const GIG_LISTING: &str = "gig_listing";
     // Reviews. The dispatcher turns stream records of reviews into review events.
     pub const REVIEW: &str = "review";

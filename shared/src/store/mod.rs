@@ -16,6 +16,7 @@ pub mod admin;
 pub mod audit;
 pub mod gigs;
 pub(crate) mod keys;
+pub mod ledger;
 pub mod messages;
 pub mod metrics;
 pub mod orders;

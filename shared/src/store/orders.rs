@@ -19,11 +19,12 @@ use super::reviews::OrderReviews;
 use super::transaction::{TransactOutcome, Transaction};
 use super::users::UserCondition;
 use super::{
-    Item, Store, attribute, condition_failed, done_if_condition_failed, from_item, key_attributes,
-    n, s, sdk_error, to_item,
+    Item, Store, attribute, done_if_condition_failed, from_item, key_attributes, n, s, sdk_error,
+    to_item,
 };
 use crate::domain::audit::AuditEntry;
 use crate::domain::gig::GigStatus;
+use crate::domain::ledger::{LedgerAccount, LedgerTransaction};
 use crate::domain::metrics::MetricsDelta;
 use crate::domain::order::{
     Deadline, Order, OrderStatus, Party, Payment, TimelineEntry, Transition,
@@ -108,6 +109,28 @@ enum Changing {
     GigCounters,
     Metrics,
     Audit,
+    LedgerEntry,
+    Balance(LedgerAccount),
+    ProcessorEvent,
+}
+
+/// What a transition moves beside the order: money in the ledger, and the payment processor's
+/// event that caused it (recorded so its redelivery changes nothing).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TransitionEffects<'a> {
+    pub ledger: Option<&'a LedgerTransaction>,
+    pub processor_event: Option<&'a str>,
+    pub audit: Option<&'a AuditEntry>,
+}
+
+/// How a transition's write ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransitionWrite {
+    Applied,
+    /// The order is no longer in the state and version the transition was computed from.
+    OrderChanged,
+    /// The processor's event was applied before: nothing was written.
+    EventAlreadyApplied,
 }
 
 /// Outcome of claiming the right to send one mail.
@@ -355,7 +378,17 @@ impl Store {
     /// Writes a transition decided by the domain. `Ok(false)`: the order is no longer in the
     /// state and version the transition was computed from (somebody else changed it first).
     pub async fn apply_transition(&self, transition: &Transition) -> Result<bool, ApiError> {
-        self.write_transition(transition, None).await
+        let effects = TransitionEffects::default();
+        Ok(self.write_transition(transition, effects).await? == TransitionWrite::Applied)
+    }
+
+    /// [`Store::apply_transition`] with what it moves beside the order, all in one transaction.
+    pub async fn apply_transition_with(
+        &self,
+        transition: &Transition,
+        effects: TransitionEffects<'_>,
+    ) -> Result<TransitionWrite, ApiError> {
+        self.write_transition(transition, effects).await
     }
 
     /// [`Store::apply_transition`] of an admin's change, with its audit entry in the same
@@ -365,14 +398,18 @@ impl Store {
         transition: &Transition,
         audit: &AuditEntry,
     ) -> Result<bool, ApiError> {
-        self.write_transition(transition, Some(audit)).await
+        let effects = TransitionEffects {
+            audit: Some(audit),
+            ..TransitionEffects::default()
+        };
+        Ok(self.write_transition(transition, effects).await? == TransitionWrite::Applied)
     }
 
     async fn write_transition(
         &self,
         transition: &Transition,
-        audit: Option<&AuditEntry>,
-    ) -> Result<bool, ApiError> {
+        effects: TransitionEffects<'_>,
+    ) -> Result<TransitionWrite, ApiError> {
         let before = &transition.before;
         let mut transaction = self.transaction();
         transaction
@@ -402,13 +439,25 @@ impl Store {
                 None,
             )?;
         }
-        if let Some(entry) = audit {
+        if let Some(entry) = effects.audit {
             transaction.audit(Changing::Audit, entry)?;
         }
+        let now_unix = transition.after.updated_at.unix_timestamp();
+        if let Some(ledger) = effects.ledger {
+            transaction.ledger(Changing::LedgerEntry, Changing::Balance, ledger, now_unix)?;
+        }
+        if let Some(event_id) = effects.processor_event {
+            transaction.processor_event(Changing::ProcessorEvent, event_id, before.id, now_unix)?;
+        }
         match self.transact(transaction).await? {
-            TransactOutcome::Committed => Ok(true),
+            TransactOutcome::Committed => Ok(TransitionWrite::Applied),
+            TransactOutcome::ConditionFailed(failed)
+                if failed.includes(Changing::ProcessorEvent) =>
+            {
+                Ok(TransitionWrite::EventAlreadyApplied)
+            }
             TransactOutcome::ConditionFailed(failed) if failed.includes(Changing::Order) => {
-                Ok(false)
+                Ok(TransitionWrite::OrderChanged)
             }
             TransactOutcome::ConditionFailed(failed) => Err(ApiError::internal(anyhow::anyhow!(
                 "order transition: unexpected condition failure of {failed:?}"
@@ -417,31 +466,39 @@ impl Store {
     }
 
     /// Records what the payment processor reported about an unpaid order's payment, without a
-    /// timeline entry (nothing changed hands). `Ok(false)`: the order moved on or changed since
-    /// it was read.
-    pub async fn record_payment(&self, order: &Order, payment: &Payment) -> Result<bool, ApiError> {
-        self.client()
-            .update_item()
-            .table_name(self.table())
-            .set_key(Some(key_attributes(&keys::order(order.id))))
-            .update_expression("SET #payment = :payment")
-            .condition_expression("#status = :awaiting AND #version = :version")
-            .expression_attribute_names("#payment", "payment")
-            .expression_attribute_names("#status", attr::STATUS)
-            .expression_attribute_names("#version", attr::VERSION)
-            .expression_attribute_values(":payment", attribute(payment)?)
-            .expression_attribute_values(":awaiting", s(OrderStatus::AwaitingPayment.as_str()))
-            .expression_attribute_values(":version", n(order.version))
-            .send()
-            .await
-            .map(|_| true)
-            .or_else(|error| {
-                if condition_failed(&error) {
-                    Ok(false)
-                } else {
-                    Err(sdk_error("UpdateItem")(error))
-                }
-            })
+    /// timeline entry (nothing changed hands), with the processor's event when there is one.
+    pub async fn record_payment(
+        &self,
+        order: &Order,
+        payment: &Payment,
+        processor_event: Option<&str>,
+        now_unix: i64,
+    ) -> Result<TransitionWrite, ApiError> {
+        let value = attribute(payment)?;
+        let mut transaction = self.transaction();
+        transaction.update(Changing::Order, &keys::order(order.id), |update| {
+            update
+                .update_expression("SET #payment = :payment")
+                .condition_expression("#status = :awaiting AND #version = :version")
+                .expression_attribute_names("#payment", "payment")
+                .expression_attribute_names("#status", attr::STATUS)
+                .expression_attribute_names("#version", attr::VERSION)
+                .expression_attribute_values(":payment", value)
+                .expression_attribute_values(":awaiting", s(OrderStatus::AwaitingPayment.as_str()))
+                .expression_attribute_values(":version", n(order.version))
+        })?;
+        if let Some(event_id) = processor_event {
+            transaction.processor_event(Changing::ProcessorEvent, event_id, order.id, now_unix)?;
+        }
+        match self.transact(transaction).await? {
+            TransactOutcome::Committed => Ok(TransitionWrite::Applied),
+            TransactOutcome::ConditionFailed(failed)
+                if failed.includes(Changing::ProcessorEvent) =>
+            {
+                Ok(TransitionWrite::EventAlreadyApplied)
+            }
+            TransactOutcome::ConditionFailed(_) => Ok(TransitionWrite::OrderChanged),
+        }
     }
 
     /// One page of a user's orders, newest first, optionally only those in `status`. With a

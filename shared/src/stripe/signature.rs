@@ -22,6 +22,35 @@ pub enum SignatureError {
     Stale { age_seconds: i64 },
 }
 
+/// A webhook endpoint's signing secrets (`whsec_...`), several while one is rolled. Its `Debug`
+/// redacts them, so a logged state never shows one.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SigningSecrets(Vec<String>);
+
+impl SigningSecrets {
+    /// The secrets of a list, one per line or comma (blank entries ignored); at least one.
+    pub fn parse(list: &str) -> Option<Self> {
+        let secrets: Vec<String> = list
+            .split([',', '\n'])
+            .map(str::trim)
+            .filter(|secret| !secret.is_empty())
+            .map(str::to_owned)
+            .collect();
+        (!secrets.is_empty()).then_some(Self(secrets))
+    }
+
+    /// [`verify`] against these secrets with Stripe's tolerance.
+    pub fn verify(&self, header: &str, body: &[u8], now_unix: i64) -> Result<i64, SignatureError> {
+        verify(header, body, &self.0, now_unix, DEFAULT_TOLERANCE_SECONDS)
+    }
+}
+
+impl std::fmt::Debug for SigningSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SigningSecrets({} redacted)", self.0.len())
+    }
+}
+
 /// Checks `header` against `body` (the raw bytes, before any parsing) and each of `secrets`.
 /// Answers the signed timestamp.
 pub fn verify<S: AsRef<[u8]>>(

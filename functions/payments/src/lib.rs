@@ -1,0 +1,88 @@
+//! `payments`: the Stripe webhook. A delivery's signature is verified before anything else reads
+//! it (400 problem+json otherwise, nothing stored); its event then moves the order it is about
+//! through `app::payments`, which applies each event at most once and only forward. Handlers
+//! parse; the use cases decide.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::response::Json;
+use axum::routing::post;
+use axum::{Extension, Router};
+use gigmarket_shared::app::payments::{self, PaymentOutcome};
+use gigmarket_shared::stripe::client::{Event, PaymentIntent};
+use gigmarket_shared::stripe::signature::SigningSecrets;
+use gigmarket_shared::web::{self, AppState};
+use gigmarket_shared::{ApiError, ApiResult, emf};
+use http::HeaderMap;
+use serde::Serialize;
+use time::OffsetDateTime;
+
+pub const SIGNATURE_HEADER: &str = "stripe-signature";
+
+/// The event types that move an order; every other type is acknowledged and ignored.
+const PAYMENT_INTENT_EVENTS: [&str; 4] = [
+    "payment_intent.succeeded",
+    "payment_intent.payment_failed",
+    "payment_intent.requires_action",
+    "payment_intent.processing",
+];
+
+/// The routes, with the endpoint's signing secrets.
+pub fn router(state: AppState, secrets: SigningSecrets) -> Router {
+    let routes = Router::new().route("/webhooks/stripe", post(stripe_webhook));
+    web::api(routes, state).layer(Extension(secrets))
+}
+
+/// What the webhook answers Stripe (any 2xx stops its retries).
+#[derive(Debug, Serialize)]
+struct Received {
+    received: bool,
+    /// What the event did: `paid`, `recorded`, `ignored`, `already_applied`.
+    outcome: &'static str,
+}
+
+/// `POST /webhooks/stripe` (no caller: the signature is the authentication).
+async fn stripe_webhook(
+    State(state): State<AppState>,
+    Extension(secrets): Extension<SigningSecrets>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<Received>> {
+    let now = OffsetDateTime::now_utc();
+    let header = headers
+        .get(SIGNATURE_HEADER)
+        .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
+        .unwrap_or_default();
+    if let Err(error) = secrets.verify(&header, &body, now.unix_timestamp()) {
+        emf::count(emf::WEBHOOK_SIGNATURE_FAILURES, 1);
+        tracing::warn!(error = %error, "Stripe webhook signature refused");
+        return Err(ApiError::BadRequest(format!(
+            "the Stripe-Signature does not verify: {error}"
+        )));
+    }
+    let event: Event = serde_json::from_slice(&body)
+        .map_err(|_| ApiError::BadRequest("the body is not a Stripe event".to_owned()))?;
+    let outcome = if PAYMENT_INTENT_EVENTS.contains(&event.kind.as_str()) {
+        let intent: PaymentIntent = event.object().map_err(|_| {
+            ApiError::BadRequest("the event's object is no PaymentIntent".to_owned())
+        })?;
+        match payments::report_of(&intent) {
+            Some(report) => {
+                payments::payment_reported(&state.store, Some(&event.id), &report, now).await?
+            }
+            None => PaymentOutcome::Ignored,
+        }
+    } else {
+        PaymentOutcome::Ignored
+    };
+    tracing::info!(event_id = %event.id, event_type = %event.kind, outcome = ?outcome, "Stripe event");
+    Ok(Json(Received {
+        received: true,
+        outcome: match outcome {
+            PaymentOutcome::Paid => "paid",
+            PaymentOutcome::Recorded => "recorded",
+            PaymentOutcome::Ignored => "ignored",
+            PaymentOutcome::AlreadyApplied => "already_applied",
+        },
+    }))
+}

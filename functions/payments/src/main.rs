@@ -1,0 +1,11 @@
+use gigmarket_shared::aws;
+
+// One request at a time per instance (Lambda's model): a single-threaded runtime serves it
+// without handing work between threads.
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_http::Error> {
+    // Read once per cold start, like the JWT keys: from Secrets Manager when deployed.
+    let sdk = aws::sdk_config().await;
+    let secrets = aws::stripe_signing_secrets(&sdk).await?;
+    gigmarket_shared::web::serve(|state| payments::router(state, secrets)).await
+}
