@@ -572,6 +572,7 @@ mod verification_and_reset {
 
     #[tokio::test]
     async fn resending_is_throttled_and_refused_once_verified() {
+        gigmarket_tests::wait_unless_well_inside_the_clock_hour().await;
         let app = TestApp::new().await;
         let user = app.register_unverified("client").await;
         for _ in 0..VERIFICATION_MAILS_PER_HOUR {
@@ -604,6 +605,7 @@ mod verification_and_reset {
 
     #[tokio::test]
     async fn forgot_password_always_answers_202_and_mails_only_real_accounts_a_few_times() {
+        gigmarket_tests::wait_unless_well_inside_the_clock_hour().await;
         let app = TestApp::new().await;
         let user = app.register_unverified("client").await;
         for email in [user.email.as_str(), "nobody-here@example.com"] {

@@ -3,7 +3,7 @@
 //! events, exactly as Lambda would hand them over.
 //!
 //! Needs the local stack: run the suite with `make test`, or `make stack` and then
-//! `source .local/stack.env` before `cargo nextest run`.
+//! `source scripts/env.sh` before `cargo nextest run`.
 
 pub mod fixtures;
 pub mod pipeline;
@@ -171,13 +171,24 @@ impl RawRequest {
     }
 }
 
+/// Hourly allowances count per clock hour, so a test that fills one and expects a refusal must
+/// not straddle the turn of the hour: this waits out the last minute of an hour if it has begun.
+pub async fn wait_unless_well_inside_the_clock_hour() {
+    const MARGIN_SECS: i64 = 60;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let left = 3600 - now.rem_euclid(3600);
+    if left < MARGIN_SECS {
+        tokio::time::sleep(std::time::Duration::from_secs(left as u64 + 1)).await;
+    }
+}
+
 /// The endpoint of the local DynamoDB, or a panic telling how to start the stack.
 pub fn require_stack() {
     if std::env::var("AWS_ENDPOINT_URL_DYNAMODB").is_err()
         && std::env::var("AWS_ENDPOINT_URL").is_err()
     {
         panic!(
-            "the local stack is not configured: run `make test`, or `make stack && source .local/stack.env` \
+            "the local stack is not configured: run `make test`, or `make stack && source scripts/env.sh` \
              before running tests directly"
         );
     }
