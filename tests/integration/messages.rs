@@ -516,7 +516,7 @@ async fn inbox_and_messages_are_paged() {
 
 #[tokio::test]
 async fn opening_new_conversations_is_limited_per_hour() {
-    gigmarket_tests::wait_unless_well_inside_the_clock_hour().await;
+    gigmarket_tests::wait_unless_well_inside_the_clock_window(gigmarket_tests::CLOCK_HOUR).await;
     let app = TestApp::with_config(|config| config.conversations_per_hour = 2).await;
     let ann = app.register_client().await;
     let mut others = Vec::new();

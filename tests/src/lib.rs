@@ -171,16 +171,21 @@ impl RawRequest {
     }
 }
 
-/// Hourly allowances count per clock hour, so a test that fills one and expects a refusal must
-/// not straddle the turn of the hour: this waits out the last minute of an hour if it has begun.
-pub async fn wait_unless_well_inside_the_clock_hour() {
+/// Allowances count per fixed clock window (an hour, or a configured length), so a test that
+/// fills one and expects a refusal must not straddle a window's turn: this waits out the last
+/// minute of a window if it has begun.
+pub async fn wait_unless_well_inside_the_clock_window(window: std::time::Duration) {
     const MARGIN_SECS: i64 = 60;
+    let length = window.as_secs() as i64;
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let left = 3600 - now.rem_euclid(3600);
+    let left = length - now.rem_euclid(length);
     if left < MARGIN_SECS {
         tokio::time::sleep(std::time::Duration::from_secs(left as u64 + 1)).await;
     }
 }
+
+/// The clock hour, the window of the fixed hourly allowances.
+pub const CLOCK_HOUR: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// The endpoint of the local DynamoDB, or a panic telling how to start the stack.
 pub fn require_stack() {
