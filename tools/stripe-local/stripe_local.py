@@ -2,7 +2,7 @@
 localstripe lacks, so the Rust client and webhook handler cannot tell it from Stripe.
 
 localstripe (PyPI, GPL-3.0) is imported from the venv and run as this process, never copied: this
-module changes its behaviour at run time (wrapping its classes' methods, one middleware, one
+module changes its behaviour at run time (wrapping its classes' methods, three middlewares, one
 route) and then calls its own `start()`. Every addition follows Stripe's API reference
 (https://docs.stripe.com/api); docs/local-stack.md lists them and where each one maps.
 
