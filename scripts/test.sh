@@ -127,6 +127,8 @@ export GIGMARKET_SECRETS_FILE="$ROOT/.local/secrets-$run_id.txt"
 : >"$GIGMARKET_SECRETS_FILE"
 remember_secret() { printf '%s\n' "$@" >>"$GIGMARKET_SECRETS_FILE"; }
 remember_secret "fuzzing password 1" "fuzzing admin password"
+# The stripe service signs its webhook deliveries with it.
+remember_secret "$STRIPE_WEBHOOK_SECRET"
 # watch's log holds every function's output (tracing, EMF), the bridge's its own.
 export GIGMARKET_WATCH_LOG="$ROOT/.local/logs/watch-test.log" GIGMARKET_BRIDGE_LOG="$ROOT/.local/logs/bridge-test.log"
 
