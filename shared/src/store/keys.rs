@@ -595,6 +595,15 @@ pub fn message(conversation_id: Uuid, message_id: Uuid) -> Key {
 /// What every message's sort key starts with (the partition also holds inbox entries).
 pub const MESSAGE_PREFIX: &str = "MSG#";
 
+/// The sort-key bounds of the messages sent after `message_id` (UUIDv7 ids sort by send time;
+/// `#` puts the lower bound just past that message, `~` sorts after every id).
+pub fn messages_after(message_id: Uuid) -> (String, String) {
+    (
+        format!("{MESSAGE_PREFIX}{message_id}#"),
+        format!("{MESSAGE_PREFIX}~"),
+    )
+}
+
 /// gsi1 partition: a user's inbox.
 pub fn inbox(user_id: Uuid) -> String {
     format!("INBOX#{user_id}")
