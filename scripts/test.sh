@@ -61,11 +61,16 @@ if ! bash scripts/stack.sh status >/dev/null 2>&1; then
 fi
 watch_pid=""
 bridge_pid=""
+gateway_pid=""
 arm64_pid=""
 cleanup() {
   if [[ -n "$arm64_pid" ]]; then
     kill -- "-$arm64_pid" 2>/dev/null || true
     wait "$arm64_pid" 2>/dev/null || true
+  fi
+  if [[ -n "$gateway_pid" ]]; then
+    kill "$gateway_pid" 2>/dev/null || true
+    wait "$gateway_pid" 2>/dev/null || true
   fi
   if [[ -n "$bridge_pid" ]]; then
     kill "$bridge_pid" 2>/dev/null || true
@@ -133,6 +138,11 @@ remember_secret "$STRIPE_WEBHOOK_SECRET"
 export GIGMARKET_WATCH_LOG="$ROOT/.local/logs/watch-test.log" GIGMARKET_BRIDGE_LOG="$ROOT/.local/logs/bridge-test.log"
 
 watch_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+# The local WebSocket gateway (tools/gateway): its port is chosen first, so the functions under
+# watch get its management API as their callback URL.
+gateway_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+export REALTIME_CALLBACK_URL="http://127.0.0.1:$gateway_port/local"
+export GIGMARKET_WEBSOCKET_URL="ws://127.0.0.1:$gateway_port/local"
 log "starting cargo lambda watch on port $watch_port"
 mkdir -p .local/logs
 # setsid: its own process group, so cleanup stops watch and every function it spawned.
@@ -153,6 +163,11 @@ log "starting the local bridge"
 "${CARGO_TARGET_DIR:-target}/debug/bridge" --invoke-url "$GIGMARKET_API_URL" --schedule-every 0 \
   >"$GIGMARKET_BRIDGE_LOG" 2>&1 &
 bridge_pid=$!
+
+log "starting the local WebSocket gateway on port $gateway_port"
+"${CARGO_TARGET_DIR:-target}/debug/gateway" --invoke-url "$GIGMARKET_API_URL" --address "127.0.0.1:$gateway_port" \
+  >"$ROOT/.local/logs/gateway-test.log" 2>&1 &
+gateway_pid=$!
 
 # --- Tests: the scenarios are Rust tests (tests/); each step below runs one group of them.
 log "load through watch: 200 placements, then 240 transitions, started at once (tests/load.rs)"

@@ -49,6 +49,12 @@ pub struct Config {
     /// at about the idle footprint plus 19 MiB per permit. A Lambda instance serves one request
     /// at a time: 1 fits; `cargo lambda watch` and the tests queue concurrent logins behind it.
     pub password_hash_concurrency: usize,
+    // Real time.
+    /// `REALTIME_CALLBACK_URL`: the WebSocket API stage's management endpoint
+    /// (`https://<api>.execute-api.<region>.amazonaws.com/<stage>`; locally the gateway's), where
+    /// `realtime` posts to connections. Given to the client explicitly: a global
+    /// `AWS_ENDPOINT_URL` never redirects it.
+    pub realtime_callback_url: Option<String>,
 }
 
 /// One environment variable a function reads: the configuration table in `docs/deploy.md` is
@@ -167,6 +173,11 @@ pub const ENV_VARS: &[EnvVar] = &[
         "the key the Stripe client authenticates with, never logged; the local stack's is the dummy `sk_test_local`",
     ),
     env_var(
+        "REALTIME_CALLBACK_URL",
+        "",
+        "the WebSocket API stage's management endpoint `realtime` posts to connections at (locally the gateway's `http://127.0.0.1:<port>/local`); never taken from `AWS_ENDPOINT_URL`",
+    ),
+    env_var(
         "METRICS_NAMESPACE",
         "Gigmarket",
         "CloudWatch namespace of the EMF metrics; the stacks set `Gigmarket/<stage>`",
@@ -273,6 +284,8 @@ impl Config {
                 0 => bail!("environment variable PASSWORD_HASH_CONCURRENCY must be at least 1"),
                 permits => permits,
             },
+            // Real time.
+            realtime_callback_url: optional("REALTIME_CALLBACK_URL"),
         })
     }
 
@@ -299,6 +312,8 @@ impl Config {
             app_base_url: DEFAULT_APP_BASE_URL.to_owned(),
             // Password hashing memory (auth).
             password_hash_concurrency: 1,
+            // Real time.
+            realtime_callback_url: None,
         }
     }
 }

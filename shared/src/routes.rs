@@ -83,6 +83,8 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/admin/orders", "admin"),
     route("POST", "/admin/orders/{id}/cancel", "admin"),
     route("GET", "/admin/reviews", "admin"),
+    // Real time: tickets for the WebSocket API (its own routes are in the infra).
+    route("POST", "/realtime/tickets", "realtime"),
 ];
 
 /// The `[workspace.metadata.lambda.watch.router]` table body, one line per path, in table order.

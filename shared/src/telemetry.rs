@@ -24,6 +24,7 @@ pub const OWN_CRATES: &[&str] = &[
     "dispatcher",
     "notifier",
     "scheduler",
+    "realtime",
 ];
 
 /// The `EnvFilter` directives for a configured level (`DEBUG`, `info`, ...; unknown: INFO).

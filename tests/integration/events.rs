@@ -129,6 +129,8 @@ const HTTP_SAMPLES: &[(&str, u16)] = &[
     // Password reset: Ann asks for a link (202 whatever the email); the client resets theirs.
     ("auth/forgot-password.json", 202),
     ("auth/reset-password.json", 204),
+    // A ticket for Ann's next WebSocket connection.
+    ("realtime/post-ticket.json", 201),
 ];
 
 /// The samples of the event-driven functions, each with the event source it stands for.
@@ -138,17 +140,26 @@ const EVENT_SAMPLES: &[(&str, &str)] = &[
     ("scheduler/scheduled.json", "aws.events"),
 ];
 
+/// The WebSocket API's events for `realtime`, each with its route key, in the order a
+/// connection sees them (`<TICKET>`: a ticket issued to a fresh user).
+const SOCKET_SAMPLES: &[(&str, &str)] = &[
+    ("realtime/connect.json", "$connect"),
+    ("realtime/ping.json", "ping"),
+    ("realtime/disconnect.json", "$disconnect"),
+];
+
 #[test]
 fn every_sample_is_checked_and_fits_its_function() {
     let checked: BTreeSet<String> = HTTP_SAMPLES
         .iter()
         .map(|(file, _)| (*file).to_owned())
         .chain(EVENT_SAMPLES.iter().map(|(file, _)| (*file).to_owned()))
+        .chain(SOCKET_SAMPLES.iter().map(|(file, _)| (*file).to_owned()))
         .collect();
     assert_eq!(
         all_samples(),
         checked,
-        "add new samples to HTTP_SAMPLES or EVENT_SAMPLES"
+        "add new samples to HTTP_SAMPLES, EVENT_SAMPLES or SOCKET_SAMPLES"
     );
     for (file, _) in HTTP_SAMPLES {
         let event: Value = serde_json::from_str(&sample(file)).expect("sample is JSON");
@@ -183,6 +194,11 @@ fn every_sample_is_checked_and_fits_its_function() {
                 assert_eq!(keys(&event), keys(&bridge::scheduled_event("us-east-1")));
             }
         }
+    }
+    for (file, route_key) in SOCKET_SAMPLES {
+        let event: Value = serde_json::from_str(&sample(file)).expect("sample is JSON");
+        assert!(::realtime::socket::is_socket_event(&event), "{file}");
+        assert_eq!(event["requestContext"]["routeKey"], *route_key, "{file}");
     }
     for function in function_crates() {
         assert!(
@@ -536,4 +552,42 @@ async fn the_scheduler_sample_runs_the_housekeeping() {
         app.order(&cast.client, delivered).await.body["status"],
         "completed"
     );
+}
+
+/// The WebSocket samples, handed to `realtime`'s socket handler in order: a ticket opens the
+/// connection, `ping` answers, `$disconnect` forgets it.
+#[tokio::test]
+async fn every_socket_sample_gets_its_expected_response() {
+    use aws_lambda_events::encodings::Body;
+    let app = TestApp::new().await;
+    let client = app.register_client().await;
+    let now = OffsetDateTime::now_utc();
+    let caller = gigmarket_shared::domain::user::Caller {
+        id: client.id,
+        role: gigmarket_shared::domain::user::Role::Client,
+    };
+    let ticket = gigmarket_shared::app::realtime::issue_ticket(&app.state.store, caller, now)
+        .await
+        .unwrap()
+        .ticket;
+    for (file, _) in SOCKET_SAMPLES {
+        let event: Value =
+            serde_json::from_str(&sample(file).replace("<TICKET>", &ticket)).unwrap();
+        let request = serde_json::from_value(event).expect("a WebSocket event");
+        let response = ::realtime::socket::handle(&app.state, request, now).await;
+        assert_eq!(response.status_code, 200, "{file}: {:?}", response.body);
+        if *file == "realtime/ping.json" {
+            let Some(Body::Text(body)) = response.body else {
+                panic!("{file}: no body");
+            };
+            assert_eq!(body, r#"{"type":"pong"}"#);
+        }
+    }
+    let connections = app
+        .state
+        .store
+        .connections_of(client.id, now.unix_timestamp())
+        .await
+        .unwrap();
+    assert!(connections.is_empty(), "{connections:?}");
 }

@@ -20,6 +20,7 @@ mod messages;
 mod openapi;
 mod orders;
 mod pipeline;
+mod realtime;
 mod reviews;
 mod routes;
 mod scheduler;

@@ -243,6 +243,7 @@ impl TestApp {
             // Messaging.
             ("messages", ::messages::router(state.clone())),
             ("admin", ::admin::router(state.clone())),
+            ("realtime", ::realtime::router(state.clone())),
         ]);
         let mut matcher = matchit::Router::new();
         for route in ROUTES {

@@ -195,6 +195,19 @@ export const FUNCTIONS: FunctionSpec[] = [
     timeoutSeconds: 60,
     trigger: { kind: 'schedule', expression: 'rate(15 minutes)' },
   },
+  {
+    name: 'realtime',
+    description: 'Real time over the WebSocket API: connection tickets, $connect/$disconnect/messages, pushes to open connections',
+    // GetItem: a ticket, a connection.
+    // Issuing a ticket is a TransactWriteItems (Put of the ticket, ConditionCheck of the user:
+    // not blocked); $connect one more (Delete of the ticket, Puts of the connection's two items,
+    // ConditionCheck of the user); $disconnect one of two Deletes.
+    table: {
+      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem'],
+      leadingKeys: ['TICKET#*', 'CONNECTION#*', 'CONNECTIONS#*', 'USER#*'],
+    },
+    readsJwtKeys: true,
+  },
 ];
 
 /** One row of infra/routes.json. */

@@ -14,6 +14,7 @@ pub mod admin;
 pub mod gigs;
 pub mod messages;
 pub mod orders;
+pub mod realtime;
 pub mod reviews;
 pub mod users;
 

@@ -1,0 +1,96 @@
+//! Real time over the WebSocket API: the single-use tickets a client connects with, the limits
+//! API Gateway puts on a connection, and what a client may send on the socket.
+//!
+//! Browsers can not set headers on a WebSocket, so a signed-in client trades its access token for
+//! a ticket (`POST /realtime/tickets`) and connects with `?ticket=` in the URL; a URL ends up in
+//! logs, so the ticket lives a minute and works once.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// How long a ticket may wait for its connection.
+pub const TICKET_LIFETIME_SECS: i64 = 60;
+
+/// API Gateway closes every WebSocket connection after 2 hours, whatever happens on it; the
+/// stored connection expires (TTL) then too, so one whose `$disconnect` never came is ignored
+/// on read and deleted by the table.
+pub const CONNECTION_LIFETIME_SECS: i64 = 2 * 3600;
+
+/// API Gateway closes a connection idle for 10 minutes; `{"action":"ping"}` keeps it open.
+pub const IDLE_TIMEOUT_SECS: i64 = 10 * 60;
+
+/// The answer to `POST /realtime/tickets`: the ticket's plaintext (never stored) and when it
+/// stops working.
+#[derive(Debug, Clone, Serialize)]
+pub struct Ticket {
+    pub ticket: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
+/// One open WebSocket connection of a user (one per device).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Connection {
+    /// API Gateway's id of the connection, the address of every push to it.
+    pub connection_id: String,
+    pub user_id: Uuid,
+    #[serde(with = "time::serde::rfc3339")]
+    pub connected_at: OffsetDateTime,
+    /// Unix seconds: API Gateway's 2-hour limit; also the table's TTL attribute.
+    pub expires_at: i64,
+}
+
+impl Connection {
+    pub fn new(connection_id: String, user_id: Uuid, now: OffsetDateTime) -> Self {
+        Self {
+            connection_id,
+            user_id,
+            connected_at: now,
+            expires_at: now.unix_timestamp() + CONNECTION_LIFETIME_SECS,
+        }
+    }
+
+    pub fn is_live(&self, now_unix: i64) -> bool {
+        self.expires_at > now_unix
+    }
+}
+
+/// What a client sends on the socket: a JSON object whose `action` picks the route (the API's
+/// route selection expression is `$request.body.action`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
+pub enum SocketAction {
+    /// Answered with `{"type":"pong"}`: keeps an idle connection open.
+    Ping,
+}
+
+impl SocketAction {
+    /// The action a message body asks for, or why it is refused (shown to the client).
+    pub fn parse(body: &str) -> Result<Self, String> {
+        serde_json::from_str(body).map_err(|error| format!("not a known action: {error}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_connection_lives_two_hours() {
+        let now = OffsetDateTime::from_unix_timestamp(1_000).unwrap();
+        let connection = Connection::new("c1".to_owned(), Uuid::nil(), now);
+        assert!(connection.is_live(1_000 + CONNECTION_LIFETIME_SECS - 1));
+        assert!(!connection.is_live(1_000 + CONNECTION_LIFETIME_SECS));
+    }
+
+    #[test]
+    fn actions_parse_by_name_and_refuse_the_rest() {
+        assert_eq!(
+            SocketAction::parse(r#"{"action":"ping"}"#),
+            Ok(SocketAction::Ping)
+        );
+        assert!(SocketAction::parse(r#"{"action":"shout"}"#).is_err());
+        assert!(SocketAction::parse("ping").is_err());
+    }
+}

@@ -1,0 +1,315 @@
+//! `realtime` through `cargo lambda watch`: a ticket over HTTP, then the WebSocket API's events
+//! at the invoke endpoint, as API Gateway delivers them to the deployed function.
+
+use gigmarket_tests::repo_path;
+use gigmarket_tests::watch::{call, invoke_api, register_over_http};
+use reqwest::Method;
+use serde_json::Value;
+use uuid::Uuid;
+
+/// `events/realtime/<name>` for connection `connection_id`, with `<TICKET>` filled in.
+fn socket_sample(name: &str, connection_id: &str, ticket: &str) -> Value {
+    let path = repo_path(&format!("events/realtime/{name}"));
+    let text = std::fs::read_to_string(&path).expect("sample");
+    let mut event: Value = serde_json::from_str(&text.replace("<TICKET>", ticket)).unwrap();
+    event["requestContext"]["connectionId"] = connection_id.into();
+    event
+}
+
+#[tokio::test]
+async fn a_ticket_opens_one_connection_through_watch() {
+    let client = reqwest::Client::new();
+    let (_, token, _) = register_over_http(&client, "client").await;
+    let (status, _, issued) = call(
+        &client,
+        Method::POST,
+        "/realtime/tickets",
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(status, 201, "{issued}");
+    let ticket = issued["ticket"].as_str().expect("ticket").to_owned();
+    let connection_id = format!("{}=", Uuid::new_v4().simple());
+
+    let connect = socket_sample("connect.json", &connection_id, &ticket);
+    let (status, body) = invoke_api("realtime", &connect).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) =
+        invoke_api("realtime", &socket_sample("ping.json", &connection_id, "")).await;
+    assert_eq!((status, body["type"].as_str()), (200, Some("pong")));
+
+    // Used once: another connection with the same ticket is refused at the handshake.
+    let again = socket_sample(
+        "connect.json",
+        &format!("{}=", Uuid::new_v4().simple()),
+        &ticket,
+    );
+    let (status, problem) = invoke_api("realtime", &again).await;
+    assert_eq!(status, 401, "{problem}");
+
+    let disconnect = socket_sample("disconnect.json", &connection_id, "");
+    assert_eq!(invoke_api("realtime", &disconnect).await.0, 200);
+}
+
+// ---- through the local WebSocket gateway, with a real WebSocket client ----
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use gigmarket_shared::store::Store;
+use gigmarket_tests::watch::{base_url, functions_store};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Where clients connect: the gateway `make test` starts (`GIGMARKET_WEBSOCKET_URL`).
+fn websocket_url() -> String {
+    std::env::var("GIGMARKET_WEBSOCKET_URL")
+        .expect("GIGMARKET_WEBSOCKET_URL must point at the local gateway (make test starts it)")
+}
+
+/// The management API's URL, as the functions are given it (`REALTIME_CALLBACK_URL`).
+fn callback_url() -> String {
+    std::env::var("REALTIME_CALLBACK_URL")
+        .expect("REALTIME_CALLBACK_URL must point at the local gateway (make test sets it)")
+}
+
+async fn new_ticket(client: &reqwest::Client, token: &str) -> String {
+    let (status, _, issued) =
+        call(client, Method::POST, "/realtime/tickets", Some(token), None).await;
+    assert_eq!(status, 201, "{issued}");
+    issued["ticket"].as_str().expect("ticket").to_owned()
+}
+
+async fn open_socket(url: &str, ticket: &str) -> Result<Socket, u16> {
+    match tokio_tungstenite::connect_async(format!("{url}?ticket={ticket}")).await {
+        Ok((socket, _)) => Ok(socket),
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            Err(response.status().as_u16())
+        }
+        Err(other) => panic!("connecting to {url}: {other}"),
+    }
+}
+
+/// The next text message, skipping control frames; `None` once the server closed.
+async fn next_text(socket: &mut Socket) -> Option<Value> {
+    let wait = tokio::time::timeout(Duration::from_secs(60), async {
+        while let Some(message) = socket.next().await {
+            match message.expect("a frame") {
+                Message::Text(text) => return Some(serde_json::from_str(&text).expect("JSON")),
+                Message::Close(_) => return None,
+                _ => {}
+            }
+        }
+        None
+    });
+    wait.await.expect("a message within a minute")
+}
+
+/// The close frame the server ends the connection with.
+async fn close_frame(socket: &mut Socket) -> (CloseCode, String) {
+    let wait = tokio::time::timeout(Duration::from_secs(120), async {
+        while let Some(message) = socket.next().await {
+            if let Ok(Message::Close(Some(frame))) = message {
+                return (frame.code, frame.reason.to_string());
+            }
+        }
+        panic!("the server dropped the connection without a close frame");
+    });
+    wait.await.expect("closed within two minutes")
+}
+
+/// The user's stored connection ids, once `ready` holds for them (the gateway invokes
+/// `$disconnect` after the close, so the table follows a moment later).
+async fn connections_when(
+    store: &Store,
+    user_id: Uuid,
+    ready: impl Fn(&[String]) -> bool,
+) -> Vec<String> {
+    for _ in 0..300 {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let ids: Vec<String> = store
+            .connections_of(user_id, now)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|connection| connection.connection_id)
+            .collect();
+        if ready(&ids) {
+            return ids;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the connections of {user_id} never got there");
+}
+
+#[tokio::test]
+async fn a_socket_opens_with_a_fresh_ticket_only_and_answers_ping() {
+    let client = reqwest::Client::new();
+    let (_, token, _) = register_over_http(&client, "client").await;
+    let url = websocket_url();
+
+    let ticket = new_ticket(&client, &token).await;
+    let mut socket = open_socket(&url, &ticket)
+        .await
+        .expect("the ticket opens it");
+    socket
+        .send(Message::text(r#"{"action":"ping"}"#))
+        .await
+        .unwrap();
+    assert_eq!(
+        next_text(&mut socket).await,
+        Some(serde_json::json!({"type": "pong"}))
+    );
+
+    // Used, forged, missing: refused at the handshake with the function's status.
+    assert_eq!(open_socket(&url, &ticket).await.err(), Some(401));
+    assert_eq!(open_socket(&url, &"A".repeat(43)).await.err(), Some(401));
+    match tokio_tungstenite::connect_async(url.as_str()).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status().as_u16(), 401)
+        }
+        other => panic!("connected without a ticket: {:?}", other.map(|_| ())),
+    }
+    socket.close(None).await.unwrap();
+}
+
+#[tokio::test]
+async fn the_management_api_posts_describes_and_deletes_connections() {
+    use aws_sdk_apigatewaymanagement::primitives::Blob;
+    let client = reqwest::Client::new();
+    let (user_id, token, _) = register_over_http(&client, "client").await;
+    let user_id: Uuid = user_id.parse().unwrap();
+    let (store, sdk) = functions_store().await;
+    let connections = gigmarket_shared::aws::connections(&sdk, &callback_url());
+
+    let mut socket = open_socket(&websocket_url(), &new_ticket(&client, &token).await)
+        .await
+        .unwrap();
+    let ids = connections_when(&store, user_id, |ids| ids.len() == 1).await;
+    let id = &ids[0];
+
+    connections
+        .post_to_connection()
+        .connection_id(id)
+        .data(Blob::new(r#"{"type":"hello"}"#))
+        .send()
+        .await
+        .expect("posted");
+    assert_eq!(
+        next_text(&mut socket).await,
+        Some(serde_json::json!({"type": "hello"}))
+    );
+
+    let described = connections
+        .get_connection()
+        .connection_id(id)
+        .send()
+        .await
+        .unwrap();
+    assert!(described.connected_at().is_some());
+    assert_eq!(
+        described
+            .identity()
+            .and_then(|identity| identity.source_ip()),
+        Some("127.0.0.1")
+    );
+
+    // Past API Gateway's 128 KB: refused, nothing delivered.
+    let too_large = connections
+        .post_to_connection()
+        .connection_id(id)
+        .data(Blob::new(vec![b'x'; 128 * 1024 + 1]))
+        .send()
+        .await
+        .expect_err("413");
+    assert_eq!(
+        too_large.raw_response().map(|raw| raw.status().as_u16()),
+        Some(413)
+    );
+
+    connections
+        .delete_connection()
+        .connection_id(id)
+        .send()
+        .await
+        .expect("deleted");
+    assert_eq!(close_frame(&mut socket).await.0, CloseCode::Normal);
+    connections_when(&store, user_id, <[String]>::is_empty).await;
+
+    // A connection that is gone: 410 GoneException, by status and by error code.
+    let gone = connections
+        .post_to_connection()
+        .connection_id(id)
+        .data(Blob::new("{}"))
+        .send()
+        .await
+        .expect_err("gone");
+    assert_eq!(
+        gone.raw_response().map(|raw| raw.status().as_u16()),
+        Some(410)
+    );
+    assert!(
+        gone.as_service_error()
+            .is_some_and(|error| error.is_gone_exception()),
+        "{gone:?}"
+    );
+}
+
+/// A gateway of the test's own with API Gateway's limits shortened: 10 minutes idle become
+/// `idle`, 2 hours open become `lifetime`.
+async fn gateway_with_limits(idle: Duration, lifetime: Duration) -> gateway::Running {
+    let settings = gateway::Settings {
+        invoke_url: base_url(),
+        function: "realtime".to_owned(),
+        routes: vec!["ping".to_owned()],
+        stage: "local".to_owned(),
+        idle_timeout: idle,
+        max_lifetime: lifetime,
+    };
+    gateway::serve(settings, "127.0.0.1:0".parse().unwrap())
+        .await
+        .expect("gateway starts")
+}
+
+#[tokio::test]
+async fn idle_and_old_connections_are_closed_and_forgotten() {
+    let client = reqwest::Client::new();
+    let (user_id, token, _) = register_over_http(&client, "client").await;
+    let user_id: Uuid = user_id.parse().unwrap();
+    let (store, _) = functions_store().await;
+
+    // Idle: nothing sent, closed with 1001 "Going away", and $disconnect forgets it.
+    let idle = gateway_with_limits(Duration::from_secs(2), Duration::from_secs(3600)).await;
+    let mut quiet = open_socket(&idle.websocket_url(), &new_ticket(&client, &token).await)
+        .await
+        .unwrap();
+    assert_eq!(
+        close_frame(&mut quiet).await,
+        (CloseCode::Away, "Going away".to_owned())
+    );
+    connections_when(&store, user_id, <[String]>::is_empty).await;
+
+    // Busy but old: pings keep it from idling, the lifetime limit still closes it.
+    let old = gateway_with_limits(Duration::from_secs(3600), Duration::from_secs(3)).await;
+    let mut busy = open_socket(&old.websocket_url(), &new_ticket(&client, &token).await)
+        .await
+        .unwrap();
+    let closed = tokio::time::timeout(Duration::from_secs(120), async {
+        loop {
+            busy.send(Message::text(r#"{"action":"ping"}"#)).await.ok();
+            match busy.next().await {
+                Some(Ok(Message::Text(pong))) => assert!(pong.contains("pong"), "{pong}"),
+                Some(Ok(Message::Close(Some(frame)))) => break frame.code,
+                Some(Ok(_)) => {}
+                other => panic!("no close frame: {other:?}"),
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    });
+    assert_eq!(closed.await.expect("closed"), CloseCode::Away);
+    connections_when(&store, user_id, <[String]>::is_empty).await;
+}
