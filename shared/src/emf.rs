@@ -18,6 +18,8 @@ pub const ORDERS_COMPLETED: &str = "OrdersCompleted";
 pub const MAILS_SENT: &str = "MailsSent";
 /// SES refused or failed an order mail; the message is retried (notifier).
 pub const MAIL_FAILURES: &str = "MailFailures";
+/// A push to a live WebSocket connection failed (not gone); its record is retried (realtime).
+pub const PUSH_FAILURES: &str = "PushFailures";
 
 /// The EMF line for `value` of `metric` at `timestamp_ms`.
 pub fn emf_line(namespace: &str, metric: &str, value: u64, timestamp_ms: i128) -> Value {

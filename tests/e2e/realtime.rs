@@ -313,3 +313,112 @@ async fn idle_and_old_connections_are_closed_and_forgotten() {
     assert_eq!(closed.await.expect("closed"), CloseCode::Away);
     connections_when(&store, user_id, <[String]>::is_empty).await;
 }
+
+/// The next push of type `push_type`, skipping others (a push for an earlier change may still be
+/// on its way).
+async fn next_push(socket: &mut Socket, push_type: &str) -> Value {
+    loop {
+        let push = next_text(socket).await.expect("the socket is open");
+        if push["type"] == push_type {
+            return push;
+        }
+    }
+}
+
+/// Pushes through the stream's second reader: a message reaches every device of its recipient
+/// and nobody else; a connection whose `$disconnect` never came is deleted at the push that
+/// finds it gone; a device that was away catches up through `after=<message id>`.
+#[tokio::test]
+async fn a_message_reaches_every_device_of_its_recipient_and_survives_a_reconnect() {
+    use gigmarket_tests::watch::{active_gig_in_functions_table, call_with};
+    let client = reqwest::Client::new();
+    let url = websocket_url();
+    let (_, client_token, _) = register_over_http(&client, "client").await;
+    let (freelancer_id, freelancer_token, _) = register_over_http(&client, "freelancer").await;
+    let (_, stranger_token, _) = register_over_http(&client, "freelancer").await;
+    let (gig, _) = active_gig_in_functions_table(&freelancer_id).await;
+    let freelancer: Uuid = freelancer_id.parse().unwrap();
+    let (store, _) = functions_store().await;
+
+    let mut phone = open_socket(&url, &new_ticket(&client, &freelancer_token).await)
+        .await
+        .unwrap();
+    let mut laptop = open_socket(&url, &new_ticket(&client, &freelancer_token).await)
+        .await
+        .unwrap();
+    let mut stranger = open_socket(&url, &new_ticket(&client, &stranger_token).await)
+        .await
+        .unwrap();
+    // A device that vanished without `$disconnect`: stored, unknown to the gateway.
+    let vanished = format!("{}=", Uuid::new_v4().simple());
+    let connect = socket_sample(
+        "connect.json",
+        &vanished,
+        &new_ticket(&client, &freelancer_token).await,
+    );
+    assert_eq!(invoke_api("realtime", &connect).await.0, 200);
+    connections_when(&store, freelancer, |ids| ids.len() == 3).await;
+
+    let (status, opened) = call_with(
+        &client,
+        Method::POST,
+        "/conversations",
+        &client_token,
+        &[],
+        Some(serde_json::json!({"participant_id": freelancer_id, "gig_id": gig.id, "text": "Hello?"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{opened}");
+    let message = &opened["message"];
+    let conversation_id = opened["conversation"]["id"].as_str().unwrap().to_owned();
+    for device in [&mut phone, &mut laptop] {
+        let push = next_push(device, "message.received").await;
+        assert_eq!(push["data"], *message, "{push}");
+        assert_eq!(
+            push["id"],
+            format!("message:{}", message["id"].as_str().unwrap())
+        );
+        assert_eq!(push["data"]["conversation_id"], conversation_id.as_str());
+    }
+    let left = connections_when(&store, freelancer, |ids| ids.len() == 2).await;
+    assert!(!left.contains(&vanished), "{left:?}");
+    // The stranger's socket got nothing: the next thing on it answers its own ping.
+    stranger
+        .send(Message::text(r#"{"action":"ping"}"#))
+        .await
+        .unwrap();
+    assert_eq!(next_text(&mut stranger).await.unwrap()["type"], "pong");
+
+    // The laptop goes away; what is sent meanwhile reaches the phone, and the laptop catches up.
+    let seen = message["id"].as_str().unwrap().to_owned();
+    laptop.close(None).await.unwrap();
+    connections_when(&store, freelancer, |ids| ids.len() == 1).await;
+    let (status, missed) = call_with(
+        &client,
+        Method::POST,
+        &format!("/conversations/{conversation_id}/messages"),
+        &client_token,
+        &[],
+        Some(serde_json::json!({"text": "Still there?"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{missed}");
+    let push = next_push(&mut phone, "message.received").await;
+    assert_eq!(push["data"], missed["message"]);
+    let mut laptop = open_socket(&url, &new_ticket(&client, &freelancer_token).await)
+        .await
+        .unwrap();
+    let (status, _, caught_up) = call(
+        &client,
+        Method::GET,
+        &format!("/conversations/{conversation_id}/messages?after={seen}"),
+        Some(&freelancer_token),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{caught_up}");
+    assert_eq!(caught_up["items"], serde_json::json!([missed["message"]]));
+    for socket in [&mut phone, &mut laptop, &mut stranger] {
+        socket.close(None).await.unwrap();
+    }
+}

@@ -805,6 +805,23 @@ fn alarms(deployment: &str, template: &Value) -> BTreeSet<(String, String, Strin
             "{deployment} {id}: notifies the alarm topic"
         );
         let dimensions = as_list(&properties["Dimensions"]);
+        // A business metric (EMF, shared/src/emf.rs): the stage's namespace, no dimensions.
+        if dimensions.is_empty() {
+            let namespace = properties["Namespace"].to_string();
+            assert!(
+                namespace.contains("Gigmarket/"),
+                "{deployment} {id}: {namespace}"
+            );
+            found.insert((
+                "Gigmarket/<stage>".to_owned(),
+                properties["MetricName"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+                "metric".to_owned(),
+            ));
+            continue;
+        }
         assert_eq!(dimensions.len(), 1, "{deployment} {id}: {dimensions:?}");
         let target = referenced_id(&dimensions[0]["Value"]).unwrap_or_default();
         let watched = match dimensions[0]["Name"].as_str().unwrap_or_default() {
@@ -837,8 +854,8 @@ fn alarms(deployment: &str, template: &Value) -> BTreeSet<(String, String, Strin
     found
 }
 
-/// Both deployments alarm on any message in either DLQ, any error or throttle of any function and
-/// any API 5xx, to the topic AlarmEmail subscribes to.
+/// Both deployments alarm on any message in either DLQ, any error or throttle of any function,
+/// any API 5xx and any failed push, to the topic AlarmEmail subscribes to.
 #[test]
 fn sam_and_cdk_have_the_same_alarms() {
     let mut expected: BTreeSet<(String, String, String)> = BTreeSet::new();
@@ -858,6 +875,12 @@ fn sam_and_cdk_have_the_same_alarms() {
         ));
     }
     expected.insert(entry("AWS/ApiGateway", "5xx", "api".to_owned()));
+    // A push to a live connection failed (realtime, EMF `PushFailures`).
+    expected.insert(entry(
+        "Gigmarket/<stage>",
+        gigmarket_shared::emf::PUSH_FAILURES,
+        "metric".to_owned(),
+    ));
     assert_eq!(alarms("SAM", &sam_template()), expected, "SAM alarms");
     assert_eq!(
         alarms("CDK", &cdk_template(CDK_STACK)),

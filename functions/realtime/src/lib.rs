@@ -6,9 +6,13 @@
 //! - the WebSocket API's routes `$connect`, `$disconnect` and the messages (`ping`; an
 //!   `aws_lambda_events` WebSocket event, handled in [`socket`]).
 //!
+//! - the table's stream, filtered to the changes a client hears about live (a batch of
+//!   DynamoDB records, pushed to connections in [`push`]).
+//!
 //! One binary rather than two keeps one deployment build, one role and one log group for the
 //! one concept; handlers parse and authenticate, `gigmarket_shared::app::realtime` decides.
 
+pub mod push;
 pub mod socket;
 
 use axum::Router;
@@ -19,6 +23,7 @@ use gigmarket_shared::ApiResult;
 use gigmarket_shared::app::realtime;
 use gigmarket_shared::domain::realtime::Ticket;
 use gigmarket_shared::domain::user::Caller;
+use gigmarket_shared::triggers;
 use gigmarket_shared::web::{self, AppState};
 use lambda_http::request::LambdaRequest;
 use lambda_http::{Adapter, Service};
@@ -41,15 +46,24 @@ async fn issue_ticket(
     Ok((http::StatusCode::CREATED, Json(ticket)))
 }
 
-/// One invocation: a WebSocket event goes to [`socket::handle`], anything else is read as an
+/// One invocation: a stream batch goes to [`push::handle`], a WebSocket event to
+/// [`socket::handle`], anything else is read as an
 /// HTTP API event and served by `http` (what `lambda_http::run` does for the other API
 /// functions, here behind the same dispatch).
 pub async fn on_invocation(
     state: &AppState,
     http: &Router,
+    connections: Option<&aws_sdk_apigatewaymanagement::Client>,
     event: LambdaEvent<Value>,
 ) -> Result<Value, lambda_runtime::Error> {
     let LambdaEvent { payload, context } = event;
+    if payload.get("Records").is_some() {
+        let batch = triggers::stream_batch(payload)?;
+        let connections = connections.ok_or("REALTIME_CALLBACK_URL is not set: nowhere to push")?;
+        let response =
+            push::handle(batch, &state.store, connections, OffsetDateTime::now_utc()).await;
+        return Ok(serde_json::to_value(response)?);
+    }
     if socket::is_socket_event(&payload) {
         let request = serde_json::from_value(payload)?;
         let response = socket::handle(state, request, OffsetDateTime::now_utc()).await;

@@ -1,5 +1,5 @@
-use gigmarket_shared::telemetry;
 use gigmarket_shared::web::AppState;
+use gigmarket_shared::{aws, telemetry};
 use lambda_runtime::{LambdaEvent, service_fn};
 
 // One invocation at a time per instance (Lambda's model): a single-threaded runtime serves it
@@ -9,9 +9,16 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     telemetry::init();
     let state = AppState::from_env().await?;
     let http = realtime::router(state.clone());
+    // Built once: the stage's management endpoint, never the local stack's global override.
+    let sdk = aws::sdk_config().await;
+    let connections = state
+        .config
+        .realtime_callback_url
+        .as_deref()
+        .map(|url| aws::connections(&sdk, url));
     lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
-        let (state, http) = (&state, &http);
-        async move { realtime::on_invocation(state, http, event).await }
+        let (state, http, connections) = (&state, &http, connections.as_ref());
+        async move { realtime::on_invocation(state, http, connections, event).await }
     }))
     .await
 }

@@ -201,9 +201,10 @@ export const FUNCTIONS: FunctionSpec[] = [
     // GetItem: a ticket, a connection.
     // Issuing a ticket is a TransactWriteItems (Put of the ticket, ConditionCheck of the user:
     // not blocked); $connect one more (Delete of the ticket, Puts of the connection's two items,
-    // ConditionCheck of the user); $disconnect one of two Deletes.
+    // ConditionCheck of the user); $disconnect one of two Deletes. A push: Query of the
+    // recipient's connections, and the two Deletes of a connection found gone.
     table: {
-      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem'],
+      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem', 'dynamodb:Query'],
       leadingKeys: ['TICKET#*', 'CONNECTION#*', 'CONNECTIONS#*', 'USER#*'],
     },
     readsJwtKeys: true,

@@ -424,6 +424,45 @@ export class GigmarketStack extends cdk.Stack {
     });
     // The stage's management endpoint (PostToConnection, DeleteConnection).
     realtime.addEnvironment('REALTIME_CALLBACK_URL', socketStage.callbackUrl);
+    // PostToConnection: a push to one connection of this stage.
+    realtime.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'PushToConnections',
+        actions: ['execute-api:ManageConnections'],
+        resources: [
+          cdk.Stack.of(this).formatArn({
+            service: 'execute-api',
+            resource: socketApi.apiId,
+            resourceName: `${socketStage.stageName}/POST/@connections/*`,
+          }),
+        ],
+      }),
+    );
+    // The stream's second and last reader (the dispatcher is the first): only message items,
+    // the changes a client hears about live. Pushes are worth seconds: an old record is skipped
+    // rather than pushed late.
+    realtime.addEventSource(
+      new sources.DynamoEventSource(table, {
+        startingPosition: lambda.StartingPosition.LATEST,
+        batchSize: 100,
+        bisectBatchOnError: true,
+        retryAttempts: 3,
+        maxRecordAge: cdk.Duration.seconds(60),
+        reportBatchItemFailures: true,
+        filters: [lambda.FilterCriteria.filter({ dynamodb: { NewImage: { entity: { S: lambda.FilterRule.or('message') } } } })],
+      }),
+    );
+    // Pushes that failed for another reason than a gone connection (EMF, shared/src/emf.rs).
+    anyIn5Minutes(
+      'RealtimePushFailuresAlarm',
+      'realtime pushes to WebSocket connections failed',
+      new cloudwatch.Metric({
+        namespace: `Gigmarket/${props.stage}`,
+        metricName: 'PushFailures',
+        period: cdk.Duration.minutes(5),
+        statistic: 'Sum',
+      }),
+    );
 
     new cdk.CfnOutput(this, 'ApiUrl', { value: api.apiEndpoint, description: 'Base URL of the HTTP API' });
     new cdk.CfnOutput(this, 'WebSocketUrl', {

@@ -72,6 +72,43 @@ impl SocketAction {
     }
 }
 
+/// What the socket pushes to a connection: `{type, id, at, data}`. `type` and `id` are the
+/// event's (`message.received`, `message:<message id>`): a stream record retried after a partial
+/// failure pushes again, and the id lets a client drop what it already has.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Push {
+    #[serde(rename = "type")]
+    pub push_type: String,
+    pub id: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    pub data: serde_json::Value,
+}
+
+/// A push and the users whose every live connection gets it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    pub to: Vec<Uuid>,
+    pub push: Push,
+}
+
+impl Delivery {
+    /// A sent message, to its recipient: the message itself, whose time-ordered id and
+    /// conversation id let a client order it and catch up (`after=<id>`) after a reconnect.
+    pub fn message_received(message: &crate::domain::message::Message) -> serde_json::Result<Self> {
+        let event = crate::events::Event::for_message(message);
+        Ok(Self {
+            to: vec![message.recipient_id],
+            push: Push {
+                push_type: event.event_type.to_string(),
+                id: event.event_id,
+                at: event.occurred_at,
+                data: serde_json::to_value(message)?,
+            },
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
