@@ -422,3 +422,84 @@ async fn a_message_reaches_every_device_of_its_recipient_and_survives_a_reconnec
         socket.close(None).await.unwrap();
     }
 }
+
+/// The read receipt reaches the sender, the reader's unread total reaches the reader, and an
+/// order's acceptance reaches both parties with its new status.
+#[tokio::test]
+async fn read_receipts_unread_totals_and_order_changes_are_pushed() {
+    use gigmarket_tests::watch::{
+        active_gig_in_functions_table, call_with, order_step, place_order,
+    };
+    let client = reqwest::Client::new();
+    let url = websocket_url();
+    let (client_id, client_token, _) = register_over_http(&client, "client").await;
+    let (freelancer_id, freelancer_token, _) = register_over_http(&client, "freelancer").await;
+    let (gig, _) = active_gig_in_functions_table(&freelancer_id).await;
+    let (store, _) = functions_store().await;
+
+    let mut buyer = open_socket(&url, &new_ticket(&client, &client_token).await)
+        .await
+        .unwrap();
+    let mut seller = open_socket(&url, &new_ticket(&client, &freelancer_token).await)
+        .await
+        .unwrap();
+    connections_when(&store, client_id.parse().unwrap(), |ids| ids.len() == 1).await;
+    connections_when(&store, freelancer_id.parse().unwrap(), |ids| ids.len() == 1).await;
+
+    let (status, opened) = call_with(
+        &client,
+        Method::POST,
+        "/conversations",
+        &client_token,
+        &[],
+        Some(serde_json::json!({"participant_id": freelancer_id, "gig_id": gig.id, "text": "Hi"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{opened}");
+    let conversation_id = opened["conversation"]["id"].as_str().unwrap().to_owned();
+    next_push(&mut seller, "message.received").await;
+    assert_eq!(
+        next_push(&mut seller, "unread.changed").await["data"],
+        serde_json::json!({"unread_messages": 1})
+    );
+
+    let (status, read) = call_with(
+        &client,
+        Method::POST,
+        &format!("/conversations/{conversation_id}/read"),
+        &freelancer_token,
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{read}");
+    let receipt = next_push(&mut buyer, "message.read").await;
+    assert_eq!(receipt["data"]["conversation_id"], conversation_id.as_str());
+    assert_eq!(receipt["data"]["reader_id"], freelancer_id.as_str());
+    assert_eq!(
+        next_push(&mut seller, "unread.changed").await["data"],
+        serde_json::json!({"unread_messages": 0})
+    );
+
+    let order_id = place_order(&client, &client_token, &gig.id.to_string()).await;
+    order_step(
+        &client,
+        &freelancer_token,
+        &order_id,
+        "accept",
+        serde_json::json!({}),
+    )
+    .await;
+    for party in [&mut buyer, &mut seller] {
+        let accepted = next_push(party, "order.accepted").await;
+        assert_eq!(
+            accepted["data"]["order_id"],
+            order_id.as_str(),
+            "{accepted}"
+        );
+        assert_eq!(accepted["data"]["status"], "in_progress", "{accepted}");
+    }
+    for socket in [&mut buyer, &mut seller] {
+        socket.close(None).await.unwrap();
+    }
+}

@@ -25,14 +25,18 @@ const SQS_BATCH: usize = 10;
 
 /// The event a stream record stands for, if any.
 pub fn event_for(record: &EventRecord) -> Result<Option<Event>, UndecodableRecord> {
-    Ok(stream::decode(record)?.map(|change| match change {
-        StreamChange::Order(order) => Event::for_order_change(&order),
-        StreamChange::ReviewSealed(review) => Event::for_review(&review, ReviewEventKind::Sealed),
-        StreamChange::ReviewPublished(review) => {
-            Event::for_review(&review, ReviewEventKind::Published)
+    Ok(stream::decode(record)?.and_then(|change| match change {
+        StreamChange::Order(order) => Some(Event::for_order_change(&order)),
+        StreamChange::ReviewSealed(review) => {
+            Some(Event::for_review(&review, ReviewEventKind::Sealed))
         }
-        StreamChange::Message(message) => Event::for_message(&message),
-        StreamChange::GigDecision(decision) => Event::for_gig_decision(&decision),
+        StreamChange::ReviewPublished(review) => {
+            Some(Event::for_review(&review, ReviewEventKind::Published))
+        }
+        StreamChange::Message(message) => Some(Event::for_message(&message)),
+        StreamChange::GigDecision(decision) => Some(Event::for_gig_decision(&decision)),
+        // Only pushed live (realtime); the dispatcher's filter never passes them.
+        StreamChange::ReadReceipt(_) | StreamChange::UnreadTotal { .. } => None,
     }))
 }
 

@@ -1,5 +1,5 @@
-//! Pushes: the table's stream (filtered to messages) -> `PostToConnection` on every live
-//! connection of the users a change concerns.
+//! Pushes: the table's stream (filtered to messages, read receipts, orders and unread totals)
+//! -> `PostToConnection` on every live connection of the users a change concerns.
 //!
 //! `realtime` is the stream's second and last reader (the dispatcher is the first): a DynamoDB
 //! stream throttles past two, so a push never goes through the events queue or a third reader.
@@ -33,10 +33,21 @@ enum Posted {
 }
 
 /// The push a stream record stands for, if any.
-pub fn delivery_for(record: &EventRecord) -> anyhow::Result<Option<Delivery>> {
+pub fn delivery_for(record: &EventRecord, now: OffsetDateTime) -> anyhow::Result<Option<Delivery>> {
     Ok(match stream::decode(record)? {
         Some(StreamChange::Message(message)) => Some(Delivery::message_received(&message)?),
-        _ => None,
+        Some(StreamChange::ReadReceipt(entry)) => Delivery::message_read(&entry),
+        Some(StreamChange::Order(order)) => Some(Delivery::order_changed(&order)),
+        Some(StreamChange::UnreadTotal {
+            user_id,
+            unread_messages,
+        }) => Some(Delivery::unread_changed(user_id, unread_messages, now)),
+        Some(
+            StreamChange::ReviewSealed(_)
+            | StreamChange::ReviewPublished(_)
+            | StreamChange::GigDecision(_),
+        ) => None,
+        None => None,
     })
 }
 
@@ -50,7 +61,7 @@ pub async fn handle(
     let mut response = DynamoDbEventResponse::default();
     let (mut pushed, mut gone, mut failures) = (0u64, 0u64, 0u64);
     for record in &batch.records {
-        let delivery = match delivery_for(record) {
+        let delivery = match delivery_for(record, now) {
             Ok(Some(delivery)) => delivery,
             Ok(None) => continue,
             Err(error) => {

@@ -438,9 +438,10 @@ export class GigmarketStack extends cdk.Stack {
         ],
       }),
     );
-    // The stream's second and last reader (the dispatcher is the first): only message items,
-    // the changes a client hears about live. Pushes are worth seconds: an old record is skipped
-    // rather than pushed late.
+    // The stream's second and last reader (the dispatcher is the first): only the changes a
+    // client hears about live: messages and orders, inbox entries with a read receipt, user
+    // items with an unread total. Pushes are worth seconds: an old record is skipped rather
+    // than pushed late.
     realtime.addEventSource(
       new sources.DynamoEventSource(table, {
         startingPosition: lambda.StartingPosition.LATEST,
@@ -449,7 +450,20 @@ export class GigmarketStack extends cdk.Stack {
         retryAttempts: 3,
         maxRecordAge: cdk.Duration.seconds(60),
         reportBatchItemFailures: true,
-        filters: [lambda.FilterCriteria.filter({ dynamodb: { NewImage: { entity: { S: lambda.FilterRule.or('message') } } } })],
+        filters: [
+          lambda.FilterCriteria.filter({ dynamodb: { NewImage: { entity: { S: lambda.FilterRule.or('message', 'order') } } } }),
+          lambda.FilterCriteria.filter({
+            dynamodb: {
+              NewImage: {
+                entity: { S: lambda.FilterRule.or('conversation_member') },
+                counterpart_last_read_at: { S: lambda.FilterRule.exists() },
+              },
+            },
+          }),
+          lambda.FilterCriteria.filter({
+            dynamodb: { NewImage: { entity: { S: lambda.FilterRule.or('user') }, unread_messages: { N: lambda.FilterRule.exists() } } },
+          }),
+        ],
       }),
     );
     // Pushes that failed for another reason than a gone connection (EMF, shared/src/emf.rs).

@@ -107,6 +107,63 @@ impl Delivery {
             },
         })
     }
+
+    /// A read receipt, to the other participant (the owner of the inbox entry it landed on):
+    /// who read which conversation, and when.
+    pub fn message_read(entry: &crate::domain::message::InboxEntry) -> Option<Self> {
+        let read_at = entry.counterpart_last_read_at?;
+        Some(Self {
+            to: vec![entry.owner_id],
+            push: Push {
+                push_type: "message.read".to_owned(),
+                id: format!(
+                    "read:{}:{}:{}",
+                    entry.id,
+                    entry.counterpart.id,
+                    read_at.unix_timestamp_nanos()
+                ),
+                at: read_at,
+                data: serde_json::json!({
+                    "conversation_id": entry.id,
+                    "reader_id": entry.counterpart.id,
+                    "read_at": read_at.format(&time::format_description::well_known::Rfc3339).ok(),
+                }),
+            },
+        })
+    }
+
+    /// An order's change, to both parties, with the order's new status and version (a client
+    /// reloads the order if it wants more).
+    pub fn order_changed(order: &crate::domain::order::Order) -> Self {
+        let event = crate::events::Event::for_order_change(order);
+        Self {
+            to: vec![order.client_id, order.freelancer_id],
+            push: Push {
+                push_type: event.event_type.to_string(),
+                id: event.event_id,
+                at: event.occurred_at,
+                data: serde_json::json!({
+                    "order_id": order.id,
+                    "status": order.status,
+                    "version": order.version,
+                }),
+            },
+        }
+    }
+
+    /// The user's unread total moved: the badge's new number. Its id names the total, so two
+    /// pushes of one total are one.
+    pub fn unread_changed(user_id: Uuid, unread_messages: u64, at: OffsetDateTime) -> Self {
+        Self {
+            to: vec![user_id],
+            push: Push {
+                push_type: "unread.changed".to_owned(),
+                id: format!("unread:{user_id}:{unread_messages}"),
+                at,
+                data: serde_json::json!({ "unread_messages": unread_messages }),
+            },
+        }
+    }
 }
 
 #[cfg(test)]
