@@ -503,3 +503,74 @@ async fn read_receipts_unread_totals_and_order_changes_are_pushed() {
         socket.close(None).await.unwrap();
     }
 }
+
+/// Typing reaches the other participant only; a stranger's typing on the conversation is
+/// refused (404), and past the limit a participant's is too (429). Nothing is stored.
+#[tokio::test]
+async fn typing_reaches_the_other_participant_only() {
+    use gigmarket_shared::domain::realtime::TYPING_LIMIT;
+    use gigmarket_tests::watch::{active_gig_in_functions_table, call_with};
+    let client = reqwest::Client::new();
+    let url = websocket_url();
+    let (client_id, client_token, _) = register_over_http(&client, "client").await;
+    let (freelancer_id, freelancer_token, _) = register_over_http(&client, "freelancer").await;
+    let (_, stranger_token, _) = register_over_http(&client, "client").await;
+    let (gig, _) = active_gig_in_functions_table(&freelancer_id).await;
+    let (status, opened) = call_with(
+        &client,
+        Method::POST,
+        "/conversations",
+        &client_token,
+        &[],
+        Some(serde_json::json!({"participant_id": freelancer_id, "gig_id": gig.id, "text": "Hi"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{opened}");
+    let conversation_id = opened["conversation"]["id"].as_str().unwrap().to_owned();
+    let typing = serde_json::json!({"action": "typing", "conversation_id": conversation_id});
+
+    let mut buyer = open_socket(&url, &new_ticket(&client, &client_token).await)
+        .await
+        .unwrap();
+    let mut seller = open_socket(&url, &new_ticket(&client, &freelancer_token).await)
+        .await
+        .unwrap();
+    let mut stranger = open_socket(&url, &new_ticket(&client, &stranger_token).await)
+        .await
+        .unwrap();
+
+    stranger
+        .send(Message::text(typing.to_string()))
+        .await
+        .unwrap();
+    let refused = next_text(&mut stranger).await.unwrap();
+    assert_eq!(refused["status"], 404, "{refused}");
+
+    buyer.send(Message::text(typing.to_string())).await.unwrap();
+    let signal = next_push(&mut seller, "typing").await;
+    assert_eq!(
+        signal["data"],
+        serde_json::json!({"conversation_id": conversation_id, "user_id": client_id})
+    );
+
+    // The limit: the window's remaining signals pass, then one is refused (unless the window
+    // turned meanwhile, when the refusal comes later: keep sending until it does).
+    let mut refusal = None;
+    for _ in 0..(3 * TYPING_LIMIT) {
+        buyer.send(Message::text(typing.to_string())).await.unwrap();
+        buyer
+            .send(Message::text(r#"{"action":"ping"}"#))
+            .await
+            .unwrap();
+        let answer = next_text(&mut buyer).await.unwrap();
+        if answer["type"] != "pong" {
+            refusal = Some(answer);
+            break;
+        }
+    }
+    let refusal = refusal.expect("a refusal past the limit");
+    assert_eq!(refusal["status"], 429, "{refusal}");
+    for socket in [&mut buyer, &mut seller, &mut stranger] {
+        socket.close(None).await.unwrap();
+    }
+}

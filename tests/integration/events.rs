@@ -574,7 +574,7 @@ async fn every_socket_sample_gets_its_expected_response() {
         let event: Value =
             serde_json::from_str(&sample(file).replace("<TICKET>", &ticket)).unwrap();
         let request = serde_json::from_value(event).expect("a WebSocket event");
-        let response = ::realtime::socket::handle(&app.state, request, now).await;
+        let response = ::realtime::socket::handle(&app.state, None, request, now).await;
         assert_eq!(response.status_code, 200, "{file}: {:?}", response.body);
         if *file == "realtime/ping.json" {
             let Some(Body::Text(body)) = response.body else {

@@ -46,7 +46,7 @@ fn socket_event(
 async fn on_socket(app: &TestApp, event: Value, now: OffsetDateTime) -> (i64, Value) {
     assert!(::realtime::socket::is_socket_event(&event));
     let request = serde_json::from_value(event).expect("a WebSocket event");
-    let response = ::realtime::socket::handle(&app.state, request, now).await;
+    let response = ::realtime::socket::handle(&app.state, None, request, now).await;
     let body = match &response.body {
         Some(aws_lambda_events::encodings::Body::Text(text)) => {
             serde_json::from_str(text).expect("a JSON body")

@@ -1,11 +1,10 @@
-//! `realtime`: real time over the API Gateway WebSocket API. One function, one binary, two
+//! `realtime`: real time over the API Gateway WebSocket API. One function, one binary, three
 //! triggers, told apart by the shape of the invocation ([`on_invocation`]):
 //!
 //! - the HTTP API's `POST /realtime/tickets` (an API Gateway HTTP event, served by the axum
 //!   router through `lambda_http`'s adapter, as every API function);
-//! - the WebSocket API's routes `$connect`, `$disconnect` and the messages (`ping`; an
-//!   `aws_lambda_events` WebSocket event, handled in [`socket`]).
-//!
+//! - the WebSocket API's routes `$connect`, `$disconnect` and the messages (`ping`, `typing`;
+//!   an `aws_lambda_events` WebSocket event, handled in [`socket`]);
 //! - the table's stream, filtered to the changes a client hears about live (a batch of
 //!   DynamoDB records, pushed to connections in [`push`]).
 //!
@@ -66,7 +65,7 @@ pub async fn on_invocation(
     }
     if socket::is_socket_event(&payload) {
         let request = serde_json::from_value(payload)?;
-        let response = socket::handle(state, request, OffsetDateTime::now_utc()).await;
+        let response = socket::handle(state, connections, request, OffsetDateTime::now_utc()).await;
         return Ok(serde_json::to_value(response)?);
     }
     let request: LambdaRequest = serde_json::from_value(payload)?;

@@ -25,7 +25,7 @@ pub const CONCURRENT_POSTS: usize = 16;
 
 /// What one post to one connection came to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Posted {
+pub enum Posted {
     Delivered,
     /// The connection is gone (and now deleted): nothing to retry.
     Gone,
@@ -99,8 +99,8 @@ pub async fn handle(
     response
 }
 
-/// Posts `delivery` to every live connection of its users.
-async fn deliver(
+/// Posts `delivery` to every live connection of its users; what each post came to.
+pub async fn deliver(
     delivery: &Delivery,
     store: &Store,
     connections: &aws_sdk_apigatewaymanagement::Client,

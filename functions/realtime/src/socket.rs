@@ -9,6 +9,8 @@ use gigmarket_shared::ApiError;
 use gigmarket_shared::app::realtime;
 use gigmarket_shared::domain::realtime::SocketAction;
 use gigmarket_shared::web::AppState;
+
+use crate::push;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use tracing::Instrument;
@@ -23,6 +25,7 @@ pub fn is_socket_event(payload: &Value) -> bool {
 /// Handles one WebSocket event; failures become the answer's status and a problem+json body.
 pub async fn handle(
     state: &AppState,
+    connections: Option<&aws_sdk_apigatewaymanagement::Client>,
     request: ApiGatewayWebsocketProxyRequest,
     now: OffsetDateTime,
 ) -> ApiGatewayProxyResponse {
@@ -35,9 +38,16 @@ pub async fn handle(
         connection_id = %connection_id,
         event_type = %event_type,
     );
-    let outcome = route(state, &request, &event_type, &connection_id, now)
-        .instrument(span)
-        .await;
+    let outcome = route(
+        state,
+        connections,
+        &request,
+        &event_type,
+        &connection_id,
+        now,
+    )
+    .instrument(span)
+    .await;
     match outcome {
         Ok(body) => answer(200, body),
         Err(error) => {
@@ -59,6 +69,7 @@ pub async fn handle(
 /// The event's route: what the client (or API Gateway, for `$disconnect`) asked for.
 async fn route(
     state: &AppState,
+    connections: Option<&aws_sdk_apigatewaymanagement::Client>,
     request: &ApiGatewayWebsocketProxyRequest,
     event_type: &str,
     connection_id: &str,
@@ -77,17 +88,40 @@ async fn route(
         "DISCONNECT" => realtime::disconnect(&state.store, connection_id)
             .await
             .map(|_| None),
-        "MESSAGE" => on_message(request.body.as_deref().unwrap_or_default()),
+        "MESSAGE" => {
+            let body = request.body.as_deref().unwrap_or_default();
+            on_message(state, connections, body, connection_id, now).await
+        }
         other => Err(ApiError::BadRequest(format!(
             "unknown event type {other:?}"
         ))),
     }
 }
 
-/// A client's message, by its `action`; the answer's body goes back to the client.
-fn on_message(body: &str) -> Result<Option<Value>, ApiError> {
+/// A client's message, by its `action`; the answer's body (if any) goes back to the client.
+async fn on_message(
+    state: &AppState,
+    connections: Option<&aws_sdk_apigatewaymanagement::Client>,
+    body: &str,
+    connection_id: &str,
+    now: OffsetDateTime,
+) -> Result<Option<Value>, ApiError> {
     match SocketAction::parse(body).map_err(ApiError::BadRequest)? {
         SocketAction::Ping => Ok(Some(json!({"type": "pong"}))),
+        SocketAction::Typing { conversation_id } => {
+            let delivery =
+                realtime::typing(&state.store, connection_id, conversation_id, now).await?;
+            let connections = connections.ok_or_else(|| {
+                ApiError::internal(anyhow::anyhow!(
+                    "REALTIME_CALLBACK_URL is not set: nowhere to push"
+                ))
+            })?;
+            // A lost typing signal is not worth a retry: the next keystroke sends another.
+            push::deliver(&delivery, &state.store, connections, now)
+                .await
+                .map_err(ApiError::internal)?;
+            Ok(None)
+        }
     }
 }
 

@@ -202,10 +202,11 @@ export const FUNCTIONS: FunctionSpec[] = [
     // Issuing a ticket is a TransactWriteItems (Put of the ticket, ConditionCheck of the user:
     // not blocked); $connect one more (Delete of the ticket, Puts of the connection's two items,
     // ConditionCheck of the user); $disconnect one of two Deletes. A push: Query of the
-    // recipient's connections, and the two Deletes of a connection found gone.
+    // recipient's connections, and the two Deletes of a connection found gone. Typing: GetItem
+    // of the typist's inbox entry (a participant?), UpdateItem of their typing throttle.
     table: {
-      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem', 'dynamodb:Query'],
-      leadingKeys: ['TICKET#*', 'CONNECTION#*', 'CONNECTIONS#*', 'USER#*'],
+      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem', 'dynamodb:Query'],
+      leadingKeys: ['TICKET#*', 'CONNECTION#*', 'CONNECTIONS#*', 'USER#*', 'CONV#*', 'TYPING#*'],
     },
     readsJwtKeys: true,
   },

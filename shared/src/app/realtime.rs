@@ -5,11 +5,14 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::auth::refresh::{new_refresh_token, refresh_token_digest};
-use crate::domain::realtime::{Connection, TICKET_LIFETIME_SECS, Ticket};
+use crate::domain::realtime::{
+    Connection, Delivery, TICKET_LIFETIME_SECS, TYPING_LIMIT, TYPING_WINDOW_SECS, Ticket,
+};
 use crate::domain::user::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::store::Store;
 use crate::store::realtime::{Opened, StoredTicket};
+use crate::store::throttle::{Throttle, Window};
 
 /// The one refusal of a ticket that is unknown, expired or used: which of them it was would
 /// only help someone guessing.
@@ -77,4 +80,41 @@ pub async fn disconnect(store: &Store, connection_id: &str) -> ApiResult<Option<
     };
     store.close_connection(&connection).await?;
     Ok(Some(connection.user_id))
+}
+
+/// `{"action":"typing","conversation_id":...}` on connection `connection_id`: the push to the
+/// other participant. Only a participant may signal (anyone else: 404, as for the messages), at
+/// most [`TYPING_LIMIT`] a [`TYPING_WINDOW_SECS`] window (429); nothing of it is stored.
+pub async fn typing(
+    store: &Store,
+    connection_id: &str,
+    conversation_id: Uuid,
+    now: OffsetDateTime,
+) -> ApiResult<Delivery> {
+    let now_unix = now.unix_timestamp();
+    let connection = store
+        .connection(connection_id)
+        .await?
+        .filter(|connection| connection.is_live(now_unix))
+        .ok_or(ApiError::Unauthorized("connection unknown or expired"))?;
+    let entry = store
+        .inbox_entry(conversation_id, connection.user_id)
+        .await?
+        .ok_or(ApiError::NotFound("conversation"))?;
+    let window = Window::containing(now_unix, TYPING_WINDOW_SECS);
+    if !store
+        .reserve_attempt(Throttle::Typing(connection.user_id), TYPING_LIMIT, window)
+        .await?
+    {
+        return Err(ApiError::TooManyRequests {
+            retry_after_secs: window.retry_after(now_unix),
+            detail: "too many typing signals; slow down".to_owned(),
+        });
+    }
+    Ok(Delivery::typing(
+        conversation_id,
+        connection.user_id,
+        entry.counterpart.id,
+        now,
+    ))
 }

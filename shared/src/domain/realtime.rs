@@ -63,7 +63,14 @@ impl Connection {
 pub enum SocketAction {
     /// Answered with `{"type":"pong"}`: keeps an idle connection open.
     Ping,
+    /// "I am typing in this conversation": forwarded to the other participant, not stored.
+    Typing { conversation_id: Uuid },
 }
+
+/// Typing signals a user may send per [`TYPING_WINDOW_SECS`]: a client sends one every few
+/// seconds while its user types; more is a client gone wrong, and each costs a push.
+pub const TYPING_LIMIT: u32 = 10;
+pub const TYPING_WINDOW_SECS: u64 = 10;
 
 impl SocketAction {
     /// The action a message body asks for, or why it is refused (shown to the client).
@@ -151,6 +158,25 @@ impl Delivery {
         }
     }
 
+    /// A typing signal, to the other participant of the conversation.
+    pub fn typing(conversation_id: Uuid, typist_id: Uuid, to: Uuid, now: OffsetDateTime) -> Self {
+        Self {
+            to: vec![to],
+            push: Push {
+                push_type: "typing".to_owned(),
+                id: format!(
+                    "typing:{conversation_id}:{typist_id}:{}",
+                    now.unix_timestamp_nanos()
+                ),
+                at: now,
+                data: serde_json::json!({
+                    "conversation_id": conversation_id,
+                    "user_id": typist_id,
+                }),
+            },
+        }
+    }
+
     /// The user's unread total moved: the badge's new number. Its id names the total, so two
     /// pushes of one total are one.
     pub fn unread_changed(user_id: Uuid, unread_messages: u64, at: OffsetDateTime) -> Self {
@@ -185,6 +211,14 @@ mod tests {
             Ok(SocketAction::Ping)
         );
         assert!(SocketAction::parse(r#"{"action":"shout"}"#).is_err());
+        let conversation_id = Uuid::now_v7();
+        assert_eq!(
+            SocketAction::parse(&format!(
+                r#"{{"action":"typing","conversation_id":"{conversation_id}"}}"#
+            )),
+            Ok(SocketAction::Typing { conversation_id })
+        );
+        assert!(SocketAction::parse(r#"{"action":"typing"}"#).is_err());
         assert!(SocketAction::parse("ping").is_err());
     }
 }

@@ -390,6 +390,14 @@ pub fn account_token(token_digest: &str) -> Key {
 }
 
 /// Verification mails requested by one user in a window.
+/// Typing signals one user sent in one window (a throttle; the signals themselves are not stored).
+pub fn typing_signals(user_id: Uuid, window_start: i64) -> Key {
+    Key::new(
+        format!("TYPING#{user_id}"),
+        &format!("WINDOW#{window_start}"),
+    )
+}
+
 pub fn verification_mails(user_id: Uuid, window_start: i64) -> Key {
     Key::new(
         format!("VERIFYMAIL#{user_id}"),
