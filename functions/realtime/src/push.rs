@@ -175,3 +175,34 @@ fn failure(record: &EventRecord) -> DynamoDbBatchItemFailure {
     failure.item_identifier = record.change.sequence_number.clone();
     failure
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The sample stream batch is a real shape and yields `message.received` to its recipient.
+    #[test]
+    fn the_sample_message_is_pushed_to_its_recipient() {
+        let sample = include_str!("../../../events/realtime/message-sent.json");
+        let batch: StreamEvent = serde_json::from_str(sample).unwrap();
+        let now = OffsetDateTime::now_utc();
+        let delivery = delivery_for(&batch.records[0], now)
+            .unwrap()
+            .expect("a message is pushed");
+        let recipient = delivery
+            .to
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>();
+        assert_eq!(recipient, ["9b2e7d14-3c6a-4f0e-8b5d-1a7c2e9f4d32"]);
+        assert_eq!(delivery.push.push_type, "message.received");
+        assert_eq!(
+            delivery.push.id,
+            "message:0193a0d2-1a00-7b3c-9d4e-5f6071829304"
+        );
+        assert_eq!(
+            delivery.push.data["conversation_id"],
+            "0193a0d1-7e00-7a2b-8c3d-4e5f60718293"
+        );
+    }
+}
