@@ -1146,3 +1146,31 @@ fn websocket_api_is_the_same_in_sam_and_cdk() {
         json!([{"name": "live", "auto_deploy": true}])
     );
 }
+
+/// A DynamoDB stream throttles past two readers: the dispatcher and `realtime` are its only ones,
+/// in both deployments.
+#[test]
+fn the_table_stream_has_two_readers() {
+    let sam = sam_template();
+    let sam_readers: Vec<String> = sam_functions(&sam)
+        .into_iter()
+        .filter(|(_, function)| {
+            function["Properties"]["Events"]
+                .as_object()
+                .is_some_and(|events| events.values().any(|event| event["Type"] == "DynamoDB"))
+        })
+        .map(|(name, _)| name)
+        .collect();
+    assert_eq!(sam_readers, ["dispatcher", "realtime"], "SAM");
+
+    let cdk = cdk_template(CDK_STACK);
+    let mut cdk_readers: Vec<String> = resources_of_type(&cdk, "AWS::Lambda::EventSourceMapping")
+        .into_iter()
+        .filter(|(_, mapping)| {
+            mapping["Properties"]["EventSourceArn"]["Fn::GetAtt"] == json!(["Table", "StreamArn"])
+        })
+        .filter_map(|(_, mapping)| function_tag(mapping))
+        .collect();
+    cdk_readers.sort();
+    assert_eq!(cdk_readers, ["dispatcher", "realtime"], "CDK");
+}
