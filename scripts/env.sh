@@ -12,8 +12,9 @@ export AWS_ENDPOINT_URL_SQS="$MOTO_ENDPOINT"
 export AWS_ENDPOINT_URL_SES="$MOTO_ENDPOINT"
 export AWS_ENDPOINT_URL_SECRETS_MANAGER="$MOTO_ENDPOINT"
 export AWS_DEFAULT_REGION="$AWS_REGION"
-# The Stripe client (`shared::stripe::client`) talks to localstripe with its dummy key.
-export STRIPE_API_BASE STRIPE_SECRET_KEY
+# The Stripe client (`shared::stripe::client`) talks to the local stripe service with its dummy
+# key; STRIPE_WEBHOOK_SECRETS signs its deliveries (`scripts/stack.sh stripe-webhook URL`).
+export STRIPE_API_BASE STRIPE_SECRET_KEY STRIPE_WEBHOOK_SECRETS
 # cargo-lambda from the project venv.
 export PATH="$ROOT/.local/venv/bin:$PATH"
 

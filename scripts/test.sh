@@ -61,11 +61,16 @@ if ! bash scripts/stack.sh status >/dev/null 2>&1; then
 fi
 watch_pid=""
 bridge_pid=""
+gateway_pid=""
 arm64_pid=""
 cleanup() {
   if [[ -n "$arm64_pid" ]]; then
     kill -- "-$arm64_pid" 2>/dev/null || true
     wait "$arm64_pid" 2>/dev/null || true
+  fi
+  if [[ -n "$gateway_pid" ]]; then
+    kill "$gateway_pid" 2>/dev/null || true
+    wait "$gateway_pid" 2>/dev/null || true
   fi
   if [[ -n "$bridge_pid" ]]; then
     kill "$bridge_pid" 2>/dev/null || true
@@ -127,10 +132,17 @@ export GIGMARKET_SECRETS_FILE="$ROOT/.local/secrets-$run_id.txt"
 : >"$GIGMARKET_SECRETS_FILE"
 remember_secret() { printf '%s\n' "$@" >>"$GIGMARKET_SECRETS_FILE"; }
 remember_secret "fuzzing password 1" "fuzzing admin password"
+# The stripe service signs its webhook deliveries with it.
+remember_secret "$STRIPE_WEBHOOK_SECRETS"
 # watch's log holds every function's output (tracing, EMF), the bridge's its own.
 export GIGMARKET_WATCH_LOG="$ROOT/.local/logs/watch-test.log" GIGMARKET_BRIDGE_LOG="$ROOT/.local/logs/bridge-test.log"
 
 watch_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+# The local WebSocket gateway (tools/gateway): its port is chosen first, so the functions under
+# watch get its management API as their callback URL.
+gateway_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+export REALTIME_CALLBACK_URL="http://127.0.0.1:$gateway_port/local"
+export GIGMARKET_WEBSOCKET_URL="ws://127.0.0.1:$gateway_port/local"
 log "starting cargo lambda watch on port $watch_port"
 mkdir -p .local/logs
 # setsid: its own process group, so cleanup stops watch and every function it spawned.
@@ -144,6 +156,9 @@ export GIGMARKET_API_URL="http://127.0.0.1:$watch_port"
 # The schemathesis passes and their seeding (shared with `make fuzz`), and wait_for_api.
 source scripts/fuzz-lib.sh
 wait_for_api "$watch_pid" "$GIGMARKET_WATCH_LOG"
+# Stripe's events reach the webhook under watch (payments), signed with STRIPE_WEBHOOK_SECRETS
+# (scripts/env.sh exported it to watch): a test card's payment moves its order as deployed.
+bash scripts/stack.sh stripe-webhook "$GIGMARKET_API_URL/webhooks/stripe" e2e
 
 # The bridge plays AWS's event source mappings: table stream -> dispatcher, queue -> notifier.
 # The schedule is off: the end-to-end tests invoke the scheduler themselves.
@@ -151,6 +166,11 @@ log "starting the local bridge"
 "${CARGO_TARGET_DIR:-target}/debug/bridge" --invoke-url "$GIGMARKET_API_URL" --schedule-every 0 \
   >"$GIGMARKET_BRIDGE_LOG" 2>&1 &
 bridge_pid=$!
+
+log "starting the local WebSocket gateway on port $gateway_port"
+"${CARGO_TARGET_DIR:-target}/debug/gateway" --invoke-url "$GIGMARKET_API_URL" --address "127.0.0.1:$gateway_port" \
+  >"$ROOT/.local/logs/gateway-test.log" 2>&1 &
+gateway_pid=$!
 
 # --- Tests: the scenarios are Rust tests (tests/); each step below runs one group of them.
 log "load through watch: 200 placements, then 240 transitions, started at once (tests/load.rs)"

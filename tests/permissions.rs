@@ -75,6 +75,15 @@ fn recorded() -> BTreeMap<String, BTreeSet<Recorded>> {
 /// What a policy statement's resource is, in the call log's terms.
 fn resource_kind(resource: &Value) -> String {
     let text = resource.to_string();
+    // The WebSocket API's management calls, per method (`<api>/<stage>/POST/@connections/*`).
+    if let Some(method) = text
+        .split("/@connections")
+        .next()
+        .filter(|_| text.contains("/@connections"))
+        .and_then(|before| before.rsplit('/').next())
+    {
+        return format!("websocket-connections:{method}");
+    }
     let kind = if text.contains("/index/") {
         "index"
     } else if text.contains("\"Table.Arn\"") || text.contains("[\"Table\",\"Arn\"]") {

@@ -152,7 +152,12 @@ impl DynamoDbTimeouts {
 ///   of Lambda's whole init window.
 ///
 /// No override: the local emulator (moto) answers these in milliseconds too.
-#[cfg(any(feature = "sqs", feature = "ses", feature = "jwt-secret"))]
+#[cfg(any(
+    feature = "sqs",
+    feature = "ses",
+    feature = "jwt-secret",
+    feature = "realtime-push"
+))]
 fn service_timeouts() -> aws_config::timeout::TimeoutConfig {
     aws_config::timeout::TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(1))
@@ -175,6 +180,20 @@ pub fn sqs(config: &SdkConfig) -> aws_sdk_sqs::Client {
 pub fn ses(config: &SdkConfig) -> aws_sdk_ses::Client {
     aws_sdk_ses::Client::from_conf(
         aws_sdk_ses::config::Builder::from(config)
+            .timeout_config(service_timeouts())
+            .interceptor(CallLog::from_env())
+            .build(),
+    )
+}
+
+/// The WebSocket API's management client (`PostToConnection`, `DeleteConnection`) on the stage's
+/// callback URL, which is given explicitly: API Gateway serves it at the API's own domain, and a
+/// global `AWS_ENDPOINT_URL` (the local stack's) must not send the calls anywhere else.
+#[cfg(feature = "realtime-push")]
+pub fn connections(config: &SdkConfig, callback_url: &str) -> aws_sdk_apigatewaymanagement::Client {
+    aws_sdk_apigatewaymanagement::Client::from_conf(
+        aws_sdk_apigatewaymanagement::config::Builder::from(config)
+            .endpoint_url(callback_url)
             .timeout_config(service_timeouts())
             .interceptor(CallLog::from_env())
             .build(),

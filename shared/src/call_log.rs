@@ -291,6 +291,37 @@ pub fn describe(input: &Input) -> Vec<Call> {
             None,
         )];
     }
+    // The management API: every call is execute-api:ManageConnections on the stage's
+    // `@connections` (`<api>/<stage>/<METHOD>/@connections/*`).
+    #[cfg(feature = "realtime-push")]
+    {
+        use aws_sdk_apigatewaymanagement::operation as mgmt;
+        let connections = |method: &str| {
+            vec![Call::new(
+                "execute-api:ManageConnections",
+                format!("websocket-connections:{method}"),
+                None,
+            )]
+        };
+        if input
+            .downcast_ref::<mgmt::post_to_connection::PostToConnectionInput>()
+            .is_some()
+        {
+            return connections("POST");
+        }
+        if input
+            .downcast_ref::<mgmt::delete_connection::DeleteConnectionInput>()
+            .is_some()
+        {
+            return connections("DELETE");
+        }
+        if input
+            .downcast_ref::<mgmt::get_connection::GetConnectionInput>()
+            .is_some()
+        {
+            return connections("GET");
+        }
+    }
     // Only the type name of the Debug rendering: never the request's content.
     let rendered = format!("{input:?}");
     let name: String = rendered

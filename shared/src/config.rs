@@ -55,6 +55,12 @@ pub struct Config {
     /// `SERVICE_FEE_BPS` (default 550), `SERVICE_FEE_MINIMUM_HUNDREDTHS` (default 200) and
     /// `COMMISSION_BPS` (default 2000): how an order's price is split at placement.
     pub fees: FeeSchedule,
+    // Real time.
+    /// `REALTIME_CALLBACK_URL`: the WebSocket API stage's management endpoint
+    /// (`https://<api>.execute-api.<region>.amazonaws.com/<stage>`; locally the gateway's), where
+    /// `realtime` posts to connections. Given to the client explicitly: a global
+    /// `AWS_ENDPOINT_URL` never redirects it.
+    pub realtime_callback_url: Option<String>,
 }
 
 /// One environment variable a function reads: the configuration table in `docs/deploy.md` is
@@ -198,6 +204,11 @@ pub const ENV_VARS: &[EnvVar] = &[
         "the platform's commission out of an order's price, in basis points (`orders`)",
     ),
     env_var(
+        "REALTIME_CALLBACK_URL",
+        "",
+        "the WebSocket API stage's management endpoint `realtime` posts to connections at (locally the gateway's `http://127.0.0.1:<port>/local`); never taken from `AWS_ENDPOINT_URL`",
+    ),
+    env_var(
         "METRICS_NAMESPACE",
         "Gigmarket",
         "CloudWatch namespace of the EMF metrics; the stacks set `Gigmarket/<stage>`",
@@ -314,6 +325,8 @@ impl Config {
                     _ => bail!("environment variable COMMISSION_BPS must be at most 10000"),
                 }),
             },
+            // Real time.
+            realtime_callback_url: optional("REALTIME_CALLBACK_URL"),
         })
     }
 
@@ -342,6 +355,8 @@ impl Config {
             password_hash_concurrency: 1,
             // Payments.
             fees: FeeSchedule::default(),
+            // Real time.
+            realtime_callback_url: None,
         }
     }
 }

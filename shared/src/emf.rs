@@ -22,6 +22,8 @@ pub const MAIL_FAILURES: &str = "MailFailures";
 /// A delivery to the Stripe webhook whose signature did not verify (forged, stale, or signed
 /// with a secret we do not have): refused with 400 (payments; alarmed).
 pub const WEBHOOK_SIGNATURE_FAILURES: &str = "WebhookSignatureFailures";
+/// A push to a live WebSocket connection failed (not gone); its record is retried (realtime).
+pub const PUSH_FAILURES: &str = "PushFailures";
 
 /// The EMF line for `value` of `metric` at `timestamp_ms`.
 pub fn emf_line(namespace: &str, metric: &str, value: u64, timestamp_ms: i128) -> Value {

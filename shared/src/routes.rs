@@ -85,6 +85,8 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/admin/reviews", "admin"),
     // Payments: Stripe delivers its events here; the signature is the authentication.
     route("POST", "/webhooks/stripe", "payments"),
+    // Real time: tickets for the WebSocket API (its own routes are in the infra).
+    route("POST", "/realtime/tickets", "realtime"),
 ];
 
 /// The `[workspace.metadata.lambda.watch.router]` table body, one line per path, in table order.

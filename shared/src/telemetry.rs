@@ -24,6 +24,8 @@ pub const OWN_CRATES: &[&str] = &[
     "dispatcher",
     "notifier",
     "scheduler",
+    "realtime",
+    "payments",
 ];
 
 /// The `EnvFilter` directives for a configured level (`DEBUG`, `info`, ...; unknown: INFO).

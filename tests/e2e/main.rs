@@ -6,6 +6,7 @@
 //! runs on deadlines moved into the past, and the admin area.
 
 mod admin;
+mod realtime;
 mod samples;
 mod scheduler;
 
@@ -14,7 +15,7 @@ use gigmarket_shared::events::Event;
 use gigmarket_tests::pipeline::{lifecycle_subjects, mail_to};
 use gigmarket_tests::watch::{
     active_gig_in_functions_table, admin_over_http, base_url, call, call_with, order_step,
-    register_over_http, subjects_to, wait_for_mail, wait_until_queue_is_drained,
+    pay_over_http, register_over_http, subjects_to, wait_for_mail, wait_until_queue_is_drained,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -151,6 +152,7 @@ async fn an_order_lifecycle_over_http_mails_each_party_exactly_once() {
     )
     .await;
     assert_eq!((status, &replayed["id"]), (201, &placed["id"]));
+    pay_over_http(&client, &client_token, &placed).await;
 
     for (token, action, body) in [
         (&freelancer_token, "accept", None),
@@ -176,7 +178,8 @@ async fn an_order_lifecycle_over_http_mails_each_party_exactly_once() {
     .await;
     assert_eq!(status, 200);
     assert_eq!(order["status"], "completed");
-    assert_eq!(order["timeline"].as_array().unwrap().len(), 4);
+    // placed, paid, accepted, delivered, completed.
+    assert_eq!(order["timeline"].as_array().unwrap().len(), 5);
 
     let (expected_freelancer, expected_client) = lifecycle_subjects(&gig.title);
     assert_eq!(
@@ -285,6 +288,7 @@ async fn reviews_over_http_are_sealed_then_published_together_and_mailed() {
     )
     .await;
     assert_eq!(status, 201, "{placed}");
+    pay_over_http(&client, &client_token, &placed).await;
     let order_id = placed["id"].as_str().unwrap().to_owned();
     for (token, action, body) in [
         (&freelancer_token, "accept", json!({})),
@@ -444,6 +448,7 @@ async fn messaging_over_http_mails_once_per_conversation() {
     )
     .await;
     assert_eq!(status, 201, "{placed}");
+    pay_over_http(&client, &client_token, &placed).await;
     let (status, about_order) = call_with(
         &client,
         Method::POST,

@@ -120,6 +120,10 @@ async fn two_hundred_concurrent_bad_logins_reach_password_verification_at_most_t
 #[tokio::test]
 async fn failures_from_elsewhere_do_not_lock_the_owner_out_of_an_address_they_used() {
     let app = TestApp::new().await;
+    gigmarket_tests::wait_unless_well_inside_the_clock_window(
+        app.state.config.login_failure_window,
+    )
+    .await;
     let owner = app.register_client().await;
     let home = "198.51.100.7";
     assert_eq!(
@@ -197,6 +201,10 @@ async fn successful_logins_do_not_use_up_the_budget() {
 #[tokio::test]
 async fn logins_are_limited_per_source_address_across_emails() {
     let app = TestApp::with_config(|config| config.login_max_attempts_per_address = 3).await;
+    gigmarket_tests::wait_unless_well_inside_the_clock_window(
+        app.state.config.login_failure_window,
+    )
+    .await;
     let user = app.register_client().await;
     let sprayer = "203.0.113.77";
     for attempt in 0..3 {
@@ -217,6 +225,8 @@ async fn logins_are_limited_per_source_address_across_emails() {
 #[tokio::test]
 async fn registrations_are_limited_per_source_address() {
     let app = TestApp::with_config(|config| config.registrations_per_address = 2).await;
+    gigmarket_tests::wait_unless_well_inside_the_clock_window(app.state.config.registration_window)
+        .await;
     let address = "198.51.100.20";
     // Invalid requests are refused before the throttle and use none of the budget.
     let invalid = app
@@ -382,6 +392,10 @@ async fn a_password_change_needs_the_current_password_and_a_valid_new_one() {
 #[tokio::test]
 async fn wrong_current_passwords_are_throttled() {
     let app = TestApp::new().await;
+    gigmarket_tests::wait_unless_well_inside_the_clock_window(
+        app.state.config.login_failure_window,
+    )
+    .await;
     let user = app.register_client().await;
     let limit = app.state.config.login_max_failures;
     let body = json!({"current_password": "a guessed password", "new_password": "a brand new long password"});
@@ -573,6 +587,8 @@ mod verification_and_reset {
 
     #[tokio::test]
     async fn resending_is_throttled_and_refused_once_verified() {
+        gigmarket_tests::wait_unless_well_inside_the_clock_window(gigmarket_tests::CLOCK_HOUR)
+            .await;
         let app = TestApp::new().await;
         let user = app.register_unverified("client").await;
         for _ in 0..VERIFICATION_MAILS_PER_HOUR {
@@ -605,6 +621,8 @@ mod verification_and_reset {
 
     #[tokio::test]
     async fn forgot_password_always_answers_202_and_mails_only_real_accounts_a_few_times() {
+        gigmarket_tests::wait_unless_well_inside_the_clock_window(gigmarket_tests::CLOCK_HOUR)
+            .await;
         let app = TestApp::new().await;
         let user = app.register_unverified("client").await;
         for email in [user.email.as_str(), "nobody-here@example.com"] {

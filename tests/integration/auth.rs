@@ -163,6 +163,10 @@ async fn login_failures_look_the_same_for_unknown_email_and_wrong_password() {
 #[tokio::test]
 async fn repeated_login_failures_are_throttled_per_email() {
     let app = TestApp::new().await;
+    gigmarket_tests::wait_unless_well_inside_the_clock_window(
+        app.state.config.login_failure_window,
+    )
+    .await;
     let user = app.register_client().await;
     let other = app.register_client().await;
     for _ in 0..5 {

@@ -131,6 +131,8 @@ const HTTP_SAMPLES: &[(&str, u16)] = &[
     ("auth/reset-password.json", 204),
     // A delivery signed long ago with a secret the stack does not have: refused, nothing stored.
     ("payments/stripe-webhook.json", 400),
+    // A ticket for Ann's next WebSocket connection.
+    ("realtime/post-ticket.json", 201),
 ];
 
 /// The samples of the event-driven functions, each with the event source it stands for.
@@ -138,6 +140,16 @@ const EVENT_SAMPLES: &[(&str, &str)] = &[
     ("dispatcher/order-paid.json", "aws:dynamodb"),
     ("notifier/order-paid.json", "aws:sqs"),
     ("scheduler/scheduled.json", "aws.events"),
+    ("realtime/message-sent.json", "aws:dynamodb"),
+];
+
+/// The WebSocket API's events for `realtime`, each with its route key, in the order a
+/// connection sees them (`<TICKET>`: a ticket issued to a fresh user).
+const SOCKET_SAMPLES: &[(&str, &str)] = &[
+    ("realtime/connect.json", "$connect"),
+    ("realtime/ping.json", "ping"),
+    ("realtime/typing.json", "$default"),
+    ("realtime/disconnect.json", "$disconnect"),
 ];
 
 #[test]
@@ -146,11 +158,12 @@ fn every_sample_is_checked_and_fits_its_function() {
         .iter()
         .map(|(file, _)| (*file).to_owned())
         .chain(EVENT_SAMPLES.iter().map(|(file, _)| (*file).to_owned()))
+        .chain(SOCKET_SAMPLES.iter().map(|(file, _)| (*file).to_owned()))
         .collect();
     assert_eq!(
         all_samples(),
         checked,
-        "add new samples to HTTP_SAMPLES or EVENT_SAMPLES"
+        "add new samples to HTTP_SAMPLES, EVENT_SAMPLES or SOCKET_SAMPLES"
     );
     for (file, _) in HTTP_SAMPLES {
         let event: Value = serde_json::from_str(&sample(file)).expect("sample is JSON");
@@ -185,6 +198,11 @@ fn every_sample_is_checked_and_fits_its_function() {
                 assert_eq!(keys(&event), keys(&bridge::scheduled_event("us-east-1")));
             }
         }
+    }
+    for (file, route_key) in SOCKET_SAMPLES {
+        let event: Value = serde_json::from_str(&sample(file)).expect("sample is JSON");
+        assert!(::realtime::socket::is_socket_event(&event), "{file}");
+        assert_eq!(event["requestContext"]["routeKey"], *route_key, "{file}");
     }
     for function in function_crates() {
         assert!(
@@ -544,4 +562,53 @@ async fn the_scheduler_sample_runs_the_housekeeping() {
         app.order(&cast.client, delivered).await.body["status"],
         "completed"
     );
+}
+
+/// The WebSocket samples, handed to `realtime`'s socket handler in order: a ticket opens the
+/// connection, `ping` answers, `typing` on a conversation of others is refused, `$disconnect`
+/// forgets it.
+#[tokio::test]
+async fn every_socket_sample_gets_its_expected_response() {
+    use aws_lambda_events::encodings::Body;
+    let app = TestApp::new().await;
+    let client = app.register_client().await;
+    let now = OffsetDateTime::now_utc();
+    let caller = gigmarket_shared::domain::user::Caller {
+        id: client.id,
+        role: gigmarket_shared::domain::user::Role::Client,
+    };
+    let ticket = gigmarket_shared::app::realtime::issue_ticket(&app.state.store, caller, now)
+        .await
+        .unwrap()
+        .ticket;
+    for (file, _) in SOCKET_SAMPLES {
+        let event: Value =
+            serde_json::from_str(&sample(file).replace("<TICKET>", &ticket)).unwrap();
+        let request = serde_json::from_value(event).expect("a WebSocket event");
+        let response = ::realtime::socket::handle(&app.state, None, request, now).await;
+        // The sample's conversation is not the fresh user's: refused as unknown to them.
+        let expected = if *file == "realtime/typing.json" {
+            404
+        } else {
+            200
+        };
+        assert_eq!(
+            response.status_code, expected,
+            "{file}: {:?}",
+            response.body
+        );
+        if *file == "realtime/ping.json" {
+            let Some(Body::Text(body)) = response.body else {
+                panic!("{file}: no body");
+            };
+            assert_eq!(body, r#"{"type":"pong"}"#);
+        }
+    }
+    let connections = app
+        .state
+        .store
+        .connections_of(client.id, now.unix_timestamp())
+        .await
+        .unwrap();
+    assert!(connections.is_empty(), "{connections:?}");
 }

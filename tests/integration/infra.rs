@@ -207,6 +207,12 @@ fn cdk_deploys_one_rust_function_per_crate() {
     assert_eq!(deployed, function_crates());
 }
 
+/// Whether an `ApiId` (`{"Ref": <api>}`) names an HTTP API (not the WebSocket API).
+fn is_http_api(resources: &Value, api_id: &Value) -> bool {
+    referenced_id(api_id)
+        .is_some_and(|api| resources[api.as_str()]["Properties"]["ProtocolType"] == "HTTP")
+}
+
 fn function_tag(resource: &Value) -> Option<String> {
     resource["Properties"]["Tags"]
         .as_array()?
@@ -222,6 +228,10 @@ fn cdk_http_api_serves_exactly_the_route_table() {
     let resources = &template["Resources"];
     let mut served = BTreeSet::new();
     for (id, route) in resources_of_type(&template, "AWS::ApiGatewayV2::Route") {
+        // The WebSocket API's routes: `websocket_api_is_the_same_in_sam_and_cdk`.
+        if !is_http_api(resources, &route["Properties"]["ApiId"]) {
+            continue;
+        }
         let key = route["Properties"]["RouteKey"].as_str().expect("RouteKey");
         let (method, path) = key.split_once(' ').expect("METHOD /path");
         // Target: {"Fn::Join": ["", ["integrations/", {"Ref": <integration>}]]}
@@ -795,6 +805,23 @@ fn alarms(deployment: &str, template: &Value) -> BTreeSet<(String, String, Strin
             "{deployment} {id}: notifies the alarm topic"
         );
         let dimensions = as_list(&properties["Dimensions"]);
+        // A business metric (EMF, shared/src/emf.rs): the stage's namespace, no dimensions.
+        if dimensions.is_empty() {
+            let namespace = properties["Namespace"].to_string();
+            assert!(
+                namespace.contains("Gigmarket/"),
+                "{deployment} {id}: {namespace}"
+            );
+            found.insert((
+                "Gigmarket/<stage>".to_owned(),
+                properties["MetricName"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+                "metric".to_owned(),
+            ));
+            continue;
+        }
         assert_eq!(dimensions.len(), 1, "{deployment} {id}: {dimensions:?}");
         let target = referenced_id(&dimensions[0]["Value"]).unwrap_or_default();
         let watched = match dimensions[0]["Name"].as_str().unwrap_or_default() {
@@ -827,8 +854,8 @@ fn alarms(deployment: &str, template: &Value) -> BTreeSet<(String, String, Strin
     found
 }
 
-/// Both deployments alarm on any message in either DLQ, any error or throttle of any function and
-/// any API 5xx, to the topic AlarmEmail subscribes to.
+/// Both deployments alarm on any message in either DLQ, any error or throttle of any function,
+/// any API 5xx and any failed push, to the topic AlarmEmail subscribes to.
 #[test]
 fn sam_and_cdk_have_the_same_alarms() {
     let mut expected: BTreeSet<(String, String, String)> = BTreeSet::new();
@@ -848,6 +875,12 @@ fn sam_and_cdk_have_the_same_alarms() {
         ));
     }
     expected.insert(entry("AWS/ApiGateway", "5xx", "api".to_owned()));
+    // A push to a live connection failed (realtime, EMF `PushFailures`).
+    expected.insert(entry(
+        "Gigmarket/<stage>",
+        gigmarket_shared::emf::PUSH_FAILURES,
+        "metric".to_owned(),
+    ));
     assert_eq!(alarms("SAM", &sam_template()), expected, "SAM alarms");
     assert_eq!(
         alarms("CDK", &cdk_template(CDK_STACK)),
@@ -939,7 +972,10 @@ fn sam_and_cdk_keep_logs_with_retention() {
             "CDK {name}"
         );
     }
-    let stages = resources_of_type(&cdk, "AWS::ApiGatewayV2::Stage");
+    let stages: Vec<_> = resources_of_type(&cdk, "AWS::ApiGatewayV2::Stage")
+        .into_iter()
+        .filter(|(_, stage)| is_http_api(&cdk["Resources"], &stage["Properties"]["ApiId"]))
+        .collect();
     assert_eq!(stages.len(), 1);
     let cdk_api = &stages[0].1["Properties"]["AccessLogSettings"];
     assert_eq!(
@@ -995,7 +1031,10 @@ fn sam_and_cdk_apis_allow_the_same_cors() {
     let sam = sam_template();
     let sam_cors = canonical(&sam["Resources"]["HttpApi"]["Properties"]["CorsConfiguration"]);
     let cdk = cdk_template(CDK_STACK);
-    let apis = resources_of_type(&cdk, "AWS::ApiGatewayV2::Api");
+    let apis: Vec<_> = resources_of_type(&cdk, "AWS::ApiGatewayV2::Api")
+        .into_iter()
+        .filter(|(_, api)| api["Properties"]["ProtocolType"] == "HTTP")
+        .collect();
     assert_eq!(apis.len(), 1);
     let cdk_cors = canonical(&apis[0].1["Properties"]["CorsConfiguration"]);
     assert_eq!(sam_cors, cdk_cors);
@@ -1037,4 +1076,101 @@ fn sam_and_cdk_protect_the_table() {
             "{deployment}: {condition}"
         );
     }
+}
+
+/// The WebSocket API, in each template: its route selection, its routes (which are two-way),
+/// that each integrates with `realtime`, and its stage.
+fn websocket_api(template: &Value) -> Value {
+    let apis: Vec<_> = resources_of_type(template, "AWS::ApiGatewayV2::Api")
+        .into_iter()
+        .filter(|(_, api)| api["Properties"]["ProtocolType"] == "WEBSOCKET")
+        .collect();
+    assert_eq!(apis.len(), 1, "one WebSocket API");
+    let (api_id, api) = &apis[0];
+    let of_api = |resource: &Value| {
+        referenced_id(&resource["Properties"]["ApiId"]).as_deref() == Some(api_id.as_str())
+    };
+    let mut routes = BTreeMap::new();
+    for (_, route) in resources_of_type(template, "AWS::ApiGatewayV2::Route") {
+        if !of_api(route) {
+            continue;
+        }
+        let key = route["Properties"]["RouteKey"].as_str().expect("RouteKey");
+        let two_way = route["Properties"]["RouteResponseSelectionExpression"] == "$default";
+        routes.insert(key.to_owned(), two_way);
+    }
+    // CDK makes an integration per route, SAM one for all: the same function either way.
+    let integrations: BTreeSet<String> =
+        resources_of_type(template, "AWS::ApiGatewayV2::Integration")
+            .into_iter()
+            .filter(|(_, integration)| of_api(integration))
+            .map(|(_, integration)| {
+                let uri = integration["Properties"]["IntegrationUri"].to_string();
+                assert!(uri.contains("RealtimeFunction"), "{uri}");
+                integration["Properties"]["IntegrationType"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+            .collect();
+    let stages: Vec<_> = resources_of_type(template, "AWS::ApiGatewayV2::Stage")
+        .into_iter()
+        .filter(|(_, stage)| of_api(stage))
+        .map(|(_, stage)| {
+            json!({
+                "name": stage["Properties"]["StageName"],
+                "auto_deploy": stage["Properties"]["AutoDeploy"],
+            })
+        })
+        .collect();
+    json!({
+        "selection": api["Properties"]["RouteSelectionExpression"],
+        "routes": routes,
+        "integration_types": integrations,
+        "stages": stages,
+    })
+}
+
+#[test]
+fn websocket_api_is_the_same_in_sam_and_cdk() {
+    let sam = websocket_api(&sam_template());
+    assert_eq!(sam, websocket_api(&cdk_template(CDK_STACK)));
+    assert_eq!(sam["selection"], "$request.body.action");
+    assert_eq!(
+        sam["routes"],
+        json!({"$connect": false, "$disconnect": false, "$default": true, "ping": true})
+    );
+    assert_eq!(sam["integration_types"], json!(["AWS_PROXY"]));
+    assert_eq!(
+        sam["stages"],
+        json!([{"name": "live", "auto_deploy": true}])
+    );
+}
+
+/// A DynamoDB stream throttles past two readers: the dispatcher and `realtime` are its only ones,
+/// in both deployments.
+#[test]
+fn the_table_stream_has_two_readers() {
+    let sam = sam_template();
+    let sam_readers: Vec<String> = sam_functions(&sam)
+        .into_iter()
+        .filter(|(_, function)| {
+            function["Properties"]["Events"]
+                .as_object()
+                .is_some_and(|events| events.values().any(|event| event["Type"] == "DynamoDB"))
+        })
+        .map(|(name, _)| name)
+        .collect();
+    assert_eq!(sam_readers, ["dispatcher", "realtime"], "SAM");
+
+    let cdk = cdk_template(CDK_STACK);
+    let mut cdk_readers: Vec<String> = resources_of_type(&cdk, "AWS::Lambda::EventSourceMapping")
+        .into_iter()
+        .filter(|(_, mapping)| {
+            mapping["Properties"]["EventSourceArn"]["Fn::GetAtt"] == json!(["Table", "StreamArn"])
+        })
+        .filter_map(|(_, mapping)| function_tag(mapping))
+        .collect();
+    cdk_readers.sort();
+    assert_eq!(cdk_readers, ["dispatcher", "realtime"], "CDK");
 }

@@ -21,6 +21,7 @@ mod openapi;
 mod orders;
 mod payments;
 mod pipeline;
+mod realtime;
 mod reviews;
 mod routes;
 mod scheduler;

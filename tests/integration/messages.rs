@@ -516,6 +516,7 @@ async fn inbox_and_messages_are_paged() {
 
 #[tokio::test]
 async fn opening_new_conversations_is_limited_per_hour() {
+    gigmarket_tests::wait_unless_well_inside_the_clock_window(gigmarket_tests::CLOCK_HOUR).await;
     let app = TestApp::with_config(|config| config.conversations_per_hour = 2).await;
     let ann = app.register_client().await;
     let mut others = Vec::new();
@@ -626,4 +627,70 @@ async fn message_mails_are_throttled_per_conversation_and_skipped_once_read() {
     let again = notifier.handle(Pipeline::sqs_event(&messages)).await;
     assert!(again.batch_item_failures.is_empty());
     assert_eq!(mail_to(&bob.email).await.len(), 1);
+}
+
+/// `after=<message id>`: what a client missed while it was away (after a reconnect), oldest
+/// first and paged; nothing after the last one; not a message id: 400.
+#[tokio::test]
+async fn a_client_catches_up_after_the_last_message_it_saw() {
+    let app = TestApp::new().await;
+    let ann = app.register_client().await;
+    let bob = app.register_freelancer().await;
+    let id = open_with(&app, &ann, &bob, "m0").await;
+    let mut sent = Vec::new();
+    for round in 1..=4 {
+        let response = send(&app, &bob, id, &format!("m{round}")).await;
+        assert_eq!(response.status, 201, "{response:?}");
+        sent.push(response.body["message"]["id"].as_str().unwrap().to_owned());
+    }
+    let texts = |body: &Value| -> Vec<String> {
+        body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|message| message["text"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let seen = &sent[0];
+    let first = app
+        .get(
+            &format!("/conversations/{id}/messages?after={seen}&limit=2"),
+            Some(&ann.access_token),
+        )
+        .await;
+    assert_eq!(first.status, 200, "{first:?}");
+    assert_eq!(texts(&first.body), ["m2", "m3"]);
+    let cursor = first.body["next_cursor"].as_str().expect("a next page");
+    let rest = app
+        .get(
+            &format!("/conversations/{id}/messages?after={seen}&limit=2&cursor={cursor}"),
+            Some(&ann.access_token),
+        )
+        .await;
+    assert_eq!(texts(&rest.body), ["m4"]);
+
+    let last = &sent[3];
+    let nothing = app
+        .get(
+            &format!("/conversations/{id}/messages?after={last}"),
+            Some(&ann.access_token),
+        )
+        .await;
+    assert_eq!(texts(&nothing.body), Vec::<String>::new());
+    let bad = app
+        .get(
+            &format!("/conversations/{id}/messages?after=yesterday"),
+            Some(&ann.access_token),
+        )
+        .await;
+    assert_eq!(bad.status, 400, "{bad:?}");
+    // A stranger still gets 404, `after` or not.
+    let stranger = app.register_client().await;
+    let hidden = app
+        .get(
+            &format!("/conversations/{id}/messages?after={seen}"),
+            Some(&stranger.access_token),
+        )
+        .await;
+    assert_eq!(hidden.status, 404);
 }

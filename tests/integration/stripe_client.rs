@@ -1,18 +1,28 @@
-//! The Stripe client against the local stack's localstripe (`STRIPE_API_BASE` and
-//! `STRIPE_SECRET_KEY` from `scripts/env.sh`). A payment is confirmed the way a browser's
+//! The Stripe client against the local stack's stripe service, localstripe with
+//! `tools/stripe-local` (`STRIPE_API_BASE` and `STRIPE_SECRET_KEY` from `scripts/env.sh`). A payment is confirmed the way a browser's
 //! Stripe.js confirms it, which the server never does: the tests attach a test PaymentMethod
 //! (`pm_card_visa`, `pm_card_chargeCustomerFail`, Stripe's own test ids) and call
 //! `POST /v1/payment_intents/{id}/confirm` directly. Each test uses its own order ids, so tests
 //! running at once share the emulator without reading each other's objects.
+//!
+//! Webhooks: a test that waits for events registers an endpoint of its own (a loopback listener,
+//! a fresh id and signing secret) through the emulator's `/_config/webhooks/{id}`. Every event
+//! goes to every endpoint, so a listener also hears other tests' events: each test picks out its
+//! own by the ids of the objects it created.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
 
 use gigmarket_shared::stripe::client::{
-    EventsQuery, NewPaymentIntent, PaymentIntent, PaymentIntentStatus, RefundStatus, StripeClient,
-    StripeConfig, StripeError,
+    Event, EventsQuery, NewPaymentIntent, PaymentIntent, PaymentIntentStatus, Refund, RefundStatus,
+    StripeClient, StripeConfig, StripeError,
 };
+use gigmarket_shared::stripe::signature::{self, DEFAULT_TOLERANCE_SECONDS, SignatureError};
 use gigmarket_tests::payments::confirm_with;
 use reqwest::StatusCode;
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::sync::mpsc;
 use uuid::Uuid;
 
 fn config() -> StripeConfig {
@@ -42,6 +52,200 @@ async fn new_intent(stripe: &StripeClient, order_id: &str) -> PaymentIntent {
 
 fn now_unix() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// A request to the emulator as the client would send it, for what the typed client has no call
+/// for: answers the status and the JSON body.
+async fn raw(method: reqwest::Method, path: &str, form: &str) -> (StatusCode, Value) {
+    let config = config();
+    let key = std::env::var("STRIPE_SECRET_KEY").expect("STRIPE_SECRET_KEY");
+    let response = reqwest::Client::new()
+        .request(method, format!("{}{path}", config.api_base))
+        .bearer_auth(key)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(form.to_owned())
+        .send()
+        .await
+        .expect("an answer from the stripe service");
+    let status = response.status();
+    let body = response.bytes().await.expect("a body");
+    (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+}
+
+/// One webhook delivery as it arrived: the `Stripe-Signature` header and the raw body.
+struct Delivery {
+    signature: String,
+    body: Vec<u8>,
+}
+
+/// A webhook endpoint of the test's own, registered with the emulator under a fresh id and
+/// signing secret; `close` unregisters it.
+struct Endpoint {
+    id: String,
+    secret: String,
+    deliveries: mpsc::UnboundedReceiver<Delivery>,
+    listener: tokio::task::JoinHandle<()>,
+}
+
+/// Far longer than the emulator's one second before it delivers: only a missing delivery waits
+/// this long, and then the test fails instead of hanging.
+const DELIVERY_DEADLINE: Duration = Duration::from_secs(60);
+
+impl Endpoint {
+    /// Listens on a free loopback port and registers it for `events` (Stripe's event types).
+    async fn register(events: &[&str]) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a loopback port");
+        let url = format!("http://{}/webhooks/stripe", listener.local_addr().unwrap());
+        let (sender, deliveries) = mpsc::unbounded_channel();
+        let listener = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let sender = sender.clone();
+                tokio::spawn(async move {
+                    if let Some(delivery) = receive(stream).await {
+                        let _ = sender.send(delivery);
+                    }
+                });
+            }
+        });
+        let id = format!("test_{}", Uuid::new_v4().simple());
+        let secret = format!("whsec_{}", Uuid::new_v4().simple());
+        let mut form = format!("url={url}&secret={secret}");
+        for event in events {
+            form.push_str(&format!("&events%5B%5D={event}"));
+        }
+        let (status, body) = raw(
+            reqwest::Method::POST,
+            &format!("/_config/webhooks/{id}"),
+            &form,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "registering the endpoint: {body}");
+        Self {
+            id,
+            secret,
+            deliveries,
+            listener,
+        }
+    }
+
+    /// Waits for the events named by (type, id of `data.object`), whatever else arrives between
+    /// or in which order; checks every delivery's signature against this endpoint's secret on
+    /// the way. Answers each wanted event with its raw body.
+    async fn wait_for(&mut self, wanted: &[(&str, &str)]) -> HashMap<(String, String), Vec<u8>> {
+        let mut found = HashMap::new();
+        while found.len() < wanted.len() {
+            let delivery = tokio::time::timeout(DELIVERY_DEADLINE, self.deliveries.recv())
+                .await
+                .unwrap_or_else(|_| panic!("no delivery of {wanted:?}; found {:?}", found.keys()))
+                .expect("the listener runs");
+            let event: Value = serde_json::from_slice(&delivery.body).expect("a JSON event");
+            let signed_at = signature::verify(
+                &delivery.signature,
+                &delivery.body,
+                &[self.secret.as_bytes()],
+                now_unix(),
+                DEFAULT_TOLERANCE_SECONDS,
+            )
+            .unwrap_or_else(|error| panic!("{error}: {}", delivery.signature));
+            assert_eq!(
+                Some(signed_at),
+                event["created"].as_i64(),
+                "t= is the event's created"
+            );
+            assert_eq!(
+                signature::verify(
+                    &delivery.signature,
+                    &delivery.body,
+                    &[b"whsec_another_endpoint".as_slice()],
+                    now_unix(),
+                    DEFAULT_TOLERANCE_SECONDS,
+                ),
+                Err(SignatureError::Mismatch)
+            );
+            let kind = event["type"].as_str().unwrap_or_default();
+            let object = event["data"]["object"]["id"].as_str().unwrap_or_default();
+            if wanted.contains(&(kind, object)) {
+                found.insert((kind.to_owned(), object.to_owned()), delivery.body);
+            }
+        }
+        found
+    }
+
+    async fn close(self) {
+        let (status, _) = raw(
+            reqwest::Method::DELETE,
+            &format!("/_config/webhooks/{}", self.id),
+            "",
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "unregistering {}", self.id);
+        self.listener.abort();
+    }
+}
+
+/// Reads one HTTP/1.1 request (headers, then a Content-Length body) and answers 200.
+async fn receive(stream: tokio::net::TcpStream) -> Option<Delivery> {
+    let mut reader = BufReader::new(stream);
+    let (mut signature, mut length) = (String::new(), 0);
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).await.ok()? == 0 {
+            return None;
+        }
+        if line == "\r\n" {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':') {
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.trim().parse().ok()?;
+            } else if name.eq_ignore_ascii_case("stripe-signature") {
+                signature = value.trim().to_owned();
+            }
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).await.ok()?;
+    reader
+        .get_mut()
+        .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+        .await
+        .ok()?;
+    Some(Delivery { signature, body })
+}
+
+/// Every event created at or after `since`, through the client's paged list; checks that the
+/// list runs newest first, as Stripe's does.
+async fn events_since(stripe: &StripeClient, since: i64) -> Vec<Event> {
+    let (mut events, mut cursor) = (Vec::<Event>::new(), None::<String>);
+    loop {
+        let page = stripe
+            .list_events(&EventsQuery {
+                created_gte: since,
+                starting_after: cursor.as_deref(),
+                limit: 100,
+            })
+            .await
+            .unwrap();
+        for event in page.data {
+            if let Some(newer) = events.last() {
+                assert!(event.created <= newer.created, "{event:?} after {newer:?}");
+            }
+            events.push(event);
+        }
+        match events.last() {
+            Some(last) if page.has_more => cursor = Some(last.id.clone()),
+            _ => return events,
+        }
+    }
+}
+
+async fn paid_intent(stripe: &StripeClient, order: &str) -> PaymentIntent {
+    let intent = new_intent(stripe, order).await;
+    let (status, body) = confirm_with(&intent.id, "pm_card_visa").await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    stripe.retrieve_payment_intent(&intent.id).await.unwrap()
 }
 
 #[tokio::test]
@@ -178,20 +382,28 @@ async fn events_are_listed_page_by_page_with_a_cursor() {
     assert!(pages >= 2, "three payments' events fit on one page of two");
 }
 
-/// localstripe ignores `Idempotency-Key` (Stripe answers a repeated key with the first result):
-/// a retried creation here makes a second intent, so this holds only what both do, that the
-/// retried POST succeeds and describes the same order and amount. That the key is sent is
+/// Stripe answers a POST whose `Idempotency-Key` it has seen with the first answer, and refuses
+/// the key with other parameters (`idempotency_error`). That the client sends the key is
 /// checked on the wire by `every_post_carries_a_key_derived_from_what_it_acts_on`.
 #[tokio::test]
-async fn a_retried_creation_succeeds_for_the_same_order() {
+async fn a_retried_creation_gets_the_first_intent_back() {
     let stripe = client();
     let order = order_id();
     let first = new_intent(&stripe, &order).await;
     let retried = new_intent(&stripe, &order).await;
-    assert_eq!(retried.order_id(), Some(order.as_str()));
-    assert_eq!(
-        (retried.amount, &retried.currency),
-        (first.amount, &first.currency)
+    assert_eq!(retried, first);
+
+    let other_amount = stripe
+        .create_payment_intent(&NewPaymentIntent {
+            order_id: &order,
+            amount_minor: 1056,
+            currency: "EUR",
+        })
+        .await;
+    assert!(
+        matches!(&other_amount, Err(StripeError::Request { status, body })
+            if *status == StatusCode::BAD_REQUEST && body.kind == "idempotency_error"),
+        "{other_amount:?}"
     );
 }
 
@@ -256,7 +468,7 @@ async fn every_post_carries_a_key_derived_from_what_it_acts_on() {
     assert!(sent.contains("\r\nauthorization: bearer sk_"), "{sent}");
     assert!(
         sent.ends_with(&format!(
-            "amount=1055&currency=eur&capture_method=automatic&metadata%5border_id%5d={order}"
+            "amount=1055&currency=eur&capture_method=automatic&metadata%5border_id%5d={order}&transfer_group={order}"
         )),
         "{sent}"
     );
@@ -278,4 +490,122 @@ async fn every_post_carries_a_key_derived_from_what_it_acts_on() {
         "{sent}"
     );
     assert!(sent.ends_with("payment_intent=pi_1"), "{sent}");
+}
+
+#[tokio::test]
+async fn an_intent_carries_its_order_as_transfer_group_to_its_charge() {
+    let stripe = client();
+    let order = order_id();
+    let created = new_intent(&stripe, &order).await;
+    assert_eq!(created.transfer_group.as_deref(), Some(order.as_str()));
+    let paid = paid_intent(&stripe, &order).await;
+    assert_eq!(paid.transfer_group.as_deref(), Some(order.as_str()));
+    let charge = paid.latest_charge.expect("the intent's charge");
+    let (status, charge) = raw(reqwest::Method::GET, &format!("/v1/charges/{charge}"), "").await;
+    assert_eq!(status, StatusCode::OK, "{charge}");
+    assert_eq!(charge["transfer_group"], order.as_str(), "{charge}");
+
+    // Stripe: "You can only provide transfer_group if it hasn't been set."
+    let path = format!("/v1/payment_intents/{}", paid.id);
+    let (status, error) = raw(reqwest::Method::POST, &path, "transfer_group=ord_other").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{error}");
+    assert_eq!(error["error"]["type"], "invalid_request_error", "{error}");
+    assert_eq!(error["error"]["param"], "transfer_group", "{error}");
+
+    // One created without a group gets it by an update.
+    let (status, bare) = raw(
+        reqwest::Method::POST,
+        "/v1/payment_intents",
+        "amount=500&currency=eur",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{bare}");
+    assert_eq!(bare["transfer_group"], Value::Null, "{bare}");
+    let path = format!("/v1/payment_intents/{}", bare["id"].as_str().unwrap());
+    let group = format!("transfer_group={order}");
+    let (status, updated) = raw(reqwest::Method::POST, &path, &group).await;
+    assert_eq!(status, StatusCode::OK, "{updated}");
+    assert_eq!(updated["transfer_group"], order.as_str(), "{updated}");
+    let read = stripe
+        .retrieve_payment_intent(bare["id"].as_str().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(read.transfer_group.as_deref(), Some(order.as_str()));
+}
+
+#[tokio::test]
+async fn a_refund_is_announced_by_signed_charge_refunded_and_refund_created_events() {
+    let mut endpoint = Endpoint::register(&["charge.refunded", "refund.created"]).await;
+    let stripe = client();
+    let since = now_unix() - 1;
+    let order = order_id();
+    let paid = paid_intent(&stripe, &order).await;
+    let charge = paid.latest_charge.clone().expect("the intent's charge");
+    let refund = stripe
+        .refund_payment_intent(&order, &paid.id)
+        .await
+        .unwrap();
+
+    let delivered = endpoint
+        .wait_for(&[("charge.refunded", &charge), ("refund.created", &refund.id)])
+        .await;
+    let key = |kind: &str, id: &str| (kind.to_owned(), id.to_owned());
+    let refunded: Event =
+        serde_json::from_slice(&delivered[&key("charge.refunded", &charge)]).unwrap();
+    let object = &refunded.data.object;
+    assert_eq!(object["object"], "charge", "{object}");
+    assert_eq!(object["refunded"], true, "{object}");
+    assert_eq!(object["amount_refunded"], 1055, "{object}");
+    assert_eq!(object["payment_intent"], paid.id.as_str(), "{object}");
+    assert_eq!(object["transfer_group"], order.as_str(), "{object}");
+    let refunds = object["refunds"]["data"].as_array().expect("the refunds");
+    assert!(
+        refunds
+            .iter()
+            .any(|listed| listed["id"] == refund.id.as_str()),
+        "{object}"
+    );
+    let created: Event =
+        serde_json::from_slice(&delivered[&key("refund.created", &refund.id)]).unwrap();
+    assert_eq!(created.object::<Refund>().unwrap(), refund);
+
+    let listed = events_since(&stripe, since).await;
+    for event in [&refunded, &created] {
+        assert!(listed.contains(event), "{} is not listed", event.id);
+    }
+
+    // A retried refund (same Idempotency-Key) gets the first one back; a second refund of the
+    // whole charge is refused, as Stripe refuses it.
+    let retried = stripe
+        .refund_payment_intent(&order, &paid.id)
+        .await
+        .unwrap();
+    assert_eq!(retried, refund);
+    let form = format!("payment_intent={}", paid.id);
+    let (status, again) = raw(reqwest::Method::POST, "/v1/refunds", &form).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{again}");
+    assert_eq!(again["error"]["code"], "charge_already_refunded", "{again}");
+    endpoint.close().await;
+}
+
+#[tokio::test]
+async fn a_cancelled_intent_is_announced_by_payment_intent_canceled() {
+    let mut endpoint = Endpoint::register(&["payment_intent.canceled"]).await;
+    let stripe = client();
+    let since = now_unix() - 1;
+    let intent = new_intent(&stripe, &order_id()).await;
+    let cancelled = stripe.cancel_payment_intent(&intent.id).await.unwrap();
+
+    let delivered = endpoint
+        .wait_for(&[("payment_intent.canceled", &intent.id)])
+        .await;
+    let event: Event = serde_json::from_slice(
+        &delivered[&("payment_intent.canceled".to_owned(), intent.id.clone())],
+    )
+    .unwrap();
+    assert_eq!(event.object::<PaymentIntent>().unwrap(), cancelled);
+    assert_eq!(cancelled.status, PaymentIntentStatus::Canceled);
+    assert!(event.data.object["canceled_at"].is_i64(), "{event:?}");
+    assert!(events_since(&stripe, since).await.contains(&event));
+    endpoint.close().await;
 }

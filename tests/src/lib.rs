@@ -3,7 +3,7 @@
 //! events, exactly as Lambda would hand them over.
 //!
 //! Needs the local stack: run the suite with `make test`, or `make stack` and then
-//! `source .local/stack.env` before `cargo nextest run`.
+//! `source scripts/env.sh` before `cargo nextest run`.
 
 pub mod fixtures;
 // Paying for orders through the local stack's Stripe emulator.
@@ -179,13 +179,29 @@ impl RawRequest {
     }
 }
 
+/// Allowances count per fixed clock window (an hour, or a configured length), so a test that
+/// fills one and expects a refusal must not straddle a window's turn: this waits out the last
+/// minute of a window if it has begun.
+pub async fn wait_unless_well_inside_the_clock_window(window: std::time::Duration) {
+    const MARGIN_SECS: i64 = 60;
+    let length = window.as_secs() as i64;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let left = length - now.rem_euclid(length);
+    if left < MARGIN_SECS {
+        tokio::time::sleep(std::time::Duration::from_secs(left as u64 + 1)).await;
+    }
+}
+
+/// The clock hour, the window of the fixed hourly allowances.
+pub const CLOCK_HOUR: std::time::Duration = std::time::Duration::from_secs(3600);
+
 /// The endpoint of the local DynamoDB, or a panic telling how to start the stack.
 pub fn require_stack() {
     if std::env::var("AWS_ENDPOINT_URL_DYNAMODB").is_err()
         && std::env::var("AWS_ENDPOINT_URL").is_err()
     {
         panic!(
-            "the local stack is not configured: run `make test`, or `make stack && source .local/stack.env` \
+            "the local stack is not configured: run `make test`, or `make stack && source scripts/env.sh` \
              before running tests directly"
         );
     }
@@ -246,6 +262,7 @@ impl TestApp {
                     SigningSecrets::parse(WEBHOOK_SECRET).expect("a secret"),
                 ),
             ),
+            ("realtime", ::realtime::router(state.clone())),
         ]);
         let mut matcher = matchit::Router::new();
         for route in ROUTES {

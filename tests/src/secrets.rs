@@ -15,6 +15,8 @@ pub const SECRET_FIELDS: &[&str] = &[
     "access_token",
     "refresh_token",
     "token",
+    // A WebSocket connection ticket (`POST /realtime/tickets`).
+    "ticket",
 ];
 
 /// Records one secret (one short write in append mode: lines from parallel tests never mix).

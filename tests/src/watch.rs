@@ -314,8 +314,8 @@ pub async fn find_in_listing(
     }
 }
 
-/// Places an order for the basic package of `gig_id` as the client `token` (asserting 201);
-/// returns its id.
+/// Places an order for the basic package of `gig_id` as the client `token` (asserting 201) and
+/// pays for it ([`pay_over_http`]); returns its id.
 pub async fn place_order(client: &reqwest::Client, token: &str, gig_id: &str) -> String {
     let (status, placed) = call_with(
         client,
@@ -327,7 +327,42 @@ pub async fn place_order(client: &reqwest::Client, token: &str, gig_id: &str) ->
     )
     .await;
     assert_eq!(status, 201, "{placed}");
+    pay_over_http(client, token, &placed).await;
     placed["id"].as_str().unwrap().to_owned()
+}
+
+/// Pays for the order `placed` (a placement's answer) as the client's browser does, with a test
+/// card that succeeds, and waits until Stripe's webhook delivery (through watch to `payments`)
+/// has made it `pending`; panics if it never does.
+pub async fn pay_over_http(client: &reqwest::Client, token: &str, placed: &Value) {
+    let client_secret = placed["payment"]["client_secret"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a placement answers its client secret: {placed}"));
+    // A client secret is `<intent id>_secret_<...>` (Stripe's documented form).
+    let (intent_id, _) = client_secret
+        .split_once("_secret_")
+        .expect("a PaymentIntent client secret");
+    let (status, body) = crate::payments::confirm_with(intent_id, crate::payments::CARD_OK).await;
+    assert!(
+        status.is_success(),
+        "confirm: {status} {}",
+        String::from_utf8_lossy(&body)
+    );
+    let order_path = format!("/orders/{}", placed["id"].as_str().unwrap());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        let (status, order) =
+            call_with(client, reqwest::Method::GET, &order_path, token, &[], None).await;
+        assert_eq!(status, 200, "{order}");
+        if order["status"] == "pending" {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the webhook never reported the payment: {order}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
 }
 
 /// `POST /orders/{id}/<action>` as `token` (asserting 200); returns the order.

@@ -26,14 +26,18 @@ const SQS_BATCH: usize = 10;
 /// The event a stream record stands for, if any. A change nobody is told of (an order placed
 /// and not yet paid) queues nothing: the queue's one reader is the notifier.
 pub fn event_for(record: &EventRecord) -> Result<Option<Event>, UndecodableRecord> {
-    let event = stream::decode(record)?.map(|change| match change {
-        StreamChange::Order(order) => Event::for_order_change(&order),
-        StreamChange::ReviewSealed(review) => Event::for_review(&review, ReviewEventKind::Sealed),
-        StreamChange::ReviewPublished(review) => {
-            Event::for_review(&review, ReviewEventKind::Published)
+    let event = stream::decode(record)?.and_then(|change| match change {
+        StreamChange::Order(order) => Some(Event::for_order_change(&order)),
+        StreamChange::ReviewSealed(review) => {
+            Some(Event::for_review(&review, ReviewEventKind::Sealed))
         }
-        StreamChange::Message(message) => Event::for_message(&message),
-        StreamChange::GigDecision(decision) => Event::for_gig_decision(&decision),
+        StreamChange::ReviewPublished(review) => {
+            Some(Event::for_review(&review, ReviewEventKind::Published))
+        }
+        StreamChange::Message(message) => Some(Event::for_message(&message)),
+        StreamChange::GigDecision(decision) => Some(Event::for_gig_decision(&decision)),
+        // Only pushed live (realtime); the dispatcher's filter never passes them.
+        StreamChange::ReadReceipt(_) | StreamChange::UnreadTotal { .. } => None,
     });
     Ok(event.filter(|event| {
         event

@@ -9,11 +9,21 @@ use gigmarket_shared::ApiResult;
 use gigmarket_shared::app::messages::{self, Sent};
 use gigmarket_shared::domain::message::{ConversationView, Message, OpenConversation, SendMessage};
 use gigmarket_shared::domain::user::Caller;
-use gigmarket_shared::pagination::{Page, PagingOnly};
+use gigmarket_shared::pagination::{Page, PageParams, PagingOnly};
 use gigmarket_shared::web::{self, AppState, JsonBody, PathParam, QueryParams};
 use http::StatusCode;
+use serde::Deserialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
+
+/// The message list's query string (unknown parameters are a 400).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MessageQuery {
+    limit: Option<u32>,
+    cursor: Option<String>,
+    after: Option<Uuid>,
+}
 
 pub fn router(state: AppState) -> Router {
     let routes = Router::new()
@@ -58,18 +68,25 @@ async fn inbox(
         .map(Json)
 }
 
+/// `GET /conversations/{id}/messages`: newest first, or with `after=<message id>` the messages
+/// sent after that one, oldest first.
 async fn list_messages(
     State(state): State<AppState>,
     caller: Caller,
     PathParam(conversation_id): PathParam<Uuid>,
-    QueryParams(query): QueryParams<PagingOnly>,
+    QueryParams(query): QueryParams<MessageQuery>,
 ) -> ApiResult<Json<Page<Message>>> {
+    let paging = PageParams {
+        limit: query.limit,
+        cursor: query.cursor,
+    };
     messages::messages(
         &state.store,
         &state.cursors,
         caller,
         conversation_id,
-        query.into(),
+        query.after,
+        paging,
     )
     .await
     .map(Json)

@@ -196,6 +196,21 @@ export const FUNCTIONS: FunctionSpec[] = [
     trigger: { kind: 'schedule', expression: 'rate(15 minutes)' },
   },
   {
+    name: 'realtime',
+    description: 'Real time over the WebSocket API: connection tickets, $connect/$disconnect/messages, pushes to open connections',
+    // GetItem: a ticket, a connection.
+    // Issuing a ticket is a TransactWriteItems (Put of the ticket, ConditionCheck of the user:
+    // not blocked); $connect one more (Delete of the ticket, Puts of the connection's two items,
+    // ConditionCheck of the user); $disconnect one of two Deletes. A push: Query of the
+    // recipient's connections, and the two Deletes of a connection found gone. Typing: GetItem
+    // of the typist's inbox entry (a participant?), UpdateItem of their typing throttle.
+    table: {
+      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem', 'dynamodb:Query'],
+      leadingKeys: ['TICKET#*', 'CONNECTION#*', 'CONNECTIONS#*', 'USER#*', 'CONV#*', 'TYPING#*'],
+    },
+    readsJwtKeys: true,
+  },
+  {
     name: 'payments',
     description: 'Stripe webhooks: verified, deduplicated payment reports that move orders and the ledger',
     // GetItem: the order a PaymentIntent names. A payment is one TransactWriteItems: Puts (the

@@ -11,7 +11,7 @@ import * as cdk from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
-import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { HttpLambdaIntegration, WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -398,7 +398,91 @@ export class GigmarketStack extends cdk.Stack {
       });
     }
 
+    // ------------------------------------------------------------ the WebSocket API (realtime)
+    // Clients connect with ?ticket= (POST /realtime/tickets); every route integrates with the
+    // realtime function, which tells these events from the HTTP API's by their shape. Message
+    // routes are two-way: the function's answer body goes back to the client.
+    const realtime = functions.get('realtime');
+    if (!realtime) {
+      throw new Error('the WebSocket API needs the realtime function');
+    }
+    const socketIntegration = new WebSocketLambdaIntegration('WebSocketIntegration', realtime);
+    const socketApi = new apigwv2.WebSocketApi(this, 'WebSocketApi', {
+      apiName: `${this.stackName}-realtime`,
+      description: 'Gigmarket real time (function realtime; docs/api.md, "Real time")',
+      routeSelectionExpression: '$request.body.action',
+      connectRouteOptions: { integration: socketIntegration },
+      disconnectRouteOptions: { integration: socketIntegration },
+      defaultRouteOptions: { integration: socketIntegration, returnResponse: true },
+    });
+    socketApi.addRoute('ping', { integration: socketIntegration, returnResponse: true });
+    const socketStage = new apigwv2.WebSocketStage(this, 'WebSocketStage', {
+      webSocketApi: socketApi,
+      stageName: 'live',
+      autoDeploy: true,
+      throttle: { burstLimit: 200, rateLimit: 100 },
+    });
+    // The stage's management endpoint (PostToConnection, DeleteConnection).
+    realtime.addEnvironment('REALTIME_CALLBACK_URL', socketStage.callbackUrl);
+    // PostToConnection: a push to one connection of this stage.
+    realtime.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'PushToConnections',
+        actions: ['execute-api:ManageConnections'],
+        resources: [
+          cdk.Stack.of(this).formatArn({
+            service: 'execute-api',
+            resource: socketApi.apiId,
+            resourceName: `${socketStage.stageName}/POST/@connections/*`,
+          }),
+        ],
+      }),
+    );
+    // The stream's second and last reader (the dispatcher is the first): only the changes a
+    // client hears about live: messages and orders, inbox entries with a read receipt, user
+    // items with an unread total. Pushes are worth seconds: an old record is skipped rather
+    // than pushed late.
+    realtime.addEventSource(
+      new sources.DynamoEventSource(table, {
+        startingPosition: lambda.StartingPosition.LATEST,
+        batchSize: 100,
+        bisectBatchOnError: true,
+        retryAttempts: 3,
+        maxRecordAge: cdk.Duration.seconds(60),
+        reportBatchItemFailures: true,
+        filters: [
+          lambda.FilterCriteria.filter({ dynamodb: { NewImage: { entity: { S: lambda.FilterRule.or('message', 'order') } } } }),
+          lambda.FilterCriteria.filter({
+            dynamodb: {
+              NewImage: {
+                entity: { S: lambda.FilterRule.or('conversation_member') },
+                counterpart_last_read_at: { S: lambda.FilterRule.exists() },
+              },
+            },
+          }),
+          lambda.FilterCriteria.filter({
+            dynamodb: { NewImage: { entity: { S: lambda.FilterRule.or('user') }, unread_messages: { N: lambda.FilterRule.exists() } } },
+          }),
+        ],
+      }),
+    );
+    // Pushes that failed for another reason than a gone connection (EMF, shared/src/emf.rs).
+    anyIn5Minutes(
+      'RealtimePushFailuresAlarm',
+      'realtime pushes to WebSocket connections failed',
+      new cloudwatch.Metric({
+        namespace: `Gigmarket/${props.stage}`,
+        metricName: 'PushFailures',
+        period: cdk.Duration.minutes(5),
+        statistic: 'Sum',
+      }),
+    );
+
     new cdk.CfnOutput(this, 'ApiUrl', { value: api.apiEndpoint, description: 'Base URL of the HTTP API' });
+    new cdk.CfnOutput(this, 'WebSocketUrl', {
+      value: socketStage.url,
+      description: 'Where clients connect (with ?ticket= from POST /realtime/tickets)',
+    });
     new cdk.CfnOutput(this, 'TableName', { value: cfnTable.ref, description: 'The DynamoDB table' });
     new cdk.CfnOutput(this, 'OrderEventsQueueUrl', { value: orderEventsQueue.queueUrl });
     new cdk.CfnOutput(this, 'OrderEventsDlqUrl', { value: orderEventsDlq.queueUrl });

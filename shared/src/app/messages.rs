@@ -227,6 +227,7 @@ pub async fn messages(
     cursors: &CursorCodec,
     caller: Caller,
     conversation_id: Uuid,
+    after: Option<Uuid>,
     paging: PageParams,
 ) -> ApiResult<Page<Message>> {
     let page = cursors.page_request(&paging)?;
@@ -234,6 +235,10 @@ pub async fn messages(
         .inbox_entry(conversation_id, caller.id)
         .await?
         .ok_or(ApiError::NotFound("conversation"))?;
-    let (messages, next) = store.messages(conversation_id, &page).await?;
+    // `after`: what a client missed (catching up after a reconnect), oldest first.
+    let (messages, next) = match after {
+        Some(after) => store.messages_after(conversation_id, after, &page).await?,
+        None => store.messages(conversation_id, &page).await?,
+    };
     Ok(cursors.page(messages, next))
 }

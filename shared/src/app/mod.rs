@@ -15,6 +15,7 @@ pub mod gigs;
 pub mod messages;
 pub mod orders;
 pub mod payments;
+pub mod realtime;
 pub mod reviews;
 pub mod users;
 

@@ -777,7 +777,8 @@ mod tests {
         )
     }
 
-    fn order(revisions: Revisions) -> Order {
+    /// An order as placed: awaiting its payment.
+    fn placed(revisions: Revisions) -> Order {
         Order::place(
             Uuid::new_v4(),
             &gig(revisions),
@@ -787,6 +788,11 @@ mod tests {
             now(),
         )
         .unwrap()
+    }
+
+    /// A paid order, in front of its freelancer.
+    fn order(revisions: Revisions) -> Order {
+        step(&placed(revisions), A::Pay, Party::System)
     }
 
     fn actor(order: &Order, party: Party) -> Actor {
@@ -812,8 +818,9 @@ mod tests {
 
     #[test]
     fn placement_snapshots_the_package() {
-        let order = order(Revisions::Limited(2));
-        assert_eq!(order.status, S::Pending);
+        let order = placed(Revisions::Limited(2));
+        assert_eq!(order.status, S::AwaitingPayment);
+        assert!(!order.visible_to(Party::Freelancer));
         assert_eq!(order.price_cents, 5_000);
         assert_eq!(order.currency, "EUR");
         assert_eq!(order.delivery_days, 2);
@@ -838,6 +845,7 @@ mod tests {
     fn the_whole_table() {
         let allowed = |status, action, party| -> Option<OrderStatus> {
             match (status, action, party) {
+                (S::AwaitingPayment, A::Pay, Party::System) => Some(S::Pending),
                 (S::Pending, A::Accept, Party::Freelancer) => Some(S::InProgress),
                 (S::Pending, A::Reject, Party::Freelancer) => Some(S::Rejected),
                 (S::InProgress, A::Deliver, Party::Freelancer) => Some(S::Delivered),
@@ -845,10 +853,12 @@ mod tests {
                 (S::Delivered, A::Complete, Party::Client) => Some(S::Completed),
                 (S::Delivered, A::AutoComplete, Party::System) => Some(S::Completed),
                 (S::InProgress, A::MarkLate, Party::System) => Some(S::InProgress),
-                (S::Pending, A::Cancel, Party::Client) => Some(S::Cancelled),
-                (S::Pending | S::InProgress | S::Delivered, A::Cancel, Party::Admin) => {
-                    Some(S::Cancelled)
-                }
+                (S::AwaitingPayment | S::Pending, A::Cancel, Party::Client) => Some(S::Cancelled),
+                (
+                    S::AwaitingPayment | S::Pending | S::InProgress | S::Delivered,
+                    A::Cancel,
+                    Party::Admin,
+                ) => Some(S::Cancelled),
                 _ => None,
             }
         };
@@ -875,7 +885,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(cells, 6 * 8 * 5);
+        assert_eq!(cells, 7 * 9 * 5);
     }
 
     fn decide_party_ok(action: OrderAction, party: Party) -> bool {
@@ -884,15 +894,16 @@ mod tests {
             (A::Accept | A::Reject | A::Deliver, Party::Freelancer)
                 | (A::RequestRevision | A::Complete | A::Cancel, Party::Client)
                 | (A::Cancel, Party::Admin)
-                | (A::AutoComplete | A::MarkLate, Party::System)
+                | (A::Pay | A::AutoComplete | A::MarkLate, Party::System)
         )
     }
 
     #[test]
     fn happy_path_sets_deadlines_and_counters() {
-        let placed = order(Revisions::Limited(1));
-        assert_eq!(placed.deadline(), None);
-        let accepted = step(&placed, A::Accept, Party::Freelancer);
+        let paid = order(Revisions::Limited(1));
+        assert!(paid.visible_to(Party::Freelancer));
+        assert_eq!(paid.deadline(), None);
+        let accepted = step(&paid, A::Accept, Party::Freelancer);
         assert_eq!(accepted.due_at, Some(now() + Duration::days(2)));
         assert_eq!(
             accepted.deadline(),
@@ -912,8 +923,9 @@ mod tests {
             )
             .unwrap();
         assert_eq!(transition.open_orders_delta, -1);
-        assert_eq!(transition.after.version, 4);
-        assert_eq!(transition.entry.seq, 4);
+        // placed, paid, accepted, delivered, completed.
+        assert_eq!(transition.after.version, 5);
+        assert_eq!(transition.entry.seq, 5);
         assert_eq!(transition.entry.from, Some(S::Delivered));
         assert_eq!(transition.after.last_change, transition.entry);
         assert_eq!(transition.after.deadline(), None);

@@ -377,7 +377,15 @@ mod tests {
             &Default::default(),
             at(0),
         )
-        .unwrap();
+        .unwrap()
+        .transition(
+            OrderAction::Pay,
+            Actor::system(),
+            ActionInput::default(),
+            at(0),
+        )
+        .unwrap()
+        .after;
         for (action, party) in [
             (OrderAction::Accept, Party::Freelancer),
             (OrderAction::Deliver, Party::Freelancer),

@@ -378,6 +378,11 @@ mod tests {
         .unwrap()
     }
 
+    /// A placed order once paid: what its freelancer is first told of.
+    fn paid() -> Order {
+        step(&placed(), OrderAction::Pay, Actor::system(), None)
+    }
+
     fn step(order: &Order, action: OrderAction, actor: Actor, note: Option<&str>) -> Order {
         order
             .transition(
@@ -455,7 +460,7 @@ mod tests {
         }
         let before = EventBeforeSubjects {
             event_id: &event.event_id,
-            event_type: "order.placed",
+            event_type: "order.paid",
             occurred_at: event.occurred_at,
             actor: &event.actor,
             order,
@@ -522,7 +527,8 @@ mod tests {
             }
             recipients.iter().map(|recipient| recipient.role).collect()
         };
-        assert_eq!(roles_for(ChangeKind::Placed), [Freelancer]);
+        assert_eq!(roles_for(ChangeKind::Placed), []);
+        assert_eq!(roles_for(ChangeKind::Paid), [Freelancer]);
         assert_eq!(roles_for(ChangeKind::Accepted), [Client]);
         assert_eq!(roles_for(ChangeKind::Rejected), [Client]);
         assert_eq!(roles_for(ChangeKind::Delivered), [Client]);
@@ -534,7 +540,7 @@ mod tests {
 
     #[test]
     fn emails_are_rendered_per_type_and_recipient_and_escaped() {
-        let order = placed();
+        let order = paid();
         let placed_mail = mail(
             &Event::for_order_change(&order),
             RecipientRole::Freelancer,

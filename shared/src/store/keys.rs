@@ -32,6 +32,9 @@
 //! | message mail throttle | `MSGMAIL#<conversation_id>#<user_id>` | `THROTTLE` | TTL `expires_at`; one mail per 15 minutes |
 //! | metrics counter shard | `METRICS#<area>` (`users`, `gigs`, `orders`, `reviews`, `messages`) | `SHARD#<n>` (n in 0..8) | one number attribute per counter (`domain::metrics::Counter::name`); see "Metrics counters" |
 //! | audit entry         | `AUDIT#<entry_id>`      | `AUDIT`            | gsi1 by actor, gsi2 by target, gsi3 by month (below) |
+//! | realtime ticket     | `TICKET#<sha256>`       | `REALTIME`         | TTL `expires_at` (60 s); user id; single-use (deleted by the `$connect` it opens) |
+//! | connection          | `CONNECTION#<connection_id>` | `CONNECTION`  | TTL `expires_at` (API Gateway's 2-hour limit); whose it is, for `$disconnect` |
+//! | user's connection   | `CONNECTIONS#<user_id>` | `CONNECTION#<connection_id>` | TTL `expires_at`; one Query finds where to push to a user; expired ones ignored on read |
 //!
 //! GSIs `gsi1`..`gsi4` are generic (`gsiNpk`/`gsiNsk`), overloaded by the entities that need them;
 //! each entity documents its use beside its key function. Partition values carry a prefix per
@@ -390,6 +393,14 @@ pub fn account_token(token_digest: &str) -> Key {
 }
 
 /// Verification mails requested by one user in a window.
+/// Typing signals one user sent in one window (a throttle; the signals themselves are not stored).
+pub fn typing_signals(user_id: Uuid, window_start: i64) -> Key {
+    Key::new(
+        format!("TYPING#{user_id}"),
+        &format!("WINDOW#{window_start}"),
+    )
+}
+
 pub fn verification_mails(user_id: Uuid, window_start: i64) -> Key {
     Key::new(
         format!("VERIFYMAIL#{user_id}"),
@@ -615,6 +626,15 @@ pub fn message(conversation_id: Uuid, message_id: Uuid) -> Key {
 /// What every message's sort key starts with (the partition also holds inbox entries).
 pub const MESSAGE_PREFIX: &str = "MSG#";
 
+/// The sort-key bounds of the messages sent after `message_id` (UUIDv7 ids sort by send time;
+/// `#` puts the lower bound just past that message, `~` sorts after every id).
+pub fn messages_after(message_id: Uuid) -> (String, String) {
+    (
+        format!("{MESSAGE_PREFIX}{message_id}#"),
+        format!("{MESSAGE_PREFIX}~"),
+    )
+}
+
 /// gsi1 partition: a user's inbox.
 pub fn inbox(user_id: Uuid) -> String {
     format!("INBOX#{user_id}")
@@ -741,6 +761,35 @@ pub fn month_list_bounds(from_unix_ms: i128, to_unix_ms: i128) -> (String, Strin
 
 // ---- end of admin list keys ----
 
+// ---- realtime ----
+
+/// A WebSocket connection ticket, under the SHA-256 of its plaintext.
+pub fn realtime_ticket(ticket_digest: &str) -> Key {
+    Key::new(format!("TICKET#{ticket_digest}"), "REALTIME")
+}
+
+/// A connection by its id (what `$disconnect` knows).
+pub fn connection(connection_id: &str) -> Key {
+    Key::new(format!("CONNECTION#{connection_id}"), "CONNECTION")
+}
+
+/// The partition of one user's connections (what a push to the user reads).
+pub fn connections_of(user_id: Uuid) -> String {
+    format!("CONNECTIONS#{user_id}")
+}
+
+/// A connection in its user's partition.
+pub fn user_connection(user_id: Uuid, connection_id: &str) -> Key {
+    Key::new(
+        connections_of(user_id),
+        &format!("{USER_CONNECTION_PREFIX}{connection_id}"),
+    )
+}
+
+pub const USER_CONNECTION_PREFIX: &str = "CONNECTION#";
+
+// ---- end of realtime keys ----
+
 /// Entity tags stored in every item's `entity` attribute; the stream dispatcher filters on them
 /// (so they are public: `store::entity`).
 pub mod entity {
@@ -775,4 +824,8 @@ pub mod entity {
     // Metrics counters.
     pub const METRICS_SHARD: &str = "metrics_shard";
     pub const AUDIT_ENTRY: &str = "audit_entry";
+    // Real time (WebSocket API).
+    pub const REALTIME_TICKET: &str = "realtime_ticket";
+    pub const CONNECTION: &str = "connection";
+    pub const USER_CONNECTION: &str = "user_connection";
 }

@@ -348,6 +348,20 @@ impl Store {
         self.page_as(&listing, page).await
     }
 
+    /// One page of the messages sent after `after`, oldest first (a client catching up after a
+    /// reconnect): one Query on the conversation's partition.
+    pub async fn messages_after(
+        &self,
+        conversation_id: Uuid,
+        after: Uuid,
+        page: &PageRequest,
+    ) -> Result<(Vec<Message>, Option<Position>), ApiError> {
+        let (from, to) = keys::messages_after(after);
+        let listing = Listing::table(keys::conversation_partition(conversation_id))
+            .sort_range(SortRange::Between(from, to));
+        self.page_as(&listing, page).await
+    }
+
     /// The notifier's throttle: takes the right to mail `recipient_id` about the conversation
     /// unless someone took it less than `window_secs` ago. `true`: ours, mail now.
     pub async fn take_message_mail_slot(

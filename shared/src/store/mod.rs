@@ -22,6 +22,7 @@ pub mod metrics;
 pub mod orders;
 pub(crate) mod paged;
 pub mod passwords;
+pub mod realtime;
 pub mod reviews;
 pub mod sessions;
 pub mod stream;

@@ -7,10 +7,11 @@
 
 use aws_lambda_events::event::dynamodb::EventRecord;
 use serde_dynamo::{AttributeValue, Item};
+use uuid::Uuid;
 
 use super::keys::{attr, entity};
 use crate::domain::gig::{DecidedGig, GigDecision};
-use crate::domain::message::Message;
+use crate::domain::message::{InboxEntry, Message};
 use crate::domain::order::Order;
 use crate::domain::review::{Review, ReviewState};
 
@@ -35,6 +36,11 @@ pub enum StreamChange {
     /// Moderation decided on a gig (a new `decision_id` on the gig item; its other writes, such
     /// as the orders' counters, are none).
     GigDecision(DecidedGig),
+    /// A participant read a conversation: the other participant's inbox entry got a new
+    /// `counterpart_last_read_at` (their read receipt). Only pushed live, never mailed.
+    ReadReceipt(InboxEntry),
+    /// A user's unread total (`unread_messages` on the user item) moved. Only pushed live.
+    UnreadTotal { user_id: Uuid, unread_messages: u64 },
 }
 
 /// A record of a known entity whose image does not read as that entity.
@@ -77,8 +83,35 @@ pub fn decode(record: &EventRecord) -> Result<Option<StreamChange>, UndecodableR
             Ok(Some(StreamChange::Message(read(record, entity::MESSAGE)?)))
         }
         Some(entity::GIG) => gig_decision(record),
+        Some(entity::CONVERSATION_MEMBER) => {
+            let receipt = string(new_image, attr::COUNTERPART_LAST_READ_AT);
+            if receipt.is_none()
+                || receipt == string(&record.change.old_image, attr::COUNTERPART_LAST_READ_AT)
+            {
+                return Ok(None);
+            }
+            Ok(Some(StreamChange::ReadReceipt(read(
+                record,
+                entity::CONVERSATION_MEMBER,
+            )?)))
+        }
+        Some(entity::USER) => Ok(unread_total(record)),
         _ => Ok(None),
     }
+}
+
+/// The user's new unread total, when it moved.
+fn unread_total(record: &EventRecord) -> Option<StreamChange> {
+    let unread_messages = number(&record.change.new_image, attr::UNREAD_MESSAGES)?;
+    let before = number(&record.change.old_image, attr::UNREAD_MESSAGES).unwrap_or(0);
+    if before == unread_messages {
+        return None;
+    }
+    let user_id = string(&record.change.new_image, "id")?.parse().ok()?;
+    Some(StreamChange::UnreadTotal {
+        user_id,
+        unread_messages,
+    })
 }
 
 /// The decision a gig record carries, when its `decision_id` is new.

@@ -56,6 +56,8 @@ pub enum Throttle<'a> {
     VerificationMails(uuid::Uuid),
     /// Password-reset mails for one email asked from one address.
     ResetMails { email: &'a str, source_ip: &'a str },
+    /// Typing signals one user sent on the WebSocket API.
+    Typing(uuid::Uuid),
 }
 
 impl Throttle<'_> {
@@ -75,6 +77,7 @@ impl Throttle<'_> {
             Self::ResetMails { email, source_ip } => {
                 keys::reset_mails(email, source_ip, window.start)
             }
+            Self::Typing(user_id) => keys::typing_signals(user_id, window.start),
         }
     }
 }

@@ -112,6 +112,10 @@ pub struct PaymentIntent {
     pub metadata: HashMap<String, String>,
     #[serde(default, deserialize_with = "expandable_id")]
     pub latest_charge: Option<String>,
+    /// The order id: Stripe copies it to the charge, and the freelancer's transfers name the same
+    /// group ("separate charges and transfers").
+    #[serde(default)]
+    pub transfer_group: Option<String>,
     /// Why the last attempt failed (a declined card), while the client may try again.
     #[serde(default)]
     pub last_payment_error: Option<ApiErrorBody>,
@@ -325,8 +329,10 @@ impl StripeClient {
         })
     }
 
-    /// A PaymentIntent for an order, captured automatically once confirmed, with no customer.
-    /// Keyed `payment_intent:<order>`: a retried placement gets the first intent back.
+    /// A PaymentIntent for an order, captured automatically once confirmed, with no customer,
+    /// in the order's transfer group (`transfer_group` = order id), which ties the payouts'
+    /// transfers to this charge. Keyed `payment_intent:<order>`: a retried placement gets the
+    /// first intent back.
     pub async fn create_payment_intent(
         &self,
         intent: &NewPaymentIntent<'_>,
@@ -336,6 +342,7 @@ impl StripeClient {
             ("currency", &intent.currency.to_ascii_lowercase()),
             ("capture_method", "automatic"),
             ("metadata[order_id]", intent.order_id),
+            ("transfer_group", intent.order_id),
         ]);
         let key = format!("payment_intent:{}", intent.order_id);
         self.post("/v1/payment_intents", &key, form).await

@@ -2,7 +2,8 @@
 //! functions, done against the local stack and `cargo lambda watch`.
 //!
 //! - [`stream`]: [`StreamPump`] reads DynamoDB Local's stream of the table ([`StreamReader`]),
-//!   turns records into the Lambda DynamoDB event JSON and invokes `dispatcher`. Records the
+//!   turns records into the Lambda DynamoDB event JSON and invokes `dispatcher`; a second
+//!   pump on its own reader invokes `realtime` (the stream's two readers, as deployed). Records the
 //!   dispatcher reports in `batchItemFailures` are redelivered from the first failed one, as
 //!   Lambda does for a stream with `ReportBatchItemFailures`.
 //! - [`queue`]: [`QueuePump`] receives from the events queue (moto), turns messages into the

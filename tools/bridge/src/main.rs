@@ -14,7 +14,7 @@ use clap::Parser;
 #[derive(Parser)]
 #[command(
     name = "bridge",
-    about = "Local event source mappings: stream -> dispatcher, queue -> notifier, schedule -> scheduler"
+    about = "Local event source mappings: stream -> dispatcher and realtime, queue -> notifier, schedule -> scheduler"
 )]
 struct Cli {
     /// Where `cargo lambda watch` listens, e.g. http://127.0.0.1:9000.
@@ -40,8 +40,11 @@ async fn main() -> anyhow::Result<()> {
     let sqs = aws_sdk_sqs::Client::new(&config);
     let http = http_client();
 
-    let reader = StreamReader::for_table(&dynamodb, streams, &cli.table).await?;
+    let reader = StreamReader::for_table(&dynamodb, streams.clone(), &cli.table).await?;
     let stream = StreamPump::new(reader, cli.region.clone(), "dispatcher".to_owned());
+    // The stream's second reader, as deployed: `realtime` pushes to open WebSocket connections.
+    let reader = StreamReader::for_table(&dynamodb, streams, &cli.table).await?;
+    let pushes = StreamPump::new(reader, cli.region.clone(), "realtime".to_owned());
     let queue = QueuePump::new(
         sqs,
         cli.queue_url.clone(),
@@ -50,16 +53,17 @@ async fn main() -> anyhow::Result<()> {
     )
     .await?;
     eprintln!(
-        "bridge: {} stream -> dispatcher, {} -> notifier, via {}",
+        "bridge: {} stream -> dispatcher and realtime, {} -> notifier, via {}",
         cli.table, cli.queue_url, cli.invoke_url
     );
 
     let stream_task = tokio::spawn(stream.run(http.clone(), cli.invoke_url.clone()));
+    let push_task = tokio::spawn(pushes.run(http.clone(), cli.invoke_url.clone()));
     let queue_task = tokio::spawn(queue.run(http.clone(), cli.invoke_url.clone()));
     if cli.schedule_every > 0 {
         let every = Duration::from_secs(cli.schedule_every);
         run_schedule(http, cli.invoke_url, cli.region, every).await;
     }
-    let _ = tokio::join!(stream_task, queue_task);
+    let _ = tokio::join!(stream_task, push_task, queue_task);
     Ok(())
 }

@@ -155,7 +155,7 @@ impl StreamPump {
         loop {
             match self.pump(&http, &invoke_url).await {
                 Ok(0) => tokio::time::sleep(Duration::from_millis(250)).await,
-                Ok(count) => eprintln!("bridge: dispatched {count} stream record(s)"),
+                Ok(count) => eprintln!("bridge: {} took {count} stream record(s)", self.function),
                 Err(error) => {
                     eprintln!("bridge: stream: {error:#}");
                     tokio::time::sleep(Duration::from_secs(1)).await;
