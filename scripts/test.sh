@@ -111,13 +111,20 @@ export TABLE_NAME="gigmarket-e2e-$run_id"
 export ORDER_EVENTS_QUEUE_NAME="gigmarket-e2e-$run_id"
 eval "$(cargo run --quiet --locked -p gigctl -- setup)"
 
-# The JWT keyset in moto's Secrets Manager: the functions under watch read it as deployed ones do
-# (JWT_KEYS_SECRET_ID), so the secret's grant is proven too. In-process tests keep the file.
+# The JWT keyset, the Stripe key and the webhook's signing secrets in moto's Secrets Manager: the
+# functions under watch read them as deployed ones do (JWT_KEYS_SECRET_ID, STRIPE_SECRET_KEY_ID,
+# STRIPE_WEBHOOK_SECRETS_ID), so each secret's grant is proven too. In-process tests keep the
+# file and the plain values. The values go through the environment, never onto a command line.
 jwt_secret_id="gigmarket/e2e-$run_id/jwt-keys"
-.local/venv/bin/python - "$jwt_secret_id" "$JWT_KEYS_FILE" <<'PY'
-import sys, boto3
-secret_id, keys_file = sys.argv[1], sys.argv[2]
-boto3.client("secretsmanager").create_secret(Name=secret_id, SecretString=open(keys_file).read())
+stripe_key_secret_id="gigmarket/e2e-$run_id/stripe-secret-key"
+stripe_webhook_secret_id="gigmarket/e2e-$run_id/stripe-webhook-secrets"
+.local/venv/bin/python - "$jwt_secret_id" "$JWT_KEYS_FILE" "$stripe_key_secret_id" "$stripe_webhook_secret_id" <<'PY'
+import os, sys, boto3
+jwt_id, keys_file, stripe_key_id, stripe_webhook_id = sys.argv[1:5]
+secrets = boto3.client("secretsmanager")
+secrets.create_secret(Name=jwt_id, SecretString=open(keys_file).read())
+secrets.create_secret(Name=stripe_key_id, SecretString=os.environ["STRIPE_SECRET_KEY"])
+secrets.create_secret(Name=stripe_webhook_id, SecretString=os.environ["STRIPE_WEBHOOK_SECRETS"])
 PY
 
 # Every AWS call the functions make from here on, one JSON line per IAM authorisation
@@ -148,7 +155,9 @@ mkdir -p .local/logs
 # setsid: its own process group, so cleanup stops watch and every function it spawned.
 # Every request through watch comes from 127.0.0.1, and schemathesis registers and fails logins
 # by the hundred: lift the per-address limits (their tests run in-process, tests/integration).
-setsid env -u JWT_KEYS_FILE JWT_KEYS_SECRET_ID="$jwt_secret_id" \
+setsid env -u JWT_KEYS_FILE -u STRIPE_SECRET_KEY -u STRIPE_WEBHOOK_SECRETS \
+  JWT_KEYS_SECRET_ID="$jwt_secret_id" STRIPE_SECRET_KEY_ID="$stripe_key_secret_id" \
+  STRIPE_WEBHOOK_SECRETS_ID="$stripe_webhook_secret_id" \
   LOGIN_MAX_ATTEMPTS_PER_ADDRESS=100000 REGISTRATIONS_PER_ADDRESS=100000 \
   cargo lambda watch -P "$watch_port" --concurrency 4 >"$GIGMARKET_WATCH_LOG" 2>&1 &
 watch_pid=$!
@@ -156,8 +165,8 @@ export GIGMARKET_API_URL="http://127.0.0.1:$watch_port"
 # The schemathesis passes and their seeding (shared with `make fuzz`), and wait_for_api.
 source scripts/fuzz-lib.sh
 wait_for_api "$watch_pid" "$GIGMARKET_WATCH_LOG"
-# Stripe's events reach the webhook under watch (payments), signed with STRIPE_WEBHOOK_SECRETS
-# (scripts/env.sh exported it to watch): a test card's payment moves its order as deployed.
+# Stripe's events reach the webhook under watch (payments), signed with the stack's
+# STRIPE_WEBHOOK_SECRETS (the secret above): a test card's payment moves its order as deployed.
 bash scripts/stack.sh stripe-webhook "$GIGMARKET_API_URL/webhooks/stripe" e2e
 
 # The bridge plays AWS's event source mappings: table stream -> dispatcher, queue -> notifier.

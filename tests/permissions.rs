@@ -96,6 +96,10 @@ fn resource_kind(resource: &Value) -> String {
         "stream-failures-dlq"
     } else if text.contains("JwtKeysSecret") {
         "jwt-keys-secret"
+    } else if text.contains("StripeSecretKeySecret") {
+        "stripe-secret-key-secret"
+    } else if text.contains("StripeWebhookSecretsSecret") {
+        "stripe-webhook-secrets-secret"
     } else if text.contains(":ses:") || text.contains("\"ses\"") {
         "ses-identity"
     } else if text == "\"*\"" {

@@ -250,6 +250,25 @@ pub async fn stripe_signing_secrets(
     SigningSecrets::parse(&list).context("the Stripe webhook secret list is empty")
 }
 
+/// The Stripe client's configuration, its key from the first of: `STRIPE_SECRET_KEY` (local: the
+/// key itself) or `STRIPE_SECRET_KEY_ID` (deployed: a Secrets Manager secret holding it).
+#[cfg(all(feature = "stripe-client", feature = "jwt-secret"))]
+pub async fn stripe_config(
+    config: &SdkConfig,
+) -> anyhow::Result<crate::stripe::client::StripeConfig> {
+    use crate::stripe::client::{SecretKey, StripeConfig};
+    use anyhow::Context;
+
+    let env = |name: &str| std::env::var(name).ok();
+    if env("STRIPE_SECRET_KEY").is_some_and(|key| !key.trim().is_empty()) {
+        return StripeConfig::from_env();
+    }
+    let secret_id =
+        env("STRIPE_SECRET_KEY_ID").context("set STRIPE_SECRET_KEY or STRIPE_SECRET_KEY_ID")?;
+    let key = read_secret(config, &secret_id).await?;
+    Ok(StripeConfig::with_key(env, SecretKey::new(key.trim())))
+}
+
 #[cfg(feature = "jwt-secret")]
 async fn read_secret(config: &SdkConfig, secret_id: &str) -> anyhow::Result<String> {
     use anyhow::Context;

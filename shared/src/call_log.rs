@@ -15,7 +15,8 @@
 //! `resource` is what IAM sees: `table` or `index` for DynamoDB (a Query with an `IndexName` is
 //! authorised on `<table>/index/<name>`), `order-events-queue` (the queue in
 //! `ORDER_EVENTS_QUEUE_URL`) or `queue:<name>`, `jwt-keys-secret` (the secret in
-//! `JWT_KEYS_SECRET_ID`) or `secret:<id>`, `ses-identity`. `leading_key` is the prefix (up to
+//! `JWT_KEYS_SECRET_ID`), `stripe-secret-key-secret` (`STRIPE_SECRET_KEY_ID`),
+//! `stripe-webhook-secrets-secret` (`STRIPE_WEBHOOK_SECRETS_ID`) or `secret:<id>`, `ses-identity`. `leading_key` is the prefix (up to
 //! and including the first `#`) of the item's partition key, what a `dynamodb:LeadingKeys`
 //! condition is written against. Nothing else of the request (no payload) is written.
 //!
@@ -170,11 +171,16 @@ fn queue_resource(url: &str) -> String {
 
 #[cfg(feature = "jwt-secret")]
 fn secret_resource(id: &str) -> String {
-    if std::env::var("JWT_KEYS_SECRET_ID").is_ok_and(|secret| secret == id) {
-        "jwt-keys-secret".to_owned()
-    } else {
-        format!("secret:{id}")
-    }
+    // Each secret a function reads by its configured id, named as the permissions test names
+    // the template's secret.
+    [
+        ("JWT_KEYS_SECRET_ID", "jwt-keys-secret"),
+        ("STRIPE_SECRET_KEY_ID", "stripe-secret-key-secret"),
+        ("STRIPE_WEBHOOK_SECRETS_ID", "stripe-webhook-secrets-secret"),
+    ]
+    .into_iter()
+    .find(|(variable, _)| std::env::var(variable).is_ok_and(|secret| secret == id))
+    .map_or_else(|| format!("secret:{id}"), |(_, name)| name.to_owned())
 }
 
 /// The authorisations an operation input needs. An operation not described here is recorded as

@@ -175,8 +175,13 @@ pub const ENV_VARS: &[EnvVar] = &[
     ),
     env_var(
         "STRIPE_SECRET_KEY",
-        "(required by the Stripe client)",
-        "the key the Stripe client authenticates with, never logged; the local stack's is the dummy `sk_test_local`",
+        "",
+        "local: the key the Stripe client authenticates with, never logged; the local stack's is the dummy `sk_test_local`",
+    ),
+    env_var(
+        "STRIPE_SECRET_KEY_ID",
+        "",
+        "deployed: the Secrets Manager secret holding the Stripe secret key (`orders`, `payments`; see docs/deploy.md)",
     ),
     env_var(
         "STRIPE_WEBHOOK_SECRETS",

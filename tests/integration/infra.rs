@@ -855,7 +855,8 @@ fn alarms(deployment: &str, template: &Value) -> BTreeSet<(String, String, Strin
 }
 
 /// Both deployments alarm on any message in either DLQ, any error or throttle of any function,
-/// any API 5xx and any failed push, to the topic AlarmEmail subscribes to.
+/// any API 5xx, any failed push and any refused Stripe signature, to the topic AlarmEmail
+/// subscribes to.
 #[test]
 fn sam_and_cdk_have_the_same_alarms() {
     let mut expected: BTreeSet<(String, String, String)> = BTreeSet::new();
@@ -875,12 +876,14 @@ fn sam_and_cdk_have_the_same_alarms() {
         ));
     }
     expected.insert(entry("AWS/ApiGateway", "5xx", "api".to_owned()));
-    // A push to a live connection failed (realtime, EMF `PushFailures`).
-    expected.insert(entry(
-        "Gigmarket/<stage>",
+    // A push to a live connection failed (realtime, EMF `PushFailures`); a Stripe delivery's
+    // signature did not verify (payments, EMF `WebhookSignatureFailures`).
+    for metric in [
         gigmarket_shared::emf::PUSH_FAILURES,
-        "metric".to_owned(),
-    ));
+        gigmarket_shared::emf::WEBHOOK_SIGNATURE_FAILURES,
+    ] {
+        expected.insert(entry("Gigmarket/<stage>", metric, "metric".to_owned()));
+    }
     assert_eq!(alarms("SAM", &sam_template()), expected, "SAM alarms");
     assert_eq!(
         alarms("CDK", &cdk_template(CDK_STACK)),

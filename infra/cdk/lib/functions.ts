@@ -48,6 +48,10 @@ export interface FunctionSpec {
   readonly queriesIndexes?: boolean;
   /** Verifies or issues access tokens: reads the JWT keyset secret at cold start. */
   readonly readsJwtKeys?: boolean;
+  /** Talks to Stripe: reads the Stripe secret key's secret at cold start. */
+  readonly readsStripeKey?: boolean;
+  /** Verifies Stripe's webhook deliveries: reads the webhook signing secrets at cold start. */
+  readonly readsStripeWebhookSecrets?: boolean;
   readonly memorySize?: number;
   readonly timeoutSeconds?: number;
   readonly trigger?: Trigger;
@@ -106,6 +110,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     },
     queriesIndexes: true,
     readsJwtKeys: true,
+    readsStripeKey: true,
   },
   {
     name: 'reviews',
@@ -221,6 +226,7 @@ export const FUNCTIONS: FunctionSpec[] = [
       leadingKeys: ['ORDER#*', 'LEDGER#*', 'BALANCE#*', 'STRIPE_EVENT#*', 'METRICS#*'],
     },
     readsJwtKeys: true,
+    readsStripeWebhookSecrets: true,
   },
 ];
 

@@ -196,6 +196,20 @@ export class GigmarketStack extends cdk.Stack {
       properties: { SecretId: jwtKeysSecret.secretArn },
     });
 
+    // ------------------------------------------------------------ Stripe secrets
+    // Random placeholders; the operator puts the real values once (docs/deploy.md, "Stripe
+    // secrets"), and stack updates never touch them.
+    const stripeSecretKeySecret = new secretsmanager.Secret(this, 'StripeSecretKeySecret', {
+      secretName: `gigmarket/${props.stage}/stripe-secret-key`,
+      description: 'Gigmarket\'s Stripe secret key (sk_...), see docs/deploy.md "Stripe secrets"',
+      generateSecretString: { passwordLength: 32, excludePunctuation: true },
+    });
+    const stripeWebhookSecretsSecret = new secretsmanager.Secret(this, 'StripeWebhookSecretsSecret', {
+      secretName: `gigmarket/${props.stage}/stripe-webhook-secrets`,
+      description: 'The Stripe webhook\'s signing secrets (whsec_..., one a line), see docs/deploy.md "Stripe secrets"',
+      generateSecretString: { passwordLength: 32, excludePunctuation: true },
+    });
+
     // ------------------------------------------------------------ functions
     const crates = fs
       .readdirSync(path.join(REPO_ROOT, 'functions'))
@@ -285,16 +299,23 @@ export class GigmarketStack extends cdk.Stack {
           }),
         );
       }
+      // Each secret a function reads at cold start (shared/src/aws.rs): GetSecretValue on it alone.
+      const readSecret = (sid: string, secret: secretsmanager.Secret) =>
+        fn.addToRolePolicy(
+          new iam.PolicyStatement({ sid, actions: ['secretsmanager:GetSecretValue'], resources: [secret.secretArn] }),
+        );
       if (spec.readsJwtKeys) {
         // Functions read the keyset at cold start: only after the initialiser has written it.
         fn.node.addDependency(jwtKeyset);
-        fn.addToRolePolicy(
-          new iam.PolicyStatement({
-            sid: 'JwtKeys',
-            actions: ['secretsmanager:GetSecretValue'],
-            resources: [jwtKeysSecret.secretArn],
-          }),
-        );
+        readSecret('JwtKeys', jwtKeysSecret);
+      }
+      if (spec.readsStripeKey) {
+        fn.addEnvironment('STRIPE_SECRET_KEY_ID', stripeSecretKeySecret.secretArn);
+        readSecret('StripeSecretKey', stripeSecretKeySecret);
+      }
+      if (spec.readsStripeWebhookSecrets) {
+        fn.addEnvironment('STRIPE_WEBHOOK_SECRETS_ID', stripeWebhookSecretsSecret.secretArn);
+        readSecret('StripeWebhookSecrets', stripeWebhookSecretsSecret);
       }
       if (spec.sendsOrderEvents) {
         fn.addToRolePolicy(
@@ -478,6 +499,19 @@ export class GigmarketStack extends cdk.Stack {
       }),
     );
 
+    // Deliveries to the Stripe webhook refused for their signature (EMF, shared/src/emf.rs): a
+    // forgery attempt, or a webhook secret rolled at Stripe and not yet in the secret.
+    anyIn5Minutes(
+      'PaymentsWebhookSignatureFailuresAlarm',
+      'Stripe webhook deliveries failed signature verification',
+      new cloudwatch.Metric({
+        namespace: `Gigmarket/${props.stage}`,
+        metricName: 'WebhookSignatureFailures',
+        period: cdk.Duration.minutes(5),
+        statistic: 'Sum',
+      }),
+    );
+
     new cdk.CfnOutput(this, 'ApiUrl', { value: api.apiEndpoint, description: 'Base URL of the HTTP API' });
     new cdk.CfnOutput(this, 'WebSocketUrl', {
       value: socketStage.url,
@@ -487,6 +521,8 @@ export class GigmarketStack extends cdk.Stack {
     new cdk.CfnOutput(this, 'OrderEventsQueueUrl', { value: orderEventsQueue.queueUrl });
     new cdk.CfnOutput(this, 'OrderEventsDlqUrl', { value: orderEventsDlq.queueUrl });
     new cdk.CfnOutput(this, 'JwtKeysSecretArn', { value: jwtKeysSecret.secretArn });
+    new cdk.CfnOutput(this, 'StripeSecretKeySecretArn', { value: stripeSecretKeySecret.secretArn });
+    new cdk.CfnOutput(this, 'StripeWebhookSecretsSecretArn', { value: stripeWebhookSecretsSecret.secretArn });
     new cdk.CfnOutput(this, 'AlarmTopicArn', { value: alarmTopic.topicArn });
   }
 

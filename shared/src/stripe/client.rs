@@ -57,7 +57,8 @@ impl fmt::Debug for SecretKey {
 }
 
 /// Where the client talks to, and with which key: `STRIPE_API_BASE` (Stripe's own by default)
-/// and `STRIPE_SECRET_KEY` (required).
+/// and `STRIPE_SECRET_KEY` (local; deployed functions read the key from Secrets Manager, see
+/// `aws::stripe_config`).
 #[derive(Debug, Clone)]
 pub struct StripeConfig {
     pub api_base: String,
@@ -70,13 +71,21 @@ impl StripeConfig {
     }
 
     fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
-        let set = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
-        let secret_key = set("STRIPE_SECRET_KEY")
+        let secret_key = lookup("STRIPE_SECRET_KEY")
+            .filter(|value| !value.trim().is_empty())
             .ok_or_else(|| anyhow::anyhow!("environment variable STRIPE_SECRET_KEY must be set"))?;
-        Ok(Self {
-            api_base: set("STRIPE_API_BASE").unwrap_or_else(|| DEFAULT_API_BASE.to_owned()),
-            secret_key: SecretKey::new(secret_key),
-        })
+        Ok(Self::with_key(lookup, SecretKey::new(secret_key)))
+    }
+
+    /// The configuration for `secret_key` (read from wherever it is kept), with `STRIPE_API_BASE`
+    /// from `lookup`.
+    pub fn with_key(lookup: impl Fn(&str) -> Option<String>, secret_key: SecretKey) -> Self {
+        Self {
+            api_base: lookup("STRIPE_API_BASE")
+                .filter(|value| !value.trim().is_empty())
+                .unwrap_or_else(|| DEFAULT_API_BASE.to_owned()),
+            secret_key,
+        }
     }
 }
 
