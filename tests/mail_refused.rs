@@ -40,7 +40,7 @@ async fn a_refused_mail_releases_its_claim_and_the_redelivery_sends_it() {
         .send()
         .await
         .expect("sender un-verified");
-    place_order(&client, &client_token, &gig.id.to_string()).await;
+    place_order(&client, &client_token, &gig).await;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     let mut released = false;
     while !released && std::time::Instant::now() < deadline {

@@ -219,7 +219,7 @@ async fn an_admin_cancels_an_open_order_and_finds_it_and_its_freelancer_in_the_l
     let (_, client_token, _) = register_over_http(&client, "client").await;
     let (freelancer_id, _, freelancer_email) = register_over_http(&client, "freelancer").await;
     let (gig, _) = active_gig_in_functions_table(&freelancer_id).await;
-    let order_id = place_order(&client, &client_token, &gig.id.to_string()).await;
+    let order_id = place_order(&client, &client_token, &gig).await;
 
     let (status, cancelled) = call_with(
         &client,

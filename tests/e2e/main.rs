@@ -12,6 +12,7 @@ mod scheduler;
 
 use gigmarket_shared::domain::order::{Order, TimelineEntry};
 use gigmarket_shared::events::Event;
+use gigmarket_tests::fixtures::order_body;
 use gigmarket_tests::pipeline::{lifecycle_subjects, mail_to};
 use gigmarket_tests::watch::{
     active_gig_in_functions_table, admin_over_http, base_url, call, call_with, order_step,
@@ -129,7 +130,7 @@ async fn an_order_lifecycle_over_http_mails_each_party_exactly_once() {
 
     let (gig, config) = active_gig_in_functions_table(&freelancer_id).await;
 
-    let body = json!({"gig_id": gig.id, "package": "basic", "requirements": "Make it pop."});
+    let body = order_body(&gig);
     let key = Uuid::new_v4().to_string();
     let (status, placed) = call_with(
         &client,
@@ -284,7 +285,7 @@ async fn reviews_over_http_are_sealed_then_published_together_and_mailed() {
         "/orders",
         &client_token,
         &[("Idempotency-Key", &key)],
-        Some(json!({"gig_id": gig.id, "package": "basic", "requirements": "A review, please."})),
+        Some(order_body(&gig)),
     )
     .await;
     assert_eq!(status, 201, "{placed}");
@@ -444,7 +445,7 @@ async fn messaging_over_http_mails_once_per_conversation() {
         "/orders",
         &client_token,
         &[("Idempotency-Key", &Uuid::new_v4().to_string())],
-        Some(json!({"gig_id": gig.id, "package": "basic", "requirements": "Blue."})),
+        Some(order_body(&gig)),
     )
     .await;
     assert_eq!(status, 201, "{placed}");

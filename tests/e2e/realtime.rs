@@ -481,7 +481,7 @@ async fn read_receipts_unread_totals_and_order_changes_are_pushed() {
         serde_json::json!({"unread_messages": 0})
     );
 
-    let order_id = place_order(&client, &client_token, &gig.id.to_string()).await;
+    let order_id = place_order(&client, &client_token, &gig).await;
     order_step(
         &client,
         &freelancer_token,

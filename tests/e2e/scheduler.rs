@@ -24,7 +24,7 @@ async fn the_scheduler_completes_marks_late_and_publishes_what_is_due() {
     let (store, _) = gigmarket_tests::watch::functions_store().await;
     let gig_id = gig.id.to_string();
 
-    let to_complete = place_order(&client, &client_token, &gig_id).await;
+    let to_complete = place_order(&client, &client_token, &gig).await;
     order_step(
         &client,
         &freelancer_token,
@@ -43,7 +43,7 @@ async fn the_scheduler_completes_marks_late_and_publishes_what_is_due() {
         delivery,
     )
     .await;
-    let to_mark_late = place_order(&client, &client_token, &gig_id).await;
+    let to_mark_late = place_order(&client, &client_token, &gig).await;
     order_step(
         &client,
         &freelancer_token,

@@ -314,16 +314,16 @@ pub async fn find_in_listing(
     }
 }
 
-/// Places an order for the basic package of `gig_id` as the client `token` (asserting 201) and
+/// Places an order for the basic package of `gig` as the client `token` (asserting 201) and
 /// pays for it ([`pay_over_http`]); returns its id.
-pub async fn place_order(client: &reqwest::Client, token: &str, gig_id: &str) -> String {
+pub async fn place_order(client: &reqwest::Client, token: &str, gig: &Gig) -> String {
     let (status, placed) = call_with(
         client,
         reqwest::Method::POST,
         "/orders",
         token,
         &[("Idempotency-Key", &Uuid::new_v4().to_string())],
-        Some(json!({"gig_id": gig_id, "package": "basic", "requirements": "An order to work on."})),
+        Some(crate::fixtures::order_body(gig)),
     )
     .await;
     assert_eq!(status, 201, "{placed}");
