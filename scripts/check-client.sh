@@ -2,7 +2,8 @@
 # A client nobody here wrote, against the running API: installs tests/clients (npm ci, pinned by
 # its lock; skipped while the stamp matches), generates its TypeScript types from openapi.yaml
 # (openapi-typescript), compiles it with tsc under --strict (a type error fails here), and runs
-# the example with node: register, verify the email from moto's mail, browse, order.
+# the example with node: register, verify the email from moto's mail, browse, order (up to the
+# payment, which a browser makes with Stripe.js).
 #
 # Needs GIGMARKET_API_URL (e.g. what `make dev` prints) and MOTO_ENDPOINT (in .local/stack.env;
 # `source scripts/env.sh`), and a listed gig to order (`make dev` seeds demo gigs).

@@ -72,9 +72,7 @@ fuzz_seed_client() {
   client_token=$(register_account "fuzz-client-$run_id@example.com" client "Fuzz Client" | json_field access_token)
   remember_secret "$client_token"
   verify_email "fuzz-client-$run_id@example.com"
-  review_order_id=$(curl -sf --noproxy '*' -X POST "$GIGMARKET_API_URL/orders" -H "authorization: Bearer $client_token" \
-    -H "Idempotency-Key: review-seed-$run_id" -H 'content-type: application/json' \
-    -d "{\"gig_id\":\"$fuzz_gig_id\",\"package\":\"basic\",\"requirements\":\"A review seed.\"}" | json_field id)
+  review_order_id=$(place_order review-seed)
   local step action token body
   for step in "accept:$fuzz_token:{}" "deliver:$fuzz_token:{\"message\":\"Done\",\"attachments\":[]}" "complete:$client_token:{}"; do
     IFS=: read -r action token body <<<"$step"
@@ -83,12 +81,38 @@ fuzz_seed_client() {
   done
 }
 
-# Places an order for the seeded gig as the fuzz client (after fuzz_seed_client), with the
-# idempotency key "$1-$run_id"; prints its id.
+# Places an order for the seeded gig's basic package (5000 EUR cents, as events/gigs/create-gig.json
+# offers it) as the fuzz client (after fuzz_seed_client), with the idempotency key "$1-$run_id",
+# and pays for it; prints its id.
 place_order() {
-  curl -sf --noproxy '*' -X POST "$GIGMARKET_API_URL/orders" -H "authorization: Bearer $client_token" \
+  local placed
+  placed=$(curl -sf --noproxy '*' -X POST "$GIGMARKET_API_URL/orders" -H "authorization: Bearer $client_token" \
     -H "Idempotency-Key: $1-$run_id" -H 'content-type: application/json' \
-    -d "{\"gig_id\":\"$fuzz_gig_id\",\"package\":\"basic\",\"requirements\":\"An order to work on.\"}" | json_field id
+    -d "{\"gig_id\":\"$fuzz_gig_id\",\"package\":\"basic\",\"requirements\":\"An order to work on.\",\"expected_price_cents\":5000,\"currency\":\"EUR\"}")
+  pay_order "$placed"
+  json_field id <<<"$placed"
+}
+
+# Pays for the order a placement answered ($1) as a browser does: Stripe's test card on the
+# order's PaymentIntent (its id is the client secret's part before "_secret_"), confirmed at the
+# local Stripe; then waits until the webhook has made the order pending.
+pay_order() {
+  local secret intent order_id attempt
+  secret=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["payment"]["client_secret"])' "$1")
+  intent=${secret%%_secret_*}
+  order_id=$(json_field id <<<"$1")
+  curl -sf --noproxy '*' -o /dev/null -u "$STRIPE_SECRET_KEY:" -X POST "$STRIPE_API_BASE/v1/payment_intents/$intent" \
+    -d payment_method=pm_card_visa
+  curl -sf --noproxy '*' -o /dev/null -u "$STRIPE_SECRET_KEY:" -X POST "$STRIPE_API_BASE/v1/payment_intents/$intent/confirm"
+  for attempt in $(seq 240); do
+    if curl -sf --noproxy '*' "$GIGMARKET_API_URL/orders/$order_id" -H "authorization: Bearer $client_token" \
+      | json_field status | grep -qx pending; then
+      return 0
+    fi
+    sleep 0.25
+  done
+  echo "order $order_id: the payment webhook never made it pending" >&2
+  return 1
 }
 
 # A new gig by the fuzz freelancer, in review; prints its id.

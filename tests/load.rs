@@ -4,7 +4,7 @@
 //! order events never slow the e2e tests' mail waits.
 //!
 //! 10 clients order from 4 gigs of 3 freelancers: 200 placements started at once (with a few
-//! keys sent 4 times at once, which must land once), then 240 transitions started at once (accept,
+//! keys sent 4 times at once, which must land once), each paid with a test card, then 240 transitions started at once (accept,
 //! reject, cancel, and accept racing cancel on the same order), then 60 deliveries, then 30
 //! completions.
 //! Afterwards nothing is lost and nothing is counted twice: every 2xx answer is a stored order in
@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use gigmarket_shared::domain::gig::Revisions;
+use gigmarket_shared::domain::gig::{Revisions, Tier};
 use gigmarket_shared::domain::order::OrderStatus;
 use gigmarket_shared::store::Store;
 use gigmarket_tests::{TestApp, secrets};
@@ -43,6 +43,9 @@ const COPIES: usize = 4;
 const IN_FLIGHT: usize = 80;
 /// A request that gets no answer in this long means watch stalled: fail instead of hanging.
 const NO_ANSWER: Duration = Duration::from_secs(120);
+/// Orders being paid at once: each payment is a confirm at the Stripe emulator and its webhook's
+/// delivery through watch, which the emulator sends unbounded.
+const PAYING: usize = 16;
 const PASSWORD: &str = "a load test password";
 
 /// One placed order and what the test expects of it.
@@ -210,10 +213,12 @@ async fn concurrent_placements_and_transitions_lose_nothing_and_count_everything
     let store = functions_store().await;
     let (clients, freelancers) = people(&api, &store).await;
     let mut gigs = Vec::new();
+    let mut offers = Vec::new();
     for owner in GIG_OWNERS {
         let gig = TestApp::active_gig(freelancers[owner].0, Revisions::Limited(1));
         store.create_gig(&gig).await.expect("gig stored");
         gigs.push(gig.id);
+        offers.push(gig);
     }
     let metrics_before = store.metrics().await.expect("metrics");
     eprintln!(
@@ -230,8 +235,15 @@ async fn concurrent_placements_and_transitions_lose_nothing_and_count_everything
         let copies = if index < REPEATED_KEYS { COPIES } else { 1 };
         for _ in 0..copies {
             let (api, token) = (api.clone(), clients[index % CLIENTS].1.clone());
-            let package = if index % 3 == 0 { "premium" } else { "basic" };
-            let body = json!({"gig_id": gigs[index % gigs.len()], "package": package, "requirements": format!("Load order {index}.")});
+            let tier = if index % 3 == 0 { Tier::Premium } else { Tier::Basic };
+            let offer = offers[index % offers.len()].package(tier).expect("a package");
+            let body = json!({
+                "gig_id": gigs[index % gigs.len()],
+                "package": tier,
+                "requirements": format!("Load order {index}."),
+                "expected_price_cents": offer.price_cents,
+                "currency": offer.currency,
+            });
             placements.spawn(async move {
                 let key = format!("load-{index}");
                 let (status, body) = api.post("/orders", Some(&token), body, Some(&key)).await;
@@ -240,6 +252,7 @@ async fn concurrent_placements_and_transitions_lose_nothing_and_count_everything
         }
     }
     let mut placed: BTreeMap<usize, Placed> = BTreeMap::new();
+    let mut answers: BTreeMap<usize, Value> = BTreeMap::new();
     for (index, status, body) in placements.join_all().await {
         assert_eq!(
             status, 201,
@@ -255,12 +268,14 @@ async fn concurrent_placements_and_transitions_lose_nothing_and_count_everything
             price_cents: body["price_cents"].as_u64().expect("a price"),
             currency: body["currency"].as_str().expect("a currency").to_owned(),
         };
-        assert_eq!(order.status, OrderStatus::Pending, "{body}");
+        assert_eq!(order.status, OrderStatus::AwaitingPayment, "{body}");
         if let Some(earlier) = placed.insert(index, order) {
             assert_eq!(
                 earlier.id, id,
                 "every copy of key load-{index} answers the same order"
             );
+        } else {
+            answers.insert(index, body);
         }
     }
     let mut distinct: Vec<Uuid> = placed.values().map(|order| order.id).collect();
@@ -268,6 +283,23 @@ async fn concurrent_placements_and_transitions_lose_nothing_and_count_everything
     distinct.dedup();
     assert_eq!(distinct.len(), PLACEMENTS, "one order per key");
     eprintln!("load: placements done at {:.1?}", since.elapsed());
+
+    // Every order is paid the way a browser pays (a test card on its PaymentIntent), and Stripe's
+    // webhook, through watch to `payments`, makes it pending.
+    let paying = Arc::new(Semaphore::new(PAYING));
+    let mut payments = JoinSet::new();
+    for (index, answer) in answers {
+        let (api, token, paying) = (api.clone(), clients[index % CLIENTS].1.clone(), paying.clone());
+        payments.spawn(async move {
+            let _permit = paying.acquire().await.expect("the gate stays open");
+            gigmarket_tests::watch::pay_over_http(&api.http, &token, &answer).await;
+        });
+    }
+    payments.join_all().await;
+    for order in placed.values_mut() {
+        order.status = OrderStatus::Pending;
+    }
+    eprintln!("load: payments done at {:.1?}", since.elapsed());
 
     // Every order moves at once: accept, reject, cancel, and on every fifth order the client's
     // cancel races the freelancer's accept (exactly one wins, the other is a 409).

@@ -15,6 +15,7 @@ use aws_sdk_apigatewaymanagement::primitives::Blob;
 use futures_util::StreamExt;
 use gigmarket_shared::domain::realtime::{Connection, Delivery};
 use gigmarket_shared::emf;
+use gigmarket_shared::events::pushes;
 use gigmarket_shared::store::Store;
 use gigmarket_shared::store::stream::{self, StreamChange};
 use time::OffsetDateTime;
@@ -35,9 +36,9 @@ pub enum Posted {
 /// The push a stream record stands for, if any.
 pub fn delivery_for(record: &EventRecord, now: OffsetDateTime) -> anyhow::Result<Option<Delivery>> {
     Ok(match stream::decode(record)? {
-        Some(StreamChange::Message(message)) => Some(Delivery::message_received(&message)?),
+        Some(StreamChange::Message(message)) => Some(pushes::message_received(&message)?),
         Some(StreamChange::ReadReceipt(entry)) => Delivery::message_read(&entry),
-        Some(StreamChange::Order(order)) => Some(Delivery::order_changed(&order)),
+        Some(StreamChange::Order(order)) => Some(pushes::order_changed(&order)),
         Some(StreamChange::UnreadTotal {
             user_id,
             unread_messages,

@@ -100,21 +100,6 @@ pub struct Delivery {
 }
 
 impl Delivery {
-    /// A sent message, to its recipient: the message itself, whose time-ordered id and
-    /// conversation id let a client order it and catch up (`after=<id>`) after a reconnect.
-    pub fn message_received(message: &crate::domain::message::Message) -> serde_json::Result<Self> {
-        let event = crate::events::Event::for_message(message);
-        Ok(Self {
-            to: vec![message.recipient_id],
-            push: Push {
-                push_type: event.event_type.to_string(),
-                id: event.event_id,
-                at: event.occurred_at,
-                data: serde_json::to_value(message)?,
-            },
-        })
-    }
-
     /// A read receipt, to the other participant (the owner of the inbox entry it landed on):
     /// who read which conversation, and when.
     pub fn message_read(entry: &crate::domain::message::InboxEntry) -> Option<Self> {
@@ -137,33 +122,6 @@ impl Delivery {
                 }),
             },
         })
-    }
-
-    /// An order's change, to the parties who may see it, with its new status and version (a client
-    /// reloads the order if it wants more).
-    pub fn order_changed(order: &crate::domain::order::Order) -> Self {
-        let event = crate::events::Event::for_order_change(order);
-        Self {
-            // The freelancer hears of an order only once it is paid, as they see it.
-            to: [
-                (order.client_id, crate::domain::order::Party::Client),
-                (order.freelancer_id, crate::domain::order::Party::Freelancer),
-            ]
-            .into_iter()
-            .filter(|(_, party)| order.visible_to(*party))
-            .map(|(id, _)| id)
-            .collect(),
-            push: Push {
-                push_type: event.event_type.to_string(),
-                id: event.event_id,
-                at: event.occurred_at,
-                data: serde_json::json!({
-                    "order_id": order.id,
-                    "status": order.status,
-                    "version": order.version,
-                }),
-            },
-        }
     }
 
     /// A typing signal, to the other participant of the conversation.

@@ -25,6 +25,7 @@ mod gig;
 mod mail;
 mod message;
 mod order;
+pub mod pushes;
 mod review;
 
 use std::fmt;

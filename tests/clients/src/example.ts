@@ -146,12 +146,18 @@ async function order(session: Session, gig: Gig): Promise<Order> {
         package: cheapest.tier,
         requirements: "A logo for a bakery, in blue.",
         expected_price_cents: cheapest.price_cents,
+        currency: cheapest.currency,
       },
     }),
     201,
   );
-  if (placed.status !== "pending" || placed.gig_id !== gig.id || placed.client_id !== session.user.id) {
-    throw new Unexpected(`POST /orders: a pending order of ${gig.id} by ${session.user.id} expected, got ${JSON.stringify(placed)}`);
+  if (placed.status !== "awaiting_payment" || placed.gig_id !== gig.id || placed.client_id !== session.user.id) {
+    throw new Unexpected(`POST /orders: an order of ${gig.id} by ${session.user.id} awaiting payment expected, got ${JSON.stringify(placed)}`);
+  }
+  // The browser pays with Stripe.js and this client secret; the charge is the price plus the fee.
+  const payment = placed.payment;
+  if (!payment?.client_secret || payment.amount_cents !== placed.client_total_cents) {
+    throw new Unexpected(`POST /orders: a payment of the price plus the service fee expected, got ${JSON.stringify(payment)}`);
   }
   const mine = expect(
     "GET /orders",
@@ -188,7 +194,9 @@ async function main(): Promise<void> {
   const gig = await step("browse", browse);
   console.log(`browsed: ${gig.title} (${gig.id}), ${gig.packages.length} package(s)`);
   const placed = await step("order", () => order(session, gig));
-  console.log(`ordered the ${placed.package} package: order ${placed.id} is ${placed.status}, ${placed.price_cents} ${placed.currency} cents`);
+  console.log(
+    `ordered the ${placed.package} package: order ${placed.id} is ${placed.status}, ${placed.payment?.amount_cents} ${placed.currency} cents to pay`,
+  );
 }
 
 main().catch((error: unknown) => {
