@@ -235,8 +235,14 @@ async fn concurrent_placements_and_transitions_lose_nothing_and_count_everything
         let copies = if index < REPEATED_KEYS { COPIES } else { 1 };
         for _ in 0..copies {
             let (api, token) = (api.clone(), clients[index % CLIENTS].1.clone());
-            let tier = if index % 3 == 0 { Tier::Premium } else { Tier::Basic };
-            let offer = offers[index % offers.len()].package(tier).expect("a package");
+            let tier = if index % 3 == 0 {
+                Tier::Premium
+            } else {
+                Tier::Basic
+            };
+            let offer = offers[index % offers.len()]
+                .package(tier)
+                .expect("a package");
             let body = json!({
                 "gig_id": gigs[index % gigs.len()],
                 "package": tier,
@@ -289,7 +295,11 @@ async fn concurrent_placements_and_transitions_lose_nothing_and_count_everything
     let paying = Arc::new(Semaphore::new(PAYING));
     let mut payments = JoinSet::new();
     for (index, answer) in answers {
-        let (api, token, paying) = (api.clone(), clients[index % CLIENTS].1.clone(), paying.clone());
+        let (api, token, paying) = (
+            api.clone(),
+            clients[index % CLIENTS].1.clone(),
+            paying.clone(),
+        );
         payments.spawn(async move {
             let _permit = paying.acquire().await.expect("the gate stays open");
             gigmarket_tests::watch::pay_over_http(&api.http, &token, &answer).await;

@@ -28,11 +28,14 @@ pub fn order_changed(order: &Order) -> Delivery {
     let event = Event::for_order_change(order);
     Delivery {
         // The freelancer hears of an order only once it is paid, as they see it.
-        to: [(order.client_id, Party::Client), (order.freelancer_id, Party::Freelancer)]
-            .into_iter()
-            .filter(|(_, party)| order.visible_to(*party))
-            .map(|(id, _)| id)
-            .collect(),
+        to: [
+            (order.client_id, Party::Client),
+            (order.freelancer_id, Party::Freelancer),
+        ]
+        .into_iter()
+        .filter(|(_, party)| order.visible_to(*party))
+        .map(|(id, _)| id)
+        .collect(),
         push: Push {
             push_type: event.event_type.to_string(),
             id: event.event_id,
