@@ -624,6 +624,9 @@ impl From<OrderRefusal> for ApiError {
                 format!("this package includes {limit} revision(s), all of them used"),
             ),
             OrderRefusal::NotDue => ApiError::conflict("not-due", "the order is not due yet"),
+            OrderRefusal::Unbookable(why) => ApiError::internal(anyhow::anyhow!(
+                "the order's money can not be booked: {why}"
+            )),
         }
     }
 }

@@ -401,6 +401,7 @@ async fn block_some(app: &TestApp, rng: &mut Rng, world: &World) {
 async fn run_scheduler(app: &TestApp, days: i64) {
     scheduler::run(
         &app.state.store,
+        &app.stripe,
         OffsetDateTime::now_utc() + Duration::days(days),
     )
     .await

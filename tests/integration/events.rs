@@ -549,13 +549,14 @@ async fn the_scheduler_sample_runs_the_housekeeping() {
     let delivered = app.order_in(&cast, &gig, "delivered").await;
     let summary = scheduler::run(
         &app.state.store,
+        &app.stripe,
         OffsetDateTime::now_utc() + Duration::days(3) + Duration::minutes(1),
     )
     .await
     .expect("run");
     assert_eq!(
         serde_json::to_value(&summary).unwrap(),
-        serde_json::json!({"auto_completed": 1, "marked_late": 0, "skipped": 0, "reviews_published": 0}),
+        serde_json::json!({"auto_completed": 1, "marked_late": 0, "expired": 0, "refunds_issued": 0, "skipped": 0, "reviews_published": 0}),
         "the invocation's result"
     );
     assert_eq!(

@@ -22,6 +22,7 @@ mod orders;
 mod payments;
 mod pipeline;
 mod realtime;
+mod refunds;
 mod reviews;
 mod routes;
 mod scheduler;

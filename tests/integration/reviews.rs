@@ -332,7 +332,7 @@ async fn the_scheduler_publishes_what_is_still_sealed_when_the_window_closes() {
     assert_eq!(sealed.status, 201);
 
     // Before the window closes nothing is due.
-    let early = scheduler::run(store, now + Duration::days(9))
+    let early = scheduler::run(store, &app.stripe, now + Duration::days(9))
         .await
         .unwrap();
     assert_eq!(early.reviews_published, 0);
@@ -353,7 +353,7 @@ async fn the_scheduler_publishes_what_is_still_sealed_when_the_window_closes() {
     .unwrap_err();
     assert_eq!(late.status(), 409);
     assert_eq!(late.problem_code(), "review-window-closed");
-    let run = scheduler::run(store, closed).await.unwrap();
+    let run = scheduler::run(store, &app.stripe, closed).await.unwrap();
     assert_eq!(run.reviews_published, 1, "{run:?}");
     let published = all_items(&app, &gig_reviews).await;
     assert_eq!(ids(&published), [sealed.body["id"].as_str().unwrap()]);
@@ -366,7 +366,7 @@ async fn the_scheduler_publishes_what_is_still_sealed_when_the_window_closes() {
     assert_eq!(summary["average"], 3.0);
 
     // Idempotent: a second run finds nothing and counts nothing twice.
-    let again = scheduler::run(store, closed + Duration::minutes(15))
+    let again = scheduler::run(store, &app.stripe, closed + Duration::minutes(15))
         .await
         .unwrap();
     assert_eq!(again.reviews_published, 0);
@@ -401,7 +401,7 @@ async fn a_review_published_by_the_second_one_is_never_published_again_by_the_sc
             .await
             .unwrap()
     );
-    let run = scheduler::run(store, later).await.unwrap();
+    let run = scheduler::run(store, &app.stripe, later).await.unwrap();
     assert_eq!(run.reviews_published, 0);
     let gig_now = app.gig(gig.id).await;
     assert_eq!((gig_now.rating_count, gig_now.rating_sum), (1, 2));

@@ -21,13 +21,17 @@ async fn delivered_orders_complete_after_three_days_and_overdue_ones_are_marked_
     let store = &app.state.store;
     let now = OffsetDateTime::now_utc();
 
-    let nothing_due = scheduler::run(store, now).await.unwrap();
+    let nothing_due = scheduler::run(store, &app.stripe, now).await.unwrap();
     assert_eq!(nothing_due, scheduler::RunSummary::default());
 
     // Basic package: 2 delivery days. Past the due date, not yet 3 days after delivery.
-    let summary = scheduler::run(store, now + Duration::days(2) + Duration::minutes(1))
-        .await
-        .unwrap();
+    let summary = scheduler::run(
+        store,
+        &app.stripe,
+        now + Duration::days(2) + Duration::minutes(1),
+    )
+    .await
+    .unwrap();
     assert_eq!((summary.marked_late, summary.auto_completed), (1, 0));
     let late = app.order(&cast.client, in_progress).await.body;
     assert_eq!(late["late"], true);
@@ -39,9 +43,13 @@ async fn delivered_orders_complete_after_three_days_and_overdue_ones_are_marked_
     app.order_step(&cast.client, completed_by_client, "complete")
         .await;
     let open_before = app.gig(gig.id).await.open_orders;
-    let summary = scheduler::run(store, now + Duration::days(3) + Duration::minutes(1))
-        .await
-        .unwrap();
+    let summary = scheduler::run(
+        store,
+        &app.stripe,
+        now + Duration::days(3) + Duration::minutes(1),
+    )
+    .await
+    .unwrap();
     assert_eq!(
         (summary.auto_completed, summary.marked_late),
         (1, 0),
@@ -65,7 +73,7 @@ async fn delivered_orders_complete_after_three_days_and_overdue_ones_are_marked_
     );
 
     // Nothing left to do: the index only holds orders that can still need the scheduler.
-    let idle = scheduler::run(store, now + Duration::days(30))
+    let idle = scheduler::run(store, &app.stripe, now + Duration::days(30))
         .await
         .unwrap();
     assert_eq!(idle, scheduler::RunSummary::default());
@@ -83,6 +91,7 @@ async fn a_revision_request_takes_an_order_off_the_auto_complete_list() {
         .await;
     let summary = scheduler::run(
         &app.state.store,
+        &app.stripe,
         OffsetDateTime::now_utc() + Duration::days(1),
     )
     .await

@@ -203,7 +203,8 @@ async fn a_failing_recipient_is_retried_alone_until_the_dlq() {
     let gig = app
         .create_active_gig(cast.freelancer.id, Revisions::Limited(1))
         .await;
-    // paid (to the freelancer), accepted (to the client); paid, cancelled (to both).
+    // paid (to both: the freelancer's new order, the client's receipt), accepted (to the
+    // client); paid, cancelled (to both).
     app.order_in(&cast, &gig, "in_progress").await;
     app.order_in(&cast, &gig, "cancelled").await;
     dispatch(&mut pipeline, &queue).await;
@@ -236,7 +237,7 @@ async fn a_failing_recipient_is_retried_alone_until_the_dlq() {
         })
         .map(|(id, _)| id.clone())
         .collect();
-    assert_eq!(to_client.len(), 2, "accepted and cancelled");
+    assert_eq!(to_client.len(), 4, "both receipts, accepted and cancelled");
     assert_eq!(
         failed, to_client,
         "delivery 1: exactly the messages with a mail to the client fail"

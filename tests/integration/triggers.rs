@@ -143,7 +143,7 @@ async fn the_scheduler_runs_only_for_its_schedule() {
     custom["source"] = json!("com.example.someone-else");
     refused.push(("another source's event", custom));
     for (what, payload) in refused {
-        let refusal = scheduler::on_schedule(&app.state.store, &payload, due)
+        let refusal = scheduler::on_schedule(&app.state.store, &app.stripe, &payload, due)
             .await
             .expect_err(&format!("{what} is refused"));
         assert_refused(&refusal, what);
@@ -153,10 +153,14 @@ async fn the_scheduler_runs_only_for_its_schedule() {
         "delivered",
         "no run happened"
     );
-    let summary =
-        scheduler::on_schedule(&app.state.store, &sample("scheduler/scheduled.json"), due)
-            .await
-            .expect("its schedule's event runs");
+    let summary = scheduler::on_schedule(
+        &app.state.store,
+        &app.stripe,
+        &sample("scheduler/scheduled.json"),
+        due,
+    )
+    .await
+    .expect("its schedule's event runs");
     assert_eq!(summary.auto_completed, 1);
     assert_eq!(
         app.order(&cast.client, delivered).await.body["status"],

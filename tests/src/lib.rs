@@ -254,12 +254,13 @@ impl TestApp {
             ("reviews", ::reviews::router(state.clone())),
             // Messaging.
             ("messages", ::messages::router(state.clone())),
-            ("admin", ::admin::router(state.clone())),
+            ("admin", ::admin::router(state.clone(), stripe.clone())),
             (
                 "payments",
                 ::payments::router(
                     state.clone(),
                     SigningSecrets::parse(WEBHOOK_SECRET).expect("a secret"),
+                    stripe.clone(),
                 ),
             ),
             ("realtime", ::realtime::router(state.clone())),

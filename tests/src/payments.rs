@@ -5,12 +5,14 @@
 //! webhook calls (`app::payments::payment_reported`).
 
 use gigmarket_shared::app::payments::{self, PaymentOutcome};
-use gigmarket_shared::stripe::client::{PaymentIntent, PaymentIntentStatus};
+use gigmarket_shared::stripe::client::{EventsQuery, PaymentIntent, PaymentIntentStatus};
+use gigmarket_shared::stripe::signature;
 use reqwest::StatusCode;
+use serde_json::{Value, json};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::TestApp;
+use crate::{RawRequest, TestApp, TestResponse};
 
 /// Stripe's test card that always succeeds.
 pub const CARD_OK: &str = "pm_card_visa";
@@ -68,9 +70,15 @@ impl TestApp {
     pub async fn apply_payment(&self, order_id: Uuid) -> PaymentOutcome {
         let intent = self.payment_intent(order_id).await;
         let report = payments::report_of(&intent).expect("the intent names its order");
-        payments::payment_reported(&self.state.store, None, &report, OffsetDateTime::now_utc())
-            .await
-            .expect("applying the payment")
+        payments::payment_reported(
+            &self.state.store,
+            &self.stripe,
+            None,
+            &report,
+            OffsetDateTime::now_utc(),
+        )
+        .await
+        .expect("applying the payment")
     }
 
     /// Pays for an order with a test card that succeeds, and applies the payment: the order is
@@ -86,5 +94,52 @@ impl TestApp {
         let paid = self.payment_intent(order_id).await;
         assert_eq!(paid.status, PaymentIntentStatus::Succeeded, "{paid:?}");
         assert_eq!(self.apply_payment(order_id).await, PaymentOutcome::Paid);
+    }
+
+    /// Delivers `event` to the webhook as Stripe does, signed with `secret` at `signed_at`.
+    pub async fn deliver_stripe_event(
+        &self,
+        event: &Value,
+        secret: &str,
+        signed_at: i64,
+    ) -> TestResponse {
+        let body = event.to_string();
+        let header = signature::header(secret.as_bytes(), signed_at, body.as_bytes());
+        self.send(
+            RawRequest::new("POST", "/webhooks/stripe")
+                .header("Stripe-Signature", &header)
+                .raw_body("application/json", body),
+        )
+        .await
+    }
+
+    /// The emulator's newest event of `kind` (of the last five minutes) whose object satisfies
+    /// `about`, as Stripe delivers it; found by paging its event list, which other tests' events
+    /// are on too.
+    pub async fn stripe_event(&self, kind: &str, about: impl Fn(&Value) -> bool) -> Value {
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = self
+                .stripe
+                .list_events(&EventsQuery {
+                    created_gte: OffsetDateTime::now_utc().unix_timestamp() - 300,
+                    starting_after: cursor.as_deref(),
+                    limit: 100,
+                })
+                .await
+                .expect("listing events");
+            if let Some(event) = page
+                .data
+                .iter()
+                .find(|event| event.kind == kind && about(&event.data.object))
+            {
+                return json!({"id": event.id, "object": "event", "type": event.kind,
+                              "created": event.created, "data": {"object": event.data.object}});
+            }
+            match page.data.last() {
+                Some(last) if page.has_more => cursor = Some(last.id.clone()),
+                _ => panic!("no {kind} event"),
+            }
+        }
     }
 }

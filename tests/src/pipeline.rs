@@ -250,6 +250,7 @@ pub fn lifecycle_subjects(title: &str) -> (Vec<String>, Vec<String>) {
         format!("Delivered: {title}"),
         format!("Order completed: {title}"),
         format!("Your order was accepted: {title}"),
+        format!("Receipt: {title}"),
     ];
     client.sort();
     (freelancer, client)

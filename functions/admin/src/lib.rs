@@ -4,8 +4,9 @@
 //! admin acts on, as in `app::admin`: `users`, `gigs`, `orders`, `reviews`, `metrics`, `audit`;
 //! each adds its routes in [`router`].
 
-use axum::Router;
 use axum::middleware;
+use axum::{Extension, Router};
+use gigmarket_shared::stripe::client::StripeClient;
 use gigmarket_shared::web::{self, AppState};
 
 mod audit;
@@ -15,7 +16,8 @@ mod orders;
 mod reviews;
 mod users;
 
-pub fn router(state: AppState) -> Router {
+/// The routes, with the Stripe client an admin's cancel refunds a paid order through.
+pub fn router(state: AppState, stripe: StripeClient) -> Router {
     let routes = Router::new()
         .merge(users::routes())
         .merge(gigs::routes())
@@ -27,5 +29,5 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             web::admins_only,
         ));
-    web::api(routes, state)
+    web::api(routes, state).layer(Extension(stripe))
 }

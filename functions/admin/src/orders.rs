@@ -1,16 +1,17 @@
 //! Admin routes on orders (`app::admin::orders`): the marketplace-wide orders list and
 //! cancelling any open order. Thin handlers, admin-only.
 
-use axum::Router;
 use axum::extract::State;
 use axum::response::Json;
 use axum::routing::{get, post};
+use axum::{Extension, Router};
 use gigmarket_shared::app::admin::orders::{self, OrdersQuery};
 use gigmarket_shared::app::orders::AdminOrderCancelled;
 use gigmarket_shared::domain::audit::ReasonBody;
 use gigmarket_shared::domain::order::Order;
 use gigmarket_shared::domain::user::Caller;
 use gigmarket_shared::pagination::Page;
+use gigmarket_shared::stripe::client::StripeClient;
 use gigmarket_shared::web::{AdminActor, AppState, JsonBody, PathParam, QueryParams};
 use gigmarket_shared::{ApiError, ApiResult};
 use time::OffsetDateTime;
@@ -40,12 +41,14 @@ async fn list_orders(
 
 async fn cancel_order(
     State(state): State<AppState>,
+    Extension(stripe): Extension<StripeClient>,
     AdminActor(actor): AdminActor,
     PathParam(order_id): PathParam<Uuid>,
     body: Result<JsonBody<ReasonBody>, ApiError>,
 ) -> ApiResult<Json<AdminOrderCancelled>> {
     orders::cancel_order(
         &state.store,
+        &stripe,
         &actor,
         order_id,
         body.map(|JsonBody(reason)| reason),

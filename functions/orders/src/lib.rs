@@ -45,7 +45,8 @@ enum ActionBody {
     Delivery,
 }
 
-/// The routes, with the Stripe client placement creates PaymentIntents with.
+/// The routes, with the Stripe client placement creates PaymentIntents with and changes refund
+/// through.
 pub fn router(state: AppState, stripe: StripeClient) -> Router {
     let mut routes = Router::new()
         .route("/orders", post(place_order).get(list_orders))
@@ -55,10 +56,11 @@ pub fn router(state: AppState, stripe: StripeClient) -> Router {
             &format!("/orders/{{id}}/{path}"),
             post(
                 move |State(state): State<AppState>,
+                      Extension(stripe): Extension<StripeClient>,
                       caller: Caller,
                       PathParam(order_id): PathParam<Uuid>,
                       request: Request| {
-                    act(state, caller, order_id, action, body, request)
+                    act(state, stripe, caller, order_id, action, body, request)
                 },
             ),
         );
@@ -134,6 +136,7 @@ async fn get_order(
 /// Every action route: parse the body the action takes, then act.
 async fn act(
     state: AppState,
+    stripe: StripeClient,
     caller: Caller,
     order_id: Uuid,
     action: OrderAction,
@@ -148,6 +151,7 @@ async fn act(
     };
     orders::act(
         &state.store,
+        &stripe,
         caller,
         order_id,
         action,

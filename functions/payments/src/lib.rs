@@ -8,8 +8,8 @@ use axum::extract::State;
 use axum::response::Json;
 use axum::routing::post;
 use axum::{Extension, Router};
-use gigmarket_shared::app::payments::{self, PaymentOutcome};
-use gigmarket_shared::stripe::client::{Event, PaymentIntent};
+use gigmarket_shared::app::payments;
+use gigmarket_shared::stripe::client::{Event, StripeClient};
 use gigmarket_shared::stripe::signature::SigningSecrets;
 use gigmarket_shared::web::{self, AppState};
 use gigmarket_shared::{ApiError, ApiResult, emf};
@@ -19,25 +19,20 @@ use time::OffsetDateTime;
 
 pub const SIGNATURE_HEADER: &str = "stripe-signature";
 
-/// The event types that move an order; every other type is acknowledged and ignored.
-const PAYMENT_INTENT_EVENTS: [&str; 4] = [
-    "payment_intent.succeeded",
-    "payment_intent.payment_failed",
-    "payment_intent.requires_action",
-    "payment_intent.processing",
-];
-
-/// The routes, with the endpoint's signing secrets.
-pub fn router(state: AppState, secrets: SigningSecrets) -> Router {
+/// The routes, with the endpoint's signing secrets and the Stripe client a payment that arrives
+/// after its order was cancelled is refunded through.
+pub fn router(state: AppState, secrets: SigningSecrets, stripe: StripeClient) -> Router {
     let routes = Router::new().route("/webhooks/stripe", post(stripe_webhook));
-    web::api(routes, state).layer(Extension(secrets))
+    web::api(routes, state)
+        .layer(Extension(secrets))
+        .layer(Extension(stripe))
 }
 
 /// What the webhook answers Stripe (any 2xx stops its retries).
 #[derive(Debug, Serialize)]
 struct Received {
     received: bool,
-    /// What the event did: `paid`, `recorded`, `ignored`, `already_applied`.
+    /// What the event did: `paid`, `paid_after_close`, `recorded`, `ignored`, `already_applied`.
     outcome: &'static str,
 }
 
@@ -45,6 +40,7 @@ struct Received {
 async fn stripe_webhook(
     State(state): State<AppState>,
     Extension(secrets): Extension<SigningSecrets>,
+    Extension(stripe): Extension<StripeClient>,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Json<Received>> {
@@ -62,27 +58,10 @@ async fn stripe_webhook(
     }
     let event: Event = serde_json::from_slice(&body)
         .map_err(|_| ApiError::BadRequest("the body is not a Stripe event".to_owned()))?;
-    let outcome = if PAYMENT_INTENT_EVENTS.contains(&event.kind.as_str()) {
-        let intent: PaymentIntent = event.object().map_err(|_| {
-            ApiError::BadRequest("the event's object is no PaymentIntent".to_owned())
-        })?;
-        match payments::report_of(&intent) {
-            Some(report) => {
-                payments::payment_reported(&state.store, Some(&event.id), &report, now).await?
-            }
-            None => PaymentOutcome::Ignored,
-        }
-    } else {
-        PaymentOutcome::Ignored
-    };
+    let outcome = payments::event_received(&state.store, &stripe, &event, now).await?;
     tracing::info!(event_id = %event.id, event_type = %event.kind, outcome = ?outcome, "Stripe event");
     Ok(Json(Received {
         received: true,
-        outcome: match outcome {
-            PaymentOutcome::Paid => "paid",
-            PaymentOutcome::Recorded => "recorded",
-            PaymentOutcome::Ignored => "ignored",
-            PaymentOutcome::AlreadyApplied => "already_applied",
-        },
+        outcome: outcome.as_str(),
     }))
 }

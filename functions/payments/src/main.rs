@@ -1,4 +1,5 @@
 use gigmarket_shared::aws;
+use gigmarket_shared::stripe::client::StripeClient;
 
 // One request at a time per instance (Lambda's model): a single-threaded runtime serves it
 // without handing work between threads.
@@ -7,5 +8,6 @@ async fn main() -> Result<(), lambda_http::Error> {
     // Read once per cold start, like the JWT keys: from Secrets Manager when deployed.
     let sdk = aws::sdk_config().await;
     let secrets = aws::stripe_signing_secrets(&sdk).await?;
-    gigmarket_shared::web::serve(|state| payments::router(state, secrets)).await
+    let stripe = StripeClient::new(aws::stripe_config(&sdk).await?)?;
+    gigmarket_shared::web::serve(|state| payments::router(state, secrets, stripe)).await
 }

@@ -1,6 +1,8 @@
 //! `scheduler` (EventBridge schedule, e.g. every 5 minutes): completes orders delivered more
-//! than 3 days ago, marks in-progress orders past their due date as late, and publishes the
-//! reviews still sealed when their order's review window closed.
+//! than 3 days ago, marks in-progress orders past their due date as late, expires orders unpaid
+//! 24 hours after placement (cancelling their PaymentIntent), asks Stripe again for refunds it
+//! has not accepted yet, and publishes the reviews still sealed when their order's review window
+//! closed.
 //!
 //! It reads the sparse deadline index (gsi3) with a key condition on time, never a Scan, and
 //! changes each order through `app::orders::change`, the same state machine and transaction
@@ -9,9 +11,11 @@
 
 use gigmarket_shared::ApiError;
 use gigmarket_shared::app::orders::change as change_order;
+use gigmarket_shared::app::payments::issue_refund;
 use gigmarket_shared::app::reviews::publish_due as publish_due_reviews;
 use gigmarket_shared::domain::order::{ActionInput, Actor, OrderAction};
 use gigmarket_shared::store::{DueList, Store};
+use gigmarket_shared::stripe::client::StripeClient;
 use gigmarket_shared::triggers;
 use lambda_runtime::Diagnostic;
 use serde::Serialize;
@@ -24,6 +28,10 @@ pub const MAX_PER_RUN: usize = 500;
 pub struct RunSummary {
     pub auto_completed: usize,
     pub marked_late: usize,
+    /// Unpaid orders expired.
+    pub expired: usize,
+    /// Refunds Stripe accepted on this run's asking.
+    pub refunds_issued: usize,
     /// Changed by someone else between the index read and our write, or not yet due.
     pub skipped: usize,
     /// Sealed reviews published because their window closed.
@@ -35,27 +43,34 @@ pub struct RunSummary {
 /// error (`errorType` `WrongTrigger`) and runs nothing.
 pub async fn on_schedule(
     store: &Store,
+    stripe: &StripeClient,
     payload: &serde_json::Value,
     now: OffsetDateTime,
 ) -> Result<RunSummary, Diagnostic> {
     triggers::scheduled_event(payload)?;
-    run(store, now)
+    run(store, stripe, now)
         .await
         .map_err(|error| lambda_runtime::Error::from(error).into())
 }
 
 /// One scheduler run as of `now`.
-pub async fn run(store: &Store, now: OffsetDateTime) -> Result<RunSummary, ApiError> {
+pub async fn run(
+    store: &Store,
+    stripe: &StripeClient,
+    now: OffsetDateTime,
+) -> Result<RunSummary, ApiError> {
     let mut summary = RunSummary::default();
     let mut first_error = None;
     for (list, action) in [
         (DueList::AutoComplete, OrderAction::AutoComplete),
         (DueList::Late, OrderAction::MarkLate),
+        (DueList::PaymentExpiry, OrderAction::Expire),
     ] {
         let due = store.due_orders(list, now, MAX_PER_RUN).await?;
         for order in due {
             match change_order(
                 store,
+                stripe,
                 &order,
                 action,
                 Actor::system(),
@@ -64,13 +79,27 @@ pub async fn run(store: &Store, now: OffsetDateTime) -> Result<RunSummary, ApiEr
             )
             .await
             {
-                Ok(_) if action == OrderAction::AutoComplete => summary.auto_completed += 1,
-                Ok(_) => summary.marked_late += 1,
+                Ok(_) => match action {
+                    OrderAction::AutoComplete => summary.auto_completed += 1,
+                    OrderAction::Expire => summary.expired += 1,
+                    _ => summary.marked_late += 1,
+                },
                 Err(ApiError::Conflict { .. }) => summary.skipped += 1,
                 Err(error) => {
                     tracing::error!(order_id = %order.id, error = %error, "scheduler change failed");
                     first_error.get_or_insert(error);
                 }
+            }
+        }
+    }
+    // Refunds Stripe did not accept when their order changed (an outage): the same
+    // Idempotency-Key, so asking again never refunds twice.
+    for order in store.due_orders(DueList::Refund, now, MAX_PER_RUN).await? {
+        match issue_refund(store, stripe, &order).await {
+            Ok(()) => summary.refunds_issued += 1,
+            Err(error) => {
+                tracing::error!(order_id = %order.id, error = %error, "refund not issued");
+                first_error.get_or_insert(error);
             }
         }
     }

@@ -1,6 +1,7 @@
 use gigmarket_shared::aws;
 use gigmarket_shared::config::Config;
 use gigmarket_shared::store::Store;
+use gigmarket_shared::stripe::client::StripeClient;
 use gigmarket_shared::telemetry;
 use lambda_runtime::{LambdaEvent, service_fn};
 
@@ -10,14 +11,20 @@ use lambda_runtime::{LambdaEvent, service_fn};
 async fn main() -> Result<(), lambda_runtime::Error> {
     telemetry::init();
     let config = Config::from_env()?;
-    let store = Store::new(
-        aws::dynamodb(&aws::sdk_config().await),
-        config.table_name.clone(),
-    );
+    let sdk = aws::sdk_config().await;
+    let store = Store::new(aws::dynamodb(&sdk), config.table_name.clone());
+    // Built once per cold start: expiries cancel PaymentIntents, refunds are asked for again.
+    let stripe = StripeClient::new(aws::stripe_config(&sdk).await?)?;
     lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
-        let store = &store;
+        let (store, stripe) = (&store, &stripe);
         async move {
-            scheduler::on_schedule(store, &event.payload, time::OffsetDateTime::now_utc()).await
+            scheduler::on_schedule(
+                store,
+                stripe,
+                &event.payload,
+                time::OffsetDateTime::now_utc(),
+            )
+            .await
         }
     }))
     .await

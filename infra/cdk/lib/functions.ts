@@ -106,7 +106,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     // (the gig) and, at placement, a ConditionCheck of the freelancer (not blocked).
     table: {
       actions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'],
-      leadingKeys: ['ORDER#*', 'IDEMPOTENCY#*', 'GIG#*', 'USER#*', 'METRICS#*'],
+      leadingKeys: ['ORDER#*', 'IDEMPOTENCY#*', 'GIG#*', 'USER#*', 'METRICS#*', 'LEDGER#*', 'BALANCE#*'],
     },
     queriesIndexes: true,
     readsJwtKeys: true,
@@ -156,13 +156,16 @@ export const FUNCTIONS: FunctionSpec[] = [
     // Put of the audit entry, then the gig's re-index.
     // Cancelling an order: GetItem of the order, then one TransactWriteItems: Puts of the order
     // and its timeline entry (ORDER#), Updates of the gig counter and the metrics, Put of the
-    // audit entry.
+    // audit entry; for a paid order also the refund's ledger transaction and balances, then an
+    // Update of the order with the refund Stripe accepted.
     table: {
       actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem'],
-      leadingKeys: ['USER#*', 'GIG#*', 'AUDIT#*', 'METRICS#*', 'REVIEW#*', 'ORDER#*'],
+      leadingKeys: ['USER#*', 'GIG#*', 'AUDIT#*', 'METRICS#*', 'REVIEW#*', 'ORDER#*', 'LEDGER#*', 'BALANCE#*'],
     },
     queriesIndexes: true,
     readsJwtKeys: true,
+    // An admin's cancel refunds a paid order.
+    readsStripeKey: true,
   },
   {
     name: 'dispatcher',
@@ -187,17 +190,21 @@ export const FUNCTIONS: FunctionSpec[] = [
   },
   {
     name: 'scheduler',
-    description: 'Auto-completes delivered orders after 3 days, marks late orders, publishes reviews whose window closed',
-    // Query: the sparse deadline indexes. Transitions: Puts (order, timeline) and an Update (gig).
+    description: 'Auto-completes delivered orders after 3 days, marks late orders, expires unpaid orders, retries refunds, publishes reviews whose window closed',
+    // Query: the sparse deadline indexes. Transitions: Puts (order, timeline, a completion's
+    // ledger transaction) and Updates (gig, ledger balances); a refund Stripe accepted is an
+    // Update of the order.
     // Publishing a sealed review is a Put (review) and Updates (review
     // states, rating totals), then the gig's re-index (GetItem gig and owner, Update gig, Put
     // entries, ConditionCheck owner).
     table: {
       actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'],
-      leadingKeys: ['ORDER#*', 'GIG#*', 'REVIEW#*', 'USER#*', 'METRICS#*'],
+      leadingKeys: ['ORDER#*', 'GIG#*', 'REVIEW#*', 'USER#*', 'METRICS#*', 'LEDGER#*', 'BALANCE#*'],
     },
     queriesIndexes: true,
     timeoutSeconds: 60,
+    // Expiries cancel PaymentIntents; refunds Stripe did not accept are asked for again.
+    readsStripeKey: true,
     trigger: { kind: 'schedule', expression: 'rate(15 minutes)' },
   },
   {
@@ -227,6 +234,8 @@ export const FUNCTIONS: FunctionSpec[] = [
     },
     readsJwtKeys: true,
     readsStripeWebhookSecrets: true,
+    // A payment that arrives after its order was cancelled is refunded at once.
+    readsStripeKey: true,
   },
 ];
 

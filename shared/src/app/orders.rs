@@ -1,33 +1,31 @@
 //! Order use cases: place (idempotently), list, read, and change orders. Every order transition
 //! is here: the `orders` function and the `scheduler` go through [`change`], an admin's cancel
 //! through [`cancel_as_admin`], so a change by a person, by an admin and by the clock are decided
-//! by the same state machine and written by the same transaction.
+//! by the same state machine and written by the same transaction, money included; what the
+//! change then asks of Stripe (a refund, the cancel of an unpaid PaymentIntent) follows the
+//! write (`app::payments::follow_up`).
 
 use aws_lc_rs::digest;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::{payments, require_role, verified_caller};
 use crate::domain::audit::{self, AuditAction, AuditEntry, TargetKind};
+use crate::domain::gig::GigStatus;
+use crate::domain::money::FeeSchedule;
 use crate::domain::order::{
     ActionInput, Actor, Order, OrderAction, OrderStatus, Party, PlaceOrder, TimelineEntry,
 };
+use crate::domain::order::{Transition, Unorderable, check_idempotency_key};
 use crate::domain::review::OrderReviewStates;
 use crate::domain::user::{Caller, Role};
 use crate::error::{ApiError, ApiResult};
 use crate::pagination::{CursorCodec, Page, PageParams};
 use crate::store::Store;
 use crate::store::orders::OrderList;
-// Placement creates the order's PaymentIntent: only a build with the Stripe client places.
-#[cfg(feature = "stripe-client")]
-use {
-    super::{payments, require_role, verified_caller},
-    crate::domain::gig::GigStatus,
-    crate::domain::money::FeeSchedule,
-    crate::domain::order::{Unorderable, check_idempotency_key},
-    crate::store::orders::{IdempotencyRecord, Placement},
-    crate::stripe::client::{NewPaymentIntent, StripeClient},
-};
+use crate::store::orders::{IdempotencyRecord, Placement, TransitionEffects, TransitionWrite};
+use crate::stripe::client::{NewPaymentIntent, StripeClient};
 
 /// SHA-256 (hex) of the request as parsed and re-serialised, so whitespace and key order do not
 /// make two equal requests differ.
@@ -40,7 +38,6 @@ pub fn request_hash(request: &PlaceOrder) -> ApiResult<String> {
         .collect())
 }
 
-#[cfg(feature = "stripe-client")]
 /// A placement's answer: the order, the status code to send (the same on every replay) and the
 /// secret the client's browser confirms the payment with.
 pub struct Placed {
@@ -51,7 +48,6 @@ pub struct Placed {
     pub client_secret: Option<String>,
 }
 
-#[cfg(feature = "stripe-client")]
 impl Placed {
     /// The answer's body: the order, its `payment` with the client secret added.
     pub fn body(&self) -> ApiResult<serde_json::Value> {
@@ -66,7 +62,6 @@ impl Placed {
     }
 }
 
-#[cfg(feature = "stripe-client")]
 /// `POST /orders` (clients only). `idempotency_key` is the header as sent, if it was: the same
 /// key and body answer the same order and status, however often. The order is written together
 /// with its PaymentIntent's id, awaiting payment: the intent is created first (keyed by the new
@@ -173,7 +168,6 @@ pub async fn place(
     }
 }
 
-#[cfg(feature = "stripe-client")]
 fn freelancer_unavailable() -> ApiError {
     ApiError::conflict(
         "freelancer-unavailable",
@@ -181,12 +175,10 @@ fn freelancer_unavailable() -> ApiError {
     )
 }
 
-#[cfg(feature = "stripe-client")]
 fn gig_not_orderable() -> ApiError {
     ApiError::conflict("gig-not-orderable", "this gig is not taking orders")
 }
 
-#[cfg(feature = "stripe-client")]
 async fn replay(
     store: &Store,
     stripe: &StripeClient,
@@ -278,6 +270,7 @@ pub async fn get(store: &Store, caller: Caller, order_id: Uuid) -> ApiResult<Ord
 /// A caller's action on an order by id: unknown and foreign orders are both 404.
 pub async fn act(
     store: &Store,
+    stripe: &StripeClient,
     caller: Caller,
     order_id: Uuid,
     action: OrderAction,
@@ -296,7 +289,7 @@ pub async fn act(
         // An admin's cancel is audited whichever route it comes by.
         let reason = input.note.unwrap_or_default();
         let actor = audit::Actor::admin(caller.id, None);
-        return cancel_as_admin(store, &actor, order_id, reason, now)
+        return cancel_as_admin(store, stripe, &actor, order_id, reason, now)
             .await
             .map(|cancelled| cancelled.order);
     }
@@ -304,6 +297,7 @@ pub async fn act(
     let store = &store.acting_as(caller.id);
     change(
         store,
+        stripe,
         &order,
         action,
         Actor::user(caller.id, party),
@@ -313,10 +307,12 @@ pub async fn act(
     .await
 }
 
-/// Applies `action` to `order` (as read) and writes it. A concurrent change that got there first
-/// makes this a 409, never a lost update.
+/// Applies `action` to `order` (as read) and writes it, with the money it moves; then asks
+/// Stripe for what the change decided. A concurrent change that got there first makes this a
+/// 409, never a lost update.
 pub async fn change(
     store: &Store,
+    stripe: &StripeClient,
     order: &Order,
     action: OrderAction,
     actor: Actor,
@@ -324,11 +320,29 @@ pub async fn change(
     now: OffsetDateTime,
 ) -> ApiResult<Order> {
     let transition = order.transition(action, actor, input, now)?;
-    if store.apply_transition(&transition).await? {
-        Ok(transition.after)
-    } else {
-        Err(order_changed())
+    written(store, stripe, transition, TransitionEffects::default()).await
+}
+
+/// Writes `transition`, then follows it up at Stripe; answers the order as the change left it
+/// (with the refund as Stripe accepted it, when it did at once).
+async fn written(
+    store: &Store,
+    stripe: &StripeClient,
+    transition: Transition,
+    effects: TransitionEffects<'_>,
+) -> ApiResult<Order> {
+    match store.apply_transition_with(&transition, effects).await? {
+        TransitionWrite::Applied => {}
+        TransitionWrite::OrderChanged | TransitionWrite::EventAlreadyApplied => {
+            return Err(order_changed());
+        }
     }
+    let after = transition.after;
+    if after.refund.is_none() && !(after.status.is_terminal() && after.paid_at.is_none()) {
+        return Ok(after);
+    }
+    payments::follow_up(store, stripe, &after).await;
+    Ok(store.get_order(after.id).await?.unwrap_or(after))
 }
 
 /// What an admin cancel answers: the cancelled order and the audit entry that records it.
@@ -345,6 +359,7 @@ pub struct AdminOrderCancelled {
 /// parties are mailed `order.cancelled` through the order event pipeline.
 pub async fn cancel_as_admin(
     store: &Store,
+    stripe: &StripeClient,
     actor: &audit::Actor,
     order_id: Uuid,
     reason: String,
@@ -374,14 +389,15 @@ pub async fn cancel_as_admin(
         Some(reason),
         now,
     );
-    if store.apply_audited_transition(&transition, &entry).await? {
-        Ok(AdminOrderCancelled {
-            order: transition.after,
-            audit_id: entry.id,
-        })
-    } else {
-        Err(order_changed())
-    }
+    let effects = TransitionEffects {
+        audit: Some(&entry),
+        ..TransitionEffects::default()
+    };
+    let order = written(store, stripe, transition, effects).await?;
+    Ok(AdminOrderCancelled {
+        order,
+        audit_id: entry.id,
+    })
 }
 
 /// A transition lost the race to a concurrent change (409).

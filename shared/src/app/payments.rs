@@ -1,22 +1,44 @@
-//! Payment use cases: what the payment processor reports about an order's PaymentIntent moves
-//! the order and the ledger. The Stripe webhook (`payments`) and the tests' paying fixture call
-//! [`payment_reported`], so a payment is applied the same way whoever reports it.
+//! Payment use cases: what the payment processor reports about an order's PaymentIntent and its
+//! refund moves the order (and, through the order's transition, the ledger), and what an order's
+//! change asks of the processor afterwards (a refund, the cancel of an unpaid intent). The Stripe
+//! webhook (`payments`), the scheduler and the tests' paying fixture all call these, so a payment
+//! is applied the same way whoever reports it.
 //!
 //! Reports arrive at least once and in any order: only forward moves are applied (an unpaid
-//! order becomes paid once; a payment status never goes back to an earlier one), a report about
-//! an order that moved on changes nothing, and the event that carried a report is written in the
-//! same DynamoDB transaction as the change it causes, so a redelivered event changes nothing.
+//! order becomes paid once; a payment or refund status never goes back to an earlier one), and
+//! the event that carried a report is written in the same DynamoDB transaction as the change it
+//! causes, so a redelivered event changes nothing.
+//!
+//! The processor is asked for a refund after the change that decided it is written, never
+//! before: a refund must not go out for an order whose change lost a race. A refund the processor
+//! did not accept then stays `requested` on the order's deadline list, and the scheduler asks
+//! again (the same Idempotency-Key, so never twice).
 
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::domain::ledger::LedgerTransaction;
 use crate::domain::order::{
-    ActionInput, Actor, Order, OrderAction, OrderStatus, Payment, PaymentStatus,
+    ActionInput, Actor, Order, OrderAction, OrderStatus, Payment, PaymentStatus, RefundStatus,
 };
 use crate::error::{ApiError, ApiResult};
 use crate::store::Store;
 use crate::store::orders::{TransitionEffects, TransitionWrite};
+use crate::stripe::client::{
+    Charge, Event, PaymentIntent, PaymentIntentStatus, StripeClient, StripeError,
+};
+
+/// Every event type this code acts on: the webhook endpoint subscribes to these only
+/// (`enabled_events`; `scripts/stack.sh stripe-webhook` locally), and acknowledges and ignores
+/// anything else it is sent.
+pub const WEBHOOK_EVENTS: [&str; 6] = [
+    "payment_intent.succeeded",
+    "payment_intent.payment_failed",
+    "payment_intent.requires_action",
+    "payment_intent.processing",
+    "payment_intent.canceled",
+    CHARGE_REFUNDED,
+];
+const CHARGE_REFUNDED: &str = "charge.refunded";
 
 /// What the payment processor says about one PaymentIntent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,12 +50,22 @@ pub struct PaymentReport {
     pub error: Option<String>,
 }
 
+/// What the payment processor says about an order's refund.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundReport {
+    pub order_id: Uuid,
+    pub refund_id: String,
+    pub status: RefundStatus,
+}
+
 /// What a report did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PaymentOutcome {
     /// The order is paid now: it went to `pending`.
     Paid,
-    /// The order's payment shows the new status.
+    /// The payment arrived after the order was cancelled: it is being refunded.
+    PaidAfterClose,
+    /// The order's payment (or refund) shows the new status.
     Recorded,
     /// Nothing to do: an unknown order or intent, or a report older than what the order shows.
     Ignored,
@@ -41,9 +73,65 @@ pub enum PaymentOutcome {
     AlreadyApplied,
 }
 
+impl PaymentOutcome {
+    /// The outcome's name in the webhook's answer.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Paid => "paid",
+            Self::PaidAfterClose => "paid_after_close",
+            Self::Recorded => "recorded",
+            Self::Ignored => "ignored",
+            Self::AlreadyApplied => "already_applied",
+        }
+    }
+}
+
+/// Applies one of the processor's events (a webhook delivery, or an event the reconciliation
+/// found): PaymentIntent events move the order's payment, `charge.refunded` its refund. An event
+/// this code does not use, or about no order of ours, is `Ignored`.
+pub async fn event_received(
+    store: &Store,
+    stripe: &StripeClient,
+    event: &Event,
+    now: OffsetDateTime,
+) -> ApiResult<PaymentOutcome> {
+    let kind = event.kind.as_str();
+    if kind.starts_with("payment_intent.") && WEBHOOK_EVENTS.contains(&kind) {
+        let sent: PaymentIntent = event.object().map_err(|_| {
+            ApiError::BadRequest("the event's object is no PaymentIntent".to_owned())
+        })?;
+        // Events arrive in any order, and the unpaid states (declined, 3-D Secure, waiting for
+        // a card) have no order among themselves: the intent as Stripe holds it now decides.
+        // A success is final, so its event is taken as sent.
+        let intent = if sent.status == PaymentIntentStatus::Succeeded || sent.order_id().is_none() {
+            sent
+        } else {
+            stripe
+                .retrieve_payment_intent(&sent.id)
+                .await
+                .map_err(unavailable)?
+        };
+        return match report_of(&intent) {
+            Some(report) => payment_reported(store, stripe, Some(&event.id), &report, now).await,
+            None => Ok(PaymentOutcome::Ignored),
+        };
+    }
+    if kind == CHARGE_REFUNDED {
+        let charge: Charge = event
+            .object()
+            .map_err(|_| ApiError::BadRequest("the event's object is no Charge".to_owned()))?;
+        return match refund_report_of(&charge) {
+            Some(report) => refund_reported(store, Some(&event.id), &report, now).await,
+            None => Ok(PaymentOutcome::Ignored),
+        };
+    }
+    Ok(PaymentOutcome::Ignored)
+}
+
 /// Applies `report` to its order; `event_id` is the processor's event that carried it, if any.
 pub async fn payment_reported(
     store: &Store,
+    stripe: &StripeClient,
     event_id: Option<&str>,
     report: &PaymentReport,
     now: OffsetDateTime,
@@ -54,13 +142,30 @@ pub async fn payment_reported(
     let Some(payment) = order.payment.as_ref() else {
         return Ok(PaymentOutcome::Ignored);
     };
-    if payment.intent_id != report.intent_id || order.status != OrderStatus::AwaitingPayment {
+    if payment.intent_id != report.intent_id {
         return Ok(PaymentOutcome::Ignored);
     }
-    if report.status == PaymentStatus::Succeeded {
-        return pay(store, event_id, &order, now).await;
+    if report.status == PaymentStatus::Succeeded && payment.status != PaymentStatus::Succeeded {
+        match order.status {
+            OrderStatus::AwaitingPayment => {
+                return pay(store, event_id, &order, now, PaymentOutcome::Paid).await;
+            }
+            // Cancelled (or expired) while the card was being charged: refund at once.
+            OrderStatus::Cancelled => {
+                let outcome =
+                    pay(store, event_id, &order, now, PaymentOutcome::PaidAfterClose).await?;
+                if outcome == PaymentOutcome::PaidAfterClose
+                    && let Some(order) = store.get_order(order.id).await?
+                {
+                    follow_up(store, stripe, &order).await;
+                }
+                return Ok(outcome);
+            }
+            _ => return Ok(PaymentOutcome::Ignored),
+        }
     }
-    if report.status.progress() < payment.status.progress()
+    if order.status != OrderStatus::AwaitingPayment
+        || report.status.progress() < payment.status.progress()
         || (report.status == payment.status && report.error == payment.error)
     {
         return Ok(PaymentOutcome::Ignored);
@@ -76,13 +181,14 @@ pub async fn payment_reported(
     outcome(write, PaymentOutcome::Recorded)
 }
 
-/// The order is paid: it goes to `pending`, and its whole charge into escrow (ledger
-/// `order_paid`), in one transaction.
+/// The payment succeeded: the order's `pay` transition, which moves the charge into escrow (or,
+/// on a cancelled order, straight back to the client), with the event, in one transaction.
 async fn pay(
     store: &Store,
     event_id: Option<&str>,
     order: &Order,
     now: OffsetDateTime,
+    paid: PaymentOutcome,
 ) -> ApiResult<PaymentOutcome> {
     let transition = order.transition(
         OrderAction::Pay,
@@ -90,15 +196,78 @@ async fn pay(
         ActionInput::default(),
         now,
     )?;
-    let split = order.split().map_err(ApiError::internal)?;
-    let ledger = LedgerTransaction::order_paid(order.id, &split).map_err(ApiError::internal)?;
     let effects = TransitionEffects {
-        ledger: Some(&ledger),
         processor_event: event_id,
         audit: None,
     };
     let write = store.apply_transition_with(&transition, effects).await?;
-    outcome(write, PaymentOutcome::Paid)
+    outcome(write, paid)
+}
+
+/// Applies a refund's report to its order: only forward (`requested` → `pending` →
+/// `succeeded`/`failed`).
+pub async fn refund_reported(
+    store: &Store,
+    event_id: Option<&str>,
+    report: &RefundReport,
+    now: OffsetDateTime,
+) -> ApiResult<PaymentOutcome> {
+    let Some(order) = store.get_order(report.order_id).await? else {
+        return Ok(PaymentOutcome::Ignored);
+    };
+    let Some(refund) = order.refund_reported(report.status, &report.refund_id) else {
+        return Ok(PaymentOutcome::Ignored);
+    };
+    let write = store
+        .record_refund(&order, &refund, event_id, now.unix_timestamp())
+        .await?;
+    outcome(write, PaymentOutcome::Recorded)
+}
+
+/// What an order's written change asks of the processor: the refund it decided, or the cancel
+/// of the PaymentIntent of an order closed unpaid. Failures are logged, never returned: the
+/// change stands, the scheduler asks for a refund again, and an intent left open that is paid
+/// after all is refunded on arrival.
+pub async fn follow_up(store: &Store, stripe: &StripeClient, order: &Order) {
+    if let Err(error) = issue_refund(store, stripe, order).await {
+        tracing::warn!(order_id = %order.id, error = %error, "refund not issued; the scheduler retries");
+    }
+    if let Some(payment) = &order.payment
+        && order.status.is_terminal()
+        && order.paid_at.is_none()
+        && payment.status.progress() < PaymentStatus::Succeeded.progress()
+    {
+        match stripe.cancel_payment_intent(&payment.intent_id).await {
+            Ok(_) => {}
+            // Already succeeded or cancelled: a success arrives as a late payment and is refunded.
+            Err(StripeError::Request { .. }) => {}
+            Err(error) => {
+                tracing::warn!(order_id = %order.id, error = %error, "PaymentIntent not cancelled");
+            }
+        }
+    }
+}
+
+/// Asks the processor for the order's refund when it is `requested`, and records its answer.
+pub async fn issue_refund(store: &Store, stripe: &StripeClient, order: &Order) -> ApiResult<()> {
+    let (Some(refund), Some(payment)) = (&order.refund, &order.payment) else {
+        return Ok(());
+    };
+    if refund.status != RefundStatus::Requested {
+        return Ok(());
+    }
+    let issued = stripe
+        .refund_payment_intent(&order.id.to_string(), &payment.intent_id)
+        .await
+        .map_err(unavailable)?;
+    let report = RefundReport {
+        order_id: order.id,
+        refund_id: issued.id,
+        status: refund_status_of(issued.status),
+    };
+    // The charge.refunded webhook may be first; then this records nothing.
+    refund_reported(store, None, &report, OffsetDateTime::now_utc()).await?;
+    Ok(())
 }
 
 fn outcome(write: TransitionWrite, applied: PaymentOutcome) -> ApiResult<PaymentOutcome> {
@@ -117,65 +286,81 @@ fn payment_raced() -> ApiError {
     }
 }
 
-#[cfg(feature = "stripe-client")]
-mod stripe_reports {
-    use super::*;
-    use crate::stripe::client::{PaymentIntent, PaymentIntentStatus, StripeError};
+/// The order's payment record of a new intent for `amount_cents` of `currency`.
+pub fn payment_of(intent: &PaymentIntent, amount_cents: u64, currency: &str) -> Payment {
+    Payment {
+        status: status_of(intent.status),
+        intent_id: intent.id.clone(),
+        amount_cents,
+        currency: currency.to_owned(),
+        error: None,
+    }
+}
 
-    /// The order's payment record of a new intent for `amount_cents` of `currency`.
-    pub fn payment_of(intent: &PaymentIntent, amount_cents: u64, currency: &str) -> Payment {
-        Payment {
-            status: status_of(intent.status),
-            intent_id: intent.id.clone(),
-            amount_cents,
-            currency: currency.to_owned(),
-            error: None,
+fn status_of(status: PaymentIntentStatus) -> PaymentStatus {
+    match status {
+        PaymentIntentStatus::RequiresConfirmation => PaymentStatus::RequiresConfirmation,
+        PaymentIntentStatus::RequiresAction => PaymentStatus::RequiresAction,
+        PaymentIntentStatus::Processing | PaymentIntentStatus::RequiresCapture => {
+            PaymentStatus::Processing
         }
-    }
-
-    fn status_of(status: PaymentIntentStatus) -> PaymentStatus {
-        match status {
-            PaymentIntentStatus::RequiresConfirmation => PaymentStatus::RequiresConfirmation,
-            PaymentIntentStatus::RequiresAction => PaymentStatus::RequiresAction,
-            PaymentIntentStatus::Processing | PaymentIntentStatus::RequiresCapture => {
-                PaymentStatus::Processing
-            }
-            PaymentIntentStatus::Succeeded => PaymentStatus::Succeeded,
-            PaymentIntentStatus::Canceled => PaymentStatus::Canceled,
-            PaymentIntentStatus::RequiresPaymentMethod | PaymentIntentStatus::Other => {
-                PaymentStatus::RequiresPaymentMethod
-            }
-        }
-    }
-
-    /// The report a PaymentIntent (as Stripe sends it in an event or answers a read) makes;
-    /// `None` for an intent that is no order's (no `metadata[order_id]`).
-    pub fn report_of(intent: &PaymentIntent) -> Option<PaymentReport> {
-        let order_id = intent.order_id()?.parse().ok()?;
-        Some(PaymentReport {
-            order_id,
-            intent_id: intent.id.clone(),
-            status: status_of(intent.status),
-            error: intent
-                .last_payment_error
-                .as_ref()
-                .map(|error| error.message.clone().unwrap_or_else(|| error.kind.clone())),
-        })
-    }
-
-    /// A Stripe call that failed: 503 when worth retrying, else an internal error (a refused
-    /// request is our bug, never the caller's). The cause is logged, never shown.
-    pub fn unavailable(error: StripeError) -> ApiError {
-        if error.is_retryable() {
-            ApiError::ServiceUnavailable {
-                retry_after_secs: 2,
-                cause: anyhow::Error::new(error),
-            }
-        } else {
-            ApiError::internal(error)
+        PaymentIntentStatus::Succeeded => PaymentStatus::Succeeded,
+        PaymentIntentStatus::Canceled => PaymentStatus::Canceled,
+        PaymentIntentStatus::RequiresPaymentMethod | PaymentIntentStatus::Other => {
+            PaymentStatus::RequiresPaymentMethod
         }
     }
 }
 
-#[cfg(feature = "stripe-client")]
-pub use stripe_reports::{payment_of, report_of, unavailable};
+fn refund_status_of(status: crate::stripe::client::RefundStatus) -> RefundStatus {
+    use crate::stripe::client::RefundStatus as Stripe;
+    match status {
+        Stripe::Succeeded => RefundStatus::Succeeded,
+        Stripe::Failed | Stripe::Canceled => RefundStatus::Failed,
+        Stripe::Pending | Stripe::RequiresAction | Stripe::Other => RefundStatus::Pending,
+    }
+}
+
+/// The report a PaymentIntent (as Stripe sends it in an event or answers a read) makes;
+/// `None` for an intent that is no order's (no `metadata[order_id]`).
+pub fn report_of(intent: &PaymentIntent) -> Option<PaymentReport> {
+    let order_id = intent.order_id()?.parse().ok()?;
+    Some(PaymentReport {
+        order_id,
+        intent_id: intent.id.clone(),
+        status: status_of(intent.status),
+        error: intent
+            .last_payment_error
+            .as_ref()
+            .map(|error| error.message.clone().unwrap_or_else(|| error.kind.clone())),
+    })
+}
+
+/// The refund report a refunded charge makes: its order is the charge's transfer group (copied
+/// from the order's PaymentIntent), its refund the newest one listed. `None` while the charge
+/// is not refunded in full (orders are only ever refunded whole), or is no order's.
+pub fn refund_report_of(charge: &Charge) -> Option<RefundReport> {
+    if !charge.refunded {
+        return None;
+    }
+    let order_id = charge.transfer_group.as_deref()?.parse().ok()?;
+    let refund = charge.refunds.as_ref()?.data.first()?;
+    Some(RefundReport {
+        order_id,
+        refund_id: refund.id.clone(),
+        status: refund_status_of(refund.status),
+    })
+}
+
+/// A Stripe call that failed: 503 when worth retrying, else an internal error (a refused
+/// request is our bug, never the caller's). The cause is logged, never shown.
+pub fn unavailable(error: StripeError) -> ApiError {
+    if error.is_retryable() {
+        ApiError::ServiceUnavailable {
+            retry_after_secs: 2,
+            cause: anyhow::Error::new(error),
+        }
+    } else {
+        ApiError::internal(error)
+    }
+}

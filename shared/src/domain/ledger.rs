@@ -172,6 +172,18 @@ impl LedgerTransaction {
         )
     }
 
+    /// A payment that arrived after its order was cancelled goes straight back to the client: it
+    /// was never held, so it never enters escrow.
+    pub fn paid_after_close(order_id: Uuid, split: &PriceSplit) -> Result<Self, LedgerError> {
+        Self::whole_charge(
+            LedgerKind::OrderRefunded,
+            order_id,
+            split,
+            LedgerAccount::StripeClearing,
+            LedgerAccount::Refunds,
+        )
+    }
+
     /// The client's whole charge moves from one account to another.
     fn whole_charge(
         kind: LedgerKind,

@@ -2,7 +2,8 @@
 //!
 //! ```text
 //!   awaiting_payment ──pay (system, the payment succeeded)──▶ pending
-//!     └──cancel (client; admin)──▶ cancelled
+//!     └──cancel (client; admin), expire (system, unpaid after 24 h)──▶ cancelled
+//!                                    pay (system: a payment that arrives late) ──▶ cancelled
 //!
 //!             accept (freelancer)          deliver (freelancer)
 //!   pending ─────────────────────▶ in_progress ─────────────────▶ delivered ──complete (client)──▶ completed
@@ -13,14 +14,17 @@
 //! ```
 //!
 //! [`decide`] is the whole table of states x actions x parties; [`Order::transition`] applies it
-//! and yields the next order, its timeline entry and the gig counter change, so handlers and the
-//! scheduler never decide anything themselves. Pure: no clock, no AWS.
+//! and yields the next order, its timeline entry, the gig counter change and the money it moves
+//! (a ledger transaction), so handlers and the scheduler never decide anything themselves.
+//! A paid order that is rejected or cancelled is refunded in full, as is a payment that arrives
+//! after its order was cancelled. Pure: no clock, no AWS.
 
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use super::gig::{Gig, Revisions, Tier};
+use super::ledger::{LedgerError, LedgerKind, LedgerTransaction};
 use super::money::{Currency, FeeSchedule, PriceSplit, UnknownCurrency};
 use super::user::Role;
 use super::validation::check_https_url;
@@ -28,6 +32,8 @@ use super::{Invalid, Violations, check_text, required_text};
 
 /// Delivered orders the client neither accepts nor disputes complete by themselves after this.
 pub const AUTO_COMPLETE_AFTER: Duration = Duration::days(3);
+/// An order not paid this long after placement expires (its PaymentIntent is cancelled).
+pub const PAYMENT_EXPIRES_AFTER: Duration = Duration::hours(24);
 pub const REQUIREMENTS_MAX_CHARS: usize = 5_000;
 pub const MESSAGE_MAX_CHARS: usize = 5_000;
 pub const REASON_MAX_CHARS: usize = 1_000;
@@ -91,10 +97,12 @@ pub enum OrderAction {
     AutoComplete,
     /// The scheduler, once `due_at` has passed on an order still in progress.
     MarkLate,
+    /// The scheduler, on an order still unpaid [`PAYMENT_EXPIRES_AFTER`] its placement.
+    Expire,
 }
 
 impl OrderAction {
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 10] = [
         Self::Pay,
         Self::Accept,
         Self::Reject,
@@ -104,6 +112,7 @@ impl OrderAction {
         Self::Cancel,
         Self::AutoComplete,
         Self::MarkLate,
+        Self::Expire,
     ];
 
     /// The verb in messages: "cannot accept an order that is delivered".
@@ -118,6 +127,7 @@ impl OrderAction {
             Self::Cancel => "cancel",
             Self::AutoComplete => "auto-complete",
             Self::MarkLate => "mark late",
+            Self::Expire => "expire",
         }
     }
 
@@ -130,7 +140,7 @@ impl OrderAction {
             Self::Deliver => ChangeKind::Delivered,
             Self::RequestRevision => ChangeKind::RevisionRequested,
             Self::Complete | Self::AutoComplete => ChangeKind::Completed,
-            Self::Cancel => ChangeKind::Cancelled,
+            Self::Cancel | Self::Expire => ChangeKind::Cancelled,
             Self::MarkLate => ChangeKind::Late,
         }
     }
@@ -283,6 +293,9 @@ pub struct Order {
         skip_serializing_if = "Option::is_none"
     )]
     pub paid_at: Option<OffsetDateTime>,
+    /// The refund of the charge, once the paid order was rejected or cancelled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund: Option<Refund>,
     pub delivery_days: u32,
     /// `revisions` and `unlimited_revisions` on the wire and in the table.
     #[serde(flatten)]
@@ -369,6 +382,54 @@ pub struct Payment {
     pub error: Option<String>,
 }
 
+/// Where the refund of an order's charge stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefundStatus {
+    /// Decided with the order's change, not yet accepted by the payment processor (the
+    /// scheduler asks again until it is).
+    Requested,
+    /// Accepted by the processor, not yet confirmed.
+    Pending,
+    Succeeded,
+    /// The processor could not pay it back (a closed card): support follows up.
+    Failed,
+}
+
+impl RefundStatus {
+    /// How far along a refund is, so an older report never overwrites a newer one.
+    pub fn progress(self) -> u8 {
+        match self {
+            Self::Requested => 0,
+            Self::Pending => 1,
+            Self::Succeeded | Self::Failed => 2,
+        }
+    }
+}
+
+/// The refund of an order's whole charge (service fee included), after the paid order was
+/// rejected or cancelled, or its payment arrived after the order was cancelled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refund {
+    pub status: RefundStatus,
+    /// The client total, in minor units of the order's currency.
+    pub amount_cents: u64,
+    /// The payment processor's id of the refund, once it accepted it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund_id: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub requested_at: OffsetDateTime,
+}
+
+/// Why an order's money could not be booked.
+#[derive(Debug, thiserror::Error)]
+enum MoneyError {
+    #[error(transparent)]
+    Currency(#[from] UnknownCurrency),
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+}
+
 /// Why an order can not be placed for a package.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Unorderable {
@@ -385,6 +446,10 @@ pub enum Deadline {
     Late(OffsetDateTime),
     /// Delivered: complete at `auto_complete_at`.
     AutoComplete(OffsetDateTime),
+    /// Unpaid: expire [`PAYMENT_EXPIRES_AFTER`] the placement.
+    PaymentExpiry(OffsetDateTime),
+    /// A refund the payment processor has not accepted yet: ask (again) from its request on.
+    Refund(OffsetDateTime),
 }
 
 /// Why an action is refused.
@@ -404,6 +469,9 @@ pub enum Refusal {
     },
     /// A scheduler action before its time.
     NotDue,
+    /// The order's money can not be booked (an amount past the ledger's range): a bug, never
+    /// the caller's fault.
+    Unbookable(String),
 }
 
 /// The table: may `party` do `action` to an order in `status`, and to which state does it lead?
@@ -422,13 +490,17 @@ pub fn decide(
         A::Accept | A::Reject | A::Deliver => &[Party::Freelancer],
         A::RequestRevision | A::Complete => &[Party::Client],
         A::Cancel => &[Party::Client, Party::Admin],
-        A::Pay | A::AutoComplete | A::MarkLate => &[Party::System],
+        A::Pay | A::AutoComplete | A::MarkLate | A::Expire => &[Party::System],
     };
     if !allowed_parties.contains(&party) {
         return Err(Refusal::WrongParty);
     }
     let next = match (action, status, party) {
         (A::Pay, S::AwaitingPayment, _) => S::Pending,
+        // The client cancelled (or it expired) while the card was being charged: recorded, and
+        // refunded at once.
+        (A::Pay, S::Cancelled, _) => S::Cancelled,
+        (A::Expire, S::AwaitingPayment, _) => S::Cancelled,
         (A::Accept, S::Pending, _) => S::InProgress,
         (A::Reject, S::Pending, _) => S::Rejected,
         (A::Deliver, S::InProgress, _) => S::Delivered,
@@ -442,14 +514,17 @@ pub fn decide(
     Ok(next)
 }
 
-/// An accepted change: the order after it, its timeline entry, and what it does to the gig's
-/// open-order counter (-1 on entering a terminal state).
+/// An accepted change: the order after it, its timeline entry, what it does to the gig's
+/// open-order counter (-1 on entering a terminal state) and the money it moves.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Transition {
     pub before: Order,
     pub after: Order,
     pub entry: TimelineEntry,
     pub open_orders_delta: i64,
+    /// Written in the same DynamoDB transaction as the order: paid into escrow, refunded out of
+    /// it, or released to the freelancer and the platform on completion.
+    pub ledger: Option<LedgerTransaction>,
 }
 
 /// What the caller says with an action (reason, delivery message, attachments).
@@ -501,6 +576,7 @@ impl Order {
             freelancer_net_cents: split.freelancer_net,
             payment: None,
             paid_at: None,
+            refund: None,
             delivery_days: bought.delivery_days,
             revisions: bought.revisions,
             revisions_used: 0,
@@ -558,13 +634,35 @@ impl Order {
                 after.late = true;
             }
             OrderAction::Pay => {
-                after.paid_at = Some(now);
+                // A late payment leaves the order closed and unseen by the freelancer.
+                if self.status == OrderStatus::AwaitingPayment {
+                    after.paid_at = Some(now);
+                }
                 if let Some(payment) = after.payment.as_mut() {
                     payment.status = PaymentStatus::Succeeded;
                     payment.error = None;
                 }
             }
+            OrderAction::Expire => {
+                if self.created_at + PAYMENT_EXPIRES_AFTER > now {
+                    return Err(Refusal::NotDue);
+                }
+            }
             OrderAction::Reject | OrderAction::Complete | OrderAction::Cancel => {}
+        }
+        let ledger = self
+            .money_moved(action, to)
+            .map_err(|error| Refusal::Unbookable(error.to_string()))?;
+        if ledger
+            .as_ref()
+            .is_some_and(|ledger| ledger.kind == LedgerKind::OrderRefunded)
+        {
+            after.refund = Some(Refund {
+                status: RefundStatus::Requested,
+                amount_cents: self.client_total_cents,
+                refund_id: None,
+                requested_at: now,
+            });
         }
         if to.is_terminal() {
             after.closed_at = Some(now);
@@ -588,7 +686,43 @@ impl Order {
             before: self.clone(),
             after,
             entry,
-            open_orders_delta: if to.is_terminal() { -1 } else { 0 },
+            open_orders_delta: if to.is_terminal() && !self.status.is_terminal() {
+                -1
+            } else {
+                0
+            },
+            ledger,
+        })
+    }
+
+    /// The ledger transaction of `action` taking this order to `to`, if it moves money: the
+    /// payment into escrow; the whole charge back to the client when a paid order is rejected or
+    /// cancelled (straight from the clearing account when the payment arrives after the cancel,
+    /// as it never was held); escrow released on completion. Orders without a payment move none.
+    fn money_moved(
+        &self,
+        action: OrderAction,
+        to: OrderStatus,
+    ) -> Result<Option<LedgerTransaction>, MoneyError> {
+        if self.payment.is_none() {
+            return Ok(None);
+        }
+        let split = self.split()?;
+        let paid = self.paid_at.is_some();
+        Ok(match (action, to) {
+            (OrderAction::Pay, OrderStatus::Pending) => {
+                Some(LedgerTransaction::order_paid(self.id, &split)?)
+            }
+            (OrderAction::Pay, _) => Some(LedgerTransaction::paid_after_close(self.id, &split)?),
+            (_, OrderStatus::Completed) if paid => Some(LedgerTransaction::order_completed(
+                self.id,
+                self.freelancer_id,
+                &split,
+            )?),
+            (_, OrderStatus::Rejected | OrderStatus::Cancelled) if paid => {
+                Some(LedgerTransaction::order_refunded(self.id, &split)?)
+            }
+            _ => None,
         })
     }
 
@@ -616,11 +750,31 @@ impl Order {
     /// The scheduler's next look at this order, if any. The store keeps the sparse index of
     /// deadlines from this, so only orders that can still need the scheduler are in it.
     pub fn deadline(&self) -> Option<Deadline> {
+        if let Some(refund) = &self.refund
+            && refund.status == RefundStatus::Requested
+        {
+            return Some(Deadline::Refund(refund.requested_at));
+        }
         match self.status {
+            OrderStatus::AwaitingPayment if self.payment.is_some() => Some(
+                Deadline::PaymentExpiry(self.created_at + PAYMENT_EXPIRES_AFTER),
+            ),
             OrderStatus::InProgress if !self.late => self.due_at.map(Deadline::Late),
             OrderStatus::Delivered => self.auto_complete_at.map(Deadline::AutoComplete),
             _ => None,
         }
+    }
+
+    /// The refund as the payment processor now reports it, if that moves it forward.
+    pub fn refund_reported(&self, status: RefundStatus, refund_id: &str) -> Option<Refund> {
+        let refund = self.refund.as_ref()?;
+        let moved = status.progress() > refund.status.progress()
+            || (refund.refund_id.is_none() && status.progress() == refund.status.progress());
+        moved.then(|| Refund {
+            status,
+            refund_id: Some(refund_id.to_owned()),
+            ..refund.clone()
+        })
     }
 }
 
@@ -840,12 +994,143 @@ mod tests {
         );
     }
 
+    fn with_payment(mut order: Order) -> Order {
+        order.payment = Some(Payment {
+            status: PaymentStatus::RequiresPaymentMethod,
+            intent_id: "pi_1".into(),
+            amount_cents: order.client_total_cents,
+            currency: order.currency.clone(),
+            error: None,
+        });
+        order
+    }
+
+    fn kind_of(transition: &Transition) -> Option<LedgerKind> {
+        transition.ledger.as_ref().map(|ledger| ledger.kind)
+    }
+
+    fn try_step(
+        order: &Order,
+        action: OrderAction,
+        party: Party,
+        at: OffsetDateTime,
+    ) -> Transition {
+        order
+            .transition(action, actor(order, party), ActionInput::default(), at)
+            .unwrap_or_else(|refusal| panic!("{action:?} by {party:?}: {refusal:?}"))
+    }
+
+    /// Money moves with the change that causes it: paid into escrow, refunded whole (with a
+    /// refund requested) when a paid order is rejected or cancelled, released on completion; an
+    /// unpaid order that is cancelled moves none.
+    #[test]
+    fn each_change_moves_the_money_it_causes() {
+        let unpaid = with_payment(placed(Revisions::Limited(1)));
+        let at = unpaid.created_at;
+        assert_eq!(
+            unpaid.deadline(),
+            Some(Deadline::PaymentExpiry(at + PAYMENT_EXPIRES_AFTER))
+        );
+        let cancelled = try_step(&unpaid, A::Cancel, Party::Client, at);
+        assert_eq!(kind_of(&cancelled), None);
+        assert_eq!(cancelled.after.refund, None);
+
+        let paid = try_step(&unpaid, A::Pay, Party::System, at);
+        assert_eq!(kind_of(&paid), Some(LedgerKind::OrderPaid));
+        let rejected = try_step(&paid.after, A::Reject, Party::Freelancer, at);
+        assert_eq!(kind_of(&rejected), Some(LedgerKind::OrderRefunded));
+        let refund = rejected.after.refund.clone().expect("a refund");
+        assert_eq!(refund.status, RefundStatus::Requested);
+        assert_eq!(refund.amount_cents, unpaid.client_total_cents);
+        assert_eq!(rejected.after.deadline(), Some(Deadline::Refund(at)));
+
+        let mut delivered = paid.after.clone();
+        for (action, party) in [
+            (A::Accept, Party::Freelancer),
+            (A::Deliver, Party::Freelancer),
+        ] {
+            delivered = try_step(&delivered, action, party, at).after;
+        }
+        let completed = try_step(&delivered, A::Complete, Party::Client, at);
+        assert_eq!(kind_of(&completed), Some(LedgerKind::OrderCompleted));
+        assert_eq!(completed.after.refund, None);
+    }
+
+    /// A payment that succeeds after the order was cancelled is refunded at once, straight from
+    /// the clearing account, and the freelancer still never sees the order.
+    #[test]
+    fn a_late_payment_is_refunded_and_stays_unseen() {
+        let unpaid = with_payment(placed(Revisions::Limited(1)));
+        let at = unpaid.created_at;
+        let cancelled = try_step(&unpaid, A::Cancel, Party::Client, at).after;
+        let late = try_step(&cancelled, A::Pay, Party::System, at);
+        assert_eq!(late.after.status, S::Cancelled);
+        assert_eq!(late.open_orders_delta, 0, "closed once, counted once");
+        assert!(!late.after.visible_to(Party::Freelancer));
+        let ledger = late.ledger.expect("the refund's ledger transaction");
+        assert_eq!(ledger.kind, LedgerKind::OrderRefunded);
+        assert_eq!(
+            ledger.postings.first().map(|posting| posting.account),
+            Some(crate::domain::ledger::LedgerAccount::StripeClearing)
+        );
+        assert_eq!(
+            late.after.refund.map(|refund| refund.status),
+            Some(RefundStatus::Requested)
+        );
+    }
+
+    #[test]
+    fn an_unpaid_order_expires_only_after_a_day() {
+        let unpaid = with_payment(placed(Revisions::Limited(1)));
+        let early = unpaid.created_at + PAYMENT_EXPIRES_AFTER - Duration::seconds(1);
+        assert_eq!(
+            unpaid
+                .transition(A::Expire, Actor::system(), ActionInput::default(), early)
+                .map(|_| ()),
+            Err(Refusal::NotDue)
+        );
+        let expired = try_step(
+            &unpaid,
+            A::Expire,
+            Party::System,
+            early + Duration::seconds(1),
+        );
+        assert_eq!(expired.after.status, S::Cancelled);
+        assert_eq!(expired.entry.kind, ChangeKind::Cancelled);
+        assert_eq!(expired.after.deadline(), None);
+    }
+
+    #[test]
+    fn a_refund_report_only_moves_forward() {
+        let unpaid = with_payment(placed(Revisions::Limited(1)));
+        let at = unpaid.created_at;
+        let paid = try_step(&unpaid, A::Pay, Party::System, at).after;
+        let mut order = try_step(&paid, A::Cancel, Party::Client, at).after;
+        let pending = order
+            .refund_reported(RefundStatus::Pending, "re_1")
+            .expect("forward");
+        order.refund = Some(pending);
+        let done = order
+            .refund_reported(RefundStatus::Succeeded, "re_1")
+            .expect("forward");
+        order.refund = Some(done);
+        assert_eq!(order.refund_reported(RefundStatus::Pending, "re_1"), None);
+        assert_eq!(order.refund_reported(RefundStatus::Succeeded, "re_1"), None);
+        assert_eq!(
+            order.deadline(),
+            None,
+            "accepted refunds leave the scheduler's list"
+        );
+    }
+
     /// Every (state, action, party) cell, against the expectation written out independently.
     #[test]
     fn the_whole_table() {
         let allowed = |status, action, party| -> Option<OrderStatus> {
             match (status, action, party) {
                 (S::AwaitingPayment, A::Pay, Party::System) => Some(S::Pending),
+                (S::Cancelled, A::Pay, Party::System) => Some(S::Cancelled),
+                (S::AwaitingPayment, A::Expire, Party::System) => Some(S::Cancelled),
                 (S::Pending, A::Accept, Party::Freelancer) => Some(S::InProgress),
                 (S::Pending, A::Reject, Party::Freelancer) => Some(S::Rejected),
                 (S::InProgress, A::Deliver, Party::Freelancer) => Some(S::Delivered),
@@ -885,7 +1170,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(cells, 7 * 9 * 5);
+        assert_eq!(cells, 7 * 10 * 5);
     }
 
     fn decide_party_ok(action: OrderAction, party: Party) -> bool {
@@ -894,7 +1179,10 @@ mod tests {
             (A::Accept | A::Reject | A::Deliver, Party::Freelancer)
                 | (A::RequestRevision | A::Complete | A::Cancel, Party::Client)
                 | (A::Cancel, Party::Admin)
-                | (A::Pay | A::AutoComplete | A::MarkLate, Party::System)
+                | (
+                    A::Pay | A::AutoComplete | A::MarkLate | A::Expire,
+                    Party::System
+                )
         )
     }
 

@@ -3,6 +3,8 @@
 
 use time::OffsetDateTime;
 
+use crate::domain::money::Currency;
+
 /// A rendered email.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email {
@@ -45,9 +47,16 @@ impl Message {
     }
 }
 
-/// `5000` `EUR` -> `EUR 50.00`.
-pub fn format_money(cents: u64, currency: &str) -> String {
-    format!("{currency} {}.{:02}", cents / 100, cents % 100)
+/// Minor units in the currency's own decimals: `5000` `EUR` -> `EUR 50.00`, `5000` `JPY` ->
+/// `JPY 5000`, `5000` `KWD` -> `KWD 5.000`.
+pub fn format_money(minor: u64, currency: &str) -> String {
+    let exponent = Currency::parse(currency).map_or(2, |currency| currency.exponent());
+    if exponent == 0 {
+        return format!("{currency} {minor}");
+    }
+    let unit = 10_u64.pow(exponent);
+    let width = exponent as usize;
+    format!("{currency} {}.{:0width$}", minor / unit, minor % unit)
 }
 
 /// `November 25, 2026 12:00 UTC`; `-` when there is no date.

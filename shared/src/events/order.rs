@@ -2,22 +2,28 @@
 
 use super::mail::{Message, format_date, format_money};
 use super::{Recipient, RecipientRole};
-use crate::domain::order::{Actor, ChangeKind, Order, Party};
+use crate::domain::order::{Actor, ChangeKind, Order, OrderStatus, Party};
 
-/// A paid order and revision requests go to the freelancer (they must act), answers and
-/// deliveries to the client, endings and lateness to both. A placed order is nobody's mail: it
-/// is unpaid, and the freelancer hears of it once it is paid.
+/// A paid order goes to the freelancer (they must act) and, as a receipt, to the client;
+/// revision requests to the freelancer, answers and deliveries to the client, endings and
+/// lateness to both. Only to whom the order is visible: a placed order is nobody's mail, and the
+/// freelancer hears of an order only once it is paid (an unpaid order's cancel is the client's
+/// alone).
 pub(super) fn recipients(kind: ChangeKind, order: &Order) -> Vec<Recipient> {
     use ChangeKind as K;
     use RecipientRole::{Client, Freelancer};
     let roles: &[RecipientRole] = match kind {
         K::Placed => &[],
-        K::Paid | K::RevisionRequested => &[Freelancer],
+        K::RevisionRequested => &[Freelancer],
         K::Accepted | K::Rejected | K::Delivered => &[Client],
-        K::Completed | K::Cancelled | K::Late => &[Client, Freelancer],
+        K::Paid | K::Completed | K::Cancelled | K::Late => &[Client, Freelancer],
     };
     roles
         .iter()
+        .filter(|&&role| match role {
+            Freelancer => order.visible_to(Party::Freelancer),
+            _ => true,
+        })
         .map(|&role| Recipient {
             user_id: match role {
                 Client => order.client_id,
@@ -38,7 +44,36 @@ pub(super) fn message(
     let title = &order.gig_title;
     let price = format_money(order.price_cents, &order.currency);
     let note = order.last_change.note.clone().unwrap_or_default();
-    let (subject, lines) = match kind {
+    // A refunded order tells its client so, with the amount.
+    let refund_line = order.refund.as_ref().map(|refund| {
+        format!(
+            "Your payment of {} is refunded in full; your bank shows it within 5 to 10 business days.",
+            format_money(refund.amount_cents, &order.currency)
+        )
+    });
+    let (subject, mut lines) = match kind {
+        ChangeKind::Paid if recipient == RecipientRole::Client => {
+            let total = format_money(order.client_total_cents, &order.currency);
+            let fee = format_money(order.service_fee_cents, &order.currency);
+            if order.status == OrderStatus::Cancelled {
+                (
+                    format!("Payment refunded: {title}"),
+                    vec![format!(
+                        "Your payment of {total} for \"{title}\" arrived after the order was cancelled."
+                    )],
+                )
+            } else {
+                (
+                    format!("Receipt: {title}"),
+                    vec![
+                        format!("We received your payment of {total} for \"{title}\"."),
+                        format!("Price {price}, service fee {fee}."),
+                        "We hold it until you accept the delivery; the freelancer has your order now."
+                            .to_owned(),
+                    ],
+                )
+            }
+        }
         ChangeKind::Placed | ChangeKind::Paid => (
             format!("New order: {title}"),
             vec![
@@ -97,7 +132,10 @@ pub(super) fn message(
                     format!("The client marked the order for \"{title}\" as complete.")
                 },
                 match recipient {
-                    RecipientRole::Freelancer => format!("You earned {price}. Thank you!"),
+                    RecipientRole::Freelancer => format!(
+                        "You earned {} ({price} less the platform's commission). Thank you!",
+                        format_money(order.freelancer_net_cents, &order.currency)
+                    ),
                     RecipientRole::Client | RecipientRole::Participant => {
                         "Thank you for your order. You can now leave a review.".to_owned()
                     }
@@ -133,6 +171,11 @@ pub(super) fn message(
             ],
         ),
     };
+    if recipient == RecipientRole::Client
+        && let Some(line) = refund_line
+    {
+        lines.push(line);
+    }
     Message {
         subject,
         lines,

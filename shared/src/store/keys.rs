@@ -68,7 +68,7 @@
 //! |-------|-----------------------------|------------------------------------|----------------------------------------|
 //! | gsi1  | `CLIENT#<client_id>`        | `ORDER#<order_id>`                 | a client's orders, newest first (ids are UUIDv7, time-ordered) |
 //! | gsi2  | `FREELANCER#<freelancer_id>`| `ORDER#<order_id>`                 | a freelancer's orders, newest first    |
-//! | gsi3  | `DUE#LATE` / `DUE#AUTOCOMPLETE` | `<unix secs:012>#<order_id>`   | SPARSE: set only while the scheduler still has something to do (in progress and not late: `due_at`; delivered: auto-complete time); queried with `sk <= now`, never scanned |
+//! | gsi3  | `DUE#LATE` / `DUE#AUTOCOMPLETE` / `DUE#PAYMENTEXPIRY` / `DUE#REFUND` | `<unix secs:012>#<order_id>`   | SPARSE: set only while the scheduler still has something to do (in progress and not late: `due_at`; delivered: auto-complete time; unpaid: 24 h after placement; a refund not yet accepted by Stripe: its request time); queried with `sk <= now`, never scanned |
 
 //!
 //! ## Reviews
@@ -493,6 +493,16 @@ pub fn due_late_partition() -> String {
 /// gsi3 partition of the delivered orders to complete automatically.
 pub fn due_auto_complete_partition() -> String {
     "DUE#AUTOCOMPLETE".to_owned()
+}
+
+/// gsi3 partition of the unpaid orders to expire.
+pub fn due_payment_expiry_partition() -> String {
+    "DUE#PAYMENTEXPIRY".to_owned()
+}
+
+/// gsi3 partition of the orders whose refund the payment processor has not accepted yet.
+pub fn due_refund_partition() -> String {
+    "DUE#REFUND".to_owned()
 }
 
 /// gsi3 sort key: the deadline (unix seconds, zero-padded so strings sort like numbers), then the id.

@@ -24,10 +24,10 @@ use super::{
 };
 use crate::domain::audit::AuditEntry;
 use crate::domain::gig::GigStatus;
-use crate::domain::ledger::{LedgerAccount, LedgerTransaction};
+use crate::domain::ledger::LedgerAccount;
 use crate::domain::metrics::MetricsDelta;
 use crate::domain::order::{
-    Deadline, Order, OrderStatus, Party, Payment, TimelineEntry, Transition,
+    Deadline, Order, OrderStatus, Party, Payment, Refund, RefundStatus, TimelineEntry, Transition,
 };
 use crate::domain::review::OrderReviewStates;
 use crate::error::ApiError;
@@ -71,13 +71,17 @@ pub enum OrderList {
     AsFreelancer,
 }
 
-/// The scheduler's two lists of orders with a deadline.
+/// The scheduler's lists of orders with a deadline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DueList {
     /// In progress and past `due_at`: to be marked late.
     Late,
     /// Delivered long enough ago: to be completed.
     AutoComplete,
+    /// Unpaid for too long: to be expired.
+    PaymentExpiry,
+    /// A refund the payment processor has not accepted yet: to be asked for again.
+    Refund,
 }
 
 impl DueList {
@@ -86,6 +90,8 @@ impl DueList {
         match self {
             Self::Late => keys::due_late_partition(),
             Self::AutoComplete => keys::due_auto_complete_partition(),
+            Self::PaymentExpiry => keys::due_payment_expiry_partition(),
+            Self::Refund => keys::due_refund_partition(),
         }
     }
 }
@@ -114,11 +120,11 @@ enum Changing {
     ProcessorEvent,
 }
 
-/// What a transition moves beside the order: money in the ledger, and the payment processor's
-/// event that caused it (recorded so its redelivery changes nothing).
+/// What a transition writes beside the order and its own ledger transaction: the payment
+/// processor's event that caused it (recorded so its redelivery changes nothing), an admin's
+/// audit entry.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct TransitionEffects<'a> {
-    pub ledger: Option<&'a LedgerTransaction>,
     pub processor_event: Option<&'a str>,
     pub audit: Option<&'a AuditEntry>,
 }
@@ -167,6 +173,8 @@ fn order_item(order: &Order) -> Result<Item, ApiError> {
         let (list, at) = match deadline {
             Deadline::Late(at) => (DueList::Late, at),
             Deadline::AutoComplete(at) => (DueList::AutoComplete, at),
+            Deadline::PaymentExpiry(at) => (DueList::PaymentExpiry, at),
+            Deadline::Refund(at) => (DueList::Refund, at),
         };
         let index = index::ORDER_DEADLINES;
         item.insert(index.pk().into(), s(list.partition()));
@@ -375,34 +383,15 @@ impl Store {
         Ok(order.map(|order| (order, timeline, reviews)))
     }
 
-    /// Writes a transition decided by the domain. `Ok(false)`: the order is no longer in the
-    /// state and version the transition was computed from (somebody else changed it first).
-    pub async fn apply_transition(&self, transition: &Transition) -> Result<bool, ApiError> {
-        let effects = TransitionEffects::default();
-        Ok(self.write_transition(transition, effects).await? == TransitionWrite::Applied)
-    }
-
-    /// [`Store::apply_transition`] with what it moves beside the order, all in one transaction.
+    /// Writes a transition decided by the domain, with its ledger transaction and what else it
+    /// moves beside the order, all in one DynamoDB transaction. `OrderChanged`: the order is no
+    /// longer in the state and version the transition was computed from.
     pub async fn apply_transition_with(
         &self,
         transition: &Transition,
         effects: TransitionEffects<'_>,
     ) -> Result<TransitionWrite, ApiError> {
         self.write_transition(transition, effects).await
-    }
-
-    /// [`Store::apply_transition`] of an admin's change, with its audit entry in the same
-    /// transaction: the entry exists exactly when the change does.
-    pub async fn apply_audited_transition(
-        &self,
-        transition: &Transition,
-        audit: &AuditEntry,
-    ) -> Result<bool, ApiError> {
-        let effects = TransitionEffects {
-            audit: Some(audit),
-            ..TransitionEffects::default()
-        };
-        Ok(self.write_transition(transition, effects).await? == TransitionWrite::Applied)
     }
 
     async fn write_transition(
@@ -443,7 +432,7 @@ impl Store {
             transaction.audit(Changing::Audit, entry)?;
         }
         let now_unix = transition.after.updated_at.unix_timestamp();
-        if let Some(ledger) = effects.ledger {
+        if let Some(ledger) = &transition.ledger {
             transaction.ledger(Changing::LedgerEntry, Changing::Balance, ledger, now_unix)?;
         }
         if let Some(event_id) = effects.processor_event {
@@ -486,6 +475,62 @@ impl Store {
                 .expression_attribute_values(":payment", value)
                 .expression_attribute_values(":awaiting", s(OrderStatus::AwaitingPayment.as_str()))
                 .expression_attribute_values(":version", n(order.version))
+        })?;
+        if let Some(event_id) = processor_event {
+            transaction.processor_event(Changing::ProcessorEvent, event_id, order.id, now_unix)?;
+        }
+        match self.transact(transaction).await? {
+            TransactOutcome::Committed => Ok(TransitionWrite::Applied),
+            TransactOutcome::ConditionFailed(failed)
+                if failed.includes(Changing::ProcessorEvent) =>
+            {
+                Ok(TransitionWrite::EventAlreadyApplied)
+            }
+            TransactOutcome::ConditionFailed(_) => Ok(TransitionWrite::OrderChanged),
+        }
+    }
+
+    /// Records where an order's refund stands now (`refund`, forward from what was read as
+    /// `order.refund`), without a timeline entry: the refund was decided with the order's change.
+    /// With the processor's event when there is one.
+    pub async fn record_refund(
+        &self,
+        order: &Order,
+        refund: &Refund,
+        processor_event: Option<&str>,
+        now_unix: i64,
+    ) -> Result<TransitionWrite, ApiError> {
+        let was = order
+            .refund
+            .as_ref()
+            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("no refund to record on")))?;
+        let (value, was_status) = (attribute(refund)?, attribute(&was.status)?);
+        // Once the processor has it, the order leaves the scheduler's refund list (a closed
+        // order has no other deadline).
+        let deadline = index::ORDER_DEADLINES;
+        let expression = if refund.status == RefundStatus::Requested {
+            "SET #refund = :refund"
+        } else {
+            "SET #refund = :refund REMOVE #due_pk, #due_sk"
+        };
+        let mut transaction = self.transaction();
+        transaction.update(Changing::Order, &keys::order(order.id), |update| {
+            let update = update
+                .update_expression(expression)
+                .condition_expression("#refund.#status = :was AND #version = :version")
+                .expression_attribute_names("#refund", "refund")
+                .expression_attribute_names("#status", attr::STATUS)
+                .expression_attribute_names("#version", attr::VERSION)
+                .expression_attribute_values(":refund", value)
+                .expression_attribute_values(":was", was_status)
+                .expression_attribute_values(":version", n(order.version));
+            if refund.status == RefundStatus::Requested {
+                update
+            } else {
+                update
+                    .expression_attribute_names("#due_pk", deadline.pk())
+                    .expression_attribute_names("#due_sk", deadline.sk())
+            }
         })?;
         if let Some(event_id) = processor_event {
             transaction.processor_event(Changing::ProcessorEvent, event_id, order.id, now_unix)?;

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::keys::{self, Index, Key, attr, index};
 use super::{Item, Store, n, s, sdk_error};
-use crate::domain::order::{Deadline, Order};
+use crate::domain::order::{Deadline, Order, PAYMENT_EXPIRES_AFTER};
 use crate::domain::review::Review;
 use crate::error::ApiError;
 
@@ -68,8 +68,9 @@ impl Store {
 }
 
 impl Store {
-    /// Moves an open order's scheduler deadline (its due date while in progress, its
-    /// auto-complete time once delivered) to `at`, with its deadline index entry: a test through
+    /// Moves an order's scheduler deadline (its due date while in progress, its auto-complete
+    /// time once delivered, its expiry while unpaid, its refund's request while the payment
+    /// processor has not accepted it) to `at`, with its deadline index entry: a test through
     /// the deployed functions cannot pass a clock to the scheduler, nor wait days.
     pub async fn move_order_deadline(
         &self,
@@ -83,6 +84,12 @@ impl Store {
                 match order.deadline() {
                     Some(Deadline::Late(_)) => order.due_at = Some(at),
                     Some(Deadline::AutoComplete(_)) => order.auto_complete_at = Some(at),
+                    Some(Deadline::PaymentExpiry(_)) => {
+                        order.created_at = at - PAYMENT_EXPIRES_AFTER;
+                    }
+                    Some(Deadline::Refund(_)) => {
+                        order.refund.as_mut()?.requested_at = at;
+                    }
                     None => return None,
                 }
                 Some(keys::deadline_sort(at.unix_timestamp(), order_id))

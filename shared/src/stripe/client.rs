@@ -176,6 +176,25 @@ pub enum RefundStatus {
     Other,
 }
 
+/// A charge, as `charge.*` events carry it, with the fields a refund's confirmation reads.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Charge {
+    pub id: String,
+    pub amount: i64,
+    #[serde(default)]
+    pub amount_refunded: i64,
+    /// True once the whole amount is refunded.
+    #[serde(default)]
+    pub refunded: bool,
+    #[serde(default, deserialize_with = "expandable_id")]
+    pub payment_intent: Option<String>,
+    /// Copied from the PaymentIntent: the order id.
+    #[serde(default)]
+    pub transfer_group: Option<String>,
+    #[serde(default)]
+    pub refunds: Option<List<Refund>>,
+}
+
 /// A reference Stripe calls expandable: an id, or the object itself when it was expanded
 /// (localstripe always sends the charge expanded).
 #[derive(Deserialize)]

@@ -15,18 +15,20 @@ use crate::domain::user::Caller;
 use crate::error::ApiResult;
 use crate::pagination::{CursorCodec, Page};
 use crate::store::Store;
+use crate::stripe::client::StripeClient;
 
 /// `POST /admin/orders/{id}/cancel`. `reason` is the body as parsed (or why it could not be):
-/// admins only, before it is judged.
+/// admins only, before it is judged. A paid order's charge is refunded (`app::payments`).
 pub async fn cancel_order(
     store: &Store,
+    stripe: &StripeClient,
     actor: &Actor,
     order_id: Uuid,
     reason: ApiResult<ReasonBody>,
     now: OffsetDateTime,
 ) -> ApiResult<AdminOrderCancelled> {
     let reason = reason?.validate()?;
-    cancel_as_admin(store, actor, order_id, reason, now).await
+    cancel_as_admin(store, stripe, actor, order_id, reason, now).await
 }
 
 /// `GET /admin/orders` query.
