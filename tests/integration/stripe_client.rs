@@ -18,7 +18,7 @@ use gigmarket_shared::stripe::client::{
     StripeClient, StripeConfig, StripeError,
 };
 use gigmarket_shared::stripe::signature::{self, DEFAULT_TOLERANCE_SECONDS, SignatureError};
-use gigmarket_tests::payments::confirm_with;
+use gigmarket_tests::payments::{CARD_3DS, authenticate, confirm_with};
 use reqwest::StatusCode;
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -322,6 +322,103 @@ async fn a_declined_card_is_a_card_error_and_the_intent_waits_for_another() {
         .last_payment_error
         .expect("the decline on the intent");
     assert_eq!(last.code.as_deref(), Some("card_declined"));
+}
+
+/// Stripe: "updating the payment_method always requires you to confirm the PaymentIntent
+/// again", and `last_payment_error` "will be cleared if the PaymentIntent is later updated".
+#[tokio::test]
+async fn a_declined_intent_takes_another_card_and_a_paid_one_refuses_it() {
+    let stripe = client();
+    let intent = new_intent(&stripe, &order_id()).await;
+    let (status, _) = confirm_with(&intent.id, "pm_card_chargeCustomerFail").await;
+    assert_eq!(status, StatusCode::PAYMENT_REQUIRED);
+    let declined = stripe.retrieve_payment_intent(&intent.id).await.unwrap();
+    assert!(declined.last_payment_error.is_some(), "{declined:?}");
+
+    let path = format!("/v1/payment_intents/{}", intent.id);
+    let (status, updated) = raw(reqwest::Method::POST, &path, "payment_method=pm_card_visa").await;
+    assert_eq!(status, StatusCode::OK, "{updated}");
+    assert_eq!(updated["status"], "requires_confirmation", "{updated}");
+    assert_eq!(updated["last_payment_error"], Value::Null, "{updated}");
+    let (status, confirmed) = raw(reqwest::Method::POST, &format!("{path}/confirm"), "").await;
+    assert_eq!(status, StatusCode::OK, "{confirmed}");
+    let paid = stripe.retrieve_payment_intent(&intent.id).await.unwrap();
+    assert_eq!(paid.status, PaymentIntentStatus::Succeeded);
+    assert_eq!(paid.last_payment_error, None);
+    assert!(paid.latest_charge.is_some(), "{paid:?}");
+    assert_ne!(
+        paid.latest_charge, declined.latest_charge,
+        "the retry's own charge"
+    );
+
+    let (status, refused) = raw(reqwest::Method::POST, &path, "payment_method=pm_card_visa").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
+    assert_eq!(
+        refused["error"]["code"], "payment_intent_unexpected_state",
+        "{refused}"
+    );
+    let other = new_intent(&stripe, &order_id()).await;
+    let path = format!("/v1/payment_intents/{}", other.id);
+    let (status, unknown) = raw(reqwest::Method::POST, &path, "payment_method=pm_unknown").await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{unknown}");
+}
+
+/// A card that needs 3-D Secure: the confirm asks for action (`payment_intent.requires_action`);
+/// a failed challenge is a failed payment (`payment_intent.payment_failed`), after which the
+/// client may try again; a passed one pays.
+#[tokio::test]
+async fn a_3d_secure_card_asks_for_action_and_its_challenge_decides() {
+    let mut endpoint = Endpoint::register(&[
+        "payment_intent.requires_action",
+        "payment_intent.payment_failed",
+        "payment_intent.succeeded",
+    ])
+    .await;
+    let stripe = client();
+    let intent = new_intent(&stripe, &order_id()).await;
+    let secret = intent.client_secret.clone().expect("a client secret");
+    let (status, body) = confirm_with(&intent.id, CARD_3DS).await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    let asked = stripe.retrieve_payment_intent(&intent.id).await.unwrap();
+    assert_eq!(asked.status, PaymentIntentStatus::RequiresAction);
+
+    let path = format!("/v1/payment_intents/{}/_authenticate", intent.id);
+    let form = format!("client_secret={secret}&success=false");
+    let (status, failed) = raw(reqwest::Method::POST, &path, &form).await;
+    assert_eq!(status, StatusCode::OK, "{failed}");
+    assert_eq!(failed["status"], "requires_payment_method", "{failed}");
+    let delivered = endpoint
+        .wait_for(&[
+            ("payment_intent.requires_action", &intent.id),
+            ("payment_intent.payment_failed", &intent.id),
+        ])
+        .await;
+    let key = |kind: &str| (kind.to_owned(), intent.id.clone());
+    let event: Event =
+        serde_json::from_slice(&delivered[&key("payment_intent.requires_action")]).unwrap();
+    let object: PaymentIntent = event.object().unwrap();
+    assert_eq!(object.status, PaymentIntentStatus::RequiresAction);
+    let event: Event =
+        serde_json::from_slice(&delivered[&key("payment_intent.payment_failed")]).unwrap();
+    let object: PaymentIntent = event.object().unwrap();
+    assert_eq!(object.status, PaymentIntentStatus::RequiresPaymentMethod);
+    let error = object.last_payment_error.expect("the failed challenge");
+    assert_eq!(
+        error.code.as_deref(),
+        Some("payment_intent_authentication_failure")
+    );
+
+    let (status, body) = confirm_with(&intent.id, CARD_3DS).await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    let (status, body) = authenticate(&intent.id, &secret).await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    endpoint
+        .wait_for(&[("payment_intent.succeeded", &intent.id)])
+        .await;
+    let paid = stripe.retrieve_payment_intent(&intent.id).await.unwrap();
+    assert_eq!(paid.status, PaymentIntentStatus::Succeeded);
+    assert_eq!(paid.last_payment_error, None);
+    endpoint.close().await;
 }
 
 #[tokio::test]

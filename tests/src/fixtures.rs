@@ -256,13 +256,24 @@ impl TestApp {
     /// The gig [`TestApp::create_active_gig`] stores, for tests that store it elsewhere. Its
     /// content passes the same validation as `POST /gigs`.
     pub fn active_gig(freelancer_id: Uuid, revisions: Revisions) -> Gig {
+        Self::active_gig_priced(freelancer_id, revisions, 5_000, "EUR")
+    }
+
+    /// Like [`TestApp::active_gig`], priced in `currency`: the basic package at `basic_price`
+    /// and the premium one at 20,000, in the currency's minor units.
+    pub fn active_gig_priced(
+        freelancer_id: Uuid,
+        revisions: Revisions,
+        basic_price: u64,
+        currency: &str,
+    ) -> Gig {
         let now = OffsetDateTime::now_utc();
         let package = |tier, price_cents, delivery_days, revisions: Revisions| PackageDraft {
             tier,
             name: format!("{tier:?} logo"),
             description: "A logo in two colour variants".to_owned(),
             price_cents,
-            currency: "EUR".to_owned(),
+            currency: currency.to_owned(),
             delivery_days,
             revisions: revisions.count(),
             unlimited_revisions: revisions == Revisions::Unlimited,
@@ -275,7 +286,7 @@ impl TestApp {
             subcategory: Some("logo-design".to_owned()),
             tags: Vec::new(),
             packages: vec![
-                package(Tier::Basic, 5_000, 2, revisions),
+                package(Tier::Basic, basic_price, 2, revisions),
                 package(Tier::Premium, 20_000, 5, Revisions::Unlimited),
             ],
         }

@@ -18,35 +18,49 @@ use crate::{RawRequest, TestApp, TestResponse};
 pub const CARD_OK: &str = "pm_card_visa";
 /// Stripe's test card whose charge is declined (402).
 pub const CARD_DECLINED: &str = "pm_card_chargeCustomerFail";
+/// Stripe's test card whose payment the bank lets through only after 3-D Secure
+/// authentication: a confirm leaves the intent in `requires_action`.
+pub const CARD_3DS: &str = "pm_card_threeDSecure2Required";
 
-/// What a browser does with the client secret: attach `payment_method`, confirm. Answers the
-/// confirm's status and body (a declined card answers 402 with Stripe's error object).
-pub async fn confirm_with(intent_id: &str, payment_method: &str) -> (StatusCode, Vec<u8>) {
+/// A form POST to the stack's Stripe with its key; answers the status and the body.
+async fn post_form(path: &str, form: &str) -> (StatusCode, Vec<u8>) {
     let base = std::env::var("STRIPE_API_BASE").expect("STRIPE_API_BASE");
     let key = std::env::var("STRIPE_SECRET_KEY").expect("STRIPE_SECRET_KEY");
-    let http = reqwest::Client::new();
-    let url = format!("{base}/v1/payment_intents/{intent_id}");
-    let attached = http
-        .post(&url)
+    let response = reqwest::Client::new()
+        .post(format!("{base}{path}"))
         .bearer_auth(&key)
         .header("Content-Type", "application/x-www-form-urlencoded")
-        .body(format!("payment_method={payment_method}"))
+        .body(form.to_owned())
         .send()
         .await
-        .expect("attaching the payment method");
+        .unwrap_or_else(|error| panic!("POST {path}: {error}"));
+    let status = response.status();
+    (status, response.bytes().await.expect("body").to_vec())
+}
+
+/// What a browser does with the client secret: attach `payment_method`, confirm. Answers the
+/// confirm's status and body (a declined card answers 402 with Stripe's error object). Again
+/// on the same intent after a decline, it is the client's retry.
+pub async fn confirm_with(intent_id: &str, payment_method: &str) -> (StatusCode, Vec<u8>) {
+    let path = format!("/v1/payment_intents/{intent_id}");
+    let (attached, body) = post_form(&path, &format!("payment_method={payment_method}")).await;
     assert!(
-        attached.status().is_success(),
-        "attach: {}",
-        attached.status()
+        attached.is_success(),
+        "attach: {attached} {}",
+        String::from_utf8_lossy(&body)
     );
-    let confirmed = http
-        .post(format!("{url}/confirm"))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .expect("confirming");
-    let status = confirmed.status();
-    (status, confirmed.bytes().await.expect("body").to_vec())
+    post_form(&format!("{path}/confirm"), "").await
+}
+
+/// The client passes the 3-D Secure challenge of an intent in `requires_action`: the
+/// emulator's own `POST /v1/payment_intents/{id}/_authenticate`, which plays the bank's page
+/// that Stripe.js shows the client. Answers the status and the body.
+pub async fn authenticate(intent_id: &str, client_secret: &str) -> (StatusCode, Vec<u8>) {
+    post_form(
+        &format!("/v1/payment_intents/{intent_id}/_authenticate"),
+        &format!("client_secret={client_secret}&success=true"),
+    )
+    .await
 }
 
 impl TestApp {

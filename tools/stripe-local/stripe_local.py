@@ -22,7 +22,7 @@ import time
 from aiohttp import web
 from localstripe import resources, server, webhooks
 from localstripe.errors import UserError
-from localstripe.resources import Charge, Event, PaymentIntent, Refund
+from localstripe.resources import Charge, Event, PaymentIntent, PaymentMethod, Refund
 
 # Stripe's `request` on an event: the API request that caused it. Automatic events (none here
 # yet) carry nulls, as Stripe's do.
@@ -34,6 +34,7 @@ CANCELLATION_REASONS = ("duplicate", "fraudulent", "requested_by_customer", "aba
 REFUND_REASONS = ("duplicate", "fraudulent", "requested_by_customer")
 
 CANCEL_PATH = re.compile(r"^/v1/payment_intents/(?P<id>[A-Za-z0-9_]+)/cancel$")
+AUTHENTICATE_PATH = re.compile(r"^/v1/payment_intents/(?P<id>[A-Za-z0-9_]+)/_authenticate$")
 
 
 def invalid(message, param):
@@ -192,10 +193,124 @@ def intent_update(cls, id, **data):
     for field in ("cancellation_reason", "canceled_at"):
         if field in data:
             raise invalid(f"Received unknown parameter: {field}", field)
-    return _intent_update(cls, id, **data)
+    new_attempt = bool(data.get("payment_method"))
+    if new_attempt:
+        check_new_payment_method(cls._api_retrieve(id), data["payment_method"])
+    intent = _intent_update(cls, id, **data)
+    if new_attempt:
+        intent.next_action = None
+        intent._new_attempt = True
+    # Stripe: last_payment_error "will be cleared if the PaymentIntent is later updated for any
+    # reason". localstripe derives it from the last charge and a failed authentication.
+    intent._authentication_failed = False
+    intent._cleared_charge = intent.latest_charge
+    return intent
 
 
 PaymentIntent._api_update = classmethod(intent_update)
+
+
+# --- PaymentIntents: a new attempt after a failed one, 3-D Secure -------------------------------
+
+# Stripe's test PaymentMethods that localstripe lacks, by the test card number they stand for
+# ("Test the 3DS flow" in
+# https://docs.stripe.com/payments/3d-secure/authentication-flow).
+TEST_PAYMENT_METHODS = {"pm_card_threeDSecure2Required": "4000000000003220"}
+
+# Where a PaymentIntent takes another payment method: before it succeeds or is cancelled.
+NEW_PAYMENT_METHOD_STATUSES = ("requires_payment_method", "requires_confirmation", "requires_action")
+
+
+def check_new_payment_method(intent, payment_method):
+    """A new `payment_method` for `intent` starts a new attempt: Stripe takes one while the intent
+    is unpaid (after a declined card too) and then waits for a confirm ("updating the
+    payment_method always requires you to confirm the PaymentIntent again"); a paid or cancelled
+    intent refuses it with `payment_intent_unexpected_state`. localstripe alone derives the status
+    from the last charge, so after a decline it refuses every retry."""
+    if intent.status not in NEW_PAYMENT_METHOD_STATUSES:
+        raise UserError(
+            400,
+            f"You cannot update this PaymentIntent's payment_method because it has a status of "
+            f"{intent.status}.",
+            {"code": "payment_intent_unexpected_state", "param": "payment_method"},
+        )
+    PaymentMethod._api_retrieve(payment_method)  # 404 for an unknown one, as Stripe answers
+
+
+_intent_status = PaymentIntent.status.fget
+
+
+def intent_status(self):
+    if (getattr(self, "_new_attempt", False) and self.payment_method and not self._canceled
+            and not self.next_action):
+        return "requires_confirmation"
+    return _intent_status(self)
+
+
+PaymentIntent.status = property(intent_status)
+
+_intent_last_payment_error = PaymentIntent.last_payment_error.fget
+
+
+def intent_last_payment_error(self):
+    cleared = getattr(self, "_cleared_charge", None)
+    if cleared is not None and self.latest_charge is cleared and not self._authentication_failed:
+        return None
+    return _intent_last_payment_error(self)
+
+
+PaymentIntent.last_payment_error = property(intent_last_payment_error)
+
+_intent_confirm = PaymentIntent._confirm
+
+
+def intent_confirm(self, on_failure_now):
+    """A confirmation that needs the customer to authenticate emits
+    `payment_intent.requires_action`, as Stripe does."""
+    _intent_confirm(self, on_failure_now)
+    if self.next_action:
+        webhooks.schedule_webhook(Event("payment_intent.requires_action", self))
+
+
+PaymentIntent._confirm = intent_confirm
+
+
+async def authenticate_intent(request, handler, match):
+    """localstripe's test route that plays the client at the bank's 3-D Secure challenge: a
+    failed challenge also emits `payment_intent.payment_failed`, as Stripe does (its error is
+    `payment_intent_authentication_failure`); a passed one goes on to the charge."""
+    response = await handler(request)
+    intent = resources.store.get("payment_intent:" + match["id"])
+    if response.status == 200 and intent is not None and intent._authentication_failed:
+        webhooks.schedule_webhook(Event("payment_intent.payment_failed", intent))
+    return response
+
+_intent_create_charge = PaymentIntent._create_charge
+
+
+def intent_create_charge(self, on_failure_now):
+    # The new attempt's charge takes the failed one's place as `latest_charge`.
+    if getattr(self, "_new_attempt", False) and self.status == "requires_confirmation":
+        self._new_attempt = False
+        self.latest_charge = None
+    _intent_create_charge(self, on_failure_now)
+
+
+PaymentIntent._create_charge = intent_create_charge
+
+_test_payment_method = PaymentMethod._try_get_canonical_test_article.__func__
+
+
+def test_payment_method(cls, id):
+    number = TEST_PAYMENT_METHODS.get(id)
+    if number is None:
+        return _test_payment_method(cls, id)
+    return PaymentMethod(
+        type="card", card=dict(number=number, exp_month="12", exp_year="2030", cvc="123")
+    )
+
+
+PaymentMethod._try_get_canonical_test_article = classmethod(test_payment_method)
 
 
 async def cancel_intent(request, match):
@@ -218,12 +333,15 @@ async def cancel_intent(request, match):
 
 @web.middleware
 async def overrides(request, handler):
-    """Routes this module answers instead of localstripe's (its routes are registered first and
-    bound to its own functions)."""
+    """Routes this module answers instead of localstripe's, or adds to (its routes are registered
+    first and bound to its own functions, which wrapping its classes' methods does not reach)."""
     if request.method == "POST":
         match = CANCEL_PATH.match(request.path)
         if match:
             return await cancel_intent(request, match)
+        match = AUTHENTICATE_PATH.match(request.path)
+        if match:
+            return await authenticate_intent(request, handler, match)
     if request.method == "DELETE" and request.path == "/_config/data":
         # The saved answers name objects that are gone with the data.
         _idempotent.clear()
