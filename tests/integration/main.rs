@@ -16,6 +16,7 @@ mod gigs;
 mod gigs_search;
 mod http_contract;
 mod infra;
+mod ledger;
 mod messages;
 mod openapi;
 mod orders;

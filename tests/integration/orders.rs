@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 
+use futures_util::future::join_all;
 use gigmarket_shared::domain::gig::{Gig, GigStatus, Revisions, Tier};
 use gigmarket_shared::domain::order::Order;
 use gigmarket_shared::domain::user::UserStatus;
@@ -316,10 +317,9 @@ async fn ten_concurrent_identical_requests_make_one_order() {
         .create_active_gig(cast.freelancer.id, Revisions::Limited(2))
         .await;
     let body = basic_order(gig.id);
-    let responses = futures_join_all(
-        (0..10).map(|_| app.place_order_with_key(&cast.client, "double-click", &body)),
-    )
-    .await;
+    let responses =
+        join_all((0..10).map(|_| app.place_order_with_key(&cast.client, "double-click", &body)))
+            .await;
     let ids: HashSet<String> = responses
         .iter()
         .map(|response| {
@@ -344,36 +344,6 @@ async fn gig_step(app: &TestApp, owner: &Session, gig_id: Uuid, action: &str) {
         )
         .await;
     assert_eq!(response.status, 200, "{action}: {response:?}");
-}
-
-/// Runs futures concurrently on this task (no `futures` crate needed).
-async fn futures_join_all<F: std::future::Future>(
-    futures: impl IntoIterator<Item = F>,
-) -> Vec<F::Output> {
-    let handles: Vec<_> = futures.into_iter().map(Box::pin).collect();
-    let mut outputs: Vec<Option<F::Output>> = handles.iter().map(|_| None).collect();
-    let mut handles: Vec<_> = handles.into_iter().map(Some).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (slot, output) in handles.iter_mut().zip(outputs.iter_mut()) {
-            if let Some(future) = slot {
-                match future.as_mut().poll(cx) {
-                    std::task::Poll::Ready(value) => {
-                        *output = Some(value);
-                        *slot = None;
-                    }
-                    std::task::Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            std::task::Poll::Pending
-        } else {
-            std::task::Poll::Ready(())
-        }
-    })
-    .await;
-    outputs.into_iter().map(Option::unwrap).collect()
 }
 
 const STATES: [&str; 6] = [
@@ -534,7 +504,7 @@ async fn twenty_concurrent_conflicting_transitions_one_wins() {
         };
         app.order_action(who, order_id, action)
     });
-    let responses = futures_join_all(attempts).await;
+    let responses = join_all(attempts).await;
     let winners = responses.iter().filter(|r| r.status == 200).count();
     let conflicts = responses.iter().filter(|r| r.status == 409).count();
     assert_eq!((winners, conflicts), (1, 19), "{responses:?}");
