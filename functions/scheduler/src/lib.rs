@@ -96,7 +96,9 @@ pub async fn run(
     // Idempotency-Key, so asking again never refunds twice.
     for order in store.due_orders(DueList::Refund, now, MAX_PER_RUN).await? {
         match issue_refund(store, stripe, &order).await {
-            Ok(()) => summary.refunds_issued += 1,
+            Ok(Some(_)) => summary.refunds_issued += 1,
+            // The charge.refunded webhook recorded it first.
+            Ok(None) => summary.skipped += 1,
             Err(error) => {
                 tracing::error!(order_id = %order.id, error = %error, "refund not issued");
                 first_error.get_or_insert(error);

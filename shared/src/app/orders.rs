@@ -337,12 +337,7 @@ async fn written(
             return Err(order_changed());
         }
     }
-    let after = transition.after;
-    if after.refund.is_none() && !(after.status.is_terminal() && after.paid_at.is_none()) {
-        return Ok(after);
-    }
-    payments::follow_up(store, stripe, &after).await;
-    Ok(store.get_order(after.id).await?.unwrap_or(after))
+    Ok(payments::follow_up(store, stripe, transition.after).await)
 }
 
 /// What an admin cancel answers: the cancelled order and the audit entry that records it.

@@ -148,18 +148,22 @@ pub async fn payment_reported(
     if report.status == PaymentStatus::Succeeded && payment.status != PaymentStatus::Succeeded {
         match order.status {
             OrderStatus::AwaitingPayment => {
-                return pay(store, event_id, &order, now, PaymentOutcome::Paid).await;
+                return pay(store, stripe, event_id, &order, now, PaymentOutcome::Paid)
+                    .await
+                    .map(|(outcome, _)| outcome);
             }
             // Cancelled (or expired) while the card was being charged: refund at once.
             OrderStatus::Cancelled => {
-                let outcome =
-                    pay(store, event_id, &order, now, PaymentOutcome::PaidAfterClose).await?;
-                if outcome == PaymentOutcome::PaidAfterClose
-                    && let Some(order) = store.get_order(order.id).await?
-                {
-                    follow_up(store, stripe, &order).await;
-                }
-                return Ok(outcome);
+                return pay(
+                    store,
+                    stripe,
+                    event_id,
+                    &order,
+                    now,
+                    PaymentOutcome::PaidAfterClose,
+                )
+                .await
+                .map(|(outcome, _)| outcome);
             }
             _ => return Ok(PaymentOutcome::Ignored),
         }
@@ -182,14 +186,16 @@ pub async fn payment_reported(
 }
 
 /// The payment succeeded: the order's `pay` transition, which moves the charge into escrow (or,
-/// on a cancelled order, straight back to the client), with the event, in one transaction.
+/// on a cancelled order, straight back to the client), with the event, in one transaction; then
+/// the refund that decided, if any.
 async fn pay(
     store: &Store,
+    stripe: &StripeClient,
     event_id: Option<&str>,
     order: &Order,
     now: OffsetDateTime,
     paid: PaymentOutcome,
-) -> ApiResult<PaymentOutcome> {
+) -> ApiResult<(PaymentOutcome, Order)> {
     let transition = order.transition(
         OrderAction::Pay,
         Actor::system(),
@@ -201,7 +207,11 @@ async fn pay(
         audit: None,
     };
     let write = store.apply_transition_with(&transition, effects).await?;
-    outcome(write, paid)
+    let outcome = outcome(write, paid)?;
+    if outcome != paid {
+        return Ok((outcome, transition.after));
+    }
+    Ok((outcome, follow_up(store, stripe, transition.after).await))
 }
 
 /// Applies a refund's report to its order: only forward (`requested` → `pending` →
@@ -225,13 +235,18 @@ pub async fn refund_reported(
 }
 
 /// What an order's written change asks of the processor: the refund it decided, or the cancel
-/// of the PaymentIntent of an order closed unpaid. Failures are logged, never returned: the
-/// change stands, the scheduler asks for a refund again, and an intent left open that is paid
-/// after all is refunded on arrival.
-pub async fn follow_up(store: &Store, stripe: &StripeClient, order: &Order) {
-    if let Err(error) = issue_refund(store, stripe, order).await {
-        tracing::warn!(order_id = %order.id, error = %error, "refund not issued; the scheduler retries");
-    }
+/// of the PaymentIntent of an order closed unpaid; answers the order as that leaves it. Failures
+/// are logged, never returned: the change stands, the scheduler asks for a refund again, and an
+/// intent left open that is paid after all is refunded on arrival.
+pub async fn follow_up(store: &Store, stripe: &StripeClient, order: Order) -> Order {
+    let order = match issue_refund(store, stripe, &order).await {
+        Ok(Some(refunded)) => refunded,
+        Ok(None) => order,
+        Err(error) => {
+            tracing::warn!(order_id = %order.id, error = %error, "refund not issued; the scheduler retries");
+            order
+        }
+    };
     if let Some(payment) = &order.payment
         && order.status.is_terminal()
         && order.paid_at.is_none()
@@ -246,28 +261,38 @@ pub async fn follow_up(store: &Store, stripe: &StripeClient, order: &Order) {
             }
         }
     }
+    order
 }
 
-/// Asks the processor for the order's refund when it is `requested`, and records its answer.
-pub async fn issue_refund(store: &Store, stripe: &StripeClient, order: &Order) -> ApiResult<()> {
+/// Asks the processor for the order's refund when it is `requested`, and records its answer;
+/// answers the order with it (`None` when there was nothing to ask, or the `charge.refunded`
+/// webhook recorded it first).
+pub async fn issue_refund(
+    store: &Store,
+    stripe: &StripeClient,
+    order: &Order,
+) -> ApiResult<Option<Order>> {
     let (Some(refund), Some(payment)) = (&order.refund, &order.payment) else {
-        return Ok(());
+        return Ok(None);
     };
     if refund.status != RefundStatus::Requested {
-        return Ok(());
+        return Ok(None);
     }
     let issued = stripe
         .refund_payment_intent(&order.id.to_string(), &payment.intent_id)
         .await
         .map_err(unavailable)?;
-    let report = RefundReport {
-        order_id: order.id,
-        refund_id: issued.id,
-        status: refund_status_of(issued.status),
+    let Some(refund) = order.refund_reported(refund_status_of(issued.status), &issued.id) else {
+        return Ok(None);
     };
-    // The charge.refunded webhook may be first; then this records nothing.
-    refund_reported(store, None, &report, OffsetDateTime::now_utc()).await?;
-    Ok(())
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    match store.record_refund(order, &refund, None, now).await? {
+        TransitionWrite::Applied => Ok(Some(Order {
+            refund: Some(refund),
+            ..order.clone()
+        })),
+        TransitionWrite::OrderChanged | TransitionWrite::EventAlreadyApplied => Ok(None),
+    }
 }
 
 fn outcome(write: TransitionWrite, applied: PaymentOutcome) -> ApiResult<PaymentOutcome> {

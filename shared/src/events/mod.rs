@@ -510,10 +510,17 @@ mod tests {
     }
 
     #[test]
+    fn money_is_written_in_the_currency_s_own_decimals() {
+        assert_eq!(format_money(5_005, "EUR"), "EUR 50.05");
+        assert_eq!(format_money(1_054, "JPY"), "JPY 1054");
+        assert_eq!(format_money(5_005, "KWD"), "KWD 5.005");
+    }
+
+    #[test]
     fn recipients_follow_the_spec() {
         use RecipientRole::{Client, Freelancer};
-        let order = placed();
-        let roles_for = |kind: ChangeKind| -> Vec<RecipientRole> {
+        let order = paid();
+        let roles_of = |order: &Order, kind: ChangeKind| -> Vec<RecipientRole> {
             let mut changed = order.clone();
             changed.last_change.kind = kind;
             let event = Event::for_order_change(&changed);
@@ -528,8 +535,12 @@ mod tests {
             }
             recipients.iter().map(|recipient| recipient.role).collect()
         };
+        let roles_for = |kind: ChangeKind| roles_of(&order, kind);
         assert_eq!(roles_for(ChangeKind::Placed), []);
-        assert_eq!(roles_for(ChangeKind::Paid), [Freelancer]);
+        // The client's receipt, the freelancer's new order.
+        assert_eq!(roles_for(ChangeKind::Paid), [Client, Freelancer]);
+        // An unpaid order is the client's alone: the freelancer never saw it.
+        assert_eq!(roles_of(&placed(), ChangeKind::Cancelled), [Client]);
         assert_eq!(roles_for(ChangeKind::Accepted), [Client]);
         assert_eq!(roles_for(ChangeKind::Rejected), [Client]);
         assert_eq!(roles_for(ChangeKind::Delivered), [Client]);
@@ -583,7 +594,14 @@ mod tests {
         let to_freelancer = mail(&event, RecipientRole::Freelancer, "Frida");
         let to_client = mail(&event, RecipientRole::Client, "Clara");
         assert!(to_freelancer.text.contains("completed automatically"));
-        assert!(to_freelancer.text.contains("You earned EUR 50.05"));
+        let net = format_money(order.freelancer_net_cents, "EUR");
+        assert!(
+            to_freelancer
+                .text
+                .contains(&format!("You earned {net} (EUR 50.05 less")),
+            "{}",
+            to_freelancer.text
+        );
         assert!(to_client.text.contains("leave a review"));
         for kind in [
             ChangeKind::Accepted,

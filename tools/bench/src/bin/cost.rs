@@ -17,8 +17,10 @@ use gigmarket_shared::capacity_log::{self, Consumed};
 use gigmarket_shared::domain::account_token::TokenPurpose;
 use gigmarket_shared::domain::gig::Revisions;
 use gigmarket_shared::routes::ROUTES;
-use gigmarket_tests::fixtures::{gig_body, gig_id};
-use gigmarket_tests::{PASSWORD, RawRequest, Session, TestApp, TestResponse};
+use gigmarket_shared::stripe::signature;
+use gigmarket_tests::fixtures::{gig_body, gig_id, order_body};
+use gigmarket_tests::payments::{CARD_OK, confirm_with};
+use gigmarket_tests::{PASSWORD, RawRequest, Session, TestApp, TestResponse, WEBHOOK_SECRET};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -341,8 +343,7 @@ async fn main() {
         .await;
 
     // Orders.
-    let order_body =
-        json!({"gig_id": gig.id, "package": "basic", "requirements": "A round logo in blue."});
+    let order_body = order_body(&gig);
     let placed = bench
         .call(
             "POST /orders",
@@ -351,6 +352,11 @@ async fn main() {
         )
         .await;
     let order = id_of(&placed);
+    // Paid as a browser pays, and applied as the webhook applies it.
+    bench
+        .app
+        .pay_order(order.parse().expect("an order id"))
+        .await;
     bench
         .call("GET /orders", get("/orders?limit=20", client))
         .await;
@@ -587,6 +593,37 @@ async fn main() {
                 admin,
                 json!({"reason": "Payment dispute"}),
             ),
+        )
+        .await;
+
+    // Real time: a connection ticket.
+    bench
+        .call(
+            "POST /realtime/tickets",
+            post("/realtime/tickets", client, json!({})),
+        )
+        .await;
+
+    // Payments: Stripe's own payment_intent.succeeded of a real confirm, delivered signed.
+    let unpaid = bench.app.place_unpaid_order(&cast.client, &gig).await;
+    let intent_id = bench.app.payment_intent(unpaid).await.id;
+    let (status, _) = confirm_with(&intent_id, CARD_OK).await;
+    assert!(status.is_success(), "confirming the bench's payment");
+    let succeeded = bench
+        .app
+        .stripe_event("payment_intent.succeeded", |intent| {
+            intent["id"] == intent_id
+        })
+        .await;
+    let body = succeeded.to_string();
+    let signed_at = time::OffsetDateTime::now_utc().unix_timestamp();
+    let header = signature::header(WEBHOOK_SECRET.as_bytes(), signed_at, body.as_bytes());
+    bench
+        .call(
+            "POST /webhooks/stripe",
+            RawRequest::new("POST", "/webhooks/stripe")
+                .header("Stripe-Signature", &header)
+                .raw_body("application/json", body),
         )
         .await;
 

@@ -6,8 +6,8 @@
 //! own reader) into `dispatcher::handle`, the order-events queue in moto long-polled into
 //! `notifier::Notifier::handle` with only the acknowledged messages deleted. A watcher polls
 //! moto's sent mail every 50 ms, so a lag is exact to about that. `PIPELINE_BENCH_ORDERS`
-//! (default 100) orders are placed and accepted one after another: two transitions, two mails
-//! each (placed -> freelancer, accepted -> client).
+//! (default 100) orders are placed, paid and accepted one after another: two transitions with a
+//! mail each (paid -> the freelancer's new order, accepted -> client).
 //!
 //! ```sh
 //! cargo run --profile bench-fast -p bench --bin pipeline_bench
