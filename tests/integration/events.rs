@@ -312,6 +312,8 @@ async fn every_api_sample_gets_its_expected_response() {
                 // The order Ann completed and the two reviews of it, from the counters.
                 assert_eq!(body["orders"]["completed"], 1);
                 assert_eq!(body["reviews"]["count"], 2);
+                // Its charge, from the ledger's balances.
+                assert_eq!(body["gross_order_value_cents"]["EUR"], 5_275);
             }
             "users/get-user.json" => {
                 assert_eq!(body["id"], user_id.as_str());

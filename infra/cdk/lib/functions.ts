@@ -157,9 +157,11 @@ export const FUNCTIONS: FunctionSpec[] = [
     // Cancelling an order: GetItem of the order, then one TransactWriteItems: Puts of the order
     // and its timeline entry (ORDER#), Updates of the gig counter and the metrics, Put of the
     // audit entry.
+    // Money figures: the same BatchGetItem reads the ledger's currency shards (LEDGER#), then
+    // one BatchGetItem the platform balances (BALANCE#).
     table: {
       actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem'],
-      leadingKeys: ['USER#*', 'GIG#*', 'AUDIT#*', 'METRICS#*', 'REVIEW#*', 'ORDER#*'],
+      leadingKeys: ['USER#*', 'GIG#*', 'AUDIT#*', 'METRICS#*', 'REVIEW#*', 'ORDER#*', 'LEDGER#*', 'BALANCE#*'],
     },
     queriesIndexes: true,
     readsJwtKeys: true,

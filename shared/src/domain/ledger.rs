@@ -7,7 +7,7 @@
 //! Pure rules: the store writes a transaction's postings and balance changes in the same DynamoDB
 //! transaction as the order change that causes them, conditioned as [`Balances::apply`] checks.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use uuid::Uuid;
@@ -225,7 +225,21 @@ fn posting(account: LedgerAccount, amount: i64) -> Posting {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Balances(BTreeMap<(LedgerAccount, Currency), i64>);
 
+impl FromIterator<((LedgerAccount, Currency), i64)> for Balances {
+    fn from_iter<I: IntoIterator<Item = ((LedgerAccount, Currency), i64)>>(balances: I) -> Self {
+        Self(balances.into_iter().collect())
+    }
+}
+
 impl Balances {
+    /// Every currency some account holds a balance in.
+    pub fn currencies(&self) -> BTreeSet<Currency> {
+        self.0
+            .keys()
+            .map(|(_, currency)| currency.clone())
+            .collect()
+    }
+
     pub fn get(&self, account: LedgerAccount, currency: &Currency) -> i64 {
         self.0
             .get(&(account, currency.clone()))
@@ -382,5 +396,30 @@ mod tests {
             LedgerTransaction::order_paid(order, &split).unwrap().id,
             LedgerTransaction::order_refunded(order, &split).unwrap().id
         );
+    }
+
+    /// `GET /admin/metrics` reads the gross order value off the clearing balance: that holds
+    /// while a charge is the only movement that touches it.
+    #[test]
+    fn only_a_charge_posts_to_the_clearing_account() {
+        let (order, freelancer) = (Uuid::new_v4(), Uuid::new_v4());
+        let split = split(4_999);
+        for transaction in [
+            LedgerTransaction::order_refunded(order, &split).unwrap(),
+            LedgerTransaction::order_completed(order, freelancer, &split).unwrap(),
+        ] {
+            assert!(
+                transaction
+                    .postings
+                    .iter()
+                    .all(|posting| posting.account != LedgerAccount::StripeClearing),
+                "{transaction:?}"
+            );
+        }
+        let paid = LedgerTransaction::order_paid(order, &split).unwrap();
+        assert!(paid.postings.contains(&posting(
+            LedgerAccount::StripeClearing,
+            -i64::try_from(split.client_total).unwrap()
+        )));
     }
 }

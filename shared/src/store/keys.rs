@@ -23,6 +23,7 @@
 //! | mail dedupe record  | `MAIL#<event_id>`       | `TO#<user_id>`     | TTL `expires_at` (7 days); notifier's exactly-once guard |
 //! | ledger transaction  | `LEDGER#<transaction_id>` | `TX`             | immutable postings summing to zero (`store::ledger`) |
 //! | ledger balance      | `BALANCE#<account>#<currency>` | `BALANCE`   | moved by `ADD` with the postings; conditioned not below zero but `stripe_clearing` |
+//! | ledger currencies   | `LEDGER#CURRENCIES`     | `SHARD#<n>` (n in 0..8) | string set `currencies`: every currency a ledger transaction was written in, `ADD`ed by each one on the shard of its order (as the metrics counters); `GET /admin/metrics` reads the balances of these |
 //! | Stripe event applied| `STRIPE_EVENT#<event_id>` | `EVENT`          | TTL `expires_at` (30 days); put with the change it caused |
 //! | review              | `REVIEW#<review_id>`    | `REVIEW`           | sealed: gsi3 (publication deadline); published: gsi1 (gig's), gsi2 (user's) |
 //! | order review states | `ORDER#<order_id>`      | `REVIEWS`          | each side's review id and state; in the order's partition, so `GET /orders/{id}` reads it with the order |
@@ -99,7 +100,10 @@
 //! One transaction touches at most one shard item per area: every counter of an area it moves
 //! is in that item's ONE update expression (a transaction may not touch an item twice).
 //! A read gets all 5 x 8 = 40 shard items in one `BatchGetItem` (strongly consistent; never a
-//! Scan) and sums each counter over the shards: 40 item reads of at most 4 KB each.
+//! Scan) and sums each counter over the shards: 40 item reads of at most 4 KB each. The same
+//! `BatchGetItem` reads the 8 ledger currencies shards; the money figures are then one more
+//! `BatchGetItem` of the four platform balances (`stripe_clearing`, `platform_fees`, `refunds`,
+//! `escrow`) of each currency found, when there is one.
 //!
 //! ## Admin: audit log and user maintenance
 //!
@@ -226,6 +230,9 @@ pub(crate) mod attr {
     /// On the gig item: the latest admin decision and its audit entry's id.
     pub const DECISION: &str = "decision";
     pub const DECISION_ID: &str = "decision_id";
+
+    /// On the ledger currencies shards: the set of currency codes.
+    pub const CURRENCIES: &str = "currencies";
 }
 
 /// The table's global secondary indexes (`infra/table.json`; a test holds the two together).
@@ -453,6 +460,11 @@ pub fn ledger_transaction(id: &str) -> Key {
 /// The balance of one ledger account (`escrow`, `freelancer:<id>:pending`) in one currency.
 pub fn ledger_balance(account: &str, currency: &str) -> Key {
     Key::new(format!("BALANCE#{account}#{currency}"), "BALANCE")
+}
+
+/// One shard of the set of currencies the ledger holds money in (see the module table).
+pub fn ledger_currencies(shard: u32) -> Key {
+    Key::new("LEDGER#CURRENCIES".to_owned(), &format!("SHARD#{shard}"))
 }
 
 /// A payment processor event (Stripe's `evt_...`) that changed something, kept so a redelivery
@@ -809,6 +821,7 @@ pub mod entity {
     // Payments.
     pub const LEDGER_TRANSACTION: &str = "ledger_transaction";
     pub const LEDGER_BALANCE: &str = "ledger_balance";
+    pub const LEDGER_CURRENCIES: &str = "ledger_currencies";
     pub const PROCESSOR_EVENT: &str = "processor_event";
     pub const GIG_LISTING: &str = "gig_listing";
     // Reviews. The dispatcher turns stream records of reviews into review events.

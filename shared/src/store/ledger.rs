@@ -5,21 +5,30 @@
 //! table can never show one below zero. Also the payment processor's events that changed
 //! something, written in that same transaction, so a redelivered event changes nothing.
 //!
+//!
+//! Every transaction adds its currency to the sharded set of currencies the ledger holds money
+//! in, so `GET /admin/metrics` knows which balances to read without a Scan (`store::metrics`).
+//!
 //! ```text
-//! pk LEDGER#<transaction id>            sk TX       kind, order_id, currency, postings[]
-//! pk BALANCE#<account>#<currency>       sk BALANCE  account, currency, balance
-//! pk STRIPE_EVENT#<event id>            sk EVENT    order_id, expires_at
+//! pk LEDGER#<transaction id>            sk TX         kind, order_id, currency, postings[], at
+//! pk BALANCE#<account>#<currency>       sk BALANCE    account, currency, balance
+//! pk LEDGER#CURRENCIES                  sk SHARD#<n>  currencies (a string set)
+//! pk STRIPE_EVENT#<event id>            sk EVENT      order_id, expires_at
 //! ```
 
+use std::collections::{BTreeSet, HashMap};
 use std::fmt::Debug;
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::keys::{self, entity};
+use super::keys::{self, Key, METRICS_SHARDS, attr, entity};
+use super::metrics::shard_of;
 use super::transaction::Transaction;
-use super::{Store, n, s, to_item};
-use crate::domain::ledger::{LedgerAccount, LedgerTransaction};
+use super::{Item, Store, from_item, n, s, to_item};
+use crate::domain::ledger::{Balances, LedgerAccount, LedgerTransaction};
+use crate::domain::metrics::MoneyFigures;
 use crate::domain::money::Currency;
 use crate::error::ApiError;
 
@@ -35,6 +44,7 @@ struct StoredTransaction<'a> {
     order_id: Uuid,
     currency: &'a str,
     postings: Vec<StoredPosting>,
+    /// Unix seconds.
     at: i64,
 }
 
@@ -89,6 +99,22 @@ impl<N: Copy + Debug> Transaction<N> {
                 &stored,
             )?,
         )?;
+        // A set: adding a currency it holds changes nothing.
+        self.update(
+            entry,
+            &keys::ledger_currencies(shard_of(ledger.order_id)),
+            |update| {
+                update
+                    .update_expression("ADD #currencies :currency SET #entity = :entity")
+                    .expression_attribute_names("#currencies", attr::CURRENCIES)
+                    .expression_attribute_names("#entity", attr::ENTITY)
+                    .expression_attribute_values(
+                        ":currency",
+                        AttributeValue::Ss(vec![currency.to_owned()]),
+                    )
+                    .expression_attribute_values(":entity", s(entity::LEDGER_CURRENCIES))
+            },
+        )?;
         for posting in &ledger.postings {
             let account = posting.account;
             let key = keys::ledger_balance(&account.to_string(), currency);
@@ -137,6 +163,71 @@ impl<N: Copy + Debug> Transaction<N> {
             )?,
         )
     }
+}
+
+/// Every shard of the ledger's currency set.
+pub(super) fn currency_shards() -> Vec<Key> {
+    (0..METRICS_SHARDS).map(keys::ledger_currencies).collect()
+}
+
+/// The currencies in the currency shard items among `items` (other items are skipped).
+pub(super) fn currencies_in(items: &[Item]) -> BTreeSet<Currency> {
+    items
+        .iter()
+        .filter(|item| {
+            item.get(attr::ENTITY).and_then(|value| value.as_s().ok())
+                == Some(&entity::LEDGER_CURRENCIES.to_owned())
+        })
+        .filter_map(|item| item.get(attr::CURRENCIES)?.as_ss().ok())
+        .flatten()
+        .filter_map(|code| Currency::parse(code).ok())
+        .collect()
+}
+
+/// The balance items the money figures of `currencies` are read from, by the partition key
+/// each has.
+pub(super) fn figure_balances(
+    currencies: &BTreeSet<Currency>,
+) -> HashMap<Key, (LedgerAccount, Currency)> {
+    currencies
+        .iter()
+        .flat_map(|currency| {
+            MoneyFigures::ACCOUNTS.map(|account| {
+                (
+                    keys::ledger_balance(&account.to_string(), currency.code()),
+                    (account, currency.clone()),
+                )
+            })
+        })
+        .collect()
+}
+
+/// The balances in `items`, each found by its key in `wanted` ([`figure_balances`]); a balance
+/// item that does not exist yet is a zero balance.
+pub(super) fn balances_in(
+    items: Vec<Item>,
+    wanted: &HashMap<Key, (LedgerAccount, Currency)>,
+) -> Result<Balances, ApiError> {
+    let mut balances: HashMap<(LedgerAccount, Currency), i64> =
+        wanted.values().map(|wanted| (wanted.clone(), 0)).collect();
+    for item in items {
+        let text = |name: &str| {
+            item.get(name)
+                .and_then(|value| value.as_s().ok())
+                .cloned()
+                .unwrap_or_default()
+        };
+        let key = Key {
+            pk: text(attr::PK),
+            sk: text(attr::SK),
+        };
+        let Some(wanted) = wanted.get(&key) else {
+            continue;
+        };
+        let stored: StoredBalance = from_item(item)?;
+        balances.insert(wanted.clone(), stored.balance);
+    }
+    Ok(balances.into_iter().collect())
 }
 
 impl Store {

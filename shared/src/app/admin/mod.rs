@@ -1,7 +1,7 @@
 //! The admin area's use cases, one module per thing an admin acts on: `users` (a user's
 //! details, block, unblock, the users list), `gigs` (the review queue and its decisions),
 //! `orders` (the orders list, an admin's cancel), `reviews` (the reviews list, hide, unhide),
-//! `metrics` (the marketplace's counters), `audit` (the audit log) and `backfill` (the list
+//! `metrics` (the marketplace's counters and money figures), `audit` (the audit log) and `backfill` (the list
 //! keys of items older than the lists). Every route of the `admin` function goes through
 //! [`require_admin`] first; every admin action writes its audit entry in the action's own
 //! transaction. `gigctl` calls the same use cases as an operator.
