@@ -113,6 +113,8 @@ const HTTP_SAMPLES: &[(&str, u16)] = &[
     ("admin/list-users.json", 200),
     ("admin/list-orders.json", 200),
     ("admin/list-reviews.json", 200),
+    // The ledger's charges: Ann's client paid for the order.
+    ("admin/list-payments.json", 200),
     // Messaging: the client asks Ann (the freelancer) about the order, she answers.
     ("messages/open-conversation.json", 201),
     ("messages/list-conversations.json", 200),
@@ -303,6 +305,15 @@ async fn every_api_sample_gets_its_expected_response() {
                 assert_eq!(ids, [user_id.as_str()]);
             }
             "admin/list-orders.json" => assert_eq!(body["items"][0]["id"], order_id.as_str()),
+            "admin/list-payments.json" => {
+                assert_eq!(body["items"].as_array().map(Vec::len), Some(1), "{body}");
+                assert_eq!(body["items"][0]["kind"], "charge");
+                assert_eq!(body["items"][0]["order_id"], order_id.as_str());
+                assert_eq!(
+                    body["items"][0]["amount_cents"], 5_275,
+                    "price and service fee"
+                );
+            }
             "admin/list-reviews.json" => {
                 assert_eq!(body["items"].as_array().map(Vec::len), Some(2))
             }

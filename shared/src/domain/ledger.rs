@@ -10,6 +10,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
+use serde::Serialize;
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::money::{Currency, PriceSplit};
@@ -82,6 +84,47 @@ impl LedgerKind {
             Self::OrderCompleted => "order-completed",
         }
     }
+
+    /// The kind whose [`LedgerKind::id_prefix`] is `prefix`.
+    pub fn from_id_prefix(prefix: &str) -> Option<Self> {
+        [Self::OrderPaid, Self::OrderRefunded, Self::OrderCompleted]
+            .into_iter()
+            .find(|kind| kind.id_prefix() == prefix)
+    }
+
+    /// What the payments list calls it: the movements of a client's money in or out of the
+    /// platform. A completion moves money inside it, so it is none.
+    pub fn payment_kind(self) -> Option<PaymentKind> {
+        match self {
+            Self::OrderPaid => Some(PaymentKind::Charge),
+            Self::OrderRefunded => Some(PaymentKind::Refund),
+            Self::OrderCompleted => None,
+        }
+    }
+}
+
+/// A movement of a client's money across the platform's edge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentKind {
+    /// The client paid for an order (`order_paid`).
+    Charge,
+    /// The client got the whole charge back (`order_refunded`).
+    Refund,
+}
+
+/// One entry of `GET /admin/payments`: a charge or refund ledger transaction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PaymentEntry {
+    /// The ledger transaction's id (`order-paid:<order>`).
+    pub id: String,
+    pub kind: PaymentKind,
+    pub order_id: Uuid,
+    pub currency: String,
+    /// The client's whole charge (price and service fee), in minor units.
+    pub amount_cents: u64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -396,6 +439,23 @@ mod tests {
             LedgerTransaction::order_paid(order, &split).unwrap().id,
             LedgerTransaction::order_refunded(order, &split).unwrap().id
         );
+    }
+
+    #[test]
+    fn kinds_are_read_back_from_their_id_prefix() {
+        for kind in [
+            LedgerKind::OrderPaid,
+            LedgerKind::OrderRefunded,
+            LedgerKind::OrderCompleted,
+        ] {
+            assert_eq!(LedgerKind::from_id_prefix(kind.id_prefix()), Some(kind));
+        }
+        assert_eq!(LedgerKind::from_id_prefix("order"), None);
+        assert_eq!(
+            LedgerKind::OrderPaid.payment_kind(),
+            Some(PaymentKind::Charge)
+        );
+        assert_eq!(LedgerKind::OrderCompleted.payment_kind(), None);
     }
 
     /// `GET /admin/metrics` reads the gross order value off the clearing balance: that holds

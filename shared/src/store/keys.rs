@@ -21,7 +21,7 @@
 //! | order timeline entry| `ORDER#<order_id>`      | `EVENT#<seq:06>`   | one per change; same partition as the order, so one Query reads both |
 //! | order idempotency   | `IDEMPOTENCY#<client_id>#<key>` | `ORDER_REQUEST` | TTL `expires_at` (24 h); body hash + order id |
 //! | mail dedupe record  | `MAIL#<event_id>`       | `TO#<user_id>`     | TTL `expires_at` (7 days); notifier's exactly-once guard |
-//! | ledger transaction  | `LEDGER#<transaction_id>` | `TX`             | immutable postings summing to zero (`store::ledger`) |
+//! | ledger transaction  | `LEDGER#<transaction_id>` | `TX`             | immutable postings summing to zero (`store::ledger`); charges and refunds on gsi4 (see "Admin: lists") |
 //! | ledger balance      | `BALANCE#<account>#<currency>` | `BALANCE`   | moved by `ADD` with the postings; conditioned not below zero but `stripe_clearing` |
 //! | ledger currencies   | `LEDGER#CURRENCIES`     | `SHARD#<n>` (n in 0..8) | string set `currencies`: every currency a ledger transaction was written in, `ADD`ed by each one on the shard of its order (as the metrics counters); `GET /admin/metrics` reads the balances of these |
 //! | Stripe event applied| `STRIPE_EVENT#<event_id>` | `EVENT`          | TTL `expires_at` (30 days); put with the change it caused |
@@ -141,6 +141,7 @@
 //! | user profile| gsi2  | same                                 | `<normalised name>#<user_id>`  | `q` as a name prefix |
 //! | order       | gsi4  | `ORDERS#<yyyy-mm>` (created, UTC)    | `<created ms:016>#<order_id>`  | `GET /admin/orders`, newest first; `status` is a filter |
 //! | review      | gsi4  | `REVIEWS#MONTH#<yyyy-mm>` (published, UTC) | `<published ms:016>#<review_id>` | SPARSE (published, hidden or not): `GET /admin/reviews`, newest first; `hidden` is a filter |
+//! | ledger transaction | gsi4 | `PAYMENTS#<yyyy-mm>` (written, UTC) | `<at ms:016>#<transaction_id>` | SPARSE (charges and refunds): `GET /admin/payments`, newest first; `at` has whole seconds, so within a second the id decides |
 //!
 //! **Users** are write-sharded: `<shard>` is the user id mod [`USER_LIST_SHARDS`] (4), so the
 //! registrations of one role and status spread over 4 partitions. Every write that changes a
@@ -152,7 +153,7 @@
 //! resumes after it), so pages neither skip nor repeat. A user matched by both email and name
 //! is listed once (from the email index).
 //!
-//! **Orders and reviews** are time-bucketed: one partition per calendar month, so no partition
+//! **Orders, reviews and payments** are time-bucketed: one partition per calendar month, so no partition
 //! takes every write forever, and a month's partition takes only that month's. A page Queries the
 //! months of the range newest first (one Query per month it touches, more when a filter drops
 //! most items), and its cursor carries the month and the position in it.
@@ -319,6 +320,8 @@ pub(crate) mod index {
     pub const ORDERS_BY_MONTH: Index = Index::Gsi4;
     /// Review item (published ones, hidden or not): every review of a month, newest first.
     pub const REVIEWS_BY_MONTH: Index = Index::Gsi4;
+    /// Ledger transaction (charges and refunds): every payment of a month, newest first.
+    pub const PAYMENTS_BY_MONTH: Index = Index::Gsi4;
 }
 
 /// A primary key pair.
@@ -755,6 +758,17 @@ pub fn orders_by_month(year_month: &str) -> String {
 /// gsi4 partition of the reviews published in one calendar month, `yyyy-mm`.
 pub fn reviews_by_month(year_month: &str) -> String {
     format!("REVIEWS#MONTH#{year_month}")
+}
+
+/// gsi4 partition of the charges and refunds written in one calendar month, `yyyy-mm`.
+pub fn payments_by_month(year_month: &str) -> String {
+    format!("PAYMENTS#{year_month}")
+}
+
+/// gsi4 sort key of a charge or refund in its month: time (unix ms), then the transaction id
+/// (`order-paid:<uuid>`: its characters all sort before `~`, as [`month_list_bounds`] needs).
+pub fn payment_list_sort(at_unix_ms: i128, transaction_id: &str) -> String {
+    format!("{at_unix_ms:016}#{transaction_id}")
 }
 
 /// gsi4 sort key of an order or review in its month: time (unix ms), then the id.

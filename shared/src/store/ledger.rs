@@ -6,31 +6,36 @@
 //! something, written in that same transaction, so a redelivered event changes nothing.
 //!
 //!
-//! Every transaction adds its currency to the sharded set of currencies the ledger holds money
-//! in, so `GET /admin/metrics` knows which balances to read without a Scan (`store::metrics`).
+//! Charges and refunds carry month keys on gsi4 for `GET /admin/payments`
+//! (`store::admin::payments`), and every transaction adds its currency to the sharded set of
+//! currencies the ledger holds money in, so `GET /admin/metrics` knows which balances to read
+//! without a Scan (`store::metrics`).
 //!
 //! ```text
-//! pk LEDGER#<transaction id>            sk TX         kind, order_id, currency, postings[], at
+//! pk LEDGER#<transaction id>            sk TX         id, kind, order_id, currency, postings[], at
 //! pk BALANCE#<account>#<currency>       sk BALANCE    account, currency, balance
 //! pk LEDGER#CURRENCIES                  sk SHARD#<n>  currencies (a string set)
 //! pk STRIPE_EVENT#<event id>            sk EVENT      order_id, expires_at
 //! ```
 
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::Debug;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::keys::{self, Key, METRICS_SHARDS, attr, entity};
+use super::keys::{self, Key, METRICS_SHARDS, attr, entity, index};
 use super::metrics::shard_of;
 use super::transaction::Transaction;
 use super::{Item, Store, from_item, n, s, to_item};
-use crate::domain::ledger::{Balances, LedgerAccount, LedgerTransaction};
+use crate::domain::ledger::{Balances, LedgerAccount, LedgerKind, LedgerTransaction, PaymentEntry};
 use crate::domain::metrics::MoneyFigures;
 use crate::domain::money::Currency;
 use crate::error::ApiError;
+use crate::store::audit::year_month;
 
 /// How long an applied event is remembered: Stripe retries a delivery for up to three days.
 const PROCESSOR_EVENT_TTL_SECS: i64 = 30 * 24 * 3600;
@@ -38,17 +43,19 @@ const PROCESSOR_EVENT_TTL_SECS: i64 = 30 * 24 * 3600;
 /// The balance attribute of a balance item.
 const BALANCE: &str = "balance";
 
-#[derive(Serialize)]
+/// Written borrowing from the domain's transaction, read back owned.
+#[derive(Serialize, Deserialize)]
 struct StoredTransaction<'a> {
-    kind: &'static str,
+    id: Cow<'a, str>,
+    kind: Cow<'a, str>,
     order_id: Uuid,
-    currency: &'a str,
+    currency: Cow<'a, str>,
     postings: Vec<StoredPosting>,
     /// Unix seconds.
     at: i64,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize)]
 struct StoredPosting {
     account: String,
     amount: i64,
@@ -78,9 +85,10 @@ impl<N: Copy + Debug> Transaction<N> {
     ) -> Result<&mut Self, ApiError> {
         let currency = ledger.currency.code();
         let stored = StoredTransaction {
-            kind: ledger.kind.id_prefix(),
+            id: Cow::Borrowed(&ledger.id),
+            kind: Cow::Borrowed(ledger.kind.id_prefix()),
             order_id: ledger.order_id,
-            currency,
+            currency: Cow::Borrowed(currency),
             postings: ledger
                 .postings
                 .iter()
@@ -91,14 +99,15 @@ impl<N: Copy + Debug> Transaction<N> {
                 .collect(),
             at: now_unix,
         };
-        self.put_new(
-            entry,
-            to_item(
-                &keys::ledger_transaction(&ledger.id),
-                entity::LEDGER_TRANSACTION,
-                &stored,
-            )?,
+        let mut item = to_item(
+            &keys::ledger_transaction(&ledger.id),
+            entity::LEDGER_TRANSACTION,
+            &stored,
         )?;
+        if ledger.kind.payment_kind().is_some() {
+            item.extend(payment_month_keys(&ledger.id, now_unix));
+        }
+        self.put_new(entry, item)?;
         // A set: adding a currency it holds changes nothing.
         self.update(
             entry,
@@ -163,6 +172,53 @@ impl<N: Copy + Debug> Transaction<N> {
             )?,
         )
     }
+}
+
+/// The gsi4 keys of a charge or refund written at `at_unix` (seconds).
+fn payment_month_keys(transaction_id: &str, at_unix: i64) -> [(String, AttributeValue); 2] {
+    let index = index::PAYMENTS_BY_MONTH;
+    let at = OffsetDateTime::from_unix_timestamp(at_unix).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    [
+        (
+            index.pk().to_owned(),
+            s(keys::payments_by_month(&year_month(at))),
+        ),
+        (
+            index.sk().to_owned(),
+            s(keys::payment_list_sort(
+                i128::from(at_unix) * 1_000,
+                transaction_id,
+            )),
+        ),
+    ]
+}
+
+/// A charge or refund transaction item as `GET /admin/payments` lists it.
+pub(crate) fn payment_entry(item: Item) -> Result<PaymentEntry, ApiError> {
+    let stored: StoredTransaction = from_item(item)?;
+    let kind = LedgerKind::from_id_prefix(&stored.kind)
+        .and_then(LedgerKind::payment_kind)
+        .ok_or_else(|| {
+            ApiError::internal(anyhow::anyhow!(
+                "ledger transaction {} of kind {} is no payment",
+                stored.id,
+                stored.kind
+            ))
+        })?;
+    // A charge and a refund each move the whole charge from one account to another.
+    let amount: i64 = stored
+        .postings
+        .iter()
+        .map(|posting| posting.amount.max(0))
+        .sum();
+    Ok(PaymentEntry {
+        id: stored.id.into_owned(),
+        kind,
+        order_id: stored.order_id,
+        currency: stored.currency.into_owned(),
+        amount_cents: u64::try_from(amount).map_err(ApiError::internal)?,
+        at: OffsetDateTime::from_unix_timestamp(stored.at).map_err(ApiError::internal)?,
+    })
 }
 
 /// Every shard of the ledger's currency set.

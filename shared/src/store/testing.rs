@@ -8,7 +8,9 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::keys::{self, Index, Key, attr, index};
+use super::transaction::TransactOutcome;
 use super::{Item, Store, n, s, sdk_error};
+use crate::domain::ledger::LedgerTransaction;
 use crate::domain::order::{Deadline, Order};
 use crate::domain::review::Review;
 use crate::error::ApiError;
@@ -45,6 +47,35 @@ impl Store {
             .await
             .map_err(sdk_error("UpdateItem"))?;
         self.reindex_gig(gig_id).await
+    }
+
+    /// Writes the ledger transaction `ledger` alone, as of `at`: its item and its balances, as
+    /// an order change writes them. A stand-in for the refund of a paid order, whose own write
+    /// is the order's rejection or cancellation.
+    pub async fn write_ledger_transaction(
+        &self,
+        ledger: &LedgerTransaction,
+        at: OffsetDateTime,
+    ) -> Result<(), ApiError> {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        enum Ledger {
+            Entry,
+            Balance,
+        }
+        let mut transaction = self.transaction();
+        transaction.ledger(
+            Ledger::Entry,
+            |_| Ledger::Balance,
+            ledger,
+            at.unix_timestamp(),
+        )?;
+        match self.transact(transaction).await? {
+            TransactOutcome::Committed => Ok(()),
+            TransactOutcome::ConditionFailed(failed) => Err(ApiError::internal(anyhow::anyhow!(
+                "ledger transaction {}: conditions failed on {failed:?}",
+                ledger.id
+            ))),
+        }
     }
 
     /// The raw item at (`pk`, `sk`) as JSON, for tests of the stored layout itself.
