@@ -10,7 +10,8 @@
 //! Afterwards nothing is lost and nothing is counted twice: every 2xx answer is a stored order in
 //! the state answered, with a timeline entry per version and its idempotency record; every race
 //! has exactly one winner; there is no 5xx; every gig's `order_count` and `open_orders`, every
-//! user's counters and the metrics' order figures equal what the stored orders add up to.
+//! user's counters and the metrics' order figures equal what the stored orders add up to, and
+//! its money figures what the ledger transactions written for them post.
 //!
 //! At most [`IN_FLIGHT`] requests are on the wire at once: `cargo lambda watch` 1.9.2 deadlocks
 //! for good (every function, not just the busy one) once more than 100 requests wait for one
@@ -21,6 +22,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use gigmarket_shared::domain::gig::{Revisions, Tier};
+use gigmarket_shared::domain::ledger::{Balances, LedgerAccount, LedgerTransaction};
+use gigmarket_shared::domain::metrics::MoneyFigures;
 use gigmarket_shared::domain::order::OrderStatus;
 use gigmarket_shared::store::Store;
 use gigmarket_tests::{TestApp, secrets};
@@ -410,9 +413,11 @@ async fn concurrent_placements_and_transitions_lose_nothing_and_count_everything
     }
     let mut by_status: BTreeMap<String, i64> = BTreeMap::new();
     let mut completed_value: BTreeMap<String, i64> = BTreeMap::new();
+    let mut stored_orders = Vec::new();
     for (index, order, stored, record) in reads.join_all().await {
         let (stored, timeline, _) =
             stored.unwrap_or_else(|| panic!("order {index} ({}) stored", order.id));
+        stored_orders.push(stored.clone());
         assert_eq!(stored.status, order.status, "order {index}");
         assert_eq!(stored.gig_id, gigs[order.gig], "order {index}");
         assert_eq!(
@@ -468,10 +473,46 @@ async fn concurrent_placements_and_transitions_lose_nothing_and_count_everything
             "{user_id}"
         );
     }
+    // What the ledger transactions written for these orders post, whichever were written: the
+    // money figures must have moved by exactly that (every balance is the sum of its postings,
+    // however many transactions ADDed to it at once).
+    let mut moved = Balances::default();
+    for order in &stored_orders {
+        let split = order.split().expect("a known currency");
+        for transaction in [
+            LedgerTransaction::order_paid(order.id, &split),
+            LedgerTransaction::order_refunded(order.id, &split),
+            LedgerTransaction::order_completed(order.id, order.freelancer_id, &split),
+        ] {
+            let transaction = transaction.expect("a balanced transaction");
+            if store
+                .ledger_transaction_exists(&transaction.id)
+                .await
+                .expect("read")
+            {
+                moved
+                    .apply(&transaction)
+                    .unwrap_or_else(|error| panic!("{}: {error}", transaction.id));
+            }
+        }
+    }
+    let charged = moved.get(
+        LedgerAccount::StripeClearing,
+        &stored_orders[0].split().unwrap().currency,
+    );
+    assert!(charged < 0, "the workload's charges moved money: {moved:?}");
+    let money = serde_json::to_value(MoneyFigures::from_balances(&moved)).unwrap();
+
     // The metrics moved by exactly this workload's orders.
     let metrics_after = store.metrics().await.expect("metrics");
     eprintln!("load: checked at {:.1?}", since.elapsed());
     let mut expected = serde_json::to_value(&metrics_before).unwrap();
+    for (figure, by_currency) in money.as_object().unwrap() {
+        for (currency, value) in by_currency.as_object().unwrap() {
+            let before = &mut expected[figure][currency];
+            *before = json!(before.as_i64().unwrap_or(0) + value.as_i64().unwrap());
+        }
+    }
     for (status, count) in &by_status {
         let figure = &mut expected["orders"][status];
         *figure = json!(figure.as_i64().unwrap() + count);

@@ -83,6 +83,8 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/admin/orders", "admin"),
     route("POST", "/admin/orders/{id}/cancel", "admin"),
     route("GET", "/admin/reviews", "admin"),
+    // Admin: the ledger's charges and refunds (app::admin::payments).
+    route("GET", "/admin/payments", "admin"),
     // Payments: Stripe delivers its events here; the signature is the authentication.
     route("POST", "/webhooks/stripe", "payments"),
     // Real time: tickets for the WebSocket API (its own routes are in the infra).

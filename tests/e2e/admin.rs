@@ -2,7 +2,8 @@
 //! details, block (their gig leaves the storefront), unblock and the audit log; the metrics; a
 //! review's hide refused for an unknown review; gig moderation (the queue, reject on the ETag
 //! reviewed, approve, remove, each audited); an admin's cancel of an open order and the users
-//! and orders lists; and an owner unlisting their gig. Each exercises the function's grants on
+//! and orders lists; a paid order's charge in the payments list and the money figures; and an
+//! owner unlisting their gig. Each exercises the function's grants on
 //! the deployed code path (`tests/permissions.rs` checks them against the run's call log).
 
 use gigmarket_tests::fixtures::gig_body;
@@ -254,4 +255,40 @@ async fn an_admin_cancels_an_open_order_and_finds_it_and_its_freelancer_in_the_l
         .filter_map(|user| user["id"].as_str())
         .collect();
     assert_eq!(ids, [freelancer_id.as_str()]);
+}
+
+/// A paid order (its webhook delivered through watch to `payments`) is a charge in the payments
+/// list (a Query of gsi4) and in the money figures (the BatchGetItem of the counter and ledger
+/// currency shards, then the platform balances).
+#[tokio::test]
+async fn a_paid_order_is_a_charge_in_the_payments_list_and_the_money_figures() {
+    let client = reqwest::Client::new();
+    let (_, admin) = admin_over_http(&client).await;
+    let (_, client_token, _) = register_over_http(&client, "client").await;
+    let (freelancer_id, _, _) = register_over_http(&client, "freelancer").await;
+    let (gig, _) = active_gig_in_functions_table(&freelancer_id).await;
+    let order_id = place_order(&client, &client_token, &gig).await;
+
+    let charge = find_in_listing(&client, "/admin/payments?limit=100", &admin, |entry| {
+        entry["order_id"] == order_id.as_str()
+    })
+    .await
+    .unwrap_or_else(|| panic!("no charge of {order_id} among the payments"));
+    assert_eq!(charge["kind"], "charge", "{charge}");
+    assert_eq!(charge["id"], format!("order-paid:{order_id}"), "{charge}");
+    let amount = charge["amount_cents"].as_i64().expect("an amount");
+    let currency = charge["currency"].as_str().expect("a currency");
+
+    let (status, metrics) =
+        call_with(&client, Method::GET, "/admin/metrics", &admin, &[], None).await;
+    assert_eq!(status, 200, "{metrics}");
+    // The functions' table is shared with the other tests: at least this charge.
+    assert!(
+        metrics["gross_order_value_cents"][currency].as_i64() >= Some(amount),
+        "{metrics}"
+    );
+    assert!(
+        metrics["escrow_held_cents"][currency].as_i64().is_some(),
+        "{metrics}"
+    );
 }

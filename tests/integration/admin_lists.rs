@@ -204,29 +204,6 @@ async fn both_parties_are_mailed_that_an_admin_cancelled_and_why() {
 
 // ---- the lists ----
 
-/// Every item of a paged admin list (`path` has its query, the limit included), in order,
-/// with the number of pages.
-async fn all_pages(app: &TestApp, token: &str, path: &str) -> (Vec<Value>, usize) {
-    let mut items = Vec::new();
-    let mut pages = 0;
-    let mut cursor: Option<String> = None;
-    loop {
-        let url = match &cursor {
-            Some(cursor) => format!("{path}&cursor={cursor}"),
-            None => path.to_owned(),
-        };
-        let response = app.get(&url, Some(token)).await;
-        assert_eq!(response.status, 200, "{url}: {response:?}");
-        pages += 1;
-        items.extend(response.body["items"].as_array().unwrap().iter().cloned());
-        match response.body["next_cursor"].as_str() {
-            Some(next) => cursor = Some(next.to_owned()),
-            None => return (items, pages),
-        }
-        assert!(pages < 100, "{path}: the pages never end");
-    }
-}
-
 fn ids(items: &[Value]) -> Vec<Uuid> {
     items
         .iter()
@@ -280,7 +257,7 @@ async fn users_page_across_shards_by_role_status_and_email_or_name_prefix() {
         .map(|session| session.id)
         .chain([admin.id])
         .collect();
-    let (listed, pages) = all_pages(&app, token, "/admin/users?limit=7").await;
+    let (listed, pages) = app.all_pages(token, "/admin/users?limit=7").await;
     assert_eq!(ids(&listed).len(), everyone.len(), "no duplicates");
     assert_eq!(
         sorted(ids(&listed)),
@@ -297,13 +274,17 @@ async fn users_page_across_shards_by_role_status_and_email_or_name_prefix() {
     assert_eq!(emails, in_order, "by email");
 
     let client_ids = sorted(clients.iter().map(|session| session.id).collect());
-    let (by_role, _) = all_pages(&app, token, "/admin/users?role=client&limit=4").await;
+    let (by_role, _) = app
+        .all_pages(token, "/admin/users?role=client&limit=4")
+        .await;
     assert_eq!(sorted(ids(&by_role)), client_ids);
     // `q` matches emails (every client's) and names ("Client Special"): each user once.
-    let (by_prefix, _) = all_pages(&app, token, "/admin/users?q=CLIENT&limit=3").await;
+    let (by_prefix, _) = app.all_pages(token, "/admin/users?q=CLIENT&limit=3").await;
     assert_eq!(ids(&by_prefix).len(), clients.len(), "{by_prefix:?}");
     assert_eq!(sorted(ids(&by_prefix)), client_ids);
-    let (by_name, _) = all_pages(&app, token, "/admin/users?q=quentin%20%20num&limit=2").await;
+    let (by_name, _) = app
+        .all_pages(token, "/admin/users?q=quentin%20%20num&limit=2")
+        .await;
     assert_eq!(
         sorted(ids(&by_name)),
         sorted(freelancers.iter().take(5).map(|s| s.id).collect())
@@ -326,14 +307,13 @@ async fn users_page_across_shards_by_role_status_and_email_or_name_prefix() {
         )
         .await;
     assert_eq!(response.status, 200, "{response:?}");
-    let (blocked_list, _) = all_pages(&app, token, "/admin/users?status=blocked&limit=5").await;
+    let (blocked_list, _) = app
+        .all_pages(token, "/admin/users?status=blocked&limit=5")
+        .await;
     assert_eq!(ids(&blocked_list), [blocked.id]);
-    let (active_freelancers, _) = all_pages(
-        &app,
-        token,
-        "/admin/users?role=freelancer&status=active&limit=5",
-    )
-    .await;
+    let (active_freelancers, _) = app
+        .all_pages(token, "/admin/users?role=freelancer&status=active&limit=5")
+        .await;
     assert_eq!(ids(&active_freelancers).len(), freelancers.len() - 1);
     assert!(!ids(&active_freelancers).contains(&blocked.id));
     let response = app
@@ -344,7 +324,9 @@ async fn users_page_across_shards_by_role_status_and_email_or_name_prefix() {
         )
         .await;
     assert_eq!(response.status, 200, "{response:?}");
-    let (none_blocked, _) = all_pages(&app, token, "/admin/users?status=blocked&limit=5").await;
+    let (none_blocked, _) = app
+        .all_pages(token, "/admin/users?status=blocked&limit=5")
+        .await;
     assert!(none_blocked.is_empty());
 
     // Refusals: bad filters, a cursor of another query, a non-admin.
@@ -378,35 +360,6 @@ async fn users_page_across_shards_by_role_status_and_email_or_name_prefix() {
     assert_eq!(response.status, 403);
 }
 
-/// An order placed through the use case with `now` in the past (so in an earlier month).
-async fn order_placed_at(app: &TestApp, cast: &Cast, gig_id: Uuid, now: OffsetDateTime) -> Uuid {
-    use gigmarket_shared::domain::gig::Tier;
-    use gigmarket_shared::domain::order::PlaceOrder;
-    use gigmarket_shared::domain::user::{Caller, Role};
-    let placed = gigmarket_shared::app::orders::place(
-        &app.state.store,
-        &app.stripe,
-        &app.state.config.fees,
-        Caller {
-            id: cast.client.id,
-            role: Role::Client,
-        },
-        Some(&Uuid::new_v4().to_string()),
-        &PlaceOrder {
-            gig_id,
-            package: Tier::Basic,
-            requirements: "From the past.".into(),
-            expected_price_cents: 5_000,
-            currency: "EUR".into(),
-        },
-        now,
-    )
-    .await
-    .expect("placed");
-    app.pay_order(placed.order.id).await;
-    placed.order.id
-}
-
 #[tokio::test]
 async fn orders_list_newest_first_across_months_by_status_and_range() {
     let app = TestApp::new().await;
@@ -417,38 +370,47 @@ async fn orders_list_newest_first_across_months_by_status_and_range() {
         .await;
     let now = OffsetDateTime::now_utc();
     // Oldest first: 70 and 40 days ago (two earlier months), then three now.
-    let old = order_placed_at(&app, &cast, gig.id, now - Duration::days(70)).await;
-    let older_month = order_placed_at(&app, &cast, gig.id, now - Duration::days(40)).await;
+    let old = app
+        .place_unpaid_order_at(&cast.client, &gig, now - Duration::days(70))
+        .await;
+    app.pay_order(old).await;
+    let older_month = app
+        .place_unpaid_order_at(&cast.client, &gig, now - Duration::days(40))
+        .await;
+    app.pay_order(older_month).await;
     let pending = app.order_in(&cast, &gig, "pending").await;
     let in_progress = app.order_in(&cast, &gig, "in_progress").await;
     let cancelled = app.order_in(&cast, &gig, "cancelled").await;
     let newest_first = vec![cancelled, in_progress, pending, older_month, old];
 
-    let (listed, pages) = all_pages(&app, token, "/admin/orders?limit=2").await;
+    let (listed, pages) = app.all_pages(token, "/admin/orders?limit=2").await;
     assert_eq!(ids(&listed), newest_first, "newest first, across months");
     assert!(pages >= 3);
-    let (one_by_one, _) = all_pages(&app, token, "/admin/orders?limit=1").await;
+    let (one_by_one, _) = app.all_pages(token, "/admin/orders?limit=1").await;
     assert_eq!(ids(&one_by_one), newest_first);
 
-    let (by_status, _) = all_pages(&app, token, "/admin/orders?status=pending&limit=1").await;
+    let (by_status, _) = app
+        .all_pages(token, "/admin/orders?status=pending&limit=1")
+        .await;
     assert_eq!(ids(&by_status), [pending, older_month, old]);
-    let (cancelled_only, _) = all_pages(&app, token, "/admin/orders?status=cancelled").await;
+    let (cancelled_only, _) = app.all_pages(token, "/admin/orders?status=cancelled").await;
     assert_eq!(ids(&cancelled_only), [cancelled]);
 
     // The range selects months and instants within them.
     let from = (now - Duration::days(55)).date();
-    let (recent, _) = all_pages(&app, token, &format!("/admin/orders?from={from}&limit=2")).await;
+    let (recent, _) = app
+        .all_pages(token, &format!("/admin/orders?from={from}&limit=2"))
+        .await;
     assert_eq!(ids(&recent), [cancelled, in_progress, pending, older_month]);
     let to = (now - Duration::days(30)).date();
-    let (window, _) = all_pages(
-        &app,
-        token,
-        &format!("/admin/orders?from={from}&to={to}&limit=2"),
-    )
-    .await;
+    let (window, _) = app
+        .all_pages(token, &format!("/admin/orders?from={from}&to={to}&limit=2"))
+        .await;
     assert_eq!(ids(&window), [older_month]);
     let until = (now - Duration::days(60)).date();
-    let (before, _) = all_pages(&app, token, &format!("/admin/orders?to={until}")).await;
+    let (before, _) = app
+        .all_pages(token, &format!("/admin/orders?to={until}"))
+        .await;
     assert_eq!(ids(&before), [old]);
 
     for bad in [
@@ -522,7 +484,7 @@ async fn reviews_list_newest_first_with_the_hidden_filter() {
     let reviews = |listed: &[Value]| -> Vec<Value> {
         listed.iter().map(|item| item["review"].clone()).collect()
     };
-    let (all, _) = all_pages(&app, token, "/admin/reviews?limit=3").await;
+    let (all, _) = app.all_pages(token, "/admin/reviews?limit=3").await;
     assert_eq!(
         sorted(ids(&reviews(&all))),
         sorted(published.clone()),
@@ -535,10 +497,12 @@ async fn reviews_list_newest_first_with_the_hidden_filter() {
     let mut newest_first = times.clone();
     newest_first.sort_by(|a, b| b.cmp(a));
     assert_eq!(times, newest_first);
-    let (hidden, _) = all_pages(&app, token, "/admin/reviews?hidden=true").await;
+    let (hidden, _) = app.all_pages(token, "/admin/reviews?hidden=true").await;
     assert_eq!(ids(&reviews(&hidden)), [hidden_id]);
     assert_eq!(hidden[0]["hidden"], true);
-    let (shown, _) = all_pages(&app, token, "/admin/reviews?hidden=false&limit=1").await;
+    let (shown, _) = app
+        .all_pages(token, "/admin/reviews?hidden=false&limit=1")
+        .await;
     assert_eq!(
         sorted(ids(&reviews(&shown))),
         sorted(published[1..].to_vec())

@@ -2,7 +2,8 @@
 //! (registrations, gigs in every status, orders in every state incl. cancellations by clients
 //! and admins and the scheduler's moves, reviews of both sides and the scheduler's publication,
 //! messages, blocks and unblocks), then every figure recomputed from the stored items (a test-support Scan) must
-//! equal what `GET /admin/metrics` answers.
+//! equal what `GET /admin/metrics` answers: the money figures from the ledger transactions'
+//! postings, so each platform balance is checked against the sum of its postings.
 //!
 //! The seed is printed; `GIGMARKET_WORKLOAD_SEED=<seed>` replays a run.
 
@@ -88,6 +89,8 @@ async fn recomputed(app: &TestApp) -> Value {
     .into();
     let mut completed: BTreeMap<String, i64> = BTreeMap::new();
     let (mut reviews, mut rating_sum, mut messages) = (0i64, 0i64, 0i64);
+    // (account, currency) -> the sum of its postings.
+    let mut posted: BTreeMap<(String, String), i64> = BTreeMap::new();
     let text = |item: &Value, name: &str| item[name].as_str().unwrap_or_default().to_owned();
     for item in app.state.store.scan_all_items().await.expect("scan") {
         match item["entity"].as_str().unwrap_or_default() {
@@ -116,11 +119,41 @@ async fn recomputed(app: &TestApp) -> Value {
                 }
             }
             "message" => messages += 1,
+            "ledger_transaction" => {
+                let currency = text(&item, "currency");
+                for posting in item["postings"].as_array().expect("postings") {
+                    *posted
+                        .entry((text(posting, "account"), currency.clone()))
+                        .or_default() += posting["amount"].as_i64().expect("amount");
+                }
+            }
             _ => {}
         }
     }
     let average =
         (reviews > 0).then(|| (rating_sum as f64 / reviews as f64 * 100.0).round() / 100.0);
+    // The money figures: each platform account's postings, every currency posted in.
+    let mut money: BTreeMap<&str, BTreeMap<String, i64>> = BTreeMap::new();
+    for (_, currency) in posted.keys() {
+        let sum = |account: &str| {
+            posted
+                .get(&(account.to_owned(), currency.clone()))
+                .copied()
+                .unwrap_or(0)
+        };
+        for (figure, value) in [
+            ("gross_order_value_cents", -sum("stripe_clearing")),
+            ("fees_earned_cents", sum("platform_fees")),
+            ("refunds_cents", sum("refunds")),
+            ("escrow_held_cents", sum("escrow")),
+        ] {
+            money
+                .entry(figure)
+                .or_default()
+                .insert(currency.clone(), value);
+        }
+    }
+    let figure = |name: &str| money.get(name).cloned().unwrap_or_default();
     json!({
         "users": users,
         "gigs": gigs,
@@ -128,6 +161,10 @@ async fn recomputed(app: &TestApp) -> Value {
         "completed_order_value_cents": completed,
         "reviews": {"count": reviews, "rating_sum": rating_sum, "average_rating": average},
         "messages_sent": messages,
+        "gross_order_value_cents": figure("gross_order_value_cents"),
+        "fees_earned_cents": figure("fees_earned_cents"),
+        "refunds_cents": figure("refunds_cents"),
+        "escrow_held_cents": figure("escrow_held_cents"),
     })
 }
 
@@ -435,13 +472,21 @@ async fn counters_equal_the_figures_recomputed_from_the_items_after_a_random_wor
     let expected = recomputed(&app).await;
     let counted = counted(&app, &world.admin).await;
     assert_eq!(counted, expected, "seed {seed}");
-    // The workload really moved the figures (a test that can fail).
+    // The workload really moved the figures (a test that can fail): every order is paid.
     assert!(
         expected["orders"]
             .as_object()
             .unwrap()
             .values()
             .any(|n| n != 0)
+    );
+    assert!(
+        expected["gross_order_value_cents"]
+            .as_object()
+            .unwrap()
+            .values()
+            .any(|n| n.as_i64() > Some(0)),
+        "seed {seed}: {expected}"
     );
     // Every registered client is counted once, whatever the blocks left active.
     let clients: i64 = expected["users"]["client"]

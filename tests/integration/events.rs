@@ -113,6 +113,8 @@ const HTTP_SAMPLES: &[(&str, u16)] = &[
     ("admin/list-users.json", 200),
     ("admin/list-orders.json", 200),
     ("admin/list-reviews.json", 200),
+    // The ledger's charges: Ann's client paid for the order.
+    ("admin/list-payments.json", 200),
     // Messaging: the client asks Ann (the freelancer) about the order, she answers.
     ("messages/open-conversation.json", 201),
     ("messages/list-conversations.json", 200),
@@ -303,6 +305,15 @@ async fn every_api_sample_gets_its_expected_response() {
                 assert_eq!(ids, [user_id.as_str()]);
             }
             "admin/list-orders.json" => assert_eq!(body["items"][0]["id"], order_id.as_str()),
+            "admin/list-payments.json" => {
+                assert_eq!(body["items"].as_array().map(Vec::len), Some(1), "{body}");
+                assert_eq!(body["items"][0]["kind"], "charge");
+                assert_eq!(body["items"][0]["order_id"], order_id.as_str());
+                assert_eq!(
+                    body["items"][0]["amount_cents"], 5_275,
+                    "price and service fee"
+                );
+            }
             "admin/list-reviews.json" => {
                 assert_eq!(body["items"].as_array().map(Vec::len), Some(2))
             }
@@ -312,6 +323,8 @@ async fn every_api_sample_gets_its_expected_response() {
                 // The order Ann completed and the two reviews of it, from the counters.
                 assert_eq!(body["orders"]["completed"], 1);
                 assert_eq!(body["reviews"]["count"], 2);
+                // Its charge, from the ledger's balances.
+                assert_eq!(body["gross_order_value_cents"]["EUR"], 5_275);
             }
             "users/get-user.json" => {
                 assert_eq!(body["id"], user_id.as_str());

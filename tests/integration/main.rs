@@ -9,6 +9,7 @@ mod admin;
 mod admin_gigs;
 mod admin_lists;
 mod admin_metrics;
+mod admin_payments;
 mod auth;
 mod build_graph;
 mod events;

@@ -7,7 +7,8 @@
 use std::collections::HashSet;
 
 use gigmarket_shared::domain::gig::{Gig, GigDraft, GigStatus, PackageDraft, Revisions, Tier};
-use gigmarket_shared::domain::user::{Role, UserStatus};
+use gigmarket_shared::domain::order::PlaceOrder;
+use gigmarket_shared::domain::user::{Caller, Role, UserStatus};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -330,12 +331,68 @@ impl TestApp {
         response.body["id"].as_str().unwrap().parse().unwrap()
     }
 
+    /// Places a basic-package order of `gig` through the use case with its clock at `at` (so in
+    /// an earlier month, say), unpaid; returns its id.
+    pub async fn place_unpaid_order_at(
+        &self,
+        client: &Session,
+        gig: &Gig,
+        at: OffsetDateTime,
+    ) -> Uuid {
+        let basic = gig.package(Tier::Basic).expect("a basic package");
+        let placed = gigmarket_shared::app::orders::place(
+            &self.state.store,
+            &self.stripe,
+            &self.state.config.fees,
+            Caller {
+                id: client.id,
+                role: Role::Client,
+            },
+            Some(&Uuid::new_v4().to_string()),
+            &PlaceOrder {
+                gig_id: gig.id,
+                package: Tier::Basic,
+                requirements: "Blue, please.".into(),
+                expected_price_cents: basic.price_cents,
+                currency: basic.currency.clone(),
+            },
+            at,
+        )
+        .await
+        .expect("placed");
+        placed.order.id
+    }
+
     /// Places a basic-package order with a fresh key and pays for it (the order is `pending`);
     /// returns its id.
     pub async fn place_order(&self, client: &Session, gig: &Gig) -> Uuid {
         let id = self.place_unpaid_order(client, gig).await;
         self.pay_order(id).await;
         id
+    }
+
+    /// Every item of a paged list (`path` with its query, the limit included) as `token` sees
+    /// it, in order, following `next_cursor`, with the number of pages.
+    pub async fn all_pages(&self, token: &str, path: &str) -> (Vec<Value>, usize) {
+        let separator = if path.contains('?') { '&' } else { '?' };
+        let mut items = Vec::new();
+        let mut pages = 0;
+        let mut cursor: Option<String> = None;
+        loop {
+            let url = match &cursor {
+                Some(cursor) => format!("{path}{separator}cursor={cursor}"),
+                None => path.to_owned(),
+            };
+            let response = self.get(&url, Some(token)).await;
+            assert_eq!(response.status, 200, "{url}: {response:?}");
+            pages += 1;
+            items.extend(response.body["items"].as_array().unwrap().iter().cloned());
+            match response.body["next_cursor"].as_str() {
+                Some(next) => cursor = Some(next.to_owned()),
+                None => return (items, pages),
+            }
+            assert!(pages < 100, "{path}: the pages never end");
+        }
     }
 
     /// `POST /orders/{id}/{action}` with the body that action takes.

@@ -82,22 +82,28 @@ impl TestApp {
 
     /// Applies what Stripe holds about the order's PaymentIntent now, as its webhook would.
     pub async fn apply_payment(&self, order_id: Uuid) -> PaymentOutcome {
+        self.apply_payment_at(order_id, OffsetDateTime::now_utc())
+            .await
+    }
+
+    /// [`TestApp::apply_payment`] with the clock at `at`.
+    pub async fn apply_payment_at(&self, order_id: Uuid, at: OffsetDateTime) -> PaymentOutcome {
         let intent = self.payment_intent(order_id).await;
         let report = payments::report_of(&intent).expect("the intent names its order");
-        payments::payment_reported(
-            &self.state.store,
-            &self.stripe,
-            None,
-            &report,
-            OffsetDateTime::now_utc(),
-        )
-        .await
-        .expect("applying the payment")
+        payments::payment_reported(&self.state.store, &self.stripe, None, &report, at)
+            .await
+            .expect("applying the payment")
     }
 
     /// Pays for an order with a test card that succeeds, and applies the payment: the order is
     /// `pending`, in front of its freelancer.
     pub async fn pay_order(&self, order_id: Uuid) {
+        self.pay_order_at(order_id, OffsetDateTime::now_utc()).await
+    }
+
+    /// [`TestApp::pay_order`] with the clock at `at` when the payment is applied (the ledger
+    /// writes the charge as of then).
+    pub async fn pay_order_at(&self, order_id: Uuid, at: OffsetDateTime) {
         let intent = self.payment_intent(order_id).await;
         let (status, body) = confirm_with(&intent.id, CARD_OK).await;
         assert!(
@@ -107,7 +113,10 @@ impl TestApp {
         );
         let paid = self.payment_intent(order_id).await;
         assert_eq!(paid.status, PaymentIntentStatus::Succeeded, "{paid:?}");
-        assert_eq!(self.apply_payment(order_id).await, PaymentOutcome::Paid);
+        assert_eq!(
+            self.apply_payment_at(order_id, at).await,
+            PaymentOutcome::Paid
+        );
     }
 
     /// Delivers `event` to the webhook as Stripe does, signed with `secret` at `signed_at`.

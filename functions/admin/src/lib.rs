@@ -1,8 +1,8 @@
 //! `admin`: the admin API. Every route is admin-only (the `web::admins_only` layer refuses any
 //! other token with 403 before a handler runs) and every action is audited in its own
 //! transaction. Handlers parse and authenticate; `app::admin` decides. One module per thing an
-//! admin acts on, as in `app::admin`: `users`, `gigs`, `orders`, `reviews`, `metrics`, `audit`;
-//! each adds its routes in [`router`].
+//! admin acts on, as in `app::admin`: `users`, `gigs`, `orders`, `reviews`, `metrics`,
+//! `payments`, `audit`; each adds its routes in [`router`].
 
 use axum::middleware;
 use axum::{Extension, Router};
@@ -13,6 +13,7 @@ mod audit;
 mod gigs;
 mod metrics;
 mod orders;
+mod payments;
 mod reviews;
 mod users;
 
@@ -24,6 +25,7 @@ pub fn router(state: AppState, stripe: StripeClient) -> Router {
         .merge(orders::routes())
         .merge(reviews::routes())
         .merge(metrics::routes())
+        .merge(payments::routes())
         .merge(audit::routes())
         .route_layer(middleware::from_fn_with_state(
             state.clone(),

@@ -1,5 +1,5 @@
-//! `GET /admin/metrics` (`app::admin::metrics`): the marketplace's counters. Thin handler,
-//! admin-only.
+//! `GET /admin/metrics` (`app::admin::metrics`): the marketplace's counters and money figures.
+//! Thin handler, admin-only.
 
 use axum::Router;
 use axum::extract::State;

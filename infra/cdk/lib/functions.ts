@@ -145,7 +145,7 @@ export const FUNCTIONS: FunctionSpec[] = [
   // Admin.
   {
     name: 'admin',
-    description: 'The admin API - users, gigs, orders, reviews, metrics and the audit log',
+    description: 'The admin API - users, gigs, orders, reviews, metrics, payments and the audit log',
     // GetItem: users, gigs. Query: the audit, owner and order indexes. A block/unblock is one
     // TransactWriteItems (Update of the user, Put of the audit entry); then the user's gigs are
     // re-listed (Update of the gig, Put/Delete of listing entries, ConditionCheck of the owner)
@@ -158,6 +158,8 @@ export const FUNCTIONS: FunctionSpec[] = [
     // and its timeline entry (ORDER#), Updates of the gig counter and the metrics, Put of the
     // audit entry; for a paid order also the refund's ledger transaction and balances, then an
     // Update of the order with the refund Stripe accepted.
+    // Money figures: the same BatchGetItem reads the ledger's currency shards (LEDGER#), then
+    // one BatchGetItem the platform balances (BALANCE#). The payments list Queries gsi4.
     table: {
       actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem'],
       leadingKeys: ['USER#*', 'GIG#*', 'AUDIT#*', 'METRICS#*', 'REVIEW#*', 'ORDER#*', 'LEDGER#*', 'BALANCE#*'],

@@ -7,9 +7,11 @@
 //! Pure rules: the store writes a transaction's postings and balance changes in the same DynamoDB
 //! transaction as the order change that causes them, conditioned as [`Balances::apply`] checks.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
+use serde::Serialize;
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::money::{Currency, PriceSplit};
@@ -82,6 +84,47 @@ impl LedgerKind {
             Self::OrderCompleted => "order-completed",
         }
     }
+
+    /// The kind whose [`LedgerKind::id_prefix`] is `prefix`.
+    pub fn from_id_prefix(prefix: &str) -> Option<Self> {
+        [Self::OrderPaid, Self::OrderRefunded, Self::OrderCompleted]
+            .into_iter()
+            .find(|kind| kind.id_prefix() == prefix)
+    }
+
+    /// What the payments list calls it: the movements of a client's money in or out of the
+    /// platform. A completion moves money inside it, so it is none.
+    pub fn payment_kind(self) -> Option<PaymentKind> {
+        match self {
+            Self::OrderPaid => Some(PaymentKind::Charge),
+            Self::OrderRefunded => Some(PaymentKind::Refund),
+            Self::OrderCompleted => None,
+        }
+    }
+}
+
+/// A movement of a client's money across the platform's edge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentKind {
+    /// The client paid for an order (`order_paid`).
+    Charge,
+    /// The client got the whole charge back (`order_refunded`).
+    Refund,
+}
+
+/// One entry of `GET /admin/payments`: a charge or refund ledger transaction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PaymentEntry {
+    /// The ledger transaction's id (`order-paid:<order>`).
+    pub id: String,
+    pub kind: PaymentKind,
+    pub order_id: Uuid,
+    pub currency: String,
+    /// The client's whole charge (price and service fee), in minor units.
+    pub amount_cents: u64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -237,7 +280,21 @@ fn posting(account: LedgerAccount, amount: i64) -> Posting {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Balances(BTreeMap<(LedgerAccount, Currency), i64>);
 
+impl FromIterator<((LedgerAccount, Currency), i64)> for Balances {
+    fn from_iter<I: IntoIterator<Item = ((LedgerAccount, Currency), i64)>>(balances: I) -> Self {
+        Self(balances.into_iter().collect())
+    }
+}
+
 impl Balances {
+    /// Every currency some account holds a balance in.
+    pub fn currencies(&self) -> BTreeSet<Currency> {
+        self.0
+            .keys()
+            .map(|(_, currency)| currency.clone())
+            .collect()
+    }
+
     pub fn get(&self, account: LedgerAccount, currency: &Currency) -> i64 {
         self.0
             .get(&(account, currency.clone()))
@@ -394,5 +451,47 @@ mod tests {
             LedgerTransaction::order_paid(order, &split).unwrap().id,
             LedgerTransaction::order_refunded(order, &split).unwrap().id
         );
+    }
+
+    #[test]
+    fn kinds_are_read_back_from_their_id_prefix() {
+        for kind in [
+            LedgerKind::OrderPaid,
+            LedgerKind::OrderRefunded,
+            LedgerKind::OrderCompleted,
+        ] {
+            assert_eq!(LedgerKind::from_id_prefix(kind.id_prefix()), Some(kind));
+        }
+        assert_eq!(LedgerKind::from_id_prefix("order"), None);
+        assert_eq!(
+            LedgerKind::OrderPaid.payment_kind(),
+            Some(PaymentKind::Charge)
+        );
+        assert_eq!(LedgerKind::OrderCompleted.payment_kind(), None);
+    }
+
+    /// `GET /admin/metrics` reads the gross order value off the clearing balance: that holds
+    /// while a charge is the only movement that touches it.
+    #[test]
+    fn only_a_charge_posts_to_the_clearing_account() {
+        let (order, freelancer) = (Uuid::new_v4(), Uuid::new_v4());
+        let split = split(4_999);
+        for transaction in [
+            LedgerTransaction::order_refunded(order, &split).unwrap(),
+            LedgerTransaction::order_completed(order, freelancer, &split).unwrap(),
+        ] {
+            assert!(
+                transaction
+                    .postings
+                    .iter()
+                    .all(|posting| posting.account != LedgerAccount::StripeClearing),
+                "{transaction:?}"
+            );
+        }
+        let paid = LedgerTransaction::order_paid(order, &split).unwrap();
+        assert!(paid.postings.contains(&posting(
+            LedgerAccount::StripeClearing,
+            -i64::try_from(split.client_total).unwrap()
+        )));
     }
 }

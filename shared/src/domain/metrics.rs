@@ -10,12 +10,16 @@
 //! - the completed-order value (GMV) per currency, in minor units, when an order completes;
 //! - published, not hidden reviews (both sides): their count and rating sum (-> average);
 //! - messages sent (the first message of a conversation included).
+//!
+//! The money figures are not counters: they are the platform accounts' balances in the ledger
+//! ([`MoneyFigures`]), which every money movement keeps in its own transaction already.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
 use super::gig::GigStatus;
+use super::ledger::{Balances, LedgerAccount};
 use super::order::{Order, OrderStatus};
 use super::user::{Role, UserStatus};
 
@@ -225,6 +229,59 @@ pub struct Metrics {
     pub completed_order_value_cents: BTreeMap<String, i64>,
     pub reviews: ReviewFigures,
     pub messages_sent: i64,
+    #[serde(flatten)]
+    pub money: MoneyFigures,
+}
+
+/// The money figures of `GET /admin/metrics`, each currency (ISO 4217 code) -> minor units,
+/// read off the balances of the platform's ledger accounts. Every currency the ledger knows is
+/// in all four maps (0 where nothing moved).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct MoneyFigures {
+    /// What clients were charged: the `stripe_clearing` balance negated. A charge
+    /// (`order_paid`) takes its whole amount from that account and no other movement touches
+    /// it (refunds go to `refunds`, completions move escrow), so one balance item holds the
+    /// sum of every charge, where summing the `order_paid` transactions would read them all.
+    /// Refunded charges stay in it: `refunds_cents` says how much went back.
+    pub gross_order_value_cents: BTreeMap<String, i64>,
+    /// The platform's service fees and commissions of completed orders (`platform_fees`).
+    pub fees_earned_cents: BTreeMap<String, i64>,
+    /// Paid back to clients (`refunds`).
+    pub refunds_cents: BTreeMap<String, i64>,
+    /// Held for orders paid and not yet completed or refunded (`escrow`).
+    pub escrow_held_cents: BTreeMap<String, i64>,
+}
+
+impl MoneyFigures {
+    /// The accounts the figures are read from.
+    pub const ACCOUNTS: [LedgerAccount; 4] = [
+        LedgerAccount::StripeClearing,
+        LedgerAccount::PlatformFees,
+        LedgerAccount::Refunds,
+        LedgerAccount::Escrow,
+    ];
+
+    /// The figures of every currency in `balances` (the [`Self::ACCOUNTS`] balances).
+    pub fn from_balances(balances: &Balances) -> Self {
+        let mut figures = Self::default();
+        for currency in balances.currencies() {
+            let code = currency.code().to_owned();
+            let balance = |account| balances.get(account, &currency);
+            figures
+                .gross_order_value_cents
+                .insert(code.clone(), -balance(LedgerAccount::StripeClearing));
+            figures
+                .fees_earned_cents
+                .insert(code.clone(), balance(LedgerAccount::PlatformFees));
+            figures
+                .refunds_cents
+                .insert(code.clone(), balance(LedgerAccount::Refunds));
+            figures
+                .escrow_held_cents
+                .insert(code, balance(LedgerAccount::Escrow));
+        }
+        figures
+    }
 }
 
 impl Metrics {
@@ -288,6 +345,7 @@ impl Metrics {
                 average_rating,
             },
             messages_sent: messages,
+            money: MoneyFigures::default(),
         }
     }
 }
@@ -345,5 +403,60 @@ mod tests {
         assert_eq!(metrics.reviews.average_rating, Some(4.33));
         assert_eq!(metrics.messages_sent, 4);
         assert_eq!(Metrics::from_totals([]).reviews.average_rating, None);
+    }
+
+    #[test]
+    fn money_figures_come_from_the_platform_balances_of_every_currency() {
+        use crate::domain::ledger::LedgerTransaction;
+        use crate::domain::money::{BasisPoints, Currency, FeeSchedule};
+        let schedule = FeeSchedule {
+            service_fee: BasisPoints(550),
+            service_fee_minimum_hundredths: 200,
+            commission: BasisPoints(2_000),
+        };
+        let (eur, jpy) = (
+            Currency::parse("EUR").unwrap(),
+            Currency::parse("JPY").unwrap(),
+        );
+        let (kept, refunded, done) = (
+            schedule.split(&eur, 4_999).unwrap(),
+            schedule.split(&eur, 10_000).unwrap(),
+            schedule.split(&jpy, 3_000).unwrap(),
+        );
+        let ids = [
+            uuid::Uuid::new_v4(),
+            uuid::Uuid::new_v4(),
+            uuid::Uuid::new_v4(),
+        ];
+        let mut balances = Balances::default();
+        for transaction in [
+            LedgerTransaction::order_paid(ids[0], &kept),
+            LedgerTransaction::order_paid(ids[1], &refunded),
+            LedgerTransaction::order_refunded(ids[1], &refunded),
+            LedgerTransaction::order_paid(ids[2], &done),
+            LedgerTransaction::order_completed(ids[2], uuid::Uuid::new_v4(), &done),
+        ] {
+            balances.apply(&transaction.unwrap()).unwrap();
+        }
+        let figures = MoneyFigures::from_balances(&balances);
+        let cents = |amount: u64| i64::try_from(amount).unwrap();
+        let eur_charged = cents(kept.client_total + refunded.client_total);
+        assert_eq!(figures.gross_order_value_cents["EUR"], eur_charged);
+        assert_eq!(figures.refunds_cents["EUR"], cents(refunded.client_total));
+        assert_eq!(figures.escrow_held_cents["EUR"], cents(kept.client_total));
+        assert_eq!(figures.fees_earned_cents["EUR"], 0);
+        assert_eq!(
+            figures.gross_order_value_cents["JPY"],
+            cents(done.client_total)
+        );
+        assert_eq!(
+            figures.fees_earned_cents["JPY"],
+            cents(done.platform_fees())
+        );
+        assert_eq!(figures.escrow_held_cents["JPY"], 0);
+        assert_eq!(
+            MoneyFigures::from_balances(&Balances::default()),
+            MoneyFigures::default()
+        );
     }
 }

@@ -21,8 +21,9 @@
 //! | order timeline entry| `ORDER#<order_id>`      | `EVENT#<seq:06>`   | one per change; same partition as the order, so one Query reads both |
 //! | order idempotency   | `IDEMPOTENCY#<client_id>#<key>` | `ORDER_REQUEST` | TTL `expires_at` (24 h); body hash + order id |
 //! | mail dedupe record  | `MAIL#<event_id>`       | `TO#<user_id>`     | TTL `expires_at` (7 days); notifier's exactly-once guard |
-//! | ledger transaction  | `LEDGER#<transaction_id>` | `TX`             | immutable postings summing to zero (`store::ledger`) |
+//! | ledger transaction  | `LEDGER#<transaction_id>` | `TX`             | immutable postings summing to zero (`store::ledger`); charges and refunds on gsi4 (see "Admin: lists") |
 //! | ledger balance      | `BALANCE#<account>#<currency>` | `BALANCE`   | moved by `ADD` with the postings; conditioned not below zero but `stripe_clearing` |
+//! | ledger currencies   | `LEDGER#CURRENCIES`     | `SHARD#<n>` (n in 0..8) | string set `currencies`: every currency a ledger transaction was written in, `ADD`ed by each one on the shard of its order (as the metrics counters); `GET /admin/metrics` reads the balances of these |
 //! | Stripe event applied| `STRIPE_EVENT#<event_id>` | `EVENT`          | TTL `expires_at` (30 days); put with the change it caused |
 //! | review              | `REVIEW#<review_id>`    | `REVIEW`           | sealed: gsi3 (publication deadline); published: gsi1 (gig's), gsi2 (user's) |
 //! | order review states | `ORDER#<order_id>`      | `REVIEWS`          | each side's review id and state; in the order's partition, so `GET /orders/{id}` reads it with the order |
@@ -99,7 +100,10 @@
 //! One transaction touches at most one shard item per area: every counter of an area it moves
 //! is in that item's ONE update expression (a transaction may not touch an item twice).
 //! A read gets all 5 x 8 = 40 shard items in one `BatchGetItem` (strongly consistent; never a
-//! Scan) and sums each counter over the shards: 40 item reads of at most 4 KB each.
+//! Scan) and sums each counter over the shards: 40 item reads of at most 4 KB each. The same
+//! `BatchGetItem` reads the 8 ledger currencies shards; the money figures are then one more
+//! `BatchGetItem` of the four platform balances (`stripe_clearing`, `platform_fees`, `refunds`,
+//! `escrow`) of each currency found, when there is one.
 //!
 //! ## Admin: audit log and user maintenance
 //!
@@ -137,6 +141,7 @@
 //! | user profile| gsi2  | same                                 | `<normalised name>#<user_id>`  | `q` as a name prefix |
 //! | order       | gsi4  | `ORDERS#<yyyy-mm>` (created, UTC)    | `<created ms:016>#<order_id>`  | `GET /admin/orders`, newest first; `status` is a filter |
 //! | review      | gsi4  | `REVIEWS#MONTH#<yyyy-mm>` (published, UTC) | `<published ms:016>#<review_id>` | SPARSE (published, hidden or not): `GET /admin/reviews`, newest first; `hidden` is a filter |
+//! | ledger transaction | gsi4 | `PAYMENTS#<yyyy-mm>` (written, UTC) | `<at ms:016>#<transaction_id>` | SPARSE (charges and refunds): `GET /admin/payments`, newest first; `at` has whole seconds, so within a second the id decides |
 //!
 //! **Users** are write-sharded: `<shard>` is the user id mod [`USER_LIST_SHARDS`] (4), so the
 //! registrations of one role and status spread over 4 partitions. Every write that changes a
@@ -148,7 +153,7 @@
 //! resumes after it), so pages neither skip nor repeat. A user matched by both email and name
 //! is listed once (from the email index).
 //!
-//! **Orders and reviews** are time-bucketed: one partition per calendar month, so no partition
+//! **Orders, reviews and payments** are time-bucketed: one partition per calendar month, so no partition
 //! takes every write forever, and a month's partition takes only that month's. A page Queries the
 //! months of the range newest first (one Query per month it touches, more when a filter drops
 //! most items), and its cursor carries the month and the position in it.
@@ -226,6 +231,9 @@ pub(crate) mod attr {
     /// On the gig item: the latest admin decision and its audit entry's id.
     pub const DECISION: &str = "decision";
     pub const DECISION_ID: &str = "decision_id";
+
+    /// On the ledger currencies shards: the set of currency codes.
+    pub const CURRENCIES: &str = "currencies";
 }
 
 /// The table's global secondary indexes (`infra/table.json`; a test holds the two together).
@@ -312,6 +320,8 @@ pub(crate) mod index {
     pub const ORDERS_BY_MONTH: Index = Index::Gsi4;
     /// Review item (published ones, hidden or not): every review of a month, newest first.
     pub const REVIEWS_BY_MONTH: Index = Index::Gsi4;
+    /// Ledger transaction (charges and refunds): every payment of a month, newest first.
+    pub const PAYMENTS_BY_MONTH: Index = Index::Gsi4;
 }
 
 /// A primary key pair.
@@ -453,6 +463,11 @@ pub fn ledger_transaction(id: &str) -> Key {
 /// The balance of one ledger account (`escrow`, `freelancer:<id>:pending`) in one currency.
 pub fn ledger_balance(account: &str, currency: &str) -> Key {
     Key::new(format!("BALANCE#{account}#{currency}"), "BALANCE")
+}
+
+/// One shard of the set of currencies the ledger holds money in (see the module table).
+pub fn ledger_currencies(shard: u32) -> Key {
+    Key::new("LEDGER#CURRENCIES".to_owned(), &format!("SHARD#{shard}"))
 }
 
 /// A payment processor event (Stripe's `evt_...`) that changed something, kept so a redelivery
@@ -755,6 +770,17 @@ pub fn reviews_by_month(year_month: &str) -> String {
     format!("REVIEWS#MONTH#{year_month}")
 }
 
+/// gsi4 partition of the charges and refunds written in one calendar month, `yyyy-mm`.
+pub fn payments_by_month(year_month: &str) -> String {
+    format!("PAYMENTS#{year_month}")
+}
+
+/// gsi4 sort key of a charge or refund in its month: time (unix ms), then the transaction id
+/// (`order-paid:<uuid>`: its characters all sort before `~`, as [`month_list_bounds`] needs).
+pub fn payment_list_sort(at_unix_ms: i128, transaction_id: &str) -> String {
+    format!("{at_unix_ms:016}#{transaction_id}")
+}
+
 /// gsi4 sort key of an order or review in its month: time (unix ms), then the id.
 pub fn month_list_sort(at_unix_ms: i128, id: Uuid) -> String {
     format!("{at_unix_ms:016}#{id}")
@@ -819,6 +845,7 @@ pub mod entity {
     // Payments.
     pub const LEDGER_TRANSACTION: &str = "ledger_transaction";
     pub const LEDGER_BALANCE: &str = "ledger_balance";
+    pub const LEDGER_CURRENCIES: &str = "ledger_currencies";
     pub const PROCESSOR_EVENT: &str = "processor_event";
     pub const GIG_LISTING: &str = "gig_listing";
     // Reviews. The dispatcher turns stream records of reviews into review events.

@@ -5,23 +5,37 @@
 //! table can never show one below zero. Also the payment processor's events that changed
 //! something, written in that same transaction, so a redelivered event changes nothing.
 //!
+//!
+//! Charges and refunds carry month keys on gsi4 for `GET /admin/payments`
+//! (`store::admin::payments`), and every transaction adds its currency to the sharded set of
+//! currencies the ledger holds money in, so `GET /admin/metrics` knows which balances to read
+//! without a Scan (`store::metrics`).
+//!
 //! ```text
-//! pk LEDGER#<transaction id>            sk TX       kind, order_id, currency, postings[]
-//! pk BALANCE#<account>#<currency>       sk BALANCE  account, currency, balance
-//! pk STRIPE_EVENT#<event id>            sk EVENT    order_id, expires_at
+//! pk LEDGER#<transaction id>            sk TX         id, kind, order_id, currency, postings[], at
+//! pk BALANCE#<account>#<currency>       sk BALANCE    account, currency, balance
+//! pk LEDGER#CURRENCIES                  sk SHARD#<n>  currencies (a string set)
+//! pk STRIPE_EVENT#<event id>            sk EVENT      order_id, expires_at
 //! ```
 
+use std::borrow::Cow;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt::Debug;
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::keys::{self, entity};
+use super::keys::{self, Key, METRICS_SHARDS, attr, entity, index};
+use super::metrics::shard_of;
 use super::transaction::Transaction;
-use super::{Store, n, s, to_item};
-use crate::domain::ledger::{LedgerAccount, LedgerTransaction};
+use super::{Item, Store, from_item, n, s, to_item};
+use crate::domain::ledger::{Balances, LedgerAccount, LedgerKind, LedgerTransaction, PaymentEntry};
+use crate::domain::metrics::MoneyFigures;
 use crate::domain::money::Currency;
 use crate::error::ApiError;
+use crate::store::audit::year_month;
 
 /// How long an applied event is remembered: Stripe retries a delivery for up to three days.
 const PROCESSOR_EVENT_TTL_SECS: i64 = 30 * 24 * 3600;
@@ -29,16 +43,19 @@ const PROCESSOR_EVENT_TTL_SECS: i64 = 30 * 24 * 3600;
 /// The balance attribute of a balance item.
 const BALANCE: &str = "balance";
 
-#[derive(Serialize)]
+/// Written borrowing from the domain's transaction, read back owned.
+#[derive(Serialize, Deserialize)]
 struct StoredTransaction<'a> {
-    kind: &'static str,
+    id: Cow<'a, str>,
+    kind: Cow<'a, str>,
     order_id: Uuid,
-    currency: &'a str,
+    currency: Cow<'a, str>,
     postings: Vec<StoredPosting>,
+    /// Unix seconds.
     at: i64,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize)]
 struct StoredPosting {
     account: String,
     amount: i64,
@@ -68,9 +85,10 @@ impl<N: Copy + Debug> Transaction<N> {
     ) -> Result<&mut Self, ApiError> {
         let currency = ledger.currency.code();
         let stored = StoredTransaction {
-            kind: ledger.kind.id_prefix(),
+            id: Cow::Borrowed(&ledger.id),
+            kind: Cow::Borrowed(ledger.kind.id_prefix()),
             order_id: ledger.order_id,
-            currency,
+            currency: Cow::Borrowed(currency),
             postings: ledger
                 .postings
                 .iter()
@@ -81,13 +99,30 @@ impl<N: Copy + Debug> Transaction<N> {
                 .collect(),
             at: now_unix,
         };
-        self.put_new(
+        let mut item = to_item(
+            &keys::ledger_transaction(&ledger.id),
+            entity::LEDGER_TRANSACTION,
+            &stored,
+        )?;
+        if ledger.kind.payment_kind().is_some() {
+            item.extend(payment_month_keys(&ledger.id, now_unix));
+        }
+        self.put_new(entry, item)?;
+        // A set: adding a currency it holds changes nothing.
+        self.update(
             entry,
-            to_item(
-                &keys::ledger_transaction(&ledger.id),
-                entity::LEDGER_TRANSACTION,
-                &stored,
-            )?,
+            &keys::ledger_currencies(shard_of(ledger.order_id)),
+            |update| {
+                update
+                    .update_expression("ADD #currencies :currency SET #entity = :entity")
+                    .expression_attribute_names("#currencies", attr::CURRENCIES)
+                    .expression_attribute_names("#entity", attr::ENTITY)
+                    .expression_attribute_values(
+                        ":currency",
+                        AttributeValue::Ss(vec![currency.to_owned()]),
+                    )
+                    .expression_attribute_values(":entity", s(entity::LEDGER_CURRENCIES))
+            },
         )?;
         for posting in &ledger.postings {
             let account = posting.account;
@@ -137,6 +172,118 @@ impl<N: Copy + Debug> Transaction<N> {
             )?,
         )
     }
+}
+
+/// The gsi4 keys of a charge or refund written at `at_unix` (seconds).
+fn payment_month_keys(transaction_id: &str, at_unix: i64) -> [(String, AttributeValue); 2] {
+    let index = index::PAYMENTS_BY_MONTH;
+    let at = OffsetDateTime::from_unix_timestamp(at_unix).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    [
+        (
+            index.pk().to_owned(),
+            s(keys::payments_by_month(&year_month(at))),
+        ),
+        (
+            index.sk().to_owned(),
+            s(keys::payment_list_sort(
+                i128::from(at_unix) * 1_000,
+                transaction_id,
+            )),
+        ),
+    ]
+}
+
+/// A charge or refund transaction item as `GET /admin/payments` lists it.
+pub(crate) fn payment_entry(item: Item) -> Result<PaymentEntry, ApiError> {
+    let stored: StoredTransaction = from_item(item)?;
+    let kind = LedgerKind::from_id_prefix(&stored.kind)
+        .and_then(LedgerKind::payment_kind)
+        .ok_or_else(|| {
+            ApiError::internal(anyhow::anyhow!(
+                "ledger transaction {} of kind {} is no payment",
+                stored.id,
+                stored.kind
+            ))
+        })?;
+    // A charge and a refund each move the whole charge from one account to another.
+    let amount: i64 = stored
+        .postings
+        .iter()
+        .map(|posting| posting.amount.max(0))
+        .sum();
+    Ok(PaymentEntry {
+        id: stored.id.into_owned(),
+        kind,
+        order_id: stored.order_id,
+        currency: stored.currency.into_owned(),
+        amount_cents: u64::try_from(amount).map_err(ApiError::internal)?,
+        at: OffsetDateTime::from_unix_timestamp(stored.at).map_err(ApiError::internal)?,
+    })
+}
+
+/// Every shard of the ledger's currency set.
+pub(super) fn currency_shards() -> Vec<Key> {
+    (0..METRICS_SHARDS).map(keys::ledger_currencies).collect()
+}
+
+/// The currencies in the currency shard items among `items` (other items are skipped).
+pub(super) fn currencies_in(items: &[Item]) -> BTreeSet<Currency> {
+    items
+        .iter()
+        .filter(|item| {
+            item.get(attr::ENTITY).and_then(|value| value.as_s().ok())
+                == Some(&entity::LEDGER_CURRENCIES.to_owned())
+        })
+        .filter_map(|item| item.get(attr::CURRENCIES)?.as_ss().ok())
+        .flatten()
+        .filter_map(|code| Currency::parse(code).ok())
+        .collect()
+}
+
+/// The balance items the money figures of `currencies` are read from, by the partition key
+/// each has.
+pub(super) fn figure_balances(
+    currencies: &BTreeSet<Currency>,
+) -> HashMap<Key, (LedgerAccount, Currency)> {
+    currencies
+        .iter()
+        .flat_map(|currency| {
+            MoneyFigures::ACCOUNTS.map(|account| {
+                (
+                    keys::ledger_balance(&account.to_string(), currency.code()),
+                    (account, currency.clone()),
+                )
+            })
+        })
+        .collect()
+}
+
+/// The balances in `items`, each found by its key in `wanted` ([`figure_balances`]); a balance
+/// item that does not exist yet is a zero balance.
+pub(super) fn balances_in(
+    items: Vec<Item>,
+    wanted: &HashMap<Key, (LedgerAccount, Currency)>,
+) -> Result<Balances, ApiError> {
+    let mut balances: HashMap<(LedgerAccount, Currency), i64> =
+        wanted.values().map(|wanted| (wanted.clone(), 0)).collect();
+    for item in items {
+        let text = |name: &str| {
+            item.get(name)
+                .and_then(|value| value.as_s().ok())
+                .cloned()
+                .unwrap_or_default()
+        };
+        let key = Key {
+            pk: text(attr::PK),
+            sk: text(attr::SK),
+        };
+        let Some(wanted) = wanted.get(&key) else {
+            continue;
+        };
+        let stored: StoredBalance = from_item(item)?;
+        balances.insert(wanted.clone(), stored.balance);
+    }
+    Ok(balances.into_iter().collect())
 }
 
 impl Store {

@@ -1,5 +1,6 @@
 //! The metrics counters (layout: `keys`, "Metrics counters"): written by the transactions that
-//! move them (`Transaction::count`), read by summing every shard (`Store::metrics`).
+//! move them (`Transaction::count`), read by summing every shard (`Store::metrics`), beside the
+//! money figures, which are the ledger's platform balances (`store::ledger`).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -8,8 +9,8 @@ use uuid::Uuid;
 
 use super::keys::{self, Key, METRICS_SHARDS, attr, entity};
 use super::transaction::Transaction;
-use super::{Item, Store, key_attributes, n, s, sdk_error};
-use crate::domain::metrics::{Counter, Metrics, MetricsDelta};
+use super::{Item, Store, key_attributes, ledger, n, s, sdk_error};
+use crate::domain::metrics::{Counter, Metrics, MetricsDelta, MoneyFigures};
 use crate::error::ApiError;
 
 /// Every area with counters: the `<area>` of `METRICS#<area>` (`Counter::area`).
@@ -17,7 +18,7 @@ const AREAS: [&str; 5] = ["users", "gigs", "orders", "reviews", "messages"];
 
 /// The shard a write about `entity_id` adds to: the id's low bits (random in UUIDv4 and v7), so
 /// writes spread evenly and a retry of the same write picks the same shard.
-fn shard_of(entity_id: Uuid) -> u32 {
+pub(super) fn shard_of(entity_id: Uuid) -> u32 {
     (entity_id.as_u128() % u128::from(METRICS_SHARDS)) as u32
 }
 
@@ -76,54 +77,77 @@ fn shard_totals(item: &Item) -> impl Iterator<Item = (&str, i64)> {
     })
 }
 
+/// Keys one `BatchGetItem` may ask for.
+const BATCH_GET_KEYS: usize = 100;
+
 impl Store {
-    /// Every figure: all shard items in one strongly consistent `BatchGetItem` (40 keys; keys
-    /// DynamoDB leaves unprocessed are asked again), each counter summed over its shards.
+    /// Every figure: all counter shard items and the ledger's currency shards in one strongly
+    /// consistent `BatchGetItem` (48 keys), each counter summed over its shards; then, when the
+    /// ledger holds money, the money figures from the platform balances of each currency (one
+    /// more `BatchGetItem`, 4 keys a currency).
     pub async fn metrics(&self) -> Result<Metrics, ApiError> {
-        let mut pending: Vec<Item> = all_shards().iter().map(key_attributes).collect();
-        let mut items: Vec<Item> = Vec::new();
-        for attempt in 0..10u64 {
-            if pending.is_empty() {
-                break;
-            }
-            let request = KeysAndAttributes::builder()
-                .set_keys(Some(std::mem::take(&mut pending)))
-                .consistent_read(true)
-                .build()
-                .map_err(ApiError::internal)?;
-            let output = self
-                .client()
-                .batch_get_item()
-                .request_items(self.table(), request)
-                .set_return_consumed_capacity(self.return_capacity())
-                .send()
-                .await
-                .map_err(sdk_error("BatchGetItem"))?;
-            self.record_capacity(output.consumed_capacity());
-            if let Some(mut responses) = output.responses {
-                items.extend(responses.remove(self.table()).unwrap_or_default());
-            }
-            pending = output
-                .unprocessed_keys
-                .and_then(|mut unprocessed| unprocessed.remove(self.table()))
-                .map(|keys| keys.keys)
-                .unwrap_or_default();
-            if !pending.is_empty() {
-                tokio::time::sleep(std::time::Duration::from_millis(20 * (attempt + 1))).await;
-            }
-        }
-        if !pending.is_empty() {
-            return Err(ApiError::service_unavailable(anyhow::anyhow!(
-                "metrics: shard reads stayed unprocessed"
-            )));
-        }
+        let mut shards = all_shards();
+        shards.extend(ledger::currency_shards());
+        let items = self.batch_get(shards).await?;
         let mut totals: HashMap<&str, i64> = HashMap::new();
         for item in &items {
             for (name, value) in shard_totals(item) {
                 *totals.entry(name).or_default() += value;
             }
         }
-        Ok(Metrics::from_totals(totals))
+        let mut metrics = Metrics::from_totals(totals);
+        let currencies = ledger::currencies_in(&items);
+        if !currencies.is_empty() {
+            let wanted = ledger::figure_balances(&currencies);
+            let balances = self.batch_get(wanted.keys().cloned().collect()).await?;
+            metrics.money = MoneyFigures::from_balances(&ledger::balances_in(balances, &wanted)?);
+        }
+        Ok(metrics)
+    }
+
+    /// The items at `keys` that exist, strongly consistent: `BatchGetItem`s of at most 100 keys,
+    /// asking again for the keys DynamoDB leaves unprocessed.
+    async fn batch_get(&self, keys: Vec<Key>) -> Result<Vec<Item>, ApiError> {
+        let mut items: Vec<Item> = Vec::new();
+        for chunk in keys.chunks(BATCH_GET_KEYS) {
+            let mut pending: Vec<Item> = chunk.iter().map(key_attributes).collect();
+            for attempt in 0..10u64 {
+                if pending.is_empty() {
+                    break;
+                }
+                let request = KeysAndAttributes::builder()
+                    .set_keys(Some(std::mem::take(&mut pending)))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(ApiError::internal)?;
+                let output = self
+                    .client()
+                    .batch_get_item()
+                    .request_items(self.table(), request)
+                    .set_return_consumed_capacity(self.return_capacity())
+                    .send()
+                    .await
+                    .map_err(sdk_error("BatchGetItem"))?;
+                self.record_capacity(output.consumed_capacity());
+                if let Some(mut responses) = output.responses {
+                    items.extend(responses.remove(self.table()).unwrap_or_default());
+                }
+                pending = output
+                    .unprocessed_keys
+                    .and_then(|mut unprocessed| unprocessed.remove(self.table()))
+                    .map(|keys| keys.keys)
+                    .unwrap_or_default();
+                if !pending.is_empty() {
+                    tokio::time::sleep(std::time::Duration::from_millis(20 * (attempt + 1))).await;
+                }
+            }
+            if !pending.is_empty() {
+                return Err(ApiError::service_unavailable(anyhow::anyhow!(
+                    "metrics: item reads stayed unprocessed"
+                )));
+            }
+        }
+        Ok(items)
     }
 }
 
@@ -161,8 +185,8 @@ mod tests {
         }
         assert_eq!(all_shards().len(), AREAS.len() * METRICS_SHARDS as usize);
         assert!(
-            all_shards().len() <= 100,
-            "one BatchGetItem reads at most 100 keys"
+            all_shards().len() + ledger::currency_shards().len() <= BATCH_GET_KEYS,
+            "one BatchGetItem reads every shard"
         );
     }
 }

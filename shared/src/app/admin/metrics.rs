@@ -1,5 +1,6 @@
 //! `GET /admin/metrics`: the marketplace's figures, read from the counters every write keeps in
-//! its own transaction (`store::metrics`: one BatchGetItem of the shard items, never a Scan).
+//! its own transaction, and the money figures, read from the ledger's platform balances
+//! (`store::metrics`: BatchGetItems of known keys, never a Scan).
 
 use super::require_admin;
 use crate::domain::metrics::Metrics;

@@ -1,8 +1,9 @@
 //! The admin area's use cases, one module per thing an admin acts on: `users` (a user's
 //! details, block, unblock, the users list), `gigs` (the review queue and its decisions),
 //! `orders` (the orders list, an admin's cancel), `reviews` (the reviews list, hide, unhide),
-//! `metrics` (the marketplace's counters), `audit` (the audit log) and `backfill` (the list
-//! keys of items older than the lists). Every route of the `admin` function goes through
+//! `metrics` (the marketplace's counters and money figures), `payments` (the charges and
+//! refunds list), `audit` (the audit log) and `backfill` (the list keys of items older than the
+//! lists). Every route of the `admin` function goes through
 //! [`require_admin`] first; every admin action writes its audit entry in the action's own
 //! transaction. `gigctl` calls the same use cases as an operator.
 
@@ -13,6 +14,7 @@ pub mod metrics;
 // Orders are charged and refunded through Stripe: only a build with its client has them.
 #[cfg(feature = "stripe-client")]
 pub mod orders;
+pub mod payments;
 pub mod reviews;
 pub mod users;
 
@@ -41,9 +43,10 @@ pub fn admin_actor(caller: &Caller, request_id: Option<String>) -> ApiResult<Act
     Ok(Actor::admin(caller.id, request_id))
 }
 
-// ---- the time range of the month-bucketed lists (orders, reviews) ----
+// ---- the time range of the month-bucketed lists (orders, reviews, payments) ----
 
-/// Longest range of `GET /admin/orders` and `GET /admin/reviews`: a year (a leap one too).
+/// Longest range of `GET /admin/orders`, `/admin/reviews` and `/admin/payments`: a year (a
+/// leap one too).
 pub const MAX_RANGE: Duration = Duration::days(366);
 
 /// The range and the page of a month-bucketed list's query.

@@ -584,6 +584,12 @@ async fn main() {
     bench
         .call("GET /admin/reviews", get("/admin/reviews?limit=20", admin))
         .await;
+    bench
+        .call(
+            "GET /admin/payments",
+            get("/admin/payments?limit=20", admin),
+        )
+        .await;
     let admin_cancelled = bench.app.place_order(&cast.client, &gig).await;
     bench
         .call(
