@@ -139,6 +139,7 @@ impl TestApp {
                     created_gte: OffsetDateTime::now_utc().unix_timestamp() - 300,
                     starting_after: cursor.as_deref(),
                     limit: 100,
+                    ..EventsQuery::default()
                 })
                 .await
                 .expect("listing events");
