@@ -78,6 +78,7 @@ async fn sample_events_are_answered_through_the_invoke_endpoint() {
         .await
         .expect("the scheduler runs");
     for count in [
+        "events_reconciled",
         "auto_completed",
         "marked_late",
         "skipped",

@@ -24,6 +24,7 @@ mod orders;
 mod payments;
 mod pipeline;
 mod realtime;
+mod reconcile;
 mod refunds;
 mod reviews;
 mod routes;

@@ -5,16 +5,11 @@
 //! an unpaid order expires and its PaymentIntent is cancelled; a refund Stripe could not take is
 //! asked for again by the scheduler. After each, the ledger's balances sum to zero.
 
-use gigmarket_shared::app::orders;
-use gigmarket_shared::domain::gig::{Gig, Revisions};
+use gigmarket_shared::domain::gig::Gig;
 use gigmarket_shared::domain::ledger::LedgerAccount;
-use gigmarket_shared::domain::money::Currency;
-use gigmarket_shared::domain::order::{ActionInput, Actor, OrderAction, Party};
-use gigmarket_shared::stripe::client::{
-    PaymentIntentStatus, SecretKey, StripeClient, StripeConfig,
-};
+use gigmarket_shared::stripe::client::PaymentIntentStatus;
 use gigmarket_tests::fixtures::Cast;
-use gigmarket_tests::payments::{CARD_OK, confirm_with};
+use gigmarket_tests::payments::{CARD_OK, assert_ledger_balances, balance, confirm_with};
 use gigmarket_tests::{TestApp, TestResponse, WEBHOOK_SECRET};
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
@@ -23,47 +18,9 @@ use uuid::Uuid;
 /// What the basic package of a test gig charges: 5,000 price + 275 service fee.
 const CLIENT_TOTAL: i64 = 5_275;
 
-fn eur() -> Currency {
-    Currency::parse("EUR").unwrap()
-}
-
-async fn balance(app: &TestApp, account: LedgerAccount) -> i64 {
-    app.state
-        .store
-        .ledger_balance(account, &eur())
-        .await
-        .unwrap()
-}
-
-/// The balances this test's table can hold; with only balanced transactions they sum to zero.
-async fn assert_ledger_balances(app: &TestApp, freelancer: Uuid) {
-    let accounts = [
-        LedgerAccount::StripeClearing,
-        LedgerAccount::Escrow,
-        LedgerAccount::PlatformFees,
-        LedgerAccount::Refunds,
-        LedgerAccount::FreelancerPending(freelancer),
-        LedgerAccount::FreelancerAvailable(freelancer),
-        LedgerAccount::FreelancerPaidOut(freelancer),
-    ];
-    let mut total = 0;
-    for account in accounts {
-        let balance = balance(app, account).await;
-        assert!(
-            balance >= 0 || account.may_go_negative(),
-            "{account} is {balance}"
-        );
-        total += balance;
-    }
-    assert_eq!(total, 0, "the ledger's balances sum to zero");
-}
-
 async fn setup() -> (TestApp, Cast, Gig) {
     let app = TestApp::new().await;
-    let cast = app.cast().await;
-    let gig = app
-        .create_active_gig(cast.freelancer.id, Revisions::Limited(1))
-        .await;
+    let (cast, gig) = app.cast_with_gig().await;
     (app, cast, gig)
 }
 
@@ -278,27 +235,9 @@ async fn a_refund_stripe_could_not_take_is_asked_for_again_by_the_scheduler() {
     let store = &app.state.store;
     let order_id = app.place_order(&cast.client, &gig).await;
     let intent_id = app.payment_intent(order_id).await.id;
-    // The real client, pointed at a port nobody listens on.
-    let unreachable = StripeClient::new(StripeConfig::with_key(
-        |_| Some("http://127.0.0.1:9".to_owned()),
-        SecretKey::new("sk_test_local"),
-    ))
-    .unwrap();
-    let order = store.get_order(order_id).await.unwrap().unwrap();
-    let rejected = orders::change(
-        store,
-        &unreachable,
-        &order,
-        OrderAction::Reject,
-        Actor::user(cast.freelancer.id, Party::Freelancer),
-        ActionInput {
-            note: Some("Not a fit.".into()),
-            attachments: Vec::new(),
-        },
-        OffsetDateTime::now_utc(),
-    )
-    .await
-    .expect("the rejection stands without Stripe");
+    let rejected = app
+        .reject_while_stripe_is_down(cast.freelancer.id, order_id)
+        .await;
     let refund = rejected.refund.expect("a refund");
     assert_eq!(serde_json::to_value(refund.status).unwrap(), "requested");
     assert_eq!(balance(&app, LedgerAccount::Refunds).await, CLIENT_TOTAL);

@@ -17,10 +17,7 @@ use uuid::Uuid;
 
 async fn setup() -> (TestApp, Cast, Gig) {
     let app = TestApp::new().await;
-    let cast = app.cast().await;
-    let gig = app
-        .create_active_gig(cast.freelancer.id, Revisions::Limited(1))
-        .await;
+    let (cast, gig) = app.cast_with_gig().await;
     (app, cast, gig)
 }
 

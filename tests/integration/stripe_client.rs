@@ -225,6 +225,7 @@ async fn events_since(stripe: &StripeClient, since: i64) -> Vec<Event> {
                 created_gte: since,
                 starting_after: cursor.as_deref(),
                 limit: 100,
+                ..EventsQuery::default()
             })
             .await
             .unwrap();
@@ -453,6 +454,7 @@ async fn events_are_listed_page_by_page_with_a_cursor() {
                 created_gte: since,
                 starting_after: cursor.as_deref(),
                 limit: 2,
+                ..EventsQuery::default()
             })
             .await
             .unwrap();
@@ -477,6 +479,61 @@ async fn events_are_listed_page_by_page_with_a_cursor() {
     }
     assert_eq!(found, ours);
     assert!(pages >= 2, "three payments' events fit on one page of two");
+}
+
+/// `types[]` keeps only the events of those types, `created[lte]` only those up to that time:
+/// the reconciliation's list (`app::reconciliation`).
+#[tokio::test]
+async fn events_are_listed_by_type_and_up_to_a_time() {
+    let stripe = client();
+    let since = now_unix() - 1;
+    let intent = new_intent(&stripe, &order_id()).await;
+    let (status, _) = confirm_with(&intent.id, "pm_card_visa").await;
+    assert_eq!(status, StatusCode::OK);
+    stripe
+        .refund_payment_intent(&order_id(), &intent.id)
+        .await
+        .expect("refunded");
+
+    let types = ["payment_intent.succeeded", "charge.refunded"];
+    let listed = |created_lte: Option<i64>| {
+        let stripe = stripe.clone();
+        async move {
+            stripe
+                .list_events(&EventsQuery {
+                    created_gte: since,
+                    created_lte,
+                    types: &types,
+                    limit: 100,
+                    ..EventsQuery::default()
+                })
+                .await
+                .unwrap()
+        }
+    };
+    let page = listed(None).await;
+    assert!(
+        page.data
+            .iter()
+            .all(|event| types.contains(&event.kind.as_str())),
+        "{page:?}"
+    );
+    let about_ours = |event: &&Event| {
+        event.data.object["id"] == intent.id.as_str()
+            || event.data.object["payment_intent"] == intent.id.as_str()
+    };
+    let mut kinds: Vec<&str> = page
+        .data
+        .iter()
+        .filter(about_ours)
+        .map(|event| event.kind.as_str())
+        .collect();
+    kinds.sort_unstable();
+    // Not `payment_intent.created` nor `refund.created`, which the same calls emitted.
+    assert_eq!(kinds, ["charge.refunded", "payment_intent.succeeded"]);
+
+    let before = listed(Some(since - 1)).await;
+    assert!(before.data.is_empty(), "{before:?}");
 }
 
 /// Stripe answers a POST whose `Idempotency-Key` it has seen with the first answer, and refuses

@@ -246,6 +246,16 @@ impl TestApp {
         }
     }
 
+    /// A fresh table's cast, and an active gig of its freelancer (one revision in the basic
+    /// package): where most order stories start.
+    pub async fn cast_with_gig(&self) -> (Cast, Gig) {
+        let cast = self.cast().await;
+        let gig = self
+            .create_active_gig(cast.freelancer.id, Revisions::Limited(1))
+            .await;
+        (cast, gig)
+    }
+
     /// An active gig of `freelancer_id` with a basic (EUR 50, 2 days, `revisions`) and a premium
     /// (EUR 200, 5 days, unlimited revisions) package.
     pub async fn create_active_gig(&self, freelancer_id: Uuid, revisions: Revisions) -> Gig {

@@ -4,8 +4,14 @@
 //! intent's new state, which [`TestApp::apply_payment`] applies through the same use case the
 //! webhook calls (`app::payments::payment_reported`).
 
+use gigmarket_shared::app::orders;
 use gigmarket_shared::app::payments::{self, PaymentOutcome};
-use gigmarket_shared::stripe::client::{EventsQuery, PaymentIntent, PaymentIntentStatus};
+use gigmarket_shared::domain::ledger::LedgerAccount;
+use gigmarket_shared::domain::money::Currency;
+use gigmarket_shared::domain::order::{ActionInput, Actor, Order, OrderAction, Party};
+use gigmarket_shared::stripe::client::{
+    EventsQuery, PaymentIntent, PaymentIntentStatus, SecretKey, StripeClient, StripeConfig,
+};
 use gigmarket_shared::stripe::signature;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -21,6 +27,36 @@ pub const CARD_DECLINED: &str = "pm_card_chargeCustomerFail";
 /// Stripe's test card whose payment the bank lets through only after 3-D Secure
 /// authentication: a confirm leaves the intent in `requires_action`.
 pub const CARD_3DS: &str = "pm_card_threeDSecure2Required";
+
+/// One ledger account's balance in euros (the test gigs' currency).
+pub async fn balance(app: &TestApp, account: LedgerAccount) -> i64 {
+    let eur = Currency::parse("EUR").unwrap();
+    app.state.store.ledger_balance(account, &eur).await.unwrap()
+}
+
+/// The balances a test's table with one freelancer can hold; with only balanced transactions
+/// they sum to zero.
+pub async fn assert_ledger_balances(app: &TestApp, freelancer: Uuid) {
+    let accounts = [
+        LedgerAccount::StripeClearing,
+        LedgerAccount::Escrow,
+        LedgerAccount::PlatformFees,
+        LedgerAccount::Refunds,
+        LedgerAccount::FreelancerPending(freelancer),
+        LedgerAccount::FreelancerAvailable(freelancer),
+        LedgerAccount::FreelancerPaidOut(freelancer),
+    ];
+    let mut total = 0;
+    for account in accounts {
+        let balance = balance(app, account).await;
+        assert!(
+            balance >= 0 || account.may_go_negative(),
+            "{account} is {balance}"
+        );
+        total += balance;
+    }
+    assert_eq!(total, 0, "the ledger's balances sum to zero");
+}
 
 /// A form POST to the stack's Stripe with its key; answers the status and the body.
 async fn post_form(path: &str, form: &str) -> (StatusCode, Vec<u8>) {
@@ -64,6 +100,33 @@ pub async fn authenticate(intent_id: &str, client_secret: &str) -> (StatusCode, 
 }
 
 impl TestApp {
+    /// The freelancer rejects the paid order `order_id` while Stripe is out of reach (the real
+    /// client, pointed at a port nobody listens on): the rejection stands, its refund
+    /// `requested`.
+    pub async fn reject_while_stripe_is_down(&self, freelancer: Uuid, order_id: Uuid) -> Order {
+        let unreachable = StripeClient::new(StripeConfig::with_key(
+            |_| Some("http://127.0.0.1:9".to_owned()),
+            SecretKey::new("sk_test_local"),
+        ))
+        .unwrap();
+        let store = &self.state.store;
+        let order = store.get_order(order_id).await.unwrap().unwrap();
+        orders::change(
+            store,
+            &unreachable,
+            &order,
+            OrderAction::Reject,
+            Actor::user(freelancer, Party::Freelancer),
+            ActionInput {
+                note: Some("Not a fit.".into()),
+                attachments: Vec::new(),
+            },
+            OffsetDateTime::now_utc(),
+        )
+        .await
+        .expect("the rejection stands without Stripe")
+    }
+
     /// The PaymentIntent of an order, as Stripe holds it now.
     pub async fn payment_intent(&self, order_id: Uuid) -> PaymentIntent {
         let order = self
@@ -148,6 +211,7 @@ impl TestApp {
                     created_gte: OffsetDateTime::now_utc().unix_timestamp() - 300,
                     starting_after: cursor.as_deref(),
                     limit: 100,
+                    ..EventsQuery::default()
                 })
                 .await
                 .expect("listing events");

@@ -81,10 +81,25 @@ Event.__init__ = event_init
 _event_list_all = Event._api_list_all.__func__
 
 
-def event_list_all(cls, url, **kwargs):
+# Stripe's bound on `types` in one list request.
+MAX_EVENT_TYPES = 20
+
+
+def event_list_all(cls, url, types=None, **kwargs):
+    # `types`: "An array of up to 20 strings containing specific event names ... You may pass
+    # either type or types, but not both" (Stripe's List all events); localstripe has `type` only.
+    if types is not None:
+        if kwargs.get("type") is not None:
+            raise invalid("You may pass either type or types, but not both.", "types")
+        if type(types) is not list or not all(type(name) is str for name in types):
+            raise invalid("Invalid array", "types")
+        if len(types) > MAX_EVENT_TYPES:
+            raise invalid(f"types: at most {MAX_EVENT_TYPES} event names", "types")
     # Stripe lists events newest first; localstripe in creation order. Reversing the store's
     # insertion order keeps events of the same second in their true order.
     page = _event_list_all(cls, url, **kwargs)
+    if types is not None:
+        page._list = [event for event in page._list if event.type in types]
     page._list.reverse()
     return page
 

@@ -1,8 +1,12 @@
-//! `scheduler` (EventBridge schedule, e.g. every 5 minutes): completes orders delivered more
-//! than 3 days ago, marks in-progress orders past their due date as late, expires orders unpaid
-//! 24 hours after placement (cancelling their PaymentIntent), asks Stripe again for refunds it
-//! has not accepted yet, and publishes the reviews still sealed when their order's review window
-//! closed.
+//! `scheduler` (EventBridge schedule, every 15 minutes): once a day, reconciles Stripe's events
+//! (applies the payments and refunds whose webhook never arrived), then completes orders
+//! delivered more than 3 days ago, marks in-progress orders past their due date as late, expires
+//! orders unpaid 24 hours after placement (cancelling their PaymentIntent), asks Stripe again for
+//! refunds it has not accepted yet, and publishes the reviews still sealed when their order's
+//! review window closed.
+//!
+//! The daily reconciliation is a step of this run, gated by its stored watermark, not a second
+//! schedule: see `domain::reconciliation` for why.
 //!
 //! It reads the sparse deadline index (gsi3) with a key condition on time, never a Scan, and
 //! changes each order through `app::orders::change`, the same state machine and transaction
@@ -12,6 +16,7 @@
 use gigmarket_shared::ApiError;
 use gigmarket_shared::app::orders::change as change_order;
 use gigmarket_shared::app::payments::issue_refund;
+use gigmarket_shared::app::reconciliation::reconcile_if_due;
 use gigmarket_shared::app::reviews::publish_due as publish_due_reviews;
 use gigmarket_shared::domain::order::{ActionInput, Actor, OrderAction};
 use gigmarket_shared::store::{DueList, Store};
@@ -26,6 +31,9 @@ pub const MAX_PER_RUN: usize = 500;
 
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
 pub struct RunSummary {
+    /// Stripe events the webhook had missed, applied by this run's reconciliation pass (none
+    /// when no pass was due).
+    pub events_reconciled: usize,
     pub auto_completed: usize,
     pub marked_late: usize,
     /// Unpaid orders expired.
@@ -61,6 +69,15 @@ pub async fn run(
 ) -> Result<RunSummary, ApiError> {
     let mut summary = RunSummary::default();
     let mut first_error = None;
+    // What Stripe reported and the webhook missed comes first: an order paid meanwhile is then
+    // not expired below, and a refund Stripe confirmed is not asked for again.
+    match reconcile_if_due(store, stripe, now).await {
+        Ok(reconciliation) => summary.events_reconciled = reconciliation.applied,
+        Err(error) => {
+            tracing::error!(error = %error, "reconciliation pass failed; the next run retries");
+            first_error.get_or_insert(error);
+        }
+    }
     for (list, action) in [
         (DueList::AutoComplete, OrderAction::AutoComplete),
         (DueList::Late, OrderAction::MarkLate),

@@ -192,20 +192,24 @@ export const FUNCTIONS: FunctionSpec[] = [
   },
   {
     name: 'scheduler',
-    description: 'Auto-completes delivered orders after 3 days, marks late orders, expires unpaid orders, retries refunds, publishes reviews whose window closed',
+    description: 'Reconciles missed Stripe events daily, auto-completes delivered orders after 3 days, marks late orders, expires unpaid orders, retries refunds, publishes reviews whose window closed',
     // Query: the sparse deadline indexes. Transitions: Puts (order, timeline, a completion's
     // ledger transaction) and Updates (gig, ledger balances); a refund Stripe accepted is an
     // Update of the order.
     // Publishing a sealed review is a Put (review) and Updates (review
     // states, rating totals), then the gig's re-index (GetItem gig and owner, Update gig, Put
     // entries, ConditionCheck owner).
+    // The daily reconciliation: GetItem and conditional PutItem of its watermark
+    // (RECONCILIATION#), GetItem of an event's applied record (STRIPE_EVENT#), and the webhook's
+    // own transaction for an event it missed (order, ledger, Put of the STRIPE_EVENT# record).
     table: {
       actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'],
-      leadingKeys: ['ORDER#*', 'GIG#*', 'REVIEW#*', 'USER#*', 'METRICS#*', 'LEDGER#*', 'BALANCE#*'],
+      leadingKeys: ['ORDER#*', 'GIG#*', 'REVIEW#*', 'USER#*', 'METRICS#*', 'LEDGER#*', 'BALANCE#*', 'STRIPE_EVENT#*', 'RECONCILIATION#*'],
     },
     queriesIndexes: true,
     timeoutSeconds: 60,
-    // Expiries cancel PaymentIntents; refunds Stripe did not accept are asked for again.
+    // Expiries cancel PaymentIntents; refunds Stripe did not accept are asked for again; the
+    // reconciliation lists events.
     readsStripeKey: true,
     trigger: { kind: 'schedule', expression: 'rate(15 minutes)' },
   },

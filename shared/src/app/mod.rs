@@ -19,6 +19,8 @@ pub mod orders;
 #[cfg(feature = "stripe-client")]
 pub mod payments;
 pub mod realtime;
+#[cfg(feature = "stripe-client")]
+pub mod reconciliation;
 pub mod reviews;
 pub mod users;
 

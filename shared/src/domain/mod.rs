@@ -14,6 +14,7 @@ pub mod order;
 pub mod password_change;
 pub mod rating;
 pub mod realtime;
+pub mod reconciliation;
 pub mod review;
 pub mod search;
 pub mod user;

@@ -25,6 +25,7 @@
 //! | ledger balance      | `BALANCE#<account>#<currency>` | `BALANCE`   | moved by `ADD` with the postings; conditioned not below zero but `stripe_clearing` |
 //! | ledger currencies   | `LEDGER#CURRENCIES`     | `SHARD#<n>` (n in 0..8) | string set `currencies`: every currency a ledger transaction was written in, `ADD`ed by each one on the shard of its order (as the metrics counters); `GET /admin/metrics` reads the balances of these |
 //! | Stripe event applied| `STRIPE_EVENT#<event_id>` | `EVENT`          | TTL `expires_at` (30 days); put with the change it caused |
+//! | reconciliation watermark | `RECONCILIATION#stripe-events` | `WATERMARK` | how far the scheduler's reconciliation of Stripe's events got; written only at the version read (`store::reconciliation`) |
 //! | review              | `REVIEW#<review_id>`    | `REVIEW`           | sealed: gsi3 (publication deadline); published: gsi1 (gig's), gsi2 (user's) |
 //! | order review states | `ORDER#<order_id>`      | `REVIEWS`          | each side's review id and state; in the order's partition, so `GET /orders/{id}` reads it with the order |
 //! | conversation member (inbox entry) | `CONV#<conversation_id>` | `MEMBER#<user_id>` | gsi1: `INBOX#<user_id>` / `<last activity ms:016>#<conversation_id>` |
@@ -476,6 +477,11 @@ pub fn processor_event(event_id: &str) -> Key {
     Key::new(format!("STRIPE_EVENT#{event_id}"), "EVENT")
 }
 
+/// The watermark of the reconciliation of Stripe's events (`store::reconciliation`).
+pub fn reconciliation_watermark() -> Key {
+    Key::new("RECONCILIATION#stripe-events".to_owned(), "WATERMARK")
+}
+
 // ---- end of payments keys ----
 
 pub fn mail_sent(event_id: &str, recipient_id: Uuid) -> Key {
@@ -847,6 +853,7 @@ pub mod entity {
     pub const LEDGER_BALANCE: &str = "ledger_balance";
     pub const LEDGER_CURRENCIES: &str = "ledger_currencies";
     pub const PROCESSOR_EVENT: &str = "processor_event";
+    pub const RECONCILIATION_WATERMARK: &str = "reconciliation_watermark";
     pub const GIG_LISTING: &str = "gig_listing";
     // Reviews. The dispatcher turns stream records of reviews into review events.
     pub const REVIEW: &str = "review";

@@ -299,6 +299,11 @@ impl Store {
         Ok(stored.map_or(0, |stored| stored.balance))
     }
 
+    /// Whether the processor's event `event_id` was applied (within the record's 30 days).
+    pub async fn processor_event_applied(&self, event_id: &str) -> Result<bool, ApiError> {
+        Ok(self.get(&keys::processor_event(event_id)).await?.is_some())
+    }
+
     /// Whether the ledger transaction `id` was written.
     pub async fn ledger_transaction_exists(&self, id: &str) -> Result<bool, ApiError> {
         Ok(self.get(&keys::ledger_transaction(id)).await?.is_some())

@@ -23,6 +23,7 @@ pub mod orders;
 pub(crate) mod paged;
 pub mod passwords;
 pub mod realtime;
+pub mod reconciliation;
 pub mod reviews;
 pub mod sessions;
 pub mod stream;

@@ -245,15 +245,24 @@ pub struct List<T> {
     pub has_more: bool,
 }
 
-/// Which events to list: those created at or after `created_gte`, one page of `limit` after the
-/// cursor `starting_after` (an event id; `None` for the first page).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which events to list: those created at or after `created_gte` (and at or before
+/// `created_lte`, if set) of the `types` given (every type when empty), one page of `limit`
+/// after the cursor `starting_after` (an event id; `None` for the first page).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct EventsQuery<'a> {
     pub created_gte: i64,
+    /// An upper bound keeps a list that is paged over minutes the same list: events created
+    /// meanwhile are newer than the bound, so the cursor's place in it does not move.
+    pub created_lte: Option<i64>,
+    /// Stripe's `types[]`: at most [`MAX_EVENT_TYPES`] (Stripe refuses more).
+    pub types: &'a [&'a str],
     pub starting_after: Option<&'a str>,
     /// 1 to 100 (Stripe's bounds).
     pub limit: u8,
 }
+
+/// Stripe's bound on `types[]` in one list request.
+pub const MAX_EVENT_TYPES: usize = 20;
 
 /// Stripe's error object (`{"error": {...}}`), with the fields we act on.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -400,14 +409,28 @@ impl StripeClient {
             .await
     }
 
-    /// One page of events, newest first.
+    /// One page of events, newest first. `types` go as `types[0]`, `types[1]`, ... (the array
+    /// encoding of Stripe's own libraries).
     pub async fn list_events(&self, query: &EventsQuery<'_>) -> Result<List<Event>, StripeError> {
         let created_gte = query.created_gte.to_string();
+        let created_lte = query.created_lte.map(|lte| lte.to_string());
         let limit = query.limit.clamp(1, 100).to_string();
+        let type_keys: Vec<String> = (0..query.types.len())
+            .map(|index| format!("types[{index}]"))
+            .collect();
         let mut pairs = vec![
             ("created[gte]", created_gte.as_str()),
             ("limit", limit.as_str()),
         ];
+        if let Some(lte) = &created_lte {
+            pairs.push(("created[lte]", lte));
+        }
+        pairs.extend(
+            type_keys
+                .iter()
+                .map(String::as_str)
+                .zip(query.types.iter().copied()),
+        );
         if let Some(cursor) = query.starting_after {
             pairs.push(("starting_after", cursor));
         }

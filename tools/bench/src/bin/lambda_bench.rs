@@ -829,7 +829,8 @@ async fn main() -> anyhow::Result<()> {
         ),
         // Event functions: a stream batch queued to SQS, an SQS batch mailed through SES (its
         // first invoke mails; the warm ones are redeliveries the mail claim answers), a
-        // scheduler pass over empty due lists.
+        // scheduler pass over empty due lists (its first invoke also reconciles Stripe's
+        // events; the warm ones find the reconciliation not due).
         Subject::function(
             "dispatcher",
             "stream batch (order placed)",
