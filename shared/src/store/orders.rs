@@ -476,18 +476,8 @@ impl Store {
                 .expression_attribute_values(":awaiting", s(OrderStatus::AwaitingPayment.as_str()))
                 .expression_attribute_values(":version", n(order.version))
         })?;
-        if let Some(event_id) = processor_event {
-            transaction.processor_event(Changing::ProcessorEvent, event_id, order.id, now_unix)?;
-        }
-        match self.transact(transaction).await? {
-            TransactOutcome::Committed => Ok(TransitionWrite::Applied),
-            TransactOutcome::ConditionFailed(failed)
-                if failed.includes(Changing::ProcessorEvent) =>
-            {
-                Ok(TransitionWrite::EventAlreadyApplied)
-            }
-            TransactOutcome::ConditionFailed(_) => Ok(TransitionWrite::OrderChanged),
-        }
+        self.write_order_record(transaction, order.id, processor_event, now_unix)
+            .await
     }
 
     /// Records where an order's refund stands now (`refund`, forward from what was read as
@@ -508,10 +498,11 @@ impl Store {
         // Once the processor has it, the order leaves the scheduler's refund list (a closed
         // order has no other deadline).
         let deadline = index::ORDER_DEADLINES;
-        let expression = if refund.status == RefundStatus::Requested {
-            "SET #refund = :refund"
-        } else {
+        let leaves_due_list = refund.status != RefundStatus::Requested;
+        let expression = if leaves_due_list {
             "SET #refund = :refund REMOVE #due_pk, #due_sk"
+        } else {
+            "SET #refund = :refund"
         };
         let mut transaction = self.transaction();
         transaction.update(Changing::Order, &keys::order(order.id), |update| {
@@ -524,16 +515,30 @@ impl Store {
                 .expression_attribute_values(":refund", value)
                 .expression_attribute_values(":was", was_status)
                 .expression_attribute_values(":version", n(order.version));
-            if refund.status == RefundStatus::Requested {
-                update
-            } else {
+            if leaves_due_list {
                 update
                     .expression_attribute_names("#due_pk", deadline.pk())
                     .expression_attribute_names("#due_sk", deadline.sk())
+            } else {
+                update
             }
         })?;
+        self.write_order_record(transaction, order.id, processor_event, now_unix)
+            .await
+    }
+
+    /// Commits a record of the payment processor's word on an order (its payment or refund
+    /// status, an Update of the order in `transaction`), with the processor's event when there is
+    /// one: a redelivered event, or an order that moved on, writes nothing.
+    async fn write_order_record(
+        &self,
+        mut transaction: Transaction<Changing>,
+        order_id: Uuid,
+        processor_event: Option<&str>,
+        now_unix: i64,
+    ) -> Result<TransitionWrite, ApiError> {
         if let Some(event_id) = processor_event {
-            transaction.processor_event(Changing::ProcessorEvent, event_id, order.id, now_unix)?;
+            transaction.processor_event(Changing::ProcessorEvent, event_id, order_id, now_unix)?;
         }
         match self.transact(transaction).await? {
             TransactOutcome::Committed => Ok(TransitionWrite::Applied),
