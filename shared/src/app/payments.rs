@@ -146,27 +146,13 @@ pub async fn payment_reported(
         return Ok(PaymentOutcome::Ignored);
     }
     if report.status == PaymentStatus::Succeeded && payment.status != PaymentStatus::Succeeded {
-        match order.status {
-            OrderStatus::AwaitingPayment => {
-                return pay(store, stripe, event_id, &order, now, PaymentOutcome::Paid)
-                    .await
-                    .map(|(outcome, _)| outcome);
-            }
+        let paid = match order.status {
+            OrderStatus::AwaitingPayment => PaymentOutcome::Paid,
             // Cancelled (or expired) while the card was being charged: refund at once.
-            OrderStatus::Cancelled => {
-                return pay(
-                    store,
-                    stripe,
-                    event_id,
-                    &order,
-                    now,
-                    PaymentOutcome::PaidAfterClose,
-                )
-                .await
-                .map(|(outcome, _)| outcome);
-            }
+            OrderStatus::Cancelled => PaymentOutcome::PaidAfterClose,
             _ => return Ok(PaymentOutcome::Ignored),
-        }
+        };
+        return pay(store, stripe, event_id, &order, now, paid).await;
     }
     if order.status != OrderStatus::AwaitingPayment
         || report.status.progress() < payment.status.progress()
@@ -195,7 +181,7 @@ async fn pay(
     order: &Order,
     now: OffsetDateTime,
     paid: PaymentOutcome,
-) -> ApiResult<(PaymentOutcome, Order)> {
+) -> ApiResult<PaymentOutcome> {
     let transition = order.transition(
         OrderAction::Pay,
         Actor::system(),
@@ -208,10 +194,10 @@ async fn pay(
     };
     let write = store.apply_transition_with(&transition, effects).await?;
     let outcome = outcome(write, paid)?;
-    if outcome != paid {
-        return Ok((outcome, transition.after));
+    if outcome == paid {
+        follow_up(store, stripe, transition.after).await;
     }
-    Ok((outcome, follow_up(store, stripe, transition.after).await))
+    Ok(outcome)
 }
 
 /// Applies a refund's report to its order: only forward (`requested` → `pending` →
