@@ -89,6 +89,7 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/webhooks/stripe", "payments"),
     // Real time: tickets for the WebSocket API (its own routes are in the infra).
     route("POST", "/realtime/tickets", "realtime"),
+    route("GET", "/payouts", "payouts"),
 ];
 
 /// The `[workspace.metadata.lambda.watch.router]` table body, one line per path, in table order.

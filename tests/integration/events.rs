@@ -135,6 +135,7 @@ const HTTP_SAMPLES: &[(&str, u16)] = &[
     ("payments/stripe-webhook.json", 400),
     // A ticket for Ann's next WebSocket connection.
     ("realtime/post-ticket.json", 201),
+    ("payouts/get-payouts.json", 200),
 ];
 
 /// The samples of the event-driven functions, each with the event source it stands for.

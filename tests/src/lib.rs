@@ -264,6 +264,7 @@ impl TestApp {
                 ),
             ),
             ("realtime", ::realtime::router(state.clone())),
+            ("payouts", ::payouts::router(state.clone())),
         ]);
         let mut matcher = matchit::Router::new();
         for route in ROUTES {

@@ -243,6 +243,13 @@ export const FUNCTIONS: FunctionSpec[] = [
     // A payment that arrives after its order was cancelled is refunded at once.
     readsStripeKey: true,
   },
+  {
+    name: 'payouts',
+    description: "Pays freelancers out: Connect onboarding, balances, withdrawals",
+    // Table access: add `table` (and `queriesIndexes`) with exactly what its code calls, the
+    // same as in infra/template.yaml.
+    readsJwtKeys: true,
+  },
 ];
 
 /** One row of infra/routes.json. */

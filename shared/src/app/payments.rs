@@ -48,6 +48,8 @@ pub struct PaymentReport {
     pub status: PaymentStatus,
     /// The last attempt's failure (a declined card), if any.
     pub error: Option<String>,
+    /// The charge that paid it, once it succeeded.
+    pub charge_id: Option<String>,
 }
 
 /// What the payment processor says about an order's refund.
@@ -152,6 +154,11 @@ pub async fn payment_reported(
             OrderStatus::Cancelled => PaymentOutcome::PaidAfterClose,
             _ => return Ok(PaymentOutcome::Ignored),
         };
+        // The order as the report shows it: the charge its payouts will be transferred from.
+        let mut order = order.clone();
+        if let Some(payment) = order.payment.as_mut() {
+            payment.charge_id.clone_from(&report.charge_id);
+        }
         return pay(store, stripe, event_id, &order, now, paid).await;
     }
     if order.status != OrderStatus::AwaitingPayment
@@ -304,6 +311,7 @@ pub fn payment_of(intent: &PaymentIntent, amount_cents: u64, currency: &str) -> 
         intent_id: intent.id.clone(),
         amount_cents,
         currency: currency.to_owned(),
+        charge_id: intent.latest_charge.clone(),
         error: None,
     }
 }
@@ -344,6 +352,7 @@ pub fn report_of(intent: &PaymentIntent) -> Option<PaymentReport> {
             .last_payment_error
             .as_ref()
             .map(|error| error.message.clone().unwrap_or_else(|| error.kind.clone())),
+        charge_id: intent.latest_charge.clone(),
     })
 }
 

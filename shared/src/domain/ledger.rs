@@ -73,6 +73,12 @@ pub enum LedgerKind {
     OrderRefunded,
     /// An order completed: escrow to the freelancer's pending earnings and the platform's fees.
     OrderCompleted,
+    /// An order's earnings passed the clearance period: pending to available.
+    EarningsCleared,
+    /// A withdrawal: available to paid out.
+    Withdrawal,
+    /// A transfer of a withdrawal that Stripe refused: paid out back to available.
+    WithdrawalReturned,
 }
 
 impl LedgerKind {
@@ -82,13 +88,23 @@ impl LedgerKind {
             Self::OrderPaid => "order-paid",
             Self::OrderRefunded => "order-refunded",
             Self::OrderCompleted => "order-completed",
+            Self::EarningsCleared => "earnings-cleared",
+            Self::Withdrawal => "withdrawal",
+            Self::WithdrawalReturned => "withdrawal-returned",
         }
     }
 
     /// The kind whose [`LedgerKind::id_prefix`] is `prefix`.
     pub fn from_id_prefix(prefix: &str) -> Option<Self> {
-        [Self::OrderPaid, Self::OrderRefunded, Self::OrderCompleted]
-            .into_iter()
+        [
+            Self::OrderPaid,
+            Self::OrderRefunded,
+            Self::OrderCompleted,
+            Self::EarningsCleared,
+            Self::Withdrawal,
+            Self::WithdrawalReturned,
+        ]
+        .into_iter()
             .find(|kind| kind.id_prefix() == prefix)
     }
 
@@ -98,7 +114,10 @@ impl LedgerKind {
         match self {
             Self::OrderPaid => Some(PaymentKind::Charge),
             Self::OrderRefunded => Some(PaymentKind::Refund),
-            Self::OrderCompleted => None,
+            Self::OrderCompleted
+            | Self::EarningsCleared
+            | Self::Withdrawal
+            | Self::WithdrawalReturned => None,
         }
     }
 }
@@ -127,6 +146,31 @@ pub struct PaymentEntry {
     pub at: OffsetDateTime,
 }
 
+/// One entry of a freelancer's `GET /me/payouts`: a ledger transaction that moved their
+/// earnings, as the change of each of their balances (signed minor units).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EarningsEntry {
+    /// The ledger transaction's id (`earnings-cleared:<order>`).
+    pub id: String,
+    #[serde(serialize_with = "kind_name")]
+    pub kind: LedgerKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<Uuid>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub withdrawal_id: Option<Uuid>,
+    pub currency: String,
+    pub pending_change_cents: i64,
+    pub available_change_cents: i64,
+    pub paid_out_change_cents: i64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+}
+
+/// A kind as the API names it: its id prefix with underscores (`earnings_cleared`).
+fn kind_name<S: serde::Serializer>(kind: &LedgerKind, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&kind.id_prefix().replace('-', "_"))
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LedgerError {
     #[error("the postings sum to {0}, not zero")]
@@ -145,13 +189,43 @@ pub enum LedgerError {
     },
 }
 
+/// What a movement is about: the order whose money it moves, or the withdrawal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LedgerSubject {
+    Order(Uuid),
+    Withdrawal(Uuid),
+}
+
+impl LedgerSubject {
+    /// The subject's own id (an order's or a withdrawal's).
+    pub fn id(self) -> Uuid {
+        match self {
+            Self::Order(id) | Self::Withdrawal(id) => id,
+        }
+    }
+
+    pub fn order_id(self) -> Option<Uuid> {
+        match self {
+            Self::Order(id) => Some(id),
+            Self::Withdrawal(_) => None,
+        }
+    }
+
+    pub fn withdrawal_id(self) -> Option<Uuid> {
+        match self {
+            Self::Withdrawal(id) => Some(id),
+            Self::Order(_) => None,
+        }
+    }
+}
+
 /// An immutable, balanced set of postings in one currency.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LedgerTransaction {
     /// Idempotency: the same movement always has the same id.
     pub id: String,
     pub kind: LedgerKind,
-    pub order_id: Uuid,
+    pub subject: LedgerSubject,
     pub currency: Currency,
     pub postings: Vec<Posting>,
 }
@@ -165,7 +239,7 @@ impl LedgerTransaction {
     pub fn new(
         id: String,
         kind: LedgerKind,
-        order_id: Uuid,
+        subject: LedgerSubject,
         currency: Currency,
         postings: Vec<Posting>,
     ) -> Result<Self, LedgerError> {
@@ -187,9 +261,19 @@ impl LedgerTransaction {
         Ok(Self {
             id,
             kind,
-            order_id,
+            subject,
             currency,
             postings,
+        })
+    }
+
+    /// The freelancer whose earnings it moves, if any.
+    pub fn freelancer_id(&self) -> Option<Uuid> {
+        self.postings.iter().find_map(|posting| match posting.account {
+            LedgerAccount::FreelancerPending(id)
+            | LedgerAccount::FreelancerAvailable(id)
+            | LedgerAccount::FreelancerPaidOut(id) => Some(id),
+            _ => None,
         })
     }
 
@@ -239,7 +323,7 @@ impl LedgerTransaction {
         Self::new(
             format!("{}:{order_id}", kind.id_prefix()),
             kind,
-            order_id,
+            LedgerSubject::Order(order_id),
             split.currency.clone(),
             vec![posting(from, -total), posting(to, total)],
         )
@@ -265,9 +349,74 @@ impl LedgerTransaction {
         Self::new(
             format!("{}:{order_id}", LedgerKind::OrderCompleted.id_prefix()),
             LedgerKind::OrderCompleted,
-            order_id,
+            LedgerSubject::Order(order_id),
             split.currency.clone(),
             postings,
+        )
+    }
+
+    /// An order's earnings cleared: the freelancer may withdraw them.
+    pub fn earnings_cleared(
+        order_id: Uuid,
+        freelancer_id: Uuid,
+        currency: Currency,
+        amount: u64,
+    ) -> Result<Self, LedgerError> {
+        let amount = signed(amount)?;
+        Self::new(
+            format!("{}:{order_id}", LedgerKind::EarningsCleared.id_prefix()),
+            LedgerKind::EarningsCleared,
+            LedgerSubject::Order(order_id),
+            currency,
+            vec![
+                posting(LedgerAccount::FreelancerPending(freelancer_id), -amount),
+                posting(LedgerAccount::FreelancerAvailable(freelancer_id), amount),
+            ],
+        )
+    }
+
+    /// A withdrawal leaves the freelancer's available earnings for their connected account.
+    pub fn withdrawal(
+        withdrawal_id: Uuid,
+        freelancer_id: Uuid,
+        currency: Currency,
+        amount: u64,
+    ) -> Result<Self, LedgerError> {
+        let amount = signed(amount)?;
+        Self::new(
+            format!("{}:{withdrawal_id}", LedgerKind::Withdrawal.id_prefix()),
+            LedgerKind::Withdrawal,
+            LedgerSubject::Withdrawal(withdrawal_id),
+            currency,
+            vec![
+                posting(LedgerAccount::FreelancerAvailable(freelancer_id), -amount),
+                posting(LedgerAccount::FreelancerPaidOut(freelancer_id), amount),
+            ],
+        )
+    }
+
+    /// A transfer of a withdrawal (the part paid from `order_id`'s earnings) was refused: its
+    /// amount is available again.
+    pub fn withdrawal_returned(
+        withdrawal_id: Uuid,
+        order_id: Uuid,
+        freelancer_id: Uuid,
+        currency: Currency,
+        amount: u64,
+    ) -> Result<Self, LedgerError> {
+        let amount = signed(amount)?;
+        Self::new(
+            format!(
+                "{}:{withdrawal_id}:{order_id}",
+                LedgerKind::WithdrawalReturned.id_prefix()
+            ),
+            LedgerKind::WithdrawalReturned,
+            LedgerSubject::Withdrawal(withdrawal_id),
+            currency,
+            vec![
+                posting(LedgerAccount::FreelancerPaidOut(freelancer_id), -amount),
+                posting(LedgerAccount::FreelancerAvailable(freelancer_id), amount),
+            ],
         )
     }
 }
@@ -359,7 +508,7 @@ mod tests {
             LedgerTransaction::new(
                 "t".into(),
                 LedgerKind::OrderPaid,
-                order,
+                LedgerSubject::Order(order),
                 eur.clone(),
                 postings,
             )

@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod money;
 pub mod order;
 pub mod password_change;
+pub mod payout;
 pub mod rating;
 pub mod realtime;
 pub mod reconciliation;

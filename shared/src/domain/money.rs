@@ -77,6 +77,14 @@ impl Currency {
         10u64.pow(self.exponent())
     }
 
+    /// `hundredths` of a major unit in minor units, rounded up to an amount Stripe accepts
+    /// (200: 2.00 EUR is 200, 2 JPY is 2): how configured floors are written for every currency.
+    pub fn minor_from_hundredths(&self, hundredths: u64) -> u64 {
+        let minor = (u128::from(hundredths) * u128::from(self.minor_per_major())).div_ceil(100);
+        let step = u128::from(self.granularity());
+        u64::try_from(minor.div_ceil(step) * step).unwrap_or(u64::MAX)
+    }
+
     /// Whether Stripe accepts `amount` minor units of this currency as a charge amount.
     pub fn is_chargeable(&self, amount: u64) -> bool {
         amount.is_multiple_of(self.granularity())
@@ -187,11 +195,7 @@ impl FeeSchedule {
 
     /// The floor in the currency's minor units, rounded up to its granularity.
     fn minimum_service_fee(&self, currency: &Currency) -> u64 {
-        let minor = (u128::from(self.service_fee_minimum_hundredths)
-            * u128::from(currency.minor_per_major()))
-        .div_ceil(100);
-        let step = u128::from(currency.granularity());
-        u64::try_from(minor.div_ceil(step) * step).unwrap_or(u64::MAX)
+        currency.minor_from_hundredths(self.service_fee_minimum_hundredths)
     }
 }
 

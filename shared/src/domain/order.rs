@@ -25,6 +25,7 @@ use uuid::Uuid;
 
 use super::gig::{Gig, Revisions, Tier};
 use super::ledger::{LedgerError, LedgerKind, LedgerTransaction};
+use super::payout::{Earning, EarningStatus};
 use super::money::{Currency, FeeSchedule, PriceSplit, UnknownCurrency};
 use super::user::Role;
 use super::validation::check_https_url;
@@ -377,6 +378,10 @@ pub struct Payment {
     pub intent_id: String,
     pub amount_cents: u64,
     pub currency: String,
+    /// The processor's id of the successful charge (`ch_...`): the freelancer's payout is
+    /// transferred from it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub charge_id: Option<String>,
     /// Why the last attempt failed (a declined card), while the client may retry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -525,6 +530,31 @@ pub struct Transition {
     /// Written in the same DynamoDB transaction as the order: paid into escrow, refunded out of
     /// it, or released to the freelancer and the platform on completion.
     pub ledger: Option<LedgerTransaction>,
+}
+
+impl Transition {
+    /// The freelancer's earnings this transition creates: the net of an order that completes
+    /// (nothing when the commission took the whole price).
+    pub fn earning(&self) -> Option<Earning> {
+        let ledger = self.ledger.as_ref()?;
+        if ledger.kind != LedgerKind::OrderCompleted || self.after.freelancer_net_cents == 0 {
+            return None;
+        }
+        let order = &self.after;
+        Some(Earning {
+            order_id: order.id,
+            freelancer_id: order.freelancer_id,
+            currency: order.currency.clone(),
+            amount_cents: order.freelancer_net_cents,
+            withdrawn_cents: 0,
+            status: EarningStatus::Pending,
+            charge_id: order
+                .payment
+                .as_ref()
+                .and_then(|payment| payment.charge_id.clone()),
+            completed_at: order.updated_at,
+        })
+    }
 }
 
 /// What the caller says with an action (reason, delivery message, attachments).
@@ -1000,6 +1030,7 @@ mod tests {
             intent_id: "pi_1".into(),
             amount_cents: order.client_total_cents,
             currency: order.currency.clone(),
+            charge_id: None,
             error: None,
         });
         order

@@ -38,6 +38,12 @@
 //! | connection          | `CONNECTION#<connection_id>` | `CONNECTION`  | TTL `expires_at` (API Gateway's 2-hour limit); whose it is, for `$disconnect` |
 //! | user's connection   | `CONNECTIONS#<user_id>` | `CONNECTION#<connection_id>` | TTL `expires_at`; one Query finds where to push to a user; expired ones ignored on read |
 //!
+//! | payout account      | `USER#<user_id>`        | `PAYOUT_ACCOUNT`   | the freelancer's Stripe Connect account: id, `payouts_enabled`, requirements |
+//! | earning             | `EARNINGS#<freelancer_id>` | `EARNING#<order_id>` | one completed order's net; gsi2 by status, gsi3 while pending (see "Payouts") |
+//! | earnings currencies | `EARNINGS#<freelancer_id>` | `CURRENCIES`    | string set: every currency the freelancer earned in |
+//! | withdrawal          | `EARNINGS#<freelancer_id>` | `WITHDRAWAL#<withdrawal_id>` | its transfers; gsi3 while one is not made |
+//! | withdrawal request  | `IDEMPOTENCY#<user_id>#<key>` | `WITHDRAWAL_REQUEST` | TTL `expires_at` (24 h); the withdrawal a retried request answers |
+//!
 //! GSIs `gsi1`..`gsi4` are generic (`gsiNpk`/`gsiNsk`), overloaded by the entities that need them;
 //! each entity documents its use beside its key function. Partition values carry a prefix per
 //! entity (`GIGOWNER#`, `BROWSE#`, `TERM#`, ...), so overloaded indexes never mix entities.
@@ -105,6 +111,15 @@
 //! `BatchGetItem` reads the 8 ledger currencies shards; the money figures are then one more
 //! `BatchGetItem` of the four platform balances (`stripe_clearing`, `platform_fees`, `refunds`,
 //! `escrow`) of each currency found, when there is one.
+//!
+//! ## Payouts
+//!
+//! | item        | index | pk                                   | sk                          | what for |
+//! |-------------|-------|--------------------------------------|-----------------------------|----------|
+//! | ledger transaction | gsi1 | `LEDGER#FREELANCER#<freelancer_id>` | `<at ms:016>#<transaction_id>` | SPARSE (moves a freelancer's earnings): `GET /me/payouts` entries, newest first |
+//! | earning     | gsi2  | `EARNINGS#<pending\|available>#<freelancer_id>#<currency>` | `<completed secs:012>#<order_id>` | SPARSE: pending ones (next clearances), available ones with something left (what a withdrawal draws on, oldest first) |
+//! | earning     | gsi3  | `DUE#CLEARANCE`                      | `<completed secs:012>#<order_id>` | SPARSE (pending): the scheduler clears those completed a clearance period ago |
+//! | withdrawal  | gsi3  | `DUE#WITHDRAWAL`                     | `<created secs:012>#<withdrawal_id>` | SPARSE (a transfer not yet made): the scheduler asks Stripe again |
 //!
 //! ## Admin: audit log and user maintenance
 //!
@@ -323,6 +338,14 @@ pub(crate) mod index {
     pub const REVIEWS_BY_MONTH: Index = Index::Gsi4;
     /// Ledger transaction (charges and refunds): every payment of a month, newest first.
     pub const PAYMENTS_BY_MONTH: Index = Index::Gsi4;
+
+    // Payouts (see the module docs, "Payouts").
+    /// Ledger transaction moving a freelancer's earnings: their entries, newest first.
+    pub const FREELANCER_LEDGER: Index = Index::Gsi1;
+    /// Earning: a freelancer's pending or available earnings of one currency, oldest first.
+    pub const EARNINGS_BY_STATUS: Index = Index::Gsi2;
+    /// Earning (pending) and withdrawal (sending): what the scheduler clears or sends.
+    pub const PAYOUT_DEADLINES: Index = Index::Gsi3;
 }
 
 /// A primary key pair.
@@ -480,6 +503,64 @@ pub fn processor_event(event_id: &str) -> Key {
 /// The watermark of the reconciliation of Stripe's events (`store::reconciliation`).
 pub fn reconciliation_watermark() -> Key {
     Key::new("RECONCILIATION#stripe-events".to_owned(), "WATERMARK")
+}
+
+// ---- payouts: connected accounts, earnings, withdrawals (`store::payouts`) ----
+
+/// A freelancer's Stripe Connect account, beside their profile.
+pub fn payout_account(user_id: Uuid) -> Key {
+    Key::new(format!("USER#{user_id}"), "PAYOUT_ACCOUNT")
+}
+
+/// The partition of a freelancer's earnings and withdrawals.
+fn earnings_partition(freelancer_id: Uuid) -> String {
+    format!("EARNINGS#{freelancer_id}")
+}
+
+/// One completed order's earnings.
+pub fn earning(freelancer_id: Uuid, order_id: Uuid) -> Key {
+    Key::new(earnings_partition(freelancer_id), &format!("EARNING#{order_id}"))
+}
+
+/// The set of currencies a freelancer has earned in.
+pub fn earnings_currencies(freelancer_id: Uuid) -> Key {
+    Key::new(earnings_partition(freelancer_id), "CURRENCIES")
+}
+
+/// A withdrawal (UUIDv7 id: sorted by time).
+pub fn withdrawal(freelancer_id: Uuid, withdrawal_id: Uuid) -> Key {
+    Key::new(
+        earnings_partition(freelancer_id),
+        &format!("WITHDRAWAL#{withdrawal_id}"),
+    )
+}
+
+/// What a client's retried `POST /me/payouts/withdrawals` with the same Idempotency-Key finds.
+pub fn withdrawal_request(user_id: Uuid, idempotency_key: &str) -> Key {
+    Key::new(
+        format!("IDEMPOTENCY#{user_id}#{idempotency_key}"),
+        "WITHDRAWAL_REQUEST",
+    )
+}
+
+/// gsi1 partition: the ledger transactions that moved a freelancer's earnings.
+pub fn freelancer_ledger_partition(freelancer_id: Uuid) -> String {
+    format!("LEDGER#FREELANCER#{freelancer_id}")
+}
+
+/// gsi2 partition: a freelancer's earnings of one currency that are `pending` or `available`.
+pub fn earnings_by_status(freelancer_id: Uuid, status: &str, currency: &str) -> String {
+    format!("EARNINGS#{status}#{freelancer_id}#{currency}")
+}
+
+/// gsi3 partition of the pending earnings, by completion time.
+pub fn due_clearance_partition() -> String {
+    "DUE#CLEARANCE".to_owned()
+}
+
+/// gsi3 partition of the withdrawals with a transfer Stripe has not made yet.
+pub fn due_withdrawal_partition() -> String {
+    "DUE#WITHDRAWAL".to_owned()
 }
 
 // ---- end of payments keys ----
@@ -852,6 +933,11 @@ pub mod entity {
     pub const LEDGER_TRANSACTION: &str = "ledger_transaction";
     pub const LEDGER_BALANCE: &str = "ledger_balance";
     pub const LEDGER_CURRENCIES: &str = "ledger_currencies";
+    pub const PAYOUT_ACCOUNT: &str = "payout_account";
+    pub const EARNING: &str = "earning";
+    pub const EARNINGS_CURRENCIES: &str = "earnings_currencies";
+    pub const WITHDRAWAL: &str = "withdrawal";
+    pub const WITHDRAWAL_REQUEST: &str = "withdrawal_request";
     pub const PROCESSOR_EVENT: &str = "processor_event";
     pub const RECONCILIATION_WATERMARK: &str = "reconciliation_watermark";
     pub const GIG_LISTING: &str = "gig_listing";

@@ -6,13 +6,14 @@
 //! something, written in that same transaction, so a redelivered event changes nothing.
 //!
 //!
+//! Transactions that move a freelancer's earnings carry gsi1 keys for their `GET /me/payouts`.
 //! Charges and refunds carry month keys on gsi4 for `GET /admin/payments`
 //! (`store::admin::payments`), and every transaction adds its currency to the sharded set of
 //! currencies the ledger holds money in, so `GET /admin/metrics` knows which balances to read
 //! without a Scan (`store::metrics`).
 //!
 //! ```text
-//! pk LEDGER#<transaction id>            sk TX         id, kind, order_id, currency, postings[], at
+//! pk LEDGER#<transaction id>            sk TX         id, kind, order_id | withdrawal_id, currency, postings[], at
 //! pk BALANCE#<account>#<currency>       sk BALANCE    account, currency, balance
 //! pk LEDGER#CURRENCIES                  sk SHARD#<n>  currencies (a string set)
 //! pk STRIPE_EVENT#<event id>            sk EVENT      order_id, expires_at
@@ -31,7 +32,9 @@ use super::keys::{self, Key, METRICS_SHARDS, attr, entity, index};
 use super::metrics::shard_of;
 use super::transaction::Transaction;
 use super::{Item, Store, from_item, n, s, to_item};
-use crate::domain::ledger::{Balances, LedgerAccount, LedgerKind, LedgerTransaction, PaymentEntry};
+use crate::domain::ledger::{
+    Balances, EarningsEntry, LedgerAccount, LedgerKind, LedgerTransaction, PaymentEntry,
+};
 use crate::domain::metrics::MoneyFigures;
 use crate::domain::money::Currency;
 use crate::error::ApiError;
@@ -48,7 +51,10 @@ const BALANCE: &str = "balance";
 struct StoredTransaction<'a> {
     id: Cow<'a, str>,
     kind: Cow<'a, str>,
-    order_id: Uuid,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    order_id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    withdrawal_id: Option<Uuid>,
     currency: Cow<'a, str>,
     postings: Vec<StoredPosting>,
     /// Unix seconds.
@@ -87,7 +93,8 @@ impl<N: Copy + Debug> Transaction<N> {
         let stored = StoredTransaction {
             id: Cow::Borrowed(&ledger.id),
             kind: Cow::Borrowed(ledger.kind.id_prefix()),
-            order_id: ledger.order_id,
+            order_id: ledger.subject.order_id(),
+            withdrawal_id: ledger.subject.withdrawal_id(),
             currency: Cow::Borrowed(currency),
             postings: ledger
                 .postings
@@ -107,11 +114,14 @@ impl<N: Copy + Debug> Transaction<N> {
         if ledger.kind.payment_kind().is_some() {
             item.extend(payment_month_keys(&ledger.id, now_unix));
         }
+        if let Some(freelancer_id) = ledger.freelancer_id() {
+            item.extend(freelancer_entry_keys(freelancer_id, &ledger.id, now_unix));
+        }
         self.put_new(entry, item)?;
         // A set: adding a currency it holds changes nothing.
         self.update(
             entry,
-            &keys::ledger_currencies(shard_of(ledger.order_id)),
+            &keys::ledger_currencies(shard_of(ledger.subject.id())),
             |update| {
                 update
                     .update_expression("ADD #currencies :currency SET #entity = :entity")
@@ -193,6 +203,57 @@ fn payment_month_keys(transaction_id: &str, at_unix: i64) -> [(String, Attribute
     ]
 }
 
+/// The gsi1 keys of a transaction that moves `freelancer_id`'s earnings, for their payouts page.
+fn freelancer_entry_keys(
+    freelancer_id: Uuid,
+    transaction_id: &str,
+    at_unix: i64,
+) -> [(String, AttributeValue); 2] {
+    let index = index::FREELANCER_LEDGER;
+    [
+        (
+            index.pk().to_owned(),
+            s(keys::freelancer_ledger_partition(freelancer_id)),
+        ),
+        (
+            index.sk().to_owned(),
+            s(keys::payment_list_sort(
+                i128::from(at_unix) * 1_000,
+                transaction_id,
+            )),
+        ),
+    ]
+}
+
+/// A ledger transaction item as a freelancer's payouts page shows it: what it changed of
+/// `freelancer_id`'s three balances.
+pub(crate) fn earnings_entry(item: Item, freelancer_id: Uuid) -> Result<EarningsEntry, ApiError> {
+    let stored: StoredTransaction = from_item(item)?;
+    let kind = LedgerKind::from_id_prefix(&stored.kind).ok_or_else(|| {
+        ApiError::internal(anyhow::anyhow!("ledger transaction {} of an unknown kind", stored.id))
+    })?;
+    let change = |account: LedgerAccount| {
+        let name = account.to_string();
+        stored
+            .postings
+            .iter()
+            .filter(|posting| posting.account == name)
+            .map(|posting| posting.amount)
+            .sum::<i64>()
+    };
+    Ok(EarningsEntry {
+        id: stored.id.to_string(),
+        kind,
+        order_id: stored.order_id,
+        withdrawal_id: stored.withdrawal_id,
+        currency: stored.currency.into_owned(),
+        pending_change_cents: change(LedgerAccount::FreelancerPending(freelancer_id)),
+        available_change_cents: change(LedgerAccount::FreelancerAvailable(freelancer_id)),
+        paid_out_change_cents: change(LedgerAccount::FreelancerPaidOut(freelancer_id)),
+        at: OffsetDateTime::from_unix_timestamp(stored.at).map_err(ApiError::internal)?,
+    })
+}
+
 /// A charge or refund transaction item as `GET /admin/payments` lists it.
 pub(crate) fn payment_entry(item: Item) -> Result<PaymentEntry, ApiError> {
     let stored: StoredTransaction = from_item(item)?;
@@ -211,10 +272,13 @@ pub(crate) fn payment_entry(item: Item) -> Result<PaymentEntry, ApiError> {
         .iter()
         .map(|posting| posting.amount.max(0))
         .sum();
+    let order_id = stored.order_id.ok_or_else(|| {
+        ApiError::internal(anyhow::anyhow!("payment {} names no order", stored.id))
+    })?;
     Ok(PaymentEntry {
         id: stored.id.into_owned(),
         kind,
-        order_id: stored.order_id,
+        order_id,
         currency: stored.currency.into_owned(),
         amount_cents: u64::try_from(amount).map_err(ApiError::internal)?,
         at: OffsetDateTime::from_unix_timestamp(stored.at).map_err(ApiError::internal)?,

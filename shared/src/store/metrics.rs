@@ -107,7 +107,7 @@ impl Store {
 
     /// The items at `keys` that exist, strongly consistent: `BatchGetItem`s of at most 100 keys,
     /// asking again for the keys DynamoDB leaves unprocessed.
-    async fn batch_get(&self, keys: Vec<Key>) -> Result<Vec<Item>, ApiError> {
+    pub(crate) async fn batch_get(&self, keys: Vec<Key>) -> Result<Vec<Item>, ApiError> {
         let mut items: Vec<Item> = Vec::new();
         for chunk in keys.chunks(BATCH_GET_KEYS) {
             let mut pending: Vec<Item> = chunk.iter().map(key_attributes).collect();

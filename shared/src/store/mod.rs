@@ -22,6 +22,7 @@ pub mod metrics;
 pub mod orders;
 pub(crate) mod paged;
 pub mod passwords;
+pub mod payouts;
 pub mod realtime;
 pub mod reconciliation;
 pub mod reviews;

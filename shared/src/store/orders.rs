@@ -117,6 +117,7 @@ enum Changing {
     Audit,
     LedgerEntry,
     Balance(LedgerAccount),
+    Earning,
     ProcessorEvent,
 }
 
@@ -434,6 +435,9 @@ impl Store {
         let now_unix = transition.after.updated_at.unix_timestamp();
         if let Some(ledger) = &transition.ledger {
             transaction.ledger(Changing::LedgerEntry, Changing::Balance, ledger, now_unix)?;
+        }
+        if let Some(earning) = transition.earning() {
+            transaction.new_earning(Changing::Earning, &earning)?;
         }
         if let Some(event_id) = effects.processor_event {
             transaction.processor_event(Changing::ProcessorEvent, event_id, before.id, now_unix)?;

@@ -1,0 +1,326 @@
+//! Paying freelancers out: the Stripe Connect account earnings are transferred to, the earnings
+//! of each completed order on their way from `pending` to `available` (the clearance period),
+//! and the withdrawals that transfer them.
+//!
+//! An order's earnings are one [`Earning`]: its freelancer's net, created in the same write as the
+//! order's completion, cleared once the clearance period has passed since then, and drawn on by
+//! withdrawals oldest first. A withdrawal is one Stripe transfer per earning it draws on, because
+//! a transfer names the one charge it is paid from (`source_transaction`), so the money can leave
+//! before that charge's funds are available on the platform's balance.
+
+use serde::{Deserialize, Serialize};
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use super::money::Currency;
+
+/// The freelancer's Stripe Connect (Express) account, as Stripe last reported it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PayoutAccount {
+    pub user_id: Uuid,
+    /// Stripe's id of the connected account (`acct_...`).
+    pub stripe_account_id: String,
+    /// Whether Stripe lets the account receive transfers and pay them out.
+    pub payouts_enabled: bool,
+    /// What Stripe still needs from the freelancer (`requirements.currently_due`).
+    #[serde(default)]
+    pub requirements_due: Vec<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+/// Where one order's earnings stand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EarningStatus {
+    /// Within the clearance period: not yet withdrawable.
+    Pending,
+    /// Cleared: withdrawable, as far as no withdrawal has taken it.
+    Available,
+}
+
+/// The freelancer's net from one completed order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Earning {
+    pub order_id: Uuid,
+    pub freelancer_id: Uuid,
+    pub currency: String,
+    pub amount_cents: u64,
+    /// How much of it withdrawals have taken (and not given back).
+    #[serde(default)]
+    pub withdrawn_cents: u64,
+    pub status: EarningStatus,
+    /// The order's charge (`ch_...`): the transfer that pays this earning out is paid from it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub charge_id: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub completed_at: OffsetDateTime,
+}
+
+impl Earning {
+    /// When the earning clears, for a clearance period of `clearance`.
+    pub fn clears_at(&self, clearance: Duration) -> OffsetDateTime {
+        self.completed_at + clearance
+    }
+
+    /// What a withdrawal may still take from it.
+    pub fn remaining_cents(&self) -> u64 {
+        match self.status {
+            EarningStatus::Pending => 0,
+            EarningStatus::Available => self.amount_cents.saturating_sub(self.withdrawn_cents),
+        }
+    }
+}
+
+/// Where one transfer of a withdrawal stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TransferStatus {
+    /// Written, not yet accepted by Stripe (the scheduler asks again when a call failed).
+    Sending,
+    /// Stripe made the transfer.
+    Sent,
+    /// Stripe refused it: its amount is back in `available`.
+    Returned,
+}
+
+/// One transfer of a withdrawal: the part of it paid out of one order's earnings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WithdrawalTransfer {
+    pub order_id: Uuid,
+    pub amount_cents: u64,
+    /// The charge the transfer is paid from (`source_transaction`), when the order has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub charge_id: Option<String>,
+    pub status: TransferStatus,
+    /// Stripe's transfer id, once it is made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transfer_id: Option<String>,
+    /// Why Stripe refused it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
+}
+
+/// Where a withdrawal stands, from its transfers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WithdrawalStatus {
+    /// Some transfer is not yet made.
+    Sending,
+    /// Every transfer was made.
+    Sent,
+    /// Some were made, the others refused and given back.
+    PartlySent,
+    /// Every transfer was refused: the whole amount is back in `available`.
+    Failed,
+}
+
+/// A freelancer's withdrawal of available earnings to their connected account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Withdrawal {
+    pub id: Uuid,
+    pub freelancer_id: Uuid,
+    pub currency: String,
+    pub amount_cents: u64,
+    /// The connected account it is transferred to.
+    pub stripe_account_id: String,
+    pub transfers: Vec<WithdrawalTransfer>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+impl Withdrawal {
+    pub fn status(&self) -> WithdrawalStatus {
+        let count = |wanted| {
+            self.transfers
+                .iter()
+                .filter(|transfer| transfer.status == wanted)
+                .count()
+        };
+        let (sending, returned) = (count(TransferStatus::Sending), count(TransferStatus::Returned));
+        if sending > 0 {
+            WithdrawalStatus::Sending
+        } else if returned == 0 {
+            WithdrawalStatus::Sent
+        } else if returned == self.transfers.len() {
+            WithdrawalStatus::Failed
+        } else {
+            WithdrawalStatus::PartlySent
+        }
+    }
+
+    /// What was sent or is on its way (the withdrawal's amount less what came back).
+    pub fn outstanding_cents(&self) -> u64 {
+        self.transfers
+            .iter()
+            .filter(|transfer| transfer.status != TransferStatus::Returned)
+            .map(|transfer| transfer.amount_cents)
+            .sum()
+    }
+}
+
+/// A withdrawal draws on at most this many earnings: each is a transfer and an item in the
+/// DynamoDB transaction that records the withdrawal (100 items at most). A larger balance is
+/// withdrawn in several steps.
+pub const MAX_TRANSFERS: usize = 50;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WithdrawalError {
+    #[error("nothing is available to withdraw in {0}")]
+    NothingAvailable(String),
+    #[error("{requested} is below the least withdrawal of {minimum} (minor units of {currency})")]
+    BelowMinimum {
+        requested: u64,
+        minimum: u64,
+        currency: String,
+    },
+    #[error("{requested} is more than the {available} available (minor units of {currency})")]
+    MoreThanAvailable {
+        requested: u64,
+        available: u64,
+        currency: String,
+    },
+    #[error("the amount must be a positive amount {0} can be paid in")]
+    NotPayable(String),
+}
+
+/// What a withdrawal takes from which earning, oldest earnings first: `requested` (everything
+/// the first [`MAX_TRANSFERS`] available earnings hold, when `None`), at least `minimum`.
+pub fn plan_withdrawal(
+    available: &[Earning],
+    currency: &Currency,
+    requested: Option<u64>,
+    minimum: u64,
+) -> Result<Vec<(Uuid, u64)>, WithdrawalError> {
+    let mut earnings: Vec<&Earning> = available
+        .iter()
+        .filter(|earning| earning.currency == currency.code() && earning.remaining_cents() > 0)
+        .collect();
+    earnings.sort_by_key(|earning| (earning.completed_at, earning.order_id));
+    earnings.truncate(MAX_TRANSFERS);
+    let total: u64 = earnings.iter().map(|earning| earning.remaining_cents()).sum();
+    if total == 0 {
+        return Err(WithdrawalError::NothingAvailable(currency.code().to_owned()));
+    }
+    let wanted = requested.unwrap_or(total);
+    if wanted == 0 || !currency.is_chargeable(wanted) {
+        return Err(WithdrawalError::NotPayable(currency.code().to_owned()));
+    }
+    if wanted < minimum {
+        return Err(WithdrawalError::BelowMinimum {
+            requested: wanted,
+            minimum,
+            currency: currency.code().to_owned(),
+        });
+    }
+    if wanted > total {
+        return Err(WithdrawalError::MoreThanAvailable {
+            requested: wanted,
+            available: total,
+            currency: currency.code().to_owned(),
+        });
+    }
+    let mut left = wanted;
+    let mut plan = Vec::new();
+    for earning in earnings {
+        if left == 0 {
+            break;
+        }
+        let take = earning.remaining_cents().min(left);
+        plan.push((earning.order_id, take));
+        left -= take;
+    }
+    Ok(plan)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn earning(amount: u64, withdrawn: u64, minutes: i64) -> Earning {
+        Earning {
+            order_id: Uuid::new_v4(),
+            freelancer_id: Uuid::nil(),
+            currency: "EUR".into(),
+            amount_cents: amount,
+            withdrawn_cents: withdrawn,
+            status: EarningStatus::Available,
+            charge_id: None,
+            completed_at: OffsetDateTime::UNIX_EPOCH + Duration::minutes(minutes),
+        }
+    }
+
+    #[test]
+    fn a_withdrawal_takes_the_oldest_earnings_first() {
+        let eur = Currency::parse("EUR").unwrap();
+        let (old, new) = (earning(3_000, 1_000, 1), earning(5_000, 0, 2));
+        let everything = plan_withdrawal(&[new.clone(), old.clone()], &eur, None, 1_000).unwrap();
+        assert_eq!(everything, vec![(old.order_id, 2_000), (new.order_id, 5_000)]);
+        let part = plan_withdrawal(&[new.clone(), old.clone()], &eur, Some(2_500), 1_000).unwrap();
+        assert_eq!(part, vec![(old.order_id, 2_000), (new.order_id, 500)]);
+    }
+
+    #[test]
+    fn a_withdrawal_stays_within_what_is_available_and_above_the_minimum() {
+        let eur = Currency::parse("EUR").unwrap();
+        let available = [earning(3_000, 0, 1)];
+        assert!(matches!(
+            plan_withdrawal(&available, &eur, Some(3_001), 1_000),
+            Err(WithdrawalError::MoreThanAvailable { available: 3_000, .. })
+        ));
+        assert!(matches!(
+            plan_withdrawal(&available, &eur, Some(999), 1_000),
+            Err(WithdrawalError::BelowMinimum { minimum: 1_000, .. })
+        ));
+        let mut pending = earning(3_000, 0, 1);
+        pending.status = EarningStatus::Pending;
+        assert_eq!(
+            plan_withdrawal(&[pending], &eur, None, 1_000),
+            Err(WithdrawalError::NothingAvailable("EUR".into()))
+        );
+        let usd = Currency::parse("USD").unwrap();
+        assert_eq!(
+            plan_withdrawal(&available, &usd, None, 1_000),
+            Err(WithdrawalError::NothingAvailable("USD".into()))
+        );
+    }
+
+    #[test]
+    fn the_minimum_follows_the_currency() {
+        assert_eq!(Currency::parse("EUR").unwrap().minor_from_hundredths(1_000), 1_000);
+        assert_eq!(Currency::parse("JPY").unwrap().minor_from_hundredths(1_000), 10);
+        assert_eq!(Currency::parse("KWD").unwrap().minor_from_hundredths(1_000), 10_000);
+    }
+
+    #[test]
+    fn a_withdrawal_is_sent_when_every_transfer_is() {
+        let transfer = |status| WithdrawalTransfer {
+            order_id: Uuid::nil(),
+            amount_cents: 100,
+            charge_id: None,
+            status,
+            transfer_id: None,
+            failure: None,
+        };
+        let mut withdrawal = Withdrawal {
+            id: Uuid::nil(),
+            freelancer_id: Uuid::nil(),
+            currency: "EUR".into(),
+            amount_cents: 200,
+            stripe_account_id: "acct_1".into(),
+            transfers: vec![transfer(TransferStatus::Sent), transfer(TransferStatus::Sending)],
+            created_at: OffsetDateTime::UNIX_EPOCH,
+            updated_at: OffsetDateTime::UNIX_EPOCH,
+        };
+        assert_eq!(withdrawal.status(), WithdrawalStatus::Sending);
+        withdrawal.transfers[1].status = TransferStatus::Returned;
+        assert_eq!(withdrawal.status(), WithdrawalStatus::PartlySent);
+        assert_eq!(withdrawal.outstanding_cents(), 100);
+        withdrawal.transfers[0].status = TransferStatus::Returned;
+        assert_eq!(withdrawal.status(), WithdrawalStatus::Failed);
+    }
+}
