@@ -1,6 +1,7 @@
-//! A small typed client for the part of Stripe's REST API that paying for an order uses:
-//! PaymentIntents (create, retrieve, cancel), refunds, and the event list that reconciliation
-//! reads. Each answer is a struct with only the fields Gigmarket reads; a field an emulator may
+//! A small typed client for the part of Stripe's REST API that paying for an order and paying
+//! out the freelancer use: PaymentIntents (create, retrieve, cancel), refunds, the event list that
+//! reconciliation reads, and Connect's Express accounts, account links, transfers, transfer
+//! reversals and disputes. Each answer is a struct with only the fields Gigmarket reads; a field an emulator may
 //! leave out has a serde default, so the same code reads Stripe and the local stack alike.
 //!
 //! Built once per cold start ([`StripeClient::new`]): it holds the HTTP client (one connection
@@ -17,8 +18,9 @@
 //! `payment_method_types`, ...). This client reads only the fields we use, with defaults for the
 //! rest, so the same code runs against Stripe and the local stack.
 //!
-//! Every POST carries an `Idempotency-Key` derived from what it acts on, so a retried call (a
-//! Lambda retry, a timeout after Stripe acted) never charges or refunds twice.
+//! Every POST that charges, refunds or moves money carries an `Idempotency-Key` derived from what
+//! it acts on, so a retried call (a Lambda retry, a timeout after Stripe acted) never charges,
+//! refunds or pays out twice. Only an onboarding link goes without one: each call wants a new one.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -195,6 +197,149 @@ pub struct Charge {
     pub refunds: Option<List<Refund>>,
 }
 
+/// Who a new Express connected account is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NewAccount<'a> {
+    pub email: &'a str,
+    /// ISO 3166-1 alpha-2 (`US`, `DE`): where the freelancer's bank account is.
+    pub country: &'a str,
+    /// Our user id, kept in `metadata[user_id]` so an `account.updated` names its owner.
+    pub user_id: &'a str,
+}
+
+/// A connected account (`acct_...`), with what decides whether it can be paid out to.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Account {
+    pub id: String,
+    /// True once Stripe can send payouts to the account's bank: transfers to it are worth making.
+    #[serde(default)]
+    pub payouts_enabled: bool,
+    /// True once the freelancer finished the onboarding form.
+    #[serde(default)]
+    pub details_submitted: bool,
+    /// What Stripe still needs before the account is (or stays) enabled.
+    #[serde(default)]
+    pub requirements: Option<Requirements>,
+    /// `user_id`: the freelancer the account was created for ([`NewAccount::user_id`]).
+    #[serde(default)]
+    pub metadata: HashMap<String, String>,
+}
+
+impl Account {
+    /// The user the account was created for (`metadata[user_id]`).
+    pub fn user_id(&self) -> Option<&str> {
+        self.metadata.get("user_id").map(String::as_str)
+    }
+}
+
+/// An account's outstanding requirements.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct Requirements {
+    /// Fields the freelancer must provide now (`external_account`, `individual.dob.day`, ...).
+    #[serde(default)]
+    pub currently_due: Vec<String>,
+    /// Why the account is disabled (`requirements.past_due`, `under_review`, ...), if it is.
+    #[serde(default)]
+    pub disabled_reason: Option<String>,
+}
+
+/// A single-use onboarding link for a connected account.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct AccountLink {
+    /// Where the freelancer's browser goes to onboard.
+    pub url: String,
+    /// Unix seconds after which the link only leads to the refresh URL.
+    pub expires_at: i64,
+}
+
+/// What a new transfer pays, to which connected account, for which withdrawal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NewTransfer<'a> {
+    /// In the currency's minor unit (`domain::money`).
+    pub amount_minor: i64,
+    /// ISO 4217, any case (Stripe wants lower case).
+    pub currency: &'a str,
+    /// The connected account (`acct_...`).
+    pub destination: &'a str,
+    /// Ties the transfer to the charges it pays out (the order id the PaymentIntent carries).
+    pub transfer_group: &'a str,
+    /// The charge (`ch_...`) the money comes from: Stripe then takes it from that charge's funds
+    /// instead of the platform's available balance, so a payout never waits on settlement.
+    pub source_transaction: Option<&'a str>,
+    /// Our withdrawal id, kept in `metadata[withdrawal_id]` so `transfer.*` events name it.
+    pub withdrawal_id: &'a str,
+}
+
+/// A transfer (`tr_...`) from the platform to a connected account.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Transfer {
+    pub id: String,
+    /// In the currency's minor unit.
+    pub amount: i64,
+    pub currency: String,
+    /// The connected account (`acct_...`) it went to.
+    #[serde(deserialize_with = "required_expandable_id")]
+    pub destination: String,
+    #[serde(default)]
+    pub transfer_group: Option<String>,
+    /// The charge it was funded from, if it named one.
+    #[serde(default, deserialize_with = "expandable_id")]
+    pub source_transaction: Option<String>,
+    /// How much of it reversals took back.
+    #[serde(default)]
+    pub amount_reversed: i64,
+    /// True once the whole amount is reversed.
+    #[serde(default)]
+    pub reversed: bool,
+    /// `withdrawal_id`: the withdrawal it pays ([`NewTransfer::withdrawal_id`]).
+    #[serde(default)]
+    pub metadata: HashMap<String, String>,
+}
+
+/// A reversal (`trr_...`): money taken back from a connected account to the platform.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct TransferReversal {
+    pub id: String,
+    /// In the transfer's currency's minor unit.
+    pub amount: i64,
+    /// The transfer it reverses (`tr_...`).
+    #[serde(deserialize_with = "required_expandable_id")]
+    pub transfer: String,
+}
+
+/// A dispute (`du_...`): the cardholder's bank took a charge's money back pending the outcome.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Dispute {
+    pub id: String,
+    /// The disputed amount, in the currency's minor unit.
+    pub amount: i64,
+    pub currency: String,
+    /// The disputed charge (`ch_...`).
+    #[serde(deserialize_with = "required_expandable_id")]
+    pub charge: String,
+    /// The PaymentIntent of that charge: how the dispute finds its order.
+    #[serde(default, deserialize_with = "expandable_id")]
+    pub payment_intent: Option<String>,
+    pub status: DisputeStatus,
+}
+
+/// Stripe's dispute statuses: `won` and `lost` are final; `warning_*` are inquiries that may
+/// never become disputes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DisputeStatus {
+    WarningNeedsResponse,
+    WarningUnderReview,
+    WarningClosed,
+    NeedsResponse,
+    UnderReview,
+    Won,
+    Lost,
+    /// A status this client does not know yet: never a reason to fail a read.
+    #[serde(other)]
+    Other,
+}
+
 /// A reference Stripe calls expandable: an id, or the object itself when it was expanded
 /// (localstripe always sends the charge expanded).
 #[derive(Deserialize)]
@@ -204,14 +349,25 @@ enum Expandable {
     Object { id: String },
 }
 
+impl Expandable {
+    fn into_id(self) -> String {
+        match self {
+            Expandable::Id(id) | Expandable::Object { id } => id,
+        }
+    }
+}
+
 fn expandable_id<'de, D: serde::Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<String>, D::Error> {
-    Ok(
-        Option::<Expandable>::deserialize(deserializer)?.map(|reference| match reference {
-            Expandable::Id(id) | Expandable::Object { id } => id,
-        }),
-    )
+    Ok(Option::<Expandable>::deserialize(deserializer)?.map(Expandable::into_id))
+}
+
+/// An expandable reference that is always set (a transfer's `destination`, a dispute's `charge`).
+fn required_expandable_id<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<String, D::Error> {
+    Ok(Expandable::deserialize(deserializer)?.into_id())
 }
 
 /// An event as `GET /v1/events` lists it; its object stays JSON until the reader knows its type.
@@ -223,6 +379,10 @@ pub struct Event {
     /// Unix seconds.
     pub created: i64,
     pub data: EventData,
+    /// The connected account the event happened on (`acct_...`): set on the events a Connect
+    /// endpoint receives, absent on the platform's own.
+    #[serde(default)]
+    pub account: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -322,6 +482,15 @@ impl StripeError {
     /// True when the same call may succeed later.
     pub fn is_retryable(&self) -> bool {
         matches!(self, Self::Unavailable { .. } | Self::Transport(_))
+    }
+
+    /// True when Stripe refused because a balance cannot cover the amount (code
+    /// `balance_insufficient`): the platform's for a transfer, the connected account's for a
+    /// reversal. The same call fails again until money arrives.
+    pub fn balance_insufficient(&self) -> bool {
+        self.body()
+            .and_then(|body| body.code.as_deref())
+            .is_some_and(|code| code == "balance_insufficient")
     }
 
     /// Stripe's error object, when Stripe answered with one.
@@ -437,6 +606,92 @@ impl StripeClient {
         self.get("/v1/events", &form_body(&pairs)).await
     }
 
+    /// An Express connected account for a freelancer, requesting the `transfers` capability
+    /// (what receiving transfers needs), with our user id in `metadata[user_id]`. The caller's
+    /// key (derived from the user) makes a retry answer the first account, never a second one.
+    pub async fn create_account(
+        &self,
+        account: &NewAccount<'_>,
+        idempotency_key: &str,
+    ) -> Result<Account, StripeError> {
+        let form = form_body(&[
+            ("type", "express"),
+            ("country", account.country),
+            ("email", account.email),
+            ("capabilities[transfers][requested]", "true"),
+            ("metadata[user_id]", account.user_id),
+        ]);
+        self.post("/v1/accounts", idempotency_key, form).await
+    }
+
+    pub async fn retrieve_account(&self, id: &str) -> Result<Account, StripeError> {
+        self.get(&format!("/v1/accounts/{}", path_segment(id)), "")
+            .await
+    }
+
+    /// A fresh onboarding link (`type=account_onboarding`). Links are single-use and expire in
+    /// minutes, so every call makes a new one: no Idempotency-Key, which would answer a used link.
+    pub async fn create_account_link(
+        &self,
+        account: &str,
+        refresh_url: &str,
+        return_url: &str,
+    ) -> Result<AccountLink, StripeError> {
+        let form = form_body(&[
+            ("account", account),
+            ("type", "account_onboarding"),
+            ("refresh_url", refresh_url),
+            ("return_url", return_url),
+        ]);
+        self.send_post("/v1/account_links", None, form).await
+    }
+
+    /// A transfer to a connected account. The caller's key (derived from the withdrawal) makes a
+    /// retried withdrawal answer the first transfer, never a second payout.
+    pub async fn create_transfer(
+        &self,
+        transfer: &NewTransfer<'_>,
+        idempotency_key: &str,
+    ) -> Result<Transfer, StripeError> {
+        let amount = transfer.amount_minor.to_string();
+        let currency = transfer.currency.to_ascii_lowercase();
+        let mut pairs = vec![
+            ("amount", amount.as_str()),
+            ("currency", currency.as_str()),
+            ("destination", transfer.destination),
+            ("transfer_group", transfer.transfer_group),
+            ("metadata[withdrawal_id]", transfer.withdrawal_id),
+        ];
+        if let Some(charge) = transfer.source_transaction {
+            pairs.push(("source_transaction", charge));
+        }
+        self.post("/v1/transfers", idempotency_key, form_body(&pairs))
+            .await
+    }
+
+    /// Takes `amount_minor` of a transfer back from the connected account (all that is not yet
+    /// reversed when `None`). Refused with `balance_insufficient` when the account's balance
+    /// cannot cover it ([`StripeError::balance_insufficient`]).
+    pub async fn create_transfer_reversal(
+        &self,
+        transfer_id: &str,
+        amount_minor: Option<i64>,
+        idempotency_key: &str,
+    ) -> Result<TransferReversal, StripeError> {
+        let amount = amount_minor.map(|amount| amount.to_string());
+        let pairs: Vec<(&str, &str)> = amount
+            .iter()
+            .map(|amount| ("amount", amount.as_str()))
+            .collect();
+        let path = format!("/v1/transfers/{}/reversals", path_segment(transfer_id));
+        self.post(&path, idempotency_key, form_body(&pairs)).await
+    }
+
+    pub async fn retrieve_dispute(&self, id: &str) -> Result<Dispute, StripeError> {
+        self.get(&format!("/v1/disputes/{}", path_segment(id)), "")
+            .await
+    }
+
     async fn get<T: DeserializeOwned>(&self, path: &str, query: &str) -> Result<T, StripeError> {
         let mut url = format!("{}{path}", self.api_base);
         if !query.is_empty() {
@@ -452,10 +707,22 @@ impl StripeClient {
         idempotency_key: &str,
         form: String,
     ) -> Result<T, StripeError> {
-        let request = self
+        self.send_post(path, Some(idempotency_key), form).await
+    }
+
+    async fn send_post<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        idempotency_key: Option<&str>,
+        form: String,
+    ) -> Result<T, StripeError> {
+        let mut request = self
             .http
-            .request(Method::POST, format!("{}{path}", self.api_base))
-            .header("Idempotency-Key", idempotency_key)
+            .request(Method::POST, format!("{}{path}", self.api_base));
+        if let Some(key) = idempotency_key {
+            request = request.header("Idempotency-Key", key);
+        }
+        let request = request
             .header(
                 reqwest::header::CONTENT_TYPE,
                 "application/x-www-form-urlencoded",
@@ -576,5 +843,51 @@ mod tests {
             .unwrap();
             assert_eq!(intent.latest_charge.as_deref(), Some("ch_1"));
         }
+    }
+
+    #[test]
+    fn connect_objects_read_with_expanded_or_bare_references() {
+        let transfer: Transfer = serde_json::from_str(
+            r#"{"id":"tr_1","object":"transfer","amount":900,"currency":"eur",
+                "destination":{"id":"acct_1","object":"account"},"transfer_group":"ord_1",
+                "source_transaction":"ch_1","amount_reversed":0,"reversed":false,
+                "metadata":{"withdrawal_id":"wd_1"}}"#,
+        )
+        .unwrap();
+        assert_eq!(transfer.destination, "acct_1");
+        assert_eq!(transfer.source_transaction.as_deref(), Some("ch_1"));
+        assert_eq!(transfer.metadata["withdrawal_id"], "wd_1");
+
+        let dispute: Dispute = serde_json::from_str(
+            r#"{"id":"du_1","amount":1055,"currency":"eur","charge":"ch_1",
+                "payment_intent":null,"status":"charge_refunded_someday"}"#,
+        )
+        .unwrap();
+        assert_eq!(dispute.status, DisputeStatus::Other);
+        assert_eq!(dispute.payment_intent, None);
+        let warning: DisputeStatus = serde_json::from_str(r#""warning_needs_response""#).unwrap();
+        assert_eq!(warning, DisputeStatus::WarningNeedsResponse);
+
+        let account: Account = serde_json::from_str(
+            r#"{"id":"acct_1","payouts_enabled":false,"details_submitted":false,
+                "requirements":{"currently_due":["external_account"],"past_due":[],
+                "disabled_reason":"requirements.past_due"},"metadata":{"user_id":"u_1"}}"#,
+        )
+        .unwrap();
+        assert_eq!(account.user_id(), Some("u_1"));
+        let requirements = account.requirements.unwrap();
+        assert_eq!(requirements.currently_due, ["external_account"]);
+        assert_eq!(
+            requirements.disabled_reason.as_deref(),
+            Some("requirements.past_due")
+        );
+    }
+
+    #[test]
+    fn an_uncovered_balance_is_told_apart() {
+        let short = br#"{"error":{"type":"invalid_request_error","code":"balance_insufficient","message":"Insufficient funds"}}"#;
+        assert!(StripeError::from_answer(StatusCode::BAD_REQUEST, short).balance_insufficient());
+        let other = br#"{"error":{"type":"invalid_request_error","code":"resource_missing"}}"#;
+        assert!(!StripeError::from_answer(StatusCode::NOT_FOUND, other).balance_insufficient());
     }
 }

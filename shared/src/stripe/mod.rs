@@ -3,8 +3,8 @@
 //! `domain::ledger`.
 //!
 //! - `signature`: checks the `Stripe-Signature` of a webhook delivery before anything else reads it.
-//! - `client` (feature `stripe-client`): the typed REST client for PaymentIntents, refunds and
-//!   events.
+//! - `client` (feature `stripe-client`): the typed REST client for PaymentIntents, refunds,
+//!   events, and Connect's accounts, account links, transfers, reversals and disputes.
 
 #[cfg(feature = "stripe-client")]
 pub mod client;
