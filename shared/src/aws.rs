@@ -236,18 +236,35 @@ pub async fn jwt_keys(config: &SdkConfig) -> anyhow::Result<crate::auth::JwtKeys
 pub async fn stripe_signing_secrets(
     config: &SdkConfig,
 ) -> anyhow::Result<crate::stripe::signature::SigningSecrets> {
+    signing_secrets(config, "STRIPE_WEBHOOK_SECRETS").await
+}
+
+/// The Stripe Connect webhook endpoint's signing secrets, read as [`stripe_signing_secrets`]
+/// from `STRIPE_CONNECT_WEBHOOK_SECRETS` or `STRIPE_CONNECT_WEBHOOK_SECRETS_ID`: a separate
+/// endpoint with its own secrets, as Stripe makes one for connected accounts' events.
+pub async fn stripe_connect_signing_secrets(
+    config: &SdkConfig,
+) -> anyhow::Result<crate::stripe::signature::SigningSecrets> {
+    signing_secrets(config, "STRIPE_CONNECT_WEBHOOK_SECRETS").await
+}
+
+/// The secrets in the variable `name`, or in the Secrets Manager secret named by `<name>_ID`.
+async fn signing_secrets(
+    config: &SdkConfig,
+    name: &str,
+) -> anyhow::Result<crate::stripe::signature::SigningSecrets> {
     use crate::stripe::signature::SigningSecrets;
     use anyhow::Context;
 
-    let list = match std::env::var("STRIPE_WEBHOOK_SECRETS") {
+    let list = match std::env::var(name) {
         Ok(list) if !list.trim().is_empty() => list,
         _ => {
-            let secret_id = std::env::var("STRIPE_WEBHOOK_SECRETS_ID")
-                .context("set STRIPE_WEBHOOK_SECRETS or STRIPE_WEBHOOK_SECRETS_ID")?;
+            let secret_id = std::env::var(format!("{name}_ID"))
+                .with_context(|| format!("set {name} or {name}_ID"))?;
             read_secret(config, &secret_id).await?
         }
     };
-    SigningSecrets::parse(&list).context("the Stripe webhook secret list is empty")
+    SigningSecrets::parse(&list).with_context(|| format!("the secret list of {name} is empty"))
 }
 
 /// The Stripe client's configuration, its key from the first of: `STRIPE_SECRET_KEY` (local: the

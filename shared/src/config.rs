@@ -55,6 +55,12 @@ pub struct Config {
     /// `SERVICE_FEE_BPS` (default 550), `SERVICE_FEE_MINIMUM_HUNDREDTHS` (default 200) and
     /// `COMMISSION_BPS` (default 2000): how an order's price is split at placement.
     pub fees: FeeSchedule,
+    // Payouts.
+    /// `PAYOUT_CLEARANCE_DAYS` (default 14): how long a completed order's earnings stay
+    /// pending before they can be withdrawn (refunds and disputes come out of them meanwhile).
+    pub payout_clearance: time::Duration,
+    /// `PAYOUT_MINIMUM_HUNDREDTHS` (default 1000: 10.00 EUR, 10 JPY): the least withdrawal.
+    pub payout_minimum_hundredths: u64,
     // Real time.
     /// `REALTIME_CALLBACK_URL`: the WebSocket API stage's management endpoint
     /// (`https://<api>.execute-api.<region>.amazonaws.com/<stage>`; locally the gateway's), where
@@ -209,6 +215,26 @@ pub const ENV_VARS: &[EnvVar] = &[
         "the platform's commission out of an order's price, in basis points (`orders`)",
     ),
     env_var(
+        "PAYOUT_CLEARANCE_DAYS",
+        "14",
+        "days a completed order's earnings stay pending before they can be withdrawn (`scheduler`, `payouts`)",
+    ),
+    env_var(
+        "PAYOUT_MINIMUM_HUNDREDTHS",
+        "1000",
+        "the least withdrawal, in hundredths of a major unit of its currency (1000: 10.00 EUR, 10 JPY) (`payouts`)",
+    ),
+    env_var(
+        "STRIPE_CONNECT_WEBHOOK_SECRETS",
+        "",
+        "local: the Stripe Connect webhook's signing secrets (`whsec_...`), one per comma or line (`payouts`), never logged",
+    ),
+    env_var(
+        "STRIPE_CONNECT_WEBHOOK_SECRETS_ID",
+        "",
+        "deployed: the Secrets Manager secret holding the Stripe Connect webhook's signing secrets, one per line (`payouts`; see docs/deploy.md)",
+    ),
+    env_var(
         "REALTIME_CALLBACK_URL",
         "",
         "the WebSocket API stage's management endpoint `realtime` posts to connections at (locally the gateway's `http://127.0.0.1:<port>/local`); never taken from `AWS_ENDPOINT_URL`",
@@ -330,6 +356,9 @@ impl Config {
                     _ => bail!("environment variable COMMISSION_BPS must be at most 10000"),
                 }),
             },
+            // Payouts.
+            payout_clearance: time::Duration::days(env.number("PAYOUT_CLEARANCE_DAYS", 14)?),
+            payout_minimum_hundredths: env.number("PAYOUT_MINIMUM_HUNDREDTHS", 1_000)?,
             // Real time.
             realtime_callback_url: optional("REALTIME_CALLBACK_URL"),
         })
@@ -361,6 +390,8 @@ impl Config {
             // Payments.
             fees: FeeSchedule::default(),
             // Real time.
+            payout_clearance: time::Duration::days(14),
+            payout_minimum_hundredths: 1_000,
             realtime_callback_url: None,
         }
     }

@@ -169,6 +169,16 @@ pub const PROBLEM_TYPES: &[ProblemType] = &[
     ),
     problem("already-replied", 409, "answering a review twice"),
     problem(
+        "payouts-not-enabled",
+        409,
+        "a withdrawal before the payout account's onboarding is finished (or while Stripe has disabled it)",
+    ),
+    problem(
+        "withdrawal-conflict",
+        409,
+        "concurrent withdrawals kept taking the same earnings; send the request again",
+    ),
+    problem(
         "review-not-published",
         409,
         "answering, hiding or unhiding a review that is not published",
@@ -202,6 +212,21 @@ pub const PROBLEM_TYPES: &[ProblemType] = &[
         "unsupported-media-type",
         415,
         "a body without `Content-Type: application/json`",
+    ),
+    problem(
+        "nothing-to-withdraw",
+        422,
+        "a withdrawal in a currency with no available earnings",
+    ),
+    problem(
+        "below-minimum-withdrawal",
+        422,
+        "a withdrawal under `PAYOUT_MINIMUM_HUNDREDTHS` of its currency",
+    ),
+    problem(
+        "more-than-available",
+        422,
+        "a withdrawal of more than the available earnings",
     ),
     problem(
         "idempotency-key-reused",

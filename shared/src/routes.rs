@@ -89,7 +89,11 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/webhooks/stripe", "payments"),
     // Real time: tickets for the WebSocket API (its own routes are in the infra).
     route("POST", "/realtime/tickets", "realtime"),
-    route("GET", "/payouts", "payouts"),
+    // Payouts: Connect onboarding, balances, withdrawals, the Connect webhook.
+    route("GET", "/me/payouts", "payouts"),
+    route("POST", "/me/payouts/account", "payouts"),
+    route("POST", "/me/payouts/withdrawals", "payouts"),
+    route("POST", "/webhooks/stripe/connect", "payouts"),
 ];
 
 /// The `[workspace.metadata.lambda.watch.router]` table body, one line per path, in table order.

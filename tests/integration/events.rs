@@ -135,7 +135,12 @@ const HTTP_SAMPLES: &[(&str, u16)] = &[
     ("payments/stripe-webhook.json", 400),
     // A ticket for Ann's next WebSocket connection.
     ("realtime/post-ticket.json", 201),
+    // Ann's payouts: her completed order's earnings are pending; she starts onboarding, but
+    // can not withdraw before it is finished; a Connect delivery with a stale signature is refused.
     ("payouts/get-payouts.json", 200),
+    ("payouts/open-account.json", 200),
+    ("payouts/withdraw.json", 409),
+    ("payouts/connect-webhook.json", 400),
 ];
 
 /// The samples of the event-driven functions, each with the event source it stands for.
@@ -417,6 +422,20 @@ async fn every_api_sample_gets_its_expected_response() {
                 );
             }
             "orders/complete-order.json" => assert_eq!(body["status"], "completed"),
+            "payouts/get-payouts.json" => {
+                // The completed order's net, pending until it clears.
+                assert_eq!(body["payouts_enabled"], false);
+                assert!(body["balances"][0]["pending_cents"].as_i64().unwrap() > 0);
+                assert_eq!(body["entries"]["items"][0]["kind"], "order_completed");
+            }
+            "payouts/open-account.json" => {
+                assert!(body["onboarding_url"].as_str().unwrap().starts_with("http"));
+                assert_eq!(body["account"]["payouts_enabled"], false);
+            }
+            "payouts/withdraw.json" => assert!(
+                body["type"].as_str().unwrap().ends_with("/payouts-not-enabled"),
+                "{body}"
+            ),
             "reviews/post-review.json" => {
                 assert_eq!(body["state"], "sealed");
                 review_id = body["id"].as_str().unwrap().to_owned();

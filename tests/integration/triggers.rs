@@ -143,7 +143,13 @@ async fn the_scheduler_runs_only_for_its_schedule() {
     custom["source"] = json!("com.example.someone-else");
     refused.push(("another source's event", custom));
     for (what, payload) in refused {
-        let refusal = scheduler::on_schedule(&app.state.store, &app.stripe, &payload, due)
+        let refusal = scheduler::on_schedule(
+            &app.state.store,
+            &app.stripe,
+            &scheduler::Settings::default(),
+            &payload,
+            due,
+        )
             .await
             .expect_err(&format!("{what} is refused"));
         assert_refused(&refusal, what);
@@ -156,6 +162,7 @@ async fn the_scheduler_runs_only_for_its_schedule() {
     let summary = scheduler::on_schedule(
         &app.state.store,
         &app.stripe,
+        &scheduler::Settings::default(),
         &sample("scheduler/scheduled.json"),
         due,
     )

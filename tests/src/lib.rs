@@ -33,6 +33,8 @@ use uuid::Uuid;
 pub const PASSWORD: &str = "correct horse battery staple";
 /// The signing secret of the in-process Stripe webhook (`payments`): tests sign deliveries with it.
 pub const WEBHOOK_SECRET: &str = "whsec_gigmarket_tests_only";
+/// The in-process `payouts` router's Connect webhook secret: the tests sign Connect events with it.
+pub const CONNECT_WEBHOOK_SECRET: &str = "whsec_gigmarket_connect_tests_only";
 
 pub struct TestApp {
     pub state: AppState,
@@ -264,7 +266,16 @@ impl TestApp {
                 ),
             ),
             ("realtime", ::realtime::router(state.clone())),
-            ("payouts", ::payouts::router(state.clone())),
+            (
+                "payouts",
+                ::payouts::router(
+                    state.clone(),
+                    ::payouts::ConnectSecrets(
+                        SigningSecrets::parse(CONNECT_WEBHOOK_SECRET).expect("a secret"),
+                    ),
+                    stripe.clone(),
+                ),
+            ),
         ]);
         let mut matcher = matchit::Router::new();
         for route in ROUTES {

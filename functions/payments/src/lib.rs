@@ -32,7 +32,8 @@ pub fn router(state: AppState, secrets: SigningSecrets, stripe: StripeClient) ->
 #[derive(Debug, Serialize)]
 struct Received {
     received: bool,
-    /// What the event did: `paid`, `paid_after_close`, `recorded`, `ignored`, `already_applied`.
+    /// What the event did: `paid`, `paid_after_close`, `recorded`, `ignored`, `already_applied`,
+    /// `transfer_recorded`.
     outcome: &'static str,
 }
 

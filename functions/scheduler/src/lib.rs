@@ -2,8 +2,9 @@
 //! (applies the payments and refunds whose webhook never arrived), then completes orders
 //! delivered more than 3 days ago, marks in-progress orders past their due date as late, expires
 //! orders unpaid 24 hours after placement (cancelling their PaymentIntent), asks Stripe again for
-//! refunds it has not accepted yet, and publishes the reviews still sealed when their order's
-//! review window closed.
+//! refunds it has not accepted yet, publishes the reviews still sealed when their order's
+//! review window closed, clears the earnings of orders completed a clearance period ago and asks
+//! Stripe again for withdrawals' transfers it did not answer.
 //!
 //! The daily reconciliation is a step of this run, gated by its stored watermark, not a second
 //! schedule: see `domain::reconciliation` for why.
@@ -16,6 +17,7 @@
 use gigmarket_shared::ApiError;
 use gigmarket_shared::app::orders::change as change_order;
 use gigmarket_shared::app::payments::issue_refund;
+use gigmarket_shared::app::payouts::{clear_earnings, resend_transfers};
 use gigmarket_shared::app::reconciliation::reconcile_if_due;
 use gigmarket_shared::app::reviews::publish_due as publish_due_reviews;
 use gigmarket_shared::domain::order::{ActionInput, Actor, OrderAction};
@@ -44,7 +46,30 @@ pub struct RunSummary {
     pub skipped: usize,
     /// Sealed reviews published because their window closed.
     pub reviews_published: usize,
+    /// Completed orders' earnings that passed the clearance period: now withdrawable.
+    pub earnings_cleared: usize,
+    /// Withdrawals whose last transfers Stripe made on this run's asking.
+    pub withdrawals_finished: usize,
 }
+
+/// What a run is told by configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settings {
+    /// `PAYOUT_CLEARANCE_DAYS`: how long earnings stay pending.
+    pub payout_clearance: time::Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            payout_clearance: time::Duration::days(14),
+        }
+    }
+}
+
+/// A withdrawal whose transfers are still being asked for by its own request is left alone
+/// this long before the scheduler asks again.
+const WITHDRAWAL_GRACE: time::Duration = time::Duration::minutes(5);
 
 /// The invocation: a run as of `now` when the payload is what the schedule's EventBridge rule
 /// sends; any other payload (an API request, a queue batch, `{}`) is refused as the invocation's
@@ -52,19 +77,30 @@ pub struct RunSummary {
 pub async fn on_schedule(
     store: &Store,
     stripe: &StripeClient,
+    settings: &Settings,
     payload: &serde_json::Value,
     now: OffsetDateTime,
 ) -> Result<RunSummary, Diagnostic> {
     triggers::scheduled_event(payload)?;
-    run(store, stripe, now)
+    run_with(store, stripe, settings, now)
         .await
         .map_err(|error| lambda_runtime::Error::from(error).into())
 }
 
-/// One scheduler run as of `now`.
+/// One scheduler run as of `now`, with the default [`Settings`].
 pub async fn run(
     store: &Store,
     stripe: &StripeClient,
+    now: OffsetDateTime,
+) -> Result<RunSummary, ApiError> {
+    run_with(store, stripe, &Settings::default(), now).await
+}
+
+/// One scheduler run as of `now`.
+pub async fn run_with(
+    store: &Store,
+    stripe: &StripeClient,
+    settings: &Settings,
     now: OffsetDateTime,
 ) -> Result<RunSummary, ApiError> {
     let mut summary = RunSummary::default();
@@ -130,6 +166,23 @@ pub async fn run(
         }
         Err(error) => {
             tracing::error!(error = %error, "publishing due reviews failed");
+            first_error.get_or_insert(error);
+        }
+    }
+    // Earnings that passed the clearance period become withdrawable.
+    match clear_earnings(store, settings.payout_clearance, now, MAX_PER_RUN).await {
+        Ok(cleared) => summary.earnings_cleared = cleared,
+        Err(error) => {
+            tracing::error!(error = %error, "clearing earnings failed");
+            first_error.get_or_insert(error);
+        }
+    }
+    // Transfers Stripe could not answer when their withdrawal was made: the same
+    // Idempotency-Key, so asking again never transfers twice.
+    match resend_transfers(store, stripe, WITHDRAWAL_GRACE, now, MAX_PER_RUN).await {
+        Ok(finished) => summary.withdrawals_finished = finished,
+        Err(error) => {
+            tracing::error!(error = %error, "resending transfers failed");
             first_error.get_or_insert(error);
         }
     }

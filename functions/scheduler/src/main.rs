@@ -15,12 +15,16 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let store = Store::new(aws::dynamodb(&sdk), config.table_name.clone());
     // Built once per cold start: expiries cancel PaymentIntents, refunds are asked for again.
     let stripe = StripeClient::new(aws::stripe_config(&sdk).await?)?;
+    let settings = scheduler::Settings {
+        payout_clearance: config.payout_clearance,
+    };
     lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
-        let (store, stripe) = (&store, &stripe);
+        let (store, stripe, settings) = (&store, &stripe, &settings);
         async move {
             scheduler::on_schedule(
                 store,
                 stripe,
+                settings,
                 &event.payload,
                 time::OffsetDateTime::now_utc(),
             )

@@ -18,6 +18,8 @@ pub mod messages;
 pub mod orders;
 #[cfg(feature = "stripe-client")]
 pub mod payments;
+#[cfg(feature = "stripe-client")]
+pub mod payouts;
 pub mod realtime;
 #[cfg(feature = "stripe-client")]
 pub mod reconciliation;

@@ -24,19 +24,20 @@ use crate::error::{ApiError, ApiResult};
 use crate::store::Store;
 use crate::store::orders::{TransitionEffects, TransitionWrite};
 use crate::stripe::client::{
-    Charge, Event, PaymentIntent, PaymentIntentStatus, StripeClient, StripeError,
+    Charge, Event, PaymentIntent, PaymentIntentStatus, StripeClient, StripeError, Transfer,
 };
 
 /// Every event type this code acts on: the webhook endpoint subscribes to these only
 /// (`enabled_events`; `scripts/stack.sh stripe-webhook` locally), and acknowledges and ignores
 /// anything else it is sent.
-pub const WEBHOOK_EVENTS: [&str; 6] = [
+pub const WEBHOOK_EVENTS: [&str; 7] = [
     "payment_intent.succeeded",
     "payment_intent.payment_failed",
     "payment_intent.requires_action",
     "payment_intent.processing",
     "payment_intent.canceled",
     CHARGE_REFUNDED,
+    super::payouts::TRANSFER_CREATED,
 ];
 const CHARGE_REFUNDED: &str = "charge.refunded";
 
@@ -73,6 +74,8 @@ pub enum PaymentOutcome {
     Ignored,
     /// The event that carries the report was applied before.
     AlreadyApplied,
+    /// A withdrawal's transfer Stripe made, recorded from its event (`app::payouts`).
+    TransferRecorded,
 }
 
 impl PaymentOutcome {
@@ -84,6 +87,7 @@ impl PaymentOutcome {
             Self::Recorded => "recorded",
             Self::Ignored => "ignored",
             Self::AlreadyApplied => "already_applied",
+            Self::TransferRecorded => "transfer_recorded",
         }
     }
 }
@@ -126,6 +130,18 @@ pub async fn event_received(
             Some(report) => refund_reported(store, Some(&event.id), &report, now).await,
             None => Ok(PaymentOutcome::Ignored),
         };
+    }
+    if kind == super::payouts::TRANSFER_CREATED {
+        let transfer: Transfer = event
+            .object()
+            .map_err(|_| ApiError::BadRequest("the event's object is no Transfer".to_owned()))?;
+        return Ok(
+            if super::payouts::transfer_reported(store, &transfer, now).await? {
+                PaymentOutcome::TransferRecorded
+            } else {
+                PaymentOutcome::Ignored
+            },
+        );
     }
     Ok(PaymentOutcome::Ignored)
 }

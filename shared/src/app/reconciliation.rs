@@ -156,9 +156,12 @@ async fn apply(
         outcome = payments::event_received(store, stripe, event, now).await;
     }
     match outcome {
-        Ok(PaymentOutcome::Paid | PaymentOutcome::PaidAfterClose | PaymentOutcome::Recorded) => {
-            Ok(true)
-        }
+        Ok(
+            PaymentOutcome::Paid
+            | PaymentOutcome::PaidAfterClose
+            | PaymentOutcome::Recorded
+            | PaymentOutcome::TransferRecorded,
+        ) => Ok(true),
         Ok(PaymentOutcome::Ignored | PaymentOutcome::AlreadyApplied) => Ok(false),
         // An object that is not what its type says can never be applied: the webhook refuses
         // it too. Skipped, so it does not hold up every pass after it.

@@ -1,0 +1,609 @@
+//! Payout use cases: a freelancer's Stripe Connect onboarding, their balances, withdrawals and
+//! the transfers that pay them, the clearance of earnings, and what Stripe reports about
+//! connected accounts and transfers.
+//!
+//! A withdrawal is written first (the earnings it draws on, the ledger's `withdrawal`
+//! transaction and the request's Idempotency-Key, in one DynamoDB transaction), and only then
+//! does Stripe hear of it: one transfer per earning, each with an Idempotency-Key derived from
+//! the withdrawal and the order (`transfer:<withdrawal>:<order>`), so a retried request, a
+//! crash between the calls or the scheduler's second attempt can never make a second transfer.
+//! A transfer Stripe refuses gives its amount back to `available`; one Stripe could not answer
+//! stays `sending` on the scheduler's list.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::domain::ledger::EarningsEntry;
+use crate::domain::money::Currency;
+use crate::domain::order::check_idempotency_key;
+use crate::domain::payout::{
+    Earning, PayoutAccount, TransferStatus, Withdrawal, WithdrawalError, WithdrawalStatus,
+    WithdrawalTransfer, MAX_TRANSFERS, plan_withdrawal,
+};
+use crate::domain::user::{Caller, Role};
+use crate::error::{ApiError, ApiResult};
+use crate::pagination::{CursorCodec, Page, PageParams};
+use crate::store::Store;
+use crate::store::payouts::{
+    WITHDRAWAL_REQUEST_TTL_SECS, WithdrawalRequest, WithdrawalWrite,
+};
+use crate::stripe::client::{Account, Event, NewAccount, NewTransfer, StripeClient, Transfer};
+
+use super::payments::unavailable;
+
+/// The Connect event types the Connect webhook endpoint subscribes to.
+pub const CONNECT_WEBHOOK_EVENTS: [&str; 1] = [ACCOUNT_UPDATED];
+const ACCOUNT_UPDATED: &str = "account.updated";
+/// The platform event that confirms a transfer (delivered to the payments webhook).
+pub const TRANSFER_CREATED: &str = "transfer.created";
+
+/// How many pending earnings of each currency `GET /me/payouts` shows as the next clearances.
+const NEXT_CLEARANCES: usize = 5;
+
+/// `POST /me/payouts/account`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpenAccountBody {
+    /// ISO 3166-1 alpha-2: where the freelancer's bank account is (Stripe fixes it for good).
+    pub country: String,
+}
+
+/// The connected account as the freelancer sees it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PayoutAccountView {
+    pub payouts_enabled: bool,
+    pub requirements_due: Vec<String>,
+}
+
+impl From<&PayoutAccount> for PayoutAccountView {
+    fn from(account: &PayoutAccount) -> Self {
+        Self {
+            payouts_enabled: account.payouts_enabled,
+            requirements_due: account.requirements_due.clone(),
+        }
+    }
+}
+
+/// What `POST /me/payouts/account` answers: a fresh single-use onboarding link.
+#[derive(Debug, Clone, Serialize)]
+pub struct Onboarding {
+    pub onboarding_url: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    pub account: PayoutAccountView,
+}
+
+/// Creates the freelancer's Express account once (Stripe's Idempotency-Key
+/// `payout_account:<user>` and a conditional put make a retry or a concurrent request find the
+/// same one), then answers a new onboarding link: links are single-use and expire in minutes.
+pub async fn open_account(
+    store: &Store,
+    stripe: &StripeClient,
+    caller: Caller,
+    body: OpenAccountBody,
+    app_base_url: &str,
+    now: OffsetDateTime,
+) -> ApiResult<Onboarding> {
+    require_freelancer(caller)?;
+    let country = body.country.trim().to_ascii_uppercase();
+    if country.len() != 2 || !country.bytes().all(|byte| byte.is_ascii_uppercase()) {
+        return Err(ApiError::invalid(
+            "country",
+            "invalid_value",
+            "an ISO 3166-1 alpha-2 country code (DE, US)",
+        ));
+    }
+    let account = match store.payout_account(caller.id).await? {
+        Some(account) => account,
+        None => {
+            let user = store
+                .get_user(caller.id)
+                .await?
+                .ok_or(ApiError::NotFound("user"))?;
+            let user_id = caller.id.to_string();
+            let created = stripe
+                .create_account(
+                    &NewAccount {
+                        email: &user.email,
+                        country: &country,
+                        user_id: &user_id,
+                    },
+                    &format!("payout_account:{user_id}"),
+                )
+                .await
+                .map_err(unavailable)?;
+            store
+                .create_payout_account(&payout_account_of(caller.id, &created, now, now))
+                .await?
+        }
+    };
+    let base = app_base_url.trim_end_matches('/');
+    let link = stripe
+        .create_account_link(
+            &account.stripe_account_id,
+            &format!("{base}/payouts/onboarding/refresh"),
+            &format!("{base}/payouts/onboarding/return"),
+        )
+        .await
+        .map_err(unavailable)?;
+    Ok(Onboarding {
+        onboarding_url: link.url,
+        expires_at: OffsetDateTime::from_unix_timestamp(link.expires_at)
+            .map_err(ApiError::internal)?,
+        account: PayoutAccountView::from(&account),
+    })
+}
+
+fn payout_account_of(
+    user_id: Uuid,
+    account: &Account,
+    created_at: OffsetDateTime,
+    now: OffsetDateTime,
+) -> PayoutAccount {
+    PayoutAccount {
+        user_id,
+        stripe_account_id: account.id.clone(),
+        payouts_enabled: account.payouts_enabled,
+        requirements_due: account
+            .requirements
+            .as_ref()
+            .map(|requirements| requirements.currently_due.clone())
+            .unwrap_or_default(),
+        created_at,
+        updated_at: now,
+    }
+}
+
+/// What a Connect event did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectOutcome {
+    /// The freelancer's account shows what Stripe holds now.
+    Recorded,
+    /// Not an event this code uses, or about no account of ours.
+    Ignored,
+}
+
+impl ConnectOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Recorded => "recorded",
+            Self::Ignored => "ignored",
+        }
+    }
+}
+
+/// `account.updated` from the Connect webhook: records whether the account can be paid out to.
+/// Events arrive in any order, so the account is read back from Stripe and recorded as it is
+/// now; a repeated event then writes the same state again.
+pub async fn connect_event_received(
+    store: &Store,
+    stripe: &StripeClient,
+    event: &Event,
+    now: OffsetDateTime,
+) -> ApiResult<ConnectOutcome> {
+    if event.kind != ACCOUNT_UPDATED {
+        return Ok(ConnectOutcome::Ignored);
+    }
+    let sent: Account = event
+        .object()
+        .map_err(|_| ApiError::BadRequest("the event's object is no Account".to_owned()))?;
+    let Some(user_id) = sent.user_id().and_then(|id| id.parse::<Uuid>().ok()) else {
+        return Ok(ConnectOutcome::Ignored);
+    };
+    let Some(recorded) = store.payout_account(user_id).await? else {
+        return Ok(ConnectOutcome::Ignored);
+    };
+    if recorded.stripe_account_id != sent.id {
+        return Ok(ConnectOutcome::Ignored);
+    }
+    let current = stripe
+        .retrieve_account(&sent.id)
+        .await
+        .map_err(unavailable)?;
+    let account = payout_account_of(user_id, &current, recorded.created_at, now);
+    Ok(if store.record_payout_account(&account).await? {
+        ConnectOutcome::Recorded
+    } else {
+        ConnectOutcome::Ignored
+    })
+}
+
+/// A freelancer's balances in one currency.
+#[derive(Debug, Clone, Serialize)]
+pub struct CurrencyBalance {
+    pub currency: String,
+    pub pending_cents: i64,
+    pub available_cents: i64,
+    pub paid_out_cents: i64,
+    /// The oldest pending earnings and when each clears.
+    pub next_clearances: Vec<Clearance>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Clearance {
+    pub order_id: Uuid,
+    pub amount_cents: u64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub clears_at: OffsetDateTime,
+}
+
+/// `GET /me/payouts`.
+#[derive(Debug, Serialize)]
+pub struct PayoutsOverview {
+    pub payouts_enabled: bool,
+    /// The connected account, once onboarding started.
+    pub account: Option<PayoutAccountView>,
+    pub balances: Vec<CurrencyBalance>,
+    /// The ledger entries that moved the freelancer's earnings, newest first.
+    pub entries: Page<EarningsEntry>,
+}
+
+/// The freelancer's payouts page: account, balances per currency, one page of ledger entries.
+pub async fn overview(
+    store: &Store,
+    cursors: &CursorCodec,
+    caller: Caller,
+    paging: &PageParams,
+    clearance: time::Duration,
+) -> ApiResult<PayoutsOverview> {
+    require_freelancer(caller)?;
+    let page = cursors.page_request(paging)?;
+    let account = store.payout_account(caller.id).await?;
+    let balances = store
+        .earnings_balances(caller.id, NEXT_CLEARANCES)
+        .await?
+        .into_iter()
+        .map(|balance| CurrencyBalance {
+            currency: balance.currency.code().to_owned(),
+            pending_cents: balance.pending,
+            available_cents: balance.available,
+            paid_out_cents: balance.paid_out,
+            next_clearances: balance
+                .next_pending
+                .iter()
+                .map(|earning| Clearance {
+                    order_id: earning.order_id,
+                    amount_cents: earning.amount_cents,
+                    clears_at: earning.clears_at(clearance),
+                })
+                .collect(),
+        })
+        .collect();
+    let (entries, next) = store.earnings_entries(caller.id, &page).await?;
+    Ok(PayoutsOverview {
+        payouts_enabled: account.as_ref().is_some_and(|account| account.payouts_enabled),
+        account: account.as_ref().map(PayoutAccountView::from),
+        balances,
+        entries: cursors.page(entries, next),
+    })
+}
+
+/// `POST /me/payouts/withdrawals`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WithdrawalBody {
+    /// Minor units; everything available (up to [`MAX_TRANSFERS`] earnings) when absent.
+    #[serde(default)]
+    pub amount_cents: Option<u64>,
+    pub currency: String,
+}
+
+/// A withdrawal as its freelancer sees it.
+#[derive(Debug, Clone, Serialize)]
+pub struct WithdrawalView {
+    #[serde(flatten)]
+    pub withdrawal: Withdrawal,
+    pub status: WithdrawalStatus,
+}
+
+impl From<Withdrawal> for WithdrawalView {
+    fn from(withdrawal: Withdrawal) -> Self {
+        Self {
+            status: withdrawal.status(),
+            withdrawal,
+        }
+    }
+}
+
+/// Whether a withdrawal request made a new withdrawal or found the one its key made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Withdrawn {
+    Created,
+    Replayed,
+}
+
+/// Attempts at writing a withdrawal while concurrent ones take the same earnings.
+const WITHDRAWAL_ATTEMPTS: u32 = 4;
+
+/// Withdraws `body.amount_cents` (or everything available) of `body.currency` to the
+/// freelancer's connected account. The same Idempotency-Key answers the same withdrawal.
+pub async fn withdraw(
+    store: &Store,
+    stripe: &StripeClient,
+    caller: Caller,
+    body: WithdrawalBody,
+    idempotency_key: Option<&str>,
+    minimum_hundredths: u64,
+    now: OffsetDateTime,
+) -> ApiResult<(Withdrawn, WithdrawalView)> {
+    require_freelancer(caller)?;
+    let idempotency_key = check_idempotency_key(idempotency_key)?;
+    let currency = Currency::parse(&body.currency).map_err(|_| {
+        ApiError::invalid("currency", "invalid_value", "an ISO 4217 currency code")
+    })?;
+    if let Some(request) = store
+        .withdrawal_request(caller.id, &idempotency_key, now.unix_timestamp())
+        .await?
+    {
+        return replay(store, caller, &request, &body, &currency).await;
+    }
+    let account = store
+        .payout_account(caller.id)
+        .await?
+        .filter(|account| account.payouts_enabled)
+        .ok_or_else(|| {
+            ApiError::conflict(
+                "payouts-not-enabled",
+                "finish the payout account's onboarding first (POST /me/payouts/account)",
+            )
+        })?;
+    let minimum = currency.minor_from_hundredths(minimum_hundredths);
+    for _ in 0..WITHDRAWAL_ATTEMPTS {
+        let available = store
+            .available_earnings(caller.id, &currency, MAX_TRANSFERS)
+            .await?;
+        let plan = plan_withdrawal(&available, &currency, body.amount_cents, minimum)
+            .map_err(refused)?;
+        let withdrawal = Withdrawal {
+            id: Uuid::now_v7(),
+            freelancer_id: caller.id,
+            currency: currency.code().to_owned(),
+            amount_cents: plan.iter().map(|(_, amount)| amount).sum(),
+            stripe_account_id: account.stripe_account_id.clone(),
+            transfers: plan
+                .iter()
+                .map(|&(order_id, amount_cents)| WithdrawalTransfer {
+                    order_id,
+                    amount_cents,
+                    charge_id: available
+                        .iter()
+                        .find(|earning| earning.order_id == order_id)
+                        .and_then(|earning| earning.charge_id.clone()),
+                    status: TransferStatus::Sending,
+                    transfer_id: None,
+                    failure: None,
+                })
+                .collect(),
+            created_at: now,
+            updated_at: now,
+        };
+        let request = WithdrawalRequest {
+            user_id: caller.id,
+            withdrawal_id: withdrawal.id,
+            amount_cents: body.amount_cents,
+            currency: currency.code().to_owned(),
+            expires_at: now.unix_timestamp() + WITHDRAWAL_REQUEST_TTL_SECS,
+        };
+        match store
+            .record_withdrawal(&withdrawal, &available, &request, &idempotency_key)
+            .await?
+        {
+            WithdrawalWrite::Recorded => {
+                let sent = send_transfers(store, stripe, withdrawal, now).await;
+                return Ok((Withdrawn::Created, sent.into()));
+            }
+            WithdrawalWrite::Replayed(request) => {
+                return replay(store, caller, &request, &body, &currency).await;
+            }
+            WithdrawalWrite::Raced => continue,
+        }
+    }
+    Err(ApiError::conflict(
+        "withdrawal-conflict",
+        "other withdrawals kept taking the same earnings; try again",
+    ))
+}
+
+/// The withdrawal an Idempotency-Key made, if the request is the same one.
+async fn replay(
+    store: &Store,
+    caller: Caller,
+    request: &WithdrawalRequest,
+    body: &WithdrawalBody,
+    currency: &Currency,
+) -> ApiResult<(Withdrawn, WithdrawalView)> {
+    if request.amount_cents != body.amount_cents || request.currency != currency.code() {
+        return Err(ApiError::unprocessable(
+            "idempotency-key-reused",
+            "this Idempotency-Key was used for another withdrawal request",
+        ));
+    }
+    let withdrawal = store
+        .get_withdrawal(caller.id, request.withdrawal_id)
+        .await?
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("withdrawal of a request missing")))?;
+    Ok((Withdrawn::Replayed, withdrawal.into()))
+}
+
+fn refused(error: WithdrawalError) -> ApiError {
+    let code = match error {
+        WithdrawalError::NothingAvailable(_) => "nothing-to-withdraw",
+        WithdrawalError::BelowMinimum { .. } => "below-minimum-withdrawal",
+        WithdrawalError::MoreThanAvailable { .. } => "more-than-available",
+        WithdrawalError::NotPayable(_) => {
+            return ApiError::invalid("amount_cents", "invalid_value", error.to_string());
+        }
+    };
+    ApiError::unprocessable(code, error.to_string())
+}
+
+/// Asks Stripe for every transfer of `withdrawal` not yet made, one at a time, and records
+/// each answer: made (`sent`), refused (`returned`, its amount back in `available`), or left
+/// `sending` when Stripe could not answer (the scheduler asks again with the same key).
+/// Answers the withdrawal as last recorded; failures are logged, never returned: the
+/// withdrawal is written and the scheduler finishes it.
+pub async fn send_transfers(
+    store: &Store,
+    stripe: &StripeClient,
+    mut withdrawal: Withdrawal,
+    now: OffsetDateTime,
+) -> Withdrawal {
+    for index in 0..withdrawal.transfers.len() {
+        let transfer = withdrawal.transfers[index].clone();
+        if transfer.status != TransferStatus::Sending {
+            continue;
+        }
+        let order_id = transfer.order_id.to_string();
+        let withdrawal_id = withdrawal.id.to_string();
+        let answer = stripe
+            .create_transfer(
+                &NewTransfer {
+                    amount_minor: i64::try_from(transfer.amount_cents).unwrap_or(i64::MAX),
+                    currency: &withdrawal.currency,
+                    destination: &withdrawal.stripe_account_id,
+                    transfer_group: &order_id,
+                    source_transaction: transfer.charge_id.as_deref(),
+                    withdrawal_id: &withdrawal_id,
+                },
+                &format!("transfer:{withdrawal_id}:{order_id}"),
+            )
+            .await;
+        let mut after = withdrawal.clone();
+        after.updated_at = now.max(withdrawal.updated_at + time::Duration::nanoseconds(1));
+        let returned = match answer {
+            Ok(made) => {
+                after.transfers[index].status = TransferStatus::Sent;
+                after.transfers[index].transfer_id = Some(made.id);
+                None
+            }
+            Err(error) if error.is_retryable() => {
+                tracing::warn!(error = %error, withdrawal = %withdrawal.id, "transfer not answered; the scheduler retries");
+                return withdrawal;
+            }
+            Err(error) => {
+                tracing::warn!(error = %error, withdrawal = %withdrawal.id, "transfer refused; its amount is available again");
+                after.transfers[index].status = TransferStatus::Returned;
+                after.transfers[index].failure = Some(
+                    error
+                        .body()
+                        .and_then(|body| body.message.clone())
+                        .unwrap_or_else(|| "refused by the payment processor".to_owned()),
+                );
+                match store
+                    .get_earning(withdrawal.freelancer_id, transfer.order_id)
+                    .await
+                {
+                    Ok(Some(earning)) => Some(earning),
+                    Ok(None) | Err(_) => return withdrawal,
+                }
+            }
+        };
+        let written = store
+            .record_transfer(
+                &withdrawal,
+                &after,
+                returned
+                    .as_ref()
+                    .map(|earning: &Earning| (earning, transfer.amount_cents)),
+            )
+            .await;
+        match written {
+            Ok(true) => withdrawal = after,
+            Ok(false) | Err(_) => {
+                tracing::warn!(withdrawal = %withdrawal.id, "withdrawal changed while its transfer was recorded; the scheduler finishes it");
+                return withdrawal;
+            }
+        }
+    }
+    withdrawal
+}
+
+/// `transfer.created` on the platform webhook: the transfer Stripe made for a withdrawal. A
+/// transfer the withdrawal already shows changes nothing; one it does not (the answer to our
+/// call was lost) is recorded as made.
+pub async fn transfer_reported(
+    store: &Store,
+    transfer: &Transfer,
+    now: OffsetDateTime,
+) -> ApiResult<bool> {
+    let Some(withdrawal_id) = transfer
+        .metadata
+        .get("withdrawal_id")
+        .and_then(|id| id.parse::<Uuid>().ok())
+    else {
+        return Ok(false);
+    };
+    let Some(order_id) = transfer
+        .transfer_group
+        .as_deref()
+        .and_then(|id| id.parse::<Uuid>().ok())
+    else {
+        return Ok(false);
+    };
+    let Some(order) = store.get_order(order_id).await? else {
+        return Ok(false);
+    };
+    let Some(withdrawal) = store
+        .get_withdrawal(order.freelancer_id, withdrawal_id)
+        .await?
+    else {
+        return Ok(false);
+    };
+    let Some(index) = withdrawal.transfers.iter().position(|part| {
+        part.order_id == order_id && part.status == TransferStatus::Sending
+    }) else {
+        return Ok(false);
+    };
+    let mut after = withdrawal.clone();
+    after.updated_at = now.max(withdrawal.updated_at + time::Duration::nanoseconds(1));
+    after.transfers[index].status = TransferStatus::Sent;
+    after.transfers[index].transfer_id = Some(transfer.id.clone());
+    store.record_transfer(&withdrawal, &after, None).await
+}
+
+/// Clears every pending earning completed a clearance period before `now`; answers how many.
+pub async fn clear_earnings(
+    store: &Store,
+    clearance: time::Duration,
+    now: OffsetDateTime,
+    limit: usize,
+) -> ApiResult<usize> {
+    let due = store.due_clearances(now - clearance, limit).await?;
+    let mut cleared = 0;
+    for earning in &due {
+        if store.clear_earning(earning, now.unix_timestamp()).await? {
+            cleared += 1;
+        }
+    }
+    Ok(cleared)
+}
+
+/// Asks Stripe again for the transfers of withdrawals written at least `grace` ago and still
+/// sending; answers how many withdrawals it finished.
+pub async fn resend_transfers(
+    store: &Store,
+    stripe: &StripeClient,
+    grace: time::Duration,
+    now: OffsetDateTime,
+    limit: usize,
+) -> ApiResult<usize> {
+    let due = store.due_withdrawals(now - grace, limit).await?;
+    let mut finished = 0;
+    for withdrawal in due {
+        if send_transfers(store, stripe, withdrawal, now).await.status()
+            != WithdrawalStatus::Sending
+        {
+            finished += 1;
+        }
+    }
+    Ok(finished)
+}
+
+fn require_freelancer(caller: Caller) -> ApiResult<()> {
+    if caller.role == Role::Freelancer {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden("only freelancers are paid out"))
+    }
+}
