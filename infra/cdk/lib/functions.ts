@@ -52,6 +52,8 @@ export interface FunctionSpec {
   readonly readsStripeKey?: boolean;
   /** Verifies Stripe's webhook deliveries: reads the webhook signing secrets at cold start. */
   readonly readsStripeWebhookSecrets?: boolean;
+  /** Verifies Stripe Connect's webhook deliveries: reads that endpoint's own signing secrets. */
+  readonly readsStripeConnectWebhookSecrets?: boolean;
   readonly memorySize?: number;
   readonly timeoutSeconds?: number;
   readonly trigger?: Trigger;
@@ -106,7 +108,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     // (the gig) and, at placement, a ConditionCheck of the freelancer (not blocked).
     table: {
       actions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'],
-      leadingKeys: ['ORDER#*', 'IDEMPOTENCY#*', 'GIG#*', 'USER#*', 'METRICS#*', 'LEDGER#*', 'BALANCE#*'],
+      leadingKeys: ['ORDER#*', 'IDEMPOTENCY#*', 'GIG#*', 'USER#*', 'METRICS#*', 'LEDGER#*', 'BALANCE#*', 'EARNINGS#*'],
     },
     queriesIndexes: true,
     readsJwtKeys: true,
@@ -204,7 +206,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     // own transaction for an event it missed (order, ledger, Put of the STRIPE_EVENT# record).
     table: {
       actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'],
-      leadingKeys: ['ORDER#*', 'GIG#*', 'REVIEW#*', 'USER#*', 'METRICS#*', 'LEDGER#*', 'BALANCE#*', 'STRIPE_EVENT#*', 'RECONCILIATION#*'],
+      leadingKeys: ['ORDER#*', 'GIG#*', 'REVIEW#*', 'USER#*', 'METRICS#*', 'LEDGER#*', 'BALANCE#*', 'STRIPE_EVENT#*', 'RECONCILIATION#*', 'EARNINGS#*'],
     },
     queriesIndexes: true,
     timeoutSeconds: 60,
@@ -234,9 +236,10 @@ export const FUNCTIONS: FunctionSpec[] = [
     // GetItem: the order a PaymentIntent names. A payment is one TransactWriteItems: Puts (the
     // order, its timeline entry, the ledger transaction, the Stripe event), Updates (metrics,
     // ledger balances); a payment status is an Update of the order with the Put of the event.
+    // `transfer.created`: GetItem of the order and its withdrawal, Put of the confirmed one.
     table: {
       actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
-      leadingKeys: ['ORDER#*', 'LEDGER#*', 'BALANCE#*', 'STRIPE_EVENT#*', 'METRICS#*'],
+      leadingKeys: ['ORDER#*', 'LEDGER#*', 'BALANCE#*', 'STRIPE_EVENT#*', 'METRICS#*', 'EARNINGS#*'],
     },
     readsJwtKeys: true,
     readsStripeWebhookSecrets: true,
@@ -245,10 +248,19 @@ export const FUNCTIONS: FunctionSpec[] = [
   },
   {
     name: 'payouts',
-    description: "Pays freelancers out: Connect onboarding, balances, withdrawals",
-    // Table access: add `table` (and `queriesIndexes`) with exactly what its code calls, the
-    // same as in infra/template.yaml.
+    description: 'Pays freelancers out: Connect onboarding, balances, withdrawals',
+    // The payout account (USER#), earnings and withdrawals (EARNINGS#), a withdrawal request's
+    // key (IDEMPOTENCY#), balances (BALANCE#, BatchGetItem); a withdrawal's TransactWriteItems
+    // also Puts its ledger transaction (LEDGER#). Query: ledger entries, earnings by status.
+    table: {
+      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:BatchGetItem', 'dynamodb:ConditionCheckItem'],
+      leadingKeys: ['USER#*', 'EARNINGS#*', 'IDEMPOTENCY#*', 'BALANCE#*', 'LEDGER#*'],
+    },
+    queriesIndexes: true,
     readsJwtKeys: true,
+    readsStripeConnectWebhookSecrets: true,
+    // Creates connected accounts, onboarding links and transfers.
+    readsStripeKey: true,
   },
 ];
 

@@ -210,6 +210,12 @@ export class GigmarketStack extends cdk.Stack {
       generateSecretString: { passwordLength: 32, excludePunctuation: true },
     });
 
+    const stripeConnectWebhookSecretsSecret = new secretsmanager.Secret(this, 'StripeConnectWebhookSecretsSecret', {
+      secretName: `gigmarket/${props.stage}/stripe-connect-webhook-secrets`,
+      description: 'The Stripe Connect webhook\'s signing secrets (whsec_..., one a line), see docs/deploy.md "Stripe secrets"',
+      generateSecretString: { passwordLength: 32, excludePunctuation: true },
+    });
+
     // ------------------------------------------------------------ functions
     const crates = fs
       .readdirSync(path.join(REPO_ROOT, 'functions'))
@@ -316,6 +322,10 @@ export class GigmarketStack extends cdk.Stack {
       if (spec.readsStripeWebhookSecrets) {
         fn.addEnvironment('STRIPE_WEBHOOK_SECRETS_ID', stripeWebhookSecretsSecret.secretArn);
         readSecret('StripeWebhookSecrets', stripeWebhookSecretsSecret);
+      }
+      if (spec.readsStripeConnectWebhookSecrets) {
+        fn.addEnvironment('STRIPE_CONNECT_WEBHOOK_SECRETS_ID', stripeConnectWebhookSecretsSecret.secretArn);
+        readSecret('StripeConnectWebhookSecrets', stripeConnectWebhookSecretsSecret);
       }
       if (spec.sendsOrderEvents) {
         fn.addToRolePolicy(
@@ -523,6 +533,9 @@ export class GigmarketStack extends cdk.Stack {
     new cdk.CfnOutput(this, 'JwtKeysSecretArn', { value: jwtKeysSecret.secretArn });
     new cdk.CfnOutput(this, 'StripeSecretKeySecretArn', { value: stripeSecretKeySecret.secretArn });
     new cdk.CfnOutput(this, 'StripeWebhookSecretsSecretArn', { value: stripeWebhookSecretsSecret.secretArn });
+    new cdk.CfnOutput(this, 'StripeConnectWebhookSecretsSecretArn', {
+      value: stripeConnectWebhookSecretsSecret.secretArn,
+    });
     new cdk.CfnOutput(this, 'AlarmTopicArn', { value: alarmTopic.topicArn });
   }
 

@@ -519,9 +519,9 @@ pub async fn send_transfers(
     withdrawal
 }
 
-/// `transfer.created` on the platform webhook: the transfer Stripe made for a withdrawal. A
-/// transfer the withdrawal already shows changes nothing; one it does not (the answer to our
-/// call was lost) is recorded as made.
+/// `transfer.created` on the platform webhook: Stripe confirms a transfer it made for a
+/// withdrawal. The transfer is recorded as confirmed, with its id (the answer to our own call
+/// may have been lost); a repeated event finds it confirmed and changes nothing.
 pub async fn transfer_reported(
     store: &Store,
     transfer: &Transfer,
@@ -551,13 +551,14 @@ pub async fn transfer_reported(
         return Ok(false);
     };
     let Some(index) = withdrawal.transfers.iter().position(|part| {
-        part.order_id == order_id && part.status == TransferStatus::Sending
+        part.order_id == order_id
+            && matches!(part.status, TransferStatus::Sending | TransferStatus::Sent)
     }) else {
         return Ok(false);
     };
     let mut after = withdrawal.clone();
     after.updated_at = now.max(withdrawal.updated_at + time::Duration::nanoseconds(1));
-    after.transfers[index].status = TransferStatus::Sent;
+    after.transfers[index].status = TransferStatus::Confirmed;
     after.transfers[index].transfer_id = Some(transfer.id.clone());
     store.record_transfer(&withdrawal, &after, None).await
 }

@@ -80,8 +80,10 @@ impl Earning {
 pub enum TransferStatus {
     /// Written, not yet accepted by Stripe (the scheduler asks again when a call failed).
     Sending,
-    /// Stripe made the transfer.
+    /// Stripe made the transfer (its answer to our call).
     Sent,
+    /// Stripe's `transfer.created` event arrived for it.
+    Confirmed,
     /// Stripe refused it: its amount is back in `available`.
     Returned,
 }
