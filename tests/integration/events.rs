@@ -433,7 +433,10 @@ async fn every_api_sample_gets_its_expected_response() {
                 assert_eq!(body["account"]["payouts_enabled"], false);
             }
             "payouts/withdraw.json" => assert!(
-                body["type"].as_str().unwrap().ends_with("/payouts-not-enabled"),
+                body["type"]
+                    .as_str()
+                    .unwrap()
+                    .ends_with("/payouts-not-enabled"),
                 "{body}"
             ),
             "reviews/post-review.json" => {

@@ -22,6 +22,7 @@ mod messages;
 mod openapi;
 mod orders;
 mod payments;
+mod payouts;
 mod pipeline;
 mod realtime;
 mod reconcile;

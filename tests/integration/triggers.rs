@@ -150,8 +150,8 @@ async fn the_scheduler_runs_only_for_its_schedule() {
             &payload,
             due,
         )
-            .await
-            .expect_err(&format!("{what} is refused"));
+        .await
+        .expect_err(&format!("{what} is refused"));
         assert_refused(&refusal, what);
     }
     assert_eq!(

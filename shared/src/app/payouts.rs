@@ -18,16 +18,14 @@ use crate::domain::ledger::EarningsEntry;
 use crate::domain::money::Currency;
 use crate::domain::order::check_idempotency_key;
 use crate::domain::payout::{
-    Earning, PayoutAccount, TransferStatus, Withdrawal, WithdrawalError, WithdrawalStatus,
-    WithdrawalTransfer, MAX_TRANSFERS, plan_withdrawal,
+    Earning, MAX_TRANSFERS, PayoutAccount, TransferStatus, Withdrawal, WithdrawalError,
+    WithdrawalStatus, WithdrawalTransfer, plan_withdrawal,
 };
 use crate::domain::user::{Caller, Role};
 use crate::error::{ApiError, ApiResult};
 use crate::pagination::{CursorCodec, Page, PageParams};
 use crate::store::Store;
-use crate::store::payouts::{
-    WITHDRAWAL_REQUEST_TTL_SECS, WithdrawalRequest, WithdrawalWrite,
-};
+use crate::store::payouts::{WITHDRAWAL_REQUEST_TTL_SECS, WithdrawalRequest, WithdrawalWrite};
 use crate::stripe::client::{Account, Event, NewAccount, NewTransfer, StripeClient, Transfer};
 
 use super::payments::unavailable;
@@ -272,7 +270,9 @@ pub async fn overview(
         .collect();
     let (entries, next) = store.earnings_entries(caller.id, &page).await?;
     Ok(PayoutsOverview {
-        payouts_enabled: account.as_ref().is_some_and(|account| account.payouts_enabled),
+        payouts_enabled: account
+            .as_ref()
+            .is_some_and(|account| account.payouts_enabled),
         account: account.as_ref().map(PayoutAccountView::from),
         balances,
         entries: cursors.page(entries, next),
@@ -329,9 +329,8 @@ pub async fn withdraw(
 ) -> ApiResult<(Withdrawn, WithdrawalView)> {
     require_freelancer(caller)?;
     let idempotency_key = check_idempotency_key(idempotency_key)?;
-    let currency = Currency::parse(&body.currency).map_err(|_| {
-        ApiError::invalid("currency", "invalid_value", "an ISO 4217 currency code")
-    })?;
+    let currency = Currency::parse(&body.currency)
+        .map_err(|_| ApiError::invalid("currency", "invalid_value", "an ISO 4217 currency code"))?;
     if let Some(request) = store
         .withdrawal_request(caller.id, &idempotency_key, now.unix_timestamp())
         .await?
@@ -353,8 +352,8 @@ pub async fn withdraw(
         let available = store
             .available_earnings(caller.id, &currency, MAX_TRANSFERS)
             .await?;
-        let plan = plan_withdrawal(&available, &currency, body.amount_cents, minimum)
-            .map_err(refused)?;
+        let plan =
+            plan_withdrawal(&available, &currency, body.amount_cents, minimum).map_err(refused)?;
         let withdrawal = Withdrawal {
             id: Uuid::now_v7(),
             freelancer_id: caller.id,
@@ -592,7 +591,9 @@ pub async fn resend_transfers(
     let due = store.due_withdrawals(now - grace, limit).await?;
     let mut finished = 0;
     for withdrawal in due {
-        if send_transfers(store, stripe, withdrawal, now).await.status()
+        if send_transfers(store, stripe, withdrawal, now)
+            .await
+            .status()
             != WithdrawalStatus::Sending
         {
             finished += 1;

@@ -105,7 +105,7 @@ impl LedgerKind {
             Self::WithdrawalReturned,
         ]
         .into_iter()
-            .find(|kind| kind.id_prefix() == prefix)
+        .find(|kind| kind.id_prefix() == prefix)
     }
 
     /// What the payments list calls it: the movements of a client's money in or out of the
@@ -269,12 +269,14 @@ impl LedgerTransaction {
 
     /// The freelancer whose earnings it moves, if any.
     pub fn freelancer_id(&self) -> Option<Uuid> {
-        self.postings.iter().find_map(|posting| match posting.account {
-            LedgerAccount::FreelancerPending(id)
-            | LedgerAccount::FreelancerAvailable(id)
-            | LedgerAccount::FreelancerPaidOut(id) => Some(id),
-            _ => None,
-        })
+        self.postings
+            .iter()
+            .find_map(|posting| match posting.account {
+                LedgerAccount::FreelancerPending(id)
+                | LedgerAccount::FreelancerAvailable(id)
+                | LedgerAccount::FreelancerPaidOut(id) => Some(id),
+                _ => None,
+            })
     }
 
     /// The client's charge (price and service fee) arrives and is held.

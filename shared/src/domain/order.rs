@@ -25,8 +25,8 @@ use uuid::Uuid;
 
 use super::gig::{Gig, Revisions, Tier};
 use super::ledger::{LedgerError, LedgerKind, LedgerTransaction};
-use super::payout::{Earning, EarningStatus};
 use super::money::{Currency, FeeSchedule, PriceSplit, UnknownCurrency};
+use super::payout::{Earning, EarningStatus};
 use super::user::Role;
 use super::validation::check_https_url;
 use super::{Invalid, Violations, check_text, required_text};

@@ -143,7 +143,10 @@ impl Withdrawal {
                 .filter(|transfer| transfer.status == wanted)
                 .count()
         };
-        let (sending, returned) = (count(TransferStatus::Sending), count(TransferStatus::Returned));
+        let (sending, returned) = (
+            count(TransferStatus::Sending),
+            count(TransferStatus::Returned),
+        );
         if sending > 0 {
             WithdrawalStatus::Sending
         } else if returned == 0 {
@@ -204,9 +207,14 @@ pub fn plan_withdrawal(
         .collect();
     earnings.sort_by_key(|earning| (earning.completed_at, earning.order_id));
     earnings.truncate(MAX_TRANSFERS);
-    let total: u64 = earnings.iter().map(|earning| earning.remaining_cents()).sum();
+    let total: u64 = earnings
+        .iter()
+        .map(|earning| earning.remaining_cents())
+        .sum();
     if total == 0 {
-        return Err(WithdrawalError::NothingAvailable(currency.code().to_owned()));
+        return Err(WithdrawalError::NothingAvailable(
+            currency.code().to_owned(),
+        ));
     }
     let wanted = requested.unwrap_or(total);
     if wanted == 0 || !currency.is_chargeable(wanted) {
@@ -261,7 +269,10 @@ mod tests {
         let eur = Currency::parse("EUR").unwrap();
         let (old, new) = (earning(3_000, 1_000, 1), earning(5_000, 0, 2));
         let everything = plan_withdrawal(&[new.clone(), old.clone()], &eur, None, 1_000).unwrap();
-        assert_eq!(everything, vec![(old.order_id, 2_000), (new.order_id, 5_000)]);
+        assert_eq!(
+            everything,
+            vec![(old.order_id, 2_000), (new.order_id, 5_000)]
+        );
         let part = plan_withdrawal(&[new.clone(), old.clone()], &eur, Some(2_500), 1_000).unwrap();
         assert_eq!(part, vec![(old.order_id, 2_000), (new.order_id, 500)]);
     }
@@ -272,7 +283,10 @@ mod tests {
         let available = [earning(3_000, 0, 1)];
         assert!(matches!(
             plan_withdrawal(&available, &eur, Some(3_001), 1_000),
-            Err(WithdrawalError::MoreThanAvailable { available: 3_000, .. })
+            Err(WithdrawalError::MoreThanAvailable {
+                available: 3_000,
+                ..
+            })
         ));
         assert!(matches!(
             plan_withdrawal(&available, &eur, Some(999), 1_000),
@@ -293,9 +307,18 @@ mod tests {
 
     #[test]
     fn the_minimum_follows_the_currency() {
-        assert_eq!(Currency::parse("EUR").unwrap().minor_from_hundredths(1_000), 1_000);
-        assert_eq!(Currency::parse("JPY").unwrap().minor_from_hundredths(1_000), 10);
-        assert_eq!(Currency::parse("KWD").unwrap().minor_from_hundredths(1_000), 10_000);
+        assert_eq!(
+            Currency::parse("EUR").unwrap().minor_from_hundredths(1_000),
+            1_000
+        );
+        assert_eq!(
+            Currency::parse("JPY").unwrap().minor_from_hundredths(1_000),
+            10
+        );
+        assert_eq!(
+            Currency::parse("KWD").unwrap().minor_from_hundredths(1_000),
+            10_000
+        );
     }
 
     #[test]
@@ -314,7 +337,10 @@ mod tests {
             currency: "EUR".into(),
             amount_cents: 200,
             stripe_account_id: "acct_1".into(),
-            transfers: vec![transfer(TransferStatus::Sent), transfer(TransferStatus::Sending)],
+            transfers: vec![
+                transfer(TransferStatus::Sent),
+                transfer(TransferStatus::Sending),
+            ],
             created_at: OffsetDateTime::UNIX_EPOCH,
             updated_at: OffsetDateTime::UNIX_EPOCH,
         };

@@ -519,7 +519,10 @@ fn earnings_partition(freelancer_id: Uuid) -> String {
 
 /// One completed order's earnings.
 pub fn earning(freelancer_id: Uuid, order_id: Uuid) -> Key {
-    Key::new(earnings_partition(freelancer_id), &format!("EARNING#{order_id}"))
+    Key::new(
+        earnings_partition(freelancer_id),
+        &format!("EARNING#{order_id}"),
+    )
 }
 
 /// The set of currencies a freelancer has earned in.

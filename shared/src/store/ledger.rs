@@ -230,7 +230,10 @@ fn freelancer_entry_keys(
 pub(crate) fn earnings_entry(item: Item, freelancer_id: Uuid) -> Result<EarningsEntry, ApiError> {
     let stored: StoredTransaction = from_item(item)?;
     let kind = LedgerKind::from_id_prefix(&stored.kind).ok_or_else(|| {
-        ApiError::internal(anyhow::anyhow!("ledger transaction {} of an unknown kind", stored.id))
+        ApiError::internal(anyhow::anyhow!(
+            "ledger transaction {} of an unknown kind",
+            stored.id
+        ))
     })?;
     let change = |account: LedgerAccount| {
         let name = account.to_string();

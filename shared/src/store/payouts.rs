@@ -20,9 +20,7 @@ use super::transaction::{TransactOutcome, Transaction};
 use super::{Item, Store, from_item, n, s, to_item};
 use crate::domain::ledger::{EarningsEntry, LedgerAccount, LedgerTransaction};
 use crate::domain::money::Currency;
-use crate::domain::payout::{
-    Earning, EarningStatus, PayoutAccount, TransferStatus, Withdrawal,
-};
+use crate::domain::payout::{Earning, EarningStatus, PayoutAccount, TransferStatus, Withdrawal};
 use crate::error::ApiError;
 use crate::pagination::{PageRequest, Position};
 
@@ -314,7 +312,13 @@ impl Store {
         };
         let wanted = currencies.iter().flat_map(accounts).collect();
         let items = self
-            .batch_get(currencies.iter().flat_map(accounts).map(|(key, _)| key).collect())
+            .batch_get(
+                currencies
+                    .iter()
+                    .flat_map(accounts)
+                    .map(|(key, _)| key)
+                    .collect(),
+            )
             .await?;
         let balances = super::ledger::balances_in(items, &wanted)?;
         let mut all = Vec::with_capacity(currencies.len());

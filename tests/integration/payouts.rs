@@ -1,0 +1,440 @@
+//! Payouts through the real stack: a completed order's earnings pending, Stripe Connect
+//! onboarding through the local Stripe's hosted link, `account.updated` on the Connect webhook,
+//! clearance by the scheduler (driven by `now`), and withdrawals that transfer the money exactly
+//! once however often and however concurrently they are asked for, with balances that add up.
+
+use futures_util::future::join_all;
+use gigmarket_shared::domain::ledger::LedgerAccount;
+use gigmarket_shared::stripe::signature;
+use gigmarket_tests::payments::{assert_ledger_balances, balance};
+use gigmarket_tests::{
+    CONNECT_WEBHOOK_SECRET, RawRequest, Session, TestApp, TestResponse, WEBHOOK_SECRET,
+};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// A completed (paid) basic order of the cast's gig; answers the freelancer and the order id.
+async fn completed_order(app: &TestApp) -> (Session, Session, Uuid) {
+    let (cast, gig) = app.cast_with_gig().await;
+    let order_id = app.place_order(&cast.client, &gig).await;
+    app.order_step(&cast.freelancer, order_id, "accept").await;
+    app.order_step(&cast.freelancer, order_id, "deliver").await;
+    app.order_step(&cast.client, order_id, "complete").await;
+    (cast.freelancer, cast.client, order_id)
+}
+
+async fn payouts(app: &TestApp, who: &Session) -> Value {
+    let response = app.get("/me/payouts", Some(&who.access_token)).await;
+    assert_eq!(response.status, 200, "{response:?}");
+    response.body
+}
+
+async fn withdraw(app: &TestApp, who: &Session, key: &str, body: &Value) -> TestResponse {
+    app.send(
+        RawRequest::new("POST", "/me/payouts/withdrawals")
+            .bearer(&who.access_token)
+            .header("Idempotency-Key", key)
+            .json(body),
+    )
+    .await
+}
+
+/// Onboards `freelancer` as Stripe's hosted form would: asks for the link, follows it (the
+/// local Stripe completes onboarding and redirects back), then delivers the account's
+/// `account.updated` to the Connect webhook. Answers the connected account's id.
+async fn onboard(app: &TestApp, freelancer: &Session) -> String {
+    let response = app
+        .post(
+            "/me/payouts/account",
+            &json!({"country": "DE"}),
+            Some(&freelancer.access_token),
+        )
+        .await;
+    assert_eq!(response.status, 200, "{response:?}");
+    assert_eq!(response.body["account"]["payouts_enabled"], false);
+    let url = response.body["onboarding_url"].as_str().unwrap().to_owned();
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let visit = browser.get(&url).send().await.expect("the onboarding link");
+    assert_eq!(visit.status(), 302);
+    let location = visit.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        location.ends_with("/payouts/onboarding/return"),
+        "{location}"
+    );
+    // A second visit: the link is single-use, it leads to the refresh URL.
+    let again = browser.get(&url).send().await.unwrap();
+    assert!(
+        again.headers()["location"]
+            .to_str()
+            .unwrap()
+            .ends_with("/payouts/onboarding/refresh")
+    );
+    let account_id = app
+        .state
+        .store
+        .payout_account(freelancer.id)
+        .await
+        .unwrap()
+        .expect("the account is recorded")
+        .stripe_account_id;
+    let event = account_updated(app, &account_id).await;
+    let delivered = deliver_connect_event(app, &event, CONNECT_WEBHOOK_SECRET).await;
+    assert_eq!(delivered.status, 200, "{delivered:?}");
+    assert_eq!(delivered.body["outcome"], "recorded");
+    account_id
+}
+
+/// `account.updated` of `account_id` as the Connect endpoint receives it: the account object as
+/// the local Stripe holds it (with `account` on the event, as Connect events carry it).
+async fn account_updated(app: &TestApp, account_id: &str) -> Value {
+    let account = app.stripe.retrieve_account(account_id).await.unwrap();
+    let object = json!({
+        "id": account.id, "object": "account", "payouts_enabled": account.payouts_enabled,
+        "details_submitted": account.details_submitted, "metadata": account.metadata,
+    });
+    json!({"id": format!("evt_{}", Uuid::new_v4().simple()), "object": "event",
+           "type": "account.updated", "account": account_id,
+           "created": OffsetDateTime::now_utc().unix_timestamp(), "data": {"object": object}})
+}
+
+async fn deliver_connect_event(app: &TestApp, event: &Value, secret: &str) -> TestResponse {
+    let body = event.to_string();
+    let header = signature::header(
+        secret.as_bytes(),
+        OffsetDateTime::now_utc().unix_timestamp(),
+        body.as_bytes(),
+    );
+    app.send(
+        RawRequest::new("POST", "/webhooks/stripe/connect")
+            .header("Stripe-Signature", &header)
+            .raw_body("application/json", body),
+    )
+    .await
+}
+
+/// The ids of the transfers the local Stripe made for `order_id` (its transfer group).
+async fn transfers_for(order_id: Uuid) -> Vec<String> {
+    let base = std::env::var("STRIPE_API_BASE").unwrap();
+    let key = std::env::var("STRIPE_SECRET_KEY").unwrap();
+    let listed: Value = reqwest::Client::new()
+        .get(format!(
+            "{base}/v1/transfers?transfer_group={order_id}&limit=100"
+        ))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    listed["data"]
+        .as_array()
+        .expect("a list of transfers")
+        .iter()
+        .map(|transfer| transfer["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn earnings_clear_and_are_withdrawn_exactly_once() {
+    let app = TestApp::new().await;
+    let (freelancer, client, order_id) = completed_order(&app).await;
+    let net = balance(&app, LedgerAccount::FreelancerPending(freelancer.id)).await;
+    assert!(net > 0);
+
+    let page = payouts(&app, &freelancer).await;
+    assert_eq!(page["payouts_enabled"], false);
+    assert_eq!(page["balances"][0]["currency"], "EUR");
+    assert_eq!(page["balances"][0]["pending_cents"], net);
+    assert_eq!(page["balances"][0]["available_cents"], 0);
+    assert_eq!(
+        page["balances"][0]["next_clearances"][0]["order_id"],
+        order_id.to_string()
+    );
+    assert_eq!(page["entries"]["items"][0]["kind"], "order_completed");
+    assert_eq!(page["entries"]["items"][0]["pending_change_cents"], net);
+    // Nobody but a freelancer has payouts.
+    let refused = app.get("/me/payouts", Some(&client.access_token)).await;
+    assert_eq!(refused.status, 403);
+
+    // Before onboarding nothing can be withdrawn.
+    let early = withdraw(&app, &freelancer, "early", &json!({"currency": "EUR"})).await;
+    assert_eq!(early.status, 409, "{early:?}");
+    assert_eq!(early.problem(), "payouts-not-enabled");
+
+    onboard(&app, &freelancer).await;
+    assert_eq!(payouts(&app, &freelancer).await["payouts_enabled"], true);
+    // Asking again creates no second account: a new link for the same one.
+    let before = app.state.store.payout_account(freelancer.id).await.unwrap();
+    let again = app
+        .post(
+            "/me/payouts/account",
+            &json!({"country": "DE"}),
+            Some(&freelancer.access_token),
+        )
+        .await;
+    assert_eq!(again.status, 200);
+    let after = app.state.store.payout_account(freelancer.id).await.unwrap();
+    assert_eq!(
+        before.unwrap().stripe_account_id,
+        after.unwrap().stripe_account_id
+    );
+
+    // Still pending: nothing available yet.
+    let pending = withdraw(&app, &freelancer, "pending", &json!({"currency": "EUR"})).await;
+    assert_eq!(pending.problem(), "nothing-to-withdraw");
+
+    // The clearance period passes (the scheduler runs as of 15 days later).
+    let later = OffsetDateTime::now_utc() + time::Duration::days(15);
+    let early_run = scheduler::run(&app.state.store, &app.stripe, OffsetDateTime::now_utc())
+        .await
+        .unwrap();
+    assert_eq!(early_run.earnings_cleared, 0, "not before 14 days");
+    let run = scheduler::run(&app.state.store, &app.stripe, later)
+        .await
+        .unwrap();
+    assert_eq!(run.earnings_cleared, 1);
+    let again = scheduler::run(&app.state.store, &app.stripe, later)
+        .await
+        .unwrap();
+    assert_eq!(again.earnings_cleared, 0, "cleared once");
+    let page = payouts(&app, &freelancer).await;
+    assert_eq!(page["balances"][0]["pending_cents"], 0);
+    assert_eq!(page["balances"][0]["available_cents"], net);
+    assert_eq!(page["entries"]["items"][0]["kind"], "earnings_cleared");
+
+    // Out of bounds: below the minimum, more than available.
+    let small = withdraw(
+        &app,
+        &freelancer,
+        "small",
+        &json!({"currency": "EUR", "amount_cents": 999}),
+    )
+    .await;
+    assert_eq!(small.problem(), "below-minimum-withdrawal");
+    let large = withdraw(
+        &app,
+        &freelancer,
+        "large",
+        &json!({"currency": "EUR", "amount_cents": net + 1}),
+    )
+    .await;
+    assert_eq!(large.problem(), "more-than-available");
+
+    // Eight concurrent withdrawals of everything, each with its own key: one wins.
+    let keys: Vec<String> = (0..8).map(|n| format!("all-{n}")).collect();
+    let everything = json!({"currency": "EUR"});
+    let answers = join_all(
+        keys.iter()
+            .map(|key| withdraw(&app, &freelancer, key, &everything)),
+    )
+    .await;
+    let created: Vec<&TestResponse> = answers.iter().filter(|a| a.status == 201).collect();
+    assert_eq!(created.len(), 1, "{answers:?}");
+    for answer in answers.iter().filter(|a| a.status != 201) {
+        assert!(
+            matches!(
+                answer.problem(),
+                "nothing-to-withdraw" | "withdrawal-conflict"
+            ),
+            "{answer:?}"
+        );
+    }
+    let withdrawal = &created[0].body;
+    assert_eq!(withdrawal["amount_cents"], net);
+    assert_eq!(withdrawal["status"], "sent", "{withdrawal}");
+    let transfer = &withdrawal["transfers"][0];
+    assert_eq!(transfer["order_id"], order_id.to_string());
+    assert!(transfer["charge_id"].as_str().unwrap().starts_with("ch_"));
+    let winner = answers.iter().position(|a| a.status == 201).unwrap();
+
+    // The winner's request retried: the same withdrawal, no second transfer.
+    let retried = withdraw(
+        &app,
+        &freelancer,
+        &keys[winner],
+        &json!({"currency": "EUR"}),
+    )
+    .await;
+    assert_eq!(retried.status, 200, "{retried:?}");
+    assert_eq!(retried.body["id"], withdrawal["id"]);
+    let reused = withdraw(
+        &app,
+        &freelancer,
+        &keys[winner],
+        &json!({"currency": "EUR", "amount_cents": 1000}),
+    )
+    .await;
+    assert_eq!(reused.problem(), "idempotency-key-reused");
+    let made = transfers_for(order_id).await;
+    assert_eq!(made, [transfer["transfer_id"].as_str().unwrap()]);
+
+    // Stripe's transfer.created confirms it; a redelivery changes nothing.
+    let event = app
+        .stripe_event("transfer.created", |object| {
+            object["transfer_group"] == order_id.to_string()
+        })
+        .await;
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let delivered = app.deliver_stripe_event(&event, WEBHOOK_SECRET, now).await;
+    assert_eq!(
+        delivered.body["outcome"], "transfer_recorded",
+        "{delivered:?}"
+    );
+    let redelivered = app.deliver_stripe_event(&event, WEBHOOK_SECRET, now).await;
+    assert_eq!(redelivered.body["outcome"], "ignored");
+    let shown = withdraw(
+        &app,
+        &freelancer,
+        &keys[winner],
+        &json!({"currency": "EUR"}),
+    )
+    .await;
+    assert_eq!(shown.body["transfers"][0]["status"], "confirmed");
+    assert_eq!(shown.body["status"], "sent");
+
+    let page = payouts(&app, &freelancer).await;
+    assert_eq!(page["balances"][0]["available_cents"], 0);
+    assert_eq!(page["balances"][0]["paid_out_cents"], net);
+    assert_eq!(page["entries"]["items"][0]["kind"], "withdrawal");
+    assert_eq!(page["entries"]["items"][0]["paid_out_change_cents"], net);
+    assert_ledger_balances(&app, freelancer.id).await;
+}
+
+#[tokio::test]
+async fn a_transfer_stripe_refuses_puts_the_money_back() {
+    let app = TestApp::new().await;
+    let (freelancer, _, order_id) = completed_order(&app).await;
+    let account_id = onboard(&app, &freelancer).await;
+    let later = OffsetDateTime::now_utc() + time::Duration::days(15);
+    scheduler::run(&app.state.store, &app.stripe, later)
+        .await
+        .unwrap();
+    let net = balance(&app, LedgerAccount::FreelancerAvailable(freelancer.id)).await;
+    // Stripe asks the freelancer for more; until they answer, the account takes no transfers.
+    // (Its account.updated has not arrived yet: ours still shows it enabled.)
+    let base = std::env::var("STRIPE_API_BASE").unwrap();
+    let key = std::env::var("STRIPE_SECRET_KEY").unwrap();
+    let response = reqwest::Client::new()
+        .post(format!("{base}/_test/accounts/{account_id}/requirements"))
+        .bearer_auth(key)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body("currently_due[]=individual.verification.document")
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{response:?}");
+
+    let refused = withdraw(&app, &freelancer, "refused", &json!({"currency": "EUR"})).await;
+    assert_eq!(refused.status, 201, "{refused:?}");
+    assert_eq!(refused.body["status"], "failed");
+    assert_eq!(refused.body["transfers"][0]["status"], "returned");
+    assert!(refused.body["transfers"][0]["failure"].is_string());
+    assert_eq!(
+        balance(&app, LedgerAccount::FreelancerAvailable(freelancer.id)).await,
+        net,
+        "the money is available again"
+    );
+    assert_eq!(
+        balance(&app, LedgerAccount::FreelancerPaidOut(freelancer.id)).await,
+        0
+    );
+    let page = payouts(&app, &freelancer).await;
+    assert_eq!(page["entries"]["items"][0]["kind"], "withdrawal_returned");
+    assert!(transfers_for(order_id).await.is_empty());
+    assert_ledger_balances(&app, freelancer.id).await;
+
+    // The account.updated arrives: payouts are disabled, and a withdrawal says so.
+    let event = account_updated(&app, &account_id).await;
+    assert_eq!(
+        deliver_connect_event(&app, &event, CONNECT_WEBHOOK_SECRET)
+            .await
+            .body["outcome"],
+        "recorded"
+    );
+    let page = payouts(&app, &freelancer).await;
+    assert_eq!(page["payouts_enabled"], false);
+    assert_eq!(
+        page["account"]["requirements_due"],
+        json!(["individual.verification.document"])
+    );
+    let blocked = withdraw(&app, &freelancer, "blocked", &json!({"currency": "EUR"})).await;
+    assert_eq!(blocked.problem(), "payouts-not-enabled");
+}
+
+#[tokio::test]
+async fn bad_payout_requests_are_refused_and_change_nothing() {
+    let app = TestApp::new().await;
+    let (freelancer, client, _) = completed_order(&app).await;
+    let bad_country = app
+        .post(
+            "/me/payouts/account",
+            &json!({"country": "Germany"}),
+            Some(&freelancer.access_token),
+        )
+        .await;
+    assert_eq!(bad_country.status, 400);
+    assert_eq!(bad_country.error_fields(), ["country"]);
+    let by_client = app
+        .post(
+            "/me/payouts/account",
+            &json!({"country": "DE"}),
+            Some(&client.access_token),
+        )
+        .await;
+    assert_eq!(by_client.status, 403);
+    assert!(
+        app.state
+            .store
+            .payout_account(freelancer.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        app.state
+            .store
+            .payout_account(client.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    let no_key = app
+        .post(
+            "/me/payouts/withdrawals",
+            &json!({"currency": "EUR"}),
+            Some(&freelancer.access_token),
+        )
+        .await;
+    assert_eq!(no_key.status, 400);
+    assert_eq!(no_key.error_fields(), ["Idempotency-Key"]);
+    let unknown = withdraw(
+        &app,
+        &freelancer,
+        "k",
+        &json!({"currency": "EUR", "to": "me"}),
+    )
+    .await;
+    assert_eq!(unknown.status, 400);
+    let currency = withdraw(&app, &freelancer, "k", &json!({"currency": "EURO"})).await;
+    assert_eq!(currency.status, 400);
+
+    // A Connect delivery signed with another secret (the platform endpoint's) is refused.
+    let forged = deliver_connect_event(
+        &app,
+        &json!({"id": "evt_forged", "type": "account.updated", "data": {"object": {}}}),
+        WEBHOOK_SECRET,
+    )
+    .await;
+    assert_eq!(forged.status, 400);
+    // Nothing of the freelancer's earnings moved.
+    let page = payouts(&app, &freelancer).await;
+    assert!(page["balances"][0]["pending_cents"].as_i64().unwrap() > 0);
+    assert_eq!(page["balances"][0]["paid_out_cents"], 0);
+    assert_eq!(page["entries"]["items"].as_array().unwrap().len(), 1);
+}
