@@ -1,0 +1,127 @@
+//! A freelancer paid out through the deployed shape: the order completed over HTTP, Stripe
+//! Connect onboarding by following the local Stripe's hosted link, `account.updated` delivered
+//! by the local Stripe to the Connect webhook under watch (its own secret, read from Secrets
+//! Manager), the scheduler's clearance (`make test` runs watch with a clearance period of 0
+//! days), and a withdrawal whose transfer `transfer.created` confirms through the platform
+//! webhook.
+
+use std::time::{Duration, Instant};
+
+use gigmarket_tests::watch::{
+    active_gig_in_functions_table, call_with, order_step, place_order, register_over_http,
+    run_scheduler,
+};
+use reqwest::Method;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+/// `GET /me/payouts` until `done` holds (Stripe's webhook deliveries are asynchronous).
+async fn payouts_until(
+    client: &reqwest::Client,
+    token: &str,
+    what: &str,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (status, page) = call_with(client, Method::GET, "/me/payouts", token, &[], None).await;
+        assert_eq!(status, 200, "{page}");
+        if done(&page) {
+            return page;
+        }
+        assert!(Instant::now() < deadline, "{what} never happened: {page}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_freelancer_onboards_and_withdraws_through_cargo_lambda_watch() {
+    let client = reqwest::Client::new();
+    let (_, client_token, _) = register_over_http(&client, "client").await;
+    let (freelancer_id, freelancer_token, _) = register_over_http(&client, "freelancer").await;
+    let (gig, _) = active_gig_in_functions_table(&freelancer_id).await;
+    let order_id = place_order(&client, &client_token, &gig).await;
+    order_step(&client, &freelancer_token, &order_id, "accept", json!({})).await;
+    order_step(
+        &client,
+        &freelancer_token,
+        &order_id,
+        "deliver",
+        json!({"message": "Done.", "attachments": ["https://files.example.com/logo.svg"]}),
+    )
+    .await;
+    order_step(&client, &client_token, &order_id, "complete", json!({})).await;
+
+    let (status, onboarding) = call_with(
+        &client,
+        Method::POST,
+        "/me/payouts/account",
+        &freelancer_token,
+        &[],
+        Some(json!({"country": "DE"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{onboarding}");
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let visit = browser
+        .get(onboarding["onboarding_url"].as_str().unwrap())
+        .send()
+        .await
+        .expect("the onboarding link");
+    assert_eq!(visit.status(), 302);
+    // The local Stripe delivers account.updated to the Connect webhook under watch.
+    payouts_until(&client, &freelancer_token, "account.updated", |page| {
+        page["payouts_enabled"] == true
+    })
+    .await;
+
+    // The clearance period under `make test` is 0 days: the scheduler's next run clears it.
+    let summary = run_scheduler().await;
+    assert!(
+        summary["earnings_cleared"].as_u64().unwrap() >= 1,
+        "{summary}"
+    );
+    let page = payouts_until(&client, &freelancer_token, "clearance", |page| {
+        page["balances"][0]["available_cents"].as_i64() > Some(0)
+    })
+    .await;
+    let available = page["balances"][0]["available_cents"].as_i64().unwrap();
+
+    let key = Uuid::new_v4().to_string();
+    let everything = json!({"currency": "EUR"});
+    let headers = [("Idempotency-Key", key.as_str())];
+    let withdraw = || {
+        call_with(
+            &client,
+            Method::POST,
+            "/me/payouts/withdrawals",
+            &freelancer_token,
+            &headers,
+            Some(everything.clone()),
+        )
+    };
+    let (status, withdrawal) = withdraw().await;
+    assert_eq!(status, 201, "{withdrawal}");
+    assert_eq!(withdrawal["amount_cents"], available);
+    assert_eq!(withdrawal["transfers"][0]["order_id"], order_id.as_str());
+    // Stripe's transfer.created reaches the platform webhook (payments) and confirms it.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (status, shown) = withdraw().await;
+        assert_eq!(status, 200, "{shown}");
+        assert_eq!(shown["id"], withdrawal["id"]);
+        if shown["transfers"][0]["status"] == "confirmed" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never confirmed: {shown}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let page = payouts_until(&client, &freelancer_token, "the withdrawal", |page| {
+        page["balances"][0]["paid_out_cents"].as_i64() == Some(available)
+    })
+    .await;
+    assert_eq!(page["balances"][0]["available_cents"], 0);
+}
