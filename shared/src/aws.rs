@@ -236,7 +236,12 @@ pub async fn jwt_keys(config: &SdkConfig) -> anyhow::Result<crate::auth::JwtKeys
 pub async fn stripe_signing_secrets(
     config: &SdkConfig,
 ) -> anyhow::Result<crate::stripe::signature::SigningSecrets> {
-    signing_secrets(config, "STRIPE_WEBHOOK_SECRETS").await
+    signing_secrets(
+        config,
+        "STRIPE_WEBHOOK_SECRETS",
+        "STRIPE_WEBHOOK_SECRETS_ID",
+    )
+    .await
 }
 
 /// The Stripe Connect webhook endpoint's signing secrets, read as [`stripe_signing_secrets`]
@@ -245,13 +250,20 @@ pub async fn stripe_signing_secrets(
 pub async fn stripe_connect_signing_secrets(
     config: &SdkConfig,
 ) -> anyhow::Result<crate::stripe::signature::SigningSecrets> {
-    signing_secrets(config, "STRIPE_CONNECT_WEBHOOK_SECRETS").await
+    signing_secrets(
+        config,
+        "STRIPE_CONNECT_WEBHOOK_SECRETS",
+        "STRIPE_CONNECT_WEBHOOK_SECRETS_ID",
+    )
+    .await
 }
 
-/// The secrets in the variable `name`, or in the Secrets Manager secret named by `<name>_ID`.
+/// The secrets in the variable `name`, or in the Secrets Manager secret the variable `id_name`
+/// names.
 async fn signing_secrets(
     config: &SdkConfig,
     name: &str,
+    id_name: &str,
 ) -> anyhow::Result<crate::stripe::signature::SigningSecrets> {
     use crate::stripe::signature::SigningSecrets;
     use anyhow::Context;
@@ -259,8 +271,8 @@ async fn signing_secrets(
     let list = match std::env::var(name) {
         Ok(list) if !list.trim().is_empty() => list,
         _ => {
-            let secret_id = std::env::var(format!("{name}_ID"))
-                .with_context(|| format!("set {name} or {name}_ID"))?;
+            let secret_id =
+                std::env::var(id_name).with_context(|| format!("set {name} or {id_name}"))?;
             read_secret(config, &secret_id).await?
         }
     };

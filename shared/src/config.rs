@@ -467,7 +467,14 @@ mod tests {
 
     /// Every `"UPPER_CASE"` string literal in the functions' code is a variable it reads, except
     /// these, which are not environment variables.
-    const NOT_ENV: &[&str] = &["NEW_AND_OLD_IMAGES", "ORDER_REQUEST", "CARGO_MANIFEST_DIR"];
+    const NOT_ENV: &[&str] = &[
+        "NEW_AND_OLD_IMAGES",
+        "ORDER_REQUEST",
+        "CARGO_MANIFEST_DIR",
+        // Sort keys (store::keys).
+        "PAYOUT_ACCOUNT",
+        "WITHDRAWAL_REQUEST",
+    ];
 
     fn sources(dir: &std::path::Path, out: &mut Vec<String>) {
         for entry in std::fs::read_dir(dir).unwrap() {

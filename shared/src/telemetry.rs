@@ -26,6 +26,7 @@ pub const OWN_CRATES: &[&str] = &[
     "scheduler",
     "realtime",
     "payments",
+    "payouts",
 ];
 
 /// The `EnvFilter` directives for a configured level (`DEBUG`, `info`, ...; unknown: INFO).

@@ -426,15 +426,21 @@ async fn replay(
 }
 
 fn refused(error: WithdrawalError) -> ApiError {
-    let code = match error {
-        WithdrawalError::NothingAvailable(_) => "nothing-to-withdraw",
-        WithdrawalError::BelowMinimum { .. } => "below-minimum-withdrawal",
-        WithdrawalError::MoreThanAvailable { .. } => "more-than-available",
-        WithdrawalError::NotPayable(_) => {
-            return ApiError::invalid("amount_cents", "invalid_value", error.to_string());
+    let detail = error.to_string();
+    match error {
+        WithdrawalError::NothingAvailable(_) => {
+            ApiError::unprocessable("nothing-to-withdraw", detail)
         }
-    };
-    ApiError::unprocessable(code, error.to_string())
+        WithdrawalError::BelowMinimum { .. } => {
+            ApiError::unprocessable("below-minimum-withdrawal", detail)
+        }
+        WithdrawalError::MoreThanAvailable { .. } => {
+            ApiError::unprocessable("more-than-available", detail)
+        }
+        WithdrawalError::NotPayable(_) => {
+            ApiError::invalid("amount_cents", "invalid_value", detail)
+        }
+    }
 }
 
 /// Asks Stripe for every transfer of `withdrawal` not yet made, one at a time, and records
