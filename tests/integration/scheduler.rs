@@ -72,10 +72,18 @@ async fn delivered_orders_complete_after_three_days_and_overdue_ones_are_marked_
         "pending"
     );
 
-    // Nothing left to do: the index only holds orders that can still need the scheduler.
-    let idle = scheduler::run(store, &app.stripe, now + Duration::days(30))
-        .await
-        .unwrap();
+    // A month on, the two completed orders' earnings have cleared; then nothing is left to do:
+    // the indexes only hold what can still need the scheduler.
+    let month = now + Duration::days(30);
+    let cleared = scheduler::run(store, &app.stripe, month).await.unwrap();
+    assert_eq!(
+        cleared,
+        scheduler::RunSummary {
+            earnings_cleared: 2,
+            ..scheduler::RunSummary::default()
+        }
+    );
+    let idle = scheduler::run(store, &app.stripe, month).await.unwrap();
     assert_eq!(idle, scheduler::RunSummary::default());
 }
 
