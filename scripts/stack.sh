@@ -394,7 +394,8 @@ cmd_status() {
 # two lists equal). Stripe sends an endpoint only its enabled events, so a burst of events the
 # code ignores (every placement's payment_intent.created) never queues at the function.
 WEBHOOK_EVENTS=(payment_intent.succeeded payment_intent.payment_failed payment_intent.requires_action
-  payment_intent.processing payment_intent.canceled charge.refunded transfer.created)
+  payment_intent.processing payment_intent.canceled charge.refunded transfer.created
+  charge.dispute.created charge.dispute.closed)
 
 # Registers an endpoint with the stripe service through localstripe's /_config/webhooks/<id>:
 # the enabled events from then on are POSTed to URL, signed with STRIPE_WEBHOOK_SECRETS as Stripe

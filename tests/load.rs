@@ -482,7 +482,7 @@ async fn concurrent_placements_and_transitions_lose_nothing_and_count_everything
         for transaction in [
             LedgerTransaction::order_paid(order.id, &split),
             LedgerTransaction::order_refunded(order.id, &split),
-            LedgerTransaction::order_completed(order.id, order.freelancer_id, &split),
+            LedgerTransaction::order_completed(order.id, order.freelancer_id, &split, false),
         ] {
             let transaction = transaction.expect("a balanced transaction");
             if store

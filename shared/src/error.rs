@@ -169,6 +169,11 @@ pub const PROBLEM_TYPES: &[ProblemType] = &[
     ),
     problem("already-replied", 409, "answering a review twice"),
     problem(
+        "order-charged-back",
+        409,
+        "completing an order whose charge the client's bank took back (a lost dispute)",
+    ),
+    problem(
         "payouts-not-enabled",
         409,
         "a withdrawal before the payout account's onboarding is finished (or while Stripe has disabled it)",
@@ -649,6 +654,10 @@ impl From<OrderRefusal> for ApiError {
                 format!("this package includes {limit} revision(s), all of them used"),
             ),
             OrderRefusal::NotDue => ApiError::conflict("not-due", "the order is not due yet"),
+            OrderRefusal::DisputeLost => ApiError::conflict(
+                "order-charged-back",
+                "the client's bank took the charge back (a lost dispute): the order can not complete",
+            ),
             OrderRefusal::Unbookable(why) => ApiError::internal(anyhow::anyhow!(
                 "the order's money can not be booked: {why}"
             )),

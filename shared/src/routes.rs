@@ -85,6 +85,7 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/admin/reviews", "admin"),
     // Admin: the ledger's charges and refunds (app::admin::payments).
     route("GET", "/admin/payments", "admin"),
+    route("GET", "/admin/disputes", "admin"),
     // Payments: Stripe delivers its events here; the signature is the authentication.
     route("POST", "/webhooks/stripe", "payments"),
     // Real time: tickets for the WebSocket API (its own routes are in the infra).

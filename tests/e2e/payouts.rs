@@ -3,13 +3,14 @@
 //! by the local Stripe to the Connect webhook under watch (its own secret, read from Secrets
 //! Manager), the scheduler's clearance (`make test` runs watch with a clearance period of 0
 //! days), and a withdrawal whose transfer `transfer.created` confirms through the platform
-//! webhook.
+//! webhook. A disputed charge reaches the admins' list and leaves it when the dispute is won.
 
 use std::time::{Duration, Instant};
 
+use gigmarket_tests::payments::CARD_DISPUTED;
 use gigmarket_tests::watch::{
-    active_gig_in_functions_table, call_with, order_step, place_order, register_over_http,
-    run_scheduler,
+    active_gig_in_functions_table, admin_over_http, call_with, order_step, pay_over_http_with,
+    place_order, register_over_http, run_scheduler,
 };
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -124,4 +125,86 @@ async fn a_freelancer_onboards_and_withdraws_through_cargo_lambda_watch() {
     })
     .await;
     assert_eq!(page["balances"][0]["available_cents"], 0);
+}
+
+/// The open disputes through watch, as an admin sees them.
+async fn open_disputes(client: &reqwest::Client, admin_token: &str) -> Vec<Value> {
+    let (status, page) = call_with(
+        client,
+        Method::GET,
+        "/admin/disputes?limit=100",
+        admin_token,
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    page["items"].as_array().unwrap().clone()
+}
+
+#[tokio::test]
+async fn a_disputed_charge_reaches_the_admins_and_a_won_dispute_leaves_their_list() {
+    let client = reqwest::Client::new();
+    let (_, client_token, _) = register_over_http(&client, "client").await;
+    let (freelancer_id, _, _) = register_over_http(&client, "freelancer").await;
+    let (_, admin_token) = admin_over_http(&client).await;
+    let (gig, _) = active_gig_in_functions_table(&freelancer_id).await;
+    let (status, placed) = call_with(
+        &client,
+        Method::POST,
+        "/orders",
+        &client_token,
+        &[("Idempotency-Key", &Uuid::new_v4().to_string())],
+        Some(gigmarket_tests::fixtures::order_body(&gig)),
+    )
+    .await;
+    assert_eq!(status, 201, "{placed}");
+    pay_over_http_with(&client, &client_token, &placed, CARD_DISPUTED).await;
+    let order_id = placed["id"].as_str().unwrap();
+    // The local Stripe disputes the charge and delivers charge.dispute.created to watch.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let dispute = loop {
+        let open = open_disputes(&client, &admin_token).await;
+        if let Some(dispute) = open.into_iter().find(|d| d["order_id"] == order_id) {
+            break dispute;
+        }
+        assert!(Instant::now() < deadline, "the dispute never arrived");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    assert_eq!(dispute["status"], "open");
+    // Stripe's test mode: winning evidence wins the dispute; charge.dispute.closed follows.
+    let base = std::env::var("STRIPE_API_BASE").unwrap();
+    let key = std::env::var("STRIPE_SECRET_KEY").unwrap();
+    let answer = reqwest::Client::new()
+        .post(format!(
+            "{base}/v1/disputes/{}",
+            dispute["id"].as_str().unwrap()
+        ))
+        .bearer_auth(key)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body("evidence[uncategorized_text]=winning_evidence")
+        .send()
+        .await
+        .unwrap();
+    assert!(answer.status().is_success(), "{answer:?}");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while open_disputes(&client, &admin_token)
+        .await
+        .iter()
+        .any(|d| d["order_id"] == order_id)
+    {
+        assert!(Instant::now() < deadline, "the dispute never closed");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let (status, order) = call_with(
+        &client,
+        Method::GET,
+        &format!("/orders/{order_id}"),
+        &client_token,
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(order["dispute"]["status"], "won", "{order}");
 }

@@ -12,6 +12,7 @@ mod admin_metrics;
 mod admin_payments;
 mod auth;
 mod build_graph;
+mod disputes;
 mod events;
 mod gigs;
 mod gigs_search;

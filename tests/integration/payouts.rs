@@ -5,11 +5,8 @@
 
 use futures_util::future::join_all;
 use gigmarket_shared::domain::ledger::LedgerAccount;
-use gigmarket_shared::stripe::signature;
 use gigmarket_tests::payments::{assert_ledger_balances, balance};
-use gigmarket_tests::{
-    CONNECT_WEBHOOK_SECRET, RawRequest, Session, TestApp, TestResponse, WEBHOOK_SECRET,
-};
+use gigmarket_tests::{CONNECT_WEBHOOK_SECRET, Session, TestApp, TestResponse, WEBHOOK_SECRET};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -28,92 +25,6 @@ async fn payouts(app: &TestApp, who: &Session) -> Value {
     let response = app.get("/me/payouts", Some(&who.access_token)).await;
     assert_eq!(response.status, 200, "{response:?}");
     response.body
-}
-
-async fn withdraw(app: &TestApp, who: &Session, key: &str, body: &Value) -> TestResponse {
-    app.send(
-        RawRequest::new("POST", "/me/payouts/withdrawals")
-            .bearer(&who.access_token)
-            .header("Idempotency-Key", key)
-            .json(body),
-    )
-    .await
-}
-
-/// Onboards `freelancer` as Stripe's hosted form would: asks for the link, follows it (the
-/// local Stripe completes onboarding and redirects back), then delivers the account's
-/// `account.updated` to the Connect webhook. Answers the connected account's id.
-async fn onboard(app: &TestApp, freelancer: &Session) -> String {
-    let response = app
-        .post(
-            "/me/payouts/account",
-            &json!({"country": "DE"}),
-            Some(&freelancer.access_token),
-        )
-        .await;
-    assert_eq!(response.status, 200, "{response:?}");
-    assert_eq!(response.body["account"]["payouts_enabled"], false);
-    let url = response.body["onboarding_url"].as_str().unwrap().to_owned();
-    let browser = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let visit = browser.get(&url).send().await.expect("the onboarding link");
-    assert_eq!(visit.status(), 302);
-    let location = visit.headers()["location"].to_str().unwrap().to_owned();
-    assert!(
-        location.ends_with("/payouts/onboarding/return"),
-        "{location}"
-    );
-    // A second visit: the link is single-use, it leads to the refresh URL.
-    let again = browser.get(&url).send().await.unwrap();
-    assert!(
-        again.headers()["location"]
-            .to_str()
-            .unwrap()
-            .ends_with("/payouts/onboarding/refresh")
-    );
-    let account_id = app
-        .state
-        .store
-        .payout_account(freelancer.id)
-        .await
-        .unwrap()
-        .expect("the account is recorded")
-        .stripe_account_id;
-    let event = account_updated(app, &account_id).await;
-    let delivered = deliver_connect_event(app, &event, CONNECT_WEBHOOK_SECRET).await;
-    assert_eq!(delivered.status, 200, "{delivered:?}");
-    assert_eq!(delivered.body["outcome"], "recorded");
-    account_id
-}
-
-/// `account.updated` of `account_id` as the Connect endpoint receives it: the account object as
-/// the local Stripe holds it (with `account` on the event, as Connect events carry it).
-async fn account_updated(app: &TestApp, account_id: &str) -> Value {
-    let account = app.stripe.retrieve_account(account_id).await.unwrap();
-    let object = json!({
-        "id": account.id, "object": "account", "payouts_enabled": account.payouts_enabled,
-        "details_submitted": account.details_submitted, "metadata": account.metadata,
-    });
-    json!({"id": format!("evt_{}", Uuid::new_v4().simple()), "object": "event",
-           "type": "account.updated", "account": account_id,
-           "created": OffsetDateTime::now_utc().unix_timestamp(), "data": {"object": object}})
-}
-
-async fn deliver_connect_event(app: &TestApp, event: &Value, secret: &str) -> TestResponse {
-    let body = event.to_string();
-    let header = signature::header(
-        secret.as_bytes(),
-        OffsetDateTime::now_utc().unix_timestamp(),
-        body.as_bytes(),
-    );
-    app.send(
-        RawRequest::new("POST", "/webhooks/stripe/connect")
-            .header("Stripe-Signature", &header)
-            .raw_body("application/json", body),
-    )
-    .await
 }
 
 /// The ids of the transfers the local Stripe made for `order_id` (its transfer group).
@@ -162,11 +73,13 @@ async fn earnings_clear_and_are_withdrawn_exactly_once() {
     assert_eq!(refused.status, 403);
 
     // Before onboarding nothing can be withdrawn.
-    let early = withdraw(&app, &freelancer, "early", &json!({"currency": "EUR"})).await;
+    let early = app
+        .withdraw(&freelancer, "early", &json!({"currency": "EUR"}))
+        .await;
     assert_eq!(early.status, 409, "{early:?}");
     assert_eq!(early.problem(), "payouts-not-enabled");
 
-    onboard(&app, &freelancer).await;
+    app.onboard(&freelancer).await;
     assert_eq!(payouts(&app, &freelancer).await["payouts_enabled"], true);
     // Asking again creates no second account: a new link for the same one.
     let before = app.state.store.payout_account(freelancer.id).await.unwrap();
@@ -185,7 +98,9 @@ async fn earnings_clear_and_are_withdrawn_exactly_once() {
     );
 
     // Still pending: nothing available yet.
-    let pending = withdraw(&app, &freelancer, "pending", &json!({"currency": "EUR"})).await;
+    let pending = app
+        .withdraw(&freelancer, "pending", &json!({"currency": "EUR"}))
+        .await;
     assert_eq!(pending.problem(), "nothing-to-withdraw");
 
     // The clearance period passes (the scheduler runs as of 15 days later).
@@ -208,21 +123,21 @@ async fn earnings_clear_and_are_withdrawn_exactly_once() {
     assert_eq!(page["entries"]["items"][0]["kind"], "earnings_cleared");
 
     // Out of bounds: below the minimum, more than available.
-    let small = withdraw(
-        &app,
-        &freelancer,
-        "small",
-        &json!({"currency": "EUR", "amount_cents": 999}),
-    )
-    .await;
+    let small = app
+        .withdraw(
+            &freelancer,
+            "small",
+            &json!({"currency": "EUR", "amount_cents": 999}),
+        )
+        .await;
     assert_eq!(small.problem(), "below-minimum-withdrawal");
-    let large = withdraw(
-        &app,
-        &freelancer,
-        "large",
-        &json!({"currency": "EUR", "amount_cents": net + 1}),
-    )
-    .await;
+    let large = app
+        .withdraw(
+            &freelancer,
+            "large",
+            &json!({"currency": "EUR", "amount_cents": net + 1}),
+        )
+        .await;
     assert_eq!(large.problem(), "more-than-available");
 
     // Eight concurrent withdrawals of everything, each with its own key: one wins.
@@ -230,7 +145,7 @@ async fn earnings_clear_and_are_withdrawn_exactly_once() {
     let everything = json!({"currency": "EUR"});
     let answers = join_all(
         keys.iter()
-            .map(|key| withdraw(&app, &freelancer, key, &everything)),
+            .map(|key| app.withdraw(&freelancer, key, &everything)),
     )
     .await;
     let created: Vec<&TestResponse> = answers.iter().filter(|a| a.status == 201).collect();
@@ -253,22 +168,18 @@ async fn earnings_clear_and_are_withdrawn_exactly_once() {
     let winner = answers.iter().position(|a| a.status == 201).unwrap();
 
     // The winner's request retried: the same withdrawal, no second transfer.
-    let retried = withdraw(
-        &app,
-        &freelancer,
-        &keys[winner],
-        &json!({"currency": "EUR"}),
-    )
-    .await;
+    let retried = app
+        .withdraw(&freelancer, &keys[winner], &json!({"currency": "EUR"}))
+        .await;
     assert_eq!(retried.status, 200, "{retried:?}");
     assert_eq!(retried.body["id"], withdrawal["id"]);
-    let reused = withdraw(
-        &app,
-        &freelancer,
-        &keys[winner],
-        &json!({"currency": "EUR", "amount_cents": 1000}),
-    )
-    .await;
+    let reused = app
+        .withdraw(
+            &freelancer,
+            &keys[winner],
+            &json!({"currency": "EUR", "amount_cents": 1000}),
+        )
+        .await;
     assert_eq!(reused.problem(), "idempotency-key-reused");
     let made = transfers_for(order_id).await;
     assert_eq!(made, [transfer["transfer_id"].as_str().unwrap()]);
@@ -287,13 +198,9 @@ async fn earnings_clear_and_are_withdrawn_exactly_once() {
     );
     let redelivered = app.deliver_stripe_event(&event, WEBHOOK_SECRET, now).await;
     assert_eq!(redelivered.body["outcome"], "ignored");
-    let shown = withdraw(
-        &app,
-        &freelancer,
-        &keys[winner],
-        &json!({"currency": "EUR"}),
-    )
-    .await;
+    let shown = app
+        .withdraw(&freelancer, &keys[winner], &json!({"currency": "EUR"}))
+        .await;
     assert_eq!(shown.body["transfers"][0]["status"], "confirmed");
     assert_eq!(shown.body["status"], "sent");
 
@@ -309,7 +216,7 @@ async fn earnings_clear_and_are_withdrawn_exactly_once() {
 async fn a_transfer_stripe_refuses_puts_the_money_back() {
     let app = TestApp::new().await;
     let (freelancer, _, order_id) = completed_order(&app).await;
-    let account_id = onboard(&app, &freelancer).await;
+    let account_id = app.onboard(&freelancer).await;
     let later = OffsetDateTime::now_utc() + time::Duration::days(15);
     scheduler::run(&app.state.store, &app.stripe, later)
         .await
@@ -329,7 +236,9 @@ async fn a_transfer_stripe_refuses_puts_the_money_back() {
         .unwrap();
     assert!(response.status().is_success(), "{response:?}");
 
-    let refused = withdraw(&app, &freelancer, "refused", &json!({"currency": "EUR"})).await;
+    let refused = app
+        .withdraw(&freelancer, "refused", &json!({"currency": "EUR"}))
+        .await;
     assert_eq!(refused.status, 201, "{refused:?}");
     assert_eq!(refused.body["status"], "failed");
     assert_eq!(refused.body["transfers"][0]["status"], "returned");
@@ -349,9 +258,9 @@ async fn a_transfer_stripe_refuses_puts_the_money_back() {
     assert_ledger_balances(&app, freelancer.id).await;
 
     // The account.updated arrives: payouts are disabled, and a withdrawal says so.
-    let event = account_updated(&app, &account_id).await;
+    let event = app.account_updated(&account_id).await;
     assert_eq!(
-        deliver_connect_event(&app, &event, CONNECT_WEBHOOK_SECRET)
+        app.deliver_connect_event(&event, CONNECT_WEBHOOK_SECRET)
             .await
             .body["outcome"],
         "recorded"
@@ -362,7 +271,9 @@ async fn a_transfer_stripe_refuses_puts_the_money_back() {
         page["account"]["requirements_due"],
         json!(["individual.verification.document"])
     );
-    let blocked = withdraw(&app, &freelancer, "blocked", &json!({"currency": "EUR"})).await;
+    let blocked = app
+        .withdraw(&freelancer, "blocked", &json!({"currency": "EUR"}))
+        .await;
     assert_eq!(blocked.problem(), "payouts-not-enabled");
 }
 
@@ -413,24 +324,22 @@ async fn bad_payout_requests_are_refused_and_change_nothing() {
         .await;
     assert_eq!(no_key.status, 400);
     assert_eq!(no_key.error_fields(), ["Idempotency-Key"]);
-    let unknown = withdraw(
-        &app,
-        &freelancer,
-        "k",
-        &json!({"currency": "EUR", "to": "me"}),
-    )
-    .await;
+    let unknown = app
+        .withdraw(&freelancer, "k", &json!({"currency": "EUR", "to": "me"}))
+        .await;
     assert_eq!(unknown.status, 400);
-    let currency = withdraw(&app, &freelancer, "k", &json!({"currency": "EURO"})).await;
+    let currency = app
+        .withdraw(&freelancer, "k", &json!({"currency": "EURO"}))
+        .await;
     assert_eq!(currency.status, 400);
 
     // A Connect delivery signed with another secret (the platform endpoint's) is refused.
-    let forged = deliver_connect_event(
-        &app,
-        &json!({"id": "evt_forged", "type": "account.updated", "data": {"object": {}}}),
-        WEBHOOK_SECRET,
-    )
-    .await;
+    let forged = app
+        .deliver_connect_event(
+            &json!({"id": "evt_forged", "type": "account.updated", "data": {"object": {}}}),
+            WEBHOOK_SECRET,
+        )
+        .await;
     assert_eq!(forged.status, 400);
     // Nothing of the freelancer's earnings moved.
     let page = payouts(&app, &freelancer).await;

@@ -8,6 +8,7 @@
 pub mod fixtures;
 // Paying for orders through the local stack's Stripe emulator.
 pub mod payments;
+pub mod payouts;
 pub mod pipeline;
 // The secrets an end-to-end run used, for the log check.
 pub mod secrets;

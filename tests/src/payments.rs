@@ -27,6 +27,9 @@ pub const CARD_DECLINED: &str = "pm_card_chargeCustomerFail";
 /// Stripe's test card whose payment the bank lets through only after 3-D Secure
 /// authentication: a confirm leaves the intent in `requires_action`.
 pub const CARD_3DS: &str = "pm_card_threeDSecure2Required";
+/// Stripe's test card whose payment succeeds and is then disputed as fraudulent
+/// (`charge.dispute.created`).
+pub const CARD_DISPUTED: &str = "pm_card_createDispute";
 
 /// One ledger account's balance in euros (the test gigs' currency).
 pub async fn balance(app: &TestApp, account: LedgerAccount) -> i64 {
@@ -47,6 +50,11 @@ pub async fn assert_ledger_balances(app: &TestApp, freelancer: Uuid) {
         LedgerAccount::FreelancerPaidOut(freelancer),
     ];
     let mut total = 0;
+    let accounts = accounts.into_iter().chain([
+        LedgerAccount::FreelancerFrozen(freelancer),
+        LedgerAccount::FreelancerDebt(freelancer),
+        LedgerAccount::DisputesLost,
+    ]);
     for account in accounts {
         let balance = balance(app, account).await;
         assert!(
@@ -167,8 +175,14 @@ impl TestApp {
     /// [`TestApp::pay_order`] with the clock at `at` when the payment is applied (the ledger
     /// writes the charge as of then).
     pub async fn pay_order_at(&self, order_id: Uuid, at: OffsetDateTime) {
+        self.pay_order_with(order_id, CARD_OK, at).await
+    }
+
+    /// [`TestApp::pay_order_at`] with the test card `card` (one that succeeds: Stripe's
+    /// `pm_card_createDispute` succeeds, then its charge is disputed).
+    pub async fn pay_order_with(&self, order_id: Uuid, card: &str, at: OffsetDateTime) {
         let intent = self.payment_intent(order_id).await;
-        let (status, body) = confirm_with(&intent.id, CARD_OK).await;
+        let (status, body) = confirm_with(&intent.id, card).await;
         assert!(
             status.is_success(),
             "confirm: {status} {}",

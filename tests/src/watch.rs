@@ -335,6 +335,11 @@ pub async fn place_order(client: &reqwest::Client, token: &str, gig: &Gig) -> St
 /// card that succeeds, and waits until Stripe's webhook delivery (through watch to `payments`)
 /// has made it `pending`; panics if it never does.
 pub async fn pay_over_http(client: &reqwest::Client, token: &str, placed: &Value) {
+    pay_over_http_with(client, token, placed, crate::payments::CARD_OK).await
+}
+
+/// [`pay_over_http`] with the test card `card` (one whose payment succeeds).
+pub async fn pay_over_http_with(client: &reqwest::Client, token: &str, placed: &Value, card: &str) {
     let client_secret = placed["payment"]["client_secret"]
         .as_str()
         .unwrap_or_else(|| panic!("a placement answers its client secret: {placed}"));
@@ -342,7 +347,7 @@ pub async fn pay_over_http(client: &reqwest::Client, token: &str, placed: &Value
     let (intent_id, _) = client_secret
         .split_once("_secret_")
         .expect("a PaymentIntent client secret");
-    let (status, body) = crate::payments::confirm_with(intent_id, crate::payments::CARD_OK).await;
+    let (status, body) = crate::payments::confirm_with(intent_id, card).await;
     assert!(
         status.is_success(),
         "confirm: {status} {}",

@@ -2,7 +2,7 @@
 //! other token with 403 before a handler runs) and every action is audited in its own
 //! transaction. Handlers parse and authenticate; `app::admin` decides. One module per thing an
 //! admin acts on, as in `app::admin`: `users`, `gigs`, `orders`, `reviews`, `metrics`,
-//! `payments`, `audit`; each adds its routes in [`router`].
+//! `payments`, `disputes`, `audit`; each adds its routes in [`router`].
 
 use axum::middleware;
 use axum::{Extension, Router};
@@ -10,6 +10,7 @@ use gigmarket_shared::stripe::client::StripeClient;
 use gigmarket_shared::web::{self, AppState};
 
 mod audit;
+mod disputes;
 mod gigs;
 mod metrics;
 mod orders;
@@ -26,6 +27,7 @@ pub fn router(state: AppState, stripe: StripeClient) -> Router {
         .merge(reviews::routes())
         .merge(metrics::routes())
         .merge(payments::routes())
+        .merge(disputes::routes())
         .merge(audit::routes())
         .route_layer(middleware::from_fn_with_state(
             state.clone(),

@@ -237,9 +237,10 @@ export const FUNCTIONS: FunctionSpec[] = [
     // order, its timeline entry, the ledger transaction, the Stripe event), Updates (metrics,
     // ledger balances); a payment status is an Update of the order with the Put of the event.
     // `transfer.created`: GetItem of the order and its withdrawal, Put of the confirmed one.
+    // `charge.dispute.*`: Put of the dispute, Update of the order, Put of its earning.
     table: {
       actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
-      leadingKeys: ['ORDER#*', 'LEDGER#*', 'BALANCE#*', 'STRIPE_EVENT#*', 'METRICS#*', 'EARNINGS#*'],
+      leadingKeys: ['ORDER#*', 'LEDGER#*', 'BALANCE#*', 'STRIPE_EVENT#*', 'METRICS#*', 'EARNINGS#*', 'DISPUTE#*'],
     },
     readsJwtKeys: true,
     readsStripeWebhookSecrets: true,

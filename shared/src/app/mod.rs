@@ -11,6 +11,8 @@
 pub mod account_tokens;
 pub mod accounts;
 pub mod admin;
+#[cfg(feature = "stripe-client")]
+pub mod disputes;
 pub mod gigs;
 pub mod messages;
 // Orders are charged and refunded through Stripe: only a build with its client has them.

@@ -30,7 +30,7 @@ use crate::stripe::client::{
 /// Every event type this code acts on: the webhook endpoint subscribes to these only
 /// (`enabled_events`; `scripts/stack.sh stripe-webhook` locally), and acknowledges and ignores
 /// anything else it is sent.
-pub const WEBHOOK_EVENTS: [&str; 7] = [
+pub const WEBHOOK_EVENTS: [&str; 9] = [
     "payment_intent.succeeded",
     "payment_intent.payment_failed",
     "payment_intent.requires_action",
@@ -38,6 +38,8 @@ pub const WEBHOOK_EVENTS: [&str; 7] = [
     "payment_intent.canceled",
     CHARGE_REFUNDED,
     super::payouts::TRANSFER_CREATED,
+    super::disputes::DISPUTE_CREATED,
+    super::disputes::DISPUTE_CLOSED,
 ];
 const CHARGE_REFUNDED: &str = "charge.refunded";
 
@@ -93,8 +95,9 @@ impl PaymentOutcome {
 }
 
 /// Applies one of the processor's events (a webhook delivery, or an event the reconciliation
-/// found): PaymentIntent events move the order's payment, `charge.refunded` its refund. An event
-/// this code does not use, or about no order of ours, is `Ignored`.
+/// found): PaymentIntent events move the order's payment, `charge.refunded` its refund,
+/// `charge.dispute.*` its dispute (`app::disputes`), `transfer.created` a withdrawal's transfer
+/// (`app::payouts`). An event this code does not use, or about no order of ours, is `Ignored`.
 pub async fn event_received(
     store: &Store,
     stripe: &StripeClient,
@@ -130,6 +133,9 @@ pub async fn event_received(
             Some(report) => refund_reported(store, Some(&event.id), &report, now).await,
             None => Ok(PaymentOutcome::Ignored),
         };
+    }
+    if kind == super::disputes::DISPUTE_CREATED || kind == super::disputes::DISPUTE_CLOSED {
+        return super::disputes::dispute_reported(store, stripe, event, now).await;
     }
     if kind == super::payouts::TRANSFER_CREATED {
         let transfer: Transfer = event

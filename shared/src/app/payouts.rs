@@ -214,6 +214,11 @@ pub struct CurrencyBalance {
     pub pending_cents: i64,
     pub available_cents: i64,
     pub paid_out_cents: i64,
+    /// Held while an order's charge is disputed.
+    pub frozen_cents: i64,
+    /// What the freelancer owes (a lost dispute's share paid out already); cleared earnings
+    /// pay it first.
+    pub owed_cents: i64,
     /// The oldest pending earnings and when each clears.
     pub next_clearances: Vec<Clearance>,
 }
@@ -257,6 +262,8 @@ pub async fn overview(
             pending_cents: balance.pending,
             available_cents: balance.available,
             paid_out_cents: balance.paid_out,
+            frozen_cents: balance.frozen,
+            owed_cents: -balance.debt,
             next_clearances: balance
                 .next_pending
                 .iter()

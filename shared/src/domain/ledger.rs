@@ -34,12 +34,25 @@ pub enum LedgerAccount {
     FreelancerAvailable(Uuid),
     /// What was transferred to a freelancer.
     FreelancerPaidOut(Uuid),
+    /// A freelancer's earnings held while their order's charge is disputed.
+    FreelancerFrozen(Uuid),
+    /// What a freelancer owes the platform, as a balance at or below zero: a lost dispute's
+    /// share that was paid out already. Their next cleared earnings pay it first.
+    FreelancerDebt(Uuid),
+    /// Given back to clients by their banks (lost disputes).
+    DisputesLost,
 }
 
 impl LedgerAccount {
-    /// Whether a balance below zero is allowed: only the clearing account's.
+    /// Whether a balance below zero is allowed: the clearing account's (the source of every
+    /// charge) and a debt's (what is owed).
     pub fn may_go_negative(self) -> bool {
-        matches!(self, Self::StripeClearing)
+        matches!(self, Self::StripeClearing | Self::FreelancerDebt(_))
+    }
+
+    /// Whether a balance above zero is allowed: not a debt's (a repayment never overpays).
+    pub fn may_go_positive(self) -> bool {
+        !matches!(self, Self::FreelancerDebt(_))
     }
 }
 
@@ -53,6 +66,9 @@ impl fmt::Display for LedgerAccount {
             Self::FreelancerPending(id) => write!(f, "freelancer:{id}:pending"),
             Self::FreelancerAvailable(id) => write!(f, "freelancer:{id}:available"),
             Self::FreelancerPaidOut(id) => write!(f, "freelancer:{id}:paid_out"),
+            Self::FreelancerFrozen(id) => write!(f, "freelancer:{id}:frozen"),
+            Self::FreelancerDebt(id) => write!(f, "freelancer:{id}:debt"),
+            Self::DisputesLost => f.write_str("disputes_lost"),
         }
     }
 }
@@ -79,6 +95,12 @@ pub enum LedgerKind {
     Withdrawal,
     /// A transfer of a withdrawal that Stripe refused: paid out back to available.
     WithdrawalReturned,
+    /// A dispute opened: the order's unwithdrawn earnings are frozen.
+    DisputeFrozen,
+    /// A dispute won: the frozen earnings go back to pending.
+    DisputeReleased,
+    /// A dispute lost: the disputed amount left with the client's bank.
+    DisputeLost,
 }
 
 impl LedgerKind {
@@ -91,6 +113,9 @@ impl LedgerKind {
             Self::EarningsCleared => "earnings-cleared",
             Self::Withdrawal => "withdrawal",
             Self::WithdrawalReturned => "withdrawal-returned",
+            Self::DisputeFrozen => "dispute-frozen",
+            Self::DisputeReleased => "dispute-released",
+            Self::DisputeLost => "dispute-lost",
         }
     }
 
@@ -103,6 +128,9 @@ impl LedgerKind {
             Self::EarningsCleared,
             Self::Withdrawal,
             Self::WithdrawalReturned,
+            Self::DisputeFrozen,
+            Self::DisputeReleased,
+            Self::DisputeLost,
         ]
         .into_iter()
         .find(|kind| kind.id_prefix() == prefix)
@@ -117,7 +145,10 @@ impl LedgerKind {
             Self::OrderCompleted
             | Self::EarningsCleared
             | Self::Withdrawal
-            | Self::WithdrawalReturned => None,
+            | Self::WithdrawalReturned
+            | Self::DisputeFrozen
+            | Self::DisputeReleased
+            | Self::DisputeLost => None,
         }
     }
 }
@@ -162,6 +193,11 @@ pub struct EarningsEntry {
     pub pending_change_cents: i64,
     pub available_change_cents: i64,
     pub paid_out_change_cents: i64,
+    /// Held for a dispute (`dispute_frozen`), released or lost at its close.
+    pub frozen_change_cents: i64,
+    /// What they owe moves: negative when a lost dispute's share was paid out already,
+    /// positive when cleared earnings pay it back.
+    pub debt_change_cents: i64,
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
 }
@@ -274,7 +310,9 @@ impl LedgerTransaction {
             .find_map(|posting| match posting.account {
                 LedgerAccount::FreelancerPending(id)
                 | LedgerAccount::FreelancerAvailable(id)
-                | LedgerAccount::FreelancerPaidOut(id) => Some(id),
+                | LedgerAccount::FreelancerPaidOut(id)
+                | LedgerAccount::FreelancerFrozen(id)
+                | LedgerAccount::FreelancerDebt(id) => Some(id),
                 _ => None,
             })
     }
@@ -331,19 +369,22 @@ impl LedgerTransaction {
         )
     }
 
-    /// Escrow is released: the freelancer's net to their pending earnings, the service fee and
-    /// commission to the platform.
+    /// Escrow is released: the freelancer's net to their pending earnings (or straight to
+    /// frozen, while the charge is `disputed`), the service fee and commission to the platform.
     pub fn order_completed(
         order_id: Uuid,
         freelancer_id: Uuid,
         split: &PriceSplit,
+        disputed: bool,
     ) -> Result<Self, LedgerError> {
+        let earnings = if disputed {
+            LedgerAccount::FreelancerFrozen(freelancer_id)
+        } else {
+            LedgerAccount::FreelancerPending(freelancer_id)
+        };
         let mut postings = vec![
             posting(LedgerAccount::Escrow, -signed(split.client_total)?),
-            posting(
-                LedgerAccount::FreelancerPending(freelancer_id),
-                signed(split.freelancer_net)?,
-            ),
+            posting(earnings, signed(split.freelancer_net)?),
             posting(LedgerAccount::PlatformFees, signed(split.platform_fees())?),
         ];
         // A fully commissioned price leaves the freelancer nothing: no zero posting.
@@ -357,8 +398,60 @@ impl LedgerTransaction {
         )
     }
 
-    /// An order's earnings cleared: the freelancer may withdraw them.
+    /// An order's earnings cleared: `debt_repaid` of them pays what the freelancer owes, the
+    /// rest they may withdraw.
     pub fn earnings_cleared(
+        order_id: Uuid,
+        freelancer_id: Uuid,
+        currency: Currency,
+        amount: u64,
+        debt_repaid: u64,
+    ) -> Result<Self, LedgerError> {
+        let (amount, repaid) = (signed(amount)?, signed(debt_repaid.min(amount))?);
+        let mut postings = vec![
+            posting(LedgerAccount::FreelancerPending(freelancer_id), -amount),
+            posting(LedgerAccount::FreelancerDebt(freelancer_id), repaid),
+            posting(
+                LedgerAccount::FreelancerAvailable(freelancer_id),
+                amount - repaid,
+            ),
+        ];
+        postings.retain(|posting| posting.amount != 0);
+        Self::new(
+            format!("{}:{order_id}", LedgerKind::EarningsCleared.id_prefix()),
+            LedgerKind::EarningsCleared,
+            LedgerSubject::Order(order_id),
+            currency,
+            postings,
+        )
+    }
+
+    /// A dispute of `order_id`'s charge opened: `amount` of the order's earnings is held,
+    /// taken from where it sits (`from`: pending or available).
+    pub fn dispute_frozen(
+        dispute_id: &str,
+        order_id: Uuid,
+        from: LedgerAccount,
+        freelancer_id: Uuid,
+        currency: Currency,
+        amount: u64,
+    ) -> Result<Self, LedgerError> {
+        let amount = signed(amount)?;
+        Self::new(
+            format!("{}:{dispute_id}", LedgerKind::DisputeFrozen.id_prefix()),
+            LedgerKind::DisputeFrozen,
+            LedgerSubject::Order(order_id),
+            currency,
+            vec![
+                posting(from, -amount),
+                posting(LedgerAccount::FreelancerFrozen(freelancer_id), amount),
+            ],
+        )
+    }
+
+    /// A dispute won: the held earnings go back to pending (the scheduler clears them).
+    pub fn dispute_released(
+        dispute_id: &str,
         order_id: Uuid,
         freelancer_id: Uuid,
         currency: Currency,
@@ -366,14 +459,39 @@ impl LedgerTransaction {
     ) -> Result<Self, LedgerError> {
         let amount = signed(amount)?;
         Self::new(
-            format!("{}:{order_id}", LedgerKind::EarningsCleared.id_prefix()),
-            LedgerKind::EarningsCleared,
+            format!("{}:{dispute_id}", LedgerKind::DisputeReleased.id_prefix()),
+            LedgerKind::DisputeReleased,
             LedgerSubject::Order(order_id),
             currency,
             vec![
-                posting(LedgerAccount::FreelancerPending(freelancer_id), -amount),
-                posting(LedgerAccount::FreelancerAvailable(freelancer_id), amount),
+                posting(LedgerAccount::FreelancerFrozen(freelancer_id), -amount),
+                posting(LedgerAccount::FreelancerPending(freelancer_id), amount),
             ],
+        )
+    }
+
+    /// A dispute lost: the disputed amount leaves for the client's bank, taken from `sources`
+    /// (each account and how much of it).
+    pub fn dispute_lost(
+        dispute_id: &str,
+        order_id: Uuid,
+        currency: Currency,
+        sources: &[(LedgerAccount, u64)],
+    ) -> Result<Self, LedgerError> {
+        let mut postings = Vec::with_capacity(sources.len() + 1);
+        let mut total: i64 = 0;
+        for &(account, amount) in sources.iter().filter(|(_, amount)| *amount > 0) {
+            let amount = signed(amount)?;
+            total = total.checked_add(amount).ok_or(LedgerError::Overflow)?;
+            postings.push(posting(account, -amount));
+        }
+        postings.push(posting(LedgerAccount::DisputesLost, total));
+        Self::new(
+            format!("{}:{dispute_id}", LedgerKind::DisputeLost.id_prefix()),
+            LedgerKind::DisputeLost,
+            LedgerSubject::Order(order_id),
+            currency,
+            postings,
         )
     }
 
@@ -462,7 +580,9 @@ impl Balances {
                 .get(posting.account, &transaction.currency)
                 .checked_add(posting.amount)
                 .ok_or(LedgerError::Overflow)?;
-            if balance < 0 && !posting.account.may_go_negative() {
+            if (balance < 0 && !posting.account.may_go_negative())
+                || (balance > 0 && !posting.account.may_go_positive())
+            {
                 return Err(LedgerError::WouldGoNegative {
                     account: posting.account,
                     currency: transaction.currency.clone(),
@@ -547,7 +667,7 @@ mod tests {
             .unwrap();
         assert_eq!(balances.get(LedgerAccount::Escrow, &eur), 5_274);
         balances
-            .apply(&LedgerTransaction::order_completed(order, freelancer, &split).unwrap())
+            .apply(&LedgerTransaction::order_completed(order, freelancer, &split, false).unwrap())
             .unwrap();
         assert_eq!(balances.get(LedgerAccount::Escrow, &eur), 0);
         assert_eq!(
@@ -564,7 +684,8 @@ mod tests {
         let (order, freelancer) = (Uuid::new_v4(), Uuid::new_v4());
         let split = split(10_000);
         let mut balances = Balances::default();
-        let completed = LedgerTransaction::order_completed(order, freelancer, &split).unwrap();
+        let completed =
+            LedgerTransaction::order_completed(order, freelancer, &split, false).unwrap();
         assert!(matches!(
             balances.apply(&completed),
             Err(LedgerError::WouldGoNegative {
@@ -629,7 +750,7 @@ mod tests {
         let split = split(4_999);
         for transaction in [
             LedgerTransaction::order_refunded(order, &split).unwrap(),
-            LedgerTransaction::order_completed(order, freelancer, &split).unwrap(),
+            LedgerTransaction::order_completed(order, freelancer, &split, false).unwrap(),
         ] {
             assert!(
                 transaction

@@ -434,7 +434,7 @@ mod tests {
             LedgerTransaction::order_paid(ids[1], &refunded),
             LedgerTransaction::order_refunded(ids[1], &refunded),
             LedgerTransaction::order_paid(ids[2], &done),
-            LedgerTransaction::order_completed(ids[2], uuid::Uuid::new_v4(), &done),
+            LedgerTransaction::order_completed(ids[2], uuid::Uuid::new_v4(), &done, false),
         ] {
             balances.apply(&transaction.unwrap()).unwrap();
         }

@@ -297,6 +297,9 @@ pub struct Order {
     /// The refund of the charge, once the paid order was rejected or cancelled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refund: Option<Refund>,
+    /// The client's bank disputes the charge (`app::disputes`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dispute: Option<OrderDispute>,
     pub delivery_days: u32,
     /// `revisions` and `unlimited_revisions` on the wire and in the table.
     #[serde(flatten)]
@@ -385,6 +388,25 @@ pub struct Payment {
     /// Why the last attempt failed (a declined card), while the client may retry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+/// A dispute of the order's charge, as the order shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderDispute {
+    /// The processor's id of the dispute (`du_...`).
+    pub id: String,
+    pub status: DisputeStatus,
+}
+
+/// Where a dispute stands: open until the bank decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DisputeStatus {
+    Open,
+    /// The charge stays with the platform: frozen earnings are released.
+    Won,
+    /// The client got the money back through their bank.
+    Lost,
 }
 
 /// Where the refund of an order's charge stands.
@@ -477,6 +499,8 @@ pub enum Refusal {
     /// The order's money can not be booked (an amount past the ledger's range): a bug, never
     /// the caller's fault.
     Unbookable(String),
+    /// The client's bank took the charge back (a lost dispute): the order can not complete.
+    DisputeLost,
 }
 
 /// The table: may `party` do `action` to an order in `status`, and to which state does it lead?
@@ -547,7 +571,13 @@ impl Transition {
             currency: order.currency.clone(),
             amount_cents: order.freelancer_net_cents,
             withdrawn_cents: 0,
-            status: EarningStatus::Pending,
+            debt_repaid_cents: 0,
+            // An open dispute holds the earnings from the start (see `money_moved`).
+            status: if order.dispute_status() == Some(DisputeStatus::Open) {
+                EarningStatus::Frozen
+            } else {
+                EarningStatus::Pending
+            },
             charge_id: order
                 .payment
                 .as_ref()
@@ -607,6 +637,7 @@ impl Order {
             payment: None,
             paid_at: None,
             refund: None,
+            dispute: None,
             delivery_days: bought.delivery_days,
             revisions: bought.revisions,
             revisions_used: 0,
@@ -680,6 +711,9 @@ impl Order {
             }
             OrderAction::Reject | OrderAction::Complete | OrderAction::Cancel => {}
         }
+        if to == OrderStatus::Completed && self.dispute_status() == Some(DisputeStatus::Lost) {
+            return Err(Refusal::DisputeLost);
+        }
         let ledger = self
             .money_moved(action, to)
             .map_err(|error| Refusal::Unbookable(error.to_string()))?;
@@ -739,6 +773,8 @@ impl Order {
         }
         let split = self.split()?;
         let paid = self.paid_at.is_some();
+        // A lost dispute already gave the client their money back, out of escrow.
+        let charged_back = self.dispute_status() == Some(DisputeStatus::Lost);
         Ok(match (action, to) {
             (OrderAction::Pay, OrderStatus::Pending) => {
                 Some(LedgerTransaction::order_paid(self.id, &split)?)
@@ -748,12 +784,18 @@ impl Order {
                 self.id,
                 self.freelancer_id,
                 &split,
+                self.dispute_status() == Some(DisputeStatus::Open),
             )?),
-            (_, OrderStatus::Rejected | OrderStatus::Cancelled) if paid => {
+            (_, OrderStatus::Rejected | OrderStatus::Cancelled) if paid && !charged_back => {
                 Some(LedgerTransaction::order_refunded(self.id, &split)?)
             }
             _ => None,
         })
+    }
+
+    /// Where the order's dispute stands, if its charge is disputed.
+    pub fn dispute_status(&self) -> Option<DisputeStatus> {
+        self.dispute.as_ref().map(|dispute| dispute.status)
     }
 
     /// The order's money as fixed at placement.

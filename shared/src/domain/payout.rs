@@ -39,6 +39,10 @@ pub enum EarningStatus {
     Pending,
     /// Cleared: withdrawable, as far as no withdrawal has taken it.
     Available,
+    /// Held while the order's charge is disputed (what no withdrawal had taken yet).
+    Frozen,
+    /// The dispute was lost: nothing of it is the freelancer's any more.
+    Forfeited,
 }
 
 /// The freelancer's net from one completed order.
@@ -51,6 +55,9 @@ pub struct Earning {
     /// How much of it withdrawals have taken (and not given back).
     #[serde(default)]
     pub withdrawn_cents: u64,
+    /// How much of it paid the freelancer's debt when it cleared.
+    #[serde(default)]
+    pub debt_repaid_cents: u64,
     pub status: EarningStatus,
     /// The order's charge (`ch_...`): the transfer that pays this earning out is paid from it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -68,9 +75,16 @@ impl Earning {
     /// What a withdrawal may still take from it.
     pub fn remaining_cents(&self) -> u64 {
         match self.status {
-            EarningStatus::Pending => 0,
-            EarningStatus::Available => self.amount_cents.saturating_sub(self.withdrawn_cents),
+            EarningStatus::Available => self.unwithdrawn_cents(),
+            EarningStatus::Pending | EarningStatus::Frozen | EarningStatus::Forfeited => 0,
         }
+    }
+
+    /// What of it is still on the platform: neither withdrawn nor spent on a debt.
+    pub fn unwithdrawn_cents(&self) -> u64 {
+        self.amount_cents
+            .saturating_sub(self.withdrawn_cents)
+            .saturating_sub(self.debt_repaid_cents)
     }
 }
 
@@ -168,6 +182,60 @@ impl Withdrawal {
     }
 }
 
+/// A dispute of an order's charge, as the platform records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DisputeRecord {
+    /// The processor's id (`du_...`).
+    pub id: String,
+    pub order_id: Uuid,
+    pub freelancer_id: Uuid,
+    /// What the bank took back, in minor units.
+    pub amount_cents: u64,
+    pub currency: String,
+    pub status: super::order::DisputeStatus,
+    /// What of the order's earnings was frozen for it (0 when the order was not completed yet,
+    /// or its earnings were withdrawn already).
+    pub frozen_cents: u64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub opened_at: OffsetDateTime,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub closed_at: Option<OffsetDateTime>,
+}
+
+/// Where a lost dispute's `amount` comes from, for an order split into the freelancer's
+/// `net` and the platform's fees of a `client_total`: when the order completed, the freelancer's
+/// share (in proportion) from their frozen earnings and, for what was paid out already, a debt;
+/// the platform's share from its fees. Before completion, all of it from escrow.
+pub fn dispute_lost_sources(
+    freelancer_id: Uuid,
+    completed: bool,
+    amount: u64,
+    client_total: u64,
+    net: u64,
+    frozen: u64,
+) -> Vec<(super::ledger::LedgerAccount, u64)> {
+    use super::ledger::LedgerAccount;
+    let amount = amount.min(client_total);
+    if !completed {
+        return vec![(LedgerAccount::Escrow, amount)];
+    }
+    let freelancer_share = if client_total == 0 {
+        0
+    } else {
+        u64::try_from(u128::from(amount) * u128::from(net) / u128::from(client_total))
+            .unwrap_or(u64::MAX)
+    };
+    let from_frozen = freelancer_share.min(frozen);
+    vec![
+        (LedgerAccount::FreelancerFrozen(freelancer_id), from_frozen),
+        (
+            LedgerAccount::FreelancerDebt(freelancer_id),
+            freelancer_share - from_frozen,
+        ),
+        (LedgerAccount::PlatformFees, amount - freelancer_share),
+    ]
+}
+
 /// A withdrawal draws on at most this many earnings: each is a transfer and an item in the
 /// DynamoDB transaction that records the withdrawal (100 items at most). A larger balance is
 /// withdrawn in several steps.
@@ -258,6 +326,7 @@ mod tests {
             currency: "EUR".into(),
             amount_cents: amount,
             withdrawn_cents: withdrawn,
+            debt_repaid_cents: 0,
             status: EarningStatus::Available,
             charge_id: None,
             completed_at: OffsetDateTime::UNIX_EPOCH + Duration::minutes(minutes),
@@ -318,6 +387,26 @@ mod tests {
         assert_eq!(
             Currency::parse("KWD").unwrap().minor_from_hundredths(1_000),
             10_000
+        );
+    }
+
+    #[test]
+    fn a_lost_dispute_takes_the_freelancers_share_from_frozen_earnings_then_as_debt() {
+        use crate::domain::ledger::LedgerAccount;
+        let freelancer = Uuid::new_v4();
+        // 5274 charged: 3999 net, 1275 fees; 2000 of the net was withdrawn before the dispute.
+        let sources = dispute_lost_sources(freelancer, true, 5_274, 5_274, 3_999, 1_999);
+        assert_eq!(
+            sources,
+            vec![
+                (LedgerAccount::FreelancerFrozen(freelancer), 1_999),
+                (LedgerAccount::FreelancerDebt(freelancer), 2_000),
+                (LedgerAccount::PlatformFees, 1_275),
+            ]
+        );
+        assert_eq!(
+            dispute_lost_sources(freelancer, false, 5_274, 5_274, 3_999, 0),
+            vec![(LedgerAccount::Escrow, 5_274)]
         );
     }
 

@@ -43,6 +43,7 @@
 //! | earnings currencies | `EARNINGS#<freelancer_id>` | `CURRENCIES`    | string set: every currency the freelancer earned in |
 //! | withdrawal          | `EARNINGS#<freelancer_id>` | `WITHDRAWAL#<withdrawal_id>` | its transfers; gsi3 while one is not made |
 //! | withdrawal request  | `IDEMPOTENCY#<user_id>#<key>` | `WITHDRAWAL_REQUEST` | TTL `expires_at` (24 h); the withdrawal a retried request answers |
+//! | dispute             | `DISPUTE#<dispute_id>`  | `DISPUTE`          | a charge's dispute: order, amount, status, what was frozen; gsi3 while open |
 //!
 //! GSIs `gsi1`..`gsi4` are generic (`gsiNpk`/`gsiNsk`), overloaded by the entities that need them;
 //! each entity documents its use beside its key function. Partition values carry a prefix per
@@ -120,6 +121,7 @@
 //! | earning     | gsi2  | `EARNINGS#<pending\|available>#<freelancer_id>#<currency>` | `<completed secs:012>#<order_id>` | SPARSE: pending ones (next clearances), available ones with something left (what a withdrawal draws on, oldest first) |
 //! | earning     | gsi3  | `DUE#CLEARANCE`                      | `<completed secs:012>#<order_id>` | SPARSE (pending): the scheduler clears those completed a clearance period ago |
 //! | withdrawal  | gsi3  | `DUE#WITHDRAWAL`                     | `<created secs:012>#<withdrawal_id>` | SPARSE (a transfer not yet made): the scheduler asks Stripe again |
+//! | dispute     | gsi3  | `DISPUTES#OPEN`                      | `<opened secs:012>#<dispute_id>` | SPARSE (open): `GET /admin/disputes`, oldest first |
 //!
 //! ## Admin: audit log and user maintenance
 //!
@@ -346,6 +348,8 @@ pub(crate) mod index {
     pub const EARNINGS_BY_STATUS: Index = Index::Gsi2;
     /// Earning (pending) and withdrawal (sending): what the scheduler clears or sends.
     pub const PAYOUT_DEADLINES: Index = Index::Gsi3;
+    /// Dispute (open): `GET /admin/disputes`, oldest first.
+    pub const OPEN_DISPUTES: Index = Index::Gsi3;
 }
 
 /// A primary key pair.
@@ -564,6 +568,21 @@ pub fn due_clearance_partition() -> String {
 /// gsi3 partition of the withdrawals with a transfer Stripe has not made yet.
 pub fn due_withdrawal_partition() -> String {
     "DUE#WITHDRAWAL".to_owned()
+}
+
+/// A dispute of an order's charge, by the processor's id (`du_...`).
+pub fn dispute(dispute_id: &str) -> Key {
+    Key::new(format!("DISPUTE#{dispute_id}"), "DISPUTE")
+}
+
+/// gsi3 partition of the disputes still open.
+pub fn open_disputes_partition() -> String {
+    "DISPUTES#OPEN".to_owned()
+}
+
+/// gsi3 sort key of an open dispute: when it opened, then its id.
+pub fn open_dispute_sort(opened_unix: i64, dispute_id: &str) -> String {
+    format!("{opened_unix:012}#{dispute_id}")
 }
 
 // ---- end of payments keys ----
@@ -941,6 +960,7 @@ pub mod entity {
     pub const EARNINGS_CURRENCIES: &str = "earnings_currencies";
     pub const WITHDRAWAL: &str = "withdrawal";
     pub const WITHDRAWAL_REQUEST: &str = "withdrawal_request";
+    pub const DISPUTE: &str = "dispute";
     pub const PROCESSOR_EVENT: &str = "processor_event";
     pub const RECONCILIATION_WATERMARK: &str = "reconciliation_watermark";
     pub const GIG_LISTING: &str = "gig_listing";

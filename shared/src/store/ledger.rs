@@ -2,7 +2,8 @@
 //! transaction's idempotent id) and one balance item per account and currency, moved by `ADD` in
 //! the same DynamoDB transaction as the order change that causes the movement. A balance that
 //! must not go negative is conditioned on holding at least what a posting takes from it, so the
-//! table can never show one below zero. Also the payment processor's events that changed
+//! table can never show one below zero (and a debt, which stays at or below zero, on owing at
+//! least what a repayment pays). Also the payment processor's events that changed
 //! something, written in that same transaction, so a redelivered event changes nothing.
 //!
 //!
@@ -148,12 +149,17 @@ impl<N: Copy + Debug> Transaction<N> {
                     .expression_attribute_values(":entity", s(entity::LEDGER_BALANCE))
                     .expression_attribute_values(":account", s(account.to_string()))
                     .expression_attribute_values(":currency", s(currency));
-                if account.may_go_negative() || posting.amount >= 0 {
-                    update
-                } else {
+                if posting.amount < 0 && !account.may_go_negative() {
                     update
                         .condition_expression("#balance >= :needed")
                         .expression_attribute_values(":needed", n(-posting.amount))
+                } else if posting.amount > 0 && !account.may_go_positive() {
+                    // A debt is paid off at most whole: it stays at or below zero.
+                    update
+                        .condition_expression("#balance <= :limit")
+                        .expression_attribute_values(":limit", n(-posting.amount))
+                } else {
+                    update
                 }
             })?;
         }
@@ -253,6 +259,8 @@ pub(crate) fn earnings_entry(item: Item, freelancer_id: Uuid) -> Result<Earnings
         pending_change_cents: change(LedgerAccount::FreelancerPending(freelancer_id)),
         available_change_cents: change(LedgerAccount::FreelancerAvailable(freelancer_id)),
         paid_out_change_cents: change(LedgerAccount::FreelancerPaidOut(freelancer_id)),
+        frozen_change_cents: change(LedgerAccount::FreelancerFrozen(freelancer_id)),
+        debt_change_cents: change(LedgerAccount::FreelancerDebt(freelancer_id)),
         at: OffsetDateTime::from_unix_timestamp(stored.at).map_err(ApiError::internal)?,
     })
 }

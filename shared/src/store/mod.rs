@@ -14,6 +14,7 @@ pub mod account_tokens;
 mod acting;
 pub mod admin;
 pub mod audit;
+pub mod disputes;
 pub mod gigs;
 pub(crate) mod keys;
 pub mod ledger;

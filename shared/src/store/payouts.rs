@@ -56,6 +56,9 @@ pub struct EarningsBalance {
     pub pending: i64,
     pub available: i64,
     pub paid_out: i64,
+    pub frozen: i64,
+    /// At or below zero: what the freelancer owes.
+    pub debt: i64,
     /// The oldest pending earnings (they clear first).
     pub next_pending: Vec<Earning>,
 }
@@ -70,7 +73,7 @@ enum Writing {
 }
 
 /// The earning's item with the index keys of its status.
-fn earning_item(earning: &Earning) -> Result<Item, ApiError> {
+pub(super) fn earning_item(earning: &Earning) -> Result<Item, ApiError> {
     let mut item = to_item(
         &keys::earning(earning.freelancer_id, earning.order_id),
         entity::EARNING,
@@ -88,7 +91,7 @@ fn earning_index_keys(earning: &Earning) -> Vec<(String, AttributeValue)> {
     let status = match earning.status {
         EarningStatus::Pending => Some("PENDING"),
         EarningStatus::Available if earning.remaining_cents() > 0 => Some("AVAILABLE"),
-        EarningStatus::Available => None,
+        EarningStatus::Available | EarningStatus::Frozen | EarningStatus::Forfeited => None,
     };
     if let Some(status) = status {
         let by_status = index::EARNINGS_BY_STATUS;
@@ -242,19 +245,32 @@ impl Store {
             .collect()
     }
 
-    /// Moves a pending earning to available, with its ledger transaction; `false` when it
-    /// was cleared already.
+    /// Moves a pending earning to available, with its ledger transaction; what the freelancer
+    /// owes (a lost dispute's debt) is paid from it first. `false` when it was cleared already,
+    /// or the debt changed meanwhile (the next run clears it).
     pub async fn clear_earning(&self, earning: &Earning, now_unix: i64) -> Result<bool, ApiError> {
         let currency = Currency::parse(&earning.currency).map_err(ApiError::internal)?;
+        let owed = self
+            .ledger_balance(
+                LedgerAccount::FreelancerDebt(earning.freelancer_id),
+                &currency,
+            )
+            .await?
+            .min(0)
+            .unsigned_abs();
+        let clearing = earning.unwithdrawn_cents();
+        let repaid = owed.min(clearing);
         let ledger = LedgerTransaction::earnings_cleared(
             earning.order_id,
             earning.freelancer_id,
             currency,
-            earning.amount_cents,
+            clearing,
+            repaid,
         )
         .map_err(ApiError::internal)?;
         let cleared = Earning {
             status: EarningStatus::Available,
+            debt_repaid_cents: earning.debt_repaid_cents + repaid,
             ..earning.clone()
         };
         let mut transaction = self.transaction();
@@ -266,7 +282,12 @@ impl Store {
         transaction.ledger(Writing::LedgerEntry, Writing::Balance, &ledger, now_unix)?;
         match self.transact(transaction).await? {
             TransactOutcome::Committed => Ok(true),
-            TransactOutcome::ConditionFailed(failed) if failed.includes(Writing::Earning) => {
+            TransactOutcome::ConditionFailed(failed)
+                if failed.includes(Writing::Earning)
+                    || failed.includes(Writing::Balance(LedgerAccount::FreelancerDebt(
+                        earning.freelancer_id,
+                    ))) =>
+            {
                 Ok(false)
             }
             TransactOutcome::ConditionFailed(failed) => Err(ApiError::internal(anyhow::anyhow!(
@@ -302,6 +323,8 @@ impl Store {
                 LedgerAccount::FreelancerPending(freelancer_id),
                 LedgerAccount::FreelancerAvailable(freelancer_id),
                 LedgerAccount::FreelancerPaidOut(freelancer_id),
+                LedgerAccount::FreelancerFrozen(freelancer_id),
+                LedgerAccount::FreelancerDebt(freelancer_id),
             ]
             .map(|account| {
                 (
@@ -336,6 +359,8 @@ impl Store {
                 available: balances
                     .get(LedgerAccount::FreelancerAvailable(freelancer_id), &currency),
                 paid_out: balances.get(LedgerAccount::FreelancerPaidOut(freelancer_id), &currency),
+                frozen: balances.get(LedgerAccount::FreelancerFrozen(freelancer_id), &currency),
+                debt: balances.get(LedgerAccount::FreelancerDebt(freelancer_id), &currency),
                 currency,
                 next_pending,
             });

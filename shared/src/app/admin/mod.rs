@@ -9,6 +9,7 @@
 
 pub mod audit;
 pub mod backfill;
+pub mod disputes;
 pub mod gigs;
 pub mod metrics;
 // Orders are charged and refunded through Stripe: only a build with its client has them.

@@ -1,0 +1,234 @@
+//! Disputes: a client's bank contests an order's charge (`charge.dispute.created`), and later
+//! decides (`charge.dispute.closed`). While open, the order's earnings are frozen wherever they
+//! sit (pending or available; an order that completes meanwhile freezes them on completion);
+//! won, they go back to pending and clear as usual; lost, the disputed amount leaves for the
+//! bank: the freelancer's share out of what was frozen and, for what they had withdrawn
+//! already, a debt their next earnings pay first; the platform's share out of its fees (or all
+//! of it out of escrow, for an order not completed yet, which can then no longer complete).
+//!
+//! Events arrive in any order and more than once: each is recorded in the transaction of the
+//! change it causes, and a `closed` that arrives before its `created` applies both.
+
+use time::OffsetDateTime;
+
+use crate::domain::ledger::{LedgerAccount, LedgerTransaction};
+use crate::domain::money::Currency;
+use crate::domain::order::{DisputeStatus, Order, OrderStatus};
+use crate::domain::payout::{DisputeRecord, Earning, EarningStatus, dispute_lost_sources};
+use crate::error::{ApiError, ApiResult};
+use crate::store::Store;
+use crate::store::disputes::{DisputeChange, DisputeWrite};
+use crate::stripe::client::{Dispute, DisputeStatus as StripeDisputeStatus, Event, StripeClient};
+
+use super::payments::{PaymentOutcome, unavailable};
+
+pub const DISPUTE_CREATED: &str = "charge.dispute.created";
+pub const DISPUTE_CLOSED: &str = "charge.dispute.closed";
+
+/// Attempts at a dispute's write while the order or its earning keeps changing under it.
+const ATTEMPTS: u32 = 4;
+
+/// Applies `charge.dispute.created` or `charge.dispute.closed`.
+pub async fn dispute_reported(
+    store: &Store,
+    stripe: &StripeClient,
+    event: &Event,
+    now: OffsetDateTime,
+) -> ApiResult<PaymentOutcome> {
+    let dispute: Dispute = event
+        .object()
+        .map_err(|_| ApiError::BadRequest("the event's object is no Dispute".to_owned()))?;
+    let Some(intent_id) = dispute.payment_intent.as_deref() else {
+        return Ok(PaymentOutcome::Ignored);
+    };
+    let intent = stripe
+        .retrieve_payment_intent(intent_id)
+        .await
+        .map_err(unavailable)?;
+    let Some(order_id) = intent.order_id().and_then(|id| id.parse().ok()) else {
+        return Ok(PaymentOutcome::Ignored);
+    };
+    let closing = event.kind == DISPUTE_CLOSED;
+    for _ in 0..ATTEMPTS {
+        let Some(order) = store.get_order(order_id).await? else {
+            return Ok(PaymentOutcome::Ignored);
+        };
+        let recorded = store.get_dispute(&dispute.id).await?;
+        let write = match (&recorded, closing) {
+            (None, _) => {
+                // A `closed` before its `created`: open it first (without the event), then close.
+                let event_id = (!closing).then_some(event.id.as_str());
+                open(store, &order, &dispute, event_id, now).await?
+            }
+            (Some(record), true) if record.status == DisputeStatus::Open => {
+                let decided = match dispute.status {
+                    StripeDisputeStatus::Won | StripeDisputeStatus::WarningClosed => {
+                        DisputeStatus::Won
+                    }
+                    StripeDisputeStatus::Lost => DisputeStatus::Lost,
+                    _ => return Ok(PaymentOutcome::Ignored),
+                };
+                close(store, &order, record, decided, &event.id, now).await?
+            }
+            (Some(_), _) => return Ok(PaymentOutcome::AlreadyApplied),
+        };
+        match write {
+            DisputeWrite::Recorded if closing && recorded.is_none() => continue,
+            DisputeWrite::Recorded => return Ok(PaymentOutcome::Recorded),
+            DisputeWrite::AlreadyApplied => return Ok(PaymentOutcome::AlreadyApplied),
+            DisputeWrite::Raced => continue,
+        }
+    }
+    Err(ApiError::ServiceUnavailable {
+        retry_after_secs: 2,
+        cause: anyhow::anyhow!("the order kept changing while its dispute was applied"),
+    })
+}
+
+/// The order's earning, if it has one that a dispute concerns.
+async fn earning_of(store: &Store, order: &Order) -> ApiResult<Option<Earning>> {
+    if order.status != OrderStatus::Completed {
+        return Ok(None);
+    }
+    store.get_earning(order.freelancer_id, order.id).await
+}
+
+/// Records an open dispute, freezing what the order's earnings still hold on the platform.
+async fn open(
+    store: &Store,
+    order: &Order,
+    dispute: &Dispute,
+    event_id: Option<&str>,
+    now: OffsetDateTime,
+) -> ApiResult<DisputeWrite> {
+    let currency = Currency::parse(&order.currency).map_err(ApiError::internal)?;
+    let earning = earning_of(store, order).await?;
+    let from = earning.as_ref().and_then(|earning| match earning.status {
+        EarningStatus::Pending => Some(LedgerAccount::FreelancerPending(order.freelancer_id)),
+        EarningStatus::Available => Some(LedgerAccount::FreelancerAvailable(order.freelancer_id)),
+        EarningStatus::Frozen | EarningStatus::Forfeited => None,
+    });
+    let frozen = match (&earning, from) {
+        (Some(earning), Some(_)) => earning.unwithdrawn_cents(),
+        _ => 0,
+    };
+    let record = DisputeRecord {
+        id: dispute.id.clone(),
+        order_id: order.id,
+        freelancer_id: order.freelancer_id,
+        amount_cents: dispute.amount.max(0).unsigned_abs(),
+        currency: order.currency.clone(),
+        status: DisputeStatus::Open,
+        frozen_cents: frozen,
+        opened_at: now,
+        closed_at: None,
+    };
+    let ledger = match from {
+        Some(from) if frozen > 0 => Some(
+            LedgerTransaction::dispute_frozen(
+                &dispute.id,
+                order.id,
+                from,
+                order.freelancer_id,
+                currency,
+                frozen,
+            )
+            .map_err(ApiError::internal)?,
+        ),
+        _ => None,
+    };
+    let earning = earning.filter(|_| frozen > 0).map(|earning| {
+        let after = Earning {
+            status: EarningStatus::Frozen,
+            ..earning.clone()
+        };
+        (earning, after)
+    });
+    store
+        .write_dispute(DisputeChange {
+            order,
+            before: None,
+            after: &record,
+            earning: earning
+                .as_ref()
+                .map(|(before, after)| (before, after.clone())),
+            ledger: ledger.as_ref(),
+            processor_event: event_id,
+            now_unix: now.unix_timestamp(),
+        })
+        .await
+}
+
+/// Records the bank's decision: releases the frozen earnings (won) or sends the disputed amount
+/// to the client's bank (lost).
+async fn close(
+    store: &Store,
+    order: &Order,
+    record: &DisputeRecord,
+    decided: DisputeStatus,
+    event_id: &str,
+    now: OffsetDateTime,
+) -> ApiResult<DisputeWrite> {
+    let currency = Currency::parse(&order.currency).map_err(ApiError::internal)?;
+    // Frozen by the dispute, or on completion while it was open.
+    let earning = earning_of(store, order)
+        .await?
+        .filter(|earning| earning.status == EarningStatus::Frozen);
+    let frozen = earning.as_ref().map_or(0, Earning::unwithdrawn_cents);
+    let (ledger, earning_after) = match decided {
+        DisputeStatus::Won => {
+            let ledger = (frozen > 0)
+                .then(|| {
+                    LedgerTransaction::dispute_released(
+                        &record.id,
+                        order.id,
+                        order.freelancer_id,
+                        currency.clone(),
+                        frozen,
+                    )
+                })
+                .transpose()
+                .map_err(ApiError::internal)?;
+            (ledger, EarningStatus::Pending)
+        }
+        DisputeStatus::Lost | DisputeStatus::Open => {
+            let sources = dispute_lost_sources(
+                order.freelancer_id,
+                order.status == OrderStatus::Completed,
+                record.amount_cents,
+                order.client_total_cents,
+                order.freelancer_net_cents,
+                frozen,
+            );
+            let ledger = LedgerTransaction::dispute_lost(&record.id, order.id, currency, &sources)
+                .map_err(ApiError::internal)?;
+            (Some(ledger), EarningStatus::Forfeited)
+        }
+    };
+    // The released or forfeited earning: its frozen amount goes back to pending, or is gone.
+    let earning = earning.map(|earning| {
+        let after = Earning {
+            status: earning_after,
+            ..earning.clone()
+        };
+        (earning, after)
+    });
+    let after = DisputeRecord {
+        status: decided,
+        closed_at: Some(now),
+        ..record.clone()
+    };
+    store
+        .write_dispute(DisputeChange {
+            order,
+            before: Some(record),
+            after: &after,
+            earning: earning
+                .as_ref()
+                .map(|(before, after)| (before, after.clone())),
+            ledger: ledger.as_ref(),
+            processor_event: Some(event_id),
+            now_unix: now.unix_timestamp(),
+        })
+        .await
+}

@@ -1,0 +1,260 @@
+//! Disputes through the real stack: orders paid with Stripe's `pm_card_createDispute` test card
+//! (the local Stripe disputes the charge as Stripe's test mode does), `charge.dispute.*`
+//! delivered to the webhook signed, and closed the way Stripe's test mode closes them (evidence
+//! `winning_evidence` / `losing_evidence`). The earnings freeze wherever they sit, a won
+//! dispute releases them, a lost one sends the money to the bank and leaves a debt that the next
+//! earnings pay first; the ledger sums to zero throughout.
+
+use gigmarket_shared::domain::gig::Gig;
+use gigmarket_shared::domain::ledger::LedgerAccount;
+use gigmarket_tests::payments::{CARD_DISPUTED, assert_ledger_balances, balance};
+use gigmarket_tests::{RawRequest, Session, TestApp, TestResponse, WEBHOOK_SECRET};
+use serde_json::{Value, json};
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+/// Places a basic order of `gig` and pays it with `card`; answers the order and its intent id.
+async fn paid_order(app: &TestApp, client: &Session, gig: &Gig, card: &str) -> (Uuid, String) {
+    let order_id = app.place_unpaid_order(client, gig).await;
+    app.pay_order_with(order_id, card, OffsetDateTime::now_utc())
+        .await;
+    let intent_id = app.payment_intent(order_id).await.id;
+    (order_id, intent_id)
+}
+
+async fn complete(app: &TestApp, client: &Session, freelancer: &Session, order_id: Uuid) {
+    app.order_step(freelancer, order_id, "accept").await;
+    app.order_step(freelancer, order_id, "deliver").await;
+    app.order_step(client, order_id, "complete").await;
+}
+
+/// The local Stripe's `kind` event of the dispute of `intent_id`'s charge, delivered signed.
+async fn deliver_dispute_event(app: &TestApp, kind: &str, intent_id: &str) -> TestResponse {
+    let event = app
+        .stripe_event(kind, |dispute| dispute["payment_intent"] == intent_id)
+        .await;
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    app.deliver_stripe_event(&event, WEBHOOK_SECRET, now).await
+}
+
+/// The dispute of `intent_id`'s charge, as the local Stripe holds it.
+async fn dispute_id_of(app: &TestApp, intent_id: &str) -> String {
+    let event = app
+        .stripe_event("charge.dispute.created", |dispute| {
+            dispute["payment_intent"] == intent_id
+        })
+        .await;
+    event["data"]["object"]["id"].as_str().unwrap().to_owned()
+}
+
+/// Closes the dispute as Stripe's test mode does: evidence `winning_evidence` wins it,
+/// `losing_evidence` loses it.
+async fn submit_evidence(dispute_id: &str, evidence: &str) {
+    let base = std::env::var("STRIPE_API_BASE").unwrap();
+    let key = std::env::var("STRIPE_SECRET_KEY").unwrap();
+    let response = reqwest::Client::new()
+        .post(format!("{base}/v1/disputes/{dispute_id}"))
+        .bearer_auth(key)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(format!("evidence[uncategorized_text]={evidence}"))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{response:?}");
+}
+
+async fn payouts(app: &TestApp, who: &Session) -> Value {
+    let response = app.get("/me/payouts", Some(&who.access_token)).await;
+    assert_eq!(response.status, 200, "{response:?}");
+    response.body["balances"][0].clone()
+}
+
+async fn open_disputes(app: &TestApp, admin: &Session) -> Vec<Value> {
+    let response = app.get("/admin/disputes", Some(&admin.access_token)).await;
+    assert_eq!(response.status, 200, "{response:?}");
+    response.body["items"].as_array().unwrap().clone()
+}
+
+#[tokio::test]
+async fn a_dispute_freezes_available_earnings_and_winning_it_releases_them() {
+    let app = TestApp::new().await;
+    let (cast, gig) = app.cast_with_gig().await;
+    let (order_id, intent_id) = paid_order(&app, &cast.client, &gig, CARD_DISPUTED).await;
+    complete(&app, &cast.client, &cast.freelancer, order_id).await;
+    let later = OffsetDateTime::now_utc() + Duration::days(15);
+    scheduler::run(&app.state.store, &app.stripe, later)
+        .await
+        .unwrap();
+    let net = balance(&app, LedgerAccount::FreelancerAvailable(cast.freelancer.id)).await;
+    assert!(net > 0);
+
+    // The bank's dispute reaches us after the earnings cleared: they freeze where they are.
+    let opened = deliver_dispute_event(&app, "charge.dispute.created", &intent_id).await;
+    assert_eq!(opened.body["outcome"], "recorded", "{opened:?}");
+    let again = deliver_dispute_event(&app, "charge.dispute.created", &intent_id).await;
+    assert_eq!(again.body["outcome"], "already_applied");
+    let shown = payouts(&app, &cast.freelancer).await;
+    assert_eq!(shown["available_cents"], 0);
+    assert_eq!(shown["frozen_cents"], net);
+    let order = app.order(&cast.client, order_id).await.body;
+    assert_eq!(order["dispute"]["status"], "open");
+    let listed = open_disputes(&app, &cast.admin).await;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["order_id"], order_id.to_string());
+    assert_eq!(listed[0]["frozen_cents"], net);
+    let refused = app
+        .get("/admin/disputes", Some(&cast.client.access_token))
+        .await;
+    assert_eq!(refused.status, 403);
+    assert_ledger_balances(&app, cast.freelancer.id).await;
+
+    // Won: the earnings go back to pending, and clear again.
+    submit_evidence(&dispute_id_of(&app, &intent_id).await, "winning_evidence").await;
+    let closed = deliver_dispute_event(&app, "charge.dispute.closed", &intent_id).await;
+    assert_eq!(closed.body["outcome"], "recorded", "{closed:?}");
+    let shown = payouts(&app, &cast.freelancer).await;
+    assert_eq!(shown["frozen_cents"], 0);
+    assert_eq!(shown["pending_cents"], net);
+    assert!(open_disputes(&app, &cast.admin).await.is_empty());
+    let run = scheduler::run(&app.state.store, &app.stripe, later)
+        .await
+        .unwrap();
+    assert_eq!(run.earnings_cleared, 1);
+    assert_eq!(
+        payouts(&app, &cast.freelancer).await["available_cents"],
+        net
+    );
+    assert_eq!(
+        app.order(&cast.client, order_id).await.body["dispute"]["status"],
+        "won"
+    );
+    assert_ledger_balances(&app, cast.freelancer.id).await;
+}
+
+#[tokio::test]
+async fn a_dispute_before_completion_freezes_its_earnings_and_losing_it_forfeits_them() {
+    let app = TestApp::new().await;
+    let (cast, gig) = app.cast_with_gig().await;
+    let (order_id, intent_id) = paid_order(&app, &cast.client, &gig, CARD_DISPUTED).await;
+    // The dispute arrives while the order is open: nothing to freeze yet, but completion then
+    // freezes the earnings at once.
+    let opened = deliver_dispute_event(&app, "charge.dispute.created", &intent_id).await;
+    assert_eq!(opened.body["outcome"], "recorded", "{opened:?}");
+    complete(&app, &cast.client, &cast.freelancer, order_id).await;
+    let net = balance(&app, LedgerAccount::FreelancerFrozen(cast.freelancer.id)).await;
+    assert!(net > 0, "completion froze the earnings");
+    assert_eq!(
+        balance(&app, LedgerAccount::FreelancerPending(cast.freelancer.id)).await,
+        0
+    );
+    let fees_before = balance(&app, LedgerAccount::PlatformFees).await;
+    let order: Value = app.order(&cast.client, order_id).await.body;
+    let total = order["client_total_cents"].as_i64().unwrap();
+
+    // Lost: the whole charge leaves for the bank, the freelancer's share out of the frozen
+    // earnings, the platform's out of its fees.
+    submit_evidence(&dispute_id_of(&app, &intent_id).await, "losing_evidence").await;
+    let closed = deliver_dispute_event(&app, "charge.dispute.closed", &intent_id).await;
+    assert_eq!(closed.body["outcome"], "recorded", "{closed:?}");
+    assert_eq!(balance(&app, LedgerAccount::DisputesLost).await, total);
+    assert_eq!(
+        balance(&app, LedgerAccount::FreelancerFrozen(cast.freelancer.id)).await,
+        0
+    );
+    assert_eq!(
+        balance(&app, LedgerAccount::PlatformFees).await,
+        fees_before - (total - net)
+    );
+    assert_eq!(
+        balance(&app, LedgerAccount::FreelancerDebt(cast.freelancer.id)).await,
+        0,
+        "nothing was paid out, so nothing is owed"
+    );
+    assert_ledger_balances(&app, cast.freelancer.id).await;
+    let later = OffsetDateTime::now_utc() + Duration::days(15);
+    let run = scheduler::run(&app.state.store, &app.stripe, later)
+        .await
+        .unwrap();
+    assert_eq!(run.earnings_cleared, 0, "forfeited earnings never clear");
+}
+
+#[tokio::test]
+async fn losing_a_dispute_after_the_payout_leaves_a_debt_paid_from_the_next_earnings() {
+    let app = TestApp::new().await;
+    let (cast, gig) = app.cast_with_gig().await;
+    let (first, intent_id) = paid_order(&app, &cast.client, &gig, CARD_DISPUTED).await;
+    complete(&app, &cast.client, &cast.freelancer, first).await;
+    // Its earnings clear; the freelancer's share is "withdrawn" the way a payout moves it.
+    let later = OffsetDateTime::now_utc() + Duration::days(15);
+    scheduler::run(&app.state.store, &app.stripe, later)
+        .await
+        .unwrap();
+    let net = balance(&app, LedgerAccount::FreelancerAvailable(cast.freelancer.id)).await;
+    app.onboard(&cast.freelancer).await;
+    let withdrawn = app
+        .withdraw(&cast.freelancer, "all", &json!({"currency": "EUR"}))
+        .await;
+    assert_eq!(withdrawn.status, 201, "{withdrawn:?}");
+    assert_eq!(withdrawn.body["amount_cents"], net);
+
+    // The dispute and its loss arrive out of order: the close first applies both.
+    submit_evidence(&dispute_id_of(&app, &intent_id).await, "losing_evidence").await;
+    let closed = deliver_dispute_event(&app, "charge.dispute.closed", &intent_id).await;
+    assert_eq!(closed.body["outcome"], "recorded", "{closed:?}");
+    let created = deliver_dispute_event(&app, "charge.dispute.created", &intent_id).await;
+    assert_eq!(created.body["outcome"], "already_applied");
+    assert_eq!(
+        balance(&app, LedgerAccount::FreelancerDebt(cast.freelancer.id)).await,
+        -net,
+        "the paid-out share is owed"
+    );
+    assert_eq!(payouts(&app, &cast.freelancer).await["owed_cents"], net);
+    assert_ledger_balances(&app, cast.freelancer.id).await;
+
+    // The next order's earnings pay the debt first when they clear.
+    let second = app.place_order(&cast.client, &gig).await;
+    complete(&app, &cast.client, &cast.freelancer, second).await;
+    let run = scheduler::run(
+        &app.state.store,
+        &app.stripe,
+        OffsetDateTime::now_utc() + Duration::days(15),
+    )
+    .await
+    .unwrap();
+    assert_eq!(run.earnings_cleared, 1);
+    let shown = payouts(&app, &cast.freelancer).await;
+    assert_eq!(shown["owed_cents"], 0);
+    assert_eq!(
+        shown["available_cents"], 0,
+        "the same price: all of it repaid the debt"
+    );
+    assert_ledger_balances(&app, cast.freelancer.id).await;
+}
+
+#[tokio::test]
+async fn an_order_whose_dispute_was_lost_can_not_complete_and_refunds_nothing() {
+    let app = TestApp::new().await;
+    let (cast, gig) = app.cast_with_gig().await;
+    let (order_id, intent_id) = paid_order(&app, &cast.client, &gig, CARD_DISPUTED).await;
+    app.order_step(&cast.freelancer, order_id, "accept").await;
+    deliver_dispute_event(&app, "charge.dispute.created", &intent_id).await;
+    submit_evidence(&dispute_id_of(&app, &intent_id).await, "losing_evidence").await;
+    let closed = deliver_dispute_event(&app, "charge.dispute.closed", &intent_id).await;
+    assert_eq!(closed.body["outcome"], "recorded");
+    assert_eq!(balance(&app, LedgerAccount::Escrow).await, 0);
+    app.order_step(&cast.freelancer, order_id, "deliver").await;
+    let refused = app.order_action(&cast.client, order_id, "complete").await;
+    assert_eq!(refused.status, 409);
+    assert_eq!(refused.problem(), "order-charged-back");
+    let cancelled = app
+        .send(
+            RawRequest::new("POST", format!("/admin/orders/{order_id}/cancel"))
+                .bearer(&cast.admin.access_token)
+                .json(&json!({"reason": "Charged back."})),
+        )
+        .await;
+    assert_eq!(cancelled.status, 200, "{cancelled:?}");
+    assert!(cancelled.body.get("refund").is_none(), "{}", cancelled.body);
+    assert_eq!(balance(&app, LedgerAccount::Refunds).await, 0);
+    assert_ledger_balances(&app, cast.freelancer.id).await;
+}

@@ -1,0 +1,104 @@
+//! Getting paid out the way a freelancer and Stripe do it against the local stack: onboarding
+//! through the local Stripe's hosted link, its `account.updated` on the Connect webhook, and
+//! withdrawals.
+
+use gigmarket_shared::stripe::signature;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::{CONNECT_WEBHOOK_SECRET, RawRequest, Session, TestApp, TestResponse};
+
+impl TestApp {
+    /// `POST /me/payouts/withdrawals` as `who` with the Idempotency-Key `key`.
+    pub async fn withdraw(&self, who: &Session, key: &str, body: &Value) -> TestResponse {
+        self.send(
+            RawRequest::new("POST", "/me/payouts/withdrawals")
+                .bearer(&who.access_token)
+                .header("Idempotency-Key", key)
+                .json(body),
+        )
+        .await
+    }
+
+    /// Onboards `freelancer` as Stripe's hosted form would: asks for the link, follows it (the
+    /// local Stripe completes onboarding and redirects back), then delivers the account's
+    /// `account.updated` to the Connect webhook. Answers the connected account's id.
+    pub async fn onboard(&self, freelancer: &Session) -> String {
+        let app = self;
+        let response = app
+            .post(
+                "/me/payouts/account",
+                &json!({"country": "DE"}),
+                Some(&freelancer.access_token),
+            )
+            .await;
+        assert_eq!(response.status, 200, "{response:?}");
+        assert_eq!(response.body["account"]["payouts_enabled"], false);
+        let url = response.body["onboarding_url"].as_str().unwrap().to_owned();
+        let browser = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let visit = browser.get(&url).send().await.expect("the onboarding link");
+        assert_eq!(visit.status(), 302);
+        let location = visit.headers()["location"].to_str().unwrap().to_owned();
+        assert!(
+            location.ends_with("/payouts/onboarding/return"),
+            "{location}"
+        );
+        // A second visit: the link is single-use, it leads to the refresh URL.
+        let again = browser.get(&url).send().await.unwrap();
+        assert!(
+            again.headers()["location"]
+                .to_str()
+                .unwrap()
+                .ends_with("/payouts/onboarding/refresh")
+        );
+        let account_id = app
+            .state
+            .store
+            .payout_account(freelancer.id)
+            .await
+            .unwrap()
+            .expect("the account is recorded")
+            .stripe_account_id;
+        let event = app.account_updated(&account_id).await;
+        let delivered = app
+            .deliver_connect_event(&event, CONNECT_WEBHOOK_SECRET)
+            .await;
+        assert_eq!(delivered.status, 200, "{delivered:?}");
+        assert_eq!(delivered.body["outcome"], "recorded");
+        account_id
+    }
+
+    /// `account.updated` of `account_id` as the Connect endpoint receives it: the account object as
+    /// the local Stripe holds it (with `account` on the event, as Connect events carry it).
+    pub async fn account_updated(&self, account_id: &str) -> Value {
+        let app = self;
+        let account = app.stripe.retrieve_account(account_id).await.unwrap();
+        let object = json!({
+            "id": account.id, "object": "account", "payouts_enabled": account.payouts_enabled,
+            "details_submitted": account.details_submitted, "metadata": account.metadata,
+        });
+        json!({"id": format!("evt_{}", Uuid::new_v4().simple()), "object": "event",
+           "type": "account.updated", "account": account_id,
+           "created": OffsetDateTime::now_utc().unix_timestamp(), "data": {"object": object}})
+    }
+
+    pub async fn deliver_connect_event(&self, event: &Value, secret: &str) -> TestResponse {
+        let app = self;
+        let body = event.to_string();
+        let header = signature::header(
+            secret.as_bytes(),
+            OffsetDateTime::now_utc().unix_timestamp(),
+            body.as_bytes(),
+        );
+        app.send(
+            RawRequest::new("POST", "/webhooks/stripe/connect")
+                .header("Stripe-Signature", &header)
+                .raw_body("application/json", body),
+        )
+        .await
+    }
+}
