@@ -61,4 +61,6 @@ trap 'kill "$bridge_pid" "$gateway_pid" 2>/dev/null || true' EXIT
 # Stripe's events go to the webhook (payments) watch serves, signed with STRIPE_WEBHOOK_SECRETS
 # (scripts/env.sh exported it to watch); nothing is sent before someone pays.
 bash scripts/stack.sh stripe-webhook "http://127.0.0.1:$PORT/webhooks/stripe"
+# Connected accounts' events (a freelancer's onboarding) go to the Connect webhook (payouts).
+bash scripts/stack.sh stripe-connect-webhook "http://127.0.0.1:$PORT/webhooks/stripe/connect"
 cargo lambda watch -P "$PORT" --concurrency 4

@@ -111,20 +111,24 @@ export TABLE_NAME="gigmarket-e2e-$run_id"
 export ORDER_EVENTS_QUEUE_NAME="gigmarket-e2e-$run_id"
 eval "$(cargo run --quiet --locked -p gigctl -- setup)"
 
-# The JWT keyset, the Stripe key and the webhook's signing secrets in moto's Secrets Manager: the
-# functions under watch read them as deployed ones do (JWT_KEYS_SECRET_ID, STRIPE_SECRET_KEY_ID,
-# STRIPE_WEBHOOK_SECRETS_ID), so each secret's grant is proven too. In-process tests keep the
+# The JWT keyset, the Stripe key and the two webhooks' signing secrets in moto's Secrets Manager:
+# the functions under watch read them as deployed ones do (JWT_KEYS_SECRET_ID,
+# STRIPE_SECRET_KEY_ID, STRIPE_WEBHOOK_SECRETS_ID, STRIPE_CONNECT_WEBHOOK_SECRETS_ID), so each
+# secret's grant is proven too. In-process tests keep the
 # file and the plain values. The values go through the environment, never onto a command line.
 jwt_secret_id="gigmarket/e2e-$run_id/jwt-keys"
 stripe_key_secret_id="gigmarket/e2e-$run_id/stripe-secret-key"
 stripe_webhook_secret_id="gigmarket/e2e-$run_id/stripe-webhook-secrets"
-.local/venv/bin/python - "$jwt_secret_id" "$JWT_KEYS_FILE" "$stripe_key_secret_id" "$stripe_webhook_secret_id" <<'PY'
+stripe_connect_secret_id="gigmarket/e2e-$run_id/stripe-connect-webhook-secrets"
+.local/venv/bin/python - "$jwt_secret_id" "$JWT_KEYS_FILE" "$stripe_key_secret_id" "$stripe_webhook_secret_id" \
+  "$stripe_connect_secret_id" <<'PY'
 import os, sys, boto3
-jwt_id, keys_file, stripe_key_id, stripe_webhook_id = sys.argv[1:5]
+jwt_id, keys_file, stripe_key_id, stripe_webhook_id, stripe_connect_id = sys.argv[1:6]
 secrets = boto3.client("secretsmanager")
 secrets.create_secret(Name=jwt_id, SecretString=open(keys_file).read())
 secrets.create_secret(Name=stripe_key_id, SecretString=os.environ["STRIPE_SECRET_KEY"])
 secrets.create_secret(Name=stripe_webhook_id, SecretString=os.environ["STRIPE_WEBHOOK_SECRETS"])
+secrets.create_secret(Name=stripe_connect_id, SecretString=os.environ["STRIPE_CONNECT_WEBHOOK_SECRETS"])
 PY
 
 # Every AWS call the functions make from here on, one JSON line per IAM authorisation
@@ -139,8 +143,8 @@ export GIGMARKET_SECRETS_FILE="$ROOT/.local/secrets-$run_id.txt"
 : >"$GIGMARKET_SECRETS_FILE"
 remember_secret() { printf '%s\n' "$@" >>"$GIGMARKET_SECRETS_FILE"; }
 remember_secret "fuzzing password 1" "fuzzing admin password"
-# The stripe service signs its webhook deliveries with it.
-remember_secret "$STRIPE_WEBHOOK_SECRETS"
+# The stripe service signs its webhook deliveries with them.
+remember_secret "$STRIPE_WEBHOOK_SECRETS" "$STRIPE_CONNECT_WEBHOOK_SECRETS"
 # watch's log holds every function's output (tracing, EMF), the bridge's its own.
 export GIGMARKET_WATCH_LOG="$ROOT/.local/logs/watch-test.log" GIGMARKET_BRIDGE_LOG="$ROOT/.local/logs/bridge-test.log"
 
@@ -155,9 +159,11 @@ mkdir -p .local/logs
 # setsid: its own process group, so cleanup stops watch and every function it spawned.
 # Every request through watch comes from 127.0.0.1, and schemathesis registers and fails logins
 # by the hundred: lift the per-address limits (their tests run in-process, tests/integration).
-setsid env -u JWT_KEYS_FILE -u STRIPE_SECRET_KEY -u STRIPE_WEBHOOK_SECRETS \
+# Earnings clear at once (PAYOUT_CLEARANCE_DAYS=0), so the end-to-end payout needs no clock.
+setsid env -u JWT_KEYS_FILE -u STRIPE_SECRET_KEY -u STRIPE_WEBHOOK_SECRETS -u STRIPE_CONNECT_WEBHOOK_SECRETS \
   JWT_KEYS_SECRET_ID="$jwt_secret_id" STRIPE_SECRET_KEY_ID="$stripe_key_secret_id" \
   STRIPE_WEBHOOK_SECRETS_ID="$stripe_webhook_secret_id" \
+  STRIPE_CONNECT_WEBHOOK_SECRETS_ID="$stripe_connect_secret_id" PAYOUT_CLEARANCE_DAYS=0 \
   LOGIN_MAX_ATTEMPTS_PER_ADDRESS=100000 REGISTRATIONS_PER_ADDRESS=100000 \
   cargo lambda watch -P "$watch_port" --concurrency 4 >"$GIGMARKET_WATCH_LOG" 2>&1 &
 watch_pid=$!
@@ -168,6 +174,9 @@ wait_for_api "$watch_pid" "$GIGMARKET_WATCH_LOG"
 # Stripe's events reach the webhook under watch (payments), signed with the stack's
 # STRIPE_WEBHOOK_SECRETS (the secret above): a test card's payment moves its order as deployed.
 bash scripts/stack.sh stripe-webhook "$GIGMARKET_API_URL/webhooks/stripe" e2e
+# Connected accounts' events (account.updated) reach the Connect webhook (payouts), signed with
+# STRIPE_CONNECT_WEBHOOK_SECRETS.
+bash scripts/stack.sh stripe-connect-webhook "$GIGMARKET_API_URL/webhooks/stripe/connect" e2e-connect
 
 # The bridge plays AWS's event source mappings: table stream -> dispatcher, queue -> notifier.
 # The schedule is off: the end-to-end tests invoke the scheduler themselves.
