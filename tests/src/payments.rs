@@ -27,6 +27,9 @@ pub const CARD_DECLINED: &str = "pm_card_chargeCustomerFail";
 /// Stripe's test card whose payment the bank lets through only after 3-D Secure
 /// authentication: a confirm leaves the intent in `requires_action`.
 pub const CARD_3DS: &str = "pm_card_threeDSecure2Required";
+/// Stripe's test card whose payment succeeds and is then disputed as fraudulent
+/// (`charge.dispute.created`).
+pub const CARD_DISPUTED: &str = "pm_card_createDispute";
 
 /// One ledger account's balance in euros (the test gigs' currency).
 pub async fn balance(app: &TestApp, account: LedgerAccount) -> i64 {
