@@ -13,8 +13,10 @@ export AWS_ENDPOINT_URL_SES="$MOTO_ENDPOINT"
 export AWS_ENDPOINT_URL_SECRETS_MANAGER="$MOTO_ENDPOINT"
 export AWS_DEFAULT_REGION="$AWS_REGION"
 # The Stripe client (`shared::stripe::client`) talks to the local stripe service with its dummy
-# key; STRIPE_WEBHOOK_SECRETS signs its deliveries (`scripts/stack.sh stripe-webhook URL`).
-export STRIPE_API_BASE STRIPE_SECRET_KEY STRIPE_WEBHOOK_SECRETS
+# key; STRIPE_WEBHOOK_SECRETS signs its deliveries (`scripts/stack.sh stripe-webhook URL`),
+# STRIPE_CONNECT_WEBHOOK_SECRETS those of connected accounts' events
+# (`scripts/stack.sh stripe-connect-webhook URL`).
+export STRIPE_API_BASE STRIPE_SECRET_KEY STRIPE_WEBHOOK_SECRETS STRIPE_CONNECT_WEBHOOK_SECRETS
 # cargo-lambda from the project venv.
 export PATH="$ROOT/.local/venv/bin:$PATH"
 

@@ -5,10 +5,10 @@
 #   stripe    localstripe with the project's extension (tools/stripe-local: Stripe's REST API in
 #             memory, with the events and parameters localstripe lacks), from .local/venv
 # and writes .local/stack.env with their endpoints, dummy credentials, the local JWT keyset and
-# the stripe service's webhook signing secret.
+# the stripe service's webhook signing secrets (platform and Connect).
 #
 # Usage: scripts/stack.sh start [--dynamodb-port N] [--moto-port N] [--stripe-port N] | stop | status | env
-#                         | stripe-webhook URL [ID]
+#                         | stripe-webhook URL [ID] | stripe-connect-webhook URL [ID]
 #   start   installs what is missing (scripts/bootstrap.sh), starts what is not already running,
 #           waits until all answer, writes .local/stack.env. A running stack is reused.
 #   stop    stops the processes start launched (by their pid files) and removes stack.env.
@@ -16,6 +16,8 @@
 #   env     prints stack.env, e.g. for: eval "$(scripts/stack.sh env)"
 #   stripe-webhook  registers URL as webhook endpoint ID (default: gigmarket) of the running
 #           stripe service, signed with STRIPE_WEBHOOK_SECRETS; again with the same ID replaces it.
+#   stripe-connect-webhook  the same for the Connect endpoint (default ID: gigmarket-connect):
+#           connected accounts' events, signed with STRIPE_CONNECT_WEBHOOK_SECRETS.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -24,9 +26,11 @@ RUN_DIR="$LOCAL/run"
 LOG_DIR="$LOCAL/logs"
 STACK_ENV="$LOCAL/stack.env"
 JWT_KEYS_FILE="$LOCAL/jwt-keys.json"
-# The stripe service's webhook signing secret: made when the service starts, removed when it
-# stops, mode 0600 under the git-ignored .local/.
+# The stripe service's webhook signing secrets, the platform endpoint's and the Connect
+# endpoint's: made when the service starts, removed when it stops, mode 0600 under the
+# git-ignored .local/.
 WEBHOOK_SECRET_FILE="$RUN_DIR/stripe.webhook-secret"
+CONNECT_WEBHOOK_SECRET_FILE="$RUN_DIR/stripe.connect-webhook-secret"
 STRIPE_EXTENSION="$ROOT/tools/stripe-local/stripe_local.py"
 SERVICES=(dynamodb moto stripe)
 READY_TIMEOUT=60
@@ -38,7 +42,7 @@ log() { printf 'stack: %s\n' "$*" >&2; }
 die() { printf 'stack: error: %s\n' "$*" >&2; exit 1; }
 
 usage() {
-  sed -n 's/^# \{0,1\}//; 10,18p' "${BASH_SOURCE[0]}" >&2
+  sed -n 's/^# \{0,1\}//; 10,20p' "${BASH_SOURCE[0]}" >&2
   exit 2
 }
 
@@ -151,7 +155,7 @@ stop_service() {
   rm -f "$RUN_DIR/$svc.pid" "$RUN_DIR/$svc.port"
   # A secret belongs to one run of the service: endpoints registered with it went with it.
   if [[ $svc == stripe ]]; then
-    rm -f "$WEBHOOK_SECRET_FILE"
+    rm -f "$WEBHOOK_SECRET_FILE" "$CONNECT_WEBHOOK_SECRET_FILE"
   fi
 }
 
@@ -255,11 +259,12 @@ PY
   log "generated local JWT keyset ${JWT_KEYS_FILE#"$ROOT"/}"
 }
 
-# A Stripe-shaped signing secret (`whsec_` and 32 random base62 characters), one per run of the
-# stripe service, written exclusively with mode 0600 and no newline (curl sends the file as is).
+# A Stripe-shaped signing secret (`whsec_` and 32 random base62 characters) in file $1, one per
+# run of the stripe service, written exclusively with mode 0600 and no newline (curl sends the
+# file as is).
 ensure_webhook_secret() {
-  [[ -f "$WEBHOOK_SECRET_FILE" ]] && return
-  "$VENV/bin/python" - "$WEBHOOK_SECRET_FILE" <<'PY'
+  [[ -f "$1" ]] && return
+  "$VENV/bin/python" - "$1" <<'PY'
 import os, secrets, string, sys
 
 alphabet = string.ascii_letters + string.digits
@@ -293,6 +298,7 @@ write_stack_env() {
     echo "export STRIPE_API_BASE=http://127.0.0.1:$(recorded_port stripe)"
     echo "export STRIPE_SECRET_KEY=$LOCAL_STRIPE_KEY"
     echo "export STRIPE_WEBHOOK_SECRETS=$(<"$WEBHOOK_SECRET_FILE")"
+    echo "export STRIPE_CONNECT_WEBHOOK_SECRETS=$(<"$CONNECT_WEBHOOK_SECRET_FILE")"
     echo "export AWS_REGION=us-east-1"
     echo "export AWS_ACCESS_KEY_ID=local"
     echo "export AWS_SECRET_ACCESS_KEY=local"
@@ -357,7 +363,8 @@ cmd_start() {
     trap - EXIT INT TERM
   fi
   # Also for a stripe service an older stack.sh started, which had none.
-  ensure_webhook_secret
+  ensure_webhook_secret "$WEBHOOK_SECRET_FILE"
+  ensure_webhook_secret "$CONNECT_WEBHOOK_SECRET_FILE"
 
   write_stack_env
   log "ready; endpoints in ${STACK_ENV#"$ROOT"/} (source it, or: eval \"\$(scripts/stack.sh env)\")"
@@ -397,24 +404,43 @@ WEBHOOK_EVENTS=(payment_intent.succeeded payment_intent.payment_failed payment_i
   payment_intent.processing payment_intent.canceled charge.refunded transfer.created
   charge.dispute.created charge.dispute.closed)
 
+# The Connect endpoint's event types: connected accounts' onboarding state (the payouts issue).
+CONNECT_WEBHOOK_EVENTS=(account.updated)
+
 # Registers an endpoint with the stripe service through localstripe's /_config/webhooks/<id>:
-# the enabled events from then on are POSTed to URL, signed with STRIPE_WEBHOOK_SECRETS as Stripe
-# signs. The secret goes from its file straight into the request body, never onto a command line.
-cmd_stripe_webhook() {
-  (($# >= 1 && $# <= 2)) || usage
-  local url=$1 id=${2:-gigmarket} port
-  [[ "$url" =~ ^https?:// ]] || die "stripe-webhook: '$url' is not an http(s) URL"
-  [[ "$id" =~ ^[A-Za-z0-9_-]+$ ]] || die "stripe-webhook: '$id' is not a plain id"
+# the enabled events from then on are POSTed to URL, signed as Stripe signs with the secret in
+# SECRET_FILE. CONNECT=true makes it a Connect endpoint (only connected accounts' events), as
+# Stripe's `connect` on a webhook endpoint. The secret goes from its file straight into the
+# request body, never onto a command line.
+# Usage: register_webhook COMMAND SECRET_FILE CONNECT URL ID EVENT...
+register_webhook() {
+  local cmd=$1 secret_file=$2 connect=$3 url=$4 id=$5 port
+  shift 5
+  [[ "$url" =~ ^https?:// ]] || die "$cmd: '$url' is not an http(s) URL"
+  [[ "$id" =~ ^[A-Za-z0-9_-]+$ ]] || die "$cmd: '$id' is not a plain id"
   service_up stripe || die "the stripe service is not running: run scripts/stack.sh start"
-  [[ -f "$WEBHOOK_SECRET_FILE" ]] || die "no $WEBHOOK_SECRET_FILE: run scripts/stack.sh start"
+  [[ -f "$secret_file" ]] || die "no $secret_file: run scripts/stack.sh start"
   port=$(recorded_port stripe)
   local event events=()
-  for event in "${WEBHOOK_EVENTS[@]}"; do events+=(--data-urlencode "events[]=$event"); done
+  for event in "$@"; do events+=(--data-urlencode "events[]=$event"); done
   curl -sf --noproxy '*' --max-time 5 -o /dev/null \
-    --data-urlencode "url=$url" --data-urlencode "secret@$WEBHOOK_SECRET_FILE" "${events[@]}" \
+    --data-urlencode "url=$url" --data-urlencode "secret@$secret_file" \
+    --data-urlencode "connect=$connect" "${events[@]}" \
     "http://127.0.0.1:$port/_config/webhooks/$id" ||
-    die "stripe-webhook: the stripe service refused to register $url"
-  log "stripe webhook endpoint '$id' -> $url"
+    die "$cmd: the stripe service refused to register $url"
+  log "$cmd: endpoint '$id' -> $url"
+}
+
+cmd_stripe_webhook() {
+  (($# >= 1 && $# <= 2)) || usage
+  register_webhook stripe-webhook "$WEBHOOK_SECRET_FILE" false "$1" "${2:-gigmarket}" \
+    "${WEBHOOK_EVENTS[@]}"
+}
+
+cmd_stripe_connect_webhook() {
+  (($# >= 1 && $# <= 2)) || usage
+  register_webhook stripe-connect-webhook "$CONNECT_WEBHOOK_SECRET_FILE" true "$1" \
+    "${2:-gigmarket-connect}" "${CONNECT_WEBHOOK_EVENTS[@]}"
 }
 
 cmd_env() {
@@ -432,6 +458,7 @@ main() {
     status) cmd_status "$@" ;;
     env) cmd_env "$@" ;;
     stripe-webhook) cmd_stripe_webhook "$@" ;;
+    stripe-connect-webhook) cmd_stripe_connect_webhook "$@" ;;
     *) usage ;;
   esac
 }

@@ -32,6 +32,7 @@ mod reviews;
 mod routes;
 mod scheduler;
 mod stripe_client;
+mod stripe_connect;
 mod users;
 
 // Reliability suite.

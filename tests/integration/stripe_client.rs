@@ -5,249 +5,23 @@
 //! `POST /v1/payment_intents/{id}/confirm` directly. Each test uses its own order ids, so tests
 //! running at once share the emulator without reading each other's objects.
 //!
-//! Webhooks: a test that waits for events registers an endpoint of its own (a loopback listener,
-//! a fresh id and signing secret) through the emulator's `/_config/webhooks/{id}`. Every event
-//! goes to every endpoint, so a listener also hears other tests' events: each test picks out its
-//! own by the ids of the objects it created.
+//! Webhooks: a test that waits for events registers an endpoint of its own
+//! (`gigmarket_tests::stripe::Endpoint`) and picks out its own events by the ids of the objects
+//! it created.
 
-use std::collections::{HashMap, HashSet};
-use std::time::Duration;
+use std::collections::HashSet;
 
 use gigmarket_shared::stripe::client::{
     Event, EventsQuery, NewPaymentIntent, PaymentIntent, PaymentIntentStatus, Refund, RefundStatus,
     StripeClient, StripeConfig, StripeError,
 };
-use gigmarket_shared::stripe::signature::{self, DEFAULT_TOLERANCE_SECONDS, SignatureError};
 use gigmarket_tests::payments::{CARD_3DS, authenticate, confirm_with};
+use gigmarket_tests::stripe::{
+    Endpoint, capture_one_request, client, config, events_since, new_intent, now_unix, order_id,
+    paid_intent, raw,
+};
 use reqwest::StatusCode;
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::sync::mpsc;
-use uuid::Uuid;
-
-fn config() -> StripeConfig {
-    StripeConfig::from_env().expect(
-        "STRIPE_SECRET_KEY and STRIPE_API_BASE (run scripts/stack.sh start, source scripts/env.sh)",
-    )
-}
-
-fn client() -> StripeClient {
-    StripeClient::new(config()).expect("the Stripe client")
-}
-
-fn order_id() -> String {
-    format!("ord_{}", Uuid::new_v4().simple())
-}
-
-async fn new_intent(stripe: &StripeClient, order_id: &str) -> PaymentIntent {
-    stripe
-        .create_payment_intent(&NewPaymentIntent {
-            order_id,
-            amount_minor: 1055,
-            currency: "EUR",
-        })
-        .await
-        .expect("a new PaymentIntent")
-}
-
-fn now_unix() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
-}
-
-/// A request to the emulator as the client would send it, for what the typed client has no call
-/// for: answers the status and the JSON body.
-async fn raw(method: reqwest::Method, path: &str, form: &str) -> (StatusCode, Value) {
-    let config = config();
-    let key = std::env::var("STRIPE_SECRET_KEY").expect("STRIPE_SECRET_KEY");
-    let response = reqwest::Client::new()
-        .request(method, format!("{}{path}", config.api_base))
-        .bearer_auth(key)
-        .header("Content-Type", "application/x-www-form-urlencoded")
-        .body(form.to_owned())
-        .send()
-        .await
-        .expect("an answer from the stripe service");
-    let status = response.status();
-    let body = response.bytes().await.expect("a body");
-    (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
-}
-
-/// One webhook delivery as it arrived: the `Stripe-Signature` header and the raw body.
-struct Delivery {
-    signature: String,
-    body: Vec<u8>,
-}
-
-/// A webhook endpoint of the test's own, registered with the emulator under a fresh id and
-/// signing secret; `close` unregisters it.
-struct Endpoint {
-    id: String,
-    secret: String,
-    deliveries: mpsc::UnboundedReceiver<Delivery>,
-    listener: tokio::task::JoinHandle<()>,
-}
-
-/// Far longer than the emulator's one second before it delivers: only a missing delivery waits
-/// this long, and then the test fails instead of hanging.
-const DELIVERY_DEADLINE: Duration = Duration::from_secs(60);
-
-impl Endpoint {
-    /// Listens on a free loopback port and registers it for `events` (Stripe's event types).
-    async fn register(events: &[&str]) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("a loopback port");
-        let url = format!("http://{}/webhooks/stripe", listener.local_addr().unwrap());
-        let (sender, deliveries) = mpsc::unbounded_channel();
-        let listener = tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let sender = sender.clone();
-                tokio::spawn(async move {
-                    if let Some(delivery) = receive(stream).await {
-                        let _ = sender.send(delivery);
-                    }
-                });
-            }
-        });
-        let id = format!("test_{}", Uuid::new_v4().simple());
-        let secret = format!("whsec_{}", Uuid::new_v4().simple());
-        let mut form = format!("url={url}&secret={secret}");
-        for event in events {
-            form.push_str(&format!("&events%5B%5D={event}"));
-        }
-        let (status, body) = raw(
-            reqwest::Method::POST,
-            &format!("/_config/webhooks/{id}"),
-            &form,
-        )
-        .await;
-        assert_eq!(status, StatusCode::OK, "registering the endpoint: {body}");
-        Self {
-            id,
-            secret,
-            deliveries,
-            listener,
-        }
-    }
-
-    /// Waits for the events named by (type, id of `data.object`), whatever else arrives between
-    /// or in which order; checks every delivery's signature against this endpoint's secret on
-    /// the way. Answers each wanted event with its raw body.
-    async fn wait_for(&mut self, wanted: &[(&str, &str)]) -> HashMap<(String, String), Vec<u8>> {
-        let mut found = HashMap::new();
-        while found.len() < wanted.len() {
-            let delivery = tokio::time::timeout(DELIVERY_DEADLINE, self.deliveries.recv())
-                .await
-                .unwrap_or_else(|_| panic!("no delivery of {wanted:?}; found {:?}", found.keys()))
-                .expect("the listener runs");
-            let event: Value = serde_json::from_slice(&delivery.body).expect("a JSON event");
-            let signed_at = signature::verify(
-                &delivery.signature,
-                &delivery.body,
-                &[self.secret.as_bytes()],
-                now_unix(),
-                DEFAULT_TOLERANCE_SECONDS,
-            )
-            .unwrap_or_else(|error| panic!("{error}: {}", delivery.signature));
-            assert_eq!(
-                Some(signed_at),
-                event["created"].as_i64(),
-                "t= is the event's created"
-            );
-            assert_eq!(
-                signature::verify(
-                    &delivery.signature,
-                    &delivery.body,
-                    &[b"whsec_another_endpoint".as_slice()],
-                    now_unix(),
-                    DEFAULT_TOLERANCE_SECONDS,
-                ),
-                Err(SignatureError::Mismatch)
-            );
-            let kind = event["type"].as_str().unwrap_or_default();
-            let object = event["data"]["object"]["id"].as_str().unwrap_or_default();
-            if wanted.contains(&(kind, object)) {
-                found.insert((kind.to_owned(), object.to_owned()), delivery.body);
-            }
-        }
-        found
-    }
-
-    async fn close(self) {
-        let (status, _) = raw(
-            reqwest::Method::DELETE,
-            &format!("/_config/webhooks/{}", self.id),
-            "",
-        )
-        .await;
-        assert_eq!(status, StatusCode::OK, "unregistering {}", self.id);
-        self.listener.abort();
-    }
-}
-
-/// Reads one HTTP/1.1 request (headers, then a Content-Length body) and answers 200.
-async fn receive(stream: tokio::net::TcpStream) -> Option<Delivery> {
-    let mut reader = BufReader::new(stream);
-    let (mut signature, mut length) = (String::new(), 0);
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).await.ok()? == 0 {
-            return None;
-        }
-        if line == "\r\n" {
-            break;
-        }
-        if let Some((name, value)) = line.split_once(':') {
-            if name.eq_ignore_ascii_case("content-length") {
-                length = value.trim().parse().ok()?;
-            } else if name.eq_ignore_ascii_case("stripe-signature") {
-                signature = value.trim().to_owned();
-            }
-        }
-    }
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body).await.ok()?;
-    reader
-        .get_mut()
-        .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
-        .await
-        .ok()?;
-    Some(Delivery { signature, body })
-}
-
-/// Every event created at or after `since`, through the client's paged list; checks that the
-/// list runs newest first, as Stripe's does.
-async fn events_since(stripe: &StripeClient, since: i64) -> Vec<Event> {
-    let (mut events, mut cursor) = (Vec::<Event>::new(), None::<String>);
-    loop {
-        let page = stripe
-            .list_events(&EventsQuery {
-                created_gte: since,
-                starting_after: cursor.as_deref(),
-                limit: 100,
-                ..EventsQuery::default()
-            })
-            .await
-            .unwrap();
-        for event in page.data {
-            if let Some(newer) = events.last() {
-                assert!(event.created <= newer.created, "{event:?} after {newer:?}");
-            }
-            events.push(event);
-        }
-        match events.last() {
-            Some(last) if page.has_more => cursor = Some(last.id.clone()),
-            _ => return events,
-        }
-    }
-}
-
-async fn paid_intent(stripe: &StripeClient, order: &str) -> PaymentIntent {
-    let intent = new_intent(stripe, order).await;
-    let (status, body) = confirm_with(&intent.id, "pm_card_visa").await;
-    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
-    stripe.retrieve_payment_intent(&intent.id).await.unwrap()
-}
 
 #[tokio::test]
 async fn an_intent_is_created_for_an_order_and_read_back() {
@@ -559,46 +333,6 @@ async fn a_retried_creation_gets_the_first_intent_back() {
             if *status == StatusCode::BAD_REQUEST && body.kind == "idempotency_error"),
         "{other_amount:?}"
     );
-}
-
-/// One HTTP exchange on a loopback socket: answers `answer` (JSON, 200) and hands back the raw
-/// request, so a test sees exactly what the client sent.
-fn capture_one_request(answer: &'static str) -> (String, std::thread::JoinHandle<String>) {
-    use std::io::{BufRead, BufReader, Read, Write};
-
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let handle = std::thread::spawn(move || {
-        let (stream, _) = listener.accept().expect("the client's connection");
-        let mut reader = BufReader::new(stream);
-        let mut head = String::new();
-        let mut content_length = 0;
-        loop {
-            let mut line = String::new();
-            reader.read_line(&mut line).expect("a header line");
-            if let Some((name, value)) = line.split_once(':')
-                && name.eq_ignore_ascii_case("content-length")
-            {
-                content_length = value.trim().parse().expect("a length");
-            }
-            head.push_str(&line);
-            if line == "\r\n" {
-                break;
-            }
-        }
-        let mut body = vec![0; content_length];
-        reader.read_exact(&mut body).expect("the body");
-        let response = format!(
-            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
-            answer.len()
-        );
-        reader
-            .get_mut()
-            .write_all(response.as_bytes())
-            .expect("answering");
-        head + &String::from_utf8(body).expect("a UTF-8 body")
-    });
-    (base, handle)
 }
 
 #[tokio::test]

@@ -12,6 +12,8 @@ pub mod payouts;
 pub mod pipeline;
 // The secrets an end-to-end run used, for the log check.
 pub mod secrets;
+// The local stack's Stripe for the Stripe tests: client, raw requests, webhook endpoints.
+pub mod stripe;
 // Calls through `cargo lambda watch`, for the end-to-end tests.
 pub mod watch;
 

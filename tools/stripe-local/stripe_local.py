@@ -1,24 +1,30 @@
 """The local stack's Stripe: localstripe plus the parts of Stripe's API that Gigmarket needs and
-localstripe lacks, so the Rust client and webhook handler cannot tell it from Stripe.
+localstripe lacks (among them Connect: Express accounts, onboarding links, transfers, reversals,
+balances and disputes), so the Rust client and webhook handlers cannot tell it from Stripe.
 
 localstripe (PyPI, GPL-3.0) is imported from the venv and run as this process, never copied: this
-module changes its behaviour at run time (wrapping its classes' methods, three middlewares, one
-route) and then calls its own `start()`. Every addition follows Stripe's API reference
+module changes its behaviour at run time (wrapping its classes' methods, middlewares, routes of
+its own) and then calls its own `start()`. Every addition follows Stripe's API reference
 (https://docs.stripe.com/api); docs/local-stack.md lists them and where each one maps.
 
     python tools/stripe-local/stripe_local.py --port N --from-scratch
 
 Pinned to localstripe 1.15.10 (scripts/requirements-dev.txt): the wrapped names are its internals,
-so a bump must re-run tests/integration/stripe_client.rs.
+so a bump must re-run tests/integration/stripe_client.rs and stripe_connect.rs.
 """
 
 import asyncio
 import collections
 import contextvars
+import hashlib
+import hmac
+import json
+import logging
 import re
 import secrets
 import time
 
+import aiohttp
 from aiohttp import web
 from localstripe import resources, server, webhooks
 from localstripe.errors import UserError
@@ -27,6 +33,8 @@ from localstripe.resources import Charge, Event, PaymentIntent, PaymentMethod, R
 # Stripe's `request` on an event: the API request that caused it. Automatic events (none here
 # yet) carry nulls, as Stripe's do.
 _current_request = contextvars.ContextVar("current_request", default=None)
+# The connected account a request acts as (its `Stripe-Account` header), None for the platform.
+_current_account = contextvars.ContextVar("current_account", default=None)
 
 # Stripe's documented values for `cancellation_reason` on POST /v1/payment_intents/{id}/cancel
 # and `reason` on POST /v1/refunds.
@@ -64,15 +72,19 @@ def one_of(value, allowed, param):
 _event_init = Event.__init__
 
 
-def event_init(self, type, data):
+def event_init(self, type, data, account=None, previous_attributes=None):
+    """`account`: the connected account the event happened on (Stripe sets `account` on those
+    events only, and sends them to Connect endpoints only); `previous_attributes`: the values an
+    `*.updated` event's change replaced, as Stripe puts them in `data`."""
     _event_init(self, type, data)
+    self._account = account
+    if account is not None:
+        self.account = account
+    if previous_attributes is not None:
+        self.data["previous_attributes"] = previous_attributes
     # How many endpoints this event goes to: localstripe delivers once and never retries, so the
     # count at creation is what a delivery would show.
-    self.pending_webhooks = sum(
-        1
-        for hook in webhooks._webhooks.values()
-        if hook.events is None or type in hook.events
-    )
+    self.pending_webhooks = sum(1 for hook in webhooks._webhooks.values() if receives(hook, self))
     self.request = _current_request.get() or {"id": None, "idempotency_key": None}
 
 
@@ -100,6 +112,10 @@ def event_list_all(cls, url, types=None, **kwargs):
     page = _event_list_all(cls, url, **kwargs)
     if types is not None:
         page._list = [event for event in page._list if event.type in types]
+    # The platform lists its own events; a connected account's are listed with its
+    # `Stripe-Account` header.
+    account = _current_account.get()
+    page._list = [event for event in page._list if getattr(event, "_account", None) == account]
     page._list.reverse()
     return page
 
@@ -117,6 +133,7 @@ async def request_context(request, handler):
             "idempotency_key": request.headers.get("Idempotency-Key"),
         }
     )
+    _current_account.set(request.headers.get("Stripe-Account") or None)
     return await handler(request)
 
 
@@ -125,7 +142,8 @@ async def request_context(request, handler):
 # Stripe saves the first answer to a POST with an Idempotency-Key once its endpoint has begun to
 # act, and answers every later POST with that key from it; parameters that failed validation save
 # nothing. localstripe answers both with 4xx, so this saves what shows an endpoint acted: a 2xx,
-# a 402 (the card was tried) and a 5xx. Keyed per secret key, as Stripe keys per account.
+# a 402 (the card was tried) and a 5xx. Keyed per secret key and `Stripe-Account`, as Stripe keys
+# per account.
 _idempotent = {}
 _idempotency_locks = collections.defaultdict(asyncio.Lock)
 
@@ -139,7 +157,7 @@ async def idempotency(request, handler):
     key = request.headers.get("Idempotency-Key")
     if request.method != "POST" or not key or not request.path.startswith("/v1/"):
         return await handler(request)
-    scope = (server.get_api_key(request), key)
+    scope = (server.get_api_key(request), request.headers.get("Stripe-Account"), key)
     params = (request.path, await server.get_post_data(request, remove_auth=False))
     # One request per key at a time: a retry that arrives while the first runs waits for its
     # answer instead of acting too.
@@ -230,7 +248,12 @@ PaymentIntent._api_update = classmethod(intent_update)
 # Stripe's test PaymentMethods that localstripe lacks, by the test card number they stand for
 # ("Test the 3DS flow" in
 # https://docs.stripe.com/payments/3d-secure/authentication-flow).
-TEST_PAYMENT_METHODS = {"pm_card_threeDSecure2Required": "4000000000003220"}
+TEST_PAYMENT_METHODS = {
+    "pm_card_threeDSecure2Required": "4000000000003220",
+    # "Disputes": the charge succeeds and is then disputed as fraudulent
+    # (https://docs.stripe.com/testing#disputes).
+    "pm_card_createDispute": "4000000000000259",
+}
 
 # Where a PaymentIntent takes another payment method: before it succeeds or is cancelled.
 NEW_PAYMENT_METHOD_STATUSES = ("requires_payment_method", "requires_confirmation", "requires_action")
@@ -357,9 +380,17 @@ async def overrides(request, handler):
         match = AUTHENTICATE_PATH.match(request.path)
         if match:
             return await authenticate_intent(request, handler, match)
+        if request.path == "/v1/payouts" and request.headers.get("Stripe-Account"):
+            return await create_connected_payout(request)
+        match = WEBHOOK_CONFIG_PATH.match(request.path)
+        if match:
+            return await register_webhook(request, handler, match)
+    if request.method == "GET" and request.path == "/v1/balance":
+        return await retrieve_balance(request)
     if request.method == "DELETE" and request.path == "/_config/data":
-        # The saved answers name objects that are gone with the data.
+        # The saved answers and links name objects that are gone with the data.
         _idempotent.clear()
+        _account_links.clear()
     return await handler(request)
 
 
@@ -421,6 +452,14 @@ _refund_init = Refund.__init__
 def refund_init(self, charge=None, payment_intent=None, amount=None, reason=None, **kwargs):
     reason = one_of(reason, REFUND_REASONS, "reason")
     charge_obj = charge_to_refund(charge, payment_intent)
+    if charge_obj is not None and charge_obj.disputed:
+        # Error code `charge_disputed`: "The charge you're attempting to refund has been charged
+        # back."
+        raise UserError(
+            400,
+            f"Charge {charge_obj.id} has been charged back; cannot issue a refund.",
+            {"code": "charge_disputed", "charge": charge_obj.id},
+        )
     if charge_obj is not None and charge_obj.status == "succeeded":
         left = charge_obj.amount - charge_obj.amount_refunded
         wanted = resources.try_convert_to_int(amount)
@@ -450,6 +489,755 @@ def refund_init(self, charge=None, payment_intent=None, amount=None, reason=None
 Refund.__init__ = refund_init
 
 
+# --- Webhook endpoints: Connect endpoints ---------------------------------------------------
+
+def receives(hook, event):
+    """Whether an endpoint gets an event: one of its enabled types, and, as Stripe splits them, a
+    Connect endpoint (registered with `connect=true`) gets only the events that happened on a
+    connected account (those with `account`), a platform endpoint only the platform's own."""
+    if hook.events is not None and event.type not in hook.events:
+        return False
+    return getattr(hook, "connect", False) == (getattr(event, "_account", None) is not None)
+
+
+_delivery_log = logging.getLogger("aiohttp.access")
+
+
+async def deliver(event):
+    """localstripe's delivery with Connect's split (`receives`): about a second after the call,
+    once, no retries, `Stripe-Signature: t=<created>,v1=<HMAC-SHA256 of "t.body">` per endpoint."""
+    body = json.dumps(event._export(), indent=2, sort_keys=True).encode("utf-8")
+    signed = str(event.created).encode("ascii") + b"." + body
+    await asyncio.sleep(1)
+    for hook in list(webhooks._webhooks.values()):
+        if not receives(hook, event):
+            continue
+        mac = hmac.new(hook.secret.encode("utf-8"), signed, hashlib.sha256).hexdigest()
+        headers = {
+            "Content-Type": "application/json; charset=utf-8",
+            "Stripe-Signature": f"t={event.created},v1={mac}",
+        }
+        try:
+            async with aiohttp.ClientSession() as session:
+                async with session.post(hook.url, data=body, headers=headers) as answer:
+                    _delivery_log.info("webhook %s to %s: %d", event.type, hook.url, answer.status)
+        except aiohttp.ClientError as error:
+            _delivery_log.info("webhook %s to %s failed: %s", event.type, hook.url, error)
+
+
+# localstripe's schedule_webhook looks this name up at each call.
+webhooks._send_webhook = deliver
+
+
+WEBHOOK_CONFIG_PATH = re.compile(r"^/_config/webhooks/(?P<id>[A-Za-z0-9_-]+)$")
+
+
+async def register_webhook(request, handler, match):
+    """POST /_config/webhooks/{id} with localstripe's `url`, `secret`, `events[]` and Stripe's
+    `connect` (true: the endpoint listens to connected accounts, as a Connect endpoint
+    registered with `connect=true` on POST /v1/webhook_endpoints does)."""
+    data = await server.get_post_data(request) or {}
+    connect = resources.try_convert_to_bool(data.get("connect", False))
+    if type(connect) is not bool:
+        raise invalid("Invalid boolean: connect", "connect")
+    response = await handler(request)
+    if response.status == 200:
+        webhooks._webhooks[match["id"]].connect = connect
+    return response
+
+
+# --- Connect: validation helpers -----------------------------------------------------------------
+
+def unknown_parameter(params, parent=None):
+    """Stripe's 400 for the first parameter left over once the known ones are taken."""
+    if params:
+        name = next(iter(params))
+        if parent is not None:
+            name = f"{parent}[{name}]"
+        raise invalid(f"Received unknown parameter: {name}", name)
+
+
+def required(value, param):
+    if value is None or value == "":
+        raise invalid(f"Missing required param: {param}.", param)
+    return value
+
+
+def positive_integer(value, param):
+    number = resources.try_convert_to_int(value)
+    if type(number) is not int or number <= 0:
+        raise invalid("Invalid positive integer", param)
+    return number
+
+
+def currency_code(value):
+    value = required(value, "currency")
+    if type(value) is not str or not re.fullmatch(r"[A-Za-z]{3}", value):
+        raise invalid(f"Invalid currency: {value}", "currency")
+    return value.lower()
+
+
+def metadata_of(value):
+    if value is None or value == "":
+        return {}
+    if type(value) is not dict or not all(type(v) is str for v in value.values()):
+        raise invalid("Invalid object", "metadata")
+    return dict(value)
+
+
+def boolean(value, param, default):
+    if value is None:
+        return default
+    value = resources.try_convert_to_bool(value)
+    if type(value) is not bool:
+        raise invalid(f"Invalid boolean: {value}", param)
+    return value
+
+
+def no_such(kind, id, param=None):
+    """Stripe's 404 for an id that names nothing (or 400 when it is a parameter)."""
+    contents = {"code": "resource_missing"}
+    if param is not None:
+        contents["param"] = param
+    return UserError(404 if param is None else 400, f"No such {kind}: '{id}'", contents)
+
+
+def lookup(cls, id, kind, param=None):
+    found = resources.store.get(f"{cls.object}:{id}") if type(id) is str else None
+    if found is None:
+        raise no_such(kind, id, param)
+    return found
+
+
+def insufficient_funds(message):
+    """Error code `balance_insufficient`: "The transfer or payout couldn't be completed because
+    the associated account doesn't have a sufficient balance available"."""
+    return UserError(400, message, {"code": "balance_insufficient"})
+
+
+# --- Connect: accounts -------------------------------------------------------------------------
+
+ACCOUNT_TYPES = ("express", "custom", "standard")
+CAPABILITIES = ("transfers", "card_payments")
+# What Stripe asks of a new Express account before it can take transfers and payouts.
+ONBOARDING_REQUIREMENTS = (
+    "business_profile.url",
+    "business_type",
+    "external_account",
+    "individual.dob.day",
+    "individual.first_name",
+    "individual.last_name",
+    "tos_acceptance.date",
+    "tos_acceptance.ip",
+)
+DEFAULT_CURRENCIES = {"US": "usd", "GB": "gbp", "CH": "chf", "CA": "cad", "AU": "aud"}
+EURO_COUNTRIES = {
+    "AT", "BE", "CY", "DE", "EE", "ES", "FI", "FR", "GR", "HR", "IE", "IT", "LT", "LU", "LV",
+    "MT", "NL", "PT", "SI", "SK",
+}
+# An account link's life: Stripe's expire "a few minutes" after creation.
+ACCOUNT_LINK_SECONDS = 300
+
+
+def requirements_of(due):
+    """Stripe's `requirements` hash: `due` collected by nobody yet is past due, which disables
+    the account (`requirements.past_due`)."""
+    due = list(due)
+    return {
+        "alternatives": [],
+        "current_deadline": None,
+        "currently_due": due,
+        "disabled_reason": "requirements.past_due" if due else None,
+        "errors": [],
+        "eventually_due": list(due),
+        "past_due": list(due),
+        "pending_verification": [],
+    }
+
+
+def previous_attributes(before, after):
+    """An `*.updated` event's `data.previous_attributes`: the old value of each changed field,
+    and of a changed hash only its changed keys."""
+    changed = {}
+    for key, new in after.items():
+        old = before.get(key)
+        if old == new:
+            continue
+        if type(old) is dict and type(new) is dict:
+            changed[key] = {sub: old.get(sub) for sub in new if old.get(sub) != new.get(sub)}
+        else:
+            changed[key] = old
+    return changed
+
+
+class Account(resources.StripeObject):
+    """A connected account (https://docs.stripe.com/api/accounts/object). Onboarding is
+    simulated by its account links; `_balance` is its available balance per currency."""
+
+    object = "account"
+    _id_prefix = "acct_"
+
+    def __init__(self, type=None, country=None, email=None, capabilities=None, metadata=None,
+                 business_type=None, default_currency=None, **unknown):
+        unknown_parameter(unknown)
+        type = one_of(required(type, "type"), ACCOUNT_TYPES, "type")
+        country = optional_string(country, "country") or "US"
+        if not re.fullmatch(r"[A-Za-z]{2}", country):
+            raise invalid(f"Country '{country}' is unknown.", "country")
+        country = country.upper()
+        email = optional_string(email, "email")
+        requested = {}
+        if capabilities not in (None, ""):
+            if builtins_type(capabilities) is not dict:
+                raise invalid("Invalid object", "capabilities")
+            for name, wanted in capabilities.items():
+                if name not in CAPABILITIES:
+                    raise invalid(f"Received unknown parameter: capabilities[{name}]",
+                                  f"capabilities[{name}]")
+                if builtins_type(wanted) is not dict:
+                    raise invalid("Invalid object", f"capabilities[{name}]")
+                unknown_parameter({k: v for k, v in wanted.items() if k != "requested"},
+                                  f"capabilities[{name}]")
+                if boolean(wanted.get("requested"), f"capabilities[{name}][requested]", False):
+                    requested[name] = "inactive"
+        metadata = metadata_of(metadata)
+        business_type = optional_string(business_type, "business_type")
+        if default_currency is not None:
+            default_currency = currency_code(default_currency)
+        super().__init__()
+        self.type = type
+        self.country = country
+        self.email = email
+        self.business_type = business_type
+        self.capabilities = requested
+        self.charges_enabled = False
+        self.payouts_enabled = False
+        self.details_submitted = False
+        self.default_currency = default_currency or (
+            "eur" if country in EURO_COUNTRIES else DEFAULT_CURRENCIES.get(country, "usd"))
+        self.metadata = metadata
+        self.requirements = requirements_of(ONBOARDING_REQUIREMENTS)
+        self.tos_acceptance = {"date": None, "ip": None, "user_agent": None}
+        self._balance = collections.Counter()
+
+    def _change(self, **fields):
+        """Sets `fields` and emits `account.updated` (on the account, with the replaced values)
+        if anything changed. Every field gets a new value, never an edited one, so the event's
+        copy of the account keeps what it showed."""
+        before = self._export()
+        for name, value in fields.items():
+            setattr(self, name, value)
+        after = self._export()
+        changed = previous_attributes(before, after)
+        if changed:
+            webhooks.schedule_webhook(
+                Event("account.updated", self, account=self.id, previous_attributes=changed))
+
+    def _complete_onboarding(self):
+        self._change(
+            details_submitted=True,
+            charges_enabled=True,
+            payouts_enabled=True,
+            capabilities={name: "active" for name in self.capabilities},
+            requirements=requirements_of(()),
+            tos_acceptance={"date": int(time.time()), "ip": "127.0.0.1", "user_agent": None},
+        )
+
+    def _require(self, due):
+        self._change(
+            charges_enabled=False,
+            payouts_enabled=False,
+            capabilities={name: "inactive" for name in self.capabilities},
+            requirements=requirements_of(due),
+        )
+
+
+builtins_type = type
+
+# Account links by their url's token: {account, refresh_url, return_url, expires_at, used}.
+_account_links = {}
+
+
+def create_account_link(request_origin, account=None, type=None, refresh_url=None,
+                        return_url=None, **unknown):
+    """POST /v1/account_links (https://docs.stripe.com/api/account_links/create): a single-use
+    onboarding link that expires in minutes. Its url is this process's stand-in for Stripe's
+    hosted onboarding (`GET /setup/e/{account}/{token}`)."""
+    unknown_parameter(unknown)
+    account = lookup(Account, required(account, "account"), "account", "account")
+    one_of(required(type, "type"), ("account_onboarding", "account_update"), "type")
+    if type == "account_update" and account.type != "custom":
+        raise invalid(
+            "You cannot create `account_update` type Account Links for accounts that are not "
+            "custom accounts.", "type")
+    for value, param in ((refresh_url, "refresh_url"), (return_url, "return_url")):
+        if not re.match(r"^https?://", required(optional_string(value, param), param)):
+            raise invalid(f"Not a valid URL: {value}", param)
+    created = int(time.time())
+    token = secrets.token_urlsafe(18)
+    _account_links[token] = {
+        "account": account.id,
+        "refresh_url": refresh_url,
+        "return_url": return_url,
+        "expires_at": created + ACCOUNT_LINK_SECONDS,
+        "used": False,
+    }
+    return {
+        "object": "account_link",
+        "created": created,
+        "expires_at": created + ACCOUNT_LINK_SECONDS,
+        "url": f"{request_origin}/setup/e/{account.id}/{token}",
+    }
+
+
+ONBOARDING_PATH = re.compile(r"^/setup/e/(?P<account>acct_[A-Za-z0-9]+)/(?P<token>[A-Za-z0-9_-]+)$")
+
+
+@web.middleware
+async def hosted_onboarding(request, handler):
+    """The hosted onboarding page an account link leads to, as the freelancer's browser sees it
+    in test mode once the form is filled: a fresh link completes onboarding and redirects to
+    `return_url`; a used or expired one redirects to `refresh_url` and changes nothing. Before
+    localstripe's auth: a browser sends no API key."""
+    match = ONBOARDING_PATH.match(request.path) if request.method == "GET" else None
+    if match is None:
+        return await handler(request)
+    link = _account_links.get(match["token"])
+    if link is None or link["account"] != match["account"]:
+        return web.Response(status=404, text="This link is not valid.\n")
+    if link["used"] or time.time() > link["expires_at"]:
+        return web.Response(status=302, headers={"Location": link["refresh_url"]})
+    link["used"] = True
+    resources.store["account:" + link["account"]]._complete_onboarding()
+    return web.Response(status=302, headers={"Location": link["return_url"]})
+
+
+async def set_requirements(request):
+    """POST /_test/accounts/{id}/requirements with `currently_due[]` (a local test helper, no
+    Stripe API): Stripe asks the account for more, as after a verification fails, so it is
+    disabled (payouts and charges off, capabilities inactive) until onboarded again; emits
+    `account.updated`."""
+    account = lookup(Account, request.match_info["id"], "account")
+    data = await server.get_post_data(request) or {}
+    due = data.pop("currently_due", None)
+    unknown_parameter(data)
+    if type(due) is str:
+        due = [due]
+    if type(due) is not list or not due or not all(type(item) is str for item in due):
+        raise invalid("currently_due: a non-empty array of requirement names", "currently_due")
+    account._require(due)
+    return server.json_response(account._export())
+
+
+# --- Connect: balances -------------------------------------------------------------------------
+
+def platform_available(currency):
+    """The platform's available balance in `currency`: charges paid, less refunds, transfers
+    (net of reversals) and disputed funds that were not reinstated. (Stripe holds charges as
+    pending for days first; here they are available at once.)"""
+    total = 0
+    for key, obj in list(resources.store.items()):
+        kind = key.split(":", 1)[0]
+        if getattr(obj, "currency", "").lower() != currency:
+            continue
+        if kind == "charge" and obj.status == "succeeded" and obj.captured:
+            total += obj.amount
+        elif kind == "refund" and obj.status == "succeeded":
+            total -= obj.amount
+        elif kind == "transfer":
+            total -= obj.amount - obj.amount_reversed
+        elif kind == "dispute" and obj._funds_withdrawn:
+            total -= obj.amount
+    return total
+
+
+def balance_object(amounts):
+    """Stripe's balance object (https://docs.stripe.com/api/balance/balance_object)."""
+    currencies = sorted(amounts) or ["usd"]
+    return {
+        "object": "balance",
+        "available": [
+            {"amount": amounts.get(currency, 0), "currency": currency,
+             "source_types": {"card": amounts.get(currency, 0)}}
+            for currency in currencies
+        ],
+        "pending": [
+            {"amount": 0, "currency": currency, "source_types": {"card": 0}}
+            for currency in currencies
+        ],
+        "livemode": False,
+    }
+
+
+def connected_account(request):
+    """The account a `Stripe-Account` header names; Stripe refuses one the key cannot reach."""
+    id = request.headers.get("Stripe-Account")
+    account = resources.store.get("account:" + id)
+    if account is None:
+        raise UserError(
+            403,
+            f"The provided key does not have access to account '{id}' (or that account does "
+            "not exist). Application access may have been revoked.",
+            {"code": "account_invalid"},
+        )
+    return account
+
+
+async def retrieve_balance(request):
+    """GET /v1/balance: the platform's, or with `Stripe-Account` the connected account's."""
+    if request.headers.get("Stripe-Account"):
+        return server.json_response(balance_object(dict(connected_account(request)._balance)))
+    currencies = {
+        obj.currency.lower()
+        for key, obj in list(resources.store.items())
+        if key.split(":", 1)[0] in ("charge", "transfer") and getattr(obj, "currency", None)
+    }
+    return server.json_response(
+        balance_object({currency: platform_available(currency) for currency in currencies}))
+
+
+class ConnectedPayout(resources.Payout):
+    """A payout from a connected account's balance to its bank (POST /v1/payouts with
+    `Stripe-Account`): the test's way to empty the balance a reversal would take from."""
+
+    def __init__(self, account, amount=None, currency=None, description=None, metadata=None,
+                 statement_descriptor=None, **unknown):
+        unknown_parameter(unknown)
+        amount = positive_integer(required(amount, "amount"), "amount")
+        currency = currency_code(currency)
+        description = optional_string(description, "description")
+        metadata = metadata_of(metadata)
+        statement_descriptor = optional_string(statement_descriptor, "statement_descriptor")
+        if not account.payouts_enabled:
+            # Error code `payouts_not_allowed`.
+            raise UserError(400, "Payouts have been disabled on this account.",
+                            {"code": "payouts_not_allowed"})
+        if account._balance[currency] < amount:
+            raise insufficient_funds(
+                "You have insufficient funds in your Stripe account for this transfer.")
+        resources.StripeObject.__init__(self)
+        account._balance[currency] -= amount
+        self.amount = amount
+        self.currency = currency
+        self.description = description
+        self.metadata = metadata
+        self.statement_descriptor = statement_descriptor
+        self.arrival_date = int(time.time()) + 2 * 86400
+        self.automatic = False
+        self.balance_transaction = "txn_" + resources.random_id(24)
+        self.destination = "ba_" + resources.random_id(24)
+        self.failure_balance_transaction = None
+        self.failure_code = None
+        self.failure_message = None
+        self.method = "standard"
+        self.original_payout = None
+        self.reversed_by = None
+        self.source_type = "card"
+        self.status = "pending"
+        self.type = "bank_account"
+        webhooks.schedule_webhook(Event("payout.created", self, account=account.id))
+
+
+async def create_connected_payout(request):
+    account = connected_account(request)
+    data = await server.get_post_data(request) or {}
+    expand = data.pop("expand", None)
+    return server.json_response(ConnectedPayout(account, **data)._export(expand=expand))
+
+
+# --- Connect: transfers and reversals ----------------------------------------------------------
+
+class Transfer(resources.StripeObject):
+    """A transfer to a connected account (https://docs.stripe.com/api/transfers/object)."""
+
+    object = "transfer"
+    _id_prefix = "tr_"
+
+    def __init__(self, amount=None, currency=None, destination=None, transfer_group=None,
+                 source_transaction=None, description=None, metadata=None, source_type=None,
+                 **unknown):
+        unknown_parameter(unknown)
+        amount = positive_integer(required(amount, "amount"), "amount")
+        currency = currency_code(currency)
+        destination = lookup(Account, required(destination, "destination"), "destination",
+                             "destination")
+        transfer_group = optional_string(transfer_group, "transfer_group")
+        description = optional_string(description, "description")
+        metadata = metadata_of(metadata)
+        one_of(source_type, ("card", "bank_account", "fpx"), "source_type")
+        if destination.capabilities.get("transfers") != "active":
+            # Error code `insufficient_capabilities_for_transfer`.
+            raise UserError(
+                400,
+                "Your destination account needs to have at least one of the following "
+                "capabilities enabled: transfers, crypto_transfers, legacy_payments",
+                {"code": "insufficient_capabilities_for_transfer", "param": "destination"},
+            )
+        source_transaction = optional_string(source_transaction, "source_transaction")
+        if source_transaction is not None:
+            charge = lookup(Charge, source_transaction, "charge", "source_transaction")
+            if charge.status != "succeeded" or not charge.captured:
+                raise invalid(
+                    f"The source_transaction {charge.id} must be a succeeded charge.",
+                    "source_transaction")
+            if charge.currency.lower() != currency:
+                raise invalid(
+                    f"The currency of source_transaction's balance transaction "
+                    f"({charge.currency.lower()}) must be the same as the transfer currency "
+                    f"({currency}).", "currency")
+            sent = sum(
+                obj.amount for key, obj in list(resources.store.items())
+                if key.startswith("transfer:") and obj.source_transaction == charge.id)
+            left = charge.amount - charge.amount_refunded - sent
+            if amount > left:
+                raise invalid(
+                    f"The transfer amount ({money(amount, currency)}) exceeds what is left of "
+                    f"source_transaction {charge.id} ({money(left, currency)}).", "amount")
+        elif platform_available(currency) < amount:
+            raise insufficient_funds(
+                "You have insufficient funds in your Stripe account. One likely reason you have "
+                "insufficient funds is that your funds are automatically being paid out; try "
+                "enabling manual payouts by going to https://dashboard.stripe.com/account/payouts.")
+        super().__init__()
+        destination._balance[currency] += amount
+        self.amount = amount
+        self.amount_reversed = 0
+        self.balance_transaction = "txn_" + resources.random_id(24)
+        self.currency = currency
+        self.description = description
+        self.destination = destination.id
+        self.destination_payment = "py_" + resources.random_id(24)
+        self.metadata = metadata
+        self.reversed = False
+        self.source_transaction = source_transaction
+        self.source_type = source_type or "card"
+        self.transfer_group = transfer_group
+        self._reversals = []
+        webhooks.schedule_webhook(Event("transfer.created", self))
+
+    @property
+    def reversals(self):
+        return {
+            "object": "list",
+            "data": [reversal._export() for reversal in reversed(self._reversals)],
+            "has_more": False,
+            "total_count": len(self._reversals),
+            "url": f"/v1/transfers/{self.id}/reversals",
+        }
+
+
+class TransferReversal(resources.StripeObject):
+    """A reversal of a transfer (https://docs.stripe.com/api/transfer_reversals/object)."""
+
+    object = "transfer_reversal"
+    _id_prefix = "trr_"
+
+    def __init__(self, transfer, amount=None, description=None, metadata=None,
+                 refund_application_fee=None, **unknown):
+        unknown_parameter(unknown)
+        left = transfer.amount - transfer.amount_reversed
+        if left <= 0:
+            raise invalid(f"Transfer {transfer.id} has already been reversed in full.", "amount")
+        amount = left if amount in (None, "") else positive_integer(amount, "amount")
+        if amount > left:
+            raise invalid(
+                f"Reversal amount ({money(amount, transfer.currency)}) is greater than the "
+                f"amount of transfer {transfer.id} not yet reversed "
+                f"({money(left, transfer.currency)}).", "amount")
+        optional_string(description, "description")
+        metadata = metadata_of(metadata)
+        boolean(refund_application_fee, "refund_application_fee", False)
+        account = resources.store["account:" + transfer.destination]
+        if account._balance[transfer.currency] < amount:
+            raise insufficient_funds(
+                f"Insufficient funds in the connected account {account.id} to reverse "
+                f"{money(amount, transfer.currency)} of transfer {transfer.id}.")
+        super().__init__()
+        account._balance[transfer.currency] -= amount
+        transfer.amount_reversed += amount
+        transfer.reversed = transfer.amount_reversed == transfer.amount
+        transfer._reversals.append(self)
+        self.amount = amount
+        self.balance_transaction = "txn_" + resources.random_id(24)
+        self.currency = transfer.currency
+        self.destination_payment_refund = "pyr_" + resources.random_id(24)
+        self.metadata = metadata
+        self.source_refund = None
+        self.transfer = transfer.id
+        # "Occurs whenever a transfer is reversed, including partial reversals."
+        webhooks.schedule_webhook(Event("transfer.reversed", transfer))
+
+
+# --- Disputes, as Stripe's test cards open and close them --------------------------------------
+
+DISPUTE_CARD = TEST_PAYMENT_METHODS["pm_card_createDispute"]
+EVIDENCE_FIELDS = (
+    "access_activity_log", "billing_address", "cancellation_policy",
+    "cancellation_policy_disclosure", "cancellation_rebuttal", "customer_communication",
+    "customer_email_address", "customer_name", "customer_purchase_ip", "customer_signature",
+    "duplicate_charge_documentation", "duplicate_charge_explanation", "duplicate_charge_id",
+    "product_description", "receipt", "refund_policy", "refund_policy_disclosure",
+    "refund_refusal_explanation", "service_date", "service_documentation", "shipping_address",
+    "shipping_carrier", "shipping_date", "shipping_documentation", "shipping_tracking_number",
+    "uncategorized_file", "uncategorized_text",
+)
+# Test mode's evidence outcomes ("Disputes" in https://docs.stripe.com/testing).
+TEST_EVIDENCE = {"winning_evidence": "won", "losing_evidence": "lost"}
+OPEN_DISPUTE_STATUSES = ("warning_needs_response", "needs_response")
+CLOSED_DISPUTE_STATUSES = ("won", "lost", "warning_closed")
+
+
+class Dispute(resources.StripeObject):
+    """A dispute (https://docs.stripe.com/api/disputes/object). `_funds_withdrawn`: the
+    disputed amount is out of the platform's balance (from opening until won)."""
+
+    object = "dispute"
+    _id_prefix = "du_"
+
+    def __init__(self, charge):
+        super().__init__()
+        self.amount = charge.amount
+        self.balance_transactions = []
+        self.charge = charge.id
+        self.currency = charge.currency.lower()
+        self.evidence = {field: None for field in EVIDENCE_FIELDS}
+        self.evidence_details = {
+            "due_by": self.created + 7 * 86400,
+            "has_evidence": False,
+            "past_due": False,
+            "submission_count": 0,
+        }
+        self.is_charge_refundable = False
+        self.metadata = {}
+        self.network_reason_code = "10.4"
+        self.payment_intent = charge.payment_intent
+        self.payment_method_details = {
+            "type": "card", "card": {"brand": "visa", "network_reason_code": "10.4"}}
+        self.reason = "fraudulent"
+        self.status = "needs_response"
+        self._funds_withdrawn = True
+        charge._dispute = self
+        webhooks.schedule_webhook(Event("charge.dispute.created", self))
+        webhooks.schedule_webhook(Event("charge.dispute.funds_withdrawn", self))
+
+    def _close(self, status):
+        self.status = status
+        webhooks.schedule_webhook(Event("charge.dispute.closed", self))
+        if status == "won":
+            self._funds_withdrawn = False
+            webhooks.schedule_webhook(Event("charge.dispute.funds_reinstated", self))
+
+    def _refuse_if_closed(self):
+        if self.status in CLOSED_DISPUTE_STATUSES:
+            raise UserError(400, f"This dispute is already closed ({self.status}).")
+
+    @classmethod
+    def _api_update(cls, id, evidence=None, metadata=None, submit=None, **unknown):
+        """POST /v1/disputes/{id}: evidence (submitted unless `submit=false`). Test mode decides
+        by `uncategorized_text`: `winning_evidence` wins, `losing_evidence` loses, anything else
+        stays under review."""
+        unknown_parameter(unknown)
+        dispute = cls._api_retrieve(id)
+        evidence = {} if evidence in (None, "") else evidence
+        if type(evidence) is not dict:
+            raise invalid("Invalid object", "evidence")
+        unknown_parameter({k: v for k, v in evidence.items() if k not in EVIDENCE_FIELDS},
+                          "evidence")
+        metadata = metadata_of(metadata)
+        submit = boolean(submit, "submit", True)
+        dispute._refuse_if_closed()
+        if dispute.status == "under_review":
+            raise UserError(400, "This dispute's evidence has already been submitted.")
+        dispute.evidence = {**dispute.evidence, **evidence}
+        dispute.metadata = {**dispute.metadata, **metadata}
+        details = dict(dispute.evidence_details)
+        details["has_evidence"] = any(value for value in dispute.evidence.values())
+        outcome = None
+        if submit:
+            details["submission_count"] += 1
+            outcome = TEST_EVIDENCE.get(dispute.evidence.get("uncategorized_text"))
+            if outcome is None:
+                dispute.status = "under_review"
+        dispute.evidence_details = details
+        if outcome is None:
+            webhooks.schedule_webhook(Event("charge.dispute.updated", dispute))
+        else:
+            dispute._close(outcome)
+        return dispute
+
+    @classmethod
+    def _api_close(cls, id, **unknown):
+        """POST /v1/disputes/{id}/close: accepts the dispute as lost."""
+        unknown_parameter(unknown)
+        dispute = cls._api_retrieve(id)
+        dispute._refuse_if_closed()
+        dispute._close("warning_closed" if dispute.status.startswith("warning_") else "lost")
+        return dispute
+
+    @classmethod
+    def _api_retrieve(cls, id):
+        return lookup(cls, id, "dispute")
+
+
+Charge._dispute = None
+Charge.disputed = property(lambda self: self._dispute is not None)
+
+_charge_trigger_payment = Charge._trigger_payment
+
+
+def charge_trigger_payment(self, on_success=None):
+    """A charge paid with the dispute test card succeeds and is then disputed as fraudulent."""
+    _charge_trigger_payment(self, on_success)
+    method = resources.store.get("payment_method:" + (self.payment_method or ""))
+    if (self.status == "succeeded" and self._dispute is None
+            and getattr(method, "_card_number", None) == DISPUTE_CARD):
+        Dispute(self)
+
+
+Charge._trigger_payment = charge_trigger_payment
+
+
+# --- Connect and disputes: routes ----------------------------------------------------------------
+
+def json_handler(action):
+    """An aiohttp handler for `action(match_info, data)`, where data is the form (POST) or the
+    query (GET) without `expand`; answers the object it returns, exported with `expand`."""
+    async def handle(request):
+        if request.method == "POST":
+            data = await server.get_post_data(request) or {}
+        else:
+            data = server.unflatten_data(request.query)
+        expand = data.pop("expand", None)
+        result = action(request, dict(request.match_info), data)
+        if type(result) is dict:
+            return server.json_response(result)
+        return server.json_response(result._export(expand=expand))
+    return handle
+
+
+CONNECT_ROUTES = (
+    ("POST", "/v1/accounts", lambda request, path, data: Account(**data)),
+    ("GET", "/v1/accounts/{id}",
+     lambda request, path, data: unknown_parameter(data) or lookup(Account, path["id"],
+                                                                   "account")),
+    ("POST", "/v1/account_links",
+     lambda request, path, data: create_account_link(str(request.url.origin()), **data)),
+    ("POST", "/v1/transfers", lambda request, path, data: Transfer(**data)),
+    ("GET", "/v1/transfers/{id}",
+     lambda request, path, data: unknown_parameter(data) or lookup(Transfer, path["id"],
+                                                                   "transfer")),
+    ("POST", "/v1/transfers/{id}/reversals",
+     lambda request, path, data: TransferReversal(lookup(Transfer, path["id"], "transfer"),
+                                                  **data)),
+    ("GET", "/v1/disputes/{id}",
+     lambda request, path, data: unknown_parameter(data) or Dispute._api_retrieve(path["id"])),
+    ("POST", "/v1/disputes/{id}",
+     lambda request, path, data: Dispute._api_update(path["id"], **data)),
+    ("POST", "/v1/disputes/{id}/close",
+     lambda request, path, data: Dispute._api_close(path["id"], **data)),
+)
+
+
 # --- Local-only configuration (localstripe's /_config namespace) --------------------------------
 
 async def delete_webhook(request):
@@ -461,11 +1249,16 @@ async def delete_webhook(request):
 
 
 def install(app):
+    # Outermost: the hosted onboarding page is a browser's, with no API key.
+    app.middlewares.insert(0, hosted_onboarding)
     # Innermost: after localstripe's error and auth middlewares, as its own routes are.
     app.middlewares.append(request_context)
     app.middlewares.append(idempotency)
     app.middlewares.append(overrides)
     app.router.add_delete("/_config/webhooks/{id}", delete_webhook)
+    for method, path, action in CONNECT_ROUTES:
+        app.router.add_route(method, path, json_handler(action))
+    app.router.add_post("/_test/accounts/{id}/requirements", set_requirements)
 
 
 # localstripe pickles its whole store to /tmp/localstripe.pickle on every change, one file for every
