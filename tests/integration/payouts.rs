@@ -5,6 +5,7 @@
 
 use futures_util::future::join_all;
 use gigmarket_shared::domain::ledger::LedgerAccount;
+use gigmarket_shared::stripe::client::EventsQuery;
 use gigmarket_tests::payments::{assert_ledger_balances, balance};
 use gigmarket_tests::{CONNECT_WEBHOOK_SECRET, Session, TestApp, TestResponse, WEBHOOK_SECRET};
 use serde_json::{Value, json};
@@ -27,27 +28,35 @@ async fn payouts(app: &TestApp, who: &Session) -> Value {
     response.body
 }
 
-/// The ids of the transfers the local Stripe made for `order_id` (its transfer group).
-async fn transfers_for(order_id: Uuid) -> Vec<String> {
-    let base = std::env::var("STRIPE_API_BASE").unwrap();
-    let key = std::env::var("STRIPE_SECRET_KEY").unwrap();
-    let listed: Value = reqwest::Client::new()
-        .get(format!(
-            "{base}/v1/transfers?transfer_group={order_id}&limit=100"
-        ))
-        .bearer_auth(key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    listed["data"]
-        .as_array()
-        .expect("a list of transfers")
-        .iter()
-        .map(|transfer| transfer["id"].as_str().unwrap().to_owned())
-        .collect()
+/// The ids of the transfers the local Stripe made for `order_id` (its transfer group), from
+/// its `transfer.created` events of the last five minutes.
+async fn transfers_for(app: &TestApp, order_id: Uuid) -> Vec<String> {
+    let group = order_id.to_string();
+    let mut ids = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = app
+            .stripe
+            .list_events(&EventsQuery {
+                created_gte: OffsetDateTime::now_utc().unix_timestamp() - 300,
+                types: &["transfer.created"],
+                starting_after: cursor.as_deref(),
+                limit: 100,
+                ..EventsQuery::default()
+            })
+            .await
+            .expect("listing events");
+        ids.extend(
+            page.data
+                .iter()
+                .filter(|event| event.data.object["transfer_group"] == group.as_str())
+                .map(|event| event.data.object["id"].as_str().unwrap().to_owned()),
+        );
+        match page.data.last() {
+            Some(last) if page.has_more => cursor = Some(last.id.clone()),
+            _ => return ids,
+        }
+    }
 }
 
 #[tokio::test]
@@ -181,7 +190,7 @@ async fn earnings_clear_and_are_withdrawn_exactly_once() {
         )
         .await;
     assert_eq!(reused.problem(), "idempotency-key-reused");
-    let made = transfers_for(order_id).await;
+    let made = transfers_for(&app, order_id).await;
     assert_eq!(made, [transfer["transfer_id"].as_str().unwrap()]);
 
     // Stripe's transfer.created confirms it; a redelivery changes nothing.
@@ -207,8 +216,15 @@ async fn earnings_clear_and_are_withdrawn_exactly_once() {
     let page = payouts(&app, &freelancer).await;
     assert_eq!(page["balances"][0]["available_cents"], 0);
     assert_eq!(page["balances"][0]["paid_out_cents"], net);
-    assert_eq!(page["entries"]["items"][0]["kind"], "withdrawal");
-    assert_eq!(page["entries"]["items"][0]["paid_out_change_cents"], net);
+    // (The clearance was booked as of 15 days on, so it is the newest entry.)
+    let withdrawal_entry = page["entries"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|entry| entry["kind"] == "withdrawal")
+        .expect("the withdrawal's entry");
+    assert_eq!(withdrawal_entry["paid_out_change_cents"], net);
+    assert_eq!(withdrawal_entry["available_change_cents"], -net);
     assert_ledger_balances(&app, freelancer.id).await;
 }
 
@@ -253,8 +269,14 @@ async fn a_transfer_stripe_refuses_puts_the_money_back() {
         0
     );
     let page = payouts(&app, &freelancer).await;
-    assert_eq!(page["entries"]["items"][0]["kind"], "withdrawal_returned");
-    assert!(transfers_for(order_id).await.is_empty());
+    let kinds: Vec<&str> = page["entries"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| entry["kind"].as_str().unwrap())
+        .collect();
+    assert!(kinds.contains(&"withdrawal_returned"), "{kinds:?}");
+    assert!(transfers_for(&app, order_id).await.is_empty());
     assert_ledger_balances(&app, freelancer.id).await;
 
     // The account.updated arrives: payouts are disabled, and a withdrawal says so.

@@ -209,6 +209,7 @@ async fn close(
     let earning = earning.map(|earning| {
         let after = Earning {
             status: earning_after,
+            released_by: (decided == DisputeStatus::Won).then(|| record.id.clone()),
             ..earning.clone()
         };
         (earning, after)

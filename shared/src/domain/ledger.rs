@@ -399,13 +399,14 @@ impl LedgerTransaction {
     }
 
     /// An order's earnings cleared: `debt_repaid` of them pays what the freelancer owes, the
-    /// rest they may withdraw.
+    /// rest they may withdraw. `released_by`: the won dispute after which they clear again.
     pub fn earnings_cleared(
         order_id: Uuid,
         freelancer_id: Uuid,
         currency: Currency,
         amount: u64,
         debt_repaid: u64,
+        released_by: Option<&str>,
     ) -> Result<Self, LedgerError> {
         let (amount, repaid) = (signed(amount)?, signed(debt_repaid.min(amount))?);
         let mut postings = vec![
@@ -417,8 +418,12 @@ impl LedgerTransaction {
             ),
         ];
         postings.retain(|posting| posting.amount != 0);
+        let prefix = LedgerKind::EarningsCleared.id_prefix();
         Self::new(
-            format!("{}:{order_id}", LedgerKind::EarningsCleared.id_prefix()),
+            match released_by {
+                None => format!("{prefix}:{order_id}"),
+                Some(dispute_id) => format!("{prefix}:{order_id}:{dispute_id}"),
+            },
             LedgerKind::EarningsCleared,
             LedgerSubject::Order(order_id),
             currency,

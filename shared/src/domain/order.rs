@@ -572,6 +572,7 @@ impl Transition {
             amount_cents: order.freelancer_net_cents,
             withdrawn_cents: 0,
             debt_repaid_cents: 0,
+            released_by: None,
             // An open dispute holds the earnings from the start (see `money_moved`).
             status: if order.dispute_status() == Some(DisputeStatus::Open) {
                 EarningStatus::Frozen

@@ -58,6 +58,10 @@ pub struct Earning {
     /// How much of it paid the freelancer's debt when it cleared.
     #[serde(default)]
     pub debt_repaid_cents: u64,
+    /// The won dispute that released it back to pending: its next clearance is a movement
+    /// of its own (`earnings-cleared:<order>:<dispute>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub released_by: Option<String>,
     pub status: EarningStatus,
     /// The order's charge (`ch_...`): the transfer that pays this earning out is paid from it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -327,6 +331,7 @@ mod tests {
             amount_cents: amount,
             withdrawn_cents: withdrawn,
             debt_repaid_cents: 0,
+            released_by: None,
             status: EarningStatus::Available,
             charge_id: None,
             completed_at: OffsetDateTime::UNIX_EPOCH + Duration::minutes(minutes),

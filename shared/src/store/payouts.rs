@@ -266,6 +266,7 @@ impl Store {
             currency,
             clearing,
             repaid,
+            earning.released_by.as_deref(),
         )
         .map_err(ApiError::internal)?;
         let cleared = Earning {
