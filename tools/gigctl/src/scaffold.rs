@@ -176,7 +176,7 @@ fn check_name(name: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `payouts` -> `Payouts`: the prefix of its logical ids in the SAM template.
+/// `invoices` -> `Invoices`: the prefix of its logical ids in the SAM template.
 fn pascal(name: &str) -> String {
     let mut chars = name.chars();
     chars
@@ -601,57 +601,57 @@ mod tests {
     #[test]
     fn an_api_function_is_wired_everywhere() {
         let root = copy_of_the_edited_files();
-        let written = scaffold(&root, "payouts", Kind::Api, "Pays freelancers out").unwrap();
+        let written = scaffold(&root, "invoices", Kind::Api, "Sends invoices").unwrap();
         assert_eq!(written.created.len(), 4);
         assert_eq!(written.edited.len(), 6);
 
-        let manifest = manifest(&root, "payouts");
-        assert_eq!(manifest["package"]["name"].as_str(), Some("payouts"));
+        let manifest = manifest(&root, "invoices");
+        assert_eq!(manifest["package"]["name"].as_str(), Some("invoices"));
         assert_eq!(
             manifest["package"]["description"].as_str(),
-            Some("Pays freelancers out")
+            Some("Sends invoices")
         );
         assert!(manifest["dependencies"].get("lambda_http").is_some());
         assert!(
-            read(&root, "functions/payouts/src/main.rs")
-                .contains("gigmarket_shared::web::serve(payouts::router)")
+            read(&root, "functions/invoices/src/main.rs")
+                .contains("gigmarket_shared::web::serve(invoices::router)")
         );
-        assert!(read(&root, "functions/payouts/src/lib.rs").contains(".route(\"/payouts\", get("));
+        assert!(
+            read(&root, "functions/invoices/src/lib.rs").contains(".route(\"/invoices\", get(")
+        );
 
         let routes = read(&root, "shared/src/routes.rs");
-        assert!(routes.contains("    route(\"GET\", \"/payouts\", \"payouts\"),\n];"));
+        assert!(routes.contains("    route(\"GET\", \"/invoices\", \"invoices\"),\n];"));
         let tests_lib = read(&root, "tests/src/lib.rs");
-        assert!(
-            tests_lib.contains(
-                "            (\"payouts\", ::payouts::router(state.clone())),\n        ]);"
-            )
-        );
+        assert!(tests_lib.contains(
+            "            (\"invoices\", ::invoices::router(state.clone())),\n        ]);"
+        ));
         let tests_manifest: toml::Table = read(&root, "tests/Cargo.toml").parse().unwrap();
         assert_eq!(
-            tests_manifest["dependencies"]["payouts"]["path"].as_str(),
-            Some("../functions/payouts")
+            tests_manifest["dependencies"]["invoices"]["path"].as_str(),
+            Some("../functions/invoices")
         );
         assert!(
             read(&root, "infra/cdk/lib/functions.ts")
-                .contains("    name: 'payouts',\n    description: \"Pays freelancers out\",")
+                .contains("    name: 'invoices',\n    description: \"Sends invoices\",")
         );
 
         let template = sam(&root);
-        let function = check_function_resources(&template, "payouts");
+        let function = check_function_resources(&template, "invoices");
         assert_eq!(function["DependsOn"], "JwtKeyset");
         assert!(
             read(&root, "infra/template.yaml").contains(
-                "        # BEGIN generated routes: payouts (`cargo run -p gigctl -- routes`"
+                "        # BEGIN generated routes: invoices (`cargo run -p gigctl -- routes`"
             ),
             "gigctl routes fills in the route events"
         );
         assert_eq!(
-            sample(&root, "events/payouts/get-payouts.json")["routeKey"],
-            "GET /payouts"
+            sample(&root, "events/invoices/get-invoices.json")["routeKey"],
+            "GET /invoices"
         );
         assert!(
             read(&root, "tests/integration/events.rs")
-                .contains("    (\"payouts/get-payouts.json\", 200),\n];")
+                .contains("    (\"invoices/get-invoices.json\", 200),\n];")
         );
         std::fs::remove_dir_all(root).unwrap();
     }
@@ -699,11 +699,11 @@ mod tests {
     #[test]
     fn names_and_existing_functions_are_refused_before_anything_is_written() {
         let root = copy_of_the_edited_files();
-        for bad in ["", "Payouts", "pay-outs", "9lives", "a_b"] {
+        for bad in ["", "Invoices", "pay-outs", "9lives", "a_b"] {
             assert!(scaffold(&root, bad, Kind::Api, "x").is_err(), "{bad:?}");
         }
-        std::fs::create_dir_all(root.join("functions/payouts")).unwrap();
-        assert!(scaffold(&root, "payouts", Kind::Api, "x").is_err());
+        std::fs::create_dir_all(root.join("functions/invoices")).unwrap();
+        assert!(scaffold(&root, "invoices", Kind::Api, "x").is_err());
         // A file without its anchor: nothing is written at all.
         std::fs::write(root.join("infra/cdk/lib/functions.ts"), "// no list\n").unwrap();
         let template = read(&root, "infra/template.yaml");
