@@ -295,9 +295,7 @@ impl Notice<'_> {
             }
             (Subject::Account(subject), EventType::Account(_)) => account::recipients(subject),
             (Subject::Gig(subject), EventType::Gig(_)) => gig::recipients(subject),
-            (Subject::Funds(subject), EventType::Funds(_)) => {
-                payout::freelancer(subject.freelancer_id)
-            }
+            (Subject::Funds(subject), EventType::Funds(_)) => payout::funds_recipients(subject),
             (Subject::Withdrawal(subject), EventType::Withdrawal(_)) => {
                 payout::freelancer(subject.freelancer_id)
             }
@@ -713,6 +711,7 @@ mod tests {
             currency: "EUR".to_owned(),
             amount_cents: 3_999,
             withdrawn_cents: 0,
+            debt_repaid_cents: 0,
             status: EarningStatus::Available,
             charge_id: None,
             completed_at: now(),
@@ -732,6 +731,32 @@ mod tests {
             "EUR 39.99 from order {} is now available to withdraw.",
             earning.order_id
         )));
+        assert!(!cleared_mail.text.contains("owed"));
+        // Part of it paid a debt: the rest is what is said to be available; all of it: no mail.
+        let repaying = Earning {
+            amount_cents: 5_000,
+            debt_repaid_cents: 1_001,
+            ..earning.clone()
+        };
+        let repaying_mail = mail(
+            &Event::for_cleared_earning(&repaying, now()),
+            RecipientRole::Freelancer,
+            "Frida",
+        );
+        assert_eq!(repaying_mail.subject, "EUR 39.99 is available to withdraw");
+        assert!(
+            repaying_mail
+                .text
+                .contains("EUR 10.01 of the order's earnings paid")
+        );
+        let all_owed = Event::for_cleared_earning(
+            &Earning {
+                debt_repaid_cents: 5_000,
+                ..repaying
+            },
+            now(),
+        );
+        assert!(all_owed.notice().unwrap().recipients().is_empty());
 
         let transfer = |amount_cents, status| WithdrawalTransfer {
             order_id: Uuid::new_v4(),

@@ -48,7 +48,11 @@ pub struct FundsSummary {
     pub order_id: Uuid,
     pub freelancer_id: Uuid,
     pub currency: String,
+    /// What became withdrawable: the earning less what paid the freelancer's debt.
     pub amount_cents: u64,
+    /// What of the earning paid the freelancer's debt as it cleared.
+    #[serde(default)]
+    pub debt_repaid_cents: u64,
 }
 
 /// A withdrawal whose transfers are settled, as `withdrawal` events carry it
@@ -80,7 +84,8 @@ impl Event {
                 order_id: earning.order_id,
                 freelancer_id: earning.freelancer_id,
                 currency: earning.currency.clone(),
-                amount_cents: earning.amount_cents,
+                amount_cents: earning.remaining_cents(),
+                debt_repaid_cents: earning.debt_repaid_cents,
             }),
             version: SCHEMA_VERSION,
         }
@@ -123,18 +128,32 @@ pub(super) fn freelancer(freelancer_id: Uuid) -> Vec<Recipient> {
     }]
 }
 
+/// An earning that all went to the freelancer's debt made nothing withdrawable: nobody is told.
+pub(super) fn funds_recipients(funds: &FundsSummary) -> Vec<Recipient> {
+    if funds.amount_cents == 0 {
+        return Vec::new();
+    }
+    freelancer(funds.freelancer_id)
+}
+
 pub(super) fn funds_message(kind: FundsEventKind, funds: &FundsSummary) -> Message {
     let amount = format_money(funds.amount_cents, &funds.currency);
+    let repaid = (funds.debt_repaid_cents > 0).then(|| {
+        format!(
+            "{} of the order's earnings paid what you owed from an earlier refund or dispute.",
+            format_money(funds.debt_repaid_cents, &funds.currency)
+        )
+    });
     let (subject, lines) = match kind {
         FundsEventKind::Cleared => (
             format!("{amount} is available to withdraw"),
-            vec![
-                format!(
-                    "{amount} from order {} is now available to withdraw.",
-                    funds.order_id
-                ),
-                "Withdraw it to your payout account from your earnings page.".to_owned(),
-            ],
+            std::iter::once(format!(
+                "{amount} from order {} is now available to withdraw.",
+                funds.order_id
+            ))
+            .chain(repaid)
+            .chain(["Withdraw it to your payout account from your earnings page.".to_owned()])
+            .collect(),
         ),
     };
     Message {
