@@ -146,7 +146,11 @@ const HTTP_SAMPLES: &[(&str, u16)] = &[
 /// The samples of the event-driven functions, each with the event source it stands for.
 const EVENT_SAMPLES: &[(&str, &str)] = &[
     ("dispatcher/order-paid.json", "aws:dynamodb"),
+    ("dispatcher/earning-cleared.json", "aws:dynamodb"),
+    ("dispatcher/withdrawal-sent.json", "aws:dynamodb"),
     ("notifier/order-paid.json", "aws:sqs"),
+    ("notifier/funds-cleared.json", "aws:sqs"),
+    ("notifier/withdrawal-sent.json", "aws:sqs"),
     ("scheduler/scheduled.json", "aws.events"),
     ("realtime/message-sent.json", "aws:dynamodb"),
 ];
@@ -568,6 +572,60 @@ async fn the_notifier_sample_mails_the_freelancer_once() {
     poison.records[0].body = Some("not an event".to_owned());
     let failed = notifier.handle(poison).await;
     assert_eq!(failed.batch_item_failures.len(), 1);
+}
+
+/// The payout samples: each stream record queues exactly its notifier sample's message, and that
+/// message mails the freelancer once (and nobody again when it is redelivered).
+#[tokio::test]
+async fn the_payout_samples_queue_their_event_and_mail_it_once() {
+    let (app, pipeline) = TestApp::with_pipeline().await;
+    let freelancer = app.register_freelancer().await;
+    let notifier = app.notifier();
+    let mut expected = Vec::new();
+    for (record, message, subject) in [
+        (
+            "dispatcher/earning-cleared.json",
+            "notifier/funds-cleared.json",
+            "EUR 40.00 is available to withdraw",
+        ),
+        (
+            "dispatcher/withdrawal-sent.json",
+            "notifier/withdrawal-sent.json",
+            "EUR 40.00 is on its way to you",
+        ),
+    ] {
+        let batch: StreamEvent = serde_json::from_str(&sample(record)).expect("a stream event");
+        let response = dispatcher::handle(batch, &pipeline.sqs, &pipeline.queue_url).await;
+        assert!(
+            response.batch_item_failures.is_empty(),
+            "{record}: {response:?}"
+        );
+        let queued = pipeline.receive_all().await;
+        gigmarket_tests::pipeline::delete_messages(&pipeline.sqs, &pipeline.queue_url, &queued)
+            .await;
+        let recorded: SqsEvent = serde_json::from_str(&sample(message)).unwrap();
+        let body = |text: &str| serde_json::from_str::<Value>(text).expect("JSON body");
+        assert_eq!(queued.len(), 1, "{record}");
+        assert_eq!(
+            body(queued[0].body().unwrap()),
+            body(recorded.records[0].body.as_deref().unwrap()),
+            "{record} queues {message}"
+        );
+
+        let batch: SqsEvent = serde_json::from_str(
+            &sample(message).replace(SAMPLE_EVENT_FREELANCER_ID, &freelancer.id.to_string()),
+        )
+        .unwrap();
+        expected.push(subject.to_owned());
+        for _delivery in 0..2 {
+            let response = notifier.handle(batch.clone()).await;
+            assert!(
+                response.batch_item_failures.is_empty(),
+                "{message}: {response:?}"
+            );
+            assert_eq!(subjects_to(&freelancer.email).await, expected, "{message}");
+        }
+    }
 }
 
 /// The scheduled event is what the scheduler's rule sends; a run then completes the delivered

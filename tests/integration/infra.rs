@@ -487,6 +487,11 @@ fn event_driven_functions_are_wired_in_sam_and_cdk() {
     use gigmarket_shared::store::entity;
     let only_order_items = json!({"dynamodb": {"NewImage": {"entity": {"S": [entity::ORDER, entity::REVIEW, entity::MESSAGE]}}}});
     let decided_gigs = json!({"dynamodb": {"NewImage": {"entity": {"S": [entity::GIG]}, "decision_id": {"S": [{"exists": true}]}}}});
+    let cleared_earnings = json!({"dynamodb": {
+        "NewImage": {"entity": {"S": [entity::EARNING]}, "status": {"S": ["available"]}},
+        "OldImage": {"status": {"S": ["pending"]}}
+    }});
+    let settled_withdrawals = json!({"dynamodb": {"NewImage": {"entity": {"S": [entity::WITHDRAWAL]}, "gsi3pk": {"S": [{"exists": false}]}}}});
     let check_stream = |deployment: &str, stream: &Value, failure_destination: &Value| {
         assert_eq!(stream["BisectBatchOnFunctionError"], true, "{deployment}");
         assert_eq!(stream["MaximumRetryAttempts"], 5, "{deployment}");
@@ -508,8 +513,14 @@ fn event_driven_functions_are_wired_in_sam_and_cdk() {
             .collect();
         assert_eq!(
             filters,
-            vec![only_order_items.clone(), decided_gigs.clone()],
-            "{deployment}: the dispatcher sees order, review and message items and decided gigs only"
+            vec![
+                only_order_items.clone(),
+                decided_gigs.clone(),
+                cleared_earnings.clone(),
+                settled_withdrawals.clone()
+            ],
+            "{deployment}: the dispatcher sees order, review and message items, decided gigs, \
+             cleared earnings and settled withdrawals only"
         );
     };
 

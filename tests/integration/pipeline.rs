@@ -10,7 +10,9 @@ use gigmarket_shared::events::{
     Event, EventType, RecipientRole, ReviewEventKind, ReviewSummary, SCHEMA_VERSION, Subject,
 };
 use gigmarket_tests::TestApp;
-use gigmarket_tests::pipeline::{Pipeline, lifecycle_subjects, mail_to, subjects_to};
+use gigmarket_tests::pipeline::{
+    Pipeline, delete_messages, lifecycle_subjects, mail_to, subjects_to,
+};
 
 #[tokio::test]
 async fn order_changes_become_events_and_each_mail_is_sent_once() {
@@ -305,5 +307,247 @@ async fn queue_and_notify(app: &TestApp, pipeline: &Pipeline, event: String) -> 
                 .event_type
                 .to_string()
         })
+        .collect()
+}
+
+// ---- payout mails (funds cleared, withdrawal sent) ----
+
+/// The freelancer's earnings clear (the scheduler's use case, a clearance period on) and are
+/// withdrawn (written through the store as the withdrawal use case writes them, one transfer
+/// made and one refused): one `funds.cleared` per earning and one `withdrawal.sent` once no
+/// transfer is on its way, each mailed once however often the records and messages come again.
+#[tokio::test]
+async fn cleared_earnings_and_settled_withdrawals_are_mailed_once() {
+    use gigmarket_shared::domain::money::Currency;
+    use gigmarket_shared::domain::payout::{
+        TransferStatus, Withdrawal, WithdrawalTransfer, plan_withdrawal,
+    };
+    use gigmarket_shared::events::format_money;
+    use gigmarket_shared::store::payouts::{WithdrawalRequest, WithdrawalWrite};
+    use time::{Duration, OffsetDateTime};
+
+    let (app, mut pipeline) = TestApp::with_pipeline().await;
+    let store = &app.state.store;
+    let cast = app.cast().await;
+    let gig = app
+        .create_active_gig(cast.freelancer.id, Revisions::Limited(1))
+        .await;
+    let orders = [
+        app.order_in(&cast, &gig, "completed").await,
+        app.order_in(&cast, &gig, "completed").await,
+    ];
+    // The orders' own events are another test's: only what follows is dispatched here.
+    pipeline.stream_event().await;
+
+    let later = OffsetDateTime::now_utc() + Duration::days(15);
+    let cleared =
+        gigmarket_shared::app::payouts::clear_earnings(store, Duration::days(14), later, 100)
+            .await
+            .unwrap();
+    assert_eq!(cleared, 2);
+    let eur = Currency::parse("EUR").unwrap();
+    let mut available = store
+        .available_earnings(cast.freelancer.id, &eur, 50)
+        .await
+        .unwrap();
+    available.sort_by_key(|earning| earning.order_id);
+    assert_eq!(available.len(), 2);
+
+    // Clearance: one event per earning, its id from the order.
+    let stream_event = pipeline.stream_event().await;
+    let events = dispatch_and_mail_twice(&app, &pipeline, stream_event).await;
+    let ids: HashSet<String> = events.iter().map(|event| event.event_id.clone()).collect();
+    let expected: HashSet<String> = orders
+        .iter()
+        .map(|order_id| format!("funds:{order_id}:cleared"))
+        .collect();
+    assert_eq!(ids, expected, "one funds.cleared per earning: {events:?}");
+    assert!(
+        events
+            .iter()
+            .all(|event| event.event_type.to_string() == "funds.cleared")
+    );
+    let cleared_subjects: Vec<String> = available
+        .iter()
+        .map(|earning| {
+            format!(
+                "{} is available to withdraw",
+                format_money(earning.amount_cents, "EUR")
+            )
+        })
+        .collect();
+    let mut mailed = subjects_to(&cast.freelancer.email).await;
+    mailed.sort();
+    let mut wanted = cleared_subjects.clone();
+    wanted.sort();
+    assert_eq!(mailed, wanted, "each cleared earning mailed once");
+    let mail = mail_to(&cast.freelancer.email).await;
+    assert!(
+        mail.iter().any(|mail| mail.body.contains(&format!(
+            "{} from order {} is now available to withdraw",
+            format_money(available[0].amount_cents, "EUR"),
+            available[0].order_id
+        ))),
+        "{mail:?}"
+    );
+    assert!(subjects_to(&cast.client.email).await.is_empty());
+
+    // A withdrawal of both earnings, recorded as the use case records it.
+    let now = OffsetDateTime::now_utc();
+    let plan = plan_withdrawal(&available, &eur, None, 0).unwrap();
+    let recorded = Withdrawal {
+        id: uuid::Uuid::now_v7(),
+        freelancer_id: cast.freelancer.id,
+        currency: "EUR".to_owned(),
+        amount_cents: plan.iter().map(|(_, amount)| amount).sum(),
+        stripe_account_id: "acct_pipeline".to_owned(),
+        transfers: plan
+            .iter()
+            .map(|&(order_id, amount_cents)| WithdrawalTransfer {
+                order_id,
+                amount_cents,
+                charge_id: None,
+                status: TransferStatus::Sending,
+                transfer_id: None,
+                failure: None,
+            })
+            .collect(),
+        created_at: now,
+        updated_at: now,
+    };
+    let request = WithdrawalRequest {
+        user_id: cast.freelancer.id,
+        withdrawal_id: recorded.id,
+        amount_cents: None,
+        currency: "EUR".to_owned(),
+        expires_at: now.unix_timestamp() + 3600,
+    };
+    let written = store
+        .record_withdrawal(&recorded, &available, &request, "pipeline-withdrawal")
+        .await
+        .unwrap();
+    assert!(matches!(written, WithdrawalWrite::Recorded), "{written:?}");
+    let step = |before: &Withdrawal, index: usize, status: TransferStatus| {
+        let mut after = before.clone();
+        after.updated_at = before.updated_at + Duration::milliseconds(1);
+        after.transfers[index].status = status;
+        after.transfers[index].transfer_id =
+            (status != TransferStatus::Returned).then(|| format!("tr_pipeline_{index}"));
+        after
+    };
+    // The first transfer is made (one still on its way: no mail yet), the second refused (its
+    // amount back in available: now the withdrawal is settled), then Stripe confirms the first.
+    let first_made = step(&recorded, 0, TransferStatus::Sent);
+    assert!(
+        store
+            .record_transfer(&recorded, &first_made, None)
+            .await
+            .unwrap()
+    );
+    let second_refused = step(&first_made, 1, TransferStatus::Returned);
+    let refused_earning = store
+        .get_earning(cast.freelancer.id, recorded.transfers[1].order_id)
+        .await
+        .unwrap()
+        .unwrap();
+    let returned_cents = recorded.transfers[1].amount_cents;
+    assert!(
+        store
+            .record_transfer(
+                &first_made,
+                &second_refused,
+                Some((&refused_earning, returned_cents))
+            )
+            .await
+            .unwrap()
+    );
+    let confirmed = step(&second_refused, 0, TransferStatus::Confirmed);
+    assert!(
+        store
+            .record_transfer(&second_refused, &confirmed, None)
+            .await
+            .unwrap()
+    );
+
+    let stream_event = pipeline.stream_event().await;
+    // The records as the deployed filter reads them (the stream's JSON).
+    let withdrawal_images: Vec<serde_json::Value> = stream_event
+        .records
+        .iter()
+        .map(|record| serde_json::to_value(record).unwrap()["dynamodb"]["NewImage"].clone())
+        .filter(|image| image["entity"]["S"] == "withdrawal")
+        .collect();
+    // The dispatcher's filter passes withdrawals without a gsi3 key (no transfer on its way):
+    // the written and the half-made one carry it, the settled ones do not.
+    assert_eq!(
+        withdrawal_images
+            .iter()
+            .map(|image| image.get("gsi3pk").is_some())
+            .collect::<Vec<_>>(),
+        [true, true, false, false],
+        "written, made, refused, confirmed"
+    );
+    let settling = stream_event
+        .records
+        .iter()
+        .filter(|record| dispatcher::event_for(record).unwrap().is_some())
+        .count();
+    assert_eq!(settling, 1, "only the write that settled it is an event");
+    let events = dispatch_and_mail_twice(&app, &pipeline, stream_event).await;
+    let ids: HashSet<String> = events.iter().map(|event| event.event_id.clone()).collect();
+    assert_eq!(
+        ids,
+        HashSet::from([format!("withdrawal:{}:sent", recorded.id)]),
+        "one event (queued again by the retried batch), for the refusal that settled it"
+    );
+    assert!(
+        events
+            .iter()
+            .all(|event| event.event_type.to_string() == "withdrawal.sent")
+    );
+    let sent_cents = recorded.transfers[0].amount_cents;
+    let sent_subject = format!("{} is on its way to you", format_money(sent_cents, "EUR"));
+    let mut wanted = cleared_subjects;
+    wanted.push(sent_subject.clone());
+    wanted.sort();
+    let mut mailed = subjects_to(&cast.freelancer.email).await;
+    mailed.sort();
+    assert_eq!(mailed, wanted, "the withdrawal mailed once");
+    let mail = mail_to(&cast.freelancer.email).await;
+    let sent_mail = mail
+        .iter()
+        .find(|mail| mail.subject == sent_subject)
+        .unwrap();
+    assert!(
+        sent_mail.body.contains(&format!(
+            "{} could not be transferred and is available again",
+            format_money(returned_cents, "EUR")
+        )),
+        "{sent_mail:?}"
+    );
+}
+
+/// Runs the dispatcher twice over `stream_event` (a retried batch) and the notifier twice over
+/// what it queued (a redelivery), then takes those messages off the queue; answers their events.
+async fn dispatch_and_mail_twice(
+    app: &TestApp,
+    pipeline: &Pipeline,
+    stream_event: aws_lambda_events::event::dynamodb::Event,
+) -> Vec<Event> {
+    for _delivery in 0..2 {
+        let response =
+            dispatcher::handle(stream_event.clone(), &pipeline.sqs, &pipeline.queue_url).await;
+        assert!(response.batch_item_failures.is_empty(), "{response:?}");
+    }
+    let messages = pipeline.receive_all().await;
+    let notifier = app.notifier();
+    for _delivery in 0..2 {
+        let response = notifier.handle(Pipeline::sqs_event(&messages)).await;
+        assert!(response.batch_item_failures.is_empty(), "{response:?}");
+    }
+    delete_messages(&pipeline.sqs, &pipeline.queue_url, &messages).await;
+    messages
+        .iter()
+        .map(|message| serde_json::from_str::<Event>(message.body().unwrap()).unwrap())
         .collect()
 }

@@ -2,7 +2,8 @@
 //!
 //! The API only writes to DynamoDB; this is the only path from a change to the queue, so there
 //! is no dual write. Triggered by the table's stream (deployed with a filter on
-//! `NewImage.entity` in `order`, `review`, `message` and `ReportBatchItemFailures`). The store decodes each record into a
+//! `NewImage.entity` in `order`, `review`, `message`, decided gigs, cleared earnings and settled
+//! withdrawals, and `ReportBatchItemFailures`). The store decodes each record into a
 //! change in domain words (`store::stream`), records that are no change are acknowledged and
 //! skipped (so the function is correct without the filter), and each change becomes one event.
 //!
@@ -36,6 +37,11 @@ pub fn event_for(record: &EventRecord) -> Result<Option<Event>, UndecodableRecor
         }
         StreamChange::Message(message) => Some(Event::for_message(&message)),
         StreamChange::GigDecision(decision) => Some(Event::for_gig_decision(&decision)),
+        StreamChange::FundsCleared {
+            earning,
+            cleared_at,
+        } => Some(Event::for_cleared_earning(&earning, cleared_at)),
+        StreamChange::WithdrawalSent(withdrawal) => Some(Event::for_withdrawal_sent(&withdrawal)),
         // Only pushed live (realtime); the dispatcher's filter never passes them.
         StreamChange::ReadReceipt(_) | StreamChange::UnreadTotal { .. } => None,
     });

@@ -46,7 +46,9 @@ pub fn delivery_for(record: &EventRecord, now: OffsetDateTime) -> anyhow::Result
         Some(
             StreamChange::ReviewSealed(_)
             | StreamChange::ReviewPublished(_)
-            | StreamChange::GigDecision(_),
+            | StreamChange::GigDecision(_)
+            | StreamChange::FundsCleared { .. }
+            | StreamChange::WithdrawalSent(_),
         ) => None,
         None => None,
     })

@@ -346,6 +346,14 @@ export class GigmarketStack extends cdk.Stack {
           // Gig items only once moderation has decided on them (a `decision_id`); the dispatcher
           // mails a decision when that id is new and skips the gig's other writes.
           const isDecidedGig = { entity: { S: lambda.FilterRule.or('gig') }, decision_id: { S: lambda.FilterRule.exists() } };
+          // Earnings only as they clear (status pending -> available), withdrawals only with no
+          // transfer on its way (no gsi3 key, shared/src/store/payouts.rs); the dispatcher mails
+          // the first such write of a withdrawal and skips Stripe's later confirmations.
+          const clearedEarning = {
+            NewImage: { entity: { S: lambda.FilterRule.or('earning') }, status: { S: lambda.FilterRule.or('available') } },
+            OldImage: { status: { S: lambda.FilterRule.or('pending') } },
+          };
+          const settledWithdrawal = { entity: { S: lambda.FilterRule.or('withdrawal') }, gsi3pk: { S: lambda.FilterRule.notExists() } };
           fn.addEventSource(
             new sources.DynamoEventSource(table, {
               startingPosition: lambda.StartingPosition.LATEST,
@@ -358,6 +366,8 @@ export class GigmarketStack extends cdk.Stack {
               filters: [
                 lambda.FilterCriteria.filter({ dynamodb: { NewImage: isEventItem } }),
                 lambda.FilterCriteria.filter({ dynamodb: { NewImage: isDecidedGig } }),
+                lambda.FilterCriteria.filter({ dynamodb: clearedEarning }),
+                lambda.FilterCriteria.filter({ dynamodb: { NewImage: settledWithdrawal } }),
               ],
             }),
           );

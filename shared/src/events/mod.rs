@@ -25,6 +25,7 @@ mod gig;
 mod mail;
 mod message;
 mod order;
+mod payout;
 pub mod pushes;
 mod review;
 
@@ -42,6 +43,7 @@ pub use account::{AccountEventKind, AccountSummary};
 pub use gig::GigDecisionSummary;
 pub use mail::{Email, format_money};
 pub use message::{MESSAGE_MAIL_WINDOW_SECS, MessageEventKind, MessageSummary};
+pub use payout::{FundsEventKind, FundsSummary, WithdrawalEventKind, WithdrawalSummary};
 pub use review::{ReviewEventKind, ReviewSummary};
 
 pub const SCHEMA_VERSION: u32 = 1;
@@ -65,6 +67,10 @@ pub enum Subject {
     Account(AccountSummary),
     /// A moderation decision on a gig, for its owner.
     Gig(GigDecisionSummary),
+    /// An order's earning that cleared, for its freelancer.
+    Funds(FundsSummary),
+    /// A withdrawal whose transfers are settled, for its freelancer.
+    Withdrawal(WithdrawalSummary),
 }
 
 impl Subject {
@@ -76,6 +82,8 @@ impl Subject {
             Self::Message(_) => "message",
             Self::Account(_) => "account",
             Self::Gig(_) => "gig",
+            Self::Funds(_) => "funds",
+            Self::Withdrawal(_) => "withdrawal",
         }
     }
 }
@@ -90,6 +98,8 @@ pub enum EventType {
     Account(AccountEventKind),
     /// A moderation decision (`gig.approved`, `gig.rejected`, `gig.removed`).
     Gig(GigDecision),
+    Funds(FundsEventKind),
+    Withdrawal(WithdrawalEventKind),
 }
 
 impl EventType {
@@ -101,6 +111,8 @@ impl EventType {
             Self::Message(_) => "message",
             Self::Account(_) => "account",
             Self::Gig(_) => "gig",
+            Self::Funds(_) => "funds",
+            Self::Withdrawal(_) => "withdrawal",
         }
     }
 
@@ -111,6 +123,8 @@ impl EventType {
             Self::Message(kind) => kind.as_str(),
             Self::Account(kind) => kind.as_str(),
             Self::Gig(decision) => decision.as_str(),
+            Self::Funds(kind) => kind.as_str(),
+            Self::Withdrawal(kind) => kind.as_str(),
         }
     }
 }
@@ -136,6 +150,8 @@ impl<'de> Deserialize<'de> for EventType {
             Some(("message", kind_name)) => kind(kind_name).map(Self::Message),
             Some(("account", kind_name)) => kind(kind_name).map(Self::Account),
             Some(("gig", kind_name)) => kind(kind_name).map(Self::Gig),
+            Some(("funds", kind_name)) => kind(kind_name).map(Self::Funds),
+            Some(("withdrawal", kind_name)) => kind(kind_name).map(Self::Withdrawal),
             _ => Err(serde::de::value::Error::custom("no such subject")),
         };
         parsed.map_err(|error| D::Error::custom(format!("event type `{name}`: {error}")))
@@ -279,6 +295,10 @@ impl Notice<'_> {
             }
             (Subject::Account(subject), EventType::Account(_)) => account::recipients(subject),
             (Subject::Gig(subject), EventType::Gig(_)) => gig::recipients(subject),
+            (Subject::Funds(subject), EventType::Funds(_)) => payout::funds_recipients(subject),
+            (Subject::Withdrawal(subject), EventType::Withdrawal(_)) => {
+                payout::freelancer(subject.freelancer_id)
+            }
             _ => unreachable!("Event::notice pairs every type with its subject"),
         }
     }
@@ -300,6 +320,12 @@ impl Notice<'_> {
                 account::message(kind, subject)
             }
             (Subject::Gig(subject), EventType::Gig(decision)) => gig::message(decision, subject),
+            (Subject::Funds(subject), EventType::Funds(kind)) => {
+                payout::funds_message(kind, subject)
+            }
+            (Subject::Withdrawal(subject), EventType::Withdrawal(kind)) => {
+                payout::withdrawal_message(kind, subject)
+            }
             _ => unreachable!("Event::notice pairs every type with its subject"),
         };
         message.to_email(recipient_name)
@@ -322,7 +348,12 @@ impl Notice<'_> {
                 sent_at: message.sent_at,
                 window_secs: MESSAGE_MAIL_WINDOW_SECS,
             }),
-            Subject::Order(_) | Subject::Review(_) | Subject::Account(_) | Subject::Gig(_) => None,
+            Subject::Order(_)
+            | Subject::Review(_)
+            | Subject::Account(_)
+            | Subject::Gig(_)
+            | Subject::Funds(_)
+            | Subject::Withdrawal(_) => None,
         }
     }
 }
@@ -664,6 +695,126 @@ mod tests {
         );
         assert!(review_mail.text.contains("Your client reviewed"));
         assert!(review_mail.html.contains("Great &amp; fast"));
+    }
+
+    /// Payout events: to the freelancer, ids from the earning's order and the withdrawal, and
+    /// the returned part of a withdrawal said as such.
+    #[test]
+    fn payout_events_go_to_the_freelancer_with_their_amounts() {
+        use crate::domain::payout::{
+            Earning, EarningStatus, TransferStatus, Withdrawal, WithdrawalTransfer,
+        };
+        let freelancer_id = Uuid::new_v4();
+        let earning = Earning {
+            order_id: Uuid::new_v4(),
+            freelancer_id,
+            currency: "EUR".to_owned(),
+            amount_cents: 3_999,
+            withdrawn_cents: 0,
+            debt_repaid_cents: 0,
+            status: EarningStatus::Available,
+            charge_id: None,
+            completed_at: now(),
+        };
+        let cleared = Event::for_cleared_earning(&earning, now());
+        assert_eq!(
+            cleared.event_id,
+            format!("funds:{}:cleared", earning.order_id)
+        );
+        let json = serde_json::to_value(&cleared).unwrap();
+        assert_eq!(json["type"], "funds.cleared");
+        assert_eq!(json["funds"]["amount_cents"], 3_999);
+        assert_eq!(serde_json::from_value::<Event>(json).unwrap(), cleared);
+        let cleared_mail = mail(&cleared, RecipientRole::Freelancer, "Frida");
+        assert_eq!(cleared_mail.subject, "EUR 39.99 is available to withdraw");
+        assert!(cleared_mail.text.contains(&format!(
+            "EUR 39.99 from order {} is now available to withdraw.",
+            earning.order_id
+        )));
+        assert!(!cleared_mail.text.contains("owed"));
+        // Part of it paid a debt: the rest is what is said to be available; all of it: no mail.
+        let repaying = Earning {
+            amount_cents: 5_000,
+            debt_repaid_cents: 1_001,
+            ..earning.clone()
+        };
+        let repaying_mail = mail(
+            &Event::for_cleared_earning(&repaying, now()),
+            RecipientRole::Freelancer,
+            "Frida",
+        );
+        assert_eq!(repaying_mail.subject, "EUR 39.99 is available to withdraw");
+        assert!(
+            repaying_mail
+                .text
+                .contains("EUR 10.01 of the order's earnings paid")
+        );
+        let all_owed = Event::for_cleared_earning(
+            &Earning {
+                debt_repaid_cents: 5_000,
+                ..repaying
+            },
+            now(),
+        );
+        assert!(all_owed.notice().unwrap().recipients().is_empty());
+
+        let transfer = |amount_cents, status| WithdrawalTransfer {
+            order_id: Uuid::new_v4(),
+            amount_cents,
+            charge_id: None,
+            status,
+            transfer_id: None,
+            failure: None,
+        };
+        let mut withdrawal = Withdrawal {
+            id: Uuid::now_v7(),
+            freelancer_id,
+            currency: "EUR".to_owned(),
+            amount_cents: 5_000,
+            stripe_account_id: "acct_1".to_owned(),
+            transfers: vec![
+                transfer(3_999, TransferStatus::Confirmed),
+                transfer(1_001, TransferStatus::Returned),
+            ],
+            created_at: now(),
+            updated_at: now(),
+        };
+        let sent = Event::for_withdrawal_sent(&withdrawal);
+        assert_eq!(sent.event_id, format!("withdrawal:{}:sent", withdrawal.id));
+        assert_eq!(sent.event_type.to_string(), "withdrawal.sent");
+        let notice = sent.notice().unwrap();
+        assert_eq!(
+            notice.recipients(),
+            [Recipient {
+                user_id: freelancer_id,
+                role: RecipientRole::Freelancer
+            }]
+        );
+        let partly = notice.render(&notice.recipients()[0], "Frida");
+        assert_eq!(partly.subject, "EUR 39.99 is on its way to you");
+        assert!(
+            partly
+                .text
+                .contains("EUR 10.01 could not be transferred and is available again."),
+            "{}",
+            partly.text
+        );
+        withdrawal.transfers[0].status = TransferStatus::Sent;
+        withdrawal.transfers.pop();
+        let whole = mail(
+            &Event::for_withdrawal_sent(&withdrawal),
+            RecipientRole::Freelancer,
+            "Frida",
+        );
+        assert!(!whole.text.contains("could not be transferred"));
+        withdrawal.transfers[0].status = TransferStatus::Returned;
+        let refused = mail(
+            &Event::for_withdrawal_sent(&withdrawal),
+            RecipientRole::Freelancer,
+            "Frida",
+        );
+        assert_eq!(refused.subject, "Your withdrawal could not be transferred");
+        assert!(refused.text.contains("EUR 39.99 could not be transferred"));
     }
 
     #[test]

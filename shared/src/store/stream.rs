@@ -7,12 +7,14 @@
 
 use aws_lambda_events::event::dynamodb::EventRecord;
 use serde_dynamo::{AttributeValue, Item};
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::keys::{attr, entity};
 use crate::domain::gig::{DecidedGig, GigDecision};
 use crate::domain::message::{InboxEntry, Message};
 use crate::domain::order::Order;
+use crate::domain::payout::{Earning, TransferStatus, Withdrawal};
 use crate::domain::review::{Review, ReviewState};
 
 /// A change someone may need to hear about.
@@ -41,11 +43,21 @@ pub enum StreamChange {
     ReadReceipt(InboxEntry),
     /// A user's unread total (`unread_messages` on the user item) moved. Only pushed live.
     UnreadTotal { user_id: Uuid, unread_messages: u64 },
+    /// An earning cleared: its `status` went from `pending` to `available` (the scheduler's
+    /// clearance), at `cleared_at` (the record's time: the earning keeps none of its own).
+    /// Its other writes (withdrawals drawing on it) are none.
+    FundsCleared {
+        earning: Earning,
+        cleared_at: OffsetDateTime,
+    },
+    /// A withdrawal's transfers are all made or refused: the first write of it with no transfer
+    /// `sending`. Later writes (Stripe confirming a transfer) are none.
+    WithdrawalSent(Withdrawal),
 }
 
 /// A record of a known entity whose image does not read as that entity.
 #[derive(Debug, thiserror::Error)]
-#[error("stream record {event_id}: the new image is no readable {entity}: {source}")]
+#[error("stream record {event_id}: an image of it is no readable {entity}: {source}")]
 pub struct UndecodableRecord {
     pub event_id: String,
     pub entity: &'static str,
@@ -96,6 +108,23 @@ pub fn decode(record: &EventRecord) -> Result<Option<StreamChange>, UndecodableR
             )?)))
         }
         Some(entity::USER) => Ok(unread_total(record)),
+        Some(entity::EARNING) => {
+            let cleared = string(&record.change.old_image, attr::STATUS) == Some("pending")
+                && string(new_image, attr::STATUS) == Some("available");
+            if !cleared {
+                return Ok(None);
+            }
+            let earning: Earning = read(record, entity::EARNING)?;
+            let cleared_at = OffsetDateTime::from_unix_timestamp(
+                record.change.approximate_creation_date_time.timestamp(),
+            )
+            .unwrap_or(earning.completed_at);
+            Ok(Some(StreamChange::FundsCleared {
+                earning,
+                cleared_at,
+            }))
+        }
+        Some(entity::WITHDRAWAL) => withdrawal_sent(record),
         _ => Ok(None),
     }
 }
@@ -112,6 +141,28 @@ fn unread_total(record: &EventRecord) -> Option<StreamChange> {
         user_id,
         unread_messages,
     })
+}
+
+/// The withdrawal, when this write is the first with no transfer `sending`.
+fn withdrawal_sent(record: &EventRecord) -> Result<Option<StreamChange>, UndecodableRecord> {
+    let sending = |withdrawal: &Withdrawal| {
+        withdrawal
+            .transfers
+            .iter()
+            .any(|transfer| transfer.status == TransferStatus::Sending)
+    };
+    let withdrawal: Withdrawal = read(record, entity::WITHDRAWAL)?;
+    if sending(&withdrawal) {
+        return Ok(None);
+    }
+    // No old image: written with every transfer settled already.
+    let was_sending = record.change.old_image.is_empty()
+        || sending(&read_image(
+            record,
+            &record.change.old_image,
+            entity::WITHDRAWAL,
+        )?);
+    Ok(was_sending.then_some(StreamChange::WithdrawalSent(withdrawal)))
 }
 
 /// The decision a gig record carries, when its `decision_id` is new.
@@ -138,7 +189,15 @@ fn read<T: serde::de::DeserializeOwned>(
     record: &EventRecord,
     entity: &'static str,
 ) -> Result<T, UndecodableRecord> {
-    serde_dynamo::from_item(record.change.new_image.clone()).map_err(|source| UndecodableRecord {
+    read_image(record, &record.change.new_image, entity)
+}
+
+fn read_image<T: serde::de::DeserializeOwned>(
+    record: &EventRecord,
+    image: &Item,
+    entity: &'static str,
+) -> Result<T, UndecodableRecord> {
+    serde_dynamo::from_item(image.clone()).map_err(|source| UndecodableRecord {
         event_id: record.event_id.clone(),
         entity,
         source,
@@ -263,6 +322,105 @@ mod tests {
         );
         record.change.new_image = entry;
         assert_eq!(decode(&record).unwrap(), None);
+    }
+
+    #[test]
+    fn an_earning_is_a_change_only_as_it_clears() {
+        use crate::domain::payout::{Earning, EarningStatus};
+        let earning = Earning {
+            order_id: Uuid::new_v4(),
+            freelancer_id: Uuid::new_v4(),
+            currency: "EUR".to_owned(),
+            amount_cents: 3_999,
+            withdrawn_cents: 0,
+            debt_repaid_cents: 0,
+            status: EarningStatus::Pending,
+            charge_id: None,
+            completed_at: time::macros::datetime!(2026-11-25 12:00 UTC),
+        };
+        let image = |earning: &Earning| {
+            let mut item: Item = serde_dynamo::to_item(earning).unwrap();
+            item.insert("entity".into(), AttributeValue::S(entity::EARNING.into()));
+            item
+        };
+        let available = Earning {
+            status: EarningStatus::Available,
+            ..earning.clone()
+        };
+        let mut record = sample().records.remove(0);
+        record.event_name = "MODIFY".into();
+        record.change.old_image = image(&earning);
+        record.change.new_image = image(&available);
+        let Some(StreamChange::FundsCleared {
+            earning: cleared, ..
+        }) = decode(&record).unwrap()
+        else {
+            panic!("pending -> available is a change");
+        };
+        assert_eq!(cleared, available);
+        // Created pending, and a withdrawal drawing on it: none.
+        record.change.new_image = image(&earning);
+        record.event_name = "INSERT".into();
+        record.change.old_image = Item::default();
+        assert_eq!(decode(&record).unwrap(), None);
+        record.event_name = "MODIFY".into();
+        record.change.old_image = image(&available);
+        record.change.new_image = image(&Earning {
+            withdrawn_cents: 1_000,
+            ..available
+        });
+        assert_eq!(decode(&record).unwrap(), None);
+    }
+
+    #[test]
+    fn a_withdrawal_is_a_change_when_its_last_transfer_settles() {
+        use crate::domain::payout::{Withdrawal, WithdrawalTransfer};
+        let at = time::macros::datetime!(2026-11-25 12:00 UTC);
+        let transfer = |status| WithdrawalTransfer {
+            order_id: Uuid::new_v4(),
+            amount_cents: 1_000,
+            charge_id: None,
+            status,
+            transfer_id: None,
+            failure: None,
+        };
+        let withdrawal = |statuses: &[TransferStatus]| Withdrawal {
+            id: Uuid::nil(),
+            freelancer_id: Uuid::nil(),
+            currency: "EUR".to_owned(),
+            amount_cents: 1_000 * statuses.len() as u64,
+            stripe_account_id: "acct_1".to_owned(),
+            transfers: statuses.iter().map(|status| transfer(*status)).collect(),
+            created_at: at,
+            updated_at: at,
+        };
+        let image = |statuses: &[TransferStatus]| {
+            let mut item: Item = serde_dynamo::to_item(withdrawal(statuses)).unwrap();
+            item.insert(
+                "entity".into(),
+                AttributeValue::S(entity::WITHDRAWAL.into()),
+            );
+            item
+        };
+        use TransferStatus::{Confirmed, Returned, Sending, Sent};
+        let mut record = sample().records.remove(0);
+        record.event_name = "MODIFY".into();
+        let change = |old: &[TransferStatus], new: &[TransferStatus]| {
+            let mut record = record.clone();
+            record.change.old_image = image(old);
+            record.change.new_image = image(new);
+            decode(&record).unwrap()
+        };
+        assert!(matches!(
+            change(&[Sent, Sending], &[Sent, Returned]),
+            Some(StreamChange::WithdrawalSent(_))
+        ));
+        assert_eq!(change(&[Sending, Sending], &[Sent, Sending]), None);
+        assert_eq!(change(&[Sent, Returned], &[Confirmed, Returned]), None);
+        record.event_name = "INSERT".into();
+        record.change.old_image = Item::default();
+        record.change.new_image = image(&[Sending]);
+        assert_eq!(decode(&record).unwrap(), None, "written: on its way");
     }
 
     #[test]

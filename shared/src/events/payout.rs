@@ -1,0 +1,197 @@
+//! Payout events, from the payouts' items on the table's stream (`store::stream`), both to the
+//! freelancer: `funds.cleared` when an order's earning clears (withdrawable from now on), and
+//! `withdrawal.sent` once every transfer of a withdrawal is made or refused (what was sent, and
+//! what came back to the balance).
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::mail::{Message, format_money};
+use super::{Event, EventType, Recipient, RecipientRole, SCHEMA_VERSION, Subject};
+use crate::domain::order::Actor;
+use crate::domain::payout::{Earning, TransferStatus, Withdrawal};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FundsEventKind {
+    /// An order's earning went from pending to available.
+    Cleared,
+}
+
+impl FundsEventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Cleared => "cleared",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WithdrawalEventKind {
+    /// No transfer of the withdrawal is on its way any more: each was made or refused.
+    Sent,
+}
+
+impl WithdrawalEventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sent => "sent",
+        }
+    }
+}
+
+/// A cleared earning, as `funds` events carry it (`"funds": {...}`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FundsSummary {
+    pub order_id: Uuid,
+    pub freelancer_id: Uuid,
+    pub currency: String,
+    /// What became withdrawable: the earning less what paid the freelancer's debt.
+    pub amount_cents: u64,
+    /// What of the earning paid the freelancer's debt as it cleared.
+    #[serde(default)]
+    pub debt_repaid_cents: u64,
+}
+
+/// A withdrawal whose transfers are settled, as `withdrawal` events carry it
+/// (`"withdrawal": {...}`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WithdrawalSummary {
+    pub withdrawal_id: Uuid,
+    pub freelancer_id: Uuid,
+    pub currency: String,
+    /// What the freelancer asked to withdraw.
+    pub amount_cents: u64,
+    /// What Stripe transferred to the connected account.
+    pub sent_cents: u64,
+    /// What Stripe refused: back in the freelancer's available balance.
+    pub returned_cents: u64,
+}
+
+impl Event {
+    /// The event of an earning cleared at `cleared_at`. Its id is the order's (an order has one
+    /// earning, and it clears once), so a record delivered twice mails once.
+    pub fn for_cleared_earning(earning: &Earning, cleared_at: OffsetDateTime) -> Self {
+        let kind = FundsEventKind::Cleared;
+        Self {
+            event_id: format!("funds:{}:{}", earning.order_id, kind.as_str()),
+            event_type: EventType::Funds(kind),
+            occurred_at: cleared_at,
+            actor: Actor::system(),
+            subject: Subject::Funds(FundsSummary {
+                order_id: earning.order_id,
+                freelancer_id: earning.freelancer_id,
+                currency: earning.currency.clone(),
+                amount_cents: earning.remaining_cents(),
+                debt_repaid_cents: earning.debt_repaid_cents,
+            }),
+            version: SCHEMA_VERSION,
+        }
+    }
+
+    /// The event of a withdrawal whose transfers are all made or refused. Its id is the
+    /// withdrawal's: it is sent once.
+    pub fn for_withdrawal_sent(withdrawal: &Withdrawal) -> Self {
+        let kind = WithdrawalEventKind::Sent;
+        let total = |wanted: &[TransferStatus]| {
+            withdrawal
+                .transfers
+                .iter()
+                .filter(|transfer| wanted.contains(&transfer.status))
+                .map(|transfer| transfer.amount_cents)
+                .sum()
+        };
+        Self {
+            event_id: format!("withdrawal:{}:{}", withdrawal.id, kind.as_str()),
+            event_type: EventType::Withdrawal(kind),
+            occurred_at: withdrawal.updated_at,
+            actor: Actor::system(),
+            subject: Subject::Withdrawal(WithdrawalSummary {
+                withdrawal_id: withdrawal.id,
+                freelancer_id: withdrawal.freelancer_id,
+                currency: withdrawal.currency.clone(),
+                amount_cents: withdrawal.amount_cents,
+                sent_cents: total(&[TransferStatus::Sent, TransferStatus::Confirmed]),
+                returned_cents: total(&[TransferStatus::Returned]),
+            }),
+            version: SCHEMA_VERSION,
+        }
+    }
+}
+
+pub(super) fn freelancer(freelancer_id: Uuid) -> Vec<Recipient> {
+    vec![Recipient {
+        user_id: freelancer_id,
+        role: RecipientRole::Freelancer,
+    }]
+}
+
+/// An earning that all went to the freelancer's debt made nothing withdrawable: nobody is told.
+pub(super) fn funds_recipients(funds: &FundsSummary) -> Vec<Recipient> {
+    if funds.amount_cents == 0 {
+        return Vec::new();
+    }
+    freelancer(funds.freelancer_id)
+}
+
+pub(super) fn funds_message(kind: FundsEventKind, funds: &FundsSummary) -> Message {
+    let amount = format_money(funds.amount_cents, &funds.currency);
+    let repaid = (funds.debt_repaid_cents > 0).then(|| {
+        format!(
+            "{} of the order's earnings paid what you owed from an earlier refund or dispute.",
+            format_money(funds.debt_repaid_cents, &funds.currency)
+        )
+    });
+    let (subject, lines) = match kind {
+        FundsEventKind::Cleared => (
+            format!("{amount} is available to withdraw"),
+            std::iter::once(format!(
+                "{amount} from order {} is now available to withdraw.",
+                funds.order_id
+            ))
+            .chain(repaid)
+            .chain(["Withdraw it to your payout account from your earnings page.".to_owned()])
+            .collect(),
+        ),
+    };
+    Message {
+        subject,
+        lines,
+        footer: format!("Order {} - Gigmarket", funds.order_id),
+    }
+}
+
+pub(super) fn withdrawal_message(
+    kind: WithdrawalEventKind,
+    withdrawal: &WithdrawalSummary,
+) -> Message {
+    let money = |cents| format_money(cents, &withdrawal.currency);
+    let returned = (withdrawal.returned_cents > 0).then(|| {
+        format!(
+            "{} could not be transferred and is available again.",
+            money(withdrawal.returned_cents)
+        )
+    });
+    let (subject, lines) = match kind {
+        WithdrawalEventKind::Sent if withdrawal.sent_cents == 0 => (
+            "Your withdrawal could not be transferred".to_owned(),
+            returned.into_iter().collect(),
+        ),
+        WithdrawalEventKind::Sent => (
+            format!("{} is on its way to you", money(withdrawal.sent_cents)),
+            std::iter::once(format!(
+                "We sent {} to your payout account; your bank shows it within a few days.",
+                money(withdrawal.sent_cents)
+            ))
+            .chain(returned)
+            .collect(),
+        ),
+    };
+    Message {
+        subject,
+        lines,
+        footer: format!("Withdrawal {} - Gigmarket", withdrawal.withdrawal_id),
+    }
+}
