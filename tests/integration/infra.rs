@@ -1177,3 +1177,45 @@ fn the_table_stream_has_two_readers() {
     cdk_readers.sort();
     assert_eq!(cdk_readers, ["dispatcher", "realtime"], "CDK");
 }
+
+/// `realtime` hears only what it pushes, the same in both deployments: messages and orders,
+/// published reviews, inbox entries with a read receipt, user items with an unread total. The
+/// local bridge invokes it unfiltered, so only this test sees a record the filter would drop.
+#[test]
+fn the_realtime_stream_filter_lets_through_what_it_pushes() {
+    use gigmarket_shared::store::entity;
+    let exists = json!([{"exists": true}]);
+    let expected = vec![
+        json!({"dynamodb": {"NewImage": {"entity": {"S": [entity::MESSAGE, entity::ORDER]}}}}),
+        json!({"dynamodb": {"NewImage": {"entity": {"S": [entity::REVIEW]}, "state": {"S": ["published"]}}}}),
+        json!({"dynamodb": {"NewImage": {"entity": {"S": [entity::CONVERSATION_MEMBER]}, "counterpart_last_read_at": {"S": exists}}}}),
+        json!({"dynamodb": {"NewImage": {"entity": {"S": [entity::USER]}, "unread_messages": {"N": exists}}}}),
+    ];
+    let patterns = |filters: &Value| -> Vec<Value> {
+        filters["Filters"]
+            .as_array()
+            .expect("filters")
+            .iter()
+            .map(|filter| serde_json::from_str(filter["Pattern"].as_str().unwrap()).unwrap())
+            .collect()
+    };
+
+    let sam = sam_template();
+    let functions = sam_functions(&sam);
+    let sam_filters: Vec<Vec<Value>> = functions["realtime"]["Properties"]["Events"]
+        .as_object()
+        .expect("realtime's events")
+        .values()
+        .filter(|event| event["Type"] == "DynamoDB")
+        .map(|event| patterns(&event["Properties"]["FilterCriteria"]))
+        .collect();
+    assert_eq!(sam_filters, vec![expected.clone()], "SAM");
+
+    let cdk = cdk_template(CDK_STACK);
+    let cdk_filters: Vec<Vec<Value>> = resources_of_type(&cdk, "AWS::Lambda::EventSourceMapping")
+        .into_iter()
+        .filter(|(_, mapping)| function_tag(mapping).as_deref() == Some("realtime"))
+        .map(|(_, mapping)| patterns(&mapping["Properties"]["FilterCriteria"]))
+        .collect();
+    assert_eq!(cdk_filters, vec![expected], "CDK");
+}

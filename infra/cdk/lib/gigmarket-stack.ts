@@ -460,8 +460,8 @@ export class GigmarketStack extends cdk.Stack {
       }),
     );
     // The stream's second and last reader (the dispatcher is the first): only the changes a
-    // client hears about live: messages and orders, inbox entries with a read receipt, user
-    // items with an unread total. Pushes are worth seconds: an old record is skipped rather
+    // client hears about live: messages and orders, published reviews, inbox entries with a read
+    // receipt, user items with an unread total. Pushes are worth seconds: an old record is skipped rather
     // than pushed late.
     realtime.addEventSource(
       new sources.DynamoEventSource(table, {
@@ -473,6 +473,9 @@ export class GigmarketStack extends cdk.Stack {
         reportBatchItemFailures: true,
         filters: [
           lambda.FilterCriteria.filter({ dynamodb: { NewImage: { entity: { S: lambda.FilterRule.or('message', 'order') } } } }),
+          lambda.FilterCriteria.filter({
+            dynamodb: { NewImage: { entity: { S: lambda.FilterRule.or('review') }, state: { S: lambda.FilterRule.or('published') } } },
+          }),
           lambda.FilterCriteria.filter({
             dynamodb: {
               NewImage: {
