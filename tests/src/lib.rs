@@ -9,6 +9,8 @@ pub mod fixtures;
 // Paying for orders through the local stack's Stripe emulator.
 pub mod payments;
 pub mod pipeline;
+// The WebSocket API in-process: the local gateway in front of `realtime`.
+pub mod realtime;
 // The secrets an end-to-end run used, for the log check.
 pub mod secrets;
 // Calls through `cargo lambda watch`, for the end-to-end tests.
