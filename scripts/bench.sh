@@ -14,9 +14,14 @@
 #    BENCH_SKIP_RELEASE=1 skips it all (its release builds take long: fat LTO per binary).
 # 4. cost per route: every route of the route table on its success path, in-process against
 #    DynamoDB Local: DynamoDB requests, consumed RCU/WCU and the cost per million calls
-#    (tools/bench/src/bin/cost.rs; GIGMARKET_DYNAMODB_CAPACITY turns the capacity counting on).
+#    (tools/bench/src/bin/cost.rs; GIGMARKET_DYNAMODB_CAPACITY turns the capacity counting on),
+#    and the real-time steps: $connect, $disconnect, a push; per million messages and
+#    connection-minutes.
 # 5. pipeline throughput: PIPELINE_BENCH_ORDERS orders placed and accepted, transitions per
 #    second from the API to the mail in moto and the lag p50/p99 (tools/bench/src/bin/pipeline_bench.rs).
+# 6. real-time pushes: REALTIME_BENCH_USERS users (default 100) x 2 devices on WebSockets through
+#    the local gateway, REALTIME_BENCH_MESSAGES messages (default 400): send -> socket latency
+#    p50/p99 and pushes per second (tools/bench/src/bin/realtime_bench.rs).
 # Stops the stack only if it started it.
 # A long-running DynamoDB Local that holds many test tables is markedly slower: for comparable
 # numbers run it on a fresh stack (`make stop` first).
@@ -29,7 +34,7 @@ bash scripts/bootstrap.sh
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 # The harness (tests/src) only for the two binaries that use it (tools/bench/Cargo.toml).
 cargo build --locked --profile bench-fast -p bench --no-default-features
-cargo build --locked --profile bench-fast -p bench --bin cost --bin pipeline_bench
+cargo build --locked --profile bench-fast -p bench --bin cost --bin pipeline_bench --bin realtime_bench
 if [[ -z "${BENCH_SKIP_RELEASE:-}" ]]; then
   # One invocation per gigmarket-shared feature set, as the deployment builds them (see
   # scripts/build-arm64.sh): cargo would otherwise unify the features of all of them.
@@ -61,4 +66,5 @@ if [[ -z "${BENCH_SKIP_RELEASE:-}" ]]; then
 fi
 GIGMARKET_DYNAMODB_CAPACITY=1 "$TARGET_DIR/bench-fast/cost"
 "$TARGET_DIR/bench-fast/pipeline_bench"
+"$TARGET_DIR/bench-fast/realtime_bench"
 

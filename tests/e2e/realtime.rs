@@ -574,3 +574,120 @@ async fn typing_reaches_the_other_participant_only() {
         socket.close(None).await.unwrap();
     }
 }
+
+/// A review published reaches both parties of its order, as the REST API lists it: the second
+/// review publishes both, so each party hears of the one they got and the one they wrote; a
+/// stranger hears of neither.
+#[tokio::test]
+async fn published_reviews_reach_both_parties_and_nobody_else() {
+    use gigmarket_tests::watch::{
+        active_gig_in_functions_table, call_with, order_step, place_order,
+    };
+    let client = reqwest::Client::new();
+    let url = websocket_url();
+    let (client_id, client_token, _) = register_over_http(&client, "client").await;
+    let (freelancer_id, freelancer_token, _) = register_over_http(&client, "freelancer").await;
+    let (stranger_id, stranger_token, _) = register_over_http(&client, "client").await;
+    let (gig, _) = active_gig_in_functions_table(&freelancer_id).await;
+    let (store, _) = functions_store().await;
+
+    let order_id = place_order(&client, &client_token, &gig).await;
+    for (token, action, body) in [
+        (&freelancer_token, "accept", serde_json::json!({})),
+        (
+            &freelancer_token,
+            "deliver",
+            serde_json::json!({"message": "Done!", "attachments": ["https://files.example.com/logo.svg"]}),
+        ),
+        (&client_token, "complete", serde_json::json!({})),
+    ] {
+        order_step(&client, token, &order_id, action, body).await;
+    }
+
+    let mut buyer = open_socket(&url, &new_ticket(&client, &client_token).await)
+        .await
+        .unwrap();
+    let mut seller = open_socket(&url, &new_ticket(&client, &freelancer_token).await)
+        .await
+        .unwrap();
+    let mut stranger = open_socket(&url, &new_ticket(&client, &stranger_token).await)
+        .await
+        .unwrap();
+    for user_id in [&client_id, &freelancer_id, &stranger_id] {
+        connections_when(&store, user_id.parse().unwrap(), |ids| ids.len() == 1).await;
+    }
+
+    let review = |token: &str, body: Value| {
+        let client = &client;
+        let token = token.to_owned();
+        async move {
+            let (status, review) =
+                call_with(client, Method::POST, "/reviews", &token, &[], Some(body)).await;
+            assert_eq!(status, 201, "{review}");
+            review
+        }
+    };
+    let sealed = review(
+        &client_token,
+        serde_json::json!({"order_id": order_id, "rating": 4, "comment": "Good work.", "communication": 5}),
+    )
+    .await;
+    assert_eq!(sealed["state"], "sealed");
+    let second = review(
+        &freelancer_token,
+        serde_json::json!({"order_id": order_id, "rating": 5, "comment": "Clear brief."}),
+    )
+    .await;
+    assert_eq!(second["state"], "published");
+
+    // Both reviews as the REST API lists them now: each in its reviewee's published reviews.
+    let mut listed = Vec::new();
+    for (reviewee, side) in [(&freelancer_id, "seller"), (&client_id, "buyer")] {
+        let (status, _, page) = call(
+            &client,
+            Method::GET,
+            &format!("/users/{reviewee}/reviews?as={side}"),
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{page}");
+        assert_eq!(page["items"].as_array().map(Vec::len), Some(1), "{page}");
+        listed.push(page["items"][0].clone());
+    }
+    let mut expected: Vec<String> = listed
+        .iter()
+        .map(|review| review["id"].as_str().unwrap().to_owned())
+        .collect();
+    expected.sort();
+    let mut posted = [&sealed, &second].map(|review| review["id"].as_str().unwrap().to_owned());
+    posted.sort();
+    assert_eq!(posted.as_slice(), expected.as_slice());
+
+    for party in [&mut buyer, &mut seller] {
+        let mut received = Vec::new();
+        for _ in 0..2 {
+            let push = next_push(party, "review.published").await;
+            let id = push["data"]["id"].as_str().expect("a review id").to_owned();
+            assert_eq!(push["id"], format!("review:{id}:published"), "{push}");
+            let shown = listed
+                .iter()
+                .find(|review| review["id"] == id.as_str())
+                .unwrap_or_else(|| panic!("pushed a review nobody listed: {push}"));
+            assert_eq!(&push["data"], shown, "{push}");
+            assert_eq!(push["at"], shown["published_at"], "{push}");
+            received.push(id);
+        }
+        received.sort();
+        assert_eq!(received, expected);
+    }
+    // The stranger's socket got nothing: the next thing on it answers its own ping.
+    stranger
+        .send(Message::text(r#"{"action":"ping"}"#))
+        .await
+        .unwrap();
+    assert_eq!(next_text(&mut stranger).await.unwrap()["type"], "pong");
+    for socket in [&mut buyer, &mut seller, &mut stranger] {
+        socket.close(None).await.unwrap();
+    }
+}

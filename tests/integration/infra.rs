@@ -1134,6 +1134,7 @@ fn websocket_api(template: &Value) -> Value {
             json!({
                 "name": stage["Properties"]["StageName"],
                 "auto_deploy": stage["Properties"]["AutoDeploy"],
+                "access_log": socket_access_log(template, stage),
             })
         })
         .collect();
@@ -1142,6 +1143,40 @@ fn websocket_api(template: &Value) -> Value {
         "routes": routes,
         "integration_types": integrations,
         "stages": stages,
+    })
+}
+
+/// A WebSocket stage's access log: its line, its log group's retention, and the role API
+/// Gateway's account settings log with (AWS refuses a WebSocket stage's logs without one, so the
+/// stage depends on the setting).
+fn socket_access_log(template: &Value, stage: &Value) -> Value {
+    let settings = &stage["Properties"]["AccessLogSettings"];
+    let line: Value =
+        serde_json::from_str(settings["Format"].as_str().expect("an access log Format"))
+            .expect("a JSON line");
+    let group_id = referenced_id(&settings["DestinationArn"]).expect("a log group");
+    let group = &template["Resources"][&group_id];
+    assert_eq!(group["Type"], "AWS::Logs::LogGroup", "{group_id}");
+    let accounts = resources_of_type(template, "AWS::ApiGateway::Account");
+    assert_eq!(accounts.len(), 1, "one account setting");
+    let (account_id, account) = accounts[0];
+    assert!(
+        as_list(&stage["DependsOn"]).contains(&json!(account_id)),
+        "the stage waits for the account's logging role: {stage}"
+    );
+    let role_id = referenced_id(&account["Properties"]["CloudWatchRoleArn"]).expect("a role");
+    let role = &template["Resources"][&role_id];
+    assert_eq!(role["Type"], "AWS::IAM::Role", "{role_id}");
+    let trust = &role["Properties"]["AssumeRolePolicyDocument"]["Statement"];
+    assert_eq!(trust.as_array().map(Vec::len), Some(1), "{trust}");
+    json!({
+        "line": line,
+        "retention": referenced_id(&group["Properties"]["RetentionInDays"]),
+        "role_trusts": trust[0]["Principal"]["Service"],
+        "role_policy": role["Properties"]["ManagedPolicyArns"]
+            .to_string()
+            .contains("policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"),
+        "role_retained": role["DeletionPolicy"],
     })
 }
 
@@ -1155,10 +1190,41 @@ fn websocket_api_is_the_same_in_sam_and_cdk() {
         json!({"$connect": false, "$disconnect": false, "$default": true, "ping": true})
     );
     assert_eq!(sam["integration_types"], json!(["AWS_PROXY"]));
+    let stage = &sam["stages"][0];
+    assert_eq!(sam["stages"].as_array().map(Vec::len), Some(1));
     assert_eq!(
-        sam["stages"],
-        json!([{"name": "live", "auto_deploy": true}])
+        (&stage["name"], &stage["auto_deploy"]),
+        (&json!("live"), &json!(true))
     );
+    let log = &stage["access_log"];
+    assert_eq!(log["retention"], "LogRetentionDays");
+    assert_eq!(
+        (
+            &log["role_trusts"],
+            &log["role_policy"],
+            &log["role_retained"]
+        ),
+        (
+            &json!("apigateway.amazonaws.com"),
+            &json!(true),
+            &json!("Retain")
+        )
+    );
+    for (field, variable) in [
+        ("requestId", "requestId"),
+        ("connectionId", "connectionId"),
+        ("eventType", "eventType"),
+        ("routeKey", "routeKey"),
+        ("status", "status"),
+        ("error", "error.message"),
+        ("integrationLatencyMs", "integrationLatency"),
+    ] {
+        assert_eq!(
+            log["line"][field],
+            format!("$context.{variable}"),
+            "{field}"
+        );
+    }
 }
 
 /// A DynamoDB stream throttles past two readers: the dispatcher and `realtime` are its only ones,
@@ -1187,4 +1253,46 @@ fn the_table_stream_has_two_readers() {
         .collect();
     cdk_readers.sort();
     assert_eq!(cdk_readers, ["dispatcher", "realtime"], "CDK");
+}
+
+/// `realtime` hears only what it pushes, the same in both deployments: messages and orders,
+/// published reviews, inbox entries with a read receipt, user items with an unread total. The
+/// local bridge invokes it unfiltered, so only this test sees a record the filter would drop.
+#[test]
+fn the_realtime_stream_filter_lets_through_what_it_pushes() {
+    use gigmarket_shared::store::entity;
+    let exists = json!([{"exists": true}]);
+    let expected = vec![
+        json!({"dynamodb": {"NewImage": {"entity": {"S": [entity::MESSAGE, entity::ORDER]}}}}),
+        json!({"dynamodb": {"NewImage": {"entity": {"S": [entity::REVIEW]}, "state": {"S": ["published"]}}}}),
+        json!({"dynamodb": {"NewImage": {"entity": {"S": [entity::CONVERSATION_MEMBER]}, "counterpart_last_read_at": {"S": exists}}}}),
+        json!({"dynamodb": {"NewImage": {"entity": {"S": [entity::USER]}, "unread_messages": {"N": exists}}}}),
+    ];
+    let patterns = |filters: &Value| -> Vec<Value> {
+        filters["Filters"]
+            .as_array()
+            .expect("filters")
+            .iter()
+            .map(|filter| serde_json::from_str(filter["Pattern"].as_str().unwrap()).unwrap())
+            .collect()
+    };
+
+    let sam = sam_template();
+    let functions = sam_functions(&sam);
+    let sam_filters: Vec<Vec<Value>> = functions["realtime"]["Properties"]["Events"]
+        .as_object()
+        .expect("realtime's events")
+        .values()
+        .filter(|event| event["Type"] == "DynamoDB")
+        .map(|event| patterns(&event["Properties"]["FilterCriteria"]))
+        .collect();
+    assert_eq!(sam_filters, vec![expected.clone()], "SAM");
+
+    let cdk = cdk_template(CDK_STACK);
+    let cdk_filters: Vec<Vec<Value>> = resources_of_type(&cdk, "AWS::Lambda::EventSourceMapping")
+        .into_iter()
+        .filter(|(_, mapping)| function_tag(mapping).as_deref() == Some("realtime"))
+        .map(|(_, mapping)| patterns(&mapping["Properties"]["FilterCriteria"]))
+        .collect();
+    assert_eq!(cdk_filters, vec![expected], "CDK");
 }

@@ -10,6 +10,8 @@ pub mod fixtures;
 pub mod payments;
 pub mod payouts;
 pub mod pipeline;
+// The WebSocket API in-process: the local gateway in front of `realtime`.
+pub mod realtime;
 // The secrets an end-to-end run used, for the log check.
 pub mod secrets;
 // The local stack's Stripe for the Stripe tests: client, raw requests, webhook endpoints.

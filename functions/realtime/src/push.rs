@@ -1,5 +1,5 @@
-//! Pushes: the table's stream (filtered to messages, read receipts, orders and unread totals)
-//! -> `PostToConnection` on every live connection of the users a change concerns.
+//! Pushes: the table's stream (filtered to messages, read receipts, orders, published reviews and
+//! unread totals) -> `PostToConnection` on every live connection of the users a change concerns.
 //!
 //! `realtime` is the stream's second and last reader (the dispatcher is the first): a DynamoDB
 //! stream throttles past two, so a push never goes through the events queue or a third reader.
@@ -43,9 +43,11 @@ pub fn delivery_for(record: &EventRecord, now: OffsetDateTime) -> anyhow::Result
             user_id,
             unread_messages,
         }) => Some(Delivery::unread_changed(user_id, unread_messages, now)),
+        Some(StreamChange::ReviewPublished(review)) => Some(pushes::review_published(&review)?),
+        // A sealed review is news to nobody live: its content stays hidden until published.
+        // Payout changes are mailed, not pushed.
         Some(
             StreamChange::ReviewSealed(_)
-            | StreamChange::ReviewPublished(_)
             | StreamChange::GigDecision(_)
             | StreamChange::FundsCleared { .. }
             | StreamChange::WithdrawalSent(_),

@@ -8,6 +8,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 import * as cdk from 'aws-cdk-lib';
+import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -85,7 +86,7 @@ export class GigmarketStack extends cdk.Stack {
       type: 'Number',
       default: '30',
       allowedValues: RETENTION_DAYS.map(String),
-      description: "Days CloudWatch keeps the functions' logs and the API access log.",
+      description: "Days CloudWatch keeps the functions' logs and the APIs' access logs (HTTP and WebSocket).",
     });
     const alarmEmail = new cdk.CfnParameter(this, 'AlarmEmail', {
       type: 'String',
@@ -463,6 +464,27 @@ export class GigmarketStack extends cdk.Stack {
       autoDeploy: true,
       throttle: { burstLimit: 200, rateLimit: 100 },
     });
+    // REST and WebSocket APIs write their logs with the one role set on API Gateway's account
+    // settings per region (HTTP APIs use a service-linked role): AWS answers "CloudWatch Logs
+    // role ARN must be set in account settings to enable logging" to a WebSocket stage with logs
+    // and no such role. The setting is account-wide and outlives the stack, so the role is
+    // retained: deleting it would break the logging of every other stack in the account and region.
+    const apiGatewayLogsRole = new iam.Role(this, 'ApiGatewayCloudWatchRole', {
+      assumedBy: new iam.ServicePrincipal('apigateway.amazonaws.com'),
+      managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AmazonAPIGatewayPushToCloudWatchLogs')],
+    });
+    apiGatewayLogsRole.applyRemovalPolicy(cdk.RemovalPolicy.RETAIN);
+    const apiGatewayAccount = new apigateway.CfnAccount(this, 'ApiGatewayAccount', {
+      cloudWatchRoleArn: apiGatewayLogsRole.roleArn,
+    });
+    const socketAccessLogs = new logs.CfnLogGroup(this, 'WebSocketAccessLogs', {
+      logGroupName: `/aws/apigateway/${this.stackName}-realtime-access`,
+      retentionInDays: logRetentionDays.valueAsNumber,
+    });
+    const socketStageResource = socketStage.node.defaultChild as apigwv2.CfnStage;
+    // One JSON line per connect, message and disconnect; never bodies or the ticket.
+    socketStageResource.accessLogSettings = { destinationArn: socketAccessLogs.attrArn, format: SOCKET_ACCESS_LOG_FORMAT };
+    socketStage.node.addDependency(apiGatewayAccount);
     // The stage's management endpoint (PostToConnection, DeleteConnection).
     realtime.addEnvironment('REALTIME_CALLBACK_URL', socketStage.callbackUrl);
     // PostToConnection: a push to one connection of this stage.
@@ -480,8 +502,8 @@ export class GigmarketStack extends cdk.Stack {
       }),
     );
     // The stream's second and last reader (the dispatcher is the first): only the changes a
-    // client hears about live: messages and orders, inbox entries with a read receipt, user
-    // items with an unread total. Pushes are worth seconds: an old record is skipped rather
+    // client hears about live: messages and orders, published reviews, inbox entries with a read
+    // receipt, user items with an unread total. Pushes are worth seconds: an old record is skipped rather
     // than pushed late.
     realtime.addEventSource(
       new sources.DynamoEventSource(table, {
@@ -493,6 +515,9 @@ export class GigmarketStack extends cdk.Stack {
         reportBatchItemFailures: true,
         filters: [
           lambda.FilterCriteria.filter({ dynamodb: { NewImage: { entity: { S: lambda.FilterRule.or('message', 'order') } } } }),
+          lambda.FilterCriteria.filter({
+            dynamodb: { NewImage: { entity: { S: lambda.FilterRule.or('review') }, state: { S: lambda.FilterRule.or('published') } } },
+          }),
           lambda.FilterCriteria.filter({
             dynamodb: {
               NewImage: {
@@ -593,6 +618,19 @@ const ACCESS_LOG_FORMAT = JSON.stringify({
   integrationStatus: '$context.integrationStatus',
   integrationError: '$context.integrationErrorMessage',
   userAgent: '$context.identity.userAgent',
+});
+
+/** The WebSocket API access log line, as in infra/template.yaml (tests/integration/infra.rs compares them). */
+const SOCKET_ACCESS_LOG_FORMAT = JSON.stringify({
+  requestId: '$context.requestId',
+  requestTime: '$context.requestTime',
+  ip: '$context.identity.sourceIp',
+  connectionId: '$context.connectionId',
+  eventType: '$context.eventType',
+  routeKey: '$context.routeKey',
+  status: '$context.status',
+  error: '$context.error.message',
+  integrationLatencyMs: '$context.integrationLatency',
 });
 
 const pascal = (name: string) =>

@@ -72,11 +72,18 @@ pub struct WithdrawalSummary {
 
 impl Event {
     /// The event of an earning cleared at `cleared_at`. Its id is the order's (an order has one
-    /// earning, and it clears once), so a record delivered twice mails once.
+    /// earning, and it clears once; again only after a won dispute released it, which that
+    /// dispute's id tells apart), so a record delivered twice mails once.
     pub fn for_cleared_earning(earning: &Earning, cleared_at: OffsetDateTime) -> Self {
         let kind = FundsEventKind::Cleared;
+        let event_id = match &earning.released_by {
+            None => format!("funds:{}:{}", earning.order_id, kind.as_str()),
+            Some(dispute_id) => {
+                format!("funds:{}:{}:{dispute_id}", earning.order_id, kind.as_str())
+            }
+        };
         Self {
-            event_id: format!("funds:{}:{}", earning.order_id, kind.as_str()),
+            event_id,
             event_type: EventType::Funds(kind),
             occurred_at: cleared_at,
             actor: Actor::system(),

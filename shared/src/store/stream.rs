@@ -334,6 +334,7 @@ mod tests {
             amount_cents: 3_999,
             withdrawn_cents: 0,
             debt_repaid_cents: 0,
+            released_by: None,
             status: EarningStatus::Pending,
             charge_id: None,
             completed_at: time::macros::datetime!(2026-11-25 12:00 UTC),

@@ -4,7 +4,10 @@
 //! `GIGMARKET_DYNAMODB_CAPACITY` is set, which `scripts/bench.sh` does). Prints a markdown table
 //! with the cost per million calls and marks the routes that miss the targets: a read in one
 //! DynamoDB request, a state change in one write request (the reads a change makes first, to
-//! check who may do what to the current state, are shown beside it).
+//! check who may do what to the current state, are shown beside it). A second table does the same
+//! for the real-time steps that are not routes (`$connect`, `$disconnect`, a push to one live
+//! connection through the local gateway) and adds API Gateway's WebSocket prices: per million
+//! messages pushed, connection-minutes and connections.
 //!
 //! ```sh
 //! GIGMARKET_DYNAMODB_CAPACITY=1 cargo run --profile bench-fast -p bench --bin cost
@@ -13,14 +16,20 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use aws_lambda_events::event::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
+use futures_util::StreamExt;
 use gigmarket_shared::capacity_log::{self, Consumed};
 use gigmarket_shared::domain::account_token::TokenPurpose;
 use gigmarket_shared::domain::gig::Revisions;
+use gigmarket_shared::domain::message::Message;
+use gigmarket_shared::events::pushes;
 use gigmarket_shared::routes::ROUTES;
 use gigmarket_shared::stripe::signature;
+use gigmarket_tests::fixtures::Cast;
 use gigmarket_tests::fixtures::{gig_body, gig_id, order_body};
 use gigmarket_tests::payments::{CARD_OK, confirm_with};
 use gigmarket_tests::{PASSWORD, RawRequest, Session, TestApp, TestResponse, WEBHOOK_SECRET};
+use realtime::push::Posted;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -37,11 +46,60 @@ const DYNAMODB_PER_MILLION_READ_UNITS: f64 = 0.125;
 /// DynamoDB on-demand, per million write request units (a write of up to 1 KB).
 const DYNAMODB_PER_MILLION_WRITE_UNITS: f64 = 0.625;
 
+/// API Gateway WebSocket API, us-east-1: per million messages (each 32 KB a message) and per
+/// million connection-minutes.
+const WEBSOCKET_PER_MILLION_MESSAGES: f64 = 1.00;
+const WEBSOCKET_PER_MILLION_CONNECTION_MINUTES: f64 = 0.25;
+
 /// One measured call.
 struct Measured {
     status: u16,
     consumed: Consumed,
     elapsed: Duration,
+}
+
+impl Measured {
+    /// USD per million such calls: Lambda (an invocation, billed by the millisecond rounded up)
+    /// and DynamoDB (the consumed units).
+    fn usd_per_million(&self) -> f64 {
+        let millis = self.elapsed.as_secs_f64() * 1000.0;
+        let lambda = LAMBDA_PER_MILLION_REQUESTS
+            + millis.ceil() / 1000.0 * LAMBDA_MEMORY_GB * LAMBDA_ARM64_PER_GB_SECOND * 1e6;
+        let dynamodb = self.consumed.read_units * DYNAMODB_PER_MILLION_READ_UNITS
+            + self.consumed.write_units * DYNAMODB_PER_MILLION_WRITE_UNITS;
+        lambda + dynamodb
+    }
+
+    /// The table cells every measured call has: status, DynamoDB requests (reads + writes), RCU,
+    /// WCU, in-process milliseconds, USD per million.
+    fn cells(&self) -> String {
+        let Consumed {
+            read_requests,
+            write_requests,
+            read_units,
+            write_units,
+        } = self.consumed;
+        format!(
+            "{} | {read_requests} + {write_requests} | {read_units} | {write_units} | {:.1} | {:.2}",
+            self.status,
+            self.elapsed.as_secs_f64() * 1000.0,
+            self.usd_per_million()
+        )
+    }
+}
+
+/// Measures `work`'s DynamoDB requests, capacity and time; `status` reads its outcome.
+async fn measured<T>(work: impl Future<Output = T>, status: impl Fn(&T) -> u16) -> (T, Measured) {
+    capacity_log::take();
+    let started = Instant::now();
+    let output = work.await;
+    let elapsed = started.elapsed();
+    let row = Measured {
+        status: status(&output),
+        consumed: capacity_log::take(),
+        elapsed,
+    };
+    (output, row)
 }
 
 struct Bench {
@@ -610,6 +668,10 @@ async fn main() {
         )
         .await;
 
+    // Real time beside the routes: a connection's `$connect` and `$disconnect` as the WebSocket
+    // API delivers them to `realtime`, and the push of a sent message to one live connection.
+    let socket_rows = realtime_steps(&bench.app, &cast, &conversation).await;
+
     // Payments: Stripe's own payment_intent.succeeded of a real confirm, delivered signed.
     let unpaid = bench.app.place_unpaid_order(&cast.client, &gig).await;
     let intent_id = bench.app.payment_intent(unpaid).await.id;
@@ -634,6 +696,7 @@ async fn main() {
         .await;
 
     print_table(&bench.rows);
+    print_realtime_table(&socket_rows);
     let missing: Vec<String> = ROUTES
         .iter()
         .map(|route| format!("{} {}", route.method, route.path))
@@ -643,6 +706,7 @@ async fn main() {
     let failed: Vec<(&String, u16)> = bench
         .rows
         .iter()
+        .chain(socket_rows.iter().map(|(step, row)| (step, row)))
         .filter(|(_, row)| !(200..300).contains(&row.status))
         .map(|(route, row)| (route, row.status))
         .collect();
@@ -661,15 +725,8 @@ fn print_table(rows: &BTreeMap<String, Measured>) {
         let Consumed {
             read_requests,
             write_requests,
-            read_units,
-            write_units,
+            ..
         } = row.consumed;
-        let millis = row.elapsed.as_secs_f64() * 1000.0;
-        // Lambda bills each invocation by the millisecond, rounded up.
-        let lambda = LAMBDA_PER_MILLION_REQUESTS
-            + millis.ceil() / 1000.0 * LAMBDA_MEMORY_GB * LAMBDA_ARM64_PER_GB_SECOND * 1e6;
-        let dynamodb = read_units * DYNAMODB_PER_MILLION_READ_UNITS
-            + write_units * DYNAMODB_PER_MILLION_WRITE_UNITS;
         let requests = read_requests + write_requests;
         let target = match (route.method, read_requests, write_requests) {
             ("GET", 0, 0) => "met (no DynamoDB request)".to_owned(),
@@ -679,15 +736,136 @@ fn print_table(rows: &BTreeMap<String, Measured>) {
             (_, reads, 1) => format!("met, after {reads} read(s)"),
             (_, _, writes) => format!("**missed**: {writes} writes"),
         };
-        table.push_str(&format!(
-            "| `{name}` | {} | {read_requests} + {write_requests} | {read_units} | {write_units} | {millis:.1} | {:.2} | {target} |\n",
-            row.status,
-            lambda + dynamodb
-        ));
+        table.push_str(&format!("| `{name}` | {} | {target} |\n", row.cells()));
     }
     println!("{table}");
     println!(
         "Prices: us-east-1, 2025: Lambda arm64 USD {LAMBDA_ARM64_PER_GB_SECOND}/GB-s at {} MB + USD {LAMBDA_PER_MILLION_REQUESTS}/million requests, billed at the in-process duration above (debug build, so an upper bound); DynamoDB on-demand USD {DYNAMODB_PER_MILLION_READ_UNITS}/million RRU, USD {DYNAMODB_PER_MILLION_WRITE_UNITS}/million WRU. API Gateway HTTP API adds USD 1.00/million.",
         LAMBDA_MEMORY_GB * 1024.0
+    );
+}
+
+/// `events/realtime/<name>` for connection `connection_id`, with `<TICKET>` filled in.
+fn socket_event(name: &str, connection_id: &str, ticket: &str) -> ApiGatewayWebsocketProxyRequest {
+    let path = gigmarket_tests::repo_path(&format!("events/realtime/{name}"));
+    let text = std::fs::read_to_string(&path).expect("a sample event");
+    let mut event: Value = serde_json::from_str(&text.replace("<TICKET>", ticket)).unwrap();
+    event["requestContext"]["connectionId"] = connection_id.into();
+    serde_json::from_value(event).expect("a WebSocket event")
+}
+
+async fn ticket(app: &TestApp, session: &Session) -> String {
+    let issued = app
+        .post("/realtime/tickets", &json!({}), Some(&session.access_token))
+        .await;
+    assert_eq!(issued.status, 201, "{issued:?}");
+    issued.body["ticket"].as_str().expect("a ticket").to_owned()
+}
+
+/// The real-time steps that are not routes: `$connect` and `$disconnect` (`realtime`'s
+/// WebSocket handler, in-process, as for a route) and one push: a message sent to the client in
+/// `conversation`, delivered to the one connection the client holds through the local gateway
+/// (`realtime::push::deliver`, what a stream record of the message runs).
+async fn realtime_steps(app: &TestApp, cast: &Cast, conversation: &str) -> Vec<(String, Measured)> {
+    let mut rows = Vec::new();
+    let now = time::OffsetDateTime::now_utc;
+    let answered = |response: &ApiGatewayProxyResponse| response.status_code as u16;
+
+    let connection_id = format!("{}=", Uuid::new_v4().simple());
+    let connect = socket_event(
+        "connect.json",
+        &connection_id,
+        &ticket(app, &cast.client).await,
+    );
+    let (_, row) = measured(
+        realtime::socket::handle(&app.state, None, connect, now()),
+        answered,
+    )
+    .await;
+    rows.push(("$connect".to_owned(), row));
+    let disconnect = socket_event("disconnect.json", &connection_id, "");
+    let (_, row) = measured(
+        realtime::socket::handle(&app.state, None, disconnect, now()),
+        answered,
+    )
+    .await;
+    rows.push(("$disconnect".to_owned(), row));
+
+    let api = app.socket_api().await;
+    let url = format!(
+        "{}?ticket={}",
+        api.gateway.websocket_url(),
+        ticket(app, &cast.client).await
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("the ticket opens a connection");
+    let sent = app
+        .post(
+            &format!("/conversations/{conversation}/messages"),
+            &json!({"text": "Pushed live."}),
+            Some(&cast.freelancer.access_token),
+        )
+        .await;
+    assert_eq!(sent.status, 201, "{sent:?}");
+    let message: Message = serde_json::from_value(sent.body["message"].clone()).expect("a message");
+    let delivery = pushes::message_received(&message).expect("a push");
+    let (posted, row) = measured(
+        realtime::push::deliver(&delivery, &app.state.store, &api.connections, now()),
+        |posted| match posted.as_deref() {
+            Ok([Posted::Delivered]) => 200,
+            _ => 500,
+        },
+    )
+    .await;
+    assert!(
+        matches!(posted.as_deref(), Ok([Posted::Delivered])),
+        "one post, delivered: {posted:?}"
+    );
+    rows.push(("push to one connection".to_owned(), row));
+    // The push did reach the socket (not timed).
+    loop {
+        let frame = socket
+            .next()
+            .await
+            .expect("the socket is open")
+            .expect("a frame");
+        if let tokio_tungstenite::tungstenite::Message::Text(text) = frame {
+            let push: Value = serde_json::from_str(&text).expect("JSON");
+            assert_eq!(push["data"]["id"], sent.body["message"]["id"], "{push}");
+            break;
+        }
+    }
+    socket.close(None).await.ok();
+    rows
+}
+
+/// The real-time steps and API Gateway's WebSocket prices: per million messages pushed, per
+/// million connection-minutes, per million connections opened and closed.
+fn print_realtime_table(rows: &[(String, Measured)]) {
+    let mut table = String::from(
+        "\n| real-time step | status | DynamoDB requests (reads + writes) | RCU | WCU | in-process ms | USD per million (Lambda + DynamoDB) |\n|---|---|---|---|---|---|---|\n",
+    );
+    for (step, row) in rows {
+        table.push_str(&format!("| `{step}` | {} |\n", row.cells()));
+    }
+    let step = |name: &str| {
+        rows.iter()
+            .find(|(step, _)| step == name)
+            .map(|(_, row)| row.usd_per_million())
+            .unwrap_or_else(|| panic!("{name} measured"))
+    };
+    let push = step("push to one connection");
+    let connection = step("$connect") + step("$disconnect");
+    table.push_str(&format!(
+        "\n| per million | API Gateway WebSocket USD | Lambda + DynamoDB USD | total USD |\n|---|---|---|---|\n\
+         | messages pushed (one push to one connection, up to 32 KB) | {WEBSOCKET_PER_MILLION_MESSAGES:.2} | {push:.2} | {:.2} |\n\
+         | connection-minutes (an open connection) | {WEBSOCKET_PER_MILLION_CONNECTION_MINUTES:.2} | 0.00 | {WEBSOCKET_PER_MILLION_CONNECTION_MINUTES:.2} |\n\
+         | connections opened and closed (`$connect` + `$disconnect`) | - | {connection:.2} | {connection:.2} |\n",
+        WEBSOCKET_PER_MILLION_MESSAGES + push,
+    ));
+    println!("{table}");
+    println!(
+        "A push runs in the stream's invocation of `realtime`; counted here as one invocation per push (one record, one connection), the most a push costs: a batch of records or a recipient's second device shares the invocation. API Gateway WebSocket API, us-east-1: USD {WEBSOCKET_PER_MILLION_MESSAGES:.2}/million messages (metered in 32 KB units), USD {WEBSOCKET_PER_MILLION_CONNECTION_MINUTES:.2}/million connection-minutes."
     );
 }
