@@ -13,6 +13,9 @@ fn socket_sample(name: &str, connection_id: &str, ticket: &str) -> Value {
     let text = std::fs::read_to_string(&path).expect("sample");
     let mut event: Value = serde_json::from_str(&text.replace("<TICKET>", ticket)).unwrap();
     event["requestContext"]["connectionId"] = connection_id.into();
+    // Opened now, as API Gateway's `connectedAt` says of a connection it hands over.
+    let now_ms = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
+    event["requestContext"]["connectedAt"] = (now_ms as i64).into();
     event
 }
 
@@ -349,13 +352,18 @@ async fn a_message_reaches_every_device_of_its_recipient_and_survives_a_reconnec
     let mut stranger = open_socket(&url, &new_ticket(&client, &stranger_token).await)
         .await
         .unwrap();
-    // A device that vanished without `$disconnect`: stored, unknown to the gateway.
+    // A device that vanished without `$disconnect`: stored, unknown to the gateway. It opened
+    // a minute ago: a 410 for a connection younger than `CONNECT_GRACE` may be one whose
+    // `$connect` is still running, and is not deleted.
     let vanished = format!("{}=", Uuid::new_v4().simple());
-    let connect = socket_sample(
+    let mut connect = socket_sample(
         "connect.json",
         &vanished,
         &new_ticket(&client, &freelancer_token).await,
     );
+    let minute_ago = time::OffsetDateTime::now_utc() - time::Duration::minutes(1);
+    connect["requestContext"]["connectedAt"] =
+        ((minute_ago.unix_timestamp_nanos() / 1_000_000) as i64).into();
     assert_eq!(invoke_api("realtime", &connect).await.0, 200);
     connections_when(&store, freelancer, |ids| ids.len() == 3).await;
 

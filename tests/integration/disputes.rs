@@ -7,8 +7,8 @@
 
 use gigmarket_shared::domain::gig::Gig;
 use gigmarket_shared::domain::ledger::LedgerAccount;
-use gigmarket_tests::payments::{CARD_DISPUTED, assert_ledger_balances, balance};
-use gigmarket_tests::{RawRequest, Session, TestApp, TestResponse, WEBHOOK_SECRET};
+use gigmarket_tests::payments::{CARD_DISPUTED, assert_ledger_balances, balance, submit_evidence};
+use gigmarket_tests::{RawRequest, Session, TestApp};
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -26,41 +26,6 @@ async fn complete(app: &TestApp, client: &Session, freelancer: &Session, order_i
     app.order_step(freelancer, order_id, "accept").await;
     app.order_step(freelancer, order_id, "deliver").await;
     app.order_step(client, order_id, "complete").await;
-}
-
-/// The local Stripe's `kind` event of the dispute of `intent_id`'s charge, delivered signed.
-async fn deliver_dispute_event(app: &TestApp, kind: &str, intent_id: &str) -> TestResponse {
-    let event = app
-        .stripe_event(kind, |dispute| dispute["payment_intent"] == intent_id)
-        .await;
-    let now = OffsetDateTime::now_utc().unix_timestamp();
-    app.deliver_stripe_event(&event, WEBHOOK_SECRET, now).await
-}
-
-/// The dispute of `intent_id`'s charge, as the local Stripe holds it.
-async fn dispute_id_of(app: &TestApp, intent_id: &str) -> String {
-    let event = app
-        .stripe_event("charge.dispute.created", |dispute| {
-            dispute["payment_intent"] == intent_id
-        })
-        .await;
-    event["data"]["object"]["id"].as_str().unwrap().to_owned()
-}
-
-/// Closes the dispute as Stripe's test mode does: evidence `winning_evidence` wins it,
-/// `losing_evidence` loses it.
-async fn submit_evidence(dispute_id: &str, evidence: &str) {
-    let base = std::env::var("STRIPE_API_BASE").unwrap();
-    let key = std::env::var("STRIPE_SECRET_KEY").unwrap();
-    let response = reqwest::Client::new()
-        .post(format!("{base}/v1/disputes/{dispute_id}"))
-        .bearer_auth(key)
-        .header("Content-Type", "application/x-www-form-urlencoded")
-        .body(format!("evidence[uncategorized_text]={evidence}"))
-        .send()
-        .await
-        .unwrap();
-    assert!(response.status().is_success(), "{response:?}");
 }
 
 /// The scheduler's clearance step alone, as of `at`; answers how many earnings cleared.
@@ -96,9 +61,13 @@ async fn a_dispute_freezes_available_earnings_and_winning_it_releases_them() {
     assert!(net > 0);
 
     // The bank's dispute reaches us after the earnings cleared: they freeze where they are.
-    let opened = deliver_dispute_event(&app, "charge.dispute.created", &intent_id).await;
+    let opened = app
+        .deliver_dispute_event("charge.dispute.created", &intent_id)
+        .await;
     assert_eq!(opened.body["outcome"], "recorded", "{opened:?}");
-    let again = deliver_dispute_event(&app, "charge.dispute.created", &intent_id).await;
+    let again = app
+        .deliver_dispute_event("charge.dispute.created", &intent_id)
+        .await;
     assert_eq!(again.body["outcome"], "already_applied");
     let shown = payouts(&app, &cast.freelancer).await;
     assert_eq!(shown["available_cents"], 0);
@@ -116,8 +85,10 @@ async fn a_dispute_freezes_available_earnings_and_winning_it_releases_them() {
     assert_ledger_balances(&app, cast.freelancer.id).await;
 
     // Won: the earnings go back to pending, and clear again.
-    submit_evidence(&dispute_id_of(&app, &intent_id).await, "winning_evidence").await;
-    let closed = deliver_dispute_event(&app, "charge.dispute.closed", &intent_id).await;
+    submit_evidence(&app.dispute_id_of(&intent_id).await, "winning_evidence").await;
+    let closed = app
+        .deliver_dispute_event("charge.dispute.closed", &intent_id)
+        .await;
     assert_eq!(closed.body["outcome"], "recorded", "{closed:?}");
     let shown = payouts(&app, &cast.freelancer).await;
     assert_eq!(shown["frozen_cents"], 0);
@@ -145,7 +116,9 @@ async fn a_dispute_before_completion_freezes_its_earnings_and_losing_it_forfeits
     let (order_id, intent_id) = paid_order(&app, &cast.client, &gig, CARD_DISPUTED).await;
     // The dispute arrives while the order is open: nothing to freeze yet, but completion then
     // freezes the earnings at once.
-    let opened = deliver_dispute_event(&app, "charge.dispute.created", &intent_id).await;
+    let opened = app
+        .deliver_dispute_event("charge.dispute.created", &intent_id)
+        .await;
     assert_eq!(opened.body["outcome"], "recorded", "{opened:?}");
     complete(&app, &cast.client, &cast.freelancer, order_id).await;
     let net = balance(&app, LedgerAccount::FreelancerFrozen(cast.freelancer.id)).await;
@@ -160,8 +133,10 @@ async fn a_dispute_before_completion_freezes_its_earnings_and_losing_it_forfeits
 
     // Lost: the whole charge leaves for the bank, the freelancer's share out of the frozen
     // earnings, the platform's out of its fees.
-    submit_evidence(&dispute_id_of(&app, &intent_id).await, "losing_evidence").await;
-    let closed = deliver_dispute_event(&app, "charge.dispute.closed", &intent_id).await;
+    submit_evidence(&app.dispute_id_of(&intent_id).await, "losing_evidence").await;
+    let closed = app
+        .deliver_dispute_event("charge.dispute.closed", &intent_id)
+        .await;
     assert_eq!(closed.body["outcome"], "recorded", "{closed:?}");
     assert_eq!(balance(&app, LedgerAccount::DisputesLost).await, total);
     assert_eq!(
@@ -204,10 +179,14 @@ async fn losing_a_dispute_after_the_payout_leaves_a_debt_paid_from_the_next_earn
     assert_eq!(withdrawn.body["amount_cents"], net);
 
     // The dispute and its loss arrive out of order: the close first applies both.
-    submit_evidence(&dispute_id_of(&app, &intent_id).await, "losing_evidence").await;
-    let closed = deliver_dispute_event(&app, "charge.dispute.closed", &intent_id).await;
+    submit_evidence(&app.dispute_id_of(&intent_id).await, "losing_evidence").await;
+    let closed = app
+        .deliver_dispute_event("charge.dispute.closed", &intent_id)
+        .await;
     assert_eq!(closed.body["outcome"], "recorded", "{closed:?}");
-    let created = deliver_dispute_event(&app, "charge.dispute.created", &intent_id).await;
+    let created = app
+        .deliver_dispute_event("charge.dispute.created", &intent_id)
+        .await;
     assert_eq!(created.body["outcome"], "already_applied");
     assert_eq!(
         balance(&app, LedgerAccount::FreelancerDebt(cast.freelancer.id)).await,
@@ -243,9 +222,12 @@ async fn an_order_whose_dispute_was_lost_can_not_complete_and_refunds_nothing() 
     let (cast, gig) = app.cast_with_gig().await;
     let (order_id, intent_id) = paid_order(&app, &cast.client, &gig, CARD_DISPUTED).await;
     app.order_step(&cast.freelancer, order_id, "accept").await;
-    deliver_dispute_event(&app, "charge.dispute.created", &intent_id).await;
-    submit_evidence(&dispute_id_of(&app, &intent_id).await, "losing_evidence").await;
-    let closed = deliver_dispute_event(&app, "charge.dispute.closed", &intent_id).await;
+    app.deliver_dispute_event("charge.dispute.created", &intent_id)
+        .await;
+    submit_evidence(&app.dispute_id_of(&intent_id).await, "losing_evidence").await;
+    let closed = app
+        .deliver_dispute_event("charge.dispute.closed", &intent_id)
+        .await;
     assert_eq!(closed.body["outcome"], "recorded");
     assert_eq!(balance(&app, LedgerAccount::Escrow).await, 0);
     app.order_step(&cast.freelancer, order_id, "deliver").await;

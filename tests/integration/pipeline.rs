@@ -527,6 +527,71 @@ async fn cleared_earnings_and_settled_withdrawals_are_mailed_once() {
     );
 }
 
+/// A dispute of an order's charge mails its freelancer as the bank opens it and as it decides,
+/// once each, however often the records are delivered; the order's client hears nothing.
+#[tokio::test]
+async fn disputes_are_mailed_to_the_freelancer_as_they_open_and_close() {
+    use gigmarket_tests::payments::{CARD_DISPUTED, submit_evidence};
+    use time::OffsetDateTime;
+
+    let (app, mut pipeline) = TestApp::with_pipeline().await;
+    let cast = app.cast().await;
+    let gig = app
+        .create_active_gig(cast.freelancer.id, Revisions::Limited(1))
+        .await;
+    let order_id = app.place_unpaid_order(&cast.client, &gig).await;
+    app.pay_order_with(order_id, CARD_DISPUTED, OffsetDateTime::now_utc())
+        .await;
+    let intent_id = app.payment_intent(order_id).await.id;
+    // The order's own events are another test's: only what follows is dispatched here.
+    pipeline.stream_event().await;
+
+    let opened = app
+        .deliver_dispute_event("charge.dispute.created", &intent_id)
+        .await;
+    assert_eq!(opened.body["outcome"], "recorded", "{opened:?}");
+    let dispute_id = app.dispute_id_of(&intent_id).await;
+    let records = pipeline.stream_event().await;
+    let events: Vec<Event> = dispatch_and_mail_twice(&app, &pipeline, records)
+        .await
+        .into_iter()
+        .filter(|event| event.event_type.to_string().starts_with("dispute."))
+        .collect();
+    // Dispatched twice, queued twice: one event id, mailed once below.
+    let ids: HashSet<&str> = events.iter().map(|event| event.event_id.as_str()).collect();
+    let opened_id = format!("dispute:{dispute_id}:opened");
+    assert_eq!(ids, HashSet::from([opened_id.as_str()]), "{events:?}");
+    assert_eq!(
+        subjects_to(&cast.freelancer.email).await,
+        [format!("The payment for order {order_id} is disputed")]
+    );
+
+    submit_evidence(&dispute_id, "losing_evidence").await;
+    let closed = app
+        .deliver_dispute_event("charge.dispute.closed", &intent_id)
+        .await;
+    assert_eq!(closed.body["outcome"], "recorded", "{closed:?}");
+    let records = pipeline.stream_event().await;
+    let events: Vec<Event> = dispatch_and_mail_twice(&app, &pipeline, records)
+        .await
+        .into_iter()
+        .filter(|event| event.event_type.to_string().starts_with("dispute."))
+        .collect();
+    let ids: HashSet<&str> = events.iter().map(|event| event.event_id.as_str()).collect();
+    let lost_id = format!("dispute:{dispute_id}:lost");
+    assert_eq!(ids, HashSet::from([lost_id.as_str()]), "{events:?}");
+    let mut subjects = subjects_to(&cast.freelancer.email).await;
+    subjects.sort();
+    assert_eq!(
+        subjects,
+        [
+            format!("The payment for order {order_id} is disputed"),
+            format!("The payment for order {order_id} went back to the client"),
+        ]
+    );
+    assert!(subjects_to(&cast.client.email).await.is_empty());
+}
+
 /// Runs the dispatcher twice over `stream_event` (a retried batch) and the notifier twice over
 /// what it queued (a redelivery), then takes those messages off the queue; answers their events.
 async fn dispatch_and_mail_twice(

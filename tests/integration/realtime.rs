@@ -29,7 +29,7 @@ fn socket_event(
             "extendedRequestId": "Xq1YkFm7DoEFkFQ=",
             "requestTime": "05/Dec/2026:09:00:00 +0000",
             "stage": "live",
-            "connectedAt": 1_796_461_200_000_i64,
+            "connectedAt": (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64,
             "requestTimeEpoch": 1_796_461_200_100_i64,
             "identity": {"sourceIp": "203.0.113.7"},
             "requestId": "Xq1YkFm7DoEFkFQ=",

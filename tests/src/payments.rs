@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::{RawRequest, TestApp, TestResponse};
+use crate::{RawRequest, TestApp, TestResponse, WEBHOOK_SECRET};
 
 /// Stripe's test card that always succeeds.
 pub const CARD_OK: &str = "pm_card_visa";
@@ -243,4 +243,40 @@ impl TestApp {
             }
         }
     }
+
+    /// The local Stripe's `kind` event of the dispute of `intent_id`'s charge, delivered signed.
+    pub async fn deliver_dispute_event(&self, kind: &str, intent_id: &str) -> TestResponse {
+        let app = self;
+        let event = app
+            .stripe_event(kind, |dispute| dispute["payment_intent"] == intent_id)
+            .await;
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        app.deliver_stripe_event(&event, WEBHOOK_SECRET, now).await
+    }
+
+    /// The dispute of `intent_id`'s charge, as the local Stripe holds it.
+    pub async fn dispute_id_of(&self, intent_id: &str) -> String {
+        let event = self
+            .stripe_event("charge.dispute.created", |dispute| {
+                dispute["payment_intent"] == intent_id
+            })
+            .await;
+        event["data"]["object"]["id"].as_str().unwrap().to_owned()
+    }
+}
+
+/// Closes the dispute as Stripe's test mode does: evidence `winning_evidence` wins it,
+/// `losing_evidence` loses it.
+pub async fn submit_evidence(dispute_id: &str, evidence: &str) {
+    let base = std::env::var("STRIPE_API_BASE").unwrap();
+    let key = std::env::var("STRIPE_SECRET_KEY").unwrap();
+    let response = reqwest::Client::new()
+        .post(format!("{base}/v1/disputes/{dispute_id}"))
+        .bearer_auth(key)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(format!("evidence[uncategorized_text]={evidence}"))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{response:?}");
 }

@@ -50,7 +50,8 @@ pub fn delivery_for(record: &EventRecord, now: OffsetDateTime) -> anyhow::Result
             StreamChange::ReviewSealed(_)
             | StreamChange::GigDecision(_)
             | StreamChange::FundsCleared { .. }
-            | StreamChange::WithdrawalSent(_),
+            | StreamChange::WithdrawalSent(_)
+            | StreamChange::Dispute(_),
         ) => None,
         None => None,
     })
@@ -117,18 +118,20 @@ pub async fn deliver(
         targets.extend(store.connections_of(*user_id, now.unix_timestamp()).await?);
     }
     Ok(futures_util::stream::iter(targets)
-        .map(|connection| post(store, connections, connection, &body))
+        .map(|connection| post(store, connections, connection, &body, now))
         .buffer_unordered(CONCURRENT_POSTS)
         .collect()
         .await)
 }
 
-/// Posts `body` to one connection; a gone connection is deleted.
+/// Posts `body` to one connection; a gone connection is deleted, unless its `$connect` may
+/// still be running (then the push is lost to it: the client catches up through the REST API).
 async fn post(
     store: &Store,
     connections: &aws_sdk_apigatewaymanagement::Client,
     connection: Connection,
     body: &[u8],
+    now: OffsetDateTime,
 ) -> Posted {
     let result = connections
         .post_to_connection()
@@ -140,6 +143,10 @@ async fn post(
         Ok(_) => return Posted::Delivered,
         Err(error) => error,
     };
+    if is_gone(&error) && connection.may_be_opening(now) {
+        tracing::info!(connection_id = %connection.connection_id, "connection still opening");
+        return Posted::Gone;
+    }
     if is_gone(&error) {
         tracing::info!(connection_id = %connection.connection_id, "connection gone");
         return match store.close_connection(&connection).await {

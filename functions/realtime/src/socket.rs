@@ -78,7 +78,15 @@ async fn route(
     match event_type {
         "CONNECT" => {
             let ticket = request.query_string_parameters.first("ticket");
-            realtime::connect(&state.store, ticket, connection_id, now)
+            // When API Gateway opened it (milliseconds): a push within `CONNECT_GRACE` of it
+            // may find it not open yet (`push::post`).
+            let connected_at = OffsetDateTime::from_unix_timestamp_nanos(
+                i128::from(request.request_context.connected_at) * 1_000_000,
+            )
+            .ok()
+            .filter(|at| at.unix_timestamp() > 0)
+            .unwrap_or(now);
+            realtime::connect(&state.store, ticket, connection_id, connected_at, now)
                 .await
                 .map(|connection| {
                     tracing::info!(user_id = %connection.user_id, "connected");

@@ -340,10 +340,10 @@ export class GigmarketStack extends cdk.Stack {
       if (spec.sendsEmail) fn.role?.addManagedPolicy(sendOrderEmailPolicy);
       switch (spec.trigger?.kind) {
         case 'orderStream': {
-          // Only order, review and message items (entity "order" / "review" / "message",
-          // shared/src/store/keys.rs) become events; removals have no NewImage and are ignored
-          // by the dispatcher anyway.
-          const isEventItem = { entity: { S: lambda.FilterRule.or('order', 'review', 'message') } };
+          // Only order, review, message and dispute items (entity "order" / "review" /
+          // "message" / "dispute", shared/src/store/keys.rs) become events; removals have no
+          // NewImage and are ignored by the dispatcher anyway.
+          const isEventItem = { entity: { S: lambda.FilterRule.or('order', 'review', 'message', 'dispute') } };
           // Gig items only once moderation has decided on them (a `decision_id`); the dispatcher
           // mails a decision when that id is new and skips the gig's other writes.
           const isDecidedGig = { entity: { S: lambda.FilterRule.or('gig') }, decision_id: { S: lambda.FilterRule.exists() } };

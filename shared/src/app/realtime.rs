@@ -41,13 +41,15 @@ pub async fn issue_ticket(store: &Store, caller: Caller, now: OffsetDateTime) ->
     })
 }
 
-/// `$connect?ticket=...`: consumes the ticket and stores the connection as its user's. Refused
-/// (401) without a ticket or with one that is unknown, expired or used, and (403) for a blocked
-/// user; API Gateway then refuses the WebSocket handshake with that status.
+/// `$connect?ticket=...`: consumes the ticket and stores the connection as its user's, opened
+/// at `connected_at` (API Gateway's `connectedAt`). Refused (401) without a ticket or with one
+/// that is unknown, expired or used, and (403) for a blocked user; API Gateway then refuses the
+/// WebSocket handshake with that status.
 pub async fn connect(
     store: &Store,
     ticket: Option<&str>,
     connection_id: &str,
+    connected_at: OffsetDateTime,
     now: OffsetDateTime,
 ) -> ApiResult<Connection> {
     let ticket = ticket
@@ -61,7 +63,12 @@ pub async fn connect(
         .await?
         .filter(|stored| stored.expires_at > now_unix)
         .ok_or(TICKET_REFUSED)?;
-    let connection = Connection::new(connection_id.to_owned(), stored.user_id, now);
+    let connection = Connection::new(
+        connection_id.to_owned(),
+        stored.user_id,
+        connected_at.min(now),
+        now,
+    );
     match store
         .acting_as(stored.user_id)
         .open_connection(&digest, &connection, now_unix)

@@ -42,11 +42,18 @@ pub struct Connection {
 }
 
 impl Connection {
-    pub fn new(connection_id: String, user_id: Uuid, now: OffsetDateTime) -> Self {
+    /// A connection API Gateway opened at `connected_at`, stored `now`: it expires by our clock,
+    /// at the 2-hour limit from its storing.
+    pub fn new(
+        connection_id: String,
+        user_id: Uuid,
+        connected_at: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Self {
         Self {
             connection_id,
             user_id,
-            connected_at: now,
+            connected_at,
             expires_at: now.unix_timestamp() + CONNECTION_LIFETIME_SECS,
         }
     }
@@ -54,7 +61,18 @@ impl Connection {
     pub fn is_live(&self, now_unix: i64) -> bool {
         self.expires_at > now_unix
     }
+
+    /// Whether its `$connect` may still be running: the item is written during `$connect`,
+    /// and API Gateway answers a post to a connection whose `$connect` has not returned yet
+    /// as gone (410). Such a connection is not deleted on a 410; one whose `$connect` never
+    /// completed goes with a later push or its TTL.
+    pub fn may_be_opening(&self, now: OffsetDateTime) -> bool {
+        now - self.connected_at < CONNECT_GRACE
+    }
 }
+
+/// How long a `$connect` may run: API Gateway's integration timeout (29 s), and a second.
+pub const CONNECT_GRACE: time::Duration = time::Duration::seconds(30);
 
 /// What a client sends on the socket: a JSON object whose `action` picks the route (the API's
 /// route selection expression is `$request.body.action`).
@@ -165,7 +183,7 @@ mod tests {
     #[test]
     fn a_connection_lives_two_hours() {
         let now = OffsetDateTime::from_unix_timestamp(1_000).unwrap();
-        let connection = Connection::new("c1".to_owned(), Uuid::nil(), now);
+        let connection = Connection::new("c1".to_owned(), Uuid::nil(), now, now);
         assert!(connection.is_live(1_000 + CONNECTION_LIFETIME_SECS - 1));
         assert!(!connection.is_live(1_000 + CONNECTION_LIFETIME_SECS));
     }

@@ -43,7 +43,10 @@ pub use account::{AccountEventKind, AccountSummary};
 pub use gig::GigDecisionSummary;
 pub use mail::{Email, format_money};
 pub use message::{MESSAGE_MAIL_WINDOW_SECS, MessageEventKind, MessageSummary};
-pub use payout::{FundsEventKind, FundsSummary, WithdrawalEventKind, WithdrawalSummary};
+pub use payout::{
+    DisputeEventKind, DisputeSummary, FundsEventKind, FundsSummary, WithdrawalEventKind,
+    WithdrawalSummary,
+};
 pub use review::{ReviewEventKind, ReviewSummary};
 
 pub const SCHEMA_VERSION: u32 = 1;
@@ -71,6 +74,8 @@ pub enum Subject {
     Funds(FundsSummary),
     /// A withdrawal whose transfers are settled, for its freelancer.
     Withdrawal(WithdrawalSummary),
+    /// A dispute of an order's charge, opened or decided, for the order's freelancer.
+    Dispute(DisputeSummary),
 }
 
 impl Subject {
@@ -84,6 +89,7 @@ impl Subject {
             Self::Gig(_) => "gig",
             Self::Funds(_) => "funds",
             Self::Withdrawal(_) => "withdrawal",
+            Self::Dispute(_) => "dispute",
         }
     }
 }
@@ -100,6 +106,7 @@ pub enum EventType {
     Gig(GigDecision),
     Funds(FundsEventKind),
     Withdrawal(WithdrawalEventKind),
+    Dispute(DisputeEventKind),
 }
 
 impl EventType {
@@ -113,6 +120,7 @@ impl EventType {
             Self::Gig(_) => "gig",
             Self::Funds(_) => "funds",
             Self::Withdrawal(_) => "withdrawal",
+            Self::Dispute(_) => "dispute",
         }
     }
 
@@ -125,6 +133,7 @@ impl EventType {
             Self::Gig(decision) => decision.as_str(),
             Self::Funds(kind) => kind.as_str(),
             Self::Withdrawal(kind) => kind.as_str(),
+            Self::Dispute(kind) => kind.as_str(),
         }
     }
 }
@@ -152,6 +161,7 @@ impl<'de> Deserialize<'de> for EventType {
             Some(("gig", kind_name)) => kind(kind_name).map(Self::Gig),
             Some(("funds", kind_name)) => kind(kind_name).map(Self::Funds),
             Some(("withdrawal", kind_name)) => kind(kind_name).map(Self::Withdrawal),
+            Some(("dispute", kind_name)) => kind(kind_name).map(Self::Dispute),
             _ => Err(serde::de::value::Error::custom("no such subject")),
         };
         parsed.map_err(|error| D::Error::custom(format!("event type `{name}`: {error}")))
@@ -299,6 +309,9 @@ impl Notice<'_> {
             (Subject::Withdrawal(subject), EventType::Withdrawal(_)) => {
                 payout::freelancer(subject.freelancer_id)
             }
+            (Subject::Dispute(subject), EventType::Dispute(_)) => {
+                payout::freelancer(subject.freelancer_id)
+            }
             _ => unreachable!("Event::notice pairs every type with its subject"),
         }
     }
@@ -325,6 +338,9 @@ impl Notice<'_> {
             }
             (Subject::Withdrawal(subject), EventType::Withdrawal(kind)) => {
                 payout::withdrawal_message(kind, subject)
+            }
+            (Subject::Dispute(subject), EventType::Dispute(kind)) => {
+                payout::dispute_message(kind, subject)
             }
             _ => unreachable!("Event::notice pairs every type with its subject"),
         };
@@ -353,7 +369,8 @@ impl Notice<'_> {
             | Subject::Account(_)
             | Subject::Gig(_)
             | Subject::Funds(_)
-            | Subject::Withdrawal(_) => None,
+            | Subject::Withdrawal(_)
+            | Subject::Dispute(_) => None,
         }
     }
 }

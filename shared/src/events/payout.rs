@@ -1,7 +1,8 @@
 //! Payout events, from the payouts' items on the table's stream (`store::stream`), both to the
 //! freelancer: `funds.cleared` when an order's earning clears (withdrawable from now on), and
 //! `withdrawal.sent` once every transfer of a withdrawal is made or refused (what was sent, and
-//! what came back to the balance).
+//! what came back to the balance), and `dispute.opened` / `dispute.won` / `dispute.lost` as a
+//! client's bank disputes an order's charge and decides.
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -10,7 +11,8 @@ use uuid::Uuid;
 use super::mail::{Message, format_money};
 use super::{Event, EventType, Recipient, RecipientRole, SCHEMA_VERSION, Subject};
 use crate::domain::order::Actor;
-use crate::domain::payout::{Earning, TransferStatus, Withdrawal};
+use crate::domain::order::DisputeStatus;
+use crate::domain::payout::{DisputeRecord, Earning, TransferStatus, Withdrawal};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -40,6 +42,40 @@ impl WithdrawalEventKind {
             Self::Sent => "sent",
         }
     }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DisputeEventKind {
+    /// The client's bank disputes the order's charge: its earnings are on hold.
+    Opened,
+    /// The bank decided for the freelancer: the earnings are released.
+    Won,
+    /// The bank gave the payment back to the client.
+    Lost,
+}
+
+impl DisputeEventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Opened => "opened",
+            Self::Won => "won",
+            Self::Lost => "lost",
+        }
+    }
+}
+
+/// A dispute, as `dispute` events carry it (`"dispute": {...}`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DisputeSummary {
+    pub dispute_id: String,
+    pub order_id: Uuid,
+    pub freelancer_id: Uuid,
+    pub currency: String,
+    /// What the bank took back.
+    pub amount_cents: u64,
+    /// What of the order's earnings is (or was) on hold for it.
+    pub frozen_cents: u64,
 }
 
 /// A cleared earning, as `funds` events carry it (`"funds": {...}`).
@@ -125,6 +161,70 @@ impl Event {
             }),
             version: SCHEMA_VERSION,
         }
+    }
+}
+
+impl Event {
+    /// The event of a dispute as recorded now: opened, won or lost. Its id is the dispute's and
+    /// the kind's: each is mailed once.
+    pub fn for_dispute(dispute: &DisputeRecord) -> Self {
+        let kind = match dispute.status {
+            DisputeStatus::Open => DisputeEventKind::Opened,
+            DisputeStatus::Won => DisputeEventKind::Won,
+            DisputeStatus::Lost => DisputeEventKind::Lost,
+        };
+        Self {
+            event_id: format!("dispute:{}:{}", dispute.id, kind.as_str()),
+            event_type: EventType::Dispute(kind),
+            occurred_at: dispute.closed_at.unwrap_or(dispute.opened_at),
+            actor: Actor::system(),
+            subject: Subject::Dispute(DisputeSummary {
+                dispute_id: dispute.id.clone(),
+                order_id: dispute.order_id,
+                freelancer_id: dispute.freelancer_id,
+                currency: dispute.currency.clone(),
+                amount_cents: dispute.amount_cents,
+                frozen_cents: dispute.frozen_cents,
+            }),
+            version: SCHEMA_VERSION,
+        }
+    }
+}
+
+pub(super) fn dispute_message(kind: DisputeEventKind, dispute: &DisputeSummary) -> Message {
+    let order = dispute.order_id;
+    let held = format_money(dispute.frozen_cents, &dispute.currency);
+    let (subject, lines) = match kind {
+        DisputeEventKind::Opened => (
+            format!("The payment for order {order} is disputed"),
+            vec![
+                format!(
+                    "The client's bank disputes the payment of {} for order {order}.",
+                    format_money(dispute.amount_cents, &dispute.currency)
+                ),
+                if dispute.frozen_cents > 0 {
+                    format!("{held} of your earnings from it are on hold until the bank decides.")
+                } else {
+                    "Your earnings from it are on hold until the bank decides.".to_owned()
+                },
+            ],
+        ),
+        DisputeEventKind::Won => (
+            format!("The dispute of order {order} was decided for you"),
+            vec!["Your earnings from the order are released and clear as usual.".to_owned()],
+        ),
+        DisputeEventKind::Lost => (
+            format!("The payment for order {order} went back to the client"),
+            vec![
+                "The client's bank decided the dispute for the client.".to_owned(),
+                "Your earnings from the order are forfeit; what you had withdrawn of them is taken from your next earnings.".to_owned(),
+            ],
+        ),
+    };
+    Message {
+        subject,
+        lines,
+        footer: format!("Order {order} - Gigmarket"),
     }
 }
 

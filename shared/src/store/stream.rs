@@ -14,7 +14,7 @@ use super::keys::{attr, entity};
 use crate::domain::gig::{DecidedGig, GigDecision};
 use crate::domain::message::{InboxEntry, Message};
 use crate::domain::order::Order;
-use crate::domain::payout::{Earning, TransferStatus, Withdrawal};
+use crate::domain::payout::{DisputeRecord, Earning, TransferStatus, Withdrawal};
 use crate::domain::review::{Review, ReviewState};
 
 /// A change someone may need to hear about.
@@ -53,6 +53,8 @@ pub enum StreamChange {
     /// A withdrawal's transfers are all made or refused: the first write of it with no transfer
     /// `sending`. Later writes (Stripe confirming a transfer) are none.
     WithdrawalSent(Withdrawal),
+    /// A dispute was opened (its first write) or decided (its status left `open`).
+    Dispute(DisputeRecord),
 }
 
 /// A record of a known entity whose image does not read as that entity.
@@ -77,7 +79,11 @@ pub fn decode(record: &EventRecord) -> Result<Option<StreamChange>, UndecodableR
         Some(entity::ORDER) => {
             let order: Order = read(record, entity::ORDER)?;
             let old_version = number(&record.change.old_image, "version");
-            let changed = old_version.is_none_or(|old| old < order.version);
+            // A transition: a newer version whose last change is its own. A write that moves
+            // the version without a change of its own (a dispute's flag) is none.
+            let changed = old_version.is_none()
+                || (old_version.is_some_and(|old| old < order.version)
+                    && order.last_change.seq == order.version);
             Ok(changed.then_some(StreamChange::Order(order)))
         }
         Some(entity::REVIEW) => {
@@ -125,6 +131,12 @@ pub fn decode(record: &EventRecord) -> Result<Option<StreamChange>, UndecodableR
             }))
         }
         Some(entity::WITHDRAWAL) => withdrawal_sent(record),
+        Some(entity::DISPUTE) => {
+            let before = string(&record.change.old_image, attr::STATUS).map(str::to_owned);
+            let dispute: DisputeRecord = read(record, entity::DISPUTE)?;
+            let now = string(new_image, attr::STATUS);
+            Ok((before.as_deref() != now).then_some(StreamChange::Dispute(dispute)))
+        }
         _ => Ok(None),
     }
 }
@@ -242,18 +254,32 @@ mod tests {
     }
 
     #[test]
-    fn only_a_higher_version_is_a_change() {
+    fn only_a_higher_version_with_its_own_change_is_a_change() {
         let mut record = sample().records.remove(0);
         let modified = record.change.new_image.clone();
-        let with_version = |version: &str| {
+        let with_version = |version: &str, seq: Option<&str>| {
             let mut image = modified.clone();
             image.insert("version".into(), AttributeValue::N(version.into()));
+            if let (Some(seq), Some(AttributeValue::M(change))) =
+                (seq, image.get_mut("last_change"))
+            {
+                change.insert("seq".into(), AttributeValue::N(seq.into()));
+            }
             image
         };
-        record.change.old_image = with_version("2");
+        record.change.old_image = with_version("2", None);
         assert_eq!(decode(&record).unwrap(), None, "same version: a rewrite");
-        record.change.new_image = with_version("3");
-        assert!(decode(&record).unwrap().is_some(), "version 2 -> 3");
+        record.change.new_image = with_version("3", None);
+        assert_eq!(
+            decode(&record).unwrap(),
+            None,
+            "version 2 -> 3 without a change of its own (a dispute's flag)"
+        );
+        record.change.new_image = with_version("3", Some("3"));
+        assert!(
+            decode(&record).unwrap().is_some(),
+            "version 2 -> 3, change 3"
+        );
         record.event_name = "REMOVE".into();
         assert_eq!(decode(&record).unwrap(), None);
     }
