@@ -5,6 +5,7 @@
 
 use futures_util::future::join_all;
 use gigmarket_shared::domain::ledger::LedgerAccount;
+use gigmarket_shared::domain::user::UserStatus;
 use gigmarket_shared::stripe::client::EventsQuery;
 use gigmarket_tests::payments::{assert_ledger_balances, balance};
 use gigmarket_tests::{CONNECT_WEBHOOK_SECRET, Session, TestApp, TestResponse, WEBHOOK_SECRET};
@@ -148,6 +149,20 @@ async fn earnings_clear_and_are_withdrawn_exactly_once() {
         )
         .await;
     assert_eq!(large.problem(), "more-than-available");
+
+    // A blocked freelancer withdraws nothing; unblocked, they may again.
+    app.set_user_status(freelancer.id, UserStatus::Blocked)
+        .await;
+    let blocked = app
+        .withdraw(&freelancer, "blocked", &json!({"currency": "EUR"}))
+        .await;
+    assert_eq!(blocked.status, 403, "{blocked:?}");
+    assert_eq!(blocked.problem(), "account-blocked");
+    app.set_user_status(freelancer.id, UserStatus::Active).await;
+    assert_eq!(
+        balance(&app, LedgerAccount::FreelancerAvailable(freelancer.id)).await,
+        net
+    );
 
     // Eight concurrent withdrawals of everything, each with its own key: one wins.
     let keys: Vec<String> = (0..8).map(|n| format!("all-{n}")).collect();
