@@ -485,7 +485,7 @@ fn sam_and_cdk_grant_each_function_the_same_access() {
 #[test]
 fn event_driven_functions_are_wired_in_sam_and_cdk() {
     use gigmarket_shared::store::entity;
-    let only_order_items = json!({"dynamodb": {"NewImage": {"entity": {"S": [entity::ORDER, entity::REVIEW, entity::MESSAGE]}}}});
+    let only_order_items = json!({"dynamodb": {"NewImage": {"entity": {"S": [entity::ORDER, entity::REVIEW, entity::MESSAGE, entity::DISPUTE]}}}});
     let decided_gigs = json!({"dynamodb": {"NewImage": {"entity": {"S": [entity::GIG]}, "decision_id": {"S": [{"exists": true}]}}}});
     let cleared_earnings = json!({"dynamodb": {
         "NewImage": {"entity": {"S": [entity::EARNING]}, "status": {"S": ["available"]}},
@@ -519,8 +519,8 @@ fn event_driven_functions_are_wired_in_sam_and_cdk() {
                 cleared_earnings.clone(),
                 settled_withdrawals.clone()
             ],
-            "{deployment}: the dispatcher sees order, review and message items, decided gigs, \
-             cleared earnings and settled withdrawals only"
+            "{deployment}: the dispatcher sees order, review, message and dispute items, decided \
+             gigs, cleared earnings and settled withdrawals only"
         );
     };
 

@@ -36,23 +36,15 @@ impl TestApp {
         assert_eq!(response.status, 200, "{response:?}");
         assert_eq!(response.body["account"]["payouts_enabled"], false);
         let url = response.body["onboarding_url"].as_str().unwrap().to_owned();
-        let browser = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
-        let visit = browser.get(&url).send().await.expect("the onboarding link");
-        assert_eq!(visit.status(), 302);
-        let location = visit.headers()["location"].to_str().unwrap().to_owned();
+        let location = follow_onboarding_link(&url).await;
         assert!(
             location.ends_with("/payouts/onboarding/return"),
             "{location}"
         );
         // A second visit: the link is single-use, it leads to the refresh URL.
-        let again = browser.get(&url).send().await.unwrap();
         assert!(
-            again.headers()["location"]
-                .to_str()
-                .unwrap()
+            follow_onboarding_link(&url)
+                .await
                 .ends_with("/payouts/onboarding/refresh")
         );
         let account_id = app
@@ -101,4 +93,19 @@ impl TestApp {
         )
         .await
     }
+}
+
+/// Visits an onboarding link as the freelancer's browser would (the local Stripe's hosted
+/// onboarding finishes it on the first visit); answers where it redirects to.
+pub async fn follow_onboarding_link(url: &str) -> String {
+    let visit = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(url)
+        .send()
+        .await
+        .expect("the onboarding link");
+    assert_eq!(visit.status().as_u16(), 302, "{visit:?}");
+    visit.headers()["location"].to_str().unwrap().to_owned()
 }

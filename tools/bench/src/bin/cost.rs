@@ -28,7 +28,9 @@ use gigmarket_shared::stripe::signature;
 use gigmarket_tests::fixtures::Cast;
 use gigmarket_tests::fixtures::{gig_body, gig_id, order_body};
 use gigmarket_tests::payments::{CARD_OK, confirm_with};
-use gigmarket_tests::{PASSWORD, RawRequest, Session, TestApp, TestResponse, WEBHOOK_SECRET};
+use gigmarket_tests::{
+    CONNECT_WEBHOOK_SECRET, PASSWORD, RawRequest, Session, TestApp, TestResponse, WEBHOOK_SECRET,
+};
 use realtime::push::Posted;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -692,6 +694,73 @@ async fn main() {
             RawRequest::new("POST", "/webhooks/stripe")
                 .header("Stripe-Signature", &header)
                 .raw_body("application/json", body),
+        )
+        .await;
+
+    // Payouts: the freelancer's page, onboarding through the local Stripe's link, the account's
+    // account.updated on the Connect webhook, then a withdrawal of the cleared earnings.
+    bench
+        .call("GET /me/payouts", get("/me/payouts?limit=20", freelancer))
+        .await;
+    let onboarding = bench
+        .call(
+            "POST /me/payouts/account",
+            post("/me/payouts/account", freelancer, json!({"country": "DE"})),
+        )
+        .await;
+    let link = onboarding.body["onboarding_url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    gigmarket_tests::payouts::follow_onboarding_link(&link).await;
+    let account_id = bench
+        .app
+        .state
+        .store
+        .payout_account(cast.freelancer.id)
+        .await
+        .unwrap()
+        .expect("the payout account")
+        .stripe_account_id;
+    let updated = bench.app.account_updated(&account_id).await.to_string();
+    let signed_at = time::OffsetDateTime::now_utc().unix_timestamp();
+    let header = signature::header(
+        CONNECT_WEBHOOK_SECRET.as_bytes(),
+        signed_at,
+        updated.as_bytes(),
+    );
+    bench
+        .call(
+            "POST /webhooks/stripe/connect",
+            RawRequest::new("POST", "/webhooks/stripe/connect")
+                .header("Stripe-Signature", &header)
+                .raw_body("application/json", updated),
+        )
+        .await;
+    let later = time::OffsetDateTime::now_utc() + time::Duration::days(15);
+    gigmarket_shared::app::payouts::clear_earnings(
+        &bench.app.state.store,
+        time::Duration::days(14),
+        later,
+        100,
+    )
+    .await
+    .expect("clearing the bench's earnings");
+    bench
+        .call(
+            "POST /me/payouts/withdrawals",
+            post(
+                "/me/payouts/withdrawals",
+                freelancer,
+                json!({"currency": "EUR"}),
+            )
+            .header("Idempotency-Key", &Uuid::new_v4().to_string()),
+        )
+        .await;
+    bench
+        .call(
+            "GET /admin/disputes",
+            get("/admin/disputes?limit=20", admin),
         )
         .await;
 
