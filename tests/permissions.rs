@@ -100,6 +100,8 @@ fn resource_kind(resource: &Value) -> String {
         "stripe-secret-key-secret"
     } else if text.contains("StripeWebhookSecretsSecret") {
         "stripe-webhook-secrets-secret"
+    } else if text.contains("StripeConnectWebhookSecretsSecret") {
+        "stripe-connect-webhook-secrets-secret"
     } else if text.contains(":ses:") || text.contains("\"ses\"") {
         "ses-identity"
     } else if text == "\"*\"" {

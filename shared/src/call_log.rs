@@ -16,7 +16,8 @@
 //! authorised on `<table>/index/<name>`), `order-events-queue` (the queue in
 //! `ORDER_EVENTS_QUEUE_URL`) or `queue:<name>`, `jwt-keys-secret` (the secret in
 //! `JWT_KEYS_SECRET_ID`), `stripe-secret-key-secret` (`STRIPE_SECRET_KEY_ID`),
-//! `stripe-webhook-secrets-secret` (`STRIPE_WEBHOOK_SECRETS_ID`) or `secret:<id>`, `ses-identity`. `leading_key` is the prefix (up to
+//! `stripe-webhook-secrets-secret` (`STRIPE_WEBHOOK_SECRETS_ID`),
+//! `stripe-connect-webhook-secrets-secret` (`STRIPE_CONNECT_WEBHOOK_SECRETS_ID`) or `secret:<id>`, `ses-identity`. `leading_key` is the prefix (up to
 //! and including the first `#`) of the item's partition key, what a `dynamodb:LeadingKeys`
 //! condition is written against. Nothing else of the request (no payload) is written.
 //!
@@ -177,6 +178,10 @@ fn secret_resource(id: &str) -> String {
         ("JWT_KEYS_SECRET_ID", "jwt-keys-secret"),
         ("STRIPE_SECRET_KEY_ID", "stripe-secret-key-secret"),
         ("STRIPE_WEBHOOK_SECRETS_ID", "stripe-webhook-secrets-secret"),
+        (
+            "STRIPE_CONNECT_WEBHOOK_SECRETS_ID",
+            "stripe-connect-webhook-secrets-secret",
+        ),
     ]
     .into_iter()
     .find(|(variable, _)| std::env::var(variable).is_ok_and(|secret| secret == id))

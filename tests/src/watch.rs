@@ -135,13 +135,16 @@ pub async fn verification_token(address: &str) -> String {
     }
 }
 
-/// The subjects of the mail to `address` about orders, reviews and messages (the verification
-/// mail every e2e user gets is left out), sorted.
+/// The subjects of the mail to `address` about orders, reviews and messages, sorted. Left out:
+/// the verification mail every e2e user gets, and the mail of cleared earnings, which any
+/// scheduler run sends under `make test` (a clearance period of 0 days) at a moment no test
+/// controls; the pipeline tests check that mail.
 pub async fn subjects_to(address: &str) -> Vec<String> {
     crate::pipeline::subjects_to(address)
         .await
         .into_iter()
         .filter(|subject| subject != VERIFICATION_SUBJECT)
+        .filter(|subject| !subject.ends_with(" is available to withdraw"))
         .collect()
 }
 
