@@ -559,9 +559,13 @@ const THROTTLING_CODES: &[&str] = &[
     "ServiceUnavailable",
 ];
 
-/// Cancellation reason codes of a transaction cancelled for throughput (one per item).
-const THROUGHPUT_CANCELLATION_CODES: &[&str] =
-    &["ThrottlingError", "ProvisionedThroughputExceeded"];
+/// Cancellation reason codes of a transaction cancelled by contention (one per item): throughput,
+/// or another transaction in flight on the same item.
+const CONTENTION_CANCELLATION_CODES: &[&str] = &[
+    "ThrottlingError",
+    "ProvisionedThroughputExceeded",
+    "TransactionConflict",
+];
 
 /// Whether an SDK error is transient: a timeout, a connection failure, or throttling.
 pub fn is_transient_sdk_error<E, R>(error: &aws_sdk_dynamodb::error::SdkError<E, R>) -> bool
@@ -580,13 +584,14 @@ where
     }
 }
 
-/// Whether a transaction's cancellation reasons say it was cancelled for throughput (and no
-/// condition failed: a failed condition is an answer, not a reason to retry).
-pub fn is_throughput_cancellation(reason_codes: &[&str]) -> bool {
+/// Whether a transaction's cancellation reasons say it was cancelled by contention (and no
+/// condition failed: a failed condition is an answer, not a reason to retry). Contention is worth
+/// another attempt, and a 503 with `Retry-After` when it outlasts them: the request was fine.
+pub fn is_contention_cancellation(reason_codes: &[&str]) -> bool {
     !reason_codes.contains(&"ConditionalCheckFailed")
         && reason_codes
             .iter()
-            .any(|code| THROUGHPUT_CANCELLATION_CODES.contains(code))
+            .any(|code| CONTENTION_CANCELLATION_CODES.contains(code))
 }
 
 impl ApiError {
@@ -794,19 +799,21 @@ mod sdk_error_tests {
     }
 
     #[test]
-    fn transactions_cancelled_for_throughput_are_transient_unless_a_condition_failed() {
-        assert!(is_throughput_cancellation(&["None", "ThrottlingError"]));
-        assert!(is_throughput_cancellation(&[
+    fn transactions_cancelled_by_contention_are_transient_unless_a_condition_failed() {
+        assert!(is_contention_cancellation(&["None", "ThrottlingError"]));
+        assert!(is_contention_cancellation(&[
             "ProvisionedThroughputExceeded"
         ]));
-        assert!(!is_throughput_cancellation(&[
+        assert!(is_contention_cancellation(&["None", "TransactionConflict"]));
+        assert!(!is_contention_cancellation(&[
             "ConditionalCheckFailed",
             "ThrottlingError"
         ]));
-        assert!(!is_throughput_cancellation(&[
-            "None",
+        assert!(!is_contention_cancellation(&[
+            "ConditionalCheckFailed",
             "TransactionConflict"
         ]));
+        assert!(!is_contention_cancellation(&["None", "ValidationError"]));
     }
 
     #[cfg(feature = "web")]

@@ -26,7 +26,7 @@ use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, TransactWriteItem, Up
 
 use super::keys::{Key, attr};
 use super::{Item, Store, key_attributes, sdk_error};
-use crate::error::{ApiError, is_throughput_cancellation};
+use crate::error::{ApiError, is_contention_cancellation};
 
 /// The items of one `TransactWriteItems`, each with its name. Names need not be unique (all
 /// listing entries of a gig can share one).
@@ -162,9 +162,10 @@ impl Store {
         }
     }
 
-    /// Runs a transaction. Conflicts with another in-flight transaction on the same items
-    /// (`TransactionConflict`) are retried with jittered backoff, because they say nothing about
-    /// our conditions; failed conditions come back, by item name, for the caller to judge.
+    /// Runs a transaction. Contention (another in-flight transaction on the same items, or
+    /// throttling) is retried with jittered backoff, because it says nothing about our conditions,
+    /// and is a 503 with `Retry-After` when it outlasts the attempts; failed conditions come back,
+    /// by item name, for the caller to judge.
     pub(crate) async fn transact<N: Copy>(
         &self,
         transaction: Transaction<N>,
@@ -218,20 +219,21 @@ impl Store {
                     if !failed.is_empty() {
                         return Ok(TransactOutcome::ConditionFailed(Failed(failed)));
                     }
-                    // Throttled items are backed off like a conflict; 503 if it persists.
-                    let throughput = is_throughput_cancellation(&codes);
-                    if throughput && attempt == ATTEMPTS {
-                        return Err(ApiError::service_unavailable(anyhow::anyhow!(
-                            "TransactWriteItems cancelled for throughput: {codes:?}"
-                        )));
-                    }
-                    throughput || codes.contains(&"TransactionConflict")
+                    is_contention_cancellation(&codes)
                 }
                 Some(TransactWriteItemsError::TransactionInProgressException(_)) => true,
                 _ => false,
             };
-            if !retryable || attempt == ATTEMPTS {
+            if !retryable {
                 return Err(sdk_error("TransactWriteItems")(error));
+            }
+            // Contention that outlasts the attempts is the service being busy, not a bad request.
+            if attempt == ATTEMPTS {
+                return Err(ApiError::service_unavailable(
+                    anyhow::Error::new(error).context(
+                        "TransactWriteItems stayed cancelled by contention through every attempt",
+                    ),
+                ));
             }
             let backoff = 10 * u64::from(attempt) + jitter_millis();
             tokio::time::sleep(Duration::from_millis(backoff)).await;
