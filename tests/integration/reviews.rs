@@ -736,3 +736,75 @@ async fn the_other_side_is_invited_once_and_each_published_review_is_mailed_to_i
     assert_eq!(reply.status, 200);
     assert!(dispatch_review_events(&app, &mut pipeline).await.is_empty());
 }
+
+/// A completed order of `client` on `gig`, reviewed by both sides (so both reviews are public).
+async fn reviewed_order(app: &TestApp, cast: &Cast, client: &Session, gig: &Gig) -> Uuid {
+    let order_id = app.place_order(client, gig).await;
+    for (who, action) in [
+        (&cast.freelancer, "accept"),
+        (&cast.freelancer, "deliver"),
+        (client, "complete"),
+    ] {
+        app.order_step(who, order_id, action).await;
+    }
+    for who in [client, &cast.freelancer] {
+        let posted = review(app, who, order_id, simple(4)).await;
+        assert_eq!(posted.status, 201, "{posted:?}");
+    }
+    order_id
+}
+
+/// How many reviews of a listing belong to `order_id`.
+fn of_order(items: &[Value], order_id: Uuid) -> usize {
+    items
+        .iter()
+        .filter(|item| item["order_id"] == json!(order_id))
+        .count()
+}
+
+#[tokio::test]
+async fn public_listings_hide_reviews_naming_a_blocked_user_or_a_removed_gig() {
+    let (app, cast, gig) = setup().await;
+    let by_client = reviewed_order(&app, &cast, &cast.client, &gig).await;
+    let by_stranger = reviewed_order(&app, &cast, &cast.stranger, &gig).await;
+    let gig_reviews = format!("/gigs/{}/reviews?limit=10", gig.id);
+    let seller_reviews = format!("/users/{}/reviews?as=seller&limit=10", cast.freelancer.id);
+    let client_reviews = format!("/users/{}/reviews?as=buyer&limit=10", cast.client.id);
+    let on_gig = all_items(&app, &gig_reviews).await;
+    assert_eq!(
+        (of_order(&on_gig, by_client), of_order(&on_gig, by_stranger)),
+        (1, 1)
+    );
+    assert_eq!(all_items(&app, &client_reviews).await.len(), 1);
+
+    // A blocked client's review leaves the gig and the seller; reviews of them go too.
+    app.set_user_status(cast.client.id, UserStatus::Blocked)
+        .await;
+    for path in [&gig_reviews, &seller_reviews] {
+        let items = all_items(&app, path).await;
+        assert_eq!(
+            (of_order(&items, by_client), of_order(&items, by_stranger)),
+            (0, 1),
+            "{path}: {items:?}"
+        );
+    }
+    assert!(all_items(&app, &client_reviews).await.is_empty());
+    app.set_user_status(cast.client.id, UserStatus::Active)
+        .await;
+    assert_eq!(of_order(&all_items(&app, &gig_reviews).await, by_client), 1);
+
+    // A removed gig's reviews leave every public listing, the seller's and buyers' included.
+    let removed = app
+        .moderate(
+            &cast.admin,
+            gig.id,
+            "remove",
+            None,
+            Some("Counterfeit goods"),
+        )
+        .await;
+    assert_eq!(removed.status, 200, "{removed:?}");
+    assert!(all_items(&app, &gig_reviews).await.is_empty());
+    assert!(all_items(&app, &seller_reviews).await.is_empty());
+    assert!(all_items(&app, &client_reviews).await.is_empty());
+}

@@ -153,7 +153,8 @@ fn review_hidden() -> ApiError {
     )
 }
 
-/// `GET /gigs/{id}/reviews`: published reviews, newest first (an unknown gig has none).
+/// `GET /gigs/{id}/reviews`: published reviews, newest first (an unknown gig has none, and so
+/// has a removed one or one whose seller is blocked).
 pub async fn of_gig(
     store: &Store,
     cursors: &CursorCodec,
@@ -162,7 +163,17 @@ pub async fn of_gig(
 ) -> ApiResult<Page<Review>> {
     let page = cursors.page_request(&paging)?;
     let (reviews, next) = store.reviews_of_gig(gig_id, &page).await?;
-    Ok(cursors.page(reviews, next))
+    Ok(cursors.page(publicly_listed(store, reviews).await?, next))
+}
+
+/// The reviews of a page the public may see: none naming a blocked user or a removed gig. A page
+/// can come out shorter than asked; its cursor still leads on.
+async fn publicly_listed(store: &Store, reviews: Vec<Review>) -> ApiResult<Vec<Review>> {
+    let withheld = store.withheld(&reviews).await?;
+    Ok(reviews
+        .into_iter()
+        .filter(|review| !withheld.hides(review))
+        .collect())
 }
 
 /// Which reviews of a user to list (`?as=`).
@@ -188,7 +199,7 @@ pub async fn of_user(
         ReviewsAs::Buyer => ReviewedAs::Buyer,
     };
     let (reviews, next) = store.reviews_of_user(user_id, reviewed_as, &page).await?;
-    Ok(cursors.page(reviews, next))
+    Ok(cursors.page(publicly_listed(store, reviews).await?, next))
 }
 
 /// What one scheduler pass over the sealed reviews did.

@@ -8,6 +8,8 @@
 //! A client's review rates the freelancer as a seller (and the gig); it may carry sub-ratings.
 //! A freelancer's review rates the client as a buyer. Pure: no clock, no AWS.
 
+use std::collections::HashSet;
+
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -174,6 +176,23 @@ pub enum ReviewRefusal {
     /// Replies are to published reviews only.
     NotPublished,
     AlreadyReplied,
+}
+
+/// Who and what the public no longer sees, among those a page of reviews names: blocked users
+/// (their profile and gigs are hidden) and gigs moderation removed. A review naming any of them
+/// leaves the public listings; it still counts in the rating totals, which are the record.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Withheld {
+    pub blocked_users: HashSet<Uuid>,
+    pub removed_gigs: HashSet<Uuid>,
+}
+
+impl Withheld {
+    pub fn hides(&self, review: &Review) -> bool {
+        self.removed_gigs.contains(&review.gig_id)
+            || self.blocked_users.contains(&review.author_id)
+            || self.blocked_users.contains(&review.reviewee_id)
+    }
 }
 
 /// `POST /reviews`.

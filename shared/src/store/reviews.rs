@@ -11,7 +11,7 @@
 //! So a review is counted exactly once, by whichever of the racing second review and scheduler
 //! wins; the loser's condition fails and it re-reads.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::types::builders::UpdateBuilder;
@@ -26,9 +26,12 @@ use super::paged::{Listing, SortRange};
 use super::transaction::{TransactOutcome, Transaction};
 use super::users::UserCondition;
 use super::{Item, Store, attribute, from_item, n, rfc3339, s, to_item};
+use crate::domain::gig::GigStatus;
 use crate::domain::metrics::MetricsDelta;
 use crate::domain::rating::{RatingTotals, UserRatings};
-use crate::domain::review::{OrderReviewStates, Reply, Review, ReviewState, Side, SideReviewState};
+use crate::domain::review::{
+    OrderReviewStates, Reply, Review, ReviewState, Side, SideReviewState, Withheld,
+};
 use crate::domain::user::{User, UserStatus};
 use crate::error::ApiError;
 use crate::pagination::{PageRequest, Position};
@@ -454,6 +457,54 @@ impl Store {
             TransactOutcome::Committed => Ok(true),
             TransactOutcome::ConditionFailed(_) => Ok(false),
         }
+    }
+
+    /// Which of the users and gigs `reviews` name the public no longer sees, in one
+    /// `BatchGetItem` per 100 of them (every gig, author and reviewee once).
+    pub async fn withheld(&self, reviews: &[Review]) -> Result<Withheld, ApiError> {
+        let mut named: HashMap<String, (Uuid, bool)> = HashMap::new();
+        for review in reviews {
+            for user_id in [review.author_id, review.reviewee_id] {
+                named.insert(keys::user(user_id).pk, (user_id, true));
+            }
+            named.insert(keys::gig(review.gig_id).pk, (review.gig_id, false));
+        }
+        if named.is_empty() {
+            return Ok(Withheld::default());
+        }
+        let wanted: Vec<keys::Key> = named
+            .values()
+            .map(|&(id, is_user)| {
+                if is_user {
+                    keys::user(id)
+                } else {
+                    keys::gig(id)
+                }
+            })
+            .collect();
+        let blocked = attribute(&UserStatus::Blocked)?;
+        let removed = attribute(&GigStatus::Removed)?;
+        let mut withheld = Withheld {
+            blocked_users: HashSet::new(),
+            removed_gigs: HashSet::new(),
+        };
+        for item in self.batch_get(wanted).await? {
+            let named_as = item
+                .get(attr::PK)
+                .and_then(|pk| pk.as_s().ok())
+                .and_then(|pk| named.get(pk));
+            let status = item.get(attr::STATUS);
+            match named_as {
+                Some(&(user_id, true)) if status == Some(&blocked) => {
+                    withheld.blocked_users.insert(user_id);
+                }
+                Some(&(gig_id, false)) if status == Some(&removed) => {
+                    withheld.removed_gigs.insert(gig_id);
+                }
+                _ => {}
+            }
+        }
+        Ok(withheld)
     }
 
     /// One page of a gig's published reviews, newest first.
