@@ -1,13 +1,14 @@
 //! `admin` function: admin-only routes, blocking (effective at once, audited, resumable gig
 //! re-listing), user details and the audit log.
 
+use gigmarket_shared::app::admin::users::GIG_REINDEX_GRACE;
 use gigmarket_shared::domain::audit::{Actor, AuditAction, AuditEntry, TargetKind};
 use gigmarket_shared::domain::gig::Revisions;
 use gigmarket_shared::domain::user::UserStatus;
 use gigmarket_shared::routes::ROUTES;
 use gigmarket_tests::{PASSWORD, RawRequest, TestApp};
 use serde_json::json;
-use time::OffsetDateTime;
+use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 /// An `/admin` route's path with `id` filled in (a real id, or a malformed one).
@@ -242,7 +243,7 @@ async fn block_needs_a_reason_and_a_known_user() {
 }
 
 /// A crash between the status transaction and the end of the re-listing leaves the user on the
-/// due list; the resume finishes the job.
+/// due list; the scheduler finishes the job.
 #[tokio::test]
 async fn a_relisting_cut_short_is_resumed() {
     let app = TestApp::new().await;
@@ -272,19 +273,19 @@ async fn a_relisting_cut_short_is_resumed() {
         "still listed: the crash"
     );
 
-    let resumed = gigmarket_shared::app::admin::users::resume_gig_reindexes(store)
-        .await
-        .unwrap();
-    assert_eq!(resumed, 1);
+    // The scheduler leaves a fresh mark to the request that made it...
+    let run = scheduler::run(store, &app.stripe, now).await.unwrap();
+    assert_eq!(run.gig_reindexes_resumed, 0, "{run:?}");
+    assert_eq!(app.browse_ids("").await, vec![gig.id]);
+    // ...and finishes the job once the grace has passed.
+    let later = now + GIG_REINDEX_GRACE + Duration::seconds(1);
+    let run = scheduler::run(store, &app.stripe, later).await.unwrap();
+    assert_eq!(run.gig_reindexes_resumed, 1, "{run:?}");
     assert!(app.browse_ids("").await.is_empty());
     assert!(!store.gig_reindex_pending(cast.freelancer.id).await.unwrap());
     // Nothing left to resume.
-    assert_eq!(
-        gigmarket_shared::app::admin::users::resume_gig_reindexes(store)
-            .await
-            .unwrap(),
-        0
-    );
+    let run = scheduler::run(store, &app.stripe, later).await.unwrap();
+    assert_eq!(run.gig_reindexes_resumed, 0, "{run:?}");
 }
 
 #[tokio::test]

@@ -4,7 +4,8 @@
 //! orders unpaid 24 hours after placement (cancelling their PaymentIntent), asks Stripe again for
 //! refunds it has not accepted yet, publishes the reviews still sealed when their order's
 //! review window closed, clears the earnings of orders completed a clearance period ago and asks
-//! Stripe again for withdrawals' transfers it did not answer.
+//! Stripe again for withdrawals' transfers it did not answer, and finishes re-listing the gigs
+//! of users whose block or unblock request died half-way.
 //!
 //! The daily reconciliation is a step of this run, gated by its stored watermark, not a second
 //! schedule: see `domain::reconciliation` for why.
@@ -15,6 +16,7 @@
 //! condition fails and the order is skipped); a run that stops half-way is finished by the next.
 
 use gigmarket_shared::ApiError;
+use gigmarket_shared::app::admin::users::{GIG_REINDEX_GRACE, resume_gig_reindexes};
 use gigmarket_shared::app::orders::change as change_order;
 use gigmarket_shared::app::payments::issue_refund;
 use gigmarket_shared::app::payouts::{clear_earnings, resend_transfers};
@@ -50,6 +52,8 @@ pub struct RunSummary {
     pub earnings_cleared: usize,
     /// Withdrawals whose last transfers Stripe made on this run's asking.
     pub withdrawals_finished: usize,
+    /// Blocked or unblocked users whose gigs were still waiting to be re-listed or unlisted.
+    pub gig_reindexes_resumed: usize,
 }
 
 /// What a run is told by configuration.
@@ -183,6 +187,14 @@ pub async fn run_with(
         Ok(finished) => summary.withdrawals_finished = finished,
         Err(error) => {
             tracing::error!(error = %error, "resending transfers failed");
+            first_error.get_or_insert(error);
+        }
+    }
+    // A block or unblock whose request died before its gigs were re-listed or unlisted.
+    match resume_gig_reindexes(store, now - GIG_REINDEX_GRACE, MAX_PER_RUN).await {
+        Ok(resumed) => summary.gig_reindexes_resumed = resumed,
+        Err(error) => {
+            tracing::error!(error = %error, "resuming gig re-listings failed");
             first_error.get_or_insert(error);
         }
     }

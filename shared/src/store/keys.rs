@@ -839,6 +839,11 @@ pub fn gig_reindex_due_sort(marked_unix_ms: i128, user_id: Uuid) -> String {
     format!("{marked_unix_ms:016}#{user_id}")
 }
 
+/// The highest re-listing mark made at or before `marked_unix_ms`.
+pub fn gig_reindex_due_upper_bound(marked_unix_ms: i128) -> String {
+    format!("{marked_unix_ms:016}#~")
+}
+
 // ---- end of admin keys ----
 
 // ---- admin: the gig review queue ----

@@ -480,9 +480,13 @@ async fn set_status(id: Uuid, reason: Option<String>, operator: &str) -> anyhow:
 
 async fn resume_reindex() -> anyhow::Result<()> {
     let state = AppState::from_env().await?;
-    let resumed = gigmarket_shared::app::admin::users::resume_gig_reindexes(&state.store)
-        .await
-        .map_err(to_anyhow)?;
+    let resumed = gigmarket_shared::app::admin::users::resume_gig_reindexes(
+        &state.store,
+        time::OffsetDateTime::now_utc(),
+        usize::MAX,
+    )
+    .await
+    .map_err(to_anyhow)?;
     println!("finished {resumed} pending gig re-listing(s)");
     Ok(())
 }

@@ -121,9 +121,19 @@ async fn set_status(
     })
 }
 
-/// Finishes the gig re-listings a crash left half-way (the scheduler and `gigctl` call it).
-pub async fn resume_gig_reindexes(store: &Store) -> ApiResult<usize> {
-    store.resume_gig_reindexes().await
+/// How long a status change's own request has to finish re-listing the user's gigs before the
+/// scheduler takes over: far beyond the function timeout, so the two seldom do the work twice
+/// (which would be harmless: the re-listing is derived from the current status).
+pub const GIG_REINDEX_GRACE: time::Duration = time::Duration::minutes(2);
+
+/// Finishes the gig re-listings a crash left half-way: those marked at or before `marked_by`, at
+/// most `limit` (the scheduler, `GIG_REINDEX_GRACE` before its `now`, and `gigctl`).
+pub async fn resume_gig_reindexes(
+    store: &Store,
+    marked_by: OffsetDateTime,
+    limit: usize,
+) -> ApiResult<usize> {
+    store.resume_gig_reindexes(marked_by, limit).await
 }
 
 // ---- the users list ----

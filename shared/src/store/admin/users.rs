@@ -152,11 +152,19 @@ impl Store {
             .or_else(done_if_condition_failed("UpdateItem"))
     }
 
-    /// Finishes every re-listing a crash left pending (oldest first); returns how many.
-    pub async fn resume_gig_reindexes(&self) -> Result<usize, ApiError> {
+    /// Finishes the re-listings marked at or before `marked_by` that are still pending (a crash
+    /// left them half-way), oldest first, at most `limit`; returns how many.
+    pub async fn resume_gig_reindexes(
+        &self,
+        marked_by: OffsetDateTime,
+        limit: usize,
+    ) -> Result<usize, ApiError> {
         let due = index::GIG_REINDEX_DUE;
-        let listing = Listing::on(due, keys::gig_reindex_due_partition());
-        let items = self.read_all(&listing, 1_000).await?;
+        let marked_by_ms = marked_by.unix_timestamp_nanos() / 1_000_000;
+        let listing = Listing::on(due, keys::gig_reindex_due_partition()).sort_range(
+            SortRange::AtMost(keys::gig_reindex_due_upper_bound(marked_by_ms)),
+        );
+        let items = self.read_all(&listing, limit).await?;
         let mut resumed = 0;
         for item in items {
             let mark = match item.get(due.sk()) {
