@@ -143,11 +143,6 @@ pub const PROBLEM_TYPES: &[ProblemType] = &[
         "a gig status change its current status does not allow (approve an active gig, pause a paused one, edit an archived or removed one)",
     ),
     problem(
-        "gig-has-open-orders",
-        409,
-        "archiving a gig whose orders are not finished",
-    ),
-    problem(
         "concurrent-update",
         409,
         "a gig or a conversation kept changing under the request; retry",
@@ -676,10 +671,6 @@ impl From<GigRefusal> for ApiError {
             GigRefusal::WrongStatus { status, action } => ApiError::conflict(
                 "invalid-gig-status",
                 format!("a gig that is {} can not be {action}", status.as_str()),
-            ),
-            GigRefusal::HasOpenOrders { open_orders } => ApiError::conflict(
-                "gig-has-open-orders",
-                format!("this gig has {open_orders} open order(s); finish or cancel them first"),
             ),
         }
     }

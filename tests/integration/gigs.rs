@@ -2,10 +2,11 @@
 //! archiving rules. Browse and search have their own file (`gigs_search.rs`).
 
 use gigmarket_shared::domain::user::UserStatus;
-use gigmarket_tests::fixtures::{gig_body, gig_id, package, priced_gig};
+use gigmarket_tests::fixtures::{gig_body, gig_id, order_body, package, priced_gig};
 use gigmarket_tests::{RawRequest, TestApp};
 use serde_json::json;
 use time::OffsetDateTime;
+use uuid::Uuid;
 
 #[tokio::test]
 async fn new_gigs_wait_for_review_until_an_admin_approves() {
@@ -454,7 +455,7 @@ async fn pause_and_resume_hide_and_show_a_gig() {
 }
 
 #[tokio::test]
-async fn archiving_hides_for_good_and_waits_for_open_orders() {
+async fn archiving_hides_for_good_and_open_orders_run_on() {
     let app = TestApp::with_config(|config| config.gig_auto_approve = true).await;
     let owner = app.register_freelancer().await;
     let id = gig_id(
@@ -463,14 +464,9 @@ async fn archiving_hides_for_good_and_waits_for_open_orders() {
     );
     let path = format!("/gigs/{id}");
     let token = Some(owner.access_token.as_str());
-
-    // An order is placed: archiving is refused.
     let client = app.register_client().await;
-    let order_id = app.place_order(&client, &app.gig(id).await).await;
-    let refused = app.delete(&path, token).await;
-    assert_eq!(refused.status, 409);
-    assert_eq!(refused.problem(), "gig-has-open-orders");
-    assert_eq!(app.browse_ids("").await, vec![id], "still listed");
+    let gig = app.gig(id).await;
+    let order_id = app.place_order(&client, &gig).await;
 
     // Edits never overwrite the counters the orders transactions maintain.
     let edited = app
@@ -485,14 +481,26 @@ async fn archiving_hides_for_good_and_waits_for_open_orders() {
     assert_eq!(edited.body["open_orders"], 1);
     assert_eq!(edited.body["order_count"], 1);
 
-    // The order ends: now it archives.
-    app.order_step(&client, order_id, "cancel").await;
+    // An open order does not keep the freelancer from archiving (a client could otherwise
+    // pin any gig by ordering): the gig leaves the market, its order runs on.
     assert_eq!(app.delete(&path, token).await.status, 204);
     assert_eq!(
         app.delete(&path, token).await.status,
         204,
         "archiving is idempotent"
     );
+    let refused = app
+        .place_order_with_key(&client, &Uuid::new_v4().to_string(), &order_body(&gig))
+        .await;
+    assert!(
+        matches!(refused.status, 404 | 409),
+        "no new order on an archived gig: {refused:?}"
+    );
+    for action in ["accept", "deliver"] {
+        app.order_step(&owner, order_id, action).await;
+    }
+    let completed = app.order_step(&client, order_id, "complete").await;
+    assert_eq!(completed["status"], "completed");
     assert!(app.browse_ids("").await.is_empty());
     assert!(app.browse_ids("q=minimalist").await.is_empty());
     assert_eq!(app.get(&path, None).await.status, 404);

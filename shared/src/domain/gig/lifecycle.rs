@@ -1,6 +1,6 @@
 //! Lifecycle: which status a gig moves to, and why a move is refused.
 
-use super::{Gig, GigStatus};
+use super::GigStatus;
 
 impl GigStatus {
     /// The status a new gig starts in.
@@ -88,18 +88,4 @@ pub enum GigRefusal {
         status: GigStatus,
         action: &'static str,
     },
-    /// Archiving while orders are open: they still need the gig.
-    HasOpenOrders { open_orders: u64 },
-}
-
-impl Gig {
-    /// Only a gig without open orders may be archived: its orders still need it.
-    pub fn check_archivable(&self) -> Result<(), GigRefusal> {
-        if self.open_orders > 0 {
-            return Err(GigRefusal::HasOpenOrders {
-                open_orders: self.open_orders,
-            });
-        }
-        Ok(())
-    }
 }

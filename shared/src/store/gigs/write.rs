@@ -164,10 +164,6 @@ fn update_gig(
         condition.push_str(" AND (attribute_not_exists(#listed) OR #listed = :false)");
         values.insert(":false".into(), AttributeValue::Bool(false));
     }
-    if after.status == GigStatus::Archived {
-        condition.push_str(" AND (attribute_not_exists(#open_orders) OR #open_orders = :zero)");
-        values.insert(":zero".into(), n(0));
-    }
     // The entries' rating sort keys come from the rating as read, so a
     // review counted since makes this write stale (re-read), never an older rating's entries.
     if before.gig.rating_count == 0 {
@@ -197,9 +193,6 @@ fn update_gig(
             attr::REJECTION_REASON.to_owned(),
         ),
     ]);
-    if after.status == GigStatus::Archived {
-        names.insert("#open_orders".into(), attr::OPEN_ORDERS.into());
-    }
     names.insert("#rating_count".into(), attr::RATING_COUNT.into());
     transaction.update(GigItem::Gig, &keys::gig(before.gig.id), |update| {
         update
