@@ -147,14 +147,10 @@ impl Accounts<'_> {
                 detail: "too many registrations from this address; try again later".to_owned(),
             });
         }
+        let name = registration.display_name();
         let password = registration.password;
         let password_hash = blocking(self.config, move || hash_password(&password)).await??;
-        let user = User::new(
-            email,
-            registration.name.trim().to_owned(),
-            registration.role,
-            now,
-        );
+        let user = User::new(email, name, registration.role, now);
         let (token, record) = self.new_session_token(&user, Uuid::new_v4(), now);
         self.store
             .create_user_with_session(

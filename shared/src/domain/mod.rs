@@ -22,4 +22,4 @@ pub mod user;
 pub mod validation;
 
 pub use validation::{FieldError, Invalid, Violations};
-pub(crate) use validation::{check_text, required_text};
+pub(crate) use validation::{check_text, display_text, required_text};

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::rating::{Rating, RatingSummary, UserRatings};
 use super::validation::check_https_url;
-use super::{Invalid, Violations, check_text};
+use super::{Invalid, Violations, check_text, display_text};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -244,10 +244,28 @@ pub const SKILL_MAX_CHARS: usize = 40;
 /// RFC 5321's limit on a forward path; longer addresses can not be delivered, nor registered.
 pub const EMAIL_MAX_BYTES: usize = 254;
 
-/// Emails are compared trimmed and lower-cased: `Ann@Example.com ` and `ann@example.com` are one
-/// account. (Local parts are case-sensitive by RFC, but no real provider treats them so.)
+/// Emails are compared trimmed, NFC-normalised and lower-cased, with the domain in its ASCII
+/// (IDNA) form: `Ann@Example.com `, `ann@example.com` and the two spellings of `zoë@bücher.de`
+/// (composed and decomposed), or `zoë@xn--bcher-kva.de`, are one account each. (Local parts
+/// are case-sensitive by RFC, but no real provider treats them so.) A domain IDNA refuses is
+/// kept as typed, lower-cased, for `check_email` to judge.
 pub fn normalize_email(raw: &str) -> String {
-    raw.trim().to_lowercase()
+    use unicode_normalization::UnicodeNormalization;
+    let email: String = raw.trim().nfc().collect::<String>().to_lowercase();
+    match email.rsplit_once('@') {
+        Some((local, domain)) => match idna::domain_to_ascii(domain) {
+            Ok(ascii) if !ascii.is_empty() => format!("{local}@{ascii}"),
+            _ => email,
+        },
+        None => email,
+    }
+}
+
+impl Registration {
+    /// The name as it is stored and shown (see `domain::validation::display_text`).
+    pub fn display_name(&self) -> String {
+        display_text(&self.name)
+    }
 }
 
 pub fn check_email(violations: &mut Violations, field: &str, email: &str) {
@@ -286,9 +304,10 @@ pub fn check_password(violations: &mut Violations, password: &str, normalized_em
     );
 }
 
-/// A display name: trimmed, 1..=80 characters, no control characters.
+/// A display name, as [`display_text`] makes it: 1..=80 characters, no control characters.
 pub fn check_name(violations: &mut Violations, name: &str) {
-    let trimmed = name.trim();
+    let shown = display_text(name);
+    let trimmed = shown.as_str();
     check_text(violations, "name", trimmed, 1, NAME_MAX_CHARS);
     violations.check(
         !trimmed.chars().any(char::is_control),
@@ -364,7 +383,7 @@ impl ProfilePatch {
         let mut violations = Violations::new();
         let name = self.name.map(|name| {
             check_name(&mut violations, &name);
-            name.trim().to_owned()
+            display_text(&name)
         });
         let bio = self.bio.map(|bio| {
             bio.map(|text| text.trim().to_owned())
@@ -541,5 +560,49 @@ mod tests {
         let patch: ProfilePatch = serde_json::from_str(r#"{"bio": null}"#).unwrap();
         assert_eq!(patch.bio, Some(None));
         assert!(patch.name.is_none() && patch.skills.is_none());
+    }
+
+    #[test]
+    fn emails_are_one_key_however_they_are_spelled() {
+        let composed = normalize_email(" Zo\u{00EB}@B\u{00FC}cher.DE ");
+        let decomposed = normalize_email("zoe\u{0308}@bu\u{0308}cher.de");
+        let punycode = normalize_email("zo\u{00EB}@xn--bcher-kva.de");
+        assert_eq!(composed, "zo\u{00EB}@xn--bcher-kva.de");
+        assert_eq!(decomposed, composed);
+        assert_eq!(punycode, composed);
+        assert_eq!(normalize_email("Ann@Example.com "), "ann@example.com");
+        // Nothing to convert: kept for `check_email` to refuse.
+        assert_eq!(normalize_email("no-at-sign"), "no-at-sign");
+    }
+
+    #[test]
+    fn names_lose_bidi_controls_and_invisible_separators_but_keep_joiners() {
+        let mut patch = ProfilePatch {
+            name: Some("\u{202E}Ann\u{200B} Smith\u{2066}".to_owned()),
+            ..ProfilePatch::default()
+        };
+        assert_eq!(patch.validate().unwrap().name.as_deref(), Some("Ann Smith"));
+        // ZWNJ belongs to Persian spelling.
+        patch = ProfilePatch {
+            name: Some(
+                "\u{0645}\u{06CC}\u{200C}\u{062E}\u{0648}\u{0627}\u{0647}\u{0645}".to_owned(),
+            ),
+            ..ProfilePatch::default()
+        };
+        assert!(patch.validate().unwrap().name.unwrap().contains('\u{200C}'));
+        // Only invisible characters: nothing is left, which is no name.
+        let empty = ProfilePatch {
+            name: Some("\u{202E}\u{200F}".to_owned()),
+            ..ProfilePatch::default()
+        };
+        assert_eq!(
+            fields(empty.validate()),
+            vec![("name".to_owned(), "required")]
+        );
+        let registered = Registration {
+            name: " Ann\u{202E}gpj.exe ".to_owned(),
+            ..registration("ann@example.com", "a long passphrase", Role::Client)
+        };
+        assert_eq!(registered.display_name(), "Anngpj.exe");
     }
 }

@@ -103,6 +103,25 @@ pub(crate) fn check_text(
     );
 }
 
+/// Characters that reorder or hide text without showing themselves: the bidirectional controls
+/// (which can make `gpj.exe` read `exe.jpg` in a list or a mail) and invisible separators.
+/// ZWJ and ZWNJ stay: scripts such as Persian and Devanagari, and emoji sequences, need them.
+const INVISIBLE_FORMAT: &[char] = &[
+    '\u{061C}', '\u{200B}', '\u{200E}', '\u{200F}', '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}',
+    '\u{202E}', '\u{2060}', '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}', '\u{FEFF}',
+];
+
+/// A short text shown to other people (a name, a title, a tag): NFC-normalised, without
+/// bidirectional controls and invisible separators, trimmed.
+pub(crate) fn display_text(raw: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    raw.nfc()
+        .filter(|c| !INVISIBLE_FORMAT.contains(c))
+        .collect::<String>()
+        .trim()
+        .to_owned()
+}
+
 /// A single free-text field (a reason, a message, requirements): trimmed, then [`check_text`].
 pub(crate) fn required_text(
     field: &str,

@@ -9,7 +9,7 @@ use super::{
     is_iso_4217,
 };
 use crate::domain::category::{self, Category};
-use crate::domain::{Invalid, Violations, check_text, required_text};
+use crate::domain::{Invalid, Violations, check_text, display_text, required_text};
 
 /// Keeps a parser's value, or records its errors in `violations` and keeps nothing.
 pub(super) fn record<T>(violations: &mut Violations, parsed: Result<T, Invalid>) -> Option<T> {
@@ -34,13 +34,15 @@ fn check_printable(violations: &mut Violations, field: &str, text: &str) {
     );
 }
 
-/// A gig's title: trimmed, 10..=100 characters, no control characters.
+/// A gig's title: shown as [`display_text`] makes it, 10..=100 characters, no control
+/// characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Title(String);
 
 impl Title {
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
-        let title = raw.trim();
+        let title = display_text(raw);
+        let title = title.as_str();
         let mut violations = Violations::new();
         check_text(
             &mut violations,
@@ -137,7 +139,7 @@ pub struct Tag(String);
 impl Tag {
     /// `index` names the field (`tags[2]`).
     pub fn parse(index: usize, raw: &str) -> Result<Self, Invalid> {
-        let tag = raw
+        let tag = display_text(raw)
             .split_whitespace()
             .collect::<Vec<_>>()
             .join(" ")
@@ -353,6 +355,20 @@ mod tests {
         // Ten characters, not ten bytes.
         assert!(Title::parse("ééééééééé").is_err());
         assert!(Title::parse("éééééééééé").is_ok());
+        // A right-to-left override would make lists and mails show "cod.exe" as "exe.doc".
+        assert_eq!(
+            Title::parse("Logo design \u{202E}cod.exe\u{202C}")
+                .unwrap()
+                .into_inner(),
+            "Logo design cod.exe"
+        );
+        // Decomposed accents are stored composed, so they count (and compare) as one character.
+        assert_eq!(
+            Title::parse("Caf\u{0065}\u{0301} logo design")
+                .unwrap()
+                .into_inner(),
+            "Caf\u{00E9} logo design"
+        );
     }
 
     #[test]
