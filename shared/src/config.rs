@@ -41,6 +41,9 @@ pub struct Config {
     // Messaging.
     /// `CONVERSATIONS_PER_HOUR` (default 20): new conversations one user may open per clock hour.
     pub conversations_per_hour: u32,
+    /// `ORDER_PLACEMENTS_PER_HOUR` (20), `MESSAGES_PER_MINUTE` (30), `GIGS_CREATED_PER_DAY` (10):
+    /// per-user quotas (`domain::quota`; 429 with `Retry-After` above).
+    pub quotas: crate::domain::quota::QuotaLimits,
     // Email verification and password reset.
     /// `APP_BASE_URL` (default `http://localhost:3000`): the web app the mailed links open
     /// (`<base>/verify-email?token=...`, `<base>/reset-password?token=...`).
@@ -148,6 +151,21 @@ pub const ENV_VARS: &[EnvVar] = &[
         "CONVERSATIONS_PER_HOUR",
         "20",
         "new conversations one user may open per clock hour (`messages`; 429 above)",
+    ),
+    env_var(
+        "ORDER_PLACEMENTS_PER_HOUR",
+        "20",
+        "orders one client may place per clock hour (`orders`; 429 above)",
+    ),
+    env_var(
+        "MESSAGES_PER_MINUTE",
+        "30",
+        "messages one user may send per clock minute into existing conversations (`messages`; 429 above)",
+    ),
+    env_var(
+        "GIGS_CREATED_PER_DAY",
+        "10",
+        "gigs one freelancer may create per UTC day (`gigs`; 429 above)",
     ),
     env_var(
         "GIG_AUTO_APPROVE",
@@ -338,6 +356,20 @@ impl Config {
                 "CONVERSATIONS_PER_HOUR",
                 crate::domain::message::DEFAULT_CONVERSATIONS_PER_HOUR,
             )?,
+            quotas: crate::domain::quota::QuotaLimits {
+                order_placements_per_hour: env.number(
+                    "ORDER_PLACEMENTS_PER_HOUR",
+                    crate::domain::quota::DEFAULT_ORDER_PLACEMENTS_PER_HOUR,
+                )?,
+                messages_per_minute: env.number(
+                    "MESSAGES_PER_MINUTE",
+                    crate::domain::quota::DEFAULT_MESSAGES_PER_MINUTE,
+                )?,
+                gigs_created_per_day: env.number(
+                    "GIGS_CREATED_PER_DAY",
+                    crate::domain::quota::DEFAULT_GIGS_CREATED_PER_DAY,
+                )?,
+            },
             // Email verification and password reset.
             app_base_url: optional("APP_BASE_URL")
                 .unwrap_or_else(|| DEFAULT_APP_BASE_URL.to_owned()),
@@ -383,6 +415,7 @@ impl Config {
             sender_email: "no-reply@gigmarket.local".to_owned(),
             // Messaging.
             conversations_per_hour: crate::domain::message::DEFAULT_CONVERSATIONS_PER_HOUR,
+            quotas: crate::domain::quota::QuotaLimits::default(),
             // Email verification and password reset.
             app_base_url: DEFAULT_APP_BASE_URL.to_owned(),
             // Password hashing memory (auth).

@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::domain::Invalid;
 use crate::domain::gig::GigRefusal;
 use crate::domain::order::Refusal as OrderRefusal;
+use crate::domain::quota::QuotaExceeded;
 use crate::domain::review::ReviewRefusal;
 
 /// Base of every problem `type` URI. The documents behind it are the problem-type table in
@@ -241,7 +242,7 @@ pub const PROBLEM_TYPES: &[ProblemType] = &[
     problem(
         "rate-limited",
         429,
-        "a login, registration, mail or conversation throttle; see `Retry-After`",
+        "a login, registration, mail or conversation throttle, or a per-user quota (orders, messages, gigs); see `Retry-After`",
     ),
     problem(
         "internal-error",
@@ -672,6 +673,15 @@ impl From<GigRefusal> for ApiError {
                 "invalid-gig-status",
                 format!("a gig that is {} can not be {action}", status.as_str()),
             ),
+        }
+    }
+}
+
+impl From<QuotaExceeded> for ApiError {
+    fn from(exceeded: QuotaExceeded) -> Self {
+        ApiError::TooManyRequests {
+            retry_after_secs: exceeded.retry_after_secs,
+            detail: exceeded.detail(),
         }
     }
 }

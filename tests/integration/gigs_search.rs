@@ -313,7 +313,12 @@ async fn keywords_ignore_case_accents_and_plurals_and_must_all_match() {
 
 #[tokio::test]
 async fn paging_returns_the_exact_set_without_duplicates_or_gaps() {
-    let app = TestApp::with_config(|config| config.gig_auto_approve = true).await;
+    // More gigs from one owner than a day's quota allows a person.
+    let app = TestApp::with_config(|config| {
+        config.gig_auto_approve = true;
+        config.quotas.gigs_created_per_day = 100;
+    })
+    .await;
     let owner = app.register_freelancer().await;
     let mut all = Vec::new();
     let mut fast = Vec::new();
@@ -523,7 +528,12 @@ async fn hidden_gigs_never_appear_in_any_listing() {
 
 #[tokio::test]
 async fn sparse_matches_behind_many_non_matching_gigs_are_found_across_reads() {
-    let app = TestApp::with_config(|config| config.gig_auto_approve = true).await;
+    // More gigs from one owner than a day's quota allows a person.
+    let app = TestApp::with_config(|config| {
+        config.gig_auto_approve = true;
+        config.quotas.gigs_created_per_day = 100;
+    })
+    .await;
     let owner = app.register_freelancer().await;
     let mut matching = Vec::new();
     // The two oldest gigs deliver in a day; the 30 newer ones, which newest-first reads see

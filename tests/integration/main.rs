@@ -25,6 +25,7 @@ mod orders;
 mod payments;
 mod payouts;
 mod pipeline;
+mod quotas;
 mod realtime;
 mod reconcile;
 mod refunds;

@@ -562,9 +562,16 @@ async fn opening_new_conversations_is_limited_per_hour() {
         text: "next hour".to_owned(),
     };
     let next_hour = time::OffsetDateTime::now_utc() + time::Duration::hours(1);
-    let opened = use_case::open(&app.state.store, caller, &request, 2, next_hour)
-        .await
-        .unwrap();
+    let opened = use_case::open(
+        &app.state.store,
+        caller,
+        &request,
+        2,
+        &app.state.config.quotas,
+        next_hour,
+    )
+    .await
+    .unwrap();
     assert!(opened.created);
 }
 

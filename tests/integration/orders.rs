@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use futures_util::future::join_all;
 use gigmarket_shared::domain::gig::{Gig, GigStatus, Revisions, Tier};
 use gigmarket_shared::domain::order::Order;
+use gigmarket_shared::domain::quota::{Quota, QuotaKind, QuotaLimits};
 use gigmarket_shared::domain::user::UserStatus;
 use gigmarket_shared::store::orders::Placement;
 use gigmarket_tests::fixtures::Cast;
@@ -20,6 +21,11 @@ fn basic_order(gig_id: Uuid) -> Value {
 }
 
 /// The order a placement decides from its reads, before its write.
+/// The placement quota of the order's client, at the default limit.
+fn placement_quota(order: &Order, now: time::OffsetDateTime) -> Quota {
+    QuotaLimits::default().quota(QuotaKind::OrderPlacements, order.client_id, now)
+}
+
 fn order_as_read(app: &TestApp, cast: &Cast, gig: &Gig, now: time::OffsetDateTime) -> Order {
     Order::place(
         cast.client.id,
@@ -158,7 +164,14 @@ async fn placement_pins_the_price_and_currency_the_client_saw() {
     let placement = app
         .state
         .store
-        .place_order(&order, gig.version, "edited-key", "h", now.unix_timestamp())
+        .place_order(
+            &order,
+            gig.version,
+            "edited-key",
+            "h",
+            &placement_quota(&order, now),
+            now.unix_timestamp(),
+        )
         .await
         .unwrap();
     assert!(matches!(placement, Placement::GigChanged), "{placement:?}");
@@ -404,7 +417,8 @@ fn who<'a>(cast: &'a Cast, actor: &str) -> &'a gigmarket_tests::Session {
 /// the timeline length and the gig's open-order counter.
 #[tokio::test]
 async fn every_transition_is_allowed_or_refused_as_specified() {
-    let app = TestApp::new().await;
+    // One client places an order per cell: more than an hour's quota allows a person.
+    let app = TestApp::with_config(|config| config.quotas.order_placements_per_hour = 1_000).await;
     let cast = app.cast().await;
     let gig = app
         .create_active_gig(cast.freelancer.id, Revisions::Limited(3))
@@ -678,6 +692,7 @@ async fn placement_refuses_a_freelancer_blocked_after_the_handler_read_them() {
             gig.version,
             "raced-key",
             "raced-hash",
+            &placement_quota(&order, now),
             now.unix_timestamp(),
         )
         .await

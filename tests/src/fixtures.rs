@@ -353,7 +353,7 @@ impl TestApp {
         let placed = gigmarket_shared::app::orders::place(
             &self.state.store,
             &self.stripe,
-            &self.state.config.fees,
+            &self.state.config,
             Caller {
                 id: client.id,
                 role: Role::Client,

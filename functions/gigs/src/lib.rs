@@ -70,6 +70,7 @@ async fn create(
         caller,
         body.map(|JsonBody(draft)| draft),
         state.config.gig_auto_approve,
+        &state.config.quotas,
         OffsetDateTime::now_utc(),
     )
     .await?;

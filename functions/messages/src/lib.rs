@@ -47,6 +47,7 @@ async fn open_conversation(
         caller,
         &request,
         state.config.conversations_per_hour,
+        &state.config.quotas,
         OffsetDateTime::now_utc(),
     )
     .await?;
@@ -104,6 +105,7 @@ async fn send_message(
         caller,
         conversation_id,
         &request,
+        &state.config.quotas,
         OffsetDateTime::now_utc(),
     )
     .await?;

@@ -83,7 +83,7 @@ async fn place_order(
     let placed = orders::place(
         &state.store,
         &stripe,
-        &state.config.fees,
+        &state.config,
         caller,
         key.as_deref(),
         &request,

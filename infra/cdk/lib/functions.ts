@@ -91,11 +91,11 @@ export const FUNCTIONS: FunctionSpec[] = [
     name: 'gigs',
     description: 'Publishing and moderating gigs, browse and search, categories',
     // GetItem: the gig, its owner. Query: the listing and owner indexes. Every gig write is one
-    // TransactWriteItems: the gig (Put/Update), its listing entries (Put/Delete) and a
-    // ConditionCheck of the owner's status.
+    // TransactWriteItems: the gig (Put/Update), its listing entries (Put/Delete), a
+    // ConditionCheck of the owner's status and, on creation, the owner's daily quota (Update).
     table: {
       actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem'],
-      leadingKeys: ['GIG#*', 'USER#*', 'METRICS#*'],
+      leadingKeys: ['GIG#*', 'USER#*', 'METRICS#*', 'QUOTA#*'],
     },
     queriesIndexes: true,
     readsJwtKeys: true,
@@ -105,10 +105,11 @@ export const FUNCTIONS: FunctionSpec[] = [
     description: 'Order placement, lifecycle transitions and order reads with their timeline',
     // GetItem: idempotency record, gig, freelancer, order. Query: an order's partition and the
     // listing indexes. Placement and transitions are one TransactWriteItems of Puts, an Update
-    // (the gig) and, at placement, a ConditionCheck of the freelancer (not blocked).
+    // (the gig) and, at placement, a ConditionCheck of the freelancer (not blocked) and the
+    // client's hourly quota (Update).
     table: {
       actions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'],
-      leadingKeys: ['ORDER#*', 'IDEMPOTENCY#*', 'GIG#*', 'USER#*', 'METRICS#*', 'LEDGER#*', 'BALANCE#*', 'EARNINGS#*'],
+      leadingKeys: ['ORDER#*', 'IDEMPOTENCY#*', 'GIG#*', 'USER#*', 'METRICS#*', 'LEDGER#*', 'BALANCE#*', 'EARNINGS#*', 'QUOTA#*'],
     },
     queriesIndexes: true,
     readsJwtKeys: true,
@@ -121,9 +122,10 @@ export const FUNCTIONS: FunctionSpec[] = [
     // sparse review indexes. A review is one TransactWriteItems: Puts (the review, the other one
     // when published with it), Updates (review states, rating totals on users and the gig) and a
     // ConditionCheck of the author; a reply is one UpdateItem. Then the gig's re-index (Update of
-    // the gig, Put of each listing entry, ConditionCheck of the owner).
+    // the gig, Put of each listing entry, ConditionCheck of the owner). A public listing reads
+    // the gigs and users its page names in one BatchGetItem.
     table: {
-      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'],
+      actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'],
       leadingKeys: ['ORDER#*', 'REVIEW#*', 'USER#*', 'GIG#*', 'METRICS#*'],
     },
     queriesIndexes: true,
@@ -136,10 +138,10 @@ export const FUNCTIONS: FunctionSpec[] = [
     // GetItem: inbox entries, users, the order or gig of a context. Query: a conversation's
     // messages and the inbox index. Opening, sending and reading are one TransactWriteItems each:
     // Puts (message, inbox entries), Updates (inbox entries, unread totals, the hourly counter of
-    // opened conversations) and a ConditionCheck of the sender (not blocked).
+    // opened conversations, the sender's per-minute quota) and a ConditionCheck of the sender.
     table: {
       actions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'],
-      leadingKeys: ['CONV#*', 'CONVRATE#*', 'USER#*', 'ORDER#*', 'GIG#*', 'METRICS#*'],
+      leadingKeys: ['CONV#*', 'CONVRATE#*', 'USER#*', 'ORDER#*', 'GIG#*', 'METRICS#*', 'QUOTA#*'],
     },
     queriesIndexes: true,
     readsJwtKeys: true,

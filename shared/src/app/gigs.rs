@@ -12,6 +12,7 @@ use uuid::Uuid;
 use super::{require_role, verified_caller};
 use crate::domain::browse::BrowseParams;
 use crate::domain::gig::{Gig, GigCard, GigDraft, GigPatch, GigStatus, GigView};
+use crate::domain::quota::{QuotaKind, QuotaLimits};
 use crate::domain::user::{Caller, Role};
 use crate::error::{ApiError, ApiResult};
 use crate::pagination::{CursorCodec, Page, PageParams};
@@ -150,6 +151,7 @@ pub async fn create(
     caller: Caller,
     draft: ApiResult<GigDraft>,
     auto_approve: bool,
+    quotas: &QuotaLimits,
     now: OffsetDateTime,
 ) -> ApiResult<SeenGig> {
     require_role(caller, Role::Freelancer)?;
@@ -159,7 +161,10 @@ pub async fn create(
     // A gig goes to review (or live) as it is created: its owner's address must be proven.
     verified_caller(store, caller).await?;
     let gig = Gig::new(caller.id, content, GigStatus::initial(auto_approve), now);
-    store.create_gig(&gig).await?;
+    let quota = quotas.quota(QuotaKind::GigsCreated, caller.id, now);
+    if let GigWrite::QuotaReached = store.create_gig_within(&gig, Some(&quota)).await? {
+        return Err(quota.exceeded(now).into());
+    }
     let stored = StoredGig {
         gig,
         listed: false,

@@ -11,6 +11,7 @@ use crate::domain::gig::GigStatus;
 use crate::domain::message::{
     self, Context, ConversationView, InboxEntry, Message, OpenConversation, SendMessage,
 };
+use crate::domain::quota::{QuotaKind, QuotaLimits};
 use crate::domain::user::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::pagination::{CursorCodec, Page, PageParams};
@@ -37,6 +38,7 @@ pub async fn open(
     caller: Caller,
     request: &OpenConversation,
     max_per_hour: u32,
+    quotas: &QuotaLimits,
     now: OffsetDateTime,
 ) -> ApiResult<Sent> {
     let (context, text) = request.validate(caller.id)?;
@@ -55,7 +57,7 @@ pub async fn open(
         .await?
         .is_some()
     {
-        return send_into(store, caller, &message).await;
+        return send_into(store, caller, &message, quotas, now).await;
     }
     let participant = store
         .get_user(participant_id)
@@ -89,7 +91,7 @@ pub async fn open(
             created: true,
         }),
         // A racing request opened it first: this message joins it.
-        Opening::Exists => send_into(store, caller, &message).await,
+        Opening::Exists => send_into(store, caller, &message, quotas, now).await,
         Opening::SenderBlocked | Opening::RecipientBlocked => Err(blocked()),
         Opening::RateLimited => Err(ApiError::TooManyRequests {
             retry_after_secs,
@@ -150,6 +152,7 @@ pub async fn send(
     caller: Caller,
     conversation_id: Uuid,
     request: &SendMessage,
+    quotas: &QuotaLimits,
     now: OffsetDateTime,
 ) -> ApiResult<Sent> {
     let text = message::check_message_text(&request.text)?;
@@ -161,12 +164,22 @@ pub async fn send(
         .ok_or(ApiError::NotFound("conversation"))?;
     verified_caller(store, caller).await?;
     let message = Message::new(conversation_id, caller, entry.counterpart.id, text, now);
-    send_into(store, caller, &message).await
+    send_into(store, caller, &message, quotas, now).await
 }
 
-async fn send_into(store: &Store, caller: Caller, message: &Message) -> ApiResult<Sent> {
-    match store.append_message(message).await? {
+/// Adds `message` to its existing conversation, counted against the sender's
+/// messages-per-minute quota in the same transaction.
+async fn send_into(
+    store: &Store,
+    caller: Caller,
+    message: &Message,
+    quotas: &QuotaLimits,
+    now: OffsetDateTime,
+) -> ApiResult<Sent> {
+    let quota = quotas.quota(QuotaKind::MessagesSent, caller.id, now);
+    match store.append_message(message, &quota).await? {
         Sending::Sent => {}
+        Sending::QuotaReached => return Err(quota.exceeded(now).into()),
         Sending::NotMember => return Err(ApiError::NotFound("conversation")),
         Sending::SenderBlocked | Sending::RecipientBlocked => return Err(blocked()),
     }

@@ -11,13 +11,14 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{payments, require_role, verified_caller};
+use crate::config::Config;
 use crate::domain::audit::{self, AuditAction, AuditEntry, TargetKind};
 use crate::domain::gig::GigStatus;
-use crate::domain::money::FeeSchedule;
 use crate::domain::order::{
     ActionInput, Actor, Order, OrderAction, OrderStatus, Party, PlaceOrder, TimelineEntry,
 };
 use crate::domain::order::{Transition, Unorderable, check_idempotency_key};
+use crate::domain::quota::QuotaKind;
 use crate::domain::review::OrderReviewStates;
 use crate::domain::user::{Caller, Role};
 use crate::error::{ApiError, ApiResult};
@@ -69,7 +70,7 @@ impl Placed {
 pub async fn place(
     store: &Store,
     stripe: &StripeClient,
-    fees: &FeeSchedule,
+    config: &Config,
     caller: Caller,
     idempotency_key: Option<&str>,
     request: &PlaceOrder,
@@ -106,15 +107,29 @@ pub async fn place(
     if !freelancer_available {
         return Err(freelancer_unavailable());
     }
-    let mut order = Order::place(caller.id, &gig, request.package, requirements, fees, now)
-        .map_err(|refusal| match refusal {
-            Unorderable::PackageNotOffered => ApiError::invalid(
-                "package",
-                "not_offered",
-                "this gig does not offer that package",
-            ),
-            Unorderable::NotChargeable(_) => gig_not_orderable(),
-        })?;
+    let mut order = Order::place(
+        caller.id,
+        &gig,
+        request.package,
+        requirements,
+        &config.fees,
+        now,
+    )
+    .map_err(|refusal| match refusal {
+        Unorderable::PackageNotOffered => ApiError::invalid(
+            "package",
+            "not_offered",
+            "this gig does not offer that package",
+        ),
+        Unorderable::NotChargeable(_) => gig_not_orderable(),
+    })?;
+    // Refused before Stripe is asked for anything; the placement's transaction holds the limit.
+    let quota = config
+        .quotas
+        .quota(QuotaKind::OrderPlacements, caller.id, now);
+    if store.quota_used(&quota).await? >= quota.limit {
+        return Err(quota.exceeded(now).into());
+    }
     let currency_seen = request.currency.trim().to_ascii_uppercase();
     if request.expected_price_cents != order.price_cents || currency_seen != order.currency {
         return Err(ApiError::PriceChanged {
@@ -143,6 +158,7 @@ pub async fn place(
             gig.version,
             &idempotency_key,
             &hash,
+            &quota,
             now.unix_timestamp(),
         )
         .await;
@@ -165,6 +181,7 @@ pub async fn place(
             "the gig changed while the order was placed; review it and order again",
         )),
         Placement::FreelancerUnavailable => Err(freelancer_unavailable()),
+        Placement::QuotaReached => Err(quota.exceeded(now).into()),
     }
 }
 

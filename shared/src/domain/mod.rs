@@ -13,6 +13,7 @@ pub mod money;
 pub mod order;
 pub mod password_change;
 pub mod payout;
+pub mod quota;
 pub mod rating;
 pub mod realtime;
 pub mod reconciliation;

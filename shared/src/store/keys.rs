@@ -31,6 +31,7 @@
 //! | conversation member (inbox entry) | `CONV#<conversation_id>` | `MEMBER#<user_id>` | gsi1: `INBOX#<user_id>` / `<last activity ms:016>#<conversation_id>` |
 //! | message             | `CONV#<conversation_id>` | `MSG#<message_id>` | UUIDv7 ids: sorted by send time; one Query reads a page |
 //! | conversations opened| `CONVRATE#<user_id>`    | `HOUR#<start>`     | TTL `expires_at`; new conversations per clock hour |
+//! | action quota        | `QUOTA#<user_id>`       | `<kind>#<start>`   | TTL `expires_at`; orders placed per hour, messages per minute, gigs created per day (`domain::quota`) |
 //! | message mail throttle | `MSGMAIL#<conversation_id>#<user_id>` | `THROTTLE` | TTL `expires_at`; one mail per 15 minutes |
 //! | metrics counter shard | `METRICS#<area>` (`users`, `gigs`, `orders`, `reviews`, `messages`) | `SHARD#<n>` (n in 0..8) | one number attribute per counter (`domain::metrics::Counter::name`); see "Metrics counters" |
 //! | audit entry         | `AUDIT#<entry_id>`      | `AUDIT`            | gsi1 by actor, gsi2 by target, gsi3 by month (below) |
@@ -229,6 +230,8 @@ pub(crate) mod attr {
     pub const COUNTERPART_LAST_READ_AT: &str = "counterpart_last_read_at";
     /// On the per-hour counter of opened conversations.
     pub const OPENED: &str = "opened";
+    /// On an action quota's counter (`store::quotas`).
+    pub const COUNT: &str = "count";
 
     // Email verification and password reset.
     /// On the user item.
@@ -784,6 +787,14 @@ pub fn conversations_opened(user_id: Uuid, hour_start: i64) -> Key {
     Key::new(format!("CONVRATE#{user_id}"), &format!("HOUR#{hour_start}"))
 }
 
+/// A user's counter of `kind` actions (`domain::quota`) in the window starting at `window_start`.
+pub fn quota(kind: &str, user_id: Uuid, window_start: i64) -> Key {
+    Key::new(
+        format!("QUOTA#{user_id}"),
+        &format!("{kind}#{window_start}"),
+    )
+}
+
 /// The notifier's "mailed about this conversation lately" marker for one recipient.
 pub fn message_mail_throttle(conversation_id: Uuid, recipient_id: Uuid) -> Key {
     Key::new(
@@ -976,6 +987,7 @@ pub mod entity {
     pub const CONVERSATION_MEMBER: &str = "conversation_member";
     pub const MESSAGE: &str = "message";
     pub const CONVERSATIONS_OPENED: &str = "conversations_opened";
+    pub const QUOTA_WINDOW: &str = "quota_window";
     pub const MESSAGE_MAIL_THROTTLE: &str = "message_mail_throttle";
     // Email verification and password reset.
     pub const ACCOUNT_TOKEN: &str = "account_token";

@@ -17,6 +17,7 @@ use super::transaction::{TransactOutcome, Transaction};
 use super::{Item, Store, attribute, n, rfc3339, s, sdk_error, to_item};
 use crate::domain::message::{InboxEntry, Message};
 use crate::domain::metrics::MetricsDelta;
+use crate::domain::quota::Quota;
 use crate::domain::user::UserStatus;
 use crate::error::ApiError;
 use crate::pagination::{PageRequest, Position};
@@ -41,6 +42,8 @@ pub enum Sending {
     NotMember,
     SenderBlocked,
     RecipientBlocked,
+    /// The sender's messages-per-minute quota is used up.
+    QuotaReached,
 }
 
 /// The per-hour limit on new conversations, checked in the opening's transaction.
@@ -58,6 +61,7 @@ enum Writing {
     RecipientUser,
     SenderCheck,
     OpenCounter,
+    Quota,
     Metrics,
 }
 
@@ -201,7 +205,11 @@ impl Store {
 
     /// Adds `message` to its conversation: the message, both inbox entries' last activity and
     /// preview, the recipient's unread count on their entry and their total, in one transaction.
-    pub async fn append_message(&self, message: &Message) -> Result<Sending, ApiError> {
+    pub async fn append_message(
+        &self,
+        message: &Message,
+        quota: &Quota,
+    ) -> Result<Sending, ApiError> {
         let last = attribute(&message.preview())?;
         let sort = s(inbox_sort(message.sent_at, message.conversation_id));
         let entry_update = |unread: bool| {
@@ -246,9 +254,13 @@ impl Store {
             )?
             .count_unread_for(Writing::RecipientUser, message.recipient_id)?
             .check_not_blocked(Writing::SenderCheck, message.sender_id)?
-            .count(Writing::Metrics, &MetricsDelta::message_sent(), message.id)?;
+            .count(Writing::Metrics, &MetricsDelta::message_sent(), message.id)?
+            .within_quota(Writing::Quota, quota)?;
         Ok(match self.transact(transaction).await? {
             TransactOutcome::Committed => Sending::Sent,
+            TransactOutcome::ConditionFailed(failed) if failed.includes(Writing::Quota) => {
+                Sending::QuotaReached
+            }
             TransactOutcome::ConditionFailed(failed)
                 if failed.includes(Writing::SenderEntry)
                     || failed.includes(Writing::RecipientEntry) =>

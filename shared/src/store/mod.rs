@@ -24,6 +24,7 @@ pub mod orders;
 pub(crate) mod paged;
 pub mod passwords;
 pub mod payouts;
+pub mod quotas;
 pub mod realtime;
 pub mod reconciliation;
 pub mod reviews;

@@ -29,6 +29,7 @@ use crate::domain::metrics::MetricsDelta;
 use crate::domain::order::{
     Deadline, Order, OrderStatus, Party, Payment, Refund, RefundStatus, TimelineEntry, Transition,
 };
+use crate::domain::quota::Quota;
 use crate::domain::review::OrderReviewStates;
 use crate::error::ApiError;
 use crate::pagination::{PageRequest, Position};
@@ -62,6 +63,8 @@ pub enum Placement {
     GigChanged,
     /// The gig's freelancer was blocked (or removed) between our read and the write.
     FreelancerUnavailable,
+    /// The client's order-placement quota is used up.
+    QuotaReached,
 }
 
 /// Which of a user's order lists to read.
@@ -105,6 +108,7 @@ enum Placing {
     IdempotencyRecord,
     FreelancerCheck,
     Metrics,
+    Quota,
 }
 
 /// The items of an order transition.
@@ -252,15 +256,16 @@ fn order_list(list: OrderList, user_id: Uuid, status: Option<OrderStatus>) -> Li
 }
 
 impl Store {
-    /// Places an order: the order, its first timeline entry, the gig's counters and the
-    /// idempotency record, all or nothing, and only while the freelancer is not blocked and the
-    /// gig is still at `gig_version`.
+    /// Places an order: the order, its first timeline entry, the gig's counters, the
+    /// idempotency record and the count against the client's `quota`, all or nothing, and only
+    /// while the freelancer is not blocked and the gig is still at `gig_version`.
     pub async fn place_order(
         &self,
         order: &Order,
         gig_version: u64,
         idempotency_key: &str,
         request_hash: &str,
+        quota: &Quota,
         now_unix: i64,
     ) -> Result<Placement, ApiError> {
         let record = IdempotencyRecord {
@@ -306,7 +311,8 @@ impl Store {
                 Placing::Metrics,
                 &MetricsDelta::order_placed(order),
                 order.id,
-            )?;
+            )?
+            .within_quota(Placing::Quota, quota)?;
         match self.transact(transaction).await? {
             TransactOutcome::Committed => Ok(Placement::Created),
             TransactOutcome::ConditionFailed(failed)
@@ -337,6 +343,9 @@ impl Store {
                 if failed.includes(Placing::FreelancerCheck) =>
             {
                 Ok(Placement::FreelancerUnavailable)
+            }
+            TransactOutcome::ConditionFailed(failed) if failed.includes(Placing::Quota) => {
+                Ok(Placement::QuotaReached)
             }
             TransactOutcome::ConditionFailed(failed) => Err(ApiError::internal(anyhow::anyhow!(
                 "order placement: unexpected condition failure of {failed:?}"

@@ -121,7 +121,7 @@ impl Store {
         rejection_reason: Option<&str>,
         decided: Decided<'_>,
     ) -> Result<GigWrite, ApiError> {
-        self.write_gig(Some(before), after, rejection_reason, Some(decided))
+        self.write_gig(Some(before), after, rejection_reason, Some(decided), None)
             .await
     }
 }

@@ -34,6 +34,7 @@ use uuid::Uuid;
 use super::keys::{self, attr};
 use super::{Item, Store, from_item};
 use crate::domain::gig::{Gig, GigStatus};
+use crate::domain::quota::Quota;
 use crate::error::ApiError;
 use crate::pagination::PageRequest;
 
@@ -54,6 +55,8 @@ pub enum GigWrite {
     Saved { listed: bool },
     /// The gig (or its owner's status) changed since it was read: re-read and decide again.
     Stale,
+    /// A creation: its owner's gigs-created quota is used up.
+    QuotaReached,
 }
 
 pub(in crate::store) fn decode_stored_gig(mut item: Item) -> Result<StoredGig, ApiError> {
@@ -75,11 +78,27 @@ fn internal(message: &'static str) -> ApiError {
 
 impl Store {
     /// Stores a new gig; when it is active (and its owner not blocked) its listing entries too,
-    /// in the same transaction.
+    /// in the same transaction. Counts against no quota: for imports, seeds and tests.
     pub async fn create_gig(&self, gig: &Gig) -> Result<(), ApiError> {
+        match self.create_gig_within(gig, None).await? {
+            GigWrite::Saved { .. } => Ok(()),
+            _ => Err(internal(
+                "create_gig: counted against no quota, yet refused by one",
+            )),
+        }
+    }
+
+    /// Stores a new gig as [`Store::create_gig`] does, counted against `quota` in the same
+    /// transaction when there is one: `Saved`, or `QuotaReached` with nothing written.
+    pub async fn create_gig_within(
+        &self,
+        gig: &Gig,
+        quota: Option<&Quota>,
+    ) -> Result<GigWrite, ApiError> {
         for _ in 0..5 {
-            if let GigWrite::Saved { .. } = self.write_gig(None, gig, None, None).await? {
-                return Ok(());
+            match self.write_gig(None, gig, None, None, quota).await? {
+                GigWrite::Stale => continue,
+                done => return Ok(done),
             }
         }
         Err(internal("create_gig: the owner's status kept changing"))
@@ -99,15 +118,14 @@ impl Store {
 
     /// Replaces `before` (as read) with `after` (content and status; counters are never
     /// written), re-deriving the listing entries, in one transaction. `Stale` when the gig or
-    /// its owner's status changed since `before` was read. Archiving is also conditioned on no
-    /// open orders.
+    /// its owner's status changed since `before` was read.
     pub async fn save_gig(
         &self,
         before: &StoredGig,
         after: &Gig,
         rejection_reason: Option<&str>,
     ) -> Result<GigWrite, ApiError> {
-        self.write_gig(Some(before), after, rejection_reason, None)
+        self.write_gig(Some(before), after, rejection_reason, None, None)
             .await
     }
 
@@ -126,6 +144,7 @@ impl Store {
                     Some(&stored),
                     &stored.gig,
                     stored.rejection_reason.as_deref(),
+                    None,
                     None,
                 )
                 .await?;

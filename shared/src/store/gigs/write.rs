@@ -10,6 +10,7 @@ use super::items::{gig_item, listing_entries};
 use super::{GigWrite, StoredGig, internal};
 use crate::domain::gig::{Gig, GigStatus};
 use crate::domain::metrics::MetricsDelta;
+use crate::domain::quota::Quota;
 use crate::error::ApiError;
 use crate::store::keys::{self, Key, attr};
 use crate::store::transaction::{TransactOutcome, Transaction};
@@ -24,18 +25,20 @@ enum GigItem {
     Entry,
     Metrics,
     Audit,
+    Quota,
 }
 
 impl Store {
     /// Creates the gig when `before` is None, else replaces `before` (as read) with `after`.
     /// `decided`: an admin's decision, stamped on the gig with its audit entry in the same
-    /// transaction.
+    /// transaction. `quota`: what the write counts against (a creation by its owner).
     pub(super) async fn write_gig(
         &self,
         before: Option<&StoredGig>,
         after: &Gig,
         rejection_reason: Option<&str>,
         decided: Option<Decided<'_>>,
+        quota: Option<&Quota>,
     ) -> Result<GigWrite, ApiError> {
         // Whether the owner is blocked matters only for an active gig; the check item pins what
         // we read, so a concurrent block or unblock makes this write stale instead of wrong.
@@ -95,8 +98,14 @@ impl Store {
             Some(before) => MetricsDelta::gig_moved(before.gig.status, after.status),
         };
         transaction.count(GigItem::Metrics, &moved, after.id)?;
+        if let Some(quota) = quota {
+            transaction.within_quota(GigItem::Quota, quota)?;
+        }
         match self.transact(transaction).await? {
             TransactOutcome::Committed => Ok(GigWrite::Saved { listed }),
+            TransactOutcome::ConditionFailed(failed) if failed.includes(GigItem::Quota) => {
+                Ok(GigWrite::QuotaReached)
+            }
             TransactOutcome::ConditionFailed(failed)
                 if before.is_none() && failed.includes(GigItem::Gig) =>
             {

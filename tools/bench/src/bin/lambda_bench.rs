@@ -652,7 +652,7 @@ async fn seed_orders(store: &Store, config: &Config, gig: &Gig) -> anyhow::Resul
     let placed = gigmarket_shared::app::orders::place(
         store,
         &stripe,
-        &config.fees,
+        config,
         caller,
         Some("bench-order"),
         &PlaceOrder {
@@ -676,6 +676,7 @@ async fn seed_orders(store: &Store, config: &Config, gig: &Gig) -> anyhow::Resul
             text: "Hello, a question about the order.".to_owned(),
         },
         config.conversations_per_hour,
+        &config.quotas,
         now,
     )
     .await

@@ -1,0 +1,178 @@
+//! Per-user quotas on actions that cost other people money or attention: orders placed per hour
+//! (each one creates a PaymentIntent and lands in a freelancer's queue), messages sent per minute
+//! in conversations that already exist (opening one has its own hourly limit in
+//! `domain::message`), and gigs created per day (each one lands in the review queue).
+//!
+//! Each quota is a fixed-window counter counted in the same transaction as the action it limits
+//! and conditioned on staying under the limit (`store::quotas`): however many requests race, at
+//! most `limit` actions land per window, and a refused action counts nothing.
+
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// `ORDER_PLACEMENTS_PER_HOUR`'s default.
+pub const DEFAULT_ORDER_PLACEMENTS_PER_HOUR: u32 = 20;
+/// `MESSAGES_PER_MINUTE`'s default: a fast typist's pace, not a script's.
+pub const DEFAULT_MESSAGES_PER_MINUTE: u32 = 30;
+/// `GIGS_CREATED_PER_DAY`'s default.
+pub const DEFAULT_GIGS_CREATED_PER_DAY: u32 = 10;
+
+/// The configured limits (`ORDER_PLACEMENTS_PER_HOUR`, `MESSAGES_PER_MINUTE`,
+/// `GIGS_CREATED_PER_DAY`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuotaLimits {
+    pub order_placements_per_hour: u32,
+    pub messages_per_minute: u32,
+    pub gigs_created_per_day: u32,
+}
+
+impl Default for QuotaLimits {
+    fn default() -> Self {
+        Self {
+            order_placements_per_hour: DEFAULT_ORDER_PLACEMENTS_PER_HOUR,
+            messages_per_minute: DEFAULT_MESSAGES_PER_MINUTE,
+            gigs_created_per_day: DEFAULT_GIGS_CREATED_PER_DAY,
+        }
+    }
+}
+
+impl QuotaLimits {
+    pub fn limit(&self, kind: QuotaKind) -> u32 {
+        match kind {
+            QuotaKind::OrderPlacements => self.order_placements_per_hour,
+            QuotaKind::MessagesSent => self.messages_per_minute,
+            QuotaKind::GigsCreated => self.gigs_created_per_day,
+        }
+    }
+
+    /// `user_id`'s quota of `kind` in the window that holds `now`.
+    pub fn quota(&self, kind: QuotaKind, user_id: Uuid, now: OffsetDateTime) -> Quota {
+        Quota::at(kind, user_id, self.limit(kind), now)
+    }
+}
+
+/// What a quota counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuotaKind {
+    OrderPlacements,
+    MessagesSent,
+    GigsCreated,
+}
+
+impl QuotaKind {
+    /// The window's length in seconds (clock-aligned: a UTC hour, minute or day).
+    pub const fn window_secs(self) -> i64 {
+        match self {
+            Self::OrderPlacements => 3600,
+            Self::MessagesSent => 60,
+            Self::GigsCreated => 86_400,
+        }
+    }
+
+    /// The name it is stored and reported under.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::OrderPlacements => "order_placements",
+            Self::MessagesSent => "messages_sent",
+            Self::GigsCreated => "gigs_created",
+        }
+    }
+
+    fn per(self) -> &'static str {
+        match self {
+            Self::OrderPlacements => "orders per hour",
+            Self::MessagesSent => "messages per minute",
+            Self::GigsCreated => "gigs per day",
+        }
+    }
+}
+
+/// One user's quota of one kind, in the window that holds `now`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quota {
+    pub kind: QuotaKind,
+    pub user_id: Uuid,
+    pub limit: u32,
+    /// Unix seconds.
+    pub window_start: i64,
+}
+
+impl Quota {
+    pub fn at(kind: QuotaKind, user_id: Uuid, limit: u32, now: OffsetDateTime) -> Self {
+        let unix = now.unix_timestamp();
+        Self {
+            kind,
+            user_id,
+            limit,
+            window_start: unix - unix.rem_euclid(kind.window_secs()),
+        }
+    }
+
+    pub fn window_end(&self) -> i64 {
+        self.window_start + self.kind.window_secs()
+    }
+
+    /// When the counter may go: a little after its window, so a late transaction never finds
+    /// it gone and starts over.
+    pub fn expires_at(&self) -> i64 {
+        self.window_end() + 3600
+    }
+
+    /// The refusal of one more action at `now`.
+    pub fn exceeded(&self, now: OffsetDateTime) -> QuotaExceeded {
+        QuotaExceeded {
+            kind: self.kind,
+            limit: self.limit,
+            retry_after_secs: (self.window_end() - now.unix_timestamp()).max(1) as u64,
+        }
+    }
+}
+
+/// One more action would pass the quota: wait `retry_after_secs` (until the window ends).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuotaExceeded {
+    pub kind: QuotaKind,
+    pub limit: u32,
+    pub retry_after_secs: u64,
+}
+
+impl QuotaExceeded {
+    pub fn detail(&self) -> String {
+        format!(
+            "at most {} {}; try again in {} second(s)",
+            self.limit,
+            self.kind.per(),
+            self.retry_after_secs
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn windows_are_clock_aligned_and_retry_after_runs_to_their_end() {
+        let user = Uuid::nil();
+        let now = datetime!(2026-12-06 14:59:30 UTC);
+        let hourly = Quota::at(QuotaKind::OrderPlacements, user, 20, now);
+        assert_eq!(
+            hourly.window_start,
+            datetime!(2026-12-06 14:00 UTC).unix_timestamp()
+        );
+        assert_eq!(hourly.exceeded(now).retry_after_secs, 30);
+        let minute = Quota::at(QuotaKind::MessagesSent, user, 30, now);
+        assert_eq!(
+            minute.window_end(),
+            datetime!(2026-12-06 15:00 UTC).unix_timestamp()
+        );
+        let daily = Quota::at(QuotaKind::GigsCreated, user, 10, now);
+        assert_eq!(
+            daily.window_start,
+            datetime!(2026-12-06 00:00 UTC).unix_timestamp()
+        );
+        assert_eq!(daily.exceeded(now).retry_after_secs, 9 * 3600 + 30);
+        assert!(daily.expires_at() > daily.window_end());
+    }
+}
