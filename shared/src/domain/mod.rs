@@ -16,6 +16,7 @@ pub mod payout;
 pub mod rating;
 pub mod realtime;
 pub mod reconciliation;
+pub mod refund;
 pub mod review;
 pub mod search;
 pub mod user;

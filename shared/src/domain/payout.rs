@@ -58,6 +58,9 @@ pub struct Earning {
     /// How much of it paid the freelancer's debt when it cleared.
     #[serde(default)]
     pub debt_repaid_cents: u64,
+    /// How much of it admin refunds of the order took back before it was withdrawn.
+    #[serde(default)]
+    pub refunded_cents: u64,
     /// The won dispute that released it back to pending: its next clearance is a movement
     /// of its own (`earnings-cleared:<order>:<dispute>`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -84,11 +87,12 @@ impl Earning {
         }
     }
 
-    /// What of it is still on the platform: neither withdrawn nor spent on a debt.
+    /// What of it is still on the platform: neither withdrawn, spent on a debt, nor refunded.
     pub fn unwithdrawn_cents(&self) -> u64 {
         self.amount_cents
             .saturating_sub(self.withdrawn_cents)
             .saturating_sub(self.debt_repaid_cents)
+            .saturating_sub(self.refunded_cents)
     }
 }
 
@@ -331,6 +335,7 @@ mod tests {
             amount_cents: amount,
             withdrawn_cents: withdrawn,
             debt_repaid_cents: 0,
+            refunded_cents: 0,
             released_by: None,
             status: EarningStatus::Available,
             charge_id: None,

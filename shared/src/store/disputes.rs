@@ -102,20 +102,7 @@ impl Store {
                 .expression_attribute_values(":read", n(change.order.version))
         })?;
         if let Some((before, after)) = &change.earning {
-            transaction.put(
-                Writing::Earning,
-                super::payouts::earning_item(after)?,
-                |put| {
-                    put.condition_expression("#status = :status AND #withdrawn = :withdrawn")
-                        .expression_attribute_names("#status", attr::STATUS)
-                        .expression_attribute_names("#withdrawn", "withdrawn_cents")
-                        .expression_attribute_values(
-                            ":status",
-                            attribute(&before.status).unwrap_or_else(|_| s("")),
-                        )
-                        .expression_attribute_values(":withdrawn", n(before.withdrawn_cents))
-                },
-            )?;
+            transaction.earning_as_read(Writing::Earning, before, after)?;
         }
         if let Some(ledger) = change.ledger {
             transaction.ledger(

@@ -44,6 +44,8 @@
 //! | withdrawal          | `EARNINGS#<freelancer_id>` | `WITHDRAWAL#<withdrawal_id>` | its transfers; gsi3 while one is not made |
 //! | withdrawal request  | `IDEMPOTENCY#<user_id>#<key>` | `WITHDRAWAL_REQUEST` | TTL `expires_at` (24 h); the withdrawal a retried request answers |
 //! | dispute             | `DISPUTE#<dispute_id>`  | `DISPUTE`          | a charge's dispute: order, amount, status, what was frozen; gsi3 while open |
+//! | admin refund        | `REFUND#<refund_id>`    | `ADMIN_REFUND`     | an admin's refund of a completed order: amount, split, Stripe's refund, reversals |
+//! | refund request      | `IDEMPOTENCY#<actor_id>#<key>` | `REFUND_REQUEST` | TTL `expires_at` (24 h); the admin refund a retried request answers |
 //!
 //! GSIs `gsi1`..`gsi4` are generic (`gsiNpk`/`gsiNsk`), overloaded by the entities that need them;
 //! each entity documents its use beside its key function. Partition values carry a prefix per
@@ -585,6 +587,20 @@ pub fn open_dispute_sort(opened_unix: i64, dispute_id: &str) -> String {
     format!("{opened_unix:012}#{dispute_id}")
 }
 
+/// An admin's refund of a completed order (UUIDv7 id).
+pub fn admin_refund(refund_id: Uuid) -> Key {
+    Key::new(format!("REFUND#{refund_id}"), "ADMIN_REFUND")
+}
+
+/// What an admin's retried `POST /admin/orders/{id}/refund` with the same Idempotency-Key finds
+/// (`actor_id`: the admin's user id, or an operator's name).
+pub fn admin_refund_request(actor_id: &str, idempotency_key: &str) -> Key {
+    Key::new(
+        format!("IDEMPOTENCY#{actor_id}#{idempotency_key}"),
+        "REFUND_REQUEST",
+    )
+}
+
 // ---- end of payments keys ----
 
 pub fn mail_sent(event_id: &str, recipient_id: Uuid) -> Key {
@@ -961,6 +977,8 @@ pub mod entity {
     pub const WITHDRAWAL: &str = "withdrawal";
     pub const WITHDRAWAL_REQUEST: &str = "withdrawal_request";
     pub const DISPUTE: &str = "dispute";
+    pub const ADMIN_REFUND: &str = "admin_refund";
+    pub const REFUND_REQUEST: &str = "refund_request";
     pub const PROCESSOR_EVENT: &str = "processor_event";
     pub const RECONCILIATION_WATERMARK: &str = "reconciliation_watermark";
     pub const GIG_LISTING: &str = "gig_listing";

@@ -26,6 +26,7 @@ pub mod passwords;
 pub mod payouts;
 pub mod realtime;
 pub mod reconciliation;
+pub mod refunds;
 pub mod reviews;
 pub mod sessions;
 pub mod stream;
