@@ -7,9 +7,7 @@
 
 use gigmarket_shared::domain::ledger::LedgerAccount;
 use gigmarket_tests::payments::{assert_ledger_balances, balance};
-use gigmarket_tests::stripe::raw_as;
 use gigmarket_tests::{RawRequest, Session, TestApp, TestResponse, WEBHOOK_SECRET};
-use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -284,22 +282,7 @@ async fn a_refund_after_the_payout_reverses_the_transfer_or_leaves_a_debt() {
 
     // The freelancer's money goes to their bank: the second order's refund finds nothing to
     // reverse, and its paid-out share stays owed.
-    let account = app
-        .state
-        .store
-        .payout_account(freelancer)
-        .await
-        .unwrap()
-        .unwrap()
-        .stripe_account_id;
-    let (status, payout) = raw_as(
-        &account,
-        Method::POST,
-        "/v1/payouts",
-        &format!("amount={net}&currency=eur"),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{payout}");
+    app.pay_out_to_bank(&cast.freelancer, net).await;
     let owed = refund(&app, &cast.admin, second, "second", &json!({"reason": "r"})).await;
     assert_eq!(owed.status, 201, "{owed:?}");
     assert_eq!(cents(&owed.body["paid_out_cents"]), net);

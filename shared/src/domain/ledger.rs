@@ -106,9 +106,9 @@ pub enum LedgerKind {
     /// An admin refunded (part of) a completed order: from the freelancer's earnings (or, for
     /// what was paid out, their debt) and the platform's fees back to the client.
     AdminRefund,
-    /// A transfer reversal took an admin refund's paid-out part back from the connected
-    /// account: the debt it was booked as is repaid.
-    RefundReversed,
+    /// A transfer reversal took a paid-out share back from the connected account (an admin
+    /// refund's or a lost dispute's): the debt it was booked as is repaid.
+    PayoutReversed,
 }
 
 impl LedgerKind {
@@ -125,7 +125,7 @@ impl LedgerKind {
             Self::DisputeReleased => "dispute-released",
             Self::DisputeLost => "dispute-lost",
             Self::AdminRefund => "admin-refund",
-            Self::RefundReversed => "refund-reversed",
+            Self::PayoutReversed => "payout-reversed",
         }
     }
 
@@ -142,7 +142,7 @@ impl LedgerKind {
             Self::DisputeReleased,
             Self::DisputeLost,
             Self::AdminRefund,
-            Self::RefundReversed,
+            Self::PayoutReversed,
         ]
         .into_iter()
         .find(|kind| kind.id_prefix() == prefix)
@@ -161,7 +161,7 @@ impl LedgerKind {
             | Self::DisputeFrozen
             | Self::DisputeReleased
             | Self::DisputeLost
-            | Self::RefundReversed => None,
+            | Self::PayoutReversed => None,
         }
     }
 }
@@ -595,11 +595,12 @@ impl LedgerTransaction {
         )
     }
 
-    /// A reversal took `amount` of an admin refund's paid-out part back from the freelancer's
-    /// connected account: it repays their debt (at most the `owed` left of it; cleared
+    /// A reversal took `amount` back from the freelancer's connected account for `cause` (an
+    /// admin refund's or a lost dispute's paid-out share, `admin-refund:<id>`,
+    /// `dispute-lost:<id>`): it repays their debt (at most the `owed` left of it; cleared
     /// earnings may have repaid some meanwhile, and the rest is theirs to withdraw again).
-    pub fn refund_reversed(
-        refund_id: Uuid,
+    pub fn payout_reversed(
+        cause: &str,
         transfer_id: &str,
         order_id: Uuid,
         freelancer_id: Uuid,
@@ -620,10 +621,10 @@ impl LedgerTransaction {
         postings.retain(|posting| posting.amount != 0);
         Self::new(
             format!(
-                "{}:{refund_id}:{transfer_id}",
-                LedgerKind::RefundReversed.id_prefix()
+                "{}:{cause}:{transfer_id}",
+                LedgerKind::PayoutReversed.id_prefix()
             ),
-            LedgerKind::RefundReversed,
+            LedgerKind::PayoutReversed,
             LedgerSubject::Order(order_id),
             currency,
             postings,

@@ -190,6 +190,17 @@ impl Withdrawal {
     }
 }
 
+/// A reversal of (part of) a transfer that paid out an order's earning: what a refund or a lost
+/// dispute of the order takes back from the freelancer's connected account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PayoutReversal {
+    /// The reversed transfer (`tr_...`).
+    pub transfer_id: String,
+    /// Stripe's reversal (`trr_...`).
+    pub reversal_id: String,
+    pub amount_cents: u64,
+}
+
 /// A dispute of an order's charge, as the platform records it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DisputeRecord {
@@ -208,6 +219,12 @@ pub struct DisputeRecord {
     pub opened_at: OffsetDateTime,
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub closed_at: Option<OffsetDateTime>,
+    /// A lost dispute's share that was paid out already, booked as the freelancer's debt, and
+    /// what reversals of the order's transfers took back of it.
+    #[serde(default)]
+    pub paid_out_cents: u64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reversals: Vec<PayoutReversal>,
 }
 
 /// Where a lost dispute's `amount` comes from, for an order split into the freelancer's

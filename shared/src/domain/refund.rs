@@ -19,18 +19,7 @@ use uuid::Uuid;
 
 use super::money::Currency;
 use super::order::{DisputeStatus, Order, OrderStatus, RefundStatus};
-use super::payout::{Earning, EarningStatus};
-
-/// One transfer reversal of an admin refund: the part of the freelancer's share taken back from
-/// their connected account.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RefundReversal {
-    /// The reversed transfer (`tr_...`).
-    pub transfer_id: String,
-    /// Stripe's reversal (`trr_...`).
-    pub reversal_id: String,
-    pub amount_cents: u64,
-}
+use super::payout::{Earning, EarningStatus, PayoutReversal};
 
 /// An admin's refund of (part of) a completed order's charge.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,7 +42,7 @@ pub struct AdminRefund {
     pub paid_out_cents: u64,
     /// The transfer reversals that took the paid-out part back.
     #[serde(default)]
-    pub reversals: Vec<RefundReversal>,
+    pub reversals: Vec<PayoutReversal>,
     /// Whether the reversals were asked for (once the refund was made): whatever they did not
     /// take back stays a debt.
     #[serde(default)]

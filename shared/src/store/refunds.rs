@@ -4,7 +4,7 @@
 //! left), the order's earning (conditioned on what was read of it, as a withdrawal, a clearance
 //! or a dispute may be moving it), the ledger's `admin-refund` transaction, the admin's audit
 //! entry and the request's Idempotency-Key. What Stripe then answers is recorded on the refund
-//! alone, each reversal with the ledger transaction that repays the debt it was booked as.
+//! alone (each reversal's ledger transaction is written as it is made: `app::payouts`).
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -153,14 +153,12 @@ impl Store {
         }
     }
 
-    /// Writes `after`, the refund `before` with Stripe's answer recorded, and the ledger
-    /// transaction that answer moves (a reversal's). `false`: someone wrote the refund since it
-    /// was read, or the debt the reversal repays changed.
+    /// Writes `after`, the refund `before` with Stripe's answer (or the reversals) recorded.
+    /// `false`: someone wrote the refund since it was read.
     pub async fn update_admin_refund(
         &self,
         before: &AdminRefund,
         after: &AdminRefund,
-        ledger: Option<&LedgerTransaction>,
     ) -> Result<bool, ApiError> {
         let mut transaction = self.transaction();
         transaction.put(Writing::Refund, refund_item(after)?, |put| {
@@ -168,14 +166,6 @@ impl Store {
                 .expression_attribute_names("#version", attr::VERSION)
                 .expression_attribute_values(":version", n(refund_version(before)))
         })?;
-        if let Some(ledger) = ledger {
-            transaction.ledger(
-                Writing::LedgerEntry,
-                Writing::Balance,
-                ledger,
-                after.updated_at.unix_timestamp(),
-            )?;
-        }
         match self.transact(transaction).await? {
             TransactOutcome::Committed => Ok(true),
             TransactOutcome::ConditionFailed(_) => Ok(false),

@@ -9,21 +9,22 @@
 //! does Stripe hear of it, keyed by the refund's id: a retried request answers the same refund
 //! and finishes what is left of it (a refund Stripe could not answer, the reversals), never a
 //! second one. Once the refund is made, the paid-out part is reversed from the transfers of the
-//! order's earnings as far as the connected account can cover it; each reversal repays the debt
-//! it was booked as, and what no reversal took back stays a debt that cleared earnings repay
-//! first.
+//! order's earnings as far as the connected account can cover it (`app::payouts::reverse_payouts`);
+//! each reversal repays the debt it was booked as, and what no reversal took back stays a debt
+//! that cleared earnings repay first.
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::app::payments::{refund_status_of, unavailable};
+use crate::app::payouts::{Clawback, reverse_payouts};
 use crate::domain::audit::{Actor, AuditAction, AuditEntry, TargetKind};
-use crate::domain::ledger::{LedgerAccount, LedgerTransaction};
+use crate::domain::ledger::{LedgerKind, LedgerTransaction};
 use crate::domain::money::Currency;
 use crate::domain::order::{REASON_MAX_CHARS, RefundStatus, check_idempotency_key};
 use crate::domain::payout::Earning;
-use crate::domain::refund::{AdminRefund, RefundError, RefundReversal, plan_refund};
+use crate::domain::refund::{AdminRefund, RefundError, plan_refund};
 use crate::domain::{Violations, check_text};
 use crate::error::{ApiError, ApiResult};
 use crate::store::Store;
@@ -279,7 +280,7 @@ async fn finish(
                 );
             }
         }
-        refund = record(store, &refund, after, None).await?;
+        refund = record(store, &refund, after).await?;
     }
     if matches!(
         refund.status,
@@ -292,94 +293,41 @@ async fn finish(
     Ok(refund)
 }
 
-/// Takes the refund's paid-out part back from the transfers of the order's earnings (newest
-/// first), as far as the connected account covers it; each reversal repays the debt it was
-/// booked as. Stripe refusing one (`balance_insufficient`) ends the attempt: the rest stays a
-/// debt.
+/// Takes the refund's paid-out part back from the order's transfers (`app::payouts`, the path a
+/// lost dispute takes too), then records the reversals and that they were tried.
 async fn reverse(
     store: &Store,
     stripe: &StripeClient,
-    mut refund: AdminRefund,
+    refund: AdminRefund,
     now: OffsetDateTime,
 ) -> ApiResult<AdminRefund> {
     let currency = Currency::parse(&refund.currency).map_err(ApiError::internal)?;
-    let transfers = stripe
-        .list_transfers(&refund.order_id.to_string())
-        .await
-        .map_err(unavailable)?
-        .data;
-    for transfer in transfers {
-        let left = refund.paid_out_cents - refund.reversed_cents();
-        let reversible = transfer.amount - transfer.amount_reversed;
-        if left == 0 {
-            break;
-        }
-        if reversible <= 0
-            || refund
-                .reversals
-                .iter()
-                .any(|reversal| reversal.transfer_id == transfer.id)
-        {
-            continue;
-        }
-        let amount = left.min(reversible.unsigned_abs());
-        let reversed = stripe
-            .create_transfer_reversal(
-                &transfer.id,
-                Some(i64::try_from(amount).map_err(ApiError::internal)?),
-                &format!("admin_refund_reversal:{}:{}", refund.id, transfer.id),
-            )
-            .await;
-        let reversal = match reversed {
-            Ok(reversal) => reversal,
-            Err(error) if error.is_retryable() => return Err(unavailable(error)),
-            Err(error) => {
-                tracing::info!(error = %error, refund = %refund.id, "reversal refused; the rest stays a debt");
-                break;
-            }
-        };
-        let mut after = refund.clone();
-        after.updated_at = next_update(&refund, now);
-        after.reversals.push(RefundReversal {
-            transfer_id: transfer.id.clone(),
-            reversal_id: reversal.id,
-            amount_cents: amount,
-        });
-        let owed = store
-            .ledger_balance(
-                LedgerAccount::FreelancerDebt(refund.freelancer_id),
-                &currency,
-            )
-            .await?
-            .min(0)
-            .unsigned_abs();
-        let ledger = LedgerTransaction::refund_reversed(
-            refund.id,
-            &transfer.id,
-            refund.order_id,
-            refund.freelancer_id,
-            currency.clone(),
-            amount,
-            owed,
-        )
-        .map_err(ApiError::internal)?;
-        refund = record(store, &refund, after, Some(&ledger)).await?;
-    }
+    let cause = format!("{}:{}", LedgerKind::AdminRefund.id_prefix(), refund.id);
+    let reversals = reverse_payouts(
+        store,
+        stripe,
+        Clawback {
+            cause: &cause,
+            order_id: refund.order_id,
+            freelancer_id: refund.freelancer_id,
+            currency: &currency,
+            paid_out_cents: refund.paid_out_cents,
+        },
+        &refund.reversals,
+        now,
+    )
+    .await?;
     let mut after = refund.clone();
     after.updated_at = next_update(&refund, now);
+    after.reversals = reversals;
     after.reversals_tried = true;
-    record(store, &refund, after, None).await
+    record(store, &refund, after).await
 }
 
-/// Writes `after` over `before`; 503 when someone wrote the refund (or the debt) meanwhile: the
-/// same request again reads it anew and finishes it.
-async fn record(
-    store: &Store,
-    before: &AdminRefund,
-    after: AdminRefund,
-    ledger: Option<&LedgerTransaction>,
-) -> ApiResult<AdminRefund> {
-    if store.update_admin_refund(before, &after, ledger).await? {
+/// Writes `after` over `before`; 503 when someone wrote the refund meanwhile: the same request
+/// again reads it anew and finishes it.
+async fn record(store: &Store, before: &AdminRefund, after: AdminRefund) -> ApiResult<AdminRefund> {
+    if store.update_admin_refund(before, &after).await? {
         Ok(after)
     } else {
         Err(ApiError::ServiceUnavailable {
@@ -424,7 +372,7 @@ pub async fn admin_refunds_reported(
         after.updated_at = next_update(&refund, now);
         after.status = status;
         after.refund_id = Some(reported.id.clone());
-        record(store, &refund, after, None).await?;
+        record(store, &refund, after).await?;
         changed = true;
     }
     Ok(changed)
