@@ -297,4 +297,16 @@ async fn a_refund_after_the_payout_reverses_the_transfer_or_leaves_a_debt() {
         .await;
     assert_eq!(cents(&page.body["balances"][0]["owed_cents"]), net);
     assert_ledger_balances(&app, freelancer).await;
+    // The admins' figures: one order's net paid out for good, the other's owed.
+    let metrics = app
+        .get("/admin/metrics", Some(&cast.admin.access_token))
+        .await;
+    assert_eq!(metrics.status, 200, "{metrics:?}");
+    assert_eq!(cents(&metrics.body["paid_out_cents"]["EUR"]), net);
+    assert_eq!(
+        cents(&metrics.body["owed_by_freelancers_cents"]["EUR"]),
+        net
+    );
+    assert_eq!(cents(&metrics.body["earnings_pending_cents"]["EUR"]), 0);
+    assert_eq!(cents(&metrics.body["earnings_available_cents"]["EUR"]), 0);
 }

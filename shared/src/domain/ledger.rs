@@ -43,6 +43,32 @@ pub enum LedgerAccount {
     FreelancerDebt(Uuid),
     /// Given back to clients by their banks (lost disputes).
     DisputesLost,
+    /// Every freelancer's balance of one kind together (pending, available, paid out, frozen,
+    /// debt): a total kept beside their own accounts for `GET /admin/metrics`, moved by every
+    /// posting to one of those ([`LedgerAccount::total`]) and never posted to itself.
+    FreelancersTotal(EarningsKind),
+}
+
+/// The kinds of a freelancer's balances, as their totals name them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum EarningsKind {
+    Pending,
+    Available,
+    PaidOut,
+    Frozen,
+    Debt,
+}
+
+impl EarningsKind {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Available => "available",
+            Self::PaidOut => "paid_out",
+            Self::Frozen => "frozen",
+            Self::Debt => "debt",
+        }
+    }
 }
 
 impl LedgerAccount {
@@ -55,6 +81,19 @@ impl LedgerAccount {
     /// Whether a balance above zero is allowed: not a debt's (a repayment never overpays).
     pub fn may_go_positive(self) -> bool {
         !matches!(self, Self::FreelancerDebt(_))
+    }
+
+    /// The total every posting to this account moves too: a freelancer's balance's kind.
+    pub fn total(self) -> Option<Self> {
+        let kind = match self {
+            Self::FreelancerPending(_) => EarningsKind::Pending,
+            Self::FreelancerAvailable(_) => EarningsKind::Available,
+            Self::FreelancerPaidOut(_) => EarningsKind::PaidOut,
+            Self::FreelancerFrozen(_) => EarningsKind::Frozen,
+            Self::FreelancerDebt(_) => EarningsKind::Debt,
+            _ => return None,
+        };
+        Some(Self::FreelancersTotal(kind))
     }
 }
 
@@ -71,6 +110,7 @@ impl fmt::Display for LedgerAccount {
             Self::FreelancerFrozen(id) => write!(f, "freelancer:{id}:frozen"),
             Self::FreelancerDebt(id) => write!(f, "freelancer:{id}:debt"),
             Self::DisputesLost => f.write_str("disputes_lost"),
+            Self::FreelancersTotal(kind) => write!(f, "freelancers:{}", kind.name()),
         }
     }
 }

@@ -23,6 +23,7 @@
 //! | mail dedupe record  | `MAIL#<event_id>`       | `TO#<user_id>`     | TTL `expires_at` (7 days); notifier's exactly-once guard |
 //! | ledger transaction  | `LEDGER#<transaction_id>` | `TX`             | immutable postings summing to zero (`store::ledger`); charges and refunds on gsi4 (see "Admin: lists") |
 //! | ledger balance      | `BALANCE#<account>#<currency>` | `BALANCE`   | moved by `ADD` with the postings; conditioned not below zero but `stripe_clearing` |
+//! | freelancers' total  | `BALANCE#freelancers:<kind>#<currency>` | `BALANCE` | entity `ledger_total`: every freelancer's `<kind>` balance together, `ADD`ed with their postings |
 //! | ledger currencies   | `LEDGER#CURRENCIES`     | `SHARD#<n>` (n in 0..8) | string set `currencies`: every currency a ledger transaction was written in, `ADD`ed by each one on the shard of its order (as the metrics counters); `GET /admin/metrics` reads the balances of these |
 //! | Stripe event applied| `STRIPE_EVENT#<event_id>` | `EVENT`          | TTL `expires_at` (30 days); put with the change it caused |
 //! | reconciliation watermark | `RECONCILIATION#stripe-events` | `WATERMARK` | how far the scheduler's reconciliation of Stripe's events got; written only at the version read (`store::reconciliation`) |
@@ -978,6 +979,9 @@ pub mod entity {
     pub const WITHDRAWAL_REQUEST: &str = "withdrawal_request";
     pub const DISPUTE: &str = "dispute";
     pub const ADMIN_REFUND: &str = "admin_refund";
+    /// Every freelancer's balances of one kind together (`LedgerAccount::FreelancersTotal`),
+    /// in the shape of a balance but no account's.
+    pub const LEDGER_TOTAL: &str = "ledger_total";
     pub const REFUND_REQUEST: &str = "refund_request";
     pub const PROCESSOR_EVENT: &str = "processor_event";
     pub const RECONCILIATION_WATERMARK: &str = "reconciliation_watermark";

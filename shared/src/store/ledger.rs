@@ -135,6 +135,26 @@ impl<N: Copy + Debug> Transaction<N> {
                     .expression_attribute_values(":entity", s(entity::LEDGER_CURRENCIES))
             },
         )?;
+        // The freelancers' totals move with their balances (one posting per kind at most: a
+        // transaction moves one freelancer's money). No condition: a total is only ever read.
+        for posting in &ledger.postings {
+            let Some(total) = posting.account.total() else {
+                continue;
+            };
+            let key = keys::ledger_balance(&total.to_string(), currency);
+            self.update(entry, &key, |update| {
+                update
+                    .update_expression(
+                        "ADD #balance :amount SET #entity = :entity, account = :account, currency = :currency",
+                    )
+                    .expression_attribute_names("#balance", BALANCE)
+                    .expression_attribute_names("#entity", super::keys::attr::ENTITY)
+                    .expression_attribute_values(":amount", n(posting.amount))
+                    .expression_attribute_values(":entity", s(entity::LEDGER_TOTAL))
+                    .expression_attribute_values(":account", s(total.to_string()))
+                    .expression_attribute_values(":currency", s(currency))
+            })?;
+        }
         for posting in &ledger.postings {
             let account = posting.account;
             let key = keys::ledger_balance(&account.to_string(), currency);
