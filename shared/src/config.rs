@@ -507,6 +507,8 @@ mod tests {
         // Sort keys (store::keys).
         "PAYOUT_ACCOUNT",
         "WITHDRAWAL_REQUEST",
+        "ADMIN_REFUND",
+        "REFUND_REQUEST",
     ];
 
     fn sources(dir: &std::path::Path, out: &mut Vec<String>) {

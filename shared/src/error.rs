@@ -175,6 +175,16 @@ pub const PROBLEM_TYPES: &[ProblemType] = &[
         "a withdrawal before the payout account's onboarding is finished (or while Stripe has disabled it)",
     ),
     problem(
+        "order-not-refundable",
+        409,
+        "an admin refund of an order that is not completed, was never paid, is disputed, or is refunded in full",
+    ),
+    problem(
+        "refund-exceeds-remaining",
+        409,
+        "an admin refund of more than what is left to refund of the order's charge",
+    ),
+    problem(
         "withdrawal-conflict",
         409,
         "concurrent withdrawals kept taking the same earnings; send the request again",

@@ -78,10 +78,12 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/admin/gigs/{id}/approve", "admin"),
     route("POST", "/admin/gigs/{id}/reject", "admin"),
     route("POST", "/admin/gigs/{id}/remove", "admin"),
-    // Admin: the lists and cancelling orders (app::admin::users, orders, reviews).
+    // Admin: the lists, cancelling and refunding orders (app::admin::users, orders, refunds,
+    // reviews).
     route("GET", "/admin/users", "admin"),
     route("GET", "/admin/orders", "admin"),
     route("POST", "/admin/orders/{id}/cancel", "admin"),
+    route("POST", "/admin/orders/{id}/refund", "admin"),
     route("GET", "/admin/reviews", "admin"),
     // Admin: the ledger's charges and refunds (app::admin::payments).
     route("GET", "/admin/payments", "admin"),

@@ -141,11 +141,29 @@ async fn recomputed(app: &TestApp) -> Value {
                 .copied()
                 .unwrap_or(0)
         };
+        // Every freelancer's balance of one kind (`freelancer:<id>:<kind>`) together.
+        let every = |kind: &str| -> i64 {
+            posted
+                .iter()
+                .filter(|((account, posted_in), _)| {
+                    posted_in == currency
+                        && account.starts_with("freelancer:")
+                        && account.ends_with(&format!(":{kind}"))
+                })
+                .map(|(_, amount)| amount)
+                .sum()
+        };
         for (figure, value) in [
             ("gross_order_value_cents", -sum("stripe_clearing")),
             ("fees_earned_cents", sum("platform_fees")),
             ("refunds_cents", sum("refunds")),
             ("escrow_held_cents", sum("escrow")),
+            ("earnings_pending_cents", every("pending")),
+            ("earnings_available_cents", every("available")),
+            ("paid_out_cents", every("paid_out")),
+            ("earnings_frozen_cents", every("frozen")),
+            ("owed_by_freelancers_cents", -every("debt")),
+            ("disputes_lost_cents", sum("disputes_lost")),
         ] {
             money
                 .entry(figure)
@@ -165,6 +183,12 @@ async fn recomputed(app: &TestApp) -> Value {
         "fees_earned_cents": figure("fees_earned_cents"),
         "refunds_cents": figure("refunds_cents"),
         "escrow_held_cents": figure("escrow_held_cents"),
+        "earnings_pending_cents": figure("earnings_pending_cents"),
+        "earnings_available_cents": figure("earnings_available_cents"),
+        "paid_out_cents": figure("paid_out_cents"),
+        "earnings_frozen_cents": figure("earnings_frozen_cents"),
+        "owed_by_freelancers_cents": figure("owed_by_freelancers_cents"),
+        "disputes_lost_cents": figure("disputes_lost_cents"),
     })
 }
 

@@ -2,8 +2,9 @@
 //! (the local Stripe disputes the charge as Stripe's test mode does), `charge.dispute.*`
 //! delivered to the webhook signed, and closed the way Stripe's test mode closes them (evidence
 //! `winning_evidence` / `losing_evidence`). The earnings freeze wherever they sit, a won
-//! dispute releases them, a lost one sends the money to the bank and leaves a debt that the next
-//! earnings pay first; the ledger sums to zero throughout.
+//! dispute releases them, a lost one sends the money to the bank and takes the paid-out share
+//! back from the connected account, or leaves a debt that the next earnings pay first; the
+//! ledger sums to zero throughout.
 
 use gigmarket_shared::domain::gig::Gig;
 use gigmarket_shared::domain::ledger::LedgerAccount;
@@ -177,6 +178,8 @@ async fn losing_a_dispute_after_the_payout_leaves_a_debt_paid_from_the_next_earn
         .await;
     assert_eq!(withdrawn.status, 201, "{withdrawn:?}");
     assert_eq!(withdrawn.body["amount_cents"], net);
+    // The freelancer's money goes on to their bank: nothing is left to reverse.
+    app.pay_out_to_bank(&cast.freelancer, net).await;
 
     // The dispute and its loss arrive out of order: the close first applies both.
     submit_evidence(&app.dispute_id_of(&intent_id).await, "losing_evidence").await;
@@ -214,6 +217,68 @@ async fn losing_a_dispute_after_the_payout_leaves_a_debt_paid_from_the_next_earn
         "the same price: all of it repaid the debt"
     );
     assert_ledger_balances(&app, cast.freelancer.id).await;
+}
+
+#[tokio::test]
+async fn losing_a_dispute_after_the_payout_reverses_the_transfer_the_account_still_holds() {
+    let app = TestApp::new().await;
+    let (cast, gig) = app.cast_with_gig().await;
+    let (order_id, intent_id) = paid_order(&app, &cast.client, &gig, CARD_DISPUTED).await;
+    complete(&app, &cast.client, &cast.freelancer, order_id).await;
+    let later = OffsetDateTime::now_utc() + Duration::days(15);
+    assert_eq!(clear_earnings(&app, later).await, 1);
+    let net = balance(&app, LedgerAccount::FreelancerAvailable(cast.freelancer.id)).await;
+    app.onboard(&cast.freelancer).await;
+    let withdrawn = app
+        .withdraw(&cast.freelancer, "all", &json!({"currency": "EUR"}))
+        .await;
+    assert_eq!(withdrawn.status, 201, "{withdrawn:?}");
+
+    let dispute_id = app.dispute_id_of(&intent_id).await;
+    let created = app
+        .deliver_dispute_event("charge.dispute.created", &intent_id)
+        .await;
+    assert_eq!(created.body["outcome"], "recorded", "{created:?}");
+    submit_evidence(&dispute_id, "losing_evidence").await;
+    let closed = app
+        .deliver_dispute_event("charge.dispute.closed", &intent_id)
+        .await;
+    assert_eq!(closed.body["outcome"], "recorded", "{closed:?}");
+    // The connected account still held the transfer: it is reversed, and nothing is owed.
+    let record = app
+        .state
+        .store
+        .get_dispute(&dispute_id)
+        .await
+        .unwrap()
+        .expect("the dispute");
+    assert_eq!(i64::try_from(record.paid_out_cents).unwrap(), net);
+    assert_eq!(record.reversals.len(), 1, "{record:?}");
+    assert_eq!(
+        i64::try_from(record.reversals[0].amount_cents).unwrap(),
+        net
+    );
+    assert!(record.reversals[0].reversal_id.starts_with("trr_"));
+    assert_eq!(
+        balance(&app, LedgerAccount::FreelancerDebt(cast.freelancer.id)).await,
+        0
+    );
+    assert_eq!(
+        balance(&app, LedgerAccount::FreelancerPaidOut(cast.freelancer.id)).await,
+        0,
+        "what was paid out came back"
+    );
+    assert_eq!(payouts(&app, &cast.freelancer).await["owed_cents"], 0);
+    assert_ledger_balances(&app, cast.freelancer.id).await;
+    // The close again changes nothing.
+    let again = app
+        .deliver_dispute_event("charge.dispute.closed", &intent_id)
+        .await;
+    assert_eq!(again.body["outcome"], "already_applied");
+    assert_eq!(
+        balance(&app, LedgerAccount::FreelancerDebt(cast.freelancer.id)).await,
+        0
+    );
 }
 
 #[tokio::test]

@@ -115,6 +115,8 @@ const HTTP_SAMPLES: &[(&str, u16)] = &[
     ("admin/list-reviews.json", 200),
     // The ledger's charges: Ann's client paid for the order.
     ("admin/list-payments.json", 200),
+    // An admin refunds part of Ann's completed order (from her pending earnings and the fees).
+    ("admin/refund-order.json", 201),
     // Messaging: the client asks Ann (the freelancer) about the order, she answers.
     ("messages/open-conversation.json", 201),
     ("messages/list-conversations.json", 200),
@@ -324,6 +326,11 @@ async fn every_api_sample_gets_its_expected_response() {
                     "price and service fee"
                 );
             }
+            "admin/refund-order.json" => {
+                assert_eq!(body["order_id"], order_id.as_str());
+                assert_eq!(body["amount_cents"], 1_000);
+                assert_eq!(body["status"], "succeeded", "{body}");
+            }
             "admin/list-reviews.json" => {
                 assert_eq!(body["items"].as_array().map(Vec::len), Some(2))
             }
@@ -427,10 +434,17 @@ async fn every_api_sample_gets_its_expected_response() {
             }
             "orders/complete-order.json" => assert_eq!(body["status"], "completed"),
             "payouts/get-payouts.json" => {
-                // The completed order's net, pending until it clears.
+                // The completed order's net less the admin's refund, pending until it clears.
                 assert_eq!(body["payouts_enabled"], false);
                 assert!(body["balances"][0]["pending_cents"].as_i64().unwrap() > 0);
-                assert_eq!(body["entries"]["items"][0]["kind"], "order_completed");
+                let mut kinds: Vec<&str> = body["entries"]["items"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter_map(|entry| entry["kind"].as_str())
+                    .collect();
+                kinds.sort_unstable();
+                assert_eq!(kinds, ["admin_refund", "order_completed"]);
             }
             "payouts/open-account.json" => {
                 assert!(body["onboarding_url"].as_str().unwrap().starts_with("http"));

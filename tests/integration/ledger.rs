@@ -1,11 +1,12 @@
 //! The ledger's invariants under a randomized, concurrent workload through the real stack: many
 //! orders paid (some after their cancel), then at once rejected, cancelled by clients and admins,
-//! completed, and raced (a client's cancel against the freelancer's accept, an admin's cancel
+//! completed (some then refunded in part by an admin), and raced (a client's cancel against the freelancer's accept, an admin's cancel
 //! against the client's completion). Afterwards, from every stored item (a test-support Scan):
 //! every transaction's postings sum to zero, every balance equals the sum of its postings and
 //! only the clearing account is below zero, escrow holds exactly what paid, unfinished orders
-//! hold, refunds what refunded orders were charged, and each freelancer's pending earnings and
-//! the platform's fees what completed orders split into.
+//! hold, refunds what refunded orders were charged (or admins refunded of completed ones), and
+//! each freelancer's pending earnings and the platform's fees what completed orders split into,
+//! less what admin refunds took of each.
 //!
 //! The seed is printed; `GIGMARKET_WORKLOAD_SEED=<seed>` replays a run.
 
@@ -15,7 +16,7 @@ use futures_util::future::join_all;
 use gigmarket_shared::domain::gig::{Gig, Revisions};
 use gigmarket_shared::domain::order::{Order, OrderStatus};
 use gigmarket_tests::payments::{CARD_OK, confirm_with};
-use gigmarket_tests::{Session, TestApp, WEBHOOK_SECRET};
+use gigmarket_tests::{RawRequest, Session, TestApp, WEBHOOK_SECRET};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -36,6 +37,8 @@ enum Fate {
     ClientCancel,
     AdminCancel,
     Complete,
+    /// Completed, then an admin refunds a part of it (`POST /admin/orders/{id}/refund`).
+    CompleteThenRefund,
     /// The client's cancel against the freelancer's accept: one wins.
     CancelRacesAccept,
     /// Delivered, then an admin's cancel against the client's completion: one wins.
@@ -43,11 +46,12 @@ enum Fate {
     LeftOpen,
 }
 
-const FATES: [Fate; 7] = [
+const FATES: [Fate; 8] = [
     Fate::Reject,
     Fate::ClientCancel,
     Fate::AdminCancel,
     Fate::Complete,
+    Fate::CompleteThenRefund,
     Fate::CancelRacesAccept,
     Fate::AdminCancelRacesComplete,
     Fate::LeftOpen,
@@ -99,13 +103,25 @@ async fn run_fate(
         Fate::Reject => assert_eq!(act(app, freelancer, order_id, "reject").await, 200),
         Fate::ClientCancel => assert_eq!(act(app, client, order_id, "cancel").await, 200),
         Fate::AdminCancel => assert_eq!(admin_cancel(app, &world.admin, order_id).await, 200),
-        Fate::Complete => {
+        Fate::Complete | Fate::CompleteThenRefund => {
             for (who, action) in [
                 (freelancer, "accept"),
                 (freelancer, "deliver"),
                 (client, "complete"),
             ] {
                 assert_eq!(act(app, who, order_id, action).await, 200, "{action}");
+            }
+            if matches!(fate, Fate::CompleteThenRefund) {
+                // An odd part, so the split rounds.
+                let refunded = app
+                    .send(
+                        RawRequest::new("POST", format!("/admin/orders/{order_id}/refund"))
+                            .bearer(&world.admin.access_token)
+                            .header("Idempotency-Key", &order_id.to_string())
+                            .json(&json!({"reason": "Part refund", "amount_cents": 1_001})),
+                    )
+                    .await;
+                assert_eq!(refunded.status, 201, "{refunded:?}");
             }
         }
         Fate::CancelRacesAccept => {
@@ -278,18 +294,23 @@ async fn the_ledger_balances_whatever_orders_do_concurrently() {
         } else if order.paid_at.is_some() {
             match order.status {
                 OrderStatus::Completed => {
+                    // Admin refunds take the freelancer's share rounded down, the rest from the
+                    // fees (domain::refund).
+                    let refunded = order.refunded_cents;
+                    let share = refunded * order.freelancer_net_cents / order.client_total_cents;
                     if order.freelancer_net_cents > 0 {
                         add(
                             format!("freelancer:{}:pending", order.freelancer_id),
                             currency,
-                            order.freelancer_net_cents,
+                            order.freelancer_net_cents - share,
                         );
                     }
                     add(
                         "platform_fees".into(),
                         currency,
-                        order.service_fee_cents + order.commission_cents,
+                        order.service_fee_cents + order.commission_cents - (refunded - share),
                     );
+                    add("refunds".into(), currency, refunded);
                 }
                 status => {
                     assert!(

@@ -10,6 +10,7 @@ mod admin_gigs;
 mod admin_lists;
 mod admin_metrics;
 mod admin_payments;
+mod admin_refunds;
 mod auth;
 mod build_graph;
 mod disputes;

@@ -78,6 +78,27 @@ impl TestApp {
            "created": OffsetDateTime::now_utc().unix_timestamp(), "data": {"object": object}})
     }
 
+    /// Pays `amount` (EUR minor units) of the freelancer's connected account out to their bank,
+    /// as Stripe's payouts do, so a reversal finds nothing to take.
+    pub async fn pay_out_to_bank(&self, freelancer: &Session, amount: i64) {
+        let account = self
+            .state
+            .store
+            .payout_account(freelancer.id)
+            .await
+            .unwrap()
+            .expect("onboarded")
+            .stripe_account_id;
+        let (status, payout) = crate::stripe::raw_as(
+            &account,
+            reqwest::Method::POST,
+            "/v1/payouts",
+            &format!("amount={amount}&currency=eur"),
+        )
+        .await;
+        assert_eq!(status, reqwest::StatusCode::OK, "{payout}");
+    }
+
     pub async fn deliver_connect_event(&self, event: &Value, secret: &str) -> TestResponse {
         let app = self;
         let body = event.to_string();

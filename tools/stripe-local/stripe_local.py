@@ -1026,6 +1026,36 @@ class Transfer(resources.StripeObject):
         }
 
 
+def list_transfers(data):
+    """GET /v1/transfers (https://docs.stripe.com/api/transfers/list): newest first, filtered by
+    `destination` and `transfer_group`, paged by `limit` (1..100, default 10) and
+    `starting_after`."""
+    destination = optional_string(data.pop("destination", None), "destination")
+    transfer_group = optional_string(data.pop("transfer_group", None), "transfer_group")
+    starting_after = optional_string(data.pop("starting_after", None), "starting_after")
+    limit = data.pop("limit", None)
+    limit = 10 if limit in (None, "") else positive_integer(limit, "limit")
+    if limit > 100:
+        raise invalid("This value must be less than or equal to 100.", "limit")
+    unknown_parameter(data)
+    transfers = sorted(
+        (obj for key, obj in list(resources.store.items()) if key.startswith("transfer:")
+         and (destination is None or obj.destination == destination)
+         and (transfer_group is None or obj.transfer_group == transfer_group)),
+        key=lambda transfer: transfer.created, reverse=True)
+    if starting_after is not None:
+        ids = [transfer.id for transfer in transfers]
+        if starting_after not in ids:
+            raise no_such("transfer", starting_after, "starting_after")
+        transfers = transfers[ids.index(starting_after) + 1:]
+    return {
+        "object": "list",
+        "data": [transfer._export() for transfer in transfers[:limit]],
+        "has_more": len(transfers) > limit,
+        "url": "/v1/transfers",
+    }
+
+
 class TransferReversal(resources.StripeObject):
     """A reversal of a transfer (https://docs.stripe.com/api/transfer_reversals/object)."""
 
@@ -1223,6 +1253,7 @@ CONNECT_ROUTES = (
     ("POST", "/v1/account_links",
      lambda request, path, data: create_account_link(str(request.url.origin()), **data)),
     ("POST", "/v1/transfers", lambda request, path, data: Transfer(**data)),
+    ("GET", "/v1/transfers", lambda request, path, data: list_transfers(data)),
     ("GET", "/v1/transfers/{id}",
      lambda request, path, data: unknown_parameter(data) or lookup(Transfer, path["id"],
                                                                    "transfer")),

@@ -19,8 +19,6 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
-
 /// The action routes, `POST /orders/{id}/<path>`, and the body each takes.
 const ACTION_ROUTES: [(&str, OrderAction, ActionBody); 6] = [
     ("accept", OrderAction::Accept, ActionBody::None),
@@ -78,7 +76,7 @@ async fn place_order(
     JsonBody(request): JsonBody<PlaceOrder>,
 ) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
     let key = headers
-        .get(IDEMPOTENCY_KEY_HEADER)
+        .get(web::IDEMPOTENCY_KEY_HEADER)
         .map(|value| String::from_utf8_lossy(value.as_bytes()));
     let placed = orders::place(
         &state.store,

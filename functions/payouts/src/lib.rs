@@ -23,7 +23,6 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 pub const SIGNATURE_HEADER: &str = "stripe-signature";
-pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
 
 /// The Connect endpoint's signing secrets: a type of its own, so the platform endpoint's can
 /// never be handed in by mistake.
@@ -88,7 +87,7 @@ async fn withdraw(
     JsonBody(body): JsonBody<WithdrawalBody>,
 ) -> ApiResult<(StatusCode, Json<WithdrawalView>)> {
     let key = headers
-        .get(IDEMPOTENCY_KEY_HEADER)
+        .get(web::IDEMPOTENCY_KEY_HEADER)
         .map(|value| String::from_utf8_lossy(value.as_bytes()));
     let (withdrawn, view) = payouts::withdraw(
         &state.store,

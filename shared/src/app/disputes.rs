@@ -3,7 +3,8 @@
 //! sit (pending or available; an order that completes meanwhile freezes them on completion);
 //! won, they go back to pending and clear as usual; lost, the disputed amount leaves for the
 //! bank: the freelancer's share out of what was frozen and, for what they had withdrawn
-//! already, a debt their next earnings pay first; the platform's share out of its fees (or all
+//! already, a debt, which a reversal of the order's transfers repays as far as their connected
+//! account covers it (the path an admin refund takes) and their next earnings pay otherwise; the platform's share out of its fees (or all
 //! of it out of escrow, for an order not completed yet, which can then no longer complete).
 //!
 //! Events arrive in any order and more than once: each is recorded in the transaction of the
@@ -11,7 +12,8 @@
 
 use time::OffsetDateTime;
 
-use crate::domain::ledger::{LedgerAccount, LedgerTransaction};
+use crate::app::payouts::{Clawback, reverse_payouts};
+use crate::domain::ledger::{LedgerAccount, LedgerKind, LedgerTransaction};
 use crate::domain::money::Currency;
 use crate::domain::order::{DisputeStatus, Order, OrderStatus};
 use crate::domain::payout::{DisputeRecord, Earning, EarningStatus, dispute_lost_sources};
@@ -68,7 +70,7 @@ pub async fn dispute_reported(
                     StripeDisputeStatus::Lost => DisputeStatus::Lost,
                     _ => return Ok(PaymentOutcome::Ignored),
                 };
-                close(store, &order, record, decided, &event.id, now).await?
+                close(store, stripe, &order, record, decided, &event.id, now).await?
             }
             (Some(_), _) => return Ok(PaymentOutcome::AlreadyApplied),
         };
@@ -122,6 +124,8 @@ async fn open(
         frozen_cents: frozen,
         opened_at: now,
         closed_at: None,
+        paid_out_cents: 0,
+        reversals: Vec::new(),
     };
     let ledger = match from {
         Some(from) if frozen > 0 => Some(
@@ -163,6 +167,7 @@ async fn open(
 /// to the client's bank (lost).
 async fn close(
     store: &Store,
+    stripe: &StripeClient,
     order: &Order,
     record: &DisputeRecord,
     decided: DisputeStatus,
@@ -175,6 +180,7 @@ async fn close(
         .await?
         .filter(|earning| earning.status == EarningStatus::Frozen);
     let frozen = earning.as_ref().map_or(0, Earning::unwithdrawn_cents);
+    let mut paid_out = 0;
     let (ledger, earning_after) = match decided {
         DisputeStatus::Won => {
             let ledger = (frozen > 0)
@@ -200,8 +206,14 @@ async fn close(
                 order.freelancer_net_cents,
                 frozen,
             );
-            let ledger = LedgerTransaction::dispute_lost(&record.id, order.id, currency, &sources)
-                .map_err(ApiError::internal)?;
+            paid_out = sources
+                .iter()
+                .filter(|(account, _)| matches!(account, LedgerAccount::FreelancerDebt(_)))
+                .map(|(_, amount)| amount)
+                .sum();
+            let ledger =
+                LedgerTransaction::dispute_lost(&record.id, order.id, currency.clone(), &sources)
+                    .map_err(ApiError::internal)?;
             (Some(ledger), EarningStatus::Forfeited)
         }
     };
@@ -217,9 +229,10 @@ async fn close(
     let after = DisputeRecord {
         status: decided,
         closed_at: Some(now),
+        paid_out_cents: paid_out,
         ..record.clone()
     };
-    store
+    let written = store
         .write_dispute(DisputeChange {
             order,
             before: Some(record),
@@ -231,5 +244,38 @@ async fn close(
             processor_event: Some(event_id),
             now_unix: now.unix_timestamp(),
         })
-        .await
+        .await?;
+    if written == DisputeWrite::Recorded && paid_out > 0 {
+        reverse_paid_out(store, stripe, &after, &currency, now).await;
+    }
+    Ok(written)
+}
+
+/// A lost dispute's share that was paid out already is a debt: it is reversed from the order's
+/// transfers as far as the connected account covers it, as an admin refund's is
+/// (`app::payouts::reverse_payouts`). One attempt, when the dispute is lost: what it does not
+/// take back stays a debt that cleared earnings repay, so a failure is logged, never returned
+/// (the dispute's write stands).
+async fn reverse_paid_out(
+    store: &Store,
+    stripe: &StripeClient,
+    record: &DisputeRecord,
+    currency: &Currency,
+    now: OffsetDateTime,
+) {
+    let cause = format!("{}:{}", LedgerKind::DisputeLost.id_prefix(), record.id);
+    let clawback = Clawback {
+        cause: &cause,
+        order_id: record.order_id,
+        freelancer_id: record.freelancer_id,
+        currency,
+        paid_out_cents: record.paid_out_cents,
+    };
+    let reversed = match reverse_payouts(store, stripe, clawback, &record.reversals, now).await {
+        Ok(reversals) => store.record_dispute_reversals(&record.id, &reversals).await,
+        Err(error) => Err(error),
+    };
+    if let Err(error) = reversed {
+        tracing::warn!(error = %error, dispute = %record.id, "lost dispute's payout not reversed; it stays a debt");
+    }
 }

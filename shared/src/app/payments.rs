@@ -95,9 +95,9 @@ impl PaymentOutcome {
 }
 
 /// Applies one of the processor's events (a webhook delivery, or an event the reconciliation
-/// found): PaymentIntent events move the order's payment, `charge.refunded` its refund,
-/// `charge.dispute.*` its dispute (`app::disputes`), `transfer.created` a withdrawal's transfer
-/// (`app::payouts`). An event this code does not use, or about no order of ours, is `Ignored`.
+/// found): PaymentIntent events move the order's payment, `charge.refunded` its refund (or an
+/// admin refund's, `app::admin::refunds`), `charge.dispute.*` its dispute (`app::disputes`),
+/// `transfer.created` a withdrawal's transfer (`app::payouts`). An event this code does not use, or about no order of ours, is `Ignored`.
 pub async fn event_received(
     store: &Store,
     stripe: &StripeClient,
@@ -129,6 +129,15 @@ pub async fn event_received(
         let charge: Charge = event
             .object()
             .map_err(|_| ApiError::BadRequest("the event's object is no Charge".to_owned()))?;
+        // An admin's refund of a completed order (whole or part) records Stripe's status on
+        // itself; its money moved when it was written.
+        let refunds = charge
+            .refunds
+            .as_ref()
+            .map_or(&[][..], |list| &list.data[..]);
+        if super::admin::refunds::admin_refunds_reported(store, refunds, now).await? {
+            return Ok(PaymentOutcome::Recorded);
+        }
         return match refund_report_of(&charge) {
             Some(report) => refund_reported(store, Some(&event.id), &report, now).await,
             None => Ok(PaymentOutcome::Ignored),
@@ -353,7 +362,7 @@ fn status_of(status: PaymentIntentStatus) -> PaymentStatus {
     }
 }
 
-fn refund_status_of(status: crate::stripe::client::RefundStatus) -> RefundStatus {
+pub(crate) fn refund_status_of(status: crate::stripe::client::RefundStatus) -> RefundStatus {
     use crate::stripe::client::RefundStatus as Stripe;
     match status {
         Stripe::Succeeded => RefundStatus::Succeeded,

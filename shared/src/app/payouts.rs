@@ -14,17 +14,18 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::domain::ledger::EarningsEntry;
+use crate::domain::ledger::{EarningsEntry, LedgerAccount, LedgerTransaction};
 use crate::domain::money::Currency;
 use crate::domain::order::check_idempotency_key;
 use crate::domain::payout::{
-    Earning, MAX_TRANSFERS, PayoutAccount, TransferStatus, Withdrawal, WithdrawalError,
-    WithdrawalStatus, WithdrawalTransfer, plan_withdrawal,
+    Earning, MAX_TRANSFERS, PayoutAccount, PayoutReversal, TransferStatus, Withdrawal,
+    WithdrawalError, WithdrawalStatus, WithdrawalTransfer, plan_withdrawal,
 };
 use crate::domain::user::{Caller, Role};
 use crate::error::{ApiError, ApiResult};
 use crate::pagination::{CursorCodec, Page, PageParams};
 use crate::store::Store;
+use crate::store::ledger::LedgerWrite;
 use crate::store::payouts::{WITHDRAWAL_REQUEST_TTL_SECS, WithdrawalRequest, WithdrawalWrite};
 use crate::stripe::client::{Account, Event, NewAccount, NewTransfer, StripeClient, Transfer};
 
@@ -615,6 +616,127 @@ pub async fn resend_transfers(
         }
     }
     Ok(finished)
+}
+
+/// What a reversal of paid-out earnings is for: the order and freelancer, the share paid out
+/// already (booked as their debt), and the cause that names its Stripe keys and ledger ids
+/// (`admin-refund:<id>`, `dispute-lost:<id>`).
+#[derive(Debug, Clone, Copy)]
+pub struct Clawback<'a> {
+    pub cause: &'a str,
+    pub order_id: Uuid,
+    pub freelancer_id: Uuid,
+    pub currency: &'a Currency,
+    pub paid_out_cents: u64,
+}
+
+/// Attempts at a reversal's ledger write while cleared earnings keep repaying the same debt.
+const REVERSAL_BOOKING_ATTEMPTS: u32 = 3;
+
+/// Takes `clawback.paid_out_cents` back from the transfers that paid out the order's earning
+/// (newest first), as far as the connected account covers it, less what `done` took already.
+/// Each reversal is keyed by the cause and the transfer and booked as it is made
+/// (`payout-reversed:<cause>:<transfer>`: paid out back to the debt it was booked as). Stripe
+/// refusing one (`balance_insufficient`) ends the attempt: the rest stays a debt, which cleared
+/// earnings repay. Answers every reversal, `done`'s first; 503 when Stripe did not answer (the
+/// same call again finishes it).
+pub async fn reverse_payouts(
+    store: &Store,
+    stripe: &StripeClient,
+    clawback: Clawback<'_>,
+    done: &[PayoutReversal],
+    now: OffsetDateTime,
+) -> ApiResult<Vec<PayoutReversal>> {
+    let mut reversals = done.to_vec();
+    let taken = |reversals: &[PayoutReversal]| -> u64 {
+        reversals.iter().map(|reversal| reversal.amount_cents).sum()
+    };
+    if clawback.paid_out_cents <= taken(&reversals) {
+        return Ok(reversals);
+    }
+    let transfers = stripe
+        .list_transfers(&clawback.order_id.to_string())
+        .await
+        .map_err(unavailable)?
+        .data;
+    for transfer in transfers {
+        let left = clawback.paid_out_cents.saturating_sub(taken(&reversals));
+        let reversible = (transfer.amount - transfer.amount_reversed)
+            .max(0)
+            .unsigned_abs();
+        if left == 0 {
+            break;
+        }
+        if reversible == 0
+            || reversals
+                .iter()
+                .any(|reversal| reversal.transfer_id == transfer.id)
+        {
+            continue;
+        }
+        let amount = left.min(reversible);
+        let reversed = stripe
+            .create_transfer_reversal(
+                &transfer.id,
+                Some(i64::try_from(amount).map_err(ApiError::internal)?),
+                &format!("reversal:{}:{}", clawback.cause, transfer.id),
+            )
+            .await;
+        let reversal = match reversed {
+            Ok(reversal) => reversal,
+            Err(error) if error.is_retryable() => return Err(unavailable(error)),
+            Err(error) => {
+                tracing::info!(error = %error, cause = clawback.cause, "reversal refused; the rest stays a debt");
+                break;
+            }
+        };
+        book_reversal(store, &clawback, &transfer.id, amount, now).await?;
+        reversals.push(PayoutReversal {
+            transfer_id: transfer.id,
+            reversal_id: reversal.id,
+            amount_cents: amount,
+        });
+    }
+    Ok(reversals)
+}
+
+/// Books a reversal Stripe made: the freelancer's paid-out share back to the debt it was booked
+/// as (what of that debt is still owed; cleared earnings may repay it meanwhile).
+async fn book_reversal(
+    store: &Store,
+    clawback: &Clawback<'_>,
+    transfer_id: &str,
+    amount: u64,
+    now: OffsetDateTime,
+) -> ApiResult<()> {
+    for _ in 0..REVERSAL_BOOKING_ATTEMPTS {
+        let owed = store
+            .ledger_balance(
+                LedgerAccount::FreelancerDebt(clawback.freelancer_id),
+                clawback.currency,
+            )
+            .await?
+            .min(0)
+            .unsigned_abs();
+        let ledger = LedgerTransaction::payout_reversed(
+            clawback.cause,
+            transfer_id,
+            clawback.order_id,
+            clawback.freelancer_id,
+            clawback.currency.clone(),
+            amount,
+            owed,
+        )
+        .map_err(ApiError::internal)?;
+        match store.write_ledger(&ledger, now.unix_timestamp()).await? {
+            LedgerWrite::Written | LedgerWrite::Exists => return Ok(()),
+            LedgerWrite::BalanceChanged => continue,
+        }
+    }
+    Err(ApiError::ServiceUnavailable {
+        retry_after_secs: 1,
+        cause: anyhow::anyhow!("the debt kept changing while a reversal was booked"),
+    })
 }
 
 fn require_freelancer(caller: Caller) -> ApiResult<()> {

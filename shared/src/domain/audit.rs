@@ -72,6 +72,7 @@ pub enum AuditAction {
     UnhideReview,
     // Orders.
     CancelOrder,
+    RefundOrder,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

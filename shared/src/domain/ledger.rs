@@ -15,6 +15,8 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::money::{Currency, PriceSplit};
+use super::payout::EarningStatus;
+use super::refund::RefundPlan;
 
 /// Where money sits. Balances are kept per account and currency.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -41,6 +43,32 @@ pub enum LedgerAccount {
     FreelancerDebt(Uuid),
     /// Given back to clients by their banks (lost disputes).
     DisputesLost,
+    /// Every freelancer's balance of one kind together (pending, available, paid out, frozen,
+    /// debt): a total kept beside their own accounts for `GET /admin/metrics`, moved by every
+    /// posting to one of those ([`LedgerAccount::total`]) and never posted to itself.
+    FreelancersTotal(EarningsKind),
+}
+
+/// The kinds of a freelancer's balances, as their totals name them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum EarningsKind {
+    Pending,
+    Available,
+    PaidOut,
+    Frozen,
+    Debt,
+}
+
+impl EarningsKind {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Available => "available",
+            Self::PaidOut => "paid_out",
+            Self::Frozen => "frozen",
+            Self::Debt => "debt",
+        }
+    }
 }
 
 impl LedgerAccount {
@@ -53,6 +81,19 @@ impl LedgerAccount {
     /// Whether a balance above zero is allowed: not a debt's (a repayment never overpays).
     pub fn may_go_positive(self) -> bool {
         !matches!(self, Self::FreelancerDebt(_))
+    }
+
+    /// The total every posting to this account moves too: a freelancer's balance's kind.
+    pub fn total(self) -> Option<Self> {
+        let kind = match self {
+            Self::FreelancerPending(_) => EarningsKind::Pending,
+            Self::FreelancerAvailable(_) => EarningsKind::Available,
+            Self::FreelancerPaidOut(_) => EarningsKind::PaidOut,
+            Self::FreelancerFrozen(_) => EarningsKind::Frozen,
+            Self::FreelancerDebt(_) => EarningsKind::Debt,
+            _ => return None,
+        };
+        Some(Self::FreelancersTotal(kind))
     }
 }
 
@@ -69,6 +110,7 @@ impl fmt::Display for LedgerAccount {
             Self::FreelancerFrozen(id) => write!(f, "freelancer:{id}:frozen"),
             Self::FreelancerDebt(id) => write!(f, "freelancer:{id}:debt"),
             Self::DisputesLost => f.write_str("disputes_lost"),
+            Self::FreelancersTotal(kind) => write!(f, "freelancers:{}", kind.name()),
         }
     }
 }
@@ -101,6 +143,12 @@ pub enum LedgerKind {
     DisputeReleased,
     /// A dispute lost: the disputed amount left with the client's bank.
     DisputeLost,
+    /// An admin refunded (part of) a completed order: from the freelancer's earnings (or, for
+    /// what was paid out, their debt) and the platform's fees back to the client.
+    AdminRefund,
+    /// A transfer reversal took a paid-out share back from the connected account (an admin
+    /// refund's or a lost dispute's): the debt it was booked as is repaid.
+    PayoutReversed,
 }
 
 impl LedgerKind {
@@ -116,6 +164,8 @@ impl LedgerKind {
             Self::DisputeFrozen => "dispute-frozen",
             Self::DisputeReleased => "dispute-released",
             Self::DisputeLost => "dispute-lost",
+            Self::AdminRefund => "admin-refund",
+            Self::PayoutReversed => "payout-reversed",
         }
     }
 
@@ -131,6 +181,8 @@ impl LedgerKind {
             Self::DisputeFrozen,
             Self::DisputeReleased,
             Self::DisputeLost,
+            Self::AdminRefund,
+            Self::PayoutReversed,
         ]
         .into_iter()
         .find(|kind| kind.id_prefix() == prefix)
@@ -141,14 +193,15 @@ impl LedgerKind {
     pub fn payment_kind(self) -> Option<PaymentKind> {
         match self {
             Self::OrderPaid => Some(PaymentKind::Charge),
-            Self::OrderRefunded => Some(PaymentKind::Refund),
+            Self::OrderRefunded | Self::AdminRefund => Some(PaymentKind::Refund),
             Self::OrderCompleted
             | Self::EarningsCleared
             | Self::Withdrawal
             | Self::WithdrawalReturned
             | Self::DisputeFrozen
             | Self::DisputeReleased
-            | Self::DisputeLost => None,
+            | Self::DisputeLost
+            | Self::PayoutReversed => None,
         }
     }
 }
@@ -159,7 +212,8 @@ impl LedgerKind {
 pub enum PaymentKind {
     /// The client paid for an order (`order_paid`).
     Charge,
-    /// The client got the whole charge back (`order_refunded`).
+    /// The client got the whole charge back (`order_refunded`), or what an admin refunded of a
+    /// completed order (`admin_refund`).
     Refund,
 }
 
@@ -171,7 +225,8 @@ pub struct PaymentEntry {
     pub kind: PaymentKind,
     pub order_id: Uuid,
     pub currency: String,
-    /// The client's whole charge (price and service fee), in minor units.
+    /// What moved: the client's whole charge (price and service fee), or the part an admin
+    /// refund gave back, in minor units.
     pub amount_cents: u64,
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
@@ -542,6 +597,77 @@ impl LedgerTransaction {
                 posting(LedgerAccount::FreelancerPaidOut(freelancer_id), -amount),
                 posting(LedgerAccount::FreelancerAvailable(freelancer_id), amount),
             ],
+        )
+    }
+}
+
+impl LedgerTransaction {
+    /// An admin's refund of a completed order (`domain::refund`): `plan.amount` to the client,
+    /// the platform's share out of its fees, the freelancer's out of the order's earnings where
+    /// they sit (pending or available) and, for what was paid out already, as their debt.
+    pub fn admin_refund(
+        refund_id: Uuid,
+        order_id: Uuid,
+        freelancer_id: Uuid,
+        currency: Currency,
+        plan: &RefundPlan,
+    ) -> Result<Self, LedgerError> {
+        let from_earnings = match plan.earning_status {
+            Some(EarningStatus::Available) => LedgerAccount::FreelancerAvailable(freelancer_id),
+            _ => LedgerAccount::FreelancerPending(freelancer_id),
+        };
+        let mut postings = vec![
+            posting(LedgerAccount::Refunds, signed(plan.amount)?),
+            posting(LedgerAccount::PlatformFees, -signed(plan.platform_share)?),
+            posting(from_earnings, -signed(plan.from_earnings)?),
+            posting(
+                LedgerAccount::FreelancerDebt(freelancer_id),
+                -signed(plan.paid_out)?,
+            ),
+        ];
+        postings.retain(|posting| posting.amount != 0);
+        Self::new(
+            format!("{}:{refund_id}", LedgerKind::AdminRefund.id_prefix()),
+            LedgerKind::AdminRefund,
+            LedgerSubject::Order(order_id),
+            currency,
+            postings,
+        )
+    }
+
+    /// A reversal took `amount` back from the freelancer's connected account for `cause` (an
+    /// admin refund's or a lost dispute's paid-out share, `admin-refund:<id>`,
+    /// `dispute-lost:<id>`): it repays their debt (at most the `owed` left of it; cleared
+    /// earnings may have repaid some meanwhile, and the rest is theirs to withdraw again).
+    pub fn payout_reversed(
+        cause: &str,
+        transfer_id: &str,
+        order_id: Uuid,
+        freelancer_id: Uuid,
+        currency: Currency,
+        amount: u64,
+        owed: u64,
+    ) -> Result<Self, LedgerError> {
+        let repaid = signed(amount.min(owed))?;
+        let amount = signed(amount)?;
+        let mut postings = vec![
+            posting(LedgerAccount::FreelancerPaidOut(freelancer_id), -amount),
+            posting(LedgerAccount::FreelancerDebt(freelancer_id), repaid),
+            posting(
+                LedgerAccount::FreelancerAvailable(freelancer_id),
+                amount - repaid,
+            ),
+        ];
+        postings.retain(|posting| posting.amount != 0);
+        Self::new(
+            format!(
+                "{}:{cause}:{transfer_id}",
+                LedgerKind::PayoutReversed.id_prefix()
+            ),
+            LedgerKind::PayoutReversed,
+            LedgerSubject::Order(order_id),
+            currency,
+            postings,
         )
     }
 }

@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::gig::GigStatus;
-use super::ledger::{Balances, LedgerAccount};
+use super::ledger::{Balances, EarningsKind, LedgerAccount};
 use super::order::{Order, OrderStatus};
 use super::user::{Role, UserStatus};
 
@@ -234,8 +234,8 @@ pub struct Metrics {
 }
 
 /// The money figures of `GET /admin/metrics`, each currency (ISO 4217 code) -> minor units,
-/// read off the balances of the platform's ledger accounts. Every currency the ledger knows is
-/// in all four maps (0 where nothing moved).
+/// read off the balances of the platform's ledger accounts and the freelancers' totals. Every
+/// currency the ledger knows is in every map (0 where nothing moved).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct MoneyFigures {
     /// What clients were charged: the `stripe_clearing` balance negated. A charge
@@ -250,15 +250,35 @@ pub struct MoneyFigures {
     pub refunds_cents: BTreeMap<String, i64>,
     /// Held for orders paid and not yet completed or refunded (`escrow`).
     pub escrow_held_cents: BTreeMap<String, i64>,
+    /// Freelancers' earnings within the clearance period (`freelancers:pending`).
+    pub earnings_pending_cents: BTreeMap<String, i64>,
+    /// Freelancers' cleared earnings, free to withdraw (`freelancers:available`).
+    pub earnings_available_cents: BTreeMap<String, i64>,
+    /// Transferred to freelancers, less what reversals took back (`freelancers:paid_out`).
+    pub paid_out_cents: BTreeMap<String, i64>,
+    /// Freelancers' earnings held while their orders' charges are disputed
+    /// (`freelancers:frozen`).
+    pub earnings_frozen_cents: BTreeMap<String, i64>,
+    /// What freelancers owe (paid-out shares of lost disputes and refunds): the
+    /// `freelancers:debt` total negated.
+    pub owed_by_freelancers_cents: BTreeMap<String, i64>,
+    /// Given back to clients by their banks (`disputes_lost`).
+    pub disputes_lost_cents: BTreeMap<String, i64>,
 }
 
 impl MoneyFigures {
     /// The accounts the figures are read from.
-    pub const ACCOUNTS: [LedgerAccount; 4] = [
+    pub const ACCOUNTS: [LedgerAccount; 10] = [
         LedgerAccount::StripeClearing,
         LedgerAccount::PlatformFees,
         LedgerAccount::Refunds,
         LedgerAccount::Escrow,
+        LedgerAccount::FreelancersTotal(EarningsKind::Pending),
+        LedgerAccount::FreelancersTotal(EarningsKind::Available),
+        LedgerAccount::FreelancersTotal(EarningsKind::PaidOut),
+        LedgerAccount::FreelancersTotal(EarningsKind::Frozen),
+        LedgerAccount::FreelancersTotal(EarningsKind::Debt),
+        LedgerAccount::DisputesLost,
     ];
 
     /// The figures of every currency in `balances` (the [`Self::ACCOUNTS`] balances).
@@ -278,7 +298,26 @@ impl MoneyFigures {
                 .insert(code.clone(), balance(LedgerAccount::Refunds));
             figures
                 .escrow_held_cents
-                .insert(code, balance(LedgerAccount::Escrow));
+                .insert(code.clone(), balance(LedgerAccount::Escrow));
+            let total = |kind| balance(LedgerAccount::FreelancersTotal(kind));
+            figures
+                .earnings_pending_cents
+                .insert(code.clone(), total(EarningsKind::Pending));
+            figures
+                .earnings_available_cents
+                .insert(code.clone(), total(EarningsKind::Available));
+            figures
+                .paid_out_cents
+                .insert(code.clone(), total(EarningsKind::PaidOut));
+            figures
+                .earnings_frozen_cents
+                .insert(code.clone(), total(EarningsKind::Frozen));
+            figures
+                .owed_by_freelancers_cents
+                .insert(code.clone(), -total(EarningsKind::Debt));
+            figures
+                .disputes_lost_cents
+                .insert(code, balance(LedgerAccount::DisputesLost));
         }
         figures
     }

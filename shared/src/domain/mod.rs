@@ -17,6 +17,7 @@ pub mod quota;
 pub mod rating;
 pub mod realtime;
 pub mod reconciliation;
+pub mod refund;
 pub mod review;
 pub mod search;
 pub mod user;

@@ -297,6 +297,10 @@ pub struct Order {
     /// The refund of the charge, once the paid order was rejected or cancelled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refund: Option<Refund>,
+    /// What admin refunds of the completed order gave back so far (`domain::refund`), in minor
+    /// units of `currency`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub refunded_cents: u64,
     /// The client's bank disputes the charge (`app::disputes`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dispute: Option<OrderDispute>,
@@ -345,6 +349,11 @@ pub struct Order {
     /// The newest timeline entry (also stored on its own): the change the order's stream record
     /// describes, so the event dispatcher needs nothing but the record.
     pub last_change: TimelineEntry,
+}
+
+/// Serde's test for amounts left out while nothing was moved (`refunded_cents`).
+fn is_zero(amount: &u64) -> bool {
+    *amount == 0
 }
 
 /// Where the client's payment for an order stands, as the payment processor last reported it.
@@ -572,6 +581,7 @@ impl Transition {
             amount_cents: order.freelancer_net_cents,
             withdrawn_cents: 0,
             debt_repaid_cents: 0,
+            refunded_cents: 0,
             released_by: None,
             // An open dispute holds the earnings from the start (see `money_moved`).
             status: if order.dispute_status() == Some(DisputeStatus::Open) {
@@ -638,6 +648,7 @@ impl Order {
             payment: None,
             paid_at: None,
             refund: None,
+            refunded_cents: 0,
             dispute: None,
             delivery_days: bought.delivery_days,
             revisions: bought.revisions,
@@ -969,7 +980,7 @@ impl DeliveryBody {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::domain::gig::{GigContent, GigStatus, Package};
     use OrderAction as A;
@@ -1065,6 +1076,20 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    /// A paid order its client accepted: completed, its earnings booked.
+    pub(crate) fn completed() -> Order {
+        let mut order = with_payment(placed(Revisions::Limited(1)));
+        for (action, party) in [
+            (A::Pay, Party::System),
+            (A::Accept, Party::Freelancer),
+            (A::Deliver, Party::Freelancer),
+            (A::Complete, Party::Client),
+        ] {
+            order = step(&order, action, party);
+        }
+        order
     }
 
     fn with_payment(mut order: Order) -> Order {

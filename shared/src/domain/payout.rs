@@ -58,6 +58,9 @@ pub struct Earning {
     /// How much of it paid the freelancer's debt when it cleared.
     #[serde(default)]
     pub debt_repaid_cents: u64,
+    /// How much of it admin refunds of the order took back before it was withdrawn.
+    #[serde(default)]
+    pub refunded_cents: u64,
     /// The won dispute that released it back to pending: its next clearance is a movement
     /// of its own (`earnings-cleared:<order>:<dispute>`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -84,11 +87,12 @@ impl Earning {
         }
     }
 
-    /// What of it is still on the platform: neither withdrawn nor spent on a debt.
+    /// What of it is still on the platform: neither withdrawn, spent on a debt, nor refunded.
     pub fn unwithdrawn_cents(&self) -> u64 {
         self.amount_cents
             .saturating_sub(self.withdrawn_cents)
             .saturating_sub(self.debt_repaid_cents)
+            .saturating_sub(self.refunded_cents)
     }
 }
 
@@ -186,6 +190,17 @@ impl Withdrawal {
     }
 }
 
+/// A reversal of (part of) a transfer that paid out an order's earning: what a refund or a lost
+/// dispute of the order takes back from the freelancer's connected account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PayoutReversal {
+    /// The reversed transfer (`tr_...`).
+    pub transfer_id: String,
+    /// Stripe's reversal (`trr_...`).
+    pub reversal_id: String,
+    pub amount_cents: u64,
+}
+
 /// A dispute of an order's charge, as the platform records it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DisputeRecord {
@@ -204,6 +219,12 @@ pub struct DisputeRecord {
     pub opened_at: OffsetDateTime,
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub closed_at: Option<OffsetDateTime>,
+    /// A lost dispute's share that was paid out already, booked as the freelancer's debt, and
+    /// what reversals of the order's transfers took back of it.
+    #[serde(default)]
+    pub paid_out_cents: u64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reversals: Vec<PayoutReversal>,
 }
 
 /// Where a lost dispute's `amount` comes from, for an order split into the freelancer's
@@ -331,6 +352,7 @@ mod tests {
             amount_cents: amount,
             withdrawn_cents: withdrawn,
             debt_repaid_cents: 0,
+            refunded_cents: 0,
             released_by: None,
             status: EarningStatus::Available,
             charge_id: None,

@@ -10,7 +10,7 @@ use super::transaction::TransactOutcome;
 use super::{Store, attribute, from_item, n, s, to_item};
 use crate::domain::ledger::{LedgerAccount, LedgerTransaction};
 use crate::domain::order::{DisputeStatus, Order, OrderDispute};
-use crate::domain::payout::{DisputeRecord, Earning};
+use crate::domain::payout::{DisputeRecord, Earning, PayoutReversal};
 use crate::error::ApiError;
 use crate::pagination::{PageRequest, Position};
 
@@ -102,20 +102,7 @@ impl Store {
                 .expression_attribute_values(":read", n(change.order.version))
         })?;
         if let Some((before, after)) = &change.earning {
-            transaction.put(
-                Writing::Earning,
-                super::payouts::earning_item(after)?,
-                |put| {
-                    put.condition_expression("#status = :status AND #withdrawn = :withdrawn")
-                        .expression_attribute_names("#status", attr::STATUS)
-                        .expression_attribute_names("#withdrawn", "withdrawn_cents")
-                        .expression_attribute_values(
-                            ":status",
-                            attribute(&before.status).unwrap_or_else(|_| s("")),
-                        )
-                        .expression_attribute_values(":withdrawn", n(before.withdrawn_cents))
-                },
-            )?;
+            transaction.earning_as_read(Writing::Earning, before, after)?;
         }
         if let Some(ledger) = change.ledger {
             transaction.ledger(
@@ -143,6 +130,27 @@ impl Store {
             }
             TransactOutcome::ConditionFailed(_) => Ok(DisputeWrite::Raced),
         }
+    }
+
+    /// Records the reversals that took a lost dispute's paid-out share back.
+    pub async fn record_dispute_reversals(
+        &self,
+        dispute_id: &str,
+        reversals: &[PayoutReversal],
+    ) -> Result<(), ApiError> {
+        let key = keys::dispute(dispute_id);
+        self.client()
+            .update_item()
+            .table_name(self.table())
+            .set_key(Some(super::key_attributes(&key)))
+            .update_expression("SET #reversals = :reversals")
+            .condition_expression(format!("attribute_exists({})", attr::PK))
+            .expression_attribute_names("#reversals", "reversals")
+            .expression_attribute_values(":reversals", attribute(&reversals)?)
+            .send()
+            .await
+            .map_err(super::sdk_error("UpdateItem"))?;
+        Ok(())
     }
 
     /// One page of the open disputes, oldest first.

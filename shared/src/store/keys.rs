@@ -23,6 +23,7 @@
 //! | mail dedupe record  | `MAIL#<event_id>`       | `TO#<user_id>`     | TTL `expires_at` (7 days); notifier's exactly-once guard |
 //! | ledger transaction  | `LEDGER#<transaction_id>` | `TX`             | immutable postings summing to zero (`store::ledger`); charges and refunds on gsi4 (see "Admin: lists") |
 //! | ledger balance      | `BALANCE#<account>#<currency>` | `BALANCE`   | moved by `ADD` with the postings; conditioned not below zero but `stripe_clearing` |
+//! | freelancers' total  | `BALANCE#freelancers:<kind>#<currency>` | `BALANCE` | entity `ledger_total`: every freelancer's `<kind>` balance together, `ADD`ed with their postings |
 //! | ledger currencies   | `LEDGER#CURRENCIES`     | `SHARD#<n>` (n in 0..8) | string set `currencies`: every currency a ledger transaction was written in, `ADD`ed by each one on the shard of its order (as the metrics counters); `GET /admin/metrics` reads the balances of these |
 //! | Stripe event applied| `STRIPE_EVENT#<event_id>` | `EVENT`          | TTL `expires_at` (30 days); put with the change it caused |
 //! | reconciliation watermark | `RECONCILIATION#stripe-events` | `WATERMARK` | how far the scheduler's reconciliation of Stripe's events got; written only at the version read (`store::reconciliation`) |
@@ -45,6 +46,8 @@
 //! | withdrawal          | `EARNINGS#<freelancer_id>` | `WITHDRAWAL#<withdrawal_id>` | its transfers; gsi3 while one is not made |
 //! | withdrawal request  | `IDEMPOTENCY#<user_id>#<key>` | `WITHDRAWAL_REQUEST` | TTL `expires_at` (24 h); the withdrawal a retried request answers |
 //! | dispute             | `DISPUTE#<dispute_id>`  | `DISPUTE`          | a charge's dispute: order, amount, status, what was frozen; gsi3 while open |
+//! | admin refund        | `REFUND#<refund_id>`    | `ADMIN_REFUND`     | an admin's refund of a completed order: amount, split, Stripe's refund, reversals |
+//! | refund request      | `IDEMPOTENCY#<actor_id>#<key>` | `REFUND_REQUEST` | TTL `expires_at` (24 h); the admin refund a retried request answers |
 //!
 //! GSIs `gsi1`..`gsi4` are generic (`gsiNpk`/`gsiNsk`), overloaded by the entities that need them;
 //! each entity documents its use beside its key function. Partition values carry a prefix per
@@ -588,6 +591,20 @@ pub fn open_dispute_sort(opened_unix: i64, dispute_id: &str) -> String {
     format!("{opened_unix:012}#{dispute_id}")
 }
 
+/// An admin's refund of a completed order (UUIDv7 id).
+pub fn admin_refund(refund_id: Uuid) -> Key {
+    Key::new(format!("REFUND#{refund_id}"), "ADMIN_REFUND")
+}
+
+/// What an admin's retried `POST /admin/orders/{id}/refund` with the same Idempotency-Key finds
+/// (`actor_id`: the admin's user id, or an operator's name).
+pub fn admin_refund_request(actor_id: &str, idempotency_key: &str) -> Key {
+    Key::new(
+        format!("IDEMPOTENCY#{actor_id}#{idempotency_key}"),
+        "REFUND_REQUEST",
+    )
+}
+
 // ---- end of payments keys ----
 
 pub fn mail_sent(event_id: &str, recipient_id: Uuid) -> Key {
@@ -977,6 +994,11 @@ pub mod entity {
     pub const WITHDRAWAL: &str = "withdrawal";
     pub const WITHDRAWAL_REQUEST: &str = "withdrawal_request";
     pub const DISPUTE: &str = "dispute";
+    pub const ADMIN_REFUND: &str = "admin_refund";
+    /// Every freelancer's balances of one kind together (`LedgerAccount::FreelancersTotal`),
+    /// in the shape of a balance but no account's.
+    pub const LEDGER_TOTAL: &str = "ledger_total";
+    pub const REFUND_REQUEST: &str = "refund_request";
     pub const PROCESSOR_EVENT: &str = "processor_event";
     pub const RECONCILIATION_WATERMARK: &str = "reconciliation_watermark";
     pub const GIG_LISTING: &str = "gig_listing";

@@ -135,6 +135,26 @@ impl<N: Copy + Debug> Transaction<N> {
                     .expression_attribute_values(":entity", s(entity::LEDGER_CURRENCIES))
             },
         )?;
+        // The freelancers' totals move with their balances (one posting per kind at most: a
+        // transaction moves one freelancer's money). No condition: a total is only ever read.
+        for posting in &ledger.postings {
+            let Some(total) = posting.account.total() else {
+                continue;
+            };
+            let key = keys::ledger_balance(&total.to_string(), currency);
+            self.update(entry, &key, |update| {
+                update
+                    .update_expression(
+                        "ADD #balance :amount SET #entity = :entity, account = :account, currency = :currency",
+                    )
+                    .expression_attribute_names("#balance", BALANCE)
+                    .expression_attribute_names("#entity", super::keys::attr::ENTITY)
+                    .expression_attribute_values(":amount", n(posting.amount))
+                    .expression_attribute_values(":entity", s(entity::LEDGER_TOTAL))
+                    .expression_attribute_values(":account", s(total.to_string()))
+                    .expression_attribute_values(":currency", s(currency))
+            })?;
+        }
         for posting in &ledger.postings {
             let account = posting.account;
             let key = keys::ledger_balance(&account.to_string(), currency);
@@ -361,7 +381,43 @@ pub(super) fn balances_in(
     Ok(balances.into_iter().collect())
 }
 
+/// How writing a ledger transaction on its own ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LedgerWrite {
+    Written,
+    /// A transaction of this id was written before: the movement happened.
+    Exists,
+    /// A balance it moves changed since it was computed (its condition failed): compute again.
+    BalanceChanged,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Writing {
+    Entry,
+    Balance(LedgerAccount),
+}
+
 impl Store {
+    /// Writes a ledger transaction that changes no item of its own (a reversal's, which only
+    /// the processor records): idempotent by its id.
+    pub async fn write_ledger(
+        &self,
+        ledger: &LedgerTransaction,
+        now_unix: i64,
+    ) -> Result<LedgerWrite, ApiError> {
+        let mut transaction = self.transaction();
+        transaction.ledger(Writing::Entry, Writing::Balance, ledger, now_unix)?;
+        Ok(match self.transact(transaction).await? {
+            super::transaction::TransactOutcome::Committed => LedgerWrite::Written,
+            super::transaction::TransactOutcome::ConditionFailed(failed)
+                if failed.includes(Writing::Entry) =>
+            {
+                LedgerWrite::Exists
+            }
+            super::transaction::TransactOutcome::ConditionFailed(_) => LedgerWrite::BalanceChanged,
+        })
+    }
+
     /// One account's balance in `currency` (0 when nothing was ever posted to it).
     pub async fn ledger_balance(
         &self,

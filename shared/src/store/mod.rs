@@ -27,6 +27,7 @@ pub mod payouts;
 pub mod quotas;
 pub mod realtime;
 pub mod reconciliation;
+pub mod refunds;
 pub mod reviews;
 pub mod sessions;
 pub mod stream;

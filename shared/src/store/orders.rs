@@ -283,24 +283,14 @@ impl Store {
                 timeline_item(order.id, &order.last_change)?,
             )?
             .gig_counters(Placing::GigCounters, order.gig_id, 1, Some(gig_version))?
-            .put(
+            .put_request(
                 Placing::IdempotencyRecord,
                 to_item(
                     &keys::order_idempotency(order.client_id, idempotency_key),
                     entity::ORDER_REQUEST,
                     &record,
                 )?,
-                // A record past its expiry is replaced in this same write: TTL deletion is lazy
-                // (up to days), and reads already ignore expired records, so a key reused after
-                // 24 h is a new request, never a failed insert with nothing to replay.
-                |put| {
-                    put.condition_expression(format!(
-                        "attribute_not_exists({}) OR #expires_at <= :now",
-                        attr::PK
-                    ))
-                    .expression_attribute_names("#expires_at", attr::EXPIRES_AT)
-                    .expression_attribute_values(":now", n(now_unix))
-                },
+                now_unix,
             )?
             .check_user(
                 Placing::FreelancerCheck,

@@ -170,6 +170,34 @@ impl<N: Copy + std::fmt::Debug> Transaction<N> {
     }
 }
 
+impl<N: Copy + std::fmt::Debug> Transaction<N> {
+    /// Writes `after` over the earning `before` as it was read: fails when a withdrawal, a
+    /// clearance, a dispute or a refund moved it since.
+    pub(crate) fn earning_as_read(
+        &mut self,
+        name: N,
+        before: &Earning,
+        after: &Earning,
+    ) -> Result<&mut Self, ApiError> {
+        let status = super::attribute(&before.status)?;
+        self.put(name, earning_item(after)?, |put| {
+            put.condition_expression(
+                "#status = :status AND #withdrawn = :withdrawn \
+                 AND (attribute_not_exists(#repaid) OR #repaid = :repaid) \
+                 AND (attribute_not_exists(#refunded) OR #refunded = :refunded)",
+            )
+            .expression_attribute_names("#status", attr::STATUS)
+            .expression_attribute_names("#withdrawn", WITHDRAWN)
+            .expression_attribute_names("#repaid", "debt_repaid_cents")
+            .expression_attribute_names("#refunded", "refunded_cents")
+            .expression_attribute_values(":status", status)
+            .expression_attribute_values(":withdrawn", n(before.withdrawn_cents))
+            .expression_attribute_values(":repaid", n(before.debt_repaid_cents))
+            .expression_attribute_values(":refunded", n(before.refunded_cents))
+        })
+    }
+}
+
 impl Store {
     /// The freelancer's connected account, if they started onboarding.
     pub async fn payout_account(&self, user_id: Uuid) -> Result<Option<PayoutAccount>, ApiError> {
@@ -471,22 +499,14 @@ impl Store {
             })?;
         }
         transaction.ledger(Writing::LedgerEntry, Writing::Balance, &ledger, now_unix)?;
-        transaction.put(
+        transaction.put_request(
             Writing::Request,
             to_item(
                 &keys::withdrawal_request(withdrawal.freelancer_id, idempotency_key),
                 entity::WITHDRAWAL_REQUEST,
                 request,
             )?,
-            // An expired record is replaced (TTL deletion is lazy; reads ignore it already).
-            |put| {
-                put.condition_expression(format!(
-                    "attribute_not_exists({}) OR #expires_at <= :now",
-                    attr::PK
-                ))
-                .expression_attribute_names("#expires_at", attr::EXPIRES_AT)
-                .expression_attribute_values(":now", n(now_unix))
-            },
+            now_unix,
         )?;
         match self.transact(transaction).await? {
             TransactOutcome::Committed => Ok(WithdrawalWrite::Recorded),

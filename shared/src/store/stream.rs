@@ -360,6 +360,7 @@ mod tests {
             amount_cents: 3_999,
             withdrawn_cents: 0,
             debt_repaid_cents: 0,
+            refunded_cents: 0,
             released_by: None,
             status: EarningStatus::Pending,
             charge_id: None,

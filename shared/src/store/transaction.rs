@@ -139,6 +139,26 @@ impl<N: Copy + Debug> Transaction<N> {
         Ok(self.push(name, TransactWriteItem::builder().delete(delete).build()))
     }
 
+    /// A request's Idempotency-Key record, unless a live one holds the key. A record past its
+    /// expiry is replaced in this same write: TTL deletion is lazy (up to days), and reads
+    /// already ignore expired records, so a key reused after its expiry is a new request,
+    /// never a failed insert with nothing to replay.
+    pub fn put_request(
+        &mut self,
+        name: N,
+        item: Item,
+        now_unix: i64,
+    ) -> Result<&mut Self, ApiError> {
+        self.put(name, item, |put| {
+            put.condition_expression(format!(
+                "attribute_not_exists({}) OR #expires_at <= :now",
+                attr::PK
+            ))
+            .expression_attribute_names("#expires_at", attr::EXPIRES_AT)
+            .expression_attribute_values(":now", super::n(now_unix))
+        })
+    }
+
     fn push(&mut self, name: N, item: TransactWriteItem) -> &mut Self {
         self.items.push((name, item));
         self

@@ -164,6 +164,10 @@ pub struct Refund {
     pub payment_intent: Option<String>,
     #[serde(default, deserialize_with = "expandable_id")]
     pub charge: Option<String>,
+    /// `admin_refund_id` on an admin's refund of a completed order
+    /// ([`StripeClient::refund_part_of_payment_intent`]).
+    #[serde(default)]
+    pub metadata: HashMap<String, String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -578,6 +582,29 @@ impl StripeClient {
             .await
     }
 
+    /// Refunds `amount_minor` of the charge of an order's PaymentIntent: an admin's refund of a
+    /// completed order, keyed and tagged (`metadata[admin_refund_id]`) with our refund's id, so
+    /// a retry answers the same refund and `charge.refunded` names it.
+    pub async fn refund_part_of_payment_intent(
+        &self,
+        payment_intent_id: &str,
+        amount_minor: i64,
+        admin_refund_id: &str,
+    ) -> Result<Refund, StripeError> {
+        let amount = amount_minor.to_string();
+        let form = form_body(&[
+            ("payment_intent", payment_intent_id),
+            ("amount", amount.as_str()),
+            ("metadata[admin_refund_id]", admin_refund_id),
+        ]);
+        self.post(
+            "/v1/refunds",
+            &format!("admin_refund:{admin_refund_id}"),
+            form,
+        )
+        .await
+    }
+
     /// One page of events, newest first. `types` go as `types[0]`, `types[1]`, ... (the array
     /// encoding of Stripe's own libraries).
     pub async fn list_events(&self, query: &EventsQuery<'_>) -> Result<List<Event>, StripeError> {
@@ -685,6 +712,16 @@ impl StripeClient {
             .collect();
         let path = format!("/v1/transfers/{}/reversals", path_segment(transfer_id));
         self.post(&path, idempotency_key, form_body(&pairs)).await
+    }
+
+    /// The transfers of one transfer group (an order's: every payout of its earnings), newest
+    /// first, at most 100 (an order's earning is paid out in far fewer).
+    pub async fn list_transfers(
+        &self,
+        transfer_group: &str,
+    ) -> Result<List<Transfer>, StripeError> {
+        let query = form_body(&[("transfer_group", transfer_group), ("limit", "100")]);
+        self.get("/v1/transfers", &query).await
     }
 
     pub async fn retrieve_dispute(&self, id: &str) -> Result<Dispute, StripeError> {

@@ -33,6 +33,9 @@ use tracing::Instrument;
 use crate::error::ApiError;
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
+/// The header that makes a money-moving request safe to retry (placing an order, a withdrawal,
+/// an admin refund).
+pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
 
 /// Starts an API function: telemetry, its state from the environment (once per instance), then
 /// Lambda's HTTP loop serving `router(state)`. Each API function's `main` is this one call.

@@ -1,6 +1,7 @@
 //! The admin area's use cases, one module per thing an admin acts on: `users` (a user's
 //! details, block, unblock, the users list), `gigs` (the review queue and its decisions),
-//! `orders` (the orders list, an admin's cancel), `reviews` (the reviews list, hide, unhide),
+//! `orders` (the orders list, an admin's cancel), `refunds` (an admin's refund of a completed
+//! order), `reviews` (the reviews list, hide, unhide),
 //! `metrics` (the marketplace's counters and money figures), `payments` (the charges and
 //! refunds list), `audit` (the audit log) and `backfill` (the list keys of items older than the
 //! lists). Every route of the `admin` function goes through
@@ -16,6 +17,9 @@ pub mod metrics;
 #[cfg(feature = "stripe-client")]
 pub mod orders;
 pub mod payments;
+// A refund goes back through Stripe: only a build with its client has it.
+#[cfg(feature = "stripe-client")]
+pub mod refunds;
 pub mod reviews;
 pub mod users;
 

@@ -757,6 +757,19 @@ async fn main() {
             .header("Idempotency-Key", &Uuid::new_v4().to_string()),
         )
         .await;
+    // An admin refunds the completed order whose earnings were just withdrawn: Stripe's refund,
+    // then a reversal of the order's transfer.
+    bench
+        .call(
+            "POST /admin/orders/{id}/refund",
+            post(
+                &format!("/admin/orders/{order}/refund"),
+                admin,
+                json!({"reason": "Not what was described"}),
+            )
+            .header("Idempotency-Key", &Uuid::new_v4().to_string()),
+        )
+        .await;
     bench
         .call(
             "GET /admin/disputes",

@@ -1,0 +1,312 @@
+//! An admin's refund of a completed order through the real local stack: the refund at the local
+//! Stripe (in parts, keyed by our refund), the split between the freelancer's earnings and the
+//! platform's fees, the reversal of what was paid out already (or a debt when the connected
+//! account can not cover it), the audit entry, retries with the same Idempotency-Key, the
+//! refusals, and `charge.refunded` arriving after our own refund. After each, the ledger's
+//! balances sum to zero.
+
+use gigmarket_shared::domain::ledger::LedgerAccount;
+use gigmarket_tests::payments::{assert_ledger_balances, balance};
+use gigmarket_tests::{RawRequest, Session, TestApp, TestResponse, WEBHOOK_SECRET};
+use serde_json::{Value, json};
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+async fn refund(
+    app: &TestApp,
+    admin: &Session,
+    order_id: Uuid,
+    key: &str,
+    body: &Value,
+) -> TestResponse {
+    app.send(
+        RawRequest::new("POST", format!("/admin/orders/{order_id}/refund"))
+            .bearer(&admin.access_token)
+            .header("Idempotency-Key", key)
+            .json(body),
+    )
+    .await
+}
+
+async fn complete(app: &TestApp, client: &Session, freelancer: &Session, order_id: Uuid) {
+    app.order_step(freelancer, order_id, "accept").await;
+    app.order_step(freelancer, order_id, "deliver").await;
+    app.order_step(client, order_id, "complete").await;
+}
+
+fn cents(value: &Value) -> i64 {
+    value
+        .as_i64()
+        .unwrap_or_else(|| panic!("{value} is no amount"))
+}
+
+/// The local Stripe's charge of `order_id` (its transfer group) as its newest `charge.refunded`
+/// event carries it.
+async fn charge_refunded(app: &TestApp, order_id: Uuid) -> Value {
+    let group = order_id.to_string();
+    app.stripe_event("charge.refunded", |charge| {
+        charge["transfer_group"] == group.as_str()
+    })
+    .await
+}
+
+#[tokio::test]
+async fn an_admin_refunds_a_completed_order_in_parts_from_earnings_and_fees() {
+    let app = TestApp::new().await;
+    let (cast, gig) = app.cast_with_gig().await;
+    let order_id = app.place_order(&cast.client, &gig).await;
+    // Not yet completed: an open order is cancelled instead.
+    let open = refund(&app, &cast.admin, order_id, "open", &json!({"reason": "r"})).await;
+    assert_eq!(open.status, 409, "{open:?}");
+    assert_eq!(open.problem(), "order-not-refundable");
+    complete(&app, &cast.client, &cast.freelancer, order_id).await;
+    let freelancer = cast.freelancer.id;
+    let net = balance(&app, LedgerAccount::FreelancerPending(freelancer)).await;
+    let fees = balance(&app, LedgerAccount::PlatformFees).await;
+    let total = net + fees;
+
+    // Only admins, only with a key and a reason.
+    let by_client = app
+        .send(
+            RawRequest::new("POST", format!("/admin/orders/{order_id}/refund"))
+                .bearer(&cast.client.access_token)
+                .header("Idempotency-Key", "k")
+                .json(&json!({"reason": "r"})),
+        )
+        .await;
+    assert_eq!(by_client.status, 403);
+    let keyless = app
+        .send(
+            RawRequest::new("POST", format!("/admin/orders/{order_id}/refund"))
+                .bearer(&cast.admin.access_token)
+                .json(&json!({"reason": "r"})),
+        )
+        .await;
+    assert_eq!(keyless.status, 400, "{keyless:?}");
+    let blank = refund(
+        &app,
+        &cast.admin,
+        order_id,
+        "blank",
+        &json!({"reason": " "}),
+    )
+    .await;
+    assert_eq!(blank.status, 400);
+    assert_eq!(blank.error_fields(), ["reason"]);
+
+    // A part: the freelancer's share rounded down, the rest from the platform's fees.
+    let part = refund(
+        &app,
+        &cast.admin,
+        order_id,
+        "part",
+        &json!({"reason": "late delivery", "amount_cents": 1_001}),
+    )
+    .await;
+    assert_eq!(part.status, 201, "{part:?}");
+    let first = part.body.clone();
+    assert_eq!(first["status"], "succeeded", "{first}");
+    assert!(first["refund_id"].as_str().unwrap().starts_with("re_"));
+    let share = 1_001 * net / total;
+    assert_eq!(cents(&first["freelancer_share_cents"]), share);
+    assert_eq!(cents(&first["platform_share_cents"]), 1_001 - share);
+    assert_eq!(cents(&first["from_earnings_cents"]), share);
+    assert_eq!(cents(&first["paid_out_cents"]), 0);
+    assert_eq!(
+        balance(&app, LedgerAccount::FreelancerPending(freelancer)).await,
+        net - share
+    );
+    assert_eq!(
+        balance(&app, LedgerAccount::PlatformFees).await,
+        fees - (1_001 - share)
+    );
+    assert_eq!(balance(&app, LedgerAccount::Refunds).await, 1_001);
+    assert_ledger_balances(&app, freelancer).await;
+
+    // The same request again answers the same refund and moves nothing; the same key for
+    // another request is refused.
+    let again = refund(
+        &app,
+        &cast.admin,
+        order_id,
+        "part",
+        &json!({"reason": "late delivery", "amount_cents": 1_001}),
+    )
+    .await;
+    assert_eq!(again.status, 200, "{again:?}");
+    assert_eq!(again.body["id"], first["id"]);
+    assert_eq!(balance(&app, LedgerAccount::Refunds).await, 1_001);
+    let reused = refund(
+        &app,
+        &cast.admin,
+        order_id,
+        "part",
+        &json!({"reason": "late delivery", "amount_cents": 1_002}),
+    )
+    .await;
+    assert_eq!(reused.problem(), "idempotency-key-reused");
+
+    // `charge.refunded` of our own (partial) refund books nothing again.
+    let event = charge_refunded(&app, order_id).await;
+    assert_eq!(event["data"]["object"]["amount_refunded"], 1_001, "{event}");
+    let delivered = app
+        .deliver_stripe_event(
+            &event,
+            WEBHOOK_SECRET,
+            OffsetDateTime::now_utc().unix_timestamp(),
+        )
+        .await;
+    assert_eq!(delivered.status, 200, "{delivered:?}");
+    assert_eq!(delivered.body["outcome"], "ignored");
+    assert_eq!(balance(&app, LedgerAccount::Refunds).await, 1_001);
+
+    // More than is left is refused; everything left (the default) is refunded.
+    let over = refund(
+        &app,
+        &cast.admin,
+        order_id,
+        "over",
+        &json!({"reason": "r", "amount_cents": total - 1_000}),
+    )
+    .await;
+    assert_eq!(over.status, 409, "{over:?}");
+    assert_eq!(over.problem(), "refund-exceeds-remaining");
+    let rest = refund(&app, &cast.admin, order_id, "rest", &json!({"reason": "r"})).await;
+    assert_eq!(rest.status, 201, "{rest:?}");
+    assert_eq!(cents(&rest.body["amount_cents"]), total - 1_001);
+    // Whole, the two refunds took exactly the freelancer's net and the platform's fees.
+    assert_eq!(
+        balance(&app, LedgerAccount::FreelancerPending(freelancer)).await,
+        0
+    );
+    assert_eq!(balance(&app, LedgerAccount::PlatformFees).await, 0);
+    assert_eq!(balance(&app, LedgerAccount::Refunds).await, total);
+    assert_ledger_balances(&app, freelancer).await;
+    let done = refund(&app, &cast.admin, order_id, "done", &json!({"reason": "r"})).await;
+    assert_eq!(done.problem(), "order-not-refundable");
+
+    // Stripe refunded the charge whole, in the same two parts.
+    let event = charge_refunded(&app, order_id).await;
+    assert_eq!(event["data"]["object"]["amount_refunded"], total, "{event}");
+    assert_eq!(event["data"]["object"]["refunded"], true);
+    let delivered = app
+        .deliver_stripe_event(
+            &event,
+            WEBHOOK_SECRET,
+            OffsetDateTime::now_utc().unix_timestamp(),
+        )
+        .await;
+    assert_eq!(delivered.status, 200, "{delivered:?}");
+    assert_eq!(balance(&app, LedgerAccount::Refunds).await, total);
+    // The order shows what was refunded; the audit log has both refunds.
+    let order = app.order(&cast.client, order_id).await.body;
+    assert_eq!(cents(&order["refunded_cents"]), total);
+    assert_eq!(order["status"], "completed");
+    let audit = app
+        .get(
+            &format!("/admin/audit?target={order_id}"),
+            Some(&cast.admin.access_token),
+        )
+        .await;
+    assert_eq!(audit.status, 200, "{audit:?}");
+    let actions: Vec<&str> = audit.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|entry| entry["action"].as_str())
+        .collect();
+    assert_eq!(actions, ["refund_order", "refund_order"], "{audit:?}");
+    // The freelancer's payouts page shows the refunds taken from their pending earnings.
+    let page = app
+        .get("/me/payouts", Some(&cast.freelancer.access_token))
+        .await;
+    let refunds: Vec<i64> = page.body["entries"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|entry| entry["kind"] == "admin_refund")
+        .map(|entry| cents(&entry["pending_change_cents"]))
+        .collect();
+    assert_eq!(refunds.len(), 2, "{page:?}");
+    assert_eq!(refunds.iter().sum::<i64>(), -net);
+}
+
+#[tokio::test]
+async fn a_refund_after_the_payout_reverses_the_transfer_or_leaves_a_debt() {
+    let app = TestApp::new().await;
+    let (cast, gig) = app.cast_with_gig().await;
+    let freelancer = cast.freelancer.id;
+    app.onboard(&cast.freelancer).await;
+    let first = app.place_order(&cast.client, &gig).await;
+    complete(&app, &cast.client, &cast.freelancer, first).await;
+    let second = app.place_order(&cast.client, &gig).await;
+    complete(&app, &cast.client, &cast.freelancer, second).await;
+    let net = balance(&app, LedgerAccount::FreelancerPending(freelancer)).await / 2;
+    let later = OffsetDateTime::now_utc() + Duration::days(15);
+    gigmarket_shared::app::payouts::clear_earnings(
+        &app.state.store,
+        Duration::days(14),
+        later,
+        100,
+    )
+    .await
+    .unwrap();
+    let withdrawn = app
+        .withdraw(&cast.freelancer, "all", &json!({"currency": "EUR"}))
+        .await;
+    assert_eq!(withdrawn.status, 201, "{withdrawn:?}");
+    assert_eq!(cents(&withdrawn.body["amount_cents"]), 2 * net);
+
+    // The first order's whole refund: its net was paid out, and the connected account still
+    // holds it, so the transfer is reversed and no debt is left.
+    let reversed = refund(&app, &cast.admin, first, "first", &json!({"reason": "r"})).await;
+    assert_eq!(reversed.status, 201, "{reversed:?}");
+    assert_eq!(cents(&reversed.body["paid_out_cents"]), net);
+    assert_eq!(cents(&reversed.body["reversed_cents"]), net);
+    assert!(
+        reversed.body["reversals"][0]["reversal_id"]
+            .as_str()
+            .unwrap()
+            .starts_with("trr_"),
+        "{reversed:?}"
+    );
+    assert_eq!(
+        balance(&app, LedgerAccount::FreelancerDebt(freelancer)).await,
+        0
+    );
+    assert_eq!(
+        balance(&app, LedgerAccount::FreelancerPaidOut(freelancer)).await,
+        net
+    );
+    assert_ledger_balances(&app, freelancer).await;
+
+    // The freelancer's money goes to their bank: the second order's refund finds nothing to
+    // reverse, and its paid-out share stays owed.
+    app.pay_out_to_bank(&cast.freelancer, net).await;
+    let owed = refund(&app, &cast.admin, second, "second", &json!({"reason": "r"})).await;
+    assert_eq!(owed.status, 201, "{owed:?}");
+    assert_eq!(cents(&owed.body["paid_out_cents"]), net);
+    assert_eq!(cents(&owed.body["reversed_cents"]), 0);
+    assert_eq!(owed.body["reversals_tried"], true);
+    assert_eq!(
+        balance(&app, LedgerAccount::FreelancerDebt(freelancer)).await,
+        -net
+    );
+    let page = app
+        .get("/me/payouts", Some(&cast.freelancer.access_token))
+        .await;
+    assert_eq!(cents(&page.body["balances"][0]["owed_cents"]), net);
+    assert_ledger_balances(&app, freelancer).await;
+    // The admins' figures: one order's net paid out for good, the other's owed.
+    let metrics = app
+        .get("/admin/metrics", Some(&cast.admin.access_token))
+        .await;
+    assert_eq!(metrics.status, 200, "{metrics:?}");
+    assert_eq!(cents(&metrics.body["paid_out_cents"]["EUR"]), net);
+    assert_eq!(
+        cents(&metrics.body["owed_by_freelancers_cents"]["EUR"]),
+        net
+    );
+    assert_eq!(cents(&metrics.body["earnings_pending_cents"]["EUR"]), 0);
+    assert_eq!(cents(&metrics.body["earnings_available_cents"]["EUR"]), 0);
+}
