@@ -212,6 +212,8 @@ pub fn s3(config: &SdkConfig) -> aws_sdk_s3::Client {
         aws_sdk_s3::config::Builder::from(config)
             .timeout_config(service_timeouts())
             .interceptor(CallLog::from_env())
+            // Counts requests for the cost bench; inert unless it asks.
+            .interceptor(crate::capacity_log::S3Requests::from_env())
             .build(),
     )
 }

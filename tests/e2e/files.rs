@@ -37,22 +37,10 @@ async fn declare_and_upload(
     )
     .await;
     assert_eq!(status, 201, "{declared}");
-    let upload = &declared["upload"];
-    let mut form = reqwest::multipart::Form::new();
-    for (name, value) in upload["fields"].as_object().unwrap() {
-        form = form.text(name.clone(), value.as_str().unwrap().to_owned());
-    }
-    form = form.part(
-        "file",
-        reqwest::multipart::Part::bytes(body).file_name("work.png"),
+    assert_eq!(
+        gigmarket_tests::files::upload(&declared["upload"], body, None).await,
+        204
     );
-    let uploaded = client
-        .post(upload["url"].as_str().unwrap())
-        .multipart(form)
-        .send()
-        .await
-        .expect("S3 answers");
-    assert_eq!(uploaded.status().as_u16(), 204);
     declared["file"]["id"].as_str().unwrap().to_owned()
 }
 
@@ -66,7 +54,7 @@ async fn download(token: &str, path: &str, expected: &[u8]) {
         .expect("watch answers");
     assert_eq!(response.status().as_u16(), 302);
     let location = response.headers()["location"].to_str().unwrap().to_owned();
-    let object = reqwest::get(location).await.expect("S3 answers");
+    let object = gigmarket_tests::files::download(&location).await;
     assert_eq!(object.status().as_u16(), 200);
     assert_eq!(object.bytes().await.unwrap().as_ref(), expected);
 }

@@ -9,6 +9,7 @@
 
 use gigmarket_shared::aws;
 use gigmarket_shared::domain::gig::Gig;
+use gigmarket_tests::files::{self, upload};
 use gigmarket_tests::fixtures::Cast;
 use gigmarket_tests::{Session, TestApp, TestResponse};
 use serde_json::{Value, json};
@@ -54,35 +55,6 @@ async fn declared(
     (id, response.body["upload"].clone())
 }
 
-/// POSTs the presigned form with `body` as its file, as a browser does; `content_type` replaces
-/// the form's `Content-Type` field when given (what S3 would refuse, and moto stores).
-async fn upload(upload: &Value, body: Vec<u8>, content_type: Option<&str>) -> u16 {
-    let mut form = reqwest::multipart::Form::new();
-    for (name, value) in upload["fields"].as_object().expect("fields") {
-        let value = match (name.as_str(), content_type) {
-            ("Content-Type", Some(replaced)) => replaced.to_owned(),
-            _ => value.as_str().unwrap().to_owned(),
-        };
-        form = form.text(name.clone(), value);
-    }
-    // S3 reads the file from the last field.
-    form = form.part(
-        "file",
-        reqwest::multipart::Part::bytes(body).file_name("upload.bin"),
-    );
-    reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .unwrap()
-        .post(upload["url"].as_str().expect("url"))
-        .multipart(form)
-        .send()
-        .await
-        .expect("the upload reaches S3")
-        .status()
-        .as_u16()
-}
-
 async fn deliver(app: &TestApp, who: &Session, order_id: Uuid, file_ids: &[Uuid]) -> TestResponse {
     app.post(
         &format!("/orders/{order_id}/deliver"),
@@ -96,15 +68,7 @@ async fn deliver(app: &TestApp, who: &Session, order_id: Uuid, file_ids: &[Uuid]
 async fn follow(response: &TestResponse) -> reqwest::Response {
     assert_eq!(response.status, 302, "{response:?}");
     assert_eq!(response.header("cache-control"), Some("no-store"));
-    let location = response.header("location").expect("a Location");
-    reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .unwrap()
-        .get(location)
-        .send()
-        .await
-        .expect("the presigned GET reaches S3")
+    files::download(response.header("location").expect("a Location")).await
 }
 
 /// Whether the bucket holds the file's object (`orders/<order>/<file>`).

@@ -5,6 +5,7 @@
 //! Needs the local stack: run the suite with `make test`, or `make stack` and then
 //! `source scripts/env.sh` before `cargo nextest run`.
 
+pub mod files;
 pub mod fixtures;
 // Paying for orders through the local stack's Stripe emulator.
 pub mod payments;

@@ -47,7 +47,8 @@ pub struct Accounts<'a> {
 }
 
 /// The order with the caller's side of it, if they may see it: its client, its freelancer (once
-/// paid) and admins; anyone else gets 404, as for an unknown id.
+/// paid) and admins; anyone else gets 404, as for an unknown id. (`orders` and `files` use it.)
+#[cfg(any(feature = "stripe-client", feature = "s3"))]
 pub(crate) async fn visible_order(
     store: &Store,
     caller: Caller,
