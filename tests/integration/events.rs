@@ -124,6 +124,7 @@ const HTTP_SAMPLES: &[(&str, u16)] = &[
     ("messages/send-message.json", 201),
     ("messages/list-messages.json", 200),
     ("messages/mark-read.json", 200),
+    ("messages/declare-file.json", 201),
     ("messages/list-files.json", 200),
     ("gigs/update-gig.json", 200),
     // The edit went back to review; the admin rejects this version.
