@@ -11,6 +11,10 @@ export AWS_ENDPOINT_URL_DYNAMODB_STREAMS="$DYNAMODB_ENDPOINT"
 export AWS_ENDPOINT_URL_SQS="$MOTO_ENDPOINT"
 export AWS_ENDPOINT_URL_SES="$MOTO_ENDPOINT"
 export AWS_ENDPOINT_URL_SECRETS_MANAGER="$MOTO_ENDPOINT"
+# The files bucket (FILES_BUCKET, created by stack.sh) is moto's too; an IP endpoint gets
+# path-style URLs from the SDK's own endpoint rules, presigned ones included.
+export AWS_ENDPOINT_URL_S3="$MOTO_ENDPOINT"
+export FILES_BUCKET
 export AWS_DEFAULT_REGION="$AWS_REGION"
 # The Stripe client (`shared::stripe::client`) talks to the local stripe service with its dummy
 # key; STRIPE_WEBHOOK_SECRETS signs its deliveries (`scripts/stack.sh stripe-webhook URL`),

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Runs the local stand-ins for AWS that tests and `cargo lambda watch` talk to:
 #   dynamodb  DynamoDB Local (in memory), from .local/node
-#   moto      moto_server (SQS and SES), from .local/venv
+#   moto      moto_server (SQS, SES and S3: the files bucket is created here), from .local/venv
 #   stripe    localstripe with the project's extension (tools/stripe-local: Stripe's REST API in
 #             memory, with the events and parameters localstripe lacks), from .local/venv
-# and writes .local/stack.env with their endpoints, dummy credentials, the local JWT keyset and
-# the stripe service's webhook signing secrets (platform and Connect).
+# and writes .local/stack.env with their endpoints, dummy credentials, the local JWT keyset, the
+# files bucket's name and the stripe service's webhook signing secrets (platform and Connect).
 #
 # Usage: scripts/stack.sh start [--dynamodb-port N] [--moto-port N] [--stripe-port N] | stop | status | env
 #                         | stripe-webhook URL [ID] | stripe-connect-webhook URL [ID]
@@ -37,6 +37,10 @@ READY_TIMEOUT=60
 # localstripe takes any key that looks like a secret key; a dummy one, so no real key is ever needed.
 LOCAL_STRIPE_KEY=sk_test_local
 STOP_TIMEOUT=10
+# The files bucket (orders' and conversations' uploads) in moto; S3 names need 3+ characters.
+FILES_BUCKET=gigmarket-files-local
+# The origin a local web app uploads from (the default APP_BASE_URL): the bucket's CORS allows it.
+LOCAL_APP_ORIGIN=http://localhost:3000
 
 log() { printf 'stack: %s\n' "$*" >&2; }
 die() { printf 'stack: error: %s\n' "$*" >&2; exit 1; }
@@ -289,6 +293,21 @@ abort_start() {
   done
 }
 
+# Creates the files bucket in moto (again after moto restarted: it keeps nothing), with the CORS
+# rule a browser's presigned POST needs, as the deployed bucket has (infra/template.yaml).
+ensure_files_bucket() {
+  local url="http://127.0.0.1:$(recorded_port moto)/$FILES_BUCKET" code
+  code=$(curl -s --noproxy '*' --max-time 5 -o /dev/null -w '%{http_code}' -X PUT "$url") || code=000
+  # 409 BucketAlreadyOwnedByYou: a reused moto has it already.
+  [[ "$code" == 200 || "$code" == 409 ]] || die "creating the files bucket in moto answered $code"
+  code=$(curl -s --noproxy '*' --max-time 5 -o /dev/null -w '%{http_code}' -X PUT "$url?cors" \
+    -H 'Content-Type: application/xml' --data-binary "<CORSConfiguration><CORSRule>\
+<AllowedOrigin>$LOCAL_APP_ORIGIN</AllowedOrigin><AllowedMethod>POST</AllowedMethod>\
+<AllowedMethod>GET</AllowedMethod><AllowedHeader>*</AllowedHeader><MaxAgeSeconds>3000</MaxAgeSeconds>\
+</CORSRule></CORSConfiguration>") || code=000
+  [[ "$code" == 200 ]] || die "setting the files bucket's CORS in moto answered $code"
+}
+
 write_stack_env() {
   local tmp
   tmp=$(mktemp "$LOCAL/.stack.env.XXXXXX")
@@ -299,6 +318,7 @@ write_stack_env() {
     echo "export STRIPE_SECRET_KEY=$LOCAL_STRIPE_KEY"
     echo "export STRIPE_WEBHOOK_SECRETS=$(<"$WEBHOOK_SECRET_FILE")"
     echo "export STRIPE_CONNECT_WEBHOOK_SECRETS=$(<"$CONNECT_WEBHOOK_SECRET_FILE")"
+    echo "export FILES_BUCKET=$FILES_BUCKET"
     echo "export AWS_REGION=us-east-1"
     echo "export AWS_ACCESS_KEY_ID=local"
     echo "export AWS_SECRET_ACCESS_KEY=local"
@@ -365,6 +385,7 @@ cmd_start() {
   # Also for a stripe service an older stack.sh started, which had none.
   ensure_webhook_secret "$WEBHOOK_SECRET_FILE"
   ensure_webhook_secret "$CONNECT_WEBHOOK_SECRET_FILE"
+  ensure_files_bucket
 
   write_stack_env
   log "ready; endpoints in ${STACK_ENV#"$ROOT"/} (source it, or: eval \"\$(scripts/stack.sh env)\")"

@@ -84,6 +84,15 @@ fn resource_kind(resource: &Value) -> String {
     {
         return format!("websocket-connections:{method}");
     }
+    // The files bucket's objects, per key prefix (`<bucket>/orders/*`), as the call log names them.
+    if text.contains("FilesBucket") {
+        let prefix = text
+            .rsplit("/*")
+            .nth(1)
+            .and_then(|before| before.rsplit('/').next())
+            .unwrap_or_default();
+        return format!("files-bucket:{prefix}/");
+    }
     let kind = if text.contains("/index/") {
         "index"
     } else if text.contains("\"Table.Arn\"") || text.contains("[\"Table\",\"Arn\"]") {
@@ -398,6 +407,21 @@ fn every_function_is_granted_exactly_what_it_was_seen_calling() {
         "IAM grants differ from the calls recorded in this run:\n{}\n\nrecorded:\n{}",
         all.join("\n"),
         summary.join("\n")
+    );
+}
+
+#[test]
+fn the_files_bucket_statements_name_their_prefix_as_the_call_log_does() {
+    // SAM's `!Sub` and CDK's `Fn::Join` of the bucket's ARN and the prefix.
+    assert_eq!(
+        resource_kind(&json!({"Fn::Sub": "${FilesBucket.Arn}/orders/*"})),
+        "files-bucket:orders/"
+    );
+    assert_eq!(
+        resource_kind(
+            &json!({"Fn::Join": ["", [{"Fn::GetAtt": ["FilesBucket", "Arn"]}, "/conversations/*"]]})
+        ),
+        "files-bucket:conversations/"
     );
 }
 

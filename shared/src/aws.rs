@@ -136,7 +136,7 @@ impl DynamoDbTimeouts {
     }
 }
 
-/// How long an SQS, SES or Secrets Manager call may take: 1 s to connect, 2 s an attempt, 3 s
+/// How long an SQS, SES, S3 or Secrets Manager call may take: 1 s to connect, 2 s an attempt, 3 s
 /// the call with its retries. Each is a same-region call that answers in milliseconds, and
 /// each caller has a better answer than waiting for Lambda to kill it:
 ///
@@ -148,6 +148,8 @@ impl DynamoDbTimeouts {
 ///   retries the stream from the first of them;
 /// - the notifier's SES `SendEmail` fails its message (its mail claim is released), which the
 ///   queue redelivers;
+/// - `orders`' and `messages`' S3 `HeadObject` (a file's check when a delivery or a message
+///   uses it) answers 503, which the caller retries; nothing was written yet;
 /// - the JWT keyset's `GetSecretValue` fails the cold start, naming the secret, in 3 s instead
 ///   of Lambda's whole init window.
 ///
@@ -156,7 +158,8 @@ impl DynamoDbTimeouts {
     feature = "sqs",
     feature = "ses",
     feature = "jwt-secret",
-    feature = "realtime-push"
+    feature = "realtime-push",
+    feature = "s3"
 ))]
 fn service_timeouts() -> aws_config::timeout::TimeoutConfig {
     aws_config::timeout::TimeoutConfig::builder()
@@ -198,6 +201,45 @@ pub fn connections(config: &SdkConfig, callback_url: &str) -> aws_sdk_apigateway
             .interceptor(CallLog::from_env())
             .build(),
     )
+}
+
+/// The files bucket's client (`orders`, `messages`): HeadObject and DeleteObject when a file is
+/// used, and presigning (no request) for uploads and downloads. `AWS_ENDPOINT_URL_S3` points it
+/// at moto locally; an IP endpoint gets path-style URLs from the SDK's own endpoint rules.
+#[cfg(feature = "s3")]
+pub fn s3(config: &SdkConfig) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(config)
+            .timeout_config(service_timeouts())
+            .interceptor(CallLog::from_env())
+            // Counts requests for the cost bench; inert unless it asks.
+            .interceptor(crate::capacity_log::S3Requests::from_env())
+            .build(),
+    )
+}
+
+/// The files bucket's storage, from `FILES_BUCKET` (built once per cold start).
+#[cfg(feature = "s3")]
+pub fn file_storage(config: &SdkConfig) -> anyhow::Result<crate::files::FileStorage> {
+    use anyhow::Context;
+
+    let bucket = std::env::var("FILES_BUCKET")
+        .ok()
+        .filter(|bucket| !bucket.trim().is_empty())
+        .context("environment variable FILES_BUCKET must be set")?;
+    let credentials = config
+        .credentials_provider()
+        .context("no AWS credentials to sign uploads with")?;
+    let region = config
+        .region()
+        .cloned()
+        .context("no AWS region to sign uploads for")?;
+    Ok(crate::files::FileStorage::new(
+        s3(config),
+        bucket,
+        credentials,
+        region,
+    ))
 }
 
 #[cfg(feature = "jwt-secret")]

@@ -17,7 +17,9 @@
 //! `ORDER_EVENTS_QUEUE_URL`) or `queue:<name>`, `jwt-keys-secret` (the secret in
 //! `JWT_KEYS_SECRET_ID`), `stripe-secret-key-secret` (`STRIPE_SECRET_KEY_ID`),
 //! `stripe-webhook-secrets-secret` (`STRIPE_WEBHOOK_SECRETS_ID`),
-//! `stripe-connect-webhook-secrets-secret` (`STRIPE_CONNECT_WEBHOOK_SECRETS_ID`) or `secret:<id>`, `ses-identity`. `leading_key` is the prefix (up to
+//! `stripe-connect-webhook-secrets-secret` (`STRIPE_CONNECT_WEBHOOK_SECRETS_ID`) or `secret:<id>`, `ses-identity`,
+//! `files-bucket:<first key segment>/` for S3 objects (`files-bucket:orders/`; a presigned request
+//! is recorded when it is signed: S3 authorises it as the signer's own call). `leading_key` is the prefix (up to
 //! and including the first `#`) of the item's partition key, what a `dynamodb:LeadingKeys`
 //! condition is written against. Nothing else of the request (no payload) is written.
 //!
@@ -301,6 +303,31 @@ pub fn describe(input: &Input) -> Vec<Call> {
             secret_resource(id),
             None,
         )];
+    }
+    #[cfg(feature = "s3")]
+    {
+        use aws_sdk_s3::operation as s3;
+        let object = |action: &str, key: Option<&str>| {
+            // The grant is on the key prefix (`<bucket>/orders/*`), the object key's first segment.
+            let prefix = key
+                .and_then(|key| key.split_once('/'))
+                .map_or("", |(first, _)| first);
+            vec![Call::new(action, format!("files-bucket:{prefix}/"), None)]
+        };
+        // A presigned POST is authorised as PutObject, like the presigned PutObject that gives
+        // its URL (`files::FileStorage::presign_upload`); HeadObject needs s3:GetObject.
+        if let Some(put) = input.downcast_ref::<s3::put_object::PutObjectInput>() {
+            return object("s3:PutObject", put.key.as_deref());
+        }
+        if let Some(get) = input.downcast_ref::<s3::get_object::GetObjectInput>() {
+            return object("s3:GetObject", get.key.as_deref());
+        }
+        if let Some(head) = input.downcast_ref::<s3::head_object::HeadObjectInput>() {
+            return object("s3:GetObject", head.key.as_deref());
+        }
+        if let Some(delete) = input.downcast_ref::<s3::delete_object::DeleteObjectInput>() {
+            return object("s3:DeleteObject", delete.key.as_deref());
+        }
     }
     // The management API: every call is execute-api:ManageConnections on the stage's
     // `@connections` (`<api>/<stage>/<METHOD>/@connections/*`).

@@ -53,6 +53,50 @@ pub fn take() -> Consumed {
     }
 }
 
+static S3_REQUESTS: AtomicU64 = AtomicU64::new(0);
+
+/// The S3 requests this process's files client sent since the last call (HeadObject,
+/// DeleteObject: each attempt S3 bills), and resets the count. A presigned URL is signed, never
+/// sent, so it counts nothing here; the browser's upload and download are the bench's to count.
+pub fn take_s3_requests() -> u64 {
+    S3_REQUESTS.swap(0, Ordering::SeqCst)
+}
+
+/// Counts the files client's S3 requests for the cost bench, inert unless counting is on (the
+/// same `GIGMARKET_DYNAMODB_CAPACITY`).
+#[derive(Debug, Clone, Copy)]
+pub struct S3Requests {
+    on: bool,
+}
+
+impl S3Requests {
+    pub fn from_env() -> Self {
+        Self {
+            on: CapacityLog::from_env().on,
+        }
+    }
+}
+
+impl Intercept for S3Requests {
+    fn name(&self) -> &'static str {
+        "GigmarketS3Requests"
+    }
+
+    // Per attempt S3 answered: what S3 bills. A presigned request stops before it is sent, so
+    // it never gets here.
+    fn read_after_transmit(
+        &self,
+        _context: &aws_sdk_dynamodb::config::interceptors::BeforeDeserializationInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if self.on {
+            S3_REQUESTS.fetch_add(1, Ordering::SeqCst);
+        }
+        Ok(())
+    }
+}
+
 /// The interceptor; `CapacityLog::from_env()` is inert unless counting is on.
 #[derive(Debug, Clone, Copy)]
 pub struct CapacityLog {

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 
+use crate::domain::file::FileLimits;
 use crate::domain::money::{BasisPoints, FeeSchedule};
 
 #[derive(Debug, Clone)]
@@ -70,7 +71,25 @@ pub struct Config {
     /// `realtime` posts to connections. Given to the client explicitly: a global
     /// `AWS_ENDPOINT_URL` never redirects it.
     pub realtime_callback_url: Option<String>,
+    // Files.
+    /// `ORDER_FILE_MAX_BYTES` (default 250 MB) and `ORDER_FILES_MAX` (default 50): the largest
+    /// file and the most files of one order (deliveries and requirement files together).
+    pub order_files: FileLimits,
+    /// `CONVERSATION_FILE_MAX_BYTES` (default 25 MB) and `CONVERSATION_FILES_MAX` (default 200):
+    /// the same for one conversation's attachments, smaller: they are chat, not deliveries.
+    pub conversation_files: FileLimits,
 }
+
+/// The default file limits: a delivery may be video or a source archive, an attachment is a
+/// screenshot or a brief.
+const ORDER_FILES: FileLimits = FileLimits {
+    max_bytes: 250_000_000,
+    max_count: 50,
+};
+const CONVERSATION_FILES: FileLimits = FileLimits {
+    max_bytes: 25_000_000,
+    max_count: 200,
+};
 
 /// One environment variable a function reads: the configuration table in `docs/deploy.md` is
 /// rendered from [`ENV_VARS`] (`gigctl docs`), and the tests below hold the list to the code.
@@ -258,6 +277,31 @@ pub const ENV_VARS: &[EnvVar] = &[
         "the WebSocket API stage's management endpoint `realtime` posts to connections at (locally the gateway's `http://127.0.0.1:<port>/local`); never taken from `AWS_ENDPOINT_URL`",
     ),
     env_var(
+        "FILES_BUCKET",
+        "",
+        "the S3 bucket of order and conversation files (`orders`, `messages`); the stacks create it, the local stack creates it in moto",
+    ),
+    env_var(
+        "ORDER_FILE_MAX_BYTES",
+        "250000000",
+        "the largest file of an order, in bytes (`orders`)",
+    ),
+    env_var(
+        "ORDER_FILES_MAX",
+        "50",
+        "the most files one order may hold, deliveries and requirement files together (`orders`)",
+    ),
+    env_var(
+        "CONVERSATION_FILE_MAX_BYTES",
+        "25000000",
+        "the largest attachment of a conversation, in bytes (`messages`)",
+    ),
+    env_var(
+        "CONVERSATION_FILES_MAX",
+        "200",
+        "the most attachments one conversation may hold (`messages`)",
+    ),
+    env_var(
         "METRICS_NAMESPACE",
         "Gigmarket",
         "CloudWatch namespace of the EMF metrics; the stacks set `Gigmarket/<stage>`",
@@ -310,7 +354,7 @@ pub const ENV_VARS: &[EnvVar] = &[
     env_var(
         "AWS_ENDPOINT_URL_DYNAMODB",
         "",
-        "local only: DynamoDB Local (`scripts/env.sh` sets it and the `_DYNAMODB_STREAMS`, `_SQS`, `_SES`, `_SECRETS_MANAGER` ones for moto); `gigctl seed` refuses unless it is on this machine",
+        "local only: DynamoDB Local (`scripts/env.sh` sets it and the `_DYNAMODB_STREAMS`, `_SQS`, `_SES`, `_SECRETS_MANAGER`, `_S3` ones for moto); `gigctl seed` refuses unless it is on this machine",
     ),
     env_var(
         "AWS_REGION",
@@ -393,6 +437,16 @@ impl Config {
             payout_minimum_hundredths: env.number("PAYOUT_MINIMUM_HUNDREDTHS", 1_000)?,
             // Real time.
             realtime_callback_url: optional("REALTIME_CALLBACK_URL"),
+            // Files.
+            order_files: FileLimits {
+                max_bytes: env.number("ORDER_FILE_MAX_BYTES", ORDER_FILES.max_bytes)?,
+                max_count: env.number("ORDER_FILES_MAX", ORDER_FILES.max_count)?,
+            },
+            conversation_files: FileLimits {
+                max_bytes: env
+                    .number("CONVERSATION_FILE_MAX_BYTES", CONVERSATION_FILES.max_bytes)?,
+                max_count: env.number("CONVERSATION_FILES_MAX", CONVERSATION_FILES.max_count)?,
+            },
         })
     }
 
@@ -426,6 +480,9 @@ impl Config {
             payout_clearance: time::Duration::days(14),
             payout_minimum_hundredths: 1_000,
             realtime_callback_url: None,
+            // Files.
+            order_files: ORDER_FILES,
+            conversation_files: CONVERSATION_FILES,
         }
     }
 }

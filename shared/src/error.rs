@@ -240,6 +240,36 @@ pub const PROBLEM_TYPES: &[ProblemType] = &[
         "a withdrawal of more than the available earnings",
     ),
     problem(
+        "order-closed",
+        409,
+        "adding a file to an order that is completed, rejected or cancelled",
+    ),
+    problem(
+        "too-many-files",
+        409,
+        "adding a file past the order's or the conversation's limit (`ORDER_FILES_MAX`, `CONVERSATION_FILES_MAX`)",
+    ),
+    problem(
+        "file-not-uploaded",
+        409,
+        "a delivery, message or download of a file that was declared but has nothing in S3",
+    ),
+    problem(
+        "file-mismatch",
+        409,
+        "a delivery or message using an upload of another size or content type than declared; the upload is deleted",
+    ),
+    problem(
+        "file-changed",
+        409,
+        "a download of a used file whose S3 object was replaced after it was checked",
+    ),
+    problem(
+        "unknown-file",
+        422,
+        "a delivery's or message's `file_ids` naming a file the caller did not add to this order or conversation",
+    ),
+    problem(
         "idempotency-key-reused",
         422,
         "an `Idempotency-Key` sent again with a different body",

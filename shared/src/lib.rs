@@ -20,6 +20,8 @@ pub mod domain;
 pub mod emf;
 pub mod error;
 pub mod events;
+#[cfg(feature = "s3")]
+pub mod files;
 pub mod pagination;
 pub mod routes;
 pub mod store;

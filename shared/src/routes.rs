@@ -44,6 +44,10 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/orders/{id}/request-revision", "orders"),
     route("POST", "/orders/{id}/complete", "orders"),
     route("POST", "/orders/{id}/cancel", "orders"),
+    // Files (app::files): the order's uploads and downloads.
+    route("POST", "/orders/{id}/files", "orders"),
+    route("GET", "/orders/{id}/files", "orders"),
+    route("GET", "/orders/{id}/files/{file_id}", "orders"),
     route("GET", "/gigs", "gigs"),
     route("POST", "/gigs", "gigs"),
     route("GET", "/gigs/{id}", "gigs"),
@@ -64,6 +68,10 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/conversations/{id}/messages", "messages"),
     route("POST", "/conversations/{id}/messages", "messages"),
     route("POST", "/conversations/{id}/read", "messages"),
+    // Files (app::files): the conversation's attachments.
+    route("POST", "/conversations/{id}/files", "messages"),
+    route("GET", "/conversations/{id}/files", "messages"),
+    route("GET", "/conversations/{id}/files/{file_id}", "messages"),
     // Admin: users and the audit log (app::admin::users, app::admin::audit).
     route("GET", "/admin/users/{id}", "admin"),
     route("POST", "/admin/users/{id}/block", "admin"),

@@ -6,6 +6,7 @@
 //! runs on deadlines moved into the past, and the admin area.
 
 mod admin;
+mod files;
 mod payouts;
 mod realtime;
 mod samples;

@@ -144,6 +144,7 @@ async fn payments_page_newest_first_across_months_with_refunds_and_ranges() {
         ActionInput {
             note: Some("Too busy.".into()),
             attachments: Vec::new(),
+            files: Vec::new(),
         },
         now - Duration::days(39),
     )

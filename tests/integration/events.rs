@@ -91,6 +91,9 @@ const HTTP_SAMPLES: &[(&str, u16)] = &[
     ("orders/place-order.json", 201),
     ("orders/list-orders.json", 200),
     ("orders/accept-order.json", 200),
+    // Files: Ann declares her delivery's file (the presigned POST), and lists the order's.
+    ("orders/declare-file.json", 201),
+    ("orders/list-files.json", 200),
     ("orders/deliver-order.json", 200),
     ("orders/complete-order.json", 200),
     // Both sides review the completed order, the freelancer answers.
@@ -123,6 +126,8 @@ const HTTP_SAMPLES: &[(&str, u16)] = &[
     ("messages/send-message.json", 201),
     ("messages/list-messages.json", 200),
     ("messages/mark-read.json", 200),
+    ("messages/declare-file.json", 201),
+    ("messages/list-files.json", 200),
     ("gigs/update-gig.json", 200),
     // The edit went back to review; the admin rejects this version.
     ("admin/reject-gig.json", 200),

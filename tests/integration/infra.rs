@@ -914,6 +914,7 @@ fn sam_and_cdk_take_the_same_operations_parameters() {
         "AlarmEmail",
         "CorsAllowedOrigins",
         "TableDeletionProtection",
+        "FilesRetentionDays",
     ] {
         let (sam_parameter, cdk_parameter) = (&sam["Parameters"][name], &cdk["Parameters"][name]);
         assert!(sam_parameter.is_object(), "SAM parameter {name}");
@@ -1295,4 +1296,107 @@ fn the_realtime_stream_filter_lets_through_what_it_pushes() {
         .map(|(_, mapping)| patterns(&mapping["Properties"]["FilterCriteria"]))
         .collect();
     assert_eq!(cdk_filters, vec![expected], "CDK");
+}
+
+/// The files bucket in both deployments: the same properties (private, public access blocked,
+/// ACLs off, SSE, no versioning, CORS from the API's origins, the lifecycle rules), and S3 access
+/// only for `orders` (on `orders/*`) and `messages` (on `conversations/*`), with the same actions.
+#[test]
+fn the_files_bucket_is_private_and_the_same_in_sam_and_cdk() {
+    let sam = sam_template();
+    let cdk = cdk_template(CDK_STACK);
+    let bucket = |template: &Value| -> Value {
+        let buckets = resources_of_type(template, "AWS::S3::Bucket");
+        assert_eq!(buckets.len(), 1, "one bucket: {buckets:?}");
+        buckets[0].1["Properties"].clone()
+    };
+    let (sam_bucket, cdk_bucket) = (bucket(&sam), bucket(&cdk));
+    for properties in [&sam_bucket, &cdk_bucket] {
+        let block = &properties["PublicAccessBlockConfiguration"];
+        for flag in [
+            "BlockPublicAcls",
+            "BlockPublicPolicy",
+            "IgnorePublicAcls",
+            "RestrictPublicBuckets",
+        ] {
+            assert_eq!(block[flag], true, "{flag}: {properties}");
+        }
+        assert_eq!(
+            properties["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]
+                ["SSEAlgorithm"],
+            "AES256"
+        );
+        assert_eq!(
+            properties["OwnershipControls"]["Rules"][0]["ObjectOwnership"],
+            "BucketOwnerEnforced"
+        );
+        assert!(
+            properties["VersioningConfiguration"].is_null(),
+            "{properties}"
+        );
+        let cors = &properties["CorsConfiguration"]["CorsRules"][0];
+        assert_eq!(cors["AllowedMethods"], json!(["POST", "GET"]));
+        assert!(
+            cors["AllowedOrigins"]
+                .to_string()
+                .contains("CorsAllowedOrigins"),
+            "{cors}"
+        );
+        let rules = properties["LifecycleConfiguration"]["Rules"]
+            .as_array()
+            .expect("lifecycle rules");
+        assert_eq!(rules.len(), 2, "{rules:?}");
+        assert_eq!(
+            rules[0]["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"],
+            1
+        );
+        assert_eq!(
+            rules[1]["TagFilters"],
+            json!([{"Key": "gigmarket:order-closed", "Value": "true"}])
+        );
+        assert!(
+            rules[1]["ExpirationInDays"]
+                .to_string()
+                .contains("FilesRetentionDays"),
+            "{rules:?}"
+        );
+    }
+    let sam_functions = sam_functions(&sam);
+    let cdk_functions = cdk_functions(&cdk);
+    for name in function_crates() {
+        let sam_found = sam_statements(sam_functions[&name]);
+        let cdk_found = cdk_statements(&cdk, cdk_functions[&name].1);
+        let s3 = |found: &[Value]| -> Vec<(BTreeSet<String>, String)> {
+            found
+                .iter()
+                .filter(|statement| statement["Action"].to_string().contains("s3:"))
+                .map(|statement| {
+                    let resource = statement["Resource"].to_string();
+                    let prefix = if resource.contains("/orders/*") {
+                        "orders/"
+                    } else if resource.contains("/conversations/*") {
+                        "conversations/"
+                    } else {
+                        panic!("{name}: S3 beyond a file prefix: {resource}")
+                    };
+                    (action_set(Some(statement)), prefix.to_owned())
+                })
+                .collect()
+        };
+        let expected: Vec<(BTreeSet<String>, String)> = match name.as_str() {
+            "orders" | "messages" => vec![(
+                ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"]
+                    .map(str::to_owned)
+                    .into(),
+                if name == "orders" {
+                    "orders/".to_owned()
+                } else {
+                    "conversations/".to_owned()
+                },
+            )],
+            _ => Vec::new(),
+        };
+        assert_eq!(s3(&sam_found), expected, "SAM {name}");
+        assert_eq!(s3(&cdk_found), expected, "CDK {name}");
+    }
 }

@@ -15,6 +15,7 @@ mod auth;
 mod build_graph;
 mod disputes;
 mod events;
+mod files;
 mod gigs;
 mod gigs_search;
 mod http_contract;

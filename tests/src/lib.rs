@@ -5,6 +5,7 @@
 //! Needs the local stack: run the suite with `make test`, or `make stack` and then
 //! `source scripts/env.sh` before `cargo nextest run`.
 
+pub mod files;
 pub mod fixtures;
 // Paying for orders through the local stack's Stripe emulator.
 pub mod payments;
@@ -253,14 +254,24 @@ impl TestApp {
             "STRIPE_SECRET_KEY and STRIPE_API_BASE (scripts/stack.sh start, source scripts/env.sh)",
         ))
         .expect("the Stripe client");
+        // The files bucket the local stack created in moto (FILES_BUCKET, scripts/env.sh).
+        let storage = aws::file_storage(&sdk).expect(
+            "FILES_BUCKET and the S3 endpoint (scripts/stack.sh start, source scripts/env.sh)",
+        );
         let routers = HashMap::from([
             ("auth", auth::router(state.clone())),
             ("users", users::router(state.clone())),
-            ("orders", orders::router(state.clone(), stripe.clone())),
+            (
+                "orders",
+                orders::router(state.clone(), stripe.clone(), storage.clone()),
+            ),
             ("gigs", ::gigs::router(state.clone())),
             ("reviews", ::reviews::router(state.clone())),
             // Messaging.
-            ("messages", ::messages::router(state.clone())),
+            (
+                "messages",
+                ::messages::router(state.clone(), storage.clone()),
+            ),
             ("admin", ::admin::router(state.clone(), stripe.clone())),
             (
                 "payments",

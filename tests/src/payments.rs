@@ -128,6 +128,7 @@ impl TestApp {
             ActionInput {
                 note: Some("Not a fit.".into()),
                 attachments: Vec::new(),
+                files: Vec::new(),
             },
             OffsetDateTime::now_utc(),
         )

@@ -1,14 +1,18 @@
-//! `messages`: conversations between users, their messages, the inbox and read receipts.
-//! Handlers parse and authenticate; `app::messages` decides.
+//! `messages`: conversations between users, their messages, the inbox, read receipts and
+//! attachments (uploads straight to S3, downloads by redirect). Handlers parse and authenticate;
+//! `app::messages` and `app::files` decide.
 
-use axum::Router;
 use axum::extract::State;
-use axum::response::Json;
+use axum::response::{Json, Response};
 use axum::routing::{get, post};
+use axum::{Extension, Router};
 use gigmarket_shared::ApiResult;
+use gigmarket_shared::app::files::{self, FileList, FileUpload};
 use gigmarket_shared::app::messages::{self, Sent};
+use gigmarket_shared::domain::file::NewFile;
 use gigmarket_shared::domain::message::{ConversationView, Message, OpenConversation, SendMessage};
 use gigmarket_shared::domain::user::Caller;
+use gigmarket_shared::files::FileStorage;
 use gigmarket_shared::pagination::{Page, PageParams, PagingOnly};
 use gigmarket_shared::web::{self, AppState, JsonBody, PathParam, QueryParams};
 use http::StatusCode;
@@ -25,15 +29,21 @@ struct MessageQuery {
     after: Option<Uuid>,
 }
 
-pub fn router(state: AppState) -> Router {
+/// The routes, with the files bucket the attachments are in.
+pub fn router(state: AppState, storage: FileStorage) -> Router {
     let routes = Router::new()
         .route("/conversations", post(open_conversation).get(inbox))
         .route(
             "/conversations/{id}/messages",
             get(list_messages).post(send_message),
         )
-        .route("/conversations/{id}/read", post(mark_read));
-    web::api(routes, state)
+        .route("/conversations/{id}/read", post(mark_read))
+        .route(
+            "/conversations/{id}/files",
+            post(declare_file).get(list_files),
+        )
+        .route("/conversations/{id}/files/{file_id}", get(download_file));
+    web::api(routes, state).layer(Extension(storage))
 }
 
 /// `POST /conversations`: 201 when this request opened it, 200 when it existed.
@@ -96,12 +106,15 @@ async fn list_messages(
 /// `POST /conversations/{id}/messages`: 201 with the message and the caller's inbox entry.
 async fn send_message(
     State(state): State<AppState>,
+    Extension(storage): Extension<FileStorage>,
     caller: Caller,
     PathParam(conversation_id): PathParam<Uuid>,
     JsonBody(request): JsonBody<SendMessage>,
 ) -> ApiResult<(StatusCode, Json<Sent>)> {
-    let sent = messages::send(
+    // Its files (if any) are checked in S3 before the message is written.
+    let sent = files::send_message(
         &state.store,
+        &storage,
         caller,
         conversation_id,
         &request,
@@ -125,4 +138,54 @@ async fn mark_read(
     )
     .await
     .map(Json)
+}
+
+/// `POST /conversations/{id}/files`: 201 with the file and its presigned POST.
+async fn declare_file(
+    State(state): State<AppState>,
+    Extension(storage): Extension<FileStorage>,
+    caller: Caller,
+    PathParam(conversation_id): PathParam<Uuid>,
+    JsonBody(request): JsonBody<NewFile>,
+) -> ApiResult<(StatusCode, Json<FileUpload>)> {
+    let upload = files::declare_conversation_file(
+        &state.store,
+        &storage,
+        state.config.conversation_files,
+        caller,
+        conversation_id,
+        &request,
+        OffsetDateTime::now_utc(),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(upload)))
+}
+
+async fn list_files(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParam(conversation_id): PathParam<Uuid>,
+) -> ApiResult<Json<FileList>> {
+    files::conversation_files(&state.store, caller, conversation_id)
+        .await
+        .map(Json)
+}
+
+/// `GET /conversations/{id}/files/{file_id}`: 302 to a presigned GET.
+async fn download_file(
+    State(state): State<AppState>,
+    Extension(storage): Extension<FileStorage>,
+    caller: Caller,
+    PathParam((conversation_id, file_id)): PathParam<(Uuid, Uuid)>,
+) -> ApiResult<Response> {
+    let url = files::conversation_file_download(
+        &state.store,
+        &storage,
+        caller,
+        conversation_id,
+        file_id,
+        OffsetDateTime::now_utc(),
+    )
+    .await?;
+    Ok(web::redirect(&url))
 }

@@ -2,5 +2,7 @@
 // without handing work between threads; docs/benchmarks.md measures the difference.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    gigmarket_shared::web::serve(messages::router).await
+    // The files bucket's client, built once per cold start like the table's.
+    let storage = gigmarket_shared::aws::file_storage(&gigmarket_shared::aws::sdk_config().await)?;
+    gigmarket_shared::web::serve(|state| messages::router(state, storage)).await
 }

@@ -1,15 +1,19 @@
-//! `orders`: place orders, move them through their lifecycle, read them with their timeline.
-//! Handlers parse and authenticate; `app::orders` and the order state machine decide.
+//! `orders`: place orders, move them through their lifecycle, read them with their timeline, and
+//! their files (uploads straight to S3, downloads by redirect). Handlers parse and authenticate;
+//! `app::orders`, `app::files` and the order state machine decide.
 
 use axum::extract::{FromRequest, Request, State};
-use axum::response::Json;
+use axum::response::{Json, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
+use gigmarket_shared::app::files::{self, FileList, FileUpload};
 use gigmarket_shared::app::orders::{self, ListAs, OrderWithTimeline};
+use gigmarket_shared::domain::file::NewFile;
 use gigmarket_shared::domain::order::{
     ActionInput, DeliveryBody, MessageBody, Order, OrderAction, OrderStatus, PlaceOrder, ReasonBody,
 };
 use gigmarket_shared::domain::user::Caller;
+use gigmarket_shared::files::FileStorage;
 use gigmarket_shared::pagination::{Page, PageParams};
 use gigmarket_shared::stripe::client::StripeClient;
 use gigmarket_shared::web::{self, AppState, JsonBody, PathParam, QueryParams};
@@ -44,26 +48,38 @@ enum ActionBody {
 }
 
 /// The routes, with the Stripe client placement creates PaymentIntents with and changes refund
-/// through.
-pub fn router(state: AppState, stripe: StripeClient) -> Router {
+/// through, and the files bucket.
+pub fn router(state: AppState, stripe: StripeClient, storage: FileStorage) -> Router {
     let mut routes = Router::new()
         .route("/orders", post(place_order).get(list_orders))
-        .route("/orders/{id}", get(get_order));
+        .route("/orders/{id}", get(get_order))
+        .route("/orders/{id}/files", post(declare_file).get(list_files))
+        .route("/orders/{id}/files/{file_id}", get(download_file));
     for (path, action, body) in ACTION_ROUTES {
         routes = routes.route(
             &format!("/orders/{{id}}/{path}"),
             post(
                 move |State(state): State<AppState>,
                       Extension(stripe): Extension<StripeClient>,
+                      Extension(storage): Extension<FileStorage>,
                       caller: Caller,
                       PathParam(order_id): PathParam<Uuid>,
                       request: Request| {
-                    act(state, stripe, caller, order_id, action, body, request)
+                    let services = Services { stripe, storage };
+                    act(state, services, caller, order_id, action, body, request)
                 },
             ),
         );
     }
-    web::api(routes, state).layer(Extension(stripe))
+    web::api(routes, state)
+        .layer(Extension(stripe))
+        .layer(Extension(storage))
+}
+
+/// What an action may call beyond the table: Stripe, and S3 for a delivery's files.
+struct Services {
+    stripe: StripeClient,
+    storage: FileStorage,
 }
 
 /// `POST /orders`. A header value that is not even text is present but invalid (not
@@ -134,30 +150,95 @@ async fn get_order(
 /// Every action route: parse the body the action takes, then act.
 async fn act(
     state: AppState,
-    stripe: StripeClient,
+    services: Services,
     caller: Caller,
     order_id: Uuid,
     action: OrderAction,
     body: ActionBody,
     request: Request,
 ) -> ApiResult<Json<Order>> {
+    let now = OffsetDateTime::now_utc();
     let input = match body {
         ActionBody::None => ActionInput::default(),
         ActionBody::Reason => parse::<ReasonBody>(request, &state).await?.validate()?,
         ActionBody::Message => parse::<MessageBody>(request, &state).await?.validate()?,
-        ActionBody::Delivery => parse::<DeliveryBody>(request, &state).await?.validate()?,
+        ActionBody::Delivery => {
+            // A delivery's files are checked in S3 before it is written.
+            let input = parse::<DeliveryBody>(request, &state).await?.validate()?;
+            return files::deliver(
+                &state.store,
+                &services.storage,
+                &services.stripe,
+                caller,
+                order_id,
+                input,
+                now,
+            )
+            .await
+            .map(Json);
+        }
     };
     orders::act(
         &state.store,
-        &stripe,
+        &services.stripe,
         caller,
         order_id,
         action,
         input,
-        OffsetDateTime::now_utc(),
+        now,
     )
     .await
     .map(Json)
+}
+
+/// `POST /orders/{id}/files`: 201 with the file and its presigned POST.
+async fn declare_file(
+    State(state): State<AppState>,
+    Extension(storage): Extension<FileStorage>,
+    caller: Caller,
+    PathParam(order_id): PathParam<Uuid>,
+    JsonBody(request): JsonBody<NewFile>,
+) -> ApiResult<(StatusCode, Json<FileUpload>)> {
+    let upload = files::declare_order_file(
+        &state.store,
+        &storage,
+        state.config.order_files,
+        caller,
+        order_id,
+        &request,
+        OffsetDateTime::now_utc(),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(upload)))
+}
+
+async fn list_files(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParam(order_id): PathParam<Uuid>,
+) -> ApiResult<Json<FileList>> {
+    files::order_files(&state.store, caller, order_id)
+        .await
+        .map(Json)
+}
+
+/// `GET /orders/{id}/files/{file_id}`: 302 to a presigned GET.
+async fn download_file(
+    State(state): State<AppState>,
+    Extension(storage): Extension<FileStorage>,
+    caller: Caller,
+    PathParam((order_id, file_id)): PathParam<(Uuid, Uuid)>,
+) -> ApiResult<Response> {
+    let url = files::order_file_download(
+        &state.store,
+        &storage,
+        caller,
+        order_id,
+        file_id,
+        OffsetDateTime::now_utc(),
+    )
+    .await?;
+    Ok(web::redirect(&url))
 }
 
 async fn parse<T: serde::de::DeserializeOwned>(request: Request, state: &AppState) -> ApiResult<T> {

@@ -61,6 +61,9 @@ export interface FunctionSpec {
   readonly sendsOrderEvents?: boolean;
   /** Sends email through SES as the configured sender. */
   readonly sendsEmail?: boolean;
+  /** The files bucket's key prefix (`orders/`, `conversations/`) whose objects it presigns
+   * uploads and downloads of, checks (HeadObject) and deletes; it gets FILES_BUCKET. */
+  readonly filesPrefix?: string;
 }
 
 export const FUNCTIONS: FunctionSpec[] = [
@@ -102,18 +105,20 @@ export const FUNCTIONS: FunctionSpec[] = [
   },
   {
     name: 'orders',
-    description: 'Order placement, lifecycle transitions and order reads with their timeline',
+    description: "Order placement, lifecycle transitions and order reads with their timeline, and the orders' files",
     // GetItem: idempotency record, gig, freelancer, order. Query: an order's partition and the
     // listing indexes. Placement and transitions are one TransactWriteItems of Puts, an Update
     // (the gig) and, at placement, a ConditionCheck of the freelancer (not blocked) and the
-    // client's hourly quota (Update).
+    // client's hourly quota (Update). A file is a Put with an Update of the order's file count;
+    // a refused upload's a Delete with that Update.
     table: {
-      actions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'],
+      actions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem'],
       leadingKeys: ['ORDER#*', 'IDEMPOTENCY#*', 'GIG#*', 'USER#*', 'METRICS#*', 'LEDGER#*', 'BALANCE#*', 'EARNINGS#*', 'QUOTA#*'],
     },
     queriesIndexes: true,
     readsJwtKeys: true,
     readsStripeKey: true,
+    filesPrefix: 'orders/',
   },
   {
     name: 'reviews',
@@ -134,17 +139,20 @@ export const FUNCTIONS: FunctionSpec[] = [
   // Messaging.
   {
     name: 'messages',
-    description: 'Conversations, messages, the inbox and read receipts',
+    description: 'Conversations, messages, the inbox, read receipts and attachments',
     // GetItem: inbox entries, users, the order or gig of a context. Query: a conversation's
     // messages and the inbox index. Opening, sending and reading are one TransactWriteItems each:
     // Puts (message, inbox entries), Updates (inbox entries, unread totals, the hourly counter of
-    // opened conversations, the sender's per-minute quota) and a ConditionCheck of the sender.
+    // opened conversations, the sender's per-minute quota) and a ConditionCheck of the sender
+    // (not blocked). Attachments as an order's files (Put, Update of the count, Delete of a
+    // refused one).
     table: {
-      actions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'],
+      actions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem'],
       leadingKeys: ['CONV#*', 'CONVRATE#*', 'USER#*', 'ORDER#*', 'GIG#*', 'METRICS#*', 'QUOTA#*'],
     },
     queriesIndexes: true,
     readsJwtKeys: true,
+    filesPrefix: 'conversations/',
   },
   // Admin.
   {

@@ -19,6 +19,7 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -101,6 +102,14 @@ export class GigmarketStack extends cdk.Stack {
         'Origins browsers may call the API from, comma separated, e.g. ' +
         'https://app.example.com,https://admin.example.com (`*` allows any origin; the API uses ' +
         'bearer tokens, never cookies).',
+    });
+    const filesRetentionDays = new cdk.CfnParameter(this, 'FilesRetentionDays', {
+      type: 'Number',
+      default: 365,
+      minValue: 1,
+      description:
+        'Days after its upload that a file of a closed order is deleted (S3 lifecycle on the ' +
+        '`gigmarket:order-closed` tag; S3 counts the days from the upload).',
     });
     const tableDeletionProtection = new cdk.CfnParameter(this, 'TableDeletionProtection', {
       type: 'String',
@@ -231,6 +240,49 @@ export class GigmarketStack extends cdk.Stack {
         throw new Error(`infra/cdk/lib/functions.ts: ${spec.name} has no crate functions/${spec.name}`);
       }
     }
+    // ------------------------------------------------------------ files (as infra/template.yaml)
+    // Private, public access blocked, ACLs off, SSE-S3, no versioning; CORS for the web app's
+    // uploads and downloads; incomplete uploads aborted, closed orders' files expired by tag.
+    const filesBucket = new s3.CfnBucket(this, 'FilesBucket', {
+      bucketEncryption: {
+        serverSideEncryptionConfiguration: [
+          { serverSideEncryptionByDefault: { sseAlgorithm: 'AES256' }, bucketKeyEnabled: true },
+        ],
+      },
+      publicAccessBlockConfiguration: {
+        blockPublicAcls: true,
+        blockPublicPolicy: true,
+        ignorePublicAcls: true,
+        restrictPublicBuckets: true,
+      },
+      ownershipControls: { rules: [{ objectOwnership: 'BucketOwnerEnforced' }] },
+      corsConfiguration: {
+        corsRules: [
+          {
+            allowedOrigins: corsAllowedOrigins.valueAsList,
+            allowedMethods: ['POST', 'GET'],
+            allowedHeaders: ['*'],
+            maxAge: 3000,
+          },
+        ],
+      },
+      lifecycleConfiguration: {
+        rules: [
+          { id: 'AbortIncompleteUploads', status: 'Enabled', abortIncompleteMultipartUpload: { daysAfterInitiation: 1 } },
+          {
+            id: 'ExpireFilesOfClosedOrders',
+            status: 'Enabled',
+            tagFilters: [{ key: 'gigmarket:order-closed', value: 'true' }],
+            expirationInDays: filesRetentionDays.valueAsNumber,
+          },
+        ],
+      },
+    });
+    new cdk.CfnOutput(this, 'FilesBucketName', {
+      description: "The bucket of orders' files and conversations' attachments",
+      value: filesBucket.ref,
+    });
+
     const environment = {
       TABLE_NAME: cfnTable.ref,
       JWT_KEYS_SECRET_ID: jwtKeysSecret.secretArn,
@@ -338,6 +390,18 @@ export class GigmarketStack extends cdk.Stack {
         );
       }
       if (spec.sendsEmail) fn.role?.addManagedPolicy(sendOrderEmailPolicy);
+      if (spec.filesPrefix) {
+        // Its prefix of the files bucket only (shared/src/files.rs): PutObject signs uploads,
+        // GetObject HeadObject and downloads, DeleteObject a refused upload.
+        fn.addEnvironment('FILES_BUCKET', filesBucket.ref);
+        fn.addToRolePolicy(
+          new iam.PolicyStatement({
+            sid: spec.filesPrefix === 'orders/' ? 'OrderFiles' : 'ConversationFiles',
+            actions: ['s3:PutObject', 's3:GetObject', 's3:DeleteObject'],
+            resources: [`${filesBucket.attrArn}/${spec.filesPrefix}*`],
+          }),
+        );
+      }
       switch (spec.trigger?.kind) {
         case 'orderStream': {
           // Only order, review, message and dispute items (entity "order" / "review" /

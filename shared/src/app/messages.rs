@@ -146,7 +146,8 @@ fn blocked() -> ApiError {
     ApiError::Forbidden("blocked accounts can not send or receive messages")
 }
 
-/// `POST /conversations/{id}/messages`: participants only (anyone else: 404).
+/// `POST /conversations/{id}/messages`: participants only (anyone else: 404). Its `file_ids`
+/// were checked by `app::files::send_message`, which calls this.
 pub async fn send(
     store: &Store,
     caller: Caller,
@@ -156,6 +157,7 @@ pub async fn send(
     now: OffsetDateTime,
 ) -> ApiResult<Sent> {
     let text = message::check_message_text(&request.text)?;
+    let files = request.files()?;
     // Refused (403 account-blocked) in the write itself if the caller is blocked.
     let store = &store.acting_as(caller.id);
     let entry = store
@@ -163,7 +165,8 @@ pub async fn send(
         .await?
         .ok_or(ApiError::NotFound("conversation"))?;
     verified_caller(store, caller).await?;
-    let message = Message::new(conversation_id, caller, entry.counterpart.id, text, now);
+    let mut message = Message::new(conversation_id, caller, entry.counterpart.id, text, now);
+    message.files = files;
     send_into(store, caller, &message, quotas, now).await
 }
 

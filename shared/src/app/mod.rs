@@ -13,6 +13,8 @@ pub mod accounts;
 pub mod admin;
 #[cfg(feature = "stripe-client")]
 pub mod disputes;
+#[cfg(feature = "s3")]
+pub mod files;
 pub mod gigs;
 pub mod messages;
 // Orders are charged and refunded through Stripe: only a build with its client has them.
@@ -42,6 +44,27 @@ pub struct Accounts<'a> {
     pub store: &'a Store,
     pub tokens: &'a TokenIssuer,
     pub config: &'a Config,
+}
+
+/// The order with the caller's side of it, if they may see it: its client, its freelancer (once
+/// paid) and admins; anyone else gets 404, as for an unknown id. (`orders` and `files` use it.)
+#[cfg(any(feature = "stripe-client", feature = "s3"))]
+pub(crate) async fn visible_order(
+    store: &Store,
+    caller: Caller,
+    order_id: uuid::Uuid,
+) -> ApiResult<(crate::domain::order::Order, crate::domain::order::Party)> {
+    use crate::domain::order::Party;
+
+    let order = store
+        .get_order(order_id)
+        .await?
+        .ok_or(ApiError::NotFound("order"))?;
+    let party = Party::of(caller.id, caller.role, &order);
+    if !order.visible_to(party) {
+        return Err(ApiError::NotFound("order"));
+    }
+    Ok((order, party))
 }
 
 /// Refuses a caller whose role is not `role`.

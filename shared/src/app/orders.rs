@@ -294,14 +294,7 @@ pub async fn act(
     input: ActionInput,
     now: OffsetDateTime,
 ) -> ApiResult<Order> {
-    let order = store
-        .get_order(order_id)
-        .await?
-        .ok_or(ApiError::NotFound("order"))?;
-    let party = Party::of(caller.id, caller.role, &order);
-    if !order.visible_to(party) {
-        return Err(ApiError::NotFound("order"));
-    }
+    let (order, party) = super::visible_order(store, caller, order_id).await?;
     if party == Party::Admin && action == OrderAction::Cancel {
         // An admin's cancel is audited whichever route it comes by.
         let reason = input.note.unwrap_or_default();
@@ -390,7 +383,7 @@ pub async fn cancel_as_admin(
         order_actor,
         ActionInput {
             note: Some(reason.clone()),
-            attachments: Vec::new(),
+            ..ActionInput::default()
         },
         now,
     )?;

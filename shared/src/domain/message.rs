@@ -68,6 +68,27 @@ pub struct OpenConversation {
 #[serde(deny_unknown_fields)]
 pub struct SendMessage {
     pub text: String,
+    /// The conversation's files (uploaded by the sender) this message carries.
+    #[serde(default)]
+    pub file_ids: Vec<Uuid>,
+}
+
+/// The most files one message carries.
+pub const MESSAGE_FILES_MAX: usize = 10;
+
+impl SendMessage {
+    /// The message's file ids, each once, at most [`MESSAGE_FILES_MAX`].
+    pub fn files(&self) -> Result<Vec<Uuid>, Invalid> {
+        let files = super::distinct(&self.file_ids);
+        if files.len() > MESSAGE_FILES_MAX {
+            return Err(Invalid::field(
+                "file_ids",
+                "too_many",
+                format!("at most {MESSAGE_FILES_MAX} files"),
+            ));
+        }
+        Ok(files)
+    }
 }
 
 /// A validated message text: trimmed, 1..=5,000 characters. The limit holds before trimming
@@ -130,6 +151,9 @@ pub struct Message {
     pub sender_role: Role,
     pub recipient_id: Uuid,
     pub text: String,
+    /// The conversation's files it carries (`GET /conversations/{id}/files/{file_id}`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<Uuid>,
     #[serde(with = "time::serde::rfc3339")]
     pub sent_at: OffsetDateTime,
 }
@@ -155,6 +179,7 @@ impl Message {
             sender_role: sender.role,
             recipient_id,
             text,
+            files: Vec::new(),
             sent_at: now,
         }
     }

@@ -5,6 +5,7 @@ pub mod account_token;
 pub mod audit;
 pub mod browse;
 pub mod category;
+pub mod file;
 pub mod gig;
 pub mod ledger;
 pub mod message;
@@ -25,3 +26,9 @@ pub mod validation;
 
 pub use validation::{FieldError, Invalid, Violations};
 pub(crate) use validation::{check_text, display_text, required_text};
+
+/// Each id once, in the order first given: a request naming a file twice means it once.
+pub(crate) fn distinct(ids: &[uuid::Uuid]) -> Vec<uuid::Uuid> {
+    let mut seen = std::collections::HashSet::new();
+    ids.iter().copied().filter(|id| seen.insert(*id)).collect()
+}

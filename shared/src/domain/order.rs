@@ -253,6 +253,9 @@ pub struct TimelineEntry {
     pub note: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<String>,
+    /// The order's files a delivery hands over (`GET /orders/{id}/files/{file_id}`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<Uuid>,
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
 }
@@ -598,11 +601,13 @@ impl Transition {
     }
 }
 
-/// What the caller says with an action (reason, delivery message, attachments).
+/// What the caller says with an action (reason, delivery message, attachments, the order's files
+/// a delivery hands over).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ActionInput {
     pub note: Option<String>,
     pub attachments: Vec<String>,
+    pub files: Vec<Uuid>,
 }
 
 impl Order {
@@ -630,6 +635,7 @@ impl Order {
             to: OrderStatus::AwaitingPayment,
             note: None,
             attachments: Vec::new(),
+            files: Vec::new(),
             at: now,
         };
         Ok(Self {
@@ -755,6 +761,7 @@ impl Order {
             to,
             note: input.note,
             attachments: input.attachments,
+            files: input.files,
             at: now,
         };
         after.last_change = entry.clone();
@@ -921,7 +928,7 @@ impl ReasonBody {
         let reason = required_text("reason", &self.reason, 1, REASON_MAX_CHARS)?;
         Ok(ActionInput {
             note: Some(reason),
-            attachments: Vec::new(),
+            ..ActionInput::default()
         })
     }
 }
@@ -938,18 +945,24 @@ impl MessageBody {
         let message = required_text("message", &self.message, 1, MESSAGE_MAX_CHARS)?;
         Ok(ActionInput {
             note: Some(message),
-            attachments: Vec::new(),
+            ..ActionInput::default()
         })
     }
 }
 
-/// `POST /orders/{id}/deliver`.
+/// The most files one delivery hands over.
+pub const DELIVERY_FILES_MAX: usize = 20;
+
+/// `POST /orders/{id}/deliver`: links (`attachments`), the order's uploaded files (`file_ids`),
+/// both or neither.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DeliveryBody {
     pub message: String,
     #[serde(default)]
     pub attachments: Vec<String>,
+    #[serde(default)]
+    pub file_ids: Vec<Uuid>,
 }
 
 impl DeliveryBody {
@@ -971,10 +984,18 @@ impl DeliveryBody {
         for (index, url) in attachments.iter().enumerate() {
             check_https_url(&mut violations, &format!("attachments[{index}]"), url);
         }
+        let files = crate::domain::distinct(&self.file_ids);
+        violations.check(
+            files.len() <= DELIVERY_FILES_MAX,
+            "file_ids",
+            "too_many",
+            format!("at most {DELIVERY_FILES_MAX} files"),
+        );
         violations.into_result()?;
         Ok(ActionInput {
             note: Some(message),
             attachments,
+            files,
         })
     }
 }
@@ -1411,10 +1432,27 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_delivery_names_each_file_once_and_at_most_the_limit() {
+        let a = Uuid::now_v7();
+        let b = Uuid::now_v7();
+        let delivery = |file_ids: Vec<Uuid>| DeliveryBody {
+            message: "Here".into(),
+            attachments: Vec::new(),
+            file_ids,
+        };
+        assert_eq!(delivery(vec![a, b, a]).validate().unwrap().files, [a, b]);
+        let Invalid(errors) = delivery((0..=DELIVERY_FILES_MAX).map(|_| Uuid::now_v7()).collect())
+            .validate()
+            .unwrap_err();
+        assert_eq!(errors[0].field, "file_ids");
+    }
+
+    #[test]
     fn bodies_are_validated() {
         let bad = DeliveryBody {
             message: " ".into(),
             attachments: vec!["http://x.example".into(), "https://ok.example/a.png".into()],
+            file_ids: Vec::new(),
         }
         .validate()
         .unwrap_err();

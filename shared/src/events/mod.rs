@@ -440,6 +440,7 @@ mod tests {
                 ActionInput {
                     note: note.map(str::to_owned),
                     attachments: Vec::new(),
+                    files: Vec::new(),
                 },
                 now(),
             )

@@ -29,8 +29,12 @@
 //! | reconciliation watermark | `RECONCILIATION#stripe-events` | `WATERMARK` | how far the scheduler's reconciliation of Stripe's events got; written only at the version read (`store::reconciliation`) |
 //! | review              | `REVIEW#<review_id>`    | `REVIEW`           | sealed: gsi3 (publication deadline); published: gsi1 (gig's), gsi2 (user's) |
 //! | order review states | `ORDER#<order_id>`      | `REVIEWS`          | each side's review id and state; in the order's partition, so `GET /orders/{id}` reads it with the order |
+//! | file (order)        | `ORDER#<order_id>`      | `FILE#<file_id>`   | a declared file: name, type, size, uploader, status, ETag once checked; the object is `orders/<order_id>/<file_id>` in the files bucket |
+//! | file count (order)  | `ORDER#<order_id>`      | `FILES`            | `file_count`: files declared, conditioned below the limit in the declaring transaction |
 //! | conversation member (inbox entry) | `CONV#<conversation_id>` | `MEMBER#<user_id>` | gsi1: `INBOX#<user_id>` / `<last activity ms:016>#<conversation_id>` |
 //! | message             | `CONV#<conversation_id>` | `MSG#<message_id>` | UUIDv7 ids: sorted by send time; one Query reads a page |
+//! | file (conversation) | `CONV#<conversation_id>` | `FILE#<file_id>`  | as an order's file; the object is `conversations/<conversation_id>/<file_id>` |
+//! | file count (conversation) | `CONV#<conversation_id>` | `FILES`   | as an order's |
 //! | conversations opened| `CONVRATE#<user_id>`    | `HOUR#<start>`     | TTL `expires_at`; new conversations per clock hour |
 //! | action quota        | `QUOTA#<user_id>`       | `<kind>#<start>`   | TTL `expires_at`; orders placed per hour, messages per minute, gigs created per day (`domain::quota`) |
 //! | message mail throttle | `MSGMAIL#<conversation_id>#<user_id>` | `THROTTLE` | TTL `expires_at`; one mail per 15 minutes |
@@ -182,6 +186,8 @@
 
 use uuid::Uuid;
 
+use crate::domain::file::FileArea;
+
 /// Attribute names the store reads or writes itself (in keys, conditions, filters). The other
 /// attributes of an item are the serde field names of the domain type stored there.
 pub(crate) mod attr {
@@ -200,6 +206,11 @@ pub(crate) mod attr {
     pub const REJECTION_REASON: &str = "rejection_reason";
     /// Gig counters the orders and reviews transactions maintain.
     pub const OPEN_ORDERS: &str = "open_orders";
+    /// On an order's or conversation's file count item.
+    pub const FILE_COUNT: &str = "file_count";
+    /// On a file item: when it was first used, and the checked object's ETag.
+    pub const USED_AT: &str = "used_at";
+    pub const ETAG: &str = "etag";
     pub const ORDER_COUNT: &str = "order_count";
     /// Written by the reviews transaction (`store::reviews`, prefix `rating`) and `store::testing`;
     /// gig writes are conditioned on the count they read (see `store::gigs::write`).
@@ -780,6 +791,51 @@ pub fn message(conversation_id: Uuid, message_id: Uuid) -> Key {
 /// What every message's sort key starts with (the partition also holds inbox entries).
 pub const MESSAGE_PREFIX: &str = "MSG#";
 
+// ---- files (`store::files`) ----
+
+/// The partition a file's item lives in: its order's or its conversation's, so the file goes
+/// (and is read) with what it belongs to.
+fn file_partition(area: FileArea, owner_id: Uuid) -> String {
+    match area {
+        FileArea::Order => order_partition(owner_id),
+        FileArea::Conversation => conversation_partition(owner_id),
+    }
+}
+
+pub fn file(area: FileArea, owner_id: Uuid, file_id: Uuid) -> Key {
+    Key::new(
+        file_partition(area, owner_id),
+        &format!("{FILE_PREFIX}{file_id}"),
+    )
+}
+
+/// The sort key prefix of an order's or conversation's files: one Query lists them.
+pub const FILE_PREFIX: &str = "FILE#";
+
+pub fn files_of(area: FileArea, owner_id: Uuid) -> String {
+    file_partition(area, owner_id)
+}
+
+/// The count of files declared in an order or conversation.
+pub fn file_count(area: FileArea, owner_id: Uuid) -> Key {
+    Key::new(file_partition(area, owner_id), "FILES")
+}
+
+/// The S3 object key of a file in the files bucket: `orders/<order_id>/<file_id>` or
+/// `conversations/<conversation_id>/<file_id>`. The first segment is what each function's IAM
+/// grant and the bucket's lifecycle rules are written against (infra/template.yaml, the CDK app).
+pub fn file_object(area: FileArea, owner_id: Uuid, file_id: Uuid) -> String {
+    format!("{}{owner_id}/{file_id}", file_object_prefix(area))
+}
+
+/// The first segment of an area's object keys, with its `/`.
+pub fn file_object_prefix(area: FileArea) -> &'static str {
+    match area {
+        FileArea::Order => "orders/",
+        FileArea::Conversation => "conversations/",
+    }
+}
+
 /// The sort-key bounds of the messages sent after `message_id` (UUIDv7 ids sort by send time;
 /// `#` puts the lower bound just past that message, `~` sorts after every id).
 pub fn messages_after(message_id: Uuid) -> (String, String) {
@@ -1016,6 +1072,9 @@ pub mod entity {
     // Metrics counters.
     pub const METRICS_SHARD: &str = "metrics_shard";
     pub const AUDIT_ENTRY: &str = "audit_entry";
+    // Files (S3 objects' metadata) and their count per order or conversation.
+    pub const FILE: &str = "file";
+    pub const FILE_COUNT: &str = "file_count";
     // Real time (WebSocket API).
     pub const REALTIME_TICKET: &str = "realtime_ticket";
     pub const CONNECTION: &str = "connection";

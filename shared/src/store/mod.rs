@@ -15,6 +15,7 @@ mod acting;
 pub mod admin;
 pub mod audit;
 pub mod disputes;
+pub mod files;
 pub mod gigs;
 pub(crate) mod keys;
 pub mod ledger;

@@ -26,7 +26,7 @@ use std::time::Instant;
 use axum::Router;
 use axum::extract::Request;
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use http::HeaderValue;
 use tracing::Instrument;
 
@@ -43,6 +43,23 @@ pub async fn serve(router: impl FnOnce(AppState) -> Router) -> Result<(), lambda
     crate::telemetry::init();
     let state = AppState::from_env().await?;
     lambda_http::run(router(state)).await
+}
+
+/// A 302 to `location` (a file's presigned GET): never cached, since the URL expires in minutes
+/// and is the caller's alone.
+pub fn redirect(location: &str) -> Response {
+    let mut response = http::StatusCode::FOUND.into_response();
+    match http::HeaderValue::from_str(location) {
+        Ok(value) => {
+            response.headers_mut().insert(http::header::LOCATION, value);
+            response.headers_mut().insert(
+                http::header::CACHE_CONTROL,
+                http::HeaderValue::from_static("no-store"),
+            );
+            response
+        }
+        Err(error) => ApiError::internal(error).into_response(),
+    }
 }
 
 /// Wraps a function's routes with what every API function needs, and binds the state.

@@ -5,6 +5,11 @@
 //! with the cost per million calls and marks the routes that miss the targets: a read in one
 //! DynamoDB request, a state change in one write request (the reads a change makes first, to
 //! check who may do what to the current state, are shown beside it). A second table does the same
+//! for the real-time steps that are not routes. The files routes add S3 requests: the function's
+//! own (HeadObject when a delivery or a message uses a file, counted by
+//! `capacity_log::S3Requests`) and the browser's that the route hands out (the upload's POST to
+//! its presigned form, the download's GET after the 302), which the bench makes as a browser
+//! would and counts. A second table does the same
 //! for the real-time steps that are not routes (`$connect`, `$disconnect`, a push to one live
 //! connection through the local gateway) and adds API Gateway's WebSocket prices: per million
 //! messages pushed, connection-minutes and connections.
@@ -25,6 +30,7 @@ use gigmarket_shared::domain::message::Message;
 use gigmarket_shared::events::pushes;
 use gigmarket_shared::routes::ROUTES;
 use gigmarket_shared::stripe::signature;
+use gigmarket_tests::files;
 use gigmarket_tests::fixtures::Cast;
 use gigmarket_tests::fixtures::{gig_body, gig_id, order_body};
 use gigmarket_tests::payments::{CARD_OK, confirm_with};
@@ -48,6 +54,11 @@ const DYNAMODB_PER_MILLION_READ_UNITS: f64 = 0.125;
 /// DynamoDB on-demand, per million write request units (a write of up to 1 KB).
 const DYNAMODB_PER_MILLION_WRITE_UNITS: f64 = 0.625;
 
+/// S3 Standard, us-east-1: PUT, COPY, POST, LIST per million requests, and GET, HEAD and the
+/// others (DELETE is free; none is on a success path here).
+const S3_PER_MILLION_POSTS: f64 = 5.00;
+const S3_PER_MILLION_GETS: f64 = 0.40;
+
 /// API Gateway WebSocket API, us-east-1: per million messages (each 32 KB a message) and per
 /// million connection-minutes.
 const WEBSOCKET_PER_MILLION_MESSAGES: f64 = 1.00;
@@ -58,6 +69,12 @@ struct Measured {
     status: u16,
     consumed: Consumed,
     elapsed: Duration,
+    /// S3 requests the function sent (HeadObject: GET-priced).
+    s3_by_function: u64,
+    /// S3 requests the browser makes with what the route answered: uploads (POST-priced) and
+    /// downloads (GET-priced).
+    s3_uploads: u64,
+    s3_downloads: u64,
 }
 
 impl Measured {
@@ -69,7 +86,13 @@ impl Measured {
             + millis.ceil() / 1000.0 * LAMBDA_MEMORY_GB * LAMBDA_ARM64_PER_GB_SECOND * 1e6;
         let dynamodb = self.consumed.read_units * DYNAMODB_PER_MILLION_READ_UNITS
             + self.consumed.write_units * DYNAMODB_PER_MILLION_WRITE_UNITS;
-        lambda + dynamodb
+        lambda + dynamodb + self.s3_usd_per_million()
+    }
+
+    /// USD per million such calls in S3 requests, the browser's included.
+    fn s3_usd_per_million(&self) -> f64 {
+        (self.s3_by_function + self.s3_downloads) as f64 * S3_PER_MILLION_GETS
+            + self.s3_uploads as f64 * S3_PER_MILLION_POSTS
     }
 
     /// The table cells every measured call has: status, DynamoDB requests (reads + writes), RCU,
@@ -100,6 +123,9 @@ async fn measured<T>(work: impl Future<Output = T>, status: impl Fn(&T) -> u16) 
         status: status(&output),
         consumed: capacity_log::take(),
         elapsed,
+        s3_by_function: capacity_log::take_s3_requests(),
+        s3_uploads: 0,
+        s3_downloads: 0,
     };
     (output, row)
 }
@@ -114,6 +140,7 @@ impl Bench {
     /// before it are not counted.
     async fn call(&mut self, route: &str, request: RawRequest) -> TestResponse {
         capacity_log::take();
+        capacity_log::take_s3_requests();
         let started = Instant::now();
         let response = self.app.send(request).await;
         let elapsed = started.elapsed();
@@ -124,9 +151,47 @@ impl Bench {
                 status: response.status,
                 consumed,
                 elapsed,
+                s3_by_function: capacity_log::take_s3_requests(),
+                s3_uploads: 0,
+                s3_downloads: 0,
             },
         );
         response
+    }
+
+    /// Declares a file at `path` (the route `route`) and uploads it as the browser does, counted
+    /// on the route; answers the file's id.
+    async fn file_uploaded(&mut self, route: &str, path: &str, token: Option<&str>) -> String {
+        let body = vec![7u8; 48_213];
+        let declared = self
+            .call(
+                route,
+                post(
+                    path,
+                    token,
+                    json!({"filename": "logo-final.png", "content_type": "image/png", "size_bytes": body.len()}),
+                ),
+            )
+            .await;
+        assert_eq!(declared.status, 201, "{declared:?}");
+        assert_eq!(
+            files::upload(&declared.body["upload"], body, None).await,
+            204
+        );
+        self.rows.get_mut(route).expect("measured").s3_uploads += 1;
+        declared.body["file"]["id"]
+            .as_str()
+            .expect("a file id")
+            .to_owned()
+    }
+
+    /// A download (the route `route`): its 302, and the browser's GET of the presigned URL,
+    /// counted on the route.
+    async fn file_downloaded(&mut self, route: &str, path: &str, token: Option<&str>) {
+        let redirect = self.call(route, get(path, token)).await;
+        let location = redirect.header("location").expect("a 302 to S3");
+        assert_eq!(files::download(location).await.status().as_u16(), 200);
+        self.rows.get_mut(route).expect("measured").s3_downloads += 1;
     }
 }
 
@@ -429,8 +494,16 @@ async fn main() {
             post(&format!("/orders/{order}/accept"), freelancer, json!({})),
         )
         .await;
-    let delivery =
-        json!({"message": "Here it is.", "attachments": ["https://files.example.com/logo.svg"]});
+    // The delivery's file: declared (the presigned POST) and uploaded by the browser; the
+    // delivery checks it in S3 (HeadObject).
+    let file = bench
+        .file_uploaded(
+            "POST /orders/{id}/files",
+            &format!("/orders/{order}/files"),
+            freelancer,
+        )
+        .await;
+    let delivery = json!({"message": "Here it is.", "attachments": ["https://files.example.com/logo.svg"], "file_ids": [file]});
     bench
         .call(
             "POST /orders/{id}/deliver",
@@ -439,6 +512,19 @@ async fn main() {
                 freelancer,
                 delivery.clone(),
             ),
+        )
+        .await;
+    bench
+        .call(
+            "GET /orders/{id}/files",
+            get(&format!("/orders/{order}/files"), client),
+        )
+        .await;
+    bench
+        .file_downloaded(
+            "GET /orders/{id}/files/{file_id}",
+            &format!("/orders/{order}/files/{file}"),
+            client,
         )
         .await;
     bench
@@ -546,14 +632,34 @@ async fn main() {
         .or(opened.body["id"].as_str())
         .unwrap_or_else(|| panic!("a conversation id: {opened:?}"))
         .to_owned();
+    let attachment = bench
+        .file_uploaded(
+            "POST /conversations/{id}/files",
+            &format!("/conversations/{conversation}/files"),
+            freelancer,
+        )
+        .await;
     bench
         .call(
             "POST /conversations/{id}/messages",
             post(
                 &format!("/conversations/{conversation}/messages"),
                 freelancer,
-                json!({"text": "Sure, blue it is."}),
+                json!({"text": "Sure, blue it is.", "file_ids": [attachment]}),
             ),
+        )
+        .await;
+    bench
+        .call(
+            "GET /conversations/{id}/files",
+            get(&format!("/conversations/{conversation}/files"), client),
+        )
+        .await;
+    bench
+        .file_downloaded(
+            "GET /conversations/{id}/files/{file_id}",
+            &format!("/conversations/{conversation}/files/{attachment}"),
+            client,
         )
         .await;
     bench
@@ -789,7 +895,8 @@ async fn main() {
         .rows
         .iter()
         .chain(socket_rows.iter().map(|(step, row)| (step, row)))
-        .filter(|(_, row)| !(200..300).contains(&row.status))
+        // A download's success is its 302 to S3.
+        .filter(|(_, row)| !(200..300).contains(&row.status) && row.status != 302)
         .map(|(route, row)| (route, row.status))
         .collect();
     assert!(failed.is_empty(), "not on their success path: {failed:?}");
@@ -797,7 +904,7 @@ async fn main() {
 
 fn print_table(rows: &BTreeMap<String, Measured>) {
     let mut table = String::from(
-        "\n| route | status | DynamoDB requests (reads + writes) | RCU | WCU | in-process ms | USD per million calls (Lambda + DynamoDB) | target |\n|---|---|---|---|---|---|---|---|\n",
+        "\n| route | status | DynamoDB requests (reads + writes) | RCU | WCU | in-process ms | USD per million calls (Lambda + DynamoDB + S3) | target | S3 requests (function; browser's uploads, downloads) |\n|---|---|---|---|---|---|---|---|---|\n",
     );
     for route in ROUTES {
         let name = format!("{} {}", route.method, route.path);
@@ -818,11 +925,23 @@ fn print_table(rows: &BTreeMap<String, Measured>) {
             (_, reads, 1) => format!("met, after {reads} read(s)"),
             (_, _, writes) => format!("**missed**: {writes} writes"),
         };
-        table.push_str(&format!("| `{name}` | {} | {target} |\n", row.cells()));
+        let s3 = match (row.s3_by_function, row.s3_uploads, row.s3_downloads) {
+            (0, 0, 0) => String::new(),
+            (function, uploads, downloads) => {
+                format!(
+                    "{function}; {uploads}, {downloads} (USD {:.2})",
+                    row.s3_usd_per_million()
+                )
+            }
+        };
+        table.push_str(&format!(
+            "| `{name}` | {} | {target} | {s3} |\n",
+            row.cells()
+        ));
     }
     println!("{table}");
     println!(
-        "Prices: us-east-1, 2025: Lambda arm64 USD {LAMBDA_ARM64_PER_GB_SECOND}/GB-s at {} MB + USD {LAMBDA_PER_MILLION_REQUESTS}/million requests, billed at the in-process duration above (debug build, so an upper bound); DynamoDB on-demand USD {DYNAMODB_PER_MILLION_READ_UNITS}/million RRU, USD {DYNAMODB_PER_MILLION_WRITE_UNITS}/million WRU. API Gateway HTTP API adds USD 1.00/million.",
+        "Prices: us-east-1, 2025: Lambda arm64 USD {LAMBDA_ARM64_PER_GB_SECOND}/GB-s at {} MB + USD {LAMBDA_PER_MILLION_REQUESTS}/million requests, billed at the in-process duration above (debug build, so an upper bound); DynamoDB on-demand USD {DYNAMODB_PER_MILLION_READ_UNITS}/million RRU, USD {DYNAMODB_PER_MILLION_WRITE_UNITS}/million WRU; S3 Standard USD {S3_PER_MILLION_POSTS:.2}/million POSTs, USD {S3_PER_MILLION_GETS:.2}/million GETs and HEADs (storage and transfer out not included). API Gateway HTTP API adds USD 1.00/million.",
         LAMBDA_MEMORY_GB * 1024.0
     );
 }

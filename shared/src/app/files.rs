@@ -1,0 +1,359 @@
+//! File use cases: declare a file and get its upload (the presigned POST), list an order's or a
+//! conversation's files, download one (a redirect to a short presigned GET), and use files in a
+//! delivery or a message, which is when an upload is checked.
+//!
+//! Who may touch an order's files is who may see the order (its client, its freelancer, admins
+//! read-only; anyone else gets 404, as for an unknown order); a conversation's, its two
+//! participants. S3 checks the upload's policy on AWS, but the local stack's S3 (moto) does not,
+//! so the check at use ([`check_files`]: HeadObject, size and type as declared) is what keeps a
+//! wrong upload out everywhere: a mismatch is deleted and refused with 409 `file-mismatch`.
+
+use serde::Serialize;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::visible_order;
+use crate::domain::file::{FileArea, FileLimits, FileStatus, NewFile, StoredFile, check_upload};
+use crate::domain::order::{Order, Party};
+use crate::domain::user::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::files::{FileStorage, PresignedPost};
+use crate::store::Store;
+use crate::store::files::{Declaring, object_key};
+
+/// What declaring a file answers: the file as stored (pending until used) and how to upload it.
+#[derive(Debug, Serialize)]
+pub struct FileUpload {
+    pub file: StoredFile,
+    pub upload: PresignedPost,
+}
+
+/// The files of an order or a conversation, oldest first.
+#[derive(Debug, Serialize)]
+pub struct FileList {
+    pub items: Vec<StoredFile>,
+}
+
+/// A conversation's participant may touch its files; anyone else gets 404.
+async fn require_participant(
+    store: &Store,
+    caller: Caller,
+    conversation_id: Uuid,
+) -> ApiResult<()> {
+    store
+        .inbox_entry(conversation_id, caller.id)
+        .await?
+        .ok_or(ApiError::NotFound("conversation"))?;
+    Ok(())
+}
+
+/// `POST /orders/{id}/files`: its freelancer (deliveries) or its client (requirement files),
+/// while the order is open.
+pub async fn declare_order_file(
+    store: &Store,
+    storage: &FileStorage,
+    limits: FileLimits,
+    caller: Caller,
+    order_id: Uuid,
+    request: &NewFile,
+    now: OffsetDateTime,
+) -> ApiResult<FileUpload> {
+    let (order, party) = visible_order(store, caller, order_id).await?;
+    if !matches!(party, Party::Client | Party::Freelancer) {
+        return Err(ApiError::Forbidden(
+            "only the order's client and freelancer add files to it",
+        ));
+    }
+    if order.status.is_terminal() {
+        return Err(ApiError::conflict(
+            "order-closed",
+            "the order is closed: files can be added only while it is open",
+        ));
+    }
+    let declared = request.validate(limits)?;
+    let file = StoredFile::declare(FileArea::Order, order.id, caller.id, declared, now);
+    declare(store, storage, limits, caller, file, now).await
+}
+
+/// `POST /conversations/{id}/files`: its participants.
+pub async fn declare_conversation_file(
+    store: &Store,
+    storage: &FileStorage,
+    limits: FileLimits,
+    caller: Caller,
+    conversation_id: Uuid,
+    request: &NewFile,
+    now: OffsetDateTime,
+) -> ApiResult<FileUpload> {
+    require_participant(store, caller, conversation_id).await?;
+    let declared = request.validate(limits)?;
+    let file = StoredFile::declare(
+        FileArea::Conversation,
+        conversation_id,
+        caller.id,
+        declared,
+        now,
+    );
+    declare(store, storage, limits, caller, file, now).await
+}
+
+async fn declare(
+    store: &Store,
+    storage: &FileStorage,
+    limits: FileLimits,
+    caller: Caller,
+    file: StoredFile,
+    now: OffsetDateTime,
+) -> ApiResult<FileUpload> {
+    // Refused (403 account-blocked) in the write itself if the caller is blocked.
+    let store = &store.acting_as(caller.id);
+    match store.declare_file(&file, limits.max_count).await? {
+        Declaring::Declared => {}
+        Declaring::LimitReached => {
+            return Err(ApiError::conflict(
+                "too-many-files",
+                format!("at most {} files may be added here", limits.max_count),
+            ));
+        }
+    }
+    let upload = storage
+        .presign_upload(&object_key(&file), &file.content_type, file.size_bytes, now)
+        .await?;
+    Ok(FileUpload { file, upload })
+}
+
+/// `GET /orders/{id}/files`: the order's parties and admins.
+pub async fn order_files(store: &Store, caller: Caller, order_id: Uuid) -> ApiResult<FileList> {
+    visible_order(store, caller, order_id).await?;
+    let items = store.files(FileArea::Order, order_id).await?;
+    Ok(FileList { items })
+}
+
+/// `GET /conversations/{id}/files`: its participants.
+pub async fn conversation_files(
+    store: &Store,
+    caller: Caller,
+    conversation_id: Uuid,
+) -> ApiResult<FileList> {
+    require_participant(store, caller, conversation_id).await?;
+    let items = store.files(FileArea::Conversation, conversation_id).await?;
+    Ok(FileList { items })
+}
+
+/// `GET /orders/{id}/files/{file_id}`: the URL to redirect to (the order's parties and admins).
+pub async fn order_file_download(
+    store: &Store,
+    storage: &FileStorage,
+    caller: Caller,
+    order_id: Uuid,
+    file_id: Uuid,
+    now: OffsetDateTime,
+) -> ApiResult<String> {
+    visible_order(store, caller, order_id).await?;
+    download(store, storage, FileArea::Order, order_id, file_id, now).await
+}
+
+/// `GET /conversations/{id}/files/{file_id}`: the URL to redirect to (its participants).
+pub async fn conversation_file_download(
+    store: &Store,
+    storage: &FileStorage,
+    caller: Caller,
+    conversation_id: Uuid,
+    file_id: Uuid,
+    now: OffsetDateTime,
+) -> ApiResult<String> {
+    require_participant(store, caller, conversation_id).await?;
+    download(
+        store,
+        storage,
+        FileArea::Conversation,
+        conversation_id,
+        file_id,
+        now,
+    )
+    .await
+}
+
+/// A presigned GET of the file, after a HeadObject: nothing uploaded is a clear 409 instead of
+/// S3's 404 after the redirect, and a used file must still be the object it was checked as (its
+/// ETag): an upload window still open after the delivery must not replace what was delivered.
+async fn download(
+    store: &Store,
+    storage: &FileStorage,
+    area: FileArea,
+    owner_id: Uuid,
+    file_id: Uuid,
+    now: OffsetDateTime,
+) -> ApiResult<String> {
+    let file = store
+        .get_file(area, owner_id, file_id)
+        .await?
+        .ok_or(ApiError::NotFound("file"))?;
+    let key = object_key(&file);
+    let object = storage.head(&key).await?.ok_or_else(not_uploaded)?;
+    if file.status == FileStatus::Ready && file.etag.is_some() && object.etag != file.etag {
+        tracing::warn!(file_id = %file.id, "a used file's object was replaced");
+        return Err(file_changed());
+    }
+    storage.presign_download(&key, &file.filename, now).await
+}
+
+fn not_uploaded() -> ApiError {
+    ApiError::conflict(
+        "file-not-uploaded",
+        "the file was declared but nothing was uploaded (or the upload has not finished)",
+    )
+}
+
+fn file_changed() -> ApiError {
+    ApiError::conflict(
+        "file-changed",
+        "the file's content changed after it was used; it can not be served",
+    )
+}
+
+/// The files `file_ids` of `owner_id`, each uploaded by `caller` and found in S3 as declared
+/// (or, once checked, still the object it was checked as). A file of another order or
+/// conversation, or someone else's, is unknown here (422 `unknown-file`); nothing uploaded is
+/// 409 `file-not-uploaded`; a wrong size or type is deleted and forgotten (its place in the
+/// count given back) and refused with 409 `file-mismatch`. Answers each file with the ETag to
+/// record when the use is written.
+pub async fn check_files(
+    store: &Store,
+    storage: &FileStorage,
+    caller: Caller,
+    area: FileArea,
+    owner_id: Uuid,
+    file_ids: &[Uuid],
+) -> ApiResult<Vec<(StoredFile, Option<String>)>> {
+    let mut checked = Vec::with_capacity(file_ids.len());
+    for file_id in file_ids {
+        let file = store
+            .get_file(area, owner_id, *file_id)
+            .await?
+            .filter(|file| file.uploader_id == caller.id)
+            .ok_or_else(|| {
+                ApiError::unprocessable(
+                    "unknown-file",
+                    format!(
+                        "{file_id} is not a file you added to this {}",
+                        area.as_str()
+                    ),
+                )
+            })?;
+        let key = object_key(&file);
+        let object = storage.head(&key).await?.ok_or_else(not_uploaded)?;
+        if file.status == FileStatus::Ready {
+            if file.etag.is_some() && object.etag != file.etag {
+                return Err(file_changed());
+            }
+        } else if let Err(mismatch) = check_upload(&file, &object) {
+            storage.delete(&key).await?;
+            store.forget_file(&file).await?;
+            return Err(ApiError::conflict(
+                "file-mismatch",
+                format!(
+                    "{} ({}): {}; it was deleted, upload it again",
+                    file.filename,
+                    file.id,
+                    mismatch.detail()
+                ),
+            ));
+        }
+        checked.push((file, object.etag));
+    }
+    Ok(checked)
+}
+
+/// Records the checked files as used (ready, with their ETags) once the delivery or message that
+/// uses them is written.
+async fn mark_used(
+    store: &Store,
+    checked: &[(StoredFile, Option<String>)],
+    now: OffsetDateTime,
+) -> ApiResult<()> {
+    for (file, etag) in checked {
+        store.mark_file_used(file, etag.as_deref(), now).await?;
+    }
+    Ok(())
+}
+
+/// `POST /conversations/{id}/messages` with its files: participants only; the files checked
+/// before the message is written, recorded as used after.
+pub async fn send_message(
+    store: &Store,
+    storage: &FileStorage,
+    caller: Caller,
+    conversation_id: Uuid,
+    request: &crate::domain::message::SendMessage,
+    quotas: &crate::domain::quota::QuotaLimits,
+    now: OffsetDateTime,
+) -> ApiResult<super::messages::Sent> {
+    let files = request.files()?;
+    if files.is_empty() {
+        return super::messages::send(store, caller, conversation_id, request, quotas, now).await;
+    }
+    require_participant(store, caller, conversation_id).await?;
+    let checked = check_files(
+        store,
+        storage,
+        caller,
+        FileArea::Conversation,
+        conversation_id,
+        &files,
+    )
+    .await?;
+    let sent = super::messages::send(store, caller, conversation_id, request, quotas, now).await?;
+    mark_used(store, &checked, now).await?;
+    Ok(sent)
+}
+
+/// `POST /orders/{id}/deliver` with its files: the delivery is decided first (a refused
+/// transition touches no file), then its files are checked, then the delivery is written, and
+/// its files are recorded as used.
+#[cfg(feature = "stripe-client")]
+pub async fn deliver(
+    store: &Store,
+    storage: &FileStorage,
+    stripe: &crate::stripe::client::StripeClient,
+    caller: Caller,
+    order_id: Uuid,
+    input: crate::domain::order::ActionInput,
+    now: OffsetDateTime,
+) -> ApiResult<Order> {
+    use crate::domain::order::{Actor, OrderAction};
+
+    let act = |input| {
+        super::orders::act(
+            store,
+            stripe,
+            caller,
+            order_id,
+            OrderAction::Deliver,
+            input,
+            now,
+        )
+    };
+    if input.files.is_empty() {
+        return act(input).await;
+    }
+    let (order, party) = visible_order(store, caller, order_id).await?;
+    order.transition(
+        OrderAction::Deliver,
+        Actor::user(caller.id, party),
+        input.clone(),
+        now,
+    )?;
+    let checked = check_files(
+        store,
+        storage,
+        caller,
+        FileArea::Order,
+        order_id,
+        &input.files,
+    )
+    .await?;
+    let delivered = act(input).await?;
+    mark_used(store, &checked, now).await?;
+    Ok(delivered)
+}

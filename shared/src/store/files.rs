@@ -1,0 +1,166 @@
+//! Files' metadata: one item per declared file in its order's or conversation's partition
+//! (`FILE#<file_id>`), and a count item (`FILES`) that holds the number declared under the
+//! area's limit. The bytes are in S3 (`crate::files`); the object key comes from `keys` too.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::keys::{self, attr, entity};
+use super::paged::{Listing, SortRange};
+use super::transaction::TransactOutcome;
+use super::{Store, attribute, from_item, key_attributes, n, rfc3339, s, to_item};
+use crate::domain::file::{FileArea, FileStatus, StoredFile};
+use crate::error::ApiError;
+
+/// What declaring a file led to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Declaring {
+    Declared,
+    /// The order or conversation holds as many files as it may.
+    LimitReached,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Writing {
+    Count,
+    File,
+}
+
+/// The most files one listing reads: above every configured per-area limit.
+const LIST_MAX: usize = 1_000;
+
+impl Store {
+    /// Writes a new file's item with the count of its area, refused when the count is at
+    /// `max_count`: one transaction, so concurrent declarations never pass the limit.
+    pub async fn declare_file(
+        &self,
+        file: &StoredFile,
+        max_count: u32,
+    ) -> Result<Declaring, ApiError> {
+        let item = to_item(
+            &keys::file(file.area, file.owner_id, file.id),
+            entity::FILE,
+            file,
+        )?;
+        let mut transaction = self.transaction();
+        transaction
+            .update(
+                Writing::Count,
+                &keys::file_count(file.area, file.owner_id),
+                |update| {
+                    update
+                        .update_expression("ADD #count :one SET #entity = :entity")
+                        .condition_expression("attribute_not_exists(#count) OR #count < :max")
+                        .expression_attribute_names("#count", attr::FILE_COUNT)
+                        .expression_attribute_names("#entity", attr::ENTITY)
+                        .expression_attribute_values(":one", n(1))
+                        .expression_attribute_values(":max", n(max_count))
+                        .expression_attribute_values(":entity", s(entity::FILE_COUNT))
+                },
+            )?
+            .put_new(Writing::File, item)?;
+        match self.transact(transaction).await? {
+            TransactOutcome::Committed => Ok(Declaring::Declared),
+            TransactOutcome::ConditionFailed(failed) if failed.includes(Writing::Count) => {
+                Ok(Declaring::LimitReached)
+            }
+            TransactOutcome::ConditionFailed(failed) => Err(ApiError::internal(anyhow::anyhow!(
+                "declaring a file failed on {failed:?}"
+            ))),
+        }
+    }
+
+    pub async fn get_file(
+        &self,
+        area: FileArea,
+        owner_id: Uuid,
+        file_id: Uuid,
+    ) -> Result<Option<StoredFile>, ApiError> {
+        self.get_as(&keys::file(area, owner_id, file_id)).await
+    }
+
+    /// Every file of an order or conversation, oldest first (ids are UUIDv7): one Query.
+    pub async fn files(&self, area: FileArea, owner_id: Uuid) -> Result<Vec<StoredFile>, ApiError> {
+        let listing = Listing::table(keys::files_of(area, owner_id))
+            .sort_range(SortRange::Prefix(keys::FILE_PREFIX.to_owned()));
+        self.read_all(&listing, LIST_MAX)
+            .await?
+            .into_iter()
+            .map(from_item)
+            .collect()
+    }
+
+    /// Records that the file's object was found as declared, with its ETag, and that it is now
+    /// used (by a delivery or a message) at `now`. A file already ready keeps its ETag.
+    pub async fn mark_file_used(
+        &self,
+        file: &StoredFile,
+        etag: Option<&str>,
+        now: OffsetDateTime,
+    ) -> Result<(), ApiError> {
+        let key = keys::file(file.area, file.owner_id, file.id);
+        let mut expression =
+            "SET #status = :ready, #used_at = if_not_exists(#used_at, :now)".to_owned();
+        let mut update = self
+            .client()
+            .update_item()
+            .table_name(self.table())
+            .set_key(Some(key_attributes(&key)))
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#pk", attr::PK)
+            .expression_attribute_names("#status", attr::STATUS)
+            .expression_attribute_names("#used_at", attr::USED_AT)
+            .expression_attribute_values(":ready", attribute(&FileStatus::Ready)?)
+            .expression_attribute_values(":now", rfc3339(now));
+        if let Some(etag) = etag {
+            expression.push_str(", #etag = if_not_exists(#etag, :etag)");
+            update = update
+                .expression_attribute_names("#etag", attr::ETAG)
+                .expression_attribute_values(":etag", AttributeValue::S(etag.to_owned()));
+        }
+        update
+            .update_expression(expression)
+            .send()
+            .await
+            .map_err(super::missing_if_condition_failed("file"))?;
+        Ok(())
+    }
+
+    /// Forgets a file whose upload was refused (its object is deleted by the caller); its place
+    /// in the count is given back, so a refused upload does not use up the limit.
+    pub async fn forget_file(&self, file: &StoredFile) -> Result<(), ApiError> {
+        let mut transaction = self.transaction();
+        transaction
+            .delete_if(
+                Writing::File,
+                &keys::file(file.area, file.owner_id, file.id),
+                |delete| {
+                    delete
+                        .condition_expression("attribute_exists(#pk)")
+                        .expression_attribute_names("#pk", attr::PK)
+                },
+            )?
+            .update(
+                Writing::Count,
+                &keys::file_count(file.area, file.owner_id),
+                |update| {
+                    update
+                        .update_expression("ADD #count :minus_one")
+                        .condition_expression("#count > :zero")
+                        .expression_attribute_names("#count", attr::FILE_COUNT)
+                        .expression_attribute_values(":minus_one", n(-1))
+                        .expression_attribute_values(":zero", n(0))
+                },
+            )?;
+        match self.transact(transaction).await? {
+            // Already forgotten by a concurrent use of the same bad upload: nothing left to do.
+            TransactOutcome::Committed | TransactOutcome::ConditionFailed(_) => Ok(()),
+        }
+    }
+}
+
+/// The S3 object key of a stored file (the one layout, in `keys`).
+pub fn object_key(file: &StoredFile) -> String {
+    keys::file_object(file.area, file.owner_id, file.id)
+}
