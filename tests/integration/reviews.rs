@@ -305,7 +305,11 @@ async fn post_at(
 ) -> Result<gigmarket_shared::domain::review::Review, gigmarket_shared::ApiError> {
     review_cases::post(
         &app.state.store,
-        Caller { id: who.id, role },
+        Caller {
+            id: who.id,
+            role,
+            session: None,
+        },
         PostReview {
             order_id,
             rating,

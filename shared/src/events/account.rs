@@ -49,7 +49,12 @@ impl std::fmt::Debug for AccountSummary {
     }
 }
 
+/// The account's owner; none for the nil user of a decoy reset mail (`app::account_tokens`,
+/// `forgot_password`: an unknown email costs the same work as a real one, and mails no one).
 pub(super) fn recipients(account: &AccountSummary) -> Vec<Recipient> {
+    if account.user_id.is_nil() {
+        return Vec::new();
+    }
     vec![Recipient {
         user_id: account.user_id,
         role: RecipientRole::Participant,
