@@ -470,6 +470,14 @@ impl TestApp {
         self.register("freelancer").await
     }
 
+    /// A new session of `session`'s account, by logging in again with [`PASSWORD`]: what a user
+    /// does after a block (which ends every session) was lifted.
+    pub async fn sign_in_again(&self, session: &Session) -> Session {
+        let login = self.login(&session.email, PASSWORD).await;
+        assert_eq!(login.status, 200, "signing in again: {login:?}");
+        Session::from_body(&login.body, session.email.clone())
+    }
+
     /// Exchanges a refresh token (`POST /auth/refresh`).
     pub async fn refresh(&self, refresh_token: &str) -> TestResponse {
         self.post(
