@@ -4,7 +4,7 @@
 #   moto      moto_server (SQS, SES and S3: the files bucket is created here), from .local/venv
 #   stripe    localstripe with the project's extension (tools/stripe-local: Stripe's REST API in
 #             memory, with the events and parameters localstripe lacks), from .local/venv
-# and writes .local/stack.env with their endpoints, dummy credentials, the local JWT keyset, the
+# and writes .local/stack.env with their endpoints, dummy credentials, the local JWT keysets, the
 # files bucket's name and the stripe service's webhook signing secrets (platform and Connect).
 #
 # Usage: scripts/stack.sh start [--dynamodb-port N] [--moto-port N] [--stripe-port N] | stop | status | env
@@ -25,7 +25,10 @@ LOCAL="$ROOT/.local"
 RUN_DIR="$LOCAL/run"
 LOG_DIR="$LOCAL/logs"
 STACK_ENV="$LOCAL/stack.env"
+# The verifying keyset (public keys, cursor key) and the signing keyset (private seeds; only
+# `auth` reads it), made by the deployed stack's own code (infra/jwt-keyset/index.py).
 JWT_KEYS_FILE="$LOCAL/jwt-keys.json"
+JWT_SIGNING_KEYS_FILE="$LOCAL/jwt-signing-keys.json"
 # The stripe service's webhook signing secrets, the platform endpoint's and the Connect
 # endpoint's: made when the service starts, removed when it stops, mode 0600 under the
 # git-ignored .local/.
@@ -242,25 +245,29 @@ wait_ready() {
   done
 }
 
-# Created once and kept across restarts, so tokens issued earlier stay valid. Mode 0600 and
-# created exclusively: the secret is written by exactly one process and readable by its owner only.
+# Created once and kept across restarts, so tokens issued earlier stay valid; made again only
+# when the signing keyset is missing (a checkout from before the keysets were split). Mode 0600 and
+# created exclusively: the keys are written by exactly one process and readable by their owner only.
 ensure_jwt_keys() {
-  [[ -f "$JWT_KEYS_FILE" ]] && return
-  "$VENV/bin/python" - "$JWT_KEYS_FILE" <<'PY'
+  [[ -f "$JWT_SIGNING_KEYS_FILE" && -f "$JWT_KEYS_FILE" ]] && return
+  rm -f "$JWT_KEYS_FILE"
+  PYTHONDONTWRITEBYTECODE=1 "$VENV/bin/python" - "$ROOT/infra/jwt-keyset" "$JWT_SIGNING_KEYS_FILE" "$JWT_KEYS_FILE" <<'PY'
 import json, os, secrets, sys
 
-kid = "local-" + secrets.token_hex(4)
-# token_urlsafe(64): 64 random bytes, base64url without padding.
-keyset = {"active_kid": kid, "keys": {kid: secrets.token_urlsafe(64)}}
-try:
-    fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-except FileExistsError:
-    sys.exit(0)
-with os.fdopen(fd, "w") as f:
-    json.dump(keyset, f)
-    f.write("\n")
+sys.path.insert(0, sys.argv[1])
+from index import new_keysets
+
+signing, verifying = new_keysets("local-" + secrets.token_hex(4))
+for path, keyset in ((sys.argv[2], signing), (sys.argv[3], verifying)):
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        sys.exit(0)
+    with os.fdopen(fd, "w") as f:
+        json.dump(keyset, f)
+        f.write("\n")
 PY
-  log "generated local JWT keyset ${JWT_KEYS_FILE#"$ROOT"/}"
+  log "generated local JWT keysets ${JWT_KEYS_FILE#"$ROOT"/} and ${JWT_SIGNING_KEYS_FILE#"$ROOT"/}"
 }
 
 # A Stripe-shaped signing secret (`whsec_` and 32 random base62 characters) in file $1, one per
@@ -323,6 +330,7 @@ write_stack_env() {
     echo "export AWS_ACCESS_KEY_ID=local"
     echo "export AWS_SECRET_ACCESS_KEY=local"
     printf 'export JWT_KEYS_FILE=%q\n' "$JWT_KEYS_FILE"
+    printf 'export JWT_SIGNING_KEYS_FILE=%q\n' "$JWT_SIGNING_KEYS_FILE"
   } >"$tmp"
   mv "$tmp" "$STACK_ENV"
 }

@@ -111,21 +111,24 @@ export TABLE_NAME="gigmarket-e2e-$run_id"
 export ORDER_EVENTS_QUEUE_NAME="gigmarket-e2e-$run_id"
 eval "$(cargo run --quiet --locked -p gigctl -- setup)"
 
-# The JWT keyset, the Stripe key and the two webhooks' signing secrets in moto's Secrets Manager:
-# the functions under watch read them as deployed ones do (JWT_KEYS_SECRET_ID,
-# STRIPE_SECRET_KEY_ID, STRIPE_WEBHOOK_SECRETS_ID, STRIPE_CONNECT_WEBHOOK_SECRETS_ID), so each
-# secret's grant is proven too. In-process tests keep the
+# The JWT keysets (verifying and signing), the Stripe key and the two webhooks' signing secrets in
+# moto's Secrets Manager: the functions under watch read them as deployed ones do
+# (JWT_KEYS_SECRET_ID, JWT_SIGNING_KEYS_SECRET_ID (auth alone), STRIPE_SECRET_KEY_ID,
+# STRIPE_WEBHOOK_SECRETS_ID, STRIPE_CONNECT_WEBHOOK_SECRETS_ID), so each secret's grant is proven
+# too. In-process tests keep the
 # file and the plain values. The values go through the environment, never onto a command line.
 jwt_secret_id="gigmarket/e2e-$run_id/jwt-keys"
+jwt_signing_secret_id="gigmarket/e2e-$run_id/jwt-signing-keys"
 stripe_key_secret_id="gigmarket/e2e-$run_id/stripe-secret-key"
 stripe_webhook_secret_id="gigmarket/e2e-$run_id/stripe-webhook-secrets"
 stripe_connect_secret_id="gigmarket/e2e-$run_id/stripe-connect-webhook-secrets"
 .local/venv/bin/python - "$jwt_secret_id" "$JWT_KEYS_FILE" "$stripe_key_secret_id" "$stripe_webhook_secret_id" \
-  "$stripe_connect_secret_id" <<'PY'
+  "$stripe_connect_secret_id" "$jwt_signing_secret_id" "$JWT_SIGNING_KEYS_FILE" <<'PY'
 import os, sys, boto3
-jwt_id, keys_file, stripe_key_id, stripe_webhook_id, stripe_connect_id = sys.argv[1:6]
+jwt_id, keys_file, stripe_key_id, stripe_webhook_id, stripe_connect_id, signing_id, signing_file = sys.argv[1:8]
 secrets = boto3.client("secretsmanager")
 secrets.create_secret(Name=jwt_id, SecretString=open(keys_file).read())
+secrets.create_secret(Name=signing_id, SecretString=open(signing_file).read())
 secrets.create_secret(Name=stripe_key_id, SecretString=os.environ["STRIPE_SECRET_KEY"])
 secrets.create_secret(Name=stripe_webhook_id, SecretString=os.environ["STRIPE_WEBHOOK_SECRETS"])
 secrets.create_secret(Name=stripe_connect_id, SecretString=os.environ["STRIPE_CONNECT_WEBHOOK_SECRETS"])
@@ -162,8 +165,9 @@ mkdir -p .local/logs
 # schemathesis creates gigs and sends messages by the hundred: lift the per-user quotas too
 # (the tests of both run in-process, tests/integration).
 # Earnings clear at once (PAYOUT_CLEARANCE_DAYS=0), so the end-to-end payout needs no clock.
-setsid env -u JWT_KEYS_FILE -u STRIPE_SECRET_KEY -u STRIPE_WEBHOOK_SECRETS -u STRIPE_CONNECT_WEBHOOK_SECRETS \
-  JWT_KEYS_SECRET_ID="$jwt_secret_id" STRIPE_SECRET_KEY_ID="$stripe_key_secret_id" \
+setsid env -u JWT_KEYS_FILE -u JWT_SIGNING_KEYS_FILE -u STRIPE_SECRET_KEY -u STRIPE_WEBHOOK_SECRETS \
+  -u STRIPE_CONNECT_WEBHOOK_SECRETS JWT_KEYS_SECRET_ID="$jwt_secret_id" \
+  JWT_SIGNING_KEYS_SECRET_ID="$jwt_signing_secret_id" STRIPE_SECRET_KEY_ID="$stripe_key_secret_id" \
   STRIPE_WEBHOOK_SECRETS_ID="$stripe_webhook_secret_id" \
   STRIPE_CONNECT_WEBHOOK_SECRETS_ID="$stripe_connect_secret_id" PAYOUT_CLEARANCE_DAYS=0 \
   LOGIN_MAX_ATTEMPTS_PER_ADDRESS=100000 REGISTRATIONS_PER_ADDRESS=100000 \

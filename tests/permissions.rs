@@ -103,6 +103,8 @@ fn resource_kind(resource: &Value) -> String {
         "order-events-queue"
     } else if text.contains("StreamFailuresDlq") {
         "stream-failures-dlq"
+    } else if text.contains("JwtSigningKeysSecret") {
+        "jwt-signing-keys-secret"
     } else if text.contains("JwtKeysSecret") {
         "jwt-keys-secret"
     } else if text.contains("StripeSecretKeySecret") {

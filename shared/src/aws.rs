@@ -252,9 +252,10 @@ pub fn secrets_manager(config: &SdkConfig) -> aws_sdk_secretsmanager::Client {
     )
 }
 
-/// The JWT keyset, from the first of: `JWT_KEYS` (the JSON itself), `JWT_KEYS_FILE` (a path),
-/// `JWT_KEYS_SECRET_ID` (a Secrets Manager secret holding the JSON; what deployed functions use,
-/// and needs the `jwt-secret` feature). Nothing secret is ever in the repository or the template.
+/// The verifying JWT keyset (public keys and the cursor key), from the first of: `JWT_KEYS` (the
+/// JSON itself), `JWT_KEYS_FILE` (a path), `JWT_KEYS_SECRET_ID` (a Secrets Manager secret holding
+/// the JSON; what deployed functions use, and needs the `jwt-secret` feature). Every API function
+/// reads it. Nothing secret is ever in the repository or the template.
 pub async fn jwt_keys(config: &SdkConfig) -> anyhow::Result<crate::auth::JwtKeys> {
     use crate::auth::JwtKeys;
     use anyhow::Context;
@@ -270,6 +271,23 @@ pub async fn jwt_keys(config: &SdkConfig) -> anyhow::Result<crate::auth::JwtKeys
     let secret_id = std::env::var("JWT_KEYS_SECRET_ID")
         .context("set one of JWT_KEYS, JWT_KEYS_FILE or JWT_KEYS_SECRET_ID")?;
     JwtKeys::from_json(&read_secret(config, &secret_id).await?)
+}
+
+/// The signing JWT keyset (private keys), from `JWT_SIGNING_KEYS_FILE` (local: a path) or
+/// `JWT_SIGNING_KEYS_SECRET_ID` (deployed: a Secrets Manager secret only `auth` may read).
+/// Only `auth` calls this: every other function verifies with [`jwt_keys`] alone.
+pub async fn jwt_signing_keys(config: &SdkConfig) -> anyhow::Result<crate::auth::JwtSigningKeys> {
+    use crate::auth::JwtSigningKeys;
+    use anyhow::Context;
+
+    if let Ok(path) = std::env::var("JWT_SIGNING_KEYS_FILE") {
+        let json = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading JWT_SIGNING_KEYS_FILE {path}"))?;
+        return JwtSigningKeys::from_json(&json);
+    }
+    let secret_id = std::env::var("JWT_SIGNING_KEYS_SECRET_ID")
+        .context("set JWT_SIGNING_KEYS_FILE or JWT_SIGNING_KEYS_SECRET_ID")?;
+    JwtSigningKeys::from_json(&read_secret(config, &secret_id).await?)
 }
 
 /// The Stripe webhook's signing secrets, from the first of: `STRIPE_WEBHOOK_SECRETS` (local: the

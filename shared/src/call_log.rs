@@ -15,7 +15,7 @@
 //! `resource` is what IAM sees: `table` or `index` for DynamoDB (a Query with an `IndexName` is
 //! authorised on `<table>/index/<name>`), `order-events-queue` (the queue in
 //! `ORDER_EVENTS_QUEUE_URL`) or `queue:<name>`, `jwt-keys-secret` (the secret in
-//! `JWT_KEYS_SECRET_ID`), `stripe-secret-key-secret` (`STRIPE_SECRET_KEY_ID`),
+//! `JWT_KEYS_SECRET_ID`), `jwt-signing-keys-secret` (`JWT_SIGNING_KEYS_SECRET_ID`), `stripe-secret-key-secret` (`STRIPE_SECRET_KEY_ID`),
 //! `stripe-webhook-secrets-secret` (`STRIPE_WEBHOOK_SECRETS_ID`),
 //! `stripe-connect-webhook-secrets-secret` (`STRIPE_CONNECT_WEBHOOK_SECRETS_ID`) or `secret:<id>`, `ses-identity`,
 //! `files-bucket:<first key segment>/` for S3 objects (`files-bucket:orders/`; a presigned request
@@ -178,6 +178,7 @@ fn secret_resource(id: &str) -> String {
     // the template's secret.
     [
         ("JWT_KEYS_SECRET_ID", "jwt-keys-secret"),
+        ("JWT_SIGNING_KEYS_SECRET_ID", "jwt-signing-keys-secret"),
         ("STRIPE_SECRET_KEY_ID", "stripe-secret-key-secret"),
         ("STRIPE_WEBHOOK_SECRETS_ID", "stripe-webhook-secrets-secret"),
         (

@@ -21,8 +21,12 @@ pub struct Config {
     pub jwt_audience: String,
     /// `ACCESS_TOKEN_TTL_SECS` (default 900 = 15 minutes).
     pub access_token_ttl: Duration,
-    /// `REFRESH_TOKEN_TTL_SECS` (default 30 days).
+    /// `REFRESH_TOKEN_TTL_SECS` (default 30 days): how long a refresh token lives unused (each
+    /// refresh starts it again).
     pub refresh_token_ttl: Duration,
+    /// `SESSION_MAX_AGE_SECS` (default 90 days): how long a session lives from its login,
+    /// however often it refreshes.
+    pub session_max_age: Duration,
     /// `LOGIN_MAX_FAILURES` per `LOGIN_FAILURE_WINDOW_SECS` (defaults 5 per 900 s) before 429.
     pub login_max_failures: u32,
     pub login_failure_window: Duration,
@@ -116,17 +120,27 @@ pub const ENV_VARS: &[EnvVar] = &[
     env_var(
         "JWT_KEYS_SECRET_ID",
         "",
-        "deployed: the Secrets Manager secret holding the JWT keyset JSON (the stack creates and fills it)",
+        "deployed: the Secrets Manager secret holding the verifying JWT keyset JSON, public keys and the cursor key (every API function; the stack creates and fills it)",
     ),
     env_var(
         "JWT_KEYS_FILE",
         "",
-        "local: path to the keyset JSON `{\"active_kid\":\"k1\",\"keys\":{\"k1\":\"<base64url, >= 32 bytes>\"}}`",
+        "local: path to the verifying keyset JSON `{\"keys\":{\"k1\":\"<Ed25519 public key, base64url>\"},\"cursor_key\":\"<base64url, >= 32 bytes>\"}`",
     ),
     env_var(
         "JWT_KEYS",
         "",
-        "local: the keyset JSON itself (read before `JWT_KEYS_FILE`)",
+        "local: the verifying keyset JSON itself (read before `JWT_KEYS_FILE`)",
+    ),
+    env_var(
+        "JWT_SIGNING_KEYS_SECRET_ID",
+        "",
+        "deployed, `auth` only: the Secrets Manager secret holding the signing JWT keyset JSON (the stack creates and fills it)",
+    ),
+    env_var(
+        "JWT_SIGNING_KEYS_FILE",
+        "",
+        "local, `auth` only: path to the signing keyset JSON `{\"active_kid\":\"k1\",\"keys\":{\"k1\":\"<Ed25519 seed, base64url>\"}}`",
     ),
     env_var("JWT_ISSUER", "gigmarket", "checked on every access token"),
     env_var(
@@ -138,7 +152,12 @@ pub const ENV_VARS: &[EnvVar] = &[
     env_var(
         "REFRESH_TOKEN_TTL_SECS",
         "2592000",
-        "refresh-token lifetime (30 days)",
+        "refresh-token lifetime (30 days), renewed by each refresh",
+    ),
+    env_var(
+        "SESSION_MAX_AGE_SECS",
+        "7776000",
+        "a session's absolute lifetime from its login (90 days), however often it refreshes",
     ),
     env_var(
         "LOGIN_MAX_FAILURES",
@@ -384,6 +403,9 @@ impl Config {
             refresh_token_ttl: Duration::from_secs(
                 env.number("REFRESH_TOKEN_TTL_SECS", 30 * 24 * 3600)?,
             ),
+            session_max_age: Duration::from_secs(
+                env.number("SESSION_MAX_AGE_SECS", 90 * 24 * 3600)?,
+            ),
             login_max_failures: env.number("LOGIN_MAX_FAILURES", 5)?,
             login_failure_window: Duration::from_secs(
                 env.number("LOGIN_FAILURE_WINDOW_SECS", 900)?,
@@ -459,6 +481,7 @@ impl Config {
             jwt_audience: "gigmarket-api".to_owned(),
             access_token_ttl: Duration::from_secs(900),
             refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
+            session_max_age: Duration::from_secs(90 * 24 * 3600),
             login_max_failures: 5,
             login_failure_window: Duration::from_secs(900),
             login_max_attempts_per_address: 50,

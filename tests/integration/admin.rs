@@ -112,10 +112,11 @@ async fn a_block_is_effective_at_once_and_audited() {
     assert_eq!(blocked.status, 200, "{blocked:?}");
     assert_eq!(blocked.body["status"], "blocked");
 
-    // Login and refresh refused, gigs gone from browse, the re-listing finished.
+    // Login (read as a wrong password) and refresh refused, gigs gone from browse, the
+    // re-listing finished.
     assert_eq!(
         app.login(&cast.freelancer.email, PASSWORD).await.status,
-        403
+        401
     );
     let refresh = app
         .post(

@@ -284,8 +284,21 @@ async fn blocked_users_can_neither_log_in_nor_refresh() {
     let app = TestApp::new().await;
     let user = app.register_freelancer().await;
     app.set_user_status(user.id, UserStatus::Blocked).await;
+    // The right password of a blocked account reads exactly as a wrong one: a guesser learns
+    // nothing (only the request's own id differs).
     let login = app.login(&user.email, PASSWORD).await;
-    assert_eq!(login.status, 403);
+    let wrong = app.login(&user.email, "not the password at all").await;
+    assert_eq!(login.status, 401, "{login:?}");
+    let without_instance = |body: &serde_json::Value| {
+        let mut body = body.clone();
+        body.as_object_mut().unwrap().remove("instance");
+        body
+    };
+    assert_eq!(without_instance(&login.body), without_instance(&wrong.body));
+    assert_eq!(
+        login.header("www-authenticate"),
+        wrong.header("www-authenticate")
+    );
     let refresh = app
         .post(
             "/auth/refresh",
@@ -312,16 +325,30 @@ fn claims(app: &TestApp, user_id: Uuid, exp_offset: i64) -> serde_json::Value {
     let _ = app;
     json!({
         "sub": user_id, "role": "client", "iss": "gigmarket", "aud": "gigmarket-api",
-        "iat": now, "exp": now + exp_offset, "jti": Uuid::new_v4()
+        "iat": now, "exp": now + exp_offset, "jti": Uuid::new_v4(),
+        "sid": Uuid::new_v4(), "session_started_ms": now * 1000
     })
+}
+
+/// HS256 over `claims` keyed with `secret`: what a verifier that let the token pick its
+/// algorithm would accept with the public key as the HMAC key.
+fn hs256(claims: &serde_json::Value, kid: &str, secret: &[u8]) -> String {
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+    header.kid = Some(kid.to_owned());
+    jsonwebtoken::encode(
+        &header,
+        claims,
+        &jsonwebtoken::EncodingKey::from_secret(secret),
+    )
+    .expect("sign")
 }
 
 #[tokio::test]
 async fn bad_access_tokens_are_all_401() {
     let app = TestApp::new().await;
     let user = app.register_client().await;
-    let kid = app.keyset.active_kid.clone();
-    let secret = app.secret();
+    let kid = app.signing_keyset.active_kid.clone();
+    let secret = app.seed();
 
     // Baseline: a token we sign ourselves with the right key and claims is accepted.
     let good = app.sign(&claims(&app, user.id, 300), &kid, &secret);
@@ -348,8 +375,13 @@ async fn bad_access_tokens_are_all_401() {
     let none_header = engine.encode(json!({"alg": "none", "typ": "JWT", "kid": kid}).to_string());
     let payload = engine.encode(claims(&app, user.id, 300).to_string());
     bad_tokens.push(("alg none", format!("{none_header}.{payload}.")));
+    // Algorithm confusion: HS256 keyed with our public key (which every function holds).
+    bad_tokens.push((
+        "HS256 with the public key",
+        hs256(&claims(&app, user.id, 300), &kid, &app.public_key(&kid)),
+    ));
     // Signed with another key under our kid, and with an unknown kid.
-    let other = new_keyset("other");
+    let (other, _) = new_keyset("other");
     let other_secret = engine.decode(&other.keys["other"]).unwrap();
     bad_tokens.push((
         "wrong key",

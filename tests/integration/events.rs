@@ -133,7 +133,10 @@ const HTTP_SAMPLES: &[(&str, u16)] = &[
     ("admin/reject-gig.json", 200),
     ("auth/refresh.json", 200),
     ("auth/logout.json", 204),
-    // Ann's access token outlives her logged-out session: she changes her password with it.
+    // Her logged-out session's access token writes nothing more: she changes her password with
+    // it in vain, signs in again and changes it with the new session's.
+    ("auth/change-password.json", 401),
+    ("auth/login.json", 200),
     ("auth/change-password.json", 200),
     // Password reset: Ann asks for a link (202 whatever the email); the client resets theirs.
     ("auth/forgot-password.json", 202),
@@ -690,6 +693,7 @@ async fn every_socket_sample_gets_its_expected_response() {
     let caller = gigmarket_shared::domain::user::Caller {
         id: client.id,
         role: gigmarket_shared::domain::user::Role::Client,
+        session: None,
     };
     let ticket = gigmarket_shared::app::realtime::issue_ticket(&app.state.store, caller, now)
         .await

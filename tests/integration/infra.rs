@@ -476,6 +476,25 @@ fn sam_and_cdk_grant_each_function_the_same_access() {
                 reads_keys,
                 "{deployment} {name}: only API functions read the JWT keyset"
             );
+            // The private keys: auth alone may read them, so no other function's code or role
+            // can mint a token.
+            let signing = found
+                .iter()
+                .filter(|statement| statement.to_string().contains("JwtSigningKeysSecret"))
+                .collect::<Vec<_>>();
+            assert_eq!(
+                !signing.is_empty(),
+                name == "auth",
+                "{deployment} {name}: only auth reads the JWT signing keyset: {signing:?}"
+            );
+            if name == "auth" {
+                let statement = statement_with_sid(found, "JwtSigningKeys")
+                    .unwrap_or_else(|| panic!("{deployment} auth: no JwtSigningKeys statement"));
+                assert_eq!(
+                    statement["Action"], "secretsmanager:GetSecretValue",
+                    "{deployment}"
+                );
+            }
         }
     }
 }

@@ -34,6 +34,7 @@ mod refunds;
 mod reviews;
 mod routes;
 mod scheduler;
+mod sessions;
 mod stripe_client;
 mod stripe_connect;
 mod users;

@@ -554,6 +554,7 @@ async fn opening_new_conversations_is_limited_per_hour() {
     let caller = Caller {
         id: ann.id,
         role: Role::Client,
+        session: None,
     };
     let request = OpenConversation {
         participant_id: others[2].id,

@@ -163,6 +163,8 @@ async fn earnings_clear_and_are_withdrawn_exactly_once() {
         balance(&app, LedgerAccount::FreelancerAvailable(freelancer.id)).await,
         net
     );
+    // The block ended the freelancer's sessions: they sign in again.
+    let freelancer = app.sign_in_again(&freelancer).await;
 
     // Eight concurrent withdrawals of everything, each with its own key: one wins.
     let keys: Vec<String> = (0..8).map(|n| format!("all-{n}")).collect();

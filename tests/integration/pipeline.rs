@@ -243,6 +243,7 @@ async fn unverified_addresses_get_only_account_mails_until_verified() {
             Caller {
                 id: sender.id,
                 role: Role::Freelancer,
+                session: None,
             },
             user.id,
             "Hello, can I help with your logo?".to_owned(),

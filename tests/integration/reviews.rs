@@ -230,10 +230,9 @@ async fn blocked_users_can_not_review_or_reply() {
     assert_eq!(blocked.status, 403, "{blocked:?}");
     app.set_user_status(cast.client.id, UserStatus::Active)
         .await;
-    assert_eq!(
-        review(&app, &cast.client, order_id, simple(5)).await.status,
-        201
-    );
+    // The block ended the client's sessions: they sign in again.
+    let client = app.sign_in_again(&cast.client).await;
+    assert_eq!(review(&app, &client, order_id, simple(5)).await.status, 201);
     let second = review(&app, &cast.freelancer, order_id, simple(5)).await;
     let client_review_id = {
         let items = all_items(&app, &format!("/gigs/{}/reviews?limit=5", gig.id)).await;
@@ -305,7 +304,11 @@ async fn post_at(
 ) -> Result<gigmarket_shared::domain::review::Review, gigmarket_shared::ApiError> {
     review_cases::post(
         &app.state.store,
-        Caller { id: who.id, role },
+        Caller {
+            id: who.id,
+            role,
+            session: None,
+        },
         PostReview {
             order_id,
             rating,

@@ -357,6 +357,7 @@ impl TestApp {
             Caller {
                 id: client.id,
                 role: Role::Client,
+                session: None,
             },
             Some(&Uuid::new_v4().to_string()),
             &PlaceOrder {

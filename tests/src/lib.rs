@@ -23,8 +23,8 @@ pub mod watch;
 use std::collections::HashMap;
 
 use axum::Router;
-use gigmarket_shared::auth::JwtKeys;
-use gigmarket_shared::auth::access::KeysetDocument;
+use gigmarket_shared::auth::access::{KeysetDocument, SigningKeysetDocument};
+use gigmarket_shared::auth::{JwtKeys, JwtSigningKeys};
 use gigmarket_shared::aws;
 use gigmarket_shared::config::Config;
 use gigmarket_shared::routes::ROUTES;
@@ -43,8 +43,13 @@ pub const WEBHOOK_SECRET: &str = "whsec_gigmarket_tests_only";
 pub const CONNECT_WEBHOOK_SECRET: &str = "whsec_gigmarket_connect_tests_only";
 
 pub struct TestApp {
+    /// `auth`'s state, the one with the signing keyset; every other function's router gets it
+    /// without (`verifying_state`), as deployed.
     pub state: AppState,
+    pub verifying_state: AppState,
+    /// The verifying keyset (public keys) and the signing keyset (private seeds).
     pub keyset: KeysetDocument,
+    pub signing_keyset: SigningKeysetDocument,
     /// The SDK configuration the state's clients were built from (the local stack's endpoints).
     pub sdk: aws_config::SdkConfig,
     /// The Stripe client of `orders`, on the local stack's emulator (`STRIPE_API_BASE`).
@@ -247,9 +252,15 @@ impl TestApp {
         table::create_table(&aws::dynamodb(&sdk), &table_name)
             .await
             .expect("creating test table");
-        let keyset = new_keyset("test-key-1");
+        let (signing_keyset, keyset) = new_keyset("test-key-1");
         let keys = JwtKeys::from_document(&keyset).expect("valid keyset");
-        let state = AppState::new(config, dynamodb, keys);
+        let verifying_state = AppState::new(config, dynamodb, keys);
+        let state = verifying_state
+            .clone()
+            .with_signing_keys(
+                JwtSigningKeys::from_document(&signing_keyset).expect("valid signing keyset"),
+            )
+            .expect("the signing key's public key is in the keyset");
         let stripe = StripeClient::new(StripeConfig::from_env().expect(
             "STRIPE_SECRET_KEY and STRIPE_API_BASE (scripts/stack.sh start, source scripts/env.sh)",
         ))
@@ -258,8 +269,11 @@ impl TestApp {
         let storage = aws::file_storage(&sdk).expect(
             "FILES_BUCKET and the S3 endpoint (scripts/stack.sh start, source scripts/env.sh)",
         );
+        let signing_state = state;
+        // Only `auth` holds the signing key; the others verify with the public keys alone.
+        let state = verifying_state.clone();
         let routers = HashMap::from([
-            ("auth", auth::router(state.clone())),
+            ("auth", auth::router(signing_state.clone())),
             ("users", users::router(state.clone())),
             (
                 "orders",
@@ -299,8 +313,10 @@ impl TestApp {
             let _ = matcher.insert(route.path, route.function);
         }
         Self {
-            state,
+            state: signing_state,
+            verifying_state,
             keyset,
+            signing_keyset,
             sdk,
             stripe,
             routers,
@@ -465,6 +481,24 @@ impl TestApp {
         self.register("freelancer").await
     }
 
+    /// A new session of `session`'s account, by logging in again with [`PASSWORD`]: what a user
+    /// does after a block (which ends every session) was lifted.
+    pub async fn sign_in_again(&self, session: &Session) -> Session {
+        let login = self.login(&session.email, PASSWORD).await;
+        assert_eq!(login.status, 200, "signing in again: {login:?}");
+        Session::from_body(&login.body, session.email.clone())
+    }
+
+    /// Exchanges a refresh token (`POST /auth/refresh`).
+    pub async fn refresh(&self, refresh_token: &str) -> TestResponse {
+        self.post(
+            "/auth/refresh",
+            &json!({"refresh_token": refresh_token}),
+            None,
+        )
+        .await
+    }
+
     pub async fn login(&self, email: &str, password: &str) -> TestResponse {
         self.post(
             "/auth/login",
@@ -474,38 +508,41 @@ impl TestApp {
         .await
     }
 
-    /// Signs arbitrary claims with this app's key (or any other secret), for token-forgery tests.
-    pub fn sign(&self, claims: &Value, kid: &str, secret: &[u8]) -> String {
-        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+    /// Signs arbitrary claims with an Ed25519 seed under `kid` (this app's: [`TestApp::seed`]),
+    /// for token-forgery tests.
+    pub fn sign(&self, claims: &Value, kid: &str, seed: &[u8]) -> String {
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
         header.kid = Some(kid.to_owned());
-        jsonwebtoken::encode(
-            &header,
-            claims,
-            &jsonwebtoken::EncodingKey::from_secret(secret),
-        )
-        .expect("sign")
+        jsonwebtoken::encode(&header, claims, &ed25519_key(seed)).expect("sign")
     }
 
-    /// The raw secret of this app's active key.
-    pub fn secret(&self) -> Vec<u8> {
+    /// The seed of this app's active signing key.
+    pub fn seed(&self) -> Vec<u8> {
         use base64::Engine;
-        let encoded = &self.keyset.keys[&self.keyset.active_kid];
+        let encoded = &self.signing_keyset.keys[&self.signing_keyset.active_kid];
         base64::engine::general_purpose::URL_SAFE_NO_PAD
             .decode(encoded)
-            .expect("keyset secret")
+            .expect("keyset seed")
+    }
+
+    /// The public key under `kid` in this app's verifying keyset.
+    pub fn public_key(&self, kid: &str) -> Vec<u8> {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(&self.keyset.keys[kid])
+            .expect("public key")
     }
 }
 
-pub fn new_keyset(kid: &str) -> KeysetDocument {
-    use base64::Engine;
-    let secret = gigmarket_shared::auth::refresh::random_bytes::<64>();
-    KeysetDocument {
-        active_kid: kid.to_owned(),
-        keys: HashMap::from([(
-            kid.to_owned(),
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret),
-        )]),
-    }
+/// The jsonwebtoken signing key of an Ed25519 seed.
+pub fn ed25519_key(seed: &[u8]) -> jsonwebtoken::EncodingKey {
+    let pair = aws_lc_rs::signature::Ed25519KeyPair::from_seed_unchecked(seed).expect("a seed");
+    jsonwebtoken::EncodingKey::from_ed_der(pair.to_pkcs8().expect("pkcs8").as_ref())
+}
+
+/// A fresh signing keyset of one key, and the verifying keyset with its public key.
+pub fn new_keyset(kid: &str) -> (SigningKeysetDocument, KeysetDocument) {
+    gigmarket_shared::auth::access::generate_documents(kid)
 }
 
 /// A logged-in user as the tests see them.

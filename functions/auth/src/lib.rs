@@ -88,13 +88,26 @@ async fn refresh(
     Ok(Json(session))
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LogoutRequest {
+    refresh_token: String,
+    /// End every session of the account, not only this one.
+    #[serde(default)]
+    everywhere: bool,
+}
+
 async fn logout(
     State(state): State<AppState>,
-    JsonBody(request): JsonBody<RefreshRequest>,
+    JsonBody(request): JsonBody<LogoutRequest>,
 ) -> ApiResult<StatusCode> {
     state
         .accounts()
-        .logout(&request.refresh_token, OffsetDateTime::now_utc())
+        .logout(
+            &request.refresh_token,
+            request.everywhere,
+            OffsetDateTime::now_utc(),
+        )
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -3,5 +3,5 @@
 // permits.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    gigmarket_shared::web::serve(auth::router).await
+    gigmarket_shared::web::serve_signing(auth::router).await
 }

@@ -46,8 +46,10 @@ export interface FunctionSpec {
   readonly table?: TableAccess;
   /** Query on the GSIs (`<table>/index/*`). */
   readonly queriesIndexes?: boolean;
-  /** Verifies or issues access tokens: reads the JWT keyset secret at cold start. */
+  /** Verifies access tokens: reads the verifying JWT keyset secret at cold start. */
   readonly readsJwtKeys?: boolean;
+  /** Reads the signing keyset and issues access tokens (auth alone). */
+  readonly signsAccessTokens?: boolean;
   /** Talks to Stripe: reads the Stripe secret key's secret at cold start. */
   readonly readsStripeKey?: boolean;
   /** Verifies Stripe's webhook deliveries: reads the webhook signing secrets at cold start. */
@@ -73,9 +75,10 @@ export const FUNCTIONS: FunctionSpec[] = [
     // DeleteItem: a verification or reset token is consumed (deleted) when used.
     table: {
       actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
-      leadingKeys: ['USER#*', 'EMAIL#*', 'REFRESH#*', 'FAMILY#*', 'LOGINFAIL#*', 'LOGINIP#*', 'LOGINOK#*', 'REGISTERIP#*', 'TOKEN#*', 'VERIFYMAIL#*', 'RESETMAIL#*', 'METRICS#*'],
+      leadingKeys: ['USER#*', 'EMAIL#*', 'REFRESH#*', 'FAMILY#*', 'LOGINFAIL#*', 'LOGINIP#*', 'REGISTERIP#*', 'TOKEN#*', 'VERIFYMAIL#*', 'RESETMAIL#*', 'METRICS#*'],
     },
     readsJwtKeys: true,
+    signsAccessTokens: true,
     // The verification and reset mails: `account` events straight to the events queue.
     sendsOrderEvents: true,
     // argon2id hashing is CPU-bound: more memory is more CPU.

@@ -182,15 +182,22 @@ export class GigmarketStack extends cdk.Stack {
       ],
     });
 
-    // ------------------------------------------------------------ JWT keyset
-    // A random placeholder, overwritten once on create by the initialiser with a real keyset.
+    // ------------------------------------------------------------ JWT keysets
+    // Random placeholders, overwritten once on create by the initialiser with a fresh Ed25519
+    // key: its seed in the signing keyset (auth alone reads it), its public key and a cursor key
+    // in the verifying keyset (every API function).
     const jwtKeysSecret = new secretsmanager.Secret(this, 'JwtKeysSecret', {
       secretName: `gigmarket/${props.stage}/jwt-keys`,
-      description: 'Gigmarket JWT signing keyset (HS256), see docs/deploy.md "The JWT keyset"',
+      description: 'Gigmarket JWT verifying keyset (Ed25519 public keys, cursor key), see docs/deploy.md "The JWT keysets"',
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+    });
+    const jwtSigningKeysSecret = new secretsmanager.Secret(this, 'JwtSigningKeysSecret', {
+      secretName: `gigmarket/${props.stage}/jwt-signing-keys`,
+      description: 'Gigmarket JWT signing keyset (Ed25519 seeds; auth alone reads it), see docs/deploy.md "The JWT keysets"',
       generateSecretString: { passwordLength: 64, excludePunctuation: true },
     });
     const keysetInit = new lambda.Function(this, 'JwtKeysetInitFunction', {
-      description: 'Writes the initial JWT keyset into the secret (CloudFormation custom resource)',
+      description: 'Writes the initial JWT keysets into their secrets (CloudFormation custom resource)',
       runtime: lambda.Runtime.PYTHON_3_13,
       architecture: lambda.Architecture.ARM_64,
       handler: 'index.handler',
@@ -198,12 +205,15 @@ export class GigmarketStack extends cdk.Stack {
       code: lambda.Code.fromInline(fs.readFileSync(path.join(REPO_ROOT, 'infra/jwt-keyset/index.py'), 'utf8')),
     });
     keysetInit.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ['secretsmanager:PutSecretValue'], resources: [jwtKeysSecret.secretArn] }),
+      new iam.PolicyStatement({
+        actions: ['secretsmanager:PutSecretValue'],
+        resources: [jwtKeysSecret.secretArn, jwtSigningKeysSecret.secretArn],
+      }),
     );
     const jwtKeyset = new cdk.CustomResource(this, 'JwtKeyset', {
       serviceToken: keysetInit.functionArn,
       resourceType: 'Custom::JwtKeyset',
-      properties: { SecretId: jwtKeysSecret.secretArn },
+      properties: { SecretId: jwtKeysSecret.secretArn, SigningSecretId: jwtSigningKeysSecret.secretArn },
     });
 
     // ------------------------------------------------------------ Stripe secrets
@@ -367,6 +377,11 @@ export class GigmarketStack extends cdk.Stack {
         // Functions read the keyset at cold start: only after the initialiser has written it.
         fn.node.addDependency(jwtKeyset);
         readSecret('JwtKeys', jwtKeysSecret);
+      }
+      if (spec.signsAccessTokens) {
+        // Only auth signs access tokens: no other function can read the private keys.
+        fn.addEnvironment('JWT_SIGNING_KEYS_SECRET_ID', jwtSigningKeysSecret.secretArn);
+        readSecret('JwtSigningKeys', jwtSigningKeysSecret);
       }
       if (spec.readsStripeKey) {
         fn.addEnvironment('STRIPE_SECRET_KEY_ID', stripeSecretKeySecret.secretArn);
@@ -630,6 +645,7 @@ export class GigmarketStack extends cdk.Stack {
     new cdk.CfnOutput(this, 'OrderEventsQueueUrl', { value: orderEventsQueue.queueUrl });
     new cdk.CfnOutput(this, 'OrderEventsDlqUrl', { value: orderEventsDlq.queueUrl });
     new cdk.CfnOutput(this, 'JwtKeysSecretArn', { value: jwtKeysSecret.secretArn });
+    new cdk.CfnOutput(this, 'JwtSigningKeysSecretArn', { value: jwtSigningKeysSecret.secretArn });
     new cdk.CfnOutput(this, 'StripeSecretKeySecretArn', { value: stripeSecretKeySecret.secretArn });
     new cdk.CfnOutput(this, 'StripeWebhookSecretsSecretArn', { value: stripeWebhookSecretsSecret.secretArn });
     new cdk.CfnOutput(this, 'StripeConnectWebhookSecretsSecretArn', {

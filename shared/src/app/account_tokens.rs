@@ -10,7 +10,7 @@ use super::Accounts;
 use crate::auth::password::{blocking, hash_password, unix_ms};
 use crate::auth::refresh::{new_refresh_token, refresh_token_digest};
 use crate::domain::account_token::{PasswordReset, TOKEN_MAX_CHARS, TokenPurpose};
-use crate::domain::user::{Caller, EMAIL_MAX_BYTES, PrivateProfile, User, normalize_email};
+use crate::domain::user::{Caller, EMAIL_MAX_BYTES, PrivateProfile, Role, User, normalize_email};
 use crate::error::{ApiError, ApiResult};
 use crate::store::account_tokens::{AccountToken, Consumed};
 use crate::store::throttle::{Throttle, Window};
@@ -48,6 +48,13 @@ fn token_refused() -> ApiError {
     ApiError::InvalidToken
 }
 
+/// The user of a decoy reset mail: the nil id, which no account has, and no address.
+fn nobody(now: OffsetDateTime) -> User {
+    let mut nobody = User::new(String::new(), String::new(), Role::Client, now);
+    nobody.id = Uuid::nil();
+    nobody
+}
+
 impl Accounts<'_> {
     /// A new token for `user`, stored hashed; the mail that carries its plaintext.
     pub async fn issue_token(
@@ -65,6 +72,7 @@ impl Accounts<'_> {
                     user_id: user.id,
                     purpose,
                     expires_at,
+                    issued_ms: Some(unix_ms(now)),
                 },
             )
             .await?;
@@ -168,7 +176,11 @@ impl Accounts<'_> {
 
     /// `POST /auth/password/forgot`: the reset mail for `email` if there is such an account (not
     /// blocked), at most [`RESET_MAILS_PER_HOUR`] an hour per email and source address. The
-    /// caller answers 202 whatever this returns, so nobody learns whether an account exists.
+    /// caller answers 202 whatever this returns, so nobody learns whether an account exists, and
+    /// the work is the same either way (its timing would tell otherwise): with no account (or a
+    /// blocked one) the same reads are made, and a decoy token is stored and its mail queued for
+    /// the nil user, whom the notifier has no one to mail. A decoy token resets nothing: its
+    /// plaintext only reaches the queue, and its user does not exist.
     pub async fn forgot_password(
         &self,
         email: &str,
@@ -194,15 +206,17 @@ impl Accounts<'_> {
         {
             return Ok(None);
         }
-        let Some(credentials) = self.store.credentials(&email).await? else {
-            return Ok(None);
-        };
-        let Some(user) = self.store.get_user(credentials.user_id).await? else {
-            return Ok(None);
-        };
-        if user.is_blocked() {
-            return Ok(None);
-        }
+        let user_id = self
+            .store
+            .credentials(&email)
+            .await?
+            .map_or(Uuid::nil(), |credentials| credentials.user_id);
+        let user = self
+            .store
+            .get_user(user_id)
+            .await?
+            .filter(|user| !user.is_blocked())
+            .unwrap_or_else(|| nobody(now));
         self.issue_token(&user, TokenPurpose::PasswordReset, now)
             .await
             .map(Some)
@@ -210,7 +224,8 @@ impl Accounts<'_> {
 
     /// `POST /auth/password/reset`: uses a reset token (once) to set a new password (the
     /// registration rules), revokes every session of the account and marks its email verified,
-    /// all in one transaction. The user signs in afresh.
+    /// all in one transaction. The user signs in afresh. A token issued before the password
+    /// last changed, by any route, is refused like a used one.
     pub async fn reset_password(&self, reset: PasswordReset, now: OffsetDateTime) -> ApiResult<()> {
         let (digest, token) = self
             .usable_token(&reset.token, TokenPurpose::PasswordReset, now)
@@ -220,12 +235,20 @@ impl Accounts<'_> {
             .get_user(token.user_id)
             .await?
             .ok_or_else(token_refused)?;
+        // Issued before the password last changed (by a change or another reset): dead.
+        let issued_ms = token.issued_ms.unwrap_or(0);
+        if user
+            .password_changed_ms
+            .is_some_and(|changed| changed >= issued_ms)
+        {
+            return Err(token_refused());
+        }
         reset.validate(&user.email)?;
         let password = reset.password;
         let new_hash = blocking(self.config, move || hash_password(&password)).await??;
         match self
             .store
-            .reset_password_with_token(&digest, &user, &new_hash, unix_ms(now), now)
+            .reset_password_with_token(&digest, issued_ms, &user, &new_hash, unix_ms(now), now)
             .await?
         {
             Consumed::Done => Ok(()),

@@ -14,7 +14,7 @@ use crate::auth::refresh::{new_refresh_token, refresh_token_digest};
 use crate::domain::account_token::TokenPurpose;
 use crate::domain::password_change::PasswordChange;
 use crate::domain::user::{
-    Caller, EMAIL_MAX_BYTES, PrivateProfile, Registration, Role, User, normalize_email,
+    Caller, EMAIL_MAX_BYTES, PrivateProfile, Registration, Role, SessionRef, User, normalize_email,
 };
 use crate::error::{ApiError, ApiResult};
 use crate::store::sessions::{RefreshToken, Rotation};
@@ -42,6 +42,16 @@ pub struct Registered {
 const BAD_CREDENTIALS: ApiError = ApiError::Unauthorized("invalid email or password");
 const BAD_REFRESH: ApiError = ApiError::Unauthorized("invalid, expired or revoked refresh token");
 const BLOCKED: ApiError = ApiError::Forbidden("this account is blocked");
+
+impl SessionRef {
+    /// The session a refresh token belongs to.
+    fn of(record: &RefreshToken) -> Self {
+        Self {
+            id: record.family_id,
+            started_ms: record.session_started_ms.unwrap_or(0),
+        }
+    }
+}
 
 /// How many password verifications (real or against the dummy hash) this process has run:
 /// what proves that the login throttle holds under concurrency (tests run one per process).
@@ -159,7 +169,7 @@ impl Accounts<'_> {
                 Some((&refresh_token_digest(&token), &record)),
             )
             .await?;
-        let session = self.session_for(&user, token)?;
+        let session = self.session_for(&user, token, SessionRef::of(&record))?;
         let verification = match self
             .issue_token(&user, TokenPurpose::EmailVerification, now)
             .await
@@ -180,14 +190,14 @@ impl Accounts<'_> {
     /// password is verified, so concurrent guesses can not get past a limit):
     ///
     /// 1. per source address: `login_max_attempts_per_address` attempts per window, any email;
-    /// 2. per email: `login_max_failures` attempts per window, counted in one bucket for every
-    ///    address that never signed in to this account, and in a bucket of its own for each
-    ///    address that did (within the last 90 days). So failures from elsewhere can not lock
-    ///    the owner out of the places they use; someone guessing from the owner's own address
-    ///    gets no more than the same limit.
+    /// 2. per email and source address: `login_max_failures` attempts per window. Every address
+    ///    has its own bucket for the account, so failures from elsewhere never lock the owner
+    ///    out of any address, new or old: a lock on the account as a whole is a lock anyone can
+    ///    set (docs/api.md, "Login and registration throttles").
     ///
-    /// A successful login gives both attempts back and remembers the address. An owner locked out
-    /// from a new address waits for the window to end (docs/api.md, "Login and registration throttles").
+    /// A successful login gives both attempts back. A blocked account answers exactly as a wrong
+    /// password does (401, and its attempts stay used): the answer never tells a guesser that
+    /// the password was right.
     pub async fn login(
         &self,
         email: &str,
@@ -222,17 +232,9 @@ impl Accounts<'_> {
                 "too many failed logins from this address; try again later",
             ));
         }
-        let account = if self
-            .store
-            .is_known_login_address(&email, source_ip, now_unix)
-            .await?
-        {
-            Throttle::LoginToEmailFromKnownAddress {
-                email: &email,
-                source_ip,
-            }
-        } else {
-            Throttle::LoginToEmail(&email)
+        let account = Throttle::LoginToEmailFromAddress {
+            email: &email,
+            source_ip,
         };
         if !self
             .store
@@ -261,24 +263,20 @@ impl Accounts<'_> {
             (true, Some(credentials)) => self.store.get_user(credentials.user_id).await?,
             _ => None,
         };
-        // A failure keeps both reserved attempts: that is what the limits count.
-        let Some(user) = user else {
+        // A failure keeps both reserved attempts: that is what the limits count. A blocked
+        // account is a failure too, in every way a guesser could observe.
+        let Some(user) = user.filter(|user| !user.is_blocked()) else {
             return Err(BAD_CREDENTIALS);
         };
         self.store.release_attempt(address, window).await?;
         self.store.release_attempt(account, window).await?;
-        if user.is_blocked() {
-            return Err(BLOCKED);
-        }
-        self.store
-            .remember_login_address(&email, source_ip, now_unix)
-            .await?;
         self.start_session(&user, Uuid::new_v4(), now).await
     }
 
     /// `POST /auth/password/change`: the signed-in caller sets a new password by giving the
-    /// current one. Every other session of theirs is revoked (refresh tokens at once, access
-    /// tokens when they expire, at most 15 minutes); the answer is a new session for the caller.
+    /// current one. Every other session of theirs is revoked (refresh tokens and access tokens'
+    /// writes at once; reset tokens mailed before die too); the answer is a new session for the
+    /// caller.
     /// Wrong current passwords are throttled like logins, in the caller's own bucket for the
     /// address they call from, so a stolen access token can not be used to guess it.
     pub async fn change_password(
@@ -300,7 +298,7 @@ impl Accounts<'_> {
         change.validate(&user.email)?;
         let now_unix = now.unix_timestamp();
         let window = Window::containing(now_unix, self.config.login_failure_window.as_secs());
-        let bucket = Throttle::LoginToEmailFromKnownAddress {
+        let bucket = Throttle::LoginToEmailFromAddress {
             email: &user.email,
             source_ip,
         };
@@ -339,7 +337,7 @@ impl Accounts<'_> {
         let new_hash = blocking(self.config, move || hash_password(&new_password)).await??;
         // A block that lands meanwhile still refuses the change (403 account-blocked).
         self.store
-            .acting_as(caller.id)
+            .acting_as(caller)
             .change_password(&user, &current_hash, &new_hash, unix_ms(now), now)
             .await?;
         self.start_session(&user, Uuid::new_v4(), now).await
@@ -376,7 +374,10 @@ impl Accounts<'_> {
                 .await?;
             return Err(BLOCKED);
         }
-        if user.revoked_session(record.session_started_ms) {
+        // A session without a recorded start is as old as can be: past its absolute lifetime.
+        let started_ms = record.session_started_ms.unwrap_or(0);
+        let session_ends = started_ms / 1000 + self.config.session_max_age.as_secs() as i64;
+        if user.revoked_session(record.session_started_ms) || session_ends <= now_unix {
             self.store
                 .revoke_session(record.family_id, now_unix)
                 .await?;
@@ -386,16 +387,22 @@ impl Accounts<'_> {
         let next = RefreshToken {
             user_id: user.id,
             family_id: record.family_id,
-            expires_at: now_unix + self.config.refresh_token_ttl.as_secs() as i64,
+            // Sliding, but never past the session's absolute end.
+            expires_at: (now_unix + self.config.refresh_token_ttl.as_secs() as i64)
+                .min(session_ends),
             used_at: None,
             session_started_ms: record.session_started_ms,
+        };
+        let session = SessionRef {
+            id: record.family_id,
+            started_ms,
         };
         match self
             .store
             .rotate_refresh_token(&digest, &refresh_token_digest(&next_token), &next, now_unix)
             .await?
         {
-            Rotation::Rotated => self.session_for(&user, next_token),
+            Rotation::Rotated => self.session_for(&user, next_token, session),
             Rotation::AlreadyUsed => {
                 tracing::warn!(family_id = %record.family_id, "concurrent refresh token reuse: revoking family");
                 self.store
@@ -407,19 +414,42 @@ impl Accounts<'_> {
         }
     }
 
-    /// Ends the session the refresh token belongs to. Unknown tokens are fine: logout is
-    /// idempotent.
-    pub async fn logout(&self, presented: &str, now: OffsetDateTime) -> ApiResult<()> {
-        if let Some(record) = self
+    /// Ends the session the refresh token belongs to: its refresh tokens, and the writes of its
+    /// access tokens (`store::acting`). With `everywhere`, ends every session of the user the
+    /// same way (as a password change does). Unknown tokens are fine: logout is idempotent.
+    pub async fn logout(
+        &self,
+        presented: &str,
+        everywhere: bool,
+        now: OffsetDateTime,
+    ) -> ApiResult<()> {
+        let Some(record) = self
             .store
             .refresh_token(&refresh_token_digest(presented))
             .await?
-        {
+        else {
+            return Ok(());
+        };
+        let now_unix = now.unix_timestamp();
+        self.store
+            .revoke_session(record.family_id, now_unix)
+            .await?;
+        if everywhere {
             self.store
-                .revoke_session(record.family_id, now.unix_timestamp())
-                .await?;
+                .revoke_sessions_before(record.user_id, unix_ms(now))
+                .await
+        } else {
+            // The session's access tokens live at most one lifetime more: then its entry goes.
+            let last_token_expires = now_unix + self.tokens.ttl().as_secs() as i64;
+            self.store
+                .end_session(
+                    record.user_id,
+                    record.family_id,
+                    last_token_expires,
+                    now_unix,
+                )
+                .await
         }
-        Ok(())
     }
 
     /// A fresh refresh token (plaintext, for the client) and the record stored under its digest.
@@ -449,13 +479,18 @@ impl Accounts<'_> {
         self.store
             .start_session(&refresh_token_digest(&token), &record)
             .await?;
-        self.session_for(user, token)
+        self.session_for(user, token, SessionRef::of(&record))
     }
 
-    fn session_for(&self, user: &User, refresh_token: String) -> ApiResult<Session> {
+    fn session_for(
+        &self,
+        user: &User,
+        refresh_token: String,
+        session: SessionRef,
+    ) -> ApiResult<Session> {
         Ok(Session {
             user: PrivateProfile::from(user),
-            access_token: self.tokens.issue(user.id, user.role)?,
+            access_token: self.tokens.issue(user.id, user.role, session)?,
             refresh_token,
             token_type: "Bearer",
             expires_in: self.tokens.ttl().as_secs(),

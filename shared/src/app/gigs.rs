@@ -157,7 +157,7 @@ pub async fn create(
     require_role(caller, Role::Freelancer)?;
     let content = draft?.validate()?;
     // Refused (403 account-blocked) in the write itself if the caller is blocked.
-    let store = &store.acting_as(caller.id);
+    let store = &store.acting_as(caller);
     // A gig goes to review (or live) as it is created: its owner's address must be proven.
     verified_caller(store, caller).await?;
     let gig = Gig::new(caller.id, content, GigStatus::initial(auto_approve), now);
@@ -202,7 +202,7 @@ pub async fn edit(
     now: OffsetDateTime,
 ) -> ApiResult<SeenGig> {
     // Refused (403 account-blocked) in the write itself if the caller is blocked.
-    let store = &store.acting_as(caller.id);
+    let store = &store.acting_as(caller);
     let stored = change_gig(store, gig_id, GigEditor::Owner(caller), None, |stored| {
         // An invalid edit is 400 whatever the ETag: the caller learns what to fix without a
         // fresh read first.
@@ -236,7 +236,7 @@ pub async fn archive(
     now: OffsetDateTime,
 ) -> ApiResult<()> {
     // Refused (403 account-blocked) in the write itself if the caller is blocked.
-    let store = &store.acting_as(caller.id);
+    let store = &store.acting_as(caller);
     change_gig(store, gig_id, GigEditor::Owner(caller), None, |stored| {
         if stored.gig.status == GigStatus::Archived {
             return Ok(Change::Unchanged);
@@ -263,7 +263,7 @@ pub async fn move_status(
     now: OffsetDateTime,
 ) -> ApiResult<SeenGig> {
     // Refused (403 account-blocked) in the write itself if the caller is blocked.
-    let store = &store.acting_as(caller.id);
+    let store = &store.acting_as(caller);
     let stored = change_gig(store, gig_id, GigEditor::Owner(caller), None, |stored| {
         let status = stored.gig.status;
         let next = match status_move {

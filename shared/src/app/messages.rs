@@ -44,7 +44,7 @@ pub async fn open(
     let (context, text) = request.validate(caller.id)?;
     let sender = verified_caller(store, caller).await?;
     // Refused (403 account-blocked) in the write itself if the caller is blocked.
-    let store = &store.acting_as(caller.id);
+    let store = &store.acting_as(caller);
     if sender.is_blocked() {
         return Err(ApiError::AccountBlocked);
     }
@@ -159,7 +159,7 @@ pub async fn send(
     let text = message::check_message_text(&request.text)?;
     let files = request.files()?;
     // Refused (403 account-blocked) in the write itself if the caller is blocked.
-    let store = &store.acting_as(caller.id);
+    let store = &store.acting_as(caller);
     let entry = store
         .inbox_entry(conversation_id, caller.id)
         .await?
@@ -205,7 +205,7 @@ pub async fn mark_read(
     now: OffsetDateTime,
 ) -> ApiResult<ConversationView> {
     // Refused (403 account-blocked) in the write itself if the caller is blocked.
-    let store = &store.acting_as(caller.id);
+    let store = &store.acting_as(caller);
     for _ in 0..MARK_READ_ATTEMPTS {
         let entry = store
             .inbox_entry(conversation_id, caller.id)

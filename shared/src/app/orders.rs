@@ -79,7 +79,7 @@ pub async fn place(
     require_role(caller, Role::Client)?;
     let idempotency_key = check_idempotency_key(idempotency_key)?;
     // Refused (403 account-blocked) in the write itself if the caller is blocked.
-    let store = &store.acting_as(caller.id);
+    let store = &store.acting_as(caller);
     let requirements = request.validate()?;
     let hash = request_hash(request)?;
     // A replay answers as the first request did, even if the gig has changed since.
@@ -304,7 +304,7 @@ pub async fn act(
             .map(|cancelled| cancelled.order);
     }
     // Refused (403 account-blocked) in the write itself if the caller is blocked.
-    let store = &store.acting_as(caller.id);
+    let store = &store.acting_as(caller);
     change(
         store,
         stripe,

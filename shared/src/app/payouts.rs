@@ -337,7 +337,7 @@ pub async fn withdraw(
 ) -> ApiResult<(Withdrawn, WithdrawalView)> {
     require_freelancer(caller)?;
     // A blocked freelancer withdraws nothing (403 `account-blocked`), checked in the write.
-    let store = &store.acting_as(caller.id);
+    let store = &store.acting_as(caller);
     let idempotency_key = check_idempotency_key(idempotency_key)?;
     let currency = Currency::parse(&body.currency)
         .map_err(|_| ApiError::invalid("currency", "invalid_value", "an ISO 4217 currency code"))?;

@@ -25,7 +25,7 @@ pub async fn issue_ticket(store: &Store, caller: Caller, now: OffsetDateTime) ->
     let ticket = new_refresh_token();
     let expires_at = now.unix_timestamp() + TICKET_LIFETIME_SECS;
     store
-        .acting_as(caller.id)
+        .acting_as(caller)
         .put_ticket(
             &refresh_token_digest(&ticket),
             &StoredTicket {

@@ -48,7 +48,7 @@ pub async fn post(
         .ok_or(ApiError::NotFound("order"))?;
     require_not_blocked(store, caller).await?;
     // Refused (403 account-blocked) in the write itself if the caller is blocked.
-    let store = &store.acting_as(caller.id);
+    let store = &store.acting_as(caller);
     for _ in 0..POST_ATTEMPTS {
         let reviews = store.order_reviews(order.id).await?;
         let review = write_review(&order, caller.id, draft.clone(), reviews.states(), now)?;
@@ -126,7 +126,7 @@ pub async fn reply(
     }
     require_not_blocked(store, caller).await?;
     // Refused (403 account-blocked) in the write itself if the caller is blocked.
-    let acting = store.acting_as(caller.id);
+    let acting = store.acting_as(caller);
     if !acting.reply_to_review(review.id, &answer).await? {
         // Answered meanwhile, or hidden meanwhile (the write's condition checks both).
         let hidden_now = store

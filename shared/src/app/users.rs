@@ -27,7 +27,7 @@ pub async fn update_my_profile(
     if changes.is_empty() {
         return my_profile(store, caller).await;
     }
-    let user = store.update_profile(caller.id, &changes, now).await?;
+    let user = store.update_profile(caller, &changes, now).await?;
     Ok(PrivateProfile::from(&user))
 }
 

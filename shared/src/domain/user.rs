@@ -1,5 +1,7 @@
 //! Users: roles, account status, profiles and the rules for registering and editing them.
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -32,6 +34,18 @@ pub enum UserStatus {
 pub struct Caller {
     pub id: Uuid,
     pub role: Role,
+    /// The session the access token was issued in (`None` for callers that are no signed-in
+    /// session: the scheduler, gigctl, a WebSocket connection's stored user). Writes refuse a
+    /// session that was ended (`store::acting`).
+    pub session: Option<SessionRef>,
+}
+
+/// A signed-in session: its refresh-token family and when it started (unix ms). Access tokens
+/// carry it, so ending the session (logout, password change) ends their writes too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionRef {
+    pub id: Uuid,
+    pub started_ms: i64,
 }
 
 impl Caller {
@@ -67,9 +81,18 @@ pub struct User {
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
     /// Sessions started before this instant (unix milliseconds) are revoked: set by a password
-    /// change (which then starts the caller's new session) and, later, by a password reset.
+    /// change (which then starts the caller's new session), a password reset, "log out everywhere"
+    /// and a block.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sessions_revoked_before_ms: Option<i64>,
+    /// Sessions logged out one by one (their id -> unix seconds when their last access token
+    /// expires, after which the entry is pruned): their access tokens write nothing.
+    #[serde(default, skip_serializing_if = "HashMap::is_empty")]
+    pub ended_sessions: HashMap<Uuid, i64>,
+    /// When the password last changed, by change or reset (unix ms): a reset token issued
+    /// before it no longer works.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_changed_ms: Option<i64>,
     // Messaging: unread messages over all conversations, moved by the messaging transactions.
     #[serde(default)]
     pub unread_messages: u64,
@@ -101,6 +124,8 @@ impl User {
             created_at: now,
             updated_at: now,
             sessions_revoked_before_ms: None,
+            ended_sessions: HashMap::new(),
+            password_changed_ms: None,
             // Messaging.
             unread_messages: 0,
             // Registration proves nothing about the mailbox; operators' users are verified by

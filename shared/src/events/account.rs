@@ -49,7 +49,12 @@ impl std::fmt::Debug for AccountSummary {
     }
 }
 
+/// The account's owner; none for the nil user of a decoy reset mail (`app::account_tokens`,
+/// `forgot_password`: an unknown email costs the same work as a real one, and mails no one).
 pub(super) fn recipients(account: &AccountSummary) -> Vec<Recipient> {
+    if account.user_id.is_nil() {
+        return Vec::new();
+    }
     vec![Recipient {
         user_id: account.user_id,
         role: RecipientRole::Participant,
@@ -94,9 +99,11 @@ mod tests {
     use super::*;
     use crate::events::{Event, EventType};
 
+    const OWNER: Uuid = Uuid::from_u128(0x0c0ffee);
+
     fn summary() -> AccountSummary {
         AccountSummary {
-            user_id: Uuid::nil(),
+            user_id: OWNER,
             link: "http://localhost:3000/verify-email?token=secret-token".to_owned(),
             expires_at: time::macros::datetime!(2026-11-26 12:00 UTC),
         }
@@ -121,7 +128,7 @@ mod tests {
         assert!(notice.mails_unverified_addresses());
         let recipients = notice.recipients();
         assert_eq!(recipients.len(), 1);
-        assert_eq!(recipients[0].user_id, Uuid::nil());
+        assert_eq!(recipients[0].user_id, OWNER);
         let mail = notice.render(&recipients[0], "Ann");
         assert!(mail.text.contains(&summary().link), "{}", mail.text);
         assert!(mail.text.contains("November 26, 2026 12:00 UTC"));
@@ -130,5 +137,19 @@ mod tests {
     #[test]
     fn debug_leaves_the_link_out() {
         assert!(!format!("{:?}", summary()).contains("secret-token"));
+    }
+
+    #[test]
+    fn a_decoy_reset_mail_of_the_nil_user_mails_no_one() {
+        let decoy = AccountSummary {
+            user_id: Uuid::nil(),
+            ..summary()
+        };
+        let event = Event::for_account(
+            AccountEventKind::PasswordResetRequested,
+            decoy,
+            time::macros::datetime!(2026-11-26 11:00 UTC),
+        );
+        assert!(event.notice().unwrap().recipients().is_empty());
     }
 }

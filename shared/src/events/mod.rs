@@ -868,6 +868,7 @@ mod tests {
         let sender = Caller {
             id: Uuid::new_v4(),
             role: Role::Client,
+            session: None,
         };
         let recipient_id = Uuid::new_v4();
         let message = Message::new(

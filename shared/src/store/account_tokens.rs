@@ -21,6 +21,10 @@ pub struct AccountToken {
     pub purpose: TokenPurpose,
     /// Unix seconds; also the table's TTL attribute.
     pub expires_at: i64,
+    /// When it was issued, unix ms: a reset token issued before the password last changed is
+    /// refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issued_ms: Option<i64>,
 }
 
 /// The items of a token's use.
@@ -136,10 +140,12 @@ impl Store {
 
     /// Consumes a reset token, sets the new password hash, revokes every session that started
     /// before `revoke_before_ms` and marks the email verified (the mail reached its owner), in one
-    /// transaction.
+    /// transaction; only if the password has not changed since the token was issued
+    /// (`token_issued_ms`), by any route.
     pub async fn reset_password_with_token(
         &self,
         token_digest: &str,
+        token_issued_ms: i64,
         user: &User,
         new_hash: &str,
         revoke_before_ms: i64,
@@ -167,9 +173,19 @@ impl Store {
                 },
             )?
             .update(TokenUse::Profile, &keys::user(user.id), |update| {
-                verified_profile(update, ", #revoked = :before", now)
-                    .expression_attribute_names("#revoked", attr::SESSIONS_REVOKED_BEFORE_MS)
-                    .expression_attribute_values(":before", n(revoke_before_ms))
+                verified_profile(
+                    update,
+                    ", #revoked = :before, #password_changed = :before",
+                    now,
+                )
+                .condition_expression(format!(
+                    "attribute_exists({}) AND (attribute_not_exists(#password_changed) OR #password_changed < :issued)",
+                    attr::PK
+                ))
+                .expression_attribute_names("#revoked", attr::SESSIONS_REVOKED_BEFORE_MS)
+                .expression_attribute_names("#password_changed", attr::PASSWORD_CHANGED_MS)
+                .expression_attribute_values(":before", n(revoke_before_ms))
+                .expression_attribute_values(":issued", n(token_issued_ms))
             })?;
         Ok(consumed(self.transact(transaction).await?))
     }

@@ -4,47 +4,132 @@
 //! transaction may touch an item only once; else a ConditionCheck of its own). A failed check is
 //! 403 `account-blocked`, whatever the write was. So a block is effective at once even against
 //! an access token that is still valid: no cached flag, no token lookup.
+//!
+//! For a caller with a session (an access token), the same condition also requires that session
+//! to be live: started no earlier than the user's `sessions_revoked_before_ms` (a password change
+//! or reset, "log out everywhere", a block) and not in the user's `ended_sessions` (a logout of
+//! that session). A failed session check is 401: the token's session is over, sign in again.
+
+use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{ConditionCheck, TransactWriteItem};
 use uuid::Uuid;
 
 use super::keys::{self, attr};
-use super::{Item, Store, attribute, key_attributes};
-use crate::domain::user::UserStatus;
+use super::{Item, Store, attribute, key_attributes, n};
+use crate::domain::user::{Caller, SessionRef, User, UserStatus};
 use crate::error::ApiError;
 
 const STATUS_NAME: &str = "#acting_status";
 const BLOCKED_VALUE: &str = ":acting_blocked";
+const REVOKED_NAME: &str = "#acting_revoked";
+const ENDED_NAME: &str = "#acting_ended";
+const SESSION_NAME: &str = "#acting_session";
+const STARTED_VALUE: &str = ":acting_started";
+
+/// Who a store writes for: the user, and the session their access token belongs to (none for
+/// writes that no access token asked for).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Acting {
+    pub user_id: Uuid,
+    pub session: Option<SessionRef>,
+}
+
+impl From<Caller> for Acting {
+    fn from(caller: Caller) -> Self {
+        Self {
+            user_id: caller.id,
+            session: caller.session,
+        }
+    }
+}
+
+impl From<Uuid> for Acting {
+    fn from(user_id: Uuid) -> Self {
+        Self {
+            user_id,
+            session: None,
+        }
+    }
+}
+
+/// Why an acting user's write is refused, from their user item as it is now.
+pub(crate) fn refusal(user: Option<&User>, acting: Acting) -> Option<ApiError> {
+    let Some(user) = user else {
+        return Some(ApiError::Unauthorized("this account no longer exists"));
+    };
+    if user.is_blocked() {
+        return Some(ApiError::AccountBlocked);
+    }
+    let session = acting.session?;
+    (user.revoked_session(Some(session.started_ms))
+        || user.ended_sessions.contains_key(&session.id))
+    .then_some(ApiError::Unauthorized(
+        "this session has ended; sign in again",
+    ))
+}
+
+/// The acting user's condition on their user item, with its names and values.
+pub(crate) struct ActingCondition {
+    pub expression: String,
+    pub names: HashMap<String, String>,
+    pub values: Item,
+}
+
+pub(crate) fn acting_condition(acting: Acting) -> Result<ActingCondition, ApiError> {
+    let mut expression = format!(
+        "attribute_exists({}) AND (attribute_not_exists({STATUS_NAME}) OR {STATUS_NAME} <> {BLOCKED_VALUE})",
+        attr::PK
+    );
+    let mut names = HashMap::from([(STATUS_NAME.to_owned(), attr::STATUS.to_owned())]);
+    let mut values = HashMap::from([(BLOCKED_VALUE.to_owned(), attribute(&UserStatus::Blocked)?)]);
+    if let Some(session) = acting.session {
+        expression.push_str(&format!(
+            " AND (attribute_not_exists({REVOKED_NAME}) OR {REVOKED_NAME} <= {STARTED_VALUE}) \
+             AND attribute_not_exists({ENDED_NAME}.{SESSION_NAME})"
+        ));
+        names.insert(
+            REVOKED_NAME.to_owned(),
+            attr::SESSIONS_REVOKED_BEFORE_MS.to_owned(),
+        );
+        names.insert(ENDED_NAME.to_owned(), attr::ENDED_SESSIONS.to_owned());
+        names.insert(SESSION_NAME.to_owned(), session.id.to_string());
+        values.insert(STARTED_VALUE.to_owned(), n(session.started_ms));
+    }
+    Ok(ActingCondition {
+        expression,
+        names,
+        values,
+    })
+}
 
 /// Where the acting user's check went in a transaction.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ActingCheck {
-    pub user_id: Uuid,
+    pub acting: Acting,
     pub index: usize,
-    /// Merged into an item with conditions of its own: its failure may be theirs.
-    pub merged: bool,
 }
 
 impl Store {
-    /// This store, writing for `user_id`: each of its transactions also requires that user to
-    /// exist and not be blocked (403 `account-blocked` otherwise). Write use cases call it
-    /// first with their caller.
-    pub fn acting_as(&self, user_id: Uuid) -> Store {
+    /// This store, writing for `who` (a [`Caller`], or a bare user id): each of its
+    /// transactions also requires that user to exist and not be blocked (403
+    /// `account-blocked` otherwise) and, for a caller's session, that session to be live (401).
+    /// Write use cases call it first with their caller.
+    pub fn acting_as(&self, who: impl Into<Acting>) -> Store {
         let mut store = self.clone();
-        store.acting_user = Some(user_id);
+        store.acting = Some(who.into());
         store
     }
 
-    /// Whether the acting user's check is what failed (`index` failed): certain for a check of
-    /// its own, read back for a merged one.
-    pub(crate) async fn acting_user_blocked(&self, check: ActingCheck) -> Result<bool, ApiError> {
-        if !check.merged {
-            return Ok(true);
-        }
-        Ok(self
-            .get_user(check.user_id)
-            .await?
-            .is_none_or(|user| user.is_blocked()))
+    /// The refusal the acting user's check stands for, when it failed: read back, as the check
+    /// may be merged with the item's own conditions, and blocked, ended and missing read alike
+    /// from the condition alone.
+    pub(crate) async fn acting_refusal(
+        &self,
+        check: ActingCheck,
+    ) -> Result<Option<ApiError>, ApiError> {
+        let user = self.get_user(check.acting.user_id).await?;
+        Ok(refusal(user.as_ref(), check.acting))
     }
 }
 
@@ -62,18 +147,18 @@ fn key_of(item: &TransactWriteItem) -> Option<&Item> {
     item.put.as_ref().map(|put| &put.item)
 }
 
-/// Adds the acting user's not-blocked condition to `items` (see the module docs).
+/// Adds the acting user's condition to `items` (see the module docs).
 pub(crate) fn add_acting_check(
     items: &mut Vec<TransactWriteItem>,
     table: &str,
-    user_id: Uuid,
+    acting: Acting,
 ) -> Result<ActingCheck, ApiError> {
-    let profile = key_attributes(&keys::user(user_id));
-    let condition = format!(
-        "attribute_exists({}) AND (attribute_not_exists({STATUS_NAME}) OR {STATUS_NAME} <> {BLOCKED_VALUE})",
-        attr::PK
-    );
-    let blocked = attribute(&UserStatus::Blocked)?;
+    let profile = key_attributes(&keys::user(acting.user_id));
+    let ActingCondition {
+        expression: condition,
+        names: acting_names,
+        values: acting_values,
+    } = acting_condition(acting)?;
     let same_key = |key: &Item| {
         key.get(attr::PK) == profile.get(attr::PK) && key.get(attr::SK) == profile.get(attr::SK)
     };
@@ -85,29 +170,27 @@ pub(crate) fn add_acting_check(
             .table_name(table)
             .set_key(Some(profile))
             .condition_expression(condition)
-            .expression_attribute_names(STATUS_NAME, attr::STATUS)
-            .expression_attribute_values(BLOCKED_VALUE, blocked)
+            .set_expression_attribute_names(Some(acting_names))
+            .set_expression_attribute_values(Some(acting_values))
             .build()
             .map_err(ApiError::internal)?;
         items.push(TransactWriteItem::builder().condition_check(check).build());
         return Ok(ActingCheck {
-            user_id,
+            acting,
             index: items.len() - 1,
-            merged: false,
         });
     };
     let both = |own: Option<&str>| match own {
         Some(own) if !own.is_empty() => format!("({own}) AND ({condition})"),
         _ => condition.clone(),
     };
-    let add = |names: &mut Option<std::collections::HashMap<String, String>>,
-               values: &mut Option<Item>| {
+    let add = |names: &mut Option<HashMap<String, String>>, values: &mut Option<Item>| {
         names
             .get_or_insert_with(Default::default)
-            .insert(STATUS_NAME.to_owned(), attr::STATUS.to_owned());
+            .extend(acting_names.clone());
         values
             .get_or_insert_with(Default::default)
-            .insert(BLOCKED_VALUE.to_owned(), blocked.clone());
+            .extend(acting_values.clone());
     };
     let item = &mut items[index];
     if let Some(update) = item.update.as_mut() {
@@ -135,9 +218,5 @@ pub(crate) fn add_acting_check(
             &mut put.expression_attribute_values,
         );
     }
-    Ok(ActingCheck {
-        user_id,
-        index,
-        merged: true,
-    })
+    Ok(ActingCheck { acting, index })
 }

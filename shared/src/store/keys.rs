@@ -8,10 +8,9 @@
 //! | email credentials   | `EMAIL#<email>`         | `CREDENTIALS`      | uniqueness guard + password hash     |
 //! | refresh token       | `REFRESH#<sha256>`      | `TOKEN`            | TTL `expires_at`                     |
 //! | refresh family      | `FAMILY#<family_id>`    | `FAMILY`           | TTL `expires_at`; revoked flag       |
-//! | login attempts      | `LOGINFAIL#<email>`     | `WINDOW#<start>` (unknown addresses) or `WINDOW#<start>#FROM#<ip>` (an address that signed in before) | TTL `expires_at`; reserved-attempt count (`store::throttle`) |
+//! | login attempts      | `LOGINFAIL#<email>`     | `WINDOW#<start>#FROM#<ip>` | TTL `expires_at`; reserved-attempt count (`store::throttle`) |
 //! | login attempts / IP | `LOGINIP#<ip>`          | `WINDOW#<start>`   | TTL `expires_at`; reserved-attempt count |
 //! | registrations / IP  | `REGISTERIP#<ip>`       | `WINDOW#<start>`   | TTL `expires_at`; reserved-attempt count |
-//! | known login address | `LOGINOK#<email>`       | `IP#<ip>`          | TTL `expires_at` (90 days from the last sign-in from there) |
 //! | account token       | `TOKEN#<sha256>`        | `ACCOUNT`          | TTL `expires_at`; purpose + user id; single-use (deleted when used) |
 //! | verification mails  | `VERIFYMAIL#<user_id>`  | `WINDOW#<start>`   | TTL `expires_at`; reserved-attempt count |
 //! | reset mails         | `RESETMAIL#<email>`     | `WINDOW#<start>#FROM#<ip>` | TTL `expires_at`; reserved-attempt count |
@@ -251,6 +250,10 @@ pub(crate) mod attr {
     /// On the user item.
     pub const EMAIL_VERIFIED: &str = "email_verified";
     pub const SESSIONS_REVOKED_BEFORE_MS: &str = "sessions_revoked_before_ms";
+    /// Sessions logged out one by one: session id -> when its last access token expires.
+    pub const ENDED_SESSIONS: &str = "ended_sessions";
+    /// When the password last changed (unix ms): reset tokens issued before it are dead.
+    pub const PASSWORD_CHANGED_MS: &str = "password_changed_ms";
     pub const PASSWORD_HASH: &str = "password_hash";
     pub const USER_ID: &str = "user_id";
     /// On account tokens.
@@ -401,17 +404,15 @@ pub fn refresh_family(family_id: Uuid) -> Key {
     Key::new(format!("FAMILY#{family_id}"), "FAMILY")
 }
 
-// ---- throttle windows and known sign-in addresses ----
+// ---- throttle windows ----
 
-/// Login attempts for one email in the window starting at `window_start`: one shared bucket for
-/// every address that never signed in to this account (`from: None`), and one bucket of its own
-/// for each address that has (`from: Some(ip)`), so failures from elsewhere never fill it.
-pub fn login_attempts(normalized_email: &str, window_start: i64, from: Option<&str>) -> Key {
-    let sk = match from {
-        None => format!("WINDOW#{window_start}"),
-        Some(address) => format!("WINDOW#{window_start}#FROM#{address}"),
-    };
-    Key::new(format!("LOGINFAIL#{normalized_email}"), &sk)
+/// Login attempts for one email from one address in the window starting at `window_start`:
+/// each address has a bucket of its own, so failures from elsewhere never fill it.
+pub fn login_attempts(normalized_email: &str, window_start: i64, from: &str) -> Key {
+    Key::new(
+        format!("LOGINFAIL#{normalized_email}"),
+        &format!("WINDOW#{window_start}#FROM#{from}"),
+    )
 }
 
 /// Login attempts from one source address (any email) in a window.
@@ -427,14 +428,6 @@ pub fn registrations_from_address(source_ip: &str, window_start: i64) -> Key {
     Key::new(
         format!("REGISTERIP#{source_ip}"),
         &format!("WINDOW#{window_start}"),
-    )
-}
-
-/// An address this email signed in from successfully.
-pub fn known_login_address(normalized_email: &str, source_ip: &str) -> Key {
-    Key::new(
-        format!("LOGINOK#{normalized_email}"),
-        &format!("IP#{source_ip}"),
     )
 }
 
@@ -1033,7 +1026,6 @@ pub mod entity {
     pub const REFRESH_FAMILY: &str = "refresh_family";
     /// A throttle window's reserved-attempt count (`store::throttle`).
     pub const THROTTLE_WINDOW: &str = "throttle_window";
-    pub const KNOWN_LOGIN_ADDRESS: &str = "known_login_address";
     pub const GIG: &str = "gig";
     /// The dispatcher turns stream records of these into order events.
     pub const ORDER: &str = "order";

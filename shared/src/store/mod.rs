@@ -11,7 +11,7 @@
 //! - `testing` (feature `test-support`): what tests need beyond the public API.
 
 pub mod account_tokens;
-mod acting;
+pub mod acting;
 pub mod admin;
 pub mod audit;
 pub mod disputes;
@@ -71,7 +71,7 @@ pub struct Store {
     /// Off (None) in the functions; the bench turns it on to count requests and capacity.
     meter: Option<Arc<CapacityMeter>>,
     // The signed-in user this store writes for (`acting::Store::acting_as`).
-    acting_user: Option<uuid::Uuid>,
+    acting: Option<acting::Acting>,
 }
 
 /// Counts DynamoDB requests and the capacity they consumed (`ReturnConsumedCapacity=TOTAL`),
@@ -219,7 +219,7 @@ impl Store {
             client,
             table: table.into(),
             meter: None,
-            acting_user: None,
+            acting: None,
         }
     }
 

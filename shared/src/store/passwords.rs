@@ -16,8 +16,8 @@ enum PasswordChangeItem {
 }
 
 impl Store {
-    /// Replaces `current_hash` by `new_hash` and revokes every session of the user that started
-    /// before `revoke_before_ms`, in one transaction. The credentials update is conditioned on
+    /// Replaces `current_hash` by `new_hash`, revokes every session of the user that started
+    /// before `revoke_before_ms` and every reset token issued before it, in one transaction. The credentials update is conditioned on
     /// the hash the caller verified, so of two concurrent changes only one wins.
     pub async fn change_password(
         &self,
@@ -47,9 +47,11 @@ impl Store {
                 |update| {
                     update
                         .update_expression(
-                            "SET sessions_revoked_before_ms = :before, updated_at = :now",
+                            "SET #revoked = :before, #password_changed = :before, updated_at = :now",
                         )
                         .condition_expression(format!("attribute_exists({})", attr::PK))
+                        .expression_attribute_names("#revoked", attr::SESSIONS_REVOKED_BEFORE_MS)
+                        .expression_attribute_names("#password_changed", attr::PASSWORD_CHANGED_MS)
                         .expression_attribute_values(":before", n(revoke_before_ms))
                         .expression_attribute_values(":now", rfc3339(now))
                 },

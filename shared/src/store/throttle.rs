@@ -4,9 +4,6 @@
 //! item, so at most `limit` of them are granted per window; the rest are refused before doing
 //! anything. A check-then-act (read the count, work, then increment) lets every request that
 //! starts before the first increment through.
-//!
-//! Also the addresses an account has signed in from, which give that address its own login
-//! bucket (see `app::Accounts::login`, in `app/accounts.rs`, for the rule).
 
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 
@@ -44,10 +41,8 @@ impl Window {
 /// What an attempt is counted against.
 #[derive(Debug, Clone, Copy)]
 pub enum Throttle<'a> {
-    /// Logins to one email from addresses that never signed in to it.
-    LoginToEmail(&'a str),
-    /// Logins to one email from one address that signed in to it before.
-    LoginToEmailFromKnownAddress { email: &'a str, source_ip: &'a str },
+    /// Logins to one email from one address (see `app::Accounts::login` for why per address).
+    LoginToEmailFromAddress { email: &'a str, source_ip: &'a str },
     /// Logins from one address, whatever the email.
     LoginFromAddress(&'a str),
     /// Registrations from one address.
@@ -63,9 +58,8 @@ pub enum Throttle<'a> {
 impl Throttle<'_> {
     fn key(self, window: Window) -> Key {
         match self {
-            Self::LoginToEmail(email) => keys::login_attempts(email, window.start, None),
-            Self::LoginToEmailFromKnownAddress { email, source_ip } => {
-                keys::login_attempts(email, window.start, Some(source_ip))
+            Self::LoginToEmailFromAddress { email, source_ip } => {
+                keys::login_attempts(email, window.start, source_ip)
             }
             Self::LoginFromAddress(source_ip) => {
                 keys::login_attempts_from_address(source_ip, window.start)
@@ -81,9 +75,6 @@ impl Throttle<'_> {
         }
     }
 }
-
-/// How long a successful sign-in keeps its address known.
-pub const KNOWN_ADDRESS_TTL_SECS: i64 = 90 * 24 * 3600;
 
 impl Store {
     /// Reserves one attempt under `limit` in `window`, atomically: `true` if granted. The item
@@ -158,49 +149,5 @@ impl Store {
         }
         let counted: Option<Counted> = self.get_as(&throttle.key(window)).await?;
         Ok(counted.map_or(0, |counted| counted.attempts))
-    }
-
-    /// Whether `normalized_email` signed in successfully from `source_ip` (and that is not
-    /// older than [`KNOWN_ADDRESS_TTL_SECS`]).
-    pub async fn is_known_login_address(
-        &self,
-        normalized_email: &str,
-        source_ip: &str,
-        now_unix: i64,
-    ) -> Result<bool, ApiError> {
-        #[derive(serde::Deserialize)]
-        struct Known {
-            expires_at: i64,
-        }
-        let known: Option<Known> = self
-            .get_as(&keys::known_login_address(normalized_email, source_ip))
-            .await?;
-        // TTL deletion is lazy: an expired record is not there.
-        Ok(known.is_some_and(|known| known.expires_at > now_unix))
-    }
-
-    /// Records a successful sign-in from `source_ip` (creates or refreshes the record).
-    pub async fn remember_login_address(
-        &self,
-        normalized_email: &str,
-        source_ip: &str,
-        now_unix: i64,
-    ) -> Result<(), ApiError> {
-        self.client()
-            .update_item()
-            .table_name(self.table())
-            .set_key(Some(key_attributes(&keys::known_login_address(
-                normalized_email,
-                source_ip,
-            ))))
-            .update_expression("SET #expires_at = :expires_at, #entity = :entity")
-            .expression_attribute_names("#expires_at", attr::EXPIRES_AT)
-            .expression_attribute_names("#entity", attr::ENTITY)
-            .expression_attribute_values(":expires_at", n(now_unix + KNOWN_ADDRESS_TTL_SECS))
-            .expression_attribute_values(":entity", s(entity::KNOWN_LOGIN_ADDRESS))
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(sdk_error("UpdateItem"))
     }
 }

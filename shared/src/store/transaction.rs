@@ -195,8 +195,8 @@ impl Store {
             transaction.items.into_iter().unzip();
         // A write for a signed-in user refuses a blocked one (`store::acting`).
         let acting = self
-            .acting_user
-            .map(|user_id| super::acting::add_acting_check(&mut items, &self.table, user_id))
+            .acting
+            .map(|acting| super::acting::add_acting_check(&mut items, &self.table, acting))
             .transpose()?;
         for attempt in 1..=ATTEMPTS {
             let result = self
@@ -226,9 +226,9 @@ impl Store {
                         .collect();
                     if let Some(check) = acting
                         && codes.get(check.index) == Some(&"ConditionalCheckFailed")
-                        && self.acting_user_blocked(check).await?
+                        && let Some(refusal) = self.acting_refusal(check).await?
                     {
-                        return Err(ApiError::AccountBlocked);
+                        return Err(refusal);
                     }
                     let failed: Vec<N> = codes
                         .iter()

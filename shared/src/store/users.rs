@@ -171,10 +171,15 @@ impl Store {
     /// Applies a validated profile patch in one conditional update and returns the new profile.
     pub async fn update_profile(
         &self,
-        user_id: Uuid,
+        acting: impl Into<super::acting::Acting>,
         changes: &ProfileChanges,
         now: OffsetDateTime,
     ) -> Result<User, ApiError> {
+        let acting = acting.into();
+        let user_id = acting.user_id;
+        // A blocked account, or an access token of an ended session, edits nothing (403
+        // account-blocked, 401), decided by the write (`store::acting`).
+        let condition = super::acting::acting_condition(acting)?;
         let mut set = vec!["updated_at = :updated_at".to_owned()];
         let mut remove = Vec::new();
         let mut request = self
@@ -182,13 +187,9 @@ impl Store {
             .update_item()
             .table_name(self.table())
             .set_key(Some(key_attributes(&keys::user(user_id))))
-            // A blocked account edits nothing (403 account-blocked), decided by the write.
-            .condition_expression(format!(
-                "attribute_exists({}) AND (attribute_not_exists(#status) OR #status <> :blocked)",
-                attr::PK
-            ))
-            .expression_attribute_names("#status", attr::STATUS)
-            .expression_attribute_values(":blocked", attribute(&UserStatus::Blocked)?)
+            .condition_expression(condition.expression)
+            .set_expression_attribute_names(Some(condition.names))
+            .set_expression_attribute_values(Some(condition.values))
             .return_values(ReturnValue::AllNew)
             .expression_attribute_values(":updated_at", rfc3339(now));
         if let Some(name) = &changes.name {
@@ -226,8 +227,9 @@ impl Store {
         let output = match request.update_expression(expression).send().await {
             Ok(output) => output,
             Err(error) if super::condition_failed(&error) => {
-                return Err(match self.get_user(user_id).await? {
-                    Some(user) if user.is_blocked() => ApiError::AccountBlocked,
+                let user = self.get_user(user_id).await?;
+                return Err(match super::acting::refusal(user.as_ref(), acting) {
+                    Some(refusal) if user.is_some() => refusal,
                     _ => ApiError::NotFound("user"),
                 });
             }

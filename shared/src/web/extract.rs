@@ -45,6 +45,7 @@ impl FromRequestParts<AppState> for Caller {
         Ok(Self {
             id: claims.sub,
             role: claims.role,
+            session: Some(claims.session()),
         })
     }
 }

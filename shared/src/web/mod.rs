@@ -62,6 +62,15 @@ pub fn redirect(location: &str) -> Response {
     }
 }
 
+/// [`serve`] for `auth`, the one function that reads the signing keyset and issues tokens.
+pub async fn serve_signing(
+    router: impl FnOnce(AppState) -> Router,
+) -> Result<(), lambda_http::Error> {
+    crate::telemetry::init();
+    let state = AppState::from_env_signing().await?;
+    lambda_http::run(router(state)).await
+}
+
 /// Wraps a function's routes with what every API function needs, and binds the state.
 pub fn api(routes: Router<AppState>, state: AppState) -> Router {
     routes

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use anyhow::Context;
 
 use crate::app::Accounts;
-use crate::auth::{JwtKeys, TokenIssuer};
+use crate::auth::{JwtKeys, JwtSigningKeys, TokenIssuer};
 use crate::aws;
 use crate::config::Config;
 use crate::pagination::CursorCodec;
@@ -20,12 +20,31 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Reads config and the JWT keyset, builds the one AWS client API functions use (DynamoDB). Called once in each `main`.
+    /// Reads config and the verifying JWT keyset, builds the one AWS client API functions use
+    /// (DynamoDB). Called once in each `main`.
     pub async fn from_env() -> anyhow::Result<Self> {
         let config = Config::from_env()?;
         let sdk = aws::sdk_config().await;
         let keys = aws::jwt_keys(&sdk).await.context("loading JWT keys")?;
         Ok(Self::new(config, aws::dynamodb(&sdk), keys))
+    }
+
+    /// [`AppState::from_env`] plus the signing keyset: `auth`'s state, the one function that
+    /// issues access tokens.
+    pub async fn from_env_signing() -> anyhow::Result<Self> {
+        let config = Config::from_env()?;
+        let sdk = aws::sdk_config().await;
+        let keys = aws::jwt_keys(&sdk).await.context("loading JWT keys")?;
+        let signing = aws::jwt_signing_keys(&sdk)
+            .await
+            .context("loading JWT signing keys")?;
+        Self::new(config, aws::dynamodb(&sdk), keys).with_signing_keys(signing)
+    }
+
+    /// This state, able to issue access tokens with `signing` (see `TokenIssuer`).
+    pub fn with_signing_keys(mut self, signing: JwtSigningKeys) -> anyhow::Result<Self> {
+        self.tokens = self.tokens.with_signing_keys(signing)?;
+        Ok(self)
     }
 
     pub fn new(config: Config, dynamodb: aws_sdk_dynamodb::Client, keys: JwtKeys) -> Self {

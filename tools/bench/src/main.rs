@@ -512,11 +512,9 @@ async fn main() -> anyhow::Result<()> {
     let dynamodb = aws::dynamodb(&aws::sdk_config().await);
     table::create_table(&dynamodb, &table_name).await?;
     let meter = Arc::new(CapacityMeter::default());
-    let mut state = AppState::new(
-        Config::for_table(&table_name),
-        dynamodb.clone(),
-        JwtKeys::generate("bench"),
-    );
+    let (signing, keys) = JwtKeys::generate("bench");
+    let mut state = AppState::new(Config::for_table(&table_name), dynamodb.clone(), keys)
+        .with_signing_keys(signing)?;
     state.store = state.store.clone().with_capacity_meter(meter.clone());
 
     println!("seeding {gigs} gigs of {FREELANCERS} freelancers into {table_name} ...");

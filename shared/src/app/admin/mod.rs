@@ -148,12 +148,20 @@ mod tests {
     fn only_admins_pass() {
         let id = Uuid::new_v4();
         for role in [Role::Client, Role::Freelancer] {
-            assert!(require_admin(&Caller { id, role }).is_err());
+            assert!(
+                require_admin(&Caller {
+                    id,
+                    role,
+                    session: None
+                })
+                .is_err()
+            );
         }
         assert!(
             require_admin(&Caller {
                 id,
-                role: Role::Admin
+                role: Role::Admin,
+                session: None
             })
             .is_ok()
         );

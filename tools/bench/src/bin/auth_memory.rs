@@ -45,7 +45,8 @@ async fn child(workers: usize, logins: usize, permits: usize) -> anyhow::Result<
     config.password_hash_concurrency = permits;
     // No login limit is the subject here: one account per worker, addresses given back on success.
     config.login_max_attempts_per_address = u32::MAX;
-    let state = AppState::new(config, dynamodb.clone(), JwtKeys::generate("bench"));
+    let (signing, keys) = JwtKeys::generate("bench");
+    let state = AppState::new(config, dynamodb.clone(), keys).with_signing_keys(signing)?;
     let now = OffsetDateTime::now_utc();
     // Users are stored with a hash the parent process made: this process has hashed nothing
     // before its floor is read.

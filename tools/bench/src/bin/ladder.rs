@@ -46,7 +46,7 @@ use lambda_http::{Body, Error, Request, Response, run, service_fn};
 use uuid::Uuid;
 
 /// The keyset of the rungs that do not read it from Secrets Manager (a 32-byte zero key).
-const UNMEASURED_KEYSET: &str = r#"{"active_kid": "ladder", "keys": {"ladder": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}}"#;
+const UNMEASURED_KEYSET: &str = r#"{"keys": {"ladder": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}, "cursor_key": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}"#;
 
 /// The page size the reviews sample event asks for (`events/reviews/gig-reviews.json`).
 const REVIEWS_LIMIT: u32 = 10;

@@ -38,13 +38,13 @@ use axum::extract::{Path as UrlPath, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
-use gigmarket_shared::auth::{JwtKeys, TokenIssuer};
+use gigmarket_shared::auth::{JwtKeys, JwtSigningKeys, TokenIssuer};
 use gigmarket_shared::aws;
 use gigmarket_shared::config::Config;
 use gigmarket_shared::domain::gig::{Gig, GigContent, GigStatus, Package, Revisions, Tier};
 use gigmarket_shared::domain::message::OpenConversation;
 use gigmarket_shared::domain::order::PlaceOrder;
-use gigmarket_shared::domain::user::{Caller, Role, User};
+use gigmarket_shared::domain::user::{Caller, Role, SessionRef, User};
 use gigmarket_shared::store::{Store, table};
 use time::OffsetDateTime;
 use tokio::sync::{Mutex, mpsc, oneshot};
@@ -399,6 +399,7 @@ async fn spawn_function(
     let spawned = Instant::now();
     let child = Command::new(binary)
         .env_remove("JWT_KEYS_FILE")
+        .env_remove("JWT_SIGNING_KEYS_FILE")
         .env_remove("RUST_LOG")
         .env_remove("JWT_KEYS")
         .env("AWS_LAMBDA_RUNTIME_API", &runtime_api)
@@ -644,6 +645,7 @@ async fn seed_orders(store: &Store, config: &Config, gig: &Gig) -> anyhow::Resul
     let caller = Caller {
         id: client.id,
         role: client.role,
+        session: None,
     };
     // The local stack's Stripe emulator (`scripts/env.sh`), as `orders` uses it.
     let stripe = gigmarket_shared::stripe::client::StripeClient::new(
@@ -749,16 +751,25 @@ async fn main() -> anyhow::Result<()> {
     let keys_json = std::fs::read_to_string(
         std::env::var("JWT_KEYS_FILE").context("JWT_KEYS_FILE (scripts/env.sh)")?,
     )?;
+    let signing_json = std::fs::read_to_string(
+        std::env::var("JWT_SIGNING_KEYS_FILE").context("JWT_SIGNING_KEYS_FILE (scripts/env.sh)")?,
+    )?;
     let keys = JwtKeys::from_json(&keys_json)?;
     let issuer = TokenIssuer::new(
         keys,
         config.jwt_issuer.clone(),
         config.jwt_audience.clone(),
         Duration::from_secs(3600),
-    );
-    let token = issuer.issue(user.id, user.role)?;
-    let client_token = issuer.issue(seeded.client.id, seeded.client.role)?;
-    let admin_token = issuer.issue(seeded.admin.id, seeded.admin.role)?;
+    )
+    .with_signing_keys(JwtSigningKeys::from_json(&signing_json)?)?;
+    // Sessions of their own that nothing ends: the samples' writes go through.
+    let session = || SessionRef {
+        id: Uuid::new_v4(),
+        started_ms: 0,
+    };
+    let token = issuer.issue(user.id, user.role, session())?;
+    let client_token = issuer.issue(seeded.client.id, seeded.client.role, session())?;
+    let admin_token = issuer.issue(seeded.admin.id, seeded.admin.role, session())?;
     let sender = "bench-sender@example.com";
     let queue_url = moto_queue_and_sender(&sdk, &table_name, sender).await?;
     let secret_id = format!("gigmarket/{table_name}/jwt-keys");
@@ -770,9 +781,22 @@ async fn main() -> anyhow::Result<()> {
         .send()
         .await
         .context("creating the JWT secret in moto")?;
+    let signing_secret_id = format!("gigmarket/{table_name}/jwt-signing-keys");
+    secrets
+        .create_secret()
+        .name(&signing_secret_id)
+        .secret_string(&signing_json)
+        .send()
+        .await
+        .context("creating the JWT signing secret in moto")?;
     let env = vec![
         ("TABLE_NAME".to_owned(), table_name.clone()),
         ("JWT_KEYS_SECRET_ID".to_owned(), secret_id.clone()),
+        // Read by auth alone, as deployed.
+        (
+            "JWT_SIGNING_KEYS_SECRET_ID".to_owned(),
+            signing_secret_id.clone(),
+        ),
         // A Lambda instance sees one address per request; the bench logs in from one.
         (
             "LOGIN_MAX_ATTEMPTS_PER_ADDRESS".to_owned(),
