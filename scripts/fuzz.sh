@@ -51,12 +51,13 @@ watch_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 
 log "starting cargo lambda watch on port $watch_port (log .local/logs/watch-$run_id.log)"
 # As in make test: every request comes from 127.0.0.1, and schemathesis registers and fails
 # logins by the thousand, so the per-address limits are lifted, and so are the per-user quotas
-# (it creates gigs, orders and messages by the hundred). --ignore-changes: by default watch
+# and the per-client request rate (it creates gigs, orders and messages by the hundred). --ignore-changes: by default watch
 # restarts every function when a file in the checkout changes, and a request in flight then is
 # never answered (schemathesis reports a 30 s read timeout); a long run should not depend on
 # nobody editing the checkout.
 setsid env LOGIN_MAX_ATTEMPTS_PER_ADDRESS=1000000 REGISTRATIONS_PER_ADDRESS=1000000 \
   ORDER_PLACEMENTS_PER_HOUR=1000000 MESSAGES_PER_MINUTE=1000000 GIGS_CREATED_PER_DAY=1000000 \
+  REQUESTS_PER_MINUTE_PER_USER=1000000000 REQUESTS_PER_MINUTE_PER_ADDRESS=1000000000 \
   cargo lambda watch -P "$watch_port" --concurrency 4 --ignore-changes >".local/logs/watch-$run_id.log" 2>&1 &
 watch_pid=$!
 export GIGMARKET_API_URL="http://127.0.0.1:$watch_port"

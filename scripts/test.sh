@@ -162,8 +162,8 @@ mkdir -p .local/logs
 # setsid: its own process group, so cleanup stops watch and every function it spawned.
 # Every request through watch comes from 127.0.0.1, and schemathesis registers and fails logins
 # by the hundred: lift the per-address limits; the load test places 20 orders per client and
-# schemathesis creates gigs and sends messages by the hundred: lift the per-user quotas too
-# (the tests of both run in-process, tests/integration).
+# schemathesis creates gigs and sends messages by the hundred: lift the per-user quotas and the
+# per-client request rate too (the tests of all of them run in-process, tests/integration).
 # Earnings clear at once (PAYOUT_CLEARANCE_DAYS=0), so the end-to-end payout needs no clock.
 setsid env -u JWT_KEYS_FILE -u JWT_SIGNING_KEYS_FILE -u STRIPE_SECRET_KEY -u STRIPE_WEBHOOK_SECRETS \
   -u STRIPE_CONNECT_WEBHOOK_SECRETS JWT_KEYS_SECRET_ID="$jwt_secret_id" \
@@ -172,6 +172,7 @@ setsid env -u JWT_KEYS_FILE -u JWT_SIGNING_KEYS_FILE -u STRIPE_SECRET_KEY -u STR
   STRIPE_CONNECT_WEBHOOK_SECRETS_ID="$stripe_connect_secret_id" PAYOUT_CLEARANCE_DAYS=0 \
   LOGIN_MAX_ATTEMPTS_PER_ADDRESS=100000 REGISTRATIONS_PER_ADDRESS=100000 \
   ORDER_PLACEMENTS_PER_HOUR=100000 MESSAGES_PER_MINUTE=100000 GIGS_CREATED_PER_DAY=100000 \
+  REQUESTS_PER_MINUTE_PER_USER=100000000 REQUESTS_PER_MINUTE_PER_ADDRESS=100000000 \
   cargo lambda watch -P "$watch_port" --concurrency 4 >"$GIGMARKET_WATCH_LOG" 2>&1 &
 watch_pid=$!
 export GIGMARKET_API_URL="http://127.0.0.1:$watch_port"

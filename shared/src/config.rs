@@ -49,6 +49,9 @@ pub struct Config {
     /// `ORDER_PLACEMENTS_PER_HOUR` (20), `MESSAGES_PER_MINUTE` (30), `GIGS_CREATED_PER_DAY` (10):
     /// per-user quotas (`domain::quota`; 429 with `Retry-After` above).
     pub quotas: crate::domain::quota::QuotaLimits,
+    /// `REQUESTS_PER_MINUTE_PER_USER` (600), `REQUESTS_PER_MINUTE_PER_ADDRESS` (1200): requests
+    /// one client may send per clock minute to the API functions (`web::rate_limit`).
+    pub request_limits: crate::domain::quota::RequestLimits,
     // Email verification and password reset.
     /// `APP_BASE_URL` (default `http://localhost:3000`): the web app the mailed links open
     /// (`<base>/verify-email?token=...`, `<base>/reset-password?token=...`).
@@ -189,6 +192,16 @@ pub const ENV_VARS: &[EnvVar] = &[
         "CONVERSATIONS_PER_HOUR",
         "20",
         "new conversations one user may open per clock hour (`messages`; 429 above)",
+    ),
+    env_var(
+        "REQUESTS_PER_MINUTE_PER_USER",
+        "600",
+        "requests one signed-in user may send per clock minute to the API functions (429 above)",
+    ),
+    env_var(
+        "REQUESTS_PER_MINUTE_PER_ADDRESS",
+        "1200",
+        "requests without a valid token one source address may send per clock minute (429 above)",
     ),
     env_var(
         "ORDER_PLACEMENTS_PER_HOUR",
@@ -422,6 +435,16 @@ impl Config {
                 "CONVERSATIONS_PER_HOUR",
                 crate::domain::message::DEFAULT_CONVERSATIONS_PER_HOUR,
             )?,
+            request_limits: crate::domain::quota::RequestLimits {
+                per_user_per_minute: env.number(
+                    "REQUESTS_PER_MINUTE_PER_USER",
+                    crate::domain::quota::DEFAULT_REQUESTS_PER_MINUTE_PER_USER,
+                )?,
+                per_address_per_minute: env.number(
+                    "REQUESTS_PER_MINUTE_PER_ADDRESS",
+                    crate::domain::quota::DEFAULT_REQUESTS_PER_MINUTE_PER_ADDRESS,
+                )?,
+            },
             quotas: crate::domain::quota::QuotaLimits {
                 order_placements_per_hour: env.number(
                     "ORDER_PLACEMENTS_PER_HOUR",
@@ -493,6 +516,13 @@ impl Config {
             // Messaging.
             conversations_per_hour: crate::domain::message::DEFAULT_CONVERSATIONS_PER_HOUR,
             quotas: crate::domain::quota::QuotaLimits::default(),
+            // In-process tests and tools send hundreds of requests a minute from one user or
+            // address; the limiter still counts them (so its cost shows), it just never refuses.
+            // `tests/integration/rate_limit.rs` sets real limits.
+            request_limits: crate::domain::quota::RequestLimits {
+                per_user_per_minute: u32::MAX,
+                per_address_per_minute: u32::MAX,
+            },
             // Email verification and password reset.
             app_base_url: DEFAULT_APP_BASE_URL.to_owned(),
             // Password hashing memory (auth).

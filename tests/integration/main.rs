@@ -28,6 +28,7 @@ mod payments;
 mod payouts;
 mod pipeline;
 mod quotas;
+mod rate_limit;
 mod realtime;
 mod reconcile;
 mod refunds;

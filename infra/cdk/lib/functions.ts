@@ -33,7 +33,8 @@ export type Trigger =
 export interface TableAccess {
   readonly actions: TableAction[];
   /** `dynamodb:LeadingKeys` (ForAllValues:StringLike): the partition key prefixes its items and
-   * table Queries have, e.g. `USER#*` (shared/src/store/keys.rs). */
+   * table Queries have, e.g. `USER#*` (shared/src/store/keys.rs). `RATE#*`: every function with
+   * API routes other than Stripe's webhooks counts each caller's requests (`web::rate_limit`). */
   readonly leadingKeys: string[];
 }
 
@@ -75,7 +76,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     // DeleteItem: a verification or reset token is consumed (deleted) when used.
     table: {
       actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
-      leadingKeys: ['USER#*', 'EMAIL#*', 'REFRESH#*', 'FAMILY#*', 'LOGINFAIL#*', 'LOGINIP#*', 'REGISTERIP#*', 'TOKEN#*', 'VERIFYMAIL#*', 'RESETMAIL#*', 'METRICS#*'],
+      leadingKeys: ['USER#*', 'EMAIL#*', 'REFRESH#*', 'FAMILY#*', 'LOGINFAIL#*', 'LOGINIP#*', 'REGISTERIP#*', 'TOKEN#*', 'VERIFYMAIL#*', 'RESETMAIL#*', 'METRICS#*', 'RATE#*'],
     },
     readsJwtKeys: true,
     signsAccessTokens: true,
@@ -89,7 +90,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     description: "The caller's profile and public profiles",
     table: {
       actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
-      leadingKeys: ['USER#*'],
+      leadingKeys: ['USER#*', 'RATE#*'],
     },
     readsJwtKeys: true,
   },
@@ -101,7 +102,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     // ConditionCheck of the owner's status and, on creation, the owner's daily quota (Update).
     table: {
       actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem'],
-      leadingKeys: ['GIG#*', 'USER#*', 'METRICS#*', 'QUOTA#*'],
+      leadingKeys: ['GIG#*', 'USER#*', 'METRICS#*', 'QUOTA#*', 'RATE#*'],
     },
     queriesIndexes: true,
     readsJwtKeys: true,
@@ -116,7 +117,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     // a refused upload's a Delete with that Update.
     table: {
       actions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem'],
-      leadingKeys: ['ORDER#*', 'IDEMPOTENCY#*', 'GIG#*', 'USER#*', 'METRICS#*', 'LEDGER#*', 'BALANCE#*', 'EARNINGS#*', 'QUOTA#*'],
+      leadingKeys: ['ORDER#*', 'IDEMPOTENCY#*', 'GIG#*', 'USER#*', 'METRICS#*', 'LEDGER#*', 'BALANCE#*', 'EARNINGS#*', 'QUOTA#*', 'RATE#*'],
     },
     queriesIndexes: true,
     readsJwtKeys: true,
@@ -134,7 +135,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     // the gigs and users its page names in one BatchGetItem.
     table: {
       actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'],
-      leadingKeys: ['ORDER#*', 'REVIEW#*', 'USER#*', 'GIG#*', 'METRICS#*'],
+      leadingKeys: ['ORDER#*', 'REVIEW#*', 'USER#*', 'GIG#*', 'METRICS#*', 'RATE#*'],
     },
     queriesIndexes: true,
     readsJwtKeys: true,
@@ -151,7 +152,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     // refused one).
     table: {
       actions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem'],
-      leadingKeys: ['CONV#*', 'CONVRATE#*', 'USER#*', 'ORDER#*', 'GIG#*', 'METRICS#*', 'QUOTA#*'],
+      leadingKeys: ['CONV#*', 'CONVRATE#*', 'USER#*', 'ORDER#*', 'GIG#*', 'METRICS#*', 'QUOTA#*', 'RATE#*'],
     },
     queriesIndexes: true,
     readsJwtKeys: true,
@@ -177,7 +178,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     // one BatchGetItem the platform balances (BALANCE#). The payments list Queries gsi4.
     table: {
       actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem'],
-      leadingKeys: ['USER#*', 'GIG#*', 'AUDIT#*', 'METRICS#*', 'REVIEW#*', 'ORDER#*', 'LEDGER#*', 'BALANCE#*'],
+      leadingKeys: ['USER#*', 'GIG#*', 'AUDIT#*', 'METRICS#*', 'REVIEW#*', 'ORDER#*', 'LEDGER#*', 'BALANCE#*', 'RATE#*'],
     },
     queriesIndexes: true,
     readsJwtKeys: true,
@@ -239,7 +240,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     // of the typist's inbox entry (a participant?), UpdateItem of their typing throttle.
     table: {
       actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem', 'dynamodb:Query'],
-      leadingKeys: ['TICKET#*', 'CONNECTION#*', 'CONNECTIONS#*', 'USER#*', 'CONV#*', 'TYPING#*'],
+      leadingKeys: ['TICKET#*', 'CONNECTION#*', 'CONNECTIONS#*', 'USER#*', 'CONV#*', 'TYPING#*', 'RATE#*'],
     },
     readsJwtKeys: true,
   },
@@ -268,7 +269,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     // also Puts its ledger transaction (LEDGER#). Query: ledger entries, earnings by status.
     table: {
       actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:BatchGetItem', 'dynamodb:ConditionCheckItem'],
-      leadingKeys: ['USER#*', 'EARNINGS#*', 'IDEMPOTENCY#*', 'BALANCE#*', 'LEDGER#*'],
+      leadingKeys: ['USER#*', 'EARNINGS#*', 'IDEMPOTENCY#*', 'BALANCE#*', 'LEDGER#*', 'RATE#*'],
     },
     queriesIndexes: true,
     readsJwtKeys: true,

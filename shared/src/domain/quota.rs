@@ -51,6 +51,55 @@ impl QuotaLimits {
     }
 }
 
+/// `REQUESTS_PER_MINUTE_PER_USER`'s default: ten a second sustained, far above what a person's
+/// client sends.
+pub const DEFAULT_REQUESTS_PER_MINUTE_PER_USER: u32 = 600;
+/// `REQUESTS_PER_MINUTE_PER_ADDRESS`'s default, for requests without a valid token: an office
+/// behind one address shares it.
+pub const DEFAULT_REQUESTS_PER_MINUTE_PER_ADDRESS: u32 = 1200;
+
+/// The per-client request rate every API function applies before routing
+/// (`web::rate_limit`), so one client can not use up the capacity everyone shares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestLimits {
+    pub per_user_per_minute: u32,
+    pub per_address_per_minute: u32,
+}
+
+impl Default for RequestLimits {
+    fn default() -> Self {
+        Self {
+            per_user_per_minute: DEFAULT_REQUESTS_PER_MINUTE_PER_USER,
+            per_address_per_minute: DEFAULT_REQUESTS_PER_MINUTE_PER_ADDRESS,
+        }
+    }
+}
+
+/// Who a request is counted against: a signed-in user wherever they are, anyone else by the
+/// address API Gateway saw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RequestClient {
+    User(Uuid),
+    Address(String),
+}
+
+impl RequestClient {
+    /// Its name in the counter's key.
+    pub fn key(&self) -> String {
+        match self {
+            Self::User(id) => format!("user#{id}"),
+            Self::Address(address) => format!("addr#{address}"),
+        }
+    }
+
+    pub fn limit(&self, limits: &RequestLimits) -> u32 {
+        match self {
+            Self::User(_) => limits.per_user_per_minute,
+            Self::Address(_) => limits.per_address_per_minute,
+        }
+    }
+}
+
 /// What a quota counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum QuotaKind {

@@ -3,6 +3,7 @@
 //! problem+json fallbacks.
 
 mod extract;
+mod rate_limit;
 mod source_ip;
 mod state;
 
@@ -76,6 +77,11 @@ pub fn api(routes: Router<AppState>, state: AppState) -> Router {
     routes
         .fallback(|| async { ApiError::NotFound("route") })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        // Counted before routing, so a refused request costs no handler work.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            rate_limit::limit_requests,
+        ))
         // Inside the span, so a request given up at the deadline is logged and carries its id.
         .layer(middleware::from_fn(deadline::answer_by_deadline))
         .layer(middleware::from_fn(request_span))
