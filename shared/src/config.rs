@@ -516,13 +516,7 @@ impl Config {
             // Messaging.
             conversations_per_hour: crate::domain::message::DEFAULT_CONVERSATIONS_PER_HOUR,
             quotas: crate::domain::quota::QuotaLimits::default(),
-            // In-process tests and tools send hundreds of requests a minute from one user or
-            // address; the limiter still counts them (so its cost shows), it just never refuses.
-            // `tests/integration/rate_limit.rs` sets real limits.
-            request_limits: crate::domain::quota::RequestLimits {
-                per_user_per_minute: u32::MAX,
-                per_address_per_minute: u32::MAX,
-            },
+            request_limits: crate::domain::quota::RequestLimits::default(),
             // Email verification and password reset.
             app_base_url: DEFAULT_APP_BASE_URL.to_owned(),
             // Password hashing memory (auth).

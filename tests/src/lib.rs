@@ -248,6 +248,8 @@ impl TestApp {
     ) -> Self {
         let table_name = format!("test-{}", Uuid::new_v4().simple());
         let mut config = Config::for_table(&table_name);
+        // Tests send hundreds of requests a minute as one user; `rate_limit.rs` sets real limits.
+        config.request_limits = gigmarket_shared::domain::quota::RequestLimits::LIFTED;
         configure(&mut config);
         table::create_table(&aws::dynamodb(&sdk), &table_name)
             .await

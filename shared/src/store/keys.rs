@@ -36,7 +36,7 @@
 //! | file count (conversation) | `CONV#<conversation_id>` | `FILES`   | as an order's |
 //! | conversations opened| `CONVRATE#<user_id>`    | `HOUR#<start>`     | TTL `expires_at`; new conversations per clock hour |
 //! | action quota        | `QUOTA#<user_id>`       | `<kind>#<start>`   | TTL `expires_at`; orders placed per hour, messages per minute, gigs created per day (`domain::quota`) |
-//! | request rate        | `RATE#user#<user_id>` or `RATE#addr#<address>` | `MINUTE#<start>` | TTL `expires_at`; requests per client per clock minute (`web::rate_limit`) |
+//! | request rate        | `RATE#user#<user_id>` or `RATE#addr#<address>` | `MINUTE#<start>` | a throttle window (`store::throttle`): TTL `expires_at`; requests per client per clock minute (`web::rate_limit`) |
 //! | message mail throttle | `MSGMAIL#<conversation_id>#<user_id>` | `THROTTLE` | TTL `expires_at`; one mail per 15 minutes |
 //! | metrics counter shard | `METRICS#<area>` (`users`, `gigs`, `orders`, `reviews`, `messages`) | `SHARD#<n>` (n in 0..8) | one number attribute per counter (`domain::metrics::Counter::name`); see "Metrics counters" |
 //! | audit entry         | `AUDIT#<entry_id>`      | `AUDIT`            | gsi1 by actor, gsi2 by target, gsi3 by month (below) |
@@ -1065,7 +1065,6 @@ pub mod entity {
     pub const MESSAGE: &str = "message";
     pub const CONVERSATIONS_OPENED: &str = "conversations_opened";
     pub const QUOTA_WINDOW: &str = "quota_window";
-    pub const REQUEST_RATE: &str = "request_rate";
     pub const MESSAGE_MAIL_THROTTLE: &str = "message_mail_throttle";
     // Email verification and password reset.
     pub const ACCOUNT_TOKEN: &str = "account_token";

@@ -2,12 +2,10 @@
 //! transaction of the action it limits, conditioned on staying under the limit, so the action and
 //! its count land together or not at all.
 
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-
 use super::keys::{self, attr, entity};
 use super::transaction::Transaction;
-use super::{Store, condition_failed, key_attributes, n, s, sdk_error};
-use crate::domain::quota::{Quota, RequestClient};
+use super::{Store, n, s};
+use crate::domain::quota::Quota;
 use crate::error::ApiError;
 
 fn quota_key(quota: &Quota) -> keys::Key {
@@ -34,40 +32,6 @@ impl<N: Copy + std::fmt::Debug> Transaction<N> {
 }
 
 impl Store {
-    /// Counts one request of `client` in the clock minute starting at `minute_start`, with one
-    /// conditional `UpdateItem`: `false` when the minute already holds `limit` (nothing counted).
-    pub async fn count_request(
-        &self,
-        client: &RequestClient,
-        limit: u32,
-        minute_start: i64,
-    ) -> Result<bool, ApiError> {
-        let result = self
-            .client()
-            .update_item()
-            .table_name(self.table())
-            .set_key(Some(key_attributes(&keys::request_rate(
-                &client.key(),
-                minute_start,
-            ))))
-            .update_expression("SET #entity = :entity, #expires = :expires ADD #count :one")
-            .condition_expression("attribute_not_exists(#count) OR #count < :limit")
-            .expression_attribute_names("#entity", attr::ENTITY)
-            .expression_attribute_names("#expires", attr::EXPIRES_AT)
-            .expression_attribute_names("#count", attr::COUNT)
-            .expression_attribute_values(":entity", s(entity::REQUEST_RATE))
-            .expression_attribute_values(":expires", n(minute_start + 120))
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":limit", n(limit))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(error) if condition_failed::<UpdateItemError, _>(&error) => Ok(false),
-            Err(error) => Err(sdk_error("UpdateItem")(error)),
-        }
-    }
-
     /// Actions counted against `quota` in its window so far: a cheap early refusal before
     /// costlier work (a Stripe call); the transaction's condition is what holds the limit.
     pub async fn quota_used(&self, quota: &Quota) -> Result<u32, ApiError> {

@@ -53,6 +53,8 @@ pub enum Throttle<'a> {
     ResetMails { email: &'a str, source_ip: &'a str },
     /// Typing signals one user sent on the WebSocket API.
     Typing(uuid::Uuid),
+    /// Requests one client (`RequestClient::key`) sent to the API functions.
+    Requests(&'a str),
 }
 
 impl Throttle<'_> {
@@ -72,6 +74,7 @@ impl Throttle<'_> {
                 keys::reset_mails(email, source_ip, window.start)
             }
             Self::Typing(user_id) => keys::typing_signals(user_id, window.start),
+            Self::Requests(client) => keys::request_rate(client, window.start),
         }
     }
 }

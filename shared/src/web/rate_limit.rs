@@ -19,6 +19,7 @@ use super::{AppState, SourceIp};
 use crate::domain::quota::RequestClient;
 use crate::domain::user::Caller;
 use crate::error::ApiError;
+use crate::store::throttle::{Throttle, Window};
 
 /// How long the counter may take before the request goes through uncounted.
 const COUNT_TIMEOUT: Duration = Duration::from_millis(500);
@@ -50,16 +51,19 @@ pub(super) async fn limit_requests(
     let request = Request::from_parts(parts, body);
     let limit = client.limit(&state.config.request_limits);
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let minute_start = now - now.rem_euclid(60);
+    let minute = Window::containing(now, 60);
+    let client_key = client.key();
     let counted = tokio::time::timeout(
         COUNT_TIMEOUT,
-        state.store.count_request(&client, limit, minute_start),
+        state
+            .store
+            .reserve_attempt(Throttle::Requests(&client_key), limit, minute),
     )
     .await;
     match counted {
         Ok(Ok(true)) => next.run(request).await,
         Ok(Ok(false)) => ApiError::TooManyRequests {
-            retry_after_secs: (minute_start + 60 - now).max(1) as u64,
+            retry_after_secs: minute.retry_after(now),
             detail: format!("at most {limit} requests a minute from one client"),
         }
         .into_response(),

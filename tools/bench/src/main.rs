@@ -513,8 +513,10 @@ async fn main() -> anyhow::Result<()> {
     table::create_table(&dynamodb, &table_name).await?;
     let meter = Arc::new(CapacityMeter::default());
     let (signing, keys) = JwtKeys::generate("bench");
-    let mut state = AppState::new(Config::for_table(&table_name), dynamodb.clone(), keys)
-        .with_signing_keys(signing)?;
+    let mut config = Config::for_table(&table_name);
+    // The bench sends thousands of requests a minute from one address.
+    config.request_limits = gigmarket_shared::domain::quota::RequestLimits::LIFTED;
+    let mut state = AppState::new(config, dynamodb.clone(), keys).with_signing_keys(signing)?;
     state.store = state.store.clone().with_capacity_meter(meter.clone());
 
     println!("seeding {gigs} gigs of {FREELANCERS} freelancers into {table_name} ...");
