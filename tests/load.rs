@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 use gigmarket_shared::domain::gig::{Revisions, Tier};
 use gigmarket_shared::domain::ledger::{Balances, LedgerAccount, LedgerTransaction};
 use gigmarket_shared::domain::metrics::MoneyFigures;
+use gigmarket_shared::domain::money::Currency;
 use gigmarket_shared::domain::order::OrderStatus;
 use gigmarket_shared::store::Store;
 use gigmarket_tests::{TestApp, secrets};
@@ -477,6 +478,9 @@ async fn concurrent_placements_and_transitions_lose_nothing_and_count_everything
     // money figures must have moved by exactly that (every balance is the sum of its postings,
     // however many transactions ADDed to it at once).
     let mut moved = Balances::default();
+    // The freelancers' running totals move with every posting to a freelancer's balance (the
+    // store writes them beside the balances, not as postings of their own).
+    let mut totals: BTreeMap<(LedgerAccount, Currency), i64> = BTreeMap::new();
     for order in &stored_orders {
         let split = order.split().expect("a known currency");
         for transaction in [
@@ -493,6 +497,13 @@ async fn concurrent_placements_and_transitions_lose_nothing_and_count_everything
                 moved
                     .apply(&transaction)
                     .unwrap_or_else(|error| panic!("{}: {error}", transaction.id));
+                for posting in &transaction.postings {
+                    if let Some(total) = posting.account.total() {
+                        *totals
+                            .entry((total, transaction.currency.clone()))
+                            .or_insert(0) += posting.amount;
+                    }
+                }
             }
         }
     }
@@ -501,7 +512,24 @@ async fn concurrent_placements_and_transitions_lose_nothing_and_count_everything
         &stored_orders[0].split().unwrap().currency,
     );
     assert!(charged < 0, "the workload's charges moved money: {moved:?}");
-    let money = serde_json::to_value(MoneyFigures::from_balances(&moved)).unwrap();
+    let figures: Balances = moved
+        .currencies()
+        .into_iter()
+        .flat_map(|currency| {
+            let (moved, totals) = (&moved, &totals);
+            MoneyFigures::ACCOUNTS.into_iter().map(move |account| {
+                let value = match account {
+                    LedgerAccount::FreelancersTotal(_) => totals
+                        .get(&(account, currency.clone()))
+                        .copied()
+                        .unwrap_or(0),
+                    _ => moved.get(account, &currency),
+                };
+                ((account, currency.clone()), value)
+            })
+        })
+        .collect();
+    let money = serde_json::to_value(MoneyFigures::from_balances(&figures)).unwrap();
 
     // The metrics moved by exactly this workload's orders.
     let metrics_after = store.metrics().await.expect("metrics");
