@@ -578,6 +578,66 @@ mod verification_and_reset {
         assert!(in_time.email_verified);
     }
 
+    /// One inbox gets at most a day's cap of each mail, whatever the hour or the asking
+    /// address: the hourly limits alone let 72 verification mails a day through, and reset
+    /// mails from as many addresses as an attacker has.
+    #[tokio::test]
+    async fn one_inbox_gets_at_most_a_days_cap_whatever_the_hour_or_address() {
+        use gigmarket_shared::app::account_tokens::{
+            RESET_MAILS_PER_DAY, RESET_MAILS_PER_HOUR, VERIFICATION_MAILS_PER_DAY,
+        };
+        use gigmarket_shared::domain::user::{Caller, Role};
+        let app = TestApp::new().await;
+        let user = app.register_unverified("client").await;
+        let caller = Caller {
+            id: user.id,
+            role: Role::Client,
+            session: None,
+        };
+        // A fixed day, so no window turns under the test.
+        let day = time::macros::datetime!(2026-03-02 00:00 UTC);
+        let accounts = app.state.accounts();
+        let (mut sent, mut refused) = (0, Vec::new());
+        for hour in 0..4 {
+            for _ in 0..VERIFICATION_MAILS_PER_HOUR {
+                let at = day + Duration::hours(hour);
+                match accounts.resend_verification(caller, at).await {
+                    Ok(_) => sent += 1,
+                    Err(ApiError::TooManyRequests {
+                        retry_after_secs, ..
+                    }) => refused.push(retry_after_secs),
+                    Err(other) => panic!("{other:?}"),
+                }
+            }
+        }
+        assert_eq!(sent, VERIFICATION_MAILS_PER_DAY);
+        // Refused at 03:00 by the day, so asked to wait for its end.
+        assert_eq!(
+            refused,
+            vec![21 * 3600; 12 - VERIFICATION_MAILS_PER_DAY as usize]
+        );
+        assert!(
+            accounts
+                .resend_verification(caller, day + Duration::days(1))
+                .await
+                .is_ok(),
+            "a new day"
+        );
+
+        // Reset mails asked from a new address each time, in one hour: the day's cap holds.
+        let mut reset_mails = 0;
+        for address in 0..RESET_MAILS_PER_DAY + 2 {
+            let mail = accounts
+                .forgot_password(&user.email, &format!("198.51.100.{address}"), day)
+                .await
+                .expect("forgot");
+            reset_mails += usize::from(mail.is_some());
+        }
+        // More addresses than an hour's limit per address could ever stop.
+        const { assert!(RESET_MAILS_PER_HOUR < RESET_MAILS_PER_DAY) };
+        assert_eq!(reset_mails, RESET_MAILS_PER_DAY as usize);
+    }
+
     #[tokio::test]
     async fn resending_is_throttled_and_refused_once_verified() {
         gigmarket_tests::wait_unless_well_inside_the_clock_window(gigmarket_tests::CLOCK_HOUR)

@@ -19,7 +19,12 @@ use crate::store::throttle::{Throttle, Window};
 pub const VERIFICATION_MAILS_PER_HOUR: u32 = 3;
 /// Reset mails per hour for one email from one address; more are silently not sent.
 pub const RESET_MAILS_PER_HOUR: u32 = 3;
+/// The daily caps per email: mails to one inbox, whatever the hour or the asking address, so
+/// nobody can use us to flood someone's inbox.
+pub const VERIFICATION_MAILS_PER_DAY: u32 = 10;
+pub const RESET_MAILS_PER_DAY: u32 = 10;
 const HOUR_SECS: u64 = 3600;
+const DAY_SECS: u64 = 86_400;
 
 /// A mail to send through the events queue: whom, why, and the token's plaintext. `Debug`
 /// leaves the token out, so logging the value never leaks it.
@@ -107,7 +112,8 @@ impl Accounts<'_> {
     }
 
     /// `POST /auth/verify/resend`: a new verification mail for the signed-in caller, at most
-    /// [`VERIFICATION_MAILS_PER_HOUR`] an hour (429 with `Retry-After` past it). Earlier tokens
+    /// [`VERIFICATION_MAILS_PER_HOUR`] an hour and [`VERIFICATION_MAILS_PER_DAY`] a day (429
+    /// with `Retry-After` past either). Earlier tokens
     /// stay valid until they expire. Already verified: 409 `already-verified`.
     pub async fn resend_verification(
         &self,
@@ -126,23 +132,28 @@ impl Accounts<'_> {
             ));
         }
         let now_unix = now.unix_timestamp();
-        let window = Window::containing(now_unix, HOUR_SECS);
-        if !self
-            .store
-            .reserve_attempt(
+        for (throttle, limit, window, per) in [
+            (
                 Throttle::VerificationMails(user.id),
                 VERIFICATION_MAILS_PER_HOUR,
-                window,
-            )
-            .await?
-        {
-            return Err(ApiError::TooManyRequests {
-                retry_after_secs: window.retry_after(now_unix),
-                detail: format!(
-                    "at most {VERIFICATION_MAILS_PER_HOUR} verification mails an hour; \
-                     check your inbox for the last one"
-                ),
-            });
+                Window::containing(now_unix, HOUR_SECS),
+                "an hour",
+            ),
+            (
+                Throttle::VerificationMailsPerDay(user.id),
+                VERIFICATION_MAILS_PER_DAY,
+                Window::containing(now_unix, DAY_SECS),
+                "a day",
+            ),
+        ] {
+            if !self.store.reserve_attempt(throttle, limit, window).await? {
+                return Err(ApiError::TooManyRequests {
+                    retry_after_secs: window.retry_after(now_unix),
+                    detail: format!(
+                        "at most {limit} verification mails {per}; check your inbox for the last one"
+                    ),
+                });
+            }
         }
         self.issue_token(&user, TokenPurpose::EmailVerification, now)
             .await
@@ -175,7 +186,8 @@ impl Accounts<'_> {
     }
 
     /// `POST /auth/password/forgot`: the reset mail for `email` if there is such an account (not
-    /// blocked), at most [`RESET_MAILS_PER_HOUR`] an hour per email and source address. The
+    /// blocked), at most [`RESET_MAILS_PER_HOUR`] an hour per email and source address and
+    /// [`RESET_MAILS_PER_DAY`] a day per email from anywhere. The
     /// caller answers 202 whatever this returns, so nobody learns whether an account exists, and
     /// the work is the same either way (its timing would tell otherwise): with no account (or a
     /// blocked one) the same reads are made, and a decoy token is stored and its mail queued for
@@ -202,6 +214,14 @@ impl Accounts<'_> {
                 RESET_MAILS_PER_HOUR,
                 window,
             )
+            .await?
+        {
+            return Ok(None);
+        }
+        let day = Window::containing(now.unix_timestamp(), DAY_SECS);
+        if !self
+            .store
+            .reserve_attempt(Throttle::ResetMailsPerDay(&email), RESET_MAILS_PER_DAY, day)
             .await?
         {
             return Ok(None);

@@ -458,6 +458,19 @@ pub fn verification_mails(user_id: Uuid, window_start: i64) -> Key {
 }
 
 /// Password-reset mails requested for one email from one address in a window.
+/// A user's verification mails in the UTC day starting at `day_start`.
+pub fn verification_mails_per_day(user_id: Uuid, day_start: i64) -> Key {
+    Key::new(format!("VERIFYMAIL#{user_id}"), &format!("DAY#{day_start}"))
+}
+
+/// Reset mails for one email in the UTC day starting at `day_start`, from any address.
+pub fn reset_mails_per_day(normalized_email: &str, day_start: i64) -> Key {
+    Key::new(
+        format!("RESETMAIL#{normalized_email}"),
+        &format!("DAY#{day_start}"),
+    )
+}
+
 pub fn reset_mails(normalized_email: &str, source_ip: &str, window_start: i64) -> Key {
     Key::new(
         format!("RESETMAIL#{normalized_email}"),

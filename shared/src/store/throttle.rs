@@ -49,8 +49,12 @@ pub enum Throttle<'a> {
     RegistrationFromAddress(&'a str),
     /// Verification mails one user asked for.
     VerificationMails(uuid::Uuid),
+    /// Verification mails one user asked for in a day (their one email's daily cap).
+    VerificationMailsPerDay(uuid::Uuid),
     /// Password-reset mails for one email asked from one address.
     ResetMails { email: &'a str, source_ip: &'a str },
+    /// Password-reset mails for one email in a day, from every address together.
+    ResetMailsPerDay(&'a str),
     /// Typing signals one user sent on the WebSocket API.
     Typing(uuid::Uuid),
     /// Requests one client (`RequestClient::key`) sent to the API functions.
@@ -70,6 +74,10 @@ impl Throttle<'_> {
                 keys::registrations_from_address(source_ip, window.start)
             }
             Self::VerificationMails(user_id) => keys::verification_mails(user_id, window.start),
+            Self::VerificationMailsPerDay(user_id) => {
+                keys::verification_mails_per_day(user_id, window.start)
+            }
+            Self::ResetMailsPerDay(email) => keys::reset_mails_per_day(email, window.start),
             Self::ResetMails { email, source_ip } => {
                 keys::reset_mails(email, source_ip, window.start)
             }
