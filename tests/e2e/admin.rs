@@ -87,7 +87,8 @@ async fn audit_actions(client: &reqwest::Client, admin: &str, target: &str) -> V
 async fn an_admin_blocks_and_unblocks_a_freelancer_whose_gig_leaves_and_returns() {
     let client = reqwest::Client::new();
     let (_, admin) = admin_over_http(&client).await;
-    let (freelancer_id, freelancer_token, _) = register_over_http(&client, "freelancer").await;
+    let (freelancer_id, freelancer_token, freelancer_email) =
+        register_over_http(&client, "freelancer").await;
     let gig_id = submit_gig(&client, &freelancer_token).await;
     approve(&client, &admin, &gig_id).await;
     assert_eq!(public_status(&client, &gig_id).await, 200);
@@ -145,6 +146,27 @@ async fn an_admin_blocks_and_unblocks_a_freelancer_whose_gig_leaves_and_returns(
     .await;
     assert_eq!(status, 404, "hiding an unknown review: {hidden}");
 
+    // The block ended every session of the freelancer: the old token writes nothing.
+    let (status, _) = call_with(
+        &client,
+        Method::POST,
+        &format!("/gigs/{gig_id}/pause"),
+        &freelancer_token,
+        &[],
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(status, 401, "a session the block ended");
+    let (status, _, session) = call(
+        &client,
+        Method::POST,
+        "/auth/login",
+        None,
+        Some(json!({"email": freelancer_email, "password": "an end-to-end password"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{session}");
+    let freelancer_token = session["access_token"].as_str().unwrap().to_owned();
     let (status, paused) = call_with(
         &client,
         Method::POST,
