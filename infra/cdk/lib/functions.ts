@@ -174,11 +174,15 @@ export const FUNCTIONS: FunctionSpec[] = [
     // and its timeline entry (ORDER#), Updates of the gig counter and the metrics, Put of the
     // audit entry; for a paid order also the refund's ledger transaction and balances, then an
     // Update of the order with the refund Stripe accepted.
+    // Refunding a completed order: GetItem of the order, its earning (EARNINGS#) and the
+    // request's Idempotency-Key (IDEMPOTENCY#), then one TransactWriteItems: Put of the refund
+    // (REFUND#) and the key, Updates of the order and earning, the ledger move, the audit entry;
+    // Stripe's answers are Puts of the refund and of each reversal's ledger transaction.
     // Money figures: the same BatchGetItem reads the ledger's currency shards (LEDGER#), then
     // one BatchGetItem the platform balances (BALANCE#). The payments list Queries gsi4.
     table: {
       actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem'],
-      leadingKeys: ['USER#*', 'GIG#*', 'AUDIT#*', 'METRICS#*', 'REVIEW#*', 'ORDER#*', 'LEDGER#*', 'BALANCE#*', 'RATE#*'],
+      leadingKeys: ['USER#*', 'GIG#*', 'AUDIT#*', 'METRICS#*', 'REVIEW#*', 'ORDER#*', 'LEDGER#*', 'BALANCE#*', 'EARNINGS#*', 'IDEMPOTENCY#*', 'REFUND#*', 'RATE#*'],
     },
     queriesIndexes: true,
     readsJwtKeys: true,
@@ -218,9 +222,10 @@ export const FUNCTIONS: FunctionSpec[] = [
     // The daily reconciliation: GetItem and conditional PutItem of its watermark
     // (RECONCILIATION#), GetItem of an event's applied record (STRIPE_EVENT#), and the webhook's
     // own transaction for an event it missed (order, ledger, Put of the STRIPE_EVENT# record).
+    // A missed `charge.refunded` naming an admin refund: GetItem and Put of the refund (REFUND#).
     table: {
       actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'],
-      leadingKeys: ['ORDER#*', 'GIG#*', 'REVIEW#*', 'USER#*', 'METRICS#*', 'LEDGER#*', 'BALANCE#*', 'STRIPE_EVENT#*', 'RECONCILIATION#*', 'EARNINGS#*'],
+      leadingKeys: ['ORDER#*', 'GIG#*', 'REVIEW#*', 'USER#*', 'METRICS#*', 'LEDGER#*', 'BALANCE#*', 'STRIPE_EVENT#*', 'RECONCILIATION#*', 'EARNINGS#*', 'REFUND#*'],
     },
     queriesIndexes: true,
     timeoutSeconds: 60,
@@ -252,9 +257,10 @@ export const FUNCTIONS: FunctionSpec[] = [
     // ledger balances); a payment status is an Update of the order with the Put of the event.
     // `transfer.created`: GetItem of the order and its withdrawal, Put of the confirmed one.
     // `charge.dispute.*`: Put of the dispute, Update of the order, Put of its earning.
+    // `charge.refunded` naming an admin refund: GetItem and Put of the refund (REFUND#).
     table: {
       actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
-      leadingKeys: ['ORDER#*', 'LEDGER#*', 'BALANCE#*', 'STRIPE_EVENT#*', 'METRICS#*', 'EARNINGS#*', 'DISPUTE#*'],
+      leadingKeys: ['ORDER#*', 'LEDGER#*', 'BALANCE#*', 'STRIPE_EVENT#*', 'METRICS#*', 'EARNINGS#*', 'DISPUTE#*', 'REFUND#*'],
     },
     readsJwtKeys: true,
     readsStripeWebhookSecrets: true,
