@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use gigmarket_shared::app::accounts::password_verifications;
 use gigmarket_shared::domain::gig::Revisions;
-use gigmarket_shared::store::throttle::{Throttle, Window};
+use gigmarket_shared::domain::quota::Window;
+use gigmarket_shared::store::throttle::Throttle;
 use gigmarket_tests::fixtures::order_body;
 use gigmarket_tests::{PASSWORD, RawRequest, TestApp, TestResponse};
 use serde_json::json;

@@ -10,12 +10,12 @@ use uuid::Uuid;
 
 /// Waits for a fresh window unless at least `margin_secs` of the current one are left, so a test
 /// that fills a window does not straddle its turn.
-async fn wait_for_room_in_window(window_secs: i64, margin_secs: i64) {
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let left = window_secs - now.rem_euclid(window_secs);
-    if left < margin_secs {
-        tokio::time::sleep(std::time::Duration::from_secs(left as u64 + 1)).await;
-    }
+async fn wait_for_room_in_window(window_secs: u64, margin_secs: u64) {
+    gigmarket_tests::wait_unless_inside_the_clock_window(
+        std::time::Duration::from_secs(window_secs),
+        std::time::Duration::from_secs(margin_secs),
+    )
+    .await;
 }
 
 fn assert_quota_refusal(response: &TestResponse, window_secs: u64) {

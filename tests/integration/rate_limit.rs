@@ -5,16 +5,6 @@
 use gigmarket_tests::{RawRequest, TestApp};
 use serde_json::json;
 
-/// Waits for a fresh minute unless 30 s of this one are left, so filling a minute's allowance
-/// does not straddle its turn.
-async fn wait_for_room_in_the_minute() {
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let left = 60 - now.rem_euclid(60);
-    if left < 30 {
-        tokio::time::sleep(std::time::Duration::from_secs(left as u64 + 1)).await;
-    }
-}
-
 #[tokio::test]
 async fn one_client_gets_its_minute_and_no_more_while_others_go_on() {
     let app = TestApp::with_config(|config| {
@@ -24,7 +14,12 @@ async fn one_client_gets_its_minute_and_no_more_while_others_go_on() {
     .await;
     let ann = app.register_client().await;
     let bob = app.register_client().await;
-    wait_for_room_in_the_minute().await;
+    // Filling a minute's allowance must not straddle its turn.
+    gigmarket_tests::wait_unless_inside_the_clock_window(
+        std::time::Duration::from_secs(60),
+        std::time::Duration::from_secs(30),
+    )
+    .await;
 
     // Ann's token: six requests, to two functions, then 429.
     for path in ["/me", "/categories", "/me", "/gigs", "/me", "/orders"] {

@@ -196,11 +196,19 @@ impl RawRequest {
 /// fills one and expects a refusal must not straddle a window's turn: this waits out the last
 /// minute of a window if it has begun.
 pub async fn wait_unless_well_inside_the_clock_window(window: std::time::Duration) {
-    const MARGIN_SECS: i64 = 60;
+    wait_unless_inside_the_clock_window(window, std::time::Duration::from_secs(60)).await;
+}
+
+/// Waits for the next clock window of `window`'s length unless at least `margin` of the current
+/// one is left.
+pub async fn wait_unless_inside_the_clock_window(
+    window: std::time::Duration,
+    margin: std::time::Duration,
+) {
     let length = window.as_secs() as i64;
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let left = length - now.rem_euclid(length);
-    if left < MARGIN_SECS {
+    if left < margin.as_secs() as i64 {
         tokio::time::sleep(std::time::Duration::from_secs(left as u64 + 1)).await;
     }
 }

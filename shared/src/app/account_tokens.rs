@@ -10,10 +10,11 @@ use super::Accounts;
 use crate::auth::password::{blocking, hash_password, unix_ms};
 use crate::auth::refresh::{new_refresh_token, refresh_token_digest};
 use crate::domain::account_token::{PasswordReset, TOKEN_MAX_CHARS, TokenPurpose};
+use crate::domain::quota::Window;
 use crate::domain::user::{Caller, EMAIL_MAX_BYTES, PrivateProfile, Role, User, normalize_email};
 use crate::error::{ApiError, ApiResult};
 use crate::store::account_tokens::{AccountToken, Consumed};
-use crate::store::throttle::{Throttle, Window};
+use crate::store::throttle::Throttle;
 
 /// Verification mails a user may ask for per hour (`POST /auth/verify/resend`).
 pub const VERIFICATION_MAILS_PER_HOUR: u32 = 3;

@@ -13,12 +13,13 @@ use crate::auth::password::{
 use crate::auth::refresh::{new_refresh_token, refresh_token_digest};
 use crate::domain::account_token::TokenPurpose;
 use crate::domain::password_change::PasswordChange;
+use crate::domain::quota::Window;
 use crate::domain::user::{
     Caller, EMAIL_MAX_BYTES, PrivateProfile, Registration, Role, SessionRef, User, normalize_email,
 };
 use crate::error::{ApiError, ApiResult};
 use crate::store::sessions::{RefreshToken, Rotation};
-use crate::store::throttle::{Throttle, Window};
+use crate::store::throttle::Throttle;
 
 /// What register, login and refresh return.
 #[derive(Debug, serde::Serialize)]

@@ -5,6 +5,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::auth::refresh::{new_refresh_token, refresh_token_digest};
+use crate::domain::quota::Window;
 use crate::domain::realtime::{
     Connection, Delivery, TICKET_LIFETIME_SECS, TYPING_LIMIT, TYPING_WINDOW_SECS, Ticket,
 };
@@ -12,7 +13,7 @@ use crate::domain::user::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::store::Store;
 use crate::store::realtime::{Opened, StoredTicket};
-use crate::store::throttle::{Throttle, Window};
+use crate::store::throttle::Throttle;
 
 /// The one refusal of a ticket that is unknown, expired or used: which of them it was would
 /// only help someone guessing.

@@ -120,7 +120,7 @@ pub enum QuotaKind {
 
 impl QuotaKind {
     /// The window's length in seconds (clock-aligned: a UTC hour, minute or day).
-    pub const fn window_secs(self) -> i64 {
+    pub const fn window_secs(self) -> u64 {
         match self {
             Self::OrderPlacements => 3600,
             Self::MessagesSent => 60,
@@ -146,35 +146,57 @@ impl QuotaKind {
     }
 }
 
+/// A fixed, clock-aligned counting window: `[start, start + length)`, in unix seconds. Quotas
+/// and the throttles (`store::throttle`) both count in one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub start: i64,
+    pub length: i64,
+}
+
+impl Window {
+    /// The window of `length_secs` (at least 1) that contains `now_unix`.
+    pub fn containing(now_unix: i64, length_secs: u64) -> Self {
+        let length = length_secs.max(1) as i64;
+        Self {
+            start: now_unix - now_unix.rem_euclid(length),
+            length,
+        }
+    }
+
+    pub fn end(self) -> i64 {
+        self.start + self.length
+    }
+
+    /// Seconds from `now_unix` until the window ends (at least 1), for `Retry-After`.
+    pub fn retry_after(self, now_unix: i64) -> u64 {
+        (self.end() - now_unix).max(1) as u64
+    }
+}
+
 /// One user's quota of one kind, in the window that holds `now`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Quota {
     pub kind: QuotaKind,
     pub user_id: Uuid,
     pub limit: u32,
-    /// Unix seconds.
-    pub window_start: i64,
+    pub window: Window,
 }
 
 impl Quota {
     pub fn at(kind: QuotaKind, user_id: Uuid, limit: u32, now: OffsetDateTime) -> Self {
-        let unix = now.unix_timestamp();
         Self {
             kind,
             user_id,
             limit,
-            window_start: unix - unix.rem_euclid(kind.window_secs()),
+            window: Window::containing(now.unix_timestamp(), kind.window_secs()),
         }
-    }
-
-    pub fn window_end(&self) -> i64 {
-        self.window_start + self.kind.window_secs()
     }
 
     /// When the counter may go: a little after its window, so a late transaction never finds
     /// it gone and starts over.
     pub fn expires_at(&self) -> i64 {
-        self.window_end() + 3600
+        self.window.end() + 3600
     }
 
     /// The refusal of one more action at `now`.
@@ -182,7 +204,7 @@ impl Quota {
         QuotaExceeded {
             kind: self.kind,
             limit: self.limit,
-            retry_after_secs: (self.window_end() - now.unix_timestamp()).max(1) as u64,
+            retry_after_secs: self.window.retry_after(now.unix_timestamp()),
         }
     }
 }
@@ -217,21 +239,21 @@ mod tests {
         let now = datetime!(2026-12-06 14:59:30 UTC);
         let hourly = Quota::at(QuotaKind::OrderPlacements, user, 20, now);
         assert_eq!(
-            hourly.window_start,
+            hourly.window.start,
             datetime!(2026-12-06 14:00 UTC).unix_timestamp()
         );
         assert_eq!(hourly.exceeded(now).retry_after_secs, 30);
         let minute = Quota::at(QuotaKind::MessagesSent, user, 30, now);
         assert_eq!(
-            minute.window_end(),
+            minute.window.end(),
             datetime!(2026-12-06 15:00 UTC).unix_timestamp()
         );
         let daily = Quota::at(QuotaKind::GigsCreated, user, 10, now);
         assert_eq!(
-            daily.window_start,
+            daily.window.start,
             datetime!(2026-12-06 00:00 UTC).unix_timestamp()
         );
         assert_eq!(daily.exceeded(now).retry_after_secs, 9 * 3600 + 30);
-        assert!(daily.expires_at() > daily.window_end());
+        assert!(daily.expires_at() > daily.window.end());
     }
 }

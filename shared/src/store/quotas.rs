@@ -9,7 +9,7 @@ use crate::domain::quota::Quota;
 use crate::error::ApiError;
 
 fn quota_key(quota: &Quota) -> keys::Key {
-    keys::quota(quota.kind.name(), quota.user_id, quota.window_start)
+    keys::quota(quota.kind.name(), quota.user_id, quota.window.start)
 }
 
 impl<N: Copy + std::fmt::Debug> Transaction<N> {

@@ -9,34 +9,8 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 
 use super::keys::{self, Key, attr, entity};
 use super::{Store, condition_failed, key_attributes, n, s, sdk_error};
+use crate::domain::quota::Window;
 use crate::error::ApiError;
-
-/// A fixed window: `[start, start + length)`, in unix seconds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Window {
-    pub start: i64,
-    pub length: i64,
-}
-
-impl Window {
-    /// The window of `length_secs` (at least 1) that contains `now_unix`.
-    pub fn containing(now_unix: i64, length_secs: u64) -> Self {
-        let length = length_secs.max(1) as i64;
-        Self {
-            start: now_unix - now_unix.rem_euclid(length),
-            length,
-        }
-    }
-
-    pub fn end(self) -> i64 {
-        self.start + self.length
-    }
-
-    /// Seconds from `now_unix` until the window ends (at least 1), for `Retry-After`.
-    pub fn retry_after(self, now_unix: i64) -> u64 {
-        (self.end() - now_unix).max(1) as u64
-    }
-}
 
 /// What an attempt is counted against.
 #[derive(Debug, Clone, Copy)]

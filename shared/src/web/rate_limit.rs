@@ -17,9 +17,10 @@ use axum::response::{IntoResponse, Response};
 
 use super::{AppState, SourceIp};
 use crate::domain::quota::RequestClient;
+use crate::domain::quota::Window;
 use crate::domain::user::Caller;
 use crate::error::ApiError;
-use crate::store::throttle::{Throttle, Window};
+use crate::store::throttle::Throttle;
 
 /// How long the counter may take before the request goes through uncounted.
 const COUNT_TIMEOUT: Duration = Duration::from_millis(500);
