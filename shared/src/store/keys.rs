@@ -894,6 +894,12 @@ pub fn message_mail_throttle(conversation_id: Uuid, recipient_id: Uuid) -> Key {
 /// How many shard items each area's counters are spread over (see "Metrics counters").
 pub const METRICS_SHARDS: u32 = 8;
 
+/// The shard a write about `entity_id` adds to: the id's low bits (random in UUIDv4 and v7), so
+/// writes spread evenly and a retry of the same write picks the same shard.
+pub fn shard_of(entity_id: Uuid) -> u32 {
+    (entity_id.as_u128() % u128::from(METRICS_SHARDS)) as u32
+}
+
 /// One shard item of an area's counters.
 pub fn metrics_shard(area: &str, shard: u32) -> Key {
     Key::new(format!("METRICS#{area}"), &format!("SHARD#{shard}"))

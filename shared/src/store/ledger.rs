@@ -30,7 +30,6 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::keys::{self, Key, METRICS_SHARDS, attr, entity, index};
-use super::metrics::shard_of;
 use super::transaction::Transaction;
 use super::{Item, Store, from_item, n, s, to_item};
 use crate::domain::ledger::{
@@ -122,7 +121,7 @@ impl<N: Copy + Debug> Transaction<N> {
         // A set: adding a currency it holds changes nothing.
         self.update(
             entry,
-            &keys::ledger_currencies(shard_of(ledger.subject.id())),
+            &keys::ledger_currencies(keys::shard_of(ledger.subject.id())),
             |update| {
                 update
                     .update_expression("ADD #currencies :currency SET #entity = :entity")

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 use uuid::Uuid;
 
-use super::keys::{self, Key, METRICS_SHARDS, attr, entity};
+use super::keys::{self, Key, METRICS_SHARDS, attr, entity, shard_of};
 use super::transaction::Transaction;
 use super::{Item, Store, key_attributes, ledger, n, s, sdk_error};
 use crate::domain::metrics::{Counter, Metrics, MetricsDelta, MoneyFigures};
@@ -15,12 +15,6 @@ use crate::error::ApiError;
 
 /// Every area with counters: the `<area>` of `METRICS#<area>` (`Counter::area`).
 const AREAS: [&str; 5] = ["users", "gigs", "orders", "reviews", "messages"];
-
-/// The shard a write about `entity_id` adds to: the id's low bits (random in UUIDv4 and v7), so
-/// writes spread evenly and a retry of the same write picks the same shard.
-pub(super) fn shard_of(entity_id: Uuid) -> u32 {
-    (entity_id.as_u128() % u128::from(METRICS_SHARDS)) as u32
-}
 
 impl<N: Copy + std::fmt::Debug> Transaction<N> {
     /// Adds `delta` to the counters, on the shard `entity_id` picks: one update (named `name`)
