@@ -70,6 +70,19 @@ impl AdminRefund {
             .map(|reversal| reversal.amount_cents)
             .sum()
     }
+
+    /// Whether Stripe still has to answer for it: the refund itself was never answered, or
+    /// the reversals of its paid-out part were never tried to the end. Such a refund is on the
+    /// scheduler's list until it is not.
+    pub fn unfinished(&self) -> bool {
+        match self.status {
+            RefundStatus::Requested => true,
+            RefundStatus::Pending | RefundStatus::Succeeded => {
+                self.paid_out_cents > 0 && !self.reversals_tried
+            }
+            RefundStatus::Failed => false,
+        }
+    }
 }
 
 /// What one admin refund takes, from where.
