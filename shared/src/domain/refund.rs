@@ -27,6 +27,8 @@ pub struct AdminRefund {
     /// UUIDv7; Stripe's Idempotency-Key of the refund is derived from it.
     pub id: Uuid,
     pub order_id: Uuid,
+    /// Who paid: the refund goes back to them (and they are mailed).
+    pub client_id: Uuid,
     pub freelancer_id: Uuid,
     pub currency: String,
     /// What goes back to the client, in minor units.

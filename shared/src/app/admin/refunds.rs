@@ -126,6 +126,7 @@ pub async fn refund_order(
         let refund = AdminRefund {
             id: Uuid::now_v7(),
             order_id: order.id,
+            client_id: order.client_id,
             freelancer_id: order.freelancer_id,
             currency: order.currency.clone(),
             amount_cents: plan.amount,
