@@ -27,7 +27,9 @@ pub struct AdminRefund {
     /// UUIDv7; Stripe's Idempotency-Key of the refund is derived from it.
     pub id: Uuid,
     pub order_id: Uuid,
-    /// Who paid: the refund goes back to them (and they are mailed).
+    /// Who paid: the refund goes back to them (and they are mailed). A stored refund without
+    /// it reads as the nil id: its mail finds no recipient and is skipped.
+    #[serde(default)]
     pub client_id: Uuid,
     pub freelancer_id: Uuid,
     pub currency: String,
