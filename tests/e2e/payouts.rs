@@ -7,10 +7,12 @@
 
 use std::time::{Duration, Instant};
 
+use gigmarket_shared::domain::order::DisputeStatus;
+use gigmarket_shared::domain::payout::DisputeRecord;
 use gigmarket_tests::payments::CARD_DISPUTED;
 use gigmarket_tests::watch::{
-    active_gig_in_functions_table, admin_over_http, call_with, order_step, pay_over_http_with,
-    place_order, register_over_http, run_scheduler,
+    active_gig_in_functions_table, admin_over_http, call_with, functions_store, order_step,
+    pay_over_http_with, place_order, register_over_http, run_scheduler,
 };
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -207,4 +209,40 @@ async fn a_disputed_charge_reaches_the_admins_and_a_won_dispute_leaves_their_lis
     .await;
     assert_eq!(status, 200);
     assert_eq!(order["dispute"]["status"], "won", "{order}");
+}
+
+/// A lost dispute whose reversals Stripe never answered, as the dispute's close leaves it
+/// (written through the store: Stripe's test mode disputes a charge as it is paid, so no
+/// dispute arrives after a payout): the scheduler under watch asks Stripe again and takes it
+/// off its list. This order was never paid out, so nothing is reversed and the rest stays owed.
+#[tokio::test]
+async fn the_scheduler_retries_a_lost_disputes_reversals_through_cargo_lambda_watch() {
+    let (store, _) = functions_store().await;
+    let closed = time::OffsetDateTime::now_utc() - time::Duration::hours(1);
+    let record = DisputeRecord {
+        id: format!("du_{}", Uuid::new_v4().simple()),
+        order_id: Uuid::new_v4(),
+        freelancer_id: Uuid::new_v4(),
+        amount_cents: 1_000,
+        currency: "EUR".to_owned(),
+        status: DisputeStatus::Lost,
+        frozen_cents: 0,
+        opened_at: closed,
+        closed_at: Some(closed),
+        paid_out_cents: 800,
+        reversals: Vec::new(),
+        reversals_tried: false,
+    };
+    assert!(record.reversals_due());
+    store.put_dispute(&record).await.expect("the dispute");
+    // Another test's run may take it first: either way, a run under watch did.
+    run_scheduler().await;
+    let after = store
+        .get_dispute(&record.id)
+        .await
+        .unwrap()
+        .expect("the dispute");
+    assert!(after.reversals_tried, "{after:?}");
+    assert!(!after.reversals_due(), "{after:?}");
+    assert!(after.reversals.is_empty(), "{after:?}");
 }

@@ -5,9 +5,15 @@
 //! refusals, and `charge.refunded` arriving after our own refund. After each, the ledger's
 //! balances sum to zero.
 
+use gigmarket_shared::ApiError;
+use gigmarket_shared::app::admin::refunds::{RefundBody, refund_order};
+use gigmarket_shared::app::payouts::clear_earnings;
+use gigmarket_shared::domain::audit::Actor;
 use gigmarket_shared::domain::ledger::LedgerAccount;
+use gigmarket_shared::domain::order::RefundStatus;
 use gigmarket_tests::payments::{assert_ledger_balances, balance};
-use gigmarket_tests::{RawRequest, Session, TestApp, TestResponse, WEBHOOK_SECRET};
+use gigmarket_tests::{RawRequest, Session, TestApp, TestResponse, WEBHOOK_SECRET, stripe};
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -243,14 +249,9 @@ async fn a_refund_after_the_payout_reverses_the_transfer_or_leaves_a_debt() {
     complete(&app, &cast.client, &cast.freelancer, second).await;
     let net = balance(&app, LedgerAccount::FreelancerPending(freelancer)).await / 2;
     let later = OffsetDateTime::now_utc() + Duration::days(15);
-    gigmarket_shared::app::payouts::clear_earnings(
-        &app.state.store,
-        Duration::days(14),
-        later,
-        100,
-    )
-    .await
-    .unwrap();
+    clear_earnings(&app.state.store, Duration::days(14), later, 100)
+        .await
+        .unwrap();
     let withdrawn = app
         .withdraw(&cast.freelancer, "all", &json!({"currency": "EUR"}))
         .await;
@@ -309,4 +310,105 @@ async fn a_refund_after_the_payout_reverses_the_transfer_or_leaves_a_debt() {
     );
     assert_eq!(cents(&metrics.body["earnings_pending_cents"]["EUR"]), 0);
     assert_eq!(cents(&metrics.body["earnings_available_cents"]["EUR"]), 0);
+}
+
+/// Stripe is out of reach when an admin refunds a paid-out order, and then loses its answer to
+/// the reversal it made: the scheduler finishes both with the same keys. Stripe ends with one
+/// refund and one reversal, and the debt the refund booked is repaid once.
+#[tokio::test]
+async fn the_scheduler_finishes_an_admin_refund_stripe_did_not_answer() {
+    let app = TestApp::new().await;
+    let store = &app.state.store;
+    let (cast, gig) = app.cast_with_gig().await;
+    let freelancer = cast.freelancer.id;
+    app.onboard(&cast.freelancer).await;
+    let order_id = app.place_order(&cast.client, &gig).await;
+    complete(&app, &cast.client, &cast.freelancer, order_id).await;
+    let net = balance(&app, LedgerAccount::FreelancerPending(freelancer)).await;
+    let transfer_id = app.pay_out(&cast.freelancer, order_id).await.id;
+    let now = OffsetDateTime::now_utc();
+
+    // Written, never answered: the refund stays `requested` with its paid-out share a debt.
+    let admin = Actor::admin(cast.admin.id, None);
+    let body = RefundBody {
+        reason: "never delivered".to_owned(),
+        amount_cents: None,
+    };
+    let outage = refund_order(
+        store,
+        &stripe::unreachable(),
+        &admin,
+        order_id,
+        Ok(body),
+        Some("outage"),
+        now,
+    )
+    .await;
+    assert!(
+        matches!(outage, Err(ApiError::ServiceUnavailable { .. })),
+        "{outage:?}"
+    );
+    let refund_id = store
+        .admin_refund_request(&admin.id, "outage", now.unix_timestamp())
+        .await
+        .unwrap()
+        .expect("the request is recorded")
+        .refund_id;
+    let written = store.get_admin_refund(refund_id).await.unwrap().unwrap();
+    assert_eq!(written.status, RefundStatus::Requested);
+    assert_eq!(i64::try_from(written.paid_out_cents).unwrap(), net);
+    assert_eq!(
+        balance(&app, LedgerAccount::FreelancerDebt(freelancer)).await,
+        -net
+    );
+    assert_ledger_balances(&app, freelancer).await;
+
+    // The scheduler's first try: Stripe refunds, then reverses the transfer but its answer is
+    // lost. The reversal is not booked yet, and the refund stays on the list.
+    stripe::lose_next_answer("POST", &format!("/v1/transfers/{transfer_id}/reversals")).await;
+    let soon = now + Duration::minutes(10);
+    let first = scheduler::run(store, &app.stripe, soon).await.unwrap();
+    assert_eq!(first.admin_refunds_finished, 0, "{first:?}");
+    let half = store.get_admin_refund(refund_id).await.unwrap().unwrap();
+    assert_eq!(half.status, RefundStatus::Succeeded, "{half:?}");
+    assert!(
+        half.reversals.is_empty() && !half.reversals_tried,
+        "{half:?}"
+    );
+
+    // The second finds the reversal Stripe made on the transfer and books it, once.
+    let second = scheduler::run(store, &app.stripe, soon).await.unwrap();
+    assert_eq!(second.admin_refunds_finished, 1, "{second:?}");
+    let done = store.get_admin_refund(refund_id).await.unwrap().unwrap();
+    assert!(done.reversals_tried, "{done:?}");
+    assert_eq!(done.reversals.len(), 1, "{done:?}");
+    assert_eq!(i64::try_from(done.reversed_cents()).unwrap(), net);
+    let idle = scheduler::run(store, &app.stripe, soon).await.unwrap();
+    assert_eq!(idle.admin_refunds_finished, 0, "off the list: {idle:?}");
+
+    // Stripe holds one refund of the whole charge and one reversal of the whole transfer.
+    let charge = app
+        .payment_intent(order_id)
+        .await
+        .latest_charge
+        .expect("a charge");
+    let (status, charge) = stripe::raw(Method::GET, &format!("/v1/charges/{charge}"), "").await;
+    assert_eq!(status, StatusCode::OK, "{charge}");
+    let refunds = charge["refunds"]["data"].as_array().unwrap();
+    assert_eq!(refunds.len(), 1, "{charge}");
+    assert_eq!(refunds[0]["id"].as_str(), done.refund_id.as_deref());
+    assert_eq!(charge["amount_refunded"], charge["amount"], "{charge}");
+    let transfer = app.transfer_of(order_id).await;
+    assert_eq!(transfer.amount_reversed, net, "{transfer:?}");
+    assert_eq!(transfer.reversals.data.len(), 1, "{transfer:?}");
+    assert_eq!(transfer.reversals.data[0].id, done.reversals[0].reversal_id);
+    assert_eq!(
+        balance(&app, LedgerAccount::FreelancerDebt(freelancer)).await,
+        0
+    );
+    assert_eq!(
+        balance(&app, LedgerAccount::FreelancerPaidOut(freelancer)).await,
+        0
+    );
+    assert_ledger_balances(&app, freelancer).await;
 }

@@ -9,7 +9,7 @@
 use gigmarket_shared::domain::gig::Gig;
 use gigmarket_shared::domain::ledger::LedgerAccount;
 use gigmarket_tests::payments::{CARD_DISPUTED, assert_ledger_balances, balance, submit_evidence};
-use gigmarket_tests::{RawRequest, Session, TestApp};
+use gigmarket_tests::{RawRequest, Session, TestApp, stripe};
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -46,6 +46,22 @@ async fn open_disputes(app: &TestApp, admin: &Session) -> Vec<Value> {
     let response = app.get("/admin/disputes", Some(&admin.access_token)).await;
     assert_eq!(response.status, 200, "{response:?}");
     response.body["items"].as_array().unwrap().clone()
+}
+
+/// The charge of `intent_id` is disputed and the dispute lost, both events delivered to the
+/// webhook; answers the dispute's id.
+async fn lose_dispute(app: &TestApp, intent_id: &str) -> String {
+    let dispute_id = app.dispute_id_of(intent_id).await;
+    let created = app
+        .deliver_dispute_event("charge.dispute.created", intent_id)
+        .await;
+    assert_eq!(created.body["outcome"], "recorded", "{created:?}");
+    submit_evidence(&dispute_id, "losing_evidence").await;
+    let closed = app
+        .deliver_dispute_event("charge.dispute.closed", intent_id)
+        .await;
+    assert_eq!(closed.body["outcome"], "recorded", "{closed:?}");
+    dispute_id
 }
 
 #[tokio::test]
@@ -234,16 +250,7 @@ async fn losing_a_dispute_after_the_payout_reverses_the_transfer_the_account_sti
         .await;
     assert_eq!(withdrawn.status, 201, "{withdrawn:?}");
 
-    let dispute_id = app.dispute_id_of(&intent_id).await;
-    let created = app
-        .deliver_dispute_event("charge.dispute.created", &intent_id)
-        .await;
-    assert_eq!(created.body["outcome"], "recorded", "{created:?}");
-    submit_evidence(&dispute_id, "losing_evidence").await;
-    let closed = app
-        .deliver_dispute_event("charge.dispute.closed", &intent_id)
-        .await;
-    assert_eq!(closed.body["outcome"], "recorded", "{closed:?}");
+    let dispute_id = lose_dispute(&app, &intent_id).await;
     // The connected account still held the transfer: it is reversed, and nothing is owed.
     let record = app
         .state
@@ -310,4 +317,64 @@ async fn an_order_whose_dispute_was_lost_can_not_complete_and_refunds_nothing() 
     assert!(cancelled.body.get("refund").is_none(), "{}", cancelled.body);
     assert_eq!(balance(&app, LedgerAccount::Refunds).await, 0);
     assert_ledger_balances(&app, cast.freelancer.id).await;
+}
+
+/// A lost dispute's reversal is made by Stripe, but its answer never arrives: the debt stands
+/// and the dispute waits on the scheduler's list; the next run finds the reversal on the
+/// transfer and books it. Stripe holds one reversal, and nothing is owed.
+#[tokio::test]
+async fn a_lost_disputes_reversal_whose_answer_was_lost_is_booked_by_the_scheduler() {
+    let app = TestApp::new().await;
+    let store = &app.state.store;
+    let (cast, gig) = app.cast_with_gig().await;
+    let freelancer = cast.freelancer.id;
+    let (order_id, intent_id) = paid_order(&app, &cast.client, &gig, CARD_DISPUTED).await;
+    complete(&app, &cast.client, &cast.freelancer, order_id).await;
+    let net = balance(&app, LedgerAccount::FreelancerPending(freelancer)).await;
+    app.onboard(&cast.freelancer).await;
+    let transfer_id = app.pay_out(&cast.freelancer, order_id).await.id;
+
+    stripe::lose_next_answer("POST", &format!("/v1/transfers/{transfer_id}/reversals")).await;
+    let dispute_id = lose_dispute(&app, &intent_id).await;
+    let record = store.get_dispute(&dispute_id).await.unwrap().unwrap();
+    assert!(record.reversals_due(), "{record:?}");
+    assert_eq!(
+        balance(&app, LedgerAccount::FreelancerDebt(freelancer)).await,
+        -net,
+        "not booked while Stripe's answer is missing"
+    );
+    assert_ledger_balances(&app, freelancer).await;
+
+    let soon = OffsetDateTime::now_utc() + Duration::minutes(10);
+    let run = scheduler::run(store, &app.stripe, soon).await.unwrap();
+    assert_eq!(run.dispute_reversals_finished, 1, "{run:?}");
+    let record = store.get_dispute(&dispute_id).await.unwrap().unwrap();
+    assert!(!record.reversals_due(), "{record:?}");
+    assert_eq!(record.reversals.len(), 1, "{record:?}");
+    assert_eq!(
+        i64::try_from(record.reversals[0].amount_cents).unwrap(),
+        net
+    );
+    let transfer = app.transfer_of(order_id).await;
+    assert_eq!(transfer.amount_reversed, net, "{transfer:?}");
+    assert_eq!(
+        transfer.reversals.data.len(),
+        1,
+        "one reversal: {transfer:?}"
+    );
+    assert_eq!(
+        transfer.reversals.data[0].id,
+        record.reversals[0].reversal_id
+    );
+    assert_eq!(
+        balance(&app, LedgerAccount::FreelancerDebt(freelancer)).await,
+        0
+    );
+    assert_eq!(
+        balance(&app, LedgerAccount::FreelancerPaidOut(freelancer)).await,
+        0
+    );
+    assert_ledger_balances(&app, freelancer).await;
+    let idle = scheduler::run(store, &app.stripe, soon).await.unwrap();
+    assert_eq!(idle.dispute_reversals_finished, 0, "off the list: {idle:?}");
 }

@@ -511,6 +511,10 @@ fn event_driven_functions_are_wired_in_sam_and_cdk() {
         "OldImage": {"status": {"S": ["pending"]}}
     }});
     let settled_withdrawals = json!({"dynamodb": {"NewImage": {"entity": {"S": [entity::WITHDRAWAL]}, "gsi3pk": {"S": [{"exists": false}]}}}});
+    let issued_admin_refunds = json!({"dynamodb": {
+        "NewImage": {"entity": {"S": [entity::ADMIN_REFUND]}, "status": {"S": ["pending", "succeeded"]}},
+        "OldImage": {"status": {"S": ["requested"]}}
+    }});
     let check_stream = |deployment: &str, stream: &Value, failure_destination: &Value| {
         assert_eq!(stream["BisectBatchOnFunctionError"], true, "{deployment}");
         assert_eq!(stream["MaximumRetryAttempts"], 5, "{deployment}");
@@ -536,7 +540,8 @@ fn event_driven_functions_are_wired_in_sam_and_cdk() {
                 only_order_items.clone(),
                 decided_gigs.clone(),
                 cleared_earnings.clone(),
-                settled_withdrawals.clone()
+                settled_withdrawals.clone(),
+                issued_admin_refunds.clone()
             ],
             "{deployment}: the dispatcher sees order, review, message and dispute items, decided \
              gigs, cleared earnings and settled withdrawals only"

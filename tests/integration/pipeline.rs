@@ -617,3 +617,85 @@ async fn dispatch_and_mail_twice(
         .map(|message| serde_json::from_str::<Event>(message.body().unwrap()).unwrap())
         .collect()
 }
+
+/// An admin refunds part of a completed order: once Stripe accepted it, the client is mailed
+/// what comes back to them and the freelancer what it took from their earnings, each once,
+/// however often the records and messages come again.
+#[tokio::test]
+async fn an_admin_refund_is_mailed_to_the_client_and_the_freelancer_once() {
+    use gigmarket_shared::app::admin::refunds::{RefundBody, refund_order};
+    use gigmarket_shared::domain::audit::Actor as AuditActor;
+    use gigmarket_shared::events::format_money;
+    use time::OffsetDateTime;
+
+    let (app, mut pipeline) = TestApp::with_pipeline().await;
+    let (cast, gig) = app.cast_with_gig().await;
+    let order_id = app.place_order(&cast.client, &gig).await;
+    for (who, step) in [
+        (&cast.freelancer, "accept"),
+        (&cast.freelancer, "deliver"),
+        (&cast.client, "complete"),
+    ] {
+        app.order_step(who, order_id, step).await;
+    }
+    // The order's own events are another test's: only what follows is dispatched here.
+    pipeline.stream_event().await;
+    let clients_before = subjects_to(&cast.client.email).await;
+    let freelancers_before = subjects_to(&cast.freelancer.email).await;
+
+    let (_, refund) = refund_order(
+        &app.state.store,
+        &app.stripe,
+        &AuditActor::admin(cast.admin.id, None),
+        order_id,
+        Ok(RefundBody {
+            reason: "late delivery".to_owned(),
+            amount_cents: Some(1_001),
+        }),
+        Some("pipeline-refund"),
+        OffsetDateTime::now_utc(),
+    )
+    .await
+    .expect("the refund");
+    let refund = refund.refund;
+    let records = pipeline.stream_event().await;
+    let events: Vec<Event> = dispatch_and_mail_twice(&app, &pipeline, records)
+        .await
+        .into_iter()
+        .filter(|event| event.event_type.to_string().starts_with("admin_refund."))
+        .collect();
+    let ids: HashSet<&str> = events.iter().map(|event| event.event_id.as_str()).collect();
+    let issued = format!("admin_refund:{}:issued", refund.id);
+    assert_eq!(ids, HashSet::from([issued.as_str()]), "{events:?}");
+    assert_eq!(events[0].event_type.to_string(), "admin_refund.issued");
+
+    let amount = format_money(1_001, "EUR");
+    let new_subjects = |before: Vec<String>, now: Vec<String>| -> Vec<String> {
+        now.into_iter()
+            .filter(|subject| !before.contains(subject))
+            .collect()
+    };
+    assert_eq!(
+        new_subjects(clients_before, subjects_to(&cast.client.email).await),
+        [format!(
+            "{amount} of your payment for order {order_id} is refunded"
+        )]
+    );
+    assert_eq!(
+        new_subjects(
+            freelancers_before,
+            subjects_to(&cast.freelancer.email).await
+        ),
+        [format!(
+            "The client of order {order_id} was refunded {amount}"
+        )]
+    );
+    let share = format_money(refund.freelancer_share_cents, "EUR");
+    let mail = mail_to(&cast.freelancer.email).await;
+    assert!(
+        mail.iter().any(|mail| mail.body.contains(&format!(
+            "{share} of it comes from your earnings from the order."
+        ))),
+        "{mail:?}"
+    );
+}

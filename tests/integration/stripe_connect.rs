@@ -416,7 +416,7 @@ async fn a_reversal_takes_back_what_the_account_still_holds() {
 
     let key = format!("reversal:{withdrawal}");
     let reversal = stripe
-        .create_transfer_reversal(&paid.id, Some(300), &key)
+        .create_transfer_reversal(&paid.id, Some(300), "admin-refund:r1", &key)
         .await
         .unwrap();
     assert!(reversal.id.starts_with("trr_"), "{reversal:?}");
@@ -425,13 +425,18 @@ async fn a_reversal_takes_back_what_the_account_still_holds() {
         (300, paid.id.as_str())
     );
     let replayed = stripe
-        .create_transfer_reversal(&paid.id, Some(300), &key)
+        .create_transfer_reversal(&paid.id, Some(300), "admin-refund:r1", &key)
         .await
         .unwrap();
     assert_eq!(replayed.id, reversal.id);
     let over = refused(
         stripe
-            .create_transfer_reversal(&paid.id, Some(701), &format!("{key}:over"))
+            .create_transfer_reversal(
+                &paid.id,
+                Some(701),
+                "admin-refund:r1",
+                &format!("{key}:over"),
+            )
             .await,
     );
     assert!(!over.balance_insufficient(), "{over:?}");
@@ -439,6 +444,10 @@ async fn a_reversal_takes_back_what_the_account_still_holds() {
     assert_eq!(status, StatusCode::OK, "{read}");
     let read: Transfer = serde_json::from_value(read).unwrap();
     assert_eq!((read.amount_reversed, read.reversed), (300, false));
+    // The transfer carries its reversals, each with the cause it was made for.
+    assert_eq!(read.reversals.data.len(), 1, "{read:?}");
+    assert_eq!(read.reversals.data[0].id, reversal.id);
+    assert_eq!(read.reversals.data[0].cause(), Some("admin-refund:r1"));
     assert_eq!(available(Some(&account.id), "eur").await, 700);
 
     // The freelancer's money goes to the bank (a payout on the account): nothing left to take.
@@ -453,7 +462,12 @@ async fn a_reversal_takes_back_what_the_account_still_holds() {
     assert_eq!(available(Some(&account.id), "eur").await, 0);
     let error = refused(
         stripe
-            .create_transfer_reversal(&paid.id, Some(100), &format!("{key}:drained"))
+            .create_transfer_reversal(
+                &paid.id,
+                Some(100),
+                "admin-refund:r2",
+                &format!("{key}:drained"),
+            )
             .await,
     );
     assert!(error.balance_insufficient(), "{error:?}");
@@ -466,7 +480,7 @@ async fn a_reversal_takes_back_what_the_account_still_holds() {
         .await
         .unwrap();
     let whole = stripe
-        .create_transfer_reversal(&rest.id, None, &format!("{key}:rest"))
+        .create_transfer_reversal(&rest.id, None, "admin-refund:r3", &format!("{key}:rest"))
         .await
         .unwrap();
     assert_eq!(whole.amount, 55);
@@ -656,7 +670,7 @@ async fn connect_posts_carry_the_callers_key_and_stripes_fields() {
         r#"{"id":"trr_1","amount":900,"transfer":"tr_1"}"#,
         |stripe| async move {
             stripe
-                .create_transfer_reversal("tr_1", None, "reversal:wd_1")
+                .create_transfer_reversal("tr_1", None, "dispute-lost:du_1", "reversal:wd_1")
                 .await
         },
     )
@@ -665,7 +679,7 @@ async fn connect_posts_carry_the_callers_key_and_stripes_fields() {
         &sent,
         "/v1/transfers/tr_1/reversals",
         Some("reversal:wd_1"),
-        "",
+        "metadata%5bcause%5d=dispute-lost%3adu_1",
     );
 }
 

@@ -9,9 +9,7 @@ use gigmarket_shared::app::payments::{self, PaymentOutcome};
 use gigmarket_shared::domain::ledger::LedgerAccount;
 use gigmarket_shared::domain::money::Currency;
 use gigmarket_shared::domain::order::{ActionInput, Actor, Order, OrderAction, Party};
-use gigmarket_shared::stripe::client::{
-    EventsQuery, PaymentIntent, PaymentIntentStatus, SecretKey, StripeClient, StripeConfig,
-};
+use gigmarket_shared::stripe::client::{EventsQuery, PaymentIntent, PaymentIntentStatus};
 use gigmarket_shared::stripe::signature;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -112,11 +110,7 @@ impl TestApp {
     /// client, pointed at a port nobody listens on): the rejection stands, its refund
     /// `requested`.
     pub async fn reject_while_stripe_is_down(&self, freelancer: Uuid, order_id: Uuid) -> Order {
-        let unreachable = StripeClient::new(StripeConfig::with_key(
-            |_| Some("http://127.0.0.1:9".to_owned()),
-            SecretKey::new("sk_test_local"),
-        ))
-        .unwrap();
+        let unreachable = crate::stripe::unreachable();
         let store = &self.state.store;
         let order = store.get_order(order_id).await.unwrap().unwrap();
         orders::change(

@@ -2,6 +2,7 @@
 //! through the local Stripe's hosted link, its `account.updated` on the Connect webhook, and
 //! withdrawals.
 
+use gigmarket_shared::stripe::client::Transfer;
 use gigmarket_shared::stripe::signature;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -97,6 +98,37 @@ impl TestApp {
         )
         .await;
         assert_eq!(status, reqwest::StatusCode::OK, "{payout}");
+    }
+
+    /// Clears the freelancer's earnings (the scheduler's clearance step, as of 15 days from now)
+    /// and withdraws everything available in EUR; answers the transfer that paid `order_id`
+    /// out. The freelancer is onboarded already.
+    pub async fn pay_out(&self, freelancer: &Session, order_id: Uuid) -> Transfer {
+        gigmarket_shared::app::payouts::clear_earnings(
+            &self.state.store,
+            time::Duration::days(14),
+            OffsetDateTime::now_utc() + time::Duration::days(15),
+            100,
+        )
+        .await
+        .unwrap();
+        let withdrawn = self
+            .withdraw(freelancer, "all", &json!({"currency": "EUR"}))
+            .await;
+        assert_eq!(withdrawn.status, 201, "{withdrawn:?}");
+        self.transfer_of(order_id).await
+    }
+
+    /// The one transfer that paid `order_id` out, as Stripe holds it now.
+    pub async fn transfer_of(&self, order_id: Uuid) -> Transfer {
+        let mut transfers = self
+            .stripe
+            .list_transfers(&order_id.to_string())
+            .await
+            .unwrap()
+            .data;
+        assert_eq!(transfers.len(), 1, "{transfers:?}");
+        transfers.remove(0)
     }
 
     pub async fn deliver_connect_event(&self, event: &Value, secret: &str) -> TestResponse {

@@ -58,6 +58,33 @@ pub async fn paid_intent(stripe: &StripeClient, order: &str) -> PaymentIntent {
     stripe.retrieve_payment_intent(&intent.id).await.unwrap()
 }
 
+/// The real client pointed at a port nobody listens on: Stripe out of reach (every call is a
+/// transport error, retryable with the same Idempotency-Key).
+pub fn unreachable() -> StripeClient {
+    StripeClient::new(StripeConfig::with_key(
+        |_| Some("http://127.0.0.1:9".to_owned()),
+        gigmarket_shared::stripe::client::SecretKey::new("sk_test_local"),
+    ))
+    .unwrap()
+}
+
+/// Makes the stripe service lose its answer to the next successful `method path` once: it acts
+/// (and saves the answer under the request's Idempotency-Key, as Stripe does) but the caller
+/// gets a 500, as when the connection drops or the caller crashes before reading the answer.
+pub async fn lose_next_answer(method: &str, path: &str) {
+    let (status, body) = raw(
+        reqwest::Method::POST,
+        "/_config/lost_answers",
+        &format!("method={method}&path={path}"),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "registering the lost answer: {body}"
+    );
+}
+
 pub fn now_unix() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }

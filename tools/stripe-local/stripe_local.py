@@ -194,6 +194,37 @@ async def idempotency(request, handler):
         return response
 
 
+# --- Lost answers (local only) -------------------------------------------------------------------
+
+# Requests whose answer is lost once, registered with `POST /_config/lost_answers` (`method`,
+# `path`): Stripe acts on the request and saves its answer under the Idempotency-Key, but the
+# caller sees a 500 `api_error`, as when the connection drops or the caller crashes before
+# reading the answer. A retry with the same key then gets the saved answer, as from Stripe.
+_lost_answers = collections.Counter()
+
+
+async def register_lost_answer(request):
+    data = await server.get_post_data(request) or {}
+    method = required(data.pop("method", None), "method").upper()
+    path = required(data.pop("path", None), "path")
+    unknown_parameter(data)
+    _lost_answers[(method, path)] += 1
+    return web.Response()
+
+
+@web.middleware
+async def lost_answers(request, handler):
+    response = await handler(request)
+    scope = (request.method, request.path)
+    if _lost_answers[scope] > 0 and response.status < 400:
+        _lost_answers[scope] -= 1
+        return server.json_response(
+            {"error": {"type": "api_error",
+                       "message": "An error occurred with our connection to Stripe."}},
+            status=500)
+    return response
+
+
 # --- PaymentIntents: transfer_group, cancellation_reason, payment_intent.canceled --------------
 
 _intent_init = PaymentIntent.__init__
@@ -391,6 +422,7 @@ async def overrides(request, handler):
         # The saved answers and links name objects that are gone with the data.
         _idempotent.clear()
         _account_links.clear()
+        _lost_answers.clear()
     return await handler(request)
 
 
@@ -1284,9 +1316,12 @@ def install(app):
     app.middlewares.insert(0, hosted_onboarding)
     # Innermost: after localstripe's error and auth middlewares, as its own routes are.
     app.middlewares.append(request_context)
+    # Outside the idempotency: the answer Stripe saved is the one a retry gets.
+    app.middlewares.append(lost_answers)
     app.middlewares.append(idempotency)
     app.middlewares.append(overrides)
     app.router.add_delete("/_config/webhooks/{id}", delete_webhook)
+    app.router.add_post("/_config/lost_answers", register_lost_answer)
     for method, path, action in CONNECT_ROUTES:
         app.router.add_route(method, path, json_handler(action))
     app.router.add_post("/_test/accounts/{id}/requirements", set_requirements)

@@ -43,6 +43,7 @@ pub fn event_for(record: &EventRecord) -> Result<Option<Event>, UndecodableRecor
         } => Some(Event::for_cleared_earning(&earning, cleared_at)),
         StreamChange::WithdrawalSent(withdrawal) => Some(Event::for_withdrawal_sent(&withdrawal)),
         StreamChange::Dispute(dispute) => Some(Event::for_dispute(&dispute)),
+        StreamChange::AdminRefundIssued(refund) => Some(Event::for_admin_refund(&refund)),
         // Only pushed live (realtime); the dispatcher's filter never passes them.
         StreamChange::ReadReceipt(_) | StreamChange::UnreadTotal { .. } => None,
     });

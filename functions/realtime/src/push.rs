@@ -51,7 +51,8 @@ pub fn delivery_for(record: &EventRecord, now: OffsetDateTime) -> anyhow::Result
             | StreamChange::GigDecision(_)
             | StreamChange::FundsCleared { .. }
             | StreamChange::WithdrawalSent(_)
-            | StreamChange::Dispute(_),
+            | StreamChange::Dispute(_)
+            | StreamChange::AdminRefundIssued(_),
         ) => None,
         None => None,
     })

@@ -4,8 +4,9 @@
 //! orders unpaid 24 hours after placement (cancelling their PaymentIntent), asks Stripe again for
 //! refunds it has not accepted yet, publishes the reviews still sealed when their order's
 //! review window closed, clears the earnings of orders completed a clearance period ago and asks
-//! Stripe again for withdrawals' transfers it did not answer, and finishes re-listing the gigs
-//! of users whose block or unblock request died half-way.
+//! Stripe again for withdrawals' transfers, admin refunds and lost disputes' reversals it did
+//! not answer, and finishes re-listing the gigs of users whose block or unblock request died
+//! half-way.
 //!
 //! The daily reconciliation is a step of this run, gated by its stored watermark, not a second
 //! schedule: see `domain::reconciliation` for why.
@@ -16,7 +17,9 @@
 //! condition fails and the order is skipped); a run that stops half-way is finished by the next.
 
 use gigmarket_shared::ApiError;
+use gigmarket_shared::app::admin::refunds::finish_due_refunds;
 use gigmarket_shared::app::admin::users::{GIG_REINDEX_GRACE, resume_gig_reindexes};
+use gigmarket_shared::app::disputes::finish_due_reversals;
 use gigmarket_shared::app::orders::change as change_order;
 use gigmarket_shared::app::payments::issue_refund;
 use gigmarket_shared::app::payouts::{clear_earnings, resend_transfers};
@@ -52,6 +55,10 @@ pub struct RunSummary {
     pub earnings_cleared: usize,
     /// Withdrawals whose last transfers Stripe made on this run's asking.
     pub withdrawals_finished: usize,
+    /// Admin refunds whose refund and reversals Stripe answered on this run's asking.
+    pub admin_refunds_finished: usize,
+    /// Lost disputes whose reversals Stripe answered on this run's asking.
+    pub dispute_reversals_finished: usize,
     /// Blocked or unblocked users whose gigs were still waiting to be re-listed or unlisted.
     pub gig_reindexes_resumed: usize,
 }
@@ -71,9 +78,9 @@ impl Default for Settings {
     }
 }
 
-/// A withdrawal whose transfers are still being asked for by its own request is left alone
-/// this long before the scheduler asks again.
-const WITHDRAWAL_GRACE: time::Duration = time::Duration::minutes(5);
+/// A withdrawal, admin refund or lost dispute whose Stripe calls are still being made by its
+/// own request is left alone this long before the scheduler asks again.
+const STRIPE_GRACE: time::Duration = time::Duration::minutes(5);
 
 /// The invocation: a run as of `now` when the payload is what the schedule's EventBridge rule
 /// sends; any other payload (an API request, a queue batch, `{}`) is refused as the invocation's
@@ -183,10 +190,28 @@ pub async fn run_with(
     }
     // Transfers Stripe could not answer when their withdrawal was made: the same
     // Idempotency-Key, so asking again never transfers twice.
-    match resend_transfers(store, stripe, WITHDRAWAL_GRACE, now, MAX_PER_RUN).await {
+    match resend_transfers(store, stripe, STRIPE_GRACE, now, MAX_PER_RUN).await {
         Ok(finished) => summary.withdrawals_finished = finished,
         Err(error) => {
             tracing::error!(error = %error, "resending transfers failed");
+            first_error.get_or_insert(error);
+        }
+    }
+    // Admin refunds and lost disputes' reversals Stripe did not answer (an outage, a crash
+    // between our write and Stripe's answer): the same Idempotency-Keys, and a reversal made
+    // for an attempt that never heard of it is found on its transfer, so nothing is refunded
+    // or reversed twice.
+    match finish_due_refunds(store, stripe, STRIPE_GRACE, now, MAX_PER_RUN).await {
+        Ok(finished) => summary.admin_refunds_finished = finished,
+        Err(error) => {
+            tracing::error!(error = %error, "finishing admin refunds failed");
+            first_error.get_or_insert(error);
+        }
+    }
+    match finish_due_reversals(store, stripe, STRIPE_GRACE, now, MAX_PER_RUN).await {
+        Ok(finished) => summary.dispute_reversals_finished = finished,
+        Err(error) => {
+            tracing::error!(error = %error, "finishing lost disputes' reversals failed");
             first_error.get_or_insert(error);
         }
     }

@@ -223,9 +223,11 @@ export const FUNCTIONS: FunctionSpec[] = [
     // (RECONCILIATION#), GetItem of an event's applied record (STRIPE_EVENT#), and the webhook's
     // own transaction for an event it missed (order, ledger, Put of the STRIPE_EVENT# record).
     // A missed `charge.refunded` naming an admin refund: GetItem and Put of the refund (REFUND#).
+    // What Stripe did not answer: an admin refund's Put (REFUND#) with its reversals' ledger
+    // transactions, and a lost dispute's reversals: Update of the dispute (DISPUTE#).
     table: {
       actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'],
-      leadingKeys: ['ORDER#*', 'GIG#*', 'REVIEW#*', 'USER#*', 'METRICS#*', 'LEDGER#*', 'BALANCE#*', 'STRIPE_EVENT#*', 'RECONCILIATION#*', 'EARNINGS#*', 'REFUND#*'],
+      leadingKeys: ['ORDER#*', 'GIG#*', 'REVIEW#*', 'USER#*', 'METRICS#*', 'LEDGER#*', 'BALANCE#*', 'STRIPE_EVENT#*', 'RECONCILIATION#*', 'EARNINGS#*', 'REFUND#*', 'DISPUTE#*'],
     },
     queriesIndexes: true,
     timeoutSeconds: 60,

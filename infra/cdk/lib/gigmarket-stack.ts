@@ -434,6 +434,11 @@ export class GigmarketStack extends cdk.Stack {
             OldImage: { status: { S: lambda.FilterRule.or('pending') } },
           };
           const settledWithdrawal = { entity: { S: lambda.FilterRule.or('withdrawal') }, gsi3pk: { S: lambda.FilterRule.notExists() } };
+          // Admin refunds only as Stripe accepts them (status requested -> pending or succeeded).
+          const issuedAdminRefund = {
+            NewImage: { entity: { S: lambda.FilterRule.or('admin_refund') }, status: { S: lambda.FilterRule.or('pending', 'succeeded') } },
+            OldImage: { status: { S: lambda.FilterRule.or('requested') } },
+          };
           fn.addEventSource(
             new sources.DynamoEventSource(table, {
               startingPosition: lambda.StartingPosition.LATEST,
@@ -448,6 +453,7 @@ export class GigmarketStack extends cdk.Stack {
                 lambda.FilterCriteria.filter({ dynamodb: { NewImage: isDecidedGig } }),
                 lambda.FilterCriteria.filter({ dynamodb: clearedEarning }),
                 lambda.FilterCriteria.filter({ dynamodb: { NewImage: settledWithdrawal } }),
+                lambda.FilterCriteria.filter({ dynamodb: issuedAdminRefund }),
               ],
             }),
           );

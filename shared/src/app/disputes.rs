@@ -126,6 +126,7 @@ async fn open(
         closed_at: None,
         paid_out_cents: 0,
         reversals: Vec::new(),
+        reversals_tried: false,
     };
     let ledger = match from {
         Some(from) if frozen > 0 => Some(
@@ -245,37 +246,59 @@ async fn close(
             now_unix: now.unix_timestamp(),
         })
         .await?;
-    if written == DisputeWrite::Recorded && paid_out > 0 {
-        reverse_paid_out(store, stripe, &after, &currency, now).await;
+    if written == DisputeWrite::Recorded
+        && paid_out > 0
+        && let Err(error) = reverse_paid_out(store, stripe, &after, now).await
+    {
+        // The dispute's write stands: the scheduler tries the reversals again.
+        tracing::warn!(error = %error, dispute = %after.id, "lost dispute's payout not reversed yet; it stays a debt");
     }
     Ok(written)
 }
 
 /// A lost dispute's share that was paid out already is a debt: it is reversed from the order's
 /// transfers as far as the connected account covers it, as an admin refund's is
-/// (`app::payouts::reverse_payouts`). One attempt, when the dispute is lost: what it does not
-/// take back stays a debt that cleared earnings repay, so a failure is logged, never returned
-/// (the dispute's write stands).
+/// (`app::payouts::reverse_payouts`). Tried when the dispute is lost; when Stripe does not
+/// answer, the dispute stays on the scheduler's list ([`finish_due_reversals`]) and the debt
+/// stands until a retry (the same keys) takes it back.
 async fn reverse_paid_out(
     store: &Store,
     stripe: &StripeClient,
     record: &DisputeRecord,
-    currency: &Currency,
     now: OffsetDateTime,
-) {
+) -> ApiResult<()> {
+    let currency = Currency::parse(&record.currency).map_err(ApiError::internal)?;
     let cause = format!("{}:{}", LedgerKind::DisputeLost.id_prefix(), record.id);
     let clawback = Clawback {
         cause: &cause,
         order_id: record.order_id,
         freelancer_id: record.freelancer_id,
-        currency,
+        currency: &currency,
         paid_out_cents: record.paid_out_cents,
     };
-    let reversed = match reverse_payouts(store, stripe, clawback, &record.reversals, now).await {
-        Ok(reversals) => store.record_dispute_reversals(&record.id, &reversals).await,
-        Err(error) => Err(error),
-    };
-    if let Err(error) = reversed {
-        tracing::warn!(error = %error, dispute = %record.id, "lost dispute's payout not reversed; it stays a debt");
+    let reversals = reverse_payouts(store, stripe, clawback, &record.reversals, now).await?;
+    store.record_dispute_reversals(&record.id, &reversals).await
+}
+
+/// Tries again the reversals of lost disputes closed at least `grace` before `now` whose
+/// reversals Stripe did not answer; answers how many are done. A dispute Stripe still does
+/// not answer for stays on the list.
+pub async fn finish_due_reversals(
+    store: &Store,
+    stripe: &StripeClient,
+    grace: time::Duration,
+    now: OffsetDateTime,
+    limit: usize,
+) -> ApiResult<usize> {
+    let mut finished = 0;
+    for record in store.due_dispute_reversals(now - grace, limit).await? {
+        match reverse_paid_out(store, stripe, &record, now).await {
+            Ok(()) => finished += 1,
+            Err(ApiError::ServiceUnavailable { cause, .. }) => {
+                tracing::warn!(error = %cause, dispute = %record.id, "reversal still not answered; the next run retries");
+            }
+            Err(error) => return Err(error),
+        }
     }
+    Ok(finished)
 }

@@ -636,10 +636,12 @@ const REVERSAL_BOOKING_ATTEMPTS: u32 = 3;
 /// Takes `clawback.paid_out_cents` back from the transfers that paid out the order's earning
 /// (newest first), as far as the connected account covers it, less what `done` took already.
 /// Each reversal is keyed by the cause and the transfer and booked as it is made
-/// (`payout-reversed:<cause>:<transfer>`: paid out back to the debt it was booked as). Stripe
+/// (`payout-reversed:<cause>:<transfer>`: paid out back to the debt it was booked as). A
+/// reversal carries its cause (`metadata[cause]`), so one Stripe made for an attempt that
+/// never heard the answer is found on its transfer and booked, not made again. Stripe
 /// refusing one (`balance_insufficient`) ends the attempt: the rest stays a debt, which cleared
 /// earnings repay. Answers every reversal, `done`'s first; 503 when Stripe did not answer (the
-/// same call again finishes it).
+/// same call again finishes it: the scheduler retries).
 pub async fn reverse_payouts(
     store: &Store,
     stripe: &StripeClient,
@@ -661,35 +663,50 @@ pub async fn reverse_payouts(
         .data;
     for transfer in transfers {
         let left = clawback.paid_out_cents.saturating_sub(taken(&reversals));
-        let reversible = (transfer.amount - transfer.amount_reversed)
-            .max(0)
-            .unsigned_abs();
         if left == 0 {
             break;
         }
-        if reversible == 0
-            || reversals
-                .iter()
-                .any(|reversal| reversal.transfer_id == transfer.id)
+        if reversals
+            .iter()
+            .any(|reversal| reversal.transfer_id == transfer.id)
         {
             continue;
         }
-        let amount = left.min(reversible);
-        let reversed = stripe
-            .create_transfer_reversal(
-                &transfer.id,
-                Some(i64::try_from(amount).map_err(ApiError::internal)?),
-                &format!("reversal:{}:{}", clawback.cause, transfer.id),
-            )
-            .await;
-        let reversal = match reversed {
-            Ok(reversal) => reversal,
-            Err(error) if error.is_retryable() => return Err(unavailable(error)),
-            Err(error) => {
-                tracing::info!(error = %error, cause = clawback.cause, "reversal refused; the rest stays a debt");
-                break;
+        // Made for this cause by an attempt that never heard Stripe's answer (or crashed
+        // before booking it): booked now, never asked for again.
+        let made_before = transfer
+            .reversals
+            .data
+            .iter()
+            .find(|reversal| reversal.cause() == Some(clawback.cause));
+        let reversal = match made_before {
+            Some(reversal) => reversal.clone(),
+            None => {
+                let reversible = (transfer.amount - transfer.amount_reversed)
+                    .max(0)
+                    .unsigned_abs();
+                if reversible == 0 {
+                    continue;
+                }
+                let reversed = stripe
+                    .create_transfer_reversal(
+                        &transfer.id,
+                        Some(i64::try_from(left.min(reversible)).map_err(ApiError::internal)?),
+                        clawback.cause,
+                        &format!("reversal:{}:{}", clawback.cause, transfer.id),
+                    )
+                    .await;
+                match reversed {
+                    Ok(reversal) => reversal,
+                    Err(error) if error.is_retryable() => return Err(unavailable(error)),
+                    Err(error) => {
+                        tracing::info!(error = %error, cause = clawback.cause, "reversal refused; the rest stays a debt");
+                        break;
+                    }
+                }
             }
         };
+        let amount = reversal.amount.max(0).unsigned_abs();
         book_reversal(store, &clawback, &transfer.id, amount, now).await?;
         reversals.push(PayoutReversal {
             transfer_id: transfer.id,

@@ -225,6 +225,20 @@ pub struct DisputeRecord {
     pub paid_out_cents: u64,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reversals: Vec<PayoutReversal>,
+    /// Whether the reversals were tried to the end (Stripe made or refused each): whatever
+    /// they did not take back stays a debt.
+    #[serde(default)]
+    pub reversals_tried: bool,
+}
+
+impl DisputeRecord {
+    /// Whether the reversals of a lost dispute's paid-out share still wait for Stripe's
+    /// answer: such a dispute is on the scheduler's list until they do not.
+    pub fn reversals_due(&self) -> bool {
+        self.status == super::order::DisputeStatus::Lost
+            && self.paid_out_cents > 0
+            && !self.reversals_tried
+    }
 }
 
 /// Where a lost dispute's `amount` comes from, for an order split into the freelancer's

@@ -27,6 +27,10 @@ pub struct AdminRefund {
     /// UUIDv7; Stripe's Idempotency-Key of the refund is derived from it.
     pub id: Uuid,
     pub order_id: Uuid,
+    /// Who paid: the refund goes back to them (and they are mailed). A stored refund without
+    /// it reads as the nil id: its mail finds no recipient and is skipped.
+    #[serde(default)]
+    pub client_id: Uuid,
     pub freelancer_id: Uuid,
     pub currency: String,
     /// What goes back to the client, in minor units.
@@ -69,6 +73,19 @@ impl AdminRefund {
             .iter()
             .map(|reversal| reversal.amount_cents)
             .sum()
+    }
+
+    /// Whether Stripe still has to answer for it: the refund itself was never answered, or
+    /// the reversals of its paid-out part were never tried to the end. Such a refund is on the
+    /// scheduler's list until it is not.
+    pub fn unfinished(&self) -> bool {
+        match self.status {
+            RefundStatus::Requested => true,
+            RefundStatus::Pending | RefundStatus::Succeeded => {
+                self.paid_out_cents > 0 && !self.reversals_tried
+            }
+            RefundStatus::Failed => false,
+        }
     }
 }
 

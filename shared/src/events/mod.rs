@@ -44,8 +44,8 @@ pub use gig::GigDecisionSummary;
 pub use mail::{Email, format_money};
 pub use message::{MESSAGE_MAIL_WINDOW_SECS, MessageEventKind, MessageSummary};
 pub use payout::{
-    DisputeEventKind, DisputeSummary, FundsEventKind, FundsSummary, WithdrawalEventKind,
-    WithdrawalSummary,
+    AdminRefundEventKind, AdminRefundSummary, DisputeEventKind, DisputeSummary, FundsEventKind,
+    FundsSummary, WithdrawalEventKind, WithdrawalSummary,
 };
 pub use review::{ReviewEventKind, ReviewSummary};
 
@@ -76,6 +76,8 @@ pub enum Subject {
     Withdrawal(WithdrawalSummary),
     /// A dispute of an order's charge, opened or decided, for the order's freelancer.
     Dispute(DisputeSummary),
+    /// An admin's refund of a completed order, for its client and freelancer.
+    AdminRefund(AdminRefundSummary),
 }
 
 impl Subject {
@@ -90,6 +92,7 @@ impl Subject {
             Self::Funds(_) => "funds",
             Self::Withdrawal(_) => "withdrawal",
             Self::Dispute(_) => "dispute",
+            Self::AdminRefund(_) => "admin_refund",
         }
     }
 }
@@ -107,6 +110,7 @@ pub enum EventType {
     Funds(FundsEventKind),
     Withdrawal(WithdrawalEventKind),
     Dispute(DisputeEventKind),
+    AdminRefund(AdminRefundEventKind),
 }
 
 impl EventType {
@@ -121,6 +125,7 @@ impl EventType {
             Self::Funds(_) => "funds",
             Self::Withdrawal(_) => "withdrawal",
             Self::Dispute(_) => "dispute",
+            Self::AdminRefund(_) => "admin_refund",
         }
     }
 
@@ -134,6 +139,7 @@ impl EventType {
             Self::Funds(kind) => kind.as_str(),
             Self::Withdrawal(kind) => kind.as_str(),
             Self::Dispute(kind) => kind.as_str(),
+            Self::AdminRefund(kind) => kind.as_str(),
         }
     }
 }
@@ -162,6 +168,7 @@ impl<'de> Deserialize<'de> for EventType {
             Some(("funds", kind_name)) => kind(kind_name).map(Self::Funds),
             Some(("withdrawal", kind_name)) => kind(kind_name).map(Self::Withdrawal),
             Some(("dispute", kind_name)) => kind(kind_name).map(Self::Dispute),
+            Some(("admin_refund", kind_name)) => kind(kind_name).map(Self::AdminRefund),
             _ => Err(serde::de::value::Error::custom("no such subject")),
         };
         parsed.map_err(|error| D::Error::custom(format!("event type `{name}`: {error}")))
@@ -312,6 +319,9 @@ impl Notice<'_> {
             (Subject::Dispute(subject), EventType::Dispute(_)) => {
                 payout::freelancer(subject.freelancer_id)
             }
+            (Subject::AdminRefund(subject), EventType::AdminRefund(_)) => {
+                payout::admin_refund_recipients(subject)
+            }
             _ => unreachable!("Event::notice pairs every type with its subject"),
         }
     }
@@ -342,6 +352,9 @@ impl Notice<'_> {
             (Subject::Dispute(subject), EventType::Dispute(kind)) => {
                 payout::dispute_message(kind, subject)
             }
+            (Subject::AdminRefund(subject), EventType::AdminRefund(kind)) => {
+                payout::admin_refund_message(kind, subject, recipient.role)
+            }
             _ => unreachable!("Event::notice pairs every type with its subject"),
         };
         message.to_email(recipient_name)
@@ -370,7 +383,8 @@ impl Notice<'_> {
             | Subject::Gig(_)
             | Subject::Funds(_)
             | Subject::Withdrawal(_)
-            | Subject::Dispute(_) => None,
+            | Subject::Dispute(_)
+            | Subject::AdminRefund(_) => None,
         }
     }
 }

@@ -2,7 +2,8 @@
 //! freelancer: `funds.cleared` when an order's earning clears (withdrawable from now on), and
 //! `withdrawal.sent` once every transfer of a withdrawal is made or refused (what was sent, and
 //! what came back to the balance), and `dispute.opened` / `dispute.won` / `dispute.lost` as a
-//! client's bank disputes an order's charge and decides.
+//! client's bank disputes an order's charge and decides; `admin_refund.issued` to the client
+//! and the freelancer once Stripe accepted an admin's refund of a completed order.
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -13,6 +14,7 @@ use super::{Event, EventType, Recipient, RecipientRole, SCHEMA_VERSION, Subject}
 use crate::domain::order::Actor;
 use crate::domain::order::DisputeStatus;
 use crate::domain::payout::{DisputeRecord, Earning, TransferStatus, Withdrawal};
+use crate::domain::refund::AdminRefund;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -63,6 +65,39 @@ impl DisputeEventKind {
             Self::Lost => "lost",
         }
     }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AdminRefundEventKind {
+    /// Stripe accepted the refund: the client's money is on its way back.
+    Issued,
+}
+
+impl AdminRefundEventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Issued => "issued",
+        }
+    }
+}
+
+/// An admin's refund of a completed order, as `admin_refund` events carry it
+/// (`"admin_refund": {...}`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AdminRefundSummary {
+    pub refund_id: Uuid,
+    pub order_id: Uuid,
+    pub client_id: Uuid,
+    pub freelancer_id: Uuid,
+    pub currency: String,
+    /// What goes back to the client.
+    pub amount_cents: u64,
+    /// What of it comes from the freelancer's earnings (the rest from the platform's fees).
+    pub freelancer_share_cents: u64,
+    /// Of the freelancer's share, what they had withdrawn already: taken back from their
+    /// payout account, or owed.
+    pub paid_out_cents: u64,
 }
 
 /// A dispute, as `dispute` events carry it (`"dispute": {...}`).
@@ -188,6 +223,87 @@ impl Event {
             }),
             version: SCHEMA_VERSION,
         }
+    }
+}
+
+impl Event {
+    /// The event of an admin refund Stripe accepted. Its id is the refund's: it is mailed once.
+    pub fn for_admin_refund(refund: &AdminRefund) -> Self {
+        let kind = AdminRefundEventKind::Issued;
+        Self {
+            event_id: format!("admin_refund:{}:{}", refund.id, kind.as_str()),
+            event_type: EventType::AdminRefund(kind),
+            occurred_at: refund.updated_at,
+            actor: Actor::system(),
+            subject: Subject::AdminRefund(AdminRefundSummary {
+                refund_id: refund.id,
+                order_id: refund.order_id,
+                client_id: refund.client_id,
+                freelancer_id: refund.freelancer_id,
+                currency: refund.currency.clone(),
+                amount_cents: refund.amount_cents,
+                freelancer_share_cents: refund.freelancer_share_cents,
+                paid_out_cents: refund.paid_out_cents,
+            }),
+            version: SCHEMA_VERSION,
+        }
+    }
+}
+
+/// The client, then the freelancer.
+pub(super) fn admin_refund_recipients(refund: &AdminRefundSummary) -> Vec<Recipient> {
+    vec![
+        Recipient {
+            user_id: refund.client_id,
+            role: RecipientRole::Client,
+        },
+        Recipient {
+            user_id: refund.freelancer_id,
+            role: RecipientRole::Freelancer,
+        },
+    ]
+}
+
+/// The client reads what comes back to them; the freelancer what it took from their earnings.
+pub(super) fn admin_refund_message(
+    kind: AdminRefundEventKind,
+    refund: &AdminRefundSummary,
+    role: RecipientRole,
+) -> Message {
+    let order = refund.order_id;
+    let money = |cents| format_money(cents, &refund.currency);
+    let amount = money(refund.amount_cents);
+    let (subject, lines) = match (kind, role) {
+        (AdminRefundEventKind::Issued, RecipientRole::Client) => (
+            format!("{amount} of your payment for order {order} is refunded"),
+            vec![
+                format!("We refunded {amount} of your payment for order {order} to the card you paid with."),
+                "Your bank shows it within 5 to 10 business days.".to_owned(),
+            ],
+        ),
+        (AdminRefundEventKind::Issued, _) => (
+            format!("The client of order {order} was refunded {amount}"),
+            std::iter::once(if refund.freelancer_share_cents == 0 {
+                "The platform's fees covered it: your earnings are unchanged.".to_owned()
+            } else {
+                format!(
+                    "{} of it comes from your earnings from the order.",
+                    money(refund.freelancer_share_cents)
+                )
+            })
+            .chain((refund.paid_out_cents > 0).then(|| {
+                format!(
+                    "{} of that you had withdrawn already: it is taken back from your payout account, or from your next earnings where the account no longer holds it.",
+                    money(refund.paid_out_cents)
+                )
+            }))
+            .collect(),
+        ),
+    };
+    Message {
+        subject,
+        lines,
+        footer: format!("Order {order} - Gigmarket"),
     }
 }
 

@@ -4,10 +4,12 @@
 //! released or forfeited, conditioned on what was read of it), the ledger transaction that
 //! moves the money, and the Stripe event that reported it.
 
+use aws_sdk_dynamodb::types::AttributeValue;
+
 use super::keys::{self, attr, entity, index};
 use super::paged::Listing;
 use super::transaction::TransactOutcome;
-use super::{Store, attribute, from_item, n, s, to_item};
+use super::{Store, attribute, from_item, n, to_item};
 use crate::domain::ledger::{LedgerAccount, LedgerTransaction};
 use crate::domain::order::{DisputeStatus, Order, OrderDispute};
 use crate::domain::payout::{DisputeRecord, Earning, PayoutReversal};
@@ -49,17 +51,22 @@ enum Writing {
     ProcessorEvent,
 }
 
-fn dispute_item(record: &DisputeRecord) -> Result<super::Item, ApiError> {
+pub(super) fn dispute_item(record: &DisputeRecord) -> Result<super::Item, ApiError> {
     let mut item = to_item(&keys::dispute(&record.id), entity::DISPUTE, record)?;
     if record.status == DisputeStatus::Open {
-        let open = index::OPEN_DISPUTES;
-        item.insert(open.pk().to_owned(), s(keys::open_disputes_partition()));
-        item.insert(
-            open.sk().to_owned(),
-            s(keys::open_dispute_sort(
-                record.opened_at.unix_timestamp(),
-                &record.id,
-            )),
+        super::put_on_list(
+            &mut item,
+            index::OPEN_DISPUTES,
+            keys::open_disputes_partition(),
+            keys::dispute_sort(record.opened_at.unix_timestamp(), &record.id),
+        );
+    } else if record.reversals_due() {
+        let closed_at = record.closed_at.unwrap_or(record.opened_at);
+        super::put_on_list(
+            &mut item,
+            index::PAYOUT_DEADLINES,
+            keys::due_dispute_reversal_partition(),
+            keys::dispute_sort(closed_at.unix_timestamp(), &record.id),
         );
     }
     Ok(item)
@@ -132,25 +139,49 @@ impl Store {
         }
     }
 
-    /// Records the reversals that took a lost dispute's paid-out share back.
+    /// Records the reversals that took a lost dispute's paid-out share back, tried to the end:
+    /// the dispute leaves the scheduler's list.
     pub async fn record_dispute_reversals(
         &self,
         dispute_id: &str,
         reversals: &[PayoutReversal],
     ) -> Result<(), ApiError> {
         let key = keys::dispute(dispute_id);
+        let due = index::PAYOUT_DEADLINES;
         self.client()
             .update_item()
             .table_name(self.table())
             .set_key(Some(super::key_attributes(&key)))
-            .update_expression("SET #reversals = :reversals")
+            .update_expression(
+                "SET #reversals = :reversals, #tried = :tried REMOVE #due_pk, #due_sk",
+            )
             .condition_expression(format!("attribute_exists({})", attr::PK))
             .expression_attribute_names("#reversals", "reversals")
+            .expression_attribute_names("#tried", "reversals_tried")
+            .expression_attribute_names("#due_pk", due.pk())
+            .expression_attribute_names("#due_sk", due.sk())
             .expression_attribute_values(":reversals", attribute(&reversals)?)
+            .expression_attribute_values(":tried", AttributeValue::Bool(true))
             .send()
             .await
             .map_err(super::sdk_error("UpdateItem"))?;
         Ok(())
+    }
+
+    /// Lost disputes closed at or before `closed_by` whose reversals Stripe has not answered
+    /// yet (`DisputeRecord::reversals_due`), oldest first.
+    pub async fn due_dispute_reversals(
+        &self,
+        closed_by: time::OffsetDateTime,
+        limit: usize,
+    ) -> Result<Vec<DisputeRecord>, ApiError> {
+        self.due(
+            index::PAYOUT_DEADLINES,
+            keys::due_dispute_reversal_partition(),
+            closed_by,
+            limit,
+        )
+        .await
     }
 
     /// One page of the open disputes, oldest first.

@@ -130,6 +130,8 @@
 //! | earning     | gsi3  | `DUE#CLEARANCE`                      | `<completed secs:012>#<order_id>` | SPARSE (pending): the scheduler clears those completed a clearance period ago |
 //! | withdrawal  | gsi3  | `DUE#WITHDRAWAL`                     | `<created secs:012>#<withdrawal_id>` | SPARSE (a transfer not yet made): the scheduler asks Stripe again |
 //! | dispute     | gsi3  | `DISPUTES#OPEN`                      | `<opened secs:012>#<dispute_id>` | SPARSE (open): `GET /admin/disputes`, oldest first |
+//! | dispute     | gsi3  | `DUE#DISPUTEREVERSAL`                | `<closed secs:012>#<dispute_id>` | SPARSE (lost, reversals not answered): the scheduler asks Stripe again |
+//! | admin refund | gsi3 | `DUE#ADMINREFUND`                    | `<created secs:012>#<refund_id>` | SPARSE (refund or reversals not answered): the scheduler asks Stripe again |
 //!
 //! ## Admin: audit log and user maintenance
 //!
@@ -594,6 +596,18 @@ pub fn due_withdrawal_partition() -> String {
     "DUE#WITHDRAWAL".to_owned()
 }
 
+/// gsi3 partition of the admin refunds Stripe has not answered for yet (the refund, or the
+/// reversals of its paid-out part), by creation time.
+pub fn due_admin_refund_partition() -> String {
+    "DUE#ADMINREFUND".to_owned()
+}
+
+/// gsi3 partition of the lost disputes whose reversals Stripe has not answered yet, by
+/// closing time.
+pub fn due_dispute_reversal_partition() -> String {
+    "DUE#DISPUTEREVERSAL".to_owned()
+}
+
 /// A dispute of an order's charge, by the processor's id (`du_...`).
 pub fn dispute(dispute_id: &str) -> Key {
     Key::new(format!("DISPUTE#{dispute_id}"), "DISPUTE")
@@ -604,9 +618,10 @@ pub fn open_disputes_partition() -> String {
     "DISPUTES#OPEN".to_owned()
 }
 
-/// gsi3 sort key of an open dispute: when it opened, then its id.
-pub fn open_dispute_sort(opened_unix: i64, dispute_id: &str) -> String {
-    format!("{opened_unix:012}#{dispute_id}")
+/// gsi3 sort key of a dispute: when it opened (on the open list) or closed (on the list of
+/// reversals due), then its id; `deadline_upper_bound` bounds it as any deadline.
+pub fn dispute_sort(at_unix: i64, dispute_id: &str) -> String {
+    format!("{at_unix:012}#{dispute_id}")
 }
 
 /// An admin's refund of a completed order (UUIDv7 id).

@@ -186,6 +186,13 @@ pub(crate) fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, ApiError> 
         .map_err(|error| ApiError::internal(anyhow::anyhow!("decoding item: {error}")))
 }
 
+/// Puts `item` on a sparse list of a secondary index: `partition` of `index`, at `sort` (a
+/// deadline list's `keys::deadline_sort`, say). An item written without them is off the list.
+pub(crate) fn put_on_list(item: &mut Item, index: keys::Index, partition: String, sort: String) {
+    item.insert(index.pk().to_owned(), s(partition));
+    item.insert(index.sk().to_owned(), s(sort));
+}
+
 pub(crate) fn key_attributes(key: &Key) -> Item {
     HashMap::from([
         (attr::PK.to_owned(), s(&key.pk)),

@@ -576,14 +576,8 @@ impl Store {
         now: OffsetDateTime,
         limit: usize,
     ) -> Result<Vec<Order>, ApiError> {
-        let listing = Listing::on(index::ORDER_DEADLINES, list.partition()).sort_range(
-            SortRange::AtMost(keys::deadline_upper_bound(now.unix_timestamp())),
-        );
-        self.read_all(&listing, limit)
-            .await?
-            .into_iter()
-            .map(from_item)
-            .collect()
+        self.due(index::ORDER_DEADLINES, list.partition(), now, limit)
+            .await
     }
 
     /// Claims sending the mail for (`event_id`, `recipient_id`): succeeds when nobody has, or

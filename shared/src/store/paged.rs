@@ -306,6 +306,26 @@ impl Store {
         Ok(all)
     }
 
+    /// What a sparse deadline list (`partition` of `index`, sort keys from
+    /// `keys::deadline_sort`) holds due at or before `by`, oldest first, at most `limit`. The
+    /// index is eventually consistent: callers re-check each item in their write's condition.
+    pub(crate) async fn due<T: DeserializeOwned>(
+        &self,
+        index: Index,
+        partition: String,
+        by: time::OffsetDateTime,
+        limit: usize,
+    ) -> Result<Vec<T>, ApiError> {
+        let listing = Listing::on(index, partition).sort_range(SortRange::AtMost(
+            super::keys::deadline_upper_bound(by.unix_timestamp()),
+        ));
+        self.read_all(&listing, limit)
+            .await?
+            .into_iter()
+            .map(from_item)
+            .collect()
+    }
+
     fn position_key(&self, listing: &Listing, key: &Value) -> Result<Item, ApiError> {
         listing.start_key(&Position {
             scope: listing.scope(),

@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::keys::{self, attr, entity, index};
-use super::paged::{Listing, SortRange};
+use super::paged::Listing;
 use super::transaction::{TransactOutcome, Transaction};
 use super::{Item, Store, from_item, n, s, to_item};
 use crate::domain::ledger::{EarningsEntry, LedgerAccount, LedgerTransaction};
@@ -125,14 +125,11 @@ fn withdrawal_item(withdrawal: &Withdrawal) -> Result<Item, ApiError> {
         .iter()
         .any(|transfer| transfer.status == TransferStatus::Sending)
     {
-        let due = index::PAYOUT_DEADLINES;
-        item.insert(due.pk().to_owned(), s(keys::due_withdrawal_partition()));
-        item.insert(
-            due.sk().to_owned(),
-            s(keys::deadline_sort(
-                withdrawal.created_at.unix_timestamp(),
-                withdrawal.id,
-            )),
+        super::put_on_list(
+            &mut item,
+            index::PAYOUT_DEADLINES,
+            keys::due_withdrawal_partition(),
+            keys::deadline_sort(withdrawal.created_at.unix_timestamp(), withdrawal.id),
         );
     }
     Ok(item)
@@ -262,15 +259,13 @@ impl Store {
         completed_by: OffsetDateTime,
         limit: usize,
     ) -> Result<Vec<Earning>, ApiError> {
-        let listing = Listing::on(index::PAYOUT_DEADLINES, keys::due_clearance_partition())
-            .sort_range(SortRange::AtMost(keys::deadline_upper_bound(
-                completed_by.unix_timestamp(),
-            )));
-        self.read_all(&listing, limit)
-            .await?
-            .into_iter()
-            .map(from_item)
-            .collect()
+        self.due(
+            index::PAYOUT_DEADLINES,
+            keys::due_clearance_partition(),
+            completed_by,
+            limit,
+        )
+        .await
     }
 
     /// Moves a pending earning to available, with its ledger transaction; what the freelancer
@@ -538,15 +533,13 @@ impl Store {
         created_by: OffsetDateTime,
         limit: usize,
     ) -> Result<Vec<Withdrawal>, ApiError> {
-        let listing = Listing::on(index::PAYOUT_DEADLINES, keys::due_withdrawal_partition())
-            .sort_range(SortRange::AtMost(keys::deadline_upper_bound(
-                created_by.unix_timestamp(),
-            )));
-        self.read_all(&listing, limit)
-            .await?
-            .into_iter()
-            .map(from_item)
-            .collect()
+        self.due(
+            index::PAYOUT_DEADLINES,
+            keys::due_withdrawal_partition(),
+            created_by,
+            limit,
+        )
+        .await
     }
 
     /// Writes `after`, the withdrawal `before` with one transfer moved on (made or refused),

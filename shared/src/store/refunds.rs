@@ -9,7 +9,7 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::keys::{self, attr, entity};
+use super::keys::{self, attr, entity, index};
 use super::transaction::TransactOutcome;
 use super::{Store, n, to_item};
 use crate::domain::audit::AuditEntry;
@@ -71,6 +71,14 @@ enum Writing {
 fn refund_item(refund: &AdminRefund) -> Result<super::Item, ApiError> {
     let mut item = to_item(&keys::admin_refund(refund.id), entity::ADMIN_REFUND, refund)?;
     item.insert(attr::VERSION.to_owned(), n(refund_version(refund)));
+    if refund.unfinished() {
+        super::put_on_list(
+            &mut item,
+            index::PAYOUT_DEADLINES,
+            keys::due_admin_refund_partition(),
+            keys::deadline_sort(refund.created_at.unix_timestamp(), refund.id),
+        );
+    }
     Ok(item)
 }
 
@@ -96,6 +104,22 @@ impl Store {
             .get_as(&keys::admin_refund_request(actor_id, idempotency_key))
             .await?;
         Ok(request.filter(|request| request.expires_at > now_unix))
+    }
+
+    /// Admin refunds written at or before `created_by` that Stripe has not answered for yet
+    /// (`AdminRefund::unfinished`), oldest first.
+    pub async fn due_admin_refunds(
+        &self,
+        created_by: time::OffsetDateTime,
+        limit: usize,
+    ) -> Result<Vec<AdminRefund>, ApiError> {
+        self.due(
+            index::PAYOUT_DEADLINES,
+            keys::due_admin_refund_partition(),
+            created_by,
+            limit,
+        )
+        .await
     }
 
     /// Records a new admin refund with what it changes (see the module docs).

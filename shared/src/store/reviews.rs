@@ -22,7 +22,7 @@ use uuid::Uuid;
 use super::audit::year_month;
 use super::gigs::{StoredGig, decode_stored_gig};
 use super::keys::{self, attr, entity, index};
-use super::paged::{Listing, SortRange};
+use super::paged::Listing;
 use super::transaction::{TransactOutcome, Transaction};
 use super::users::UserCondition;
 use super::{Item, Store, attribute, from_item, n, rfc3339, s, to_item};
@@ -539,15 +539,13 @@ impl Store {
         now: OffsetDateTime,
         limit: usize,
     ) -> Result<Vec<Review>, ApiError> {
-        let listing = Listing::on(index::REVIEW_DEADLINES, keys::due_reviews_partition())
-            .sort_range(SortRange::AtMost(keys::deadline_upper_bound(
-                now.unix_timestamp(),
-            )));
-        self.read_all(&listing, limit)
-            .await?
-            .into_iter()
-            .map(from_item)
-            .collect()
+        self.due(
+            index::REVIEW_DEADLINES,
+            keys::due_reviews_partition(),
+            now,
+            limit,
+        )
+        .await
     }
 
     /// A user with their seller and buyer rating totals (one GetItem of the profile).

@@ -15,6 +15,7 @@ use crate::domain::gig::{DecidedGig, GigDecision};
 use crate::domain::message::{InboxEntry, Message};
 use crate::domain::order::Order;
 use crate::domain::payout::{DisputeRecord, Earning, TransferStatus, Withdrawal};
+use crate::domain::refund::AdminRefund;
 use crate::domain::review::{Review, ReviewState};
 
 /// A change someone may need to hear about.
@@ -55,6 +56,9 @@ pub enum StreamChange {
     WithdrawalSent(Withdrawal),
     /// A dispute was opened (its first write) or decided (its status left `open`).
     Dispute(DisputeRecord),
+    /// Stripe accepted an admin refund: its status went from `requested` to `pending` or
+    /// `succeeded`. Its other writes (Stripe's later reports, the reversals) are none.
+    AdminRefundIssued(AdminRefund),
 }
 
 /// A record of a known entity whose image does not read as that entity.
@@ -136,6 +140,18 @@ pub fn decode(record: &EventRecord) -> Result<Option<StreamChange>, UndecodableR
             let dispute: DisputeRecord = read(record, entity::DISPUTE)?;
             let now = string(new_image, attr::STATUS);
             Ok((before.as_deref() != now).then_some(StreamChange::Dispute(dispute)))
+        }
+        Some(entity::ADMIN_REFUND) => {
+            let accepted = |status: Option<&str>| matches!(status, Some("pending" | "succeeded"));
+            if accepted(string(&record.change.old_image, attr::STATUS))
+                || !accepted(string(new_image, attr::STATUS))
+            {
+                return Ok(None);
+            }
+            Ok(Some(StreamChange::AdminRefundIssued(read(
+                record,
+                entity::ADMIN_REFUND,
+            )?)))
         }
         _ => Ok(None),
     }

@@ -298,6 +298,16 @@ pub struct Transfer {
     /// `withdrawal_id`: the withdrawal it pays ([`NewTransfer::withdrawal_id`]).
     #[serde(default)]
     pub metadata: HashMap<String, String>,
+    /// Its reversals, newest first (the first ten, as Stripe embeds them).
+    #[serde(default = "no_reversals")]
+    pub reversals: List<TransferReversal>,
+}
+
+fn no_reversals() -> List<TransferReversal> {
+    List {
+        data: Vec::new(),
+        has_more: false,
+    }
 }
 
 /// A reversal (`trr_...`): money taken back from a connected account to the platform.
@@ -309,6 +319,16 @@ pub struct TransferReversal {
     /// The transfer it reverses (`tr_...`).
     #[serde(deserialize_with = "required_expandable_id")]
     pub transfer: String,
+    /// `cause`: what it takes money back for ([`StripeClient::create_transfer_reversal`]).
+    #[serde(default)]
+    pub metadata: HashMap<String, String>,
+}
+
+impl TransferReversal {
+    /// What the reversal was made for (`metadata[cause]`, e.g. `admin-refund:<id>`).
+    pub fn cause(&self) -> Option<&str> {
+        self.metadata.get("cause").map(String::as_str)
+    }
 }
 
 /// A dispute (`du_...`): the cardholder's bank took a charge's money back pending the outcome.
@@ -402,7 +422,7 @@ impl Event {
 }
 
 /// One page of a Stripe list, newest first; the next page starts after the last item's id.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct List<T> {
     pub data: Vec<T>,
     #[serde(default)]
@@ -697,19 +717,23 @@ impl StripeClient {
     }
 
     /// Takes `amount_minor` of a transfer back from the connected account (all that is not yet
-    /// reversed when `None`). Refused with `balance_insufficient` when the account's balance
-    /// cannot cover it ([`StripeError::balance_insufficient`]).
+    /// reversed when `None`), tagged with its `cause` (`metadata[cause]`), so a caller that
+    /// never heard the answer finds the reversal on the transfer. Refused with
+    /// `balance_insufficient` when the account's balance cannot cover it
+    /// ([`StripeError::balance_insufficient`]).
     pub async fn create_transfer_reversal(
         &self,
         transfer_id: &str,
         amount_minor: Option<i64>,
+        cause: &str,
         idempotency_key: &str,
     ) -> Result<TransferReversal, StripeError> {
         let amount = amount_minor.map(|amount| amount.to_string());
-        let pairs: Vec<(&str, &str)> = amount
+        let mut pairs: Vec<(&str, &str)> = amount
             .iter()
             .map(|amount| ("amount", amount.as_str()))
             .collect();
+        pairs.push(("metadata[cause]", cause));
         let path = format!("/v1/transfers/{}/reversals", path_segment(transfer_id));
         self.post(&path, idempotency_key, form_body(&pairs)).await
     }

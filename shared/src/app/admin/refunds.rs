@@ -126,6 +126,7 @@ pub async fn refund_order(
         let refund = AdminRefund {
             id: Uuid::now_v7(),
             order_id: order.id,
+            client_id: order.client_id,
             freelancer_id: order.freelancer_id,
             currency: order.currency.clone(),
             amount_cents: plan.amount,
@@ -235,7 +236,7 @@ fn refused(error: RefundError) -> ApiError {
 
 /// Asks Stripe for what the recorded refund still needs: the refund itself while `requested`,
 /// then the reversals of its paid-out part. A call Stripe could not answer leaves the refund as
-/// it is (503; the same request again finishes it).
+/// it is (503; the same request again, or the scheduler's [`finish_due_refunds`], finishes it).
 async fn finish(
     store: &Store,
     stripe: &StripeClient,
@@ -291,6 +292,31 @@ async fn finish(
         refund = reverse(store, stripe, refund, now).await?;
     }
     Ok(refund)
+}
+
+/// Asks Stripe again for what admin refunds written at least `grace` before `now` still need
+/// (the refund, then the reversals), with the same Idempotency-Keys, so a retry never refunds
+/// or reverses twice; answers how many are done. A refund Stripe still does not answer for
+/// stays on the list for the next run.
+pub async fn finish_due_refunds(
+    store: &Store,
+    stripe: &StripeClient,
+    grace: time::Duration,
+    now: OffsetDateTime,
+    limit: usize,
+) -> ApiResult<usize> {
+    let mut finished = 0;
+    for refund in store.due_admin_refunds(now - grace, limit).await? {
+        match finish(store, stripe, refund.clone(), now).await {
+            Ok(after) if !after.unfinished() => finished += 1,
+            Ok(_) => {}
+            Err(ApiError::ServiceUnavailable { cause, .. }) => {
+                tracing::warn!(error = %cause, refund = %refund.id, "admin refund still not answered; the next run retries");
+            }
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(finished)
 }
 
 /// Takes the refund's paid-out part back from the order's transfers (`app::payouts`, the path a
