@@ -400,6 +400,19 @@ fn word_query(fields: &Fields, word: &Word, last: bool) -> Box<dyn Query> {
             ));
         }
     }
+    // A typo in a suffixed word can stem apart from the word (`optimizzation` keeps its suffix,
+    // `optimization` stems to `optim`): the typed word also meets the unstemmed title and tag
+    // words of the spelling field.
+    if allowance > 0 {
+        let typed = Term::from_field_text(fields.spelling, &word.folded);
+        alternatives.push((
+            Occur::Should,
+            Box::new(ConstScoreQuery::new(
+                Box::new(FuzzyTermQuery::new(typed, allowance, true)),
+                LOOSE_MATCH_SCORE * TITLE_BOOST,
+            )),
+        ));
+    }
     Box::new(BooleanQuery::new(alternatives))
 }
 

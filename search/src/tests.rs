@@ -132,6 +132,13 @@ fn a_misspelled_word_still_finds_its_gigs_with_exact_spellings_first() {
         "two edits at 10 characters"
     );
     assert!(search(&index, "podcst").contains(&search(&index, "podcast")[0]));
+    // A typo that keeps a suffix the stemmer would strip still meets the word.
+    let optimization = gig(&listing("Website speed optimization"));
+    let index_of_speed = index_of(std::slice::from_ref(&optimization));
+    assert_eq!(
+        search(&index_of_speed, "optimizzation"),
+        vec![optimization.id]
+    );
     // Four characters get no edit: `lgoo` is not `logo`.
     let logo = gig(&listing("Minimalist logo for your shop"));
     let index = index_of(std::slice::from_ref(&logo));

@@ -7,8 +7,8 @@
 //!    The DynamoDB search is asked through the `gigs` function's in-process handler on the local
 //!    stack, exactly as the storefront bench asks it; without the stack
 //!    (`AWS_ENDPOINT_URL_DYNAMODB` unset) only the index is judged.
-//! 2. Scale: for each size of `BENCH_SEARCH_SIZES` (default `5000,100000`) the generated corpus
-//!    is indexed in memory: build time, index size, and warm p50/p95 per query kind
+//! 2. Scale: for each size of `BENCH_SEARCH_SIZES` (default `5000,100000`; empty skips it) the
+//!    generated corpus is indexed in memory: build time, index size, and warm p50/p95 per query kind
 //!    (`BENCH_CALLS` calls each, default 300, after 20 warm-up calls), facets included.
 //!
 //! Timings are this machine's, in-process, index in RAM: compare runs with each other.
@@ -171,6 +171,7 @@ async fn relevance(gigs: usize, set: &RelevanceSet) -> anyhow::Result<()> {
     let kinds = ["keyword", "typo", "filter", "sort"];
     let mut before: HashMap<&str, Scores> = HashMap::new();
     let mut after: HashMap<&str, Scores> = HashMap::new();
+    let mut unanswered: Vec<&str> = Vec::new();
     for (place, query) in set.queries.iter().enumerate() {
         let judged = JudgedQuery::new(query, &judged_corpus)?;
         if let Some((_, answers)) = &dynamodb {
@@ -184,6 +185,9 @@ async fn relevance(gigs: usize, set: &RelevanceSet) -> anyhow::Result<()> {
                 .add(&judged, &answers[place]);
         }
         let answer = index_answer(&index, &by_id, query, &judged.filters)?;
+        if answer.titles.is_empty() {
+            unanswered.push(&query.q);
+        }
         after.entry("all").or_default().add(&judged, &answer);
         after
             .entry(query.kind.as_str())
@@ -207,6 +211,10 @@ async fn relevance(gigs: usize, set: &RelevanceSet) -> anyhow::Result<()> {
             println!("{}", scores.row("tantivy index", kind));
         }
     }
+    println!(
+        "\nQueries the index answers with nothing: {}",
+        unanswered.join(", ")
+    );
     if dynamodb.is_none() {
         println!("\n(no local stack: the DynamoDB search was not judged)");
     }
@@ -356,6 +364,7 @@ async fn main() -> anyhow::Result<()> {
     let sizes: Vec<usize> = std::env::var("BENCH_SEARCH_SIZES")
         .unwrap_or_else(|_| "5000,100000".to_owned())
         .split(',')
+        .filter(|size| !size.trim().is_empty())
         .map(|size| size.trim().parse())
         .collect::<Result<_, _>>()
         .map_err(|_| anyhow::anyhow!("BENCH_SEARCH_SIZES: sizes separated by commas"))?;
