@@ -4,7 +4,11 @@
 # running, then:
 # 1. storefront: seeds a fresh table with BENCH_GIGS gigs (default 5000) and prints p50/p95
 #    latency, DynamoDB requests and consumed capacity per call of GET /gigs and GET /gigs/{id},
-#    then the search relevance set (tools/bench/relevance.json): precision@5, requests/RCU per query;
+#    then the search relevance set (tools/bench/relevance.json): precision@5, nDCG@10,
+#    requests/RCU per query;
+#    search_bench: the same set judged for the DynamoDB search and the tantivy index
+#    (gigmarket-search) side by side, then the index at BENCH_SEARCH_SIZES gigs (default
+#    5000,100000): build time, size, warm p50/p95 per query kind (src/bin/search_bench.rs);
 # 2. auth_memory: peak RSS of 1,000 logins, sequential and 8 concurrent (BENCH_LOGINS);
 # 3. lambda_bench: cold start and footprint of every release-built function (the deployment's
 #    release profile, host architecture; API functions on one route each, the event functions on
@@ -60,6 +64,7 @@ bash scripts/stack.sh start
 source scripts/env.sh
 
 "$TARGET_DIR/bench-fast/bench"
+"$TARGET_DIR/bench-fast/search_bench"
 "$TARGET_DIR/bench-fast/auth_memory"
 if [[ -z "${BENCH_SKIP_RELEASE:-}" ]]; then
   BENCH_BINARIES="$TARGET_DIR/release" "$TARGET_DIR/bench-fast/lambda_bench"

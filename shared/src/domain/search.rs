@@ -32,6 +32,13 @@ const STOP_WORDS: &[&str] = &[
 
 /// The normalised, stemmed words of `text`, in order, duplicates kept.
 pub fn normalize_words(text: &str) -> Vec<String> {
+    fold_words(text).iter().map(|word| stem(word)).collect()
+}
+
+/// The words of `text` as `normalize_words` sees them before stemming: folded, split, stop words
+/// and one-letter words dropped. Spelling suggestions ("did you mean") offer these, since a stem
+/// need not be a word.
+pub fn fold_words(text: &str) -> Vec<String> {
     let folded: String = text
         .nfd()
         .filter(|c| !is_combining_mark(*c))
@@ -41,7 +48,7 @@ pub fn normalize_words(text: &str) -> Vec<String> {
         .split(|c: char| !c.is_alphanumeric())
         .filter(|word| word.chars().count() >= 2 && word.chars().count() <= MAX_TERM_CHARS)
         .filter(|word| !STOP_WORDS.contains(word))
-        .map(stem)
+        .map(str::to_owned)
         .collect()
 }
 

@@ -1,0 +1,36 @@
+//! The gig search index (issue 27): what the future `search` function (the reader behind
+//! `GET /gigs`) and the index writer share. Built on tantivy; no AWS or HTTP type appears here,
+//! so both functions, the benchmark and the tests use the same index code.
+//!
+//! - [`schema`]: the fields and the tokenizer that wraps the project's normaliser, so the index
+//!   and a query see the same words as the DynamoDB search does (`domain::search`).
+//! - [`GigIndex`]: a gig is replaced or deleted by its id. A writer re-reads each gig from
+//!   DynamoDB (the truth) and hands it over whole, so a hint that repeats or arrives out of order
+//!   changes nothing.
+//! - [`SearchRequest`] / [`SearchPage`]: BM25 over title, tags and description with typo
+//!   tolerance, filters, sorts, facets, "did you mean" and cursors that name the index version.
+//!
+//! # Features
+//!
+//! tantivy is built with `default-features = false`; nothing it offers by default is needed:
+//! - no `mmap`: the index is held in RAM (a reader loads it at cold start, the writer rebuilds it
+//!   from segments), so the memory-mapped directory, its file locks and tempfile are not built;
+//! - no `lz4-compression` / `columnar-zstd-compression`: the document store holds only gig ids
+//!   (random hex, which a codec barely shrinks) and the columns are bit-packed integers; the
+//!   archive on S3 can be compressed as a whole when published;
+//! - no `stemmer` / `stopwords`: words are folded, filtered and stemmed by the project's own
+//!   normaliser (`gigmarket_shared::domain::search`), wrapped as a tokenizer in [`schema`].
+
+mod cursor;
+mod index;
+mod query;
+pub mod schema;
+
+pub use cursor::Cursor;
+pub use index::{GigIndex, SearchError};
+pub use query::{
+    CategoryCount, Facets, PRICE_BANDS, PriceBand, PriceBandCount, SearchPage, SearchRequest, Sort,
+};
+
+#[cfg(test)]
+mod tests;
