@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 
-use crate::domain::file::FileLimits;
+use crate::domain::file::{FileArea, FileLimits};
 use crate::domain::money::{BasisPoints, FeeSchedule};
 
 #[derive(Debug, Clone)]
@@ -398,6 +398,14 @@ pub const ENV_VARS: &[EnvVar] = &[
 const DEFAULT_APP_BASE_URL: &str = "http://localhost:3000";
 
 impl Config {
+    /// The limits of an area's files.
+    pub fn file_limits(&self, area: FileArea) -> FileLimits {
+        match area {
+            FileArea::Order => self.order_files,
+            FileArea::Conversation => self.conversation_files,
+        }
+    }
+
     pub fn from_env() -> anyhow::Result<Self> {
         Self::from_lookup(|name| std::env::var(name).ok())
     }

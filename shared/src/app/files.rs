@@ -34,77 +34,69 @@ pub struct FileList {
     pub items: Vec<StoredFile>,
 }
 
-/// A conversation's participant may touch its files; anyone else gets 404.
-async fn require_participant(
+/// What a caller asks of an area's files: to read them (list, download) or to change them
+/// (declare, delete).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    Read,
+    Change,
+}
+
+/// Decides who may touch an area's files. An order's: who may see the order reads them (its
+/// client, its freelancer, admins); only its client and freelancer change them, and only while
+/// it is open. A conversation's: its two participants. Anyone else gets 404, as for an unknown
+/// order or conversation.
+async fn require_access(
     store: &Store,
     caller: Caller,
-    conversation_id: Uuid,
+    area: FileArea,
+    owner_id: Uuid,
+    access: Access,
 ) -> ApiResult<()> {
-    store
-        .inbox_entry(conversation_id, caller.id)
-        .await?
-        .ok_or(ApiError::NotFound("conversation"))?;
+    match area {
+        FileArea::Order => {
+            let (order, party) = visible_order(store, caller, owner_id).await?;
+            if access == Access::Read {
+                return Ok(());
+            }
+            if !matches!(party, Party::Client | Party::Freelancer) {
+                return Err(ApiError::Forbidden(
+                    "only the order's client and freelancer change its files",
+                ));
+            }
+            if order.status.is_terminal() {
+                return Err(ApiError::conflict(
+                    "order-closed",
+                    "the order is closed: its files can be changed only while it is open",
+                ));
+            }
+        }
+        FileArea::Conversation => {
+            store
+                .inbox_entry(owner_id, caller.id)
+                .await?
+                .ok_or(ApiError::NotFound("conversation"))?;
+        }
+    }
     Ok(())
 }
 
-/// `POST /orders/{id}/files`: its freelancer (deliveries) or its client (requirement files),
-/// while the order is open.
-pub async fn declare_order_file(
+/// `POST /orders/{id}/files` (its freelancer's deliveries, its client's requirement files, while
+/// the order is open) and `POST /conversations/{id}/files` (its participants).
+#[allow(clippy::too_many_arguments)]
+pub async fn declare_file(
     store: &Store,
     storage: &FileStorage,
     limits: FileLimits,
     caller: Caller,
-    order_id: Uuid,
+    area: FileArea,
+    owner_id: Uuid,
     request: &NewFile,
     now: OffsetDateTime,
 ) -> ApiResult<FileUpload> {
-    let (order, party) = visible_order(store, caller, order_id).await?;
-    if !matches!(party, Party::Client | Party::Freelancer) {
-        return Err(ApiError::Forbidden(
-            "only the order's client and freelancer add files to it",
-        ));
-    }
-    if order.status.is_terminal() {
-        return Err(ApiError::conflict(
-            "order-closed",
-            "the order is closed: files can be added only while it is open",
-        ));
-    }
+    require_access(store, caller, area, owner_id, Access::Change).await?;
     let declared = request.validate(limits)?;
-    let file = StoredFile::declare(FileArea::Order, order.id, caller.id, declared, now);
-    declare(store, storage, limits, caller, file, now).await
-}
-
-/// `POST /conversations/{id}/files`: its participants.
-pub async fn declare_conversation_file(
-    store: &Store,
-    storage: &FileStorage,
-    limits: FileLimits,
-    caller: Caller,
-    conversation_id: Uuid,
-    request: &NewFile,
-    now: OffsetDateTime,
-) -> ApiResult<FileUpload> {
-    require_participant(store, caller, conversation_id).await?;
-    let declared = request.validate(limits)?;
-    let file = StoredFile::declare(
-        FileArea::Conversation,
-        conversation_id,
-        caller.id,
-        declared,
-        now,
-    );
-    declare(store, storage, limits, caller, file, now).await
-}
-
-async fn declare(
-    store: &Store,
-    storage: &FileStorage,
-    limits: FileLimits,
-    caller: Caller,
-    file: StoredFile,
-    now: OffsetDateTime,
-) -> ApiResult<FileUpload> {
+    let file = StoredFile::declare(area, owner_id, caller.id, declared, now);
     // Refused (403 account-blocked) in the write itself if the caller is blocked.
     let store = &store.acting_as(caller.id);
     match store.declare_file(&file, limits.max_count).await? {
@@ -122,56 +114,32 @@ async fn declare(
     Ok(FileUpload { file, upload })
 }
 
-/// `GET /orders/{id}/files`: the order's parties and admins.
-pub async fn order_files(store: &Store, caller: Caller, order_id: Uuid) -> ApiResult<FileList> {
-    visible_order(store, caller, order_id).await?;
-    let items = store.files(FileArea::Order, order_id).await?;
-    Ok(FileList { items })
-}
-
-/// `GET /conversations/{id}/files`: its participants.
-pub async fn conversation_files(
+/// `GET /orders/{id}/files` (the order's parties and admins) and `GET /conversations/{id}/files`
+/// (its participants).
+pub async fn list_files(
     store: &Store,
     caller: Caller,
-    conversation_id: Uuid,
+    area: FileArea,
+    owner_id: Uuid,
 ) -> ApiResult<FileList> {
-    require_participant(store, caller, conversation_id).await?;
-    let items = store.files(FileArea::Conversation, conversation_id).await?;
+    require_access(store, caller, area, owner_id, Access::Read).await?;
+    let items = store.files(area, owner_id).await?;
     Ok(FileList { items })
 }
 
-/// `GET /orders/{id}/files/{file_id}`: the URL to redirect to (the order's parties and admins).
-pub async fn order_file_download(
+/// `GET /orders/{id}/files/{file_id}` and `GET /conversations/{id}/files/{file_id}`: the URL to
+/// redirect to, for whoever may read the area's files.
+pub async fn download_file(
     store: &Store,
     storage: &FileStorage,
     caller: Caller,
-    order_id: Uuid,
+    area: FileArea,
+    owner_id: Uuid,
     file_id: Uuid,
     now: OffsetDateTime,
 ) -> ApiResult<String> {
-    visible_order(store, caller, order_id).await?;
-    download(store, storage, FileArea::Order, order_id, file_id, now).await
-}
-
-/// `GET /conversations/{id}/files/{file_id}`: the URL to redirect to (its participants).
-pub async fn conversation_file_download(
-    store: &Store,
-    storage: &FileStorage,
-    caller: Caller,
-    conversation_id: Uuid,
-    file_id: Uuid,
-    now: OffsetDateTime,
-) -> ApiResult<String> {
-    require_participant(store, caller, conversation_id).await?;
-    download(
-        store,
-        storage,
-        FileArea::Conversation,
-        conversation_id,
-        file_id,
-        now,
-    )
-    .await
+    require_access(store, caller, area, owner_id, Access::Read).await?;
+    download(store, storage, area, owner_id, file_id, now).await
 }
 
 /// A presigned GET of the file, after a HeadObject: nothing uploaded is a clear 409 instead of
@@ -293,7 +261,14 @@ pub async fn send_message(
     if files.is_empty() {
         return super::messages::send(store, caller, conversation_id, request, quotas, now).await;
     }
-    require_participant(store, caller, conversation_id).await?;
+    require_access(
+        store,
+        caller,
+        FileArea::Conversation,
+        conversation_id,
+        Access::Read,
+    )
+    .await?;
     let checked = check_files(
         store,
         storage,
