@@ -260,6 +260,11 @@ pub const PROBLEM_TYPES: &[ProblemType] = &[
         "a delivery or message using an upload of another size or content type than declared; the upload is deleted",
     ),
     problem(
+        "file-unavailable",
+        409,
+        "a delivery or message whose file was deleted, or first used by another action, while it was written; nothing was written",
+    ),
+    problem(
         "file-changed",
         409,
         "a download of a used file whose S3 object was replaced after it was checked",

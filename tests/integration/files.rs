@@ -366,10 +366,8 @@ async fn declarations_follow_the_rules_and_the_limits() {
     );
 }
 
-#[tokio::test]
-async fn a_message_carries_a_conversation_file_to_the_other_participant_only() {
-    let app = TestApp::new().await;
-    let cast = app.cast().await;
+/// The client opens a conversation with the freelancer ("Hello") and answers its id.
+async fn conversation(app: &TestApp, cast: &Cast) -> Uuid {
     let opened = app
         .post(
             "/conversations",
@@ -378,11 +376,18 @@ async fn a_message_carries_a_conversation_file_to_the_other_participant_only() {
         )
         .await;
     assert_eq!(opened.status, 201, "{opened:?}");
-    let conversation: Uuid = opened.body["conversation"]["id"]
+    opened.body["conversation"]["id"]
         .as_str()
         .unwrap()
         .parse()
-        .unwrap();
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_message_carries_a_conversation_file_to_the_other_participant_only() {
+    let app = TestApp::new().await;
+    let cast = app.cast().await;
+    let conversation = conversation(&app, &cast).await;
     let files = format!("/conversations/{conversation}/files");
     let (file_id, form) = declared(&app, &cast.client, &files, "brief.png", 20).await;
     assert_eq!(
@@ -429,4 +434,47 @@ async fn a_message_carries_a_conversation_file_to_the_other_participant_only() {
     // Conversations take smaller files than orders.
     let big = declare(&app, &cast.client, &files, "big.png", PNG, 25_000_001).await;
     assert_eq!(big.body["errors"][0]["code"], "too_large", "{big:?}");
+}
+
+/// Messages racing to be a file's first use: each is written with its file recorded as used in
+/// one transaction, or refused (409 `file-unavailable`) with nothing written; none is lost.
+#[tokio::test]
+async fn messages_racing_for_a_new_file_are_each_written_whole_or_refused() {
+    let app = TestApp::new().await;
+    let cast = app.cast().await;
+    let conversation = conversation(&app, &cast).await;
+    let files = format!("/conversations/{conversation}/files");
+    let (file_id, form) = declared(&app, &cast.client, &files, "brief.png", 20).await;
+    assert_eq!(upload(&form, bytes(20), None).await, 204);
+    let messages = format!("/conversations/{conversation}/messages");
+    let bodies: Vec<Value> = (0..4)
+        .map(|i| json!({"text": format!("Brief {i}"), "file_ids": [file_id]}))
+        .collect();
+    let sends = bodies
+        .iter()
+        .map(|body| app.post(&messages, body, Some(&cast.client.access_token)));
+    let answers = futures_util::future::join_all(sends).await;
+    let mut sent = 0;
+    for answer in &answers {
+        match answer.status {
+            201 => sent += 1,
+            _ => assert_eq!(
+                (answer.status, answer.problem()),
+                (409, "file-unavailable"),
+                "{answer:?}"
+            ),
+        }
+    }
+    assert!(sent >= 1, "{answers:?}");
+    let listed = app.get(&messages, Some(&cast.client.access_token)).await;
+    assert_eq!(listed.status, 200, "{listed:?}");
+    let with_file = listed.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|message| message["files"] == json!([file_id]))
+        .count();
+    assert_eq!(with_file, sent, "{listed:?}");
+    let items = app.get(&files, Some(&cast.client.access_token)).await;
+    assert_eq!(items.body["items"][0]["status"], "ready", "{items:?}");
 }

@@ -13,7 +13,9 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::visible_order;
-use crate::domain::file::{FileArea, FileLimits, FileStatus, NewFile, StoredFile, check_upload};
+use crate::domain::file::{
+    CheckedFile, FileArea, FileLimits, FileStatus, NewFile, StoredFile, check_upload,
+};
 use crate::domain::order::{Order, Party};
 use crate::domain::user::Caller;
 use crate::error::{ApiError, ApiResult};
@@ -185,7 +187,7 @@ fn file_changed() -> ApiError {
 /// conversation, or someone else's, is unknown here (422 `unknown-file`); nothing uploaded is
 /// 409 `file-not-uploaded`; a wrong size or type is deleted and forgotten (its place in the
 /// count given back) and refused with 409 `file-mismatch`. Answers each file with the ETag to
-/// record when the use is written.
+/// record when the use is written, in the same transaction as the delivery or message.
 pub async fn check_files(
     store: &Store,
     storage: &FileStorage,
@@ -193,7 +195,7 @@ pub async fn check_files(
     area: FileArea,
     owner_id: Uuid,
     file_ids: &[Uuid],
-) -> ApiResult<Vec<(StoredFile, Option<String>)>> {
+) -> ApiResult<Vec<CheckedFile>> {
     let mut checked = Vec::with_capacity(file_ids.len());
     for file_id in file_ids {
         let file = store
@@ -228,26 +230,16 @@ pub async fn check_files(
                 ),
             ));
         }
-        checked.push((file, object.etag));
+        checked.push(CheckedFile {
+            file,
+            etag: object.etag,
+        });
     }
     Ok(checked)
 }
 
-/// Records the checked files as used (ready, with their ETags) once the delivery or message that
-/// uses them is written.
-async fn mark_used(
-    store: &Store,
-    checked: &[(StoredFile, Option<String>)],
-    now: OffsetDateTime,
-) -> ApiResult<()> {
-    for (file, etag) in checked {
-        store.mark_file_used(file, etag.as_deref(), now).await?;
-    }
-    Ok(())
-}
-
 /// `POST /conversations/{id}/messages` with its files: participants only; the files checked
-/// before the message is written, recorded as used after.
+/// before the message is written, and recorded as used in its transaction.
 pub async fn send_message(
     store: &Store,
     storage: &FileStorage,
@@ -258,34 +250,42 @@ pub async fn send_message(
     now: OffsetDateTime,
 ) -> ApiResult<super::messages::Sent> {
     let files = request.files()?;
-    if files.is_empty() {
-        return super::messages::send(store, caller, conversation_id, request, quotas, now).await;
-    }
-    require_access(
+    let checked = if files.is_empty() {
+        Vec::new()
+    } else {
+        require_access(
+            store,
+            caller,
+            FileArea::Conversation,
+            conversation_id,
+            Access::Read,
+        )
+        .await?;
+        check_files(
+            store,
+            storage,
+            caller,
+            FileArea::Conversation,
+            conversation_id,
+            &files,
+        )
+        .await?
+    };
+    super::messages::send(
         store,
         caller,
-        FileArea::Conversation,
         conversation_id,
-        Access::Read,
+        request,
+        &checked,
+        quotas,
+        now,
     )
-    .await?;
-    let checked = check_files(
-        store,
-        storage,
-        caller,
-        FileArea::Conversation,
-        conversation_id,
-        &files,
-    )
-    .await?;
-    let sent = super::messages::send(store, caller, conversation_id, request, quotas, now).await?;
-    mark_used(store, &checked, now).await?;
-    Ok(sent)
+    .await
 }
 
 /// `POST /orders/{id}/deliver` with its files: the delivery is decided first (a refused
-/// transition touches no file), then its files are checked, then the delivery is written, and
-/// its files are recorded as used.
+/// transition touches no file), then its files are checked, then the delivery is written with
+/// its files recorded as used in the same transaction.
 #[cfg(feature = "stripe-client")]
 pub async fn deliver(
     store: &Store,
@@ -298,8 +298,8 @@ pub async fn deliver(
 ) -> ApiResult<Order> {
     use crate::domain::order::{Actor, OrderAction};
 
-    let act = |input| {
-        super::orders::act(
+    if input.files.is_empty() {
+        return super::orders::act(
             store,
             stripe,
             caller,
@@ -308,27 +308,18 @@ pub async fn deliver(
             input,
             now,
         )
-    };
-    if input.files.is_empty() {
-        return act(input).await;
+        .await;
     }
     let (order, party) = visible_order(store, caller, order_id).await?;
-    order.transition(
+    let files = input.files.clone();
+    let transition = order.transition(
         OrderAction::Deliver,
         Actor::user(caller.id, party),
-        input.clone(),
+        input,
         now,
     )?;
-    let checked = check_files(
-        store,
-        storage,
-        caller,
-        FileArea::Order,
-        order_id,
-        &input.files,
-    )
-    .await?;
-    let delivered = act(input).await?;
-    mark_used(store, &checked, now).await?;
-    Ok(delivered)
+    let checked = check_files(store, storage, caller, FileArea::Order, order_id, &files).await?;
+    // Refused (403 account-blocked) in the write itself if the caller is blocked.
+    let store = &store.acting_as(caller);
+    super::orders::written_with_files(store, stripe, transition, &checked).await
 }

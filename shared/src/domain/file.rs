@@ -245,6 +245,14 @@ impl StoredFile {
     }
 }
 
+/// A file found in S3 as it should be, about to be used by a delivery or a message: the file as
+/// read, and the ETag its object had when checked (recorded as the file's when first used).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedFile {
+    pub file: StoredFile,
+    pub etag: Option<String>,
+}
+
 /// What S3 holds under a file's key, as HeadObject tells it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObjectFacts {

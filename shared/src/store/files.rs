@@ -8,9 +8,9 @@ use uuid::Uuid;
 
 use super::keys::{self, attr, entity};
 use super::paged::{Listing, SortRange};
-use super::transaction::TransactOutcome;
-use super::{Store, attribute, from_item, key_attributes, n, rfc3339, s, to_item};
-use crate::domain::file::{FileArea, FileStatus, StoredFile};
+use super::transaction::{TransactOutcome, Transaction};
+use super::{Store, attribute, from_item, n, rfc3339, s, to_item};
+use crate::domain::file::{CheckedFile, FileArea, FileStatus, StoredFile};
 use crate::error::ApiError;
 
 /// What declaring a file led to.
@@ -91,42 +91,6 @@ impl Store {
             .collect()
     }
 
-    /// Records that the file's object was found as declared, with its ETag, and that it is now
-    /// used (by a delivery or a message) at `now`. A file already ready keeps its ETag.
-    pub async fn mark_file_used(
-        &self,
-        file: &StoredFile,
-        etag: Option<&str>,
-        now: OffsetDateTime,
-    ) -> Result<(), ApiError> {
-        let key = keys::file(file.area, file.owner_id, file.id);
-        let mut expression =
-            "SET #status = :ready, #used_at = if_not_exists(#used_at, :now)".to_owned();
-        let mut update = self
-            .client()
-            .update_item()
-            .table_name(self.table())
-            .set_key(Some(key_attributes(&key)))
-            .condition_expression("attribute_exists(#pk)")
-            .expression_attribute_names("#pk", attr::PK)
-            .expression_attribute_names("#status", attr::STATUS)
-            .expression_attribute_names("#used_at", attr::USED_AT)
-            .expression_attribute_values(":ready", attribute(&FileStatus::Ready)?)
-            .expression_attribute_values(":now", rfc3339(now));
-        if let Some(etag) = etag {
-            expression.push_str(", #etag = if_not_exists(#etag, :etag)");
-            update = update
-                .expression_attribute_names("#etag", attr::ETAG)
-                .expression_attribute_values(":etag", AttributeValue::S(etag.to_owned()));
-        }
-        update
-            .update_expression(expression)
-            .send()
-            .await
-            .map_err(super::missing_if_condition_failed("file"))?;
-        Ok(())
-    }
-
     /// Forgets a file whose upload was refused (its object is deleted by the caller); its place
     /// in the count is given back, so a refused upload does not use up the limit.
     pub async fn forget_file(&self, file: &StoredFile) -> Result<(), ApiError> {
@@ -158,6 +122,65 @@ impl Store {
             TransactOutcome::Committed | TransactOutcome::ConditionFailed(_) => Ok(()),
         }
     }
+}
+
+impl<N: Copy + std::fmt::Debug> Transaction<N> {
+    /// Records each checked file as used at `now` (ready, with the ETag it was checked with when
+    /// this is its first use) in the transaction of the delivery or message that uses it, named
+    /// `name(file id)`. Each is conditioned on the file being still as it was read: a file deleted
+    /// meanwhile, or first used by a racing action (whose check recorded the ETag), fails the
+    /// whole action.
+    pub(crate) fn use_files(
+        &mut self,
+        name: impl Fn(Uuid) -> N,
+        files: &[CheckedFile],
+        now: OffsetDateTime,
+    ) -> Result<&mut Self, ApiError> {
+        for CheckedFile { file, etag } in files {
+            let mut expression =
+                "SET #status = :ready, #used_at = if_not_exists(#used_at, :now)".to_owned();
+            if etag.is_some() {
+                expression.push_str(", #etag = if_not_exists(#etag, :etag)");
+            }
+            let (ready, was) = (attribute(&FileStatus::Ready)?, attribute(&file.status)?);
+            self.update(
+                name(file.id),
+                &keys::file(file.area, file.owner_id, file.id),
+                |update| {
+                    let update = update
+                        .update_expression(expression)
+                        .condition_expression("attribute_exists(#pk) AND #status = :was")
+                        .expression_attribute_names("#pk", attr::PK)
+                        .expression_attribute_names("#status", attr::STATUS)
+                        .expression_attribute_names("#used_at", attr::USED_AT)
+                        .expression_attribute_values(":ready", ready)
+                        .expression_attribute_values(":was", was)
+                        .expression_attribute_values(":now", rfc3339(now));
+                    match etag {
+                        Some(etag) => update
+                            .expression_attribute_names("#etag", attr::ETAG)
+                            .expression_attribute_values(":etag", AttributeValue::S(etag.clone())),
+                        None => update,
+                    }
+                },
+            )?;
+        }
+        Ok(self)
+    }
+}
+
+/// A delivery or message failed on one of its files' conditions ([`Transaction::use_files`]):
+/// the file was deleted, or first used by a racing action, since it was checked (409). Nothing
+/// of the action was written.
+pub(crate) fn file_unavailable(file: &StoredFile) -> ApiError {
+    ApiError::conflict(
+        "file-unavailable",
+        format!(
+            "{} ({}) was deleted or used by another action at the same time; nothing was \
+             changed, try again",
+            file.filename, file.id
+        ),
+    )
 }
 
 /// The S3 object key of a stored file (the one layout, in `keys`).
