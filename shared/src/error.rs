@@ -260,6 +260,11 @@ pub const PROBLEM_TYPES: &[ProblemType] = &[
         "a delivery or message using an upload of another size or content type than declared; the upload is deleted",
     ),
     problem(
+        "file-used",
+        409,
+        "deleting a file a delivery or message uses: it is part of the order's or conversation's record",
+    ),
+    problem(
         "file-unavailable",
         409,
         "a delivery or message whose file was deleted, or first used by another action, while it was written; nothing was written",

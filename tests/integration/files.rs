@@ -478,3 +478,112 @@ async fn messages_racing_for_a_new_file_are_each_written_whole_or_refused() {
     let items = app.get(&files, Some(&cast.client.access_token)).await;
     assert_eq!(items.body["items"][0]["status"], "ready", "{items:?}");
 }
+
+/// The uploader deletes an order's file no delivery uses (its object too); a delivered one is
+/// part of the order's record; nobody else deletes either.
+#[tokio::test]
+async fn the_uploader_deletes_an_unused_order_file_but_never_a_delivered_one() {
+    let app = TestApp::new().await;
+    let (cast, _, order_id) = in_progress(&app).await;
+    let files = format!("/orders/{order_id}/files");
+    let (spare, form) = declared(&app, &cast.freelancer, &files, "draft.png", 10).await;
+    assert_eq!(upload(&form, bytes(10), None).await, 204);
+    let (kept, form) = declared(&app, &cast.freelancer, &files, "final.png", 10).await;
+    assert_eq!(upload(&form, bytes(10), None).await, 204);
+    let spare_path = format!("{files}/{spare}");
+    let kept_path = format!("{files}/{kept}");
+
+    // Not the uploader: the client and strangers do not know the file, admins do not change files.
+    let client = app
+        .delete(&spare_path, Some(&cast.client.access_token))
+        .await;
+    assert_eq!(client.status, 404, "{client:?}");
+    let stranger = app
+        .delete(&spare_path, Some(&cast.stranger.access_token))
+        .await;
+    assert_eq!(stranger.status, 404, "{stranger:?}");
+    let admin = app
+        .delete(&spare_path, Some(&cast.admin.access_token))
+        .await;
+    assert_eq!(admin.status, 403, "{admin:?}");
+
+    let deleted = app
+        .delete(&spare_path, Some(&cast.freelancer.access_token))
+        .await;
+    assert_eq!(deleted.status, 204, "{deleted:?}");
+    assert!(!object_exists(&app, &format!("orders/{order_id}/{spare}")).await);
+    let again = app
+        .delete(&spare_path, Some(&cast.freelancer.access_token))
+        .await;
+    assert_eq!(again.status, 404, "{again:?}");
+    let listed = app.get(&files, Some(&cast.client.access_token)).await;
+    assert_eq!(
+        listed.body["items"].as_array().unwrap().len(),
+        1,
+        "{listed:?}"
+    );
+    assert_eq!(listed.body["items"][0]["id"], json!(kept));
+    // A deleted file can not be delivered.
+    let refused = deliver(&app, &cast.freelancer, order_id, &[spare]).await;
+    assert_eq!((refused.status, refused.problem()), (422, "unknown-file"));
+
+    let delivered = deliver(&app, &cast.freelancer, order_id, &[kept]).await;
+    assert_eq!(delivered.status, 200, "{delivered:?}");
+    let used = app
+        .delete(&kept_path, Some(&cast.freelancer.access_token))
+        .await;
+    assert_eq!(
+        (used.status, used.problem()),
+        (409, "file-used"),
+        "{used:?}"
+    );
+    assert!(object_exists(&app, &format!("orders/{order_id}/{kept}")).await);
+    let download = app.get(&kept_path, Some(&cast.client.access_token)).await;
+    assert_eq!(follow(&download).await.status(), 200);
+}
+
+/// A conversation's attachment: its uploader deletes it until a message carries it.
+#[tokio::test]
+async fn a_sent_attachment_stays_and_an_unsent_one_is_deleted() {
+    let app = TestApp::new().await;
+    let cast = app.cast().await;
+    let conversation = conversation(&app, &cast).await;
+    let files = format!("/conversations/{conversation}/files");
+    let (unsent, form) = declared(&app, &cast.client, &files, "old brief.png", 20).await;
+    assert_eq!(upload(&form, bytes(20), None).await, 204);
+    let (sent, form) = declared(&app, &cast.client, &files, "brief.png", 20).await;
+    assert_eq!(upload(&form, bytes(20), None).await, 204);
+    let message = app
+        .post(
+            &format!("/conversations/{conversation}/messages"),
+            &json!({"text": "The brief", "file_ids": [sent]}),
+            Some(&cast.client.access_token),
+        )
+        .await;
+    assert_eq!(message.status, 201, "{message:?}");
+
+    let theirs = app
+        .delete(
+            &format!("{files}/{unsent}"),
+            Some(&cast.freelancer.access_token),
+        )
+        .await;
+    assert_eq!(theirs.status, 404, "{theirs:?}");
+    let deleted = app
+        .delete(
+            &format!("{files}/{unsent}"),
+            Some(&cast.client.access_token),
+        )
+        .await;
+    assert_eq!(deleted.status, 204, "{deleted:?}");
+    assert!(!object_exists(&app, &format!("conversations/{conversation}/{unsent}")).await);
+    let used = app
+        .delete(&format!("{files}/{sent}"), Some(&cast.client.access_token))
+        .await;
+    assert_eq!(
+        (used.status, used.problem()),
+        (409, "file-used"),
+        "{used:?}"
+    );
+    assert!(object_exists(&app, &format!("conversations/{conversation}/{sent}")).await);
+}

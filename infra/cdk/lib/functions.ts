@@ -114,7 +114,8 @@ export const FUNCTIONS: FunctionSpec[] = [
     // listing indexes. Placement and transitions are one TransactWriteItems of Puts, an Update
     // (the gig) and, at placement, a ConditionCheck of the freelancer (not blocked) and the
     // client's hourly quota (Update). A file is a Put with an Update of the order's file count;
-    // a refused upload's a Delete with that Update.
+    // a refused upload's or a deleted unused file's a Delete with that Update; a used one an
+    // Update in its delivery's transaction.
     table: {
       actions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem'],
       leadingKeys: ['ORDER#*', 'IDEMPOTENCY#*', 'GIG#*', 'USER#*', 'METRICS#*', 'LEDGER#*', 'BALANCE#*', 'EARNINGS#*', 'QUOTA#*', 'RATE#*'],

@@ -407,7 +407,8 @@ export class GigmarketStack extends cdk.Stack {
       if (spec.sendsEmail) fn.role?.addManagedPolicy(sendOrderEmailPolicy);
       if (spec.filesPrefix) {
         // Its prefix of the files bucket only (shared/src/files.rs): PutObject signs uploads,
-        // GetObject HeadObject and downloads, DeleteObject a refused upload.
+        // GetObject HeadObject and downloads, DeleteObject a refused upload and a file its
+        // uploader deletes unused.
         fn.addEnvironment('FILES_BUCKET', filesBucket.ref);
         fn.addToRolePolicy(
           new iam.PolicyStatement({

@@ -130,7 +130,10 @@ pub async fn list_files(
 }
 
 /// `GET /orders/{id}/files/{file_id}` and `GET /conversations/{id}/files/{file_id}`: the URL to
-/// redirect to, for whoever may read the area's files.
+/// redirect to (a presigned GET), for whoever may read the area's files. A HeadObject first:
+/// nothing uploaded is a clear 409 instead of S3's 404 after the redirect, and a used file must
+/// still be the object it was checked as (its ETag): an upload window still open after the
+/// delivery must not replace what was delivered.
 pub async fn download_file(
     store: &Store,
     storage: &FileStorage,
@@ -141,20 +144,6 @@ pub async fn download_file(
     now: OffsetDateTime,
 ) -> ApiResult<String> {
     require_access(store, caller, area, owner_id, Access::Read).await?;
-    download(store, storage, area, owner_id, file_id, now).await
-}
-
-/// A presigned GET of the file, after a HeadObject: nothing uploaded is a clear 409 instead of
-/// S3's 404 after the redirect, and a used file must still be the object it was checked as (its
-/// ETag): an upload window still open after the delivery must not replace what was delivered.
-async fn download(
-    store: &Store,
-    storage: &FileStorage,
-    area: FileArea,
-    owner_id: Uuid,
-    file_id: Uuid,
-    now: OffsetDateTime,
-) -> ApiResult<String> {
     let file = store
         .get_file(area, owner_id, file_id)
         .await?
@@ -166,6 +155,46 @@ async fn download(
         return Err(file_changed());
     }
     storage.presign_download(&key, &file.filename, now).await
+}
+
+/// `DELETE /orders/{id}/files/{file_id}` and `DELETE /conversations/{id}/files/{file_id}`: its
+/// uploader removes a file no delivery or message uses (its item, its place in the count, its
+/// object). A used file is part of the record: 409 `file-used`. Someone else's file is unknown
+/// (404), as is a stranger's order or conversation.
+pub async fn delete_file(
+    store: &Store,
+    storage: &FileStorage,
+    caller: Caller,
+    area: FileArea,
+    owner_id: Uuid,
+    file_id: Uuid,
+) -> ApiResult<()> {
+    require_access(store, caller, area, owner_id, Access::Change).await?;
+    let file = store
+        .get_file(area, owner_id, file_id)
+        .await?
+        .filter(|file| file.uploader_id == caller.id)
+        .ok_or(ApiError::NotFound("file"))?;
+    let used = || {
+        ApiError::conflict(
+            "file-used",
+            "a delivery or message uses this file: it is part of the record and stays",
+        )
+    };
+    if file.status == FileStatus::Ready {
+        return Err(used());
+    }
+    // Refused (403 account-blocked) in the write itself if the caller is blocked.
+    if !store.acting_as(caller.id).forget_file(&file).await? {
+        // Used, or deleted, by a racing request since it was read.
+        return match store.get_file(area, owner_id, file_id).await? {
+            Some(_) => Err(used()),
+            None => Err(ApiError::NotFound("file")),
+        };
+    }
+    // The item goes first: an object left behind by a failure here is unreachable, never a
+    // used file's bytes gone.
+    storage.delete(&object_key(&file)).await
 }
 
 fn not_uploaded() -> ApiError {
@@ -219,6 +248,7 @@ pub async fn check_files(
             }
         } else if let Err(mismatch) = check_upload(&file, &object) {
             storage.delete(&key).await?;
+            // Already forgotten by a concurrent use of the same bad upload: nothing left to do.
             store.forget_file(&file).await?;
             return Err(ApiError::conflict(
                 "file-mismatch",

@@ -91,9 +91,13 @@ impl Store {
             .collect()
     }
 
-    /// Forgets a file whose upload was refused (its object is deleted by the caller); its place
-    /// in the count is given back, so a refused upload does not use up the limit.
-    pub async fn forget_file(&self, file: &StoredFile) -> Result<(), ApiError> {
+    /// Forgets a file not yet used: its item is deleted and its place in the count given back.
+    /// A refused upload is forgotten so it does not use up the limit; its uploader deletes one
+    /// they no longer need. Conditioned on the file being still pending, so a file a delivery or
+    /// message is using at the same moment is never forgotten: `false` when it was used, or
+    /// already forgotten, meanwhile. The caller deletes the object.
+    pub async fn forget_file(&self, file: &StoredFile) -> Result<bool, ApiError> {
+        let pending = attribute(&FileStatus::Pending)?;
         let mut transaction = self.transaction();
         transaction
             .delete_if(
@@ -101,8 +105,9 @@ impl Store {
                 &keys::file(file.area, file.owner_id, file.id),
                 |delete| {
                     delete
-                        .condition_expression("attribute_exists(#pk)")
-                        .expression_attribute_names("#pk", attr::PK)
+                        .condition_expression("#status = :pending")
+                        .expression_attribute_names("#status", attr::STATUS)
+                        .expression_attribute_values(":pending", pending)
                 },
             )?
             .update(
@@ -118,8 +123,8 @@ impl Store {
                 },
             )?;
         match self.transact(transaction).await? {
-            // Already forgotten by a concurrent use of the same bad upload: nothing left to do.
-            TransactOutcome::Committed | TransactOutcome::ConditionFailed(_) => Ok(()),
+            TransactOutcome::Committed => Ok(true),
+            TransactOutcome::ConditionFailed(_) => Ok(false),
         }
     }
 }

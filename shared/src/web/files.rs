@@ -1,5 +1,5 @@
 //! The file routes of an area, the same handlers for an order's files (`orders`) and a
-//! conversation's (`messages`): declare, list, download. The area decides the path, the limits
+//! conversation's (`messages`): declare, list, download, delete. The area decides the path, the limits
 //! and who may touch them (`app::files`).
 
 use axum::extract::State;
@@ -17,7 +17,7 @@ use crate::domain::user::Caller;
 use crate::error::ApiResult;
 use crate::files::FileStorage;
 
-/// `POST`/`GET <area>/{id}/files` and `GET <area>/{id}/files/{file_id}` for `area`, which the
+/// `POST`/`GET <area>/{id}/files` and `GET`/`DELETE <area>/{id}/files/{file_id}` for `area`, which the
 /// handlers read as an extension. The function's router adds the [`FileStorage`] extension.
 pub fn routes(area: FileArea) -> Router<AppState> {
     let files = match area {
@@ -26,7 +26,10 @@ pub fn routes(area: FileArea) -> Router<AppState> {
     };
     Router::new()
         .route(files, post(declare).get(list))
-        .route(&format!("{files}/{{file_id}}"), get(download))
+        .route(
+            &format!("{files}/{{file_id}}"),
+            get(download).delete(delete),
+        )
         .layer(Extension(area))
 }
 
@@ -83,4 +86,16 @@ async fn download(
     )
     .await?;
     Ok(super::redirect(&url))
+}
+
+/// 204 once the file and its object are gone.
+async fn delete(
+    Extension(area): Extension<FileArea>,
+    State(state): State<AppState>,
+    Extension(storage): Extension<FileStorage>,
+    caller: Caller,
+    PathParam((owner_id, file_id)): PathParam<(Uuid, Uuid)>,
+) -> ApiResult<StatusCode> {
+    files::delete_file(&state.store, &storage, caller, area, owner_id, file_id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
