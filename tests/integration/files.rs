@@ -587,3 +587,51 @@ async fn a_sent_attachment_stays_and_an_unsent_one_is_deleted() {
     );
     assert!(object_exists(&app, &format!("conversations/{conversation}/{sent}")).await);
 }
+
+/// A message may be files alone: no text with files is sent (and previewed as its files), no
+/// text without files is still refused.
+#[tokio::test]
+async fn a_message_of_files_alone_is_sent_without_text() {
+    let app = TestApp::new().await;
+    let cast = app.cast().await;
+    let conversation = conversation(&app, &cast).await;
+    let files = format!("/conversations/{conversation}/files");
+    let (file_id, form) = declared(&app, &cast.client, &files, "sketch.png", 20).await;
+    assert_eq!(upload(&form, bytes(20), None).await, 204);
+    let messages = format!("/conversations/{conversation}/messages");
+    let empty = app
+        .post(
+            &messages,
+            &json!({"text": "  "}),
+            Some(&cast.client.access_token),
+        )
+        .await;
+    assert_eq!(empty.status, 400, "{empty:?}");
+    assert_eq!(empty.body["errors"][0]["field"], "text", "{empty:?}");
+    let nothing = app
+        .post(
+            &messages,
+            &json!({"file_ids": []}),
+            Some(&cast.client.access_token),
+        )
+        .await;
+    assert_eq!(nothing.status, 400, "{nothing:?}");
+
+    let sent = app
+        .post(
+            &messages,
+            &json!({"file_ids": [file_id]}),
+            Some(&cast.client.access_token),
+        )
+        .await;
+    assert_eq!(sent.status, 201, "{sent:?}");
+    assert_eq!(sent.body["message"]["text"], "");
+    assert_eq!(sent.body["message"]["files"], json!([file_id]));
+    let inbox = app
+        .get("/conversations", Some(&cast.freelancer.access_token))
+        .await;
+    assert_eq!(
+        inbox.body["items"][0]["last_message"]["preview"], "(1 file)",
+        "{inbox:?}"
+    );
+}

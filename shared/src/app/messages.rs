@@ -159,7 +159,7 @@ pub async fn send(
     quotas: &QuotaLimits,
     now: OffsetDateTime,
 ) -> ApiResult<Sent> {
-    let text = message::check_message_text(&request.text)?;
+    let text = request.text()?;
     let file_ids = request.files()?;
     // Refused (403 account-blocked) in the write itself if the caller is blocked.
     let store = &store.acting_as(caller);
