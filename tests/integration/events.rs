@@ -682,7 +682,7 @@ async fn the_scheduler_sample_runs_the_housekeeping() {
     .expect("run");
     assert_eq!(
         serde_json::to_value(&summary).unwrap(),
-        serde_json::json!({"events_reconciled": 0, "auto_completed": 1, "marked_late": 0, "expired": 0, "refunds_issued": 0, "skipped": 0, "reviews_published": 0, "earnings_cleared": 0, "withdrawals_finished": 0, "gig_reindexes_resumed": 0}),
+        serde_json::json!({"events_reconciled": 0, "auto_completed": 1, "marked_late": 0, "expired": 0, "refunds_issued": 0, "skipped": 0, "reviews_published": 0, "earnings_cleared": 0, "withdrawals_finished": 0, "gig_reindexes_resumed": 0, "order_files_expired": 0}),
         "the invocation's result"
     );
     assert_eq!(

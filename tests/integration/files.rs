@@ -635,3 +635,97 @@ async fn a_message_of_files_alone_is_sent_without_text() {
         "{inbox:?}"
     );
 }
+
+/// An order's files are deleted from S3 their retention period after the order closes: the
+/// scheduler (run as of a later `now`) deletes the objects, the items stay as `expired`, and a
+/// download answers 410 `file-expired`.
+#[tokio::test]
+async fn a_closed_orders_files_expire_their_retention_period_after_the_close() {
+    let app = TestApp::new().await;
+    let (cast, _, order_id) = in_progress(&app).await;
+    let files = format!("/orders/{order_id}/files");
+    let (delivered, form) = declared(&app, &cast.freelancer, &files, "logo.png", 10).await;
+    assert_eq!(upload(&form, bytes(10), None).await, 204);
+    let (unused, form) = declared(&app, &cast.freelancer, &files, "draft.png", 10).await;
+    assert_eq!(upload(&form, bytes(10), None).await, 204);
+    let delivery = deliver(&app, &cast.freelancer, order_id, &[delivered]).await;
+    assert_eq!(delivery.status, 200, "{delivery:?}");
+    let completed = app
+        .post(
+            &format!("/orders/{order_id}/complete"),
+            &json!({}),
+            Some(&cast.client.access_token),
+        )
+        .await;
+    assert_eq!(completed.status, 200, "{completed:?}");
+
+    let retention = time::Duration::days(90);
+    let settings = scheduler::Settings {
+        order_files: Some(scheduler::OrderFiles {
+            storage: aws::file_storage(&app.sdk).unwrap(),
+            retention,
+        }),
+        ..scheduler::Settings::default()
+    };
+    let closed = time::OffsetDateTime::now_utc();
+    let keys = [delivered, unused].map(|file| format!("orders/{order_id}/{file}"));
+    let store = &app.state.store;
+    let early = scheduler::run_with(
+        store,
+        &app.stripe,
+        &settings,
+        closed + time::Duration::days(89),
+    )
+    .await
+    .unwrap();
+    assert_eq!(early.order_files_expired, 0, "{early:?}");
+    for key in &keys {
+        assert!(object_exists(&app, key).await, "{key}");
+    }
+
+    let due = scheduler::run_with(
+        store,
+        &app.stripe,
+        &settings,
+        closed + retention + time::Duration::days(1),
+    )
+    .await
+    .unwrap();
+    assert_eq!(due.order_files_expired, 2, "{due:?}");
+    for key in &keys {
+        assert!(!object_exists(&app, key).await, "{key}");
+    }
+    let listed = app.get(&files, Some(&cast.client.access_token)).await;
+    let statuses: Vec<&Value> = listed.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|file| &file["status"])
+        .collect();
+    assert_eq!(
+        statuses,
+        [&json!("expired"), &json!("expired")],
+        "{listed:?}"
+    );
+    let download = app
+        .get(
+            &format!("{files}/{delivered}"),
+            Some(&cast.client.access_token),
+        )
+        .await;
+    assert_eq!(
+        (download.status, download.problem()),
+        (410, "file-expired"),
+        "{download:?}"
+    );
+    // The order left the list: the next run has nothing to do.
+    let again = scheduler::run_with(
+        store,
+        &app.stripe,
+        &settings,
+        closed + retention + time::Duration::days(2),
+    )
+    .await
+    .unwrap();
+    assert_eq!(again.order_files_expired, 0, "{again:?}");
+}

@@ -67,6 +67,9 @@ export interface FunctionSpec {
   /** The files bucket's key prefix (`orders/`, `conversations/`) whose objects it presigns
    * uploads and downloads of, checks (HeadObject) and deletes; it gets FILES_BUCKET. */
   readonly filesPrefix?: string;
+  /** Deletes closed orders' files their retention period after the close (DeleteObject on
+   * `orders/`); it gets FILES_BUCKET and ORDER_FILES_RETENTION_DAYS. */
+  readonly expiresOrderFiles?: boolean;
 }
 
 export const FUNCTIONS: FunctionSpec[] = [
@@ -224,8 +227,10 @@ export const FUNCTIONS: FunctionSpec[] = [
     // (RECONCILIATION#), GetItem of an event's applied record (STRIPE_EVENT#), and the webhook's
     // own transaction for an event it missed (order, ledger, Put of the STRIPE_EVENT# record).
     // A missed `charge.refunded` naming an admin refund: GetItem and Put of the refund (REFUND#).
+    // A closed order's files past their retention: Query of its partition, an Update of each
+    // file and of its file count item.
     table: {
-      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'],
+      actions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'],
       leadingKeys: ['ORDER#*', 'GIG#*', 'REVIEW#*', 'USER#*', 'METRICS#*', 'LEDGER#*', 'BALANCE#*', 'STRIPE_EVENT#*', 'RECONCILIATION#*', 'EARNINGS#*', 'REFUND#*'],
     },
     queriesIndexes: true,
@@ -233,6 +238,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     // Expiries cancel PaymentIntents; refunds Stripe did not accept are asked for again; the
     // reconciliation lists events.
     readsStripeKey: true,
+    expiresOrderFiles: true,
     trigger: { kind: 'schedule', expression: 'rate(15 minutes)' },
   },
   {

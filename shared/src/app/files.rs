@@ -148,6 +148,12 @@ pub async fn download_file(
         .get_file(area, owner_id, file_id)
         .await?
         .ok_or(ApiError::NotFound("file"))?;
+    if file.status == FileStatus::Expired {
+        return Err(ApiError::Gone {
+            code: "file-expired",
+            detail: "the order closed long enough ago that its files were deleted".to_owned(),
+        });
+    }
     let key = object_key(&file);
     let object = storage.head(&key).await?.ok_or_else(not_uploaded)?;
     if file.status == FileStatus::Ready && file.etag.is_some() && object.etag != file.etag {
@@ -195,6 +201,37 @@ pub async fn delete_file(
     // The item goes first: an object left behind by a failure here is unreachable, never a
     // used file's bytes gone.
     storage.delete(&object_key(&file)).await
+}
+
+/// The scheduler's step: deletes the objects of the files of orders closed at least
+/// `retention` before `now` (at most `limit` orders a run; the rest wait for the next) and marks
+/// the files expired, their items kept as the order's record. An order leaves the list once all
+/// its files are expired, so a run that stops half-way is finished by the next. Answers how many
+/// files expired.
+pub async fn expire_order_files(
+    store: &Store,
+    storage: &FileStorage,
+    retention: time::Duration,
+    now: OffsetDateTime,
+    limit: usize,
+) -> ApiResult<usize> {
+    let mut expired = 0;
+    for order_id in store
+        .orders_with_expiring_files(now - retention, limit)
+        .await?
+    {
+        for file in store.files(FileArea::Order, order_id).await? {
+            if file.status == FileStatus::Expired {
+                continue;
+            }
+            // The object first: a file marked expired never still has its bytes.
+            storage.delete(&object_key(&file)).await?;
+            store.mark_file_expired(&file, now).await?;
+            expired += 1;
+        }
+        store.files_expired(order_id).await?;
+    }
+    Ok(expired)
 }
 
 fn not_uploaded() -> ApiError {

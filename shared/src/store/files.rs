@@ -6,10 +6,10 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::keys::{self, attr, entity};
+use super::keys::{self, attr, entity, index};
 use super::paged::{Listing, SortRange};
 use super::transaction::{TransactOutcome, Transaction};
-use super::{Store, attribute, from_item, n, rfc3339, s, to_item};
+use super::{Store, attribute, from_item, key_attributes, n, rfc3339, s, to_item};
 use crate::domain::file::{CheckedFile, FileArea, FileStatus, StoredFile};
 use crate::error::ApiError;
 
@@ -91,6 +91,78 @@ impl Store {
             .collect()
     }
 
+    /// The orders that closed at or before `closed_before` and whose files have not expired yet,
+    /// oldest first: one Query of the sparse deadline index.
+    pub async fn orders_with_expiring_files(
+        &self,
+        closed_before: OffsetDateTime,
+        limit: usize,
+    ) -> Result<Vec<Uuid>, ApiError> {
+        let listing = Listing::on(index::ORDER_DEADLINES, keys::due_file_expiry_partition())
+            .sort_range(SortRange::AtMost(keys::deadline_upper_bound(
+                closed_before.unix_timestamp(),
+            )));
+        self.read_all(&listing, limit)
+            .await?
+            .iter()
+            .map(|item| {
+                item.get(index::ORDER_DEADLINES.sk())
+                    .and_then(|sort| sort.as_s().ok())
+                    .and_then(|sort| sort.split_once('#'))
+                    .and_then(|(_, order_id)| order_id.parse().ok())
+                    .ok_or_else(|| {
+                        ApiError::internal(anyhow::anyhow!("a file expiry entry without an order"))
+                    })
+            })
+            .collect()
+    }
+
+    /// Records that a file's object was deleted at `now`: the item stays, as the record.
+    pub async fn mark_file_expired(
+        &self,
+        file: &StoredFile,
+        now: OffsetDateTime,
+    ) -> Result<(), ApiError> {
+        self.client()
+            .update_item()
+            .table_name(self.table())
+            .set_key(Some(key_attributes(&keys::file(
+                file.area,
+                file.owner_id,
+                file.id,
+            ))))
+            .update_expression("SET #status = :expired, #expired_at = :now")
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#pk", attr::PK)
+            .expression_attribute_names("#status", attr::STATUS)
+            .expression_attribute_names("#expired_at", "expired_at")
+            .expression_attribute_values(":expired", attribute(&FileStatus::Expired)?)
+            .expression_attribute_values(":now", rfc3339(now))
+            .send()
+            .await
+            .map_err(super::missing_if_condition_failed("file"))?;
+        Ok(())
+    }
+
+    /// Takes an order off the file expiry list once all its files expired.
+    pub async fn files_expired(&self, order_id: Uuid) -> Result<(), ApiError> {
+        let deadline = index::ORDER_DEADLINES;
+        self.client()
+            .update_item()
+            .table_name(self.table())
+            .set_key(Some(key_attributes(&keys::file_count(
+                FileArea::Order,
+                order_id,
+            ))))
+            .update_expression("REMOVE #due_pk, #due_sk")
+            .expression_attribute_names("#due_pk", deadline.pk())
+            .expression_attribute_names("#due_sk", deadline.sk())
+            .send()
+            .await
+            .map_err(super::sdk_error("UpdateItem"))?;
+        Ok(())
+    }
+
     /// Forgets a file not yet used: its item is deleted and its place in the count given back.
     /// A refused upload is forgotten so it does not use up the limit; its uploader deletes one
     /// they no longer need. Conditioned on the file being still pending, so a file a delivery or
@@ -130,6 +202,37 @@ impl Store {
 }
 
 impl<N: Copy + std::fmt::Debug> Transaction<N> {
+    /// Puts a closed order on the scheduler's file expiry list (gsi3 of its file count item,
+    /// sorted by `closed_at`), in the transaction that closes it. The item is made if the order
+    /// has no file yet: an Update that demanded it would fail the close.
+    pub(crate) fn files_closed(
+        &mut self,
+        name: N,
+        order_id: Uuid,
+        closed_at: OffsetDateTime,
+    ) -> Result<&mut Self, ApiError> {
+        let deadline = index::ORDER_DEADLINES;
+        self.update(
+            name,
+            &keys::file_count(FileArea::Order, order_id),
+            |update| {
+                update
+                    .update_expression(
+                        "SET #entity = :entity, #due_pk = :due_pk, #due_sk = :due_sk",
+                    )
+                    .expression_attribute_names("#entity", attr::ENTITY)
+                    .expression_attribute_names("#due_pk", deadline.pk())
+                    .expression_attribute_names("#due_sk", deadline.sk())
+                    .expression_attribute_values(":entity", s(entity::FILE_COUNT))
+                    .expression_attribute_values(":due_pk", s(keys::due_file_expiry_partition()))
+                    .expression_attribute_values(
+                        ":due_sk",
+                        s(keys::deadline_sort(closed_at.unix_timestamp(), order_id)),
+                    )
+            },
+        )
+    }
+
     /// Records each checked file as used at `now` (ready, with the ETag it was checked with when
     /// this is its first use) in the transaction of the delivery or message that uses it, named
     /// `name(file id)`. Each is conditioned on the file being still as it was read: a file deleted

@@ -125,6 +125,7 @@ enum Changing {
     Earning,
     ProcessorEvent,
     File(Uuid),
+    FileExpiry,
 }
 
 /// What a transition writes beside the order and its own ledger transaction: the payment
@@ -445,6 +446,13 @@ impl Store {
             transaction.processor_event(Changing::ProcessorEvent, event_id, before.id, now_unix)?;
         }
         transaction.use_files(Changing::File, effects.files, transition.after.updated_at)?;
+        if !before.status.is_terminal() && transition.after.status.is_terminal() {
+            transaction.files_closed(
+                Changing::FileExpiry,
+                before.id,
+                transition.after.updated_at,
+            )?;
+        }
         let failed = match self.transact(transaction).await? {
             TransactOutcome::Committed => return Ok(TransitionWrite::Applied),
             TransactOutcome::ConditionFailed(failed) => failed,
