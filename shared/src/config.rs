@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 
-use crate::domain::file::FileLimits;
+use crate::domain::file::{FileArea, FileLimits};
 use crate::domain::money::{BasisPoints, FeeSchedule};
 
 #[derive(Debug, Clone)]
@@ -85,6 +85,9 @@ pub struct Config {
     /// `CONVERSATION_FILE_MAX_BYTES` (default 25 MB) and `CONVERSATION_FILES_MAX` (default 200):
     /// the same for one conversation's attachments, smaller: they are chat, not deliveries.
     pub conversation_files: FileLimits,
+    /// `ORDER_FILES_RETENTION_DAYS` (default 90): how long after its order closes an order's
+    /// files are kept; the scheduler then deletes their objects.
+    pub order_files_retention: time::Duration,
 }
 
 /// The default file limits: a delivery may be video or a source archive, an attachment is a
@@ -311,7 +314,7 @@ pub const ENV_VARS: &[EnvVar] = &[
     env_var(
         "FILES_BUCKET",
         "",
-        "the S3 bucket of order and conversation files (`orders`, `messages`); the stacks create it, the local stack creates it in moto",
+        "the S3 bucket of order and conversation files (`orders`, `messages`, `scheduler`); the stacks create it, the local stack creates it in moto",
     ),
     env_var(
         "ORDER_FILE_MAX_BYTES",
@@ -322,6 +325,11 @@ pub const ENV_VARS: &[EnvVar] = &[
         "ORDER_FILES_MAX",
         "50",
         "the most files one order may hold, deliveries and requirement files together (`orders`)",
+    ),
+    env_var(
+        "ORDER_FILES_RETENTION_DAYS",
+        "90",
+        "days after its order closes that an order's files are deleted from S3 (`scheduler`)",
     ),
     env_var(
         "CONVERSATION_FILE_MAX_BYTES",
@@ -398,6 +406,14 @@ pub const ENV_VARS: &[EnvVar] = &[
 const DEFAULT_APP_BASE_URL: &str = "http://localhost:3000";
 
 impl Config {
+    /// The limits of an area's files.
+    pub fn file_limits(&self, area: FileArea) -> FileLimits {
+        match area {
+            FileArea::Order => self.order_files,
+            FileArea::Conversation => self.conversation_files,
+        }
+    }
+
     pub fn from_env() -> anyhow::Result<Self> {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
@@ -492,6 +508,9 @@ impl Config {
                     .number("CONVERSATION_FILE_MAX_BYTES", CONVERSATION_FILES.max_bytes)?,
                 max_count: env.number("CONVERSATION_FILES_MAX", CONVERSATION_FILES.max_count)?,
             },
+            order_files_retention: time::Duration::days(
+                env.number("ORDER_FILES_RETENTION_DAYS", 90)?,
+            ),
         })
     }
 
@@ -530,6 +549,7 @@ impl Config {
             // Files.
             order_files: ORDER_FILES,
             conversation_files: CONVERSATION_FILES,
+            order_files_retention: time::Duration::days(90),
         }
     }
 }

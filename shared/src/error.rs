@@ -260,6 +260,21 @@ pub const PROBLEM_TYPES: &[ProblemType] = &[
         "a delivery or message using an upload of another size or content type than declared; the upload is deleted",
     ),
     problem(
+        "file-used",
+        409,
+        "deleting a file a delivery or message uses: it is part of the order's or conversation's record",
+    ),
+    problem(
+        "file-expired",
+        410,
+        "a download of an order's file deleted `ORDER_FILES_RETENTION_DAYS` after the order closed",
+    ),
+    problem(
+        "file-unavailable",
+        409,
+        "a delivery or message whose file was deleted, or first used by another action, while it was written; nothing was written",
+    ),
+    problem(
         "file-changed",
         409,
         "a download of a used file whose S3 object was replaced after it was checked",
@@ -323,6 +338,9 @@ pub enum ApiError {
     #[error("conflict: {detail}")]
     Conflict { code: &'static str, detail: String },
     /// An `If-Match` precondition or version check failed.
+    /// 410: the resource existed and is gone for good (an expired file).
+    #[error("gone: {detail}")]
+    Gone { code: &'static str, detail: String },
     #[error("precondition failed: {0}")]
     PreconditionFailed(String),
     /// A conditional request (`If-Match`) is required and was not made.
@@ -406,6 +424,7 @@ impl ApiError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::Gone { .. } => StatusCode::GONE,
             Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             Self::PreconditionRequired(_) => StatusCode::PRECONDITION_REQUIRED,
             Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
@@ -430,7 +449,9 @@ impl ApiError {
             Self::Forbidden(_) => "forbidden",
             Self::NotFound(_) => "not-found",
             Self::MethodNotAllowed => "method-not-allowed",
-            Self::Conflict { code, .. } | Self::Unprocessable { code, .. } => code,
+            Self::Conflict { code, .. }
+            | Self::Unprocessable { code, .. }
+            | Self::Gone { code, .. } => code,
             Self::PreconditionFailed(_) => "precondition-failed",
             Self::PreconditionRequired(_) => "precondition-required",
             Self::TooManyRequests { .. } => "rate-limited",
@@ -461,6 +482,7 @@ impl ApiError {
             ),
             Self::Conflict { detail, .. }
             | Self::Unprocessable { detail, .. }
+            | Self::Gone { detail, .. }
             | Self::TooManyRequests { detail, .. } => detail.clone(),
             Self::Unauthorized(detail)
             | Self::Forbidden(detail)

@@ -48,6 +48,7 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/orders/{id}/files", "orders"),
     route("GET", "/orders/{id}/files", "orders"),
     route("GET", "/orders/{id}/files/{file_id}", "orders"),
+    route("DELETE", "/orders/{id}/files/{file_id}", "orders"),
     route("GET", "/gigs", "gigs"),
     route("POST", "/gigs", "gigs"),
     route("GET", "/gigs/{id}", "gigs"),
@@ -72,6 +73,7 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/conversations/{id}/files", "messages"),
     route("GET", "/conversations/{id}/files", "messages"),
     route("GET", "/conversations/{id}/files/{file_id}", "messages"),
+    route("DELETE", "/conversations/{id}/files/{file_id}", "messages"),
     // Admin: users and the audit log (app::admin::users, app::admin::audit).
     route("GET", "/admin/users/{id}", "admin"),
     route("POST", "/admin/users/{id}/block", "admin"),

@@ -36,6 +36,8 @@ const SAMPLE_GIG_ID: &str = "33333333-3333-4333-8333-333333333333";
 const SAMPLE_REVIEW_ID: &str = "44444444-4444-4444-8444-444444444444";
 /// The conversation in `events/messages/*` (after opening, the opened conversation's id).
 const SAMPLE_CONVERSATION_ID: &str = "55555555-5555-4555-8555-555555555555";
+/// The file in `events/{orders,messages}/delete-file.json` (the file the sample before declared).
+const SAMPLE_FILE_ID: &str = "77777777-7777-4777-8777-777777777777";
 /// The freelancer of the order in the dispatcher and notifier samples.
 const SAMPLE_EVENT_FREELANCER_ID: &str = "9b2e7d14-3c6a-4f0e-8b5d-1a7c2e9f4d32";
 
@@ -94,6 +96,8 @@ const HTTP_SAMPLES: &[(&str, u16)] = &[
     // Files: Ann declares her delivery's file (the presigned POST), and lists the order's.
     ("orders/declare-file.json", 201),
     ("orders/list-files.json", 200),
+    // She deletes it again, unused.
+    ("orders/delete-file.json", 204),
     ("orders/deliver-order.json", 200),
     ("orders/complete-order.json", 200),
     // Both sides review the completed order, the freelancer answers.
@@ -128,6 +132,7 @@ const HTTP_SAMPLES: &[(&str, u16)] = &[
     ("messages/mark-read.json", 200),
     ("messages/declare-file.json", 201),
     ("messages/list-files.json", 200),
+    ("messages/delete-file.json", 204),
     ("gigs/update-gig.json", 200),
     // The edit went back to review; the admin rejects this version.
     ("admin/reject-gig.json", 200),
@@ -249,6 +254,7 @@ async fn every_api_sample_gets_its_expected_response() {
     let mut logged_out_refresh_token = String::new();
     let mut review_id = SAMPLE_REVIEW_ID.to_owned();
     let mut conversation_id = SAMPLE_CONVERSATION_ID.to_owned();
+    let mut file_id = SAMPLE_FILE_ID.to_owned();
     for (file, expected) in HTTP_SAMPLES {
         let function = file.split('/').next().unwrap();
         // The tokens the mails would carry: Ann's verification, the client's reset.
@@ -288,7 +294,8 @@ async fn every_api_sample_gets_its_expected_response() {
             .replace(SAMPLE_ORDER_ID, &order_id)
             .replace(SAMPLE_GIG_ID, &gig_id)
             .replace(SAMPLE_REVIEW_ID, &review_id)
-            .replace(SAMPLE_CONVERSATION_ID, &conversation_id);
+            .replace(SAMPLE_CONVERSATION_ID, &conversation_id)
+            .replace(SAMPLE_FILE_ID, &file_id);
         let response = app.invoke(function, &event).await;
         assert_eq!(response.status, *expected, "{file}: {response:?}");
         if *file == "auth/logout.json" {
@@ -298,6 +305,9 @@ async fn every_api_sample_gets_its_expected_response() {
             access_token = token.to_owned();
             refresh_token = response.body["refresh_token"].as_str().unwrap().to_owned();
             user_id = response.body["user"]["id"].as_str().unwrap().to_owned();
+        }
+        if let Some(declared) = response.body["file"]["id"].as_str() {
+            file_id = declared.to_owned();
         }
         let body = &response.body;
         match *file {
@@ -672,7 +682,7 @@ async fn the_scheduler_sample_runs_the_housekeeping() {
     .expect("run");
     assert_eq!(
         serde_json::to_value(&summary).unwrap(),
-        serde_json::json!({"events_reconciled": 0, "auto_completed": 1, "marked_late": 0, "expired": 0, "refunds_issued": 0, "skipped": 0, "reviews_published": 0, "earnings_cleared": 0, "withdrawals_finished": 0, "admin_refunds_finished": 0, "dispute_reversals_finished": 0, "gig_reindexes_resumed": 0}),
+        serde_json::json!({"events_reconciled": 0, "auto_completed": 1, "marked_late": 0, "expired": 0, "refunds_issued": 0, "skipped": 0, "reviews_published": 0, "earnings_cleared": 0, "withdrawals_finished": 0, "admin_refunds_finished": 0, "dispute_reversals_finished": 0, "gig_reindexes_resumed": 0, "order_files_expired": 0}),
         "the invocation's result"
     );
     assert_eq!(

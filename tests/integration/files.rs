@@ -366,10 +366,8 @@ async fn declarations_follow_the_rules_and_the_limits() {
     );
 }
 
-#[tokio::test]
-async fn a_message_carries_a_conversation_file_to_the_other_participant_only() {
-    let app = TestApp::new().await;
-    let cast = app.cast().await;
+/// The client opens a conversation with the freelancer ("Hello") and answers its id.
+async fn conversation(app: &TestApp, cast: &Cast) -> Uuid {
     let opened = app
         .post(
             "/conversations",
@@ -378,11 +376,18 @@ async fn a_message_carries_a_conversation_file_to_the_other_participant_only() {
         )
         .await;
     assert_eq!(opened.status, 201, "{opened:?}");
-    let conversation: Uuid = opened.body["conversation"]["id"]
+    opened.body["conversation"]["id"]
         .as_str()
         .unwrap()
         .parse()
-        .unwrap();
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_message_carries_a_conversation_file_to_the_other_participant_only() {
+    let app = TestApp::new().await;
+    let cast = app.cast().await;
+    let conversation = conversation(&app, &cast).await;
     let files = format!("/conversations/{conversation}/files");
     let (file_id, form) = declared(&app, &cast.client, &files, "brief.png", 20).await;
     assert_eq!(
@@ -429,4 +434,298 @@ async fn a_message_carries_a_conversation_file_to_the_other_participant_only() {
     // Conversations take smaller files than orders.
     let big = declare(&app, &cast.client, &files, "big.png", PNG, 25_000_001).await;
     assert_eq!(big.body["errors"][0]["code"], "too_large", "{big:?}");
+}
+
+/// Messages racing to be a file's first use: each is written with its file recorded as used in
+/// one transaction, or refused (409 `file-unavailable`) with nothing written; none is lost.
+#[tokio::test]
+async fn messages_racing_for_a_new_file_are_each_written_whole_or_refused() {
+    let app = TestApp::new().await;
+    let cast = app.cast().await;
+    let conversation = conversation(&app, &cast).await;
+    let files = format!("/conversations/{conversation}/files");
+    let (file_id, form) = declared(&app, &cast.client, &files, "brief.png", 20).await;
+    assert_eq!(upload(&form, bytes(20), None).await, 204);
+    let messages = format!("/conversations/{conversation}/messages");
+    let bodies: Vec<Value> = (0..4)
+        .map(|i| json!({"text": format!("Brief {i}"), "file_ids": [file_id]}))
+        .collect();
+    let sends = bodies
+        .iter()
+        .map(|body| app.post(&messages, body, Some(&cast.client.access_token)));
+    let answers = futures_util::future::join_all(sends).await;
+    let mut sent = 0;
+    for answer in &answers {
+        match answer.status {
+            201 => sent += 1,
+            _ => assert_eq!(
+                (answer.status, answer.problem()),
+                (409, "file-unavailable"),
+                "{answer:?}"
+            ),
+        }
+    }
+    assert!(sent >= 1, "{answers:?}");
+    let listed = app.get(&messages, Some(&cast.client.access_token)).await;
+    assert_eq!(listed.status, 200, "{listed:?}");
+    let with_file = listed.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|message| message["files"] == json!([file_id]))
+        .count();
+    assert_eq!(with_file, sent, "{listed:?}");
+    let items = app.get(&files, Some(&cast.client.access_token)).await;
+    assert_eq!(items.body["items"][0]["status"], "ready", "{items:?}");
+}
+
+/// The uploader deletes an order's file no delivery uses (its object too); a delivered one is
+/// part of the order's record; nobody else deletes either.
+#[tokio::test]
+async fn the_uploader_deletes_an_unused_order_file_but_never_a_delivered_one() {
+    let app = TestApp::new().await;
+    let (cast, _, order_id) = in_progress(&app).await;
+    let files = format!("/orders/{order_id}/files");
+    let (spare, form) = declared(&app, &cast.freelancer, &files, "draft.png", 10).await;
+    assert_eq!(upload(&form, bytes(10), None).await, 204);
+    let (kept, form) = declared(&app, &cast.freelancer, &files, "final.png", 10).await;
+    assert_eq!(upload(&form, bytes(10), None).await, 204);
+    let spare_path = format!("{files}/{spare}");
+    let kept_path = format!("{files}/{kept}");
+
+    // Not the uploader: the client and strangers do not know the file, admins do not change files.
+    let client = app
+        .delete(&spare_path, Some(&cast.client.access_token))
+        .await;
+    assert_eq!(client.status, 404, "{client:?}");
+    let stranger = app
+        .delete(&spare_path, Some(&cast.stranger.access_token))
+        .await;
+    assert_eq!(stranger.status, 404, "{stranger:?}");
+    let admin = app
+        .delete(&spare_path, Some(&cast.admin.access_token))
+        .await;
+    assert_eq!(admin.status, 403, "{admin:?}");
+
+    let deleted = app
+        .delete(&spare_path, Some(&cast.freelancer.access_token))
+        .await;
+    assert_eq!(deleted.status, 204, "{deleted:?}");
+    assert!(!object_exists(&app, &format!("orders/{order_id}/{spare}")).await);
+    let again = app
+        .delete(&spare_path, Some(&cast.freelancer.access_token))
+        .await;
+    assert_eq!(again.status, 404, "{again:?}");
+    let listed = app.get(&files, Some(&cast.client.access_token)).await;
+    assert_eq!(
+        listed.body["items"].as_array().unwrap().len(),
+        1,
+        "{listed:?}"
+    );
+    assert_eq!(listed.body["items"][0]["id"], json!(kept));
+    // A deleted file can not be delivered.
+    let refused = deliver(&app, &cast.freelancer, order_id, &[spare]).await;
+    assert_eq!((refused.status, refused.problem()), (422, "unknown-file"));
+
+    let delivered = deliver(&app, &cast.freelancer, order_id, &[kept]).await;
+    assert_eq!(delivered.status, 200, "{delivered:?}");
+    let used = app
+        .delete(&kept_path, Some(&cast.freelancer.access_token))
+        .await;
+    assert_eq!(
+        (used.status, used.problem()),
+        (409, "file-used"),
+        "{used:?}"
+    );
+    assert!(object_exists(&app, &format!("orders/{order_id}/{kept}")).await);
+    let download = app.get(&kept_path, Some(&cast.client.access_token)).await;
+    assert_eq!(follow(&download).await.status(), 200);
+}
+
+/// A conversation's attachment: its uploader deletes it until a message carries it.
+#[tokio::test]
+async fn a_sent_attachment_stays_and_an_unsent_one_is_deleted() {
+    let app = TestApp::new().await;
+    let cast = app.cast().await;
+    let conversation = conversation(&app, &cast).await;
+    let files = format!("/conversations/{conversation}/files");
+    let (unsent, form) = declared(&app, &cast.client, &files, "old brief.png", 20).await;
+    assert_eq!(upload(&form, bytes(20), None).await, 204);
+    let (sent, form) = declared(&app, &cast.client, &files, "brief.png", 20).await;
+    assert_eq!(upload(&form, bytes(20), None).await, 204);
+    let message = app
+        .post(
+            &format!("/conversations/{conversation}/messages"),
+            &json!({"text": "The brief", "file_ids": [sent]}),
+            Some(&cast.client.access_token),
+        )
+        .await;
+    assert_eq!(message.status, 201, "{message:?}");
+
+    let theirs = app
+        .delete(
+            &format!("{files}/{unsent}"),
+            Some(&cast.freelancer.access_token),
+        )
+        .await;
+    assert_eq!(theirs.status, 404, "{theirs:?}");
+    let deleted = app
+        .delete(
+            &format!("{files}/{unsent}"),
+            Some(&cast.client.access_token),
+        )
+        .await;
+    assert_eq!(deleted.status, 204, "{deleted:?}");
+    assert!(!object_exists(&app, &format!("conversations/{conversation}/{unsent}")).await);
+    let used = app
+        .delete(&format!("{files}/{sent}"), Some(&cast.client.access_token))
+        .await;
+    assert_eq!(
+        (used.status, used.problem()),
+        (409, "file-used"),
+        "{used:?}"
+    );
+    assert!(object_exists(&app, &format!("conversations/{conversation}/{sent}")).await);
+}
+
+/// A message may be files alone: no text with files is sent (and previewed as its files), no
+/// text without files is still refused.
+#[tokio::test]
+async fn a_message_of_files_alone_is_sent_without_text() {
+    let app = TestApp::new().await;
+    let cast = app.cast().await;
+    let conversation = conversation(&app, &cast).await;
+    let files = format!("/conversations/{conversation}/files");
+    let (file_id, form) = declared(&app, &cast.client, &files, "sketch.png", 20).await;
+    assert_eq!(upload(&form, bytes(20), None).await, 204);
+    let messages = format!("/conversations/{conversation}/messages");
+    let empty = app
+        .post(
+            &messages,
+            &json!({"text": "  "}),
+            Some(&cast.client.access_token),
+        )
+        .await;
+    assert_eq!(empty.status, 400, "{empty:?}");
+    assert_eq!(empty.body["errors"][0]["field"], "text", "{empty:?}");
+    let nothing = app
+        .post(
+            &messages,
+            &json!({"file_ids": []}),
+            Some(&cast.client.access_token),
+        )
+        .await;
+    assert_eq!(nothing.status, 400, "{nothing:?}");
+
+    let sent = app
+        .post(
+            &messages,
+            &json!({"file_ids": [file_id]}),
+            Some(&cast.client.access_token),
+        )
+        .await;
+    assert_eq!(sent.status, 201, "{sent:?}");
+    assert_eq!(sent.body["message"]["text"], "");
+    assert_eq!(sent.body["message"]["files"], json!([file_id]));
+    let inbox = app
+        .get("/conversations", Some(&cast.freelancer.access_token))
+        .await;
+    assert_eq!(
+        inbox.body["items"][0]["last_message"]["preview"], "(1 file)",
+        "{inbox:?}"
+    );
+}
+
+/// An order's files are deleted from S3 their retention period after the order closes: the
+/// scheduler (run as of a later `now`) deletes the objects, the items stay as `expired`, and a
+/// download answers 410 `file-expired`.
+#[tokio::test]
+async fn a_closed_orders_files_expire_their_retention_period_after_the_close() {
+    let app = TestApp::new().await;
+    let (cast, _, order_id) = in_progress(&app).await;
+    let files = format!("/orders/{order_id}/files");
+    let (delivered, form) = declared(&app, &cast.freelancer, &files, "logo.png", 10).await;
+    assert_eq!(upload(&form, bytes(10), None).await, 204);
+    let (unused, form) = declared(&app, &cast.freelancer, &files, "draft.png", 10).await;
+    assert_eq!(upload(&form, bytes(10), None).await, 204);
+    let delivery = deliver(&app, &cast.freelancer, order_id, &[delivered]).await;
+    assert_eq!(delivery.status, 200, "{delivery:?}");
+    let completed = app
+        .post(
+            &format!("/orders/{order_id}/complete"),
+            &json!({}),
+            Some(&cast.client.access_token),
+        )
+        .await;
+    assert_eq!(completed.status, 200, "{completed:?}");
+
+    let retention = time::Duration::days(90);
+    let settings = scheduler::Settings {
+        order_files: Some(scheduler::OrderFiles {
+            storage: aws::file_storage(&app.sdk).unwrap(),
+            retention,
+        }),
+        ..scheduler::Settings::default()
+    };
+    let closed = time::OffsetDateTime::now_utc();
+    let keys = [delivered, unused].map(|file| format!("orders/{order_id}/{file}"));
+    let store = &app.state.store;
+    let early = scheduler::run_with(
+        store,
+        &app.stripe,
+        &settings,
+        closed + time::Duration::days(89),
+    )
+    .await
+    .unwrap();
+    assert_eq!(early.order_files_expired, 0, "{early:?}");
+    for key in &keys {
+        assert!(object_exists(&app, key).await, "{key}");
+    }
+
+    let due = scheduler::run_with(
+        store,
+        &app.stripe,
+        &settings,
+        closed + retention + time::Duration::days(1),
+    )
+    .await
+    .unwrap();
+    assert_eq!(due.order_files_expired, 2, "{due:?}");
+    for key in &keys {
+        assert!(!object_exists(&app, key).await, "{key}");
+    }
+    let listed = app.get(&files, Some(&cast.client.access_token)).await;
+    let statuses: Vec<&Value> = listed.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|file| &file["status"])
+        .collect();
+    assert_eq!(
+        statuses,
+        [&json!("expired"), &json!("expired")],
+        "{listed:?}"
+    );
+    let download = app
+        .get(
+            &format!("{files}/{delivered}"),
+            Some(&cast.client.access_token),
+        )
+        .await;
+    assert_eq!(
+        (download.status, download.problem()),
+        (410, "file-expired"),
+        "{download:?}"
+    );
+    // The order left the list: the next run has nothing to do.
+    let again = scheduler::run_with(
+        store,
+        &app.stripe,
+        &settings,
+        closed + retention + time::Duration::days(2),
+    )
+    .await
+    .unwrap();
+    assert_eq!(again.order_files_expired, 0, "{again:?}");
 }

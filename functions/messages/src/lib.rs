@@ -3,13 +3,13 @@
 //! `app::messages` and `app::files` decide.
 
 use axum::extract::State;
-use axum::response::{Json, Response};
+use axum::response::Json;
 use axum::routing::{get, post};
 use axum::{Extension, Router};
 use gigmarket_shared::ApiResult;
-use gigmarket_shared::app::files::{self, FileList, FileUpload};
+use gigmarket_shared::app::files;
 use gigmarket_shared::app::messages::{self, Sent};
-use gigmarket_shared::domain::file::NewFile;
+use gigmarket_shared::domain::file::FileArea;
 use gigmarket_shared::domain::message::{ConversationView, Message, OpenConversation, SendMessage};
 use gigmarket_shared::domain::user::Caller;
 use gigmarket_shared::files::FileStorage;
@@ -38,11 +38,7 @@ pub fn router(state: AppState, storage: FileStorage) -> Router {
             get(list_messages).post(send_message),
         )
         .route("/conversations/{id}/read", post(mark_read))
-        .route(
-            "/conversations/{id}/files",
-            post(declare_file).get(list_files),
-        )
-        .route("/conversations/{id}/files/{file_id}", get(download_file));
+        .merge(web::files::routes(FileArea::Conversation));
     web::api(routes, state).layer(Extension(storage))
 }
 
@@ -138,54 +134,4 @@ async fn mark_read(
     )
     .await
     .map(Json)
-}
-
-/// `POST /conversations/{id}/files`: 201 with the file and its presigned POST.
-async fn declare_file(
-    State(state): State<AppState>,
-    Extension(storage): Extension<FileStorage>,
-    caller: Caller,
-    PathParam(conversation_id): PathParam<Uuid>,
-    JsonBody(request): JsonBody<NewFile>,
-) -> ApiResult<(StatusCode, Json<FileUpload>)> {
-    let upload = files::declare_conversation_file(
-        &state.store,
-        &storage,
-        state.config.conversation_files,
-        caller,
-        conversation_id,
-        &request,
-        OffsetDateTime::now_utc(),
-    )
-    .await?;
-    Ok((StatusCode::CREATED, Json(upload)))
-}
-
-async fn list_files(
-    State(state): State<AppState>,
-    caller: Caller,
-    PathParam(conversation_id): PathParam<Uuid>,
-) -> ApiResult<Json<FileList>> {
-    files::conversation_files(&state.store, caller, conversation_id)
-        .await
-        .map(Json)
-}
-
-/// `GET /conversations/{id}/files/{file_id}`: 302 to a presigned GET.
-async fn download_file(
-    State(state): State<AppState>,
-    Extension(storage): Extension<FileStorage>,
-    caller: Caller,
-    PathParam((conversation_id, file_id)): PathParam<(Uuid, Uuid)>,
-) -> ApiResult<Response> {
-    let url = files::conversation_file_download(
-        &state.store,
-        &storage,
-        caller,
-        conversation_id,
-        file_id,
-        OffsetDateTime::now_utc(),
-    )
-    .await?;
-    Ok(web::redirect(&url))
 }

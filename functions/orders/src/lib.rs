@@ -3,12 +3,12 @@
 //! `app::orders`, `app::files` and the order state machine decide.
 
 use axum::extract::{FromRequest, Request, State};
-use axum::response::{Json, Response};
+use axum::response::Json;
 use axum::routing::{get, post};
 use axum::{Extension, Router};
-use gigmarket_shared::app::files::{self, FileList, FileUpload};
+use gigmarket_shared::app::files;
 use gigmarket_shared::app::orders::{self, ListAs, OrderWithTimeline};
-use gigmarket_shared::domain::file::NewFile;
+use gigmarket_shared::domain::file::FileArea;
 use gigmarket_shared::domain::order::{
     ActionInput, DeliveryBody, MessageBody, Order, OrderAction, OrderStatus, PlaceOrder, ReasonBody,
 };
@@ -53,8 +53,7 @@ pub fn router(state: AppState, stripe: StripeClient, storage: FileStorage) -> Ro
     let mut routes = Router::new()
         .route("/orders", post(place_order).get(list_orders))
         .route("/orders/{id}", get(get_order))
-        .route("/orders/{id}/files", post(declare_file).get(list_files))
-        .route("/orders/{id}/files/{file_id}", get(download_file));
+        .merge(web::files::routes(FileArea::Order));
     for (path, action, body) in ACTION_ROUTES {
         routes = routes.route(
             &format!("/orders/{{id}}/{path}"),
@@ -189,56 +188,6 @@ async fn act(
     )
     .await
     .map(Json)
-}
-
-/// `POST /orders/{id}/files`: 201 with the file and its presigned POST.
-async fn declare_file(
-    State(state): State<AppState>,
-    Extension(storage): Extension<FileStorage>,
-    caller: Caller,
-    PathParam(order_id): PathParam<Uuid>,
-    JsonBody(request): JsonBody<NewFile>,
-) -> ApiResult<(StatusCode, Json<FileUpload>)> {
-    let upload = files::declare_order_file(
-        &state.store,
-        &storage,
-        state.config.order_files,
-        caller,
-        order_id,
-        &request,
-        OffsetDateTime::now_utc(),
-    )
-    .await?;
-    Ok((StatusCode::CREATED, Json(upload)))
-}
-
-async fn list_files(
-    State(state): State<AppState>,
-    caller: Caller,
-    PathParam(order_id): PathParam<Uuid>,
-) -> ApiResult<Json<FileList>> {
-    files::order_files(&state.store, caller, order_id)
-        .await
-        .map(Json)
-}
-
-/// `GET /orders/{id}/files/{file_id}`: 302 to a presigned GET.
-async fn download_file(
-    State(state): State<AppState>,
-    Extension(storage): Extension<FileStorage>,
-    caller: Caller,
-    PathParam((order_id, file_id)): PathParam<(Uuid, Uuid)>,
-) -> ApiResult<Response> {
-    let url = files::order_file_download(
-        &state.store,
-        &storage,
-        caller,
-        order_id,
-        file_id,
-        OffsetDateTime::now_utc(),
-    )
-    .await?;
-    Ok(web::redirect(&url))
 }
 
 async fn parse<T: serde::de::DeserializeOwned>(request: Request, state: &AppState) -> ApiResult<T> {

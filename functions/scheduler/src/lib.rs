@@ -5,8 +5,8 @@
 //! refunds it has not accepted yet, publishes the reviews still sealed when their order's
 //! review window closed, clears the earnings of orders completed a clearance period ago and asks
 //! Stripe again for withdrawals' transfers, admin refunds and lost disputes' reversals it did
-//! not answer, and finishes re-listing the gigs of users whose block or unblock request died
-//! half-way.
+//! not answer, finishes re-listing the gigs of users whose block or unblock request died
+//! half-way, and deletes the files of orders closed their retention period ago.
 //!
 //! The daily reconciliation is a step of this run, gated by its stored watermark, not a second
 //! schedule: see `domain::reconciliation` for why.
@@ -20,12 +20,14 @@ use gigmarket_shared::ApiError;
 use gigmarket_shared::app::admin::refunds::finish_due_refunds;
 use gigmarket_shared::app::admin::users::{GIG_REINDEX_GRACE, resume_gig_reindexes};
 use gigmarket_shared::app::disputes::finish_due_reversals;
+use gigmarket_shared::app::files::expire_order_files;
 use gigmarket_shared::app::orders::change as change_order;
 use gigmarket_shared::app::payments::issue_refund;
 use gigmarket_shared::app::payouts::{clear_earnings, resend_transfers};
 use gigmarket_shared::app::reconciliation::reconcile_if_due;
 use gigmarket_shared::app::reviews::publish_due as publish_due_reviews;
 use gigmarket_shared::domain::order::{ActionInput, Actor, OrderAction};
+use gigmarket_shared::files::FileStorage;
 use gigmarket_shared::store::{DueList, Store};
 use gigmarket_shared::stripe::client::StripeClient;
 use gigmarket_shared::triggers;
@@ -61,19 +63,32 @@ pub struct RunSummary {
     pub dispute_reversals_finished: usize,
     /// Blocked or unblocked users whose gigs were still waiting to be re-listed or unlisted.
     pub gig_reindexes_resumed: usize,
+    /// Files of orders closed the retention period ago whose objects were deleted.
+    pub order_files_expired: usize,
 }
 
 /// What a run is told by configuration.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Settings {
     /// `PAYOUT_CLEARANCE_DAYS`: how long earnings stay pending.
     pub payout_clearance: time::Duration,
+    /// The files bucket and `ORDER_FILES_RETENTION_DAYS`; without them no file expires (a run
+    /// with the default settings, as most tests make).
+    pub order_files: Option<OrderFiles>,
+}
+
+/// Where closed orders' files are deleted from, and how long after the close.
+#[derive(Debug, Clone)]
+pub struct OrderFiles {
+    pub storage: FileStorage,
+    pub retention: time::Duration,
 }
 
 impl Default for Settings {
     fn default() -> Self {
         Self {
             payout_clearance: time::Duration::days(14),
+            order_files: None,
         }
     }
 }
@@ -221,6 +236,16 @@ pub async fn run_with(
         Err(error) => {
             tracing::error!(error = %error, "resuming gig re-listings failed");
             first_error.get_or_insert(error);
+        }
+    }
+    // Files of orders closed their retention period ago.
+    if let Some(files) = &settings.order_files {
+        match expire_order_files(store, &files.storage, files.retention, now, MAX_PER_RUN).await {
+            Ok(expired) => summary.order_files_expired = expired,
+            Err(error) => {
+                tracing::error!(error = %error, "expiring closed orders' files failed");
+                first_error.get_or_insert(error);
+            }
         }
     }
     tracing::info!(?summary, "scheduler run finished");

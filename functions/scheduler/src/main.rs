@@ -15,8 +15,13 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let store = Store::new(aws::dynamodb(&sdk), config.table_name.clone());
     // Built once per cold start: expiries cancel PaymentIntents, refunds are asked for again.
     let stripe = StripeClient::new(aws::stripe_config(&sdk).await?)?;
+    // The files bucket's client: closed orders' files are deleted their retention period after.
     let settings = scheduler::Settings {
         payout_clearance: config.payout_clearance,
+        order_files: Some(scheduler::OrderFiles {
+            storage: aws::file_storage(&sdk)?,
+            retention: config.order_files_retention,
+        }),
     };
     lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
         let (store, stripe, settings) = (&store, &stripe, &settings);

@@ -67,6 +67,9 @@ export interface FunctionSpec {
   /** The files bucket's key prefix (`orders/`, `conversations/`) whose objects it presigns
    * uploads and downloads of, checks (HeadObject) and deletes; it gets FILES_BUCKET. */
   readonly filesPrefix?: string;
+  /** Deletes closed orders' files their retention period after the close (DeleteObject on
+   * `orders/`); it gets FILES_BUCKET and ORDER_FILES_RETENTION_DAYS. */
+  readonly expiresOrderFiles?: boolean;
 }
 
 export const FUNCTIONS: FunctionSpec[] = [
@@ -114,7 +117,8 @@ export const FUNCTIONS: FunctionSpec[] = [
     // listing indexes. Placement and transitions are one TransactWriteItems of Puts, an Update
     // (the gig) and, at placement, a ConditionCheck of the freelancer (not blocked) and the
     // client's hourly quota (Update). A file is a Put with an Update of the order's file count;
-    // a refused upload's a Delete with that Update.
+    // a refused upload's or a deleted unused file's a Delete with that Update; a used one an
+    // Update in its delivery's transaction.
     table: {
       actions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem'],
       leadingKeys: ['ORDER#*', 'IDEMPOTENCY#*', 'GIG#*', 'USER#*', 'METRICS#*', 'LEDGER#*', 'BALANCE#*', 'EARNINGS#*', 'QUOTA#*', 'RATE#*'],
@@ -225,8 +229,10 @@ export const FUNCTIONS: FunctionSpec[] = [
     // A missed `charge.refunded` naming an admin refund: GetItem and Put of the refund (REFUND#).
     // What Stripe did not answer: an admin refund's Put (REFUND#) with its reversals' ledger
     // transactions, and a lost dispute's reversals: Update of the dispute (DISPUTE#).
+    // A closed order's files past their retention: Query of its partition, an Update of each
+    // file and of its file count item.
     table: {
-      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'],
+      actions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'],
       leadingKeys: ['ORDER#*', 'GIG#*', 'REVIEW#*', 'USER#*', 'METRICS#*', 'LEDGER#*', 'BALANCE#*', 'STRIPE_EVENT#*', 'RECONCILIATION#*', 'EARNINGS#*', 'REFUND#*', 'DISPUTE#*'],
     },
     queriesIndexes: true,
@@ -234,6 +240,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     // Expiries cancel PaymentIntents; refunds Stripe did not accept are asked for again; the
     // reconciliation lists events.
     readsStripeKey: true,
+    expiresOrderFiles: true,
     trigger: { kind: 'schedule', expression: 'rate(15 minutes)' },
   },
   {

@@ -105,11 +105,11 @@ export class GigmarketStack extends cdk.Stack {
     });
     const filesRetentionDays = new cdk.CfnParameter(this, 'FilesRetentionDays', {
       type: 'Number',
-      default: 365,
+      default: 90,
       minValue: 1,
       description:
-        'Days after its upload that a file of a closed order is deleted (S3 lifecycle on the ' +
-        '`gigmarket:order-closed` tag; S3 counts the days from the upload).',
+        "Days after its order closes that an order's files are deleted (the scheduler's " +
+        'ORDER_FILES_RETENTION_DAYS; S3 lifecycle can only count from an object\'s upload).',
     });
     const tableDeletionProtection = new cdk.CfnParameter(this, 'TableDeletionProtection', {
       type: 'String',
@@ -279,12 +279,8 @@ export class GigmarketStack extends cdk.Stack {
       lifecycleConfiguration: {
         rules: [
           { id: 'AbortIncompleteUploads', status: 'Enabled', abortIncompleteMultipartUpload: { daysAfterInitiation: 1 } },
-          {
-            id: 'ExpireFilesOfClosedOrders',
-            status: 'Enabled',
-            tagFilters: [{ key: 'gigmarket:order-closed', value: 'true' }],
-            expirationInDays: filesRetentionDays.valueAsNumber,
-          },
+          // No expiry rule: S3 lifecycle counts days from an object's upload, never from its
+          // order's close, so the scheduler deletes a closed order's files (expiresOrderFiles).
         ],
       },
     });
@@ -407,13 +403,26 @@ export class GigmarketStack extends cdk.Stack {
       if (spec.sendsEmail) fn.role?.addManagedPolicy(sendOrderEmailPolicy);
       if (spec.filesPrefix) {
         // Its prefix of the files bucket only (shared/src/files.rs): PutObject signs uploads,
-        // GetObject HeadObject and downloads, DeleteObject a refused upload.
+        // GetObject HeadObject and downloads, DeleteObject a refused upload and a file its
+        // uploader deletes unused.
         fn.addEnvironment('FILES_BUCKET', filesBucket.ref);
         fn.addToRolePolicy(
           new iam.PolicyStatement({
             sid: spec.filesPrefix === 'orders/' ? 'OrderFiles' : 'ConversationFiles',
             actions: ['s3:PutObject', 's3:GetObject', 's3:DeleteObject'],
             resources: [`${filesBucket.attrArn}/${spec.filesPrefix}*`],
+          }),
+        );
+      }
+      if (spec.expiresOrderFiles) {
+        // DeleteObject only, on the orders' prefix (shared/src/app/files.rs `expire_order_files`).
+        fn.addEnvironment('FILES_BUCKET', filesBucket.ref);
+        fn.addEnvironment('ORDER_FILES_RETENTION_DAYS', filesRetentionDays.valueAsString);
+        fn.addToRolePolicy(
+          new iam.PolicyStatement({
+            sid: 'OrderFiles',
+            actions: ['s3:DeleteObject'],
+            resources: [`${filesBucket.attrArn}/orders/*`],
           }),
         );
       }

@@ -13,7 +13,9 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::visible_order;
-use crate::domain::file::{FileArea, FileLimits, FileStatus, NewFile, StoredFile, check_upload};
+use crate::domain::file::{
+    CheckedFile, FileArea, FileLimits, FileStatus, NewFile, StoredFile, check_upload,
+};
 use crate::domain::order::{Order, Party};
 use crate::domain::user::Caller;
 use crate::error::{ApiError, ApiResult};
@@ -34,77 +36,69 @@ pub struct FileList {
     pub items: Vec<StoredFile>,
 }
 
-/// A conversation's participant may touch its files; anyone else gets 404.
-async fn require_participant(
+/// What a caller asks of an area's files: to read them (list, download) or to change them
+/// (declare, delete).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    Read,
+    Change,
+}
+
+/// Decides who may touch an area's files. An order's: who may see the order reads them (its
+/// client, its freelancer, admins); only its client and freelancer change them, and only while
+/// it is open. A conversation's: its two participants. Anyone else gets 404, as for an unknown
+/// order or conversation.
+async fn require_access(
     store: &Store,
     caller: Caller,
-    conversation_id: Uuid,
+    area: FileArea,
+    owner_id: Uuid,
+    access: Access,
 ) -> ApiResult<()> {
-    store
-        .inbox_entry(conversation_id, caller.id)
-        .await?
-        .ok_or(ApiError::NotFound("conversation"))?;
+    match area {
+        FileArea::Order => {
+            let (order, party) = visible_order(store, caller, owner_id).await?;
+            if access == Access::Read {
+                return Ok(());
+            }
+            if !matches!(party, Party::Client | Party::Freelancer) {
+                return Err(ApiError::Forbidden(
+                    "only the order's client and freelancer change its files",
+                ));
+            }
+            if order.status.is_terminal() {
+                return Err(ApiError::conflict(
+                    "order-closed",
+                    "the order is closed: its files can be changed only while it is open",
+                ));
+            }
+        }
+        FileArea::Conversation => {
+            store
+                .inbox_entry(owner_id, caller.id)
+                .await?
+                .ok_or(ApiError::NotFound("conversation"))?;
+        }
+    }
     Ok(())
 }
 
-/// `POST /orders/{id}/files`: its freelancer (deliveries) or its client (requirement files),
-/// while the order is open.
-pub async fn declare_order_file(
+/// `POST /orders/{id}/files` (its freelancer's deliveries, its client's requirement files, while
+/// the order is open) and `POST /conversations/{id}/files` (its participants).
+#[allow(clippy::too_many_arguments)]
+pub async fn declare_file(
     store: &Store,
     storage: &FileStorage,
     limits: FileLimits,
     caller: Caller,
-    order_id: Uuid,
+    area: FileArea,
+    owner_id: Uuid,
     request: &NewFile,
     now: OffsetDateTime,
 ) -> ApiResult<FileUpload> {
-    let (order, party) = visible_order(store, caller, order_id).await?;
-    if !matches!(party, Party::Client | Party::Freelancer) {
-        return Err(ApiError::Forbidden(
-            "only the order's client and freelancer add files to it",
-        ));
-    }
-    if order.status.is_terminal() {
-        return Err(ApiError::conflict(
-            "order-closed",
-            "the order is closed: files can be added only while it is open",
-        ));
-    }
+    require_access(store, caller, area, owner_id, Access::Change).await?;
     let declared = request.validate(limits)?;
-    let file = StoredFile::declare(FileArea::Order, order.id, caller.id, declared, now);
-    declare(store, storage, limits, caller, file, now).await
-}
-
-/// `POST /conversations/{id}/files`: its participants.
-pub async fn declare_conversation_file(
-    store: &Store,
-    storage: &FileStorage,
-    limits: FileLimits,
-    caller: Caller,
-    conversation_id: Uuid,
-    request: &NewFile,
-    now: OffsetDateTime,
-) -> ApiResult<FileUpload> {
-    require_participant(store, caller, conversation_id).await?;
-    let declared = request.validate(limits)?;
-    let file = StoredFile::declare(
-        FileArea::Conversation,
-        conversation_id,
-        caller.id,
-        declared,
-        now,
-    );
-    declare(store, storage, limits, caller, file, now).await
-}
-
-async fn declare(
-    store: &Store,
-    storage: &FileStorage,
-    limits: FileLimits,
-    caller: Caller,
-    file: StoredFile,
-    now: OffsetDateTime,
-) -> ApiResult<FileUpload> {
+    let file = StoredFile::declare(area, owner_id, caller.id, declared, now);
     // Refused (403 account-blocked) in the write itself if the caller is blocked.
     let store = &store.acting_as(caller.id);
     match store.declare_file(&file, limits.max_count).await? {
@@ -122,73 +116,44 @@ async fn declare(
     Ok(FileUpload { file, upload })
 }
 
-/// `GET /orders/{id}/files`: the order's parties and admins.
-pub async fn order_files(store: &Store, caller: Caller, order_id: Uuid) -> ApiResult<FileList> {
-    visible_order(store, caller, order_id).await?;
-    let items = store.files(FileArea::Order, order_id).await?;
-    Ok(FileList { items })
-}
-
-/// `GET /conversations/{id}/files`: its participants.
-pub async fn conversation_files(
+/// `GET /orders/{id}/files` (the order's parties and admins) and `GET /conversations/{id}/files`
+/// (its participants).
+pub async fn list_files(
     store: &Store,
     caller: Caller,
-    conversation_id: Uuid,
+    area: FileArea,
+    owner_id: Uuid,
 ) -> ApiResult<FileList> {
-    require_participant(store, caller, conversation_id).await?;
-    let items = store.files(FileArea::Conversation, conversation_id).await?;
+    require_access(store, caller, area, owner_id, Access::Read).await?;
+    let items = store.files(area, owner_id).await?;
     Ok(FileList { items })
 }
 
-/// `GET /orders/{id}/files/{file_id}`: the URL to redirect to (the order's parties and admins).
-pub async fn order_file_download(
+/// `GET /orders/{id}/files/{file_id}` and `GET /conversations/{id}/files/{file_id}`: the URL to
+/// redirect to (a presigned GET), for whoever may read the area's files. A HeadObject first:
+/// nothing uploaded is a clear 409 instead of S3's 404 after the redirect, and a used file must
+/// still be the object it was checked as (its ETag): an upload window still open after the
+/// delivery must not replace what was delivered.
+pub async fn download_file(
     store: &Store,
     storage: &FileStorage,
     caller: Caller,
-    order_id: Uuid,
-    file_id: Uuid,
-    now: OffsetDateTime,
-) -> ApiResult<String> {
-    visible_order(store, caller, order_id).await?;
-    download(store, storage, FileArea::Order, order_id, file_id, now).await
-}
-
-/// `GET /conversations/{id}/files/{file_id}`: the URL to redirect to (its participants).
-pub async fn conversation_file_download(
-    store: &Store,
-    storage: &FileStorage,
-    caller: Caller,
-    conversation_id: Uuid,
-    file_id: Uuid,
-    now: OffsetDateTime,
-) -> ApiResult<String> {
-    require_participant(store, caller, conversation_id).await?;
-    download(
-        store,
-        storage,
-        FileArea::Conversation,
-        conversation_id,
-        file_id,
-        now,
-    )
-    .await
-}
-
-/// A presigned GET of the file, after a HeadObject: nothing uploaded is a clear 409 instead of
-/// S3's 404 after the redirect, and a used file must still be the object it was checked as (its
-/// ETag): an upload window still open after the delivery must not replace what was delivered.
-async fn download(
-    store: &Store,
-    storage: &FileStorage,
     area: FileArea,
     owner_id: Uuid,
     file_id: Uuid,
     now: OffsetDateTime,
 ) -> ApiResult<String> {
+    require_access(store, caller, area, owner_id, Access::Read).await?;
     let file = store
         .get_file(area, owner_id, file_id)
         .await?
         .ok_or(ApiError::NotFound("file"))?;
+    if file.status == FileStatus::Expired {
+        return Err(ApiError::Gone {
+            code: "file-expired",
+            detail: "the order closed long enough ago that its files were deleted".to_owned(),
+        });
+    }
     let key = object_key(&file);
     let object = storage.head(&key).await?.ok_or_else(not_uploaded)?;
     if file.status == FileStatus::Ready && file.etag.is_some() && object.etag != file.etag {
@@ -196,6 +161,77 @@ async fn download(
         return Err(file_changed());
     }
     storage.presign_download(&key, &file.filename, now).await
+}
+
+/// `DELETE /orders/{id}/files/{file_id}` and `DELETE /conversations/{id}/files/{file_id}`: its
+/// uploader removes a file no delivery or message uses (its item, its place in the count, its
+/// object). A used file is part of the record: 409 `file-used`. Someone else's file is unknown
+/// (404), as is a stranger's order or conversation.
+pub async fn delete_file(
+    store: &Store,
+    storage: &FileStorage,
+    caller: Caller,
+    area: FileArea,
+    owner_id: Uuid,
+    file_id: Uuid,
+) -> ApiResult<()> {
+    require_access(store, caller, area, owner_id, Access::Change).await?;
+    let file = store
+        .get_file(area, owner_id, file_id)
+        .await?
+        .filter(|file| file.uploader_id == caller.id)
+        .ok_or(ApiError::NotFound("file"))?;
+    let used = || {
+        ApiError::conflict(
+            "file-used",
+            "a delivery or message uses this file: it is part of the record and stays",
+        )
+    };
+    if file.status == FileStatus::Ready {
+        return Err(used());
+    }
+    // Refused (403 account-blocked) in the write itself if the caller is blocked.
+    if !store.acting_as(caller.id).forget_file(&file).await? {
+        // Used, or deleted, by a racing request since it was read.
+        return match store.get_file(area, owner_id, file_id).await? {
+            Some(_) => Err(used()),
+            None => Err(ApiError::NotFound("file")),
+        };
+    }
+    // The item goes first: an object left behind by a failure here is unreachable, never a
+    // used file's bytes gone.
+    storage.delete(&object_key(&file)).await
+}
+
+/// The scheduler's step: deletes the objects of the files of orders closed at least
+/// `retention` before `now` (at most `limit` orders a run; the rest wait for the next) and marks
+/// the files expired, their items kept as the order's record. An order leaves the list once all
+/// its files are expired, so a run that stops half-way is finished by the next. Answers how many
+/// files expired.
+pub async fn expire_order_files(
+    store: &Store,
+    storage: &FileStorage,
+    retention: time::Duration,
+    now: OffsetDateTime,
+    limit: usize,
+) -> ApiResult<usize> {
+    let mut expired = 0;
+    for order_id in store
+        .orders_with_expiring_files(now - retention, limit)
+        .await?
+    {
+        for file in store.files(FileArea::Order, order_id).await? {
+            if file.status == FileStatus::Expired {
+                continue;
+            }
+            // The object first: a file marked expired never still has its bytes.
+            storage.delete(&object_key(&file)).await?;
+            store.mark_file_expired(&file, now).await?;
+            expired += 1;
+        }
+        store.files_expired(order_id).await?;
+    }
+    Ok(expired)
 }
 
 fn not_uploaded() -> ApiError {
@@ -217,7 +253,7 @@ fn file_changed() -> ApiError {
 /// conversation, or someone else's, is unknown here (422 `unknown-file`); nothing uploaded is
 /// 409 `file-not-uploaded`; a wrong size or type is deleted and forgotten (its place in the
 /// count given back) and refused with 409 `file-mismatch`. Answers each file with the ETag to
-/// record when the use is written.
+/// record when the use is written, in the same transaction as the delivery or message.
 pub async fn check_files(
     store: &Store,
     storage: &FileStorage,
@@ -225,7 +261,7 @@ pub async fn check_files(
     area: FileArea,
     owner_id: Uuid,
     file_ids: &[Uuid],
-) -> ApiResult<Vec<(StoredFile, Option<String>)>> {
+) -> ApiResult<Vec<CheckedFile>> {
     let mut checked = Vec::with_capacity(file_ids.len());
     for file_id in file_ids {
         let file = store
@@ -249,6 +285,7 @@ pub async fn check_files(
             }
         } else if let Err(mismatch) = check_upload(&file, &object) {
             storage.delete(&key).await?;
+            // Already forgotten by a concurrent use of the same bad upload: nothing left to do.
             store.forget_file(&file).await?;
             return Err(ApiError::conflict(
                 "file-mismatch",
@@ -260,26 +297,16 @@ pub async fn check_files(
                 ),
             ));
         }
-        checked.push((file, object.etag));
+        checked.push(CheckedFile {
+            file,
+            etag: object.etag,
+        });
     }
     Ok(checked)
 }
 
-/// Records the checked files as used (ready, with their ETags) once the delivery or message that
-/// uses them is written.
-async fn mark_used(
-    store: &Store,
-    checked: &[(StoredFile, Option<String>)],
-    now: OffsetDateTime,
-) -> ApiResult<()> {
-    for (file, etag) in checked {
-        store.mark_file_used(file, etag.as_deref(), now).await?;
-    }
-    Ok(())
-}
-
 /// `POST /conversations/{id}/messages` with its files: participants only; the files checked
-/// before the message is written, recorded as used after.
+/// before the message is written, and recorded as used in its transaction.
 pub async fn send_message(
     store: &Store,
     storage: &FileStorage,
@@ -290,27 +317,42 @@ pub async fn send_message(
     now: OffsetDateTime,
 ) -> ApiResult<super::messages::Sent> {
     let files = request.files()?;
-    if files.is_empty() {
-        return super::messages::send(store, caller, conversation_id, request, quotas, now).await;
-    }
-    require_participant(store, caller, conversation_id).await?;
-    let checked = check_files(
+    let checked = if files.is_empty() {
+        Vec::new()
+    } else {
+        require_access(
+            store,
+            caller,
+            FileArea::Conversation,
+            conversation_id,
+            Access::Read,
+        )
+        .await?;
+        check_files(
+            store,
+            storage,
+            caller,
+            FileArea::Conversation,
+            conversation_id,
+            &files,
+        )
+        .await?
+    };
+    super::messages::send(
         store,
-        storage,
         caller,
-        FileArea::Conversation,
         conversation_id,
-        &files,
+        request,
+        &checked,
+        quotas,
+        now,
     )
-    .await?;
-    let sent = super::messages::send(store, caller, conversation_id, request, quotas, now).await?;
-    mark_used(store, &checked, now).await?;
-    Ok(sent)
+    .await
 }
 
 /// `POST /orders/{id}/deliver` with its files: the delivery is decided first (a refused
-/// transition touches no file), then its files are checked, then the delivery is written, and
-/// its files are recorded as used.
+/// transition touches no file), then its files are checked, then the delivery is written with
+/// its files recorded as used in the same transaction.
 #[cfg(feature = "stripe-client")]
 pub async fn deliver(
     store: &Store,
@@ -323,8 +365,8 @@ pub async fn deliver(
 ) -> ApiResult<Order> {
     use crate::domain::order::{Actor, OrderAction};
 
-    let act = |input| {
-        super::orders::act(
+    if input.files.is_empty() {
+        return super::orders::act(
             store,
             stripe,
             caller,
@@ -333,27 +375,18 @@ pub async fn deliver(
             input,
             now,
         )
-    };
-    if input.files.is_empty() {
-        return act(input).await;
+        .await;
     }
     let (order, party) = visible_order(store, caller, order_id).await?;
-    order.transition(
+    let files = input.files.clone();
+    let transition = order.transition(
         OrderAction::Deliver,
         Actor::user(caller.id, party),
-        input.clone(),
+        input,
         now,
     )?;
-    let checked = check_files(
-        store,
-        storage,
-        caller,
-        FileArea::Order,
-        order_id,
-        &input.files,
-    )
-    .await?;
-    let delivered = act(input).await?;
-    mark_used(store, &checked, now).await?;
-    Ok(delivered)
+    let checked = check_files(store, storage, caller, FileArea::Order, order_id, &files).await?;
+    // Refused (403 account-blocked) in the write itself if the caller is blocked.
+    let store = &store.acting_as(caller);
+    super::orders::written_with_files(store, stripe, transition, &checked).await
 }

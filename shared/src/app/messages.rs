@@ -7,6 +7,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::verified_caller;
+use crate::domain::file::CheckedFile;
 use crate::domain::gig::GigStatus;
 use crate::domain::message::{
     self, Context, ConversationView, InboxEntry, Message, OpenConversation, SendMessage,
@@ -57,7 +58,7 @@ pub async fn open(
         .await?
         .is_some()
     {
-        return send_into(store, caller, &message, quotas, now).await;
+        return send_into(store, caller, &message, &[], quotas, now).await;
     }
     let participant = store
         .get_user(participant_id)
@@ -91,7 +92,7 @@ pub async fn open(
             created: true,
         }),
         // A racing request opened it first: this message joins it.
-        Opening::Exists => send_into(store, caller, &message, quotas, now).await,
+        Opening::Exists => send_into(store, caller, &message, &[], quotas, now).await,
         Opening::SenderBlocked | Opening::RecipientBlocked => Err(blocked()),
         Opening::RateLimited => Err(ApiError::TooManyRequests {
             retry_after_secs,
@@ -147,17 +148,19 @@ fn blocked() -> ApiError {
 }
 
 /// `POST /conversations/{id}/messages`: participants only (anyone else: 404). Its `file_ids`
-/// were checked by `app::files::send_message`, which calls this.
+/// were checked by `app::files::send_message`, which calls this with them (`files`), recorded
+/// as used in the message's own transaction.
 pub async fn send(
     store: &Store,
     caller: Caller,
     conversation_id: Uuid,
     request: &SendMessage,
+    files: &[CheckedFile],
     quotas: &QuotaLimits,
     now: OffsetDateTime,
 ) -> ApiResult<Sent> {
-    let text = message::check_message_text(&request.text)?;
-    let files = request.files()?;
+    let text = request.text()?;
+    let file_ids = request.files()?;
     // Refused (403 account-blocked) in the write itself if the caller is blocked.
     let store = &store.acting_as(caller);
     let entry = store
@@ -166,21 +169,22 @@ pub async fn send(
         .ok_or(ApiError::NotFound("conversation"))?;
     verified_caller(store, caller).await?;
     let mut message = Message::new(conversation_id, caller, entry.counterpart.id, text, now);
-    message.files = files;
-    send_into(store, caller, &message, quotas, now).await
+    message.files = file_ids;
+    send_into(store, caller, &message, files, quotas, now).await
 }
 
 /// Adds `message` to its existing conversation, counted against the sender's
-/// messages-per-minute quota in the same transaction.
+/// messages-per-minute quota in the same transaction, with its `files` recorded as used.
 async fn send_into(
     store: &Store,
     caller: Caller,
     message: &Message,
+    files: &[CheckedFile],
     quotas: &QuotaLimits,
     now: OffsetDateTime,
 ) -> ApiResult<Sent> {
     let quota = quotas.quota(QuotaKind::MessagesSent, caller.id, now);
-    match store.append_message(message, &quota).await? {
+    match store.append_message(message, &quota, files).await? {
         Sending::Sent => {}
         Sending::QuotaReached => return Err(quota.exceeded(now).into()),
         Sending::NotMember => return Err(ApiError::NotFound("conversation")),

@@ -333,6 +333,21 @@ pub async fn change(
     written(store, stripe, transition, TransitionEffects::default()).await
 }
 
+/// Writes `transition` (with the files a delivery uses), then follows it up at Stripe; answers
+/// the order as the change left it (with the refund as Stripe accepted it, when it did at once).
+pub(super) async fn written_with_files(
+    store: &Store,
+    stripe: &StripeClient,
+    transition: Transition,
+    files: &[crate::domain::file::CheckedFile],
+) -> ApiResult<Order> {
+    let effects = TransitionEffects {
+        files,
+        ..TransitionEffects::default()
+    };
+    written(store, stripe, transition, effects).await
+}
+
 /// Writes `transition`, then follows it up at Stripe; answers the order as the change left it
 /// (with the refund as Stripe accepted it, when it did at once).
 async fn written(

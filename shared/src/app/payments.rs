@@ -228,7 +228,7 @@ async fn pay(
     )?;
     let effects = TransitionEffects {
         processor_event: event_id,
-        audit: None,
+        ..TransitionEffects::default()
     };
     let write = store.apply_transition_with(&transition, effects).await?;
     let outcome = outcome(write, paid)?;

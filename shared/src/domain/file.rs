@@ -183,12 +183,14 @@ pub fn sanitize_filename(raw: &str) -> String {
 
 /// Where a file is in its life. `Pending`: declared, perhaps uploaded, never checked. `Ready`:
 /// found in S3 as declared when first used; its ETag is kept, so a later overwrite through a
-/// still-open upload window is noticed.
+/// still-open upload window is noticed. `Expired`: an order's file whose object the scheduler
+/// deleted its retention period after the order closed; the item stays as the record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FileStatus {
     Pending,
     Ready,
+    Expired,
 }
 
 /// A declared file, as stored beside its order or conversation.
@@ -214,6 +216,13 @@ pub struct StoredFile {
         with = "time::serde::rfc3339::option"
     )]
     pub used_at: Option<OffsetDateTime>,
+    /// Set when its object was deleted, its retention period after its order closed.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
+    pub expired_at: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
@@ -239,10 +248,19 @@ impl StoredFile {
             status: FileStatus::Pending,
             etag: None,
             used_at: None,
+            expired_at: None,
             created_at: now,
             upload_expires_at: now + UPLOAD_WINDOW,
         }
     }
+}
+
+/// A file found in S3 as it should be, about to be used by a delivery or a message: the file as
+/// read, and the ETag its object had when checked (recorded as the file's when first used).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedFile {
+    pub file: StoredFile,
+    pub etag: Option<String>,
 }
 
 /// What S3 holds under a file's key, as HeadObject tells it.

@@ -67,6 +67,7 @@ pub struct OpenConversation {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SendMessage {
+    #[serde(default)]
     pub text: String,
     /// The conversation's files (uploaded by the sender) this message carries.
     #[serde(default)]
@@ -77,6 +78,15 @@ pub struct SendMessage {
 pub const MESSAGE_FILES_MAX: usize = 10;
 
 impl SendMessage {
+    /// The message's text: required, unless it carries files (then it may be empty or left
+    /// out, and is still at most [`MESSAGE_MAX_CHARS`]).
+    pub fn text(&self) -> Result<String, Invalid> {
+        if !self.file_ids.is_empty() && self.text.trim().is_empty() {
+            return Ok(String::new());
+        }
+        check_message_text(&self.text)
+    }
+
     /// The message's file ids, each once, at most [`MESSAGE_FILES_MAX`].
     pub fn files(&self) -> Result<Vec<Uuid>, Invalid> {
         let files = super::distinct(&self.file_ids);
@@ -188,8 +198,18 @@ impl Message {
         LastMessage {
             id: self.id,
             sender_id: self.sender_id,
-            preview: preview(&self.text),
+            preview: self.preview_text(),
             sent_at: self.sent_at,
+        }
+    }
+
+    /// What an inbox entry and a mail show of it: its text's [`preview`], or for a message of
+    /// files alone how many it carries, so neither shows an empty quote.
+    pub fn preview_text(&self) -> String {
+        match (self.text.is_empty(), self.files.len()) {
+            (true, 1) => "(1 file)".to_owned(),
+            (true, count) if count > 1 => format!("({count} files)"),
+            _ => preview(&self.text),
         }
     }
 }
@@ -332,6 +352,34 @@ mod tests {
             conversation_id(a, b, &direct),
             conversation_id(a, Uuid::new_v4(), &direct)
         );
+    }
+
+    #[test]
+    fn a_message_of_files_alone_needs_no_text() {
+        let send = |text: &str, file_ids: Vec<Uuid>| SendMessage {
+            text: text.to_owned(),
+            file_ids,
+        };
+        let field = |result: Result<String, Invalid>| result.unwrap_err().0[0].field.clone();
+        assert_eq!(send(" ", vec![Uuid::now_v7()]).text().unwrap(), "");
+        assert_eq!(send(" Hi ", vec![Uuid::now_v7()]).text().unwrap(), "Hi");
+        assert_eq!(field(send("  ", Vec::new()).text()), "text");
+        let long = "x".repeat(MESSAGE_MAX_CHARS + 1);
+        assert_eq!(field(send(&long, vec![Uuid::now_v7()]).text()), "text");
+        let caller = Caller {
+            id: Uuid::now_v7(),
+            role: Role::Client,
+            session: None,
+        };
+        let mut message = Message::new(
+            Uuid::now_v7(),
+            caller,
+            Uuid::now_v7(),
+            String::new(),
+            OffsetDateTime::UNIX_EPOCH,
+        );
+        message.files = vec![Uuid::now_v7(), Uuid::now_v7()];
+        assert_eq!(message.preview_text(), "(2 files)");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::mail::Message as Mail;
 use super::{Recipient, RecipientRole};
-use crate::domain::message::{Message, preview};
+use crate::domain::message::Message;
 
 /// At most one mail per conversation and recipient in this many seconds.
 pub const MESSAGE_MAIL_WINDOW_SECS: i64 = 15 * 60;
@@ -47,7 +47,7 @@ impl From<&Message> for MessageSummary {
             message_id: message.id,
             sender_id: message.sender_id,
             recipient_id: message.recipient_id,
-            preview: preview(&message.text),
+            preview: message.preview_text(),
             sent_at: message.sent_at,
         }
     }

@@ -29,7 +29,7 @@
 //! | review              | `REVIEW#<review_id>`    | `REVIEW`           | sealed: gsi3 (publication deadline); published: gsi1 (gig's), gsi2 (user's) |
 //! | order review states | `ORDER#<order_id>`      | `REVIEWS`          | each side's review id and state; in the order's partition, so `GET /orders/{id}` reads it with the order |
 //! | file (order)        | `ORDER#<order_id>`      | `FILE#<file_id>`   | a declared file: name, type, size, uploader, status, ETag once checked; the object is `orders/<order_id>/<file_id>` in the files bucket |
-//! | file count (order)  | `ORDER#<order_id>`      | `FILES`            | `file_count`: files declared, conditioned below the limit in the declaring transaction |
+//! | file count (order)  | `ORDER#<order_id>`      | `FILES`            | `file_count`: files declared, conditioned below the limit in the declaring transaction; gsi3 `DUE#FILEEXPIRY` / `<closed at unix secs:012>#<order_id>` from the order's close until the scheduler expired its files |
 //! | conversation member (inbox entry) | `CONV#<conversation_id>` | `MEMBER#<user_id>` | gsi1: `INBOX#<user_id>` / `<last activity ms:016>#<conversation_id>` |
 //! | message             | `CONV#<conversation_id>` | `MSG#<message_id>` | UUIDv7 ids: sorted by send time; one Query reads a page |
 //! | file (conversation) | `CONV#<conversation_id>` | `FILE#<file_id>`  | as an order's file; the object is `conversations/<conversation_id>/<file_id>` |
@@ -85,7 +85,7 @@
 //! |-------|-----------------------------|------------------------------------|----------------------------------------|
 //! | gsi1  | `CLIENT#<client_id>`        | `ORDER#<order_id>`                 | a client's orders, newest first (ids are UUIDv7, time-ordered) |
 //! | gsi2  | `FREELANCER#<freelancer_id>`| `ORDER#<order_id>`                 | a freelancer's orders, newest first    |
-//! | gsi3  | `DUE#LATE` / `DUE#AUTOCOMPLETE` / `DUE#PAYMENTEXPIRY` / `DUE#REFUND` | `<unix secs:012>#<order_id>`   | SPARSE: set only while the scheduler still has something to do (in progress and not late: `due_at`; delivered: auto-complete time; unpaid: 24 h after placement; a refund not yet accepted by Stripe: its request time); queried with `sk <= now`, never scanned |
+//! | gsi3  | `DUE#LATE` / `DUE#AUTOCOMPLETE` / `DUE#PAYMENTEXPIRY` / `DUE#REFUND` | `<unix secs:012>#<order_id>`   | SPARSE: set only while the scheduler still has something to do (in progress and not late: `due_at`; delivered: auto-complete time; unpaid: 24 h after placement; a refund not yet accepted by Stripe: its request time); queried with `sk <= now`, never scanned. `DUE#FILEEXPIRY` is on the order's file count item (its close time; queried with `sk <= now - retention`) |
 
 //!
 //! ## Reviews
@@ -680,6 +680,13 @@ pub fn due_payment_expiry_partition() -> String {
 /// gsi3 partition of the orders whose refund the payment processor has not accepted yet.
 pub fn due_refund_partition() -> String {
     "DUE#REFUND".to_owned()
+}
+
+/// gsi3 partition of the closed orders whose files expire: on the order's file count item
+/// (`FILES`), sorted by the time the order closed, so a change of the retention period applies
+/// to orders already closed.
+pub fn due_file_expiry_partition() -> String {
+    "DUE#FILEEXPIRY".to_owned()
 }
 
 /// gsi3 sort key: the deadline (unix seconds, zero-padded so strings sort like numbers), then the id.

@@ -15,6 +15,7 @@ use super::keys::{self, attr, entity, index};
 use super::paged::{Listing, SortRange};
 use super::transaction::{TransactOutcome, Transaction};
 use super::{Item, Store, attribute, n, rfc3339, s, sdk_error, to_item};
+use crate::domain::file::CheckedFile;
 use crate::domain::message::{InboxEntry, Message};
 use crate::domain::metrics::MetricsDelta;
 use crate::domain::quota::Quota;
@@ -63,6 +64,7 @@ enum Writing {
     OpenCounter,
     Quota,
     Metrics,
+    File(Uuid),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -209,6 +211,7 @@ impl Store {
         &self,
         message: &Message,
         quota: &Quota,
+        files: &[CheckedFile],
     ) -> Result<Sending, ApiError> {
         let last = attribute(&message.preview())?;
         let sort = s(inbox_sort(message.sent_at, message.conversation_id));
@@ -255,9 +258,17 @@ impl Store {
             .count_unread_for(Writing::RecipientUser, message.recipient_id)?
             .check_not_blocked(Writing::SenderCheck, message.sender_id)?
             .count(Writing::Metrics, &MetricsDelta::message_sent(), message.id)?
-            .within_quota(Writing::Quota, quota)?;
+            .within_quota(Writing::Quota, quota)?
+            .use_files(Writing::File, files, message.sent_at)?;
         Ok(match self.transact(transaction).await? {
             TransactOutcome::Committed => Sending::Sent,
+            TransactOutcome::ConditionFailed(failed)
+                if let Some(checked) = files
+                    .iter()
+                    .find(|checked| failed.includes(Writing::File(checked.file.id))) =>
+            {
+                return Err(super::files::file_unavailable(&checked.file));
+            }
             TransactOutcome::ConditionFailed(failed) if failed.includes(Writing::Quota) => {
                 Sending::QuotaReached
             }

@@ -23,6 +23,7 @@ use super::{
     to_item,
 };
 use crate::domain::audit::AuditEntry;
+use crate::domain::file::CheckedFile;
 use crate::domain::gig::GigStatus;
 use crate::domain::ledger::LedgerAccount;
 use crate::domain::metrics::MetricsDelta;
@@ -123,15 +124,18 @@ enum Changing {
     Balance(LedgerAccount),
     Earning,
     ProcessorEvent,
+    File(Uuid),
+    FileExpiry,
 }
 
 /// What a transition writes beside the order and its own ledger transaction: the payment
 /// processor's event that caused it (recorded so its redelivery changes nothing), an admin's
-/// audit entry.
+/// audit entry, a delivery's files (recorded as used).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct TransitionEffects<'a> {
     pub processor_event: Option<&'a str>,
     pub audit: Option<&'a AuditEntry>,
+    pub files: &'a [CheckedFile],
 }
 
 /// How a transition's write ended.
@@ -441,20 +445,34 @@ impl Store {
         if let Some(event_id) = effects.processor_event {
             transaction.processor_event(Changing::ProcessorEvent, event_id, before.id, now_unix)?;
         }
-        match self.transact(transaction).await? {
-            TransactOutcome::Committed => Ok(TransitionWrite::Applied),
-            TransactOutcome::ConditionFailed(failed)
-                if failed.includes(Changing::ProcessorEvent) =>
-            {
-                Ok(TransitionWrite::EventAlreadyApplied)
-            }
-            TransactOutcome::ConditionFailed(failed) if failed.includes(Changing::Order) => {
-                Ok(TransitionWrite::OrderChanged)
-            }
-            TransactOutcome::ConditionFailed(failed) => Err(ApiError::internal(anyhow::anyhow!(
-                "order transition: unexpected condition failure of {failed:?}"
-            ))),
+        transaction.use_files(Changing::File, effects.files, transition.after.updated_at)?;
+        if !before.status.is_terminal() && transition.after.status.is_terminal() {
+            transaction.files_closed(
+                Changing::FileExpiry,
+                before.id,
+                transition.after.updated_at,
+            )?;
         }
+        let failed = match self.transact(transaction).await? {
+            TransactOutcome::Committed => return Ok(TransitionWrite::Applied),
+            TransactOutcome::ConditionFailed(failed) => failed,
+        };
+        if failed.includes(Changing::ProcessorEvent) {
+            return Ok(TransitionWrite::EventAlreadyApplied);
+        }
+        if failed.includes(Changing::Order) {
+            return Ok(TransitionWrite::OrderChanged);
+        }
+        if let Some(checked) = effects
+            .files
+            .iter()
+            .find(|checked| failed.includes(Changing::File(checked.file.id)))
+        {
+            return Err(super::files::file_unavailable(&checked.file));
+        }
+        Err(ApiError::internal(anyhow::anyhow!(
+            "order transition: unexpected condition failure of {failed:?}"
+        )))
     }
 
     /// Records what the payment processor reported about an unpaid order's payment, without a

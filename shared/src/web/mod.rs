@@ -18,6 +18,10 @@ pub use request_id::RequestId;
 mod if_match;
 pub use if_match::IfMatch;
 
+// The file routes `orders` and `messages` share.
+#[cfg(feature = "s3")]
+pub mod files;
+
 // Answers 503 before Lambda's deadline rather than being killed at it.
 mod deadline;
 pub use deadline::ANSWER_MARGIN;

@@ -185,6 +185,20 @@ impl Bench {
             .to_owned()
     }
 
+    /// A file declared and uploaded at `files` (measured as `POST <files>` again, the same
+    /// cost), then deleted unused by its uploader: the route `route`.
+    async fn file_deleted(&mut self, route: &str, files: &str, token: Option<&str>) {
+        let declare_route = route.replace("DELETE ", "POST ").replace("/{file_id}", "");
+        let spare = self.file_uploaded(&declare_route, files, token).await;
+        let request = RawRequest::new("DELETE", format!("{files}/{spare}"));
+        let request = match token {
+            Some(token) => request.bearer(token),
+            None => request,
+        };
+        let deleted = self.call(route, request).await;
+        assert_eq!(deleted.status, 204, "{deleted:?}");
+    }
+
     /// A download (the route `route`): its 302, and the browser's GET of the presigned URL,
     /// counted on the route.
     async fn file_downloaded(&mut self, route: &str, path: &str, token: Option<&str>) {
@@ -503,6 +517,14 @@ async fn main() {
             freelancer,
         )
         .await;
+    // A second file, uploaded and deleted unused (DeleteObject).
+    bench
+        .file_deleted(
+            "DELETE /orders/{id}/files/{file_id}",
+            &format!("/orders/{order}/files"),
+            freelancer,
+        )
+        .await;
     let delivery = json!({"message": "Here it is.", "attachments": ["https://files.example.com/logo.svg"], "file_ids": [file]});
     bench
         .call(
@@ -635,6 +657,13 @@ async fn main() {
     let attachment = bench
         .file_uploaded(
             "POST /conversations/{id}/files",
+            &format!("/conversations/{conversation}/files"),
+            freelancer,
+        )
+        .await;
+    bench
+        .file_deleted(
+            "DELETE /conversations/{id}/files/{file_id}",
             &format!("/conversations/{conversation}/files"),
             freelancer,
         )
