@@ -460,6 +460,7 @@ impl Config {
                     "REQUESTS_PER_MINUTE_PER_ADDRESS",
                     crate::domain::quota::DEFAULT_REQUESTS_PER_MINUTE_PER_ADDRESS,
                 )?,
+                count_timeout: crate::domain::quota::DEFAULT_REQUEST_COUNT_TIMEOUT,
             },
             quotas: crate::domain::quota::QuotaLimits {
                 order_placements_per_hour: env.number(

@@ -64,13 +64,22 @@ pub const DEFAULT_REQUESTS_PER_MINUTE_PER_ADDRESS: u32 = 1200;
 pub struct RequestLimits {
     pub per_user_per_minute: u32,
     pub per_address_per_minute: u32,
+    /// How long counting a request may take before it goes through uncounted: the limiter must
+    /// never be what takes the API down.
+    pub count_timeout: std::time::Duration,
 }
+
+/// `RequestLimits::count_timeout`'s default: DynamoDB answers an `UpdateItem` in single-digit
+/// milliseconds, so this is an outage, not a slow moment.
+pub const DEFAULT_REQUEST_COUNT_TIMEOUT: std::time::Duration =
+    std::time::Duration::from_millis(500);
 
 impl Default for RequestLimits {
     fn default() -> Self {
         Self {
             per_user_per_minute: DEFAULT_REQUESTS_PER_MINUTE_PER_USER,
             per_address_per_minute: DEFAULT_REQUESTS_PER_MINUTE_PER_ADDRESS,
+            count_timeout: DEFAULT_REQUEST_COUNT_TIMEOUT,
         }
     }
 }
@@ -82,6 +91,7 @@ impl RequestLimits {
     pub const LIFTED: Self = Self {
         per_user_per_minute: u32::MAX,
         per_address_per_minute: u32::MAX,
+        count_timeout: DEFAULT_REQUEST_COUNT_TIMEOUT,
     };
 }
 

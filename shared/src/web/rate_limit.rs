@@ -9,8 +9,6 @@
 //! signature and Stripe paces its own retries. A counter that can not be reached in time lets
 //! the request through: the limiter must never be what takes the API down.
 
-use std::time::Duration;
-
 use axum::extract::{FromRequestParts, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -21,9 +19,6 @@ use crate::domain::quota::Window;
 use crate::domain::user::Caller;
 use crate::error::ApiError;
 use crate::store::throttle::Throttle;
-
-/// How long the counter may take before the request goes through uncounted.
-const COUNT_TIMEOUT: Duration = Duration::from_millis(500);
 
 pub(super) async fn limit_requests(
     State(state): State<AppState>,
@@ -55,7 +50,7 @@ pub(super) async fn limit_requests(
     let minute = Window::containing(now, 60);
     let client_key = client.key();
     let counted = tokio::time::timeout(
-        COUNT_TIMEOUT,
+        state.config.request_limits.count_timeout,
         state
             .store
             .reserve_attempt(Throttle::Requests(&client_key), limit, minute),
