@@ -948,8 +948,8 @@ mod problem_type_tests {
         }
     }
 
-    /// The codes of `ApiError::conflict("..")` and `unprocessable("..")` in the crate and the
-    /// functions, each with the status its constructor gives.
+    /// The codes of `ApiError::conflict("..")`, `unprocessable("..")` and `Gone { code: ".." }`
+    /// in the crate and the functions, each with the status its constructor gives.
     fn constructed_codes() -> Vec<(String, u16)> {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         let mut text = String::new();
@@ -958,9 +958,11 @@ mod problem_type_tests {
             sources(&function.unwrap().path().join("src"), &mut text);
         }
         let mut codes = Vec::new();
-        for (constructor, status) in [("conflict(", 409), ("unprocessable(", 422)] {
+        for (constructor, status) in [("conflict(", 409), ("unprocessable(", 422), ("Gone {", 410)]
+        {
             for (start, _) in text.match_indices(constructor) {
                 let rest = text[start + constructor.len()..].trim_start();
+                let rest = rest.strip_prefix("code:").unwrap_or(rest).trim_start();
                 if let Some(literal) = rest.strip_prefix('"') {
                     let code = &literal[..literal.find('"').unwrap()];
                     // Skips this test's own `("conflict(", 409)` pairs.
