@@ -2,7 +2,8 @@
 //! conversation's attachment, each uploaded to its presigned POST (moto's S3), used, listed and
 //! downloaded through the 302, and a wrong upload refused and deleted. Besides the behaviour,
 //! this is the call log's evidence for `orders`' and `messages`' S3 grants (PutObject by the
-//! presigning, GetObject by HeadObject and the presigned GET, DeleteObject) on their prefixes.
+//! presigning, GetObject by HeadObject and the presigned GET, DeleteObject) on their prefixes,
+//! and for the scheduler's DeleteObject of a closed order's files.
 
 use gigmarket_tests::watch::{
     active_gig_in_functions_table, call_with, order_step, place_order, register_over_http,
@@ -165,4 +166,55 @@ async fn order_and_conversation_files_through_cargo_lambda_watch() {
     )
     .await;
     assert_eq!(status, 409, "{refused}");
+}
+
+#[tokio::test]
+async fn a_closed_orders_files_are_deleted_by_the_scheduler_through_cargo_lambda_watch() {
+    // The call log's evidence for the scheduler's DeleteObject on `orders/`.
+    let client = reqwest::Client::new();
+    let (_, client_token, _) = register_over_http(&client, "client").await;
+    let (freelancer_id, freelancer_token, _) = register_over_http(&client, "freelancer").await;
+    let (gig, _) = active_gig_in_functions_table(&freelancer_id).await;
+    let order_id = place_order(&client, &client_token, &gig).await;
+    order_step(&client, &freelancer_token, &order_id, "accept", json!({})).await;
+    let files = format!("/orders/{order_id}/files");
+    let file_id = declare_and_upload(&client, &freelancer_token, &files, 16, vec![7; 16]).await;
+    order_step(
+        &client,
+        &freelancer_token,
+        &order_id,
+        "deliver",
+        json!({"message": "Done", "file_ids": [file_id]}),
+    )
+    .await;
+    order_step(&client, &client_token, &order_id, "complete", json!({})).await;
+
+    let (store, _) = gigmarket_tests::watch::functions_store().await;
+    store
+        .move_order_files_close(
+            order_id.parse().unwrap(),
+            gigmarket_tests::watch::long_ago(),
+        )
+        .await
+        .expect("the close moved");
+    let summary = gigmarket_tests::watch::run_scheduler().await;
+    assert!(
+        summary["order_files_expired"].as_u64().unwrap() >= 1,
+        "{summary}"
+    );
+
+    let (status, listed) = call_with(&client, Method::GET, &files, &client_token, &[], None).await;
+    assert_eq!(status, 200, "{listed}");
+    assert_eq!(listed["items"][0]["status"], "expired", "{listed}");
+    let (status, gone) = call_with(
+        &client,
+        Method::GET,
+        &format!("{files}/{file_id}"),
+        &client_token,
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(status, 410, "{gone}");
+    assert_eq!(gone["type"], "https://gigmarket.dev/problems/file-expired");
 }

@@ -10,9 +10,9 @@ use gigmarket_tests::watch::{
 use reqwest::Method;
 use serde_json::json;
 
-/// 2000-01-01, long past: whatever runs the scheduler next finds these due.
+/// Long past: whatever runs the scheduler next finds these due.
 fn past() -> time::OffsetDateTime {
-    time::OffsetDateTime::from_unix_timestamp(946_684_800).expect("a valid time")
+    gigmarket_tests::watch::long_ago()
 }
 
 #[tokio::test]

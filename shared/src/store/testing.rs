@@ -118,6 +118,36 @@ impl Store {
     /// Rewrites the item at `key` with `edit`'s change to its value and `edit`'s new sort key in
     /// the deadline index `deadlines`; the item must still be in that index (`edit` answers
     /// `None` when the value has no deadline to move).
+    /// Moves a closed order's close, as its file expiry list holds it, to `at`: a test through
+    /// the deployed scheduler can not wait out the files' retention period.
+    pub async fn move_order_files_close(
+        &self,
+        order_id: Uuid,
+        at: OffsetDateTime,
+    ) -> Result<(), ApiError> {
+        let deadlines = index::ORDER_DEADLINES;
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(super::key_attributes(&keys::file_count(
+                crate::domain::file::FileArea::Order,
+                order_id,
+            ))))
+            .update_expression("SET #due_sk = :due_sk")
+            .condition_expression("#due_pk = :due_pk")
+            .expression_attribute_names("#due_pk", deadlines.pk())
+            .expression_attribute_names("#due_sk", deadlines.sk())
+            .expression_attribute_values(":due_pk", s(keys::due_file_expiry_partition()))
+            .expression_attribute_values(
+                ":due_sk",
+                s(keys::deadline_sort(at.unix_timestamp(), order_id)),
+            )
+            .send()
+            .await
+            .map_err(sdk_error("UpdateItem"))?;
+        Ok(())
+    }
+
     async fn move_deadline<T: Serialize + DeserializeOwned>(
         &self,
         key: &Key,
