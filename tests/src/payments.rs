@@ -5,7 +5,8 @@
 //! webhook calls (`app::payments::payment_reported`).
 
 use gigmarket_shared::app::orders;
-use gigmarket_shared::app::payments::{self, PaymentOutcome};
+use gigmarket_shared::app::payments;
+use gigmarket_shared::app::stripe_reports::PaymentOutcome;
 use gigmarket_shared::domain::ledger::LedgerAccount;
 use gigmarket_shared::domain::money::Currency;
 use gigmarket_shared::domain::order::{ActionInput, Actor, Order, OrderAction, Party};

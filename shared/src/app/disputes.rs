@@ -22,7 +22,7 @@ use crate::store::Store;
 use crate::store::disputes::{DisputeChange, DisputeWrite};
 use crate::stripe::client::{Dispute, DisputeStatus as StripeDisputeStatus, Event, StripeClient};
 
-use super::payments::{PaymentOutcome, unavailable};
+use super::stripe_reports::{PaymentOutcome, unavailable};
 
 pub const DISPUTE_CREATED: &str = "charge.dispute.created";
 pub const DISPUTE_CLOSED: &str = "charge.dispute.closed";

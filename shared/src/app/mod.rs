@@ -28,6 +28,8 @@ pub mod realtime;
 #[cfg(feature = "stripe-client")]
 pub mod reconciliation;
 pub mod reviews;
+#[cfg(feature = "stripe-client")]
+pub mod stripe_reports;
 pub mod users;
 
 use crate::auth::TokenIssuer;

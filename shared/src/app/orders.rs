@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{payments, require_role, verified_caller};
+use super::{payments, require_role, stripe_reports, verified_caller};
 use crate::config::Config;
 use crate::domain::audit::{self, AuditAction, AuditEntry, TargetKind};
 use crate::domain::gig::GigStatus;
@@ -146,7 +146,7 @@ pub async fn place(
             currency: &order.currency,
         })
         .await
-        .map_err(payments::unavailable)?;
+        .map_err(stripe_reports::unavailable)?;
     order.payment = Some(payments::payment_of(
         &intent,
         order.client_total_cents,
@@ -217,7 +217,7 @@ async fn replay(
             stripe
                 .retrieve_payment_intent(&payment.intent_id)
                 .await
-                .map_err(payments::unavailable)?
+                .map_err(stripe_reports::unavailable)?
                 .client_secret
         }
         None => None,

@@ -17,6 +17,7 @@
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::stripe_reports::{PaymentOutcome, refund_status_of, unavailable};
 use crate::domain::order::{
     ActionInput, Actor, Order, OrderAction, OrderStatus, Payment, PaymentStatus, RefundStatus,
 };
@@ -61,37 +62,6 @@ pub struct RefundReport {
     pub order_id: Uuid,
     pub refund_id: String,
     pub status: RefundStatus,
-}
-
-/// What a report did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PaymentOutcome {
-    /// The order is paid now: it went to `pending`.
-    Paid,
-    /// The payment arrived after the order was cancelled: it is being refunded.
-    PaidAfterClose,
-    /// The order's payment (or refund) shows the new status.
-    Recorded,
-    /// Nothing to do: an unknown order or intent, or a report older than what the order shows.
-    Ignored,
-    /// The event that carries the report was applied before.
-    AlreadyApplied,
-    /// A withdrawal's transfer Stripe made, recorded from its event (`app::payouts`).
-    TransferRecorded,
-}
-
-impl PaymentOutcome {
-    /// The outcome's name in the webhook's answer.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Paid => "paid",
-            Self::PaidAfterClose => "paid_after_close",
-            Self::Recorded => "recorded",
-            Self::Ignored => "ignored",
-            Self::AlreadyApplied => "already_applied",
-            Self::TransferRecorded => "transfer_recorded",
-        }
-    }
 }
 
 /// Applies one of the processor's events (a webhook delivery, or an event the reconciliation
@@ -362,15 +332,6 @@ fn status_of(status: PaymentIntentStatus) -> PaymentStatus {
     }
 }
 
-pub(crate) fn refund_status_of(status: crate::stripe::client::RefundStatus) -> RefundStatus {
-    use crate::stripe::client::RefundStatus as Stripe;
-    match status {
-        Stripe::Succeeded => RefundStatus::Succeeded,
-        Stripe::Failed | Stripe::Canceled => RefundStatus::Failed,
-        Stripe::Pending | Stripe::RequiresAction | Stripe::Other => RefundStatus::Pending,
-    }
-}
-
 /// The report a PaymentIntent (as Stripe sends it in an event or answers a read) makes;
 /// `None` for an intent that is no order's (no `metadata[order_id]`).
 pub fn report_of(intent: &PaymentIntent) -> Option<PaymentReport> {
@@ -401,17 +362,4 @@ pub fn refund_report_of(charge: &Charge) -> Option<RefundReport> {
         refund_id: refund.id.clone(),
         status: refund_status_of(refund.status),
     })
-}
-
-/// A Stripe call that failed: 503 when worth retrying, else an internal error (a refused
-/// request is our bug, never the caller's). The cause is logged, never shown.
-pub fn unavailable(error: StripeError) -> ApiError {
-    if error.is_retryable() {
-        ApiError::ServiceUnavailable {
-            retry_after_secs: 2,
-            cause: anyhow::Error::new(error),
-        }
-    } else {
-        ApiError::internal(error)
-    }
 }

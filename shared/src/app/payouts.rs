@@ -29,7 +29,7 @@ use crate::store::ledger::LedgerWrite;
 use crate::store::payouts::{WITHDRAWAL_REQUEST_TTL_SECS, WithdrawalRequest, WithdrawalWrite};
 use crate::stripe::client::{Account, Event, NewAccount, NewTransfer, StripeClient, Transfer};
 
-use super::payments::unavailable;
+use super::stripe_reports::unavailable;
 
 /// The Connect event types the Connect webhook endpoint subscribes to.
 pub const CONNECT_WEBHOOK_EVENTS: [&str; 1] = [ACCOUNT_UPDATED];

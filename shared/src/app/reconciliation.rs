@@ -13,7 +13,8 @@
 
 use time::OffsetDateTime;
 
-use crate::app::payments::{self, PaymentOutcome, WEBHOOK_EVENTS};
+use crate::app::payments::{self, WEBHOOK_EVENTS};
+use crate::app::stripe_reports::{PaymentOutcome, unavailable};
 use crate::domain::reconciliation::{Watermark, Window};
 use crate::error::{ApiError, ApiResult};
 use crate::store::Store;
@@ -119,7 +120,7 @@ async fn apply_window(
                 limit: PAGE_SIZE,
             })
             .await
-            .map_err(payments::unavailable)?;
+            .map_err(unavailable)?;
         for event in &page.data {
             reconciliation.listed += 1;
             if apply(store, stripe, event, now).await? {

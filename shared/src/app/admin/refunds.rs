@@ -17,8 +17,8 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::app::payments::{refund_status_of, unavailable};
 use crate::app::payouts::{Clawback, reverse_payouts};
+use crate::app::stripe_reports::{refund_status_of, unavailable};
 use crate::domain::audit::{Actor, AuditAction, AuditEntry, TargetKind};
 use crate::domain::ledger::{LedgerKind, LedgerTransaction};
 use crate::domain::money::Currency;
