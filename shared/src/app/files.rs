@@ -16,7 +16,7 @@ use super::visible_order;
 use crate::domain::file::{
     CheckedFile, FileArea, FileLimits, FileStatus, NewFile, StoredFile, check_upload,
 };
-use crate::domain::order::{Order, Party};
+use crate::domain::order::Party;
 use crate::domain::user::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::files::{FileStorage, PresignedPost};
@@ -362,7 +362,7 @@ pub async fn deliver(
     order_id: Uuid,
     input: crate::domain::order::ActionInput,
     now: OffsetDateTime,
-) -> ApiResult<Order> {
+) -> ApiResult<crate::domain::order::Order> {
     use crate::domain::order::{Actor, OrderAction};
 
     if input.files.is_empty() {

@@ -335,6 +335,8 @@ pub async fn change(
 
 /// Writes `transition` (with the files a delivery uses), then follows it up at Stripe; answers
 /// the order as the change left it (with the refund as Stripe accepted it, when it did at once).
+/// Only `app::files` delivers with files, and it is built with the files bucket's client.
+#[cfg(feature = "s3")]
 pub(super) async fn written_with_files(
     store: &Store,
     stripe: &StripeClient,
