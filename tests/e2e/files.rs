@@ -197,15 +197,24 @@ async fn a_closed_orders_files_are_deleted_by_the_scheduler_through_cargo_lambda
         )
         .await
         .expect("the close moved");
-    let summary = gigmarket_tests::watch::run_scheduler().await;
-    assert!(
-        summary["order_files_expired"].as_u64().unwrap() >= 1,
-        "{summary}"
+    // Other tests run the scheduler at the same time, and any run may be the one that expires
+    // this order's files; what matters is that a run does, so run it until the file reads expired.
+    let mut listed = Value::Null;
+    let mut summaries = Vec::new();
+    for _ in 0..5 {
+        summaries.push(gigmarket_tests::watch::run_scheduler().await);
+        let status;
+        (status, listed) = call_with(&client, Method::GET, &files, &client_token, &[], None).await;
+        assert_eq!(status, 200, "{listed}");
+        if listed["items"][0]["status"] == "expired" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        listed["items"][0]["status"], "expired",
+        "{listed} after {summaries:?}"
     );
-
-    let (status, listed) = call_with(&client, Method::GET, &files, &client_token, &[], None).await;
-    assert_eq!(status, 200, "{listed}");
-    assert_eq!(listed["items"][0]["status"], "expired", "{listed}");
     let (status, gone) = call_with(
         &client,
         Method::GET,
