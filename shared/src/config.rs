@@ -294,7 +294,7 @@ pub const ENV_VARS: &[EnvVar] = &[
     env_var(
         "PAYOUT_MINIMUM_HUNDREDTHS",
         "1000",
-        "the least withdrawal, in hundredths of a major unit of its currency (1000: 10.00 EUR, 10 JPY) (`payouts`)",
+        "the least withdrawal, in hundredths of a major unit of its currency (1000: 10.00 EUR, 10 JPY) (`payouts`, `scheduler`'s automatic withdrawals)",
     ),
     env_var(
         "STRIPE_CONNECT_WEBHOOK_SECRETS",

@@ -175,6 +175,11 @@ pub const PROBLEM_TYPES: &[ProblemType] = &[
         "a withdrawal before the payout account's onboarding is finished (or while Stripe has disabled it)",
     ),
     problem(
+        "no-payout-account",
+        409,
+        "a payout setting before the payout account is opened (`POST /me/payouts/account`)",
+    ),
+    problem(
         "order-not-refundable",
         409,
         "an admin refund of an order that is not completed, was never paid, is disputed, or is refunded in full",

@@ -105,6 +105,7 @@ pub const ROUTES: &[Route] = &[
     // Payouts: Connect onboarding, balances, withdrawals, the Connect webhook.
     route("GET", "/me/payouts", "payouts"),
     route("POST", "/me/payouts/account", "payouts"),
+    route("PUT", "/me/payouts/settings", "payouts"),
     route("POST", "/me/payouts/withdrawals", "payouts"),
     route("POST", "/webhooks/stripe/connect", "payouts"),
 ];

@@ -3,7 +3,7 @@
 //! by the local Stripe to the Connect webhook under watch (its own secret, read from Secrets
 //! Manager), the scheduler's clearance (`make test` runs watch with a clearance period of 0
 //! days), and a withdrawal whose transfer `transfer.created` confirms through the platform
-//! webhook. A disputed charge reaches the admins' list and leaves it when the dispute is won.
+//! webhook, or the scheduler's automatic withdrawal. A disputed charge reaches the admins' list and leaves it when the dispute is won.
 
 use std::time::{Duration, Instant};
 
@@ -37,26 +37,27 @@ async fn payouts_until(
     }
 }
 
-#[tokio::test]
-async fn a_freelancer_onboards_and_withdraws_through_cargo_lambda_watch() {
-    let client = reqwest::Client::new();
-    let (_, client_token, _) = register_over_http(&client, "client").await;
-    let (freelancer_id, freelancer_token, _) = register_over_http(&client, "freelancer").await;
+/// A freelancer with a completed order, onboarded through the local Stripe's hosted link (its
+/// account.updated delivered to the Connect webhook under watch); answers their access token
+/// and the order's id.
+async fn onboarded_freelancer_with_completed_order(client: &reqwest::Client) -> (String, String) {
+    let (_, client_token, _) = register_over_http(client, "client").await;
+    let (freelancer_id, freelancer_token, _) = register_over_http(client, "freelancer").await;
     let (gig, _) = active_gig_in_functions_table(&freelancer_id).await;
-    let order_id = place_order(&client, &client_token, &gig).await;
-    order_step(&client, &freelancer_token, &order_id, "accept", json!({})).await;
+    let order_id = place_order(client, &client_token, &gig).await;
+    order_step(client, &freelancer_token, &order_id, "accept", json!({})).await;
     order_step(
-        &client,
+        client,
         &freelancer_token,
         &order_id,
         "deliver",
         json!({"message": "Done.", "attachments": ["https://files.example.com/logo.svg"]}),
     )
     .await;
-    order_step(&client, &client_token, &order_id, "complete", json!({})).await;
+    order_step(client, &client_token, &order_id, "complete", json!({})).await;
 
     let (status, onboarding) = call_with(
-        &client,
+        client,
         Method::POST,
         "/me/payouts/account",
         &freelancer_token,
@@ -76,10 +77,17 @@ async fn a_freelancer_onboards_and_withdraws_through_cargo_lambda_watch() {
         .expect("the onboarding link");
     assert_eq!(visit.status(), 302);
     // The local Stripe delivers account.updated to the Connect webhook under watch.
-    payouts_until(&client, &freelancer_token, "account.updated", |page| {
+    payouts_until(client, &freelancer_token, "account.updated", |page| {
         page["payouts_enabled"] == true
     })
     .await;
+    (freelancer_token, order_id)
+}
+
+#[tokio::test]
+async fn a_freelancer_onboards_and_withdraws_through_cargo_lambda_watch() {
+    let client = reqwest::Client::new();
+    let (freelancer_token, order_id) = onboarded_freelancer_with_completed_order(&client).await;
 
     // The clearance period under `make test` is 0 days: the scheduler's next run clears it.
     let summary = run_scheduler().await;
@@ -127,6 +135,58 @@ async fn a_freelancer_onboards_and_withdraws_through_cargo_lambda_watch() {
     })
     .await;
     assert_eq!(page["balances"][0]["available_cents"], 0);
+}
+
+/// Automatic withdrawal: the setting through watch (payouts), then the scheduler under watch
+/// clears the earning and withdraws it through the withdrawal use case (`make test`'s
+/// clearance period is 0 days). Another test's run may do it first: runs go on until one has.
+#[tokio::test]
+async fn the_scheduler_withdraws_automatically_through_cargo_lambda_watch() {
+    let client = reqwest::Client::new();
+    let (freelancer_token, _) = onboarded_freelancer_with_completed_order(&client).await;
+    let (status, settings) = call_with(
+        &client,
+        Method::PUT,
+        "/me/payouts/settings",
+        &freelancer_token,
+        &[],
+        Some(json!({"auto_withdraw": true})),
+    )
+    .await;
+    assert_eq!(status, 200, "{settings}");
+    assert_eq!(settings["auto_withdraw"], true);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let page = loop {
+        run_scheduler().await;
+        let (status, page) = call_with(
+            &client,
+            Method::GET,
+            "/me/payouts",
+            &freelancer_token,
+            &[],
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{page}");
+        if page["balances"][0]["paid_out_cents"].as_i64() > Some(0) {
+            break page;
+        }
+        assert!(Instant::now() < deadline, "never withdrawn: {page}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    assert_eq!(page["auto_withdraw"], true);
+    assert_eq!(page["balances"][0]["available_cents"], 0, "{page}");
+    let withdrawals: Vec<&Value> = page["entries"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|entry| entry["kind"] == "withdrawal")
+        .collect();
+    assert_eq!(withdrawals.len(), 1, "{page}");
+    assert_eq!(
+        withdrawals[0]["paid_out_change_cents"],
+        page["balances"][0]["paid_out_cents"]
+    );
 }
 
 /// The open disputes through watch, as an admin sees them.

@@ -150,10 +150,12 @@ const HTTP_SAMPLES: &[(&str, u16)] = &[
     ("payments/stripe-webhook.json", 400),
     // A ticket for Ann's next WebSocket connection.
     ("realtime/post-ticket.json", 201),
-    // Ann's payouts: her completed order's earnings are pending; she starts onboarding, but
-    // can not withdraw before it is finished; a Connect delivery with a stale signature is refused.
+    // Ann's payouts: her completed order's earnings are pending; she starts onboarding and
+    // turns automatic withdrawal on, but can not withdraw before onboarding is finished; a
+    // Connect delivery with a stale signature is refused.
     ("payouts/get-payouts.json", 200),
     ("payouts/open-account.json", 200),
+    ("payouts/change-settings.json", 200),
     ("payouts/withdraw.json", 409),
     ("payouts/connect-webhook.json", 400),
 ];
@@ -468,6 +470,7 @@ async fn every_api_sample_gets_its_expected_response() {
                 assert!(body["onboarding_url"].as_str().unwrap().starts_with("http"));
                 assert_eq!(body["account"]["payouts_enabled"], false);
             }
+            "payouts/change-settings.json" => assert_eq!(body["auto_withdraw"], true),
             "payouts/withdraw.json" => assert!(
                 body["type"]
                     .as_str()
@@ -682,7 +685,7 @@ async fn the_scheduler_sample_runs_the_housekeeping() {
     .expect("run");
     assert_eq!(
         serde_json::to_value(&summary).unwrap(),
-        serde_json::json!({"events_reconciled": 0, "auto_completed": 1, "marked_late": 0, "expired": 0, "refunds_issued": 0, "skipped": 0, "reviews_published": 0, "earnings_cleared": 0, "withdrawals_finished": 0, "admin_refunds_finished": 0, "dispute_reversals_finished": 0, "gig_reindexes_resumed": 0, "order_files_expired": 0}),
+        serde_json::json!({"events_reconciled": 0, "auto_completed": 1, "marked_late": 0, "expired": 0, "refunds_issued": 0, "skipped": 0, "reviews_published": 0, "earnings_cleared": 0, "auto_withdrawals": 0, "withdrawals_finished": 0, "admin_refunds_finished": 0, "dispute_reversals_finished": 0, "gig_reindexes_resumed": 0, "order_files_expired": 0}),
         "the invocation's result"
     );
     assert_eq!(

@@ -26,6 +26,7 @@ mod openapi;
 mod orders;
 mod payments;
 mod payouts;
+mod payouts_auto;
 mod pipeline;
 mod quotas;
 mod rate_limit;

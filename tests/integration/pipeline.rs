@@ -593,6 +593,62 @@ async fn disputes_are_mailed_to_the_freelancer_as_they_open_and_close() {
     assert!(subjects_to(&cast.client.email).await.is_empty());
 }
 
+/// The scheduler's automatic withdrawal is a withdrawal like the freelancer's own: once its
+/// transfer is made, its freelancer is mailed that the money is on its way.
+#[tokio::test]
+async fn an_automatic_withdrawal_is_mailed_as_a_withdrawal() {
+    use gigmarket_shared::domain::ledger::LedgerAccount;
+    use gigmarket_shared::events::format_money;
+    use time::{Duration, OffsetDateTime};
+
+    let (app, mut pipeline) = TestApp::with_pipeline().await;
+    let cast = app.cast().await;
+    let gig = app
+        .create_active_gig(cast.freelancer.id, Revisions::Limited(1))
+        .await;
+    app.order_in(&cast, &gig, "completed").await;
+    app.onboard(&cast.freelancer).await;
+    let on = app
+        .payout_settings(
+            &cast.freelancer,
+            &serde_json::json!({"auto_withdraw": true}),
+        )
+        .await;
+    assert_eq!(on.status, 200, "{on:?}");
+    // The order's own events are another test's: only what follows is dispatched here.
+    pipeline.stream_event().await;
+
+    let later = OffsetDateTime::now_utc() + Duration::days(15);
+    let summary = scheduler::run(&app.state.store, &app.stripe, later)
+        .await
+        .unwrap();
+    assert_eq!(summary.auto_withdrawals, 1, "{summary:?}");
+    let paid_out = gigmarket_tests::payments::balance(
+        &app,
+        LedgerAccount::FreelancerPaidOut(cast.freelancer.id),
+    )
+    .await;
+    let stream_event = pipeline.stream_event().await;
+    let events = dispatch_and_mail_twice(&app, &pipeline, stream_event).await;
+    // One event (queued again by the retried batch).
+    let sent: HashSet<&str> = events
+        .iter()
+        .filter(|event| event.event_type.to_string() == "withdrawal.sent")
+        .map(|event| event.event_id.as_str())
+        .collect();
+    assert_eq!(sent.len(), 1, "{events:?}");
+    let subject = format!(
+        "{} is on its way to you",
+        format_money(u64::try_from(paid_out).unwrap(), "EUR")
+    );
+    let mailed = subjects_to(&cast.freelancer.email).await;
+    assert_eq!(
+        mailed.iter().filter(|mailed| **mailed == subject).count(),
+        1,
+        "{mailed:?}"
+    );
+}
+
 /// Runs the dispatcher twice over `stream_event` (a retried batch) and the notifier twice over
 /// what it queued (a redelivery), then takes those messages off the queue; answers their events.
 async fn dispatch_and_mail_twice(

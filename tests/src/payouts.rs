@@ -22,9 +22,18 @@ impl TestApp {
         .await
     }
 
-    /// Onboards `freelancer` as Stripe's hosted form would: asks for the link, follows it (the
-    /// local Stripe completes onboarding and redirects back), then delivers the account's
-    /// `account.updated` to the Connect webhook. Answers the connected account's id.
+    /// `PUT /me/payouts/settings` as `who`.
+    pub async fn payout_settings(&self, who: &Session, body: &Value) -> TestResponse {
+        self.send(
+            RawRequest::new("PUT", "/me/payouts/settings")
+                .bearer(&who.access_token)
+                .json(body),
+        )
+        .await
+    }
+
+    /// Onboards `freelancer` as Stripe's hosted form would: asks for the link and finishes
+    /// onboarding on it ([`Self::finish_onboarding`]). Answers the connected account's id.
     pub async fn onboard(&self, freelancer: &Session) -> String {
         let app = self;
         let response = app
@@ -37,14 +46,21 @@ impl TestApp {
         assert_eq!(response.status, 200, "{response:?}");
         assert_eq!(response.body["account"]["payouts_enabled"], false);
         let url = response.body["onboarding_url"].as_str().unwrap().to_owned();
-        let location = follow_onboarding_link(&url).await;
+        self.finish_onboarding(freelancer, &url).await
+    }
+
+    /// Finishes onboarding as the freelancer's browser does on the link `url` (single-use: a
+    /// second visit leads to the refresh URL), then delivers the account's `account.updated` to
+    /// the Connect webhook. Answers the connected account's id.
+    pub async fn finish_onboarding(&self, freelancer: &Session, url: &str) -> String {
+        let app = self;
+        let location = follow_onboarding_link(url).await;
         assert!(
             location.ends_with("/payouts/onboarding/return"),
             "{location}"
         );
-        // A second visit: the link is single-use, it leads to the refresh URL.
         assert!(
-            follow_onboarding_link(&url)
+            follow_onboarding_link(url)
                 .await
                 .ends_with("/payouts/onboarding/refresh")
         );

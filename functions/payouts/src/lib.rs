@@ -1,5 +1,6 @@
 //! `payouts`: freelancers get paid. Stripe Connect onboarding (`POST /me/payouts/account`),
-//! balances and ledger entries (`GET /me/payouts`), withdrawals to the connected account
+//! balances and ledger entries (`GET /me/payouts`), the automatic withdrawal setting
+//! (`PUT /me/payouts/settings`), withdrawals to the connected account
 //! (`POST /me/payouts/withdrawals`) and the Connect webhook (`POST /webhooks/stripe/connect`,
 //! verified with its own signing secrets before anything reads it). Handlers parse and
 //! authenticate; `gigmarket_shared::app::payouts` decides.
@@ -7,10 +8,11 @@
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::response::Json;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Extension, Router};
 use gigmarket_shared::app::payouts::{
-    self, Onboarding, OpenAccountBody, PayoutsOverview, WithdrawalBody, WithdrawalView, Withdrawn,
+    self, Onboarding, OpenAccountBody, PayoutSettings, PayoutsOverview, WithdrawalBody,
+    WithdrawalView, Withdrawn,
 };
 use gigmarket_shared::domain::user::Caller;
 use gigmarket_shared::pagination::PagingOnly;
@@ -34,6 +36,7 @@ pub fn router(state: AppState, secrets: ConnectSecrets, stripe: StripeClient) ->
     let routes = Router::new()
         .route("/me/payouts", get(overview))
         .route("/me/payouts/account", post(open_account))
+        .route("/me/payouts/settings", put(change_settings))
         .route("/me/payouts/withdrawals", post(withdraw))
         .route("/webhooks/stripe/connect", post(connect_webhook));
     web::api(routes, state)
@@ -75,6 +78,17 @@ async fn overview(
     )
     .await
     .map(Json)
+}
+
+/// `PUT /me/payouts/settings`: answers the settings as written.
+async fn change_settings(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(body): JsonBody<PayoutSettings>,
+) -> ApiResult<Json<PayoutSettings>> {
+    payouts::change_settings(&state.store, caller, body, OffsetDateTime::now_utc())
+        .await
+        .map(Json)
 }
 
 /// `POST /me/payouts/withdrawals`: 201 with a new withdrawal, 200 with the one a repeated

@@ -3,7 +3,8 @@
 //! delivered more than 3 days ago, marks in-progress orders past their due date as late, expires
 //! orders unpaid 24 hours after placement (cancelling their PaymentIntent), asks Stripe again for
 //! refunds it has not accepted yet, publishes the reviews still sealed when their order's
-//! review window closed, clears the earnings of orders completed a clearance period ago and asks
+//! review window closed, clears the earnings of orders completed a clearance period ago,
+//! withdraws the cleared earnings of freelancers who asked for automatic withdrawal, asks
 //! Stripe again for withdrawals' transfers, admin refunds and lost disputes' reversals it did
 //! not answer, finishes re-listing the gigs of users whose block or unblock request died
 //! half-way, and deletes the files of orders closed their retention period ago.
@@ -23,7 +24,7 @@ use gigmarket_shared::app::disputes::finish_due_reversals;
 use gigmarket_shared::app::files::expire_order_files;
 use gigmarket_shared::app::orders::change as change_order;
 use gigmarket_shared::app::payments::issue_refund;
-use gigmarket_shared::app::payouts::{clear_earnings, resend_transfers};
+use gigmarket_shared::app::payouts::{clear_earnings, resend_transfers, withdraw_automatically};
 use gigmarket_shared::app::reconciliation::reconcile_if_due;
 use gigmarket_shared::app::reviews::publish_due as publish_due_reviews;
 use gigmarket_shared::domain::order::{ActionInput, Actor, OrderAction};
@@ -55,6 +56,9 @@ pub struct RunSummary {
     pub reviews_published: usize,
     /// Completed orders' earnings that passed the clearance period: now withdrawable.
     pub earnings_cleared: usize,
+    /// Withdrawals made (or finished, after a run that stopped half-way) for freelancers whose
+    /// cleared earnings are withdrawn automatically.
+    pub auto_withdrawals: usize,
     /// Withdrawals whose last transfers Stripe made on this run's asking.
     pub withdrawals_finished: usize,
     /// Admin refunds whose refund and reversals Stripe answered on this run's asking.
@@ -72,6 +76,8 @@ pub struct RunSummary {
 pub struct Settings {
     /// `PAYOUT_CLEARANCE_DAYS`: how long earnings stay pending.
     pub payout_clearance: time::Duration,
+    /// `PAYOUT_MINIMUM_HUNDREDTHS`: the least automatic withdrawal, as the least withdrawal.
+    pub payout_minimum_hundredths: u64,
     /// The files bucket and `ORDER_FILES_RETENTION_DAYS`; without them no file expires (a run
     /// with the default settings, as most tests make).
     pub order_files: Option<OrderFiles>,
@@ -88,6 +94,7 @@ impl Default for Settings {
     fn default() -> Self {
         Self {
             payout_clearance: time::Duration::days(14),
+            payout_minimum_hundredths: 1_000,
             order_files: None,
         }
     }
@@ -200,6 +207,23 @@ pub async fn run_with(
         Ok(cleared) => summary.earnings_cleared = cleared,
         Err(error) => {
             tracing::error!(error = %error, "clearing earnings failed");
+            first_error.get_or_insert(error);
+        }
+    }
+    // What cleared (now or before) for freelancers who withdraw automatically: through the
+    // same use case as their own withdrawals, keyed by the mark, so never twice.
+    match withdraw_automatically(
+        store,
+        stripe,
+        settings.payout_minimum_hundredths,
+        now,
+        MAX_PER_RUN,
+    )
+    .await
+    {
+        Ok(withdrawn) => summary.auto_withdrawals = withdrawn,
+        Err(error) => {
+            tracing::error!(error = %error, "automatic withdrawals failed");
             first_error.get_or_insert(error);
         }
     }

@@ -18,6 +18,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     // The files bucket's client: closed orders' files are deleted their retention period after.
     let settings = scheduler::Settings {
         payout_clearance: config.payout_clearance,
+        payout_minimum_hundredths: config.payout_minimum_hundredths,
         order_files: Some(scheduler::OrderFiles {
             storage: aws::file_storage(&sdk)?,
             retention: config.order_files_retention,

@@ -231,9 +231,13 @@ export const FUNCTIONS: FunctionSpec[] = [
     // transactions, and a lost dispute's reversals: Update of the dispute (DISPUTE#).
     // A closed order's files past their retention: Query of its partition, an Update of each
     // file and of its file count item.
+    // An automatic withdrawal is the withdrawal use case's: GetItem of the payout account
+    // (USER#), the earned currencies and the available earnings (EARNINGS#, BatchGetItem) and
+    // the request's key (IDEMPOTENCY#), then its TransactWriteItems (withdrawal, request,
+    // earnings, ledger, ConditionCheck of the user); the mark's removal is an Update (USER#).
     table: {
-      actions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'],
-      leadingKeys: ['ORDER#*', 'GIG#*', 'REVIEW#*', 'USER#*', 'METRICS#*', 'LEDGER#*', 'BALANCE#*', 'STRIPE_EVENT#*', 'RECONCILIATION#*', 'EARNINGS#*', 'REFUND#*', 'DISPUTE#*'],
+      actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'],
+      leadingKeys: ['ORDER#*', 'GIG#*', 'REVIEW#*', 'USER#*', 'METRICS#*', 'LEDGER#*', 'BALANCE#*', 'STRIPE_EVENT#*', 'RECONCILIATION#*', 'EARNINGS#*', 'REFUND#*', 'DISPUTE#*', 'IDEMPOTENCY#*'],
     },
     queriesIndexes: true,
     timeoutSeconds: 60,

@@ -9,6 +9,12 @@
 //! crash between the calls or the scheduler's second attempt can never make a second transfer.
 //! A transfer Stripe refuses gives its amount back to `available`; one Stripe could not answer
 //! stays `sending` on the scheduler's list.
+//!
+//! A freelancer with automatic withdrawal on is marked due when something of theirs may be
+//! withdrawn (an earning cleared, payouts enabled, the setting turned on); the scheduler then
+//! withdraws through [`withdraw`] itself, under an Idempotency-Key derived from the mark.
+
+use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -19,14 +25,16 @@ use crate::domain::money::Currency;
 use crate::domain::order::check_idempotency_key;
 use crate::domain::payout::{
     Earning, MAX_TRANSFERS, PayoutAccount, PayoutReversal, TransferStatus, Withdrawal,
-    WithdrawalError, WithdrawalStatus, WithdrawalTransfer, plan_withdrawal,
+    WithdrawalError, WithdrawalStatus, plan_withdrawal,
 };
 use crate::domain::user::{Caller, Role};
 use crate::error::{ApiError, ApiResult};
 use crate::pagination::{CursorCodec, Page, PageParams};
 use crate::store::Store;
 use crate::store::ledger::LedgerWrite;
-use crate::store::payouts::{WITHDRAWAL_REQUEST_TTL_SECS, WithdrawalRequest, WithdrawalWrite};
+use crate::store::payouts::{
+    AutoWithdrawalDue, WITHDRAWAL_REQUEST_TTL_SECS, WithdrawalRequest, WithdrawalWrite,
+};
 use crate::stripe::client::{Account, Event, NewAccount, NewTransfer, StripeClient, Transfer};
 
 use super::stripe_reports::unavailable;
@@ -36,6 +44,9 @@ pub const CONNECT_WEBHOOK_EVENTS: [&str; 1] = [ACCOUNT_UPDATED];
 const ACCOUNT_UPDATED: &str = "account.updated";
 /// The platform event that confirms a transfer (delivered to the payments webhook).
 pub const TRANSFER_CREATED: &str = "transfer.created";
+
+/// Attempts at recording `account.updated` while the freelancer changes their settings.
+const ACCOUNT_WRITE_ATTEMPTS: u32 = 3;
 
 /// How many pending earnings of each currency `GET /me/payouts` shows as the next clearances.
 const NEXT_CLEARANCES: usize = 5;
@@ -149,6 +160,7 @@ fn payout_account_of(
             .as_ref()
             .map(|requirements| requirements.currently_due.clone())
             .unwrap_or_default(),
+        auto_withdraw: false,
         created_at,
         updated_at: now,
     }
@@ -190,21 +202,38 @@ pub async fn connect_event_received(
     let Some(user_id) = sent.user_id().and_then(|id| id.parse::<Uuid>().ok()) else {
         return Ok(ConnectOutcome::Ignored);
     };
-    let Some(recorded) = store.payout_account(user_id).await? else {
+    let Some(first) = store.payout_account(user_id).await? else {
         return Ok(ConnectOutcome::Ignored);
     };
-    if recorded.stripe_account_id != sent.id {
+    if first.stripe_account_id != sent.id {
         return Ok(ConnectOutcome::Ignored);
     }
     let current = stripe
         .retrieve_account(&sent.id)
         .await
         .map_err(unavailable)?;
-    let account = payout_account_of(user_id, &current, recorded.created_at, now);
-    Ok(if store.record_payout_account(&account).await? {
-        ConnectOutcome::Recorded
-    } else {
-        ConnectOutcome::Ignored
+    let mut recorded = first;
+    for _ in 0..ACCOUNT_WRITE_ATTEMPTS {
+        let account = PayoutAccount {
+            auto_withdraw: recorded.auto_withdraw,
+            ..payout_account_of(user_id, &current, recorded.created_at, now)
+        };
+        // Payouts enabled under the setting: what cleared meanwhile is withdrawn.
+        let mark_due = account.withdraws_automatically() && !recorded.payouts_enabled;
+        if store.record_payout_account(&account, mark_due).await? {
+            return Ok(ConnectOutcome::Recorded);
+        }
+        // The setting changed since it was read (or the account is another one now).
+        match store.payout_account(user_id).await? {
+            Some(again) if again.stripe_account_id == sent.id => recorded = again,
+            _ => return Ok(ConnectOutcome::Ignored),
+        }
+    }
+    Err(ApiError::ServiceUnavailable {
+        retry_after_secs: 1,
+        cause: anyhow::anyhow!(
+            "the payout settings kept changing while account.updated was recorded"
+        ),
     })
 }
 
@@ -236,6 +265,8 @@ pub struct Clearance {
 #[derive(Debug, Serialize)]
 pub struct PayoutsOverview {
     pub payouts_enabled: bool,
+    /// The freelancer's setting: cleared earnings are withdrawn without being asked.
+    pub auto_withdraw: bool,
     /// The connected account, once onboarding started.
     pub account: Option<PayoutAccountView>,
     pub balances: Vec<CurrencyBalance>,
@@ -281,10 +312,45 @@ pub async fn overview(
         payouts_enabled: account
             .as_ref()
             .is_some_and(|account| account.payouts_enabled),
+        auto_withdraw: account
+            .as_ref()
+            .is_some_and(|account| account.auto_withdraw),
         account: account.as_ref().map(PayoutAccountView::from),
         balances,
         entries: cursors.page(entries, next),
     })
+}
+
+/// `PUT /me/payouts/settings`, and what it answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PayoutSettings {
+    /// Whether the scheduler withdraws cleared earnings without being asked.
+    pub auto_withdraw: bool,
+}
+
+/// Changes the freelancer's payout settings. They belong to the payout account (where the
+/// money goes), so the account must be opened first (`POST /me/payouts/account`); its
+/// onboarding need not be finished: nothing is withdrawn before Stripe enables payouts.
+/// Turned on, the scheduler's next run withdraws what is available already.
+pub async fn change_settings(
+    store: &Store,
+    caller: Caller,
+    settings: PayoutSettings,
+    now: OffsetDateTime,
+) -> ApiResult<PayoutSettings> {
+    require_freelancer(caller)?;
+    let written = store
+        .acting_as(caller)
+        .set_auto_withdraw(caller.id, settings.auto_withdraw, now.unix_timestamp())
+        .await?;
+    if !written {
+        return Err(ApiError::conflict(
+            "no-payout-account",
+            "open the payout account first (POST /me/payouts/account)",
+        ));
+    }
+    Ok(settings)
 }
 
 /// `POST /me/payouts/withdrawals`.
@@ -364,29 +430,15 @@ pub async fn withdraw(
             .await?;
         let plan =
             plan_withdrawal(&available, &currency, body.amount_cents, minimum).map_err(refused)?;
-        let withdrawal = Withdrawal {
-            id: Uuid::now_v7(),
-            freelancer_id: caller.id,
-            currency: currency.code().to_owned(),
-            amount_cents: plan.iter().map(|(_, amount)| amount).sum(),
-            stripe_account_id: account.stripe_account_id.clone(),
-            transfers: plan
-                .iter()
-                .map(|&(order_id, amount_cents)| WithdrawalTransfer {
-                    order_id,
-                    amount_cents,
-                    charge_id: available
-                        .iter()
-                        .find(|earning| earning.order_id == order_id)
-                        .and_then(|earning| earning.charge_id.clone()),
-                    status: TransferStatus::Sending,
-                    transfer_id: None,
-                    failure: None,
-                })
-                .collect(),
-            created_at: now,
-            updated_at: now,
-        };
+        let withdrawal = Withdrawal::planned(
+            Uuid::now_v7(),
+            caller.id,
+            &currency,
+            &account.stripe_account_id,
+            &plan,
+            &available,
+            now,
+        );
         let request = WithdrawalRequest {
             user_id: caller.id,
             withdrawal_id: withdrawal.id,
@@ -586,13 +638,149 @@ pub async fn clear_earnings(
     limit: usize,
 ) -> ApiResult<usize> {
     let due = store.due_clearances(now - clearance, limit).await?;
+    let mut automatic = HashMap::new();
     let mut cleared = 0;
     for earning in &due {
-        if store.clear_earning(earning, now.unix_timestamp()).await? {
+        let auto_withdrawal = match automatic.get(&earning.freelancer_id) {
+            Some(&automatic) => automatic,
+            None => {
+                let account = store.payout_account(earning.freelancer_id).await?;
+                let on = account.is_some_and(|account| account.withdraws_automatically());
+                automatic.insert(earning.freelancer_id, on);
+                on
+            }
+        };
+        if store
+            .clear_earning(earning, auto_withdrawal, now.unix_timestamp())
+            .await?
+        {
             cleared += 1;
         }
     }
     Ok(cleared)
+}
+
+/// Withdraws, for each freelancer whose automatic withdrawal is marked due, everything
+/// available in each currency they earned in (when it is at least the least withdrawal: less
+/// stays available), through [`withdraw`] as `POST /me/payouts/withdrawals` does, then takes
+/// the mark off the list. Each withdrawal's Idempotency-Key derives from the mark
+/// ([`auto_withdrawal_key`]), so a run that stopped between its withdrawal and the mark's
+/// removal finds the same withdrawal when it runs again (and makes the transfers it had not
+/// made), never a second one. Answers how many withdrawals it made or finished.
+pub async fn withdraw_automatically(
+    store: &Store,
+    stripe: &StripeClient,
+    minimum_hundredths: u64,
+    now: OffsetDateTime,
+    limit: usize,
+) -> ApiResult<usize> {
+    let mut withdrawn = 0;
+    let mut first_error = None;
+    for due in store.due_auto_withdrawals(now, limit).await? {
+        let done = match withdraw_marked(store, stripe, &due, minimum_hundredths, now).await {
+            Ok((made, finished)) => {
+                withdrawn += made;
+                if !finished {
+                    continue;
+                }
+                store.auto_withdrawal_done(&due).await.map(|_| ())
+            }
+            Err(error) => Err(error),
+        };
+        match done {
+            Ok(()) => {}
+            Err(error) => {
+                tracing::error!(error = %error, user_id = %due.user_id, "automatic withdrawal failed; the next run retries");
+                first_error.get_or_insert(error);
+            }
+        }
+    }
+    match first_error {
+        Some(error) => Err(error),
+        None => Ok(withdrawn),
+    }
+}
+
+/// Withdrawals of one currency an automatic withdrawal makes at most per run (each of at most
+/// [`MAX_TRANSFERS`] earnings); what is left waits for the next mark.
+const AUTO_WITHDRAWAL_STEPS: usize = 10;
+
+/// The Idempotency-Key of the `step`th automatic withdrawal of `currency` for a mark (a
+/// balance of more than [`MAX_TRANSFERS`] earnings takes several).
+pub fn auto_withdrawal_key(mark: Uuid, currency: &Currency, step: usize) -> String {
+    format!("auto-withdrawal:{mark}:{}:{step}", currency.code())
+}
+
+/// A marked freelancer's withdrawals, one currency after the other; answers how many it made
+/// or finished, and whether it is done with the mark. Concurrent withdrawals that kept taking
+/// the same earnings, or an error, leave the mark for the next run.
+async fn withdraw_marked(
+    store: &Store,
+    stripe: &StripeClient,
+    due: &AutoWithdrawalDue,
+    minimum_hundredths: u64,
+    now: OffsetDateTime,
+) -> ApiResult<(usize, bool)> {
+    let account = store.payout_account(due.user_id).await?;
+    if !account.is_some_and(|account| account.withdraws_automatically()) {
+        return Ok((0, true));
+    }
+    let caller = Caller {
+        id: due.user_id,
+        role: Role::Freelancer,
+        session: None,
+    };
+    let mut made = 0;
+    for currency in store.earned_currencies(due.user_id).await? {
+        for step in 0..AUTO_WITHDRAWAL_STEPS {
+            let body = WithdrawalBody {
+                amount_cents: None,
+                currency: currency.code().to_owned(),
+            };
+            let key = auto_withdrawal_key(due.mark, &currency, step);
+            let withdrawal = match withdraw(
+                store,
+                stripe,
+                caller,
+                body,
+                Some(&key),
+                minimum_hundredths,
+                now,
+            )
+            .await
+            {
+                Ok((Withdrawn::Created, view)) => view.withdrawal,
+                // Made by a run that stopped before it was done: its transfers are finished
+                // with their own keys.
+                Ok((Withdrawn::Replayed, view)) if view.status == WithdrawalStatus::Sending => {
+                    send_transfers(store, stripe, view.withdrawal, now).await
+                }
+                Ok((Withdrawn::Replayed, view)) => view.withdrawal,
+                Err(ApiError::Conflict {
+                    code: "withdrawal-conflict",
+                    ..
+                }) => return Ok((made, false)),
+                // Nothing (more) to withdraw, less than the least withdrawal (or an amount the
+                // currency can not be paid in), payouts disabled or the freelancer blocked
+                // meanwhile: nothing to do until the next mark.
+                Err(
+                    ApiError::Unprocessable { .. }
+                    | ApiError::Validation(_)
+                    | ApiError::Conflict {
+                        code: "payouts-not-enabled",
+                        ..
+                    }
+                    | ApiError::AccountBlocked,
+                ) => break,
+                Err(error) => return Err(error),
+            };
+            made += 1;
+            if withdrawal.transfers.len() < MAX_TRANSFERS {
+                break;
+            }
+        }
+    }
+    Ok((made, true))
 }
 
 /// Asks Stripe again for the transfers of withdrawals written at least `grace` ago and still

@@ -25,10 +25,22 @@ pub struct PayoutAccount {
     /// What Stripe still needs from the freelancer (`requirements.currently_due`).
     #[serde(default)]
     pub requirements_due: Vec<String>,
+    /// The freelancer's setting: the scheduler withdraws whatever clears (at least the least
+    /// withdrawal of its currency) without being asked.
+    #[serde(default)]
+    pub auto_withdraw: bool,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
+}
+
+impl PayoutAccount {
+    /// Whether the scheduler withdraws the freelancer's cleared earnings now: they asked for
+    /// it, and Stripe lets the account receive transfers.
+    pub fn withdraws_automatically(&self) -> bool {
+        self.auto_withdraw && self.payouts_enabled
+    }
 }
 
 /// Where one order's earnings stand.
@@ -158,6 +170,43 @@ pub struct Withdrawal {
 }
 
 impl Withdrawal {
+    /// A new withdrawal of `plan` ([`plan_withdrawal`]'s answer for `available`) to the
+    /// connected account `stripe_account_id`: one transfer per earning drawn on, each paid from
+    /// that order's charge and still to be made.
+    pub fn planned(
+        id: Uuid,
+        freelancer_id: Uuid,
+        currency: &Currency,
+        stripe_account_id: &str,
+        plan: &[(Uuid, u64)],
+        available: &[Earning],
+        now: OffsetDateTime,
+    ) -> Self {
+        Self {
+            id,
+            freelancer_id,
+            currency: currency.code().to_owned(),
+            amount_cents: plan.iter().map(|(_, amount)| amount).sum(),
+            stripe_account_id: stripe_account_id.to_owned(),
+            transfers: plan
+                .iter()
+                .map(|&(order_id, amount_cents)| WithdrawalTransfer {
+                    order_id,
+                    amount_cents,
+                    charge_id: available
+                        .iter()
+                        .find(|earning| earning.order_id == order_id)
+                        .and_then(|earning| earning.charge_id.clone()),
+                    status: TransferStatus::Sending,
+                    transfer_id: None,
+                    failure: None,
+                })
+                .collect(),
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
     pub fn status(&self) -> WithdrawalStatus {
         let count = |wanted| {
             self.transfers

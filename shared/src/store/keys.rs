@@ -44,7 +44,7 @@
 //! | connection          | `CONNECTION#<connection_id>` | `CONNECTION`  | TTL `expires_at` (API Gateway's 2-hour limit); whose it is, for `$disconnect` |
 //! | user's connection   | `CONNECTIONS#<user_id>` | `CONNECTION#<connection_id>` | TTL `expires_at`; one Query finds where to push to a user; expired ones ignored on read |
 //!
-//! | payout account      | `USER#<user_id>`        | `PAYOUT_ACCOUNT`   | the freelancer's Stripe Connect account: id, `payouts_enabled`, requirements |
+//! | payout account      | `USER#<user_id>`        | `PAYOUT_ACCOUNT`   | the freelancer's Stripe Connect account: id, `payouts_enabled`, requirements, the `auto_withdraw` setting; gsi3 while an automatic withdrawal is due (see "Payouts") |
 //! | earning             | `EARNINGS#<freelancer_id>` | `EARNING#<order_id>` | one completed order's net; gsi2 by status, gsi3 while pending (see "Payouts") |
 //! | earnings currencies | `EARNINGS#<freelancer_id>` | `CURRENCIES`    | string set: every currency the freelancer earned in |
 //! | withdrawal          | `EARNINGS#<freelancer_id>` | `WITHDRAWAL#<withdrawal_id>` | its transfers; gsi3 while one is not made |
@@ -129,6 +129,7 @@
 //! | earning     | gsi2  | `EARNINGS#<pending\|available>#<freelancer_id>#<currency>` | `<completed secs:012>#<order_id>` | SPARSE: pending ones (next clearances), available ones with something left (what a withdrawal draws on, oldest first) |
 //! | earning     | gsi3  | `DUE#CLEARANCE`                      | `<completed secs:012>#<order_id>` | SPARSE (pending): the scheduler clears those completed a clearance period ago |
 //! | withdrawal  | gsi3  | `DUE#WITHDRAWAL`                     | `<created secs:012>#<withdrawal_id>` | SPARSE (a transfer not yet made): the scheduler asks Stripe again |
+//! | payout account | gsi3 | `DUE#AUTOWITHDRAWAL`              | `<marked secs:012>#<user_id>` | SPARSE (`auto_withdraw` on and maybe something to withdraw): set, with a fresh `auto_withdrawal_mark`, in the transaction that clears an earning, that records payouts enabled, or that turns the setting on; the scheduler withdraws what is available and removes it (conditioned on the mark it read) |
 //! | dispute     | gsi3  | `DISPUTES#OPEN`                      | `<opened secs:012>#<dispute_id>` | SPARSE (open): `GET /admin/disputes`, oldest first |
 //! | dispute     | gsi3  | `DUE#DISPUTEREVERSAL`                | `<closed secs:012>#<dispute_id>` | SPARSE (lost, reversals not answered): the scheduler asks Stripe again |
 //! | admin refund | gsi3 | `DUE#ADMINREFUND`                    | `<created secs:012>#<refund_id>` | SPARSE (refund or reversals not answered): the scheduler asks Stripe again |
@@ -275,6 +276,11 @@ pub(crate) mod attr {
 
     /// On the ledger currencies shards: the set of currency codes.
     pub const CURRENCIES: &str = "currencies";
+
+    /// On the payout account: the freelancer's setting, and the id of the automatic withdrawal
+    /// marked due (each mark a new one: the scheduler's withdrawal keys derive from it).
+    pub const AUTO_WITHDRAW: &str = "auto_withdraw";
+    pub const AUTO_WITHDRAWAL_MARK: &str = "auto_withdrawal_mark";
 }
 
 /// The table's global secondary indexes (`infra/table.json`; a test holds the two together).
@@ -369,7 +375,8 @@ pub(crate) mod index {
     pub const FREELANCER_LEDGER: Index = Index::Gsi1;
     /// Earning: a freelancer's pending or available earnings of one currency, oldest first.
     pub const EARNINGS_BY_STATUS: Index = Index::Gsi2;
-    /// Earning (pending) and withdrawal (sending): what the scheduler clears or sends.
+    /// Earning (pending), withdrawal (sending) and payout account (an automatic withdrawal
+    /// due): what the scheduler clears, sends or withdraws.
     pub const PAYOUT_DEADLINES: Index = Index::Gsi3;
     /// Dispute (open): `GET /admin/disputes`, oldest first.
     pub const OPEN_DISPUTES: Index = Index::Gsi3;
@@ -594,6 +601,12 @@ pub fn due_clearance_partition() -> String {
 /// gsi3 partition of the withdrawals with a transfer Stripe has not made yet.
 pub fn due_withdrawal_partition() -> String {
     "DUE#WITHDRAWAL".to_owned()
+}
+
+/// gsi3 partition of the payout accounts whose cleared earnings the scheduler withdraws, by
+/// when they were marked.
+pub fn due_auto_withdrawal_partition() -> String {
+    "DUE#AUTOWITHDRAWAL".to_owned()
 }
 
 /// gsi3 partition of the admin refunds Stripe has not answered for yet (the refund, or the

@@ -10,6 +10,7 @@
 //! balance), and given back with `withdrawal_returned` when Stripe refuses a transfer.
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::builders::UpdateBuilder;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -63,8 +64,36 @@ pub struct EarningsBalance {
     pub next_pending: Vec<Earning>,
 }
 
+/// A freelancer's automatic withdrawal, marked due on their payout account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub struct AutoWithdrawalDue {
+    pub user_id: Uuid,
+    /// The mark's id, new with each mark: the scheduler's withdrawal keys derive from it, so a
+    /// run that stopped half-way and runs again finds the withdrawals it made.
+    #[serde(rename = "auto_withdrawal_mark")]
+    pub mark: Uuid,
+}
+
+/// The `SET` clause that marks an automatic withdrawal due, for an update made with
+/// [`marking_due`].
+const MARK_DUE: &str = "#due_pk = :due_pk, #due_sk = :due_sk, #mark = :mark";
+
+/// Marks the freelancer's automatic withdrawal due as of `now_unix`, with a fresh mark (its
+/// `SET` clause is [`MARK_DUE`]).
+fn marking_due(update: UpdateBuilder, user_id: Uuid, now_unix: i64) -> UpdateBuilder {
+    let due = index::PAYOUT_DEADLINES;
+    update
+        .expression_attribute_names("#due_pk", due.pk())
+        .expression_attribute_names("#due_sk", due.sk())
+        .expression_attribute_names("#mark", attr::AUTO_WITHDRAWAL_MARK)
+        .expression_attribute_values(":due_pk", s(keys::due_auto_withdrawal_partition()))
+        .expression_attribute_values(":due_sk", s(keys::deadline_sort(now_unix, user_id)))
+        .expression_attribute_values(":mark", s(Uuid::now_v7().to_string()))
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Writing {
+    Account,
     Earning,
     Withdrawal,
     Request,
@@ -230,26 +259,144 @@ impl Store {
         }
     }
 
-    /// Records what Stripe holds about the account now (only for the account it is about).
-    pub async fn record_payout_account(&self, account: &PayoutAccount) -> Result<bool, ApiError> {
-        let item = to_item(
+    /// Records what Stripe holds about the account now: whether it takes payouts and what
+    /// Stripe still needs. Conditioned on the account it is about and on `auto_withdraw` as
+    /// read; `mark_due` also marks an automatic withdrawal due (payouts just enabled under the
+    /// setting). `false`: another account, or the setting changed since it was read.
+    pub async fn record_payout_account(
+        &self,
+        account: &PayoutAccount,
+        mark_due: bool,
+    ) -> Result<bool, ApiError> {
+        let mut set =
+            "#enabled = :enabled, #requirements = :requirements, #updated = :updated".to_owned();
+        if mark_due {
+            set = format!("{set}, {MARK_DUE}");
+        }
+        let setting = if account.auto_withdraw {
+            "#auto = :true"
+        } else {
+            "(attribute_not_exists(#auto) OR #auto = :false)"
+        };
+        let mut transaction = self.transaction();
+        transaction.update(
+            Writing::Account,
             &keys::payout_account(account.user_id),
-            entity::PAYOUT_ACCOUNT,
-            account,
+            |update| {
+                let update = update
+                    .update_expression(format!("SET {set}"))
+                    .condition_expression(format!("stripe_account_id = :account AND {setting}"))
+                    .expression_attribute_names("#enabled", "payouts_enabled")
+                    .expression_attribute_names("#requirements", "requirements_due")
+                    .expression_attribute_names("#updated", "updated_at")
+                    .expression_attribute_names("#auto", attr::AUTO_WITHDRAW)
+                    .expression_attribute_values(
+                        ":enabled",
+                        AttributeValue::Bool(account.payouts_enabled),
+                    )
+                    .expression_attribute_values(
+                        ":requirements",
+                        AttributeValue::L(account.requirements_due.iter().map(s).collect()),
+                    )
+                    .expression_attribute_values(":updated", super::rfc3339(account.updated_at))
+                    .expression_attribute_values(":account", s(&account.stripe_account_id));
+                let update = if account.auto_withdraw {
+                    update.expression_attribute_values(":true", AttributeValue::Bool(true))
+                } else {
+                    update.expression_attribute_values(":false", AttributeValue::Bool(false))
+                };
+                if mark_due {
+                    marking_due(update, account.user_id, account.updated_at.unix_timestamp())
+                } else {
+                    update
+                }
+            },
         )?;
+        match self.transact(transaction).await? {
+            TransactOutcome::Committed => Ok(true),
+            TransactOutcome::ConditionFailed(_) => Ok(false),
+        }
+    }
+
+    /// Turns the freelancer's automatic withdrawal on or off, on their payout account (written
+    /// for the store's acting user). On, it also marks an automatic withdrawal due: what is
+    /// available already is withdrawn by the scheduler's next run. `false`: no payout account.
+    pub async fn set_auto_withdraw(
+        &self,
+        user_id: Uuid,
+        on: bool,
+        now_unix: i64,
+    ) -> Result<bool, ApiError> {
+        let mut transaction = self.transaction();
+        transaction.update(Writing::Account, &keys::payout_account(user_id), |update| {
+            let update = update
+                .condition_expression(format!("attribute_exists({})", attr::PK))
+                .expression_attribute_names("#auto", attr::AUTO_WITHDRAW)
+                .expression_attribute_values(":on", AttributeValue::Bool(on));
+            if on {
+                marking_due(
+                    update.update_expression(format!("SET #auto = :on, {MARK_DUE}")),
+                    user_id,
+                    now_unix,
+                )
+            } else {
+                let due = index::PAYOUT_DEADLINES;
+                update
+                    .update_expression("SET #auto = :on REMOVE #due_pk, #due_sk, #mark")
+                    .expression_attribute_names("#due_pk", due.pk())
+                    .expression_attribute_names("#due_sk", due.sk())
+                    .expression_attribute_names("#mark", attr::AUTO_WITHDRAWAL_MARK)
+            }
+        })?;
+        match self.transact(transaction).await? {
+            TransactOutcome::Committed => Ok(true),
+            TransactOutcome::ConditionFailed(failed) if failed.includes(Writing::Account) => {
+                Ok(false)
+            }
+            TransactOutcome::ConditionFailed(failed) => Err(ApiError::internal(anyhow::anyhow!(
+                "payout settings: unexpected condition failure of {failed:?}"
+            ))),
+        }
+    }
+
+    /// Payout accounts whose automatic withdrawal was marked due at or before `marked_by`.
+    pub async fn due_auto_withdrawals(
+        &self,
+        marked_by: OffsetDateTime,
+        limit: usize,
+    ) -> Result<Vec<AutoWithdrawalDue>, ApiError> {
+        self.due(
+            index::PAYOUT_DEADLINES,
+            keys::due_auto_withdrawal_partition(),
+            marked_by,
+            limit,
+        )
+        .await
+    }
+
+    /// Takes the automatic withdrawal off the scheduler's list, unless it was marked again
+    /// since `due` was read (then the next run withdraws what the new mark is for).
+    pub async fn auto_withdrawal_done(&self, due: &AutoWithdrawalDue) -> Result<bool, ApiError> {
+        let index = index::PAYOUT_DEADLINES;
         let written = self
             .client()
-            .put_item()
+            .update_item()
             .table_name(self.table())
-            .set_item(Some(item))
-            .condition_expression("stripe_account_id = :account")
-            .expression_attribute_values(":account", s(&account.stripe_account_id))
+            .set_key(Some(super::key_attributes(&keys::payout_account(
+                due.user_id,
+            ))))
+            .update_expression("REMOVE #due_pk, #due_sk, #mark")
+            .condition_expression("#mark = :mark")
+            .expression_attribute_names("#due_pk", index.pk())
+            .expression_attribute_names("#due_sk", index.sk())
+            .expression_attribute_names("#mark", attr::AUTO_WITHDRAWAL_MARK)
+            .expression_attribute_values(":mark", s(due.mark.to_string()))
             .send()
             .await;
         match written {
             Ok(_) => Ok(true),
             Err(error) if super::condition_failed(&error) => Ok(false),
-            Err(error) => Err(super::sdk_error("PutItem")(error)),
+            Err(error) => Err(super::sdk_error("UpdateItem")(error)),
         }
     }
 
@@ -271,7 +418,15 @@ impl Store {
     /// Moves a pending earning to available, with its ledger transaction; what the freelancer
     /// owes (a lost dispute's debt) is paid from it first. `false` when it was cleared already,
     /// or the debt changed meanwhile (the next run clears it).
-    pub async fn clear_earning(&self, earning: &Earning, now_unix: i64) -> Result<bool, ApiError> {
+    ///
+    /// `auto_withdrawal`: the freelancer's cleared earnings are withdrawn automatically, so the
+    /// same transaction marks an automatic withdrawal due on their payout account.
+    pub async fn clear_earning(
+        &self,
+        earning: &Earning,
+        auto_withdrawal: bool,
+        now_unix: i64,
+    ) -> Result<bool, ApiError> {
         let currency = Currency::parse(&earning.currency).map_err(ApiError::internal)?;
         let owed = self
             .ledger_balance(
@@ -304,10 +459,23 @@ impl Store {
                 .expression_attribute_values(":pending", s("pending"))
         })?;
         transaction.ledger(Writing::LedgerEntry, Writing::Balance, &ledger, now_unix)?;
+        if auto_withdrawal {
+            let user_id = earning.freelancer_id;
+            transaction.update(Writing::Account, &keys::payout_account(user_id), |update| {
+                marking_due(
+                    update
+                        .update_expression(format!("SET {MARK_DUE}"))
+                        .condition_expression(format!("attribute_exists({})", attr::PK)),
+                    user_id,
+                    now_unix,
+                )
+            })?;
+        }
         match self.transact(transaction).await? {
             TransactOutcome::Committed => Ok(true),
             TransactOutcome::ConditionFailed(failed)
                 if failed.includes(Writing::Earning)
+                    || failed.includes(Writing::Account)
                     || failed.includes(Writing::Balance(LedgerAccount::FreelancerDebt(
                         earning.freelancer_id,
                     ))) =>
@@ -320,13 +488,8 @@ impl Store {
         }
     }
 
-    /// The freelancer's balances in every currency they earned in, with the oldest
-    /// `next_clearances` pending earnings of each.
-    pub async fn earnings_balances(
-        &self,
-        freelancer_id: Uuid,
-        next_clearances: usize,
-    ) -> Result<Vec<EarningsBalance>, ApiError> {
+    /// Every currency the freelancer earned in, sorted.
+    pub async fn earned_currencies(&self, freelancer_id: Uuid) -> Result<Vec<Currency>, ApiError> {
         #[derive(Deserialize)]
         struct Currencies {
             #[serde(default)]
@@ -342,6 +505,17 @@ impl Store {
             .filter_map(|code| Currency::parse(code).ok())
             .collect();
         currencies.sort();
+        Ok(currencies)
+    }
+
+    /// The freelancer's balances in every currency they earned in, with the oldest
+    /// `next_clearances` pending earnings of each.
+    pub async fn earnings_balances(
+        &self,
+        freelancer_id: Uuid,
+        next_clearances: usize,
+    ) -> Result<Vec<EarningsBalance>, ApiError> {
+        let currencies = self.earned_currencies(freelancer_id).await?;
         let accounts = |currency: &Currency| {
             [
                 LedgerAccount::FreelancerPending(freelancer_id),

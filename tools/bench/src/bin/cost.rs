@@ -872,6 +872,15 @@ async fn main() {
                 .raw_body("application/json", updated),
         )
         .await;
+    // Off: the withdrawal below is the freelancer's own.
+    bench
+        .call(
+            "PUT /me/payouts/settings",
+            RawRequest::new("PUT", "/me/payouts/settings")
+                .bearer(freelancer.unwrap())
+                .json(&json!({"auto_withdraw": false})),
+        )
+        .await;
     let later = time::OffsetDateTime::now_utc() + time::Duration::days(15);
     gigmarket_shared::app::payouts::clear_earnings(
         &bench.app.state.store,
