@@ -760,6 +760,22 @@ impl StripeClient {
         self.post(&path, idempotency_key, form_body(&pairs)).await
     }
 
+    /// One page of a transfer's reversals, newest first: those after `starting_after` (a
+    /// reversal id; the newest when `None`), 100 at most. The transfer object embeds only the
+    /// first ten.
+    pub async fn list_transfer_reversals(
+        &self,
+        transfer_id: &str,
+        starting_after: Option<&str>,
+    ) -> Result<List<TransferReversal>, StripeError> {
+        let mut pairs = vec![("limit", "100")];
+        if let Some(id) = starting_after {
+            pairs.push(("starting_after", id));
+        }
+        let path = format!("/v1/transfers/{}/reversals", path_segment(transfer_id));
+        self.get(&path, &form_body(&pairs)).await
+    }
+
     /// The transfers of one transfer group (an order's: every payout of its earnings), newest
     /// first, at most 100 (an order's earning is paid out in far fewer).
     pub async fn list_transfers(
