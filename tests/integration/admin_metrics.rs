@@ -164,6 +164,7 @@ async fn recomputed(app: &TestApp) -> Value {
             ("earnings_frozen_cents", every("frozen")),
             ("owed_by_freelancers_cents", -every("debt")),
             ("disputes_lost_cents", sum("disputes_lost")),
+            ("dispute_fees_cents", sum("dispute_fees")),
         ] {
             money
                 .entry(figure)
@@ -189,6 +190,7 @@ async fn recomputed(app: &TestApp) -> Value {
         "earnings_frozen_cents": figure("earnings_frozen_cents"),
         "owed_by_freelancers_cents": figure("owed_by_freelancers_cents"),
         "disputes_lost_cents": figure("disputes_lost_cents"),
+        "dispute_fees_cents": figure("dispute_fees_cents"),
     })
 }
 

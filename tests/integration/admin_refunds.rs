@@ -11,6 +11,7 @@ use gigmarket_shared::app::payouts::clear_earnings;
 use gigmarket_shared::domain::audit::Actor;
 use gigmarket_shared::domain::ledger::LedgerAccount;
 use gigmarket_shared::domain::order::RefundStatus;
+use gigmarket_tests::fixtures::Cast;
 use gigmarket_tests::payments::{assert_ledger_balances, balance};
 use gigmarket_tests::{RawRequest, Session, TestApp, TestResponse, WEBHOOK_SECRET, stripe};
 use reqwest::{Method, StatusCode};
@@ -44,6 +45,54 @@ fn cents(value: &Value) -> i64 {
     value
         .as_i64()
         .unwrap_or_else(|| panic!("{value} is no amount"))
+}
+
+/// An onboarded freelancer's completed order whose earnings were withdrawn: answers the cast,
+/// the order and the transfer that paid it out.
+async fn paid_out_order(app: &TestApp) -> (Cast, Uuid, String) {
+    let (cast, gig) = app.cast_with_gig().await;
+    app.onboard(&cast.freelancer).await;
+    let order_id = app.place_order(&cast.client, &gig).await;
+    complete(app, &cast.client, &cast.freelancer, order_id).await;
+    let transfer_id = app.pay_out(&cast.freelancer, order_id).await.id;
+    (cast, order_id, transfer_id)
+}
+
+/// An admin refunds `amount_cents` of `order_id` (all when `None`) while Stripe is out of reach:
+/// the refund is written and not answered (503). Answers the refund's id.
+async fn refund_while_stripe_is_down(
+    app: &TestApp,
+    admin: &Session,
+    order_id: Uuid,
+    amount_cents: Option<u64>,
+    now: OffsetDateTime,
+) -> Uuid {
+    let store = &app.state.store;
+    let admin = Actor::admin(admin.id, None);
+    let body = RefundBody {
+        reason: "never delivered".to_owned(),
+        amount_cents,
+    };
+    let outage = refund_order(
+        store,
+        &stripe::unreachable(),
+        &admin,
+        order_id,
+        Ok(body),
+        Some("outage"),
+        now,
+    )
+    .await;
+    assert!(
+        matches!(outage, Err(ApiError::ServiceUnavailable { .. })),
+        "{outage:?}"
+    );
+    store
+        .admin_refund_request(&admin.id, "outage", now.unix_timestamp())
+        .await
+        .unwrap()
+        .expect("the request is recorded")
+        .refund_id
 }
 
 /// The local Stripe's charge of `order_id` (its transfer group) as its newest `charge.refunded`
@@ -319,41 +368,13 @@ async fn a_refund_after_the_payout_reverses_the_transfer_or_leaves_a_debt() {
 async fn the_scheduler_finishes_an_admin_refund_stripe_did_not_answer() {
     let app = TestApp::new().await;
     let store = &app.state.store;
-    let (cast, gig) = app.cast_with_gig().await;
+    let (cast, order_id, transfer_id) = paid_out_order(&app).await;
     let freelancer = cast.freelancer.id;
-    app.onboard(&cast.freelancer).await;
-    let order_id = app.place_order(&cast.client, &gig).await;
-    complete(&app, &cast.client, &cast.freelancer, order_id).await;
-    let net = balance(&app, LedgerAccount::FreelancerPending(freelancer)).await;
-    let transfer_id = app.pay_out(&cast.freelancer, order_id).await.id;
+    let net = balance(&app, LedgerAccount::FreelancerPaidOut(freelancer)).await;
     let now = OffsetDateTime::now_utc();
 
     // Written, never answered: the refund stays `requested` with its paid-out share a debt.
-    let admin = Actor::admin(cast.admin.id, None);
-    let body = RefundBody {
-        reason: "never delivered".to_owned(),
-        amount_cents: None,
-    };
-    let outage = refund_order(
-        store,
-        &stripe::unreachable(),
-        &admin,
-        order_id,
-        Ok(body),
-        Some("outage"),
-        now,
-    )
-    .await;
-    assert!(
-        matches!(outage, Err(ApiError::ServiceUnavailable { .. })),
-        "{outage:?}"
-    );
-    let refund_id = store
-        .admin_refund_request(&admin.id, "outage", now.unix_timestamp())
-        .await
-        .unwrap()
-        .expect("the request is recorded")
-        .refund_id;
+    let refund_id = refund_while_stripe_is_down(&app, &cast.admin, order_id, None, now).await;
     let written = store.get_admin_refund(refund_id).await.unwrap().unwrap();
     assert_eq!(written.status, RefundStatus::Requested);
     assert_eq!(i64::try_from(written.paid_out_cents).unwrap(), net);
@@ -409,6 +430,121 @@ async fn the_scheduler_finishes_an_admin_refund_stripe_did_not_answer() {
     assert_eq!(
         balance(&app, LedgerAccount::FreelancerPaidOut(freelancer)).await,
         0
+    );
+    assert_ledger_balances(&app, freelancer).await;
+}
+
+/// A transfer embeds only its ten newest reversals. An earlier attempt at a partial refund's
+/// reversal was made at Stripe and its answer lost long enough ago that Stripe no longer holds
+/// its Idempotency-Key (it keeps them 24 hours); ten reversals for other causes came after it.
+/// The scheduler pages `GET /v1/transfers/{id}/reversals` past the ten, finds it by its cause and
+/// books it: Stripe holds one reversal for the refund, not two.
+#[tokio::test]
+async fn a_reversal_beyond_the_ten_a_transfer_embeds_is_found_not_made_again() {
+    let app = TestApp::new().await;
+    let store = &app.state.store;
+    let (cast, order_id, transfer_id) = paid_out_order(&app).await;
+    let freelancer = cast.freelancer.id;
+    let net = balance(&app, LedgerAccount::FreelancerPaidOut(freelancer)).await;
+    let total = cents(&app.order(&cast.client, order_id).await.body["client_total_cents"]);
+    let now = OffsetDateTime::now_utc();
+
+    // Half the order refunded while Stripe is out of reach: its paid-out share is owed.
+    let half = Some(u64::try_from(total / 2).unwrap());
+    let refund_id = refund_while_stripe_is_down(&app, &cast.admin, order_id, half, now).await;
+    let share = store
+        .get_admin_refund(refund_id)
+        .await
+        .unwrap()
+        .unwrap()
+        .paid_out_cents;
+    let share = i64::try_from(share).unwrap();
+    assert!(share > 0 && share + 10 < net, "share {share} of {net}");
+
+    // The earlier attempt's reversal, under a key the retry does not send, then ten newer ones.
+    let cause = format!("admin-refund:{refund_id}");
+    let earlier = app
+        .stripe
+        .create_transfer_reversal(
+            &transfer_id,
+            Some(share),
+            &cause,
+            &format!("{cause}:earlier"),
+        )
+        .await
+        .unwrap();
+    for n in 0..10 {
+        app.stripe
+            .create_transfer_reversal(
+                &transfer_id,
+                Some(1),
+                &format!("other:{refund_id}:{n}"),
+                &format!("other:{refund_id}:{n}"),
+            )
+            .await
+            .unwrap();
+    }
+    let embedded = app.transfer_of(order_id).await.reversals;
+    assert_eq!(embedded.data.len(), 10, "{embedded:?}");
+    assert!(embedded.has_more, "{embedded:?}");
+    assert!(
+        embedded
+            .data
+            .iter()
+            .all(|reversal| reversal.id != earlier.id)
+    );
+    // Stripe's list pages newest first, `has_more` until the last page.
+    let path = format!("/v1/transfers/{transfer_id}/reversals");
+    let (status, first) = stripe::raw(Method::GET, &format!("{path}?limit=6"), "").await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    assert_eq!(
+        (first["has_more"].as_bool(), first["url"].as_str()),
+        (Some(true), Some(path.as_str()))
+    );
+    assert_eq!(first["data"][0]["id"], embedded.data[0].id.as_str());
+    let last = first["data"][5]["id"].as_str().unwrap();
+    let (_, rest) = stripe::raw(
+        Method::GET,
+        &format!("{path}?limit=6&starting_after={last}"),
+        "",
+    )
+    .await;
+    assert_eq!(rest["has_more"], false, "{rest}");
+    assert_eq!(rest["data"].as_array().unwrap().len(), 5, "{rest}");
+    assert_eq!(
+        rest["data"][4]["id"],
+        earlier.id.as_str(),
+        "the oldest comes last"
+    );
+
+    let run = scheduler::run(store, &app.stripe, now + Duration::minutes(10))
+        .await
+        .unwrap();
+    assert_eq!(run.admin_refunds_finished, 1, "{run:?}");
+    let done = store.get_admin_refund(refund_id).await.unwrap().unwrap();
+    assert_eq!(done.reversals.len(), 1, "{done:?}");
+    assert_eq!(done.reversals[0].reversal_id, earlier.id);
+    let all = app
+        .stripe
+        .list_transfer_reversals(&transfer_id, None)
+        .await
+        .unwrap();
+    assert_eq!(all.data.len(), 11, "{all:?}");
+    assert_eq!(
+        all.data
+            .iter()
+            .filter(|reversal| reversal.cause() == Some(cause.as_str()))
+            .count(),
+        1,
+        "no second reversal for the refund: {all:?}"
+    );
+    assert_eq!(
+        balance(&app, LedgerAccount::FreelancerDebt(freelancer)).await,
+        0
+    );
+    assert_eq!(
+        balance(&app, LedgerAccount::FreelancerPaidOut(freelancer)).await,
+        net - share
     );
     assert_ledger_balances(&app, freelancer).await;
 }

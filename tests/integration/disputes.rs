@@ -378,3 +378,98 @@ async fn a_lost_disputes_reversal_whose_answer_was_lost_is_booked_by_the_schedul
     let idle = scheduler::run(store, &app.stripe, soon).await.unwrap();
     assert_eq!(idle.dispute_reversals_finished, 0, "off the list: {idle:?}");
 }
+
+/// Stripe's dispute fee (the `fee` of the balance transaction that withdraws the disputed
+/// amount) is the platform's cost: booked out of its fees as the dispute opens, once however
+/// often the event arrives, never out of the freelancer's earnings. A won dispute reinstates the
+/// amount but Stripe keeps the fee, so it stays booked; a lost one keeps it too, booked once
+/// when its close arrives before its opening.
+#[tokio::test]
+async fn the_dispute_fee_is_the_platforms_cost_booked_once_whether_won_or_lost() {
+    let app = TestApp::new().await;
+    let (cast, gig) = app.cast_with_gig().await;
+    let freelancer = cast.freelancer.id;
+    let (won, won_intent) = paid_order(&app, &cast.client, &gig, CARD_DISPUTED).await;
+    complete(&app, &cast.client, &cast.freelancer, won).await;
+    let fees = balance(&app, LedgerAccount::PlatformFees).await;
+    let net = balance(&app, LedgerAccount::FreelancerPending(freelancer)).await;
+
+    let created = app
+        .stripe_event("charge.dispute.created", |dispute| {
+            dispute["payment_intent"] == won_intent.as_str()
+        })
+        .await;
+    let withdrawal = &created["data"]["object"]["balance_transactions"][0];
+    assert_eq!(withdrawal["reporting_category"], "dispute", "{created}");
+    assert_eq!(
+        withdrawal["fee_details"][0]["type"], "stripe_fee",
+        "{created}"
+    );
+    let fee = withdrawal["fee"].as_i64().expect("the fee");
+    assert_eq!(fee, 1_500, "Stripe's $15.00");
+    for outcome in ["recorded", "already_applied"] {
+        let opened = app
+            .deliver_dispute_event("charge.dispute.created", &won_intent)
+            .await;
+        assert_eq!(opened.body["outcome"], outcome, "{opened:?}");
+        assert_eq!(balance(&app, LedgerAccount::DisputeFees).await, fee);
+        assert_eq!(balance(&app, LedgerAccount::PlatformFees).await, fees - fee);
+    }
+    assert_eq!(
+        balance(&app, LedgerAccount::FreelancerFrozen(freelancer)).await,
+        net,
+        "the freelancer's earnings are frozen whole: the fee is not theirs"
+    );
+    assert_ledger_balances(&app, freelancer).await;
+
+    // Won: the amount is reinstated (a second balance transaction, with no fee back).
+    submit_evidence(&app.dispute_id_of(&won_intent).await, "winning_evidence").await;
+    for outcome in ["recorded", "already_applied"] {
+        let closed = app
+            .deliver_dispute_event("charge.dispute.closed", &won_intent)
+            .await;
+        assert_eq!(closed.body["outcome"], outcome, "{closed:?}");
+    }
+    let closed = app
+        .stripe_event("charge.dispute.closed", |dispute| {
+            dispute["payment_intent"] == won_intent.as_str()
+        })
+        .await;
+    let reinstated = &closed["data"]["object"]["balance_transactions"][1];
+    assert_eq!(
+        reinstated["reporting_category"], "dispute_reversal",
+        "{closed}"
+    );
+    assert_eq!(reinstated["fee"], 0, "{closed}");
+    assert_eq!(balance(&app, LedgerAccount::DisputeFees).await, fee);
+    assert_eq!(balance(&app, LedgerAccount::PlatformFees).await, fees - fee);
+    assert_eq!(
+        balance(&app, LedgerAccount::FreelancerPending(freelancer)).await,
+        net
+    );
+    assert_ledger_balances(&app, freelancer).await;
+
+    // Lost, its close delivered before its opening: the fee is booked once and kept.
+    let (lost, lost_intent) = paid_order(&app, &cast.client, &gig, CARD_DISPUTED).await;
+    complete(&app, &cast.client, &cast.freelancer, lost).await;
+    submit_evidence(&app.dispute_id_of(&lost_intent).await, "losing_evidence").await;
+    let closed = app
+        .deliver_dispute_event("charge.dispute.closed", &lost_intent)
+        .await;
+    assert_eq!(closed.body["outcome"], "recorded", "{closed:?}");
+    let opened = app
+        .deliver_dispute_event("charge.dispute.created", &lost_intent)
+        .await;
+    assert_eq!(opened.body["outcome"], "already_applied", "{opened:?}");
+    assert_eq!(balance(&app, LedgerAccount::DisputeFees).await, 2 * fee);
+    assert_ledger_balances(&app, freelancer).await;
+    let metrics = app
+        .get("/admin/metrics", Some(&cast.admin.access_token))
+        .await;
+    assert_eq!(metrics.status, 200, "{metrics:?}");
+    assert_eq!(metrics.body["dispute_fees_cents"]["EUR"], 2 * fee);
+    assert_eq!(
+        metrics.body["fees_earned_cents"]["EUR"],
+        balance(&app, LedgerAccount::PlatformFees).await
+    );
+}

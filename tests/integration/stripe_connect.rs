@@ -570,6 +570,17 @@ async fn a_disputed_payment_is_won_or_lost_by_its_evidence() {
         let read = stripe.retrieve_dispute(&dispute.id).await.unwrap();
         assert_eq!(read.status, status);
         assert_eq!(read.charge, dispute.charge);
+        // Withdrawn with Stripe's dispute fee as it opened; reinstated (the fee kept) if won.
+        let moved: Vec<(i64, i64, Option<&str>)> = read
+            .balance_transactions
+            .iter()
+            .map(|txn| (txn.amount, txn.fee, txn.reporting_category.as_deref()))
+            .collect();
+        let mut expected = vec![(-1055, 1500, Some("dispute"))];
+        if status == DisputeStatus::Won {
+            expected.push((1055, 0, Some("dispute_reversal")));
+        }
+        assert_eq!(moved, expected, "{read:?}");
     }
     // A closed dispute takes no more evidence.
     let (answered, answer) = raw(

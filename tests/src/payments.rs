@@ -53,6 +53,7 @@ pub async fn assert_ledger_balances(app: &TestApp, freelancer: Uuid) {
         LedgerAccount::FreelancerFrozen(freelancer),
         LedgerAccount::FreelancerDebt(freelancer),
         LedgerAccount::DisputesLost,
+        LedgerAccount::DisputeFees,
     ]);
     for account in accounts {
         let balance = balance(app, account).await;

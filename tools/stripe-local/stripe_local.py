@@ -865,7 +865,8 @@ async def set_requirements(request):
 
 def platform_available(currency):
     """The platform's available balance in `currency`: charges paid, less refunds, transfers
-    (net of reversals) and disputed funds that were not reinstated. (Stripe holds charges as
+    (net of reversals) and the net of disputes' balance transactions (the disputed amount and
+    Stripe's dispute fee withdrawn, the amount reinstated when won). (Stripe holds charges as
     pending for days first; here they are available at once.)"""
     total = 0
     for key, obj in list(resources.store.items()):
@@ -878,8 +879,8 @@ def platform_available(currency):
             total -= obj.amount
         elif kind == "transfer":
             total -= obj.amount - obj.amount_reversed
-        elif kind == "dispute" and obj._funds_withdrawn:
-            total -= obj.amount
+        elif kind == "dispute":
+            total += sum(transaction["net"] for transaction in obj.balance_transactions)
     return total
 
 
@@ -979,6 +980,10 @@ async def create_connected_payout(request):
 
 # --- Connect: transfers and reversals ----------------------------------------------------------
 
+# The transfer object's `reversals`: Stripe embeds the first ten, as in every list it embeds.
+EMBEDDED_REVERSALS = 10
+
+
 class Transfer(resources.StripeObject):
     """A transfer to a connected account (https://docs.stripe.com/api/transfers/object)."""
 
@@ -1049,13 +1054,58 @@ class Transfer(resources.StripeObject):
 
     @property
     def reversals(self):
+        """The embedded list: the newest `EMBEDDED_REVERSALS` only, `has_more` when there are
+        more (GET /v1/transfers/{id}/reversals pages through them all)."""
+        newest = list(reversed(self._reversals))
         return {
             "object": "list",
-            "data": [reversal._export() for reversal in reversed(self._reversals)],
-            "has_more": False,
-            "total_count": len(self._reversals),
+            "data": [reversal._export() for reversal in newest[:EMBEDDED_REVERSALS]],
+            "has_more": len(newest) > EMBEDDED_REVERSALS,
+            "total_count": len(newest),
             "url": f"/v1/transfers/{self.id}/reversals",
         }
+
+
+def page_limit(data):
+    """A list's `limit`: 1 to 100, 10 when unset (Stripe's pagination)."""
+    limit = data.pop("limit", None)
+    limit = 10 if limit in (None, "") else positive_integer(limit, "limit")
+    if limit > 100:
+        raise invalid("This value must be less than or equal to 100.", "limit")
+    return limit
+
+
+def list_reversals(transfer, data):
+    """GET /v1/transfers/{id}/reversals (https://docs.stripe.com/api/transfer_reversals/list):
+    newest first, paged by `limit` and `starting_after` (the next page) or `ending_before` (the
+    one before)."""
+    limit = page_limit(data)
+    starting_after = optional_string(data.pop("starting_after", None), "starting_after")
+    ending_before = optional_string(data.pop("ending_before", None), "ending_before")
+    unknown_parameter(data)
+    reversals = list(reversed(transfer._reversals))
+    ids = [reversal.id for reversal in reversals]
+    if starting_after is not None:
+        if starting_after not in ids:
+            raise no_such("transfer_reversal", starting_after, "starting_after")
+        page = reversals[ids.index(starting_after) + 1:]
+        has_more = len(page) > limit
+        page = page[:limit]
+    elif ending_before is not None:
+        if ending_before not in ids:
+            raise no_such("transfer_reversal", ending_before, "ending_before")
+        before = reversals[:ids.index(ending_before)]
+        has_more = len(before) > limit
+        page = before[-limit:]
+    else:
+        has_more = len(reversals) > limit
+        page = reversals[:limit]
+    return {
+        "object": "list",
+        "data": [reversal._export() for reversal in page],
+        "has_more": has_more,
+        "url": f"/v1/transfers/{transfer.id}/reversals",
+    }
 
 
 def list_transfers(data):
@@ -1065,10 +1115,7 @@ def list_transfers(data):
     destination = optional_string(data.pop("destination", None), "destination")
     transfer_group = optional_string(data.pop("transfer_group", None), "transfer_group")
     starting_after = optional_string(data.pop("starting_after", None), "starting_after")
-    limit = data.pop("limit", None)
-    limit = 10 if limit in (None, "") else positive_integer(limit, "limit")
-    if limit > 100:
-        raise invalid("This value must be less than or equal to 100.", "limit")
+    limit = page_limit(data)
     unknown_parameter(data)
     transfers = sorted(
         (obj for key, obj in list(resources.store.items()) if key.startswith("transfer:")
@@ -1149,9 +1196,51 @@ OPEN_DISPUTE_STATUSES = ("warning_needs_response", "needs_response")
 CLOSED_DISPUTE_STATUSES = ("won", "lost", "warning_closed")
 
 
+# Stripe's dispute fee ("dispute received fee"): $15.00 in the US, "or local equivalent"
+# (support.stripe.com/questions/dispute-fees-faq). Here the same number of minor units in the
+# dispute's currency (the platform settles in each charge's currency). It is not returned when
+# the dispute is won: "If the dispute is found in your favor, the disputed amount and the dispute
+# countered fee is returned to you" (support.stripe.com/topics/disputes); the countered fee, for
+# submitting evidence, is not emulated.
+DISPUTE_FEE = 1500
+
+
+def dispute_balance_transaction(dispute, amount, fee, reporting_category, description):
+    """A balance transaction of a dispute (https://docs.stripe.com/api/balance_transactions/object):
+    `amount` taken (negative) or given back, Stripe's `fee` on it, `net` what the platform's
+    balance moves by."""
+    created = int(time.time())
+    return {
+        "id": "txn_" + resources.random_id(24),
+        "object": "balance_transaction",
+        "amount": amount,
+        "available_on": created,
+        "balance_type": "payments",
+        "created": created,
+        "currency": dispute.currency,
+        "description": description,
+        "exchange_rate": None,
+        "fee": fee,
+        "fee_details": [] if fee == 0 else [{
+            "amount": fee,
+            "application": None,
+            "currency": dispute.currency,
+            "description": "Dispute fee",
+            "type": "stripe_fee",
+        }],
+        "net": amount - fee,
+        "reporting_category": reporting_category,
+        "source": dispute.id,
+        "status": "available",
+        "type": "adjustment",
+    }
+
+
 class Dispute(resources.StripeObject):
-    """A dispute (https://docs.stripe.com/api/disputes/object). `_funds_withdrawn`: the
-    disputed amount is out of the platform's balance (from opening until won)."""
+    """A dispute (https://docs.stripe.com/api/disputes/object). Its `balance_transactions`
+    ("zero, one, or two balance transactions that show funds withdrawn and reinstated"): the
+    disputed amount and the dispute fee withdrawn as it opens, the amount reinstated when won;
+    each event carries the list as it stands."""
 
     object = "dispute"
     _id_prefix = "du_"
@@ -1177,16 +1266,21 @@ class Dispute(resources.StripeObject):
             "type": "card", "card": {"brand": "visa", "network_reason_code": "10.4"}}
         self.reason = "fraudulent"
         self.status = "needs_response"
-        self._funds_withdrawn = True
+        self.balance_transactions.append(dispute_balance_transaction(
+            self, -self.amount, DISPUTE_FEE, "dispute",
+            f"Chargeback withdrawal for {self.charge}"))
         charge._dispute = self
         webhooks.schedule_webhook(Event("charge.dispute.created", self))
         webhooks.schedule_webhook(Event("charge.dispute.funds_withdrawn", self))
 
     def _close(self, status):
         self.status = status
+        if status == "won":
+            self.balance_transactions.append(dispute_balance_transaction(
+                self, self.amount, 0, "dispute_reversal",
+                f"Chargeback reversal for {self.charge}"))
         webhooks.schedule_webhook(Event("charge.dispute.closed", self))
         if status == "won":
-            self._funds_withdrawn = False
             webhooks.schedule_webhook(Event("charge.dispute.funds_reinstated", self))
 
     def _refuse_if_closed(self):
@@ -1289,6 +1383,8 @@ CONNECT_ROUTES = (
     ("GET", "/v1/transfers/{id}",
      lambda request, path, data: unknown_parameter(data) or lookup(Transfer, path["id"],
                                                                    "transfer")),
+    ("GET", "/v1/transfers/{id}/reversals",
+     lambda request, path, data: list_reversals(lookup(Transfer, path["id"], "transfer"), data)),
     ("POST", "/v1/transfers/{id}/reversals",
      lambda request, path, data: TransferReversal(lookup(Transfer, path["id"], "transfer"),
                                                   **data)),

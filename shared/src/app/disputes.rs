@@ -7,10 +7,15 @@
 //! account covers it (the path an admin refund takes) and their next earnings pay otherwise; the platform's share out of its fees (or all
 //! of it out of escrow, for an order not completed yet, which can then no longer complete).
 //!
+//! Stripe's dispute fee is the platform's cost: the fee on each of the dispute's balance
+//! transactions (the withdrawal as it opens; a reinstatement when won, should Stripe return the
+//! fee with it) is booked out of the platform's fees, once per balance transaction.
+//!
 //! Events arrive in any order and more than once: each is recorded in the transaction of the
 //! change it causes, and a `closed` that arrives before its `created` applies both.
 
 use time::OffsetDateTime;
+use uuid::Uuid;
 
 use crate::app::payouts::{Clawback, reverse_payouts};
 use crate::domain::ledger::{LedgerAccount, LedgerKind, LedgerTransaction};
@@ -20,6 +25,7 @@ use crate::domain::payout::{DisputeRecord, Earning, EarningStatus, dispute_lost_
 use crate::error::{ApiError, ApiResult};
 use crate::store::Store;
 use crate::store::disputes::{DisputeChange, DisputeWrite};
+use crate::store::ledger::LedgerWrite;
 use crate::stripe::client::{Dispute, DisputeStatus as StripeDisputeStatus, Event, StripeClient};
 
 use super::stripe_reports::{PaymentOutcome, unavailable};
@@ -50,6 +56,24 @@ pub async fn dispute_reported(
     let Some(order_id) = intent.order_id().and_then(|id| id.parse().ok()) else {
         return Ok(PaymentOutcome::Ignored);
     };
+    let outcome = apply(store, stripe, event, &dispute, order_id, now).await?;
+    if outcome != PaymentOutcome::Ignored {
+        // After the dispute's own write: a booking that fails is retried with the event, which
+        // then finds the dispute applied.
+        book_fees(store, &dispute, order_id, now).await?;
+    }
+    Ok(outcome)
+}
+
+/// Applies the event's change to the dispute of `order_id` (opening or closing it).
+async fn apply(
+    store: &Store,
+    stripe: &StripeClient,
+    event: &Event,
+    dispute: &Dispute,
+    order_id: Uuid,
+    now: OffsetDateTime,
+) -> ApiResult<PaymentOutcome> {
     let closing = event.kind == DISPUTE_CLOSED;
     for _ in 0..ATTEMPTS {
         let Some(order) = store.get_order(order_id).await? else {
@@ -60,7 +84,7 @@ pub async fn dispute_reported(
             (None, _) => {
                 // A `closed` before its `created`: open it first (without the event), then close.
                 let event_id = (!closing).then_some(event.id.as_str());
-                open(store, &order, &dispute, event_id, now).await?
+                open(store, &order, dispute, event_id, now).await?
             }
             (Some(record), true) if record.status == DisputeStatus::Open => {
                 let decided = match dispute.status {
@@ -85,6 +109,40 @@ pub async fn dispute_reported(
         retry_after_secs: 2,
         cause: anyhow::anyhow!("the order kept changing while its dispute was applied"),
     })
+}
+
+/// Books Stripe's fee on each of the dispute's balance transactions, as the event carries them,
+/// as the platform's cost (`dispute-fee:<txn>`: out of its fees, never the freelancer's; a fee
+/// Stripe returns books back). Keyed by the balance transaction, so an event delivered again, or
+/// a later one that carries the same transactions, books each once.
+async fn book_fees(
+    store: &Store,
+    dispute: &Dispute,
+    order_id: Uuid,
+    now: OffsetDateTime,
+) -> ApiResult<()> {
+    for transaction in dispute.balance_transactions.iter().filter(|t| t.fee != 0) {
+        let currency = Currency::parse(&transaction.currency).map_err(ApiError::internal)?;
+        let ledger =
+            LedgerTransaction::dispute_fee(&transaction.id, order_id, currency, transaction.fee)
+                .map_err(ApiError::internal)?;
+        match store.write_ledger(&ledger, now.unix_timestamp()).await? {
+            LedgerWrite::Written | LedgerWrite::Exists => {}
+            // Only a returned fee has a condition (no more back than was paid): its charge is
+            // not booked yet.
+            LedgerWrite::BalanceChanged => {
+                return Err(ApiError::ServiceUnavailable {
+                    retry_after_secs: 2,
+                    cause: anyhow::anyhow!(
+                        "dispute {}: fee of {} returned before it was booked",
+                        dispute.id,
+                        transaction.id
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The order's earning, if it has one that a dispute concerns.

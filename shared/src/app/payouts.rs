@@ -35,7 +35,9 @@ use crate::store::ledger::LedgerWrite;
 use crate::store::payouts::{
     AutoWithdrawalDue, WITHDRAWAL_REQUEST_TTL_SECS, WithdrawalRequest, WithdrawalWrite,
 };
-use crate::stripe::client::{Account, Event, NewAccount, NewTransfer, StripeClient, Transfer};
+use crate::stripe::client::{
+    Account, Event, NewAccount, NewTransfer, StripeClient, Transfer, TransferReversal,
+};
 
 use super::stripe_reports::unavailable;
 
@@ -862,13 +864,9 @@ pub async fn reverse_payouts(
         }
         // Made for this cause by an attempt that never heard Stripe's answer (or crashed
         // before booking it): booked now, never asked for again.
-        let made_before = transfer
-            .reversals
-            .data
-            .iter()
-            .find(|reversal| reversal.cause() == Some(clawback.cause));
+        let made_before = reversal_for(stripe, &transfer, clawback.cause).await?;
         let reversal = match made_before {
-            Some(reversal) => reversal.clone(),
+            Some(reversal) => reversal,
             None => {
                 let reversible = (transfer.amount - transfer.amount_reversed)
                     .max(0)
@@ -903,6 +901,33 @@ pub async fn reverse_payouts(
         });
     }
     Ok(reversals)
+}
+
+/// The transfer's reversal made for `cause` (`metadata[cause]`), if any: among the ten the
+/// transfer embeds, then the pages of `GET /v1/transfers/{id}/reversals` after them while
+/// Stripe says there are more.
+async fn reversal_for(
+    stripe: &StripeClient,
+    transfer: &Transfer,
+    cause: &str,
+) -> ApiResult<Option<TransferReversal>> {
+    let mut page = transfer.reversals.clone();
+    loop {
+        if let Some(found) = page
+            .data
+            .iter()
+            .find(|reversal| reversal.cause() == Some(cause))
+        {
+            return Ok(Some(found.clone()));
+        }
+        let Some(last) = page.data.last().filter(|_| page.has_more) else {
+            return Ok(None);
+        };
+        page = stripe
+            .list_transfer_reversals(&transfer.id, Some(&last.id))
+            .await
+            .map_err(unavailable)?;
+    }
 }
 
 /// Books a reversal Stripe made: the freelancer's paid-out share back to the debt it was booked

@@ -2,7 +2,8 @@
 //! of postings that sum to zero, named by an id that makes it idempotent (`order-paid:<order>`),
 //! so a webhook delivered twice or a retried completion can not move money twice. An account's
 //! balance is the sum of its postings; only [`LedgerAccount::StripeClearing`], the side money
-//! enters from, may go below zero.
+//! enters from, a freelancer's debt and the platform's fees (which pay Stripe's dispute fees)
+//! may go below zero.
 //!
 //! Pure rules: the store writes a transaction's postings and balance changes in the same DynamoDB
 //! transaction as the order change that causes them, conditioned as [`Balances::apply`] checks.
@@ -26,7 +27,9 @@ pub enum LedgerAccount {
     StripeClearing,
     /// Held for orders that are paid and not yet completed or refunded.
     Escrow,
-    /// The platform's service fees and commissions.
+    /// The platform's service fees and commissions, less what it paid out of them (its shares
+    /// of refunds and lost disputes, Stripe's dispute fees): below zero when those cost more
+    /// than it earned.
     PlatformFees,
     /// Paid back to clients.
     Refunds,
@@ -43,6 +46,8 @@ pub enum LedgerAccount {
     FreelancerDebt(Uuid),
     /// Given back to clients by their banks (lost disputes).
     DisputesLost,
+    /// Stripe's dispute fees, paid out of the platform's fees, less those Stripe returned.
+    DisputeFees,
     /// Every freelancer's balance of one kind together (pending, available, paid out, frozen,
     /// debt): a total kept beside their own accounts for `GET /admin/metrics`, moved by every
     /// posting to one of those ([`LedgerAccount::total`]) and never posted to itself.
@@ -73,9 +78,13 @@ impl EarningsKind {
 
 impl LedgerAccount {
     /// Whether a balance below zero is allowed: the clearing account's (the source of every
-    /// charge) and a debt's (what is owed).
+    /// charge), a debt's (what is owed) and the platform's fees' (a dispute fee is owed to
+    /// Stripe whatever the platform earned before it).
     pub fn may_go_negative(self) -> bool {
-        matches!(self, Self::StripeClearing | Self::FreelancerDebt(_))
+        matches!(
+            self,
+            Self::StripeClearing | Self::FreelancerDebt(_) | Self::PlatformFees
+        )
     }
 
     /// Whether a balance above zero is allowed: not a debt's (a repayment never overpays).
@@ -110,6 +119,7 @@ impl fmt::Display for LedgerAccount {
             Self::FreelancerFrozen(id) => write!(f, "freelancer:{id}:frozen"),
             Self::FreelancerDebt(id) => write!(f, "freelancer:{id}:debt"),
             Self::DisputesLost => f.write_str("disputes_lost"),
+            Self::DisputeFees => f.write_str("dispute_fees"),
             Self::FreelancersTotal(kind) => write!(f, "freelancers:{}", kind.name()),
         }
     }
@@ -143,6 +153,9 @@ pub enum LedgerKind {
     DisputeReleased,
     /// A dispute lost: the disputed amount left with the client's bank.
     DisputeLost,
+    /// Stripe's fee on a dispute's balance transaction: the platform's cost (or, returned, its
+    /// refund).
+    DisputeFee,
     /// An admin refunded (part of) a completed order: from the freelancer's earnings (or, for
     /// what was paid out, their debt) and the platform's fees back to the client.
     AdminRefund,
@@ -164,6 +177,7 @@ impl LedgerKind {
             Self::DisputeFrozen => "dispute-frozen",
             Self::DisputeReleased => "dispute-released",
             Self::DisputeLost => "dispute-lost",
+            Self::DisputeFee => "dispute-fee",
             Self::AdminRefund => "admin-refund",
             Self::PayoutReversed => "payout-reversed",
         }
@@ -181,6 +195,7 @@ impl LedgerKind {
             Self::DisputeFrozen,
             Self::DisputeReleased,
             Self::DisputeLost,
+            Self::DisputeFee,
             Self::AdminRefund,
             Self::PayoutReversed,
         ]
@@ -201,6 +216,7 @@ impl LedgerKind {
             | Self::DisputeFrozen
             | Self::DisputeReleased
             | Self::DisputeLost
+            | Self::DisputeFee
             | Self::PayoutReversed => None,
         }
     }
@@ -555,6 +571,31 @@ impl LedgerTransaction {
         )
     }
 
+    /// Stripe's `fee` on a dispute's balance transaction `transaction_id` (`txn_...`), in its
+    /// currency: the platform pays it out of its fees, never the freelancer's earnings; a
+    /// negative fee (one Stripe returned) books back. One transaction per balance transaction,
+    /// so an event that carries it again books nothing.
+    pub fn dispute_fee(
+        transaction_id: &str,
+        order_id: Uuid,
+        currency: Currency,
+        fee: i64,
+    ) -> Result<Self, LedgerError> {
+        Self::new(
+            format!("{}:{transaction_id}", LedgerKind::DisputeFee.id_prefix()),
+            LedgerKind::DisputeFee,
+            LedgerSubject::Order(order_id),
+            currency,
+            vec![
+                posting(
+                    LedgerAccount::PlatformFees,
+                    fee.checked_neg().ok_or(LedgerError::Overflow)?,
+                ),
+                posting(LedgerAccount::DisputeFees, fee),
+            ],
+        )
+    }
+
     /// A withdrawal leaves the freelancer's available earnings for their connected account.
     pub fn withdrawal(
         withdrawal_id: Uuid,
@@ -873,15 +914,61 @@ mod tests {
         assert_eq!(LedgerKind::OrderCompleted.payment_kind(), None);
     }
 
+    /// A dispute fee is the platform's cost even when it earned less than it: never the
+    /// freelancer's; one Stripe returns books back, and the same balance transaction is one id.
+    #[test]
+    fn a_dispute_fee_comes_out_of_the_platforms_fees_and_books_back_when_returned() {
+        let (order, freelancer) = (Uuid::new_v4(), Uuid::new_v4());
+        let split = split(1_000);
+        let eur = split.currency.clone();
+        let mut balances = Balances::default();
+        balances
+            .apply(&LedgerTransaction::order_paid(order, &split).unwrap())
+            .unwrap();
+        balances
+            .apply(&LedgerTransaction::order_completed(order, freelancer, &split, false).unwrap())
+            .unwrap();
+        let fees = balances.get(LedgerAccount::PlatformFees, &eur);
+        let charged = LedgerTransaction::dispute_fee("txn_w", order, eur.clone(), 1_500).unwrap();
+        assert_eq!(charged.id, "dispute-fee:txn_w");
+        assert_eq!(charged.freelancer_id(), None, "no freelancer's money moves");
+        balances.apply(&charged).unwrap();
+        assert_eq!(
+            balances.get(LedgerAccount::PlatformFees, &eur),
+            fees - 1_500
+        );
+        assert!(fees < 1_500, "the platform is at a loss: {fees}");
+        assert_eq!(balances.get(LedgerAccount::DisputeFees, &eur), 1_500);
+        assert_eq!(
+            balances.get(LedgerAccount::FreelancerPending(freelancer), &eur),
+            800
+        );
+        let returned = LedgerTransaction::dispute_fee("txn_r", order, eur.clone(), -1_500).unwrap();
+        balances.apply(&returned).unwrap();
+        assert_eq!(balances.get(LedgerAccount::DisputeFees, &eur), 0);
+        assert_eq!(balances.get(LedgerAccount::PlatformFees, &eur), fees);
+        assert!(
+            balances.apply(&returned).is_err(),
+            "no more is returned than was paid"
+        );
+        assert_eq!(balances.total(&eur), 0);
+        assert_eq!(
+            LedgerTransaction::dispute_fee("txn_0", order, eur, 0),
+            Err(LedgerError::EmptyPosting)
+        );
+    }
+
     /// `GET /admin/metrics` reads the gross order value off the clearing balance: that holds
     /// while a charge is the only movement that touches it.
     #[test]
     fn only_a_charge_posts_to_the_clearing_account() {
         let (order, freelancer) = (Uuid::new_v4(), Uuid::new_v4());
         let split = split(4_999);
+        let eur = split.currency.clone();
         for transaction in [
             LedgerTransaction::order_refunded(order, &split).unwrap(),
             LedgerTransaction::order_completed(order, freelancer, &split, false).unwrap(),
+            LedgerTransaction::dispute_fee("txn_1", order, eur, 1_500).unwrap(),
         ] {
             assert!(
                 transaction

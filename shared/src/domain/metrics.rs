@@ -244,7 +244,9 @@ pub struct MoneyFigures {
     /// sum of every charge, where summing the `order_paid` transactions would read them all.
     /// Refunded charges stay in it: `refunds_cents` says how much went back.
     pub gross_order_value_cents: BTreeMap<String, i64>,
-    /// The platform's service fees and commissions of completed orders (`platform_fees`).
+    /// The platform's service fees and commissions of completed orders, less its shares of
+    /// refunds and lost disputes and Stripe's dispute fees (`platform_fees`; below zero when
+    /// those cost more).
     pub fees_earned_cents: BTreeMap<String, i64>,
     /// Paid back to clients (`refunds`).
     pub refunds_cents: BTreeMap<String, i64>,
@@ -264,11 +266,13 @@ pub struct MoneyFigures {
     pub owed_by_freelancers_cents: BTreeMap<String, i64>,
     /// Given back to clients by their banks (`disputes_lost`).
     pub disputes_lost_cents: BTreeMap<String, i64>,
+    /// Stripe's dispute fees the platform paid, less those returned (`dispute_fees`).
+    pub dispute_fees_cents: BTreeMap<String, i64>,
 }
 
 impl MoneyFigures {
     /// The accounts the figures are read from.
-    pub const ACCOUNTS: [LedgerAccount; 10] = [
+    pub const ACCOUNTS: [LedgerAccount; 11] = [
         LedgerAccount::StripeClearing,
         LedgerAccount::PlatformFees,
         LedgerAccount::Refunds,
@@ -279,6 +283,7 @@ impl MoneyFigures {
         LedgerAccount::FreelancersTotal(EarningsKind::Frozen),
         LedgerAccount::FreelancersTotal(EarningsKind::Debt),
         LedgerAccount::DisputesLost,
+        LedgerAccount::DisputeFees,
     ];
 
     /// The figures of every currency in `balances` (the [`Self::ACCOUNTS`] balances).
@@ -317,7 +322,10 @@ impl MoneyFigures {
                 .insert(code.clone(), -total(EarningsKind::Debt));
             figures
                 .disputes_lost_cents
-                .insert(code, balance(LedgerAccount::DisputesLost));
+                .insert(code.clone(), balance(LedgerAccount::DisputesLost));
+            figures
+                .dispute_fees_cents
+                .insert(code, balance(LedgerAccount::DisputeFees));
         }
         figures
     }

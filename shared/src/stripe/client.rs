@@ -345,6 +345,28 @@ pub struct Dispute {
     #[serde(default, deserialize_with = "expandable_id")]
     pub payment_intent: Option<String>,
     pub status: DisputeStatus,
+    /// "Zero, one, or two balance transactions that show funds withdrawn and reinstated":
+    /// the withdrawal as it opens (with Stripe's dispute fee), the reinstatement if won.
+    #[serde(default)]
+    pub balance_transactions: Vec<BalanceTransaction>,
+}
+
+/// A balance transaction (`txn_...`): one movement of the platform's Stripe balance, with what
+/// Stripe took for it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct BalanceTransaction {
+    pub id: String,
+    /// Gross, in the currency's minor unit: negative when funds were withdrawn.
+    pub amount: i64,
+    /// The balance's currency (the platform's settlement currency).
+    pub currency: String,
+    /// Stripe's fees on it (`fee_details` itemizes them): the dispute fee on a dispute's
+    /// withdrawal; negative when Stripe gives a fee back.
+    #[serde(default)]
+    pub fee: i64,
+    /// `dispute` (funds withdrawn) or `dispute_reversal` (reinstated), for a dispute's.
+    #[serde(default)]
+    pub reporting_category: Option<String>,
 }
 
 /// Stripe's dispute statuses: `won` and `lost` are final; `warning_*` are inquiries that may
@@ -738,6 +760,22 @@ impl StripeClient {
         self.post(&path, idempotency_key, form_body(&pairs)).await
     }
 
+    /// One page of a transfer's reversals, newest first: those after `starting_after` (a
+    /// reversal id; the newest when `None`), 100 at most. The transfer object embeds only the
+    /// first ten.
+    pub async fn list_transfer_reversals(
+        &self,
+        transfer_id: &str,
+        starting_after: Option<&str>,
+    ) -> Result<List<TransferReversal>, StripeError> {
+        let mut pairs = vec![("limit", "100")];
+        if let Some(id) = starting_after {
+            pairs.push(("starting_after", id));
+        }
+        let path = format!("/v1/transfers/{}/reversals", path_segment(transfer_id));
+        self.get(&path, &form_body(&pairs)).await
+    }
+
     /// The transfers of one transfer group (an order's: every payout of its earnings), newest
     /// first, at most 100 (an order's earning is paid out in far fewer).
     pub async fn list_transfers(
@@ -926,6 +964,20 @@ mod tests {
         .unwrap();
         assert_eq!(dispute.status, DisputeStatus::Other);
         assert_eq!(dispute.payment_intent, None);
+        assert!(dispute.balance_transactions.is_empty());
+        // The withdrawal as Stripe's reference shows it, its fee itemized.
+        let opened: Dispute = serde_json::from_str(
+            r#"{"id":"du_2","amount":3000,"currency":"usd","charge":"ch_2","status":"needs_response",
+                "balance_transactions":[{"id":"txn_1","object":"balance_transaction",
+                "amount":-3000,"currency":"usd","fee":1500,"fee_details":[{"amount":1500,
+                "application":null,"currency":"usd","description":"Dispute fee",
+                "type":"stripe_fee"}],"net":-4500,"reporting_category":"dispute",
+                "type":"adjustment"}]}"#,
+        )
+        .unwrap();
+        let withdrawal = &opened.balance_transactions[0];
+        assert_eq!((withdrawal.amount, withdrawal.fee), (-3000, 1500));
+        assert_eq!(withdrawal.reporting_category.as_deref(), Some("dispute"));
         let warning: DisputeStatus = serde_json::from_str(r#""warning_needs_response""#).unwrap();
         assert_eq!(warning, DisputeStatus::WarningNeedsResponse);
 
