@@ -24,9 +24,9 @@ use uuid::Uuid;
 
 const ORDERS: usize = 40;
 
-/// Places and pays an order as a client that follows the API's contract: a 503 (busy: the
-/// placement's transaction kept meeting concurrent ones) is retried after its `Retry-After`
-/// with the same Idempotency-Key, so a retry can never place a second order.
+/// Places and pays an order as a client that follows the API's contract: a 503 (the service
+/// is busy) is retried after its `Retry-After` with the same Idempotency-Key, so a retry can
+/// never place a second order.
 async fn place_and_pay(app: &TestApp, client: &Session, gig: &Gig) -> Uuid {
     let key = Uuid::new_v4().to_string();
     let body = order_body(gig);
@@ -215,9 +215,10 @@ async fn the_ledger_balances_whatever_orders_do_concurrently() {
     let seed = seed();
     eprintln!("ledger workload seed {seed} (GIGMARKET_WORKLOAD_SEED={seed} replays it)");
     let mut rng = fastrand::Rng::with_seed(seed);
-    // Ten clients place the workload at once, as many people ordering in the same moment do.
-    // Placements of one client or one gig still contend, and may be told 503, retry later: each
-    // client then retries as the API asks (`place_and_pay`).
+    // Ten clients place the workload at once, as many people ordering in the same moment do. A
+    // placement may be told 503, retry later (on AWS when its transaction keeps meeting
+    // concurrent ones; locally when a DynamoDB call times out on a loaded machine): each client
+    // then retries as the API asks (`place_and_pay`).
     let app = TestApp::new().await;
     let clients = join_all((0..10).map(|_| app.register_client())).await;
     let freelancers = join_all((0..2).map(|_| app.register_freelancer())).await;
