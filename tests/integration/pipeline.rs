@@ -320,9 +320,7 @@ async fn queue_and_notify(app: &TestApp, pipeline: &Pipeline, event: String) -> 
 #[tokio::test]
 async fn cleared_earnings_and_settled_withdrawals_are_mailed_once() {
     use gigmarket_shared::domain::money::Currency;
-    use gigmarket_shared::domain::payout::{
-        TransferStatus, Withdrawal, WithdrawalTransfer, plan_withdrawal,
-    };
+    use gigmarket_shared::domain::payout::{TransferStatus, Withdrawal, plan_withdrawal};
     use gigmarket_shared::events::format_money;
     use gigmarket_shared::store::payouts::{WithdrawalRequest, WithdrawalWrite};
     use time::{Duration, OffsetDateTime};
@@ -396,26 +394,15 @@ async fn cleared_earnings_and_settled_withdrawals_are_mailed_once() {
     // A withdrawal of both earnings, recorded as the use case records it.
     let now = OffsetDateTime::now_utc();
     let plan = plan_withdrawal(&available, &eur, None, 0).unwrap();
-    let recorded = Withdrawal {
-        id: uuid::Uuid::now_v7(),
-        freelancer_id: cast.freelancer.id,
-        currency: "EUR".to_owned(),
-        amount_cents: plan.iter().map(|(_, amount)| amount).sum(),
-        stripe_account_id: "acct_pipeline".to_owned(),
-        transfers: plan
-            .iter()
-            .map(|&(order_id, amount_cents)| WithdrawalTransfer {
-                order_id,
-                amount_cents,
-                charge_id: None,
-                status: TransferStatus::Sending,
-                transfer_id: None,
-                failure: None,
-            })
-            .collect(),
-        created_at: now,
-        updated_at: now,
-    };
+    let recorded = Withdrawal::planned(
+        uuid::Uuid::now_v7(),
+        cast.freelancer.id,
+        &eur,
+        "acct_pipeline",
+        &plan,
+        &available,
+        now,
+    );
     let request = WithdrawalRequest {
         user_id: cast.freelancer.id,
         withdrawal_id: recorded.id,
