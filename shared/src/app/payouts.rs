@@ -231,12 +231,9 @@ pub async fn connect_event_received(
             _ => return Ok(ConnectOutcome::Ignored),
         }
     }
-    Err(ApiError::ServiceUnavailable {
-        retry_after_secs: 1,
-        cause: anyhow::anyhow!(
-            "the payout settings kept changing while account.updated was recorded"
-        ),
-    })
+    Err(ApiError::service_unavailable(anyhow::anyhow!(
+        "the payout settings kept changing while account.updated was recorded"
+    )))
 }
 
 /// A freelancer's balances in one currency.
@@ -680,21 +677,20 @@ pub async fn withdraw_automatically(
     let mut first_error = None;
     for due in store.due_auto_withdrawals(now, limit).await? {
         let done = match withdraw_marked(store, stripe, &due, minimum_hundredths, now).await {
-            Ok((made, finished)) => {
+            Ok((made, true)) => {
                 withdrawn += made;
-                if !finished {
-                    continue;
-                }
-                store.auto_withdrawal_done(&due).await.map(|_| ())
+                store.auto_withdrawal_done(&due).await.map(drop)
+            }
+            // Left marked for the next run.
+            Ok((made, false)) => {
+                withdrawn += made;
+                Ok(())
             }
             Err(error) => Err(error),
         };
-        match done {
-            Ok(()) => {}
-            Err(error) => {
-                tracing::error!(error = %error, user_id = %due.user_id, "automatic withdrawal failed; the next run retries");
-                first_error.get_or_insert(error);
-            }
+        if let Err(error) = done {
+            tracing::error!(error = %error, user_id = %due.user_id, "automatic withdrawal failed; the next run retries");
+            first_error.get_or_insert(error);
         }
     }
     match first_error {
