@@ -8,8 +8,10 @@
 
 use gigmarket_shared::domain::gig::Gig;
 use gigmarket_shared::domain::ledger::LedgerAccount;
-use gigmarket_tests::payments::{CARD_DISPUTED, assert_ledger_balances, balance, submit_evidence};
-use gigmarket_tests::{RawRequest, Session, TestApp, stripe};
+use gigmarket_tests::payments::{
+    CARD_DISPUTED, assert_ledger_balances, balance, confirm_with, submit_evidence,
+};
+use gigmarket_tests::{RawRequest, Session, TestApp, WEBHOOK_SECRET, stripe};
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -123,6 +125,57 @@ async fn a_dispute_freezes_available_earnings_and_winning_it_releases_them() {
         app.order(&cast.client, order_id).await.body["dispute"]["status"],
         "won"
     );
+    assert_ledger_balances(&app, cast.freelancer.id).await;
+}
+
+/// Stripe sends a charge's events in no particular order and at once: its payment's success and
+/// its dispute reach two webhook invocations that write the same order. Both apply (neither asks
+/// Stripe to retry), whichever writes first.
+#[tokio::test]
+async fn a_payment_and_its_dispute_delivered_together_both_apply() {
+    let app = TestApp::new().await;
+    let (cast, gig) = app.cast_with_gig().await;
+    let mut intents = Vec::new();
+    for _ in 0..12 {
+        let order_id = app.place_unpaid_order(&cast.client, &gig).await;
+        let intent_id = app.payment_intent(order_id).await.id;
+        let (status, body) = confirm_with(&intent_id, CARD_DISPUTED).await;
+        assert!(status.is_success(), "{}", String::from_utf8_lossy(&body));
+        intents.push((order_id, intent_id));
+    }
+    // Each pair gives the dispute a longer head start, so that in some pair the dispute writes
+    // the order between the payment's read and its write (and in others the other way round).
+    for (head_start, (_, intent_id)) in (0..).step_by(3).zip(&intents) {
+        let succeeded = app
+            .stripe_event("payment_intent.succeeded", |intent| {
+                intent["id"] == intent_id.as_str()
+            })
+            .await;
+        let disputed = app
+            .stripe_event("charge.dispute.created", |dispute| {
+                dispute["payment_intent"] == intent_id.as_str()
+            })
+            .await;
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let (disputed, paid) = tokio::join!(
+            app.deliver_stripe_event(&disputed, WEBHOOK_SECRET, now),
+            async {
+                tokio::time::sleep(std::time::Duration::from_millis(head_start)).await;
+                app.deliver_stripe_event(&succeeded, WEBHOOK_SECRET, now)
+                    .await
+            },
+        );
+        assert_eq!(paid.status, 200, "after {head_start} ms: {paid:?}");
+        assert_eq!(paid.body["outcome"], "paid", "{paid:?}");
+        assert_eq!(disputed.status, 200, "after {head_start} ms: {disputed:?}");
+        assert_eq!(disputed.body["outcome"], "recorded", "{disputed:?}");
+    }
+    for (order_id, _) in &intents {
+        let order = app.order(&cast.client, *order_id).await.body;
+        assert_eq!(order["status"], "pending", "{order}");
+        assert_eq!(order["dispute"]["status"], "open", "{order}");
+    }
+    assert_eq!(open_disputes(&app, &cast.admin).await.len(), intents.len());
     assert_ledger_balances(&app, cast.freelancer.id).await;
 }
 

@@ -131,6 +131,11 @@ pub async fn event_received(
     Ok(PaymentOutcome::Ignored)
 }
 
+/// How often a payment report is applied to a freshly read order when the order changed
+/// between the read and the write (a dispute or refund report of the same charge arriving at the
+/// same moment) before the sender is asked to retry.
+const PAYMENT_REPORT_ATTEMPTS: u32 = 4;
+
 /// Applies `report` to its order; `event_id` is the processor's event that carried it, if any.
 pub async fn payment_reported(
     store: &Store,
@@ -139,21 +144,38 @@ pub async fn payment_reported(
     report: &PaymentReport,
     now: OffsetDateTime,
 ) -> ApiResult<PaymentOutcome> {
+    for _ in 0..PAYMENT_REPORT_ATTEMPTS {
+        if let Some(outcome) = apply_payment_report(store, stripe, event_id, report, now).await? {
+            return Ok(outcome);
+        }
+    }
+    Err(payment_raced())
+}
+
+/// One attempt of `payment_reported` on the order as read now; `None` when the order changed
+/// before the write.
+async fn apply_payment_report(
+    store: &Store,
+    stripe: &StripeClient,
+    event_id: Option<&str>,
+    report: &PaymentReport,
+    now: OffsetDateTime,
+) -> ApiResult<Option<PaymentOutcome>> {
     let Some(order) = store.get_order(report.order_id).await? else {
-        return Ok(PaymentOutcome::Ignored);
+        return Ok(Some(PaymentOutcome::Ignored));
     };
     let Some(payment) = order.payment.as_ref() else {
-        return Ok(PaymentOutcome::Ignored);
+        return Ok(Some(PaymentOutcome::Ignored));
     };
     if payment.intent_id != report.intent_id {
-        return Ok(PaymentOutcome::Ignored);
+        return Ok(Some(PaymentOutcome::Ignored));
     }
     if report.status == PaymentStatus::Succeeded && payment.status != PaymentStatus::Succeeded {
         let paid = match order.status {
             OrderStatus::AwaitingPayment => PaymentOutcome::Paid,
             // Cancelled (or expired) while the card was being charged: refund at once.
             OrderStatus::Cancelled => PaymentOutcome::PaidAfterClose,
-            _ => return Ok(PaymentOutcome::Ignored),
+            _ => return Ok(Some(PaymentOutcome::Ignored)),
         };
         // The order as the report shows it: the charge its payouts will be transferred from.
         let mut order = order.clone();
@@ -166,7 +188,7 @@ pub async fn payment_reported(
         || report.status.progress() < payment.status.progress()
         || (report.status == payment.status && report.error == payment.error)
     {
-        return Ok(PaymentOutcome::Ignored);
+        return Ok(Some(PaymentOutcome::Ignored));
     }
     let reported = Payment {
         status: report.status,
@@ -176,12 +198,12 @@ pub async fn payment_reported(
     let write = store
         .record_payment(&order, &reported, event_id, now.unix_timestamp())
         .await?;
-    outcome(write, PaymentOutcome::Recorded)
+    Ok(outcome(write, PaymentOutcome::Recorded))
 }
 
 /// The payment succeeded: the order's `pay` transition, which moves the charge into escrow (or,
 /// on a cancelled order, straight back to the client), with the event, in one transaction; then
-/// the refund that decided, if any.
+/// the refund that decided, if any. `None` when the order changed before the write.
 async fn pay(
     store: &Store,
     stripe: &StripeClient,
@@ -189,7 +211,7 @@ async fn pay(
     order: &Order,
     now: OffsetDateTime,
     paid: PaymentOutcome,
-) -> ApiResult<PaymentOutcome> {
+) -> ApiResult<Option<PaymentOutcome>> {
     let transition = order.transition(
         OrderAction::Pay,
         Actor::system(),
@@ -201,8 +223,8 @@ async fn pay(
         ..TransitionEffects::default()
     };
     let write = store.apply_transition_with(&transition, effects).await?;
-    let outcome = outcome(write, paid)?;
-    if outcome == paid {
+    let outcome = outcome(write, paid);
+    if outcome == Some(paid) {
         follow_up(store, stripe, transition.after).await;
     }
     Ok(outcome)
@@ -225,7 +247,7 @@ pub async fn refund_reported(
     let write = store
         .record_refund(&order, &refund, event_id, now.unix_timestamp())
         .await?;
-    outcome(write, PaymentOutcome::Recorded)
+    outcome(write, PaymentOutcome::Recorded).ok_or_else(payment_raced)
 }
 
 /// What an order's written change asks of the processor: the refund it decided, or the cancel
@@ -289,15 +311,17 @@ pub async fn issue_refund(
     }
 }
 
-fn outcome(write: TransitionWrite, applied: PaymentOutcome) -> ApiResult<PaymentOutcome> {
+/// The outcome of a report's write; `None` when the order changed before it.
+fn outcome(write: TransitionWrite, applied: PaymentOutcome) -> Option<PaymentOutcome> {
     match write {
-        TransitionWrite::Applied => Ok(applied),
-        TransitionWrite::EventAlreadyApplied => Ok(PaymentOutcome::AlreadyApplied),
-        TransitionWrite::OrderChanged => Err(payment_raced()),
+        TransitionWrite::Applied => Some(applied),
+        TransitionWrite::EventAlreadyApplied => Some(PaymentOutcome::AlreadyApplied),
+        TransitionWrite::OrderChanged => None,
     }
 }
 
-/// The order changed while the report was applied: the sender retries (a webhook answers 5xx).
+/// The order kept changing while the report was applied: the sender retries (a webhook answers
+/// 5xx).
 fn payment_raced() -> ApiError {
     ApiError::ServiceUnavailable {
         retry_after_secs: 1,
