@@ -415,8 +415,8 @@ fn replacing_a_gig_is_idempotent_and_takes_its_latest_state() {
     index.commit().expect("commit");
     assert_eq!(search(&index, "mascot"), vec![original.id]);
     // Deleted (no longer in the table): gone; deleting again is a no-op.
-    index.delete(original.id);
-    index.delete(original.id);
+    index.delete(original.id).expect("deleted");
+    index.delete(original.id).expect("deleted");
     index.commit().expect("commit");
     assert!(index.is_empty());
 }
@@ -493,4 +493,87 @@ fn pages_are_full_until_the_results_run_out_and_cursors_carry_the_version() {
     // Everything moved one place: the page starts with the last gig of the old first page.
     assert_eq!(second.gig_ids[0], gigs[9].id);
     assert!(Cursor::decode("not a cursor").is_err());
+}
+
+/// A reader's copy of a published version: the files `files` names, taken from `index`.
+fn copy_of(index: &GigIndex) -> GigIndex {
+    let files = index.files().expect("files");
+    GigIndex::from_files(&files, |name| index.file(name).ok()).expect("loaded")
+}
+
+#[test]
+fn a_version_loaded_from_its_files_searches_alike_and_later_versions_share_files() {
+    let logo = gig(&listing("Minimalist logo for your shop"));
+    let mascot = gig(&listing("Cartoon mascot for your team"));
+    let mut index = index_of(&[logo.clone(), mascot.clone()]);
+    let first = index.files().expect("files");
+    assert!(!first.files.is_empty(), "{first:?}");
+    let copy = copy_of(&index);
+    assert_eq!(copy.version(), index.version());
+    assert_eq!(search(&copy, "logo"), vec![logo.id]);
+    assert_eq!(search(&copy, "mascot"), vec![mascot.id]);
+
+    // A pause adds a deletes file and a new (empty-able) segment; the first segment's files stay.
+    let mut paused = logo.clone();
+    paused.status = GigStatus::Paused;
+    index.replace(&paused).expect("replace");
+    let icon = gig(&listing("Flat icon set for apps"));
+    index.replace(&icon).expect("replace");
+    index.commit().expect("commit");
+    let second = index.files().expect("files");
+    assert!(second.version > first.version);
+    let kept: Vec<&String> = first
+        .files
+        .iter()
+        .filter(|name| second.files.contains(name))
+        .collect();
+    assert!(!kept.is_empty(), "{first:?} {second:?}");
+    assert!(second.files.len() > kept.len(), "{second:?}");
+    let copy = copy_of(&index);
+    assert!(search(&copy, "logo").is_empty());
+    assert_eq!(search(&copy, "icon"), vec![icon.id]);
+    assert_eq!(search(&copy, "mascot"), vec![mascot.id]);
+}
+
+#[test]
+fn commits_past_the_segment_limit_merge_into_one_segment() {
+    let mut index = GigIndex::in_ram().expect("index");
+    let mut gigs = Vec::new();
+    for place in 0..12 {
+        let listed = gig(&listing(
+            [
+                "Minimalist logo design",
+                "Flat icon set for apps",
+                "Cartoon mascot for teams",
+            ][place % 3],
+        ));
+        index.replace(&listed).expect("replace");
+        index.commit().expect("commit");
+        gigs.push(listed);
+    }
+    let files = index.files().expect("files");
+    let segments: std::collections::BTreeSet<&str> = files
+        .files
+        .iter()
+        .map(|name| name.split('.').next().unwrap())
+        .collect();
+    assert!(segments.len() <= 8, "{files:?}");
+    let copy = copy_of(&index);
+    assert_eq!(copy.len(), 12);
+    assert_eq!(search(&copy, "mascot").len(), 4);
+}
+
+#[test]
+fn a_version_with_a_file_missing_is_refused_whole() {
+    let index = index_of(&[gig(&listing("Minimalist logo for your shop"))]);
+    let files = index.files().expect("files");
+    let missing = files.files[0].clone();
+    let refused = GigIndex::from_files(&files, |name| {
+        (name != missing).then(|| index.file(name).expect("a file"))
+    });
+    assert!(
+        matches!(refused, Err(crate::SearchError::MissingFile(ref name)) if *name == missing),
+        "{:?}",
+        refused.err()
+    );
 }
