@@ -7,6 +7,11 @@
 //! - [`GigIndex`]: a gig is replaced or deleted by its id. A writer re-reads each gig from
 //!   DynamoDB (the truth) and hands it over whole, so a hint that repeats or arrives out of order
 //!   changes nothing.
+//! - [`IndexFiles`]: a committed version as the files a writer publishes and a reader loads
+//!   ([`GigIndex::files`], [`GigIndex::from_files`]); merges run inside `commit`, never in the
+//!   background, so those files stay fixed until the next commit.
+//! - [`published::Replica`] (feature `s3`): a function's copy of the version published in the
+//!   search index bucket, refreshed by fetching only new files; the writer publishes through it.
 //! - [`SearchRequest`] / [`SearchPage`]: BM25 over title, tags and description with typo
 //!   tolerance, filters, sorts, facets, "did you mean" and cursors that name the index version.
 //!
@@ -15,6 +20,7 @@
 //! tantivy is built with `default-features = false`; nothing it offers by default is needed:
 //! - no `mmap`: the index is held in RAM (a reader loads it at cold start, the writer rebuilds it
 //!   from segments), so the memory-mapped directory, its file locks and tempfile are not built;
+//!   the RAM directory is wrapped to list its files (`directory`), which tantivy does not;
 //! - no `lz4-compression` / `columnar-zstd-compression`: the document store holds only gig ids
 //!   (random hex, which a codec barely shrinks) and the columns are bit-packed integers; the
 //!   archive on S3 can be compressed as a whole when published;
@@ -22,12 +28,15 @@
 //!   normaliser (`gigmarket_shared::domain::search`), wrapped as a tokenizer in [`schema`].
 
 mod cursor;
+mod directory;
 mod index;
+#[cfg(feature = "s3")]
+pub mod published;
 mod query;
 pub mod schema;
 
 pub use cursor::Cursor;
-pub use index::{GigIndex, SearchError};
+pub use index::{GigIndex, IndexFiles, SearchError};
 pub use query::{
     CategoryCount, Facets, PRICE_BANDS, PriceBand, PriceBandCount, SearchPage, SearchRequest, Sort,
 };

@@ -24,6 +24,8 @@ pub mod events;
 pub mod files;
 pub mod pagination;
 pub mod routes;
+#[cfg(feature = "s3")]
+pub mod search_index;
 pub mod store;
 pub mod stripe;
 pub mod telemetry;

@@ -878,6 +878,16 @@ pub fn file_object_prefix(area: FileArea) -> &'static str {
     }
 }
 
+/// The search index bucket's manifest: the one object there that changes (`search_index`).
+#[cfg(feature = "s3")]
+pub const SEARCH_INDEX_MANIFEST: &str = "search-index/manifest.json";
+
+/// The S3 object key of a file of a published search index version (written once).
+#[cfg(feature = "s3")]
+pub fn search_index_file(name: &str) -> String {
+    format!("search-index/files/{name}")
+}
+
 /// The sort-key bounds of the messages sent after `message_id` (UUIDv7 ids sort by send time;
 /// `#` puts the lower bound just past that message, `~` sorts after every id).
 pub fn messages_after(message_id: Uuid) -> (String, String) {

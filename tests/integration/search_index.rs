@@ -1,0 +1,172 @@
+//! The search index published to its bucket in moto's S3, as the writer and the readers will
+//! use it (`gigmarket_search::published::Replica`): each test makes its own bucket. A reader's
+//! refresh fetches only the files it lacks, a second writer that loaded an older version is
+//! refused by the manifest's condition, and a version that names a missing file leaves a reader
+//! on the version it had.
+
+use gigmarket_search::published::{Publication, Replica, ReplicaError};
+use gigmarket_search::{GigIndex, SearchRequest};
+use gigmarket_shared::aws;
+use gigmarket_shared::domain::gig::{Gig, GigStatus, Revisions};
+use gigmarket_shared::search_index::SearchIndexBucket;
+use gigmarket_tests::TestApp;
+use std::collections::BTreeSet;
+use uuid::Uuid;
+
+/// A new bucket in moto and its client.
+async fn bucket() -> (SearchIndexBucket, aws_sdk_s3::Client) {
+    let sdk = aws::sdk_config().await;
+    let client = aws::s3(&sdk);
+    let name = format!("gigmarket-search-{}", Uuid::new_v4().simple());
+    client
+        .create_bucket()
+        .bucket(&name)
+        .send()
+        .await
+        .expect("a bucket in moto (scripts/stack.sh start, source scripts/env.sh)");
+    (SearchIndexBucket::new(client.clone(), name), client)
+}
+
+fn listed_gig() -> Gig {
+    TestApp::active_gig(Uuid::new_v4(), Revisions::Limited(1))
+}
+
+/// The ids a search for "logo" finds (every gig of `listed_gig` matches it).
+fn found(index: &GigIndex) -> BTreeSet<Uuid> {
+    index
+        .search(&SearchRequest {
+            q: "logo".to_owned(),
+            limit: 50,
+            ..SearchRequest::default()
+        })
+        .expect("search")
+        .gig_ids
+        .into_iter()
+        .collect()
+}
+
+/// Puts `gigs` in the writer's copy, commits and publishes; answers the new version.
+async fn publish(writer: &mut Replica, bucket: &SearchIndexBucket, gigs: &[Gig]) -> u64 {
+    for gig in gigs {
+        writer.index_mut().replace(gig).expect("replace");
+    }
+    writer.index_mut().commit().expect("commit");
+    match writer.publish(bucket).await.expect("publish") {
+        Publication::Published { version } => version,
+        other => panic!("not published: {other:?}"),
+    }
+}
+
+async fn delete_file(client: &aws_sdk_s3::Client, bucket: &SearchIndexBucket, name: &str) {
+    client
+        .delete_object()
+        .bucket(bucket.bucket())
+        .key(SearchIndexBucket::file_key(name))
+        .send()
+        .await
+        .expect("deleted");
+}
+
+#[tokio::test]
+async fn a_reader_loads_the_published_version_and_refreshes_with_only_the_new_files() {
+    let (bucket, client) = bucket().await;
+    let mut writer = Replica::load(&bucket).await.expect("nothing published yet");
+    assert_eq!(writer.published_version(), None);
+    let first: Vec<Gig> = (0..3).map(|_| listed_gig()).collect();
+    let version = publish(&mut writer, &bucket, &first).await;
+
+    let mut reader = Replica::load(&bucket).await.expect("loaded");
+    assert_eq!(reader.published_version(), Some(version));
+    let ids: BTreeSet<Uuid> = first.iter().map(|gig| gig.id).collect();
+    assert_eq!(found(reader.index()), ids);
+    assert!(!reader.refresh(&bucket).await.expect("unchanged"));
+    assert_eq!(
+        writer.publish(&bucket).await.expect("nothing to publish"),
+        Publication::Unchanged
+    );
+
+    // The next version pauses one gig and lists a new one.
+    let before = writer.index().files().expect("files");
+    let mut paused = first[0].clone();
+    paused.status = GigStatus::Paused;
+    let added = listed_gig();
+    let next = publish(&mut writer, &bucket, &[paused, added.clone()]).await;
+    assert!(next > version);
+    let after = writer.index().files().expect("files");
+    let kept: Vec<&String> = before
+        .files
+        .iter()
+        .filter(|name| after.files.contains(name))
+        .collect();
+    assert!(!kept.is_empty(), "{before:?} {after:?}");
+    // Files both versions share leave the bucket: the reader holds them, a new one can not load.
+    for name in &kept {
+        delete_file(&client, &bucket, name).await;
+    }
+    assert!(reader.refresh(&bucket).await.expect("refreshed"));
+    assert_eq!(reader.published_version(), Some(next));
+    let expected: BTreeSet<Uuid> = [first[1].id, first[2].id, added.id].into();
+    assert_eq!(found(reader.index()), expected);
+    let refused = Replica::load(&bucket).await;
+    assert!(
+        matches!(refused, Err(ReplicaError::MissingFile { version, .. }) if version == next),
+        "{:?}",
+        refused.err()
+    );
+}
+
+#[tokio::test]
+async fn a_writer_that_loaded_an_older_version_is_superseded_and_publishes_after_a_reload() {
+    let (bucket, _) = bucket().await;
+    let mut first = Replica::load(&bucket).await.expect("loaded");
+    let mut second = Replica::load(&bucket).await.expect("loaded");
+    let one = listed_gig();
+    publish(&mut first, &bucket, std::slice::from_ref(&one)).await;
+
+    let two = listed_gig();
+    second.index_mut().replace(&two).expect("replace");
+    second.index_mut().commit().expect("commit");
+    assert_eq!(
+        second.publish(&bucket).await.expect("answered"),
+        Publication::Superseded
+    );
+    let reader = Replica::load(&bucket).await.expect("loaded");
+    assert_eq!(found(reader.index()), [one.id].into());
+
+    // Reloaded, the same change applies on top of what the other writer published.
+    let mut second = Replica::load(&bucket).await.expect("loaded");
+    publish(&mut second, &bucket, std::slice::from_ref(&two)).await;
+    let reader = Replica::load(&bucket).await.expect("loaded");
+    assert_eq!(found(reader.index()), [one.id, two.id].into());
+}
+
+#[tokio::test]
+async fn a_version_naming_a_missing_file_leaves_the_reader_on_its_version() {
+    let (bucket, client) = bucket().await;
+    let mut writer = Replica::load(&bucket).await.expect("loaded");
+    let one = listed_gig();
+    let version = publish(&mut writer, &bucket, std::slice::from_ref(&one)).await;
+    let mut reader = Replica::load(&bucket).await.expect("loaded");
+
+    let before = writer.index().files().expect("files");
+    let next = publish(&mut writer, &bucket, &[listed_gig()]).await;
+    let new_file = writer
+        .index()
+        .files()
+        .expect("files")
+        .files
+        .into_iter()
+        .find(|name| !before.files.contains(name))
+        .expect("a file the new version added");
+    delete_file(&client, &bucket, &new_file).await;
+
+    for _ in 0..2 {
+        let refused = reader.refresh(&bucket).await;
+        assert!(
+            matches!(refused, Err(ReplicaError::MissingFile { version, ref name }) if version == next && *name == new_file),
+            "{refused:?}"
+        );
+        assert_eq!(reader.published_version(), Some(version));
+        assert_eq!(found(reader.index()), [one.id].into());
+    }
+}
