@@ -12,6 +12,8 @@
 //!   background, so those files stay fixed until the next commit.
 //! - [`published::Replica`] (feature `s3`): a function's copy of the version published in the
 //!   search index bucket, refreshed by fetching only new files; the writer publishes through it.
+//! - [`writer::index_gigs`] (feature `s3`): the index writer's use case, gig ids in (hints),
+//!   each gig re-read from the table and the next version published.
 //! - [`SearchRequest`] / [`SearchPage`]: BM25 over title, tags and description with typo
 //!   tolerance, filters, sorts, facets, "did you mean" and cursors that name the index version.
 //!
@@ -34,6 +36,8 @@ mod index;
 pub mod published;
 mod query;
 pub mod schema;
+#[cfg(feature = "s3")]
+pub mod writer;
 
 pub use cursor::Cursor;
 pub use index::{GigIndex, IndexFiles, SearchError};

@@ -24,6 +24,9 @@ pub enum ReplicaError {
     Index(#[from] SearchError),
     #[error("search index manifest: {0}")]
     Manifest(#[from] serde_json::Error),
+    /// Other writers published first on every attempt.
+    #[error("search index: superseded by other writers {attempts} times")]
+    KeptSuperseded { attempts: u32 },
     /// The manifest names a file the bucket does not have.
     #[error("search index version {version} names file {name}, which the bucket lacks")]
     MissingFile { version: u64, name: String },

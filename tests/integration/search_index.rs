@@ -1,15 +1,18 @@
 //! The search index published to its bucket in moto's S3, as the writer and the readers will
 //! use it (`gigmarket_search::published::Replica`): each test makes its own bucket. A reader's
 //! refresh fetches only the files it lacks, a second writer that loaded an older version is
-//! refused by the manifest's condition, and a version that names a missing file leaves a reader
-//! on the version it had.
+//! refused by the manifest's condition, a version that names a missing file leaves a reader on
+//! the version it had, and the writer's run (`writer::index_gigs`) follows the table (DynamoDB
+//! Local) whatever its hints say.
 
 use gigmarket_search::published::{Publication, Replica, ReplicaError};
+use gigmarket_search::writer::index_gigs;
 use gigmarket_search::{GigIndex, SearchRequest};
 use gigmarket_shared::aws;
 use gigmarket_shared::domain::gig::{Gig, GigStatus, Revisions};
 use gigmarket_shared::search_index::SearchIndexBucket;
 use gigmarket_tests::TestApp;
+use serde_json::json;
 use std::collections::BTreeSet;
 use uuid::Uuid;
 
@@ -169,4 +172,80 @@ async fn a_version_naming_a_missing_file_leaves_the_reader_on_its_version() {
         assert_eq!(reader.published_version(), Some(version));
         assert_eq!(found(reader.index()), [one.id].into());
     }
+}
+
+/// A cast whose freelancer has two active gigs in the table.
+async fn two_gigs_of_one_owner(app: &TestApp) -> (gigmarket_tests::fixtures::Cast, Gig, Gig) {
+    let (cast, first) = app.cast_with_gig().await;
+    let second = app
+        .create_active_gig(cast.freelancer.id, Revisions::Limited(1))
+        .await;
+    (cast, first, second)
+}
+
+/// The writer's run on hints: each gig is read again from the table, so the index follows the
+/// table whatever the hints say (repeated, of a gig that does not exist, of a paused gig or of
+/// one whose owner was blocked).
+#[tokio::test]
+async fn the_writer_indexes_what_the_table_holds_whatever_the_hints_say() {
+    let (app, bucket) = (TestApp::new().await, bucket().await.0);
+    let (cast, first, second) = two_gigs_of_one_owner(&app).await;
+    let (other, _) = app.cast_with_gig().await;
+    let third = app
+        .create_active_gig(other.freelancer.id, Revisions::Limited(1))
+        .await;
+    let store = &app.state.store;
+    let mut writer = Replica::load(&bucket).await.expect("loaded");
+    let hints = [first.id, second.id, first.id, third.id, Uuid::new_v4()];
+    let run = index_gigs(&mut writer, store, &bucket, &hints)
+        .await
+        .expect("indexed");
+    assert_eq!((run.listed, run.unlisted), (3, 1));
+    let mut reader = Replica::load(&bucket).await.expect("loaded");
+    assert_eq!(reader.published_version(), run.version);
+    assert_eq!(
+        found(reader.index()),
+        [first.id, second.id, third.id].into()
+    );
+
+    // Paused by its owner; the other owner blocked by an admin: both leave on their hints.
+    let token = Some(cast.freelancer.access_token.as_str());
+    let paused = app
+        .post(&format!("/gigs/{}/pause", second.id), &json!({}), token)
+        .await;
+    assert_eq!(paused.status, 200, "{paused:?}");
+    let blocked = app
+        .post(
+            &format!("/admin/users/{}/block", other.freelancer.id),
+            &json!({"reason": "spam gigs"}),
+            Some(&cast.admin.access_token),
+        )
+        .await;
+    assert_eq!(blocked.status, 200, "{blocked:?}");
+    let run = index_gigs(&mut writer, store, &bucket, &[third.id, second.id])
+        .await
+        .expect("indexed");
+    assert_eq!((run.listed, run.unlisted), (0, 2));
+    assert!(reader.refresh(&bucket).await.expect("refreshed"));
+    assert_eq!(found(reader.index()), [first.id].into());
+}
+
+/// A writer whose copy is behind the bucket (another writer published since it loaded) applies
+/// its hints on the current version, so nothing the other one published is lost.
+#[tokio::test]
+async fn a_writer_behind_the_bucket_applies_its_hints_on_the_current_version() {
+    let (app, bucket) = (TestApp::new().await, bucket().await.0);
+    let (_, first, second) = two_gigs_of_one_owner(&app).await;
+    let store = &app.state.store;
+    let mut one = Replica::load(&bucket).await.expect("loaded");
+    let mut other = Replica::load(&bucket).await.expect("loaded");
+    let first_run = index_gigs(&mut one, store, &bucket, &[first.id])
+        .await
+        .expect("indexed");
+    let second_run = index_gigs(&mut other, store, &bucket, &[second.id])
+        .await
+        .expect("indexed");
+    assert!(second_run.version > first_run.version, "{second_run:?}");
+    let reader = Replica::load(&bucket).await.expect("loaded");
+    assert_eq!(found(reader.index()), [first.id, second.id].into());
 }

@@ -108,6 +108,19 @@ impl Store {
         Ok(self.get_stored_gig(gig_id).await?.map(|stored| stored.gig))
     }
 
+    /// The gigs of `gig_ids` that exist, with their listing flags (strongly consistent
+    /// `BatchGetItem`s of at most 100 keys), in no particular order.
+    pub async fn get_stored_gigs(&self, gig_ids: &[Uuid]) -> Result<Vec<StoredGig>, ApiError> {
+        let mut wanted: Vec<Uuid> = gig_ids.to_vec();
+        wanted.sort_unstable();
+        wanted.dedup();
+        self.batch_get(wanted.into_iter().map(keys::gig).collect())
+            .await?
+            .into_iter()
+            .map(decode_stored_gig)
+            .collect()
+    }
+
     /// The gig with its listing flag and rejection reason (one strongly consistent GetItem).
     pub async fn get_stored_gig(&self, gig_id: Uuid) -> Result<Option<StoredGig>, ApiError> {
         self.get(&keys::gig(gig_id))
