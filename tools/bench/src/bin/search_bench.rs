@@ -314,6 +314,7 @@ fn scale(sizes: &[usize], calls: usize) -> anyhow::Result<()> {
     );
     println!("| gigs | build s | index MiB | query kind | p50 ms | p95 ms | results per page |");
     println!("|---|---|---|---|---|---|---|");
+    let mut published = Vec::new();
     for &size in sizes {
         let now = OffsetDateTime::now_utc();
         let freelancers: Vec<Uuid> = (0..FREELANCERS).map(|_| Uuid::new_v4()).collect();
@@ -321,6 +322,7 @@ fn scale(sizes: &[usize], calls: usize) -> anyhow::Result<()> {
         let (index, build) = build_index(&gigs)?;
         drop(gigs);
         let megabytes = index.size_bytes()? as f64 / (1024.0 * 1024.0);
+        published.push(loaded_from_files(size, &index)?);
         let mut rng = Rng(42);
         for (place, kind) in kinds().iter().enumerate() {
             for _ in 0..WARMUP_CALLS {
@@ -354,7 +356,44 @@ fn scale(sizes: &[usize], calls: usize) -> anyhow::Result<()> {
             );
         }
     }
+    println!(
+        "\n## The index as published: its files, and a reader's copy opened from them (no download: what a cold start adds to the transfer)\n"
+    );
+    println!("| gigs | files | MiB | open ms | first query ms |");
+    println!("|---|---|---|---|---|");
+    for row in published {
+        println!("{row}");
+    }
     Ok(())
+}
+
+/// The committed version as the writer publishes it (`GigIndex::files`), opened again from
+/// copies of its files as a reader does (`GigIndex::from_files`), and a first search on it.
+fn loaded_from_files(size: usize, index: &GigIndex) -> anyhow::Result<String> {
+    let files = index.files()?;
+    let copies: std::collections::HashMap<&str, Vec<u8>> = files
+        .files
+        .iter()
+        .map(|name| Ok((name.as_str(), index.file(name)?)))
+        .collect::<Result<_, gigmarket_search::SearchError>>()?;
+    let bytes: usize = copies.values().map(Vec::len).sum::<usize>() + files.meta.len();
+    let started = Instant::now();
+    let copy = GigIndex::from_files(&files, |name| copies.get(name).cloned())?;
+    let opened = started.elapsed();
+    let started = Instant::now();
+    copy.search(&SearchRequest {
+        q: "logo design".to_owned(),
+        limit: 20,
+        ..SearchRequest::default()
+    })?;
+    let first = started.elapsed();
+    Ok(format!(
+        "| {size} | {} | {:.1} | {:.1} | {:.1} |",
+        files.files.len() + 1,
+        bytes as f64 / (1024.0 * 1024.0),
+        opened.as_secs_f64() * 1000.0,
+        first.as_secs_f64() * 1000.0
+    ))
 }
 
 #[tokio::main]
