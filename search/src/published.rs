@@ -2,19 +2,47 @@
 //! the current version. Readers load it at cold start and refresh it; the one writer loads it,
 //! applies changes and publishes the next version.
 //!
-//! The manifest is [`IndexFiles`] as JSON. A refresh fetches only the files the copy does not
-//! hold (a version shares every unchanged segment with the one before it), and a version that
-//! can not be loaded whole (a file missing, a body cut short) leaves the copy on the version it
-//! had, so a reader keeps answering while the error is reported.
+//! The manifest is [`IndexFiles`] as JSON, with the files earlier versions named and this one
+//! does not (`retired`, each with the time it left). A refresh fetches only the files the copy
+//! does not hold (a version shares every unchanged segment with the one before it), and a
+//! version that can not be loaded whole (a file missing, a body cut short) leaves the copy on
+//! the version it had, so a reader keeps answering while the error is reported.
+//!
+//! A retired file is deleted by the first publication [`RETIRED_FILES_KEPT`] after it left:
+//! no reader still loads a version that old (they poll every 15 s), and deleting before the
+//! manifest is written keeps it safe when the write is superseded or the writer stops (the next
+//! publication deletes again; deleting a deleted file is no error).
 
 use futures_util::{StreamExt, TryStreamExt, stream};
 use gigmarket_shared::error::ApiError;
 use gigmarket_shared::search_index::{ManifestRead, ManifestWrite, SearchIndexBucket};
+use serde::{Deserialize, Serialize};
+use time::{Duration, OffsetDateTime};
 
 use crate::index::{GigIndex, IndexFiles, SearchError};
 
 /// File transfers a refresh or a publication runs at once.
 const TRANSFERS: usize = 8;
+
+/// How long a file no version names stays in the bucket.
+pub const RETIRED_FILES_KEPT: Duration = Duration::minutes(10);
+
+/// The manifest as stored: the current version and the files waiting to be deleted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Manifest {
+    #[serde(flatten)]
+    files: IndexFiles,
+    #[serde(default)]
+    retired: Vec<RetiredFile>,
+}
+
+/// A file an earlier version named and the current one does not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct RetiredFile {
+    name: String,
+    #[serde(with = "time::serde::rfc3339")]
+    since: OffsetDateTime,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReplicaError {
@@ -48,7 +76,7 @@ pub enum Publication {
 pub struct Replica {
     index: GigIndex,
     /// The manifest the copy is of, with its entity tag; `None` before anything was published.
-    published: Option<(IndexFiles, String)>,
+    published: Option<(Manifest, String)>,
 }
 
 impl Replica {
@@ -70,7 +98,8 @@ impl Replica {
             ManifestRead::Absent | ManifestRead::Unchanged => return Ok(false),
             ManifestRead::Changed(stored) => stored,
         };
-        let files: IndexFiles = serde_json::from_slice(&stored.body)?;
+        let manifest: Manifest = serde_json::from_slice(&stored.body)?;
+        let files = &manifest.files;
         let held = self.index.files()?;
         let lacking: Vec<&String> = files
             .files
@@ -90,46 +119,75 @@ impl Replica {
             .buffer_unordered(TRANSFERS)
             .try_collect()
             .await?;
-        let index = GigIndex::from_files(&files, |name| {
+        let index = GigIndex::from_files(files, |name| {
             fetched.remove(name).or_else(|| self.index.file(name).ok())
         })?;
         self.index = index;
-        self.published = Some((files, stored.etag));
+        self.published = Some((manifest, stored.etag));
         Ok(true)
     }
 
-    /// Publishes the index's committed version: the files the bucket lacks, then the manifest,
-    /// replacing only the one this copy was loaded from.
+    /// Publishes the index's committed version as of `now`: the files the bucket lacks, the
+    /// deletion of files retired long enough, then the manifest, replacing only the one this copy
+    /// was loaded from.
     pub async fn publish(
         &mut self,
         bucket: &SearchIndexBucket,
+        now: OffsetDateTime,
     ) -> Result<Publication, ReplicaError> {
         let files = self.index.files()?;
-        let previous = self.published.as_ref();
-        if previous.map(|(held, _)| held.version) == Some(files.version) {
+        let previous = self
+            .published
+            .as_ref()
+            .map(|(manifest, etag)| (manifest, etag.as_str()));
+        if previous.map(|(held, _)| held.files.version) == Some(files.version) {
             return Ok(Publication::Unchanged);
         }
+        let named_before =
+            |name: &String| previous.is_some_and(|(held, _)| held.files.files.contains(name));
         let index = &self.index;
-        stream::iter(
-            files
-                .files
-                .iter()
-                .filter(|name| !previous.is_some_and(|(held, _)| held.files.contains(name))),
-        )
-        .map(|name| async move {
-            let bytes = index.file(name)?;
-            bucket.put_file(name, bytes).await?;
-            Ok::<_, ReplicaError>(())
-        })
-        .buffer_unordered(TRANSFERS)
-        .try_collect::<()>()
-        .await?;
-        let body = serde_json::to_vec(&files)?;
-        let replacing = previous.map(|(_, etag)| etag.as_str());
-        match bucket.put_manifest(body, replacing).await? {
+        stream::iter(files.files.iter().filter(|name| !named_before(name)))
+            .map(|name| async move {
+                let bytes = index.file(name)?;
+                bucket.put_file(name, bytes).await?;
+                Ok::<_, ReplicaError>(())
+            })
+            .buffer_unordered(TRANSFERS)
+            .try_collect::<()>()
+            .await?;
+        // Names never repeat; a retired name the version names anyway is kept, not deleted.
+        let (due, mut retired): (Vec<RetiredFile>, Vec<RetiredFile>) = previous
+            .map(|(held, _)| held.retired.clone())
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|file| !files.files.contains(&file.name))
+            .partition(|file| file.since + RETIRED_FILES_KEPT <= now);
+        stream::iter(&due)
+            .map(|file| bucket.delete_file(&file.name))
+            .buffer_unordered(TRANSFERS)
+            .try_collect::<()>()
+            .await?;
+        if let Some((held, _)) = previous {
+            retired.extend(
+                held.files
+                    .files
+                    .iter()
+                    .filter(|name| !files.files.contains(name))
+                    .map(|name| RetiredFile {
+                        name: name.clone(),
+                        since: now,
+                    }),
+            );
+        }
+        let manifest = Manifest { files, retired };
+        let body = serde_json::to_vec(&manifest)?;
+        match bucket
+            .put_manifest(body, previous.map(|(_, etag)| etag))
+            .await?
+        {
             ManifestWrite::Written { etag } => {
-                let version = files.version;
-                self.published = Some((files, etag));
+                let version = manifest.files.version;
+                self.published = Some((manifest, etag));
                 Ok(Publication::Published { version })
             }
             ManifestWrite::Superseded => Ok(Publication::Superseded),
@@ -147,6 +205,8 @@ impl Replica {
 
     /// The published version the copy is of; `None` before anything was published.
     pub fn published_version(&self) -> Option<u64> {
-        self.published.as_ref().map(|(files, _)| files.version)
+        self.published
+            .as_ref()
+            .map(|(manifest, _)| manifest.files.version)
     }
 }

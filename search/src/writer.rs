@@ -6,6 +6,7 @@
 
 use gigmarket_shared::search_index::SearchIndexBucket;
 use gigmarket_shared::store::Store;
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::published::{Publication, Replica, ReplicaError};
@@ -26,13 +27,14 @@ pub struct IndexRun {
 }
 
 /// Brings the gigs `gig_ids` up to date in the published index through `replica` (the writer's
-/// copy, refreshed first). A publication another writer superseded reloads the copy and applies
-/// the same gigs again, as read then.
+/// copy, refreshed first), publishing as of `now`. A publication another writer superseded
+/// reloads the copy and applies the same gigs again, as read then.
 pub async fn index_gigs(
     replica: &mut Replica,
     store: &Store,
     bucket: &SearchIndexBucket,
     gig_ids: &[Uuid],
+    now: OffsetDateTime,
 ) -> Result<IndexRun, ReplicaError> {
     let mut gig_ids = gig_ids.to_vec();
     gig_ids.sort_unstable();
@@ -59,7 +61,7 @@ pub async fn index_gigs(
             }
         }
         index.commit()?;
-        match replica.publish(bucket).await? {
+        match replica.publish(bucket, now).await? {
             Publication::Published { version } => {
                 run.version = Some(version);
                 return Ok(run);

@@ -145,6 +145,18 @@ impl SearchIndexBucket {
         }
     }
 
+    /// Deletes one index file no version names any more; an absent file is no error.
+    pub async fn delete_file(&self, name: &str) -> Result<(), ApiError> {
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(keys::search_index_file(name))
+            .send()
+            .await
+            .map_err(|error| ApiError::from_sdk("DeleteObject", error))?;
+        Ok(())
+    }
+
     /// One index file's bytes, or `None` when the bucket has no file of that name.
     pub async fn file(&self, name: &str) -> Result<Option<Vec<u8>>, ApiError> {
         let read = self

@@ -14,7 +14,12 @@ use gigmarket_shared::search_index::SearchIndexBucket;
 use gigmarket_tests::TestApp;
 use serde_json::json;
 use std::collections::BTreeSet;
+use time::OffsetDateTime;
 use uuid::Uuid;
+
+fn now() -> OffsetDateTime {
+    OffsetDateTime::now_utc()
+}
 
 /// A new bucket in moto and its client.
 async fn bucket() -> (SearchIndexBucket, aws_sdk_s3::Client) {
@@ -54,7 +59,7 @@ async fn publish(writer: &mut Replica, bucket: &SearchIndexBucket, gigs: &[Gig])
         writer.index_mut().replace(gig).expect("replace");
     }
     writer.index_mut().commit().expect("commit");
-    match writer.publish(bucket).await.expect("publish") {
+    match writer.publish(bucket, now()).await.expect("publish") {
         Publication::Published { version } => version,
         other => panic!("not published: {other:?}"),
     }
@@ -84,7 +89,10 @@ async fn a_reader_loads_the_published_version_and_refreshes_with_only_the_new_fi
     assert_eq!(found(reader.index()), ids);
     assert!(!reader.refresh(&bucket).await.expect("unchanged"));
     assert_eq!(
-        writer.publish(&bucket).await.expect("nothing to publish"),
+        writer
+            .publish(&bucket, now())
+            .await
+            .expect("nothing to publish"),
         Publication::Unchanged
     );
 
@@ -130,7 +138,7 @@ async fn a_writer_that_loaded_an_older_version_is_superseded_and_publishes_after
     second.index_mut().replace(&two).expect("replace");
     second.index_mut().commit().expect("commit");
     assert_eq!(
-        second.publish(&bucket).await.expect("answered"),
+        second.publish(&bucket, now()).await.expect("answered"),
         Publication::Superseded
     );
     let reader = Replica::load(&bucket).await.expect("loaded");
@@ -197,7 +205,7 @@ async fn the_writer_indexes_what_the_table_holds_whatever_the_hints_say() {
     let store = &app.state.store;
     let mut writer = Replica::load(&bucket).await.expect("loaded");
     let hints = [first.id, second.id, first.id, third.id, Uuid::new_v4()];
-    let run = index_gigs(&mut writer, store, &bucket, &hints)
+    let run = index_gigs(&mut writer, store, &bucket, &hints, now())
         .await
         .expect("indexed");
     assert_eq!((run.listed, run.unlisted), (3, 1));
@@ -222,7 +230,7 @@ async fn the_writer_indexes_what_the_table_holds_whatever_the_hints_say() {
         )
         .await;
     assert_eq!(blocked.status, 200, "{blocked:?}");
-    let run = index_gigs(&mut writer, store, &bucket, &[third.id, second.id])
+    let run = index_gigs(&mut writer, store, &bucket, &[third.id, second.id], now())
         .await
         .expect("indexed");
     assert_eq!((run.listed, run.unlisted), (0, 2));
@@ -239,13 +247,78 @@ async fn a_writer_behind_the_bucket_applies_its_hints_on_the_current_version() {
     let store = &app.state.store;
     let mut one = Replica::load(&bucket).await.expect("loaded");
     let mut other = Replica::load(&bucket).await.expect("loaded");
-    let first_run = index_gigs(&mut one, store, &bucket, &[first.id])
+    let first_run = index_gigs(&mut one, store, &bucket, &[first.id], now())
         .await
         .expect("indexed");
-    let second_run = index_gigs(&mut other, store, &bucket, &[second.id])
+    let second_run = index_gigs(&mut other, store, &bucket, &[second.id], now())
         .await
         .expect("indexed");
     assert!(second_run.version > first_run.version, "{second_run:?}");
     let reader = Replica::load(&bucket).await.expect("loaded");
     assert_eq!(found(reader.index()), [first.id, second.id].into());
+}
+
+/// Files a version stops naming are deleted by the first publication `RETIRED_FILES_KEPT`
+/// after that version, never sooner: a reader may still be loading the version before.
+#[tokio::test]
+async fn files_no_version_names_are_deleted_once_retired_long_enough() {
+    let (bucket, _) = bucket().await;
+    let start = now();
+    let mut writer = Replica::load(&bucket).await.expect("loaded");
+    let gigs = [listed_gig(), listed_gig()];
+    // Commits `changed` and publishes as of `at`; answers the version's files.
+    let publish_at = async |writer: &mut Replica, at: OffsetDateTime, changed: Vec<Gig>| {
+        for gig in &changed {
+            writer.index_mut().replace(gig).expect("replace");
+        }
+        writer.index_mut().commit().expect("commit");
+        let published = writer.publish(&bucket, at).await.expect("published");
+        assert!(
+            matches!(published, Publication::Published { .. }),
+            "{published:?}"
+        );
+        writer.index().files().expect("files")
+    };
+    let paused = |gig: &Gig| {
+        let mut paused = gig.clone();
+        paused.status = GigStatus::Paused;
+        paused
+    };
+    // Both gigs listed, then each paused in turn: the later versions stop naming files.
+    let first = publish_at(&mut writer, start, gigs.to_vec()).await;
+    let second = publish_at(&mut writer, start, vec![paused(&gigs[0])]).await;
+    let third = publish_at(&mut writer, start, vec![paused(&gigs[1])]).await;
+    let retired: Vec<String> = first
+        .files
+        .iter()
+        .chain(&second.files)
+        .filter(|name| !third.files.contains(name))
+        .cloned()
+        .collect::<BTreeSet<String>>()
+        .into_iter()
+        .collect();
+    assert!(!retired.is_empty(), "{first:?} {second:?} {third:?}");
+
+    let kept = async |bucket: &SearchIndexBucket, names: &[String]| {
+        let mut kept = Vec::new();
+        for name in names {
+            if bucket.file(name).await.expect("read").is_some() {
+                kept.push(name.clone());
+            }
+        }
+        kept
+    };
+    // Still there five minutes on; gone by the publication after ten.
+    let added = listed_gig();
+    let later = start + time::Duration::minutes(5);
+    publish_at(&mut writer, later, vec![added.clone()]).await;
+    assert_eq!(kept(&bucket, &retired).await, retired);
+    let last = listed_gig();
+    let later = start + time::Duration::minutes(11);
+    publish_at(&mut writer, later, vec![last.clone()]).await;
+    assert_eq!(kept(&bucket, &retired).await, Vec::<String>::new());
+    let reader = Replica::load(&bucket)
+        .await
+        .expect("the current version is whole");
+    assert_eq!(found(reader.index()), [added.id, last.id].into());
 }
