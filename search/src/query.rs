@@ -240,9 +240,17 @@ impl GigIndex {
     ) -> Result<Box<dyn Query>, SearchError> {
         let fields = self.fields();
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        // Under a sort by a key (price, rating, newest, orders) the score no longer puts title
+        // matches first, so a word must be in the title or the tags: a gig that only mentions it
+        // in its description is not about it.
+        let searched: &[TextField] = if request.sort == Sort::Relevance {
+            &[TextField::Title, TextField::Tags, TextField::Description]
+        } else {
+            &[TextField::Title, TextField::Tags]
+        };
         for (index, word) in words.iter().enumerate() {
             let last = index + 1 == words.len();
-            clauses.push((Occur::Must, word_query(fields, word, last)));
+            clauses.push((Occur::Must, word_query(fields, searched, word, last)));
         }
         let mut filter = |query: Box<dyn Query>| {
             // Filters select; only the words score.
@@ -364,19 +372,28 @@ impl GigIndex {
     }
 }
 
-/// A word in any of the three fields: exact (BM25), within its typo allowance, or (the last
-/// word) as a prefix.
-fn word_query(fields: &Fields, word: &Word, last: bool) -> Box<dyn Query> {
+/// The searched text fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TextField {
+    Title,
+    Tags,
+    Description,
+}
+
+/// A word in any of `searched`: exact (BM25), within its typo allowance, or (the last word) as
+/// a prefix.
+fn word_query(fields: &Fields, searched: &[TextField], word: &Word, last: bool) -> Box<dyn Query> {
     // The allowance follows the word as typed (a user's typo is in that word); the edits are
     // counted on the stems, which is what the index holds.
     let allowance = typo_allowance(word.folded.chars().count());
     let chars = word.term.chars().count();
     let mut alternatives: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-    for (field, boost) in [
-        (fields.title, TITLE_BOOST),
-        (fields.tags, TAGS_BOOST),
-        (fields.description, DESCRIPTION_BOOST),
-    ] {
+    for searched in searched {
+        let (field, boost) = match searched {
+            TextField::Title => (fields.title, TITLE_BOOST),
+            TextField::Tags => (fields.tags, TAGS_BOOST),
+            TextField::Description => (fields.description, DESCRIPTION_BOOST),
+        };
         let term = Term::from_field_text(field, &word.term);
         let exact = TermQuery::new(term.clone(), IndexRecordOption::WithFreqs);
         alternatives.push((

@@ -288,7 +288,8 @@ fn each_sort_orders_by_its_key() {
         gig
     })
     .collect();
-    // A gig the words match only in its description: relevance puts it last.
+    // A gig the words match only in its description: relevance puts it last, and a sort by a
+    // key leaves it out (it is the cheapest, so a price sort would otherwise show it first).
     let mut weak = gig(&Listing {
         description: "A logo design with vector files, delivered on time.",
         price_cents: 1_000,
@@ -296,6 +297,14 @@ fn each_sort_orders_by_its_key() {
     });
     weak.created_at = now - time::Duration::days(10);
     gigs.push(weak.clone());
+    // The words in its tags: in every sort, below the title matches by relevance.
+    let mut tagged = gig(&Listing {
+        tags: &["logo", "design"],
+        price_cents: 2_000,
+        ..listing("Brand kit for shops")
+    });
+    tagged.created_at = now - time::Duration::days(5);
+    gigs.push(tagged);
     let index = index_of(&gigs);
     let order = |sort: Sort| {
         index
@@ -314,14 +323,15 @@ fn each_sort_orders_by_its_key() {
             .map(|place| gigs[*place].id)
             .collect::<Vec<_>>()
     };
-    assert_eq!(order(Sort::PriceAsc), ids(&[3, 2, 0, 1]));
-    assert_eq!(order(Sort::PriceDesc), ids(&[1, 0, 2, 3]));
-    assert_eq!(order(Sort::Newest), ids(&[1, 2, 0, 3]));
-    assert_eq!(order(Sort::BestSelling), ids(&[1, 0, 2, 3]));
+    assert_eq!(order(Sort::PriceAsc), ids(&[2, 4, 0, 1]));
+    assert_eq!(order(Sort::PriceDesc), ids(&[1, 0, 4, 2]));
+    assert_eq!(order(Sort::Newest), ids(&[1, 2, 0, 4]));
+    assert_eq!(order(Sort::BestSelling), ids(&[1, 0, 2, 4]));
     // Rating: 4.80 (10), 4.00 (30), 3.00 (20), unrated.
-    assert_eq!(order(Sort::Rating), ids(&[1, 0, 2, 3]));
-    // Relevance: the three title matches score alike and break the tie by rating.
-    assert_eq!(order(Sort::Relevance), ids(&[1, 0, 2, 3]));
+    assert_eq!(order(Sort::Rating), ids(&[1, 0, 2, 4]));
+    // Relevance: the three title matches score alike and break the tie by rating; then the
+    // tags, then the description.
+    assert_eq!(order(Sort::Relevance), ids(&[1, 0, 2, 4, 3]));
 }
 
 #[test]
