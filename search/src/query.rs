@@ -114,8 +114,11 @@ pub struct SearchPage {
     /// Results of the whole query.
     pub total: usize,
     pub facets: Facets,
-    /// A corrected query with more results, when this one has few or none.
+    /// A corrected query with more results, when this one has few.
     pub did_you_mean: Option<String>,
+    /// The query these results are for, when the one typed found nothing and its correction
+    /// did ("Showing results for ..."); `did_you_mean` is then empty.
+    pub corrected_query: Option<String>,
     pub next_cursor: Option<Cursor>,
     /// The index version the page was read from.
     pub version: u64,
@@ -181,7 +184,30 @@ const ALL_FILTERS: Without = Without {
 };
 
 impl GigIndex {
+    /// One page of `request`. A query that finds nothing is answered with its correction's
+    /// results when the correction finds some (a short misspelled word, `loo`, has no typo
+    /// allowance of its own).
     pub fn search(&self, request: &SearchRequest) -> Result<SearchPage, SearchError> {
+        let page = self.search_as_typed(request)?;
+        if page.total > 0 {
+            return Ok(page);
+        }
+        let Some(corrected) = page.did_you_mean.clone() else {
+            return Ok(page);
+        };
+        let mut instead = self.search_as_typed(&SearchRequest {
+            q: corrected.clone(),
+            ..request.clone()
+        })?;
+        if instead.total == 0 {
+            return Ok(page);
+        }
+        instead.did_you_mean = None;
+        instead.corrected_query = Some(corrected);
+        Ok(instead)
+    }
+
+    fn search_as_typed(&self, request: &SearchRequest) -> Result<SearchPage, SearchError> {
         let searcher = self.reader().searcher();
         let fields = self.fields();
         let offset = request.cursor.map_or(0, |cursor| cursor.offset);
@@ -227,6 +253,7 @@ impl GigIndex {
             total,
             facets,
             did_you_mean,
+            corrected_query: None,
             version: self.version(),
         })
     }

@@ -139,10 +139,18 @@ fn a_misspelled_word_still_finds_its_gigs_with_exact_spellings_first() {
         search(&index_of_speed, "optimizzation"),
         vec![optimization.id]
     );
-    // Four characters get no edit: `lgoo` is not `logo`.
+    // Four characters get no edit: `lgoo` is not `logo` as typed; the page is its correction's.
     let logo = gig(&listing("Minimalist logo for your shop"));
     let index = index_of(std::slice::from_ref(&logo));
-    assert!(search(&index, "lgoo").is_empty());
+    let page = index
+        .search(&SearchRequest {
+            q: "lgoo".to_owned(),
+            limit: 20,
+            ..SearchRequest::default()
+        })
+        .expect("search");
+    assert_eq!(page.corrected_query.as_deref(), Some("logo"));
+    assert_eq!(page.gig_ids, vec![logo.id]);
     // The last word also matches as a prefix (the user may still be typing).
     assert_eq!(search(&index, "minimalist log"), vec![logo.id]);
     // An exact spelling ranks above a typo match of another word.
@@ -157,6 +165,8 @@ fn did_you_mean_offers_a_corrected_query_with_more_results() {
     let logo = gig(&listing("Minimalist logo for your shop"));
     let other = gig(&listing("Logo animation for intros"));
     let index = index_of(&[logo, other]);
+    // Four characters have no typo allowance: nothing matches as typed, so the page is the
+    // correction's, and says so.
     let page = index
         .search(&SearchRequest {
             q: "lgoo".to_owned(),
@@ -164,8 +174,18 @@ fn did_you_mean_offers_a_corrected_query_with_more_results() {
             ..SearchRequest::default()
         })
         .expect("search");
-    assert_eq!(page.total, 0);
-    assert_eq!(page.did_you_mean.as_deref(), Some("logo"));
+    assert_eq!(page.total, 2);
+    assert_eq!(page.corrected_query.as_deref(), Some("logo"));
+    assert_eq!(page.did_you_mean, None);
+    // A word nothing is close to: no correction, an empty page.
+    let nothing = index
+        .search(&SearchRequest {
+            q: "zzzq".to_owned(),
+            limit: 20,
+            ..SearchRequest::default()
+        })
+        .expect("search");
+    assert_eq!((nothing.total, nothing.corrected_query), (0, None));
     let found = index
         .search(&SearchRequest {
             q: "logo".to_owned(),
@@ -178,6 +198,7 @@ fn did_you_mean_offers_a_corrected_query_with_more_results() {
         found.did_you_mean, None,
         "no suggestion for a query with results"
     );
+    assert_eq!(found.corrected_query, None);
 }
 
 #[test]

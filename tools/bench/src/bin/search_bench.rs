@@ -211,10 +211,12 @@ async fn relevance(gigs: usize, set: &RelevanceSet) -> anyhow::Result<()> {
             println!("{}", scores.row("tantivy index", kind));
         }
     }
-    println!(
-        "\nQueries the index answers with nothing: {}",
+    let unanswered = if unanswered.is_empty() {
+        "none".to_owned()
+    } else {
         unanswered.join(", ")
-    );
+    };
+    println!("\nQueries the index answers with nothing: {unanswered}");
     if dynamodb.is_none() {
         println!("\n(no local stack: the DynamoDB search was not judged)");
     }
