@@ -70,7 +70,8 @@ fn index_of(gigs: &[Gig]) -> GigIndex {
     index
 }
 
-fn search(index: &GigIndex, q: &str) -> Vec<Uuid> {
+/// The first page (20) of `q`, whole.
+fn first_page(index: &GigIndex, q: &str) -> crate::SearchPage {
     index
         .search(&SearchRequest {
             q: q.to_owned(),
@@ -78,7 +79,10 @@ fn search(index: &GigIndex, q: &str) -> Vec<Uuid> {
             ..SearchRequest::default()
         })
         .expect("search")
-        .gig_ids
+}
+
+fn search(index: &GigIndex, q: &str) -> Vec<Uuid> {
+    first_page(index, q).gig_ids
 }
 
 #[test]
@@ -142,13 +146,7 @@ fn a_misspelled_word_still_finds_its_gigs_with_exact_spellings_first() {
     // Four characters get no edit: `lgoo` is not `logo` as typed; the page is its correction's.
     let logo = gig(&listing("Minimalist logo for your shop"));
     let index = index_of(std::slice::from_ref(&logo));
-    let page = index
-        .search(&SearchRequest {
-            q: "lgoo".to_owned(),
-            limit: 20,
-            ..SearchRequest::default()
-        })
-        .expect("search");
+    let page = first_page(&index, "lgoo");
     assert_eq!(page.corrected_query.as_deref(), Some("logo"));
     assert_eq!(page.gig_ids, vec![logo.id]);
     // The last word also matches as a prefix (the user may still be typing).
@@ -167,32 +165,14 @@ fn did_you_mean_offers_a_corrected_query_with_more_results() {
     let index = index_of(&[logo, other]);
     // Four characters have no typo allowance: nothing matches as typed, so the page is the
     // correction's, and says so.
-    let page = index
-        .search(&SearchRequest {
-            q: "lgoo".to_owned(),
-            limit: 20,
-            ..SearchRequest::default()
-        })
-        .expect("search");
+    let page = first_page(&index, "lgoo");
     assert_eq!(page.total, 2);
     assert_eq!(page.corrected_query.as_deref(), Some("logo"));
     assert_eq!(page.did_you_mean, None);
     // A word nothing is close to: no correction, an empty page.
-    let nothing = index
-        .search(&SearchRequest {
-            q: "zzzq".to_owned(),
-            limit: 20,
-            ..SearchRequest::default()
-        })
-        .expect("search");
+    let nothing = first_page(&index, "zzzq");
     assert_eq!((nothing.total, nothing.corrected_query), (0, None));
-    let found = index
-        .search(&SearchRequest {
-            q: "logo".to_owned(),
-            limit: 20,
-            ..SearchRequest::default()
-        })
-        .expect("search");
+    let found = first_page(&index, "logo");
     assert_eq!(found.total, 2);
     assert_eq!(
         found.did_you_mean, None,
