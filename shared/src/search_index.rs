@@ -71,31 +71,16 @@ impl SearchIndexBucket {
 
     /// The manifest, unless it still has the entity tag `held` (then `Unchanged`, no body sent).
     pub async fn manifest(&self, held: Option<&str>) -> Result<ManifestRead, ApiError> {
-        let read = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(keys::SEARCH_INDEX_MANIFEST)
-            .set_if_none_match(held.map(str::to_owned))
-            .send()
-            .await;
-        let object = match read {
-            Ok(object) => object,
-            Err(error) if status_of(&error) == Some(304) => return Ok(ManifestRead::Unchanged),
-            Err(error) if error.code() == Some("NoSuchKey") => return Ok(ManifestRead::Absent),
-            Err(error) => return Err(ApiError::from_sdk("GetObject", error)),
-        };
-        let etag = object
-            .e_tag()
-            .map(str::to_owned)
-            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("a manifest without an ETag")))?;
-        let body = object
-            .body
-            .collect()
-            .await
-            .map_err(ApiError::service_unavailable)?
-            .to_vec();
-        Ok(ManifestRead::Changed(StoredManifest { body, etag }))
+        match self.get(keys::SEARCH_INDEX_MANIFEST, held).await? {
+            ObjectRead::Missing => Ok(ManifestRead::Absent),
+            ObjectRead::NotModified => Ok(ManifestRead::Unchanged),
+            ObjectRead::Found { body, etag } => {
+                let etag = etag.ok_or_else(|| {
+                    ApiError::internal(anyhow::anyhow!("a manifest without an ETag"))
+                })?;
+                Ok(ManifestRead::Changed(StoredManifest { body, etag }))
+            }
+        }
     }
 
     /// Replaces the manifest read with entity tag `replacing`, or creates the first one (`None`).
@@ -119,10 +104,7 @@ impl SearchIndexBucket {
             Ok(written) => Ok(ManifestWrite::Written {
                 etag: written.e_tag().unwrap_or_default().to_owned(),
             }),
-            // 409 ConditionalRequestConflict: another conditional write to it is under way.
-            Err(error) if matches!(status_of(&error), Some(412 | 409)) => {
-                Ok(ManifestWrite::Superseded)
-            }
+            Err(error) if condition_refused(&error) => Ok(ManifestWrite::Superseded),
             Err(error) => Err(ApiError::from_sdk("PutObject", error)),
         }
     }
@@ -140,7 +122,8 @@ impl SearchIndexBucket {
             .await;
         match put {
             Ok(_) => Ok(()),
-            Err(error) if matches!(status_of(&error), Some(412 | 409)) => Ok(()),
+            // Already there: the same file.
+            Err(error) if condition_refused(&error) => Ok(()),
             Err(error) => Err(ApiError::from_sdk("PutObject", error)),
         }
     }
@@ -159,25 +142,55 @@ impl SearchIndexBucket {
 
     /// One index file's bytes, or `None` when the bucket has no file of that name.
     pub async fn file(&self, name: &str) -> Result<Option<Vec<u8>>, ApiError> {
+        match self.get(&keys::search_index_file(name), None).await? {
+            ObjectRead::Found { body, .. } => Ok(Some(body)),
+            // Not modified needs a held tag, which a file read never sends.
+            ObjectRead::Missing | ObjectRead::NotModified => Ok(None),
+        }
+    }
+
+    /// GetObject of `key`, conditional on not still having the entity tag `held`.
+    async fn get(&self, key: &str, held: Option<&str>) -> Result<ObjectRead, ApiError> {
         let read = self
             .client
             .get_object()
             .bucket(&self.bucket)
-            .key(keys::search_index_file(name))
+            .key(key)
+            .set_if_none_match(held.map(str::to_owned))
             .send()
             .await;
         let object = match read {
             Ok(object) => object,
-            Err(error) if error.code() == Some("NoSuchKey") => return Ok(None),
+            Err(error) if status_of(&error) == Some(304) => return Ok(ObjectRead::NotModified),
+            Err(error) if error.code() == Some("NoSuchKey") => return Ok(ObjectRead::Missing),
             Err(error) => return Err(ApiError::from_sdk("GetObject", error)),
         };
-        let bytes = object
+        let etag = object.e_tag().map(str::to_owned);
+        let body = object
             .body
             .collect()
             .await
-            .map_err(ApiError::service_unavailable)?;
-        Ok(Some(bytes.to_vec()))
+            .map_err(ApiError::service_unavailable)?
+            .to_vec();
+        Ok(ObjectRead::Found { body, etag })
     }
+}
+
+/// What a GetObject found.
+enum ObjectRead {
+    Missing,
+    /// Still the entity tag the reader holds.
+    NotModified,
+    Found {
+        body: Vec<u8>,
+        etag: Option<String>,
+    },
+}
+
+/// A conditional write S3 refused: 412 (the condition failed) or 409
+/// `ConditionalRequestConflict` (another conditional write to the key is under way).
+fn condition_refused<E>(error: &SdkError<E, HttpResponse>) -> bool {
+    matches!(status_of(error), Some(412 | 409))
 }
 
 /// The HTTP status of a service's answer (S3 answers a conditional request's refusal with its
