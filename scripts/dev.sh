@@ -3,8 +3,8 @@
 # openapi.yaml, starts the local stack, creates the table and queues, seeds demo data, and serves
 # every function on one port with `cargo lambda watch`, and the local WebSocket gateway beside it.
 # The local bridge plays AWS's event source mappings (table stream -> dispatcher, order-events queue
-# -> notifier, a schedule -> scheduler) against watch's invoke endpoint, so order changes end up
-# as mail in moto. Ctrl-C stops the API, the gateway and the bridge; the stack keeps running
+# -> notifier, search index queue -> indexer, schedules -> scheduler and indexer) against watch's
+# invoke endpoint, so order changes end up as mail in moto and gig changes in search. Ctrl-C stops the API, the gateway and the bridge; the stack keeps running
 # (`make stop`).
 set -euo pipefail
 
@@ -38,6 +38,8 @@ export TABLE_NAME=${TABLE_NAME:-gigmarket-local}
 export SENDER_EMAIL=${SENDER_EMAIL:-no-reply@gigmarket.local}
 eval "$(cargo run --quiet --locked -p gigctl -- setup)"
 cargo run --quiet --locked -p gigctl -- seed
+# A gig change is searchable within seconds (deployed: the 15 s default).
+export SEARCH_INDEX_POLL_SECS=${SEARCH_INDEX_POLL_SECS:-2}
 
 cat <<MSG
 
@@ -47,7 +49,7 @@ Gigmarket API: http://127.0.0.1:$PORT
   try:  curl -s -X POST http://127.0.0.1:$PORT/auth/login -H 'content-type: application/json' \\
           -d '{"email":"client@demo.gigmarket.local","password":"demo-password-123"}'
   stack endpoints: .local/stack.env   sent mail: curl -s $MOTO_ENDPOINT/moto-api/data.json (key "ses" -> "Message")
-  bridge log (stream -> dispatcher, queue -> notifier, scheduler every 60 s): .local/logs/bridge.log
+  bridge log (stream -> dispatcher, queues -> notifier and indexer, scheduler every 60 s): .local/logs/bridge.log
   Ctrl-C stops the API, the gateway and the bridge; 'make stop' stops DynamoDB Local and moto.
 
 MSG

@@ -109,6 +109,10 @@ source scripts/env.sh
 run_id=$(date +%s)-$$
 export TABLE_NAME="gigmarket-e2e-$run_id"
 export ORDER_EVENTS_QUEUE_NAME="gigmarket-e2e-$run_id"
+# The run's own search index queue and bucket: an index of another table's gigs would answer
+# with gigs this table lacks.
+export SEARCH_INDEX_QUEUE_NAME="gigmarket-e2e-$run_id-search-index"
+export SEARCH_INDEX_BUCKET="gigmarket-search-index-e2e-$run_id"
 eval "$(cargo run --quiet --locked -p gigctl -- setup)"
 
 # The JWT keysets (verifying and signing), the Stripe key and the two webhooks' signing secrets in
@@ -165,11 +169,14 @@ mkdir -p .local/logs
 # schemathesis creates gigs and sends messages by the hundred: lift the per-user quotas and the
 # per-client request rate too (the tests of all of them run in-process, tests/integration).
 # Earnings clear at once (PAYOUT_CLEARANCE_DAYS=0), so the end-to-end payout needs no clock.
+# `search` polls the index every second and the indexer deletes retired index files after 5 s,
+# so a gig change is searchable within seconds and the run sees the deletions it grants.
 setsid env -u JWT_KEYS_FILE -u JWT_SIGNING_KEYS_FILE -u STRIPE_SECRET_KEY -u STRIPE_WEBHOOK_SECRETS \
   -u STRIPE_CONNECT_WEBHOOK_SECRETS JWT_KEYS_SECRET_ID="$jwt_secret_id" \
   JWT_SIGNING_KEYS_SECRET_ID="$jwt_signing_secret_id" STRIPE_SECRET_KEY_ID="$stripe_key_secret_id" \
   STRIPE_WEBHOOK_SECRETS_ID="$stripe_webhook_secret_id" \
   STRIPE_CONNECT_WEBHOOK_SECRETS_ID="$stripe_connect_secret_id" PAYOUT_CLEARANCE_DAYS=0 \
+  SEARCH_INDEX_POLL_SECS=1 SEARCH_INDEX_RETIRED_FILES_KEPT_SECS=5 \
   LOGIN_MAX_ATTEMPTS_PER_ADDRESS=100000 REGISTRATIONS_PER_ADDRESS=100000 \
   ORDER_PLACEMENTS_PER_HOUR=100000 MESSAGES_PER_MINUTE=100000 GIGS_CREATED_PER_DAY=100000 \
   REQUESTS_PER_MINUTE_PER_USER=100000000 REQUESTS_PER_MINUTE_PER_ADDRESS=100000000 \
@@ -186,7 +193,8 @@ bash scripts/stack.sh stripe-webhook "$GIGMARKET_API_URL/webhooks/stripe" e2e
 # STRIPE_CONNECT_WEBHOOK_SECRETS.
 bash scripts/stack.sh stripe-connect-webhook "$GIGMARKET_API_URL/webhooks/stripe/connect" e2e-connect
 
-# The bridge plays AWS's event source mappings: table stream -> dispatcher, queue -> notifier.
+# The bridge plays AWS's event source mappings: table stream -> dispatcher, queues -> notifier and
+# indexer.
 # The schedule is off: the end-to-end tests invoke the scheduler themselves.
 log "starting the local bridge"
 "${CARGO_TARGET_DIR:-target}/debug/bridge" --invoke-url "$GIGMARKET_API_URL" --schedule-every 0 \

@@ -29,16 +29,26 @@ fn emf_documents(log: &str) -> impl Iterator<Item = Value> + '_ {
         })
 }
 
-/// What CloudWatch turns into metrics: every counter is a positive count, and each counter the
-/// run must have produced (placements, completions, mail sent and refused) appears at least once.
+/// What CloudWatch turns into metrics: every counter is a positive count, the index lag a
+/// duration in milliseconds, and each metric the run must have produced (placements,
+/// completions, mail sent and refused, the indexer's publications) appears at least once.
 #[test]
 fn the_functions_emitted_each_business_counter_as_emf() {
     let (path, log) = env_file("GIGMARKET_WATCH_LOG");
     let mut seen: BTreeMap<String, u64> = BTreeMap::new();
+    let mut lags: Vec<u64> = Vec::new();
     for document in emf_documents(&log) {
         for directive in document["_aws"]["CloudWatchMetrics"].as_array().unwrap() {
             for metric in directive["Metrics"].as_array().unwrap() {
                 let name = metric["Name"].as_str().unwrap();
+                if name == gigmarket_shared::emf::SEARCH_INDEX_LAG {
+                    assert_eq!(metric["Unit"], "Milliseconds", "{document}");
+                    let lag = document[name].as_u64();
+                    assert!(lag.is_some(), "{name} is not a duration: {document}");
+                    lags.extend(lag);
+                    *seen.entry(name.to_owned()).or_default() += 1;
+                    continue;
+                }
                 let count = document[name].as_u64().filter(|count| *count > 0);
                 assert!(
                     count.is_some(),
@@ -49,11 +59,30 @@ fn the_functions_emitted_each_business_counter_as_emf() {
             }
         }
     }
-    eprintln!("EMF counters seen in {path}: {seen:?}");
-    let missing: Vec<_> = ["OrdersPaid", "OrdersCompleted", "MailsSent", "MailFailures"]
-        .into_iter()
-        .filter(|name| !seen.contains_key(*name))
-        .collect();
+    eprintln!("EMF metrics seen in {path}: {seen:?}");
+    lags.sort_unstable();
+    if !lags.is_empty() {
+        let at = |share: f64| {
+            lags[((lags.len() as f64 * share).ceil() as usize).clamp(1, lags.len()) - 1]
+        };
+        eprintln!(
+            "search index lag over {} publications (ms): p50 {}, p99 {}, max {}",
+            lags.len(),
+            at(0.5),
+            at(0.99),
+            at(1.0)
+        );
+    }
+    let missing: Vec<_> = [
+        "OrdersPaid",
+        "OrdersCompleted",
+        "MailsSent",
+        "MailFailures",
+        gigmarket_shared::emf::SEARCH_INDEX_LAG,
+    ]
+    .into_iter()
+    .filter(|name| !seen.contains_key(*name))
+    .collect();
     assert!(missing.is_empty(), "no EMF line for {missing:?} in {path}");
 }
 

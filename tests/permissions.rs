@@ -84,14 +84,23 @@ fn resource_kind(resource: &Value) -> String {
     {
         return format!("websocket-connections:{method}");
     }
-    // The files bucket's objects, per key prefix (`<bucket>/orders/*`), as the call log names them.
-    if text.contains("FilesBucket") {
-        let prefix = text
-            .rsplit("/*")
-            .nth(1)
-            .and_then(|before| before.rsplit('/').next())
-            .unwrap_or_default();
-        return format!("files-bucket:{prefix}/");
+    // A bucket's objects, per key prefix (`<bucket>/orders/*`), as the call log names them; the
+    // bucket itself (its `s3:ListBucket`) by its kind alone.
+    for (logical_id, kind) in [
+        ("FilesBucket", "files-bucket"),
+        ("SearchIndexBucket", "search-index-bucket"),
+    ] {
+        if text.contains(logical_id) {
+            if !text.contains("/*") {
+                return kind.to_owned();
+            }
+            let prefix = text
+                .rsplit("/*")
+                .nth(1)
+                .and_then(|before| before.rsplit('/').next())
+                .unwrap_or_default();
+            return format!("{kind}:{prefix}/");
+        }
     }
     let kind = if text.contains("/index/") {
         "index"
@@ -101,6 +110,8 @@ fn resource_kind(resource: &Value) -> String {
         "table-stream"
     } else if text.contains("OrderEventsQueue") {
         "order-events-queue"
+    } else if text.contains("SearchIndexQueue") {
+        "search-index-queue"
     } else if text.contains("StreamFailuresDlq") {
         "stream-failures-dlq"
     } else if text.contains("JwtSigningKeysSecret") {
@@ -124,7 +135,7 @@ fn resource_kind(resource: &Value) -> String {
 }
 
 /// Actions the Lambda service performs with the function's role, not our code: reading the table
-/// stream and the order-events queue (event source mappings), sending a failed stream batch's
+/// stream, the order-events queue and the search index queue (event source mappings), sending a failed stream batch's
 /// metadata to its DLQ, X-Ray segments.
 const PLATFORM: &[(&str, &str)] = &[
     ("dynamodb:DescribeStream", "table-stream"),
@@ -136,6 +147,11 @@ const PLATFORM: &[(&str, &str)] = &[
     ("sqs:GetQueueUrl", "order-events-queue"),
     ("sqs:DeleteMessage", "order-events-queue"),
     ("sqs:GetQueueAttributes", "order-events-queue"),
+    ("sqs:ReceiveMessage", "search-index-queue"),
+    ("sqs:ChangeMessageVisibility", "search-index-queue"),
+    ("sqs:GetQueueUrl", "search-index-queue"),
+    ("sqs:DeleteMessage", "search-index-queue"),
+    ("sqs:GetQueueAttributes", "search-index-queue"),
     ("sqs:SendMessage", "stream-failures-dlq"),
     ("sqs:GetQueueAttributes", "stream-failures-dlq"),
     ("sqs:GetQueueUrl", "stream-failures-dlq"),

@@ -4,9 +4,12 @@ use std::io::Write;
 use std::path::Path;
 
 use gigmarket_shared::domain::gig::{Gig, GigStatus};
+use tantivy::collector::DocSetCollector;
 use tantivy::directory::TerminatingWrite;
 use tantivy::indexer::NoMergePolicy;
-use tantivy::{Directory, Index, IndexReader, IndexWriter, ReloadPolicy, Term};
+use tantivy::query::AllQuery;
+use tantivy::schema::Value;
+use tantivy::{Directory, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 use uuid::Uuid;
 
 use crate::directory::FileListDirectory;
@@ -199,6 +202,26 @@ impl GigIndex {
     pub fn file(&self, name: &str) -> Result<Vec<u8>, SearchError> {
         let bytes = self.directory.open_read(Path::new(name))?.read_bytes()?;
         Ok(bytes.as_slice().to_vec())
+    }
+
+    /// Every gig id in the searched version: what a full rebuild checks against the table.
+    pub fn gig_ids(&self) -> Result<Vec<Uuid>, SearchError> {
+        let searcher = self.reader.searcher();
+        let addresses = searcher.search(&AllQuery, &DocSetCollector)?;
+        addresses
+            .into_iter()
+            .map(|address| {
+                let document: TantivyDocument = searcher.doc(address)?;
+                document
+                    .get_first(self.fields.id)
+                    .and_then(|value| value.as_str())
+                    .and_then(|raw| Uuid::parse_str(raw).ok())
+                    .ok_or_else(|| {
+                        tantivy::TantivyError::InternalError("a document without an id".to_owned())
+                            .into()
+                    })
+            })
+            .collect()
     }
 
     /// The version the searches see (the last commit's opstamp).

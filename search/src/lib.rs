@@ -1,5 +1,5 @@
-//! The gig search index (issue 27): what the future `search` function (the reader behind
-//! `GET /gigs`) and the index writer share. Built on tantivy; no AWS or HTTP type appears here,
+//! The gig search index: what the `search` function (the reader behind `GET /gigs`) and the
+//! `indexer` (the index writer) share. Built on tantivy; no AWS or HTTP type appears here,
 //! so both functions, the benchmark and the tests use the same index code.
 //!
 //! - [`schema`]: the fields and the tokenizer that wraps the project's normaliser, so the index
@@ -13,7 +13,10 @@
 //! - [`published::Replica`] (feature `s3`): a function's copy of the version published in the
 //!   search index bucket, refreshed by fetching only new files; the writer publishes through it.
 //! - [`writer::index_gigs`] (feature `s3`): the index writer's use case, gig ids in (hints),
-//!   each gig re-read from the table and the next version published.
+//!   each gig re-read from the table and the next version published; [`writer::rebuild`] the
+//!   scheduled full pass that repairs drift.
+//! - [`reader::search_gigs`] (feature `s3`): the `search` function's use case, `GET /gigs` from
+//!   its [`reader::Reader`] (the copy, polled for newer versions) and one `BatchGetItem`.
 //! - [`SearchRequest`] / [`SearchPage`]: BM25 over title, tags and description with typo
 //!   tolerance, filters, sorts, facets, "did you mean" and cursors that name the index version.
 //!
@@ -35,6 +38,8 @@ mod index;
 #[cfg(feature = "s3")]
 pub mod published;
 mod query;
+#[cfg(feature = "s3")]
+pub mod reader;
 pub mod schema;
 #[cfg(feature = "s3")]
 pub mod writer;

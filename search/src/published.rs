@@ -8,7 +8,8 @@
 //! version that can not be loaded whole (a file missing, a body cut short) leaves the copy on
 //! the version it had, so a reader keeps answering while the error is reported.
 //!
-//! A retired file is deleted by the first publication [`RETIRED_FILES_KEPT`] after it left:
+//! A retired file is deleted by the first publication [`RETIRED_FILES_KEPT`] (by default) after
+//! it left:
 //! no reader still loads a version that old (they poll every 15 s), and deleting before the
 //! manifest is written keeps it safe when the write is superseded or the writer stops (the next
 //! publication deletes again; deleting a deleted file is no error).
@@ -24,7 +25,8 @@ use crate::index::{GigIndex, IndexFiles, SearchError};
 /// File transfers a refresh or a publication runs at once.
 const TRANSFERS: usize = 8;
 
-/// How long a file no version names stays in the bucket.
+/// How long a file no version names stays in the bucket, by default
+/// (`SEARCH_INDEX_RETIRED_FILES_KEPT_SECS`).
 pub const RETIRED_FILES_KEPT: Duration = Duration::minutes(10);
 
 /// The manifest as stored: the current version and the files waiting to be deleted.
@@ -77,6 +79,8 @@ pub struct Replica {
     index: GigIndex,
     /// The manifest the copy is of, with its entity tag; `None` before anything was published.
     published: Option<(Manifest, String)>,
+    /// How long a retired file stays before a publication deletes it.
+    retired_files_kept: Duration,
 }
 
 impl Replica {
@@ -85,9 +89,20 @@ impl Replica {
         let mut replica = Self {
             index: GigIndex::in_ram()?,
             published: None,
+            retired_files_kept: RETIRED_FILES_KEPT,
         };
         replica.refresh(bucket).await?;
         Ok(replica)
+    }
+
+    /// A copy of `index` that nothing has published yet: its first publication creates the
+    /// manifest (the benchmark publishes an index it built in memory this way).
+    pub fn unpublished(index: GigIndex) -> Self {
+        Self {
+            index,
+            published: None,
+            retired_files_kept: RETIRED_FILES_KEPT,
+        }
     }
 
     /// Brings the copy to the bucket's current version, fetching only the files it lacks;
@@ -101,19 +116,20 @@ impl Replica {
         let manifest: Manifest = serde_json::from_slice(&stored.body)?;
         let files = &manifest.files;
         let held = self.index.files()?;
-        let lacking: Vec<&String> = files
+        // Owned names: a future borrowing them is not `Send` for every lifetime (rustc's
+        // higher-ranked closure inference), and an API handler's future must be.
+        let lacking: Vec<String> = files
             .files
             .iter()
             .filter(|name| !held.files.contains(name))
+            .cloned()
             .collect();
+        let version = files.version;
         let mut fetched: std::collections::HashMap<String, Vec<u8>> = stream::iter(lacking)
-            .map(|name| async move {
-                match bucket.file(name).await? {
-                    Some(bytes) => Ok((name.clone(), bytes)),
-                    None => Err(ReplicaError::MissingFile {
-                        version: files.version,
-                        name: name.clone(),
-                    }),
+            .map(|name: String| async move {
+                match bucket.file(&name).await? {
+                    Some(bytes) => Ok((name, bytes)),
+                    None => Err(ReplicaError::MissingFile { version, name }),
                 }
             })
             .buffer_unordered(TRANSFERS)
@@ -143,13 +159,16 @@ impl Replica {
         if previous.map(|(held, _)| held.files.version) == Some(files.version) {
             return Ok(Publication::Unchanged);
         }
-        let named_before =
-            |name: &String| previous.is_some_and(|(held, _)| held.files.files.contains(name));
-        let index = &self.index;
-        stream::iter(files.files.iter().filter(|name| !named_before(name)))
-            .map(|name| async move {
-                let bytes = index.file(name)?;
-                bucket.put_file(name, bytes).await?;
+        // Owned names and bytes (see `refresh`): the futures stay `Send` for every lifetime.
+        let new_files: Vec<(String, Vec<u8>)> = files
+            .files
+            .iter()
+            .filter(|name| !previous.is_some_and(|(held, _)| held.files.files.contains(name)))
+            .map(|name| Ok::<_, SearchError>((name.clone(), self.index.file(name)?)))
+            .collect::<Result<_, _>>()?;
+        stream::iter(new_files)
+            .map(|(name, bytes): (String, Vec<u8>)| async move {
+                bucket.put_file(&name, bytes).await?;
                 Ok::<_, ReplicaError>(())
             })
             .buffer_unordered(TRANSFERS)
@@ -161,9 +180,10 @@ impl Replica {
             .unwrap_or_default()
             .into_iter()
             .filter(|file| !files.files.contains(&file.name))
-            .partition(|file| file.since + RETIRED_FILES_KEPT <= now);
-        stream::iter(&due)
-            .map(|file| bucket.delete_file(&file.name))
+            .partition(|file| file.since + self.retired_files_kept <= now);
+        let due_names: Vec<String> = due.into_iter().map(|file| file.name).collect();
+        stream::iter(due_names)
+            .map(|name: String| async move { bucket.delete_file(&name).await })
             .buffer_unordered(TRANSFERS)
             .try_collect::<()>()
             .await?;
@@ -192,6 +212,17 @@ impl Replica {
             }
             ManifestWrite::Superseded => Ok(Publication::Superseded),
         }
+    }
+
+    /// Keeps retired files `kept` instead of [`RETIRED_FILES_KEPT`] (the local stack's short
+    /// setting lets a test run see them deleted).
+    pub fn keeping_retired_files_for(mut self, kept: Duration) -> Self {
+        self.retired_files_kept = kept;
+        self
+    }
+
+    pub fn retired_files_kept(&self) -> Duration {
+        self.retired_files_kept
     }
 
     pub fn index(&self) -> &GigIndex {

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::sync::{Arc, OnceLock};
 
+use gigmarket_shared::domain::browse::SortOrder;
 use gigmarket_shared::domain::search::{fold_words, stem};
 use levenshtein_automata::{Distance, LevenshteinAutomatonBuilder};
 use tantivy::collector::sort_key::NaturalComparator;
@@ -88,7 +89,21 @@ pub enum Sort {
     BestSelling,
 }
 
-/// A search as `GET /gigs` will pass it.
+impl From<SortOrder> for Sort {
+    /// `GET /gigs`' `sort` parameter.
+    fn from(order: SortOrder) -> Self {
+        match order {
+            SortOrder::Relevance => Self::Relevance,
+            SortOrder::PriceAsc => Self::PriceAsc,
+            SortOrder::PriceDesc => Self::PriceDesc,
+            SortOrder::Rating => Self::Rating,
+            SortOrder::Newest => Self::Newest,
+            SortOrder::BestSelling => Self::BestSelling,
+        }
+    }
+}
+
+/// A search as `GET /gigs` passes it.
 #[derive(Debug, Clone, Default)]
 pub struct SearchRequest {
     /// Free text; empty browses.

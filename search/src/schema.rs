@@ -40,7 +40,7 @@ pub struct Fields {
     /// The average rating in hundredths of a star (`rating_centi`), 0 while unrated.
     pub rating: Field,
     pub rating_count: Field,
-    /// Unix seconds.
+    /// Unix milliseconds: gigs created within one second still sort newest first.
     pub created_at: Field,
     pub order_count: Field,
 }
@@ -126,7 +126,7 @@ pub fn document(fields: &Fields, gig: &Gig) -> TantivyDocument {
         fields.delivery_days => u64::from(gig.fastest_delivery_days()),
         fields.rating => rating_centi(gig.rating_sum, gig.rating_count),
         fields.rating_count => gig.rating_count,
-        fields.created_at => gig.created_at.unix_timestamp().max(0) as u64,
+        fields.created_at => (gig.created_at.unix_timestamp_nanos() / 1_000_000).max(0) as u64,
         fields.order_count => gig.order_count,
     )
 }

@@ -1,4 +1,5 @@
-//! The index writer's use case (feature `s3`): gig ids in, the next published version out.
+//! The index writer's use cases (feature `s3`): gig ids in, the next published version out
+//! ([`index_gigs`]), and the scheduled full rebuild that repairs any drift ([`rebuild`]).
 //!
 //! A hint says only which gig changed. Each gig is read again from the table, the truth, and
 //! put back if it is listed (active, its owner not blocked) or deleted otherwise; so a hint that
@@ -70,10 +71,29 @@ pub async fn index_gigs(
                 run.version = replica.published_version();
                 return Ok(run);
             }
-            Publication::Superseded => *replica = Replica::load(bucket).await?,
+            Publication::Superseded => {
+                let kept = replica.retired_files_kept();
+                *replica = Replica::load(bucket).await?.keeping_retired_files_for(kept);
+            }
         }
     }
     Err(ReplicaError::KeptSuperseded {
         attempts: PUBLISH_ATTEMPTS,
     })
+}
+
+/// The full rebuild: every gig the table lists and every gig the index holds is read again and
+/// put back or deleted, as a hint would have it. It works on the published index rather than a
+/// fresh one, so versions (and the cursors naming them) keep counting up, and a gig a lost hint
+/// left behind in either direction is repaired.
+pub async fn rebuild(
+    replica: &mut Replica,
+    store: &Store,
+    bucket: &SearchIndexBucket,
+    now: OffsetDateTime,
+) -> Result<IndexRun, ReplicaError> {
+    replica.refresh(bucket).await?;
+    let mut gig_ids = store.listed_gig_ids().await?;
+    gig_ids.extend(replica.index().gig_ids()?);
+    index_gigs(replica, store, bucket, &gig_ids, now).await
 }

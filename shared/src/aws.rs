@@ -242,6 +242,24 @@ pub fn file_storage(config: &SdkConfig) -> anyhow::Result<crate::files::FileStor
     ))
 }
 
+/// The search index bucket, from `SEARCH_INDEX_BUCKET` (`search`, `indexer`; built once per
+/// cold start).
+#[cfg(feature = "s3")]
+pub fn search_index_bucket(
+    config: &SdkConfig,
+) -> anyhow::Result<crate::search_index::SearchIndexBucket> {
+    use anyhow::Context;
+
+    let bucket = std::env::var("SEARCH_INDEX_BUCKET")
+        .ok()
+        .filter(|bucket| !bucket.trim().is_empty())
+        .context("environment variable SEARCH_INDEX_BUCKET must be set")?;
+    Ok(crate::search_index::SearchIndexBucket::new(
+        s3(config),
+        bucket,
+    ))
+}
+
 #[cfg(feature = "jwt-secret")]
 pub fn secrets_manager(config: &SdkConfig) -> aws_sdk_secretsmanager::Client {
     aws_sdk_secretsmanager::Client::from_conf(

@@ -14,12 +14,15 @@
 //!
 //! `resource` is what IAM sees: `table` or `index` for DynamoDB (a Query with an `IndexName` is
 //! authorised on `<table>/index/<name>`), `order-events-queue` (the queue in
-//! `ORDER_EVENTS_QUEUE_URL`) or `queue:<name>`, `jwt-keys-secret` (the secret in
+//! `ORDER_EVENTS_QUEUE_URL`), `search-index-queue` (`SEARCH_INDEX_QUEUE_URL`) or `queue:<name>`, `jwt-keys-secret` (the secret in
 //! `JWT_KEYS_SECRET_ID`), `jwt-signing-keys-secret` (`JWT_SIGNING_KEYS_SECRET_ID`), `stripe-secret-key-secret` (`STRIPE_SECRET_KEY_ID`),
 //! `stripe-webhook-secrets-secret` (`STRIPE_WEBHOOK_SECRETS_ID`),
 //! `stripe-connect-webhook-secrets-secret` (`STRIPE_CONNECT_WEBHOOK_SECRETS_ID`) or `secret:<id>`, `ses-identity`,
 //! `files-bucket:<first key segment>/` for S3 objects (`files-bucket:orders/`; a presigned request
-//! is recorded when it is signed: S3 authorises it as the signer's own call). `leading_key` is the prefix (up to
+//! is recorded when it is signed: S3 authorises it as the signer's own call),
+//! `search-index-bucket:search-index/` for the search index's (`SEARCH_INDEX_BUCKET`), and
+//! `files-bucket` / `search-index-bucket` for the `s3:ListBucket` a HeadObject (and a GetObject
+//! of the index) needs to be told 404 rather than 403. `leading_key` is the prefix (up to
 //! and including the first `#`) of the item's partition key, what a `dynamodb:LeadingKeys`
 //! condition is written against. Nothing else of the request (no payload) is written.
 //!
@@ -167,6 +170,8 @@ fn query_prefix(
 fn queue_resource(url: &str) -> String {
     if std::env::var("ORDER_EVENTS_QUEUE_URL").is_ok_and(|queue| queue == url) {
         "order-events-queue".to_owned()
+    } else if std::env::var("SEARCH_INDEX_QUEUE_URL").is_ok_and(|queue| queue == url) {
+        "search-index-queue".to_owned()
     } else {
         format!("queue:{}", url.rsplit('/').next().unwrap_or(url))
     }
@@ -308,26 +313,57 @@ pub fn describe(input: &Input) -> Vec<Call> {
     #[cfg(feature = "s3")]
     {
         use aws_sdk_s3::operation as s3;
-        let object = |action: &str, key: Option<&str>| {
+        // The search index bucket (`SEARCH_INDEX_BUCKET`) or the files bucket.
+        let bucket_kind = |bucket: Option<&str>| {
+            let search_index = std::env::var("SEARCH_INDEX_BUCKET").ok();
+            if bucket.is_some() && bucket == search_index.as_deref() {
+                "search-index-bucket"
+            } else {
+                "files-bucket"
+            }
+        };
+        let object = |action: &str, bucket: Option<&str>, key: Option<&str>| {
             // The grant is on the key prefix (`<bucket>/orders/*`), the object key's first segment.
             let prefix = key
                 .and_then(|key| key.split_once('/'))
                 .map_or("", |(first, _)| first);
-            vec![Call::new(action, format!("files-bucket:{prefix}/"), None)]
+            Call::new(action, format!("{}:{prefix}/", bucket_kind(bucket)), None)
         };
+        // The code tells a missing object from a refused one after these (a file never
+        // uploaded; the index manifest before the first publication), and S3 answers 404 rather
+        // than 403 only to a caller that may list the bucket.
+        let listed = |bucket: Option<&str>| Call::new("s3:ListBucket", bucket_kind(bucket), None);
         // A presigned POST is authorised as PutObject, like the presigned PutObject that gives
         // its URL (`files::FileStorage::presign_upload`); HeadObject needs s3:GetObject.
         if let Some(put) = input.downcast_ref::<s3::put_object::PutObjectInput>() {
-            return object("s3:PutObject", put.key.as_deref());
+            return vec![object(
+                "s3:PutObject",
+                put.bucket.as_deref(),
+                put.key.as_deref(),
+            )];
         }
         if let Some(get) = input.downcast_ref::<s3::get_object::GetObjectInput>() {
-            return object("s3:GetObject", get.key.as_deref());
+            let bucket = get.bucket.as_deref();
+            let read = object("s3:GetObject", bucket, get.key.as_deref());
+            return if bucket_kind(bucket) == "search-index-bucket" {
+                vec![read, listed(bucket)]
+            } else {
+                vec![read]
+            };
         }
         if let Some(head) = input.downcast_ref::<s3::head_object::HeadObjectInput>() {
-            return object("s3:GetObject", head.key.as_deref());
+            let bucket = head.bucket.as_deref();
+            return vec![
+                object("s3:GetObject", bucket, head.key.as_deref()),
+                listed(bucket),
+            ];
         }
         if let Some(delete) = input.downcast_ref::<s3::delete_object::DeleteObjectInput>() {
-            return object("s3:DeleteObject", delete.key.as_deref());
+            return vec![object(
+                "s3:DeleteObject",
+                delete.bucket.as_deref(),
+                delete.key.as_deref(),
+            )];
         }
     }
     // The management API: every call is execute-api:ManageConnections on the stage's

@@ -16,6 +16,16 @@ pub struct Config {
     pub table_name: String,
     /// `ORDER_EVENTS_QUEUE_URL`: where the dispatcher sends order events (optional for API functions).
     pub order_events_queue_url: Option<String>,
+    /// `SEARCH_INDEX_QUEUE_URL`: where the dispatcher sends gig hints for the search index
+    /// writer (`indexer`); only the dispatcher reads it.
+    pub search_index_queue_url: Option<String>,
+    /// `SEARCH_INDEX_POLL_SECS` (default 15): how often the `search` function asks the search
+    /// index bucket for a newer version (a conditional GET; unchanged costs one 304).
+    pub search_index_poll: Duration,
+    /// `SEARCH_INDEX_RETIRED_FILES_KEPT_SECS` (default 600): how long the index writer leaves a
+    /// file no index version names any more before deleting it (longer than any reader takes to
+    /// move past the version that named it).
+    pub search_index_retired_files_kept: Duration,
     /// `JWT_ISSUER` / `JWT_AUDIENCE`: checked on every access token.
     pub jwt_issuer: String,
     pub jwt_audience: String,
@@ -237,6 +247,26 @@ pub const ENV_VARS: &[EnvVar] = &[
         "the events queue (`dispatcher` sends every event; `auth` the account mails)",
     ),
     env_var(
+        "SEARCH_INDEX_QUEUE_URL",
+        "",
+        "the search index queue (`dispatcher` sends a hint per changed gig; `indexer` reads it)",
+    ),
+    env_var(
+        "SEARCH_INDEX_BUCKET",
+        "",
+        "the S3 bucket holding the published gig search index (`search` reads it, `indexer` writes it); the stacks create it, `gigctl setup` creates it in moto",
+    ),
+    env_var(
+        "SEARCH_INDEX_POLL_SECS",
+        "15",
+        "how often `search` checks the search index bucket for a newer version",
+    ),
+    env_var(
+        "SEARCH_INDEX_RETIRED_FILES_KEPT_SECS",
+        "600",
+        "how long `indexer` leaves a file no index version names any more before deleting it",
+    ),
+    env_var(
         "APP_BASE_URL",
         "http://localhost:3000",
         "the web app the verification and reset links open (`auth`; the stacks' `AppBaseUrl` parameter)",
@@ -426,6 +456,11 @@ impl Config {
         Ok(Self {
             table_name: env.required("TABLE_NAME")?,
             order_events_queue_url: optional("ORDER_EVENTS_QUEUE_URL"),
+            search_index_queue_url: optional("SEARCH_INDEX_QUEUE_URL"),
+            search_index_poll: Duration::from_secs(env.number("SEARCH_INDEX_POLL_SECS", 15)?),
+            search_index_retired_files_kept: Duration::from_secs(
+                env.number("SEARCH_INDEX_RETIRED_FILES_KEPT_SECS", 600)?,
+            ),
             jwt_issuer: optional("JWT_ISSUER").unwrap_or_else(|| "gigmarket".to_owned()),
             jwt_audience: optional("JWT_AUDIENCE").unwrap_or_else(|| "gigmarket-api".to_owned()),
             access_token_ttl: Duration::from_secs(env.number("ACCESS_TOKEN_TTL_SECS", 900)?),
@@ -520,6 +555,9 @@ impl Config {
         Self {
             table_name: table_name.into(),
             order_events_queue_url: None,
+            search_index_queue_url: None,
+            search_index_poll: Duration::from_secs(15),
+            search_index_retired_files_kept: Duration::from_secs(600),
             jwt_issuer: "gigmarket".to_owned(),
             jwt_audience: "gigmarket-api".to_owned(),
             access_token_ttl: Duration::from_secs(900),

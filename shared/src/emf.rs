@@ -3,8 +3,8 @@
 //! extra latency).
 //!
 //! Namespace `METRICS_NAMESPACE` (the stacks set `Gigmarket/<stage>`; default `Gigmarket`), no
-//! dimensions, unit Count. A small writer rather than a metrics crate: four counters need no
-//! registry or flush hook, and nothing here can hold an invocation up.
+//! dimensions, unit Count (durations Milliseconds). A small writer rather than a metrics crate: a
+//! few counters need no registry or flush hook, and nothing here can hold an invocation up.
 
 use std::io::Write;
 
@@ -24,16 +24,28 @@ pub const MAIL_FAILURES: &str = "MailFailures";
 pub const WEBHOOK_SIGNATURE_FAILURES: &str = "WebhookSignatureFailures";
 /// A push to a live WebSocket connection failed (not gone); its record is retried (realtime).
 pub const PUSH_FAILURES: &str = "PushFailures";
+/// The `search` function could not bring its copy of the index to the published version (a
+/// manifest naming a missing file, S3 unreachable); it keeps serving the version it has
+/// (alarmed).
+pub const SEARCH_INDEX_REFRESH_FAILURES: &str = "SearchIndexRefreshFailures";
+/// Milliseconds from a gig hint's enqueueing to the publication that applied it (indexer; its
+/// p99 is alarmed): how stale search can be.
+pub const SEARCH_INDEX_LAG: &str = "SearchIndexLag";
 
 /// The EMF line for `value` of `metric` at `timestamp_ms`.
 pub fn emf_line(namespace: &str, metric: &str, value: u64, timestamp_ms: i128) -> Value {
+    emf_line_in(namespace, metric, value, "Count", timestamp_ms)
+}
+
+/// [`emf_line`] in `unit` (a CloudWatch unit name).
+fn emf_line_in(namespace: &str, metric: &str, value: u64, unit: &str, timestamp_ms: i128) -> Value {
     json!({
         "_aws": {
             "Timestamp": timestamp_ms,
             "CloudWatchMetrics": [{
                 "Namespace": namespace,
                 "Dimensions": [[]],
-                "Metrics": [{"Name": metric, "Unit": "Count"}],
+                "Metrics": [{"Name": metric, "Unit": unit}],
             }],
         },
         metric: value,
@@ -45,9 +57,18 @@ pub fn count(metric: &str, value: u64) {
     if value == 0 {
         return;
     }
+    write(metric, value, "Count");
+}
+
+/// Writes one duration in milliseconds (a data point even when zero: a fast one is news too).
+pub fn milliseconds(metric: &str, value: u64) {
+    write(metric, value, "Milliseconds");
+}
+
+fn write(metric: &str, value: u64, unit: &str) {
     let namespace = std::env::var("METRICS_NAMESPACE").unwrap_or_else(|_| "Gigmarket".to_owned());
     let now = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
-    let mut line = emf_line(&namespace, metric, value, now).to_string();
+    let mut line = emf_line_in(&namespace, metric, value, unit, now).to_string();
     line.push('\n');
     let _ = std::io::stdout().lock().write_all(line.as_bytes());
 }

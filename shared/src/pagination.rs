@@ -65,8 +65,25 @@ pub struct Position {
     pub(crate) key: Value,
 }
 
+impl Position {
+    /// A position in a listing the table does not hold (the search index's results): `scope`
+    /// names the query, `key` where its next page starts.
+    pub fn new(scope: String, key: Value) -> Self {
+        Self { scope, key }
+    }
+
+    /// Where the next page of the listing `scope` starts; a cursor of another listing is a 400.
+    pub fn key_in(&self, scope: &str) -> ApiResult<&Value> {
+        if self.scope == scope {
+            Ok(&self.key)
+        } else {
+            Err(invalid_cursor())
+        }
+    }
+}
+
 /// The error for any cursor that is not a position of this listing.
-pub(crate) fn invalid_cursor() -> ApiError {
+pub fn invalid_cursor() -> ApiError {
     ApiError::invalid("cursor", "invalid_cursor", INVALID_CURSOR)
 }
 

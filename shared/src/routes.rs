@@ -49,7 +49,7 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/orders/{id}/files", "orders"),
     route("GET", "/orders/{id}/files/{file_id}", "orders"),
     route("DELETE", "/orders/{id}/files/{file_id}", "orders"),
-    route("GET", "/gigs", "gigs"),
+    route("GET", "/gigs", "search"),
     route("POST", "/gigs", "gigs"),
     route("GET", "/gigs/{id}", "gigs"),
     route("PATCH", "/gigs/{id}", "gigs"),

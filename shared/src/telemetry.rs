@@ -27,6 +27,10 @@ pub const OWN_CRATES: &[&str] = &[
     "realtime",
     "payments",
     "payouts",
+    "search",
+    "indexer",
+    // The search crate's use cases log from the `search` and `indexer` functions.
+    "gigmarket_search",
 ];
 
 /// The `EnvFilter` directives for a configured level (`DEBUG`, `info`, ...; unknown: INFO).

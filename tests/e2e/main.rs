@@ -3,7 +3,7 @@
 //! the API: register, read and edit the profile, refresh, log out; an order's whole lifecycle
 //! with its mail, through the local bridge; reviews, messaging, publishing and moderation. The
 //! modules hold the sample events and wrong triggers at the invoke endpoint, the scheduler's
-//! runs on deadlines moved into the past, and the admin area.
+//! runs on deadlines moved into the past, the admin area, and search through the index pipeline.
 
 mod admin;
 mod files;
@@ -11,6 +11,7 @@ mod payouts;
 mod realtime;
 mod samples;
 mod scheduler;
+mod search;
 
 use gigmarket_shared::domain::order::{Order, TimelineEntry};
 use gigmarket_shared::events::Event;

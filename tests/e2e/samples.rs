@@ -86,6 +86,13 @@ async fn sample_events_are_answered_through_the_invoke_endpoint() {
     ] {
         assert!(summary[count].is_u64(), "{count} in {summary}");
     }
+    // The indexer's rule: the full rebuild, answered with its run.
+    let rebuilt = invoke("indexer", &sample("indexer/scheduled.json", &[]))
+        .await
+        .expect("the rebuild runs");
+    for count in ["listed", "unlisted"] {
+        assert!(rebuilt[count].is_u64(), "{count} in {rebuilt}");
+    }
 }
 
 /// A stream batch to the notifier, a queue batch to the dispatcher, an API request to the
@@ -95,8 +102,10 @@ async fn event_functions_refuse_events_of_another_trigger() {
     for (function, relative) in [
         ("notifier", "dispatcher/order-paid.json"),
         ("dispatcher", "notifier/order-paid.json"),
-        ("scheduler", "gigs/browse-gigs.json"),
-        ("notifier", "gigs/browse-gigs.json"),
+        ("scheduler", "search/browse-gigs.json"),
+        ("notifier", "search/browse-gigs.json"),
+        ("indexer", "search/browse-gigs.json"),
+        ("indexer", "dispatcher/order-paid.json"),
     ] {
         let refusal = invoke(function, &sample(relative, &[]))
             .await

@@ -392,7 +392,7 @@ async fn each_decision_is_mailed_to_the_owner_once() {
 
     let stream_event = pipeline.stream_event().await;
     let response =
-        dispatcher::handle(stream_event.clone(), &pipeline.sqs, &pipeline.queue_url).await;
+        dispatcher::handle(stream_event.clone(), &pipeline.sqs, &pipeline.queues()).await;
     assert!(response.batch_item_failures.is_empty(), "{response:?}");
     let messages = pipeline.receive_all().await;
     let events: Vec<Event> = messages
@@ -420,7 +420,7 @@ async fn each_decision_is_mailed_to_the_owner_once() {
     assert_eq!(removal.event_id, format!("gig:{approved}:{audit_id}"));
 
     // The stream redelivers the batch: the same events again; the notifier sends each once.
-    let again = dispatcher::handle(stream_event, &pipeline.sqs, &pipeline.queue_url).await;
+    let again = dispatcher::handle(stream_event, &pipeline.sqs, &pipeline.queues()).await;
     assert!(again.batch_item_failures.is_empty());
     let mut all = messages.clone();
     all.extend(pipeline.receive_all().await);

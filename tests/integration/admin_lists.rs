@@ -177,7 +177,7 @@ async fn both_parties_are_mailed_that_an_admin_cancelled_and_why() {
     assert_eq!(response.status, 200, "{response:?}");
 
     let stream_event = pipeline.stream_event().await;
-    let dispatched = dispatcher::handle(stream_event, &pipeline.sqs, &pipeline.queue_url).await;
+    let dispatched = dispatcher::handle(stream_event, &pipeline.sqs, &pipeline.queues()).await;
     assert!(dispatched.batch_item_failures.is_empty(), "{dispatched:?}");
     let messages = pipeline.receive_all().await;
     let notifier = app.notifier();

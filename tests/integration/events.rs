@@ -87,7 +87,7 @@ const HTTP_SAMPLES: &[(&str, u16)] = &[
     // An admin finds it in the review queue and approves it with the ETag reviewed.
     ("admin/gig-review-queue.json", 200),
     ("admin/approve-gig.json", 200),
-    ("gigs/browse-gigs.json", 200),
+    ("search/browse-gigs.json", 200),
     ("gigs/get-gig.json", 200),
     ("gigs/my-gigs.json", 200),
     ("orders/place-order.json", 201),
@@ -170,6 +170,8 @@ const EVENT_SAMPLES: &[(&str, &str)] = &[
     ("notifier/withdrawal-sent.json", "aws:sqs"),
     ("scheduler/scheduled.json", "aws.events"),
     ("realtime/message-sent.json", "aws:dynamodb"),
+    ("indexer/gig-hints.json", "aws:sqs"),
+    ("indexer/scheduled.json", "aws.events"),
 ];
 
 /// The WebSocket API's events for `realtime`, each with its route key, in the order a
@@ -397,7 +399,7 @@ async fn every_api_sample_gets_its_expected_response() {
                 assert_eq!(body["status"], "rejected");
                 assert!(body["rejection_reason"].as_str().is_some());
             }
-            "gigs/browse-gigs.json" | "gigs/my-gigs.json" => {
+            "search/browse-gigs.json" | "gigs/my-gigs.json" => {
                 let ids: Vec<&str> = body["items"]
                     .as_array()
                     .expect("items")
@@ -553,7 +555,7 @@ async fn the_dispatcher_sample_queues_one_order_event() {
     let batch: StreamEvent =
         serde_json::from_str(&sample("dispatcher/order-paid.json")).expect("a stream event");
     assert_eq!(batch.records.len(), 2);
-    let response = dispatcher::handle(batch, &pipeline.sqs, &pipeline.queue_url).await;
+    let response = dispatcher::handle(batch, &pipeline.sqs, &pipeline.queues()).await;
     assert!(response.batch_item_failures.is_empty(), "{response:?}");
     let messages = pipeline.receive_all().await;
     assert_eq!(messages.len(), 1, "the timeline entry is no event");
@@ -630,7 +632,7 @@ async fn the_payout_samples_queue_their_event_and_mail_it_once() {
         ),
     ] {
         let batch: StreamEvent = serde_json::from_str(&sample(record)).expect("a stream event");
-        let response = dispatcher::handle(batch, &pipeline.sqs, &pipeline.queue_url).await;
+        let response = dispatcher::handle(batch, &pipeline.sqs, &pipeline.queues()).await;
         assert!(
             response.batch_item_failures.is_empty(),
             "{record}: {response:?}"

@@ -337,23 +337,43 @@ fn keyset_initialiser_is_one_piece_of_code() {
     );
 }
 
-/// The order-events queue redrives to its DLQ after as many receives as `gigctl setup` uses locally.
+/// The order-events and search index queues redrive to their DLQs after as many receives as
+/// `gigctl setup` uses locally.
 #[test]
-fn order_events_queue_redrives_to_its_dlq() {
+fn queues_redrive_to_their_dlqs() {
     let sam = sam_template();
-    let redrive = &sam["Resources"]["OrderEventsQueue"]["Properties"]["RedrivePolicy"];
-    assert_eq!(redrive["maxReceiveCount"], 5);
-    assert_eq!(
-        redrive["deadLetterTargetArn"],
-        json!({"!GetAtt": "OrderEventsDlq.Arn"})
-    );
+    for (queue, dlq) in [
+        ("OrderEventsQueue", "OrderEventsDlq"),
+        ("SearchIndexQueue", "SearchIndexDlq"),
+    ] {
+        let redrive = &sam["Resources"][queue]["Properties"]["RedrivePolicy"];
+        assert_eq!(redrive["maxReceiveCount"], 5, "{queue}");
+        assert_eq!(
+            redrive["deadLetterTargetArn"],
+            json!({"!GetAtt": format!("{dlq}.Arn")}),
+            "{queue}"
+        );
+    }
     let cdk = cdk_template(CDK_STACK);
-    let redrives: Vec<&Value> = resources_of_type(&cdk, "AWS::SQS::Queue")
+    let mut redrives: Vec<(String, String)> = resources_of_type(&cdk, "AWS::SQS::Queue")
         .into_iter()
-        .filter_map(|(_, queue)| queue["Properties"].get("RedrivePolicy"))
+        .filter_map(|(id, queue)| {
+            let redrive = queue["Properties"].get("RedrivePolicy")?;
+            assert_eq!(redrive["maxReceiveCount"], 5, "{id}");
+            let dlq = redrive["deadLetterTargetArn"]["Fn::GetAtt"][0].as_str()?;
+            Some((id.to_owned(), dlq.to_owned()))
+        })
         .collect();
-    assert_eq!(redrives.len(), 1, "one queue with a DLQ: {redrives:?}");
-    assert_eq!(redrives[0]["maxReceiveCount"], 5);
+    redrives.sort();
+    assert_eq!(redrives.len(), 2, "two queues with a DLQ: {redrives:?}");
+    assert!(
+        redrives[0].0.starts_with("OrderEventsQueue")
+            && redrives[0].1.starts_with("OrderEventsDlq")
+    );
+    assert!(
+        redrives[1].0.starts_with("SearchIndexQueue")
+            && redrives[1].1.starts_with("SearchIndexDlq")
+    );
 }
 
 /// SAM functions by crate name.
@@ -499,13 +519,13 @@ fn sam_and_cdk_grant_each_function_the_same_access() {
     }
 }
 
-/// The stream trigger of the dispatcher, the queue trigger of the notifier and the scheduler's
-/// schedule, in both deployments.
+/// The stream trigger of the dispatcher, the queue triggers of the notifier and the indexer, and
+/// the scheduler's and the indexer's schedules, in both deployments.
 #[test]
 fn event_driven_functions_are_wired_in_sam_and_cdk() {
     use gigmarket_shared::store::entity;
     let only_order_items = json!({"dynamodb": {"NewImage": {"entity": {"S": [entity::ORDER, entity::REVIEW, entity::MESSAGE, entity::DISPUTE]}}}});
-    let decided_gigs = json!({"dynamodb": {"NewImage": {"entity": {"S": [entity::GIG]}, "decision_id": {"S": [{"exists": true}]}}}});
+    let gigs = json!({"dynamodb": {"NewImage": {"entity": {"S": [entity::GIG]}}}});
     let cleared_earnings = json!({"dynamodb": {
         "NewImage": {"entity": {"S": [entity::EARNING]}, "status": {"S": ["available"]}},
         "OldImage": {"status": {"S": ["pending"]}}
@@ -538,13 +558,13 @@ fn event_driven_functions_are_wired_in_sam_and_cdk() {
             filters,
             vec![
                 only_order_items.clone(),
-                decided_gigs.clone(),
+                gigs.clone(),
                 cleared_earnings.clone(),
                 settled_withdrawals.clone(),
                 issued_admin_refunds.clone()
             ],
-            "{deployment}: the dispatcher sees order, review, message and dispute items, decided \
-             gigs, cleared earnings and settled withdrawals only"
+            "{deployment}: the dispatcher sees order, review, message, dispute and gig items, \
+             cleared earnings, settled withdrawals and issued admin refunds only"
         );
     };
 
@@ -580,10 +600,25 @@ fn event_driven_functions_are_wired_in_sam_and_cdk() {
         event_of("scheduler", "Schedule")["Schedule"],
         "rate(15 minutes)"
     );
+    let hints = event_of("indexer", "SQS");
+    assert_eq!(hints["Queue"], json!({"!GetAtt": "SearchIndexQueue.Arn"}));
+    assert_eq!(
+        hints["FunctionResponseTypes"],
+        json!(["ReportBatchItemFailures"])
+    );
+    assert_eq!(event_of("indexer", "Schedule")["Schedule"], "rate(1 hour)");
+    assert_eq!(
+        functions["indexer"]["Properties"]["ReservedConcurrentExecutions"], 1,
+        "one index writer"
+    );
     let dispatcher_statements = sam_statements(functions["dispatcher"]);
     let send = statement_with_sid(&dispatcher_statements, "OrderEvents").expect("dispatcher sends");
     assert_eq!(send["Action"], "sqs:SendMessage");
     assert_eq!(send["Resource"], json!({"!GetAtt": "OrderEventsQueue.Arn"}));
+    let hint =
+        statement_with_sid(&dispatcher_statements, "SearchIndexHints").expect("dispatcher hints");
+    assert_eq!(hint["Action"], "sqs:SendMessage");
+    assert_eq!(hint["Resource"], json!({"!GetAtt": "SearchIndexQueue.Arn"}));
     assert_eq!(
         functions["notifier"]["Properties"]["Policies"]
             .as_array()
@@ -646,10 +681,35 @@ fn event_driven_functions_are_wired_in_sam_and_cdk() {
         }),
         "the scheduler runs every 15 minutes"
     );
+    let hints = mapping_of("indexer");
+    assert!(
+        hints["EventSourceArn"]["Fn::GetAtt"][0]
+            .as_str()
+            .is_some_and(|id| id.starts_with("SearchIndexQueue"))
+    );
+    assert_eq!(
+        hints["FunctionResponseTypes"],
+        json!(["ReportBatchItemFailures"])
+    );
     let functions = cdk_functions(&cdk);
+    let indexer_id = functions["indexer"].0.clone();
+    assert!(
+        rules.iter().any(|(_, rule)| {
+            rule["Properties"]["ScheduleExpression"] == "rate(1 hour)"
+                && rule["Properties"]["Targets"][0]["Arn"]["Fn::GetAtt"][0] == json!(indexer_id)
+        }),
+        "the index is rebuilt hourly"
+    );
+    assert_eq!(
+        functions["indexer"].1["Properties"]["ReservedConcurrentExecutions"], 1,
+        "one index writer"
+    );
     let dispatcher_statements = cdk_statements(&cdk, functions["dispatcher"].1);
     let send = statement_with_sid(&dispatcher_statements, "OrderEvents").expect("dispatcher sends");
     assert_eq!(send["Action"], "sqs:SendMessage");
+    let hint =
+        statement_with_sid(&dispatcher_statements, "SearchIndexHints").expect("dispatcher hints");
+    assert_eq!(hint["Action"], "sqs:SendMessage");
     let notifier_role = &functions["notifier"].1["Properties"]["Role"]["Fn::GetAtt"][0];
     let notifier_policies =
         &resources[notifier_role.as_str().unwrap()]["Properties"]["ManagedPolicyArns"];
@@ -680,7 +740,32 @@ fn notifier_times_out_before_redelivery_and_claim_takeover() {
     assert_eq!(cdk_timeout, json!(timeout), "CDK and SAM agree");
     let cdk_visibility: Vec<Value> = resources_of_type(&cdk, "AWS::SQS::Queue")
         .into_iter()
-        .filter(|(_, queue)| queue["Properties"].get("RedrivePolicy").is_some())
+        .filter(|(id, _)| id.starts_with("OrderEventsQueue"))
+        .map(|(_, queue)| queue["Properties"]["VisibilityTimeout"].clone())
+        .collect();
+    assert_eq!(cdk_visibility, vec![json!(visibility)]);
+}
+
+/// An indexer batch is done (or given up) before its hints become visible again.
+#[test]
+fn indexer_times_out_before_redelivery() {
+    let sam = sam_template();
+    let timeout = sam_functions(&sam)["indexer"]["Properties"]["Timeout"]
+        .as_i64()
+        .expect("the indexer's timeout");
+    let visibility = sam["Resources"]["SearchIndexQueue"]["Properties"]["VisibilityTimeout"]
+        .as_i64()
+        .expect("visibility timeout");
+    assert!(timeout * 6 <= visibility, "AWS: visibility >= 6 x timeout");
+    let cdk = cdk_template(CDK_STACK);
+    assert_eq!(
+        cdk_functions(&cdk)["indexer"].1["Properties"]["Timeout"],
+        json!(timeout),
+        "CDK and SAM agree"
+    );
+    let cdk_visibility: Vec<Value> = resources_of_type(&cdk, "AWS::SQS::Queue")
+        .into_iter()
+        .filter(|(id, _)| id.starts_with("SearchIndexQueue"))
         .map(|(_, queue)| queue["Properties"]["VisibilityTimeout"].clone())
         .collect();
     assert_eq!(cdk_visibility, vec![json!(visibility)]);
@@ -821,13 +906,21 @@ fn alarms(deployment: &str, template: &Value) -> BTreeSet<(String, String, Strin
     let mut found = BTreeSet::new();
     for (id, alarm) in resources_of_type(template, "AWS::CloudWatch::Alarm") {
         let properties = &alarm["Properties"];
-        assert_eq!(properties["Threshold"], 0, "{deployment} {id}");
         assert_eq!(
             properties["ComparisonOperator"], "GreaterThanThreshold",
             "{deployment} {id}"
         );
         assert_eq!(properties["EvaluationPeriods"], 1, "{deployment} {id}");
-        assert_eq!(properties["Period"], 300, "{deployment} {id}");
+        // The index lag (indexer, EMF milliseconds): its p99 over a quarter hour above a minute.
+        // Every other alarm fires on anything in five minutes.
+        if properties["MetricName"] == gigmarket_shared::emf::SEARCH_INDEX_LAG {
+            assert_eq!(properties["Threshold"], 60_000, "{deployment} {id}");
+            assert_eq!(properties["Period"], 900, "{deployment} {id}");
+            assert_eq!(properties["ExtendedStatistic"], "p99", "{deployment} {id}");
+        } else {
+            assert_eq!(properties["Threshold"], 0, "{deployment} {id}");
+            assert_eq!(properties["Period"], 300, "{deployment} {id}");
+        }
         assert_eq!(
             properties["TreatMissingData"], "notBreaching",
             "{deployment} {id}"
@@ -862,7 +955,7 @@ fn alarms(deployment: &str, template: &Value) -> BTreeSet<(String, String, Strin
         let watched = match dimensions[0]["Name"].as_str().unwrap_or_default() {
             "FunctionName" => format!("function {}", functions[&target]),
             "QueueName" => {
-                let queue = ["OrderEventsDlq", "StreamFailuresDlq"]
+                let queue = ["OrderEventsDlq", "StreamFailuresDlq", "SearchIndexDlq"]
                     .into_iter()
                     .find(|queue| target.starts_with(queue))
                     .unwrap_or_else(|| panic!("{deployment} {id}: queue {target}"));
@@ -903,7 +996,7 @@ fn sam_and_cdk_have_the_same_alarms() {
             expected.insert(entry("AWS/Lambda", metric, format!("function {name}")));
         }
     }
-    for queue in ["OrderEventsDlq", "StreamFailuresDlq"] {
+    for queue in ["OrderEventsDlq", "StreamFailuresDlq", "SearchIndexDlq"] {
         expected.insert(entry(
             "AWS/SQS",
             "ApproximateNumberOfMessagesVisible",
@@ -913,9 +1006,13 @@ fn sam_and_cdk_have_the_same_alarms() {
     expected.insert(entry("AWS/ApiGateway", "5xx", "api".to_owned()));
     // A push to a live connection failed (realtime, EMF `PushFailures`); a Stripe delivery's
     // signature did not verify (payments, EMF `WebhookSignatureFailures`).
+    // The search index: `search` kept an older version (EMF `SearchIndexRefreshFailures`), and
+    // the indexer's lag (EMF `SearchIndexLag`).
     for metric in [
         gigmarket_shared::emf::PUSH_FAILURES,
         gigmarket_shared::emf::WEBHOOK_SIGNATURE_FAILURES,
+        gigmarket_shared::emf::SEARCH_INDEX_REFRESH_FAILURES,
+        gigmarket_shared::emf::SEARCH_INDEX_LAG,
     ] {
         expected.insert(entry("Gigmarket/<stage>", metric, "metric".to_owned()));
     }
@@ -1330,8 +1427,11 @@ fn the_files_bucket_is_private_and_the_same_in_sam_and_cdk() {
     let sam = sam_template();
     let cdk = cdk_template(CDK_STACK);
     let bucket = |template: &Value| -> Value {
-        let buckets = resources_of_type(template, "AWS::S3::Bucket");
-        assert_eq!(buckets.len(), 1, "one bucket: {buckets:?}");
+        let buckets: Vec<(&String, &Value)> = resources_of_type(template, "AWS::S3::Bucket")
+            .into_iter()
+            .filter(|(id, _)| id.starts_with("FilesBucket"))
+            .collect();
+        assert_eq!(buckets.len(), 1, "one files bucket: {buckets:?}");
         buckets[0].1["Properties"].clone()
     };
     let (sam_bucket, cdk_bucket) = (bucket(&sam), bucket(&cdk));
@@ -1386,12 +1486,21 @@ fn the_files_bucket_is_private_and_the_same_in_sam_and_cdk() {
             found
                 .iter()
                 .filter(|statement| statement["Action"].to_string().contains("s3:"))
+                // The search index bucket's grants: `the_search_index_bucket_...`.
+                .filter(|statement| {
+                    !statement["Resource"]
+                        .to_string()
+                        .contains("SearchIndexBucket")
+                })
                 .map(|statement| {
                     let resource = statement["Resource"].to_string();
                     let prefix = if resource.contains("/orders/*") {
                         "orders/"
                     } else if resource.contains("/conversations/*") {
                         "conversations/"
+                    } else if !resource.contains("/*") {
+                        // s3:ListBucket on the bucket itself.
+                        ""
                     } else {
                         panic!("{name}: S3 beyond a file prefix: {resource}")
                     };
@@ -1400,16 +1509,20 @@ fn the_files_bucket_is_private_and_the_same_in_sam_and_cdk() {
                 .collect()
         };
         let expected: Vec<(BTreeSet<String>, String)> = match name.as_str() {
-            "orders" | "messages" => vec![(
-                ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"]
-                    .map(str::to_owned)
-                    .into(),
-                if name == "orders" {
-                    "orders/".to_owned()
-                } else {
-                    "conversations/".to_owned()
-                },
-            )],
+            // ListBucket: a HeadObject of a file never uploaded is a 404, not a 403.
+            "orders" | "messages" => vec![
+                (
+                    ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"]
+                        .map(str::to_owned)
+                        .into(),
+                    if name == "orders" {
+                        "orders/".to_owned()
+                    } else {
+                        "conversations/".to_owned()
+                    },
+                ),
+                (["s3:ListBucket"].map(str::to_owned).into(), String::new()),
+            ],
             "scheduler" => vec![(
                 ["s3:DeleteObject"].map(str::to_owned).into(),
                 "orders/".to_owned(),
@@ -1418,5 +1531,83 @@ fn the_files_bucket_is_private_and_the_same_in_sam_and_cdk() {
         };
         assert_eq!(s3(&sam_found), expected, "SAM {name}");
         assert_eq!(s3(&cdk_found), expected, "CDK {name}");
+    }
+}
+
+/// The search index bucket: private like the files bucket, no CORS (no browser reaches it), and
+/// only `search` (reads) and `indexer` (reads, writes, deletes) touch its `search-index/`.
+#[test]
+fn the_search_index_bucket_is_private_and_only_its_two_functions_reach_it() {
+    let sam = sam_template();
+    let cdk = cdk_template(CDK_STACK);
+    for (deployment, template) in [("SAM", &sam), ("CDK", &cdk)] {
+        let buckets: Vec<(&String, &Value)> = resources_of_type(template, "AWS::S3::Bucket")
+            .into_iter()
+            .filter(|(id, _)| id.starts_with("SearchIndexBucket"))
+            .collect();
+        assert_eq!(buckets.len(), 1, "{deployment}: one search index bucket");
+        let properties = &buckets[0].1["Properties"];
+        let block = &properties["PublicAccessBlockConfiguration"];
+        for flag in [
+            "BlockPublicAcls",
+            "BlockPublicPolicy",
+            "IgnorePublicAcls",
+            "RestrictPublicBuckets",
+        ] {
+            assert_eq!(block[flag], true, "{deployment} {flag}");
+        }
+        assert!(properties["CorsConfiguration"].is_null(), "{deployment}");
+        assert_eq!(
+            properties["OwnershipControls"]["Rules"][0]["ObjectOwnership"],
+            "BucketOwnerEnforced"
+        );
+    }
+    let sam_functions = sam_functions(&sam);
+    let cdk_functions = cdk_functions(&cdk);
+    for name in function_crates() {
+        let reach = |found: &[Value]| -> BTreeSet<(BTreeSet<String>, bool)> {
+            found
+                .iter()
+                .filter(|statement| {
+                    statement["Resource"]
+                        .to_string()
+                        .contains("SearchIndexBucket")
+                })
+                .map(|statement| {
+                    let resource = statement["Resource"].to_string();
+                    (
+                        action_set(Some(statement)),
+                        resource.contains("/search-index/*"),
+                    )
+                })
+                .collect()
+        };
+        let set = |actions: &[&str]| actions.iter().map(|action| (*action).to_owned()).collect();
+        let expected: BTreeSet<(BTreeSet<String>, bool)> = match name.as_str() {
+            "search" => [
+                (set(&["s3:GetObject"]), true),
+                (set(&["s3:ListBucket"]), false),
+            ]
+            .into(),
+            "indexer" => [
+                (
+                    set(&["s3:DeleteObject", "s3:GetObject", "s3:PutObject"]),
+                    true,
+                ),
+                (set(&["s3:ListBucket"]), false),
+            ]
+            .into(),
+            _ => BTreeSet::new(),
+        };
+        assert_eq!(
+            reach(&sam_statements(sam_functions[&name])),
+            expected,
+            "SAM {name}"
+        );
+        assert_eq!(
+            reach(&cdk_statements(&cdk, cdk_functions[&name].1)),
+            expected,
+            "CDK {name}"
+        );
     }
 }

@@ -36,6 +36,7 @@ mod refunds;
 mod reviews;
 mod routes;
 mod scheduler;
+mod search_hints;
 mod search_index;
 mod sessions;
 mod stripe_client;

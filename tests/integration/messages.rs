@@ -600,7 +600,7 @@ async fn message_mails_are_throttled_per_conversation_and_skipped_once_read() {
     assert_eq!(read.status, 200);
 
     let stream_event = pipeline.stream_event().await;
-    let response = dispatcher::handle(stream_event, &pipeline.sqs, &pipeline.queue_url).await;
+    let response = dispatcher::handle(stream_event, &pipeline.sqs, &pipeline.queues()).await;
     assert!(response.batch_item_failures.is_empty(), "{response:?}");
     let messages = pipeline.receive_all().await;
     let events: Vec<Event> = messages

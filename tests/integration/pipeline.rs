@@ -29,8 +29,8 @@ async fn order_changes_become_events_and_each_mail_is_sent_once() {
         stream_event.records.len() > 4,
         "users, gig, order items and timeline entries are all on the stream"
     );
-    let queue_url = &pipeline.queue_url;
-    let response = dispatcher::handle(stream_event.clone(), &pipeline.sqs, queue_url).await;
+    let response =
+        dispatcher::handle(stream_event.clone(), &pipeline.sqs, &pipeline.queues()).await;
     assert!(response.batch_item_failures.is_empty(), "{response:?}");
     let messages = pipeline.receive_all().await;
     let events: Vec<Event> = messages
@@ -69,7 +69,7 @@ async fn order_changes_become_events_and_each_mail_is_sent_once() {
 
     // The stream retries the batch (say the dispatcher died after sending): the same events
     // again, with the same ids.
-    let again = dispatcher::handle(stream_event, &pipeline.sqs, queue_url).await;
+    let again = dispatcher::handle(stream_event, &pipeline.sqs, &pipeline.queues()).await;
     assert!(again.batch_item_failures.is_empty());
     let duplicates = pipeline.receive_all().await;
     let duplicate_ids: HashSet<String> = duplicates
@@ -122,12 +122,8 @@ async fn notifier_fails_only_the_bad_messages() {
         .create_active_gig(cast.freelancer.id, Revisions::Limited(1))
         .await;
     app.order_in(&cast, &gig, "pending").await;
-    let response = dispatcher::handle(
-        pipeline.stream_event().await,
-        &pipeline.sqs,
-        &pipeline.queue_url,
-    )
-    .await;
+    let queues = pipeline.queues();
+    let response = dispatcher::handle(pipeline.stream_event().await, &pipeline.sqs, &queues).await;
     assert!(response.batch_item_failures.is_empty());
     let mut messages = pipeline.receive_all().await;
     assert_eq!(messages.len(), 1);
@@ -170,7 +166,11 @@ async fn dispatcher_reports_records_it_could_not_queue() {
         .collect();
     assert_eq!(order_records.len(), 2, "placed and accepted");
     let missing_queue = format!("{}-missing", pipeline.queue_url);
-    let response = dispatcher::handle(event, &pipeline.sqs, &missing_queue).await;
+    let queues = dispatcher::Queues {
+        events: missing_queue,
+        ..pipeline.queues()
+    };
+    let response = dispatcher::handle(event, &pipeline.sqs, &queues).await;
     let failed: Vec<String> = response
         .batch_item_failures
         .into_iter()
@@ -645,7 +645,7 @@ async fn dispatch_and_mail_twice(
 ) -> Vec<Event> {
     for _delivery in 0..2 {
         let response =
-            dispatcher::handle(stream_event.clone(), &pipeline.sqs, &pipeline.queue_url).await;
+            dispatcher::handle(stream_event.clone(), &pipeline.sqs, &pipeline.queues()).await;
         assert!(response.batch_item_failures.is_empty(), "{response:?}");
     }
     let messages = pipeline.receive_all().await;

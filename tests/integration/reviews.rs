@@ -137,15 +137,21 @@ async fn reviews_are_sealed_until_both_sides_have_spoken_then_published_together
     assert_eq!(summary["as_described"], 4.0);
     assert_eq!(summary["would_recommend_percent"], 100);
     assert_eq!(gig_view["rating"], json!({"average": 4.0, "count": 1}));
-    // The client's review, published by the freelancer's, re-indexed the gig for browse too.
-    let entry = app
-        .state
-        .store
-        .raw_item(&format!("GIG#{}", gig.id), "LIST#BROWSE#ALL")
+    // The client's review, published by the freelancer's, re-indexed the gig's listings and
+    // the search index too.
+    let listed = app
+        .get(&format!("/users/{}/gigs", cast.freelancer.id), None)
         .await
-        .unwrap()
-        .expect("the gig is listed");
-    assert_eq!(entry["rating_avg"], 4.0, "{entry}");
+        .body;
+    assert_eq!(
+        listed["items"][0]["rating"],
+        json!({"average": 4.0, "count": 1})
+    );
+    let found = app.get("/gigs?sort=rating", None).await.body;
+    assert_eq!(
+        found["items"][0]["rating"],
+        json!({"average": 4.0, "count": 1})
+    );
 
     let seller = app
         .get(&format!("/users/{}", cast.freelancer.id), None)
@@ -499,15 +505,20 @@ async fn concurrent_reviews_keep_every_rating_total_exact() {
         .await
         .body;
     assert_eq!(client["buyer_rating"], add_up(&buyer_reviews));
-    // The listing entries browse sorts by carry the same average.
-    let entry = app
-        .state
-        .store
-        .raw_item(&format!("GIG#{}", gig.id), "LIST#BROWSE#ALL")
+    // The listings and the search index carry the same average.
+    let listed = app
+        .get(&format!("/users/{}/gigs", cast.freelancer.id), None)
         .await
-        .unwrap()
-        .expect("the gig is listed");
-    assert_eq!(entry["rating_avg"], expected_seller["average"], "{entry}");
+        .body;
+    assert_eq!(
+        listed["items"][0]["rating"]["average"], expected_seller["average"],
+        "{listed}"
+    );
+    let found = app.get("/gigs?sort=rating", None).await.body;
+    assert_eq!(
+        found["items"][0]["rating"]["average"], expected_seller["average"],
+        "{found}"
+    );
 }
 
 #[tokio::test]
@@ -634,7 +645,7 @@ async fn dispatch_review_events(
     pipeline: &mut gigmarket_tests::pipeline::Pipeline,
 ) -> Vec<String> {
     let stream_event = pipeline.stream_event().await;
-    let response = dispatcher::handle(stream_event, &pipeline.sqs, &pipeline.queue_url).await;
+    let response = dispatcher::handle(stream_event, &pipeline.sqs, &pipeline.queues()).await;
     assert!(response.batch_item_failures.is_empty(), "{response:?}");
     let messages: Vec<_> = pipeline
         .receive_all()

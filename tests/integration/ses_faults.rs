@@ -148,7 +148,11 @@ impl EventsQueue {
 
 /// The stream's order events so far, queued on `queue` by the dispatcher.
 async fn dispatch(pipeline: &mut Pipeline, queue: &EventsQueue) {
-    let response = dispatcher::handle(pipeline.stream_event().await, &queue.sqs, &queue.url).await;
+    let queues = dispatcher::Queues {
+        events: queue.url.clone(),
+        ..pipeline.queues()
+    };
+    let response = dispatcher::handle(pipeline.stream_event().await, &queue.sqs, &queues).await;
     assert!(response.batch_item_failures.is_empty(), "{response:?}");
 }
 

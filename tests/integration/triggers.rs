@@ -29,7 +29,7 @@ fn sample(relative: &str) -> Value {
 /// batches whose records do not say where they come from.
 fn foreign_payloads() -> Vec<(&'static str, Value)> {
     vec![
-        ("an API Gateway request", sample("gigs/browse-gigs.json")),
+        ("an API Gateway request", sample("search/browse-gigs.json")),
         ("an empty object", json!({})),
         ("null", Value::Null),
         ("a list", json!([1, 2])),
@@ -103,7 +103,7 @@ async fn the_dispatcher_takes_only_a_stream_batch() {
     refused.push(("an SQS batch", sample("notifier/order-paid.json")));
     refused.push(("a scheduled event", sample("scheduler/scheduled.json")));
     for (what, payload) in refused {
-        let refusal = dispatcher::on_invocation(payload, &pipeline.sqs, &pipeline.queue_url)
+        let refusal = dispatcher::on_invocation(payload, &pipeline.sqs, &pipeline.queues())
             .await
             .expect_err(&format!("{what} is refused"));
         assert_refused(&refusal, what);
@@ -115,7 +115,7 @@ async fn the_dispatcher_takes_only_a_stream_batch() {
     let response = dispatcher::on_invocation(
         sample("dispatcher/order-paid.json"),
         &pipeline.sqs,
-        &pipeline.queue_url,
+        &pipeline.queues(),
     )
     .await
     .expect("its own trigger's batch is taken");

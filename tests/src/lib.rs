@@ -28,6 +28,7 @@ use gigmarket_shared::auth::{JwtKeys, JwtSigningKeys};
 use gigmarket_shared::aws;
 use gigmarket_shared::config::Config;
 use gigmarket_shared::routes::ROUTES;
+use gigmarket_shared::search_index::SearchIndexBucket;
 use gigmarket_shared::store::table;
 use gigmarket_shared::stripe::client::{StripeClient, StripeConfig};
 use gigmarket_shared::stripe::signature::SigningSecrets;
@@ -54,8 +55,16 @@ pub struct TestApp {
     pub sdk: aws_config::SdkConfig,
     /// The Stripe client of `orders`, on the local stack's emulator (`STRIPE_API_BASE`).
     pub stripe: StripeClient,
+    /// This app's search index bucket in moto (`GET /gigs` reads it).
+    pub search_index: SearchIndexBucket,
+    /// The index writer on that bucket: the search router's requests run its full rebuild
+    /// first, so a search sees the table as the writer would have caught up with it.
+    pub indexer: indexer::Indexer,
+    /// Whether a request to `search` runs the rebuild first (see [`TestApp::set_search_catch_up`]).
+    search_catch_up: std::sync::atomic::AtomicBool,
     routers: HashMap<&'static str, Router>,
-    matcher: matchit::Router<&'static str>,
+    /// Path -> the (method, function) pairs of the route table.
+    matcher: matchit::Router<Vec<(&'static str, &'static str)>>,
 }
 
 /// A response with its body decoded as JSON when it is JSON.
@@ -279,6 +288,28 @@ impl TestApp {
         let storage = aws::file_storage(&sdk).expect(
             "FILES_BUCKET and the S3 endpoint (scripts/stack.sh start, source scripts/env.sh)",
         );
+        // The search index bucket: one per app, like the table, in the environment's moto (a
+        // reliability test's `sdk` may point every service at a DynamoDB of its own).
+        let s3 = aws::s3(&aws::sdk_config().await);
+        let bucket_name = format!("test-search-{}", Uuid::new_v4().simple());
+        s3.create_bucket()
+            .bucket(&bucket_name)
+            .send()
+            .await
+            .expect("a search index bucket in moto");
+        let search_index = SearchIndexBucket::new(s3, bucket_name);
+        let indexer = indexer::Indexer::new(
+            verifying_state.store.clone(),
+            search_index.clone(),
+            gigmarket_search::published::Replica::load(&search_index)
+                .await
+                .expect("the writer's copy"),
+        );
+        // Polls on every request: the rebuild before it has just published.
+        let search_reader =
+            gigmarket_search::reader::Reader::load(&search_index, std::time::Duration::ZERO)
+                .await
+                .expect("the reader's copy");
         let signing_state = state;
         // Only `auth` holds the signing key; the others verify with the public keys alone.
         let state = verifying_state.clone();
@@ -290,6 +321,10 @@ impl TestApp {
                 orders::router(state.clone(), stripe.clone(), storage.clone()),
             ),
             ("gigs", ::gigs::router(state.clone())),
+            (
+                "search",
+                ::search::router(state.clone(), search_index.clone(), search_reader),
+            ),
             ("reviews", ::reviews::router(state.clone())),
             // Messaging.
             (
@@ -317,10 +352,16 @@ impl TestApp {
                 ),
             ),
         ]);
-        let mut matcher = matchit::Router::new();
+        let mut by_path: HashMap<&str, Vec<(&str, &str)>> = HashMap::new();
         for route in ROUTES {
-            // Several methods share a path; the first insert wins and they name the same function.
-            let _ = matcher.insert(route.path, route.function);
+            by_path
+                .entry(route.path)
+                .or_default()
+                .push((route.method, route.function));
+        }
+        let mut matcher = matchit::Router::new();
+        for (path, methods) in by_path {
+            matcher.insert(path, methods).expect("distinct paths");
         }
         Self {
             state: signing_state,
@@ -329,6 +370,9 @@ impl TestApp {
             signing_keyset,
             sdk,
             stripe,
+            search_index,
+            indexer,
+            search_catch_up: std::sync::atomic::AtomicBool::new(true),
             routers,
             matcher,
         }
@@ -364,10 +408,20 @@ impl TestApp {
     ) -> TestResponse {
         let event = request.to_apigw_event().to_string();
         let path = request.path.split('?').next().unwrap_or_default();
+        // A path's methods share one function but for `/gigs` (GET is `search`'s); a method
+        // the path lacks goes to the first, whose router answers 405.
         let function = self
             .matcher
             .at(path)
-            .map(|matched| *matched.value)
+            .ok()
+            .and_then(|matched| {
+                let methods = matched.value;
+                methods
+                    .iter()
+                    .find(|(method, _)| *method == request.method)
+                    .or(methods.first())
+                    .map(|(_, function)| *function)
+            })
             .unwrap_or("auth");
         self.invoke_in(function, &event, context).await
     }
@@ -378,7 +432,45 @@ impl TestApp {
         self.invoke_in(function, event, None).await
     }
 
+    /// Runs the indexer's full rebuild: the published index then holds the table's listed gigs.
+    pub async fn catch_up_search_index(&self) {
+        self.indexer
+            .rebuild(time::OffsetDateTime::now_utc())
+            .await
+            .expect("the search index caught up with the table");
+    }
+
+    /// Whether a request to `search` runs [`TestApp::catch_up_search_index`] first (on by
+    /// default). The cost bench turns it off to count a search's own reads.
+    pub fn set_search_catch_up(&self, on: bool) {
+        self.search_catch_up
+            .store(on, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// `GET <path>` through the `search` router on the index as published, without the full
+    /// rebuild [`TestApp::send`] runs first: what a client sees before the writer catches up.
+    pub async fn search_as_published(&self, path: &str) -> TestResponse {
+        let event = RawRequest::new("GET", path).to_apigw_event().to_string();
+        self.call_router("search", &event, None).await
+    }
+
     async fn invoke_in(
+        &self,
+        function: &str,
+        event: &str,
+        context: Option<lambda_http::Context>,
+    ) -> TestResponse {
+        if function == "search"
+            && self
+                .search_catch_up
+                .load(std::sync::atomic::Ordering::SeqCst)
+        {
+            self.catch_up_search_index().await;
+        }
+        self.call_router(function, event, context).await
+    }
+
+    async fn call_router(
         &self,
         function: &str,
         event: &str,

@@ -9,6 +9,8 @@ use crate::TestApp;
 /// and the mail moto's SES has accepted.
 pub struct Pipeline {
     pub queue_url: String,
+    /// Its own search index queue, where the dispatcher sends gig hints.
+    pub search_index_queue_url: String,
     pub sqs: aws_sdk_sqs::Client,
     stream: bridge::StreamReader,
 }
@@ -28,6 +30,14 @@ impl TestApp {
                 aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout,
                 "1",
             )
+            .send()
+            .await
+            .expect("queue created")
+            .queue_url
+            .expect("queue url");
+        let search_index_queue_url = sqs
+            .create_queue()
+            .queue_name(format!("test-hints-{}", Uuid::new_v4().simple()))
             .send()
             .await
             .expect("queue created")
@@ -54,6 +64,7 @@ impl TestApp {
             app,
             Pipeline {
                 queue_url,
+                search_index_queue_url,
                 sqs,
                 stream,
             },
@@ -70,6 +81,14 @@ impl TestApp {
 }
 
 impl Pipeline {
+    /// The dispatcher's queues: this pipeline's events and search index queues.
+    pub fn queues(&self) -> dispatcher::Queues {
+        dispatcher::Queues {
+            events: self.queue_url.clone(),
+            search_index: self.search_index_queue_url.clone(),
+        }
+    }
+
     /// Every stream record not read before, as the Lambda event the dispatcher gets.
     pub async fn stream_event(&mut self) -> aws_lambda_events::event::dynamodb::Event {
         let records = self.stream.read_all().await.expect("stream readable");
@@ -95,12 +114,22 @@ impl Pipeline {
 
     /// Receives everything on the queue, account mails included.
     pub async fn receive_everything(&self) -> Vec<aws_sdk_sqs::types::Message> {
+        self.receive_everything_on(&self.queue_url).await
+    }
+
+    /// The search index hints on the pipeline's search index queue, as [`Self::receive_all`].
+    pub async fn receive_hints(&self) -> Vec<aws_sdk_sqs::types::Message> {
+        self.receive_everything_on(&self.search_index_queue_url)
+            .await
+    }
+
+    async fn receive_everything_on(&self, queue_url: &str) -> Vec<aws_sdk_sqs::types::Message> {
         let mut messages = Vec::new();
         loop {
             let output = self
                 .sqs
                 .receive_message()
-                .queue_url(&self.queue_url)
+                .queue_url(queue_url)
                 .max_number_of_messages(10)
                 .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
                 .message_attribute_names("All")

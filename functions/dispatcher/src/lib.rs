@@ -1,8 +1,9 @@
-//! `dispatcher`: turns the table's stream into events on the events queue.
+//! `dispatcher`: turns the table's stream into events on the events queue, and every write of
+//! a gig into a hint on the search index queue (`events::GigHint`, read by `indexer`).
 //!
 //! The API only writes to DynamoDB; this is the only path from a change to the queue, so there
 //! is no dual write. Triggered by the table's stream (deployed with a filter on
-//! `NewImage.entity` in `order`, `review`, `message`, decided gigs, cleared earnings and settled
+//! `NewImage.entity` in `order`, `review`, `message`, `gig`, cleared earnings and settled
 //! withdrawals, and `ReportBatchItemFailures`). The store decodes each record into a
 //! change in domain words (`store::stream`), records that are no change are acknowledged and
 //! skipped (so the function is correct without the filter), and each change becomes one event.
@@ -16,10 +17,11 @@ use aws_lambda_events::event::dynamodb::{Event as StreamEvent, EventRecord};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
 use gigmarket_shared::domain::order::ChangeKind;
-use gigmarket_shared::events::{Event, EventType, ReviewEventKind};
+use gigmarket_shared::events::{Event, EventType, GigHint, ReviewEventKind};
 use gigmarket_shared::store::stream::{self, StreamChange, UndecodableRecord};
 use gigmarket_shared::triggers;
 use lambda_runtime::Diagnostic;
+use uuid::Uuid;
 
 /// SQS accepts at most 10 messages per SendMessageBatch.
 const SQS_BATCH: usize = 10;
@@ -54,22 +56,31 @@ pub fn event_for(record: &EventRecord) -> Result<Option<Event>, UndecodableRecor
     }))
 }
 
+/// The queues the dispatcher sends to.
+#[derive(Debug, Clone)]
+pub struct Queues {
+    /// `ORDER_EVENTS_QUEUE_URL`: every event (the notifier's).
+    pub events: String,
+    /// `SEARCH_INDEX_QUEUE_URL`: a hint per changed gig (the indexer's).
+    pub search_index: String,
+}
+
 /// The invocation: a stream batch is handled; any other payload (an SQS batch, an API request,
 /// `{}`) is refused as the invocation's error (`errorType` `WrongTrigger`) and queues nothing.
 pub async fn on_invocation(
     payload: serde_json::Value,
     sqs: &aws_sdk_sqs::Client,
-    queue_url: &str,
+    queues: &Queues,
 ) -> Result<DynamoDbEventResponse, Diagnostic> {
     let batch = triggers::stream_batch(payload)?;
-    Ok(handle(batch, sqs, queue_url).await)
+    Ok(handle(batch, sqs, queues).await)
 }
 
 /// Handles one batch of stream records; the response lists the records to retry.
 pub async fn handle(
     batch: StreamEvent,
     sqs: &aws_sdk_sqs::Client,
-    queue_url: &str,
+    queues: &Queues,
 ) -> DynamoDbEventResponse {
     let mut failed: Vec<&EventRecord> = Vec::new();
     let mut ready: Vec<(&EventRecord, Event)> = Vec::new();
@@ -84,7 +95,18 @@ pub async fn handle(
         }
     }
     for chunk in ready.chunks(SQS_BATCH) {
-        failed.extend(send_chunk(chunk, sqs, queue_url).await);
+        failed.extend(send_chunk(chunk, sqs, &queues.events).await);
+    }
+    let hinted: Vec<(&EventRecord, Uuid)> = batch
+        .records
+        .iter()
+        .filter_map(|record| stream::changed_gig(record).map(|gig_id| (record, gig_id)))
+        .collect();
+    let unsent = send_hints(&hinted, sqs, &queues.search_index).await;
+    for (record, gig_id) in &hinted {
+        if unsent.contains(gig_id) && !failed.iter().any(|bad| std::ptr::eq(*bad, *record)) {
+            failed.push(record);
+        }
     }
     count_business_events(&ready, &failed);
     let mut response = DynamoDbEventResponse::default();
@@ -92,10 +114,61 @@ pub async fn handle(
     tracing::info!(
         records = batch.records.len(),
         events = ready.len(),
+        hints = hinted.len(),
         failures = response.batch_item_failures.len(),
         "dispatched"
     );
     response
+}
+
+/// Queues one hint per distinct gig of `hinted`; answers the gigs whose hint SQS did not take.
+async fn send_hints(
+    hinted: &[(&EventRecord, Uuid)],
+    sqs: &aws_sdk_sqs::Client,
+    queue_url: &str,
+) -> Vec<Uuid> {
+    let mut gig_ids: Vec<Uuid> = hinted.iter().map(|(_, gig_id)| *gig_id).collect();
+    gig_ids.sort_unstable();
+    gig_ids.dedup();
+    let mut unsent = Vec::new();
+    for chunk in gig_ids.chunks(SQS_BATCH) {
+        let entries = chunk
+            .iter()
+            .enumerate()
+            .map(|(index, gig_id)| {
+                let body =
+                    serde_json::to_string(&GigHint { gig_id: *gig_id }).expect("a hint serialises");
+                SendMessageBatchRequestEntry::builder()
+                    .id(index.to_string())
+                    .message_body(body)
+                    .build()
+            })
+            .collect::<Result<Vec<_>, _>>();
+        let result = match entries {
+            Ok(entries) => sqs
+                .send_message_batch()
+                .queue_url(queue_url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(|error| aws_sdk_sqs::error::DisplayErrorContext(&error).to_string()),
+            Err(error) => Err(error.to_string()),
+        };
+        match result {
+            Ok(output) => unsent.extend(chunk.iter().enumerate().filter_map(|(index, gig_id)| {
+                let queued = output
+                    .successful
+                    .iter()
+                    .any(|queued| queued.id == index.to_string());
+                (!queued).then_some(*gig_id)
+            })),
+            Err(error) => {
+                tracing::error!(error, "SendMessageBatch of search index hints failed");
+                unsent.extend_from_slice(chunk);
+            }
+        }
+    }
+    unsent
 }
 
 /// Business metrics (EMF): orders paid and completed, from the events that were queued.

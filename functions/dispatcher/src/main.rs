@@ -9,14 +9,20 @@ use lambda_runtime::{LambdaEvent, service_fn};
 async fn main() -> Result<(), lambda_runtime::Error> {
     telemetry::init();
     let config = Config::from_env()?;
-    let queue_url = config
-        .order_events_queue_url
-        .clone()
-        .ok_or("ORDER_EVENTS_QUEUE_URL must be set")?;
+    let queues = dispatcher::Queues {
+        events: config
+            .order_events_queue_url
+            .clone()
+            .ok_or("ORDER_EVENTS_QUEUE_URL must be set")?,
+        search_index: config
+            .search_index_queue_url
+            .clone()
+            .ok_or("SEARCH_INDEX_QUEUE_URL must be set")?,
+    };
     let sqs = aws::sqs(&aws::sdk_config().await);
     lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
-        let (sqs, queue_url) = (&sqs, &queue_url);
-        async move { dispatcher::on_invocation(event.payload, sqs, queue_url).await }
+        let (sqs, queues) = (&sqs, &queues);
+        async move { dispatcher::on_invocation(event.payload, sqs, queues).await }
     }))
     .await
 }

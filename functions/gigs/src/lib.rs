@@ -1,13 +1,13 @@
-//! `gigs`: publishing gigs (create, edit, pause, archive) and the storefront (browse and keyword
-//! search, a freelancer's gigs, the category tree). The review queue is the `admin` function's
-//! (`/admin/gigs`). Handlers parse and authenticate; `app::gigs` decides.
+//! `gigs`: publishing gigs (create, edit, pause, archive), reading one, a freelancer's gigs and
+//! the category tree. Browse and keyword search (`GET /gigs`) are the `search` function's, the
+//! review queue (`/admin/gigs`) the `admin` function's. Handlers parse and authenticate;
+//! `app::gigs` decides.
 
 use axum::Router;
 use axum::extract::State;
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{get, post};
 use gigmarket_shared::app::gigs::{self, SeenGig, StatusMove};
-use gigmarket_shared::domain::browse::BrowseParams;
 use gigmarket_shared::domain::category::CATEGORIES;
 use gigmarket_shared::domain::gig::{GigCard, GigDraft, GigPatch, GigView};
 use gigmarket_shared::domain::user::Caller;
@@ -23,7 +23,7 @@ use uuid::Uuid;
 
 pub fn router(state: AppState) -> Router {
     let mut routes = Router::new()
-        .route("/gigs", get(browse).post(create))
+        .route("/gigs", post(create))
         .route("/gigs/{id}", get(get_gig).patch(update).delete(archive))
         .route("/me/gigs", get(my_gigs))
         .route("/users/{id}/gigs", get(user_gigs))
@@ -122,15 +122,6 @@ async fn archive(
 ) -> ApiResult<StatusCode> {
     gigs::archive(&state.store, caller, gig_id, OffsetDateTime::now_utc()).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-async fn browse(
-    State(state): State<AppState>,
-    QueryParams(params): QueryParams<BrowseParams>,
-) -> ApiResult<Json<Page<GigCard>>> {
-    gigs::browse(&state.store, &state.cursors, params)
-        .await
-        .map(Json)
 }
 
 async fn my_gigs(

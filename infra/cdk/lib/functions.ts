@@ -22,11 +22,14 @@ export type TableAction =
   | 'dynamodb:Query';
 
 export type Trigger =
-  /** Order, review and message items on the table stream (filtered on `entity`), and gig items
-   * that carry a moderation decision (`decision_id`). */
+  /** Order, review and message items on the table stream (filtered on `entity`), and every
+   * write of a gig item (a search index hint, and a moderation decision to mail). */
   | { kind: 'orderStream' }
   /** The order-events queue, with partial batch failures. */
   | { kind: 'orderQueue' }
+  /** The search index queue (gig hints, with partial batch failures) and the full rebuild on
+   * an EventBridge schedule. */
+  | { kind: 'searchIndexQueue'; rebuildSchedule: string }
   /** An EventBridge schedule expression, e.g. `rate(15 minutes)`. */
   | { kind: 'schedule'; expression: string };
 
@@ -62,6 +65,14 @@ export interface FunctionSpec {
   readonly trigger?: Trigger;
   /** Sends to the order-events queue. */
   readonly sendsOrderEvents?: boolean;
+  /** Sends gig hints to the search index queue; it gets SEARCH_INDEX_QUEUE_URL. */
+  readonly sendsSearchIndexHints?: boolean;
+  /** The search index bucket's `search-index/` objects: `read` loads the published version
+   * (`search`), `write` also publishes and deletes retired files (`indexer`). It gets
+   * SEARCH_INDEX_BUCKET. */
+  readonly searchIndex?: 'read' | 'write';
+  /** Reserved concurrency: 1 makes the function the only one of its kind running. */
+  readonly reservedConcurrency?: number;
   /** Sends email through SES as the configured sender. */
   readonly sendsEmail?: boolean;
   /** The files bucket's key prefix (`orders/`, `conversations/`) whose objects it presigns
@@ -99,7 +110,7 @@ export const FUNCTIONS: FunctionSpec[] = [
   },
   {
     name: 'gigs',
-    description: 'Publishing and moderating gigs, browse and search, categories',
+    description: "Publishing gigs, reading one, a freelancer's gigs, categories",
     // GetItem: the gig, its owner. Query: the listing and owner indexes. Every gig write is one
     // TransactWriteItems: the gig (Put/Update), its listing entries (Put/Delete), a
     // ConditionCheck of the owner's status and, on creation, the owner's daily quota (Update).
@@ -195,10 +206,11 @@ export const FUNCTIONS: FunctionSpec[] = [
   },
   {
     name: 'dispatcher',
-    description: 'Turns order changes on the table stream into order events on the queue',
+    description: 'Turns changes on the table stream into events and search index hints on their queues',
     // Everything it needs is in the stream record; the trigger grants the stream read.
     trigger: { kind: 'orderStream' },
     sendsOrderEvents: true,
+    sendsSearchIndexHints: true,
   },
   {
     name: 'notifier',
@@ -295,6 +307,35 @@ export const FUNCTIONS: FunctionSpec[] = [
     readsStripeConnectWebhookSecrets: true,
     // Creates connected accounts, onboarding links and transfers.
     readsStripeKey: true,
+  },
+  {
+    name: 'search',
+    description: 'Browse and keyword search (GET /gigs) from the published search index',
+    // BatchGetItem: a page's gigs. UpdateItem: the caller's request count.
+    table: {
+      actions: ['dynamodb:BatchGetItem', 'dynamodb:UpdateItem'],
+      leadingKeys: ['GIG#*', 'RATE#*'],
+    },
+    readsJwtKeys: true,
+    searchIndex: 'read',
+    // The index is held in memory; more memory is also more CPU for the queries.
+    memorySize: 512,
+  },
+  {
+    name: 'indexer',
+    description: 'The search index writer - gig hints and an hourly full rebuild to the next published index version',
+    // BatchGetItem: the hinted gigs, re-read. Query: the rebuild's listing of every listed gig.
+    table: {
+      actions: ['dynamodb:BatchGetItem'],
+      leadingKeys: ['GIG#*'],
+    },
+    queriesIndexes: true,
+    searchIndex: 'write',
+    // The only writer: publications never race (a superseded one is applied again anyway).
+    reservedConcurrency: 1,
+    memorySize: 1024,
+    timeoutSeconds: 120,
+    trigger: { kind: 'searchIndexQueue', rebuildSchedule: 'rate(1 hour)' },
   },
 ];
 

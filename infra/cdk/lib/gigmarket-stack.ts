@@ -289,6 +289,43 @@ export class GigmarketStack extends cdk.Stack {
       value: filesBucket.ref,
     });
 
+    // ------------------------------------------------------------ the search index
+    // The published index (written by the indexer, read by `search`), as infra/template.yaml.
+    const searchIndexBucket = new s3.CfnBucket(this, 'SearchIndexBucket', {
+      bucketEncryption: {
+        serverSideEncryptionConfiguration: [
+          { serverSideEncryptionByDefault: { sseAlgorithm: 'AES256' }, bucketKeyEnabled: true },
+        ],
+      },
+      publicAccessBlockConfiguration: {
+        blockPublicAcls: true,
+        blockPublicPolicy: true,
+        ignorePublicAcls: true,
+        restrictPublicBuckets: true,
+      },
+      ownershipControls: { rules: [{ objectOwnership: 'BucketOwnerEnforced' }] },
+      lifecycleConfiguration: {
+        rules: [{ id: 'AbortIncompleteUploads', status: 'Enabled', abortIncompleteMultipartUpload: { daysAfterInitiation: 1 } }],
+      },
+    });
+    // dispatcher (every gig write) -> SearchIndexQueue -> indexer; 5 failed receives -> DLQ.
+    const searchIndexDlq = new sqs.Queue(this, 'SearchIndexDlq', {
+      retentionPeriod: cdk.Duration.days(14),
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+    });
+    const searchIndexQueue = new sqs.Queue(this, 'SearchIndexQueue', {
+      // Six times the indexer's timeout, as Lambda recommends for SQS event sources.
+      visibilityTimeout: cdk.Duration.seconds(720),
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      deadLetterQueue: { queue: searchIndexDlq, maxReceiveCount: 5 },
+    });
+    new cdk.CfnOutput(this, 'SearchIndexBucketName', {
+      description: 'The published gig search index',
+      value: searchIndexBucket.ref,
+    });
+    new cdk.CfnOutput(this, 'SearchIndexQueueUrl', { value: searchIndexQueue.queueUrl });
+    new cdk.CfnOutput(this, 'SearchIndexDlqUrl', { value: searchIndexDlq.queueUrl });
+
     const environment = {
       TABLE_NAME: cfnTable.ref,
       JWT_KEYS_SECRET_ID: jwtKeysSecret.secretArn,
@@ -327,6 +364,37 @@ export class GigmarketStack extends cdk.Stack {
       'StreamFailuresDlqAlarm',
       'Stream batches were given up on (the dispatcher failed after retries)',
       streamFailuresDlq.metricApproximateNumberOfMessagesVisible({ period: cdk.Duration.minutes(5), statistic: 'Maximum' }),
+    );
+
+    anyIn5Minutes(
+      'SearchIndexDlqAlarm',
+      'Search index hints were dead-lettered (the indexer failed 5 times)',
+      searchIndexDlq.metricApproximateNumberOfMessagesVisible({ period: cdk.Duration.minutes(5), statistic: 'Maximum' }),
+    );
+    // How stale search is: a hint's enqueueing to the publication that applied it (EMF, indexer).
+    new cloudwatch.Alarm(this, 'SearchIndexLagAlarm', {
+      alarmDescription: 'Gig changes took over a minute to become searchable (p99, 15 minutes)',
+      metric: new cloudwatch.Metric({
+        namespace: `Gigmarket/${props.stage}`,
+        metricName: 'SearchIndexLag',
+        period: cdk.Duration.minutes(15),
+        statistic: 'p99',
+      }),
+      threshold: 60_000,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    }).addAlarmAction(alarmAction);
+    // `search` could not load a published version and serves the one it has (EMF).
+    anyIn5Minutes(
+      'SearchIndexRefreshFailuresAlarm',
+      'search kept an older index version (a published one could not be loaded)',
+      new cloudwatch.Metric({
+        namespace: `Gigmarket/${props.stage}`,
+        metricName: 'SearchIndexRefreshFailures',
+        period: cdk.Duration.minutes(5),
+        statistic: 'Sum',
+      }),
     );
 
     const functions = new Map<string, lambda.Function>();
@@ -400,6 +468,33 @@ export class GigmarketStack extends cdk.Stack {
           }),
         );
       }
+      if (spec.sendsSearchIndexHints) {
+        fn.addEnvironment('SEARCH_INDEX_QUEUE_URL', searchIndexQueue.queueUrl);
+        fn.addToRolePolicy(
+          new iam.PolicyStatement({
+            sid: 'SearchIndexHints',
+            actions: ['sqs:SendMessage'],
+            resources: [searchIndexQueue.queueArn],
+          }),
+        );
+      }
+      if (spec.searchIndex) {
+        // The published index (shared/src/search_index.rs): the manifest and segment files; the
+        // writer also puts new files and deletes retired ones.
+        fn.addEnvironment('SEARCH_INDEX_BUCKET', searchIndexBucket.ref);
+        fn.addToRolePolicy(
+          new iam.PolicyStatement({
+            sid: 'SearchIndex',
+            actions: spec.searchIndex === 'write' ? ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'] : ['s3:GetObject'],
+            resources: [`${searchIndexBucket.attrArn}/search-index/*`],
+          }),
+        );
+        // The manifest before the first publication answers 404 (not 403) only to a role that
+        // may list the bucket.
+        fn.addToRolePolicy(
+          new iam.PolicyStatement({ sid: 'SearchIndexList', actions: ['s3:ListBucket'], resources: [searchIndexBucket.attrArn] }),
+        );
+      }
       if (spec.sendsEmail) fn.role?.addManagedPolicy(sendOrderEmailPolicy);
       if (spec.filesPrefix) {
         // Its prefix of the files bucket only (shared/src/files.rs): PutObject signs uploads,
@@ -411,6 +506,15 @@ export class GigmarketStack extends cdk.Stack {
             sid: spec.filesPrefix === 'orders/' ? 'OrderFiles' : 'ConversationFiles',
             actions: ['s3:PutObject', 's3:GetObject', 's3:DeleteObject'],
             resources: [`${filesBucket.attrArn}/${spec.filesPrefix}*`],
+          }),
+        );
+        // HeadObject of a file never uploaded answers 404 (not 403) only to a role that may list
+        // the bucket: the "not uploaded" answer needs it.
+        fn.addToRolePolicy(
+          new iam.PolicyStatement({
+            sid: spec.filesPrefix === 'orders/' ? 'OrderFilesList' : 'ConversationFilesList',
+            actions: ['s3:ListBucket'],
+            resources: [filesBucket.attrArn],
           }),
         );
       }
@@ -432,9 +536,9 @@ export class GigmarketStack extends cdk.Stack {
           // "message" / "dispute", shared/src/store/keys.rs) become events; removals have no
           // NewImage and are ignored by the dispatcher anyway.
           const isEventItem = { entity: { S: lambda.FilterRule.or('order', 'review', 'message', 'dispute') } };
-          // Gig items only once moderation has decided on them (a `decision_id`); the dispatcher
-          // mails a decision when that id is new and skips the gig's other writes.
-          const isDecidedGig = { entity: { S: lambda.FilterRule.or('gig') }, decision_id: { S: lambda.FilterRule.exists() } };
+          // Every write of a gig item: each is a hint for the search index writer; the
+          // dispatcher also mails a moderation decision when its `decision_id` is new.
+          const isGig = { entity: { S: lambda.FilterRule.or('gig') } };
           // Earnings only as they clear (status pending -> available), withdrawals only with no
           // transfer on its way (no gsi3 key, shared/src/store/payouts.rs); the dispatcher mails
           // the first such write of a withdrawal and skips Stripe's later confirmations.
@@ -459,7 +563,7 @@ export class GigmarketStack extends cdk.Stack {
               onFailure: new sources.SqsDlq(streamFailuresDlq),
               filters: [
                 lambda.FilterCriteria.filter({ dynamodb: { NewImage: isEventItem } }),
-                lambda.FilterCriteria.filter({ dynamodb: { NewImage: isDecidedGig } }),
+                lambda.FilterCriteria.filter({ dynamodb: { NewImage: isGig } }),
                 lambda.FilterCriteria.filter({ dynamodb: clearedEarning }),
                 lambda.FilterCriteria.filter({ dynamodb: { NewImage: settledWithdrawal } }),
                 lambda.FilterCriteria.filter({ dynamodb: issuedAdminRefund }),
@@ -470,6 +574,21 @@ export class GigmarketStack extends cdk.Stack {
         }
         case 'orderQueue':
           fn.addEventSource(new sources.SqsEventSource(orderEventsQueue, { batchSize: 10, reportBatchItemFailures: true }));
+          break;
+        case 'searchIndexQueue':
+          // One run and one publication per batch: up to 100 hints gathered for a second.
+          fn.addEventSource(
+            new sources.SqsEventSource(searchIndexQueue, {
+              batchSize: 100,
+              maxBatchingWindow: cdk.Duration.seconds(1),
+              reportBatchItemFailures: true,
+            }),
+          );
+          // The full rebuild: repairs whatever a lost hint left behind.
+          new events.Rule(this, `${pascal(spec.name)}Rebuild`, {
+            schedule: events.Schedule.expression(spec.trigger.rebuildSchedule),
+            targets: [new targets.LambdaFunction(fn)],
+          });
           break;
         case 'schedule':
           new events.Rule(this, `${pascal(spec.name)}Schedule`, {
@@ -681,6 +800,7 @@ export class GigmarketStack extends cdk.Stack {
       architecture: lambda.Architecture.ARM_64,
       description: spec.description,
       memorySize: spec.memorySize ?? 256,
+      reservedConcurrentExecutions: spec.reservedConcurrency,
       timeout: cdk.Duration.seconds(spec.timeoutSeconds ?? 10),
       environment,
       loggingFormat: lambda.LoggingFormat.JSON,

@@ -10,7 +10,6 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{require_role, verified_caller};
-use crate::domain::browse::BrowseParams;
 use crate::domain::gig::{Gig, GigCard, GigDraft, GigPatch, GigStatus, GigView};
 use crate::domain::quota::{QuotaKind, QuotaLimits};
 use crate::domain::user::{Caller, Role};
@@ -274,19 +273,6 @@ pub async fn move_status(
     })
     .await?;
     Ok(seen_by(&stored, Some(caller)))
-}
-
-/// `GET /gigs`: browse and keyword search over listed gigs.
-pub async fn browse(
-    store: &Store,
-    cursors: &CursorCodec,
-    params: BrowseParams,
-) -> ApiResult<Page<GigCard>> {
-    let (query, paging) = params.validate()?;
-    let page = cursors.page_request(&paging)?;
-    let (summaries, next) = store.browse_gigs(&query, &page).await?;
-    let cards = summaries.iter().map(GigCard::from).collect();
-    Ok(cursors.page(cards, next))
 }
 
 /// `GET /me/gigs` (freelancers): the caller's gigs in every status, newest first.

@@ -1,5 +1,5 @@
 //! Browse and search requests (`GET /gigs`): which gigs a query asks for and in which order.
-//! Parsing and validation only; the store decides how to read them.
+//! Parsing and validation only; the search index (`gigmarket-search`) answers them.
 
 use serde::Deserialize;
 
@@ -13,7 +13,7 @@ pub const QUERY_MAX_CHARS: usize = 200;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SortOrder {
-    /// With `q`: term weight (title > tag > description), then rating. Without `q`: rating.
+    /// With `q`: BM25 over title, tags and description, then rating. Without `q`: rating.
     Relevance,
     /// By the cheapest package.
     PriceAsc,
@@ -21,6 +21,8 @@ pub enum SortOrder {
     /// Average rating, then number of ratings.
     Rating,
     Newest,
+    /// Completed orders, then rating.
+    BestSelling,
 }
 
 impl SortOrder {
@@ -31,6 +33,7 @@ impl SortOrder {
             Self::PriceDesc => "price_desc",
             Self::Rating => "rating",
             Self::Newest => "newest",
+            Self::BestSelling => "best_selling",
         }
     }
 }
@@ -171,18 +174,6 @@ impl BrowseParams {
     }
 }
 
-impl BrowseQuery {
-    /// The term whose index partition is read; the others become filters. The longest term is
-    /// the best cheap guess at the rarest one (no statistics needed).
-    pub fn driving_term(&self) -> Option<&str> {
-        self.terms
-            .iter()
-            .enumerate()
-            .max_by_key(|(index, term)| (term.len(), std::cmp::Reverse(*index)))
-            .map(|(_, term)| term.as_str())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -213,7 +204,6 @@ mod tests {
         .unwrap();
         assert_eq!(query.sort, SortOrder::Relevance);
         assert_eq!(query.terms.len(), 3, "\"for\" is a stop word");
-        assert_eq!(query.driving_term(), Some(query.terms[2].as_str()));
     }
 
     #[test]

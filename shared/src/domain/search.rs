@@ -3,26 +3,17 @@
 //! Both sides go through the same `normalize_words`: NFD-decompose, drop combining marks (so
 //! `Café` and `cafe` meet), lowercase, split on anything that is not a letter or digit, drop stop
 //! words and one-letter words, then stem each word once with Snowball English so `logos`/`logo`,
-//! `stories`/`story` and `designer`/`designing`/`design` become one term each (see `stem`). A
-//! gig's terms are weighted by where they occur (title 3, tag 2, description 1, summed) and capped at `MAX_TERMS_PER_GIG` so one gig's write stays well inside
-//! DynamoDB's 100-item transaction limit.
-
-use std::collections::HashMap;
+//! `stories`/`story` and `designer`/`designing`/`design` become one term each (see `stem`). The
+//! search index (`gigmarket-search`) tokenises gigs and queries with it.
 
 use rust_stemmers::{Algorithm, Stemmer};
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 
-/// Index terms kept per gig: title and tag terms first, then the most frequent description terms.
-pub const MAX_TERMS_PER_GIG: usize = 40;
 /// Words considered in a query; more is a 400, not a silent truncation.
 pub const MAX_QUERY_TERMS: usize = 5;
 /// Longer "words" are noise (hashes, URLs) and would only bloat keys.
 pub const MAX_TERM_CHARS: usize = 32;
-
-pub const TITLE_WEIGHT: u32 = 3;
-pub const TAG_WEIGHT: u32 = 2;
-pub const DESCRIPTION_WEIGHT: u32 = 1;
 
 const STOP_WORDS: &[&str] = &[
     "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "i", "in", "into", "is", "it",
@@ -60,50 +51,6 @@ pub fn fold_words(text: &str) -> Vec<String> {
 /// as Snowball expects.
 pub fn stem(word: &str) -> String {
     Stemmer::create(Algorithm::English).stem(word).into_owned()
-}
-
-/// A gig's index terms with their weights, highest priority first, at most `MAX_TERMS_PER_GIG`.
-pub fn gig_terms(title: &str, tags: &[String], description: &str) -> Vec<(String, u32)> {
-    let mut weights: HashMap<String, u32> = HashMap::new();
-    // Priority order: title words, then tag words, then description words by frequency.
-    let mut order: Vec<String> = Vec::new();
-    let mut add = |term: String, weight: u32, order: &mut Vec<String>| {
-        let entry = weights.entry(term.clone()).or_insert_with(|| {
-            order.push(term);
-            0
-        });
-        *entry += weight;
-    };
-    for word in normalize_words(title) {
-        add(word, TITLE_WEIGHT, &mut order);
-    }
-    for tag in tags {
-        for word in normalize_words(tag) {
-            add(word, TAG_WEIGHT, &mut order);
-        }
-    }
-    let mut description_counts: Vec<(String, usize, usize)> = Vec::new();
-    for (position, word) in normalize_words(description).into_iter().enumerate() {
-        match description_counts
-            .iter_mut()
-            .find(|(seen, ..)| *seen == word)
-        {
-            Some((_, count, _)) => *count += 1,
-            None => description_counts.push((word, 1, position)),
-        }
-    }
-    description_counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.2.cmp(&b.2)));
-    for (word, _, _) in description_counts {
-        add(word, DESCRIPTION_WEIGHT, &mut order);
-    }
-    order
-        .into_iter()
-        .take(MAX_TERMS_PER_GIG)
-        .map(|term| {
-            let weight = weights[&term];
-            (term, weight)
-        })
-        .collect()
 }
 
 /// A query's distinct terms in order of appearance.
@@ -171,24 +118,6 @@ mod tests {
         for (one, other) in [("logo", "log"), ("three", "thr"), ("news", "new")] {
             assert_ne!(stem(one), stem(other), "{one} / {other}");
         }
-    }
-
-    #[test]
-    fn gig_terms_weigh_title_over_tags_over_description_and_cap() {
-        let terms = gig_terms(
-            "Modern logo design",
-            &["Logos".to_owned(), "branding".to_owned()],
-            "I design logos. Vector files included, vector only.",
-        );
-        let weight = |t: &str| terms.iter().find(|(term, _)| term == t).map(|(_, w)| *w);
-        let weight = |word: &str| weight(&stem(word));
-        assert_eq!(weight("logo"), Some(3 + 2 + 1));
-        assert_eq!(weight("design"), Some(3 + 1));
-        assert_eq!(weight("branding"), Some(2));
-        assert_eq!(weight("vector"), Some(1));
-        assert_eq!(terms[0].0, stem("modern"));
-        let long: String = (0..200).map(|i| format!("word{i} ")).collect();
-        assert_eq!(gig_terms("Title here", &[], &long).len(), MAX_TERMS_PER_GIG);
     }
 
     #[test]

@@ -89,3 +89,11 @@ pub(super) fn message(decision: GigDecision, gig: &GigDecisionSummary) -> Messag
         footer: format!("Gig {} - Gigmarket", gig.gig_id),
     }
 }
+
+/// A search index hint (the search index queue's message): the gig `gig_id` changed. It carries
+/// no content: the index writer re-reads the gig, so hints may repeat or arrive out of order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GigHint {
+    pub gig_id: Uuid,
+}

@@ -40,7 +40,7 @@ use crate::domain::gig::GigDecision;
 use crate::domain::order::{Actor, ChangeKind, Order};
 
 pub use account::{AccountEventKind, AccountSummary};
-pub use gig::GigDecisionSummary;
+pub use gig::{GigDecisionSummary, GigHint};
 pub use mail::{Email, format_money};
 pub use message::{MESSAGE_MAIL_WINDOW_SECS, MessageEventKind, MessageSummary};
 pub use payout::{

@@ -15,7 +15,7 @@
 //! | verification mails  | `VERIFYMAIL#<user_id>`  | `WINDOW#<start>`   | TTL `expires_at`; reserved-attempt count |
 //! | reset mails         | `RESETMAIL#<email>`     | `WINDOW#<start>#FROM#<ip>` | TTL `expires_at`; reserved-attempt count |
 //! | gig                 | `GIG#<gig_id>`          | `GIG`              | gsi1: `GIGOWNER#<freelancer_id>` / `<created_ms>#<gig_id>` |
-//! | gig listing entry   | `GIG#<gig_id>`          | `LIST#<partition>` | gsi1 price, gsi2 newest, gsi3 rating, gsi4 relevance (terms only); pk of each = `<partition>` |
+//! | gig listing entry   | `GIG#<gig_id>`          | `LIST#<partition>` | gsi2: `<partition>` / `<created_ms>#<gig_id>` (newest first) |
 //! | order               | `ORDER#<order_id>`      | `ORDER`            | gsi1, gsi2 (once paid), sparse gsi3 (below) |
 //! | order timeline entry| `ORDER#<order_id>`      | `EVENT#<seq:06>`   | one per change; same partition as the order, so one Query reads both |
 //! | order idempotency   | `IDEMPOTENCY#<client_id>#<key>` | `ORDER_REQUEST` | TTL `expires_at` (24 h); body hash + order id |
@@ -55,27 +55,23 @@
 //!
 //! GSIs `gsi1`..`gsi4` are generic (`gsiNpk`/`gsiNsk`), overloaded by the entities that need them;
 //! each entity documents its use beside its key function. Partition values carry a prefix per
-//! entity (`GIGOWNER#`, `BROWSE#`, `TERM#`, ...), so overloaded indexes never mix entities.
+//! entity (`GIGOWNER#`, `BROWSE#`, `DUE#`, ...), so overloaded indexes never mix entities.
 //!
-//! ## Gig listing entries (browse and search)
+//! ## Gig listing entries
 //!
 //! A gig that is *listed* (active, and its owner not blocked) has one entry item per partition it
 //! can be found in, written in the same transaction as the gig item and deleted with it when the
-//! gig stops being listed; unlisted gigs have none, so browse never filters on status:
+//! gig stops being listed; unlisted gigs have none, so a listing never filters on status. Browse
+//! and search (`GET /gigs`) are the search index's (`gigmarket-search`, its layout in S3 below);
+//! the table keeps the two listings a Query still reads:
 //!
-//! | partition (`gsiNpk`)              | serves                                    |
+//! | partition (`gsi2pk`)              | serves                                    |
 //! |-----------------------------------|-------------------------------------------|
-//! | `BROWSE#ALL`                      | `GET /gigs` without `q`/category          |
-//! | `BROWSE#CAT#<category>`           | `category=`                               |
-//! | `BROWSE#SUB#<category>#<sub>`     | `subcategory=`                            |
+//! | `BROWSE#ALL`                      | the search index's full rebuild           |
 //! | `BROWSE#OWNER#<freelancer_id>`    | `GET /users/{id}/gigs`                    |
-//! | `TERM#<term>` (at most 40 a gig)  | `q=` (the query's driving term)           |
 //!
-//! Each entry carries the same partition in `gsi1pk`..`gsi3pk` (and `gsi4pk` for term entries),
-//! and one sort key per order: `gsi1sk` price (`<cents:015>#<gig_id>`), `gsi2sk` newest
-//! (`<created_ms:016>#<gig_id>`), `gsi3sk` rating (`<avg*100:03>#<count:010>#<gig_id>`), `gsi4sk`
-//! relevance (`<weight:03>#<rating key>`). The gig id ends every sort key, so orders are total
-//! and cursor paging is stable.
+//! Each entry carries the gig's card fields and `gsi2sk` newest (`<created_ms:016>#<gig_id>`); the
+//! gig id ends the sort key, so the order is total and cursor paging is stable.
 //!
 //! ## Orders
 //!
@@ -220,9 +216,6 @@ pub(crate) mod attr {
     #[cfg_attr(not(feature = "test-support"), allow(dead_code))]
     pub const RATING_SUM: &str = "rating_sum";
     pub const RATING_COUNT: &str = "rating_count";
-    /// On listing entries: the average rating browse filters on, and the gig's search terms.
-    pub const RATING_AVG: &str = "rating_avg";
-    pub const TERMS: &str = "terms";
     /// On timeline entries: the order they belong to.
     pub const ORDER_ID: &str = "order_id";
     /// On throttle windows: the attempts reserved so far.
@@ -334,11 +327,8 @@ pub(crate) mod index {
 
     /// Gig item: its owner's gigs in every status.
     pub const GIG_OWNER: Index = Index::Gsi1;
-    /// Listing entries: by price, newest, rating, relevance (term entries only).
-    pub const LISTING_PRICE: Index = Index::Gsi1;
+    /// Listing entries: newest first.
     pub const LISTING_NEWEST: Index = Index::Gsi2;
-    pub const LISTING_RATING: Index = Index::Gsi3;
-    pub const LISTING_RELEVANCE: Index = Index::Gsi4;
     /// Order item: a client's orders, a freelancer's orders, the scheduler's deadlines.
     pub const ORDERS_OF_CLIENT: Index = Index::Gsi1;
     pub const ORDERS_OF_FREELANCER: Index = Index::Gsi2;
@@ -730,42 +720,8 @@ pub mod listing {
         "BROWSE#ALL".to_owned()
     }
 
-    pub fn category(category: &str) -> String {
-        format!("BROWSE#CAT#{category}")
-    }
-
-    pub fn subcategory(category: &str, subcategory: &str) -> String {
-        format!("BROWSE#SUB#{category}#{subcategory}")
-    }
-
     pub fn owner(freelancer_id: Uuid) -> String {
         format!("BROWSE#OWNER#{freelancer_id}")
-    }
-
-    /// `term` is a normalised search term: letters and digits only, so never contains `#`.
-    pub fn term(term: &str) -> String {
-        format!("TERM#{term}")
-    }
-
-    pub fn price_sort_key(cents: u64, gig_id: Uuid) -> String {
-        format!("{cents:015}#{gig_id}")
-    }
-
-    /// The lowest and highest price sort keys of a price range, for a `BETWEEN` key condition.
-    pub fn price_bounds(min_cents: Option<u64>, max_cents: Option<u64>) -> (String, String) {
-        (
-            format!("{:015}#", min_cents.unwrap_or(0)),
-            // `~` sorts after every character of a uuid.
-            format!("{:015}#~", max_cents.unwrap_or(999_999_999_999_999)),
-        )
-    }
-
-    pub fn rating_sort_key(rating_centi: u64, rating_count: u64, gig_id: Uuid) -> String {
-        format!("{rating_centi:03}#{rating_count:010}#{gig_id}")
-    }
-
-    pub fn relevance_sort_key(weight: u32, rating_sort_key: &str) -> String {
-        format!("{weight:03}#{rating_sort_key}")
     }
 }
 

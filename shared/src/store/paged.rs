@@ -103,11 +103,6 @@ impl Listing {
         self
     }
 
-    pub fn ascending(mut self, ascending: bool) -> Self {
-        self.ascending = ascending;
-        self
-    }
-
     pub fn sort_range(mut self, range: SortRange) -> Self {
         self.sort = Some(range);
         self
@@ -139,15 +134,6 @@ impl Listing {
         let placeholder = self.value(value);
         self.filters
             .push(format!("NOT ({name} {op} {placeholder})"));
-        self
-    }
-
-    /// Keeps items whose set or string `attribute` contains `value`.
-    pub fn filter_contains(mut self, attribute: &str, value: AttributeValue) -> Self {
-        let name = self.name(attribute);
-        let placeholder = self.value(value);
-        self.filters
-            .push(format!("contains({name}, {placeholder})"));
         self
     }
 

@@ -193,6 +193,21 @@ fn withdrawal_sent(record: &EventRecord) -> Result<Option<StreamChange>, Undecod
     Ok(was_sending.then_some(StreamChange::WithdrawalSent(withdrawal)))
 }
 
+/// The gig a record of a gig item is of, whatever the write: created, edited, paused, decided,
+/// re-listed after its owner's block, its rating or order count moved, or the item removed. The
+/// search index writer re-reads the gig, so every such record is a hint and none is an event.
+pub fn changed_gig(record: &EventRecord) -> Option<Uuid> {
+    let image = if record.event_name == "REMOVE" {
+        &record.change.old_image
+    } else {
+        &record.change.new_image
+    };
+    if string(image, "entity") != Some(entity::GIG) {
+        return None;
+    }
+    string(image, "id").and_then(|id| id.parse().ok())
+}
+
 /// The decision a gig record carries, when its `decision_id` is new.
 fn gig_decision(record: &EventRecord) -> Result<Option<StreamChange>, UndecodableRecord> {
     let image = &record.change.new_image;
@@ -364,6 +379,14 @@ mod tests {
         );
         record.change.new_image = entry;
         assert_eq!(decode(&record).unwrap(), None);
+        // Every write of the gig item is a search hint, a listing entry's none; a removal is
+        // read from its old image.
+        assert_eq!(changed_gig(&record), None);
+        record.change.new_image = undecided.clone();
+        assert_eq!(changed_gig(&record), Some(gig.id));
+        record.event_name = "REMOVE".into();
+        record.change.new_image = Item::default();
+        assert_eq!(changed_gig(&record), Some(gig.id));
     }
 
     #[test]

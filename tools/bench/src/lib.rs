@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
+use gigmarket_search::published::Replica;
+use gigmarket_search::reader::Reader;
 use gigmarket_shared::auth::JwtKeys;
 use gigmarket_shared::aws;
 use gigmarket_shared::config::Config;
@@ -18,6 +20,7 @@ use gigmarket_shared::domain::quota::RequestLimits;
 use gigmarket_shared::domain::rating::rating_centi;
 use gigmarket_shared::domain::search::normalize_words;
 use gigmarket_shared::domain::user::{Role, User};
+use gigmarket_shared::search_index::SearchIndexBucket;
 use gigmarket_shared::store::{CapacityMeter, table};
 use gigmarket_shared::web::AppState;
 use serde_json::{Value, json};
@@ -464,6 +467,31 @@ impl BenchTable {
         })
     }
 
+    /// `GET /gigs` as deployed on this table: the indexer's full rebuild publishes every listed
+    /// gig to a fresh bucket in moto, and the `search` function's router reads it (polling the
+    /// manifest every 15 s, as deployed). The rebuild's reads are taken off the meter.
+    pub async fn published_search(&self) -> anyhow::Result<PublishedSearch> {
+        let s3 = aws::s3(&aws::sdk_config().await);
+        let name = format!("{}-search", self.name);
+        s3.create_bucket().bucket(&name).send().await?;
+        let bucket = SearchIndexBucket::new(s3, name);
+        let indexer = indexer::Indexer::new(
+            self.state.store.clone(),
+            bucket.clone(),
+            Replica::load(&bucket).await?,
+        );
+        let started = std::time::Instant::now();
+        let run = indexer.rebuild(OffsetDateTime::now_utc()).await?;
+        let build = started.elapsed();
+        let _ = self.meter.take();
+        let reader = Reader::load(&bucket, Duration::from_secs(15)).await?;
+        Ok(PublishedSearch {
+            router: search::router(self.state.clone(), bucket, reader),
+            build,
+            listed: run.listed,
+        })
+    }
+
     /// Deletes the table unless `BENCH_KEEP_TABLE` is set.
     pub async fn drop_unless_kept(self) -> anyhow::Result<()> {
         if std::env::var("BENCH_KEEP_TABLE").is_err() {
@@ -471,6 +499,16 @@ impl BenchTable {
         }
         Ok(())
     }
+}
+
+/// `GET /gigs` served from the published index (`BenchTable::published_search`).
+pub struct PublishedSearch {
+    /// The `search` function's router.
+    pub router: Router,
+    /// How long the full rebuild took (reads, indexing, publication).
+    pub build: Duration,
+    /// Gigs the rebuild indexed.
+    pub listed: usize,
 }
 
 /// A relevance query made ready to judge: its judgements as search terms, its filters, and the
@@ -572,14 +610,14 @@ pub struct Answer {
     pub titles: Vec<String>,
     /// Full (`RELEVANCE_PAGE` results) or the last page.
     pub full_page: bool,
-    /// DynamoDB requests and read capacity the answer took (0 for the index).
+    /// DynamoDB requests and read capacity the answer took (0 for the index in memory).
     pub requests: u64,
     pub capacity: f64,
 }
 
-/// Asks the DynamoDB search (the `gigs` function's `GET /gigs`, in-process) for a relevance
-/// query's page one.
-pub async fn dynamodb_answer(
+/// Asks `GET /gigs` (the `search` function's handler, in-process: the index, then one
+/// `BatchGetItem` of the page) for a relevance query's page one.
+pub async fn api_answer(
     router: &Router,
     meter: &CapacityMeter,
     query: &RelevanceQuery,

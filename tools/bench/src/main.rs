@@ -1,12 +1,14 @@
 //! `bench`: the storefront benchmark (`make bench`).
 //!
-//! Seeds a fresh table in DynamoDB Local with generated gigs (default 5,000, deterministic), then
-//! calls `GET /gigs` (keyword + filters, filters only, plain) and `GET /gigs/{id}` through the
-//! `gigs` function's in-process handler, built from API Gateway v2 events exactly as Lambda hands
-//! them over, and prints p50/p95 latency with the DynamoDB requests and consumed capacity per call
-//! (counted by the store's capacity meter). Then the search relevance set (`relevance.json`: the
-//! demo gigs are added to the corpus, each query's page one is judged) with precision@5, nDCG@10
-//! and the requests and RCU per query (`search_bench` sets them beside the tantivy index's). Needs the local stack (`scripts/bench.sh` starts it).
+//! Seeds a fresh table in DynamoDB Local with generated gigs (default 5,000, deterministic),
+//! publishes them to a search index bucket in moto with the indexer's full rebuild, then calls
+//! `GET /gigs` (keyword + filters, filters only, plain) through the `search` function's in-process
+//! handler and `GET /gigs/{id}` through the `gigs` function's, built from API Gateway v2 events
+//! exactly as Lambda hands them over, and prints p50/p95 latency with the DynamoDB requests and
+//! consumed capacity per call (counted by the store's capacity meter). Then the search relevance
+//! set (`relevance.json`: the demo gigs are added to the corpus, each query's page one is judged)
+//! with precision@5, nDCG@10 and the requests and RCU per query (`search_bench` judges it by kind).
+//! Needs the local stack (`scripts/bench.sh` starts it).
 //!
 //! Latency here is DynamoDB Local on a laptop-class machine, not AWS: compare runs with each
 //! other, not with production. Requests and capacity per call do carry over.
@@ -18,8 +20,8 @@ use anyhow::Context;
 use axum::Router;
 use bench::{
     BenchTable, DEFAULT_GIGS, FREELANCERS, JudgedQuery, RELEVANCE_PAGE, RELEVANT, RelevanceSet,
-    Rng, SERVICES, SUBJECTS, dynamodb_answer, env_number, get_event, judged_corpus, mean,
-    percentile, seed, seed_demo_gigs,
+    Rng, SERVICES, SUBJECTS, api_answer, env_number, get_event, judged_corpus, mean, percentile,
+    seed, seed_demo_gigs,
 };
 use gigmarket_shared::domain::category::CATEGORIES;
 use gigmarket_shared::domain::gig::Gig;
@@ -65,6 +67,8 @@ async fn call(router: &Router, meter: &CapacityMeter, path: &str) -> anyhow::Res
 
 struct Scenario {
     name: &'static str,
+    /// The function that serves it.
+    router: Router,
     path: Box<dyn Fn(&mut Rng) -> String>,
 }
 
@@ -89,7 +93,7 @@ async fn relevance(
     let (mut requests_sum, mut capacity_sum, mut max_capacity) = (0u64, 0f64, 0f64);
     for query in &set.queries {
         let judged = JudgedQuery::new(query, &corpus)?;
-        let answer = dynamodb_answer(router, meter, query).await?;
+        let answer = api_answer(router, meter, query).await?;
         let grades: Vec<u8> = answer
             .titles
             .iter()
@@ -162,12 +166,20 @@ async fn main() -> anyhow::Result<()> {
     let ids: Vec<Uuid> = corpus.iter().map(|gig| gig.id).collect();
     let corpus: Vec<Gig> = corpus.into_iter().chain(demo_gigs).collect();
     meter.take();
+    let published = bench_table.published_search().await?;
+    println!(
+        "published the index of {} listed gigs in {:.1} s (the indexer's full rebuild: one Query of every listed gig, BatchGetItem, indexing, the files and manifest to moto's S3)",
+        published.listed,
+        published.build.as_secs_f64()
+    );
 
     let router = gigs::router(state.clone());
+    let search = published.router;
     let ids = Arc::new(ids);
     let scenarios = vec![
         Scenario {
             name: "GET /gigs q=1 word + max_price, relevance",
+            router: search.clone(),
             path: Box::new(|rng| {
                 format!(
                     "/gigs?q={}&max_price={}&limit=20",
@@ -178,6 +190,7 @@ async fn main() -> anyhow::Result<()> {
         },
         Scenario {
             name: "GET /gigs q=2 words + category + min_rating, price_asc",
+            router: search.clone(),
             path: Box::new(|rng| {
                 let category = CATEGORIES[rng.below(CATEGORIES.len())].id;
                 format!(
@@ -189,6 +202,7 @@ async fn main() -> anyhow::Result<()> {
         },
         Scenario {
             name: "GET /gigs category + max_delivery_days, rating",
+            router: search.clone(),
             path: Box::new(|rng| {
                 let category = CATEGORIES[rng.below(CATEGORIES.len())].id;
                 format!(
@@ -199,6 +213,7 @@ async fn main() -> anyhow::Result<()> {
         },
         Scenario {
             name: "GET /gigs price range, price_asc",
+            router: search.clone(),
             path: Box::new(|rng| {
                 let min = 1_000 * rng.below(50);
                 format!(
@@ -209,10 +224,12 @@ async fn main() -> anyhow::Result<()> {
         },
         Scenario {
             name: "GET /gigs (newest)",
+            router: search.clone(),
             path: Box::new(|_| "/gigs?limit=20".to_owned()),
         },
         Scenario {
             name: "GET /gigs/{id}",
+            router: router.clone(),
             path: {
                 let ids = ids.clone();
                 Box::new(move |rng| format!("/gigs/{}", ids[rng.below(ids.len())]))
@@ -234,12 +251,12 @@ async fn main() -> anyhow::Result<()> {
     let mut rng = Rng(42);
     for scenario in &scenarios {
         for _ in 0..WARMUP_CALLS {
-            call(&router, &meter, &(scenario.path)(&mut rng)).await?;
+            call(&scenario.router, &meter, &(scenario.path)(&mut rng)).await?;
         }
         let mut latencies = Vec::with_capacity(calls);
         let (mut requests, mut capacity, mut items) = (0u64, 0f64, 0usize);
         for _ in 0..calls {
-            let result = call(&router, &meter, &(scenario.path)(&mut rng)).await?;
+            let result = call(&scenario.router, &meter, &(scenario.path)(&mut rng)).await?;
             latencies.push(result.latency);
             requests += result.requests;
             capacity += result.capacity;
@@ -262,7 +279,7 @@ async fn main() -> anyhow::Result<()> {
         "\nDDB req / RCU: DynamoDB requests and read capacity units per call (ReturnConsumedCapacity=TOTAL, means); items: results per page (limit 20)."
     );
 
-    relevance(&router, &meter, &relevance_set, &corpus).await?;
+    relevance(&search, &meter, &relevance_set, &corpus).await?;
 
     bench_table.drop_unless_kept().await?;
     Ok(())

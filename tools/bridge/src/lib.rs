@@ -6,11 +6,12 @@
 //!   pump on its own reader invokes `realtime` (the stream's two readers, as deployed). Records the
 //!   dispatcher reports in `batchItemFailures` are redelivered from the first failed one, as
 //!   Lambda does for a stream with `ReportBatchItemFailures`.
-//! - [`queue`]: [`QueuePump`] receives from the events queue (moto), turns messages into the
-//!   Lambda SQS event JSON, invokes `notifier` and deletes only the messages it acknowledged; the
-//!   others come back after the visibility timeout and land in the DLQ after maxReceiveCount.
+//! - [`queue`]: [`QueuePump`] receives from a queue (moto), turns messages into the Lambda SQS
+//!   event JSON, invokes its function and deletes only the messages it acknowledged; the others
+//!   come back after the visibility timeout and land in the DLQ after maxReceiveCount. One pump
+//!   serves the events queue (`notifier`), one the search index queue (`indexer`).
 //! - [`schedule`]: `scheduler` is invoked with an EventBridge "Scheduled Event" every
-//!   `--schedule-every` seconds.
+//!   `--schedule-every` seconds, `indexer` (its full rebuild) at start and hourly.
 //! - [`ses_faults`]: [`ses_faults::FaultProxy`], an SES in front of moto that fails the sends to
 //!   chosen recipients (the `ses-faults` binary runs it on its own).
 //! - [`invoke`]: every invocation goes to watch's Lambda invoke endpoint:

@@ -166,7 +166,7 @@ impl QueuePump {
         loop {
             match self.pump(&http, &invoke_url, 1).await {
                 Ok(0) => {}
-                Ok(count) => eprintln!("bridge: notified {count} message(s)"),
+                Ok(count) => eprintln!("bridge: {} took {count} message(s)", self.function),
                 Err(error) => {
                     eprintln!("bridge: queue: {error:#}");
                     tokio::time::sleep(Duration::from_secs(1)).await;

@@ -1,4 +1,4 @@
-//! Schedule -> `scheduler`: the EventBridge "Scheduled Event" its rule sends.
+//! Schedules -> `scheduler` and `indexer`: the EventBridge "Scheduled Event" their rules send.
 
 use std::time::{Duration, Instant};
 
@@ -24,21 +24,23 @@ pub fn scheduled_event(region: &str) -> Value {
     })
 }
 
-/// Invokes `scheduler` every `every`, as its EventBridge rule does, until the process ends. A
-/// failed run is logged and the next one comes on time.
+/// Invokes `function` every `every` (first right away when `at_start`), as its EventBridge rule
+/// does, until the process ends. A failed run is logged and the next one comes on time.
 pub async fn run_schedule(
     http: reqwest::Client,
     invoke_url: String,
     region: String,
+    function: &'static str,
     every: Duration,
+    at_start: bool,
 ) {
-    let mut next = Instant::now() + every;
+    let mut next = Instant::now() + if at_start { Duration::ZERO } else { every };
     loop {
         tokio::time::sleep_until(next.into()).await;
         next += every;
-        match invoke(&http, &invoke_url, "scheduler", &scheduled_event(&region)).await {
-            Ok(summary) => eprintln!("bridge: scheduler: {summary}"),
-            Err(error) => eprintln!("bridge: scheduler: {error:#}"),
+        match invoke(&http, &invoke_url, function, &scheduled_event(&region)).await {
+            Ok(summary) => eprintln!("bridge: {function}: {summary}"),
+            Err(error) => eprintln!("bridge: {function}: {error:#}"),
         }
     }
 }

@@ -26,8 +26,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Create the table (from infra/table.json), the order-events queue with its DLQ, and verify
-    /// the SES sender. Idempotent. Prints the environment the functions need.
+    /// Create the table (from infra/table.json), the order-events and search index queues with
+    /// their DLQs and the search index bucket, and verify the SES sender. Idempotent. Prints the
+    /// environment the functions need.
     Setup {
         #[arg(long, env = "TABLE_NAME")]
         table: String,
@@ -37,6 +38,20 @@ enum Command {
             default_value = "gigmarket-order-events"
         )]
         queue: String,
+        #[arg(
+            long,
+            env = "SEARCH_INDEX_QUEUE_NAME",
+            default_value = "gigmarket-search-index"
+        )]
+        search_index_queue: String,
+        /// The bucket the index writer publishes to and `search` reads; one per table, as an
+        /// index of another table's gigs would answer with gigs this one lacks.
+        #[arg(
+            long,
+            env = "SEARCH_INDEX_BUCKET",
+            default_value = "gigmarket-search-index-local"
+        )]
+        search_index_bucket: String,
         #[arg(long, env = "SENDER_EMAIL", default_value = "no-reply@gigmarket.local")]
         sender: String,
         /// Receives before a message goes to the dead-letter queue.
@@ -145,9 +160,21 @@ async fn main() -> anyhow::Result<()> {
         Command::Setup {
             table,
             queue,
+            search_index_queue,
+            search_index_bucket,
             sender,
             max_receives,
-        } => setup(&table, &queue, &sender, max_receives).await,
+        } => {
+            setup(
+                &table,
+                &queue,
+                &search_index_queue,
+                &search_index_bucket,
+                &sender,
+                max_receives,
+            )
+            .await
+        }
         Command::Seed => seed().await,
         Command::CreateAdmin {
             email,
@@ -241,13 +268,41 @@ fn scaffold_function(name: &str, kind: scaffold::Kind, description: &str) -> any
 async fn setup(
     table_name: &str,
     queue: &str,
+    search_index_queue: &str,
+    search_index_bucket: &str,
     sender: &str,
     max_receives: u32,
 ) -> anyhow::Result<()> {
     let sdk = aws::sdk_config().await;
     let sqs = aws::sqs(&sdk);
     table::create_table(&aws::dynamodb(&sdk), table_name).await?;
-    let dlq_url = create_queue(&sqs, &format!("{queue}-dlq"), None).await?;
+    let (queue_url, dlq_url) = create_queue_with_dlq(&sqs, queue, max_receives).await?;
+    let (search_index_queue_url, search_index_dlq_url) =
+        create_queue_with_dlq(&sqs, search_index_queue, max_receives).await?;
+    create_bucket(&aws::s3(&sdk), search_index_bucket).await?;
+    aws::ses(&sdk)
+        .verify_email_identity()
+        .email_address(sender)
+        .send()
+        .await
+        .context("verifying SES sender")?;
+    println!("export TABLE_NAME={table_name}");
+    println!("export ORDER_EVENTS_QUEUE_URL={queue_url}");
+    println!("export ORDER_EVENTS_DLQ_URL={dlq_url}");
+    println!("export SEARCH_INDEX_QUEUE_URL={search_index_queue_url}");
+    println!("export SEARCH_INDEX_DLQ_URL={search_index_dlq_url}");
+    println!("export SEARCH_INDEX_BUCKET={search_index_bucket}");
+    println!("export SENDER_EMAIL={sender}");
+    Ok(())
+}
+
+/// The queue `name` and its DLQ `<name>-dlq` (after `max_receives` receives); their URLs.
+async fn create_queue_with_dlq(
+    sqs: &aws_sdk_sqs::Client,
+    name: &str,
+    max_receives: u32,
+) -> anyhow::Result<(String, String)> {
+    let dlq_url = create_queue(sqs, &format!("{name}-dlq"), None).await?;
     let dlq_arn = sqs
         .get_queue_attributes()
         .queue_url(&dlq_url)
@@ -261,18 +316,26 @@ async fn setup(
     let redrive =
         serde_json::json!({ "deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receives })
             .to_string();
-    let queue_url = create_queue(&sqs, queue, Some(redrive)).await?;
-    aws::ses(&sdk)
-        .verify_email_identity()
-        .email_address(sender)
-        .send()
-        .await
-        .context("verifying SES sender")?;
-    println!("export TABLE_NAME={table_name}");
-    println!("export ORDER_EVENTS_QUEUE_URL={queue_url}");
-    println!("export ORDER_EVENTS_DLQ_URL={dlq_url}");
-    println!("export SENDER_EMAIL={sender}");
-    Ok(())
+    let queue_url = create_queue(sqs, name, Some(redrive)).await?;
+    Ok((queue_url, dlq_url))
+}
+
+/// Creates the bucket `name`; one this account already owns is fine.
+async fn create_bucket(s3: &aws_sdk_s3::Client, name: &str) -> anyhow::Result<()> {
+    match s3.create_bucket().bucket(name).send().await {
+        Ok(_) => Ok(()),
+        Err(error)
+            if error
+                .as_service_error()
+                .is_some_and(|error| error.is_bucket_already_owned_by_you()) =>
+        {
+            Ok(())
+        }
+        Err(error) => bail!(
+            "creating bucket {name}: {}",
+            aws_sdk_s3::error::DisplayErrorContext(error)
+        ),
+    }
 }
 
 async fn create_queue(

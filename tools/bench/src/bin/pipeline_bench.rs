@@ -61,7 +61,8 @@ async fn main() {
     delete_messages(&pipeline.sqs, &pipeline.queue_url, &queued).await;
     let notifier = app.notifier();
     let done = AtomicBool::new(false);
-    let (sqs, queue_url) = (pipeline.sqs.clone(), pipeline.queue_url.clone());
+    let (sqs, queues) = (pipeline.sqs.clone(), pipeline.queues());
+    let queue_url = queues.events.clone();
 
     let stream_pump = async {
         while !done.load(Ordering::SeqCst) {
@@ -70,7 +71,7 @@ async fn main() {
                 tokio::time::sleep(Duration::from_millis(20)).await;
                 continue;
             }
-            let response = dispatcher::handle(event, &sqs, &queue_url).await;
+            let response = dispatcher::handle(event, &sqs, &queues).await;
             assert!(response.batch_item_failures.is_empty(), "{response:?}");
         }
     };

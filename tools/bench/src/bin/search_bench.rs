@@ -1,15 +1,19 @@
-//! `search_bench`: the tantivy gig index (`gigmarket-search`, issue 27) beside the DynamoDB
-//! search (`make bench` runs it after the storefront bench).
+//! `search_bench`: the tantivy gig index (`gigmarket-search`) and `GET /gigs` served from it
+//! (`make bench` runs it after the storefront bench).
 //!
 //! 1. Relevance: the storefront corpus (`BENCH_GIGS`, default 5,000, plus the demo gigs) and the
-//!    relevance set (`relevance.json`), each query's page one judged for both searches:
-//!    precision@5, nDCG@10, zero-result rate and the share of full pages, overall and per kind.
-//!    The DynamoDB search is asked through the `gigs` function's in-process handler on the local
-//!    stack, exactly as the storefront bench asks it; without the stack
-//!    (`AWS_ENDPOINT_URL_DYNAMODB` unset) only the index is judged.
+//!    relevance set (`relevance.json`), each query's page one judged: precision@5, nDCG@10,
+//!    zero-result rate and the share of full pages, overall and per kind. Twice: the index in
+//!    memory, and `GET /gigs` through the `search` function's in-process handler on the local
+//!    stack (the indexer's full rebuild into moto's S3, a page's gigs read back from DynamoDB
+//!    Local), exactly as the storefront bench asks it; without the stack
+//!    (`AWS_ENDPOINT_URL_DYNAMODB` unset) only the index in memory is judged.
 //! 2. Scale: for each size of `BENCH_SEARCH_SIZES` (default `5000,100000`; empty skips it) the
 //!    generated corpus is indexed in memory: build time, index size, and warm p50/p95 per query kind
-//!    (`BENCH_CALLS` calls each, default 300, after 20 warm-up calls), facets included.
+//!    (`BENCH_CALLS` calls each, default 300, after 20 warm-up calls), facets included. Each
+//!    version is opened again from copies of its files; with the local stack it is also
+//!    published to a bucket in moto and loaded by a fresh process of this binary, as a `search`
+//!    cold start loads it: the load's time (manifest, files, open) and that process's RSS.
 //!
 //! Timings are this machine's, in-process, index in RAM: compare runs with each other.
 
@@ -18,13 +22,15 @@ use std::time::{Duration, Instant};
 
 use bench::{
     Answer, BenchTable, DEFAULT_GIGS, FREELANCERS, JudgedQuery, RELEVANCE_PAGE, RELEVANT,
-    RelevanceQuery, RelevanceSet, Rng, SERVICES, SUBJECTS, corpus, demo_gig, dynamodb_answer,
+    RelevanceQuery, RelevanceSet, Rng, SERVICES, SUBJECTS, api_answer, corpus, demo_gig,
     env_number, judged_corpus, mean, percentile, seed, seed_demo_gigs,
 };
+use gigmarket_search::published::Replica;
 use gigmarket_search::{Cursor, GigIndex, SearchRequest, Sort};
-use gigmarket_shared::domain::browse::{BrowseParams, SortOrder};
+use gigmarket_shared::domain::browse::BrowseParams;
 use gigmarket_shared::domain::category::CATEGORIES;
 use gigmarket_shared::domain::gig::Gig;
+use gigmarket_shared::search_index::SearchIndexBucket;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -33,13 +39,7 @@ const WARMUP_CALLS: usize = 20;
 
 /// A relevance query as the index's request.
 fn index_request(filters: &BrowseParams, q: &str, limit: usize) -> SearchRequest {
-    let sort = match filters.sort {
-        None | Some(SortOrder::Relevance) => Sort::Relevance,
-        Some(SortOrder::PriceAsc) => Sort::PriceAsc,
-        Some(SortOrder::PriceDesc) => Sort::PriceDesc,
-        Some(SortOrder::Rating) => Sort::Rating,
-        Some(SortOrder::Newest) => Sort::Newest,
-    };
+    let sort = filters.sort.map_or(Sort::Relevance, Sort::from);
     SearchRequest {
         q: q.to_owned(),
         category: filters.category.clone(),
@@ -114,8 +114,9 @@ impl Scores {
     }
 }
 
-/// The DynamoDB search's answers, or `None` without the local stack.
-async fn dynamodb_answers(
+/// `GET /gigs`' answers (the `search` function on the published index), or `None` without the
+/// local stack.
+async fn api_answers(
     gigs: usize,
     set: &RelevanceSet,
 ) -> anyhow::Result<Option<(Vec<Gig>, Vec<Answer>)>> {
@@ -124,15 +125,15 @@ async fn dynamodb_answers(
     }
     let bench_table = BenchTable::create("bench-search").await?;
     println!(
-        "seeding {gigs} gigs into {} for the DynamoDB search ...",
+        "seeding {gigs} gigs into {} for GET /gigs ...",
         bench_table.name
     );
     let mut all = seed(&bench_table.state, gigs).await?;
     all.extend(seed_demo_gigs(&bench_table.state, set).await?);
-    let router = gigs::router(bench_table.state.clone());
+    let search = bench_table.published_search().await?;
     let mut answers = Vec::with_capacity(set.queries.len());
     for query in &set.queries {
-        answers.push(dynamodb_answer(&router, &bench_table.meter, query).await?);
+        answers.push(api_answer(&search.router, &bench_table.meter, query).await?);
     }
     bench_table.drop_unless_kept().await?;
     Ok(Some((all, answers)))
@@ -149,8 +150,8 @@ fn build_index(gigs: &[Gig]) -> anyhow::Result<(GigIndex, Duration)> {
 }
 
 async fn relevance(gigs: usize, set: &RelevanceSet) -> anyhow::Result<()> {
-    let dynamodb = dynamodb_answers(gigs, set).await?;
-    let corpus_gigs = match &dynamodb {
+    let served = api_answers(gigs, set).await?;
+    let corpus_gigs = match &served {
         Some((all, _)) => all.clone(),
         None => {
             let now = OffsetDateTime::now_utc();
@@ -169,17 +170,17 @@ async fn relevance(gigs: usize, set: &RelevanceSet) -> anyhow::Result<()> {
     let by_id: HashMap<Uuid, &Gig> = corpus_gigs.iter().map(|gig| (gig.id, gig)).collect();
     let judged_corpus = judged_corpus(&corpus_gigs);
     let kinds = ["keyword", "typo", "filter", "sort"];
-    let mut before: HashMap<&str, Scores> = HashMap::new();
-    let mut after: HashMap<&str, Scores> = HashMap::new();
+    let mut through_api: HashMap<&str, Scores> = HashMap::new();
+    let mut in_memory: HashMap<&str, Scores> = HashMap::new();
     let mut unanswered: Vec<&str> = Vec::new();
     for (place, query) in set.queries.iter().enumerate() {
         let judged = JudgedQuery::new(query, &judged_corpus)?;
-        if let Some((_, answers)) = &dynamodb {
-            before
+        if let Some((_, answers)) = &served {
+            through_api
                 .entry("all")
                 .or_default()
                 .add(&judged, &answers[place]);
-            before
+            through_api
                 .entry(query.kind.as_str())
                 .or_default()
                 .add(&judged, &answers[place]);
@@ -188,14 +189,14 @@ async fn relevance(gigs: usize, set: &RelevanceSet) -> anyhow::Result<()> {
         if answer.titles.is_empty() {
             unanswered.push(&query.q);
         }
-        after.entry("all").or_default().add(&judged, &answer);
-        after
+        in_memory.entry("all").or_default().add(&judged, &answer);
+        in_memory
             .entry(query.kind.as_str())
             .or_default()
             .add(&judged, &answer);
     }
     println!(
-        "\n## Search relevance: DynamoDB search and tantivy index, {} gigs, {} queries, page one = {RELEVANCE_PAGE}\n",
+        "\n## Search relevance: the tantivy index in memory and GET /gigs served from it, {} gigs, {} queries, page one = {RELEVANCE_PAGE}\n",
         corpus_gigs.len(),
         set.queries.len()
     );
@@ -204,11 +205,11 @@ async fn relevance(gigs: usize, set: &RelevanceSet) -> anyhow::Result<()> {
     );
     println!("|---|---|---|---|---|---|---|---|");
     for kind in std::iter::once("all").chain(kinds) {
-        if let Some(scores) = before.get(kind) {
-            println!("{}", scores.row("DynamoDB (TERM#)", kind));
+        if let Some(scores) = in_memory.get(kind) {
+            println!("{}", scores.row("index in memory", kind));
         }
-        if let Some(scores) = after.get(kind) {
-            println!("{}", scores.row("tantivy index", kind));
+        if let Some(scores) = through_api.get(kind) {
+            println!("{}", scores.row("GET /gigs (search)", kind));
         }
     }
     let unanswered = if unanswered.is_empty() {
@@ -217,8 +218,8 @@ async fn relevance(gigs: usize, set: &RelevanceSet) -> anyhow::Result<()> {
         unanswered.join(", ")
     };
     println!("\nQueries the index answers with nothing: {unanswered}");
-    if dynamodb.is_none() {
-        println!("\n(no local stack: the DynamoDB search was not judged)");
+    if served.is_none() {
+        println!("\n(no local stack: GET /gigs was not judged)");
     }
     println!(
         "\nprecision@5: grade-{RELEVANT} results in the first 5 out of what the corpus holds (judged: queries the corpus has a relevant gig for); nDCG@10: gains 2^grade-1 against the corpus's ideal order of the admitted gigs; full page: {RELEVANCE_PAGE} results or no further page."
@@ -310,13 +311,81 @@ fn kinds() -> Vec<Kind> {
     ]
 }
 
-fn scale(sizes: &[usize], calls: usize) -> anyhow::Result<()> {
+/// Set in the child process that plays a reader's cold start: the bucket to load from.
+const COLD_LOAD_BUCKET: &str = "BENCH_SEARCH_COLD_LOAD_BUCKET";
+
+/// The child's part: `Replica::load` from the bucket (what `search` does at cold start), then
+/// one line `<load ms> <VmRSS KiB> <VmHWM KiB>` on stdout.
+async fn cold_load(bucket: &str) -> anyhow::Result<()> {
+    let sdk = gigmarket_shared::aws::sdk_config().await;
+    let bucket = SearchIndexBucket::new(gigmarket_shared::aws::s3(&sdk), bucket);
+    let started = Instant::now();
+    let replica = Replica::load(&bucket).await?;
+    let loaded = started.elapsed();
+    anyhow::ensure!(!replica.index().is_empty(), "an empty index was loaded");
+    let status = std::fs::read_to_string("/proc/self/status")?;
+    let kib = |field: &str| {
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix(field))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|value| value.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    println!(
+        "{:.1} {} {}",
+        loaded.as_secs_f64() * 1000.0,
+        kib("VmRSS:"),
+        kib("VmHWM:")
+    );
+    Ok(())
+}
+
+/// Publishes `index` to a fresh bucket in moto and has a fresh process load it; the cells of
+/// its row (`None` without the local stack).
+async fn published_cold_load(size: usize, index: GigIndex) -> anyhow::Result<Option<String>> {
+    if std::env::var("AWS_ENDPOINT_URL_S3").is_err() {
+        return Ok(None);
+    }
+    let sdk = gigmarket_shared::aws::sdk_config().await;
+    let client = gigmarket_shared::aws::s3(&sdk);
+    let name = format!("bench-search-{size}-{}", Uuid::new_v4().simple());
+    client.create_bucket().bucket(&name).send().await?;
+    let bucket = SearchIndexBucket::new(client, name.clone());
+    let mut writer = Replica::unpublished(index);
+    let started = Instant::now();
+    writer.publish(&bucket, OffsetDateTime::now_utc()).await?;
+    let published = started.elapsed();
+    drop(writer);
+    let output = std::process::Command::new(std::env::current_exe()?)
+        .env(COLD_LOAD_BUCKET, &name)
+        .output()?;
+    anyhow::ensure!(
+        output.status.success(),
+        "the cold load: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let line = String::from_utf8(output.stdout)?;
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    anyhow::ensure!(fields.len() == 3, "the cold load said {line:?}");
+    let mib = |kib: &str| kib.parse::<f64>().unwrap_or(0.0) / 1024.0;
+    Ok(Some(format!(
+        "| {size} | {:.0} | {} | {:.1} | {:.1} |",
+        published.as_secs_f64() * 1000.0,
+        fields[0],
+        mib(fields[1]),
+        mib(fields[2])
+    )))
+}
+
+async fn scale(sizes: &[usize], calls: usize) -> anyhow::Result<()> {
     println!(
         "\n## tantivy index at scale: in memory, one writer thread, {calls} calls per kind after {WARMUP_CALLS} warm-up calls, page of 20 with facets\n"
     );
     println!("| gigs | build s | index MiB | query kind | p50 ms | p95 ms | results per page |");
     println!("|---|---|---|---|---|---|---|");
     let mut published = Vec::new();
+    let mut cold_loads = Vec::new();
     for &size in sizes {
         let now = OffsetDateTime::now_utc();
         let freelancers: Vec<Uuid> = (0..FREELANCERS).map(|_| Uuid::new_v4()).collect();
@@ -357,6 +426,7 @@ fn scale(sizes: &[usize], calls: usize) -> anyhow::Result<()> {
                 items as f64 / calls as f64
             );
         }
+        cold_loads.extend(published_cold_load(size, index).await?);
     }
     println!(
         "\n## The index as published: its files, and a reader's copy opened from them (no download: what a cold start adds to the transfer)\n"
@@ -365,6 +435,18 @@ fn scale(sizes: &[usize], calls: usize) -> anyhow::Result<()> {
     println!("|---|---|---|---|---|");
     for row in published {
         println!("{row}");
+    }
+    if cold_loads.is_empty() {
+        println!("\n(no local stack: the index was not published to S3)");
+    } else {
+        println!(
+            "\n## A reader's cold start: the index published to moto's S3, loaded by a fresh process (`Replica::load`: the manifest, every file 8 at a time, the open)\n"
+        );
+        println!("| gigs | publish ms | cold load ms | reader RSS MiB | peak RSS MiB |");
+        println!("|---|---|---|---|---|");
+        for row in cold_loads {
+            println!("{row}");
+        }
     }
     Ok(())
 }
@@ -400,6 +482,9 @@ fn loaded_from_files(size: usize, index: &GigIndex) -> anyhow::Result<String> {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    if let Ok(bucket) = std::env::var(COLD_LOAD_BUCKET) {
+        return cold_load(&bucket).await;
+    }
     let gigs = env_number("BENCH_GIGS", DEFAULT_GIGS)?;
     let calls = env_number("BENCH_CALLS", DEFAULT_CALLS)?;
     let sizes: Vec<usize> = std::env::var("BENCH_SEARCH_SIZES")
@@ -411,6 +496,6 @@ async fn main() -> anyhow::Result<()> {
         .map_err(|_| anyhow::anyhow!("BENCH_SEARCH_SIZES: sizes separated by commas"))?;
     let set = RelevanceSet::load()?;
     relevance(gigs, &set).await?;
-    scale(&sizes, calls)?;
+    scale(&sizes, calls).await?;
     Ok(())
 }
