@@ -47,6 +47,8 @@ if [[ -z "${BENCH_SKIP_RELEASE:-}" ]]; then
   cargo build --locked --release -p dispatcher
   cargo build --locked --release -p notifier
   cargo build --locked --release -p scheduler
+  cargo build --locked --release -p search
+  cargo build --locked --release -p indexer
   cargo build --locked --release -p bench --no-default-features --bin floor --bin ladder
 fi
 

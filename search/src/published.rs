@@ -105,6 +105,25 @@ impl Replica {
         }
     }
 
+    /// An empty copy that replaces the bucket's current version, for a writer that can not load
+    /// that version whole (a file it names is missing): its next publication is conditioned on
+    /// that manifest and retires every file it named. Only a full rebuild may publish from it;
+    /// any other run would publish an index of its few gigs alone.
+    pub async fn replacing(bucket: &SearchIndexBucket) -> Result<Self, ReplicaError> {
+        let published = match bucket.manifest(None).await? {
+            ManifestRead::Changed(stored) => {
+                let manifest: Manifest = serde_json::from_slice(&stored.body)?;
+                Some((manifest, stored.etag))
+            }
+            ManifestRead::Absent | ManifestRead::Unchanged => None,
+        };
+        Ok(Self {
+            index: GigIndex::in_ram()?,
+            published,
+            retired_files_kept: RETIRED_FILES_KEPT,
+        })
+    }
+
     /// Brings the copy to the bucket's current version, fetching only the files it lacks;
     /// answers whether the version changed. On an error the copy stays as it was.
     pub async fn refresh(&mut self, bucket: &SearchIndexBucket) -> Result<bool, ReplicaError> {
@@ -156,7 +175,9 @@ impl Replica {
             .published
             .as_ref()
             .map(|(manifest, etag)| (manifest, etag.as_str()));
-        if previous.map(|(held, _)| held.files.version) == Some(files.version) {
+        // The same files, not only the same number: a copy that replaced an unreadable version
+        // counts its opstamps from 0 again.
+        if previous.map(|(held, _)| &held.files) == Some(&files) {
             return Ok(Publication::Unchanged);
         }
         // Owned names and bytes (see `refresh`): the futures stay `Send` for every lifetime.

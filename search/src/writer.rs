@@ -85,14 +85,31 @@ pub async fn index_gigs(
 /// The full rebuild: every gig the table lists and every gig the index holds is read again and
 /// put back or deleted, as a hint would have it. It works on the published index rather than a
 /// fresh one, so versions (and the cursors naming them) keep counting up, and a gig a lost hint
-/// left behind in either direction is repaired.
+/// left behind in either direction is repaired. A published version that names a missing file
+/// (hint runs fail on it) is replaced by one rebuilt from the table alone, its number counted
+/// from 0 again: a cursor of the lost version then reads as one of an older version.
 pub async fn rebuild(
     replica: &mut Replica,
     store: &Store,
     bucket: &SearchIndexBucket,
     now: OffsetDateTime,
 ) -> Result<IndexRun, ReplicaError> {
-    replica.refresh(bucket).await?;
+    match replica.refresh(bucket).await {
+        Err(ReplicaError::MissingFile { version, name }) => {
+            tracing::error!(
+                version,
+                name,
+                "the published search index names a missing file; rebuilding it from the table"
+            );
+            let kept = replica.retired_files_kept();
+            *replica = Replica::replacing(bucket)
+                .await?
+                .keeping_retired_files_for(kept);
+        }
+        other => {
+            other?;
+        }
+    }
     let mut gig_ids = store.listed_gig_ids().await?;
     gig_ids.extend(replica.index().gig_ids()?);
     index_gigs(replica, store, bucket, &gig_ids, now).await

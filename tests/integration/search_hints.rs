@@ -253,3 +253,50 @@ async fn a_page_never_shows_a_gig_unlisted_since_the_version_it_was_read_from() 
     assert_eq!(shown.len(), 2, "{shown:?}");
     assert!(!shown.contains(&ids[1].to_string().as_str()));
 }
+
+#[tokio::test]
+async fn a_version_naming_a_missing_file_leaves_readers_on_theirs_until_the_rebuild_replaces_it() {
+    use gigmarket_shared::search_index::{ManifestRead, ManifestWrite};
+    let app = TestApp::with_config(|config| config.gig_auto_approve = true).await;
+    let owner = app.register_freelancer().await;
+    let gig_id = gigmarket_tests::fixtures::gig_id(
+        &app.create_gig(&owner, &gig_body("Origami crane tutorials"))
+            .await,
+    );
+    assert_eq!(app.browse_ids("q=origami").await, vec![gig_id]);
+
+    // A manifest naming a segment file the bucket never got (as if deleted early).
+    let ManifestRead::Changed(stored) = app.search_index.manifest(None).await.unwrap() else {
+        panic!("the catch-up published a manifest");
+    };
+    let mut manifest: Value = serde_json::from_slice(&stored.body).unwrap();
+    manifest["files"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!("00000000000000000000000000000000.idx"));
+    let written = app
+        .search_index
+        .put_manifest(serde_json::to_vec(&manifest).unwrap(), Some(&stored.etag))
+        .await
+        .unwrap();
+    assert!(matches!(written, ManifestWrite::Written { .. }));
+
+    // The reader tries the version on each request (it polls every time here), fails to load
+    // it whole, and answers from the one it has, request after request.
+    for _ in 0..3 {
+        assert_eq!(published_ids(&app, "q=origami").await, vec![gig_id]);
+    }
+
+    // The full rebuild replaces the unreadable version with one read from the table alone, and
+    // the reader moves on to it: a gig created since is found beside the first.
+    let later = gigmarket_tests::fixtures::gig_id(
+        &app.create_gig(&owner, &gig_body("Origami boat tutorials"))
+            .await,
+    );
+    app.catch_up_search_index().await;
+    let mut found = published_ids(&app, "q=origami").await;
+    found.sort();
+    let mut expected = vec![gig_id, later];
+    expected.sort();
+    assert_eq!(found, expected);
+}

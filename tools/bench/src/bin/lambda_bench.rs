@@ -4,7 +4,9 @@
 //! runtime client polls) runs in this process; each function binary is spawned as Lambda spawns
 //! `bootstrap`: `AWS_LAMBDA_RUNTIME_API` pointing at the emulator, the `AWS_LAMBDA_*` variables,
 //! and the function's environment as in `infra/template.yaml` (`TABLE_NAME`,
-//! `JWT_KEYS_SECRET_ID`: the keyset is read from Secrets Manager in moto, as deployed). Measured:
+//! `JWT_KEYS_SECRET_ID`: the keyset is read from Secrets Manager in moto, as deployed; the search
+//! index's queue and bucket in moto, the bucket holding the seeded gigs as the indexer publishes
+//! them). Measured:
 //! init (spawn until the first `GET .../invocation/next`), the first invoke, warm p50/p99 over
 //! `BENCH_INVOKES` (default 1,000) invokes of the function's sample event (`events/<function>/`,
 //! its placeholders replaced by seeded ids and a minted token) against DynamoDB Local, peak RSS
@@ -38,6 +40,7 @@ use axum::extract::{Path as UrlPath, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
+use gigmarket_search::published::Replica;
 use gigmarket_shared::auth::{JwtKeys, JwtSigningKeys, TokenIssuer};
 use gigmarket_shared::aws;
 use gigmarket_shared::config::Config;
@@ -45,6 +48,7 @@ use gigmarket_shared::domain::gig::{Gig, GigContent, GigStatus, Package, Revisio
 use gigmarket_shared::domain::message::OpenConversation;
 use gigmarket_shared::domain::order::PlaceOrder;
 use gigmarket_shared::domain::user::{Caller, Role, SessionRef, User};
+use gigmarket_shared::search_index::SearchIndexBucket;
 use gigmarket_shared::store::{Store, table};
 use time::OffsetDateTime;
 use tokio::sync::{Mutex, mpsc, oneshot};
@@ -714,6 +718,39 @@ async fn moto_queue_and_sender(
     Ok(queue_url)
 }
 
+/// The search index's queue (the dispatcher's hints) and bucket in moto, the bucket holding the
+/// seeded gigs as the indexer's full rebuild publishes them (`search` loads it at init); their
+/// URL and name.
+async fn moto_search_index(
+    sdk: &aws_config::SdkConfig,
+    store: &Store,
+    table_name: &str,
+) -> anyhow::Result<(String, String)> {
+    let queue_url = aws::sqs(sdk)
+        .create_queue()
+        .queue_name(format!("{table_name}-search-index"))
+        .send()
+        .await
+        .context("creating the search index queue in moto")?
+        .queue_url
+        .context("moto answered no queue URL")?;
+    let s3 = aws::s3(sdk);
+    let bucket_name = format!("{table_name}-search");
+    s3.create_bucket()
+        .bucket(&bucket_name)
+        .send()
+        .await
+        .context("creating the search index bucket in moto")?;
+    let bucket = SearchIndexBucket::new(s3, bucket_name.clone());
+    let indexer =
+        indexer::Indexer::new(store.clone(), bucket.clone(), Replica::load(&bucket).await?);
+    indexer
+        .rebuild(OffsetDateTime::now_utc())
+        .await
+        .context("publishing the seeded gigs")?;
+    Ok((queue_url, bucket_name))
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     if std::env::var("AWS_ENDPOINT_URL_DYNAMODB").is_err() {
@@ -772,6 +809,8 @@ async fn main() -> anyhow::Result<()> {
     let admin_token = issuer.issue(seeded.admin.id, seeded.admin.role, session())?;
     let sender = "bench-sender@example.com";
     let queue_url = moto_queue_and_sender(&sdk, &table_name, sender).await?;
+    let (search_index_queue_url, search_index_bucket) =
+        moto_search_index(&sdk, &store, &table_name).await?;
     let secret_id = format!("gigmarket/{table_name}/jwt-keys");
     let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
     secrets
@@ -814,6 +853,14 @@ async fn main() -> anyhow::Result<()> {
         ),
         ("ORDER_EVENTS_QUEUE_URL".to_owned(), queue_url.clone()),
         ("SENDER_EMAIL".to_owned(), sender.to_owned()),
+        (
+            "SEARCH_INDEX_QUEUE_URL".to_owned(),
+            search_index_queue_url.clone(),
+        ),
+        (
+            "SEARCH_INDEX_BUCKET".to_owned(),
+            search_index_bucket.clone(),
+        ),
     ];
     let fill = |text: String| {
         text.replace(SAMPLE_GIG_ID, &gig.id.to_string())
@@ -862,6 +909,12 @@ async fn main() -> anyhow::Result<()> {
             "GET /admin/metrics",
             fill(sample(&root, "admin/metrics.json")?),
         ),
+        // The index of the seeded gigs, loaded from moto's S3 at init.
+        Subject::function(
+            "search",
+            "GET /gigs (q, category, max_price)",
+            fill(sample(&root, "search/browse-gigs.json")?),
+        ),
         // Event functions: a stream batch queued to SQS, an SQS batch mailed through SES (its
         // first invoke mails; the warm ones are redeliveries the mail claim answers), a
         // scheduler pass over empty due lists (its first invoke also reconciles Stripe's
@@ -880,6 +933,12 @@ async fn main() -> anyhow::Result<()> {
             "scheduler",
             "scheduled event",
             fill(sample(&root, "scheduler/scheduled.json")?),
+        ),
+        // A hint of the seeded gig: it is read again, indexed and the version published.
+        Subject::function(
+            "indexer",
+            "SQS batch (gig hint)",
+            fill(sample(&root, "indexer/gig-hints.json")?),
         ),
     ];
     subjects.retain(|subject| {
