@@ -2,8 +2,9 @@
 //! copy of the published index, the page's gigs then read from the table.
 //!
 //! The index decides which gigs and in which order; the table decides what is shown. A gig
-//! unlisted since the version was published is dropped from its page, so a page can be stale
-//! by the index's lag but never shows a gig that is not listed now.
+//! unlisted since the version was published is dropped from its page, so a new gig can be
+//! missing for the index's lag, but an unlisted one is gone within the eventually consistent
+//! read's own lag (about a second).
 
 use std::time::{Duration, Instant};
 
@@ -128,7 +129,7 @@ impl From<Facets> for FacetCounts {
 
 /// `GET /gigs`: the parameters validated as every listing's are (400 naming the field), the
 /// page searched in `reader`'s copy (refreshed first when due), and its gigs read with one
-/// `BatchGetItem`.
+/// eventually consistent `BatchGetItem` (the page is already as stale as the index).
 pub async fn search_gigs(
     reader: &Mutex<Reader>,
     bucket: &SearchIndexBucket,
@@ -170,7 +171,7 @@ pub async fn search_gigs(
         SearchError::InvalidCursor => gigmarket_shared::pagination::invalid_cursor(),
         other => ApiError::internal(other),
     })?;
-    let stored = store.get_stored_gigs(&found.gig_ids).await?;
+    let stored = store.get_stored_gigs_for_page(&found.gig_ids).await?;
     let items = found
         .gig_ids
         .iter()

@@ -102,6 +102,16 @@ impl Store {
     /// The items at `keys` that exist, strongly consistent: `BatchGetItem`s of at most 100 keys,
     /// asking again for the keys DynamoDB leaves unprocessed.
     pub(crate) async fn batch_get(&self, keys: Vec<Key>) -> Result<Vec<Item>, ApiError> {
+        self.batch_get_read(keys, true).await
+    }
+
+    /// [`Store::batch_get`], strongly consistent or not (`consistent`): an eventually consistent
+    /// read costs half.
+    pub(crate) async fn batch_get_read(
+        &self,
+        keys: Vec<Key>,
+        consistent: bool,
+    ) -> Result<Vec<Item>, ApiError> {
         let mut items: Vec<Item> = Vec::new();
         for chunk in keys.chunks(BATCH_GET_KEYS) {
             let mut pending: Vec<Item> = chunk.iter().map(key_attributes).collect();
@@ -111,7 +121,7 @@ impl Store {
                 }
                 let request = KeysAndAttributes::builder()
                     .set_keys(Some(std::mem::take(&mut pending)))
-                    .consistent_read(true)
+                    .consistent_read(consistent)
                     .build()
                     .map_err(ApiError::internal)?;
                 let output = self

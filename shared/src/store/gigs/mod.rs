@@ -109,12 +109,30 @@ impl Store {
     }
 
     /// The gigs of `gig_ids` that exist, with their listing flags (strongly consistent
-    /// `BatchGetItem`s of at most 100 keys), in no particular order.
+    /// `BatchGetItem`s of at most 100 keys), in no particular order: what the index writer
+    /// re-reads after a hint, which must see the write that sent it.
     pub async fn get_stored_gigs(&self, gig_ids: &[Uuid]) -> Result<Vec<StoredGig>, ApiError> {
+        self.read_stored_gigs(gig_ids, true).await
+    }
+
+    /// [`Store::get_stored_gigs`] eventually consistent, at half the read capacity: a search
+    /// page's gigs, which may lag a write by a second like the index itself.
+    pub async fn get_stored_gigs_for_page(
+        &self,
+        gig_ids: &[Uuid],
+    ) -> Result<Vec<StoredGig>, ApiError> {
+        self.read_stored_gigs(gig_ids, false).await
+    }
+
+    async fn read_stored_gigs(
+        &self,
+        gig_ids: &[Uuid],
+        consistent: bool,
+    ) -> Result<Vec<StoredGig>, ApiError> {
         let mut wanted: Vec<Uuid> = gig_ids.to_vec();
         wanted.sort_unstable();
         wanted.dedup();
-        self.batch_get(wanted.into_iter().map(keys::gig).collect())
+        self.batch_get_read(wanted.into_iter().map(keys::gig).collect(), consistent)
             .await?
             .into_iter()
             .map(decode_stored_gig)
